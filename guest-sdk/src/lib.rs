@@ -1,0 +1,202 @@
+//! # stratbox-guest
+//!
+//! The SDK for writing trading strategies and signal optimizers that run inside the stratbox
+//! host as WebAssembly components (`wasm32-wasip2`), against the WIT contract
+//! `stratbox:strategy@0.1.0`.
+//!
+//! A strategy is a type implementing [`Strategy`]; every callback has a no-op default, so a
+//! strategy overrides only what it needs. [`export_strategy!`] turns it into a component.
+//!
+//! ```no_run
+//! use stratbox_guest::prelude::*;
+//!
+//! /// Buys when the close crosses above its 20-bar mean, sells when it crosses below.
+//! struct MeanCross { sma: Sma, qty: f64, above: Option<bool> }
+//!
+//! impl Strategy for MeanCross {
+//!     fn init(config: &str) -> Result<Self, String> {
+//!         let qty = config::number(config, "quantity").unwrap_or(0.01);
+//!         Ok(MeanCross { sma: Sma::new(20), qty, above: None })
+//!     }
+//!
+//!     fn on_bar(&mut self, bar: &Bar) {
+//!         let Some(mean) = self.sma.update(bar.close) else { return };
+//!         let above = bar.close > mean;
+//!         if self.above == Some(!above) {
+//!             let side = if above { Side::Buy } else { Side::Sell };
+//!             if let Err(rejected) = Order::market(bar.symbol, side, self.qty).submit() {
+//!                 log::warn(&format!("order refused: {}", rejected.message));
+//!             }
+//!         }
+//!         self.above = Some(above);
+//!     }
+//! }
+//!
+//! export_strategy!(MeanCross);
+//! ```
+//!
+//! Build it with `cargo build --release --target wasm32-wasip2`, then check and backtest the
+//! resulting `.wasm` with `stratbox check` and `stratbox backtest`.
+//!
+//! The guest has no ambient capabilities: no files, sockets, environment or wall clock. Everything
+//! it can do is in the host interfaces re-exported here: [`market`], [`clock`], [`orders`],
+//! [`signals`], [`state`] and [`log`].
+
+pub mod config;
+pub mod indicators;
+mod order;
+mod runtime;
+
+pub use order::Order;
+
+/// Bindings generated from `wit/` for the `strategy` world (imports and exports).
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "strategy",
+        pub_export_macro: true,
+        export_macro_name: "__export_strategy_world",
+        default_bindings_module: "stratbox_guest::bindings",
+    });
+}
+
+/// Bindings for the `signal-optimizer` world; its imports are shared with [`bindings`].
+#[doc(hidden)]
+pub mod optimizer_bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "signal-optimizer",
+        pub_export_macro: true,
+        export_macro_name: "__export_optimizer_world",
+        default_bindings_module: "stratbox_guest::optimizer_bindings",
+        with: {
+            "stratbox:strategy/types@0.1.0": crate::bindings::stratbox::strategy::types,
+            "stratbox:strategy/market@0.1.0": crate::bindings::stratbox::strategy::market,
+            "stratbox:strategy/clock@0.1.0": crate::bindings::stratbox::strategy::clock,
+            "stratbox:strategy/state@0.1.0": crate::bindings::stratbox::strategy::state,
+            "stratbox:strategy/log@0.1.0": crate::bindings::stratbox::strategy::log,
+        },
+    });
+}
+
+pub use bindings::stratbox::strategy::types::{
+    Account, Bar, BookLevel, BookLevels, Budget, Direction, Fill, Level, MarketConditions,
+    OrderKind, OrderRejected, OrderRequest, OrderStatus, OrderUpdate, Position, Prediction,
+    RejectCode, Side, Signal, SignalKind, StopLimitPrices, SymbolId, TimeInForce, Timer,
+    TimestampMs, TopOfBook, Trade,
+};
+
+/// Market data the host has seen: bars, book, named features, model predictions.
+pub mod market {
+    pub use crate::bindings::stratbox::strategy::market::*;
+}
+
+/// Event time and timers (`on-timer` fires when event time reaches a timer's due time).
+pub mod clock {
+    pub use crate::bindings::stratbox::strategy::clock::*;
+}
+
+/// Orders, positions and the strategy's account and budget.
+pub mod orders {
+    pub use crate::bindings::stratbox::strategy::orders::*;
+}
+
+/// Publishing signals to the host's signal layer.
+pub mod signals {
+    pub use crate::bindings::stratbox::strategy::signals::*;
+}
+
+/// The strategy's private key-value store, which survives hot swap and host restart.
+pub mod state {
+    pub use crate::bindings::stratbox::strategy::state::*;
+
+    /// Reads an f64 stored with [`set_f64`].
+    pub fn get_f64(key: &str) -> Option<f64> {
+        let bytes = get(key)?;
+        Some(f64::from_le_bytes(bytes.try_into().ok()?))
+    }
+
+    /// Stores an f64 under `key`.
+    pub fn set_f64(key: &str, value: f64) -> Result<(), String> {
+        set(key, &value.to_le_bytes())
+    }
+
+    /// Reads a u64 stored with [`set_u64`].
+    pub fn get_u64(key: &str) -> Option<u64> {
+        let bytes = get(key)?;
+        Some(u64::from_le_bytes(bytes.try_into().ok()?))
+    }
+
+    /// Stores a u64 under `key`.
+    pub fn set_u64(key: &str, value: u64) -> Result<(), String> {
+        set(key, &value.to_le_bytes())
+    }
+}
+
+/// Levelled logging through the host (rate-limited there).
+pub mod log {
+    use crate::bindings::stratbox::strategy::log::log;
+    pub use crate::bindings::stratbox::strategy::types::Level;
+
+    /// Logs at debug level.
+    pub fn debug(message: &str) {
+        log(Level::Debug, message)
+    }
+    /// Logs at info level.
+    pub fn info(message: &str) {
+        log(Level::Info, message)
+    }
+    /// Logs at warn level.
+    pub fn warn(message: &str) {
+        log(Level::Warn, message)
+    }
+    /// Logs at error level.
+    pub fn error(message: &str) {
+        log(Level::Error, message)
+    }
+}
+
+/// A trading strategy. Every callback but [`Strategy::init`] has a no-op default.
+///
+/// The host calls the callbacks one at a time, in event order, each under a CPU and memory
+/// bound; a callback that traps or exceeds a bound halts the strategy.
+pub trait Strategy: Sized + 'static {
+    /// Builds the strategy from its deployment configuration (JSON text, `{}` when none was given).
+    fn init(config: &str) -> Result<Self, String>;
+    /// A bar has closed.
+    fn on_bar(&mut self, _bar: &Bar) {}
+    /// A public trade.
+    fn on_trade(&mut self, _trade: &Trade) {}
+    /// The local order book changed.
+    fn on_book(&mut self, _book: &BookLevels) {}
+    /// One of this strategy's orders was (partly) filled.
+    fn on_fill(&mut self, _fill: &Fill) {}
+    /// This bar's signals after the optimizers.
+    fn on_signal(&mut self, _signals: &[Signal]) {}
+    /// A timer set with [`clock::set_timer`] came due.
+    fn on_timer(&mut self, _timer: &Timer) {}
+}
+
+/// A signal optimizer: filters, re-weights and scores each bar's raw signals.
+pub trait SignalOptimizer: Sized + 'static {
+    /// Builds the optimizer from its deployment configuration (JSON text).
+    fn init(config: &str) -> Result<Self, String>;
+    /// Returns the signals to pass on to strategies.
+    fn optimize(&mut self, signals: Vec<Signal>, conditions: &[MarketConditions]) -> Vec<Signal>;
+    /// One quality score in 0..1 per signal.
+    fn score(&mut self, signals: &[Signal]) -> Vec<f64>;
+}
+
+/// Everything a strategy usually needs, in one import.
+pub mod prelude {
+    pub use crate::indicators::{Bollinger, Donchian, Ema, RollingStd, Sma};
+    pub use crate::{
+        Bar, BookLevels, Direction, Fill, MarketConditions, Order, OrderKind, Side, Signal,
+        SignalKind, SignalOptimizer, Strategy, TimeInForce, Timer, Trade, clock, config,
+        export_optimizer, export_strategy, log, market, orders, signals, state,
+    };
+}
+
+#[doc(hidden)]
+pub use runtime::Slot as __Slot;

@@ -1,0 +1,81 @@
+//! Backtests: one component against a series of bars, through the same engine, risk check and
+//! paper venue the service uses.
+
+use crate::engine::{DeployError, Engine, Status};
+use crate::execution::PaperVenue;
+use crate::feeds::MarketEvent;
+use crate::journal::{Journal, JournalEntry};
+use crate::model::{Bar, Fill};
+use crate::monitor::{Summary, summarize};
+use crate::risk::Budget;
+use crate::sandbox::{Runtime, StateStore};
+use std::sync::{Arc, Mutex};
+
+/// Keeps the fills of a run in memory.
+#[derive(Default)]
+pub struct FillRecorder(Mutex<Vec<Fill>>);
+
+impl Journal for FillRecorder {
+    fn record(&self, entry: JournalEntry) {
+        if let JournalEntry::Fill { fill, .. } = entry {
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).push(fill);
+        }
+    }
+}
+
+/// The outcome of a backtest.
+#[derive(Debug)]
+pub struct BacktestReport {
+    /// Every execution, in order.
+    pub fills: Vec<Fill>,
+    /// Headline figures.
+    pub summary: Summary,
+    /// Whether the strategy was still running at the end, or why it was halted.
+    pub status: Status,
+    /// Bars replayed.
+    pub bars: usize,
+}
+
+/// The deployment name a backtest runs under.
+pub const BACKTEST_NAME: &str = "backtest";
+
+/// Runs `component` over `bars` (of one or more symbols, in time order).
+pub fn run(
+    runtime: Arc<Runtime>,
+    component: Arc<[u8]>,
+    config: String,
+    budget: Budget,
+    symbols: &[&str],
+    bars: &[Bar],
+    venue: PaperVenue,
+) -> Result<BacktestReport, DeployError> {
+    let recorder = Arc::new(FillRecorder::default());
+    let mut engine = Engine::new(runtime, recorder.clone(), venue);
+    {
+        let mut market = engine.market().write().unwrap_or_else(|p| p.into_inner());
+        for s in symbols {
+            market.symbols.intern(s);
+        }
+    }
+    let capital = budget.capital;
+    engine.deploy(
+        BACKTEST_NAME,
+        component,
+        config,
+        budget,
+        StateStore::default(),
+    )?;
+    let mut equity = Vec::with_capacity(bars.len());
+    for bar in bars {
+        engine.handle(&MarketEvent::Bar(*bar));
+        equity.push(engine.equity(BACKTEST_NAME)?.to_f64());
+    }
+    let fills = std::mem::take(&mut *recorder.0.lock().unwrap_or_else(|p| p.into_inner()));
+    let interval = bars.first().map_or(60_000, |b| b.interval_ms);
+    Ok(BacktestReport {
+        summary: summarize(capital, &equity, interval, &fills),
+        status: engine.status(BACKTEST_NAME)?.clone(),
+        fills,
+        bars: bars.len(),
+    })
+}

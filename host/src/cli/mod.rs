@@ -1,0 +1,61 @@
+//! The command line: argument parsing and one function per subcommand. Configuration is
+//! resolved here, at the edge; the library below takes resolved values.
+
+mod backtest;
+mod check;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Runs sandboxed WebAssembly trading strategies.
+#[derive(Parser, Debug)]
+#[command(name = "stratbox", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Checks a component against the contract: its world, imports, exports and size.
+    Check(check::Args),
+    /// Backtests a strategy component over a candle CSV and prints its trades and summary.
+    Backtest(backtest::Args),
+}
+
+/// Parses the command line, runs the subcommand, and maps errors to a non-zero exit.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let result = match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Backtest(args) => backtest::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("STRATBOX_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Reads a file, naming it in the error.
+pub(crate) fn read_file(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
+}
+
+/// Reads a text file, naming it in the error.
+pub(crate) fn read_text(path: &std::path::Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
+}

@@ -1,0 +1,193 @@
+//! A deployment: a named slot that runs one version of a component at a time, keeps the
+//! previous version for rollback, and owns the state and account every version shares.
+
+use crate::model::TimestampMs;
+use crate::risk::{Account, Budget};
+use crate::sandbox::{
+    Compiled, DeploymentData, GuestCtx, Halt, HostEnv, InitError, Instance, Runtime, SandboxError,
+    SharedDeployment, StateStore, World,
+};
+use serde::Serialize;
+use std::sync::{Arc, Mutex};
+
+/// Why a deploy, swap, rollback or restart did not happen. The running version, if any, is untouched.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// The component could not be compiled, checked or instantiated.
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    /// The new version's `init` failed.
+    #[error(transparent)]
+    Init(#[from] InitError),
+    /// No deployment has that name.
+    #[error("no deployment named {0:?}")]
+    Unknown(String),
+    /// The name is taken.
+    #[error("a deployment named {0:?} already exists; use swap to replace its code")]
+    Exists(String),
+    /// A name that cannot be used.
+    #[error(
+        "invalid deployment name {0:?}: use 1 to 64 characters from a-z, A-Z, 0-9, '-', '_' and '.'"
+    )]
+    BadName(String),
+    /// A swap to a component of the other world.
+    #[error("deployment {name:?} runs a {} component; the new one is a {}", .running.name(), .offered.name())]
+    WorldChanged {
+        /// The deployment.
+        name: String,
+        /// Its world.
+        running: World,
+        /// The new component's world.
+        offered: World,
+    },
+    /// Rollback with no previous version.
+    #[error("deployment {0:?} has no previous version to roll back to")]
+    NoPrevious(String),
+    /// The engine is gone (service shutting down).
+    #[error("the engine has stopped")]
+    EngineStopped,
+}
+
+/// Checks a deployment name.
+pub fn validate_name(name: &str) -> Result<(), DeployError> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(DeployError::BadName(name.to_string()))
+    }
+}
+
+/// One version of a deployment's code.
+#[derive(Clone)]
+pub struct Version {
+    /// The compiled component.
+    pub compiled: Arc<Compiled>,
+    /// Its bytes, kept for persistence and recompilation.
+    pub bytes: Arc<[u8]>,
+    /// The configuration `init` receives.
+    pub config: String,
+}
+
+/// Whether a deployment runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", content = "reason", rename_all = "lowercase")]
+pub enum Status {
+    /// Receiving events.
+    Running,
+    /// Stopped, with the reason.
+    Halted(String),
+}
+
+/// A version instantiated and initialised away from the event loop, ready to switch in.
+pub struct Prepared {
+    pub(crate) name: Arc<str>,
+    pub(crate) version: Version,
+    pub(crate) instance: Instance,
+    pub(crate) data: SharedDeployment,
+}
+
+/// Everything needed to prepare a version off the event loop.
+#[derive(Clone)]
+pub struct PrepareInputs {
+    /// The runtime to compile and instantiate with.
+    pub runtime: Arc<Runtime>,
+    /// The host environment guests see.
+    pub env: HostEnv,
+    /// The deployment's name.
+    pub name: Arc<str>,
+    /// The deployment's shared data (state, account, timers).
+    pub data: SharedDeployment,
+    /// Event time `init` sees.
+    pub now: TimestampMs,
+}
+
+impl PrepareInputs {
+    /// Inputs for a new deployment with `budget` and previously persisted `state`.
+    pub fn fresh(
+        runtime: Arc<Runtime>,
+        env: HostEnv,
+        name: &str,
+        budget: Budget,
+        state: StateStore,
+        now: TimestampMs,
+    ) -> Self {
+        PrepareInputs {
+            runtime,
+            env,
+            name: name.into(),
+            data: Arc::new(Mutex::new(DeploymentData::new(state, Account::new(budget)))),
+            now,
+        }
+    }
+
+    /// Compiles (or finds in the cache), instantiates and initialises `bytes` with `config`.
+    pub fn prepare(self, bytes: Arc<[u8]>, config: String) -> Result<Prepared, DeployError> {
+        let compiled = self.runtime.compile(&bytes)?;
+        let version = Version {
+            compiled,
+            bytes,
+            config,
+        };
+        self.prepare_version(version)
+    }
+
+    /// Instantiates and initialises a version already compiled.
+    pub fn prepare_version(self, version: Version) -> Result<Prepared, DeployError> {
+        let ctx = GuestCtx::new(
+            self.name.clone(),
+            self.env.clone(),
+            self.data.clone(),
+            self.runtime.limits().clone(),
+        );
+        let mut instance = self.runtime.instantiate(&version.compiled, ctx)?;
+        instance.init(&version.config, self.now)?;
+        Ok(Prepared {
+            name: self.name,
+            version,
+            instance,
+            data: self.data,
+        })
+    }
+}
+
+/// A named slot in the engine.
+pub struct Deployment {
+    pub(crate) name: Arc<str>,
+    pub(crate) world: World,
+    pub(crate) data: SharedDeployment,
+    pub(crate) current: Version,
+    pub(crate) previous: Option<Version>,
+    pub(crate) instance: Option<Instance>,
+    pub(crate) status: Status,
+    pub(crate) delivered: u64,
+}
+
+impl Deployment {
+    pub(crate) fn new(prepared: Prepared) -> Self {
+        Deployment {
+            world: prepared.version.compiled.report.world,
+            name: prepared.name,
+            data: prepared.data,
+            current: prepared.version,
+            previous: None,
+            instance: Some(prepared.instance),
+            status: Status::Running,
+            delivered: 0,
+        }
+    }
+
+    /// Stops the deployment; its open orders are cancelled.
+    pub(crate) fn halt(&mut self, halt: Halt) {
+        self.instance = None;
+        self.status = Status::Halted(halt.reason);
+        let mut data = crate::sandbox::guest_ctx::lock(&self.data);
+        let open: Vec<u64> = data.account.open_orders().map(|o| o.id).collect();
+        for id in open {
+            let _ = data.account.cancel(id);
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! The engine as a service: the loop runs on its own thread and takes market events and
+//! operator commands from one ordered queue. Compilation, instantiation and `init` of a new
+//! version happen on a helper thread; the switch itself is an item in the queue, so it falls
+//! between two events and no event is lost or delivered twice.
+
+use super::{DeployError, DeploymentInfo, Engine, PrepareInputs, Prepared, Version};
+use crate::feeds::MarketEvent;
+use crate::risk::Budget;
+use crate::sandbox::StateStore;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::thread::JoinHandle;
+use tokio::sync::oneshot;
+
+/// An operator command.
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// Adds a deployment.
+    Deploy {
+        /// Its name.
+        name: String,
+        /// The component.
+        bytes: Arc<[u8]>,
+        /// Configuration for `init` (JSON text).
+        config: String,
+        /// Its risk budget.
+        budget: Budget,
+        /// State persisted from an earlier run.
+        state: StateStore,
+    },
+    /// Replaces a deployment's code; the configuration stays unless a new one is given.
+    Swap {
+        /// The deployment.
+        name: String,
+        /// The new component.
+        bytes: Arc<[u8]>,
+        /// New configuration, if any.
+        config: Option<String>,
+    },
+    /// Switches back to the previous version.
+    Rollback {
+        /// The deployment.
+        name: String,
+    },
+    /// Stops a deployment.
+    Halt {
+        /// The deployment.
+        name: String,
+    },
+    /// Restarts a halted deployment's current version.
+    Resume {
+        /// The deployment.
+        name: String,
+    },
+    /// Lists deployments.
+    List,
+}
+
+/// The answer to a command: the deployments as they are after it.
+pub type Reply = Result<Vec<DeploymentInfo>, DeployError>;
+
+enum Install {
+    New,
+    Version,
+    Restart,
+}
+
+enum Input {
+    Event(MarketEvent),
+    Command(Command, oneshot::Sender<Reply>),
+    Install(
+        Result<Prepared, DeployError>,
+        Install,
+        oneshot::Sender<Reply>,
+    ),
+    Shutdown,
+}
+
+/// Feeds market events into the engine's queue.
+#[derive(Clone)]
+pub struct EventSender(Sender<Input>);
+
+impl EventSender {
+    /// Queues an event; false once the engine has stopped.
+    pub fn send(&self, event: MarketEvent) -> bool {
+        self.0.send(Input::Event(event)).is_ok()
+    }
+}
+
+/// A running engine thread.
+pub struct EngineService {
+    tx: Sender<Input>,
+    thread: Option<JoinHandle<Engine>>,
+}
+
+impl EngineService {
+    /// Starts the loop on its own thread.
+    pub fn start(engine: Engine) -> Self {
+        let (tx, rx) = channel();
+        let loop_tx = tx.clone();
+        let thread = std::thread::Builder::new()
+            .name("engine".into())
+            .spawn(move || run(engine, rx, loop_tx))
+            .expect("spawn engine thread");
+        EngineService {
+            tx,
+            thread: Some(thread),
+        }
+    }
+
+    /// A handle for market sources.
+    pub fn events(&self) -> EventSender {
+        EventSender(self.tx.clone())
+    }
+
+    /// Sends a command and waits for its answer.
+    pub async fn command(&self, command: Command) -> Reply {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Input::Command(command, reply))
+            .map_err(|_| DeployError::EngineStopped)?;
+        answer.await.map_err(|_| DeployError::EngineStopped)?
+    }
+
+    /// Sends a command and blocks until its answer (outside an async runtime).
+    pub fn command_blocking(&self, command: Command) -> Reply {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Input::Command(command, reply))
+            .map_err(|_| DeployError::EngineStopped)?;
+        answer
+            .blocking_recv()
+            .map_err(|_| DeployError::EngineStopped)?
+    }
+
+    /// Stops the loop after the events already queued and returns the engine.
+    pub fn shutdown(mut self) -> Engine {
+        let _ = self.tx.send(Input::Shutdown);
+        self.thread
+            .take()
+            .expect("joined once")
+            .join()
+            .expect("engine thread panicked")
+    }
+}
+
+impl Drop for EngineService {
+    fn drop(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = self.tx.send(Input::Shutdown);
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Prepares on a helper thread and queues the switch.
+fn prepare_off_loop(
+    tx: &Sender<Input>,
+    how: Install,
+    reply: oneshot::Sender<Reply>,
+    work: impl FnOnce() -> Result<Prepared, DeployError> + Send + 'static,
+) {
+    let tx = tx.clone();
+    std::thread::Builder::new()
+        .name("prepare".into())
+        .spawn(move || {
+            let prepared = work();
+            let _ = tx.send(Input::Install(prepared, how, reply));
+        })
+        .expect("spawn prepare thread");
+}
+
+fn run(mut engine: Engine, rx: Receiver<Input>, tx: Sender<Input>) -> Engine {
+    while let Ok(input) = rx.recv() {
+        match input {
+            Input::Event(event) => engine.handle(&event),
+            Input::Command(command, reply) => command_step(&mut engine, &tx, command, reply),
+            Input::Install(prepared, how, reply) => {
+                let result = prepared.and_then(|p| match how {
+                    Install::New => engine.install_new(p),
+                    Install::Version => engine.install_version(p, false),
+                    Install::Restart => engine.install_version(p, true),
+                });
+                let _ = reply.send(result.map(|()| engine.list()));
+            }
+            Input::Shutdown => break,
+        }
+    }
+    engine
+}
+
+fn command_step(
+    engine: &mut Engine,
+    tx: &Sender<Input>,
+    command: Command,
+    reply: oneshot::Sender<Reply>,
+) {
+    let with_version = |inputs: Result<PrepareInputs, DeployError>,
+                        version: Result<Version, DeployError>| {
+        inputs.and_then(|i| version.map(|v| (i, v)))
+    };
+    match command {
+        Command::Deploy {
+            name,
+            bytes,
+            config,
+            budget,
+            state,
+        } => match engine.prepare_new(&name, budget, state) {
+            Ok(inputs) => prepare_off_loop(tx, Install::New, reply, move || {
+                inputs.prepare(bytes, config)
+            }),
+            Err(e) => drop(reply.send(Err(e))),
+        },
+        Command::Swap {
+            name,
+            bytes,
+            config,
+        } => {
+            match with_version(
+                engine.prepare_existing(&name),
+                engine.current_version(&name),
+            ) {
+                Ok((inputs, current)) => {
+                    let config = config.unwrap_or(current.config);
+                    prepare_off_loop(tx, Install::Version, reply, move || {
+                        inputs.prepare(bytes, config)
+                    });
+                }
+                Err(e) => drop(reply.send(Err(e))),
+            }
+        }
+        Command::Rollback { name } => match with_version(
+            engine.prepare_existing(&name),
+            engine.previous_version(&name),
+        ) {
+            Ok((inputs, previous)) => prepare_off_loop(tx, Install::Version, reply, move || {
+                inputs.prepare_version(previous)
+            }),
+            Err(e) => drop(reply.send(Err(e))),
+        },
+        Command::Resume { name } => match with_version(
+            engine.prepare_existing(&name),
+            engine.current_version(&name),
+        ) {
+            Ok((inputs, current)) => prepare_off_loop(tx, Install::Restart, reply, move || {
+                inputs.prepare_version(current)
+            }),
+            Err(e) => drop(reply.send(Err(e))),
+        },
+        Command::Halt { name } => {
+            let result = engine.halt(&name, "halted by the operator");
+            let _ = reply.send(result.map(|()| engine.list()));
+        }
+        Command::List => {
+            let _ = reply.send(Ok(engine.list()));
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! What must survive a restart, as a stream of entries the engine emits and a store persists
+//! off the event loop.
+
+use crate::model::Fill;
+use std::sync::Arc;
+
+/// One change to persist.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JournalEntry {
+    /// A deployment's state key was set.
+    StateSet {
+        /// The deployment.
+        deployment: Arc<str>,
+        /// The key.
+        key: String,
+        /// The new value.
+        value: Vec<u8>,
+    },
+    /// A deployment's state key was deleted.
+    StateDelete {
+        /// The deployment.
+        deployment: Arc<str>,
+        /// The key.
+        key: String,
+    },
+    /// An execution.
+    Fill {
+        /// The fill, with its owner and symbol id.
+        fill: Fill,
+        /// The symbol's name.
+        symbol: Arc<str>,
+    },
+    /// A deployment was halted, or resumed when `reason` is `None`.
+    Status {
+        /// The deployment.
+        deployment: Arc<str>,
+        /// Why it was halted.
+        reason: Option<String>,
+    },
+}
+
+/// Where journal entries go. Implementations must not block the caller.
+pub trait Journal: Send + Sync {
+    /// Records one entry.
+    fn record(&self, entry: JournalEntry);
+}
+
+/// A journal that keeps nothing (backtests).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NullJournal;
+
+impl Journal for NullJournal {
+    fn record(&self, _entry: JournalEntry) {}
+}

@@ -1,0 +1,18 @@
+//! # stratbox
+//!
+//! A host that runs quantitative trading strategies as sandboxed, hot-swappable WebAssembly
+//! components. Modules follow the data flow: [`feeds`] → [`market`] → [`sandbox`] strategies →
+//! [`risk`] → [`execution`], driven by one deterministic [`engine`] loop, with [`store`]
+//! persistence and the operators' [`api`].
+
+pub mod backtest;
+pub mod cli;
+pub mod engine;
+pub mod execution;
+pub mod feeds;
+pub mod journal;
+pub mod market;
+pub mod model;
+pub mod monitor;
+pub mod risk;
+pub mod sandbox;

@@ -1,0 +1,250 @@
+//! One running guest: its store and exports, with each callback armed with the CPU bound and
+//! its counters reset, and every failure turned into a [`Halt`] with a readable reason.
+
+use super::bindings::optimizer::SignalOptimizer;
+use super::bindings::strategy::Strategy;
+use super::bindings::strategy::stratbox::strategy::types;
+use super::guest_ctx::{CallbackCounters, GuestCtx, Signal};
+use super::limits::{CpuLimit, SandboxLimits};
+use crate::model::TimestampMs;
+use std::sync::Arc;
+use wasmtime::{Store, Trap};
+
+/// Why a guest was stopped. The instance cannot run again; the deployment can be restarted.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct Halt {
+    /// What happened, in words.
+    pub reason: String,
+}
+
+/// Why `init` failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InitError {
+    /// The guest returned an error (a bad configuration, say).
+    #[error("init refused: {0}")]
+    Refused(String),
+    /// The guest trapped or broke a bound during init.
+    #[error("init halted: {0}")]
+    Halted(Halt),
+}
+
+pub(crate) enum Guest {
+    Strategy(Strategy),
+    Optimizer(SignalOptimizer),
+}
+
+/// A guest instance in its own store.
+pub struct Instance {
+    store: Store<GuestCtx>,
+    guest: Guest,
+    limits: Arc<SandboxLimits>,
+}
+
+/// Calls an export of the strategy world, or does nothing for an optimizer.
+macro_rules! strategy_call {
+    ($self:ident, $now:expr, |$g:ident, $store:ident| $call:expr) => {{
+        $self.arm($now);
+        let result = match &$self.guest {
+            Guest::Strategy($g) => {
+                let $store = &mut $self.store;
+                $call
+            }
+            Guest::Optimizer(_) => Ok(()),
+        };
+        result.map_err(|e| $self.halt(e))
+    }};
+}
+
+impl Instance {
+    pub(crate) fn new(store: Store<GuestCtx>, guest: Guest, limits: Arc<SandboxLimits>) -> Self {
+        Instance {
+            store,
+            guest,
+            limits,
+        }
+    }
+
+    /// Resets the per-callback counters and bounds before a call at event time `now`.
+    fn arm(&mut self, now: TimestampMs) {
+        let ctx = self.store.data_mut();
+        ctx.now = now;
+        ctx.counters = CallbackCounters::default();
+        match self.limits.cpu {
+            CpuLimit::Epoch => self
+                .store
+                .set_epoch_deadline(self.limits.callback_ms.max(1)),
+            CpuLimit::Fuel => {
+                // Only fails when fuel is not enabled, which the runtime guarantees it is.
+                let _ = self.store.set_fuel(self.limits.callback_fuel);
+            }
+        }
+    }
+
+    /// Turns a failed call into a halt reason.
+    fn halt(&mut self, error: wasmtime::Error) -> Halt {
+        let ctx = self.store.data_mut();
+        if let Some(fault) = ctx.fault.take() {
+            return Halt { reason: fault };
+        }
+        if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+            return Halt {
+                reason: format!("called exit with code {}", exit.0),
+            };
+        }
+        let stderr = String::from_utf8_lossy(&ctx.stderr.contents())
+            .trim()
+            .to_string();
+        let stderr_tail = || {
+            let tail: String = stderr
+                .lines()
+                .rev()
+                .take(3)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join(" | ");
+            if tail.is_empty() {
+                String::new()
+            } else {
+                format!(" (stderr: {tail})")
+            }
+        };
+        let reason = match error.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => format!(
+                "exceeded its CPU time of {} ms in one callback",
+                self.limits.callback_ms
+            ),
+            Some(Trap::OutOfFuel) => format!(
+                "exceeded its fuel of {} in one callback",
+                self.limits.callback_fuel
+            ),
+            Some(Trap::StackOverflow) => "stack overflow: recursion too deep".to_string(),
+            Some(trap) => match ctx.limiter.denied.take() {
+                Some(denied) => format!("{denied}; then trapped: {trap}{}", stderr_tail()),
+                None if stderr.contains("panicked") => format!("panicked{}", stderr_tail()),
+                None => format!("trapped: {trap}{}", stderr_tail()),
+            },
+            None => format!("failed: {error:#}"),
+        };
+        Halt { reason }
+    }
+
+    /// Calls `init` with the deployment's configuration.
+    pub fn init(&mut self, config: &str, now: TimestampMs) -> Result<(), InitError> {
+        self.arm(now);
+        let result = match &self.guest {
+            Guest::Strategy(g) => g.call_init(&mut self.store, config),
+            Guest::Optimizer(g) => g.call_init(&mut self.store, config),
+        };
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(InitError::Refused(message)),
+            Err(e) => Err(InitError::Halted(self.halt(e))),
+        }
+    }
+
+    /// Delivers a closed bar.
+    pub fn on_bar(&mut self, bar: &types::Bar, now: TimestampMs) -> Result<(), Halt> {
+        strategy_call!(self, now, |g, store| g.call_on_bar(store, *bar))
+    }
+
+    /// Delivers a public trade.
+    pub fn on_trade(&mut self, trade: &types::Trade, now: TimestampMs) -> Result<(), Halt> {
+        strategy_call!(self, now, |g, store| g.call_on_trade(store, *trade))
+    }
+
+    /// Delivers a book update.
+    pub fn on_book(&mut self, book: &types::BookLevels, now: TimestampMs) -> Result<(), Halt> {
+        strategy_call!(self, now, |g, store| g.call_on_book(store, book))
+    }
+
+    /// Delivers a fill of one of the deployment's orders.
+    pub fn on_fill(&mut self, fill: &types::Fill, now: TimestampMs) -> Result<(), Halt> {
+        strategy_call!(self, now, |g, store| g.call_on_fill(store, *fill))
+    }
+
+    /// Delivers this bar's optimized signals.
+    pub fn on_signal(&mut self, signals: &[Signal], now: TimestampMs) -> Result<(), Halt> {
+        strategy_call!(self, now, |g, store| g.call_on_signal(store, signals))
+    }
+
+    /// Delivers a due timer.
+    pub fn on_timer(&mut self, timer: types::Timer, now: TimestampMs) -> Result<(), Halt> {
+        strategy_call!(self, now, |g, store| g.call_on_timer(store, timer))
+    }
+
+    /// Runs an optimizer over this bar's signals; checks the size of what it returns.
+    pub fn optimize(
+        &mut self,
+        signals: &[Signal],
+        conditions: &[types::MarketConditions],
+        now: TimestampMs,
+    ) -> Result<Vec<Signal>, Halt> {
+        self.arm(now);
+        let Guest::Optimizer(g) = &self.guest else {
+            return Ok(signals.to_vec());
+        };
+        let mut out = g
+            .call_optimize(&mut self.store, signals, conditions)
+            .map_err(|e| self.halt(e))?;
+        let bound = signals.len() + self.limits.signals_per_callback as usize;
+        if out.len() > bound {
+            return Err(Halt {
+                reason: format!(
+                    "optimize returned {} signals for {} inputs, above the bound of {bound}",
+                    out.len(),
+                    signals.len()
+                ),
+            });
+        }
+        if let Some(bad) = out
+            .iter()
+            .find(|s| !(s.strength.is_finite() && s.confidence.is_finite()))
+        {
+            return Err(Halt {
+                reason: format!(
+                    "optimize returned a signal with non-finite strength {} or confidence {}",
+                    bad.strength, bad.confidence
+                ),
+            });
+        }
+        for s in &mut out {
+            s.strength = s.strength.clamp(0.0, 1.0);
+            s.confidence = s.confidence.clamp(0.0, 1.0);
+        }
+        Ok(out)
+    }
+
+    /// Asks an optimizer to score signals; one finite score per signal.
+    pub fn score(&mut self, signals: &[Signal], now: TimestampMs) -> Result<Vec<f64>, Halt> {
+        self.arm(now);
+        let Guest::Optimizer(g) = &self.guest else {
+            return Ok(Vec::new());
+        };
+        let scores = g
+            .call_score(&mut self.store, signals)
+            .map_err(|e| self.halt(e))?;
+        if scores.len() != signals.len() || scores.iter().any(|s| !s.is_finite()) {
+            return Err(Halt {
+                reason: format!(
+                    "score returned {} values for {} signals (one finite score each is required)",
+                    scores.len(),
+                    signals.len()
+                ),
+            });
+        }
+        Ok(scores)
+    }
+
+    /// Takes the signals the guest emitted since the last take.
+    pub fn take_emitted(&mut self) -> Vec<Signal> {
+        std::mem::take(&mut self.store.data_mut().emitted)
+    }
+
+    /// Whether any signals are waiting to be taken.
+    pub fn has_emitted(&self) -> bool {
+        !self.store.data().emitted.is_empty()
+    }
+}
