@@ -2,11 +2,37 @@
 //! off the event loop.
 
 use crate::model::Fill;
+use crate::risk::Budget;
+use crate::sandbox::World;
 use std::sync::Arc;
+
+/// One version of a deployment's code, as persisted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VersionRecord {
+    /// Hex SHA-256 of the component.
+    pub hash: String,
+    /// The component.
+    pub bytes: Arc<[u8]>,
+    /// The configuration `init` receives.
+    pub config: String,
+}
 
 /// One change to persist.
 #[derive(Clone, Debug, PartialEq)]
 pub enum JournalEntry {
+    /// A deployment was added or switched to another version.
+    Deployed {
+        /// Its name.
+        deployment: Arc<str>,
+        /// Its world.
+        world: World,
+        /// The running version.
+        current: VersionRecord,
+        /// The version kept for rollback.
+        previous: Option<VersionRecord>,
+        /// Its risk budget.
+        budget: Budget,
+    },
     /// A deployment's state key was set.
     StateSet {
         /// The deployment.

@@ -5,8 +5,10 @@
 //! [`risk`] → [`execution`], driven by one deterministic [`engine`] loop, with [`store`]
 //! persistence and the operators' [`api`].
 
+pub mod api;
 pub mod backtest;
 pub mod cli;
+pub mod config;
 pub mod engine;
 pub mod execution;
 pub mod feeds;
@@ -16,3 +18,5 @@ pub mod model;
 pub mod monitor;
 pub mod risk;
 pub mod sandbox;
+pub mod serve;
+pub mod store;

@@ -3,6 +3,8 @@
 
 mod backtest;
 mod check;
+mod operator;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -21,15 +23,40 @@ enum Command {
     Check(check::Args),
     /// Backtests a strategy component over a candle CSV and prints its trades and summary.
     Backtest(backtest::Args),
+    /// Runs the host as a long-lived service.
+    Serve(serve::Args),
+    /// Deploys a component to a running service.
+    Deploy(operator::DeployArgs),
+    /// Replaces a deployment's code between two events.
+    Swap(operator::SwapArgs),
+    /// Switches a deployment back to its previous version.
+    Rollback(operator::NameArgs),
+    /// Stops a deployment (its open orders are cancelled).
+    Halt(operator::NameArgs),
+    /// Restarts a halted deployment.
+    Resume(operator::NameArgs),
+    /// Lists deployments.
+    List(operator::ListArgs),
 }
 
 /// Parses the command line, runs the subcommand, and maps errors to a non-zero exit.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    init_tracing(if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    });
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Backtest(args) => backtest::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Deploy(args) => operator::run(operator::Op::Deploy(args)),
+        Command::Swap(args) => operator::run(operator::Op::Swap(args)),
+        Command::Rollback(args) => operator::run(operator::Op::Action("rollback", args)),
+        Command::Halt(args) => operator::run(operator::Op::Action("halt", args)),
+        Command::Resume(args) => operator::run(operator::Op::Action("resume", args)),
+        Command::List(args) => operator::run(operator::Op::List(args)),
     };
     match result {
         Ok(code) => code,
@@ -40,9 +67,9 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_tracing() {
+fn init_tracing(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("STRATBOX_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -12,19 +12,19 @@ pub use deployment::{DeployError, Deployment, PrepareInputs, Prepared, Status, V
 
 use crate::execution::{Execution, PaperVenue};
 use crate::feeds::MarketEvent;
-use crate::journal::{Journal, JournalEntry};
+use crate::journal::{Journal, JournalEntry, VersionRecord};
 use crate::market::MarketData;
 use crate::model::{Bar, Fill, Fixed, TimestampMs};
 use crate::risk::Budget;
 use crate::sandbox::bindings::strategy::stratbox::strategy::types;
 use crate::sandbox::guest_ctx::{lock, wit_bar, wit_side, wit_status};
 use crate::sandbox::{Halt, HostEnv, Runtime, Signal, StateStore, World};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
 
 /// What `list` reports about a deployment.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DeploymentInfo {
     /// Its name.
     pub name: String,
@@ -161,6 +161,7 @@ impl Engine {
         }
         tracing::info!(deployment = &*prepared.name, hash = %prepared.version.compiled.report.hash, "deployed");
         self.deployments.push(Deployment::new(prepared));
+        self.journal_deployment(self.deployments.len() - 1);
         Ok(())
     }
 
@@ -193,7 +194,38 @@ impl Engine {
         }
         d.status = Status::Running;
         tracing::info!(deployment = &*d.name, hash = %d.current.compiled.report.hash, restart, "version switched in");
+        if !restart {
+            self.journal_deployment(i);
+        }
         Ok(())
+    }
+
+    /// Restores the version a deployment kept for rollback before a restart.
+    pub fn set_previous(&mut self, name: &str, version: Version) -> Result<(), DeployError> {
+        let i = self.find(name)?;
+        self.deployments[i].previous = Some(version);
+        Ok(())
+    }
+
+    fn journal_deployment(&self, i: usize) {
+        let d = &self.deployments[i];
+        let record = |v: &Version| VersionRecord {
+            hash: v.compiled.report.hash.clone(),
+            bytes: v.bytes.clone(),
+            config: v.config.clone(),
+        };
+        self.env.journal.record(JournalEntry::Deployed {
+            deployment: d.name.clone(),
+            world: d.world,
+            current: record(&d.current),
+            previous: d.previous.as_ref().map(record),
+            budget: lock(&d.data).account.budget().clone(),
+        });
+    }
+
+    /// A copy of a deployment's state store.
+    pub fn state(&self, name: &str) -> Result<StateStore, DeployError> {
+        Ok(lock(&self.deployments[self.find(name)?].data).state.clone())
     }
 
     /// Stops a deployment by the operator's hand.

@@ -121,6 +121,11 @@ impl Instance {
                 self.limits.callback_fuel
             ),
             Some(Trap::StackOverflow) => "stack overflow: recursion too deep".to_string(),
+            Some(Trap::MemoryOutOfBounds) if stderr.is_empty() => {
+                "trapped: out-of-bounds memory access (a guest's own stack overflowing, e.g. from deep recursion, \
+                 shows as this)"
+                    .to_string()
+            }
             Some(trap) => match ctx.limiter.denied.take() {
                 Some(denied) => format!("{denied}; then trapped: {trap}{}", stderr_tail()),
                 None if stderr.contains("panicked") => format!("panicked{}", stderr_tail()),

@@ -1,0 +1,103 @@
+//! The client side of the control endpoint, used by `stratbox deploy`, `swap` and friends.
+
+use super::{DeployRequest, SwapRequest};
+use crate::engine::DeploymentInfo;
+use crate::risk::Budget;
+use base64::Engine as _;
+
+/// Talks to a running `stratbox serve`.
+pub struct Client {
+    http: reqwest::Client,
+    endpoint: String,
+    token: String,
+}
+
+impl Client {
+    /// A client for `endpoint` (e.g. `http://127.0.0.1:7400`) presenting `token`.
+    pub fn new(endpoint: &str, token: &str) -> Self {
+        Client {
+            http: reqwest::Client::new(),
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+        }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Vec<DeploymentInfo>> {
+        let response = request.bearer_auth(&self.token).send().await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot reach the stratbox service at {}: {e}",
+                self.endpoint
+            )
+        })?;
+        let status = response.status();
+        let body = response.text().await?;
+        if !status.is_success() {
+            let message = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(String::from))
+                .unwrap_or(body);
+            anyhow::bail!("{status}: {message}");
+        }
+        Ok(serde_json::from_str(&body)?)
+    }
+
+    fn encode(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    /// Lists deployments.
+    pub async fn list(&self) -> anyhow::Result<Vec<DeploymentInfo>> {
+        self.send(self.http.get(format!("{}/v1/deployments", self.endpoint)))
+            .await
+    }
+
+    /// Deploys a component under `name`.
+    pub async fn deploy(
+        &self,
+        name: &str,
+        component: &[u8],
+        config: Option<String>,
+        budget: Budget,
+    ) -> anyhow::Result<Vec<DeploymentInfo>> {
+        let body = DeployRequest {
+            name: name.to_string(),
+            component: Self::encode(component),
+            config,
+            budget,
+        };
+        self.send(
+            self.http
+                .post(format!("{}/v1/deployments", self.endpoint))
+                .json(&body),
+        )
+        .await
+    }
+
+    /// Replaces the code of deployment `name`.
+    pub async fn swap(
+        &self,
+        name: &str,
+        component: &[u8],
+        config: Option<String>,
+    ) -> anyhow::Result<Vec<DeploymentInfo>> {
+        let body = SwapRequest {
+            component: Self::encode(component),
+            config,
+        };
+        self.send(
+            self.http
+                .post(format!("{}/v1/deployments/{name}/swap", self.endpoint))
+                .json(&body),
+        )
+        .await
+    }
+
+    /// `rollback`, `halt` or `resume` of deployment `name`.
+    pub async fn action(&self, name: &str, action: &str) -> anyhow::Result<Vec<DeploymentInfo>> {
+        self.send(
+            self.http
+                .post(format!("{}/v1/deployments/{name}/{action}", self.endpoint)),
+        )
+        .await
+    }
+}

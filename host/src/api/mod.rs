@@ -1,0 +1,185 @@
+//! The operators' control endpoint (axum): deploy, swap, rollback, halt, resume and list, each
+//! behind a bearer token. Components travel base64-encoded in JSON bodies.
+
+mod client;
+
+pub use client::Client;
+
+use crate::engine::DeployError;
+use crate::engine::service::{Command, EngineService};
+use crate::risk::Budget;
+use crate::sandbox::StateStore;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Largest request body: a component at the size limit, base64-encoded, plus room.
+const MAX_BODY: usize = 96 << 20;
+
+/// Body of `POST /v1/deployments`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployRequest {
+    /// Deployment name.
+    pub name: String,
+    /// The component, base64.
+    pub component: String,
+    /// Configuration for `init` (JSON text).
+    #[serde(default)]
+    pub config: Option<String>,
+    /// Risk budget.
+    pub budget: Budget,
+}
+
+/// Body of `POST /v1/deployments/{name}/swap`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SwapRequest {
+    /// The new component, base64.
+    pub component: String,
+    /// New configuration; the current one is kept when absent.
+    #[serde(default)]
+    pub config: Option<String>,
+}
+
+/// A failed request: status and message.
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<DeployError> for ApiError {
+    fn from(e: DeployError) -> Self {
+        let status = match &e {
+            DeployError::Unknown(_) => StatusCode::NOT_FOUND,
+            DeployError::Exists(_) => StatusCode::CONFLICT,
+            DeployError::EngineStopped => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    service: Arc<EngineService>,
+    token: Arc<str>,
+}
+
+/// The router, serving `service` to holders of `token`.
+pub fn router(service: Arc<EngineService>, token: &str) -> Router {
+    let state = AppState {
+        service,
+        token: token.into(),
+    };
+    let authed = Router::new()
+        .route("/v1/deployments", get(list).post(deploy))
+        .route("/v1/deployments/{name}/swap", post(swap))
+        .route("/v1/deployments/{name}/rollback", post(rollback))
+        .route("/v1/deployments/{name}/halt", post(halt))
+        .route("/v1/deployments/{name}/resume", post(resume))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_token,
+        ));
+    Router::new()
+        .route("/v1/health", get(|| async { "ok" }))
+        .merge(authed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+async fn require_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<Response, ApiError> {
+    let presented = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !constant_time_eq(presented.as_bytes(), state.token.as_bytes()) {
+        return Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token".into(),
+        ));
+    }
+    Ok(next.run(request).await)
+}
+
+/// Compares without leaking the position of the first difference through timing.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn decode(component: &str) -> Result<Arc<[u8]>, ApiError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(component.trim())
+        .map(Into::into)
+        .map_err(|e| {
+            ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("component is not valid base64: {e}"),
+            )
+        })
+}
+
+type Reply = Result<Json<Vec<crate::engine::DeploymentInfo>>, ApiError>;
+
+async fn list(State(s): State<AppState>) -> Reply {
+    Ok(Json(s.service.command(Command::List).await?))
+}
+
+async fn deploy(State(s): State<AppState>, Json(req): Json<DeployRequest>) -> Reply {
+    req.budget
+        .validate()
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let bytes = decode(&req.component)?;
+    let command = Command::Deploy {
+        name: req.name,
+        bytes,
+        config: req.config.unwrap_or_else(|| "{}".into()),
+        budget: req.budget,
+        state: StateStore::default(),
+    };
+    Ok(Json(s.service.command(command).await?))
+}
+
+async fn swap(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Json(req): Json<SwapRequest>,
+) -> Reply {
+    let bytes = decode(&req.component)?;
+    Ok(Json(
+        s.service
+            .command(Command::Swap {
+                name,
+                bytes,
+                config: req.config,
+            })
+            .await?,
+    ))
+}
+
+async fn rollback(State(s): State<AppState>, Path(name): Path<String>) -> Reply {
+    Ok(Json(s.service.command(Command::Rollback { name }).await?))
+}
+
+async fn halt(State(s): State<AppState>, Path(name): Path<String>) -> Reply {
+    Ok(Json(s.service.command(Command::Halt { name }).await?))
+}
+
+async fn resume(State(s): State<AppState>, Path(name): Path<String>) -> Reply {
+    Ok(Json(s.service.command(Command::Resume { name }).await?))
+}

@@ -1,0 +1,54 @@
+//! `stratbox serve`: run the host as a service.
+
+use crate::config::{ServiceConfig, default_db_url};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `stratbox serve`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The service configuration (TOML).
+    #[arg(long)]
+    config: PathBuf,
+    /// Database URL (`sqlite://path`); overrides `store.url`.
+    #[arg(long)]
+    db: Option<String>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = ServiceConfig::load(&args.config)?;
+    let db = args
+        .db
+        .or_else(|| config.store.url.clone())
+        .unwrap_or_else(default_db_url);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(crate::serve::serve(
+        config,
+        db,
+        |addr| println!("stratbox listening on http://{addr}"),
+        shutdown_signal(),
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => drop(s.recv().await),
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

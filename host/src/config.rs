@@ -1,0 +1,185 @@
+//! The service's configuration file (TOML), resolved once at start-up: paths are made relative
+//! to the file's directory, the control token is taken from the file or `STRATBOX_TOKEN`.
+
+use crate::risk::Budget;
+use crate::sandbox::SandboxLimits;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The whole configuration of `stratbox serve`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// The control endpoint.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// The database.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// Where market events come from.
+    pub market: MarketConfig,
+    /// The paper venue.
+    #[serde(default)]
+    pub execution: ExecutionConfig,
+    /// Bounds every guest runs under.
+    #[serde(default)]
+    pub sandbox: SandboxLimits,
+    /// Deployments to create at start-up when the database does not already hold them.
+    #[serde(default)]
+    pub deploy: Vec<DeployConfig>,
+}
+
+/// The operators' HTTP endpoint.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on; keep it on loopback unless a proxy adds TLS.
+    pub listen: SocketAddr,
+    /// Bearer token operators must present; `STRATBOX_TOKEN` overrides it.
+    pub token: Option<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7400)),
+            token: None,
+        }
+    }
+}
+
+/// The database.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite://path`; a file in the user's data directory by default.
+    pub url: Option<String>,
+}
+
+/// The replayed market.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketConfig {
+    /// Candle CSV to replay.
+    pub data: PathBuf,
+    /// Symbol of the candles.
+    pub symbol: String,
+    /// Candle interval (1m, 5m...); inferred when omitted.
+    pub interval: Option<String>,
+    /// Replay pace; 0 replays as fast as the engine takes them.
+    #[serde(default = "default_pace")]
+    pub bars_per_second: f64,
+}
+
+fn default_pace() -> f64 {
+    20.0
+}
+
+/// The paper venue.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExecutionConfig {
+    /// Fee as a fraction of notional.
+    pub fee: f64,
+}
+
+impl Default for ExecutionConfig {
+    fn default() -> Self {
+        ExecutionConfig { fee: 0.001 }
+    }
+}
+
+/// A deployment declared in the configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployConfig {
+    /// Its name.
+    pub name: String,
+    /// The component file.
+    pub component: PathBuf,
+    /// Configuration passed to `init` (JSON text).
+    #[serde(default = "empty_object")]
+    pub config: String,
+    /// Its risk budget.
+    pub budget: Budget,
+}
+
+fn empty_object() -> String {
+    "{}".to_string()
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Unreadable.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Not valid.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong, with its place.
+        message: String,
+    },
+}
+
+impl ServiceConfig {
+    /// Reads and validates `path`, resolving relative paths against its directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let mut config: ServiceConfig =
+            toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+                path: shown.clone(),
+                message: e.to_string(),
+            })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.market.data = base.join(&config.market.data);
+        if let Some(url) = &config.store.url {
+            if let Some(file) = url
+                .strip_prefix("sqlite://")
+                .filter(|f| !f.starts_with('/') && !f.starts_with(':'))
+            {
+                config.store.url = Some(format!("sqlite://{}", base.join(file).display()));
+            }
+        }
+        for d in &mut config.deploy {
+            d.component = base.join(&d.component);
+            d.budget.validate().map_err(|e| ConfigError::Invalid {
+                path: shown.clone(),
+                message: format!("deploy {:?}: {e}", d.name),
+            })?;
+        }
+        if let Ok(token) = std::env::var("STRATBOX_TOKEN") {
+            config.server.token = Some(token);
+        }
+        if !(config.market.bars_per_second >= 0.0 && config.market.bars_per_second.is_finite()) {
+            return Err(ConfigError::Invalid {
+                path: shown,
+                message: "market.bars_per_second must be 0 or positive".into(),
+            });
+        }
+        Ok(config)
+    }
+}
+
+/// The default database: `stratbox.db` in `$XDG_DATA_HOME/stratbox` (or `~/.local/share/stratbox`).
+pub fn default_db_url() -> String {
+    let dir = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("stratbox");
+    let _ = std::fs::create_dir_all(&dir);
+    format!("sqlite://{}", dir.join("stratbox.db").display())
+}

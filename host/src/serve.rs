@@ -1,0 +1,216 @@
+//! `stratbox serve`: the host as a long-lived service. Restores persisted deployments, creates
+//! the configured ones, replays the market into the engine, serves the control endpoint, and on
+//! SIGTERM or Ctrl-C stops the replay, drains the engine and flushes the journal.
+
+use crate::api;
+use crate::config::ServiceConfig;
+use crate::engine::service::{EngineService, EventSender};
+use crate::engine::{Engine, Version};
+use crate::execution::PaperVenue;
+use crate::feeds::{MarketEvent, replay};
+use crate::model::Fixed;
+use crate::sandbox::Runtime;
+use crate::store::{Store, StoreJournal};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A setting is unusable.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The sandbox could not be created.
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::SandboxError),
+    /// The market data could not be read.
+    #[error(transparent)]
+    Replay(#[from] replay::ReplayError),
+    /// The control endpoint could not listen.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Runs the service until `shutdown` completes. `on_ready` receives the control address once
+/// the endpoint listens.
+pub async fn serve(
+    config: ServiceConfig,
+    db_url: String,
+    on_ready: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let token = config
+        .server
+        .token
+        .clone()
+        .filter(|t| t.len() >= 8)
+        .ok_or_else(|| {
+            ServeError::Config(
+                "set a control token of at least 8 characters in server.token or STRATBOX_TOKEN"
+                    .into(),
+            )
+        })?;
+    let fee = Fixed::from_f64(config.execution.fee)
+        .ok()
+        .filter(|f| f.raw() >= 0 && *f < Fixed::from_int(1))
+        .ok_or_else(|| {
+            ServeError::Config(format!(
+                "execution.fee {} must be in [0, 1)",
+                config.execution.fee
+            ))
+        })?;
+    let interval = match &config.market.interval {
+        Some(text) => Some(replay::parse_interval(text).ok_or_else(|| {
+            ServeError::Config(format!("market.interval {text:?}: use e.g. 1m, 5m, 1h"))
+        })?),
+        None => None,
+    };
+
+    let store = Store::open(&db_url).await?;
+    let (journal, writer) = StoreJournal::start(store.clone());
+    let runtime = Runtime::new(config.sandbox.clone())?;
+    let mut engine = Engine::new(
+        runtime.clone(),
+        Arc::new(journal),
+        PaperVenue { fee_rate: fee },
+    );
+    let symbol = engine
+        .market()
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .symbols
+        .intern(&config.market.symbol);
+    let bars = replay::read_candles(&config.market.data, symbol, interval)?;
+
+    restore(&mut engine, &store, &config).await;
+    let service = Arc::new(EngineService::start(engine));
+    let replay_task = tokio::spawn(replay_bars(
+        service.events(),
+        bars,
+        config.market.bars_per_second,
+    ));
+
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .map_err(|source| ServeError::Listen {
+            addr: config.server.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Listen {
+        addr: config.server.listen,
+        source,
+    })?;
+    tracing::info!(%addr, db = %db_url, "control endpoint listening");
+    on_ready(addr);
+    let app = api::router(service.clone(), &token);
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        tracing::error!("control endpoint failed: {e}");
+    }
+
+    tracing::info!("shutting down: stopping the replay, draining the engine, flushing the journal");
+    replay_task.abort();
+    let service = Arc::try_unwrap(service).unwrap_or_else(|_| unreachable!("the router is gone"));
+    drop(tokio::task::spawn_blocking(move || drop(service.shutdown())).await);
+    let _ = writer.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Re-creates persisted deployments, then the configured ones the database does not hold.
+/// A deployment that cannot start is logged and skipped: one broken component must not keep
+/// the host down.
+async fn restore(engine: &mut Engine, store: &Store, config: &ServiceConfig) {
+    let records = match store.deployments().await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("cannot read persisted deployments: {e}");
+            Vec::new()
+        }
+    };
+    for record in &records {
+        let state = store.state(&record.name).await.unwrap_or_else(|e| {
+            tracing::error!(deployment = %record.name, "state not restored: {e}");
+            Default::default()
+        });
+        let result = engine
+            .deploy(
+                &record.name,
+                record.current.bytes.clone(),
+                record.current.config.clone(),
+                record.budget.clone(),
+                state,
+            )
+            .and_then(|()| match &record.previous {
+                Some(prev) => {
+                    let compiled = engine.runtime().compile(&prev.bytes)?;
+                    engine.set_previous(
+                        &record.name,
+                        Version {
+                            compiled,
+                            bytes: prev.bytes.clone(),
+                            config: prev.config.clone(),
+                        },
+                    )
+                }
+                None => Ok(()),
+            })
+            .and_then(|()| match &record.halted_reason {
+                Some(reason) => engine.halt(&record.name, reason),
+                None => Ok(()),
+            });
+        match result {
+            Ok(()) => tracing::info!(deployment = %record.name, "restored"),
+            Err(e) => tracing::error!(deployment = %record.name, "not restored: {e}"),
+        }
+    }
+    for d in &config.deploy {
+        if records.iter().any(|r| r.name == d.name) {
+            continue;
+        }
+        let result = std::fs::read(&d.component)
+            .map_err(|e| format!("cannot read {}: {e}", d.component.display()))
+            .and_then(|bytes| {
+                engine
+                    .deploy(
+                        &d.name,
+                        bytes.into(),
+                        d.config.clone(),
+                        d.budget.clone(),
+                        Default::default(),
+                    )
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = result {
+            tracing::error!(deployment = %d.name, "configured deployment not started: {e}");
+        }
+    }
+}
+
+/// Feeds bars to the engine at `per_second` (0: as fast as the queue takes them).
+async fn replay_bars(events: EventSender, bars: Vec<crate::model::Bar>, per_second: f64) {
+    let mut ticker = (per_second > 0.0)
+        .then(|| tokio::time::interval(std::time::Duration::from_secs_f64(1.0 / per_second)));
+    for (i, bar) in bars.into_iter().enumerate() {
+        match ticker.as_mut() {
+            Some(t) => drop(t.tick().await),
+            None if i % 1024 == 0 => tokio::task::yield_now().await,
+            None => {}
+        }
+        if !events.send(MarketEvent::Bar(bar)) {
+            return;
+        }
+    }
+    tracing::info!("replay finished");
+}

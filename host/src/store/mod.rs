@@ -1,0 +1,353 @@
+//! Persistence of what cannot be recomputed: deployments with their components, strategy state
+//! and fills, in SQLite through sqlx. The engine never waits for it: [`StoreJournal`] queues
+//! journal entries and a writer task applies them in batches, one transaction each.
+
+mod journal;
+
+pub use journal::StoreJournal;
+
+use crate::journal::{JournalEntry, VersionRecord};
+use crate::model::Side;
+use crate::risk::Budget;
+use crate::sandbox::{StateStore, World};
+use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// Migrations in order; each runs once, recorded in `stratbox_migrations`.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+
+/// A storage failure, naming the operation.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL is not one this store understands.
+    #[error(
+        "unsupported database URL {0:?}: use sqlite://<path> (PostgreSQL support comes with the market-data store)"
+    )]
+    UnsupportedUrl(String),
+    /// The database refused an operation.
+    #[error("database error while {doing}: {source}")]
+    Database {
+        /// What was being done.
+        doing: &'static str,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+    /// A stored row could not be understood.
+    #[error("corrupt row in {table}: {detail}")]
+    Corrupt {
+        /// The table.
+        table: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+fn db(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |source| StoreError::Database { doing, source }
+}
+
+/// A deployment as persisted.
+#[derive(Clone, Debug)]
+pub struct DeploymentRecord {
+    /// Its name.
+    pub name: String,
+    /// Its world.
+    pub world: World,
+    /// The running version.
+    pub current: VersionRecord,
+    /// The version kept for rollback.
+    pub previous: Option<VersionRecord>,
+    /// Its budget.
+    pub budget: Budget,
+    /// Why it was halted, if it was.
+    pub halted_reason: Option<String>,
+}
+
+/// A fill as persisted.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct FillRow {
+    /// The deployment.
+    pub deployment: String,
+    /// Host order id.
+    pub order_id: i64,
+    /// Symbol name.
+    pub symbol: String,
+    /// `buy` or `sell`.
+    pub side: String,
+    /// Exact price.
+    pub price: String,
+    /// Exact quantity.
+    pub quantity: String,
+    /// Exact fee.
+    pub fee: String,
+    /// Event time.
+    pub time_ms: i64,
+}
+
+/// The database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and applies pending migrations.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        if !url.starts_with("sqlite:") {
+            return Err(StoreError::UnsupportedUrl(url.to_string()));
+        }
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(db("parsing the database URL"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(db("connecting"))?;
+        let store = Store { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::query("CREATE TABLE IF NOT EXISTS stratbox_migrations (version INTEGER PRIMARY KEY, applied_at_ms INTEGER NOT NULL)")
+            .execute(&self.pool)
+            .await
+            .map_err(db("creating the migrations table"))?;
+        for &(version, sql) in MIGRATIONS {
+            let mut tx = self
+                .pool
+                .begin()
+                .await
+                .map_err(db("starting a migration"))?;
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM stratbox_migrations WHERE version = ?")
+                    .bind(version)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db("reading applied migrations"))?;
+            if done.is_some() {
+                continue;
+            }
+            sqlx::raw_sql(sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("applying a migration"))?;
+            sqlx::query("INSERT INTO stratbox_migrations (version, applied_at_ms) VALUES (?, ?)")
+                .bind(version)
+                .bind(wall_ms())
+                .execute(&mut *tx)
+                .await
+                .map_err(db("recording a migration"))?;
+            tx.commit().await.map_err(db("committing a migration"))?;
+        }
+        Ok(())
+    }
+
+    /// Applies journal entries in one transaction.
+    pub async fn apply(&self, entries: &[JournalEntry]) -> Result<(), StoreError> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(db("starting a journal batch"))?;
+        for entry in entries {
+            match entry {
+                JournalEntry::Deployed {
+                    deployment,
+                    world,
+                    current,
+                    previous,
+                    budget,
+                } => {
+                    for v in std::iter::once(current).chain(previous.iter()) {
+                        sqlx::query("INSERT OR IGNORE INTO components (hash, bytes, created_at_ms) VALUES (?, ?, ?)")
+                            .bind(&v.hash)
+                            .bind(&*v.bytes)
+                            .bind(wall_ms())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db("storing a component"))?;
+                    }
+                    let budget = serde_json::to_string(budget).expect("budget serialises");
+                    sqlx::query(
+                        "INSERT INTO deployments (name, position, world, hash, config, previous_hash, previous_config, budget, halted_reason, updated_at_ms)
+                         VALUES (?, (SELECT COALESCE(MAX(position), 0) + 1 FROM deployments), ?, ?, ?, ?, ?, ?, NULL, ?)
+                         ON CONFLICT (name) DO UPDATE SET world = excluded.world, hash = excluded.hash, config = excluded.config,
+                           previous_hash = excluded.previous_hash, previous_config = excluded.previous_config,
+                           budget = excluded.budget, halted_reason = NULL, updated_at_ms = excluded.updated_at_ms",
+                    )
+                    .bind(&**deployment)
+                    .bind(world.name())
+                    .bind(&current.hash)
+                    .bind(&current.config)
+                    .bind(previous.as_ref().map(|p| &p.hash))
+                    .bind(previous.as_ref().map(|p| &p.config))
+                    .bind(budget)
+                    .bind(wall_ms())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("storing a deployment"))?;
+                }
+                JournalEntry::StateSet {
+                    deployment,
+                    key,
+                    value,
+                } => {
+                    sqlx::query("INSERT INTO strategy_state (deployment, key, value) VALUES (?, ?, ?) ON CONFLICT (deployment, key) DO UPDATE SET value = excluded.value")
+                        .bind(&**deployment)
+                        .bind(key)
+                        .bind(value)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db("storing state"))?;
+                }
+                JournalEntry::StateDelete { deployment, key } => {
+                    sqlx::query("DELETE FROM strategy_state WHERE deployment = ? AND key = ?")
+                        .bind(&**deployment)
+                        .bind(key)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db("deleting state"))?;
+                }
+                JournalEntry::Fill { fill, symbol } => {
+                    sqlx::query("INSERT INTO fills (deployment, order_id, client_id, symbol, side, price, quantity, fee, status, time_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                        .bind(&*fill.owner)
+                        .bind(fill.order_id as i64)
+                        .bind(fill.client_id as i64)
+                        .bind(&**symbol)
+                        .bind(if fill.side == Side::Buy { "buy" } else { "sell" })
+                        .bind(fill.price.to_string())
+                        .bind(fill.quantity.to_string())
+                        .bind(fill.fee.to_string())
+                        .bind(serde_json::to_value(fill.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
+                        .bind(fill.time)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db("storing a fill"))?;
+                }
+                JournalEntry::Status { deployment, reason } => {
+                    sqlx::query("UPDATE deployments SET halted_reason = ?, updated_at_ms = ? WHERE name = ?")
+                        .bind(reason.as_deref())
+                        .bind(wall_ms())
+                        .bind(&**deployment)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db("storing a deployment status"))?;
+                }
+            }
+        }
+        tx.commit().await.map_err(db("committing a journal batch"))
+    }
+
+    async fn component(&self, hash: &str) -> Result<Arc<[u8]>, StoreError> {
+        let bytes: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT bytes FROM components WHERE hash = ?")
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db("reading a component"))?;
+        bytes.map(Into::into).ok_or_else(|| StoreError::Corrupt {
+            table: "components",
+            detail: format!("component {hash} is missing"),
+        })
+    }
+
+    /// Every deployment, in the order they were first deployed.
+    pub async fn deployments(&self) -> Result<Vec<DeploymentRecord>, StoreError> {
+        let rows = sqlx::query("SELECT name, world, hash, config, previous_hash, previous_config, budget, halted_reason FROM deployments ORDER BY position")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("reading deployments"))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let get = |col: &str| -> Result<Option<String>, StoreError> {
+                row.try_get(col).map_err(db("reading a deployment row"))
+            };
+            let name = get("name")?.unwrap_or_default();
+            let corrupt = |detail: String| StoreError::Corrupt {
+                table: "deployments",
+                detail,
+            };
+            let world = match get("world")?.as_deref() {
+                Some("strategy") => World::Strategy,
+                Some("signal-optimizer") => World::SignalOptimizer,
+                other => return Err(corrupt(format!("{name}: unknown world {other:?}"))),
+            };
+            let hash = get("hash")?.unwrap_or_default();
+            let current = VersionRecord {
+                bytes: self.component(&hash).await?,
+                hash,
+                config: get("config")?.unwrap_or_default(),
+            };
+            let previous = match get("previous_hash")? {
+                Some(hash) => Some(VersionRecord {
+                    bytes: self.component(&hash).await?,
+                    hash,
+                    config: get("previous_config")?.unwrap_or_default(),
+                }),
+                None => None,
+            };
+            let budget: Budget = serde_json::from_str(&get("budget")?.unwrap_or_default())
+                .map_err(|e| corrupt(format!("{name}: budget: {e}")))?;
+            out.push(DeploymentRecord {
+                name,
+                world,
+                current,
+                previous,
+                budget,
+                halted_reason: get("halted_reason")?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A deployment's persisted state.
+    pub async fn state(&self, deployment: &str) -> Result<StateStore, StoreError> {
+        let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(
+            "SELECT key, value FROM strategy_state WHERE deployment = ? ORDER BY key",
+        )
+        .bind(deployment)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("reading state"))?;
+        Ok(StateStore::from_entries(rows))
+    }
+
+    /// A deployment's fills, oldest first.
+    pub async fn fills(&self, deployment: &str) -> Result<Vec<FillRow>, StoreError> {
+        let rows = sqlx::query("SELECT deployment, order_id, symbol, side, price, quantity, fee, time_ms FROM fills WHERE deployment = ? ORDER BY id")
+            .bind(deployment)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("reading fills"))?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(FillRow {
+                    deployment: r.try_get("deployment").map_err(db("reading a fill"))?,
+                    order_id: r.try_get("order_id").map_err(db("reading a fill"))?,
+                    symbol: r.try_get("symbol").map_err(db("reading a fill"))?,
+                    side: r.try_get("side").map_err(db("reading a fill"))?,
+                    price: r.try_get("price").map_err(db("reading a fill"))?,
+                    quantity: r.try_get("quantity").map_err(db("reading a fill"))?,
+                    fee: r.try_get("fee").map_err(db("reading a fill"))?,
+                    time_ms: r.try_get("time_ms").map_err(db("reading a fill"))?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Wall-clock milliseconds, for bookkeeping columns only (never for trading decisions).
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

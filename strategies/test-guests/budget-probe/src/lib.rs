@@ -1,0 +1,40 @@
+//! On its first bar submits the market orders its config lists, as `{"orders": "buy:1,sell:0.5,..."}`,
+//! and records each outcome in state under `order<i>`: `ok` or the reject code.
+
+use stratbox_guest::prelude::*;
+
+struct Probe {
+    orders: Vec<(Side, f64)>,
+    done: bool,
+}
+
+impl Strategy for Probe {
+    fn init(cfg: &str) -> Result<Self, String> {
+        let list = config::string(cfg, "orders").ok_or("config needs \"orders\"")?;
+        let orders = list
+            .split(',')
+            .map(|item| {
+                let (side, qty) = item.split_once(':').ok_or(format!("bad order {item:?}"))?;
+                let side = if side == "buy" { Side::Buy } else { Side::Sell };
+                Ok((side, qty.parse::<f64>().map_err(|e| e.to_string())?))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Probe { orders, done: false })
+    }
+
+    fn on_bar(&mut self, bar: &Bar) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        for (i, &(side, qty)) in self.orders.iter().enumerate() {
+            let outcome = match Order::market(bar.symbol, side, qty).submit() {
+                Ok(_) => "ok".to_string(),
+                Err(r) => format!("{:?}", r.code),
+            };
+            let _ = state::set(&format!("order{i}"), outcome.as_bytes());
+        }
+    }
+}
+
+export_strategy!(Probe);
