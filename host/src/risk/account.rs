@@ -252,13 +252,22 @@ impl Account {
                     ),
                 ));
             }
-            let others = self
+            let mut symbols: Vec<SymbolId> = self
                 .positions
                 .keys()
                 .copied()
+                .chain(self.open_orders.values().map(|o| o.request.symbol))
+                .collect();
+            symbols.sort_unstable();
+            symbols.dedup();
+            let others = symbols
+                .into_iter()
                 .filter(|&s| s != symbol)
                 .fold(Fixed::ZERO, |g, s| {
-                    let price = marks.get(s).unwrap_or(self.positions[&s].average_price);
+                    let price = marks
+                        .get(s)
+                        .or_else(|| self.positions.get(&s).map(|p| p.average_price))
+                        .unwrap_or(Fixed::ZERO);
                     g.saturating_add(self.committed_qty(s).abs().saturating_mul(price))
                 });
             let gross = others.saturating_add(position_notional);
@@ -404,7 +413,7 @@ mod tests {
             max_order_notional: 1_000.0,
             max_position_notional: 1_500.0,
             max_gross_exposure: 2_000.0,
-            max_orders_per_second: 2,
+            max_orders_per_second: 3,
             max_daily_loss: 100.0,
         }
     }
@@ -450,24 +459,26 @@ mod tests {
                 .code,
             RejectCode::MaxPosition
         );
-        // Rate: two accepted in this second; a third fails.
+        // Rate: a third order in this second passes, a fourth fails.
+        a.pre_trade_check(market(1, Side::Buy, "1"), 5, &owner, 0, &m)
+            .unwrap();
         assert_eq!(
-            a.pre_trade_check(market(1, Side::Buy, "1"), 5, &owner, 0, &m)
+            a.pre_trade_check(market(1, Side::Buy, "1"), 6, &owner, 0, &m)
                 .unwrap_err()
                 .code,
             RejectCode::MaxOrdersPerSecond
         );
         // A second later: gross 1500 + 50 @ 10 = 2000 passes, 50.01 would fail.
         assert_eq!(
-            a.pre_trade_check(market(1, Side::Buy, "50.01"), 6, &owner, 1000, &m)
+            a.pre_trade_check(market(1, Side::Buy, "49.01"), 7, &owner, 1000, &m)
                 .unwrap_err()
                 .code,
             RejectCode::MaxGrossExposure
         );
-        a.pre_trade_check(market(1, Side::Buy, "50"), 7, &owner, 1000, &m)
+        a.pre_trade_check(market(1, Side::Buy, "49"), 8, &owner, 1000, &m)
             .unwrap();
         // Orders that reduce are accepted whatever the exposure.
-        a.pre_trade_check(market(0, Side::Sell, "1"), 8, &owner, 1000, &m)
+        a.pre_trade_check(market(0, Side::Sell, "1"), 9, &owner, 1000, &m)
             .unwrap();
     }
 

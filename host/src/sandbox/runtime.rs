@@ -48,6 +48,14 @@ pub struct Compiled {
     pre: GuestPre,
 }
 
+impl std::fmt::Debug for Compiled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compiled")
+            .field("report", &self.report)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Clone)]
 enum GuestPre {
     Strategy(StrategyPre<GuestCtx>),
@@ -156,6 +164,21 @@ impl Runtime {
                 "{} bytes is above the {MAX_COMPONENT_BYTES}-byte limit",
                 bytes.len()
             )));
+        }
+        match bytes {
+            [0, b'a', b's', b'm', 1, 0, 0, 0, ..] => {
+                return Err(SandboxError::Invalid(
+                    "this is a core WebAssembly module, not a component: build the guest for wasm32-wasip2 \
+                     (or wrap the module with `wasm-tools component new`)"
+                        .into(),
+                ));
+            }
+            [0, b'a', b's', b'm', ..] => {}
+            _ => {
+                return Err(SandboxError::Invalid(
+                    "not a WebAssembly file: it lacks the \\0asm header".into(),
+                ));
+            }
         }
         let hash = content_hash(bytes);
         if let Some(hit) = self

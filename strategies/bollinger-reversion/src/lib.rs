@@ -16,7 +16,9 @@ impl Strategy for BollingerReversion {
         let width = config::number(cfg, "width").unwrap_or(2.0);
         let quantity = config::number(cfg, "quantity").unwrap_or(0.01);
         if !(2.0..=1000.0).contains(&period) || !(width > 0.0) || !(quantity > 0.0) {
-            return Err(format!("need 2 <= period <= 1000, width > 0, quantity > 0; got {period}, {width}, {quantity}"));
+            return Err(format!(
+                "need 2 <= period <= 1000, width > 0, quantity > 0; got {period}, {width}, {quantity}"
+            ));
         }
         Ok(BollingerReversion {
             bands: Bollinger::new(period as usize, width),
@@ -26,12 +28,18 @@ impl Strategy for BollingerReversion {
     }
 
     fn on_bar(&mut self, bar: &Bar) {
-        let Some(b) = self.bands.update(bar.close) else { return };
+        let Some(b) = self.bands.update(bar.close) else {
+            return;
+        };
         if !self.long && bar.close < b.lower {
-            if Order::market(bar.symbol, Side::Buy, self.quantity).submit().is_ok() {
+            if Order::market(bar.symbol, Side::Buy, self.quantity)
+                .submit()
+                .is_ok()
+            {
                 self.long = true;
                 let _ = state::set_u64("long", 1);
-                let depth = ((b.lower - bar.close) / (b.upper - b.lower).max(f64::MIN_POSITIVE)).min(1.0);
+                let depth =
+                    ((b.lower - bar.close) / (b.upper - b.lower).max(f64::MIN_POSITIVE)).min(1.0);
                 signals::emit(&Signal {
                     symbol: bar.symbol,
                     time: bar.open_time,
@@ -44,7 +52,11 @@ impl Strategy for BollingerReversion {
                 });
             }
         } else if self.long && bar.close >= b.middle {
-            if Order::market(bar.symbol, Side::Sell, self.quantity).reduce_only().submit().is_ok() {
+            if Order::market(bar.symbol, Side::Sell, self.quantity)
+                .reduce_only()
+                .submit()
+                .is_ok()
+            {
                 self.long = false;
                 let _ = state::set_u64("long", 0);
             }

@@ -20,7 +20,9 @@ impl Strategy for DonchianBreakout {
         let exit = config::number(cfg, "exit").unwrap_or(10.0);
         let quantity = config::number(cfg, "quantity").unwrap_or(0.01);
         if !(entry >= 2.0 && exit >= 1.0 && quantity > 0.0) {
-            return Err(format!("need entry >= 2, exit >= 1, quantity > 0; got {entry}, {exit}, {quantity}"));
+            return Err(format!(
+                "need entry >= 2, exit >= 1, quantity > 0; got {entry}, {exit}, {quantity}"
+            ));
         }
         Ok(DonchianBreakout {
             entry: Donchian::new(entry as usize),
@@ -33,18 +35,29 @@ impl Strategy for DonchianBreakout {
     }
 
     fn on_bar(&mut self, bar: &Bar) {
-        let channels = self.entry.update(bar.high, bar.low).zip(self.exit.update(bar.high, bar.low));
+        let channels = self
+            .entry
+            .update(bar.high, bar.low)
+            .zip(self.exit.update(bar.high, bar.low));
         if let Some(((entry_high, _), (_, exit_low))) = self.previous {
             if !self.long && bar.close > entry_high {
-                if Order::market(bar.symbol, Side::Buy, self.quantity).submit().is_ok() {
+                if Order::market(bar.symbol, Side::Buy, self.quantity)
+                    .submit()
+                    .is_ok()
+                {
                     self.long = true;
                     let _ = state::set_u64("long", 1);
-                    self.stop_order = Order::stop(bar.symbol, Side::Sell, self.quantity, exit_low).reduce_only().submit().ok();
+                    self.stop_order = Order::stop(bar.symbol, Side::Sell, self.quantity, exit_low)
+                        .reduce_only()
+                        .submit()
+                        .ok();
                     signals::emit(&Signal {
                         symbol: bar.symbol,
                         time: bar.open_time,
                         direction: Direction::Long,
-                        strength: ((bar.close - entry_high) / entry_high.max(f64::MIN_POSITIVE) * 100.0).min(1.0),
+                        strength: ((bar.close - entry_high) / entry_high.max(f64::MIN_POSITIVE)
+                            * 100.0)
+                            .min(1.0),
                         confidence: 0.6,
                         kind: SignalKind::Breakout,
                         horizon_ms: u64::from(bar.interval_ms) * 10,
@@ -55,7 +68,11 @@ impl Strategy for DonchianBreakout {
                 if let Some(id) = self.stop_order.take() {
                     let _ = orders::cancel(id);
                 }
-                if Order::market(bar.symbol, Side::Sell, self.quantity).reduce_only().submit().is_ok() {
+                if Order::market(bar.symbol, Side::Sell, self.quantity)
+                    .reduce_only()
+                    .submit()
+                    .is_ok()
+                {
                     self.long = false;
                     let _ = state::set_u64("long", 0);
                 }

@@ -19,7 +19,10 @@ impl Strategy for Probe {
                 Ok((side, qty.parse::<f64>().map_err(|e| e.to_string())?))
             })
             .collect::<Result<Vec<_>, String>>()?;
-        Ok(Probe { orders, done: false })
+        Ok(Probe {
+            orders,
+            done: false,
+        })
     }
 
     fn on_bar(&mut self, bar: &Bar) {

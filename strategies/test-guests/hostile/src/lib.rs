@@ -1,5 +1,5 @@
 //! Misbehaves on the bar its config names, in the way it names:
-//! `{"attack": "loop" | "alloc" | "recursion" | "panic" | "orders" | "signals" | "file" | "socket" | "exit", "on_bar": 3}`.
+//! `{"attack": "loop" | "alloc" | "recursion" | "panic" | "orders" | "signals" | "file" | "socket" | "exit" | "clock", "on_bar": 3}`.
 //! Until then it counts bars in state, so tests can see it ran.
 
 use std::hint::black_box;
@@ -13,14 +13,22 @@ struct Hostile {
 
 fn recurse(depth: u64, pad: [u64; 16]) -> u64 {
     let pad = black_box(pad);
-    if black_box(depth) == u64::MAX { pad[0] } else { recurse(depth + 1, pad) + pad[(depth % 16) as usize] }
+    if black_box(depth) == u64::MAX {
+        pad[0]
+    } else {
+        recurse(depth + 1, pad) + pad[(depth % 16) as usize]
+    }
 }
 
 impl Strategy for Hostile {
     fn init(cfg: &str) -> Result<Self, String> {
         let attack = config::string(cfg, "attack").ok_or("config needs \"attack\"")?;
         let on_bar = config::number(cfg, "on_bar").unwrap_or(1.0) as u64;
-        Ok(Hostile { attack, on_bar, seen: 0 })
+        Ok(Hostile {
+            attack,
+            on_bar,
+            seen: 0,
+        })
     }
 
     fn on_bar(&mut self, bar: &Bar) {
@@ -48,7 +56,9 @@ impl Strategy for Hostile {
             "panic" => panic!("hostile guest panicked on purpose at bar {}", self.seen),
             "orders" => {
                 for i in 0..10_000_000u64 {
-                    let _ = Order::market(bar.symbol, Side::Buy, 0.001).client_id(i).submit();
+                    let _ = Order::market(bar.symbol, Side::Buy, 0.001)
+                        .client_id(i)
+                        .submit();
                 }
             }
             "signals" => {
@@ -70,10 +80,17 @@ impl Strategy for Hostile {
                 log::error(&text);
             }
             "socket" => {
-                let stream = std::net::TcpStream::connect("127.0.0.1:5432").expect("connect to 127.0.0.1:5432");
+                let stream = std::net::TcpStream::connect("127.0.0.1:5432")
+                    .expect("connect to 127.0.0.1:5432");
                 drop(stream);
             }
             "exit" => std::process::exit(3),
+            "clock" => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(u64::MAX, |d| d.as_secs());
+                let _ = state::set_u64("clock", now);
+            }
             other => panic!("unknown attack {other}"),
         }
     }

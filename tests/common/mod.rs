@@ -1,0 +1,116 @@
+//! Helpers shared by the end-to-end tests: building the guest components, reading the shared
+//! market data, and making engines.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+use stratbox::engine::Engine;
+use stratbox::execution::PaperVenue;
+use stratbox::journal::NullJournal;
+use stratbox::model::Bar;
+use stratbox::risk::Budget;
+use stratbox::sandbox::{Runtime, SandboxLimits, StateStore};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ has a parent")
+        .to_path_buf()
+}
+
+/// Where the real market data lives: `STRATBOX_TEST_DATA`, or `../shared/data` beside the repository.
+pub fn data_dir() -> PathBuf {
+    std::env::var_os("STRATBOX_TEST_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared/data"))
+}
+
+/// The path of a guest component, building every guest once per test process.
+pub fn guest_path(name: &str) -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let root = repo_root();
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("strategies/target"));
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "--release",
+                "--quiet",
+                "--target",
+                "wasm32-wasip2",
+                "--manifest-path",
+            ])
+            .arg(root.join("strategies/Cargo.toml"))
+            .env("CARGO_TARGET_DIR", &target)
+            .status()
+            .expect("run cargo to build the guests");
+        assert!(status.success(), "building the guest components failed");
+        target.join("wasm32-wasip2/release")
+    });
+    dir.join(format!("{}.wasm", name.replace('-', "_")))
+}
+
+/// The bytes of a guest component.
+pub fn guest(name: &str) -> Arc<[u8]> {
+    let path = guest_path(name);
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+        .into()
+}
+
+/// `n` synthetic one-minute bars of symbol 0, consecutive, gently oscillating around 100.
+pub fn bars(n: usize) -> Vec<Bar> {
+    (0..n)
+        .map(|i| {
+            let c = 100.0 + (i as f64 / 7.0).sin();
+            Bar {
+                symbol: 0,
+                interval_ms: 60_000,
+                open_time: i as i64 * 60_000,
+                open: c,
+                high: c + 0.5,
+                low: c - 0.5,
+                close: c,
+                volume: 10.0,
+            }
+        })
+        .collect()
+}
+
+/// An engine over a fresh runtime with `limits`, with symbol 0 named BTCUSDT.
+pub fn engine(limits: SandboxLimits) -> Engine {
+    let engine = Engine::new(
+        Runtime::new(limits).expect("runtime"),
+        Arc::new(NullJournal),
+        PaperVenue::default(),
+    );
+    engine.market().write().unwrap().symbols.intern("BTCUSDT");
+    engine
+}
+
+/// Deploys guest `guest` as `name` with `config` and an unlimited budget.
+pub fn deploy(engine: &mut Engine, name: &str, guest_name: &str, config: &str) {
+    engine
+        .deploy(
+            name,
+            guest(guest_name),
+            config.to_string(),
+            Budget::unlimited(1e9),
+            StateStore::default(),
+        )
+        .unwrap_or_else(|e| panic!("deploy {name}: {e}"));
+}
+
+/// A u64 the guest stored with `state::set_u64`.
+pub fn state_u64(engine: &Engine, name: &str, key: &str) -> Option<u64> {
+    engine
+        .state(name)
+        .unwrap()
+        .get(key)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+}

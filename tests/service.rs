@@ -1,0 +1,223 @@
+//! The service end to end: `stratbox serve` as a process with a SQLite file, driven by the
+//! operator commands over its HTTP control endpoint; graceful shutdown on SIGTERM; a restart
+//! restores deployments, their previous versions, halts and state.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "test-token-0123456789";
+
+struct Server {
+    child: Child,
+    endpoint: String,
+}
+
+impl Server {
+    fn start(config: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stratbox"))
+            .args(["serve", "--config"])
+            .arg(config)
+            .env_remove("STRATBOX_TOKEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start stratbox serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let endpoint = line
+            .trim()
+            .strip_prefix("stratbox listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Server { child, endpoint }
+    }
+
+    fn run(&self, args: &[&str]) -> (bool, String) {
+        self.run_with_token(args, TOKEN)
+    }
+
+    fn run_with_token(&self, args: &[&str], token: &str) -> (bool, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_stratbox"))
+            .args(args)
+            .args(["--endpoint", &self.endpoint, "--token", token])
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    fn terminate(mut self) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "serve exited with {status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn line_of<'a>(list: &'a str, name: &str) -> &'a str {
+    list.lines()
+        .find(|l| l.starts_with(name))
+        .unwrap_or_else(|| panic!("{name} not in:\n{list}"))
+}
+
+#[test]
+fn operators_drive_a_running_service_and_a_restart_resumes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("bars.csv");
+    let mut text = String::from("open_time_ms,open,high,low,close,volume\n");
+    for b in bars(200_000) {
+        text.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            b.open_time, b.open, b.high, b.low, b.close, b.volume
+        ));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let config = dir.path().join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n[store]\nurl = \"sqlite://{}\"\n[market]\ndata = \"bars.csv\"\nsymbol = \"BTCUSDT\"\nbars_per_second = 500\n",
+            dir.path().join("db.sqlite").display()
+        ),
+    )
+    .unwrap();
+    let budget = dir.path().join("budget.toml");
+    std::fs::write(&budget, "max_order_notional = 1000\nmax_position_notional = 2000\nmax_gross_exposure = 5000\nmax_orders_per_second = 5\nmax_daily_loss = 500\n").unwrap();
+    let counter = guest_path("counter");
+    let empty = guest_path("empty");
+    let (counter, empty, budget) = (
+        counter.to_str().unwrap(),
+        empty.to_str().unwrap(),
+        budget.to_str().unwrap(),
+    );
+
+    let server = Server::start(&config);
+    let (ok, out) = server.run(&["deploy", counter, "--name", "c", "--budget", budget]);
+    assert!(ok, "{out}");
+    assert!(line_of(&out, "c ").contains("running"), "{out}");
+    let (ok, out) = server.run_with_token(&["list"], "wrong-token-000");
+    assert!(!ok && out.contains("401"), "{out}");
+    let (ok, out) = server.run(&["deploy", counter, "--name", "c", "--budget", budget]);
+    assert!(!ok && out.contains("already exists"), "{out}");
+
+    let (ok, out) = server.run(&["swap", empty, "--name", "c"]);
+    assert!(ok, "{out}");
+    let (ok, out) = server.run(&["rollback", "--name", "c"]);
+    assert!(ok, "{out}");
+    let (ok, out) = server.run(&["swap", "/etc/hostname", "--name", "c"]);
+    assert!(!ok && out.contains("not a WebAssembly file"), "{out}");
+    std::thread::sleep(Duration::from_millis(300));
+    let (ok, out) = server.run(&["halt", "--name", "c"]);
+    assert!(
+        ok && line_of(&out, "c ").contains("halted by the operator"),
+        "{out}"
+    );
+    let (_, before) = server.run(&["list", "--json"]);
+    server.terminate();
+
+    // The restart restores the deployment, halted, with its rollback version and its state.
+    let server = Server::start(&config);
+    let (ok, after) = server.run(&["list", "--json"]);
+    assert!(ok, "{after}");
+    let parse = |s: &str| {
+        serde_json::from_str::<serde_json::Value>(s).unwrap_or_else(|e| panic!("{e}: {s}"))
+    };
+    let (before, after) = (parse(&before), parse(&after));
+    for field in ["name", "status", "reason", "hash", "previous_hash"] {
+        assert_eq!(
+            before[0][field], after[0][field],
+            "{field} survives a restart"
+        );
+    }
+    let (ok, out) = server.run(&["resume", "--name", "c"]);
+    assert!(ok && line_of(&out, "c ").contains("running"), "{out}");
+    server.terminate();
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let state = runtime.block_on(async {
+        let store = stratbox::store::Store::open(&format!(
+            "sqlite://{}",
+            dir.path().join("db.sqlite").display()
+        ))
+        .await
+        .unwrap();
+        store.state("c").await.unwrap()
+    });
+    let count = u64::from_le_bytes(
+        state
+            .get("count")
+            .expect("state persisted")
+            .try_into()
+            .unwrap(),
+    );
+    assert!(count > 0, "the counter's state was persisted");
+}
+
+#[test]
+fn backtest_command_prints_a_summary_and_fails_when_the_strategy_is_halted() {
+    let bin = env!("CARGO_BIN_EXE_stratbox");
+    let data = data_dir().join("BTC_1m_a.csv");
+    let out = Command::new(bin)
+        .args(["backtest", "--data"])
+        .arg(&data)
+        .arg("--strategy")
+        .arg(guest_path("sma-crossover"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for field in [
+        "trades",
+        "pnl",
+        "return",
+        "max drawdown",
+        "sharpe",
+        "win rate",
+        "bars           13681",
+    ] {
+        assert!(text.contains(field), "{field} missing from:\n{text}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hostile.json");
+    std::fs::write(&config, r#"{"attack": "panic", "on_bar": 5}"#).unwrap();
+    let out = Command::new(bin)
+        .args(["backtest", "--data"])
+        .arg(&data)
+        .arg("--strategy")
+        .arg(guest_path("hostile"))
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("strategy halted: panicked"));
+}
