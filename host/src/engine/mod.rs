@@ -18,7 +18,7 @@ use crate::model::{Bar, Fill, Fixed, TimestampMs};
 use crate::risk::Budget;
 use crate::sandbox::bindings::strategy::stratbox::strategy::types;
 use crate::sandbox::guest_ctx::{lock, wit_bar, wit_side, wit_status};
-use crate::sandbox::{Halt, HostEnv, Runtime, Signal, StateStore, World};
+use crate::sandbox::{Halt, HostEnv, Instance, Runtime, Signal, StateStore, World};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
@@ -302,23 +302,13 @@ impl Engine {
         self.fire_timers(now);
         let wit = wit_bar(bar);
         let mut raw_signals: Vec<Signal> = Vec::new();
-        for i in 0..self.deployments.len() {
-            let d = &mut self.deployments[i];
-            if d.world != World::Strategy {
-                continue;
-            }
-            let Some(instance) = d.instance.as_mut() else {
-                continue;
-            };
-            d.delivered += 1;
+        self.each_running(World::Strategy, true, |instance| {
             let result = instance.on_bar(&wit, now);
             if instance.has_emitted() {
                 raw_signals.extend(instance.take_emitted());
             }
-            if let Err(halt) = result {
-                self.halt_at(i, halt);
-            }
-        }
+            result
+        });
         if !raw_signals.is_empty() {
             self.dispatch_signals(raw_signals, now);
         }
@@ -438,35 +428,39 @@ impl Engine {
                 })
                 .collect()
         };
-        for i in 0..self.deployments.len() {
-            let d = &mut self.deployments[i];
-            if d.world != World::SignalOptimizer {
-                continue;
-            }
-            let Some(instance) = d.instance.as_mut() else {
-                continue;
-            };
-            d.delivered += 1;
-            match instance.optimize(&signals, &conditions, now) {
-                Ok(out) => signals = out,
-                Err(halt) => self.halt_at(i, halt),
-            }
-        }
+        self.each_running(World::SignalOptimizer, true, |instance| {
+            signals = instance.optimize(&signals, &conditions, now)?;
+            Ok(())
+        });
         if signals.is_empty() {
             return;
         }
+        self.each_running(World::Strategy, false, |instance| {
+            let result = instance.on_signal(&signals, now);
+            // Signals emitted while handling signals are dropped: no feedback loops within a bar.
+            instance.take_emitted();
+            result
+        });
+    }
+
+    /// Calls `f` on every running deployment of `world` in deployment order, counting it as a
+    /// delivered event when `is_event`; halts any deployment whose call fails.
+    fn each_running(
+        &mut self,
+        world: World,
+        is_event: bool,
+        mut f: impl FnMut(&mut Instance) -> Result<(), Halt>,
+    ) {
         for i in 0..self.deployments.len() {
             let d = &mut self.deployments[i];
-            if d.world != World::Strategy {
+            if d.world != world {
                 continue;
             }
             let Some(instance) = d.instance.as_mut() else {
                 continue;
             };
-            let result = instance.on_signal(&signals, now);
-            // Signals emitted while handling signals are dropped: no feedback loops within a bar.
-            instance.take_emitted();
-            if let Err(halt) = result {
+            d.delivered += u64::from(is_event);
+            if let Err(halt) = f(instance) {
                 self.halt_at(i, halt);
             }
         }

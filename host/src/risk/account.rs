@@ -49,6 +49,9 @@ pub struct Account {
     cash: Fixed,
     positions: BTreeMap<SymbolId, Position>,
     open_orders: BTreeMap<u64, Order>,
+    /// Per symbol: position plus the signed remaining quantity of open orders. Kept up to
+    /// date on accept, cancel and expiry (a fill moves quantity from order to position).
+    committed: BTreeMap<SymbolId, Fixed>,
     recent_accepts: VecDeque<TimestampMs>,
     day: i64,
     day_start_equity: Fixed,
@@ -78,6 +81,7 @@ impl Account {
             cash: capital,
             positions: BTreeMap::new(),
             open_orders: BTreeMap::new(),
+            committed: BTreeMap::new(),
             recent_accepts: VecDeque::new(),
             day: i64::MIN,
             day_start_equity: capital,
@@ -142,17 +146,19 @@ impl Account {
 
     /// Position plus the signed remaining quantity of open orders in `symbol`.
     fn committed_qty(&self, symbol: SymbolId) -> Fixed {
-        self.open_orders
-            .values()
-            .filter(|o| o.request.symbol == symbol)
-            .fold(self.position_qty(symbol), |q, o| {
-                let remaining = o.request.quantity.saturating_sub(o.filled);
-                q.saturating_add(if o.request.side == Side::Buy {
-                    remaining
-                } else {
-                    -remaining
-                })
-            })
+        self.committed.get(&symbol).copied().unwrap_or(Fixed::ZERO)
+    }
+
+    /// Removes an order's remaining quantity from the committed total.
+    fn release(&mut self, order: &Order) {
+        let remaining = order.request.quantity.saturating_sub(order.filled);
+        let signed = if order.request.side == Side::Buy {
+            remaining
+        } else {
+            -remaining
+        };
+        let entry = self.committed.entry(order.request.symbol).or_default();
+        *entry = entry.saturating_sub(signed);
     }
 
     /// Checks `request` against the budget at event time `now`; on success records it as an
@@ -252,24 +258,16 @@ impl Account {
                     ),
                 ));
             }
-            let mut symbols: Vec<SymbolId> = self
-                .positions
-                .keys()
-                .copied()
-                .chain(self.open_orders.values().map(|o| o.request.symbol))
-                .collect();
-            symbols.sort_unstable();
-            symbols.dedup();
-            let others = symbols
-                .into_iter()
-                .filter(|&s| s != symbol)
-                .fold(Fixed::ZERO, |g, s| {
+            let others = self.committed.iter().filter(|&(&s, _)| s != symbol).fold(
+                Fixed::ZERO,
+                |g, (&s, q)| {
                     let price = marks
                         .get(s)
                         .or_else(|| self.positions.get(&s).map(|p| p.average_price))
                         .unwrap_or(Fixed::ZERO);
-                    g.saturating_add(self.committed_qty(s).abs().saturating_mul(price))
-                });
+                    g.saturating_add(q.abs().saturating_mul(price))
+                },
+            );
             let gross = others.saturating_add(position_notional);
             if gross > self.limits.gross_exposure {
                 return Err(Rejection::new(
@@ -283,6 +281,7 @@ impl Account {
         }
 
         self.recent_accepts.push_back(now);
+        self.committed.insert(symbol, projected);
         self.open_orders.insert(
             order_id,
             Order {
@@ -304,6 +303,7 @@ impl Account {
             .open_orders
             .remove(&order_id)
             .ok_or_else(|| format!("order {order_id} is not open"))?;
+        self.release(&order);
         order.status = OrderStatus::Cancelled;
         Ok(order)
     }
@@ -316,6 +316,7 @@ impl Account {
     /// Removes an order whose time in force ended.
     pub fn expire(&mut self, order_id: u64) -> Option<Order> {
         let mut order = self.open_orders.remove(&order_id)?;
+        self.release(&order);
         order.status = OrderStatus::Expired;
         Some(order)
     }
@@ -505,6 +506,42 @@ mod tests {
         assert_eq!(p.quantity, Fixed::ZERO);
         assert_eq!(p.realized_pnl, fx("19.58"));
         assert_eq!(a.cash(), fx("10019.58"));
+    }
+
+    #[test]
+    fn cancelled_and_expired_orders_release_their_exposure() {
+        let owner: Arc<str> = "s".into();
+        let m = marks();
+        let mut a = Account::new(Budget {
+            max_orders_per_second: 100,
+            ..budget()
+        });
+        a.roll_day(0, &m);
+        a.pre_trade_check(market(0, Side::Buy, "10"), 1, &owner, 0, &m)
+            .unwrap();
+        a.pre_trade_check(market(0, Side::Buy, "5"), 2, &owner, 0, &m)
+            .unwrap();
+        assert_eq!(
+            a.pre_trade_check(market(0, Side::Buy, "1"), 3, &owner, 0, &m)
+                .unwrap_err()
+                .code,
+            RejectCode::MaxPosition
+        );
+        a.cancel(2).unwrap();
+        a.expire(1).unwrap();
+        a.pre_trade_check(market(0, Side::Buy, "10"), 4, &owner, 0, &m)
+            .unwrap();
+        a.apply_execution(4, fx("100"), fx("10"), Fixed::ZERO, 0)
+            .unwrap();
+        a.pre_trade_check(market(0, Side::Buy, "5"), 5, &owner, 0, &m)
+            .unwrap();
+        assert_eq!(
+            a.pre_trade_check(market(0, Side::Buy, "1"), 6, &owner, 0, &m)
+                .unwrap_err()
+                .code,
+            RejectCode::MaxPosition
+        );
+        assert!(a.cancel(1).is_err(), "an order can be cancelled once");
     }
 
     #[test]

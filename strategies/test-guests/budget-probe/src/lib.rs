@@ -1,5 +1,6 @@
 //! On its first bar submits the market orders its config lists, as `{"orders": "buy:1,sell:0.5,..."}`,
-//! and records each outcome in state under `order<i>`: `ok` or the reject code.
+//! and records each outcome in state under `order<i>`: `ok` or the reject code. Counts the
+//! fills it is told of in `fills`.
 
 use stratbox_guest::prelude::*;
 
@@ -37,6 +38,10 @@ impl Strategy for Probe {
             };
             let _ = state::set(&format!("order{i}"), outcome.as_bytes());
         }
+    }
+
+    fn on_fill(&mut self, _fill: &Fill) {
+        let _ = state::set_u64("fills", state::get_u64("fills").unwrap_or(0) + 1);
     }
 }
 

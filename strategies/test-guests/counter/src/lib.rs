@@ -1,11 +1,14 @@
 //! Counts bars in state: `count` (all versions), `v<N>` (this version, from config
 //! `{"version": N}`), `last` (open time of the last bar) and `anomalies` (bars that were not
-//! exactly one interval after the previous one: a lost or repeated event).
+//! exactly one interval after the previous one: a lost or repeated event). With
+//! `{"timer_ms": T}` it also sets a timer every T ms of event time and counts them in `timers`;
+//! it counts the signals it receives in `signals`.
 
 use stratbox_guest::prelude::*;
 
 struct Counter {
     version: u64,
+    timer_ms: Option<i64>,
 }
 
 fn bump(key: &str) {
@@ -18,7 +21,11 @@ impl Strategy for Counter {
         if config::string(cfg, "fail").is_some() {
             return Err("init told to fail".into());
         }
-        Ok(Counter { version })
+        let timer_ms = config::number(cfg, "timer_ms").map(|t| t as i64);
+        if let Some(t) = timer_ms {
+            clock::set_timer(clock::now() + t);
+        }
+        Ok(Counter { version, timer_ms })
     }
 
     fn on_bar(&mut self, bar: &Bar) {
@@ -30,6 +37,20 @@ impl Strategy for Counter {
         let _ = state::set_u64("last", bar.open_time as u64);
         bump("count");
         bump(&format!("v{}", self.version));
+    }
+
+    fn on_timer(&mut self, timer: &Timer) {
+        bump("timers");
+        if let Some(t) = self.timer_ms {
+            clock::set_timer(timer.due + t);
+        }
+    }
+
+    fn on_signal(&mut self, signals: &[Signal]) {
+        let _ = state::set_u64(
+            "signals",
+            state::get_u64("signals").unwrap_or(0) + signals.len() as u64,
+        );
     }
 }
 

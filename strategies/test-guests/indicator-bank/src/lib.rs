@@ -50,8 +50,10 @@ impl Default for Bank {
     }
 }
 
+#[cfg(target_arch = "wasm32")]
 struct BankStrategy(Bank);
 
+#[cfg(target_arch = "wasm32")]
 impl Strategy for BankStrategy {
     fn init(_config: &str) -> Result<Self, String> {
         Ok(BankStrategy(Bank::new()))
