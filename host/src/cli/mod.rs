@@ -3,8 +3,11 @@
 
 mod backtest;
 mod check;
+mod data;
+mod fetch;
 mod operator;
 mod serve;
+mod sim;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -37,6 +40,11 @@ enum Command {
     Resume(operator::NameArgs),
     /// Lists deployments.
     List(operator::ListArgs),
+    /// Market history: import, export and fetch candles.
+    #[command(subcommand)]
+    Data(data::DataCommand),
+    /// Runs the Binance-compatible exchange simulator on loopback.
+    ExchangeSim(sim::Args),
 }
 
 /// Parses the command line, runs the subcommand, and maps errors to a non-zero exit.
@@ -57,6 +65,8 @@ pub fn main() -> ExitCode {
         Command::Halt(args) => operator::run(operator::Op::Action("halt", args)),
         Command::Resume(args) => operator::run(operator::Op::Action("resume", args)),
         Command::List(args) => operator::run(operator::Op::List(args)),
+        Command::Data(command) => data::run(command),
+        Command::ExchangeSim(args) => sim::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,8 @@
 //! Market event sources. Every source produces the same [`MarketEvent`]s, so the engine cannot
 //! tell a replay from a live feed.
 
+pub mod binance;
+pub mod candles;
 pub mod replay;
 
 use crate::model::Bar;

@@ -3,9 +3,12 @@
 //! Prices and quantities are [`Fixed`] (eight decimal places, the precision Binance quotes in);
 //! `f64` appears only at the edges (guest calls, analytics).
 
+mod decimal;
 mod fixed;
 mod symbols;
+pub mod time;
 
+pub use decimal::{Decimal, DecimalError};
 pub use fixed::{Fixed, FixedError};
 pub use symbols::{SymbolId, SymbolTable};
 

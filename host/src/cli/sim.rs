@@ -1,0 +1,87 @@
+//! `stratbox exchange-sim`: run the Binance-compatible simulator on loopback.
+
+use crate::feeds::candles;
+use crate::feeds::replay::parse_interval;
+use crate::sim::{Faults, SimMarket};
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `stratbox exchange-sim`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9400")]
+    listen: SocketAddr,
+    /// Candle CSV to serve; a seeded market is generated without it.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Symbol served.
+    #[arg(long, default_value = "BTCUSDT")]
+    symbol: String,
+    /// Interval served.
+    #[arg(long, default_value = "1m")]
+    interval: String,
+    /// Seed of the generated market.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Candles in the generated market.
+    #[arg(long, default_value_t = 100_000)]
+    candles: usize,
+    /// Faults to inject, e.g. `429=5,malformed=7,slow=20`.
+    #[arg(long, default_value = "")]
+    faults: String,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let faults: Faults = args.faults.parse()?;
+    let step = parse_interval(&args.interval)
+        .with_context(|| format!("--interval {:?}: use e.g. 1m, 5m, 1h", args.interval))?;
+    let market = match &args.data {
+        Some(path) => {
+            let rows = candles::read_file(path)?;
+            if let Some(w) = rows
+                .windows(2)
+                .find(|w| (w[1].open_time - w[0].open_time) % i64::from(step) != 0)
+            {
+                anyhow::bail!(
+                    "{}: candles at {} and {} are not {} apart; is --interval right?",
+                    path.display(),
+                    w[0].open_time,
+                    w[1].open_time,
+                    args.interval
+                );
+            }
+            SimMarket::recorded(&args.symbol, &args.interval, i64::from(step), rows)
+        }
+        None => SimMarket::generated(
+            &args.symbol,
+            &args.interval,
+            i64::from(step),
+            1_704_067_200_000,
+            args.candles,
+            args.seed,
+        ),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("listening on {}", args.listen))?;
+        println!(
+            "exchange-sim listening on http://{}",
+            listener.local_addr()?
+        );
+        axum::serve(listener, crate::sim::router(market, faults))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

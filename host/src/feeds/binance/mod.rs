@@ -1,0 +1,13 @@
+//! Binance spot: the REST client with its request-weight limiter, and the payload shapes of
+//! Binance's public API documentation (decimal strings parsed exactly).
+
+mod rest;
+mod types;
+mod weight;
+
+pub use rest::{RestClient, RestError};
+pub use types::{DepthSnapshot, ExchangeInfo, SymbolFilters, kline_row};
+pub use weight::WeightLimiter;
+
+/// Largest `limit` of one klines request.
+pub const KLINES_LIMIT: u32 = 1000;

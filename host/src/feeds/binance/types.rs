@@ -1,0 +1,199 @@
+//! Binance payloads, parsed exactly: prices and quantities arrive as decimal strings.
+
+use crate::feeds::candles::Candle;
+use crate::model::{Decimal, Fixed};
+use serde::Deserialize;
+
+/// One row of `GET /api/v3/klines`: open time, OHLCV as strings, close time, quote volume,
+/// trade count, taker buy volumes, and an ignored field.
+pub type KlineRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    u64,
+    String,
+    String,
+    String,
+);
+
+/// Converts a klines row to a candle, naming the field that is not a decimal.
+pub fn kline_row(row: &KlineRow) -> Result<Candle, String> {
+    let d = |name: &str, s: &str| {
+        s.parse::<Decimal>()
+            .map_err(|_| format!("kline {}: {name} {s:?} is not a decimal", row.0))
+    };
+    Ok(Candle {
+        open_time: row.0,
+        open: d("open", &row.1)?,
+        high: d("high", &row.2)?,
+        low: d("low", &row.3)?,
+        close: d("close", &row.4)?,
+        volume: d("volume", &row.5)?,
+    })
+}
+
+/// The trading rules of one symbol from `exchangeInfo`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SymbolFilters {
+    /// The symbol, e.g. BTCUSDT.
+    pub symbol: String,
+    /// TRADING, BREAK, ...
+    pub status: String,
+    /// Base asset.
+    pub base_asset: String,
+    /// Quote asset.
+    pub quote_asset: String,
+    /// PRICE_FILTER tickSize.
+    pub tick_size: Fixed,
+    /// LOT_SIZE stepSize.
+    pub step_size: Fixed,
+    /// NOTIONAL (or legacy MIN_NOTIONAL) minNotional.
+    pub min_notional: Fixed,
+}
+
+/// `GET /api/v3/exchangeInfo`, reduced to what the host uses.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExchangeInfo {
+    /// Server time of the answer.
+    pub server_time: i64,
+    /// Every symbol's rules.
+    pub symbols: Vec<SymbolFilters>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawInfo {
+    server_time: i64,
+    symbols: Vec<RawSymbol>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawSymbol {
+    symbol: String,
+    status: String,
+    base_asset: String,
+    quote_asset: String,
+    filters: Vec<serde_json::Value>,
+}
+
+impl ExchangeInfo {
+    /// Parses the JSON body, naming what is missing or malformed.
+    pub fn parse(body: &str) -> Result<Self, String> {
+        let raw: RawInfo = serde_json::from_str(body).map_err(|e| format!("exchangeInfo: {e}"))?;
+        let symbols = raw
+            .symbols
+            .into_iter()
+            .map(|s| {
+                let filter = |kind: &str, field: &str| -> Result<Option<Fixed>, String> {
+                    let Some(f) = s.filters.iter().find(|f| f["filterType"] == kind) else {
+                        return Ok(None);
+                    };
+                    let text = f[field]
+                        .as_str()
+                        .ok_or_else(|| format!("{}: {kind}.{field} missing", s.symbol))?;
+                    text.parse::<Fixed>()
+                        .map(Some)
+                        .map_err(|e| format!("{}: {kind}.{field}: {e}", s.symbol))
+                };
+                Ok(SymbolFilters {
+                    tick_size: filter("PRICE_FILTER", "tickSize")?
+                        .ok_or_else(|| format!("{}: no PRICE_FILTER", s.symbol))?,
+                    step_size: filter("LOT_SIZE", "stepSize")?
+                        .ok_or_else(|| format!("{}: no LOT_SIZE", s.symbol))?,
+                    min_notional: filter("NOTIONAL", "minNotional")?
+                        .or(filter("MIN_NOTIONAL", "minNotional")?)
+                        .unwrap_or(Fixed::ZERO),
+                    symbol: s.symbol,
+                    status: s.status,
+                    base_asset: s.base_asset,
+                    quote_asset: s.quote_asset,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(ExchangeInfo {
+            server_time: raw.server_time,
+            symbols,
+        })
+    }
+}
+
+/// `GET /api/v3/depth`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DepthSnapshot {
+    /// The book's update id at the snapshot.
+    pub last_update_id: u64,
+    /// Bids, best first: (price, quantity).
+    pub bids: Vec<(Fixed, Fixed)>,
+    /// Asks, best first.
+    pub asks: Vec<(Fixed, Fixed)>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawDepth {
+    last_update_id: u64,
+    bids: Vec<(String, String)>,
+    asks: Vec<(String, String)>,
+}
+
+impl DepthSnapshot {
+    /// Parses the JSON body.
+    pub fn parse(body: &str) -> Result<Self, String> {
+        let raw: RawDepth = serde_json::from_str(body).map_err(|e| format!("depth: {e}"))?;
+        let side = |levels: Vec<(String, String)>| -> Result<Vec<(Fixed, Fixed)>, String> {
+            levels
+                .into_iter()
+                .map(|(p, q)| {
+                    Ok((
+                        p.parse::<Fixed>()
+                            .map_err(|e| format!("depth price: {e}"))?,
+                        q.parse::<Fixed>()
+                            .map_err(|e| format!("depth quantity: {e}"))?,
+                    ))
+                })
+                .collect()
+        };
+        Ok(DepthSnapshot {
+            last_update_id: raw.last_update_id,
+            bids: side(raw.bids)?,
+            asks: side(raw.asks)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_exchange_info_filters_exactly() {
+        let body = r#"{"timezone":"UTC","serverTime":1565246363776,"rateLimits":[],"exchangeFilters":[],"symbols":[{"symbol":"ETHBTC","status":"TRADING","baseAsset":"ETH","quoteAsset":"BTC","filters":[{"filterType":"PRICE_FILTER","minPrice":"0.00000100","maxPrice":"922327.00000000","tickSize":"0.00000100"},{"filterType":"LOT_SIZE","minQty":"0.00010000","maxQty":"100000.00000000","stepSize":"0.00010000"},{"filterType":"NOTIONAL","minNotional":"0.00010000","applyMinToMarket":true}]}]}"#;
+        let info = ExchangeInfo::parse(body).unwrap();
+        let s = &info.symbols[0];
+        assert_eq!(
+            (s.tick_size.raw(), s.step_size.raw(), s.min_notional.raw()),
+            (100, 10_000, 10_000)
+        );
+        let err = ExchangeInfo::parse(r#"{"serverTime":1,"symbols":[{"symbol":"X","status":"T","baseAsset":"A","quoteAsset":"B","filters":[{"filterType":"PRICE_FILTER","tickSize":"abc"}]}]}"#).unwrap_err();
+        assert!(err.contains("X: PRICE_FILTER.tickSize"), "{err}");
+    }
+
+    #[test]
+    fn parses_klines_and_depth() {
+        let rows: Vec<KlineRow> = serde_json::from_str(r#"[[1499040000000,"0.01634790","0.80000000","0.01575800","0.01577100","148976.11427815",1499644799999,"2434.19055334",308,"1756.87402397","28.46694368","0"]]"#).unwrap();
+        let c = kline_row(&rows[0]).unwrap();
+        assert_eq!(
+            (c.open.as_str(), c.high.as_str(), c.volume.as_str()),
+            ("0.0163479", "0.8", "148976.11427815")
+        );
+        let d = DepthSnapshot::parse(r#"{"lastUpdateId":1027024,"bids":[["4.00000000","431.00000000"]],"asks":[["4.00000200","12.00000000"]]}"#).unwrap();
+        assert_eq!(d.last_update_id, 1027024);
+        assert_eq!(d.asks[0].0.raw(), 400_000_200);
+    }
+}

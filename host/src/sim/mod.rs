@@ -1,0 +1,205 @@
+//! `stratbox exchange-sim`: a loopback server speaking Binance spot's REST protocol, so the host
+//! runs and is tested with no network. It serves recorded candles (`--data`) or a seeded market
+//! with volatility clustering, a depth snapshot around the last price, Binance's weight headers
+//! and error bodies, and injects faults on demand (`--faults`).
+//!
+//! Not yet here: the WebSocket streams (klines, trades, book diffs), which come with the
+//! WebSocket client.
+
+mod faults;
+mod market;
+
+pub use faults::{FaultError, Faults};
+pub use market::SimMarket;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Binance spot's request-weight limit per minute, which the simulator enforces too.
+const WEIGHT_LIMIT: u64 = 6000;
+
+struct Sim {
+    market: SimMarket,
+    faults: Faults,
+    requests: AtomicU64,
+    weight: std::sync::Mutex<(u64, u64)>, // (minute, used)
+}
+
+/// The router serving `market` with `faults`.
+pub fn router(market: SimMarket, faults: Faults) -> Router {
+    let sim = Arc::new(Sim {
+        market,
+        faults,
+        requests: AtomicU64::new(0),
+        weight: Default::default(),
+    });
+    Router::new()
+        .route(
+            "/api/v3/ping",
+            get(|| async { Json(serde_json::json!({})) }),
+        )
+        .route("/api/v3/time", get(time))
+        .route("/api/v3/exchangeInfo", get(exchange_info))
+        .route("/api/v3/klines", get(klines))
+        .route("/api/v3/depth", get(depth))
+        .with_state(sim)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn binance_error(status: StatusCode, code: i64, msg: &str) -> Response {
+    (
+        status,
+        Json(serde_json::json!({ "code": code, "msg": msg })),
+    )
+        .into_response()
+}
+
+/// Applies weight accounting and faults, then builds the response from `body`.
+async fn respond(
+    sim: &Sim,
+    weight: u64,
+    body: impl FnOnce() -> Result<String, Response>,
+) -> Response {
+    let n = sim.requests.fetch_add(1, Ordering::Relaxed) + 1;
+    if let Some(ms) = sim.faults.slow_ms {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let used = {
+        let mut w = sim.weight.lock().unwrap_or_else(|p| p.into_inner());
+        let minute = (now_ms() / 60_000) as u64;
+        if w.0 != minute {
+            *w = (minute, 0);
+        }
+        w.1 += weight;
+        w.1
+    };
+    let forced_429 = sim.faults.http429_every.is_some_and(|k| n % k == 0);
+    if forced_429 || used > WEIGHT_LIMIT {
+        let mut r = binance_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            -1003,
+            "Too much request weight used; please use WebSocket Streams for live updates to avoid polling the API.",
+        );
+        r.headers_mut()
+            .insert("retry-after", HeaderValue::from(sim.faults.retry_after_s));
+        r.headers_mut()
+            .insert("x-mbx-used-weight-1m", HeaderValue::from(used));
+        return r;
+    }
+    let mut r = match body() {
+        Ok(mut text) => {
+            if sim.faults.malformed_every.is_some_and(|k| n % k == 0) {
+                text.truncate(text.len() / 2);
+            }
+            ([("content-type", "application/json")], text).into_response()
+        }
+        Err(r) => r,
+    };
+    r.headers_mut()
+        .insert("x-mbx-used-weight-1m", HeaderValue::from(used));
+    r
+}
+
+async fn time(State(sim): State<Arc<Sim>>) -> Response {
+    respond(&sim, 1, || {
+        Ok(serde_json::json!({ "serverTime": now_ms() }).to_string())
+    })
+    .await
+}
+
+async fn exchange_info(State(sim): State<Arc<Sim>>) -> Response {
+    respond(&sim, 20, || {
+        Ok(sim.market.exchange_info(now_ms()).to_string())
+    })
+    .await
+}
+
+fn param<T: std::str::FromStr>(
+    q: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<T>, Response> {
+    match q.get(name) {
+        None => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(|_| {
+            binance_error(StatusCode::BAD_REQUEST, -1100, &format!("Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'."))
+        }),
+    }
+}
+
+fn check_symbol(sim: &Sim, q: &HashMap<String, String>) -> Result<(), Response> {
+    match q.get("symbol") {
+        None => Err(binance_error(
+            StatusCode::BAD_REQUEST,
+            -1102,
+            "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.",
+        )),
+        Some(s) if *s != sim.market.symbol => Err(binance_error(
+            StatusCode::BAD_REQUEST,
+            -1121,
+            "Invalid symbol.",
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+async fn klines(State(sim): State<Arc<Sim>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    respond(&sim, 2, || {
+        check_symbol(&sim, &q)?;
+        if q.get("interval") != Some(&sim.market.interval) {
+            return Err(binance_error(
+                StatusCode::BAD_REQUEST,
+                -1120,
+                "Invalid interval.",
+            ));
+        }
+        let limit: usize = param(&q, "limit")?.unwrap_or(500);
+        if !(1..=1000).contains(&limit) {
+            return Err(binance_error(
+                StatusCode::BAD_REQUEST,
+                -1130,
+                "Invalid data sent for a parameter.",
+            ));
+        }
+        let start: Option<i64> = param(&q, "startTime")?;
+        let end: Option<i64> = param(&q, "endTime")?;
+        Ok(sim.market.klines_json(start, end, limit))
+    })
+    .await
+}
+
+async fn depth(State(sim): State<Arc<Sim>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let limit: usize = match param(&q, "limit") {
+        Ok(l) => l.unwrap_or(100),
+        Err(r) => return r,
+    };
+    let weight = match limit {
+        0..=100 => 5,
+        101..=500 => 25,
+        501..=1000 => 50,
+        _ => 250,
+    };
+    respond(&sim, weight, || {
+        check_symbol(&sim, &q)?;
+        if !(1..=5000).contains(&limit) {
+            return Err(binance_error(
+                StatusCode::BAD_REQUEST,
+                -1130,
+                "Invalid data sent for a parameter.",
+            ));
+        }
+        Ok(sim.market.depth_json(limit))
+    })
+    .await
+}
