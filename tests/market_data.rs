@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use stratbox::feeds::binance::{RestClient, RestError};
 use stratbox::feeds::candles::{self, Candle};
 use stratbox::history::{Gap, HistoryStore};
-use stratbox::sim::{Faults, SimMarket};
+use stratbox::sim::{Faults, SimConfig, SimMarket};
 
 const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -254,9 +254,18 @@ async fn start_sim(market: SimMarket, faults: Faults) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, stratbox::sim::router(market, faults))
-            .await
-            .unwrap()
+        axum::serve(
+            listener,
+            stratbox::sim::router(
+                market,
+                SimConfig {
+                    faults,
+                    ..SimConfig::default()
+                },
+            ),
+        )
+        .await
+        .unwrap()
     });
     format!("http://{addr}")
 }
@@ -268,7 +277,7 @@ async fn klines_page_over_a_range_exactly_once_through_429s_and_truncated_answer
         http429_every: Some(4),
         retry_after_s: 1,
         malformed_every: Some(3),
-        slow_ms: None,
+        ..Faults::default()
     };
     let base = start_sim(
         SimMarket::recorded("ETHBTC", "5m", 300_000, rows.clone()),

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod backtest;
+pub mod book;
 pub mod cli;
 pub mod config;
 pub mod engine;

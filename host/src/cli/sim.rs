@@ -2,7 +2,7 @@
 
 use crate::feeds::candles;
 use crate::feeds::replay::parse_interval;
-use crate::sim::{Faults, SimMarket};
+use crate::sim::{Faults, SimConfig, SimMarket};
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,9 +29,15 @@ pub struct Args {
     /// Candles in the generated market.
     #[arg(long, default_value_t = 100_000)]
     candles: usize,
-    /// Faults to inject, e.g. `429=5,malformed=7,slow=20`.
+    /// Faults to inject, e.g. `429=5,malformed=7,slow=20,drop=500,skip=50,garbage=30`.
     #[arg(long, default_value = "")]
     faults: String,
+    /// Milliseconds between depth diffs.
+    #[arg(long, default_value_t = 100)]
+    book_ms: u64,
+    /// Candles released per second on the kline stream (0: all history at once, no live klines).
+    #[arg(long, default_value_t = 0.0)]
+    bars_per_second: f64,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -76,7 +82,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "exchange-sim listening on http://{}",
             listener.local_addr()?
         );
-        axum::serve(listener, crate::sim::router(market, faults))
+        let config = SimConfig {
+            faults,
+            seed: args.seed,
+            book_ms: args.book_ms,
+            bars_per_second: args.bars_per_second,
+        };
+        axum::serve(listener, crate::sim::router(market, config))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })

@@ -11,6 +11,12 @@ pub struct Faults {
     pub malformed_every: Option<u64>,
     /// Delay every answer by this many milliseconds.
     pub slow_ms: Option<u64>,
+    /// Close each WebSocket connection after this many messages.
+    pub drop_after: Option<u64>,
+    /// Leave out every k-th depth diff (a skipped update id range).
+    pub skip_every: Option<u64>,
+    /// Replace every k-th WebSocket message with malformed JSON.
+    pub garbage_every: Option<u64>,
 }
 
 impl Default for Faults {
@@ -20,6 +26,9 @@ impl Default for Faults {
             retry_after_s: 1,
             malformed_every: None,
             slow_ms: None,
+            drop_after: None,
+            skip_every: None,
+            garbage_every: None,
         }
     }
 }
@@ -58,6 +67,9 @@ impl std::str::FromStr for Faults {
                 "retry_after" => faults.retry_after_s = value,
                 "malformed" => faults.malformed_every = Some(value),
                 "slow" => faults.slow_ms = Some(value),
+                "drop" => faults.drop_after = Some(value),
+                "skip" => faults.skip_every = Some(value),
+                "garbage" => faults.garbage_every = Some(value),
                 _ => return Err(err("unknown fault")),
             }
         }
@@ -78,11 +90,17 @@ mod tests {
                 http429_every: Some(5),
                 retry_after_s: 2,
                 malformed_every: Some(7),
-                slow_ms: Some(20)
+                slow_ms: Some(20),
+                ..Faults::default()
             }
         );
+        let f: Faults = "drop=100,skip=7,garbage=9".parse().unwrap();
+        assert_eq!(
+            (f.drop_after, f.skip_every, f.garbage_every),
+            (Some(100), Some(7), Some(9))
+        );
         assert!(
-            "drop=1"
+            "explode=1"
                 .parse::<Faults>()
                 .unwrap_err()
                 .to_string()

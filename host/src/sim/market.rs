@@ -13,11 +13,10 @@ pub struct SimMarket {
     pub interval: String,
     interval_ms: i64,
     candles: Vec<Candle>,
-    seed: u64,
 }
 
 /// SplitMix64: a small, good, seedable generator.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
     fn next_u64(&mut self) -> u64 {
@@ -28,7 +27,8 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    fn uniform(&mut self) -> f64 {
+    /// A uniform draw in (0, 1).
+    pub(crate) fn uniform(&mut self) -> f64 {
         ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
     }
 
@@ -63,7 +63,6 @@ impl SimMarket {
             interval: interval.to_string(),
             interval_ms,
             candles,
-            seed: 0,
         }
     }
 
@@ -117,13 +116,17 @@ impl SimMarket {
             interval: interval.to_string(),
             interval_ms,
             candles,
-            seed,
         }
     }
 
     /// The candles served.
     pub fn candles(&self) -> &[Candle] {
         &self.candles
+    }
+
+    /// The interval in milliseconds.
+    pub fn interval_ms(&self) -> i64 {
+        self.interval_ms
     }
 
     /// `exchangeInfo` with this symbol's filters.
@@ -154,18 +157,23 @@ impl SimMarket {
     }
 
     /// `GET /api/v3/klines` rows: from `start` (or, without it, the last `limit` up to `end`).
-    pub fn klines_json(&self, start: Option<i64>, end: Option<i64>, limit: usize) -> String {
+    pub fn klines_json(
+        &self,
+        released: usize,
+        start: Option<i64>,
+        end: Option<i64>,
+        limit: usize,
+    ) -> String {
         let end = end.unwrap_or(i64::MAX);
+        let candles = &self.candles[..released.min(self.candles.len())];
         let in_range: Vec<&Candle> = match start {
-            Some(s) => self
-                .candles
+            Some(s) => candles
                 .iter()
                 .filter(|c| c.open_time >= s && c.open_time <= end)
                 .take(limit)
                 .collect(),
             None => {
-                let upto: Vec<&Candle> =
-                    self.candles.iter().filter(|c| c.open_time <= end).collect();
+                let upto: Vec<&Candle> = candles.iter().filter(|c| c.open_time <= end).collect();
                 upto[upto.len().saturating_sub(limit)..].to_vec()
             }
         };
@@ -189,22 +197,6 @@ impl SimMarket {
             })
             .collect();
         serde_json::Value::Array(rows).to_string()
-    }
-
-    /// A depth snapshot: `limit` levels a side, one tick apart around the last close.
-    pub fn depth_json(&self, limit: usize) -> String {
-        let last = self.candles.last().map_or(100.0, |c| c.close.to_f64());
-        let tick = (last * 1e-5).max(1e-8);
-        let mut rng = Rng(self.seed ^ 0xD3A7);
-        let level = |i: usize, sign: f64, rng: &mut Rng| {
-            serde_json::json!([
-                format!("{:.8}", last + sign * tick * (i as f64 + 1.0)),
-                format!("{:.8}", 0.01 + rng.uniform() * 2.0)
-            ])
-        };
-        let bids: Vec<_> = (0..limit).map(|i| level(i, -1.0, &mut rng)).collect();
-        let asks: Vec<_> = (0..limit).map(|i| level(i, 1.0, &mut rng)).collect();
-        serde_json::json!({ "lastUpdateId": 1_000_000 + self.candles.len() as u64, "bids": bids, "asks": asks }).to_string()
     }
 }
 

@@ -2,17 +2,42 @@
 //! runs and is tested with no network. It serves recorded candles (`--data`) or a seeded market
 //! with volatility clustering, a depth snapshot around the last price, Binance's weight headers
 //! and error bodies, and injects faults on demand (`--faults`).
-//!
-//! Not yet here: the WebSocket streams (klines, trades, book diffs), which come with the
-//! WebSocket client.
+//! WebSocket: `/stream?streams=<symbol>@depth@100ms/<symbol>@kline_<interval>` (combined) and
+//! `/ws/<stream>` (raw), with SUBSCRIBE / UNSUBSCRIBE at run time; see [`live`].
 
 mod faults;
+pub mod live;
 mod market;
 
 pub use faults::{FaultError, Faults};
 pub use market::SimMarket;
 
-use axum::extract::{Query, State};
+/// How the simulator behaves.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Faults to inject.
+    pub faults: Faults,
+    /// Seed of the book's changes.
+    pub seed: u64,
+    /// Milliseconds between depth diffs.
+    pub book_ms: u64,
+    /// Candles released per second, each announced on the kline stream; 0 serves them all at once.
+    pub bars_per_second: f64,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            faults: Faults::default(),
+            seed: 1,
+            book_ms: 100,
+            bars_per_second: 0.0,
+        }
+    }
+}
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -27,16 +52,20 @@ const WEIGHT_LIMIT: u64 = 6000;
 
 struct Sim {
     market: SimMarket,
+    live: Arc<live::Live>,
     faults: Faults,
     requests: AtomicU64,
     weight: std::sync::Mutex<(u64, u64)>, // (minute, used)
 }
 
-/// The router serving `market` with `faults`.
-pub fn router(market: SimMarket, faults: Faults) -> Router {
+/// The router serving `market` as `config` says. Call it inside a tokio runtime: it starts the
+/// book's and the candles' tasks.
+pub fn router(market: SimMarket, config: SimConfig) -> Router {
+    let live = live::Live::start(&market, config.seed, config.book_ms, config.bars_per_second);
     let sim = Arc::new(Sim {
         market,
-        faults,
+        live,
+        faults: config.faults,
         requests: AtomicU64::new(0),
         weight: Default::default(),
     });
@@ -49,6 +78,8 @@ pub fn router(market: SimMarket, faults: Faults) -> Router {
         .route("/api/v3/exchangeInfo", get(exchange_info))
         .route("/api/v3/klines", get(klines))
         .route("/api/v3/depth", get(depth))
+        .route("/stream", get(combined_stream))
+        .route("/ws/{stream}", get(raw_stream))
         .with_state(sim)
 }
 
@@ -174,7 +205,9 @@ async fn klines(State(sim): State<Arc<Sim>>, Query(q): Query<HashMap<String, Str
         }
         let start: Option<i64> = param(&q, "startTime")?;
         let end: Option<i64> = param(&q, "endTime")?;
-        Ok(sim.market.klines_json(start, end, limit))
+        Ok(sim
+            .market
+            .klines_json(sim.live.released.load(Ordering::SeqCst), start, end, limit))
     })
     .await
 }
@@ -199,7 +232,36 @@ async fn depth(State(sim): State<Arc<Sim>>, Query(q): Query<HashMap<String, Stri
                 "Invalid data sent for a parameter.",
             ));
         }
-        Ok(sim.market.depth_json(limit))
+        Ok(sim.live.snapshot_json(limit))
     })
     .await
+}
+
+async fn combined_stream(
+    State(sim): State<Arc<Sim>>,
+    Query(q): Query<HashMap<String, String>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let streams: Vec<String> = q
+        .get("streams")
+        .map(|s| s.split('/').map(str::to_string).collect())
+        .unwrap_or_default();
+    if streams.len() > 1024 {
+        return binance_error(
+            StatusCode::BAD_REQUEST,
+            -1,
+            "At most 1024 streams per connection.",
+        );
+    }
+    let (live, faults) = (sim.live.clone(), sim.faults.clone());
+    ws.on_upgrade(move |socket| live.serve_socket(socket, streams, true, faults))
+}
+
+async fn raw_stream(
+    State(sim): State<Arc<Sim>>,
+    Path(stream): Path<String>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let (live, faults) = (sim.live.clone(), sim.faults.clone());
+    ws.on_upgrade(move |socket| live.serve_socket(socket, vec![stream], false, faults))
 }

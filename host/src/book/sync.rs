@@ -1,0 +1,224 @@
+//! The synchronisation procedure of Binance's spot documentation ("How to manage a local order
+//! book correctly"), with no I/O:
+//!
+//! 1. Open the diff stream and buffer its events, noting the `U` of the first one.
+//! 2. Get a depth snapshot (limit 5000).
+//! 3. If the snapshot's `lastUpdateId` is below that first `U`, get another snapshot.
+//! 4. Drop buffered events with `u <= lastUpdateId`.
+//! 5. The book's update id is the snapshot's; apply the remaining events in order.
+//! 6. For each event: `u` below the book's id → ignore; `U` above the book's id + 1 → a gap:
+//!    discard the book and start again from 1; otherwise apply and set the id to `u`.
+//!
+//! Events keep flowing into the buffer while a snapshot is fetched, so nothing is lost on
+//! re-initialisation, and the snapshot is requested only after the first diff is buffered.
+
+use super::OrderBook;
+use crate::model::Fixed;
+
+/// A depth diff event (`<symbol>@depth@100ms`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DepthDiff {
+    /// Event time.
+    pub event_time: i64,
+    /// First update id in the event (`U`).
+    pub first_update_id: u64,
+    /// Last update id in the event (`u`).
+    pub final_update_id: u64,
+    /// Bid levels with absolute quantities.
+    pub bids: Vec<(Fixed, Fixed)>,
+    /// Ask levels with absolute quantities.
+    pub asks: Vec<(Fixed, Fixed)>,
+}
+
+/// What the caller should do next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncAction {
+    /// Nothing: keep feeding diffs.
+    None,
+    /// Fetch a depth snapshot and hand it to [`BookSync::on_snapshot`].
+    FetchSnapshot,
+    /// The book changed and is in sync.
+    Updated,
+}
+
+/// A diff that breaks the sequence, for logs and counters.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("update ids jumped from {local} to {first}..{last}: resynchronising")]
+pub struct SyncError {
+    /// The book's id.
+    pub local: u64,
+    /// The event's `U`.
+    pub first: u64,
+    /// The event's `u`.
+    pub last: u64,
+}
+
+/// One symbol's book and where it is in the procedure.
+#[derive(Debug, Default)]
+pub struct BookSync {
+    book: Option<OrderBook>,
+    buffer: Vec<DepthDiff>,
+    snapshot_requested: bool,
+    /// Times the book was rebuilt after a gap.
+    pub resyncs: u64,
+    /// The last gap seen.
+    pub last_gap: Option<SyncError>,
+}
+
+impl BookSync {
+    /// A procedure with nothing received yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The book, once in sync.
+    pub fn book(&self) -> Option<&OrderBook> {
+        self.book.as_ref()
+    }
+
+    /// Feeds one diff from the stream.
+    pub fn on_diff(&mut self, diff: DepthDiff) -> SyncAction {
+        let Some(book) = self.book.as_mut() else {
+            self.buffer.push(diff);
+            if self.snapshot_requested {
+                return SyncAction::None;
+            }
+            self.snapshot_requested = true;
+            return SyncAction::FetchSnapshot;
+        };
+        if diff.final_update_id <= book.last_update_id {
+            return SyncAction::None;
+        }
+        if diff.first_update_id > book.last_update_id + 1 {
+            let gap = SyncError {
+                local: book.last_update_id,
+                first: diff.first_update_id,
+                last: diff.final_update_id,
+            };
+            tracing::warn!("{gap}");
+            self.last_gap = Some(gap);
+            self.resyncs += 1;
+            self.book = None;
+            self.buffer = vec![diff];
+            self.snapshot_requested = true;
+            return SyncAction::FetchSnapshot;
+        }
+        book.apply(&diff.bids, &diff.asks);
+        book.last_update_id = diff.final_update_id;
+        SyncAction::Updated
+    }
+
+    /// Feeds the snapshot that [`SyncAction::FetchSnapshot`] asked for. Returns
+    /// `FetchSnapshot` again when it is older than the buffered diffs.
+    pub fn on_snapshot(
+        &mut self,
+        last_update_id: u64,
+        bids: &[(Fixed, Fixed)],
+        asks: &[(Fixed, Fixed)],
+    ) -> SyncAction {
+        let first_u = self.buffer.first().map_or(0, |d| d.first_update_id);
+        if last_update_id < first_u {
+            return SyncAction::FetchSnapshot;
+        }
+        self.snapshot_requested = false;
+        self.book = Some(OrderBook::from_snapshot(last_update_id, bids, asks));
+        let mut buffered = std::mem::take(&mut self.buffer).into_iter();
+        while let Some(diff) = buffered.next() {
+            if diff.final_update_id <= last_update_id {
+                continue;
+            }
+            if self.on_diff(diff) == SyncAction::FetchSnapshot {
+                // A gap inside the buffer: keep what followed it for the next snapshot.
+                self.buffer.extend(buffered);
+                return SyncAction::FetchSnapshot;
+            }
+        }
+        SyncAction::Updated
+    }
+
+    /// Starts over (after a reconnect): the book is dropped and diffs are buffered again.
+    pub fn reset(&mut self) {
+        self.book = None;
+        self.buffer.clear();
+        self.snapshot_requested = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fx(s: &str) -> Fixed {
+        s.parse().unwrap()
+    }
+
+    fn diff(first: u64, last: u64, bid: &str, qty: &str) -> DepthDiff {
+        DepthDiff {
+            event_time: 0,
+            first_update_id: first,
+            final_update_id: last,
+            bids: vec![(fx(bid), fx(qty))],
+            asks: vec![],
+        }
+    }
+
+    #[test]
+    fn buffers_until_a_covering_snapshot_then_applies_in_order() {
+        let mut s = BookSync::new();
+        assert_eq!(
+            s.on_diff(diff(101, 105, "10", "1")),
+            SyncAction::FetchSnapshot
+        );
+        assert_eq!(s.on_diff(diff(106, 110, "11", "2")), SyncAction::None);
+        // A snapshot older than the first buffered U is refused: fetch again.
+        assert_eq!(s.on_snapshot(99, &[], &[]), SyncAction::FetchSnapshot);
+        assert_eq!(s.on_diff(diff(111, 112, "12", "3")), SyncAction::None);
+        // Snapshot at 107: the first diff (u=105) is dropped, the second straddles it.
+        assert_eq!(
+            s.on_snapshot(107, &[(fx("9"), fx("9"))], &[]),
+            SyncAction::Updated
+        );
+        let book = s.book().unwrap();
+        assert_eq!(book.last_update_id, 112);
+        assert_eq!(
+            book.bids(10).collect::<Vec<_>>(),
+            vec![(fx("12"), fx("3")), (fx("11"), fx("2")), (fx("9"), fx("9"))]
+        );
+        // An old event is ignored.
+        assert_eq!(s.on_diff(diff(100, 111, "50", "1")), SyncAction::None);
+        assert_eq!(s.book().unwrap().best_bid(), Some((fx("12"), fx("3"))));
+    }
+
+    #[test]
+    fn a_gap_discards_the_book_and_keeps_the_diff_that_revealed_it() {
+        let mut s = BookSync::new();
+        s.on_diff(diff(1, 1, "10", "1"));
+        s.on_snapshot(1, &[(fx("10"), fx("1"))], &[]);
+        assert_eq!(s.on_diff(diff(2, 3, "10", "2")), SyncAction::Updated);
+        assert_eq!(s.on_diff(diff(5, 6, "10", "3")), SyncAction::FetchSnapshot);
+        assert_eq!(s.resyncs, 1);
+        assert!(s.book().is_none());
+        assert_eq!(s.on_diff(diff(7, 7, "10", "4")), SyncAction::None);
+        assert_eq!(
+            s.on_snapshot(6, &[(fx("10"), fx("3"))], &[]),
+            SyncAction::Updated
+        );
+        assert_eq!(s.book().unwrap().best_bid(), Some((fx("10"), fx("4"))));
+        assert_eq!(s.book().unwrap().last_update_id, 7);
+    }
+
+    #[test]
+    fn a_gap_inside_the_buffer_keeps_the_diffs_after_it() {
+        let mut s = BookSync::new();
+        s.on_diff(diff(10, 10, "1", "1"));
+        s.on_diff(diff(12, 12, "2", "2")); // 11 is missing
+        s.on_diff(diff(13, 13, "3", "3"));
+        assert_eq!(s.on_snapshot(10, &[], &[]), SyncAction::FetchSnapshot);
+        assert_eq!(
+            s.on_snapshot(12, &[(fx("2"), fx("2"))], &[]),
+            SyncAction::Updated
+        );
+        assert_eq!(s.book().unwrap().last_update_id, 13);
+        assert_eq!(s.book().unwrap().best_bid(), Some((fx("3"), fx("3"))));
+    }
+}

@@ -1,0 +1,306 @@
+//! The simulator's live side: an L2 book that changes every few milliseconds with Binance's
+//! update ids, candles released at a pace and announced as kline events, and the WebSocket
+//! endpoints (`/stream?streams=...` combined streams, `/ws/<stream>`, SUBSCRIBE/UNSUBSCRIBE)
+//! with their faults.
+
+use super::Faults;
+use super::market::{Rng, SimMarket};
+use crate::model::Fixed;
+use axum::extract::ws::{Message, WebSocket};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// The evolving book.
+#[derive(Debug, Default)]
+pub struct SimBook {
+    /// The id of the last change.
+    pub last_update_id: u64,
+    /// Bids by price.
+    pub bids: BTreeMap<Fixed, Fixed>,
+    /// Asks by price.
+    pub asks: BTreeMap<Fixed, Fixed>,
+}
+
+/// A message for subscribers of one stream kind.
+#[derive(Clone, Debug)]
+pub struct Published {
+    /// `depth` or `kline`.
+    pub kind: &'static str,
+    /// The event's JSON (the `data` of a combined stream message).
+    pub json: Arc<str>,
+}
+
+/// Live state shared by the REST and WebSocket handlers.
+pub struct Live {
+    /// The book.
+    pub book: Mutex<SimBook>,
+    /// Candles released so far (all of them when not paced).
+    pub released: AtomicUsize,
+    events: broadcast::Sender<Published>,
+    symbol_lower: String,
+    interval: String,
+}
+
+fn fx(x: f64) -> Fixed {
+    Fixed::from_f64(x).unwrap_or(Fixed::ZERO)
+}
+
+fn levels(map: &BTreeMap<Fixed, Fixed>, rev: bool, n: usize) -> Vec<[String; 2]> {
+    let row =
+        |(p, q): (&Fixed, &Fixed)| [format!("{:.8}", p.to_f64()), format!("{:.8}", q.to_f64())];
+    if rev {
+        map.iter().rev().take(n).map(row).collect()
+    } else {
+        map.iter().take(n).map(row).collect()
+    }
+}
+
+impl Live {
+    /// Starts the book around the market's last close and, with `bars_per_second`, releases
+    /// candles at that pace (otherwise every candle is available at once).
+    pub fn start(market: &SimMarket, seed: u64, book_ms: u64, bars_per_second: f64) -> Arc<Live> {
+        let candles = market.candles();
+        let mid = candles.last().map_or(100.0, |c| c.close.to_f64());
+        let tick = (mid * 1e-5).max(1e-8);
+        let mut book = SimBook {
+            last_update_id: 1_000_000,
+            ..Default::default()
+        };
+        let mut rng = Rng(seed ^ 0xB00C);
+        for i in 1..=200 {
+            book.bids
+                .insert(fx(mid - tick * i as f64), fx(0.01 + rng.uniform() * 2.0));
+            book.asks
+                .insert(fx(mid + tick * i as f64), fx(0.01 + rng.uniform() * 2.0));
+        }
+        let (events, _) = broadcast::channel(4096);
+        let paced = bars_per_second > 0.0;
+        let live = Arc::new(Live {
+            book: Mutex::new(book),
+            released: AtomicUsize::new(if paced { 0 } else { candles.len() }),
+            events,
+            symbol_lower: market.symbol.to_ascii_lowercase(),
+            interval: market.interval.clone(),
+        });
+        let weak = Arc::downgrade(&live);
+        let symbol = market.symbol.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(Duration::from_millis(book_ms.max(1)));
+            while let Some(live) = weak.upgrade() {
+                ticker.tick().await;
+                live.change_book(&symbol, mid, tick, &mut rng);
+            }
+        });
+        if paced {
+            let weak = Arc::downgrade(&live);
+            let market = market.clone();
+            tokio::spawn(async move {
+                let mut ticker =
+                    tokio::time::interval(Duration::from_secs_f64(1.0 / bars_per_second));
+                for i in 0..market.candles().len() {
+                    ticker.tick().await;
+                    let Some(live) = weak.upgrade() else { return };
+                    live.release(&market, i);
+                }
+            });
+        }
+        live
+    }
+
+    fn now_ms() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
+    }
+
+    /// One depth diff: a few levels near the top change or vanish.
+    fn change_book(&self, symbol: &str, mid: f64, tick: f64, rng: &mut Rng) {
+        let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+        let first = book.last_update_id + 1;
+        let changes = 1 + (rng.uniform() * 4.0) as usize;
+        let (mut bids, mut asks) = (Vec::new(), Vec::new());
+        for _ in 0..changes {
+            let offset = 1.0 + (rng.uniform() * 30.0).floor();
+            let qty = if rng.uniform() < 0.2 {
+                Fixed::ZERO
+            } else {
+                fx(0.01 + rng.uniform() * 2.0)
+            };
+            if rng.uniform() < 0.5 {
+                let p = fx(mid - tick * offset);
+                if qty.raw() == 0 {
+                    book.bids.remove(&p)
+                } else {
+                    book.bids.insert(p, qty)
+                };
+                bids.push([format!("{:.8}", p.to_f64()), format!("{:.8}", qty.to_f64())]);
+            } else {
+                let p = fx(mid + tick * offset);
+                if qty.raw() == 0 {
+                    book.asks.remove(&p)
+                } else {
+                    book.asks.insert(p, qty)
+                };
+                asks.push([format!("{:.8}", p.to_f64()), format!("{:.8}", qty.to_f64())]);
+            }
+            book.last_update_id += 1;
+        }
+        let json = serde_json::json!({
+            "e": "depthUpdate", "E": Self::now_ms(), "s": symbol,
+            "U": first, "u": book.last_update_id, "b": bids, "a": asks
+        });
+        let _ = self.events.send(Published {
+            kind: "depth",
+            json: json.to_string().into(),
+        });
+    }
+
+    /// Releases candle `i`: an unfinished kline update, then the closed one.
+    fn release(&self, market: &SimMarket, i: usize) {
+        let c = &market.candles()[i];
+        for closed in [false, true] {
+            let json = serde_json::json!({
+                "e": "kline", "E": Self::now_ms(), "s": market.symbol,
+                "k": {
+                    "t": c.open_time, "T": c.open_time + market.interval_ms() - 1, "s": market.symbol, "i": market.interval,
+                    "f": 0, "L": 0,
+                    "o": c.open.as_str(), "c": if closed { c.close.as_str() } else { c.open.as_str() },
+                    "h": c.high.as_str(), "l": c.low.as_str(), "v": c.volume.as_str(),
+                    "n": 0, "x": closed, "q": "0", "V": "0", "Q": "0", "B": "0"
+                }
+            });
+            if closed {
+                self.released.store(i + 1, Ordering::SeqCst);
+            }
+            let _ = self.events.send(Published {
+                kind: "kline",
+                json: json.to_string().into(),
+            });
+        }
+    }
+
+    /// The depth snapshot JSON of the current book.
+    pub fn snapshot_json(&self, limit: usize) -> String {
+        let book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+        serde_json::json!({
+            "lastUpdateId": book.last_update_id,
+            "bids": levels(&book.bids, true, limit),
+            "asks": levels(&book.asks, false, limit),
+        })
+        .to_string()
+    }
+
+    /// The kind of a stream name this simulator serves, if any.
+    fn stream_kind(&self, name: &str) -> Option<&'static str> {
+        let (sym, rest) = name.split_once('@')?;
+        if sym != self.symbol_lower {
+            return None;
+        }
+        match rest {
+            "depth" | "depth@100ms" => Some("depth"),
+            r if r == format!("kline_{}", self.interval) => Some("kline"),
+            _ => None,
+        }
+    }
+
+    /// Serves one WebSocket connection subscribed to `streams`.
+    pub async fn serve_socket(
+        self: Arc<Self>,
+        mut socket: WebSocket,
+        streams: Vec<String>,
+        combined: bool,
+        faults: Faults,
+    ) {
+        let mut subscribed: HashSet<String> = streams
+            .into_iter()
+            .filter(|s| self.stream_kind(s).is_some())
+            .collect();
+        let mut rx = self.events.subscribe();
+        let mut sent = 0u64;
+        let mut diffs = 0u64;
+        let mut ping = tokio::time::interval(Duration::from_secs(20));
+        ping.tick().await;
+        loop {
+            tokio::select! {
+                published = rx.recv() => {
+                    let Ok(p) = published else { return };
+                    let Some(name) = subscribed.iter().find(|s| self.stream_kind(s) == Some(p.kind)).cloned() else { continue };
+                    if p.kind == "depth" {
+                        diffs += 1;
+                        if faults.skip_every.is_some_and(|k| diffs % k == 0) {
+                            continue;
+                        }
+                    }
+                    sent += 1;
+                    let text = if faults.garbage_every.is_some_and(|k| sent % k == 0) {
+                        "{\"stream\": \"garbage".to_string()
+                    } else if combined {
+                        format!("{{\"stream\":\"{name}\",\"data\":{}}}", p.json)
+                    } else {
+                        p.json.to_string()
+                    };
+                    if socket.send(Message::Text(text.into())).await.is_err() {
+                        return;
+                    }
+                    if faults.drop_after.is_some_and(|k| sent >= k) {
+                        return; // dropped without a close frame, as a network failure would
+                    }
+                }
+                incoming = socket.recv() => {
+                    let Some(Ok(message)) = incoming else { return };
+                    if let Message::Text(text) = message {
+                        let reply = self.control(&text, &mut subscribed);
+                        if socket.send(Message::Text(reply.into())).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                _ = ping.tick() => {
+                    if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Answers SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS.
+    fn control(&self, text: &str, subscribed: &mut HashSet<String>) -> String {
+        let Ok(request) = serde_json::from_str::<serde_json::Value>(text) else {
+            return serde_json::json!({"error": {"code": 3, "msg": "Invalid JSON: expected value at line 1 column 1"}}).to_string();
+        };
+        let id = request["id"].clone();
+        let params: Vec<String> = request["params"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        match request["method"].as_str() {
+            Some("SUBSCRIBE") => {
+                if let Some(bad) = params.iter().find(|p| self.stream_kind(p).is_none()) {
+                    return serde_json::json!({"error": {"code": 2, "msg": format!("Invalid request: unknown stream {bad}")}, "id": id}).to_string();
+                }
+                subscribed.extend(params);
+                serde_json::json!({"result": null, "id": id}).to_string()
+            }
+            Some("UNSUBSCRIBE") => {
+                for p in &params {
+                    subscribed.remove(p);
+                }
+                serde_json::json!({"result": null, "id": id}).to_string()
+            }
+            Some("LIST_SUBSCRIPTIONS") => {
+                let mut list: Vec<&String> = subscribed.iter().collect();
+                list.sort();
+                serde_json::json!({"result": list, "id": id}).to_string()
+            }
+            _ => serde_json::json!({"error": {"code": 2, "msg": "Invalid request: unknown method"}, "id": id}).to_string(),
+        }
+    }
+}
