@@ -118,13 +118,19 @@ async fn respond(
     };
     let forced_429 = sim.faults.http429_every.is_some_and(|k| n % k == 0);
     if forced_429 || used > WEIGHT_LIMIT {
+        // Like Binance: an over-limit client waits for the minute to end.
+        let retry_after = if forced_429 {
+            sim.faults.retry_after_s
+        } else {
+            (60 - (now_ms() / 1000) % 60) as u64
+        };
         let mut r = binance_error(
             StatusCode::TOO_MANY_REQUESTS,
             -1003,
             "Too much request weight used; please use WebSocket Streams for live updates to avoid polling the API.",
         );
         r.headers_mut()
-            .insert("retry-after", HeaderValue::from(sim.faults.retry_after_s));
+            .insert("retry-after", HeaderValue::from(retry_after));
         r.headers_mut()
             .insert("x-mbx-used-weight-1m", HeaderValue::from(used));
         return r;

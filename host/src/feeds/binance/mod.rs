@@ -4,6 +4,7 @@
 mod rest;
 mod types;
 mod weight;
+pub mod ws;
 
 pub use rest::{RestClient, RestError};
 pub use types::{DepthSnapshot, ExchangeInfo, SymbolFilters, kline_row};

@@ -97,10 +97,13 @@ impl RestClient {
                 self.retries
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
-            let wait = self.limiter.delay_for(weight);
-            if !wait.is_zero() {
+            // Waiting for the weight budget is not an attempt.
+            loop {
+                let wait = self.limiter.delay_for(weight);
+                if wait.is_zero() {
+                    break;
+                }
                 tokio::time::sleep(wait).await;
-                continue;
             }
             let response = match self
                 .http
@@ -265,6 +268,53 @@ impl RestClient {
         .await
     }
 
+    /// Every kline opening in `from..to`, each exactly once and in order.
+    pub async fn klines_between(
+        &self,
+        symbol: &str,
+        interval: &str,
+        interval_ms: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<Candle>, RestError> {
+        let mut all = Vec::new();
+        let mut start = from;
+        while start < to {
+            let page = self.klines_page_after(symbol, interval, start, to).await?;
+            let Some(last) = page.last() else { break };
+            start = last.open_time + interval_ms;
+            all.extend(page);
+        }
+        Ok(all)
+    }
+
+    /// One page of klines opening in `start..to`, checked to be in order.
+    async fn klines_page_after(
+        &self,
+        symbol: &str,
+        interval: &str,
+        start: i64,
+        to: i64,
+    ) -> Result<Vec<Candle>, RestError> {
+        let page = self
+            .klines(symbol, interval, start, to - 1, KLINES_LIMIT)
+            .await?;
+        let fresh: Vec<Candle> = page
+            .into_iter()
+            .filter(|c| c.open_time >= start && c.open_time < to)
+            .collect();
+        if let Some(w) = fresh.windows(2).find(|w| w[1].open_time <= w[0].open_time) {
+            return Err(RestError::Malformed {
+                path: "/api/v3/klines".into(),
+                message: format!(
+                    "open times out of order: {} then {}",
+                    w[0].open_time, w[1].open_time
+                ),
+            });
+        }
+        Ok(fresh)
+    }
+
     /// Every kline opening in `from..to`, page by page, each exactly once and in order;
     /// `on_page` sees each page as it arrives (for storage and progress).
     pub async fn klines_range(
@@ -279,22 +329,7 @@ impl RestClient {
         let mut start = from;
         let mut total = 0u64;
         while start < to {
-            let page = self
-                .klines(symbol, interval, start, to - 1, KLINES_LIMIT)
-                .await?;
-            let fresh: Vec<Candle> = page
-                .into_iter()
-                .filter(|c| c.open_time >= start && c.open_time < to)
-                .collect();
-            if let Some(w) = fresh.windows(2).find(|w| w[1].open_time <= w[0].open_time) {
-                return Err(RestError::Malformed {
-                    path: "/api/v3/klines".into(),
-                    message: format!(
-                        "open times out of order: {} then {}",
-                        w[0].open_time, w[1].open_time
-                    ),
-                });
-            }
+            let fresh = self.klines_page_after(symbol, interval, start, to).await?;
             let Some(last) = fresh.last() else { break };
             start = last.open_time + interval_ms;
             total += fresh.len() as u64;

@@ -1,0 +1,562 @@
+//! A live Binance spot feed for one symbol over combined WebSocket streams: closed klines,
+//! delivered exactly once and in order (gaps left by reconnects are backfilled over REST), and a
+//! local order book kept by the snapshot + diff procedure.
+//!
+//! Each connection runs in its own task and forwards what it reads into one queue. A connection
+//! that errors, closes, or stays silent past `silence_timeout` is replaced with jittered
+//! backoff; one that reaches `max_connection_age` (Binance ends them at 24 h) is replaced with
+//! an overlap: the new one is opened first and the old one closed once the new one delivers.
+//! Malformed messages are counted and skipped.
+
+use super::rest::RestClient;
+use crate::book::{BookSync, DepthDiff, SyncAction};
+use crate::feeds::candles::Candle;
+use crate::model::{Decimal, Fixed};
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Message;
+
+/// What the feed needs to know.
+#[derive(Clone, Debug)]
+pub struct LiveFeedConfig {
+    /// REST base URL, for snapshots and backfill.
+    pub rest: String,
+    /// WebSocket base URL, e.g. `wss://stream.binance.com:9443`.
+    pub ws: String,
+    /// Symbol, e.g. BTCUSDT.
+    pub symbol: String,
+    /// Kline interval, e.g. 1m.
+    pub interval: String,
+    /// The interval in milliseconds.
+    pub interval_ms: i64,
+    /// Open time of the last bar the consumer already has; bars after it are backfilled.
+    pub resume_after: Option<i64>,
+    /// Keep a local order book from the depth stream.
+    pub book: bool,
+    /// Replace a connection before this age (Binance closes them at 24 h).
+    pub max_connection_age: Duration,
+    /// Reconnect when nothing (not even a ping) arrives for this long.
+    pub silence_timeout: Duration,
+    /// Ask REST for missing bars when no closed bar arrived for this long (a lost final
+    /// message is otherwise only noticed at the next bar).
+    pub bar_timeout: Duration,
+}
+
+impl LiveFeedConfig {
+    /// Defaults for `symbol` at `interval`: rotate at 23 h, silence after 60 s.
+    pub fn new(rest: &str, ws: &str, symbol: &str, interval: &str, interval_ms: i64) -> Self {
+        LiveFeedConfig {
+            rest: rest.to_string(),
+            ws: ws.trim_end_matches('/').to_string(),
+            symbol: symbol.to_ascii_uppercase(),
+            interval: interval.to_string(),
+            interval_ms,
+            resume_after: None,
+            book: true,
+            max_connection_age: Duration::from_secs(23 * 3600),
+            silence_timeout: Duration::from_secs(60),
+            bar_timeout: Duration::from_millis(interval_ms.max(0) as u64) + Duration::from_secs(5),
+        }
+    }
+}
+
+/// When an event happened at the exchange and when it arrived here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    /// Exchange event time, ms (for backfilled bars: their close time).
+    pub exchange_ms: i64,
+    /// Local receive time, ms.
+    pub receive_ms: i64,
+}
+
+/// What the feed produces.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FeedEvent {
+    /// A closed candle, each exactly once and in open-time order.
+    Bar(Candle, Stamp),
+    /// The book changed: its update id and best levels.
+    Book {
+        /// The book's update id.
+        last_update_id: u64,
+        /// Best bid (price, quantity).
+        best_bid: Option<(Fixed, Fixed)>,
+        /// Best ask (price, quantity).
+        best_ask: Option<(Fixed, Fixed)>,
+        /// Times of the diff that produced it.
+        stamp: Stamp,
+    },
+}
+
+/// Counters for monitoring and tests.
+#[derive(Debug, Default)]
+pub struct FeedStats {
+    /// Messages read.
+    pub messages: AtomicU64,
+    /// Messages that could not be parsed.
+    pub malformed: AtomicU64,
+    /// Connections opened after the first.
+    pub reconnects: AtomicU64,
+    /// Connections replaced because of their age.
+    pub rotations: AtomicU64,
+    /// Order book rebuilds after a gap in update ids.
+    pub resyncs: AtomicU64,
+    /// Bars fetched over REST to fill gaps.
+    pub backfilled: AtomicU64,
+    /// Latest feed lag (receive minus exchange time), ms.
+    pub lag_ms: AtomicI64,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+enum Incoming {
+    Text {
+        conn: u64,
+        text: String,
+        receive_ms: i64,
+    },
+    Closed {
+        conn: u64,
+        reason: String,
+    },
+}
+
+/// Runs one connection until it fails, goes silent, or `stop` fires; forwards text frames.
+async fn connection(
+    conn: u64,
+    url: String,
+    silence: Duration,
+    tx: mpsc::Sender<Incoming>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let reason = match tokio_tungstenite::connect_async(&url).await {
+        Err(e) => format!("connect: {e}"),
+        Ok((mut socket, _)) => loop {
+            tokio::select! {
+                _ = &mut stop => {
+                    let _ = socket.close(None).await;
+                    return;
+                }
+                next = tokio::time::timeout(silence, socket.next()) => match next {
+                    Err(_) => break format!("silent for {silence:?}"),
+                    Ok(None) => break "closed by the server".to_string(),
+                    Ok(Some(Err(e))) => break e.to_string(),
+                    Ok(Some(Ok(Message::Text(text)))) => {
+                        if tx.send(Incoming::Text { conn, text: text.to_string(), receive_ms: now_ms() }).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(Some(Ok(Message::Ping(payload)))) => {
+                        if socket.send(Message::Pong(payload)).await.is_err() {
+                            break "pong failed".to_string();
+                        }
+                    }
+                    Ok(Some(Ok(Message::Close(frame)))) => break format!("close frame {frame:?}"),
+                    Ok(Some(Ok(_))) => {}
+                }
+            }
+        },
+    };
+    let _ = tx.send(Incoming::Closed { conn, reason }).await;
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    stream: &'a str,
+    #[serde(borrow)]
+    data: &'a serde_json::value::RawValue,
+}
+
+#[derive(Deserialize)]
+struct KlineEvent {
+    #[serde(rename = "E")]
+    event_time: i64,
+    k: KlineBody,
+}
+
+#[derive(Deserialize)]
+struct KlineBody {
+    t: i64,
+    o: String,
+    h: String,
+    l: String,
+    c: String,
+    v: String,
+    x: bool,
+}
+
+#[derive(Deserialize)]
+struct DepthEvent {
+    #[serde(rename = "E")]
+    event_time: i64,
+    #[serde(rename = "U")]
+    first: u64,
+    #[serde(rename = "u")]
+    last: u64,
+    b: Vec<(String, String)>,
+    a: Vec<(String, String)>,
+}
+
+fn levels(raw: Vec<(String, String)>) -> Result<Vec<(Fixed, Fixed)>, String> {
+    raw.into_iter()
+        .map(|(p, q)| {
+            Ok((
+                p.parse::<Fixed>().map_err(|e| e.to_string())?,
+                q.parse::<Fixed>().map_err(|e| e.to_string())?,
+            ))
+        })
+        .collect()
+}
+
+/// The feed's state between messages.
+struct Feed {
+    config: LiveFeedConfig,
+    rest: RestClient,
+    stats: Arc<FeedStats>,
+    out: mpsc::Sender<FeedEvent>,
+    next_open: Option<i64>,
+    book: BookSync,
+}
+
+impl Feed {
+    /// Emits closed bar `candle`, first backfilling any bars between the last one and it.
+    async fn on_closed_bar(&mut self, candle: Candle, stamp: Stamp) -> bool {
+        if let Some(next) = self.next_open {
+            if candle.open_time < next {
+                return true; // already delivered (overlapping connections, or a replay)
+            }
+            if candle.open_time > next {
+                // Bars must arrive in order: wait for the backfill rather than skip it.
+                let missing = loop {
+                    match self
+                        .rest
+                        .klines_between(
+                            &self.config.symbol,
+                            &self.config.interval,
+                            self.config.interval_ms,
+                            next,
+                            candle.open_time,
+                        )
+                        .await
+                    {
+                        Ok(bars) => break bars,
+                        Err(e) => {
+                            tracing::error!(symbol = %self.config.symbol, "backfill of bars from {next} failed, retrying: {e}");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                    }
+                };
+                self.stats
+                    .backfilled
+                    .fetch_add(missing.len() as u64, Ordering::Relaxed);
+                for bar in missing {
+                    let close = bar.open_time + self.config.interval_ms;
+                    if self
+                        .out
+                        .send(FeedEvent::Bar(
+                            bar,
+                            Stamp {
+                                exchange_ms: close,
+                                receive_ms: now_ms(),
+                            },
+                        ))
+                        .await
+                        .is_err()
+                    {
+                        return false;
+                    }
+                }
+            }
+        }
+        self.next_open = Some(candle.open_time + self.config.interval_ms);
+        self.out.send(FeedEvent::Bar(candle, stamp)).await.is_ok()
+    }
+
+    /// Fetches every closed bar after the last one delivered; false when the consumer is gone.
+    async fn backfill_to_now(&mut self) -> bool {
+        let Some(next) = self.next_open else {
+            return true;
+        };
+        let bars = match self
+            .rest
+            .klines_between(
+                &self.config.symbol,
+                &self.config.interval,
+                self.config.interval_ms,
+                next,
+                i64::MAX / 4,
+            )
+            .await
+        {
+            Ok(bars) => bars,
+            Err(e) => {
+                tracing::error!(symbol = %self.config.symbol, "backfill of bars from {next} failed: {e}");
+                return true;
+            }
+        };
+        let now = now_ms();
+        for bar in bars
+            .into_iter()
+            .filter(|b| b.open_time + self.config.interval_ms <= now)
+        {
+            self.stats.backfilled.fetch_add(1, Ordering::Relaxed);
+            let close = bar.open_time + self.config.interval_ms;
+            self.next_open = Some(close);
+            if self
+                .out
+                .send(FeedEvent::Bar(
+                    bar,
+                    Stamp {
+                        exchange_ms: close,
+                        receive_ms: now_ms(),
+                    },
+                ))
+                .await
+                .is_err()
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    async fn on_depth(&mut self, diff: DepthDiff, stamp: Stamp) -> bool {
+        let mut action = self.book.on_diff(diff);
+        while action == SyncAction::FetchSnapshot {
+            match self.rest.depth(&self.config.symbol, 5000).await {
+                Ok(s) => action = self.book.on_snapshot(s.last_update_id, &s.bids, &s.asks),
+                Err(e) => {
+                    tracing::error!(symbol = %self.config.symbol, "depth snapshot failed: {e}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+        self.stats
+            .resyncs
+            .store(self.book.resyncs, Ordering::Relaxed);
+        match (action, self.book.book()) {
+            (SyncAction::Updated, Some(book)) => self
+                .out
+                .send(FeedEvent::Book {
+                    last_update_id: book.last_update_id,
+                    best_bid: book.best_bid(),
+                    best_ask: book.best_ask(),
+                    stamp,
+                })
+                .await
+                .is_ok(),
+            _ => true,
+        }
+    }
+
+    /// Handles one text frame; false when the consumer is gone.
+    async fn on_text(&mut self, text: &str, receive_ms: i64) -> bool {
+        self.stats.messages.fetch_add(1, Ordering::Relaxed);
+        let parsed: Result<Envelope, _> = serde_json::from_str(text);
+        let Ok(envelope) = parsed else {
+            if !text.contains("\"result\"") {
+                self.stats.malformed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(symbol = %self.config.symbol, "malformed message skipped: {:.120}", text);
+            }
+            return true;
+        };
+        let malformed = |stats: &FeedStats, what: String| {
+            stats.malformed.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!("malformed {what}");
+        };
+        if envelope.stream.contains("@kline_") {
+            let Ok(event) = serde_json::from_str::<KlineEvent>(envelope.data.get()) else {
+                malformed(
+                    &self.stats,
+                    format!("kline event: {:.120}", envelope.data.get()),
+                );
+                return true;
+            };
+            self.stats
+                .lag_ms
+                .store(receive_ms - event.event_time, Ordering::Relaxed);
+            if !event.k.x {
+                return true;
+            }
+            let k = event.k;
+            let parse = |s: &str| s.parse::<Decimal>();
+            let candle = match (
+                parse(&k.o),
+                parse(&k.h),
+                parse(&k.l),
+                parse(&k.c),
+                parse(&k.v),
+            ) {
+                (Ok(open), Ok(high), Ok(low), Ok(close), Ok(volume)) => Candle {
+                    open_time: k.t,
+                    open,
+                    high,
+                    low,
+                    close,
+                    volume,
+                },
+                _ => {
+                    malformed(&self.stats, format!("kline values at {}", k.t));
+                    return true;
+                }
+            };
+            self.on_closed_bar(
+                candle,
+                Stamp {
+                    exchange_ms: event.event_time,
+                    receive_ms,
+                },
+            )
+            .await
+        } else if envelope.stream.contains("@depth") && self.config.book {
+            let Ok(event) = serde_json::from_str::<DepthEvent>(envelope.data.get()) else {
+                malformed(
+                    &self.stats,
+                    format!("depth event: {:.120}", envelope.data.get()),
+                );
+                return true;
+            };
+            self.stats
+                .lag_ms
+                .store(receive_ms - event.event_time, Ordering::Relaxed);
+            let (Ok(bids), Ok(asks)) = (levels(event.b), levels(event.a)) else {
+                malformed(&self.stats, "depth levels".into());
+                return true;
+            };
+            let diff = DepthDiff {
+                event_time: event.event_time,
+                first_update_id: event.first,
+                final_update_id: event.last,
+                bids,
+                asks,
+            };
+            self.on_depth(
+                diff,
+                Stamp {
+                    exchange_ms: event.event_time,
+                    receive_ms,
+                },
+            )
+            .await
+        } else {
+            true
+        }
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let base = 100u64 << attempt.min(7);
+    let jitter = now_ms().unsigned_abs() % (base / 2 + 1);
+    Duration::from_millis(base + jitter)
+}
+
+/// Runs the feed until `out` is dropped or `shutdown` fires.
+pub async fn run(
+    config: LiveFeedConfig,
+    out: mpsc::Sender<FeedEvent>,
+    stats: Arc<FeedStats>,
+    mut shutdown: oneshot::Receiver<()>,
+) {
+    let lower = config.symbol.to_ascii_lowercase();
+    let mut streams = vec![format!("{lower}@kline_{}", config.interval)];
+    if config.book {
+        streams.push(format!("{lower}@depth@100ms"));
+    }
+    let url = format!("{}/stream?streams={}", config.ws, streams.join("/"));
+    let (tx, mut rx) = mpsc::channel::<Incoming>(4096);
+    let mut feed = Feed {
+        rest: RestClient::new(&config.rest),
+        next_open: config.resume_after.map(|t| t + config.interval_ms),
+        stats,
+        out,
+        book: BookSync::new(),
+        config,
+    };
+    let silence = feed.config.silence_timeout;
+    let mut next_conn = 0u64;
+    let open = |next_conn: &mut u64| {
+        let (stop_tx, stop_rx) = oneshot::channel();
+        *next_conn += 1;
+        tokio::spawn(connection(
+            *next_conn,
+            url.clone(),
+            silence,
+            tx.clone(),
+            stop_rx,
+        ));
+        (*next_conn, stop_tx, Instant::now())
+    };
+    let (mut active, mut active_stop, mut opened) = open(&mut next_conn);
+    let mut retiring: Option<(u64, oneshot::Sender<()>)> = None;
+    let mut failures = 0u32;
+    let mut last_bar = Instant::now();
+    let mut delivered = feed.next_open;
+    loop {
+        let age_left = feed
+            .config
+            .max_connection_age
+            .saturating_sub(opened.elapsed());
+        if feed.next_open != delivered {
+            delivered = feed.next_open;
+            last_bar = Instant::now();
+        }
+        let bar_due = feed.config.bar_timeout.saturating_sub(last_bar.elapsed());
+        tokio::select! {
+            _ = &mut shutdown => return,
+            _ = tokio::time::sleep(bar_due) => {
+                last_bar = Instant::now();
+                if !feed.backfill_to_now().await {
+                    return;
+                }
+            }
+            _ = tokio::time::sleep(age_left), if retiring.is_none() => {
+                // Overlap: open the replacement first; retire the old one when it delivers.
+                feed.stats.rotations.fetch_add(1, Ordering::Relaxed);
+                let old = (active, std::mem::replace(&mut active_stop, oneshot::channel().0));
+                (active, active_stop, opened) = open(&mut next_conn);
+                retiring = Some(old);
+            }
+            incoming = rx.recv() => match incoming {
+                None => return,
+                Some(Incoming::Text { conn, text, receive_ms }) => {
+                    if conn == active {
+                        failures = 0;
+                        if let Some((_, stop)) = retiring.take() {
+                            let _ = stop.send(());
+                        }
+                    } else if retiring.as_ref().is_none_or(|(old, _)| *old != conn) {
+                        continue; // a stale connection's last words
+                    }
+                    if !feed.on_text(&text, receive_ms).await {
+                        return;
+                    }
+                }
+                Some(Incoming::Closed { conn, reason }) => {
+                    if retiring.as_ref().is_some_and(|(old, _)| *old == conn) {
+                        retiring = None;
+                        continue;
+                    }
+                    if conn != active {
+                        continue;
+                    }
+                    tracing::warn!(symbol = %feed.config.symbol, "stream connection lost ({reason}); reconnecting");
+                    tokio::time::sleep(backoff(failures)).await;
+                    failures += 1;
+                    feed.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                    feed.book.reset();
+                    (active, active_stop, opened) = open(&mut next_conn);
+                    if !feed.backfill_to_now().await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
