@@ -221,3 +221,96 @@ fn backtest_command_prints_a_summary_and_fails_when_the_strategy_is_halted() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("strategy halted: panicked"));
 }
+
+#[test]
+fn a_live_binance_feed_from_the_simulator_drives_deployed_strategies() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args([
+            "exchange-sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--symbol",
+            "BTCUSDT",
+            "--interval",
+            "1m",
+            "--candles",
+            "5000",
+            "--bars-per-second",
+            "100",
+            "--book-ms",
+            "50",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(sim.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("exchange-sim listening on http://")
+        .unwrap()
+        .to_string();
+    let config = dir.path().join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n[store]\nurl = \"sqlite://{}\"\n[market]\nsource = \"binance\"\nrest = \"http://{addr}\"\nws = \"ws://{addr}\"\nsymbols = [\"BTCUSDT\"]\ninterval = \"1m\"\n",
+            dir.path().join("db.sqlite").display()
+        ),
+    )
+    .unwrap();
+    let budget = dir.path().join("budget.toml");
+    std::fs::write(&budget, "max_order_notional = 1000\nmax_position_notional = 2000\nmax_gross_exposure = 5000\nmax_orders_per_second = 5\nmax_daily_loss = 500\n").unwrap();
+    let server = Server::start(&config);
+    let (ok, out) = server.run(&[
+        "deploy",
+        guest_path("counter").to_str().unwrap(),
+        "--name",
+        "live",
+        "--budget",
+        budget.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    std::thread::sleep(Duration::from_secs(3));
+    server.terminate();
+    sim.kill().unwrap();
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let state = runtime.block_on(async {
+        let store = stratbox::store::Store::open(&format!(
+            "sqlite://{}",
+            dir.path().join("db.sqlite").display()
+        ))
+        .await
+        .unwrap();
+        store.state("live").await.unwrap()
+    });
+    let u64_of = |k: &str| {
+        state
+            .get(k)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+    };
+    let f64_of = |k: &str| {
+        state
+            .get(k)
+            .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+    };
+    assert!(
+        u64_of("count").unwrap_or(0) > 50,
+        "bars from the live feed reached the strategy: {:?}",
+        u64_of("count")
+    );
+    assert_eq!(u64_of("anomalies"), None, "no bar lost or repeated");
+    assert!(
+        u64_of("books").unwrap_or(0) > 10,
+        "book updates reached the strategy"
+    );
+    let (bid, ask) = (f64_of("bid").unwrap(), f64_of("ask").unwrap());
+    assert!(
+        bid > 0.0 && bid < ask,
+        "the strategy read the live top of book: {bid} / {ask}"
+    );
+}

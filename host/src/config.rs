@@ -57,19 +57,47 @@ pub struct StoreConfig {
     pub url: Option<String>,
 }
 
-/// The replayed market.
+/// Where market events come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MarketSource {
+    /// A candle file replayed at a pace.
+    #[default]
+    Replay,
+    /// Binance spot (or the simulator, or the testnet) over REST and WebSocket.
+    Binance,
+}
+
+/// The market.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MarketConfig {
-    /// Candle CSV to replay.
-    pub data: PathBuf,
-    /// Symbol of the candles.
-    pub symbol: String,
-    /// Candle interval (1m, 5m...); inferred when omitted.
+    /// Replay a file or connect to Binance.
+    #[serde(default)]
+    pub source: MarketSource,
+    /// Replay: the candle CSV.
+    pub data: Option<PathBuf>,
+    /// Replay: the symbol of the candles.
+    pub symbol: Option<String>,
+    /// Candle interval (1m, 5m...); inferred for a replay when omitted.
     pub interval: Option<String>,
     /// Replay pace; 0 replays as fast as the engine takes them.
     #[serde(default = "default_pace")]
     pub bars_per_second: f64,
+    /// Binance: REST base URL.
+    pub rest: Option<String>,
+    /// Binance: WebSocket base URL.
+    pub ws: Option<String>,
+    /// Binance: the symbols to subscribe to.
+    #[serde(default)]
+    pub symbols: Vec<String>,
+    /// Binance: keep local order books.
+    #[serde(default = "yes")]
+    pub book: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_pace() -> f64 {
@@ -144,7 +172,32 @@ impl ServiceConfig {
                 message: e.to_string(),
             })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        config.market.data = base.join(&config.market.data);
+        let invalid = |message: String| ConfigError::Invalid {
+            path: shown.clone(),
+            message,
+        };
+        match config.market.source {
+            MarketSource::Replay => {
+                let data = config.market.data.as_ref().ok_or_else(|| {
+                    invalid("market.data is required for source = \"replay\"".into())
+                })?;
+                config.market.data = Some(base.join(data));
+                if config.market.symbol.is_none() {
+                    return Err(invalid(
+                        "market.symbol is required for source = \"replay\"".into(),
+                    ));
+                }
+            }
+            MarketSource::Binance => {
+                if config.market.rest.is_none()
+                    || config.market.ws.is_none()
+                    || config.market.symbols.is_empty()
+                    || config.market.interval.is_none()
+                {
+                    return Err(invalid("source = \"binance\" needs market.rest, market.ws, market.symbols and market.interval".into()));
+                }
+            }
+        }
         if let Some(url) = &config.store.url {
             if let Some(file) = url
                 .strip_prefix("sqlite://")

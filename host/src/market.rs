@@ -3,6 +3,7 @@
 //!
 //! Until the feature engine lands, named features are computed here from the recent bars.
 
+use crate::feeds::BookTop;
 use crate::model::{Bar, Fixed, SymbolId, SymbolTable, TimestampMs};
 use crate::risk::Marks;
 use std::collections::VecDeque;
@@ -16,6 +17,7 @@ pub struct MarketData {
     /// Names and ids.
     pub symbols: SymbolTable,
     history: Vec<VecDeque<Bar>>,
+    books: Vec<Option<BookTop>>,
     /// Latest close of each symbol.
     pub marks: Marks,
 }
@@ -50,6 +52,20 @@ impl MarketData {
         if let Ok(close) = Fixed::from_f64(bar.close) {
             self.marks.set(bar.symbol, close);
         }
+    }
+
+    /// Records the latest best levels of a symbol's book.
+    pub fn set_book(&mut self, book: BookTop) {
+        let i = book.symbol as usize;
+        if self.books.len() <= i {
+            self.books.resize(i + 1, None);
+        }
+        self.books[i] = Some(book);
+    }
+
+    /// The latest book of `symbol`, if a live feed keeps one.
+    pub fn book(&self, symbol: SymbolId) -> Option<&BookTop> {
+        self.books.get(symbol as usize)?.as_ref()
     }
 
     /// The most recent `count` bars of `symbol`, oldest first.

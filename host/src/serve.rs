@@ -3,12 +3,15 @@
 //! SIGTERM or Ctrl-C stops the replay, drains the engine and flushes the journal.
 
 use crate::api;
-use crate::config::ServiceConfig;
+use crate::config::{MarketSource, ServiceConfig};
 use crate::engine::service::{EngineService, EventSender};
 use crate::engine::{Engine, Version};
 use crate::execution::PaperVenue;
+use crate::feeds::binance::ws::{FeedStats, LiveFeedConfig};
+use crate::feeds::live;
 use crate::feeds::{MarketEvent, replay};
 use crate::model::Fixed;
+use crate::model::SymbolId;
 use crate::sandbox::Runtime;
 use crate::store::{Store, StoreJournal};
 use std::future::Future;
@@ -83,21 +86,57 @@ pub async fn serve(
         Arc::new(journal),
         PaperVenue { fee_rate: fee },
     );
-    let symbol = engine
-        .market()
-        .write()
-        .unwrap_or_else(|p| p.into_inner())
-        .symbols
-        .intern(&config.market.symbol);
-    let bars = replay::read_candles(&config.market.data, symbol, interval)?;
+    let market = &config.market;
+    let symbols: Vec<(String, SymbolId)> = {
+        let mut data = engine.market().write().unwrap_or_else(|p| p.into_inner());
+        let names: Vec<String> = match market.source {
+            MarketSource::Replay => market.symbol.iter().cloned().collect(),
+            MarketSource::Binance => market.symbols.clone(),
+        };
+        names
+            .into_iter()
+            .map(|n| (n.to_ascii_uppercase(), data.symbols.intern(&n)))
+            .collect()
+    };
+    let bars = match (&market.source, &market.data) {
+        (MarketSource::Replay, Some(data)) => replay::read_candles(data, symbols[0].1, interval)?,
+        _ => Vec::new(),
+    };
 
     restore(&mut engine, &store, &config).await;
     let service = Arc::new(EngineService::start(engine));
-    let replay_task = tokio::spawn(replay_bars(
+    let mut sources = vec![tokio::spawn(replay_bars(
         service.events(),
         bars,
-        config.market.bars_per_second,
-    ));
+        market.bars_per_second,
+    ))];
+    let mut stops = Vec::new();
+    if market.source == MarketSource::Binance {
+        let (interval_text, interval_ms) = (
+            market.interval.clone().unwrap_or_default(),
+            interval.unwrap_or(60_000),
+        );
+        for (name, id) in &symbols {
+            let mut feed = LiveFeedConfig::new(
+                market.rest.as_deref().unwrap_or_default(),
+                market.ws.as_deref().unwrap_or_default(),
+                name,
+                &interval_text,
+                i64::from(interval_ms),
+            );
+            feed.book = market.book;
+            let (stop, shutdown) = tokio::sync::oneshot::channel();
+            stops.push(stop);
+            sources.push(tokio::spawn(live::run(
+                feed,
+                *id,
+                service.events(),
+                Arc::new(FeedStats::default()),
+                shutdown,
+            )));
+            tracing::info!(symbol = %name, "live feed started");
+        }
+    }
 
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
@@ -120,7 +159,12 @@ pub async fn serve(
     }
 
     tracing::info!("shutting down: stopping the replay, draining the engine, flushing the journal");
-    replay_task.abort();
+    for stop in stops {
+        let _ = stop.send(());
+    }
+    for source in sources {
+        source.abort();
+    }
     let service = Arc::try_unwrap(service).unwrap_or_else(|_| unreachable!("the router is gone"));
     drop(tokio::task::spawn_blocking(move || drop(service.shutdown())).await);
     let _ = writer.await;
@@ -212,5 +256,7 @@ async fn replay_bars(events: EventSender, bars: Vec<crate::model::Bar>, per_seco
             return;
         }
     }
-    tracing::info!("replay finished");
+    if per_second > 0.0 {
+        tracing::info!("replay finished");
+    }
 }

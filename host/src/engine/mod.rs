@@ -11,7 +11,7 @@ pub mod service;
 pub use deployment::{DeployError, Deployment, PrepareInputs, Prepared, Status, Version};
 
 use crate::execution::{Execution, PaperVenue};
-use crate::feeds::MarketEvent;
+use crate::feeds::{BookTop, MarketEvent};
 use crate::journal::{Journal, JournalEntry, VersionRecord};
 use crate::market::MarketData;
 use crate::model::{Bar, Fill, Fixed, TimestampMs};
@@ -287,6 +287,7 @@ impl Engine {
     pub fn handle(&mut self, event: &MarketEvent) {
         match event {
             MarketEvent::Bar(bar) => self.on_bar(bar),
+            MarketEvent::Book(book) => self.on_book(book),
         }
     }
 
@@ -312,6 +313,26 @@ impl Engine {
         if !raw_signals.is_empty() {
             self.dispatch_signals(raw_signals, now);
         }
+    }
+
+    fn on_book(&mut self, book: &BookTop) {
+        self.now = self.now.max(book.time);
+        let level = |&(price, quantity): &(f64, f64)| types::BookLevel { price, quantity };
+        let wit = types::BookLevels {
+            symbol: book.symbol,
+            time: book.time,
+            bids: book.bids.iter().map(level).collect(),
+            asks: book.asks.iter().map(level).collect(),
+        };
+        self.env
+            .market
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .set_book(book.clone());
+        let now = self.now;
+        self.each_running(World::Strategy, true, |instance| {
+            instance.on_book(&wit, now)
+        });
     }
 
     /// Executes every deployment's open orders in `bar.symbol` against the bar, then tells

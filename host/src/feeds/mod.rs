@@ -3,15 +3,31 @@
 
 pub mod binance;
 pub mod candles;
+pub mod live;
 pub mod replay;
 
 use crate::model::Bar;
+
+/// The best levels of a symbol's local order book.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BookTop {
+    /// The instrument.
+    pub symbol: crate::model::SymbolId,
+    /// Exchange time of the update.
+    pub time: crate::model::TimestampMs,
+    /// Bids, best first: (price, quantity).
+    pub bids: Vec<(f64, f64)>,
+    /// Asks, best first.
+    pub asks: Vec<(f64, f64)>,
+}
 
 /// An event from a market source, in the order the engine must see it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum MarketEvent {
     /// A candle closed.
     Bar(Bar),
+    /// A local order book changed.
+    Book(BookTop),
 }
 
 impl MarketEvent {
@@ -19,6 +35,7 @@ impl MarketEvent {
     pub fn time(&self) -> crate::model::TimestampMs {
         match self {
             MarketEvent::Bar(bar) => bar.close_time(),
+            MarketEvent::Book(book) => book.time,
         }
     }
 }

@@ -234,8 +234,20 @@ impl market::Host for GuestCtx {
     }
 
     fn best_bid_ask(&mut self, symbol: u32) -> HostResult<Option<types::TopOfBook>> {
-        // No order book feed yet: the last close stands for both sides, with unknown size.
-        Ok(self.env.market().last_bar(symbol).map(|bar| {
+        let market = self.env.market();
+        let level = |&(price, quantity): &(f64, f64)| types::BookLevel { price, quantity };
+        if let Some(book) = market.book(symbol) {
+            if let (Some(bid), Some(ask)) = (book.bids.first(), book.asks.first()) {
+                return Ok(Some(types::TopOfBook {
+                    symbol,
+                    time: book.time,
+                    bid: level(bid),
+                    ask: level(ask),
+                }));
+            }
+        }
+        // Without a live book, the last close stands for both sides, with unknown size.
+        Ok(market.last_bar(symbol).map(|bar| {
             let level = types::BookLevel {
                 price: bar.close,
                 quantity: 0.0,
@@ -249,8 +261,20 @@ impl market::Host for GuestCtx {
         }))
     }
 
-    fn book(&mut self, _symbol: u32, _depth: u32) -> HostResult<Option<types::BookLevels>> {
-        Ok(None)
+    fn book(&mut self, symbol: u32, depth: u32) -> HostResult<Option<types::BookLevels>> {
+        let market = self.env.market();
+        let levels = |side: &[(f64, f64)]| {
+            side.iter()
+                .take(depth as usize)
+                .map(|&(price, quantity)| types::BookLevel { price, quantity })
+                .collect()
+        };
+        Ok(market.book(symbol).map(|b| types::BookLevels {
+            symbol,
+            time: b.time,
+            bids: levels(&b.bids),
+            asks: levels(&b.asks),
+        }))
     }
 
     fn feature(&mut self, symbol: u32, name: String) -> HostResult<Result<Option<f64>, String>> {

@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 
+/// Levels a side in each book event.
+pub const BOOK_LEVELS: usize = 20;
+
 /// What the feed needs to know.
 #[derive(Clone, Debug)]
 pub struct LiveFeedConfig {
@@ -78,14 +81,14 @@ pub struct Stamp {
 pub enum FeedEvent {
     /// A closed candle, each exactly once and in open-time order.
     Bar(Candle, Stamp),
-    /// The book changed: its update id and best levels.
+    /// The book changed: its update id and best [`BOOK_LEVELS`] levels a side.
     Book {
         /// The book's update id.
         last_update_id: u64,
-        /// Best bid (price, quantity).
-        best_bid: Option<(Fixed, Fixed)>,
-        /// Best ask (price, quantity).
-        best_ask: Option<(Fixed, Fixed)>,
+        /// Best bids first: (price, quantity).
+        bids: Vec<(Fixed, Fixed)>,
+        /// Best asks first.
+        asks: Vec<(Fixed, Fixed)>,
         /// Times of the diff that produced it.
         stamp: Stamp,
     },
@@ -346,8 +349,8 @@ impl Feed {
                 .out
                 .send(FeedEvent::Book {
                     last_update_id: book.last_update_id,
-                    best_bid: book.best_bid(),
-                    best_ask: book.best_ask(),
+                    bids: book.bids(BOOK_LEVELS).collect(),
+                    asks: book.asks(BOOK_LEVELS).collect(),
                     stamp,
                 })
                 .await

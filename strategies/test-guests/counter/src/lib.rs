@@ -2,7 +2,8 @@
 //! `{"version": N}`), `last` (open time of the last bar) and `anomalies` (bars that were not
 //! exactly one interval after the previous one: a lost or repeated event). With
 //! `{"timer_ms": T}` it also sets a timer every T ms of event time and counts them in `timers`;
-//! it counts the signals it receives in `signals`.
+//! it counts the signals it receives in `signals`, and book updates in `books` (storing the
+//! best bid and ask it reads back through `market::best_bid_ask` in `bid` and `ask`).
 
 use stratbox_guest::prelude::*;
 
@@ -43,6 +44,14 @@ impl Strategy for Counter {
         bump("timers");
         if let Some(t) = self.timer_ms {
             clock::set_timer(timer.due + t);
+        }
+    }
+
+    fn on_book(&mut self, book: &BookLevels) {
+        bump("books");
+        if let Some(top) = market::best_bid_ask(book.symbol) {
+            let _ = state::set_f64("bid", top.bid.price);
+            let _ = state::set_f64("ask", top.ask.price);
         }
     }
 

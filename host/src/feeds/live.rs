@@ -1,0 +1,40 @@
+//! Live market sources feeding the engine: one Binance feed per symbol, its bars and books
+//! turned into the same [`MarketEvent`]s the replay produces.
+
+use super::binance::ws::{self, FeedEvent, FeedStats, LiveFeedConfig};
+use super::{BookTop, MarketEvent};
+use crate::engine::service::EventSender;
+use crate::model::SymbolId;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// Runs the feed of `config` for engine symbol `symbol`, forwarding its events to `events`
+/// until `shutdown` fires or the engine stops.
+pub async fn run(
+    config: LiveFeedConfig,
+    symbol: SymbolId,
+    events: EventSender,
+    stats: Arc<FeedStats>,
+    shutdown: oneshot::Receiver<()>,
+) {
+    let interval_ms = config.interval_ms as u32;
+    let (tx, mut rx) = mpsc::channel(1024);
+    let feed = tokio::spawn(ws::run(config, tx, stats, shutdown));
+    while let Some(event) = rx.recv().await {
+        let event = match event {
+            FeedEvent::Bar(candle, _) => MarketEvent::Bar(candle.to_bar(symbol, interval_ms)),
+            FeedEvent::Book {
+                bids, asks, stamp, ..
+            } => MarketEvent::Book(BookTop {
+                symbol,
+                time: stamp.exchange_ms,
+                bids: bids.iter().map(|(p, q)| (p.to_f64(), q.to_f64())).collect(),
+                asks: asks.iter().map(|(p, q)| (p.to_f64(), q.to_f64())).collect(),
+            }),
+        };
+        if !events.send(event) {
+            break;
+        }
+    }
+    feed.abort();
+}
