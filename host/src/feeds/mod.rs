@@ -5,6 +5,7 @@ pub mod binance;
 pub mod candles;
 pub mod live;
 pub mod replay;
+pub mod sources;
 
 use crate::model::Bar;
 

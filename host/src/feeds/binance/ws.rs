@@ -196,26 +196,40 @@ struct KlineBody {
 }
 
 #[derive(Deserialize)]
-struct DepthEvent {
+struct DepthEvent<'a> {
     #[serde(rename = "E")]
     event_time: i64,
     #[serde(rename = "U")]
     first: u64,
     #[serde(rename = "u")]
     last: u64,
-    b: Vec<(String, String)>,
-    a: Vec<(String, String)>,
+    #[serde(borrow)]
+    b: Vec<(&'a str, &'a str)>,
+    #[serde(borrow)]
+    a: Vec<(&'a str, &'a str)>,
 }
 
-fn levels(raw: Vec<(String, String)>) -> Result<Vec<(Fixed, Fixed)>, String> {
-    raw.into_iter()
-        .map(|(p, q)| {
+fn levels(raw: &[(&str, &str)]) -> Result<Vec<(Fixed, Fixed)>, String> {
+    raw.iter()
+        .map(|&(p, q)| {
             Ok((
                 p.parse::<Fixed>().map_err(|e| e.to_string())?,
                 q.parse::<Fixed>().map_err(|e| e.to_string())?,
             ))
         })
         .collect()
+}
+
+/// Parses the `data` of a `depthUpdate` event, prices and quantities exactly.
+pub fn parse_depth_event(data: &str) -> Result<DepthDiff, String> {
+    let event: DepthEvent = serde_json::from_str(data).map_err(|e| e.to_string())?;
+    Ok(DepthDiff {
+        event_time: event.event_time,
+        first_update_id: event.first,
+        final_update_id: event.last,
+        bids: levels(&event.b)?,
+        asks: levels(&event.a)?,
+    })
 }
 
 /// The feed's state between messages.
@@ -419,35 +433,25 @@ impl Feed {
             )
             .await
         } else if envelope.stream.contains("@depth") && self.config.book {
-            let Ok(event) = serde_json::from_str::<DepthEvent>(envelope.data.get()) else {
-                malformed(
-                    &self.stats,
-                    format!("depth event: {:.120}", envelope.data.get()),
-                );
-                return true;
-            };
-            self.stats
-                .lag_ms
-                .store(receive_ms - event.event_time, Ordering::Relaxed);
-            let (Ok(bids), Ok(asks)) = (levels(event.b), levels(event.a)) else {
-                malformed(&self.stats, "depth levels".into());
-                return true;
-            };
-            let diff = DepthDiff {
-                event_time: event.event_time,
-                first_update_id: event.first,
-                final_update_id: event.last,
-                bids,
-                asks,
-            };
-            self.on_depth(
-                diff,
-                Stamp {
-                    exchange_ms: event.event_time,
-                    receive_ms,
-                },
-            )
-            .await
+            match parse_depth_event(envelope.data.get()) {
+                Ok(diff) => {
+                    self.stats
+                        .lag_ms
+                        .store(receive_ms - diff.event_time, Ordering::Relaxed);
+                    let stamp = Stamp {
+                        exchange_ms: diff.event_time,
+                        receive_ms,
+                    };
+                    self.on_depth(diff, stamp).await
+                }
+                Err(e) => {
+                    malformed(
+                        &self.stats,
+                        format!("depth event ({e}): {:.120}", envelope.data.get()),
+                    );
+                    true
+                }
+            }
         } else {
             true
         }

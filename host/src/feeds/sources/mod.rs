@@ -1,0 +1,58 @@
+//! Non-market sources the feature engine needs, as pollers with one event model: the Crypto
+//! Fear & Greed index (alternative.me's JSON), macro series in FRED's CSV format, and news
+//! headlines from RSS 2.0 or Atom feeds.
+//!
+//! Every value is stamped with `known_at`, the time this host received it: a value is never
+//! visible earlier than it became known, whatever date the source puts on it (`observed_at`
+//! says which period it describes). Pollers remember what they emitted and emit each value once.
+
+mod fear_greed;
+mod fred;
+mod news;
+mod poller;
+
+pub use fear_greed::parse_fear_greed;
+pub use fred::parse_fred_csv;
+pub use news::parse_feed;
+pub use poller::{Format, Poller, PollerConfig};
+
+/// A numeric value of a series.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Observation {
+    /// The source, e.g. `fear_greed`, `fred`.
+    pub source: String,
+    /// The series, e.g. `value`, `CPIAUCSL`.
+    pub series: String,
+    /// The period the value describes (ms).
+    pub observed_at: i64,
+    /// When this host received it (ms).
+    pub known_at: i64,
+    /// The value.
+    pub value: f64,
+    /// A label the source gives it (the index's classification, say).
+    pub label: Option<String>,
+}
+
+/// A news headline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Headline {
+    /// The feed's name.
+    pub source: String,
+    /// The item's id (guid, id or link).
+    pub id: String,
+    /// The title.
+    pub title: String,
+    /// The publication time the feed gives (ms), if any.
+    pub published_at: Option<i64>,
+    /// When this host received it (ms).
+    pub known_at: i64,
+}
+
+/// What a poller produces.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceEvent {
+    /// A numeric value.
+    Observation(Observation),
+    /// A headline.
+    Headline(Headline),
+}
