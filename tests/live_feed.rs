@@ -241,3 +241,24 @@ async fn skipped_update_ids_resync_the_book_which_then_matches_the_simulator() {
     assert!(stats.resyncs.load(Ordering::Relaxed) >= 1, "{stats:?}");
     let _ = stop.send(());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_shutdown_notice_is_met_with_an_overlapping_replacement() {
+    let rows = rows(1000);
+    let run = run_feed(
+        &rows,
+        Faults {
+            shutdown_after: Some(300),
+            ..Faults::default()
+        },
+        false,
+        Duration::from_secs(3600),
+    )
+    .await;
+    assert_eq!(run.bars, rows);
+    assert!(
+        run.stats.rotations.load(Ordering::Relaxed) >= 1,
+        "{:?}",
+        run.stats
+    );
+}

@@ -17,6 +17,9 @@ pub struct Faults {
     pub skip_every: Option<u64>,
     /// Replace every k-th WebSocket message with malformed JSON.
     pub garbage_every: Option<u64>,
+    /// Announce `serverShutdown` after this many messages on a connection, then close it a
+    /// second later.
+    pub shutdown_after: Option<u64>,
 }
 
 impl Default for Faults {
@@ -29,6 +32,7 @@ impl Default for Faults {
             drop_after: None,
             skip_every: None,
             garbage_every: None,
+            shutdown_after: None,
         }
     }
 }
@@ -70,6 +74,7 @@ impl std::str::FromStr for Faults {
                 "drop" => faults.drop_after = Some(value),
                 "skip" => faults.skip_every = Some(value),
                 "garbage" => faults.garbage_every = Some(value),
+                "shutdown" => faults.shutdown_after = Some(value),
                 _ => return Err(err("unknown fault")),
             }
         }

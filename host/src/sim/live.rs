@@ -223,7 +223,12 @@ impl Live {
         let mut diffs = 0u64;
         let mut ping = tokio::time::interval(Duration::from_secs(20));
         ping.tick().await;
+        let mut closing_at: Option<tokio::time::Instant> = None;
         loop {
+            if closing_at.is_some_and(|t| t <= tokio::time::Instant::now()) {
+                let _ = socket.send(Message::Close(None)).await;
+                return;
+            }
             tokio::select! {
                 published = rx.recv() => {
                     let Ok(p) = published else { return };
@@ -247,6 +252,13 @@ impl Live {
                     }
                     if faults.drop_after.is_some_and(|k| sent >= k) {
                         return; // dropped without a close frame, as a network failure would
+                    }
+                    if closing_at.is_none() && faults.shutdown_after.is_some_and(|k| sent >= k) {
+                        let notice = format!("{{\"e\":\"serverShutdown\",\"E\":{}}}", Self::now_ms());
+                        if socket.send(Message::Text(notice.into())).await.is_err() {
+                            return;
+                        }
+                        closing_at = Some(tokio::time::Instant::now() + Duration::from_secs(1));
                     }
                 }
                 incoming = socket.recv() => {

@@ -240,6 +240,8 @@ struct Feed {
     out: mpsc::Sender<FeedEvent>,
     next_open: Option<i64>,
     book: BookSync,
+    /// The server announced it will close the active connection.
+    shutdown_announced: bool,
 }
 
 impl Feed {
@@ -376,6 +378,11 @@ impl Feed {
     /// Handles one text frame; false when the consumer is gone.
     async fn on_text(&mut self, text: &str, receive_ms: i64) -> bool {
         self.stats.messages.fetch_add(1, Ordering::Relaxed);
+        if text.contains("\"serverShutdown\"") {
+            // Binance announces the end of a connection: replace it now, with an overlap.
+            self.shutdown_announced = true;
+            return true;
+        }
         let parsed: Result<Envelope, _> = serde_json::from_str(text);
         let Ok(envelope) = parsed else {
             if !text.contains("\"result\"") {
@@ -484,6 +491,7 @@ pub async fn run(
         stats,
         out,
         book: BookSync::new(),
+        shutdown_announced: false,
         config,
     };
     let silence = feed.config.silence_timeout;
@@ -506,10 +514,13 @@ pub async fn run(
     let mut last_bar = Instant::now();
     let mut delivered = feed.next_open;
     loop {
-        let age_left = feed
-            .config
-            .max_connection_age
-            .saturating_sub(opened.elapsed());
+        let age_left = if std::mem::take(&mut feed.shutdown_announced) {
+            Duration::ZERO
+        } else {
+            feed.config
+                .max_connection_age
+                .saturating_sub(opened.elapsed())
+        };
         if feed.next_open != delivered {
             delivered = feed.next_open;
             last_bar = Instant::now();
