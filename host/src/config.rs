@@ -28,6 +28,9 @@ pub struct ServiceConfig {
     /// Deployments to create at start-up when the database does not already hold them.
     #[serde(default)]
     pub deploy: Vec<DeployConfig>,
+    /// Non-market sources to poll (Fear & Greed, FRED series, news feeds).
+    #[serde(default)]
+    pub sources: Vec<crate::feeds::sources::PollerConfig>,
 }
 
 /// The operators' HTTP endpoint.

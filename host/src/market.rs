@@ -4,12 +4,16 @@
 //! Until the feature engine lands, named features are computed here from the recent bars.
 
 use crate::feeds::BookTop;
+use crate::feeds::sources::{Headline, Observation, SourceEvent};
 use crate::model::{Bar, Fixed, SymbolId, SymbolTable, TimestampMs};
 use crate::risk::Marks;
+use std::collections::HashMap;
 use std::collections::VecDeque;
 
 /// How many closed bars are kept per symbol.
 pub const HISTORY: usize = 1_000;
+/// How many headlines are kept.
+pub const HEADLINES: usize = 200;
 
 /// Symbols, recent bars and marks.
 #[derive(Debug, Default, Clone)]
@@ -18,6 +22,8 @@ pub struct MarketData {
     pub symbols: SymbolTable,
     history: Vec<VecDeque<Bar>>,
     books: Vec<Option<BookTop>>,
+    observations: HashMap<String, Observation>,
+    headlines: VecDeque<Headline>,
     /// Latest close of each symbol.
     pub marks: Marks,
 }
@@ -63,6 +69,39 @@ impl MarketData {
         self.books[i] = Some(book);
     }
 
+    /// Records a value or headline from a non-market source. A series keeps its value for the
+    /// latest period; headlines keep the last [`HEADLINES`].
+    pub fn record(&mut self, event: SourceEvent) {
+        match event {
+            SourceEvent::Observation(o) => {
+                let key = format!("{}.{}", o.source, o.series);
+                if self
+                    .observations
+                    .get(&key)
+                    .is_none_or(|old| old.observed_at <= o.observed_at)
+                {
+                    self.observations.insert(key, o);
+                }
+            }
+            SourceEvent::Headline(h) => {
+                if self.headlines.len() == HEADLINES {
+                    self.headlines.pop_front();
+                }
+                self.headlines.push_back(h);
+            }
+        }
+    }
+
+    /// The latest value of a source's series, by `source.series` name.
+    pub fn observation(&self, name: &str) -> Option<&Observation> {
+        self.observations.get(name)
+    }
+
+    /// The most recent headlines, oldest first.
+    pub fn headlines(&self) -> impl Iterator<Item = &Headline> {
+        self.headlines.iter()
+    }
+
     /// The latest book of `symbol`, if a live feed keeps one.
     pub fn book(&self, symbol: SymbolId) -> Option<&BookTop> {
         self.books.get(symbol as usize)?.as_ref()
@@ -84,10 +123,15 @@ impl MarketData {
 
     /// A named feature of `symbol`: `Ok(None)` while history is too short.
     pub fn feature(&self, symbol: SymbolId, name: &str) -> Result<Option<f64>, String> {
+        if name.contains('.') {
+            // A source's series, e.g. `fear_greed.value` or `fred.DGS10`: the same for every symbol.
+            return Ok(self.observation(name).map(|o| o.value));
+        }
         let unknown = || {
             format!(
                 "unknown feature {name:?}; accepted: open, high, low, close, volume, return_N, sma_N, \
-                 volatility_N, highest_N, lowest_N, volume_sma_N (N from 1 to {HISTORY})"
+                 volatility_N, highest_N, lowest_N, volume_sma_N (N from 1 to {HISTORY}), and \
+                 <source>.<series> for polled sources (fear_greed.value, fred.<SERIES>)"
             )
         };
         let (base, n) = match name.rsplit_once('_') {
@@ -214,5 +258,31 @@ mod tests {
             vec![3.0, 4.0]
         );
         assert_eq!(m.feature(7, "sma_2"), Ok(None));
+    }
+
+    #[test]
+    fn source_values_are_features_and_the_latest_period_wins() {
+        let mut m = MarketData::default();
+        let obs = |observed_at: i64, value: f64| {
+            SourceEvent::Observation(Observation {
+                source: "fear_greed".into(),
+                series: "value".into(),
+                observed_at,
+                known_at: 10,
+                value,
+                label: None,
+            })
+        };
+        assert_eq!(m.feature(0, "fear_greed.value"), Ok(None));
+        m.record(obs(2_000, 40.0));
+        m.record(obs(1_000, 90.0)); // an older period arriving late does not replace it
+        assert_eq!(m.feature(0, "fear_greed.value"), Ok(Some(40.0)));
+        m.record(obs(3_000, 55.0));
+        assert_eq!(m.feature(7, "fear_greed.value"), Ok(Some(55.0)));
+        assert!(
+            m.feature(0, "nonsense")
+                .unwrap_err()
+                .contains("fred.<SERIES>")
+        );
     }
 }

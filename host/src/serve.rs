@@ -9,6 +9,7 @@ use crate::engine::{Engine, Version};
 use crate::execution::PaperVenue;
 use crate::feeds::binance::ws::{FeedStats, LiveFeedConfig};
 use crate::feeds::live;
+use crate::feeds::sources::Poller;
 use crate::feeds::{MarketEvent, replay};
 use crate::model::Fixed;
 use crate::model::SymbolId;
@@ -136,6 +137,20 @@ pub async fn serve(
             )));
             tracing::info!(symbol = %name, "live feed started");
         }
+    }
+
+    for source in &config.sources {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+        sources.push(tokio::spawn(Poller::new(source.clone()).run(tx)));
+        let events = service.events();
+        sources.push(tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                if !events.send(MarketEvent::Source(event)) {
+                    return;
+                }
+            }
+        }));
+        tracing::info!(source = %source.name, url = %source.url, "polling");
     }
 
     let listener = tokio::net::TcpListener::bind(config.server.listen)

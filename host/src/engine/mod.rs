@@ -288,6 +288,12 @@ impl Engine {
         match event {
             MarketEvent::Bar(bar) => self.on_bar(bar),
             MarketEvent::Book(book) => self.on_book(book),
+            MarketEvent::Source(source) => self
+                .env
+                .market
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .record(source.clone()),
         }
     }
 

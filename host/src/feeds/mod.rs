@@ -29,6 +29,8 @@ pub enum MarketEvent {
     Bar(Bar),
     /// A local order book changed.
     Book(BookTop),
+    /// A non-market source produced a value or a headline.
+    Source(sources::SourceEvent),
 }
 
 impl MarketEvent {
@@ -37,6 +39,8 @@ impl MarketEvent {
         match self {
             MarketEvent::Bar(bar) => bar.close_time(),
             MarketEvent::Book(book) => book.time,
+            MarketEvent::Source(sources::SourceEvent::Observation(o)) => o.known_at,
+            MarketEvent::Source(sources::SourceEvent::Headline(h)) => h.known_at,
         }
     }
 }
