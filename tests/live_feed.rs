@@ -28,6 +28,7 @@ async fn start_sim(market: SimMarket, config: SimConfig) -> String {
 struct Run {
     bars: Vec<Candle>,
     book_updates: usize,
+    trades: Vec<u64>,
     stats: Arc<FeedStats>,
 }
 
@@ -62,7 +63,7 @@ async fn run_feed(rows: &[Candle], faults: Faults, book: bool, max_age: Duration
     let stats = Arc::new(FeedStats::default());
     let (stop, shutdown) = oneshot::channel();
     let feed = tokio::spawn(ws::run(config, tx, stats.clone(), shutdown));
-    let (mut bars, mut book_updates) = (Vec::new(), 0);
+    let (mut bars, mut book_updates, mut trades) = (Vec::new(), 0, Vec::new());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while bars.len() < rows.len() {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
@@ -73,6 +74,7 @@ async fn run_feed(rows: &[Candle], faults: Faults, book: bool, max_age: Duration
                 );
                 bars.push(c);
             }
+            Ok(Some(FeedEvent::Trade(tick, _))) => trades.push(tick.id),
             Ok(Some(FeedEvent::Book { bids, asks, .. })) => {
                 if let (Some(bid), Some(ask)) = (bids.first(), asks.first()) {
                     assert!(bid.0 < ask.0, "the book is not crossed");
@@ -98,6 +100,7 @@ async fn run_feed(rows: &[Candle], faults: Faults, book: bool, max_age: Duration
     Run {
         bars,
         book_updates,
+        trades,
         stats,
     }
 }
@@ -136,6 +139,11 @@ async fn dropped_connections_lose_no_bar_and_repeat_none() {
     assert!(
         run.book_updates > 0,
         "the book kept being rebuilt after each reconnect"
+    );
+    assert!(!run.trades.is_empty(), "aggregate trades arrived");
+    assert!(
+        run.trades.windows(2).all(|w| w[0] < w[1]),
+        "trade ids only grow"
     );
 }
 

@@ -340,6 +340,17 @@ async fn exchange_errors_and_rules_are_parsed_exactly() {
         .await
         .unwrap();
     assert_eq!(page.as_slice(), &market.candles()[..1000]);
+    // The simulator trades at the touch as its book moves.
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let recent = client.recent_trades("BTCUSDT", 50).await.unwrap();
+    assert!(
+        !recent.is_empty() && recent.windows(2).all(|w| w[0].id < w[1].id),
+        "{recent:?}"
+    );
+    let from = recent[0].id;
+    let agg = client.agg_trades("BTCUSDT", Some(from), 5).await.unwrap();
+    assert_eq!(agg[0].id, from);
+    assert!(agg.len() <= 5 && agg.iter().all(|t| t.price.is_positive()));
 }
 
 #[test]

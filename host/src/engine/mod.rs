@@ -288,6 +288,21 @@ impl Engine {
         match event {
             MarketEvent::Bar(bar) => self.on_bar(bar),
             MarketEvent::Book(book) => self.on_book(book),
+            MarketEvent::Trade(trade) => {
+                self.now = self.now.max(trade.time);
+                let wit = types::Trade {
+                    symbol: trade.symbol,
+                    time: trade.time,
+                    trade_id: trade.trade_id,
+                    price: trade.price,
+                    quantity: trade.quantity,
+                    aggressor: wit_side(trade.aggressor),
+                };
+                let now = self.now;
+                self.each_running(World::Strategy, true, |instance| {
+                    instance.on_trade(&wit, now)
+                });
+            }
             MarketEvent::Source(source) => self
                 .env
                 .market

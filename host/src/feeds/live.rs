@@ -2,9 +2,9 @@
 //! turned into the same [`MarketEvent`]s the replay produces.
 
 use super::binance::ws::{self, FeedEvent, FeedStats, LiveFeedConfig};
-use super::{BookTop, MarketEvent};
+use super::{BookTop, MarketEvent, TradePrint};
 use crate::engine::service::EventSender;
-use crate::model::SymbolId;
+use crate::model::{Side, SymbolId};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -23,6 +23,18 @@ pub async fn run(
     while let Some(event) = rx.recv().await {
         let event = match event {
             FeedEvent::Bar(candle, _) => MarketEvent::Bar(candle.to_bar(symbol, interval_ms)),
+            FeedEvent::Trade(tick, _) => MarketEvent::Trade(TradePrint {
+                symbol,
+                time: tick.time,
+                trade_id: tick.id,
+                price: tick.price.to_f64(),
+                quantity: tick.quantity.to_f64(),
+                aggressor: if tick.buyer_is_maker {
+                    Side::Sell
+                } else {
+                    Side::Buy
+                },
+            }),
             FeedEvent::Book {
                 bids, asks, stamp, ..
             } => MarketEvent::Book(BookTop {

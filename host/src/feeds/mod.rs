@@ -22,6 +22,23 @@ pub struct BookTop {
     pub asks: Vec<(f64, f64)>,
 }
 
+/// A public trade.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TradePrint {
+    /// The instrument.
+    pub symbol: crate::model::SymbolId,
+    /// Trade time.
+    pub time: crate::model::TimestampMs,
+    /// Exchange trade id.
+    pub trade_id: u64,
+    /// Price.
+    pub price: f64,
+    /// Base quantity.
+    pub quantity: f64,
+    /// The taker's side.
+    pub aggressor: crate::model::Side,
+}
+
 /// An event from a market source, in the order the engine must see it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum MarketEvent {
@@ -29,6 +46,8 @@ pub enum MarketEvent {
     Bar(Bar),
     /// A local order book changed.
     Book(BookTop),
+    /// A public trade.
+    Trade(TradePrint),
     /// A non-market source produced a value or a headline.
     Source(sources::SourceEvent),
 }
@@ -39,6 +58,7 @@ impl MarketEvent {
         match self {
             MarketEvent::Bar(bar) => bar.close_time(),
             MarketEvent::Book(book) => book.time,
+            MarketEvent::Trade(trade) => trade.time,
             MarketEvent::Source(sources::SourceEvent::Observation(o)) => o.known_at,
             MarketEvent::Source(sources::SourceEvent::Headline(h)) => h.known_at,
         }

@@ -1,5 +1,5 @@
 //! The simulator's live side: an L2 book that changes every few milliseconds with Binance's
-//! update ids, candles released at a pace and announced as kline events, and the WebSocket
+//! update ids, trades at the touch, candles released at a pace and announced as kline events, and the WebSocket
 //! endpoints (`/stream?streams=...` combined streams, `/ws/<stream>`, SUBSCRIBE/UNSUBSCRIBE)
 //! with their faults.
 
@@ -24,6 +24,16 @@ pub struct SimBook {
     pub asks: BTreeMap<Fixed, Fixed>,
 }
 
+/// A trade the simulator made.
+#[derive(Clone, Copy, Debug)]
+struct SimTrade {
+    id: u64,
+    price: Fixed,
+    quantity: Fixed,
+    time: i64,
+    buyer_is_maker: bool,
+}
+
 /// A message for subscribers of one stream kind.
 #[derive(Clone, Debug)]
 pub struct Published {
@@ -39,6 +49,7 @@ pub struct Live {
     pub book: Mutex<SimBook>,
     /// Candles released so far (all of them when not paced).
     pub released: AtomicUsize,
+    trades: Mutex<std::collections::VecDeque<SimTrade>>,
     events: broadcast::Sender<Published>,
     symbol_lower: String,
     interval: String,
@@ -81,6 +92,7 @@ impl Live {
         let live = Arc::new(Live {
             book: Mutex::new(book),
             released: AtomicUsize::new(if paced { 0 } else { candles.len() }),
+            trades: Mutex::new(std::collections::VecDeque::new()),
             events,
             symbol_lower: market.symbol.to_ascii_lowercase(),
             interval: market.interval.clone(),
@@ -156,6 +168,90 @@ impl Live {
             kind: "depth",
             json: json.to_string().into(),
         });
+        let (best_bid, best_ask) = (
+            book.bids.last_key_value().map(|(p, q)| (*p, *q)),
+            book.asks.first_key_value().map(|(p, q)| (*p, *q)),
+        );
+        drop(book);
+        if let (Some(bid), Some(ask)) = (best_bid, best_ask) {
+            let ticker = serde_json::json!({
+                "u": first, "s": symbol,
+                "b": format!("{:.8}", bid.0.to_f64()), "B": format!("{:.8}", bid.1.to_f64()),
+                "a": format!("{:.8}", ask.0.to_f64()), "A": format!("{:.8}", ask.1.to_f64())
+            });
+            let _ = self.events.send(Published {
+                kind: "bookTicker",
+                json: ticker.to_string().into(),
+            });
+            for _ in 0..(rng.uniform() * 3.0) as usize {
+                let buyer_is_maker = rng.uniform() < 0.5;
+                let price = if buyer_is_maker { bid.0 } else { ask.0 };
+                self.trade(
+                    symbol,
+                    price,
+                    fx(0.001 + rng.uniform() * 0.5),
+                    buyer_is_maker,
+                );
+            }
+        }
+    }
+
+    /// Records and publishes one trade (as `trade` and as a single-trade `aggTrade`).
+    fn trade(&self, symbol: &str, price: Fixed, quantity: Fixed, buyer_is_maker: bool) {
+        let time = Self::now_ms();
+        let mut trades = self.trades.lock().unwrap_or_else(|p| p.into_inner());
+        let id = trades.back().map_or(1, |t| t.id + 1);
+        if trades.len() == 1000 {
+            trades.pop_front();
+        }
+        trades.push_back(SimTrade {
+            id,
+            price,
+            quantity,
+            time,
+            buyer_is_maker,
+        });
+        drop(trades);
+        let (p, q) = (
+            format!("{:.8}", price.to_f64()),
+            format!("{:.8}", quantity.to_f64()),
+        );
+        let trade = serde_json::json!({"e": "trade", "E": time, "s": symbol, "t": id, "p": p, "q": q, "T": time, "m": buyer_is_maker, "M": true});
+        let agg = serde_json::json!({"e": "aggTrade", "E": time, "s": symbol, "a": id, "p": p, "q": q, "f": id, "l": id, "T": time, "m": buyer_is_maker, "M": true});
+        let _ = self.events.send(Published {
+            kind: "trade",
+            json: trade.to_string().into(),
+        });
+        let _ = self.events.send(Published {
+            kind: "aggTrade",
+            json: agg.to_string().into(),
+        });
+    }
+
+    /// `GET /api/v3/trades` (most recent `limit`) or `/api/v3/aggTrades` (from `from_id`, or the
+    /// most recent) as JSON.
+    pub fn trades_json(&self, aggregated: bool, from_id: Option<u64>, limit: usize) -> String {
+        let trades = self.trades.lock().unwrap_or_else(|p| p.into_inner());
+        let chosen: Vec<&SimTrade> = match from_id {
+            Some(from) => trades.iter().filter(|t| t.id >= from).take(limit).collect(),
+            None => trades
+                .iter()
+                .skip(trades.len().saturating_sub(limit))
+                .collect(),
+        };
+        let rows: Vec<serde_json::Value> = chosen
+            .into_iter()
+            .map(|t| {
+                let (p, q) = (format!("{:.8}", t.price.to_f64()), format!("{:.8}", t.quantity.to_f64()));
+                if aggregated {
+                    serde_json::json!({"a": t.id, "p": p, "q": q, "f": t.id, "l": t.id, "T": t.time, "m": t.buyer_is_maker, "M": true})
+                } else {
+                    let quote = format!("{:.8}", t.price.to_f64() * t.quantity.to_f64());
+                    serde_json::json!({"id": t.id, "price": p, "qty": q, "quoteQty": quote, "time": t.time, "isBuyerMaker": t.buyer_is_maker, "isBestMatch": true})
+                }
+            })
+            .collect();
+        serde_json::Value::Array(rows).to_string()
     }
 
     /// Releases candle `i`: an unfinished kline update, then the closed one.
@@ -201,6 +297,9 @@ impl Live {
         }
         match rest {
             "depth" | "depth@100ms" => Some("depth"),
+            "trade" => Some("trade"),
+            "aggTrade" => Some("aggTrade"),
+            "bookTicker" => Some("bookTicker"),
             r if r == format!("kline_{}", self.interval) => Some("kline"),
             _ => None,
         }

@@ -78,6 +78,8 @@ pub fn router(market: SimMarket, config: SimConfig) -> Router {
         .route("/api/v3/exchangeInfo", get(exchange_info))
         .route("/api/v3/klines", get(klines))
         .route("/api/v3/depth", get(depth))
+        .route("/api/v3/trades", get(trades))
+        .route("/api/v3/aggTrades", get(agg_trades))
         .route("/stream", get(combined_stream))
         .route("/ws/{stream}", get(raw_stream))
         .with_state(sim)
@@ -239,6 +241,41 @@ async fn depth(State(sim): State<Arc<Sim>>, Query(q): Query<HashMap<String, Stri
             ));
         }
         Ok(sim.live.snapshot_json(limit))
+    })
+    .await
+}
+
+async fn trades(State(sim): State<Arc<Sim>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    respond(&sim, 25, || {
+        check_symbol(&sim, &q)?;
+        let limit: usize = param(&q, "limit")?.unwrap_or(500);
+        if !(1..=1000).contains(&limit) {
+            return Err(binance_error(
+                StatusCode::BAD_REQUEST,
+                -1130,
+                "Invalid data sent for a parameter.",
+            ));
+        }
+        Ok(sim.live.trades_json(false, None, limit))
+    })
+    .await
+}
+
+async fn agg_trades(
+    State(sim): State<Arc<Sim>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    respond(&sim, 4, || {
+        check_symbol(&sim, &q)?;
+        let limit: usize = param(&q, "limit")?.unwrap_or(500);
+        if !(1..=1000).contains(&limit) {
+            return Err(binance_error(
+                StatusCode::BAD_REQUEST,
+                -1130,
+                "Invalid data sent for a parameter.",
+            ));
+        }
+        Ok(sim.live.trades_json(true, param(&q, "fromId")?, limit))
     })
     .await
 }

@@ -2,7 +2,7 @@
 //! server errors with jittered backoff, paging klines over any range exactly once.
 
 use super::KLINES_LIMIT;
-use super::types::{DepthSnapshot, ExchangeInfo, KlineRow, kline_row};
+use super::types::{DepthSnapshot, ExchangeInfo, KlineRow, TradeTick, kline_row};
 use super::weight::WeightLimiter;
 use crate::feeds::candles::Candle;
 use std::time::Duration;
@@ -243,6 +243,36 @@ impl RestClient {
             DepthSnapshot::parse,
         )
         .await
+    }
+
+    /// The most recent `limit` trades (at most 1000).
+    pub async fn recent_trades(
+        &self,
+        symbol: &str,
+        limit: u32,
+    ) -> Result<Vec<TradeTick>, RestError> {
+        self.get_parsed(
+            "/api/v3/trades",
+            &[("symbol", symbol.to_string()), ("limit", limit.to_string())],
+            25,
+            TradeTick::parse_trades,
+        )
+        .await
+    }
+
+    /// Aggregate trades from id `from_id` (or the most recent), at most `limit` (1000).
+    pub async fn agg_trades(
+        &self,
+        symbol: &str,
+        from_id: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<TradeTick>, RestError> {
+        let mut query = vec![("symbol", symbol.to_string()), ("limit", limit.to_string())];
+        if let Some(id) = from_id {
+            query.push(("fromId", id.to_string()));
+        }
+        self.get_parsed("/api/v3/aggTrades", &query, 4, TradeTick::parse_agg_trades)
+            .await
     }
 
     /// One page of klines opening in `start..=end`.

@@ -167,6 +167,91 @@ impl DepthSnapshot {
     }
 }
 
+/// One trade from `/api/v3/trades`, `/api/v3/aggTrades` or the `aggTrade` stream.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TradeTick {
+    /// Trade id (aggregate trade id for aggregated trades).
+    pub id: u64,
+    /// Price.
+    pub price: Fixed,
+    /// Base quantity.
+    pub quantity: Fixed,
+    /// Trade time, ms.
+    pub time: i64,
+    /// The buyer was the maker: the taker sold.
+    pub buyer_is_maker: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawTrade<'a> {
+    id: u64,
+    price: &'a str,
+    qty: &'a str,
+    time: i64,
+    is_buyer_maker: bool,
+}
+
+/// An aggregate trade as REST and the stream send it (`a`, `p`, `q`, `T`, `m`).
+#[derive(Deserialize)]
+pub(crate) struct RawAggTrade<'a> {
+    a: u64,
+    p: &'a str,
+    q: &'a str,
+    #[serde(rename = "T")]
+    t: i64,
+    m: bool,
+}
+
+impl RawAggTrade<'_> {
+    pub(crate) fn tick(&self) -> Result<TradeTick, String> {
+        Ok(TradeTick {
+            id: self.a,
+            price: self
+                .p
+                .parse()
+                .map_err(|e| format!("aggTrade {} price: {e}", self.a))?,
+            quantity: self
+                .q
+                .parse()
+                .map_err(|e| format!("aggTrade {} quantity: {e}", self.a))?,
+            time: self.t,
+            buyer_is_maker: self.m,
+        })
+    }
+}
+
+impl TradeTick {
+    /// Parses `/api/v3/trades`.
+    pub fn parse_trades(body: &str) -> Result<Vec<TradeTick>, String> {
+        let raw: Vec<RawTrade> = serde_json::from_str(body).map_err(|e| format!("trades: {e}"))?;
+        raw.iter()
+            .map(|t| {
+                Ok(TradeTick {
+                    id: t.id,
+                    price: t
+                        .price
+                        .parse()
+                        .map_err(|e| format!("trade {} price: {e}", t.id))?,
+                    quantity: t
+                        .qty
+                        .parse()
+                        .map_err(|e| format!("trade {} quantity: {e}", t.id))?,
+                    time: t.time,
+                    buyer_is_maker: t.is_buyer_maker,
+                })
+            })
+            .collect()
+    }
+
+    /// Parses `/api/v3/aggTrades` (or one `aggTrade` event when given a one-element array).
+    pub fn parse_agg_trades(body: &str) -> Result<Vec<TradeTick>, String> {
+        let raw: Vec<RawAggTrade> =
+            serde_json::from_str(body).map_err(|e| format!("aggTrades: {e}"))?;
+        raw.iter().map(RawAggTrade::tick).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +267,27 @@ mod tests {
         );
         let err = ExchangeInfo::parse(r#"{"serverTime":1,"symbols":[{"symbol":"X","status":"T","baseAsset":"A","quoteAsset":"B","filters":[{"filterType":"PRICE_FILTER","tickSize":"abc"}]}]}"#).unwrap_err();
         assert!(err.contains("X: PRICE_FILTER.tickSize"), "{err}");
+    }
+
+    #[test]
+    fn parses_trades_and_aggregate_trades() {
+        let t = TradeTick::parse_trades(r#"[{"id":28457,"price":"4.00000100","qty":"12.00000000","quoteQty":"48.000012","time":1499865549590,"isBuyerMaker":true,"isBestMatch":true}]"#).unwrap();
+        assert_eq!(
+            (t[0].id, t[0].price.raw(), t[0].buyer_is_maker),
+            (28457, 400_000_100, true)
+        );
+        let a = TradeTick::parse_agg_trades(r#"[{"a":26129,"p":"0.01633102","q":"4.70443515","f":27781,"l":27781,"T":1498793709153,"m":true,"M":true}]"#).unwrap();
+        assert_eq!(
+            (a[0].id, a[0].time, a[0].quantity.to_string().as_str()),
+            (26129, 1498793709153, "4.70443515")
+        );
+        assert!(
+            TradeTick::parse_trades(
+                r#"[{"id":1,"price":"x","qty":"1","time":1,"isBuyerMaker":true}]"#
+            )
+            .unwrap_err()
+            .contains("trade 1 price")
+        );
     }
 
     #[test]

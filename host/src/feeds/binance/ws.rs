@@ -9,6 +9,7 @@
 //! Malformed messages are counted and skipped.
 
 use super::rest::RestClient;
+use super::types::{RawAggTrade, TradeTick};
 use crate::book::{BookSync, DepthDiff, SyncAction};
 use crate::feeds::candles::Candle;
 use crate::model::{Decimal, Fixed};
@@ -40,6 +41,8 @@ pub struct LiveFeedConfig {
     pub resume_after: Option<i64>,
     /// Keep a local order book from the depth stream.
     pub book: bool,
+    /// Subscribe to aggregate trades.
+    pub trades: bool,
     /// Replace a connection before this age (Binance closes them at 24 h).
     pub max_connection_age: Duration,
     /// Reconnect when nothing (not even a ping) arrives for this long.
@@ -60,6 +63,7 @@ impl LiveFeedConfig {
             interval_ms,
             resume_after: None,
             book: true,
+            trades: true,
             max_connection_age: Duration::from_secs(23 * 3600),
             silence_timeout: Duration::from_secs(60),
             bar_timeout: Duration::from_millis(interval_ms.max(0) as u64) + Duration::from_secs(5),
@@ -81,6 +85,8 @@ pub struct Stamp {
 pub enum FeedEvent {
     /// A closed candle, each exactly once and in open-time order.
     Bar(Candle, Stamp),
+    /// An aggregate trade.
+    Trade(TradeTick, Stamp),
     /// The book changed: its update id and best [`BOOK_LEVELS`] levels a side.
     Book {
         /// The book's update id.
@@ -439,6 +445,29 @@ impl Feed {
                 },
             )
             .await
+        } else if envelope.stream.ends_with("@aggTrade") {
+            let tick = serde_json::from_str::<RawAggTrade>(envelope.data.get())
+                .map_err(|e| e.to_string())
+                .and_then(|raw| raw.tick());
+            match tick {
+                Ok(tick) => {
+                    self.stats
+                        .lag_ms
+                        .store(receive_ms - tick.time, Ordering::Relaxed);
+                    let stamp = Stamp {
+                        exchange_ms: tick.time,
+                        receive_ms,
+                    };
+                    self.out.send(FeedEvent::Trade(tick, stamp)).await.is_ok()
+                }
+                Err(e) => {
+                    malformed(
+                        &self.stats,
+                        format!("aggTrade ({e}): {:.120}", envelope.data.get()),
+                    );
+                    true
+                }
+            }
         } else if envelope.stream.contains("@depth") && self.config.book {
             match parse_depth_event(envelope.data.get()) {
                 Ok(diff) => {
@@ -482,6 +511,9 @@ pub async fn run(
     let mut streams = vec![format!("{lower}@kline_{}", config.interval)];
     if config.book {
         streams.push(format!("{lower}@depth@100ms"));
+    }
+    if config.trades {
+        streams.push(format!("{lower}@aggTrade"));
     }
     let url = format!("{}/stream?streams={}", config.ws, streams.join("/"));
     let (tx, mut rx) = mpsc::channel::<Incoming>(4096);

@@ -2,7 +2,7 @@
 //! `{"version": N}`), `last` (open time of the last bar) and `anomalies` (bars that were not
 //! exactly one interval after the previous one: a lost or repeated event). With
 //! `{"timer_ms": T}` it also sets a timer every T ms of event time and counts them in `timers`;
-//! it counts the signals it receives in `signals`, and book updates in `books` (storing the
+//! it counts the signals it receives in `signals`, trades in `trades`, and book updates in `books` (storing the
 //! best bid and ask it reads back through `market::best_bid_ask` in `bid` and `ask`).
 
 use stratbox_guest::prelude::*;
@@ -45,6 +45,10 @@ impl Strategy for Counter {
         if let Some(t) = self.timer_ms {
             clock::set_timer(timer.due + t);
         }
+    }
+
+    fn on_trade(&mut self, _trade: &Trade) {
+        bump("trades");
     }
 
     fn on_book(&mut self, book: &BookLevels) {
