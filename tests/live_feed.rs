@@ -270,3 +270,26 @@ async fn a_server_shutdown_notice_is_met_with_an_overlapping_replacement() {
         run.stats
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limited_snapshots_do_not_hold_up_bars() {
+    // Gapless generated candles: on the recorded data every missing minute costs a REST
+    // look-up, which this fault pattern makes slow on purpose.
+    let rows: Vec<Candle> = SimMarket::generated("XRPETH", "1m", 60_000, 1_700_000_000_000, 600, 9)
+        .candles()
+        .to_vec();
+    // Every third REST request is refused for a second, and the book keeps losing diffs.
+    let faults = Faults {
+        http429_every: Some(3),
+        retry_after_s: 1,
+        skip_every: Some(5),
+        ..Faults::default()
+    };
+    let run = run_feed(&rows, faults, true, Duration::from_secs(3600)).await;
+    assert_eq!(run.bars, rows);
+    assert!(
+        run.stats.resyncs.load(Ordering::Relaxed) > 0,
+        "{:?}",
+        run.stats
+    );
+}

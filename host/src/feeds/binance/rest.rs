@@ -310,25 +310,32 @@ impl RestClient {
         let mut all = Vec::new();
         let mut start = from;
         while start < to {
-            let page = self.klines_page_after(symbol, interval, start, to).await?;
+            let (page, more) = self.klines_page_after(symbol, interval, start, to).await?;
             let Some(last) = page.last() else { break };
             start = last.open_time + interval_ms;
             all.extend(page);
+            if !more {
+                break;
+            }
         }
         Ok(all)
     }
 
-    /// One page of klines opening in `start..to`, checked to be in order.
+    /// One page of klines opening in `start..to`, checked to be in order, and whether the page
+    /// was full (more may follow).
     async fn klines_page_after(
         &self,
         symbol: &str,
         interval: &str,
         start: i64,
         to: i64,
-    ) -> Result<Vec<Candle>, RestError> {
+    ) -> Result<(Vec<Candle>, bool), RestError> {
         let page = self
             .klines(symbol, interval, start, to - 1, KLINES_LIMIT)
             .await?;
+        // A short page is the end of what the exchange has now; asking again would only chase
+        // candles closing meanwhile.
+        let more = page.len() >= KLINES_LIMIT as usize;
         let fresh: Vec<Candle> = page
             .into_iter()
             .filter(|c| c.open_time >= start && c.open_time < to)
@@ -342,7 +349,7 @@ impl RestClient {
                 ),
             });
         }
-        Ok(fresh)
+        Ok((fresh, more))
     }
 
     /// Every kline opening in `from..to`, page by page, each exactly once and in order;
@@ -359,11 +366,14 @@ impl RestClient {
         let mut start = from;
         let mut total = 0u64;
         while start < to {
-            let fresh = self.klines_page_after(symbol, interval, start, to).await?;
+            let (fresh, more) = self.klines_page_after(symbol, interval, start, to).await?;
             let Some(last) = fresh.last() else { break };
             start = last.open_time + interval_ms;
             total += fresh.len() as u64;
             on_page(fresh).await?;
+            if !more {
+                break;
+            }
         }
         Ok(total)
     }

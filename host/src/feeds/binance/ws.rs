@@ -9,7 +9,7 @@
 //! Malformed messages are counted and skipped.
 
 use super::rest::RestClient;
-use super::types::{RawAggTrade, TradeTick};
+use super::types::{DepthSnapshot, RawAggTrade, TradeTick};
 use crate::book::{BookSync, DepthDiff, SyncAction};
 use crate::feeds::candles::Candle;
 use crate::model::{Decimal, Fixed};
@@ -241,7 +241,11 @@ pub fn parse_depth_event(data: &str) -> Result<DepthDiff, String> {
 /// The feed's state between messages.
 struct Feed {
     config: LiveFeedConfig,
-    rest: RestClient,
+    rest: Arc<RestClient>,
+    snapshots: mpsc::Sender<Result<DepthSnapshot, String>>,
+    snapshot_pending: bool,
+    /// Snapshots requested since the book was last in sync.
+    unsynced_snapshots: u32,
     stats: Arc<FeedStats>,
     out: mpsc::Sender<FeedEvent>,
     next_open: Option<i64>,
@@ -352,33 +356,85 @@ impl Feed {
         true
     }
 
+    /// Feeds a diff to the book procedure; a snapshot it asks for is fetched in the
+    /// background, so bars keep flowing while it is (possibly rate-limited) on its way.
     async fn on_depth(&mut self, diff: DepthDiff, stamp: Stamp) -> bool {
-        let mut action = self.book.on_diff(diff);
-        while action == SyncAction::FetchSnapshot {
-            match self.rest.depth(&self.config.symbol, 5000).await {
-                Ok(s) => action = self.book.on_snapshot(s.last_update_id, &s.bids, &s.asks),
-                Err(e) => {
-                    tracing::error!(symbol = %self.config.symbol, "depth snapshot failed: {e}");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
+        let action = self.book.on_diff(diff);
+        self.after_book_step(action, stamp).await
+    }
+
+    /// Applies a fetched snapshot (or schedules another attempt after a failure).
+    async fn on_snapshot(&mut self, fetched: Result<DepthSnapshot, String>) -> bool {
+        self.snapshot_pending = false;
+        match fetched {
+            Ok(s) => {
+                let action = self.book.on_snapshot(s.last_update_id, &s.bids, &s.asks);
+                self.after_book_step(
+                    action,
+                    Stamp {
+                        exchange_ms: now_ms(),
+                        receive_ms: now_ms(),
+                    },
+                )
+                .await
+            }
+            Err(e) => {
+                tracing::error!(symbol = %self.config.symbol, "depth snapshot failed, retrying: {e}");
+                self.request_snapshot(Duration::from_secs(1));
+                true
             }
         }
+    }
+
+    async fn after_book_step(&mut self, action: SyncAction, stamp: Stamp) -> bool {
         self.stats
             .resyncs
             .store(self.book.resyncs, Ordering::Relaxed);
         match (action, self.book.book()) {
-            (SyncAction::Updated, Some(book)) => self
-                .out
-                .send(FeedEvent::Book {
-                    last_update_id: book.last_update_id,
-                    bids: book.bids(BOOK_LEVELS).collect(),
-                    asks: book.asks(BOOK_LEVELS).collect(),
-                    stamp,
-                })
-                .await
-                .is_ok(),
+            (SyncAction::FetchSnapshot, _) => {
+                self.request_snapshot(Duration::ZERO);
+                true
+            }
+            (SyncAction::Updated, Some(book)) => {
+                self.unsynced_snapshots = 0;
+                self.out
+                    .send(FeedEvent::Book {
+                        last_update_id: book.last_update_id,
+                        bids: book.bids(BOOK_LEVELS).collect(),
+                        asks: book.asks(BOOK_LEVELS).collect(),
+                        stamp,
+                    })
+                    .await
+                    .is_ok()
+            }
             _ => true,
         }
+    }
+
+    /// Starts fetching a 5000-level snapshot after `delay`, unless one is on its way. Snapshots
+    /// that keep failing to sync the book (a stream that keeps losing diffs) are spaced out
+    /// exponentially, up to 30 s, so they cannot eat the request-weight budget (250 each).
+    fn request_snapshot(&mut self, delay: Duration) {
+        if std::mem::replace(&mut self.snapshot_pending, true) {
+            return;
+        }
+        let backoff = match self.unsynced_snapshots {
+            0 => Duration::ZERO,
+            k => Duration::from_millis(500u64 << (k - 1).min(6)).min(Duration::from_secs(30)),
+        };
+        self.unsynced_snapshots += 1;
+        let delay = delay.max(backoff);
+        let (rest, symbol, tx) = (
+            self.rest.clone(),
+            self.config.symbol.clone(),
+            self.snapshots.clone(),
+        );
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _ = tx
+                .send(rest.depth(&symbol, 5000).await.map_err(|e| e.to_string()))
+                .await;
+        });
     }
 
     /// Handles one text frame; false when the consumer is gone.
@@ -517,8 +573,12 @@ pub async fn run(
     }
     let url = format!("{}/stream?streams={}", config.ws, streams.join("/"));
     let (tx, mut rx) = mpsc::channel::<Incoming>(4096);
+    let (snapshot_tx, mut snapshot_rx) = mpsc::channel(4);
     let mut feed = Feed {
-        rest: RestClient::new(&config.rest),
+        rest: Arc::new(RestClient::new(&config.rest)),
+        snapshots: snapshot_tx,
+        snapshot_pending: false,
+        unsynced_snapshots: 0,
         next_open: config.resume_after.map(|t| t + config.interval_ms),
         stats,
         out,
@@ -546,7 +606,7 @@ pub async fn run(
     let mut last_bar = Instant::now();
     let mut delivered = feed.next_open;
     loop {
-        let age_left = if std::mem::take(&mut feed.shutdown_announced) {
+        let age_left = if feed.shutdown_announced {
             Duration::ZERO
         } else {
             feed.config
@@ -568,10 +628,16 @@ pub async fn run(
             }
             _ = tokio::time::sleep(age_left), if retiring.is_none() => {
                 // Overlap: open the replacement first; retire the old one when it delivers.
+                feed.shutdown_announced = false;
                 feed.stats.rotations.fetch_add(1, Ordering::Relaxed);
                 let old = (active, std::mem::replace(&mut active_stop, oneshot::channel().0));
                 (active, active_stop, opened) = open(&mut next_conn);
                 retiring = Some(old);
+            }
+            Some(fetched) = snapshot_rx.recv() => {
+                if !feed.on_snapshot(fetched).await {
+                    return;
+                }
             }
             incoming = rx.recv() => match incoming {
                 None => return,
