@@ -11,6 +11,7 @@ use std::time::Duration;
 use stratbox::feeds::binance::RestClient;
 use stratbox::feeds::binance::ws::{self, FeedEvent, FeedStats, LiveFeedConfig};
 use stratbox::feeds::candles::{self, Candle};
+use stratbox::sim::live::{SimTrade, read_trades};
 use stratbox::sim::{Faults, SimConfig, SimMarket};
 use tokio::sync::{mpsc, oneshot};
 
@@ -34,11 +35,23 @@ struct Run {
 
 /// Replays `rows` at `pace` bars per second with `faults`, runs the feed until it has every bar.
 async fn run_feed(rows: &[Candle], faults: Faults, book: bool, max_age: Duration) -> Run {
+    run_feed_with_trades(rows, &[], faults, book, max_age).await
+}
+
+/// As [`run_feed`], replaying `recorded_trades` along with the candles.
+async fn run_feed_with_trades(
+    rows: &[Candle],
+    recorded_trades: &[SimTrade],
+    faults: Faults,
+    book: bool,
+    max_age: Duration,
+) -> Run {
     let market = SimMarket::recorded("XRPETH", "1m", 60_000, rows.to_vec());
     let addr = start_sim(
         market,
         SimConfig {
             faults,
+            trades: recorded_trades.to_vec(),
             seed: 3,
             book_ms: 20,
             bars_per_second: 500.0,
@@ -196,6 +209,7 @@ async fn skipped_update_ids_resync_the_book_which_then_matches_the_simulator() {
         market,
         SimConfig {
             faults,
+            trades: Vec::new(),
             seed: 5,
             book_ms: 150,
             bars_per_second: 0.0,
@@ -291,5 +305,45 @@ async fn rate_limited_snapshots_do_not_hold_up_bars() {
         run.stats.resyncs.load(Ordering::Relaxed) > 0,
         "{:?}",
         run.stats
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_trades_are_replayed_with_their_candles() {
+    let rows = rows(200);
+    let close = rows[rows.len() - 1].open_time + 60_000;
+    let recorded: Vec<SimTrade> = read_trades(&data_dir().join("XRP_ETH_trades.csv"))
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.time < close)
+        .collect();
+    assert!(
+        recorded.len() > 100,
+        "the shared trades overlap the shared candles"
+    );
+    let run = run_feed_with_trades(
+        &rows,
+        &recorded,
+        Faults::default(),
+        false,
+        Duration::from_secs(3600),
+    )
+    .await;
+    assert_eq!(run.bars, rows);
+    // Trades of a window are published before its kline closes, so by the last bar all of them
+    // have been sent; those sent before the first connection was up are not replayed to it.
+    let expected: Vec<u64> = recorded.iter().map(|t| t.id).collect();
+    let first = expected
+        .iter()
+        .position(|&id| Some(&id) == run.trades.first())
+        .expect("received trades are recorded ones");
+    assert!(
+        first < expected.len() / 2,
+        "the feed connected early in the replay"
+    );
+    assert_eq!(
+        run.trades,
+        expected[first..],
+        "every recorded trade since connecting, once, in order"
     );
 }

@@ -38,6 +38,9 @@ pub struct Args {
     /// Candles released per second on the kline stream (0: all history at once, no live klines).
     #[arg(long, default_value_t = 0.0)]
     bars_per_second: f64,
+    /// Recorded trades to replay with the candles (`timestamp_ms,trade_id,type,side,price,amount,cost`).
+    #[arg(long)]
+    trades: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -82,11 +85,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "exchange-sim listening on http://{}",
             listener.local_addr()?
         );
+        let trades = match args.trades.as_deref() {
+            Some(path) => crate::sim::live::read_trades(path).map_err(anyhow::Error::msg)?,
+            None => Vec::new(),
+        };
         let config = SimConfig {
             faults,
             seed: args.seed,
             book_ms: args.book_ms,
             bars_per_second: args.bars_per_second,
+            trades,
         };
         axum::serve(listener, crate::sim::router(market, config))
             .with_graceful_shutdown(async {

@@ -24,14 +24,60 @@ pub struct SimBook {
     pub asks: BTreeMap<Fixed, Fixed>,
 }
 
-/// A trade the simulator made.
-#[derive(Clone, Copy, Debug)]
-struct SimTrade {
-    id: u64,
-    price: Fixed,
-    quantity: Fixed,
-    time: i64,
-    buyer_is_maker: bool,
+/// Trades kept for the REST endpoints.
+const MAX_TRADES: usize = 100_000;
+
+/// A trade the simulator made or replays.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SimTrade {
+    /// Trade id.
+    pub id: u64,
+    /// Price.
+    pub price: Fixed,
+    /// Base quantity.
+    pub quantity: Fixed,
+    /// Trade time, ms.
+    pub time: i64,
+    /// The taker sold.
+    pub buyer_is_maker: bool,
+}
+
+/// Reads recorded trades in the shared data's format,
+/// `timestamp_ms,trade_id,type,side,price,amount,cost` (side is the taker's), in time order.
+pub fn read_trades(path: &std::path::Path) -> Result<Vec<SimTrade>, String> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let mut out: Vec<SimTrade> = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        let bad = |what: &str| format!("{shown}, line {}: {what}", i + 1);
+        if f.len() < 6 {
+            return Err(bad(
+                "expected timestamp_ms,trade_id,type,side,price,amount,cost",
+            ));
+        }
+        let trade = SimTrade {
+            time: f[0].parse().map_err(|_| bad("timestamp"))?,
+            id: f[1].parse().map_err(|_| bad("trade_id"))?,
+            buyer_is_maker: match f[3] {
+                "sell" => true,
+                "buy" => false,
+                _ => return Err(bad("side must be buy or sell")),
+            },
+            price: f[4].parse().map_err(|_| bad("price"))?,
+            quantity: f[5].parse().map_err(|_| bad("amount"))?,
+        };
+        if out.last().is_some_and(|p| p.time > trade.time) {
+            return Err(bad("trades out of time order"));
+        }
+        out.push(trade);
+    }
+    Ok(out)
 }
 
 /// A message for subscribers of one stream kind.
@@ -50,6 +96,9 @@ pub struct Live {
     /// Candles released so far (all of them when not paced).
     pub released: AtomicUsize,
     trades: Mutex<std::collections::VecDeque<SimTrade>>,
+    /// Recorded trades to replay, and how many have been published.
+    recorded: Vec<SimTrade>,
+    replayed: AtomicUsize,
     events: broadcast::Sender<Published>,
     symbol_lower: String,
     interval: String,
@@ -72,7 +121,13 @@ fn levels(map: &BTreeMap<Fixed, Fixed>, rev: bool, n: usize) -> Vec<[String; 2]>
 impl Live {
     /// Starts the book around the market's last close and, with `bars_per_second`, releases
     /// candles at that pace (otherwise every candle is available at once).
-    pub fn start(market: &SimMarket, seed: u64, book_ms: u64, bars_per_second: f64) -> Arc<Live> {
+    pub fn start(
+        market: &SimMarket,
+        recorded: Vec<SimTrade>,
+        seed: u64,
+        book_ms: u64,
+        bars_per_second: f64,
+    ) -> Arc<Live> {
         let candles = market.candles();
         let mid = candles.last().map_or(100.0, |c| c.close.to_f64());
         let tick = (mid * 1e-5).max(1e-8);
@@ -92,7 +147,20 @@ impl Live {
         let live = Arc::new(Live {
             book: Mutex::new(book),
             released: AtomicUsize::new(if paced { 0 } else { candles.len() }),
-            trades: Mutex::new(std::collections::VecDeque::new()),
+            // Without pacing every recorded trade is history from the start.
+            trades: Mutex::new(if paced {
+                Default::default()
+            } else {
+                recorded
+                    .iter()
+                    .rev()
+                    .take(MAX_TRADES)
+                    .rev()
+                    .copied()
+                    .collect()
+            }),
+            replayed: AtomicUsize::new(if paced { 0 } else { recorded.len() }),
+            recorded,
             events,
             symbol_lower: market.symbol.to_ascii_lowercase(),
             interval: market.interval.clone(),
@@ -183,7 +251,12 @@ impl Live {
                 kind: "bookTicker",
                 json: ticker.to_string().into(),
             });
-            for _ in 0..(rng.uniform() * 3.0) as usize {
+            let generate = if self.recorded.is_empty() {
+                (rng.uniform() * 3.0) as usize
+            } else {
+                0
+            };
+            for _ in 0..generate {
                 let buyer_is_maker = rng.uniform() < 0.5;
                 let price = if buyer_is_maker { bid.0 } else { ask.0 };
                 self.trade(
@@ -196,28 +269,41 @@ impl Live {
         }
     }
 
-    /// Records and publishes one trade (as `trade` and as a single-trade `aggTrade`).
+    /// Makes and publishes one trade at the touch, now.
     fn trade(&self, symbol: &str, price: Fixed, quantity: Fixed, buyer_is_maker: bool) {
-        let time = Self::now_ms();
+        let id = self
+            .trades
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .back()
+            .map_or(1, |t| t.id + 1);
+        self.publish_trade(
+            symbol,
+            SimTrade {
+                id,
+                price,
+                quantity,
+                time: Self::now_ms(),
+                buyer_is_maker,
+            },
+        );
+    }
+
+    /// Records and publishes one trade (as `trade` and as a single-trade `aggTrade`).
+    fn publish_trade(&self, symbol: &str, t: SimTrade) {
         let mut trades = self.trades.lock().unwrap_or_else(|p| p.into_inner());
-        let id = trades.back().map_or(1, |t| t.id + 1);
-        if trades.len() == 1000 {
+        if trades.len() == MAX_TRADES {
             trades.pop_front();
         }
-        trades.push_back(SimTrade {
-            id,
-            price,
-            quantity,
-            time,
-            buyer_is_maker,
-        });
+        trades.push_back(t);
         drop(trades);
         let (p, q) = (
-            format!("{:.8}", price.to_f64()),
-            format!("{:.8}", quantity.to_f64()),
+            format!("{:.8}", t.price.to_f64()),
+            format!("{:.8}", t.quantity.to_f64()),
         );
-        let trade = serde_json::json!({"e": "trade", "E": time, "s": symbol, "t": id, "p": p, "q": q, "T": time, "m": buyer_is_maker, "M": true});
-        let agg = serde_json::json!({"e": "aggTrade", "E": time, "s": symbol, "a": id, "p": p, "q": q, "f": id, "l": id, "T": time, "m": buyer_is_maker, "M": true});
+        let now = Self::now_ms();
+        let trade = serde_json::json!({"e": "trade", "E": now, "s": symbol, "t": t.id, "p": p, "q": q, "T": t.time, "m": t.buyer_is_maker, "M": true});
+        let agg = serde_json::json!({"e": "aggTrade", "E": now, "s": symbol, "a": t.id, "p": p, "q": q, "f": t.id, "l": t.id, "T": t.time, "m": t.buyer_is_maker, "M": true});
         let _ = self.events.send(Published {
             kind: "trade",
             json: trade.to_string().into(),
@@ -254,9 +340,21 @@ impl Live {
         serde_json::Value::Array(rows).to_string()
     }
 
-    /// Releases candle `i`: an unfinished kline update, then the closed one.
+    /// Releases candle `i`: an unfinished kline update, the recorded trades of its window,
+    /// then the closed kline.
     fn release(&self, market: &SimMarket, i: usize) {
         let c = &market.candles()[i];
+        let close = c.open_time + market.interval_ms();
+        let start = self.replayed.load(Ordering::SeqCst);
+        let end = start
+            + self
+                .recorded
+                .get(start..)
+                .map_or(0, |rest| rest.iter().take_while(|t| t.time < close).count());
+        for &t in &self.recorded[start..end] {
+            self.publish_trade(&market.symbol, t);
+        }
+        self.replayed.store(end, Ordering::SeqCst);
         for closed in [false, true] {
             let json = serde_json::json!({
                 "e": "kline", "E": Self::now_ms(), "s": market.symbol,

@@ -23,6 +23,8 @@ pub struct SimConfig {
     pub book_ms: u64,
     /// Candles released per second, each announced on the kline stream; 0 serves them all at once.
     pub bars_per_second: f64,
+    /// Recorded trades to replay with the candles (instead of generated ones).
+    pub trades: Vec<live::SimTrade>,
 }
 
 impl Default for SimConfig {
@@ -32,6 +34,7 @@ impl Default for SimConfig {
             seed: 1,
             book_ms: 100,
             bars_per_second: 0.0,
+            trades: Vec::new(),
         }
     }
 }
@@ -61,7 +64,13 @@ struct Sim {
 /// The router serving `market` as `config` says. Call it inside a tokio runtime: it starts the
 /// book's and the candles' tasks.
 pub fn router(market: SimMarket, config: SimConfig) -> Router {
-    let live = live::Live::start(&market, config.seed, config.book_ms, config.bars_per_second);
+    let live = live::Live::start(
+        &market,
+        config.trades,
+        config.seed,
+        config.book_ms,
+        config.bars_per_second,
+    );
     let sim = Arc::new(Sim {
         market,
         live,
