@@ -186,6 +186,20 @@ fn param<T: std::str::FromStr>(
     }
 }
 
+/// The `limit` parameter: `default` when absent, Binance's error outside `1..=max`.
+fn limit_param(q: &HashMap<String, String>, default: usize, max: usize) -> Result<usize, Response> {
+    let limit: usize = param(q, "limit")?.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(binance_error(
+            StatusCode::BAD_REQUEST,
+            -1130,
+            "Invalid data sent for a parameter.",
+        ))
+    }
+}
+
 fn check_symbol(sim: &Sim, q: &HashMap<String, String>) -> Result<(), Response> {
     match q.get("symbol") {
         None => Err(binance_error(
@@ -212,14 +226,7 @@ async fn klines(State(sim): State<Arc<Sim>>, Query(q): Query<HashMap<String, Str
                 "Invalid interval.",
             ));
         }
-        let limit: usize = param(&q, "limit")?.unwrap_or(500);
-        if !(1..=1000).contains(&limit) {
-            return Err(binance_error(
-                StatusCode::BAD_REQUEST,
-                -1130,
-                "Invalid data sent for a parameter.",
-            ));
-        }
+        let limit = limit_param(&q, 500, 1000)?;
         let start: Option<i64> = param(&q, "startTime")?;
         let end: Option<i64> = param(&q, "endTime")?;
         Ok(sim
@@ -234,12 +241,9 @@ async fn depth(State(sim): State<Arc<Sim>>, Query(q): Query<HashMap<String, Stri
         Ok(l) => l.unwrap_or(100),
         Err(r) => return r,
     };
-    let weight = match limit {
-        0..=100 => 5,
-        101..=500 => 25,
-        501..=1000 => 50,
-        _ => 250,
-    };
+    let weight = u64::from(crate::feeds::binance::depth_weight(
+        limit.try_into().unwrap_or(u32::MAX),
+    ));
     respond(&sim, weight, || {
         check_symbol(&sim, &q)?;
         if !(1..=5000).contains(&limit) {
@@ -257,14 +261,7 @@ async fn depth(State(sim): State<Arc<Sim>>, Query(q): Query<HashMap<String, Stri
 async fn trades(State(sim): State<Arc<Sim>>, Query(q): Query<HashMap<String, String>>) -> Response {
     respond(&sim, 25, || {
         check_symbol(&sim, &q)?;
-        let limit: usize = param(&q, "limit")?.unwrap_or(500);
-        if !(1..=1000).contains(&limit) {
-            return Err(binance_error(
-                StatusCode::BAD_REQUEST,
-                -1130,
-                "Invalid data sent for a parameter.",
-            ));
-        }
+        let limit = limit_param(&q, 500, 1000)?;
         Ok(sim.live.trades_json(false, None, limit))
     })
     .await
@@ -276,14 +273,7 @@ async fn agg_trades(
 ) -> Response {
     respond(&sim, 4, || {
         check_symbol(&sim, &q)?;
-        let limit: usize = param(&q, "limit")?.unwrap_or(500);
-        if !(1..=1000).contains(&limit) {
-            return Err(binance_error(
-                StatusCode::BAD_REQUEST,
-                -1130,
-                "Invalid data sent for a parameter.",
-            ));
-        }
+        let limit = limit_param(&q, 500, 1000)?;
         Ok(sim.live.trades_json(true, param(&q, "fromId")?, limit))
     })
     .await

@@ -12,3 +12,13 @@ pub use weight::WeightLimiter;
 
 /// Largest `limit` of one klines request.
 pub const KLINES_LIMIT: u32 = 1000;
+
+/// The request weight of `GET /api/v3/depth` with `limit` levels, as Binance documents it.
+pub fn depth_weight(limit: u32) -> u32 {
+    match limit {
+        0..=100 => 5,
+        101..=500 => 25,
+        501..=1000 => 50,
+        _ => 250,
+    }
+}

@@ -230,12 +230,7 @@ impl RestClient {
 
     /// A depth snapshot of up to `limit` levels a side.
     pub async fn depth(&self, symbol: &str, limit: u32) -> Result<DepthSnapshot, RestError> {
-        let weight = match limit {
-            0..=100 => 5,
-            101..=500 => 25,
-            501..=1000 => 50,
-            _ => 250,
-        };
+        let weight = super::depth_weight(limit);
         self.get_parsed(
             "/api/v3/depth",
             &[("symbol", symbol.to_string()), ("limit", limit.to_string())],

@@ -286,19 +286,7 @@ impl Feed {
                     .backfilled
                     .fetch_add(missing.len() as u64, Ordering::Relaxed);
                 for bar in missing {
-                    let close = bar.open_time + self.config.interval_ms;
-                    if self
-                        .out
-                        .send(FeedEvent::Bar(
-                            bar,
-                            Stamp {
-                                exchange_ms: close,
-                                receive_ms: now_ms(),
-                            },
-                        ))
-                        .await
-                        .is_err()
-                    {
+                    if !self.send_backfilled(bar).await {
                         return false;
                     }
                 }
@@ -306,6 +294,15 @@ impl Feed {
         }
         self.next_open = Some(candle.open_time + self.config.interval_ms);
         self.out.send(FeedEvent::Bar(candle, stamp)).await.is_ok()
+    }
+
+    /// Sends a bar fetched over REST, stamped with its close time; false when the consumer is gone.
+    async fn send_backfilled(&self, bar: Candle) -> bool {
+        let stamp = Stamp {
+            exchange_ms: bar.open_time + self.config.interval_ms,
+            receive_ms: now_ms(),
+        };
+        self.out.send(FeedEvent::Bar(bar, stamp)).await.is_ok()
     }
 
     /// Fetches every closed bar after the last one delivered; false when the consumer is gone.
@@ -336,20 +333,8 @@ impl Feed {
             .filter(|b| b.open_time + self.config.interval_ms <= now)
         {
             self.stats.backfilled.fetch_add(1, Ordering::Relaxed);
-            let close = bar.open_time + self.config.interval_ms;
-            self.next_open = Some(close);
-            if self
-                .out
-                .send(FeedEvent::Bar(
-                    bar,
-                    Stamp {
-                        exchange_ms: close,
-                        receive_ms: now_ms(),
-                    },
-                ))
-                .await
-                .is_err()
-            {
+            self.next_open = Some(bar.open_time + self.config.interval_ms);
+            if !self.send_backfilled(bar).await {
                 return false;
             }
         }
