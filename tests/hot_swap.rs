@@ -163,3 +163,36 @@ fn compiled_components_are_cached_by_content_hash() {
     let other = runtime.compile(&guest("empty")).unwrap();
     assert_ne!(first.report.hash, other.report.hash);
 }
+
+#[test]
+fn compiled_components_survive_a_restart_through_the_disk_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = || {
+        stratbox::sandbox::Runtime::new(SandboxLimits::default())
+            .unwrap()
+            .with_disk_cache(dir.path().to_path_buf())
+    };
+    let first = runtime();
+    let compiled = first.compile(&guest("counter")).unwrap();
+    assert_eq!(first.compilations(), 1);
+    let file = dir.path().join(format!("{}.cwasm", compiled.report.hash));
+    assert!(file.exists());
+
+    // A new runtime (a restarted host) finds it on disk and does not compile.
+    let second = runtime();
+    assert_eq!(
+        second.compile(&guest("counter")).unwrap().report.hash,
+        compiled.report.hash
+    );
+    assert_eq!(second.compilations(), 0);
+
+    // A damaged cache file is ignored: the component is compiled again and the file replaced.
+    std::fs::write(&file, b"not a compiled component").unwrap();
+    let third = runtime();
+    assert_eq!(
+        third.compile(&guest("counter")).unwrap().report.world,
+        stratbox::sandbox::World::Strategy
+    );
+    assert_eq!(third.compilations(), 1);
+    assert_ne!(std::fs::read(&file).unwrap(), b"not a compiled component");
+}

@@ -101,7 +101,7 @@ fn operators_drive_a_running_service_and_a_restart_resumes_it() {
     std::fs::write(
         &config,
         format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n[store]\nurl = \"sqlite://{}\"\n[market]\ndata = \"bars.csv\"\nsymbol = \"BTCUSDT\"\nbars_per_second = 500\n",
+            "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n[store]\nurl = \"sqlite://{}\"\ncomponent_cache = \"components\"\n[market]\ndata = \"bars.csv\"\nsymbol = \"BTCUSDT\"\nbars_per_second = 500\n",
             dir.path().join("db.sqlite").display()
         ),
     )
@@ -257,7 +257,7 @@ fn a_live_binance_feed_from_the_simulator_drives_deployed_strategies() {
     std::fs::write(
         &config,
         format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n[store]\nurl = \"sqlite://{}\"\n[market]\nsource = \"binance\"\nrest = \"http://{addr}\"\nws = \"ws://{addr}\"\nsymbols = [\"BTCUSDT\"]\ninterval = \"1m\"\n",
+            "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n[store]\nurl = \"sqlite://{}\"\ncomponent_cache = \"components\"\n[market]\nsource = \"binance\"\nrest = \"http://{addr}\"\nws = \"ws://{addr}\"\nsymbols = [\"BTCUSDT\"]\ninterval = \"1m\"\n",
             dir.path().join("db.sqlite").display()
         ),
     )

@@ -58,6 +58,9 @@ impl Default for ServerConfig {
 pub struct StoreConfig {
     /// `sqlite://path`; a file in the user's data directory by default.
     pub url: Option<String>,
+    /// Directory for compiled components (private to this host); `components` in the user's
+    /// data directory by default.
+    pub component_cache: Option<PathBuf>,
 }
 
 /// Where market events come from.
@@ -201,6 +204,9 @@ impl ServiceConfig {
                 }
             }
         }
+        if let Some(dir) = &config.store.component_cache {
+            config.store.component_cache = Some(base.join(dir));
+        }
         if let Some(url) = &config.store.url {
             if let Some(file) = url
                 .strip_prefix("sqlite://")
@@ -229,13 +235,21 @@ impl ServiceConfig {
     }
 }
 
-/// The default database: `stratbox.db` in `$XDG_DATA_HOME/stratbox` (or `~/.local/share/stratbox`).
-pub fn default_db_url() -> String {
+/// The user's data directory for stratbox: `$XDG_DATA_HOME/stratbox` (or `~/.local/share/stratbox`).
+pub fn default_data_dir() -> PathBuf {
     let dir = std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
         .unwrap_or_else(|| PathBuf::from("."))
         .join("stratbox");
     let _ = std::fs::create_dir_all(&dir);
-    format!("sqlite://{}", dir.join("stratbox.db").display())
+    dir
+}
+
+/// The default database: `stratbox.db` in [`default_data_dir`].
+pub fn default_db_url() -> String {
+    format!(
+        "sqlite://{}",
+        default_data_dir().join("stratbox.db").display()
+    )
 }

@@ -81,7 +81,12 @@ pub async fn serve(
 
     let store = Store::open(&db_url).await?;
     let (journal, writer) = StoreJournal::start(store.clone());
-    let runtime = Runtime::new(config.sandbox.clone())?;
+    let cache_dir = config
+        .store
+        .component_cache
+        .clone()
+        .unwrap_or_else(|| crate::config::default_data_dir().join("components"));
+    let runtime = Runtime::new(config.sandbox.clone())?.with_disk_cache(cache_dir);
     let mut engine = Engine::new(
         runtime.clone(),
         Arc::new(journal),

@@ -8,7 +8,8 @@ use super::instance::{Guest, Instance};
 use super::limits::{CpuLimit, SandboxLimits};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wasmtime::component::{Component, HasSelf, Linker};
@@ -78,6 +79,8 @@ pub struct Runtime {
     optimizer_linker: Linker<GuestCtx>,
     limits: Arc<SandboxLimits>,
     cache: Mutex<HashMap<String, Arc<Compiled>>>,
+    disk_cache: Option<PathBuf>,
+    compilations: AtomicU64,
     _ticker: Option<EpochTicker>,
 }
 
@@ -127,6 +130,8 @@ impl Runtime {
             optimizer_linker,
             limits: Arc::new(limits),
             cache: Mutex::new(HashMap::new()),
+            disk_cache: None,
+            compilations: AtomicU64::new(0),
             _ticker: ticker,
         }))
     }
@@ -189,8 +194,16 @@ impl Runtime {
         {
             return Ok(hit.clone());
         }
-        let component = Component::new(&self.engine, bytes)
-            .map_err(|e| SandboxError::Invalid(format!("{e:#}")))?;
+        let component = match self.load_cached(&hash) {
+            Some(component) => component,
+            None => {
+                self.compilations.fetch_add(1, Ordering::Relaxed);
+                let component = Component::new(&self.engine, bytes)
+                    .map_err(|e| SandboxError::Invalid(format!("{e:#}")))?;
+                self.store_cached(&hash, &component);
+                component
+            }
+        };
         let world = check::classify(&self.engine, &component)?;
         let pre = match world {
             World::Strategy => {
@@ -219,6 +232,68 @@ impl Runtime {
             .unwrap_or_else(|p| p.into_inner())
             .insert(hash, compiled.clone());
         Ok(compiled)
+    }
+
+    /// Keeps compiled components in `dir` as well as in memory, so a restarted host does not
+    /// compile its deployments again. The directory must be private to this host.
+    pub fn with_disk_cache(mut self: Arc<Self>, dir: PathBuf) -> Arc<Self> {
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            tracing::warn!("compiled-component cache {} unusable: {e}", dir.display());
+            return self;
+        }
+        match Arc::get_mut(&mut self) {
+            Some(runtime) => runtime.disk_cache = Some(dir),
+            None => {
+                tracing::warn!("compiled-component cache must be set before the runtime is shared")
+            }
+        }
+        self
+    }
+
+    /// How many components this runtime compiled (rather than found in a cache).
+    pub fn compilations(&self) -> u64 {
+        self.compilations.load(Ordering::Relaxed)
+    }
+
+    fn cache_path(&self, hash: &str) -> Option<PathBuf> {
+        self.disk_cache
+            .as_ref()
+            .map(|dir| dir.join(format!("{hash}.cwasm")))
+    }
+
+    /// A component compiled earlier by this host, if the cache has a usable one.
+    fn load_cached(&self, hash: &str) -> Option<Component> {
+        let path = self.cache_path(hash)?;
+        // Read into memory rather than mapping the file: a file changed under a mapping would
+        // crash the host, one changed after reading cannot.
+        let bytes = std::fs::read(&path).ok()?;
+        // SAFETY: the bytes were written by `store_cached` of a host with this engine
+        // configuration into a directory private to the host; wasmtime checks that the artifact
+        // matches the engine (version, target, settings) and refuses it otherwise, in which case
+        // the component is compiled again.
+        match unsafe { Component::deserialize(&self.engine, &bytes) } {
+            Ok(component) => Some(component),
+            Err(e) => {
+                tracing::warn!("ignoring cached component {}: {e:#}", path.display());
+                None
+            }
+        }
+    }
+
+    /// Writes a compiled component to the disk cache (atomically: temporary file, then rename).
+    fn store_cached(&self, hash: &str, component: &Component) {
+        let Some(path) = self.cache_path(hash) else {
+            return;
+        };
+        let write = || -> std::io::Result<()> {
+            let bytes = component.serialize().map_err(std::io::Error::other)?;
+            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+            std::fs::write(&tmp, bytes)?;
+            std::fs::rename(&tmp, &path)
+        };
+        if let Err(e) = write() {
+            tracing::warn!("could not cache compiled component {}: {e}", path.display());
+        }
     }
 
     /// Instantiates a compiled component in a new store holding `ctx`.
