@@ -79,6 +79,25 @@ impl Server {
     }
 }
 
+/// Writes a service configuration with `market` as its `[market]` table, and a risk budget,
+/// into `dir`; returns their paths.
+fn write_service_files(dir: &Path, market: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let config = dir.join("serve.toml");
+    let db = dir.join("db.sqlite");
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n[store]\nurl = \"sqlite://{}\"\ncomponent_cache = \"components\"\n[market]\n{market}",
+        db.display()
+    );
+    std::fs::write(&config, text).unwrap();
+    let budget = dir.join("budget.toml");
+    std::fs::write(
+        &budget,
+        "max_order_notional = 1000\nmax_position_notional = 2000\nmax_gross_exposure = 5000\nmax_orders_per_second = 5\nmax_daily_loss = 500\n",
+    )
+    .unwrap();
+    (config, budget)
+}
+
 fn line_of<'a>(list: &'a str, name: &str) -> &'a str {
     list.lines()
         .find(|l| l.starts_with(name))
@@ -97,17 +116,10 @@ fn operators_drive_a_running_service_and_a_restart_resumes_it() {
         ));
     }
     std::fs::write(&csv, text).unwrap();
-    let config = dir.path().join("serve.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n[store]\nurl = \"sqlite://{}\"\ncomponent_cache = \"components\"\n[market]\ndata = \"bars.csv\"\nsymbol = \"BTCUSDT\"\nbars_per_second = 500\n",
-            dir.path().join("db.sqlite").display()
-        ),
-    )
-    .unwrap();
-    let budget = dir.path().join("budget.toml");
-    std::fs::write(&budget, "max_order_notional = 1000\nmax_position_notional = 2000\nmax_gross_exposure = 5000\nmax_orders_per_second = 5\nmax_daily_loss = 500\n").unwrap();
+    let (config, budget) = write_service_files(
+        dir.path(),
+        "data = \"bars.csv\"\nsymbol = \"BTCUSDT\"\nbars_per_second = 500\n",
+    );
     let counter = guest_path("counter");
     let empty = guest_path("empty");
     let (counter, empty, budget) = (
@@ -253,17 +265,12 @@ fn a_live_binance_feed_from_the_simulator_drives_deployed_strategies() {
         .strip_prefix("exchange-sim listening on http://")
         .unwrap()
         .to_string();
-    let config = dir.path().join("serve.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n[store]\nurl = \"sqlite://{}\"\ncomponent_cache = \"components\"\n[market]\nsource = \"binance\"\nrest = \"http://{addr}\"\nws = \"ws://{addr}\"\nsymbols = [\"BTCUSDT\"]\ninterval = \"1m\"\n",
-            dir.path().join("db.sqlite").display()
+    let (config, budget) = write_service_files(
+        dir.path(),
+        &format!(
+            "source = \"binance\"\nrest = \"http://{addr}\"\nws = \"ws://{addr}\"\nsymbols = [\"BTCUSDT\"]\ninterval = \"1m\"\n"
         ),
-    )
-    .unwrap();
-    let budget = dir.path().join("budget.toml");
-    std::fs::write(&budget, "max_order_notional = 1000\nmax_position_notional = 2000\nmax_gross_exposure = 5000\nmax_orders_per_second = 5\nmax_daily_loss = 500\n").unwrap();
+    );
     let server = Server::start(&config);
     let (ok, out) = server.run(&[
         "deploy",
