@@ -426,6 +426,7 @@ fn fetch_then_export_gives_back_the_simulators_rows() {
     ]);
     assert!(ok, "{out}");
     sim.kill().unwrap();
+    let _ = sim.wait();
     assert_eq!(
         candles::read_file(&output).unwrap(),
         candles::read_file(&data).unwrap()

@@ -284,6 +284,7 @@ fn a_live_binance_feed_from_the_simulator_drives_deployed_strategies() {
     std::thread::sleep(Duration::from_secs(3));
     server.terminate();
     sim.kill().unwrap();
+    let _ = sim.wait();
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let state = runtime.block_on(async {

@@ -28,7 +28,7 @@ fn messages() -> Vec<String> {
                 (0..LEVELS_PER_SIDE)
                     .map(|_| {
                         let price = 43_000.0 + sign * (1 + next() % 500) as f64 * 0.01;
-                        let qty = if next() % 5 == 0 { 0.0 } else { (next() % 200_000) as f64 / 100_000.0 };
+                        let qty = if next().is_multiple_of(5) { 0.0 } else { (next() % 200_000) as f64 / 100_000.0 };
                         format!("[\"{price:.8}\",\"{qty:.8}\"]")
                     })
                     .collect::<Vec<_>>()

@@ -207,13 +207,12 @@ impl ServiceConfig {
         if let Some(dir) = &config.store.component_cache {
             config.store.component_cache = Some(base.join(dir));
         }
-        if let Some(url) = &config.store.url {
-            if let Some(file) = url
+        if let Some(url) = &config.store.url
+            && let Some(file) = url
                 .strip_prefix("sqlite://")
                 .filter(|f| !f.starts_with('/') && !f.starts_with(':'))
-            {
-                config.store.url = Some(format!("sqlite://{}", base.join(file).display()));
-            }
+        {
+            config.store.url = Some(format!("sqlite://{}", base.join(file).display()));
         }
         for d in &mut config.deploy {
             d.component = base.join(&d.component);

@@ -157,13 +157,13 @@ pub fn parse_csv(text: &str, origin: &str) -> Result<Vec<Candle>, CandleError> {
                 "inconsistent candle: open {open} high {high} low {low} close {close}"
             )));
         }
-        if let Some(prev) = candles.last() {
-            if open_time <= prev.open_time {
-                return Err(err(format!(
-                    "open time {open_time} is not after the previous {}",
-                    prev.open_time
-                )));
-            }
+        if let Some(prev) = candles.last()
+            && open_time <= prev.open_time
+        {
+            return Err(err(format!(
+                "open time {open_time} is not after the previous {}",
+                prev.open_time
+            )));
         }
         candles.push(Candle {
             open_time,

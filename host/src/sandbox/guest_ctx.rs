@@ -236,15 +236,15 @@ impl market::Host for GuestCtx {
     fn best_bid_ask(&mut self, symbol: u32) -> HostResult<Option<types::TopOfBook>> {
         let market = self.env.market();
         let level = |&(price, quantity): &(f64, f64)| types::BookLevel { price, quantity };
-        if let Some(book) = market.book(symbol) {
-            if let (Some(bid), Some(ask)) = (book.bids.first(), book.asks.first()) {
-                return Ok(Some(types::TopOfBook {
-                    symbol,
-                    time: book.time,
-                    bid: level(bid),
-                    ask: level(ask),
-                }));
-            }
+        if let Some(book) = market.book(symbol)
+            && let (Some(bid), Some(ask)) = (book.bids.first(), book.asks.first())
+        {
+            return Ok(Some(types::TopOfBook {
+                symbol,
+                time: book.time,
+                bid: level(bid),
+                ask: level(ask),
+            }));
         }
         // Without a live book, the last close stands for both sides, with unknown size.
         Ok(market.last_bar(symbol).map(|bar| {

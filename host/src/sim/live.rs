@@ -432,12 +432,12 @@ impl Live {
                     let Some(name) = subscribed.iter().find(|s| self.stream_kind(s) == Some(p.kind)).cloned() else { continue };
                     if p.kind == "depth" {
                         diffs += 1;
-                        if faults.skip_every.is_some_and(|k| diffs % k == 0) {
+                        if faults.skip_every.is_some_and(|k| diffs.is_multiple_of(k)) {
                             continue;
                         }
                     }
                     sent += 1;
-                    let text = if faults.garbage_every.is_some_and(|k| sent % k == 0) {
+                    let text = if faults.garbage_every.is_some_and(|k| sent.is_multiple_of(k)) {
                         "{\"stream\": \"garbage".to_string()
                     } else if combined {
                         format!("{{\"stream\":\"{name}\",\"data\":{}}}", p.json)

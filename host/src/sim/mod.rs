@@ -5,6 +5,10 @@
 //! WebSocket: `/stream?streams=<symbol>@depth@100ms/<symbol>@kline_<interval>` (combined) and
 //! `/ws/<stream>` (raw), with SUBSCRIBE / UNSUBSCRIBE at run time; see [`live`].
 
+// Handlers build their error answers as axum `Response`s and return them as `Err`: that is
+// the point of those results, so their size is not a concern here.
+#![allow(clippy::result_large_err)]
+
 mod faults;
 pub mod live;
 mod market;
@@ -127,7 +131,10 @@ async fn respond(
         w.1 += weight;
         w.1
     };
-    let forced_429 = sim.faults.http429_every.is_some_and(|k| n % k == 0);
+    let forced_429 = sim
+        .faults
+        .http429_every
+        .is_some_and(|k| n.is_multiple_of(k));
     if forced_429 || used > WEIGHT_LIMIT {
         // Like Binance: an over-limit client waits for the minute to end.
         let retry_after = if forced_429 {
@@ -148,7 +155,11 @@ async fn respond(
     }
     let mut r = match body() {
         Ok(mut text) => {
-            if sim.faults.malformed_every.is_some_and(|k| n % k == 0) {
+            if sim
+                .faults
+                .malformed_every
+                .is_some_and(|k| n.is_multiple_of(k))
+            {
                 text.truncate(text.len() / 2);
             }
             ([("content-type", "application/json")], text).into_response()

@@ -35,12 +35,11 @@ pub fn parse_feed(xml: &str, source: &str, known_at: i64) -> Result<Vec<Headline
                 if name == "item" || name == "entry" {
                     item = Some(Item::default());
                 } else if let Some(it) = item.as_mut() {
-                    if name == "link" {
-                        if let Some(href) =
+                    if name == "link"
+                        && let Some(href) =
                             e.attributes().flatten().find(|a| a.key.as_ref() == "href")
-                        {
-                            it.link = href.value.to_string();
-                        }
+                    {
+                        it.link = href.value.to_string();
                     }
                     field = Some(name);
                 }
@@ -69,23 +68,23 @@ pub fn parse_feed(xml: &str, source: &str, known_at: i64) -> Result<Vec<Headline
             }
             Event::End(e) => {
                 let name = e.name().local_name().as_ref().to_ascii_lowercase();
-                if name == "item" || name == "entry" {
-                    if let Some(it) = item.take() {
-                        let id = [&it.id, &it.link, &it.title]
-                            .into_iter()
-                            .find(|s| !s.trim().is_empty())
-                            .cloned()
-                            .unwrap_or_default();
-                        let title = it.title.trim().to_string();
-                        if !title.is_empty() {
-                            out.push(Headline {
-                                source: source.to_string(),
-                                id: id.trim().to_string(),
-                                title,
-                                published_at: parse_date(&it.date),
-                                known_at,
-                            });
-                        }
+                if (name == "item" || name == "entry")
+                    && let Some(it) = item.take()
+                {
+                    let id = [&it.id, &it.link, &it.title]
+                        .into_iter()
+                        .find(|s| !s.trim().is_empty())
+                        .cloned()
+                        .unwrap_or_default();
+                    let title = it.title.trim().to_string();
+                    if !title.is_empty() {
+                        out.push(Headline {
+                            source: source.to_string(),
+                            id: id.trim().to_string(),
+                            title,
+                            published_at: parse_date(&it.date),
+                            known_at,
+                        });
                     }
                 }
                 field = None;
