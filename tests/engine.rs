@@ -21,6 +21,37 @@ fn timers_fire_in_event_time() {
 }
 
 #[test]
+fn timers_also_fire_between_bars_on_trades_and_books() {
+    use stratbox::feeds::{BookTop, TradePrint};
+    use stratbox::model::Side;
+    let mut engine = engine(SandboxLimits::default());
+    deploy(&mut engine, "t", "counter", r#"{"timer_ms": 90000}"#);
+    let trade = |time| {
+        MarketEvent::Trade(TradePrint {
+            symbol: 0,
+            time,
+            trade_id: 1,
+            price: 100.0,
+            quantity: 1.0,
+            aggressor: Side::Buy,
+        })
+    };
+    engine.handle(&trade(89_999));
+    assert_eq!(state_u64(&engine, "t", "timers"), None, "not due yet");
+    engine.handle(&trade(90_000));
+    assert_eq!(state_u64(&engine, "t", "timers"), Some(1));
+    assert_eq!(state_u64(&engine, "t", "trades"), Some(2));
+    engine.handle(&MarketEvent::Book(BookTop {
+        symbol: 0,
+        time: 180_000,
+        bids: vec![(99.0, 1.0)],
+        asks: vec![(101.0, 1.0)],
+    }));
+    assert_eq!(state_u64(&engine, "t", "timers"), Some(2));
+    assert_eq!(state_u64(&engine, "t", "books"), Some(1));
+}
+
+#[test]
 fn fills_reach_the_strategy_that_owns_the_order() {
     let mut engine = engine(SandboxLimits::default());
     engine

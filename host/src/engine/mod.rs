@@ -290,6 +290,7 @@ impl Engine {
             MarketEvent::Book(book) => self.on_book(book),
             MarketEvent::Trade(trade) => {
                 self.now = self.now.max(trade.time);
+                self.fire_timers(self.now);
                 let wit = types::Trade {
                     symbol: trade.symbol,
                     time: trade.time,
@@ -338,6 +339,7 @@ impl Engine {
 
     fn on_book(&mut self, book: &BookTop) {
         self.now = self.now.max(book.time);
+        self.fire_timers(self.now);
         let level = |&(price, quantity): &(f64, f64)| types::BookLevel { price, quantity };
         let wit = types::BookLevels {
             symbol: book.symbol,
