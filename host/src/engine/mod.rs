@@ -11,7 +11,7 @@ pub mod service;
 pub use deployment::{DeployError, Deployment, PrepareInputs, Prepared, Status, Version};
 
 use crate::execution::{Execution, PaperVenue};
-use crate::feeds::{BookTop, MarketEvent};
+use crate::feeds::{BookTop, MarketEvent, TradePrint};
 use crate::journal::{Journal, JournalEntry, VersionRecord};
 use crate::market::MarketData;
 use crate::model::{Bar, Fill, Fixed, TimestampMs};
@@ -288,22 +288,7 @@ impl Engine {
         match event {
             MarketEvent::Bar(bar) => self.on_bar(bar),
             MarketEvent::Book(book) => self.on_book(book),
-            MarketEvent::Trade(trade) => {
-                self.now = self.now.max(trade.time);
-                self.fire_timers(self.now);
-                let wit = types::Trade {
-                    symbol: trade.symbol,
-                    time: trade.time,
-                    trade_id: trade.trade_id,
-                    price: trade.price,
-                    quantity: trade.quantity,
-                    aggressor: wit_side(trade.aggressor),
-                };
-                let now = self.now;
-                self.each_running(World::Strategy, true, |instance| {
-                    instance.on_trade(&wit, now)
-                });
-            }
+            MarketEvent::Trade(trade) => self.on_trade(trade),
             MarketEvent::Source(source) => self
                 .env
                 .market
@@ -335,6 +320,23 @@ impl Engine {
         if !raw_signals.is_empty() {
             self.dispatch_signals(raw_signals, now);
         }
+    }
+
+    fn on_trade(&mut self, trade: &TradePrint) {
+        self.now = self.now.max(trade.time);
+        self.fire_timers(self.now);
+        let wit = types::Trade {
+            symbol: trade.symbol,
+            time: trade.time,
+            trade_id: trade.trade_id,
+            price: trade.price,
+            quantity: trade.quantity,
+            aggressor: wit_side(trade.aggressor),
+        };
+        let now = self.now;
+        self.each_running(World::Strategy, true, |instance| {
+            instance.on_trade(&wit, now)
+        });
     }
 
     fn on_book(&mut self, book: &BookTop) {

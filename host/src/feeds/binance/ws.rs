@@ -422,6 +422,17 @@ impl Feed {
         });
     }
 
+    /// The times of an event, recording its lag as the feed's latest.
+    fn stamp(&self, exchange_ms: i64, receive_ms: i64) -> Stamp {
+        self.stats
+            .lag_ms
+            .store(receive_ms - exchange_ms, Ordering::Relaxed);
+        Stamp {
+            exchange_ms,
+            receive_ms,
+        }
+    }
+
     /// Handles one text frame; false when the consumer is gone.
     async fn on_text(&mut self, text: &str, receive_ms: i64) -> bool {
         self.stats.messages.fetch_add(1, Ordering::Relaxed);
@@ -450,9 +461,7 @@ impl Feed {
                 );
                 return true;
             };
-            self.stats
-                .lag_ms
-                .store(receive_ms - event.event_time, Ordering::Relaxed);
+            let stamp = self.stamp(event.event_time, receive_ms);
             if !event.k.x {
                 return true;
             }
@@ -478,27 +487,14 @@ impl Feed {
                     return true;
                 }
             };
-            self.on_closed_bar(
-                candle,
-                Stamp {
-                    exchange_ms: event.event_time,
-                    receive_ms,
-                },
-            )
-            .await
+            self.on_closed_bar(candle, stamp).await
         } else if envelope.stream.ends_with("@aggTrade") {
             let tick = serde_json::from_str::<RawAggTrade>(envelope.data.get())
                 .map_err(|e| e.to_string())
                 .and_then(|raw| raw.tick());
             match tick {
                 Ok(tick) => {
-                    self.stats
-                        .lag_ms
-                        .store(receive_ms - tick.time, Ordering::Relaxed);
-                    let stamp = Stamp {
-                        exchange_ms: tick.time,
-                        receive_ms,
-                    };
+                    let stamp = self.stamp(tick.time, receive_ms);
                     self.out.send(FeedEvent::Trade(tick, stamp)).await.is_ok()
                 }
                 Err(e) => {
@@ -512,13 +508,7 @@ impl Feed {
         } else if envelope.stream.contains("@depth") && self.config.book {
             match parse_depth_event(envelope.data.get()) {
                 Ok(diff) => {
-                    self.stats
-                        .lag_ms
-                        .store(receive_ms - diff.event_time, Ordering::Relaxed);
-                    let stamp = Stamp {
-                        exchange_ms: diff.event_time,
-                        receive_ms,
-                    };
+                    let stamp = self.stamp(diff.event_time, receive_ms);
                     self.on_depth(diff, stamp).await
                 }
                 Err(e) => {
