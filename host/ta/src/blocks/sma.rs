@@ -1,0 +1,43 @@
+//! Simple moving average with TA-Lib's running sum.
+
+use super::Stream;
+use super::window::Window;
+
+/// Mean of the last `period` values, kept as TA-Lib keeps it: add the new value, divide, then
+/// subtract the value that leaves the window.
+#[derive(Clone, Debug)]
+pub struct Sma {
+    period: usize,
+    total: f64,
+    window: Window,
+}
+
+impl Sma {
+    /// An SMA over `period` values (at least 1).
+    pub fn new(period: usize) -> Self {
+        let period = period.max(1);
+        Self {
+            period,
+            total: 0.0,
+            window: Window::new(period),
+        }
+    }
+}
+
+impl Stream for Sma {
+    fn lookback(&self) -> usize {
+        self.period - 1
+    }
+
+    #[inline]
+    fn next(&mut self, x: f64) -> Option<f64> {
+        self.window.push(x);
+        self.total += x;
+        if !self.window.is_full() {
+            return None;
+        }
+        let out = self.total / self.period as f64;
+        self.total -= self.window.get(0);
+        Some(out)
+    }
+}

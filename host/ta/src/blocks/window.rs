@@ -1,0 +1,90 @@
+//! A fixed-size ring buffer of the most recent values.
+
+/// The last `capacity` values pushed, oldest first.
+#[derive(Clone, Debug)]
+pub struct Window {
+    values: Vec<f64>,
+    head: usize,
+    len: usize,
+}
+
+impl Window {
+    /// An empty window holding up to `capacity` values (at least one).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            values: vec![0.0; capacity.max(1)],
+            head: 0,
+            len: 0,
+        }
+    }
+
+    /// Pushes `x`; returns the value that fell out when the window was full.
+    #[inline]
+    pub fn push(&mut self, x: f64) -> Option<f64> {
+        let cap = self.values.len();
+        if self.len < cap {
+            let slot = (self.head + self.len) % cap;
+            self.values[slot] = x;
+            self.len += 1;
+            None
+        } else {
+            let old = std::mem::replace(&mut self.values[self.head], x);
+            self.head = (self.head + 1) % cap;
+            Some(old)
+        }
+    }
+
+    /// The `i`-th oldest value held (0 = oldest).
+    #[inline]
+    pub fn get(&self, i: usize) -> f64 {
+        self.values[(self.head + i) % self.values.len()]
+    }
+
+    /// The value pushed `ago` pushes before the last one (0 = the last).
+    #[inline]
+    pub fn back(&self, ago: usize) -> f64 {
+        self.get(self.len - 1 - ago)
+    }
+
+    /// Number of values held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True before the first push.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// True once `capacity` values are held.
+    pub fn is_full(&self) -> bool {
+        self.len == self.values.len()
+    }
+
+    /// The capacity given at construction.
+    pub fn capacity(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Values oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = f64> + '_ {
+        (0..self.len).map(move |i| self.get(i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_last_values_in_order() {
+        let mut w = Window::new(3);
+        assert_eq!(w.push(1.0), None);
+        w.push(2.0);
+        w.push(3.0);
+        assert_eq!(w.push(4.0), Some(1.0));
+        assert_eq!(w.iter().collect::<Vec<_>>(), vec![2.0, 3.0, 4.0]);
+        assert_eq!(w.back(0), 4.0);
+        assert_eq!(w.back(2), 2.0);
+    }
+}

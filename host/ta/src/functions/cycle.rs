@@ -1,0 +1,5 @@
+//! Cycle Indicators: the Hilbert-transform family.
+
+use crate::registry::Function;
+
+pub(crate) static FUNCTIONS: &[Function] = &[];

@@ -1,0 +1,5 @@
+//! Pattern Recognition: TA-Lib candlestick patterns.
+
+use crate::registry::Function;
+
+pub(crate) static FUNCTIONS: &[Function] = &[];

@@ -1,0 +1,5 @@
+//! Price Transform: per-bar transforms of OHLC.
+
+use crate::registry::Function;
+
+pub(crate) static FUNCTIONS: &[Function] = &[];

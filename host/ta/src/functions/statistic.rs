@@ -1,0 +1,5 @@
+//! Statistic Functions: regression, correlation, variance and order statistics.
+
+use crate::registry::Function;
+
+pub(crate) static FUNCTIONS: &[Function] = &[];
