@@ -280,7 +280,9 @@ fn outputs_match_talib() {
         let fixture = read_json(&fixtures().join(format!("{}.json.gz", f.name)));
         for case in fixture["cases"].as_array().unwrap() {
             let s = &series[case["series"].as_str().unwrap()];
-            match check_case(f, s, case) {
+            let outcome = std::panic::catch_unwind(|| check_case(f, s, case))
+                .unwrap_or_else(|_| Err(format!("{} {}: panicked", f.name, case["params"])));
+            match outcome {
                 Ok(w) => {
                     worst = worst.max(w);
                     checked += 1;
