@@ -3,7 +3,8 @@
 use super::Stream;
 
 /// TA-Lib's EMA: the first output is the mean of the first `period` inputs, then
-/// `prev = (x - prev) * k + prev` with `k = 2 / (period + 1)` unless given.
+/// `prev = fma(x - prev, k, prev)` with `k = 2 / (period + 1)` unless given. A period of 1 passes
+/// values through, as in TA-Lib.
 #[derive(Clone, Debug)]
 pub struct Ema {
     period: usize,
@@ -39,8 +40,11 @@ impl Stream for Ema {
 
     #[inline]
     fn next(&mut self, x: f64) -> Option<f64> {
+        if self.period == 1 {
+            return Some(x);
+        }
         if self.seen >= self.period {
-            self.prev = ((x - self.prev) * self.k) + self.prev;
+            self.prev = (x - self.prev).mul_add(self.k, self.prev);
             return Some(self.prev);
         }
         self.seen += 1;

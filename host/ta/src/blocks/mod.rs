@@ -3,10 +3,19 @@
 //! Each block follows TA-Lib's arithmetic step by step (the order of additions in running sums,
 //! the seeding), so that composites built from them keep TA-Lib's numbers.
 
+pub mod dema;
 pub mod ema;
+pub mod hma;
+pub mod kama;
 pub mod ma;
+pub mod rma;
 pub mod sma;
+pub mod t3;
+pub mod tema;
+pub mod trima;
 pub mod window;
+pub mod wma;
+pub mod zlema;
 
 /// A computation over one stream of values.
 pub trait Stream: Send {
