@@ -13,6 +13,7 @@ pub mod sma;
 pub mod t3;
 pub mod tema;
 pub mod trima;
+pub mod variance;
 pub mod window;
 pub mod wma;
 pub mod zlema;

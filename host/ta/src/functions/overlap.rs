@@ -1,5 +1,17 @@
 //! Overlap Studies: moving averages, bands and price overlays.
 
+mod atr;
+mod bands;
+mod channels;
+mod sar;
+mod supertrend;
+mod vwma;
+
+use self::bands::{Accbands, Bbands, Kc};
+use self::channels::{Donchian, Midpoint};
+use self::sar::{Acceleration, Sar};
+use self::supertrend::Supertrend;
+use self::vwma::Vwma;
 use super::{OnClose, period};
 use crate::blocks::dema::Dema;
 use crate::blocks::ema::Ema;
@@ -13,10 +25,23 @@ use crate::blocks::tema::Tema;
 use crate::blocks::trima::Trima;
 use crate::blocks::wma::Wma;
 use crate::blocks::zlema::Zlema;
-use crate::registry::{Field, Function, Group, Param};
+use crate::registry::{self, Field, Function, Group, Param};
 
 const CLOSE: &[Field] = &[Field::Close];
+const HIGH_LOW: &[Field] = &[Field::High, Field::Low];
+const HLC: &[Field] = &[Field::High, Field::Low, Field::Close];
 const REAL: &[&str] = &["real"];
+const BANDS: &[&str] = &["upperband", "middleband", "lowerband"];
+
+/// A real parameter from `min` up to TA-Lib's largest real.
+const fn real(name: &'static str, default: f64, min: f64) -> Param {
+    Param::real(name, default, min, registry::MAX_REAL)
+}
+
+/// A real parameter TA-Lib accepts from -3e37 to 3e37.
+const fn any_real(name: &'static str, default: f64) -> Param {
+    real(name, default, -registry::MAX_REAL)
+}
 
 pub(crate) static FUNCTIONS: &[Function] = &[
     Function {
@@ -135,5 +160,138 @@ pub(crate) static FUNCTIONS: &[Function] = &[
         params: &[Param::period("timeperiod", 30, 1)],
         outputs: REAL,
         build: |p| Box::new(OnClose(Zlema::new(period(p[0])))),
+    },
+    Function {
+        name: "ACCBANDS",
+        group: Group::OverlapStudies,
+        description: "Acceleration bands: SMAs of high and low widened by 4 (high - low) / (high + low)",
+        inputs: HLC,
+        params: &[Param::period("timeperiod", 20, 2)],
+        outputs: BANDS,
+        build: |p| Box::new(Accbands::new(period(p[0]))),
+    },
+    Function {
+        name: "BBANDS",
+        group: Group::OverlapStudies,
+        description: "Bollinger bands: a moving average plus and minus multiples of the standard deviation",
+        inputs: CLOSE,
+        params: &[
+            Param::period("timeperiod", 20, 2),
+            any_real("nbdevup", 2.0),
+            any_real("nbdevdn", 2.0),
+            Param::ma_type("matype", 0),
+        ],
+        outputs: BANDS,
+        build: |p| {
+            let kind = MaType::from_number(p[3]).expect("checked matype");
+            Box::new(Bbands::new(period(p[0]), p[1], p[2], kind))
+        },
+    },
+    Function {
+        name: "DONCHIAN",
+        group: Group::OverlapStudies,
+        description: "Donchian channels: highest high, lowest low and their midpoint",
+        inputs: HIGH_LOW,
+        params: &[Param::period("timeperiod", 20, 2)],
+        outputs: BANDS,
+        build: |p| Box::new(Donchian::new(period(p[0]))),
+    },
+    Function {
+        name: "KC",
+        group: Group::OverlapStudies,
+        description: "Keltner channels: an EMA of the typical price plus and minus multiples of the ATR",
+        inputs: HLC,
+        params: &[
+            Param::period("timeperiod", 20, 2),
+            Param::period("atrperiod", 10, 1),
+            any_real("nbdev", 2.0),
+        ],
+        outputs: BANDS,
+        build: |p| Box::new(Kc::new(period(p[0]), period(p[1]), p[2])),
+    },
+    Function {
+        name: "MIDPOINT",
+        group: Group::OverlapStudies,
+        description: "Midpoint of the highest and lowest close over the period",
+        inputs: CLOSE,
+        params: &[Param::period("timeperiod", 14, 2)],
+        outputs: REAL,
+        build: |p| Box::new(Midpoint::new(period(p[0]), true)),
+    },
+    Function {
+        name: "MIDPRICE",
+        group: Group::OverlapStudies,
+        description: "Midpoint of the highest high and lowest low over the period",
+        inputs: HIGH_LOW,
+        params: &[Param::period("timeperiod", 14, 2)],
+        outputs: REAL,
+        build: |p| Box::new(Midpoint::new(period(p[0]), false)),
+    },
+    Function {
+        name: "SAR",
+        group: Group::OverlapStudies,
+        description: "Wilder's parabolic stop and reverse",
+        inputs: HIGH_LOW,
+        params: &[real("acceleration", 0.02, 0.0), real("maximum", 0.2, 0.0)],
+        outputs: REAL,
+        build: |p| {
+            let acceleration = Acceleration {
+                init: p[0],
+                step: p[0],
+                max: p[1],
+            };
+            Box::new(Sar::new(0.0, 0.0, acceleration, acceleration, false))
+        },
+    },
+    Function {
+        name: "SAREXT",
+        group: Group::OverlapStudies,
+        description: "Parabolic SAR with separate long and short accelerations; short stops negative",
+        inputs: HIGH_LOW,
+        params: &[
+            any_real("startvalue", 0.0),
+            real("offsetonreverse", 0.0, 0.0),
+            real("accelerationinitlong", 0.02, 0.0),
+            real("accelerationlong", 0.02, 0.0),
+            real("accelerationmaxlong", 0.2, 0.0),
+            real("accelerationinitshort", 0.02, 0.0),
+            real("accelerationshort", 0.02, 0.0),
+            real("accelerationmaxshort", 0.2, 0.0),
+        ],
+        outputs: REAL,
+        build: |p| {
+            let long = Acceleration {
+                init: p[2],
+                step: p[3],
+                max: p[4],
+            };
+            let short = Acceleration {
+                init: p[5],
+                step: p[6],
+                max: p[7],
+            };
+            Box::new(Sar::new(p[0], p[1], long, short, true))
+        },
+    },
+    Function {
+        name: "SUPERTREND",
+        group: Group::OverlapStudies,
+        description: "SuperTrend: a ratcheting band of ATR multiples that flips with the trend",
+        inputs: HLC,
+        params: &[
+            Param::period("timeperiod", 10, 2),
+            real("multiplier", 3.0, 0.0),
+        ],
+        outputs: &["supertrend", "trend"],
+        build: |p| Box::new(Supertrend::new(period(p[0]), p[1])),
+    },
+    Function {
+        name: "VWMA",
+        group: Group::OverlapStudies,
+        description: "Volume-weighted moving average of the close",
+        inputs: &[Field::Close, Field::Volume],
+        params: &[Param::period("timeperiod", 30, 1)],
+        outputs: REAL,
+        build: |p| Box::new(Vwma::new(period(p[0]))),
     },
 ];

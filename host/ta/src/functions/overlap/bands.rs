@@ -1,0 +1,182 @@
+//! Bands around a moving average: Bollinger, acceleration and Keltner.
+
+use super::atr::Atr;
+use crate::bar::Bar;
+use crate::blocks::Stream;
+use crate::blocks::ema::Ema;
+use crate::blocks::ma::{MaType, MovingAverage};
+use crate::blocks::sma::Sma;
+use crate::blocks::variance::Variance;
+use crate::indicator::Indicator;
+
+/// TA-Lib's BBANDS: a moving average of the close with the population standard deviation over
+/// the same period added (times `up`) and subtracted (times `down`). The deviation starts where
+/// TA-Lib starts it: `period - 1` bars before the average's first value.
+pub(crate) struct Bbands {
+    ma: MovingAverage,
+    variance: Variance,
+    variance_start: usize,
+    seen: usize,
+    up: f64,
+    down: f64,
+    lookback: usize,
+}
+
+impl Bbands {
+    /// Bands over `period` with deviation multipliers `up` and `down` around a `kind` average.
+    pub(crate) fn new(period: usize, up: f64, down: f64, kind: MaType) -> Self {
+        let ma = MovingAverage::new(kind, period, MaType::Sma);
+        let variance = Variance::new(period);
+        let lookback = ma.lookback().max(variance.lookback());
+        Self {
+            variance_start: lookback - variance.lookback(),
+            ma,
+            variance,
+            seen: 0,
+            up,
+            down,
+            lookback,
+        }
+    }
+}
+
+impl Indicator for Bbands {
+    fn lookback(&self) -> usize {
+        self.lookback
+    }
+
+    #[inline]
+    fn next(&mut self, bar: &Bar, out: &mut [f64]) {
+        let x = bar.close;
+        let middle = self.ma.next(x);
+        let variance = if self.seen >= self.variance_start {
+            self.variance.next(x)
+        } else {
+            None
+        };
+        self.seen += 1;
+        let (Some(middle), Some(variance)) = (middle, variance) else {
+            out[..3].fill(f64::NAN);
+            return;
+        };
+        let deviation = if variance != 0.0 {
+            variance.sqrt()
+        } else {
+            0.0
+        };
+        if self.up == self.down {
+            let width = deviation * self.up;
+            out[0] = middle + width;
+            out[2] = middle - width;
+        } else {
+            out[0] = deviation.mul_add(self.up, middle);
+            out[2] = middle - deviation * self.down;
+        }
+        out[1] = middle;
+    }
+}
+
+/// Below this magnitude TA-Lib treats `high + low` as zero (`TA_IS_ZERO`).
+const EPSILON: f64 = 1e-14;
+
+/// TA-Lib's ACCBANDS: simple averages of `high * (1 + 4 (high - low) / (high + low))`, of the
+/// close, and of `low * (1 - 4 (high - low) / (high + low))`.
+pub(crate) struct Accbands {
+    upper: Sma,
+    middle: Sma,
+    lower: Sma,
+}
+
+impl Accbands {
+    /// Bands over `period`.
+    pub(crate) fn new(period: usize) -> Self {
+        Self {
+            upper: Sma::new(period),
+            middle: Sma::new(period),
+            lower: Sma::new(period),
+        }
+    }
+}
+
+impl Indicator for Accbands {
+    fn lookback(&self) -> usize {
+        self.middle.lookback()
+    }
+
+    #[inline]
+    fn next(&mut self, bar: &Bar, out: &mut [f64]) {
+        let sum = bar.high + bar.low;
+        let (high, low) = if -EPSILON < sum && sum < EPSILON {
+            (bar.high, bar.low)
+        } else {
+            let width = 4.0 * (bar.high - bar.low) / sum;
+            (bar.high * (1.0 + width), bar.low * (1.0 - width))
+        };
+        let upper = self.upper.next(high);
+        let middle = self.middle.next(bar.close);
+        let lower = self.lower.next(low);
+        out[0] = upper.unwrap_or(f64::NAN);
+        out[1] = middle.unwrap_or(f64::NAN);
+        out[2] = lower.unwrap_or(f64::NAN);
+    }
+}
+
+/// TA-Lib's KC: an EMA of the typical price `(high + low + close) / 3` with `nbdev` ATRs added
+/// and subtracted. Each starts late enough to end its warm-up on the first output bar, as in TA-Lib
+/// (so the ATR is seeded by the mean of the true ranges just before it).
+pub(crate) struct Kc {
+    ema: Ema,
+    atr: Atr,
+    ema_start: usize,
+    atr_start: usize,
+    seen: usize,
+    nbdev: f64,
+    lookback: usize,
+}
+
+impl Kc {
+    /// Channels from an EMA over `period` and an ATR over `atr_period`.
+    pub(crate) fn new(period: usize, atr_period: usize, nbdev: f64) -> Self {
+        let ema = Ema::new(period);
+        let atr = Atr::new(atr_period);
+        let lookback = ema.lookback().max(atr.lookback());
+        Self {
+            ema_start: lookback - ema.lookback(),
+            atr_start: lookback - atr.lookback(),
+            ema,
+            atr,
+            seen: 0,
+            nbdev,
+            lookback,
+        }
+    }
+}
+
+impl Indicator for Kc {
+    fn lookback(&self) -> usize {
+        self.lookback
+    }
+
+    #[inline]
+    fn next(&mut self, bar: &Bar, out: &mut [f64]) {
+        let atr = if self.seen >= self.atr_start {
+            self.atr.next(bar)
+        } else {
+            None
+        };
+        let middle = if self.seen >= self.ema_start {
+            self.ema.next((bar.high + bar.low + bar.close) / 3.0)
+        } else {
+            None
+        };
+        self.seen += 1;
+        let (Some(middle), Some(atr)) = (middle, atr) else {
+            out[..3].fill(f64::NAN);
+            return;
+        };
+        let width = atr * self.nbdev;
+        out[0] = middle + width;
+        out[1] = middle;
+        out[2] = middle - width;
+    }
+}

@@ -1,0 +1,110 @@
+//! Extremes over a window: Donchian channels, MIDPOINT and MIDPRICE.
+
+use crate::bar::Bar;
+use crate::blocks::window::Window;
+use crate::indicator::Indicator;
+
+/// The highest of `a` and the lowest of `b` over the last `period` bars (TA-Lib rescans).
+#[derive(Clone, Debug)]
+struct Extremes {
+    highs: Window,
+    lows: Window,
+}
+
+impl Extremes {
+    fn new(period: usize) -> Self {
+        Self {
+            highs: Window::new(period),
+            lows: Window::new(period),
+        }
+    }
+
+    fn lookback(&self) -> usize {
+        self.highs.capacity() - 1
+    }
+
+    /// Pushes one pair; the window's highest `a` and lowest `b` once full.
+    #[inline]
+    fn next(&mut self, a: f64, b: f64) -> Option<(f64, f64)> {
+        self.highs.push(a);
+        self.lows.push(b);
+        if !self.highs.is_full() {
+            return None;
+        }
+        let mut highest = self.highs.get(0);
+        let mut lowest = self.lows.get(0);
+        for i in 1..self.highs.len() {
+            let (h, l) = (self.highs.get(i), self.lows.get(i));
+            if h > highest {
+                highest = h;
+            }
+            if l < lowest {
+                lowest = l;
+            }
+        }
+        Some((highest, lowest))
+    }
+}
+
+/// TA-Lib's DONCHIAN: highest high, `(highest + lowest) / 2` and lowest low over `period` bars.
+pub(crate) struct Donchian(Extremes);
+
+impl Donchian {
+    /// Channels over `period` bars.
+    pub(crate) fn new(period: usize) -> Self {
+        Self(Extremes::new(period))
+    }
+}
+
+impl Indicator for Donchian {
+    fn lookback(&self) -> usize {
+        self.0.lookback()
+    }
+
+    #[inline]
+    fn next(&mut self, bar: &Bar, out: &mut [f64]) {
+        match self.0.next(bar.high, bar.low) {
+            Some((highest, lowest)) => {
+                out[0] = highest;
+                out[1] = (highest + lowest) / 2.0;
+                out[2] = lowest;
+            }
+            None => out[..3].fill(f64::NAN),
+        }
+    }
+}
+
+/// TA-Lib's MIDPRICE (`(highest high + lowest low) / 2`) or, on the close only, MIDPOINT.
+pub(crate) struct Midpoint {
+    extremes: Extremes,
+    close_only: bool,
+}
+
+impl Midpoint {
+    /// MIDPRICE over `period` bars, or MIDPOINT when `close_only`.
+    pub(crate) fn new(period: usize, close_only: bool) -> Self {
+        Self {
+            extremes: Extremes::new(period),
+            close_only,
+        }
+    }
+}
+
+impl Indicator for Midpoint {
+    fn lookback(&self) -> usize {
+        self.extremes.lookback()
+    }
+
+    #[inline]
+    fn next(&mut self, bar: &Bar, out: &mut [f64]) {
+        let (a, b) = if self.close_only {
+            (bar.close, bar.close)
+        } else {
+            (bar.high, bar.low)
+        };
+        out[0] = self
+            .extremes
+            .next(a, b)
+            .map_or(f64::NAN, |(highest, lowest)| (highest + lowest) / 2.0);
+    }
+}
