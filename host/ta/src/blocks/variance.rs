@@ -36,10 +36,10 @@ impl Variance {
 
     /// Adds `x` (measured against the shift) to the running sums, or removes it.
     #[inline]
-    fn account(&mut self, x: f64, sign: f64) -> f64 {
+    fn account(&mut self, x: f64, add: bool) -> f64 {
         let d = x - self.shift;
         let d2 = d * d;
-        if sign > 0.0 {
+        if add {
             self.total1 += d;
             self.total2 += d2;
         } else {
@@ -59,14 +59,14 @@ impl Variance {
         self.total1 = 0.0;
         self.total2 = 0.0;
         for i in 0..self.period {
-            self.account(self.window.get(i), 1.0);
+            self.account(self.window.get(i), true);
         }
         let mean = self.total1 * self.inv_period;
         let mut variance = self.total2 * self.inv_period - mean * mean;
         if variance < 0.000000000001 * (self.total2 * self.inv_period) {
             variance = 0.0;
         }
-        self.account(self.window.get(0), -1.0);
+        self.account(self.window.get(0), false);
         variance
     }
 }
@@ -82,13 +82,13 @@ impl Stream for Variance {
             self.shift = x;
         }
         self.window.push(x);
-        self.account(x, 1.0);
+        self.account(x, true);
         if !self.window.is_full() {
             return None;
         }
         let mean = self.total1 * self.inv_period;
         let mut variance = self.total2 * self.inv_period - mean * mean;
-        let leaving = self.account(self.window.get(0), -1.0);
+        let leaving = self.account(self.window.get(0), false);
         self.until_rebuild -= 1;
         if variance < 0.000001 * (self.total2 * self.inv_period)
             || leaving > 1000000.0 * self.total2
