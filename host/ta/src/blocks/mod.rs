@@ -4,7 +4,9 @@
 //! the seeding), so that composites built from them keep TA-Lib's numbers.
 
 pub mod ema;
+pub mod hilbert;
 pub mod ma;
+pub mod mama;
 pub mod sma;
 pub mod window;
 
