@@ -5,9 +5,11 @@
 
 pub mod dema;
 pub mod ema;
+pub mod hilbert;
 pub mod hma;
 pub mod kama;
 pub mod ma;
+pub mod mama;
 pub mod rma;
 pub mod sma;
 pub mod t3;
