@@ -3,9 +3,14 @@
 //! Each block follows TA-Lib's arithmetic step by step (the order of additions in running sums,
 //! the seeding), so that composites built from them keep TA-Lib's numbers.
 
+pub mod dm;
 pub mod ema;
+pub mod extreme;
 pub mod ma;
+pub mod rsi;
 pub mod sma;
+pub mod true_range;
+pub mod wilder;
 pub mod window;
 
 /// A computation over one stream of values.
