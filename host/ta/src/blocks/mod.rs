@@ -4,18 +4,23 @@
 //! the seeding), so that composites built from them keep TA-Lib's numbers.
 
 pub mod dema;
+pub mod dm;
 pub mod ema;
+pub mod extreme;
 pub mod hilbert;
 pub mod hma;
 pub mod kama;
 pub mod ma;
 pub mod mama;
 pub mod rma;
+pub mod rsi;
 pub mod sma;
 pub mod t3;
 pub mod tema;
 pub mod trima;
+pub mod true_range;
 pub mod variance;
+pub mod wilder;
 pub mod window;
 pub mod wma;
 pub mod zlema;

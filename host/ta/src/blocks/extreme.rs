@@ -1,0 +1,101 @@
+//! The highest or lowest of the last values, tracked as TA-Lib tracks it.
+
+use super::window::Window;
+
+/// Which extreme to track.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extreme {
+    /// The highest value.
+    Highest,
+    /// The lowest value.
+    Lowest,
+}
+
+/// The extreme of the last `len` values and how many values ago it came, kept as TA-Lib keeps
+/// it: a new value at least as extreme takes over; when the extreme leaves the window the whole
+/// window is rescanned from its oldest value. Ties found by a rescan keep the oldest value
+/// unless `rescan_keeps_latest` (AROON's rule), which only matters for the age.
+#[derive(Clone, Debug)]
+pub struct RollingExtreme {
+    kind: Extreme,
+    rescan_keeps_latest: bool,
+    window: Window,
+    /// Index of the value the next push will receive.
+    today: usize,
+    best: f64,
+    best_index: Option<usize>,
+}
+
+impl RollingExtreme {
+    /// The extreme of the last `len` values (at least 1).
+    pub fn new(kind: Extreme, len: usize, rescan_keeps_latest: bool) -> Self {
+        Self {
+            kind,
+            rescan_keeps_latest,
+            window: Window::new(len),
+            today: 0,
+            best: 0.0,
+            best_index: None,
+        }
+    }
+
+    /// Number of values consumed before the first output.
+    pub fn lookback(&self) -> usize {
+        self.window.capacity() - 1
+    }
+
+    #[inline]
+    fn beats(&self, x: f64, best: f64) -> bool {
+        match self.kind {
+            Extreme::Highest => x > best,
+            Extreme::Lowest => x < best,
+        }
+    }
+
+    /// Consumes one value; once the window is full, `(extreme, age)` where `age` counts values
+    /// back from the newest (0 = the value just pushed).
+    #[inline]
+    pub fn next(&mut self, x: f64) -> Option<(f64, usize)> {
+        let today = self.today;
+        self.today += 1;
+        self.window.push(x);
+        if !self.window.is_full() {
+            return None;
+        }
+        let trailing = today + 1 - self.window.capacity();
+        if self.best_index.is_none_or(|b| b < trailing) {
+            let mut best = self.window.get(0);
+            let mut index = trailing;
+            for i in 1..self.window.len() {
+                let v = self.window.get(i);
+                if self.beats(v, best) || (self.rescan_keeps_latest && v == best) {
+                    best = v;
+                    index = trailing + i;
+                }
+            }
+            self.best = best;
+            self.best_index = Some(index);
+        } else if self.beats(x, self.best) || x == self.best {
+            self.best = x;
+            self.best_index = Some(today);
+        }
+        Some((self.best, today - self.best_index.unwrap_or(today)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rescans_when_the_extreme_leaves_and_reports_its_age() {
+        let mut max = RollingExtreme::new(Extreme::Highest, 3, false);
+        assert_eq!(max.next(5.0), None);
+        assert_eq!(max.next(1.0), None);
+        assert_eq!(max.next(2.0), Some((5.0, 2)));
+        assert_eq!(max.next(1.0), Some((2.0, 1)));
+        let mut min = RollingExtreme::new(Extreme::Lowest, 2, true);
+        min.next(1.0);
+        assert_eq!(min.next(1.0), Some((1.0, 0)));
+    }
+}
