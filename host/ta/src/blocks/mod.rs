@@ -3,7 +3,9 @@
 //! Each block follows TA-Lib's arithmetic step by step (the order of additions in running sums,
 //! the seeding), so that composites built from them keep TA-Lib's numbers.
 
+pub mod delayed;
 pub mod ema;
+pub mod high_low;
 pub mod ma;
 pub mod sma;
 pub mod window;
