@@ -3,10 +3,12 @@
 //! Each block follows TA-Lib's arithmetic step by step (the order of additions in running sums,
 //! the seeding), so that composites built from them keep TA-Lib's numbers.
 
+pub mod delayed;
 pub mod dema;
 pub mod dm;
 pub mod ema;
 pub mod extreme;
+pub mod high_low;
 pub mod hilbert;
 pub mod hma;
 pub mod kama;

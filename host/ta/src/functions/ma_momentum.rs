@@ -1,5 +1,994 @@
 //! Momentum functions built on moving averages, differences and ranges.
 
-use crate::registry::Function;
+use super::{OnClose, period};
+use crate::bar::Bar;
+use crate::blocks::Stream;
+use crate::blocks::delayed::Delayed;
+use crate::blocks::ema::Ema;
+use crate::blocks::high_low::HighLow;
+use crate::blocks::ma::{MaType, MovingAverage};
+use crate::blocks::sma::Sma;
+use crate::blocks::window::Window;
+use crate::indicator::Indicator;
+use crate::registry::{Field, Function, Group, Param};
 
-pub(crate) static FUNCTIONS: &[Function] = &[];
+const CLOSE: &[Field] = &[Field::Close];
+const HIGH_LOW: &[Field] = &[Field::High, Field::Low];
+const HLC: &[Field] = &[Field::High, Field::Low, Field::Close];
+const REAL: &[&str] = &["real"];
+const MACD_OUTPUTS: &[&str] = &["macd", "macdsignal", "macdhist"];
+
+/// A checked `matype` parameter.
+fn ma_type(value: f64) -> MaType {
+    MaType::from_number(value).expect("checked matype")
+}
+
+/// TA-Lib's `TA_IS_ZERO`: within 1e-8 of zero.
+fn is_zero(x: f64) -> bool {
+    -0.00000001 < x && x < 0.00000001
+}
+
+/// Bar `(high + low) / 2`.
+fn median(bar: &Bar) -> f64 {
+    (bar.high + bar.low) / 2.0
+}
+
+/// A single-output function of one derived value per bar.
+struct Mapped<S> {
+    input: fn(&Bar) -> f64,
+    stream: S,
+}
+
+impl<S: Stream> Indicator for Mapped<S> {
+    fn lookback(&self) -> usize {
+        self.stream.lookback()
+    }
+
+    #[inline]
+    fn next(&mut self, bar: &Bar, out: &mut [f64]) {
+        out[0] = self.stream.next((self.input)(bar)).unwrap_or(f64::NAN);
+    }
+}
+
+/// Two streams over the same input, each fed every value.
+#[derive(Clone, Debug)]
+struct Pair<F, S> {
+    fast: F,
+    slow: S,
+}
+
+impl<F: Stream, S: Stream> Pair<F, S> {
+    fn lookback(&self) -> usize {
+        self.fast.lookback().max(self.slow.lookback())
+    }
+
+    /// Both values, once both streams have passed their warm-up.
+    #[inline]
+    fn next(&mut self, x: f64) -> Option<(f64, f64)> {
+        let fast = self.fast.next(x);
+        let slow = self.slow.next(x);
+        Some((fast?, slow?))
+    }
+}
+
+/// Fast minus slow (AO, APO, the MACD line).
+struct Spread<F, S>(Pair<F, S>);
+
+impl<F: Stream, S: Stream> Stream for Spread<F, S> {
+    fn lookback(&self) -> usize {
+        self.0.lookback()
+    }
+
+    #[inline]
+    fn next(&mut self, x: f64) -> Option<f64> {
+        self.0.next(x).map(|(fast, slow)| fast - slow)
+    }
+}
+
+/// `(fast - slow) / slow * 100`, 0 where the slow average is (nearly) zero (PPO, PVO).
+struct PercentSpread<F, S>(Pair<F, S>);
+
+impl<F: Stream, S: Stream> Stream for PercentSpread<F, S> {
+    fn lookback(&self) -> usize {
+        self.0.lookback()
+    }
+
+    #[inline]
+    fn next(&mut self, x: f64) -> Option<f64> {
+        self.0.next(x).map(|(fast, slow)| {
+            if is_zero(slow) {
+                0.0
+            } else {
+                (fast - slow) / slow * 100.0
+            }
+        })
+    }
+}
+
+/// Two SMAs of `fast` and `slow`, started so that both end their warm-up together.
+fn aligned_smas(fast: usize, slow: usize) -> Pair<Delayed<Sma>, Delayed<Sma>> {
+    let lookback = fast.max(slow) - 1;
+    Pair {
+        fast: Delayed::ending_at(lookback, Sma::new(fast)),
+        slow: Delayed::ending_at(lookback, Sma::new(slow)),
+    }
+}
+
+/// Two moving averages of one type, the periods swapped so that `slow` is the longer; both
+/// start on the first bar (APO, PPO, PVO).
+fn ma_pair(
+    fast: usize,
+    slow: usize,
+    kind: MaType,
+    own_default: MaType,
+) -> Pair<MovingAverage, MovingAverage> {
+    let (fast, slow) = (fast.min(slow), fast.max(slow));
+    Pair {
+        fast: MovingAverage::new(kind, fast, own_default),
+        slow: MovingAverage::new(kind, slow, own_default),
+    }
+}
+
+/// Awesome Oscillator minus its SMA over `signal` bars.
+struct Accelerator {
+    oscillator: Spread<Delayed<Sma>, Delayed<Sma>>,
+    signal: Sma,
+}
+
+impl Stream for Accelerator {
+    fn lookback(&self) -> usize {
+        self.oscillator.lookback() + self.signal.lookback()
+    }
+
+    #[inline]
+    fn next(&mut self, x: f64) -> Option<f64> {
+        let osc = self.oscillator.next(x)?;
+        self.signal.next(osc).map(|mean| osc - mean)
+    }
+}
+
+/// A MACD: the line from a pair of averages, a signal average of the line, their difference.
+struct Macd<F, S, G> {
+    line: Pair<F, S>,
+    signal: G,
+}
+
+impl<F: Stream, S: Stream, G: Stream> Indicator for Macd<F, S, G> {
+    fn lookback(&self) -> usize {
+        self.line.lookback() + self.signal.lookback()
+    }
+
+    #[inline]
+    fn next(&mut self, bar: &Bar, out: &mut [f64]) {
+        if let Some((fast, slow)) = self.line.next(bar.close) {
+            let macd = fast - slow;
+            if let Some(signal) = self.signal.next(macd) {
+                out[0] = macd;
+                out[1] = signal;
+                out[2] = macd - signal;
+                return;
+            }
+        }
+        out[..3].fill(f64::NAN);
+    }
+}
+
+/// MACD over two EMAs: TA-Lib seeds the fast one over the last `fast` of the first `slow` bars.
+fn ema_macd(fast: Ema, slow: Ema, signal: usize) -> Box<dyn Indicator> {
+    let skip = slow.lookback() - fast.lookback();
+    Box::new(Macd {
+        line: Pair {
+            fast: Delayed::new(skip, fast),
+            slow,
+        },
+        signal: Ema::new(signal),
+    })
+}
+
+fn build_macd(p: &[f64]) -> Box<dyn Indicator> {
+    let (a, b) = (period(p[0]), period(p[1]));
+    ema_macd(Ema::new(a.min(b)), Ema::new(a.max(b)), period(p[2]))
+}
+
+fn build_macdext(p: &[f64]) -> Box<dyn Indicator> {
+    let mut fast = (period(p[0]), ma_type(p[1]));
+    let mut slow = (period(p[2]), ma_type(p[3]));
+    if slow.0 < fast.0 {
+        std::mem::swap(&mut fast, &mut slow);
+    }
+    let fast = MovingAverage::new(fast.1, fast.0, MaType::Sma);
+    let slow = MovingAverage::new(slow.1, slow.0, MaType::Sma);
+    let largest = fast.lookback().max(slow.lookback());
+    Box::new(Macd {
+        line: Pair {
+            fast: Delayed::ending_at(largest, fast),
+            slow: Delayed::ending_at(largest, slow),
+        },
+        signal: MovingAverage::new(ma_type(p[5]), period(p[4]), MaType::Sma),
+    })
+}
+
+/// A value against the one `period` bars earlier (MOM and the ROC family).
+struct Change {
+    window: Window,
+    formula: fn(f64, f64) -> f64,
+}
+
+impl Change {
+    fn new(period: usize, formula: fn(f64, f64) -> f64) -> Self {
+        Self {
+            window: Window::new(period + 1),
+            formula,
+        }
+    }
+}
+
+impl Stream for Change {
+    fn lookback(&self) -> usize {
+        self.window.capacity() - 1
+    }
+
+    #[inline]
+    fn next(&mut self, x: f64) -> Option<f64> {
+        self.window.push(x);
+        self.window
+            .is_full()
+            .then(|| (self.formula)(x, self.window.get(0)))
+    }
+}
+
+/// TA-Lib's ROC: `(x / prev - 1) * 100`, 0 when `prev` is zero.
+fn roc(x: f64, prev: f64) -> f64 {
+    if prev != 0.0 {
+        (x / prev - 1.0) * 100.0
+    } else {
+        0.0
+    }
+}
+
+/// 1-bar ROC of a triple EMA.
+struct Trix {
+    emas: [Ema; 3],
+    prev: Option<f64>,
+}
+
+impl Stream for Trix {
+    fn lookback(&self) -> usize {
+        self.emas.iter().map(|e| e.lookback()).sum::<usize>() + 1
+    }
+
+    #[inline]
+    fn next(&mut self, x: f64) -> Option<f64> {
+        let e1 = self.emas[0].next(x)?;
+        let e2 = self.emas[1].next(e1)?;
+        let e3 = self.emas[2].next(e2)?;
+        self.prev.replace(e3).map(|prev| roc(e3, prev))
+    }
+}
+
+/// A numerator and a denominator smoothed by the same two EMAs in turn (TSI, SMI).
+struct DoubleSmoothed {
+    first: (Ema, Ema),
+    second: (Ema, Ema),
+}
+
+impl DoubleSmoothed {
+    fn new(first: usize, second: usize) -> Self {
+        Self {
+            first: (Ema::new(first), Ema::new(first)),
+            second: (Ema::new(second), Ema::new(second)),
+        }
+    }
+
+    fn lookback(&self) -> usize {
+        self.first.0.lookback() + self.second.0.lookback()
+    }
+
+    #[inline]
+    fn next(&mut self, num: f64, den: f64) -> Option<(f64, f64)> {
+        let num = self.first.0.next(num);
+        let den = self.first.1.next(den);
+        let num = self.second.0.next(num?);
+        let den = self.second.1.next(den?);
+        Some((num?, den?))
+    }
+}
+
+/// True Strength Index.
+struct Tsi {
+    prev: Option<f64>,
+    smoothed: DoubleSmoothed,
+}
+
+impl Stream for Tsi {
+    fn lookback(&self) -> usize {
+        1 + self.smoothed.lookback()
+    }
+
+    #[inline]
+    fn next(&mut self, x: f64) -> Option<f64> {
+        let momentum = x - self.prev.replace(x)?;
+        let (num, den) = self.smoothed.next(momentum, momentum.abs())?;
+        Some(if den > 0.0 { 100.0 * num / den } else { 0.0 })
+    }
+}
+
+/// Stochastic Momentum Index and its EMA signal.
+struct Smi {
+    range: HighLow,
+    smoothed: DoubleSmoothed,
+    signal: Ema,
+}
+
+impl Indicator for Smi {
+    fn lookback(&self) -> usize {
+        self.range.lookback() + self.smoothed.lookback() + self.signal.lookback()
+    }
+
+    #[inline]
+    fn next(&mut self, bar: &Bar, out: &mut [f64]) {
+        out[..2].fill(f64::NAN);
+        let Some((highest, lowest)) = self.range.next(bar.high, bar.low) else {
+            return;
+        };
+        let num = bar.close - (highest + lowest) * 0.5;
+        let Some((num, den)) = self.smoothed.next(num, highest - lowest) else {
+            return;
+        };
+        let half = 0.5 * den;
+        let smi = if half > 0.0 { 100.0 * num / half } else { 0.0 };
+        if let Some(signal) = self.signal.next(smi) {
+            out[0] = smi;
+            out[1] = signal;
+        }
+    }
+}
+
+/// TA-Lib's fast %K: where the close sits in the range, in %; 0 for an empty range.
+fn fast_k(close: f64, highest: f64, lowest: f64) -> f64 {
+    let range = highest - lowest;
+    if range != 0.0 {
+        (close - lowest) / range * 100.0
+    } else {
+        0.0
+    }
+}
+
+/// Slow stochastic: %K smoothed, then %D smoothing %K; with `j`, KDJ's `3K - 2D` as well.
+struct Stoch {
+    range: HighLow,
+    slow_k: MovingAverage,
+    slow_d: MovingAverage,
+    with_j: bool,
+}
+
+impl Stoch {
+    fn build(p: &[f64], own_default: MaType, with_j: bool) -> Box<dyn Indicator> {
+        Box::new(Stoch {
+            range: HighLow::new(period(p[0])),
+            slow_k: MovingAverage::new(ma_type(p[2]), period(p[1]), own_default),
+            slow_d: MovingAverage::new(ma_type(p[4]), period(p[3]), own_default),
+            with_j,
+        })
+    }
+}
+
+impl Indicator for Stoch {
+    fn lookback(&self) -> usize {
+        self.range.lookback() + self.slow_k.lookback() + self.slow_d.lookback()
+    }
+
+    #[inline]
+    fn next(&mut self, bar: &Bar, out: &mut [f64]) {
+        let width = if self.with_j { 3 } else { 2 };
+        out[..width].fill(f64::NAN);
+        let Some((highest, lowest)) = self.range.next(bar.high, bar.low) else {
+            return;
+        };
+        let Some(k) = self.slow_k.next(fast_k(bar.close, highest, lowest)) else {
+            return;
+        };
+        if let Some(d) = self.slow_d.next(k) {
+            out[0] = k;
+            out[1] = d;
+            if self.with_j {
+                out[2] = 3.0 * k - 2.0 * d;
+            }
+        }
+    }
+}
+
+/// Fast stochastic: %K and its moving average %D.
+struct StochF {
+    range: HighLow,
+    fast_d: MovingAverage,
+}
+
+impl Indicator for StochF {
+    fn lookback(&self) -> usize {
+        self.range.lookback() + self.fast_d.lookback()
+    }
+
+    #[inline]
+    fn next(&mut self, bar: &Bar, out: &mut [f64]) {
+        out[..2].fill(f64::NAN);
+        let Some((highest, lowest)) = self.range.next(bar.high, bar.low) else {
+            return;
+        };
+        let k = fast_k(bar.close, highest, lowest);
+        if let Some(d) = self.fast_d.next(k) {
+            out[0] = k;
+            out[1] = d;
+        }
+    }
+}
+
+/// TA-Lib's WMA recurrence over a derived series, re-anchored every `8 * period` outputs.
+struct Wma {
+    period: usize,
+    divider: f64,
+    window: Window,
+    seen: usize,
+    sum: f64,
+    sub: f64,
+    trailing: f64,
+    until_reanchor: usize,
+}
+
+impl Wma {
+    fn new(period: usize) -> Self {
+        Self {
+            period,
+            divider: period as f64 * (period + 1) as f64 / 2.0,
+            window: Window::new(period.max(2) - 1),
+            seen: 0,
+            sum: 0.0,
+            sub: 0.0,
+            trailing: 0.0,
+            until_reanchor: 8 * period,
+        }
+    }
+}
+
+impl Stream for Wma {
+    fn lookback(&self) -> usize {
+        self.period - 1
+    }
+
+    #[inline]
+    fn next(&mut self, x: f64) -> Option<f64> {
+        if self.period == 1 {
+            return Some(x);
+        }
+        let weight = self.period as f64;
+        if self.seen < self.period - 1 {
+            self.seen += 1;
+            self.sub += x;
+            self.sum += x * self.seen as f64;
+            self.window.push(x);
+            return None;
+        }
+        self.sub += x;
+        self.sub -= self.trailing;
+        self.sum += x * weight;
+        self.until_reanchor -= 1;
+        if self.until_reanchor == 0 {
+            self.until_reanchor = 8 * self.period;
+            self.sub = 0.0;
+            self.sum = 0.0;
+            for (i, old) in self.window.iter().enumerate() {
+                self.sub += old;
+                self.sum += old * (i + 1) as f64;
+            }
+            self.sub += x;
+            self.sum += x * weight;
+        }
+        self.trailing = self.window.push(x).expect("window is full");
+        let out = self.sum / self.divider;
+        self.sum -= self.sub;
+        Some(out)
+    }
+}
+
+/// Coppock curve: a WMA of the sum of two rates of change.
+struct Coppock {
+    closes: Window,
+    roc1: usize,
+    roc2: usize,
+    wma: Wma,
+}
+
+impl Stream for Coppock {
+    fn lookback(&self) -> usize {
+        self.closes.capacity() - 1 + self.wma.lookback()
+    }
+
+    #[inline]
+    fn next(&mut self, x: f64) -> Option<f64> {
+        self.closes.push(x);
+        if !self.closes.is_full() {
+            return None;
+        }
+        let sum = roc(x, self.closes.back(self.roc1)) + roc(x, self.closes.back(self.roc2));
+        self.wma.next(sum)
+    }
+}
+
+/// Detrended Price Oscillator: the close `period / 2 + 1` bars ago minus the current SMA.
+struct Dpo {
+    closes: Window,
+    sma: Delayed<Sma>,
+}
+
+impl Stream for Dpo {
+    fn lookback(&self) -> usize {
+        self.sma.lookback()
+    }
+
+    #[inline]
+    fn next(&mut self, x: f64) -> Option<f64> {
+        self.closes.push(x);
+        let mean = self.sma.next(x)?;
+        Some(self.closes.get(0) - mean)
+    }
+}
+
+/// Kaufman's efficiency ratio, with TA-Lib's running path sum and its exact-flat reset.
+struct Er {
+    period: usize,
+    closes: Window,
+    path: f64,
+    zero_run: usize,
+    trailing: f64,
+}
+
+impl Stream for Er {
+    fn lookback(&self) -> usize {
+        self.period
+    }
+
+    #[inline]
+    fn next(&mut self, x: f64) -> Option<f64> {
+        let held = self.closes.len();
+        self.closes.push(x);
+        if held == 0 {
+            return None;
+        }
+        let step = x - self.closes.back(1);
+        if step == 0.0 {
+            self.zero_run += 1;
+        } else {
+            self.zero_run = 0;
+        }
+        let start = self.closes.get(0);
+        if held <= self.period {
+            // Priming: the path sum of the first `period` one-bar changes.
+            self.path += step.abs();
+            if held < self.period {
+                return None;
+            }
+        } else {
+            self.path -= (self.trailing - start).abs();
+            self.path += step.abs();
+            if self.zero_run >= self.period {
+                // A whole window of exactly flat bars: drop the sum's rounding residue.
+                self.zero_run = self.period;
+                self.path = 0.0;
+            }
+        }
+        self.trailing = start;
+        let net = x - start;
+        Some(if self.path <= 0.0 || self.path <= net {
+            1.0
+        } else {
+            (net / self.path).abs()
+        })
+    }
+}
+
+/// Vertical Horizontal Filter: the range of the last `period` closes over their path length.
+struct Vhf {
+    closes: Window,
+}
+
+impl Stream for Vhf {
+    fn lookback(&self) -> usize {
+        self.closes.capacity() - 1
+    }
+
+    #[inline]
+    fn next(&mut self, x: f64) -> Option<f64> {
+        self.closes.push(x);
+        if !self.closes.is_full() {
+            return None;
+        }
+        let (mut highest, mut lowest, mut path) = (x, x, 0.0);
+        let mut prev = self.closes.get(0);
+        for value in self.closes.iter().skip(1) {
+            path += (value - prev).abs();
+            highest = highest.max(value);
+            lowest = lowest.min(value);
+            prev = value;
+        }
+        Some(if path > 0.0 {
+            (highest - lowest) / path
+        } else {
+            0.0
+        })
+    }
+}
+
+fn change(p: &[f64], formula: fn(f64, f64) -> f64) -> Box<dyn Indicator> {
+    Box::new(OnClose(Change::new(period(p[0]), formula)))
+}
+
+pub(crate) static FUNCTIONS: &[Function] = &[
+    Function {
+        name: "AC",
+        group: Group::MomentumIndicators,
+        description: "Accelerator/Decelerator Oscillator: AO minus its SMA",
+        inputs: HIGH_LOW,
+        params: &[
+            Param::period("fastperiod", 5, 2),
+            Param::period("slowperiod", 34, 2),
+            Param::period("signalperiod", 5, 2),
+        ],
+        outputs: REAL,
+        build: |p| {
+            Box::new(Mapped {
+                input: median,
+                stream: Accelerator {
+                    oscillator: Spread(aligned_smas(period(p[0]), period(p[1]))),
+                    signal: Sma::new(period(p[2])),
+                },
+            })
+        },
+    },
+    Function {
+        name: "AO",
+        group: Group::MomentumIndicators,
+        description: "Awesome Oscillator: fast minus slow SMA of the median price",
+        inputs: HIGH_LOW,
+        params: &[
+            Param::period("fastperiod", 5, 2),
+            Param::period("slowperiod", 34, 2),
+        ],
+        outputs: REAL,
+        build: |p| {
+            Box::new(Mapped {
+                input: median,
+                stream: Spread(aligned_smas(period(p[0]), period(p[1]))),
+            })
+        },
+    },
+    Function {
+        name: "APO",
+        group: Group::MomentumIndicators,
+        description: "Absolute Price Oscillator: fast minus slow moving average",
+        inputs: CLOSE,
+        params: &[
+            Param::period("fastperiod", 12, 2),
+            Param::period("slowperiod", 26, 2),
+            Param::ma_type("matype", 1),
+        ],
+        outputs: REAL,
+        build: |p| {
+            let pair = ma_pair(period(p[0]), period(p[1]), ma_type(p[2]), MaType::Ema);
+            Box::new(OnClose(Spread(pair)))
+        },
+    },
+    Function {
+        name: "COPPOCK",
+        group: Group::MomentumIndicators,
+        description: "Coppock Curve: WMA of the sum of two rates of change",
+        inputs: CLOSE,
+        params: &[
+            Param::period("wmaperiod", 10, 1),
+            Param::period("roc1period", 11, 1),
+            Param::period("roc2period", 14, 1),
+        ],
+        outputs: REAL,
+        build: |p| {
+            let (roc1, roc2) = (period(p[1]), period(p[2]));
+            Box::new(OnClose(Coppock {
+                closes: Window::new(roc1.max(roc2) + 1),
+                roc1,
+                roc2,
+                wma: Wma::new(period(p[0])),
+            }))
+        },
+    },
+    Function {
+        name: "DPO",
+        group: Group::MomentumIndicators,
+        description: "Detrended Price Oscillator: a displaced close minus the SMA",
+        inputs: CLOSE,
+        params: &[Param::period("timeperiod", 20, 2)],
+        outputs: REAL,
+        build: |p| {
+            let n = period(p[0]);
+            let displacement = n / 2 + 1;
+            Box::new(OnClose(Dpo {
+                closes: Window::new(displacement + 1),
+                sma: Delayed::ending_at((n - 1).max(displacement), Sma::new(n)),
+            }))
+        },
+    },
+    Function {
+        name: "ER",
+        group: Group::MomentumIndicators,
+        description: "Kaufman Efficiency Ratio: net change over the path length",
+        inputs: CLOSE,
+        params: &[Param::period("timeperiod", 10, 2)],
+        outputs: REAL,
+        build: |p| {
+            let n = period(p[0]);
+            Box::new(OnClose(Er {
+                period: n,
+                closes: Window::new(n + 1),
+                path: 0.0,
+                zero_run: 0,
+                trailing: 0.0,
+            }))
+        },
+    },
+    Function {
+        name: "KDJ",
+        group: Group::MomentumIndicators,
+        description: "KDJ: slow stochastic K and D, and J = 3K - 2D",
+        inputs: HLC,
+        params: &[
+            Param::period("fastk_period", 9, 1),
+            Param::period("slowk_period", 3, 1),
+            Param::ma_type("slowk_matype", 13),
+            Param::period("slowd_period", 3, 1),
+            Param::ma_type("slowd_matype", 13),
+        ],
+        outputs: &["k", "d", "j"],
+        build: |p| Stoch::build(p, MaType::Rma, true),
+    },
+    Function {
+        name: "MACD",
+        group: Group::MomentumIndicators,
+        description: "Moving Average Convergence/Divergence over EMAs",
+        inputs: CLOSE,
+        params: &[
+            Param::period("fastperiod", 12, 2),
+            Param::period("slowperiod", 26, 2),
+            Param::period("signalperiod", 9, 1),
+        ],
+        outputs: MACD_OUTPUTS,
+        build: build_macd,
+    },
+    Function {
+        name: "MACDEXT",
+        group: Group::MomentumIndicators,
+        description: "MACD with a moving-average type for each line",
+        inputs: CLOSE,
+        params: &[
+            Param::period("fastperiod", 12, 2),
+            Param::ma_type("fastmatype", 0),
+            Param::period("slowperiod", 26, 2),
+            Param::ma_type("slowmatype", 0),
+            Param::period("signalperiod", 9, 1),
+            Param::ma_type("signalmatype", 0),
+        ],
+        outputs: MACD_OUTPUTS,
+        build: build_macdext,
+    },
+    Function {
+        name: "MACDFIX",
+        group: Group::MomentumIndicators,
+        description: "MACD 12/26 with TA-Lib's fixed smoothing factors 0.15 and 0.075",
+        inputs: CLOSE,
+        params: &[Param::period("signalperiod", 9, 1)],
+        outputs: MACD_OUTPUTS,
+        build: |p| ema_macd(Ema::with_k(12, 0.15), Ema::with_k(26, 0.075), period(p[0])),
+    },
+    Function {
+        name: "MOM",
+        group: Group::MomentumIndicators,
+        description: "Momentum: close minus the close period bars ago",
+        inputs: CLOSE,
+        params: &[Param::period("timeperiod", 10, 1)],
+        outputs: REAL,
+        build: |p| change(p, |x, prev| x - prev),
+    },
+    Function {
+        name: "PPO",
+        group: Group::MomentumIndicators,
+        description: "Percentage Price Oscillator: (fast - slow) / slow moving average, in %",
+        inputs: CLOSE,
+        params: &[
+            Param::period("fastperiod", 12, 2),
+            Param::period("slowperiod", 26, 2),
+            Param::ma_type("matype", 1),
+        ],
+        outputs: REAL,
+        build: |p| {
+            let pair = ma_pair(period(p[0]), period(p[1]), ma_type(p[2]), MaType::Ema);
+            Box::new(OnClose(PercentSpread(pair)))
+        },
+    },
+    Function {
+        name: "PVO",
+        group: Group::VolumeIndicators,
+        description: "Percentage Volume Oscillator: PPO of the volume",
+        inputs: &[Field::Volume],
+        params: &[
+            Param::period("fastperiod", 12, 2),
+            Param::period("slowperiod", 26, 2),
+            Param::ma_type("matype", 1),
+        ],
+        outputs: REAL,
+        build: |p| {
+            let pair = ma_pair(period(p[0]), period(p[1]), ma_type(p[2]), MaType::Ema);
+            Box::new(Mapped {
+                input: |bar| bar.volume,
+                stream: PercentSpread(pair),
+            })
+        },
+    },
+    Function {
+        name: "QSTICK",
+        group: Group::MomentumIndicators,
+        description: "Qstick: SMA of close minus open",
+        inputs: &[Field::Open, Field::Close],
+        params: &[Param::period("timeperiod", 10, 1)],
+        outputs: REAL,
+        build: |p| {
+            Box::new(Mapped {
+                input: |bar| bar.close - bar.open,
+                stream: Sma::new(period(p[0])),
+            })
+        },
+    },
+    Function {
+        name: "ROC",
+        group: Group::MomentumIndicators,
+        description: "Rate of change: (close / previous - 1) * 100",
+        inputs: CLOSE,
+        params: &[Param::period("timeperiod", 10, 1)],
+        outputs: REAL,
+        build: |p| change(p, roc),
+    },
+    Function {
+        name: "ROCP",
+        group: Group::MomentumIndicators,
+        description: "Rate of change percentage: (close - previous) / previous",
+        inputs: CLOSE,
+        params: &[Param::period("timeperiod", 10, 1)],
+        outputs: REAL,
+        build: |p| {
+            change(
+                p,
+                |x, prev| {
+                    if prev != 0.0 { (x - prev) / prev } else { 0.0 }
+                },
+            )
+        },
+    },
+    Function {
+        name: "ROCR",
+        group: Group::MomentumIndicators,
+        description: "Rate of change ratio: close / previous",
+        inputs: CLOSE,
+        params: &[Param::period("timeperiod", 10, 1)],
+        outputs: REAL,
+        build: |p| change(p, |x, prev| if prev != 0.0 { x / prev } else { 0.0 }),
+    },
+    Function {
+        name: "ROCR100",
+        group: Group::MomentumIndicators,
+        description: "Rate of change ratio on a 100 scale: close / previous * 100",
+        inputs: CLOSE,
+        params: &[Param::period("timeperiod", 10, 1)],
+        outputs: REAL,
+        build: |p| {
+            change(
+                p,
+                |x, prev| {
+                    if prev != 0.0 { (x / prev) * 100.0 } else { 0.0 }
+                },
+            )
+        },
+    },
+    Function {
+        name: "SMI",
+        group: Group::MomentumIndicators,
+        description: "Stochastic Momentum Index and its EMA signal",
+        inputs: HLC,
+        params: &[
+            Param::period("timeperiod", 13, 2),
+            Param::period("fastperiod", 2, 2),
+            Param::period("slowperiod", 25, 2),
+            Param::period("signalperiod", 9, 2),
+        ],
+        outputs: &["smi", "smisignal"],
+        build: |p| {
+            Box::new(Smi {
+                range: HighLow::new(period(p[0])),
+                smoothed: DoubleSmoothed::new(period(p[2]), period(p[1])),
+                signal: Ema::new(period(p[3])),
+            })
+        },
+    },
+    Function {
+        name: "STOCH",
+        group: Group::MomentumIndicators,
+        description: "Slow stochastic: smoothed %K and its moving average %D",
+        inputs: HLC,
+        params: &[
+            Param::period("fastk_period", 5, 1),
+            Param::period("slowk_period", 3, 1),
+            Param::ma_type("slowk_matype", 0),
+            Param::period("slowd_period", 3, 1),
+            Param::ma_type("slowd_matype", 0),
+        ],
+        outputs: &["slowk", "slowd"],
+        build: |p| Stoch::build(p, MaType::Sma, false),
+    },
+    Function {
+        name: "STOCHF",
+        group: Group::MomentumIndicators,
+        description: "Fast stochastic: %K and its moving average %D",
+        inputs: HLC,
+        params: &[
+            Param::period("fastk_period", 5, 1),
+            Param::period("fastd_period", 3, 1),
+            Param::ma_type("fastd_matype", 0),
+        ],
+        outputs: &["fastk", "fastd"],
+        build: |p| {
+            Box::new(StochF {
+                range: HighLow::new(period(p[0])),
+                fast_d: MovingAverage::new(ma_type(p[2]), period(p[1]), MaType::Sma),
+            })
+        },
+    },
+    Function {
+        name: "TRIX",
+        group: Group::MomentumIndicators,
+        description: "1-bar rate of change of a triple EMA",
+        inputs: CLOSE,
+        params: &[Param::period("timeperiod", 30, 1)],
+        outputs: REAL,
+        build: |p| {
+            let n = period(p[0]);
+            Box::new(OnClose(Trix {
+                emas: [Ema::new(n), Ema::new(n), Ema::new(n)],
+                prev: None,
+            }))
+        },
+    },
+    Function {
+        name: "TSI",
+        group: Group::MomentumIndicators,
+        description: "True Strength Index: double-smoothed momentum over its magnitude",
+        inputs: CLOSE,
+        params: &[
+            Param::period("firstperiod", 25, 2),
+            Param::period("secondperiod", 13, 2),
+        ],
+        outputs: REAL,
+        build: |p| {
+            Box::new(OnClose(Tsi {
+                prev: None,
+                smoothed: DoubleSmoothed::new(period(p[0]), period(p[1])),
+            }))
+        },
+    },
+    Function {
+        name: "VHF",
+        group: Group::MomentumIndicators,
+        description: "Vertical Horizontal Filter: range over path length of the closes",
+        inputs: CLOSE,
+        params: &[Param::period("timeperiod", 28, 2)],
+        outputs: REAL,
+        build: |p| {
+            Box::new(OnClose(Vhf {
+                closes: Window::new(period(p[0]) + 1),
+            }))
+        },
+    },
+];
