@@ -148,3 +148,23 @@ impl PairStream for Beta {
         Some(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slope_of_the_second_series_returns_on_the_first() {
+        // y moves by exactly twice x's return each bar, so beta is 2.
+        let mut beta = Beta::new(5);
+        let (mut x, mut y) = (100.0, 40.0);
+        let mut out = beta.next(x, y);
+        for i in 0..30 {
+            let r = 0.01 * ((i as f64) * 1.3).sin();
+            x *= 1.0 + r;
+            y *= 1.0 + 2.0 * r;
+            out = beta.next(x, y);
+        }
+        assert!((out.unwrap() - 2.0).abs() < 1e-9, "{out:?}");
+    }
+}

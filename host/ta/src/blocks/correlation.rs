@@ -136,3 +136,21 @@ impl PairStream for Correlation {
         Some(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_relations_correlate_fully() {
+        let mut up = Correlation::new(4);
+        let mut down = Correlation::new(4);
+        let mut last = (None, None);
+        for i in 0..20 {
+            let x = 100.0 + (i as f64 * 0.7).sin() * 5.0;
+            last = (up.next(x, 3.0 * x + 1.0), down.next(x, 50.0 - 2.0 * x));
+        }
+        assert!((last.0.unwrap() - 1.0).abs() < 1e-12, "{last:?}");
+        assert!((last.1.unwrap() + 1.0).abs() < 1e-12, "{last:?}");
+    }
+}

@@ -17,6 +17,14 @@ const HIGH_LOW: &[Field] = &[Field::High, Field::Low];
 const REAL: &[&str] = &["real"];
 const TIMEPERIOD_14: &[Param] = &[Param::period("timeperiod", 14, 2)];
 
+/// TA-Lib caps the windows of its order statistics at 10000 values.
+const fn order_window(default: u32) -> Param {
+    Param {
+        max: 10_000.0,
+        ..Param::period("timeperiod", default, 2)
+    }
+}
+
 /// A two-input statistic of the high (first series) and the low (second series).
 struct OnHighLow<P>(P);
 
@@ -255,7 +263,7 @@ pub(crate) static FUNCTIONS: &[Function] = &[
         description: "Nearest-rank percentile of the window",
         inputs: CLOSE,
         params: &[
-            Param::period("timeperiod", 30, 2),
+            order_window(30),
             Param::real("percentile", 50.0, 0.0, 100.0),
         ],
         outputs: REAL,
@@ -266,7 +274,7 @@ pub(crate) static FUNCTIONS: &[Function] = &[
         group: Group::StatisticFunctions,
         description: "Percent of the previous period's values below the current one",
         inputs: CLOSE,
-        params: &[Param::period("timeperiod", 100, 2)],
+        params: &[order_window(100)],
         outputs: REAL,
         build: |p| {
             Box::new(OnClose(PercentRank {
