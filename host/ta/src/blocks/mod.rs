@@ -1,4 +1,4 @@
-//! Building blocks over one value stream, shared by the functions and usable on their own.
+//! Building blocks over one or two value streams, shared by the functions and usable on their own.
 //!
 //! Each block follows TA-Lib's arithmetic step by step (the order of additions in running sums,
 //! the seeding), so that composites built from them keep TA-Lib's numbers.
