@@ -1,8 +1,10 @@
-//! Building blocks over one value stream, shared by the functions and usable on their own.
+//! Building blocks over one or two value streams, shared by the functions and usable on their own.
 //!
 //! Each block follows TA-Lib's arithmetic step by step (the order of additions in running sums,
 //! the seeding), so that composites built from them keep TA-Lib's numbers.
 
+pub mod beta;
+pub mod correlation;
 pub mod delayed;
 pub mod dema;
 pub mod dm;
@@ -12,6 +14,7 @@ pub mod high_low;
 pub mod hilbert;
 pub mod hma;
 pub mod kama;
+pub mod linreg;
 pub mod ma;
 pub mod mama;
 pub mod rma;
@@ -33,4 +36,13 @@ pub trait Stream: Send {
     fn lookback(&self) -> usize;
     /// Consumes the next value; `None` until the lookback has passed.
     fn next(&mut self, x: f64) -> Option<f64>;
+}
+
+/// A computation over two aligned streams of values, one pair per step (correlation or beta
+/// between two series).
+pub trait PairStream: Send {
+    /// Number of pairs consumed before the first output.
+    fn lookback(&self) -> usize;
+    /// Consumes the next pair; `None` until the lookback has passed.
+    fn next(&mut self, x: f64, y: f64) -> Option<f64>;
 }

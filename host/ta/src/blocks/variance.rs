@@ -1,13 +1,12 @@
-//! Population variance over a window, as TA-Lib 0.8's VAR computes it.
+//! Rolling population variance with TA-Lib's shifted running sums.
 
 use super::Stream;
 use super::window::Window;
 
-/// TA-Lib's VAR: running sums of deviations from a shift (the first value, later the window
-/// mean), `var = sum2 / n - (sum1 / n)^2`. The shift is re-anchored and the sums rebuilt from the
-/// window when the variance has shrunk below 1e-6 of the mean squared deviation, when the value
-/// leaving dwarfs what remains, or every `32 * period` outputs; a rebuilt variance under 1e-12 of
-/// the mean squared deviation is exactly 0.
+/// TA-Lib's VAR over the last `period` values: running sums of the deviations from a shift near
+/// the window (first the window's first value, later the window mean), rebuilt by a two-pass
+/// scan when cancellation or a departing outlier would cost digits, and at least every
+/// `32 * period` values.
 #[derive(Clone, Debug)]
 pub struct Variance {
     period: usize,
@@ -16,11 +15,11 @@ pub struct Variance {
     shift: f64,
     total1: f64,
     total2: f64,
-    until_rebuild: usize,
+    since_reseed: i64,
 }
 
 impl Variance {
-    /// A variance over `period` values (at least 1).
+    /// The variance of the last `period` values (at least 1).
     pub fn new(period: usize) -> Self {
         let period = period.max(1);
         Self {
@@ -30,43 +29,33 @@ impl Variance {
             shift: 0.0,
             total1: 0.0,
             total2: 0.0,
-            until_rebuild: 32 * period,
+            since_reseed: 32 * period as i64,
         }
     }
 
-    /// Adds `x` (measured against the shift) to the running sums, or removes it.
-    #[inline]
-    fn account(&mut self, x: f64, add: bool) -> f64 {
-        let d = x - self.shift;
-        let d2 = d * d;
-        if add {
-            self.total1 += d;
-            self.total2 += d2;
-        } else {
-            self.total1 -= d;
-            self.total2 -= d2;
-        }
-        d2
-    }
-
-    /// Re-anchors the shift at the window mean and rebuilds the sums; returns the variance.
-    fn rebuild(&mut self) -> f64 {
-        let mut total = 0.0;
+    /// Rebuilds the sums around the window mean and returns the window's variance.
+    fn reseed(&mut self) -> f64 {
+        let inv = self.inv_period;
+        let mut sum = 0.0;
         for v in self.window.iter() {
-            total += v;
+            sum += v;
         }
-        self.shift = total * self.inv_period;
+        self.shift = sum * inv;
         self.total1 = 0.0;
         self.total2 = 0.0;
-        for i in 0..self.period {
-            self.account(self.window.get(i), true);
+        for v in self.window.iter() {
+            let d = v - self.shift;
+            self.total1 += d;
+            self.total2 += d * d;
         }
-        let mean = self.total1 * self.inv_period;
-        let mut variance = self.total2 * self.inv_period - mean * mean;
-        if variance < 0.000000000001 * (self.total2 * self.inv_period) {
+        let mean = self.total1 * inv;
+        let mut variance = self.total2 * inv - mean * mean;
+        if variance < 1e-12 * (self.total2 * inv) {
             variance = 0.0;
         }
-        self.account(self.window.get(0), false);
+        let d = self.window.get(0) - self.shift;
+        self.total1 -= d;
+        self.total2 -= d * d;
         variance
     }
 }
@@ -82,20 +71,26 @@ impl Stream for Variance {
             self.shift = x;
         }
         self.window.push(x);
-        self.account(x, true);
+        let d = x - self.shift;
+        self.total1 += d;
+        self.total2 += d * d;
         if !self.window.is_full() {
             return None;
         }
-        let mean = self.total1 * self.inv_period;
-        let mut variance = self.total2 * self.inv_period - mean * mean;
-        let leaving = self.account(self.window.get(0), false);
-        self.until_rebuild -= 1;
-        if variance < 0.000001 * (self.total2 * self.inv_period)
-            || leaving > 1000000.0 * self.total2
-            || self.until_rebuild == 0
+        let inv = self.inv_period;
+        let mean = self.total1 * inv;
+        let mut variance = self.total2 * inv - mean * mean;
+        let d = self.window.get(0) - self.shift;
+        self.total1 -= d;
+        let leaving = d * d;
+        self.total2 -= leaving;
+        self.since_reseed -= 1;
+        if variance < 1e-6 * (self.total2 * inv)
+            || leaving > 1e6 * self.total2
+            || self.since_reseed <= 0
         {
-            self.until_rebuild = 32 * self.period;
-            variance = self.rebuild();
+            self.since_reseed = 32 * self.period as i64;
+            variance = self.reseed();
         }
         Some(variance)
     }

@@ -1,5 +1,153 @@
-//! Price Transform: per-bar transforms of OHLC.
+//! Price Transform: per-bar transforms of OHLC, Heikin-Ashi candles and the average deviation.
 
-use crate::registry::Function;
+use super::{OnClose, period};
+use crate::bar::Bar;
+use crate::blocks::Stream;
+use crate::blocks::window::Window;
+use crate::indicator::Indicator;
+use crate::registry::{Field, Function, Group, Param};
 
-pub(crate) static FUNCTIONS: &[Function] = &[];
+const OHLC: &[Field] = &[Field::Open, Field::High, Field::Low, Field::Close];
+const HLC: &[Field] = &[Field::High, Field::Low, Field::Close];
+const REAL: &[&str] = &["real"];
+
+/// A single-output function of one bar alone.
+struct PerBar(fn(&Bar) -> f64);
+
+impl Indicator for PerBar {
+    fn lookback(&self) -> usize {
+        0
+    }
+
+    #[inline]
+    fn next(&mut self, bar: &Bar, out: &mut [f64]) {
+        out[0] = (self.0)(bar);
+    }
+}
+
+/// AVGDEV: mean absolute deviation from the window mean, rescanned each bar as TA-Lib does.
+struct AverageDeviation {
+    window: Window,
+}
+
+impl Stream for AverageDeviation {
+    fn lookback(&self) -> usize {
+        self.window.capacity() - 1
+    }
+
+    #[inline]
+    fn next(&mut self, x: f64) -> Option<f64> {
+        self.window.push(x);
+        if !self.window.is_full() {
+            return None;
+        }
+        let n = self.window.capacity();
+        let mut sum = 0.0;
+        for ago in 0..n {
+            sum += self.window.back(ago);
+        }
+        let mut deviation = 0.0;
+        for ago in 0..n {
+            deviation += (self.window.back(ago) - sum / n as f64).abs();
+        }
+        Some(deviation / n as f64)
+    }
+}
+
+/// HA: Heikin-Ashi candles; the first open is the midpoint of the first bar's open and close.
+#[derive(Default)]
+struct HeikinAshi {
+    open_close: Option<(f64, f64)>,
+}
+
+impl Indicator for HeikinAshi {
+    fn lookback(&self) -> usize {
+        0
+    }
+
+    #[inline]
+    fn next(&mut self, bar: &Bar, out: &mut [f64]) {
+        let open = match self.open_close {
+            Some((open, close)) => (open + close) / 2.0,
+            None => (bar.open + bar.close) / 2.0,
+        };
+        let close = (bar.open + bar.high + bar.low + bar.close) / 4.0;
+        let mut high = bar.high;
+        if open > high {
+            high = open;
+        }
+        if close > high {
+            high = close;
+        }
+        let mut low = bar.low;
+        if open < low {
+            low = open;
+        }
+        if close < low {
+            low = close;
+        }
+        self.open_close = Some((open, close));
+        out[..4].copy_from_slice(&[open, high, low, close]);
+    }
+}
+
+pub(crate) static FUNCTIONS: &[Function] = &[
+    Function {
+        name: "AVGDEV",
+        group: Group::PriceTransform,
+        description: "Average absolute deviation from the mean over the period",
+        inputs: &[Field::Close],
+        params: &[Param::period("timeperiod", 14, 2)],
+        outputs: REAL,
+        build: |p| {
+            Box::new(OnClose(AverageDeviation {
+                window: Window::new(period(p[0])),
+            }))
+        },
+    },
+    Function {
+        name: "AVGPRICE",
+        group: Group::PriceTransform,
+        description: "Average of open, high, low and close",
+        inputs: OHLC,
+        params: &[],
+        outputs: REAL,
+        build: |_| Box::new(PerBar(|b| (b.high + b.low + b.close + b.open) / 4.0)),
+    },
+    Function {
+        name: "HA",
+        group: Group::PriceTransform,
+        description: "Heikin-Ashi candles",
+        inputs: OHLC,
+        params: &[],
+        outputs: &["haopen", "hahigh", "halow", "haclose"],
+        build: |_| Box::new(HeikinAshi::default()),
+    },
+    Function {
+        name: "MEDPRICE",
+        group: Group::PriceTransform,
+        description: "Midpoint of high and low",
+        inputs: &[Field::High, Field::Low],
+        params: &[],
+        outputs: REAL,
+        build: |_| Box::new(PerBar(|b| (b.high + b.low) / 2.0)),
+    },
+    Function {
+        name: "TYPPRICE",
+        group: Group::PriceTransform,
+        description: "Typical price: mean of high, low and close",
+        inputs: HLC,
+        params: &[],
+        outputs: REAL,
+        build: |_| Box::new(PerBar(|b| (b.high + b.low + b.close) / 3.0)),
+    },
+    Function {
+        name: "WCLPRICE",
+        group: Group::PriceTransform,
+        description: "Weighted close: high, low and twice the close, over four",
+        inputs: HLC,
+        params: &[],
+        outputs: REAL,
+        build: |_| Box::new(PerBar(|b| (b.high + b.low + b.close * 2.0) / 4.0)),
+    },
+];
