@@ -5,6 +5,7 @@ use super::dema::Dema;
 use super::ema::Ema;
 use super::hma::Hma;
 use super::kama::Kama;
+use super::mama::Mama;
 use super::rma::Rma;
 use super::sma::Sma;
 use super::t3::T3;
@@ -100,17 +101,14 @@ pub enum MovingAverage {
     Zlema(Zlema),
     /// Wilder's smoothing.
     Rma(Rma),
+    /// MESA adaptive (the MAMA line, TA-Lib's limits 0.5 and 0.05; the period is ignored).
+    Mama(Box<Mama>),
 }
 
 impl MovingAverage {
     /// A moving average of `kind` over `period`; `own_default` stands for
     /// [`MaType::FunctionDefault`]. As in `TA_MA`, a period of 1 copies its input whatever the
     /// type.
-    ///
-    /// # Panics
-    ///
-    /// On [`MaType::Mama`] (or `own_default` being Mama or FunctionDefault): MAMA lives in its
-    /// own block and is not wired in yet.
     pub fn new(kind: MaType, period: usize, own_default: MaType) -> Self {
         let kind = if kind == MaType::FunctionDefault {
             own_default
@@ -133,9 +131,9 @@ impl MovingAverage {
             MaType::Identity => MovingAverage::Identity,
             MaType::Zlema => MovingAverage::Zlema(Zlema::new(period)),
             MaType::Rma => MovingAverage::Rma(Rma::new(period)),
-            MaType::Mama | MaType::FunctionDefault => {
-                panic!("moving average type {kind:?} is not available here")
-            }
+            MaType::Mama => MovingAverage::Mama(Box::new(Mama::new(0.5, 0.05))),
+            // A caller whose own default is "the function's default" means TA_MA's: simple.
+            MaType::FunctionDefault => MovingAverage::Sma(Sma::new(period)),
         }
     }
 }
@@ -155,6 +153,7 @@ impl Stream for MovingAverage {
             MovingAverage::Hma(s) => s.lookback(),
             MovingAverage::Zlema(s) => s.lookback(),
             MovingAverage::Rma(s) => s.lookback(),
+            MovingAverage::Mama(s) => s.lookback(),
         }
     }
 
@@ -173,6 +172,7 @@ impl Stream for MovingAverage {
             MovingAverage::Hma(s) => s.next(x),
             MovingAverage::Zlema(s) => s.next(x),
             MovingAverage::Rma(s) => s.next(x),
+            MovingAverage::Mama(s) => s.next(x),
         }
     }
 }
