@@ -5,6 +5,8 @@
 //! as reals: 0 when the pattern is absent, ±100 (some ±80 or ±200) when found.
 
 mod candle;
+mod hikkake;
+mod more;
 mod settings;
 mod single;
 mod stream;
@@ -196,5 +198,163 @@ pub(crate) static FUNCTIONS: &[Function] = &[
         "CDLTAKURI",
         "Takuri: a dragonfly doji with a very long lower shadow",
         |_| Candlestick::boxed(single::Takuri),
+    ),
+    plain(
+        "CDL2CROWS",
+        "Two crows: two black candles after a long white one, the first gapping up",
+        |_| Candlestick::boxed(three::TwoCrows),
+    ),
+    plain(
+        "CDL3INSIDE",
+        "Three inside up/down: a harami confirmed by the third candle",
+        |_| Candlestick::boxed(three::ThreeInside),
+    ),
+    plain(
+        "CDL3LINESTRIKE",
+        "Three-line strike: three candles in a row struck back by a fourth",
+        |_| Candlestick::boxed(more::ThreeLineStrike),
+    ),
+    plain(
+        "CDL3OUTSIDE",
+        "Three outside up/down: an engulfing confirmed by the third candle",
+        |_| Candlestick::boxed(three::ThreeOutside),
+    ),
+    plain(
+        "CDL3STARSINSOUTH",
+        "Three stars in the south: three shrinking black candles",
+        |_| Candlestick::boxed(three::ThreeStarsInSouth),
+    ),
+    with_params(
+        "CDLABANDONEDBABY",
+        "Abandoned baby: a doji gapping away from two opposite long candles",
+        PENETRATION_03,
+        |p| Candlestick::boxed(three::AbandonedBaby { penetration: p[0] }),
+    ),
+    plain(
+        "CDLADVANCEBLOCK",
+        "Advance block: three advancing white candles losing strength",
+        |_| Candlestick::boxed(three::AdvanceBlock),
+    ),
+    plain(
+        "CDLBREAKAWAY",
+        "Breakaway: a gap, three candles moving on, and a close back inside the gap",
+        |_| Candlestick::boxed(more::Breakaway),
+    ),
+    plain(
+        "CDLCONCEALBABYSWALL",
+        "Concealing baby swallow: four black candles, the last engulfing the third",
+        |_| Candlestick::boxed(more::ConcealBabySwallow),
+    ),
+    plain(
+        "CDLCOUNTERATTACK",
+        "Counterattack: two opposite long candles closing at the same level",
+        |_| Candlestick::boxed(two::Counterattack),
+    ),
+    plain(
+        "CDLGAPSIDESIDEWHITE",
+        "Up/down-gap side-by-side white lines",
+        |_| Candlestick::boxed(three::GapSideSideWhite),
+    ),
+    plain(
+        "CDLHIKKAKE",
+        "Hikkake: an inside bar and a false breakout, with its confirmation",
+        |_| Candlestick::boxed(hikkake::Hikkake::default()),
+    ),
+    plain(
+        "CDLHIKKAKEMOD",
+        "Modified hikkake: two inside bars and a false breakout, with its confirmation",
+        |_| Candlestick::boxed(hikkake::HikkakeMod::default()),
+    ),
+    plain(
+        "CDLHOMINGPIGEON",
+        "Homing pigeon: a short black body inside a long black one",
+        |_| Candlestick::boxed(two::HomingPigeon),
+    ),
+    plain(
+        "CDLIDENTICAL3CROWS",
+        "Identical three crows: three black candles each opening at the prior close",
+        |_| Candlestick::boxed(three::IdenticalThreeCrows),
+    ),
+    plain(
+        "CDLINNECK",
+        "In-neck: a white candle closing just into a long black one",
+        |_| Candlestick::boxed(two::InNeck),
+    ),
+    plain(
+        "CDLKICKING",
+        "Kicking: two opposite marubozu with a gap between them",
+        |_| Candlestick::boxed(two::Kicking),
+    ),
+    plain(
+        "CDLKICKINGBYLENGTH",
+        "Kicking, bullish or bearish as the longer marubozu",
+        |_| Candlestick::boxed(two::KickingByLength),
+    ),
+    plain(
+        "CDLLADDERBOTTOM",
+        "Ladder bottom: four falling black candles, then a white one above",
+        |_| Candlestick::boxed(more::LadderBottom),
+    ),
+    plain(
+        "CDLMATCHINGLOW",
+        "Matching low: two black candles closing at the same level",
+        |_| Candlestick::boxed(two::MatchingLow),
+    ),
+    with_params(
+        "CDLMATHOLD",
+        "Mat hold: small candles holding above a long white one, then a white breakout",
+        PENETRATION_05,
+        |p| Candlestick::boxed(more::MatHold { penetration: p[0] }),
+    ),
+    plain(
+        "CDLONNECK",
+        "On-neck: a white candle closing at the low of a long black one",
+        |_| Candlestick::boxed(two::OnNeck),
+    ),
+    plain(
+        "CDLRISEFALL3METHODS",
+        "Rising/falling three methods: a pause of three small candles in a trend",
+        |_| Candlestick::boxed(more::RiseFallThreeMethods),
+    ),
+    plain(
+        "CDLSEPARATINGLINES",
+        "Separating lines: opposite candles opening at the same level",
+        |_| Candlestick::boxed(two::SeparatingLines),
+    ),
+    plain(
+        "CDLSTALLEDPATTERN",
+        "Stalled pattern: two long white candles, then a small one",
+        |_| Candlestick::boxed(three::StalledPattern),
+    ),
+    plain(
+        "CDLSTICKSANDWICH",
+        "Stick sandwich: two black candles closing alike around a white one",
+        |_| Candlestick::boxed(three::StickSandwich),
+    ),
+    plain(
+        "CDLTASUKIGAP",
+        "Tasuki gap: a gap, then two opposite candles not closing it",
+        |_| Candlestick::boxed(three::TasukiGap),
+    ),
+    plain(
+        "CDLTHRUSTING",
+        "Thrusting: a white candle closing into, but below the middle of, a long black one",
+        |_| Candlestick::boxed(two::Thrusting),
+    ),
+    plain(
+        "CDLTRISTAR",
+        "Tristar: three dojis, the middle one gapping",
+        |_| Candlestick::boxed(three::Tristar),
+    ),
+    plain("CDLUNIQUE3RIVER", "Unique three river bottom", |_| {
+        Candlestick::boxed(three::UniqueThreeRiver)
+    }),
+    plain("CDLUPSIDEGAP2CROWS", "Upside gap two crows", |_| {
+        Candlestick::boxed(three::UpsideGapTwoCrows)
+    }),
+    plain(
+        "CDLXSIDEGAP3METHODS",
+        "Upside/downside gap three methods",
+        |_| Candlestick::boxed(three::XSideGapThreeMethods),
     ),
 ];

@@ -92,4 +92,16 @@ impl Candle {
     pub fn body_gap_down(&self, prior: &Candle) -> bool {
         self.open.max(self.close) < prior.open.min(prior.close)
     }
+
+    /// True when this candle's low is above `prior`'s high (`TA_CANDLEGAPUP`).
+    #[inline]
+    pub fn gap_up(&self, prior: &Candle) -> bool {
+        self.low > prior.high
+    }
+
+    /// True when this candle's high is below `prior`'s low (`TA_CANDLEGAPDOWN`).
+    #[inline]
+    pub fn gap_down(&self, prior: &Candle) -> bool {
+        self.high < prior.low
+    }
 }

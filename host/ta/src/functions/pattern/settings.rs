@@ -80,3 +80,5 @@ pub(crate) const SHADOW_VERY_SHORT: Setting = setting(RangeType::HighLow, 10, 0.
 pub(crate) const NEAR: Setting = setting(RangeType::HighLow, 5, 0.2);
 /// "Far": six tenths of the average high-low range of the last 5 candles.
 pub(crate) const FAR: Setting = setting(RangeType::HighLow, 5, 0.6);
+/// "Equal": five hundredths of the average high-low range of the last 5 candles.
+pub(crate) const EQUAL: Setting = setting(RangeType::HighLow, 5, 0.05);

@@ -4,6 +4,8 @@
 //! TA-Lib sums a setting's range over the `period` candles before the candle it judges, starting
 //! the sum at the first output and then, after each output, adding the range that enters and
 //! subtracting the one that leaves. [`Candlestick`] keeps exactly those sums, in that order.
+//! The stateful hikkake patterns run a few bars before their first output, and their sums start
+//! there ([`Rule::EARLY`]).
 
 use super::candle::Candle;
 use super::settings::Setting;
@@ -19,12 +21,15 @@ pub(crate) trait Rule: Send + 'static {
     /// period of [`Rule::TOTALS`] plus this.
     const SPAN: usize;
 
+    /// Bars before the lookback from which TA-Lib already runs a stateful rule, without
+    /// output, and keeps its totals running.
+    const EARLY: usize = 0;
+
     /// TA-Lib's output for the current bar, once the lookback has passed.
     fn eval(&mut self, bars: &Bars<'_>) -> i32;
 
-    /// Sees a bar before the lookback has passed; `left` bars remain until the first output
-    /// (1 for the bar just before it). Stateful patterns scan these as TA-Lib does.
-    fn prime(&mut self, _bars: &Bars<'_>, _left: usize) {}
+    /// Sees one of the [`Rule::EARLY`] bars just before the lookback.
+    fn prime(&mut self, _bars: &Bars<'_>) {}
 }
 
 /// `value` when `hit`, else 0: TA-Lib's output for a pattern found or not.
@@ -34,16 +39,8 @@ pub(crate) fn flag(hit: bool, value: i32) -> i32 {
 }
 
 /// The lookback of a rule: its longest average period plus its span.
-pub(crate) const fn lookback_of(totals: &[(Setting, usize)], span: usize) -> usize {
-    let mut longest = 0;
-    let mut i = 0;
-    while i < totals.len() {
-        if totals[i].0.period > longest {
-            longest = totals[i].0.period;
-        }
-        i += 1;
-    }
-    longest + span
+fn lookback_of<R: Rule>() -> usize {
+    R::TOTALS.iter().map(|(s, _)| s.period).max().unwrap_or(0) + R::SPAN
 }
 
 /// The last candles seen, newest last.
@@ -109,7 +106,7 @@ pub(crate) struct Candlestick<R: Rule> {
 impl<R: Rule> Candlestick<R> {
     /// The indicator running `rule`.
     pub fn new(rule: R) -> Self {
-        let lookback = lookback_of(R::TOTALS, R::SPAN);
+        let lookback = lookback_of::<R>();
         let reach = R::TOTALS
             .iter()
             .map(|(s, ago)| s.period + ago)
@@ -141,21 +138,15 @@ impl<R: Rule> Indicator for Candlestick<R> {
         self.seen += 1;
         let candle = Candle::from(bar);
         self.ring.push(candle);
-        let lookback = self.lookback;
-        if t < lookback {
-            // The first sums run over the `period` candles just before each judged candle of the
-            // first output.
+        // The sums start at the first bar the rule runs on, each over the `period` candles just
+        // before the candle it judges; after each bar they take in the next candle.
+        let start = self.lookback - R::EARLY;
+        if t < start {
             for (total, (setting, ago)) in self.totals.iter_mut().zip(R::TOTALS) {
-                if t + ago + setting.period >= lookback && t + ago < lookback {
+                if t + ago + setting.period >= start && t + ago < start {
                     *total += setting.range_of(&candle);
                 }
             }
-            let bars = Bars {
-                ring: &self.ring,
-                totals: &self.totals,
-                specs: R::TOTALS,
-            };
-            self.rule.prime(&bars, lookback - t);
             // TA-Lib's integer outputs hold 0, not NaN, before the lookback.
             out[0] = 0.0;
             return;
@@ -165,7 +156,12 @@ impl<R: Rule> Indicator for Candlestick<R> {
             totals: &self.totals,
             specs: R::TOTALS,
         };
-        out[0] = f64::from(self.rule.eval(&bars));
+        if t < self.lookback {
+            self.rule.prime(&bars);
+            out[0] = 0.0;
+        } else {
+            out[0] = f64::from(self.rule.eval(&bars));
+        }
         for (total, (setting, ago)) in self.totals.iter_mut().zip(R::TOTALS) {
             if setting.period != 0 {
                 *total += setting.range_of(self.ring.ago(*ago))
