@@ -3,21 +3,16 @@
 use super::PairStream;
 use super::window::Window;
 
-/// TA-Lib's zero test for a previous price (`TA_IS_ZERO`).
-fn is_zero(v: f64) -> bool {
-    -1e-14 < v && v < 1e-14
-}
-
-/// The one-bar return from `prev` to `price`, or `None` when `prev` is zero.
+/// The one-bar return from `prev` to `price`, or `None` when `prev` is exactly zero.
 fn ret(prev: f64, price: f64) -> Option<f64> {
-    (!is_zero(prev)).then(|| (price - prev) / prev)
+    (prev != 0.0).then(|| (price - prev) / prev)
 }
 
 /// TA-Lib's BETA over the last `period` returns: the least-squares slope of the second series'
 /// one-bar returns (y) on the first's (x), fed with prices. The return sums are kept against
 /// shifts near the window and rebuilt around the window means when the denominator loses its
-/// digits, when a departing return dwarfs what remains, and at least every `32 * period` bars. A
-/// window where x does not vary gives 0.
+/// digits, when a departing x or y return dwarfs what remains of its sum of squares, and at least
+/// every `32 * period` bars. A window where x does not vary gives 0.
 #[derive(Clone, Debug)]
 pub struct Beta {
     period: usize,
@@ -27,10 +22,12 @@ pub struct Beta {
     shift_x: f64,
     shift_y: f64,
     s_xx: f64,
+    s_yy: f64,
     s_xy: f64,
     s_x: f64,
     s_y: f64,
     leaving_xx: f64,
+    leaving_yy: f64,
     since_reseed: i64,
 }
 
@@ -46,10 +43,12 @@ impl Beta {
             shift_x: 0.0,
             shift_y: 0.0,
             s_xx: 0.0,
+            s_yy: 0.0,
             s_xy: 0.0,
             s_x: 0.0,
             s_y: 0.0,
             leaving_xx: 0.0,
+            leaving_yy: 0.0,
             since_reseed: 32 * period as i64,
         }
     }
@@ -75,7 +74,7 @@ impl Beta {
         }
         self.shift_x = total_x / self.n;
         self.shift_y = total_y / self.n;
-        (self.s_xx, self.s_xy, self.s_x, self.s_y) = (0.0, 0.0, 0.0, 0.0);
+        (self.s_xx, self.s_yy, self.s_xy, self.s_x, self.s_y) = (0.0, 0.0, 0.0, 0.0, 0.0);
         for i in 1..=self.period {
             let (x, y) = self.deviations(
                 self.xs.get(i - 1),
@@ -84,6 +83,7 @@ impl Beta {
                 self.ys.get(i),
             );
             self.s_xx += x * x;
+            self.s_yy += y * y;
             self.s_xy += x * y;
             self.s_x += x;
             self.s_y += y;
@@ -111,6 +111,7 @@ impl PairStream for Beta {
         }
         let (dx, dy) = self.deviations(prev_x, x, prev_y, y);
         self.s_xx += dx * dx;
+        self.s_yy += dy * dy;
         self.s_xy += dx * dy;
         self.s_x += dx;
         self.s_y += dy;
@@ -122,12 +123,16 @@ impl PairStream for Beta {
         self.since_reseed -= 1;
         if denom < 1e-6 * denom_scale
             || self.leaving_xx > 1000.0 * self.s_xx
+            || self.leaving_yy > 1000.0 * self.s_yy
             || self.since_reseed <= 0
         {
             self.since_reseed = 32 * self.period as i64;
             self.reseed();
             denom_scale = self.n * self.s_xx;
-            denom = (denom_scale - (self.s_x * self.s_x)).max(0.0);
+            denom = denom_scale - (self.s_x * self.s_x);
+            if denom < 0.0 {
+                denom = 0.0;
+            }
         }
         let (tx, ty) = self.deviations(
             self.xs.get(0),
@@ -141,7 +146,9 @@ impl PairStream for Beta {
             0.0
         };
         self.leaving_xx = tx * tx;
+        self.leaving_yy = ty * ty;
         self.s_xx -= tx * tx;
+        self.s_yy -= ty * ty;
         self.s_xy -= tx * ty;
         self.s_x -= tx;
         self.s_y -= ty;
