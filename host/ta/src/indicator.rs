@@ -5,7 +5,9 @@ use crate::bar::{Bar, Series};
 /// One configured TA-Lib function, fed one bar at a time.
 ///
 /// Before [`Indicator::lookback`] bars have been seen (TA-Lib's lookback: the index of the first
-/// valid output) every output is NaN; from then on each call yields TA-Lib's value for that bar.
+/// valid output) every real output is NaN and every integer output (candlestick patterns,
+/// HT_TRENDMODE, FRACTAL's flags, SUPERTREND's trend) is 0, as TA-Lib's Python package gives
+/// them; from then on each call yields TA-Lib's value for that bar.
 pub trait Indicator: Send {
     /// Index of the first bar with a valid output, as TA-Lib's `*_Lookback` gives it.
     fn lookback(&self) -> usize;
