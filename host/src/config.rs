@@ -31,6 +31,9 @@ pub struct ServiceConfig {
     /// Non-market sources to poll (Fear & Greed, FRED series, news feeds).
     #[serde(default)]
     pub sources: Vec<crate::feeds::sources::PollerConfig>,
+    /// What the feature engine computes besides its defaults.
+    #[serde(default)]
+    pub features: crate::features::FeatureConfig,
 }
 
 /// The operators' HTTP endpoint.

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod execution;
+pub mod features;
 pub mod feeds;
 pub mod history;
 pub mod journal;

@@ -1,10 +1,11 @@
 //! The host's view of the market: symbols, the recent closed bars of each, and the latest
 //! price. Guests read it through the WIT `market` interface; the engine writes it once per event.
 //!
-//! Until the feature engine lands, named features are computed here from the recent bars.
+//! Named features come from the [`FeatureEngine`], which sees every event recorded here.
 
-use crate::feeds::BookTop;
+use crate::features::FeatureEngine;
 use crate::feeds::sources::{Headline, Observation, SourceEvent};
+use crate::feeds::{BookTop, TradePrint};
 use crate::model::{Bar, Fixed, SymbolId, SymbolTable, TimestampMs};
 use crate::risk::Marks;
 use std::collections::HashMap;
@@ -16,7 +17,7 @@ pub const HISTORY: usize = 1_000;
 pub const HEADLINES: usize = 200;
 
 /// Symbols, recent bars and marks.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub struct MarketData {
     /// Names and ids.
     pub symbols: SymbolTable,
@@ -26,6 +27,8 @@ pub struct MarketData {
     headlines: VecDeque<Headline>,
     /// Latest close of each symbol.
     pub marks: Marks,
+    /// Every named feature of every symbol.
+    pub features: FeatureEngine,
 }
 
 /// Market summary handed to signal optimizers.
@@ -35,7 +38,7 @@ pub struct Conditions {
     pub symbol: SymbolId,
     /// Event time.
     pub time: TimestampMs,
-    /// Standard deviation of the last 20 log returns.
+    /// Realised volatility of the last 20 bars (root of summed squared log returns).
     pub volatility: f64,
     /// Return over the last 20 bars.
     pub trend: f64,
@@ -44,6 +47,14 @@ pub struct Conditions {
 }
 
 impl MarketData {
+    /// Market data whose features are computed by `features`.
+    pub fn new(features: FeatureEngine) -> Self {
+        Self {
+            features,
+            ..Self::default()
+        }
+    }
+
     /// Records a closed bar.
     pub fn push_bar(&mut self, bar: Bar) {
         let i = bar.symbol as usize;
@@ -58,6 +69,12 @@ impl MarketData {
         if let Ok(close) = Fixed::from_f64(bar.close) {
             self.marks.set(bar.symbol, close);
         }
+        self.features.on_bar(&bar, &self.symbols);
+    }
+
+    /// Records a public trade.
+    pub fn push_trade(&mut self, trade: &TradePrint) {
+        self.features.on_trade(trade);
     }
 
     /// Records the latest best levels of a symbol's book.
@@ -66,12 +83,14 @@ impl MarketData {
         if self.books.len() <= i {
             self.books.resize(i + 1, None);
         }
+        self.features.on_book(&book);
         self.books[i] = Some(book);
     }
 
     /// Records a value or headline from a non-market source. A series keeps its value for the
     /// latest period; headlines keep the last [`HEADLINES`].
     pub fn record(&mut self, event: SourceEvent) {
+        self.features.on_source(&event);
         match event {
             SourceEvent::Observation(o) => {
                 let key = format!("{}.{}", o.source, o.series);
@@ -121,101 +140,33 @@ impl MarketData {
         self.history.get(symbol as usize)?.back()
     }
 
-    /// A named feature of `symbol`: `Ok(None)` while history is too short.
+    /// A named feature of `symbol` (`Ok(None)` while it has no value): any name of the feature
+    /// catalog, `transform:name`, or `source.series` for a polled source's latest value.
     pub fn feature(&self, symbol: SymbolId, name: &str) -> Result<Option<f64>, String> {
-        if name.contains('.') {
-            // A source's series, e.g. `fear_greed.value` or `fred.DGS10`: the same for every symbol.
+        let in_catalog = self.features.catalog().column(name).is_some() || name.contains(':');
+        if !in_catalog && name.contains('.') && !name.starts_with("cross.") {
+            // A polled source's series (`fear_greed.value`, `fred.DGS10`): the same for every symbol.
             return Ok(self.observation(name).map(|o| o.value));
         }
-        let unknown = || {
-            format!(
-                "unknown feature {name:?}; accepted: open, high, low, close, volume, return_N, sma_N, \
-                 volatility_N, highest_N, lowest_N, volume_sma_N (N from 1 to {HISTORY}), and \
-                 <source>.<series> for polled sources (fear_greed.value, fred.<SERIES>)"
-            )
-        };
-        let (base, n) = match name.rsplit_once('_') {
-            Some((base, n)) => {
-                let n: usize = n.parse().map_err(|_| unknown())?;
-                if n == 0 || n > HISTORY - 1 {
-                    return Err(unknown());
-                }
-                (base, n)
-            }
-            None => (name, 0),
-        };
-        let Some(history) = self.history.get(symbol as usize).filter(|h| !h.is_empty()) else {
-            return if matches!(
-                base,
-                "open"
-                    | "high"
-                    | "low"
-                    | "close"
-                    | "volume"
-                    | "return"
-                    | "sma"
-                    | "volatility"
-                    | "highest"
-                    | "lowest"
-                    | "volume_sma"
-            ) {
-                Ok(None)
-            } else {
-                Err(unknown())
-            };
-        };
-        let last = history.back().copied().expect("non-empty");
-        let window = |k: usize| (history.len() >= k).then(|| history.range(history.len() - k..));
-        let value = match (base, n) {
-            ("open", 0) => Some(last.open),
-            ("high", 0) => Some(last.high),
-            ("low", 0) => Some(last.low),
-            ("close", 0) => Some(last.close),
-            ("volume", 0) => Some(last.volume),
-            ("return", n) => window(n + 1).map(|mut w| {
-                let first = w.next().expect("window").close;
-                if first == 0.0 {
-                    0.0
-                } else {
-                    last.close / first - 1.0
-                }
-            }),
-            ("sma", n) => window(n).map(|w| w.map(|b| b.close).sum::<f64>() / n as f64),
-            ("volume_sma", n) => window(n).map(|w| w.map(|b| b.volume).sum::<f64>() / n as f64),
-            ("highest", n) => window(n).map(|w| w.map(|b| b.high).fold(f64::MIN, f64::max)),
-            ("lowest", n) => window(n).map(|w| w.map(|b| b.low).fold(f64::MAX, f64::min)),
-            ("volatility", n) => window(n + 1).map(|w| {
-                let closes: Vec<f64> = w.map(|b| b.close).collect();
-                let rets: Vec<f64> = closes
-                    .windows(2)
-                    .map(|p| {
-                        if p[0] > 0.0 && p[1] > 0.0 {
-                            (p[1] / p[0]).ln()
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect();
-                let mean = rets.iter().sum::<f64>() / n as f64;
-                (rets.iter().map(|r| (r - mean) * (r - mean)).sum::<f64>() / n as f64).sqrt()
-            }),
-            _ => return Err(unknown()),
-        };
-        Ok(value)
+        self.features.value(symbol, name)
     }
 
     /// The conditions of `symbol` at its last bar, if it has one.
     pub fn conditions(&self, symbol: SymbolId) -> Option<Conditions> {
         let last = self.last_bar(symbol)?;
-        let f = |name: &str| self.feature(symbol, name).ok().flatten();
-        let volume_ratio = f("volume_sma_20")
-            .filter(|&v| v > 0.0)
-            .map_or(1.0, |avg| last.volume / avg);
+        let f = |name: &str| self.features.value(symbol, name).ok().flatten();
+        let volumes: Vec<f64> = self.recent_bars(symbol, 20).map(|b| b.volume).collect();
+        let average = volumes.iter().sum::<f64>() / volumes.len() as f64;
+        let volume_ratio = if volumes.len() == 20 && average > 0.0 {
+            last.volume / average
+        } else {
+            1.0
+        };
         Some(Conditions {
             symbol,
             time: last.close_time(),
-            volatility: f("volatility_20").unwrap_or(0.0),
-            trend: f("return_20").unwrap_or(0.0),
+            volatility: f("rv_20").unwrap_or(0.0),
+            trend: f("ret_20").unwrap_or(0.0),
             volume_ratio,
         })
     }
@@ -246,18 +197,22 @@ mod tests {
     #[test]
     fn features_follow_their_definitions() {
         let m = data(&[1.0, 2.0, 3.0, 4.0]);
-        assert_eq!(m.feature(0, "sma_2"), Ok(Some(3.5)));
-        assert_eq!(m.feature(0, "sma_5"), Ok(None));
-        assert_eq!(m.feature(0, "return_3"), Ok(Some(3.0)));
-        assert_eq!(m.feature(0, "highest_3"), Ok(Some(5.0)));
+        assert_eq!(
+            m.feature(0, "SMA_30"),
+            Ok(None),
+            "30 bars are not there yet"
+        );
+        assert_eq!(m.feature(0, "ret_1"), Ok(Some(4.0 / 3.0 - 1.0)));
         assert_eq!(m.feature(0, "close"), Ok(Some(4.0)));
-        assert!(m.feature(0, "rsi_14").unwrap_err().contains("accepted"));
-        assert!(m.feature(0, "sma_0").is_err());
+        assert_eq!(m.feature(0, "minmax_3:close"), Ok(Some(1.0)));
+        let err = m.feature(0, "RSI_7").unwrap_err();
+        assert!(err.contains("[features].extra"), "{err}");
+        assert!(m.feature(0, "sma_2").unwrap_err().contains("features list"));
         assert_eq!(
             m.recent_bars(0, 2).map(|b| b.close).collect::<Vec<_>>(),
             vec![3.0, 4.0]
         );
-        assert_eq!(m.feature(7, "sma_2"), Ok(None));
+        assert_eq!(m.feature(7, "close"), Ok(None));
     }
 
     #[test]
@@ -282,7 +237,7 @@ mod tests {
         assert!(
             m.feature(0, "nonsense")
                 .unwrap_err()
-                .contains("fred.<SERIES>")
+                .contains("unknown feature")
         );
     }
 }

@@ -92,6 +92,12 @@ pub async fn serve(
         Arc::new(journal),
         PaperVenue { fee_rate: fee },
     );
+    engine
+        .market()
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .features = crate::features::FeatureEngine::new(config.features.clone())
+        .map_err(|e| ServeError::Config(format!("[features]: {e}")))?;
     let market = &config.market;
     let symbols: Vec<(String, SymbolId)> = {
         let mut data = engine.market().write().unwrap_or_else(|p| p.into_inner());

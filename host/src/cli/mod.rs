@@ -4,7 +4,9 @@
 mod backtest;
 mod check;
 mod data;
+mod features;
 mod fetch;
+mod indicators;
 mod operator;
 mod serve;
 mod sim;
@@ -45,6 +47,11 @@ enum Command {
     Data(data::DataCommand),
     /// Runs the Binance-compatible exchange simulator on loopback.
     ExchangeSim(sim::Args),
+    /// Computes TA-Lib indicators over a candle file and writes them as CSV.
+    Indicators(indicators::Args),
+    /// The feature registry.
+    #[command(subcommand)]
+    Features(features::FeaturesCommand),
 }
 
 /// Parses the command line, runs the subcommand, and maps errors to a non-zero exit.
@@ -67,6 +74,8 @@ pub fn main() -> ExitCode {
         Command::List(args) => operator::run(operator::Op::List(args)),
         Command::Data(command) => data::run(command),
         Command::ExchangeSim(args) => sim::run(args),
+        Command::Indicators(args) => indicators::run(args),
+        Command::Features(command) => features::run(command),
     };
     match result {
         Ok(code) => code,

@@ -324,6 +324,11 @@ impl Engine {
 
     fn on_trade(&mut self, trade: &TradePrint) {
         self.now = self.now.max(trade.time);
+        self.env
+            .market
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_trade(trade);
         self.fire_timers(self.now);
         let wit = types::Trade {
             symbol: trade.symbol,

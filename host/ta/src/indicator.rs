@@ -8,7 +8,7 @@ use crate::bar::{Bar, Series};
 /// valid output) every real output is NaN and every integer output (candlestick patterns,
 /// HT_TRENDMODE, FRACTAL's flags, SUPERTREND's trend) is 0, as TA-Lib's Python package gives
 /// them; from then on each call yields TA-Lib's value for that bar.
-pub trait Indicator: Send {
+pub trait Indicator: Send + Sync {
     /// Index of the first bar with a valid output, as TA-Lib's `*_Lookback` gives it.
     fn lookback(&self) -> usize;
 

@@ -278,7 +278,7 @@ fn check_case(f: &Function, series: &Series, case: &Value) -> Result<f64, String
                     let err = (ours - t).abs();
                     let denom = t.abs().max(1e-6 * scale);
                     let rel = if err == 0.0 { 0.0 } else { err / denom };
-                    if !(rel <= REL_TOL) {
+                    if rel.is_nan() || rel > REL_TOL {
                         return Err(format!(
                             "{label}: {}[{i}] = {ours:e}, TA-Lib {t:e} (relative error {rel:e})",
                             f.outputs[k]

@@ -31,7 +31,7 @@ pub mod wma;
 pub mod zlema;
 
 /// A computation over one stream of values.
-pub trait Stream: Send {
+pub trait Stream: Send + Sync {
     /// Number of inputs consumed before the first output (TA-Lib's lookback).
     fn lookback(&self) -> usize;
     /// Consumes the next value; `None` until the lookback has passed.
@@ -40,7 +40,7 @@ pub trait Stream: Send {
 
 /// A computation over two aligned streams of values, one pair per step (correlation or beta
 /// between two series).
-pub trait PairStream: Send {
+pub trait PairStream: Send + Sync {
     /// Number of pairs consumed before the first output.
     fn lookback(&self) -> usize;
     /// Consumes the next pair; `None` until the lookback has passed.

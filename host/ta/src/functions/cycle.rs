@@ -103,7 +103,7 @@ pub(crate) static FUNCTIONS: &[Function] = &[
 ];
 
 /// What one HT function makes of each transformed bar.
-trait Stage: Send {
+trait Stage: Send + Sync {
     /// The output before the lookback: NaN, or 0 for an integer output as TA-Lib gives it.
     const IDLE: f64 = f64::NAN;
     /// Sees every bar's price, transformed or not.

@@ -13,7 +13,7 @@ use crate::bar::Bar;
 use crate::indicator::Indicator;
 
 /// A pattern's rule: which running totals it needs and how it judges the latest candles.
-pub(crate) trait Rule: Send + 'static {
+pub(crate) trait Rule: Send + Sync + 'static {
     /// The running totals, each a setting and how many bars before the current one its judged
     /// candle is; [`Bars::avg`] refers to them by position.
     const TOTALS: &'static [(Setting, usize)];

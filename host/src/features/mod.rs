@@ -1,0 +1,559 @@
+//! The feature engine: every named feature of every symbol, updated as events arrive and never
+//! looking ahead.
+//!
+//! On each closed bar a symbol's row is computed in one pass: basic price features, every TA-Lib
+//! function of [`stratbox_ta`] at its defaults plus the configured extra specs, the flow features
+//! of the bar's trades and book updates, the latest book features, sentiment and macro values as
+//! of the bar's close, and cross-market features against the reference symbols. Rows are kept in a
+//! per-symbol history from which transforms ([`preprocess`]) and model input windows
+//! ([`FeatureEngine::windows`]) are read.
+
+pub mod catalog;
+pub mod cross;
+pub mod microstructure;
+pub mod preprocess;
+pub mod sentiment;
+
+use std::collections::VecDeque;
+
+use ndarray::{Array2, Array3};
+use stratbox_ta::{Indicator, Spec, registry};
+
+use crate::feeds::sources::SourceEvent;
+use crate::feeds::{BookTop, TradePrint};
+use crate::model::{Bar, SymbolId, SymbolTable};
+use catalog::{Catalog, Source};
+use cross::{BarPoint, CROSS_FEATURES, CrossPair, PAIRING_DEPTH};
+use microstructure::{BOOK_FEATURES, FLOW_FEATURES, MicroConfig, Microstructure};
+use preprocess::Transform;
+use sentiment::{SENTIMENT_FEATURES, SourceState};
+
+/// What the feature engine computes besides its defaults.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeatureConfig {
+    /// TA-Lib specs computed besides every function at its defaults (`RSI_7`, `BBANDS_50_2_2_0`).
+    pub extra: Vec<String>,
+    /// Symbols the cross-market features of every symbol are measured against.
+    pub references: Vec<String>,
+    /// Macro series (`source.series`, e.g. `fred.DGS10`) published as features.
+    pub macro_series: Vec<String>,
+    /// Paired bars the cross-market statistics cover.
+    pub cross_window: usize,
+    /// Rows of history kept per symbol for transforms and model windows.
+    pub history: usize,
+    /// Microstructure parameters.
+    pub micro: MicroConfig,
+}
+
+impl Default for FeatureConfig {
+    fn default() -> Self {
+        Self {
+            extra: Vec::new(),
+            references: Vec::new(),
+            macro_series: vec![
+                "fred.DGS10".into(),
+                "fred.CPIAUCSL".into(),
+                "fred.GDP".into(),
+            ],
+            cross_window: 50,
+            history: 256,
+            micro: MicroConfig::default(),
+        }
+    }
+}
+
+/// Basic bar features: name, lookback, description.
+const BASIC_FEATURES: [(&str, usize, &str); 12] = [
+    ("open", 0, "opening price of the last closed bar"),
+    ("high", 0, "highest price of the last closed bar"),
+    ("low", 0, "lowest price of the last closed bar"),
+    ("close", 0, "closing price of the last closed bar"),
+    ("volume", 0, "base volume of the last closed bar"),
+    ("ret_1", 1, "simple return over the last bar"),
+    ("ret_5", 5, "simple return over the last 5 bars"),
+    ("ret_20", 20, "simple return over the last 20 bars"),
+    (
+        "rv_5",
+        5,
+        "realised volatility: root of the summed squared log returns of 5 bars",
+    ),
+    ("rv_20", 20, "realised volatility over 20 bars"),
+    ("rv_60", 60, "realised volatility over 60 bars"),
+    (
+        "amihud_20",
+        20,
+        "Amihud illiquidity: mean |log return| per unit of quote volume, 20 bars",
+    ),
+];
+const RETURN_DEPTH: usize = 61;
+
+/// Column offsets of each feature family.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    technical: usize,
+    flow: usize,
+    book: usize,
+    sentiment: usize,
+    macro_: usize,
+    cross: usize,
+}
+
+/// One TA-Lib indicator writing its outputs into consecutive columns.
+struct Slot {
+    indicator: Box<dyn Indicator>,
+    first: usize,
+    width: usize,
+}
+
+/// One symbol's state.
+struct SymbolFeatures {
+    values: Vec<f64>,
+    slots: Vec<Slot>,
+    micro: Microstructure,
+    pairs: Vec<CrossPair>,
+    closes: VecDeque<(f64, f64)>,
+    recent: VecDeque<BarPoint>,
+    history: VecDeque<Vec<f64>>,
+    time: i64,
+}
+
+/// Every feature of every symbol.
+pub struct FeatureEngine {
+    config: FeatureConfig,
+    catalog: Catalog,
+    specs: Vec<Spec>,
+    layout: Layout,
+    symbols: Vec<Option<SymbolFeatures>>,
+    sources: SourceState,
+}
+
+impl std::fmt::Debug for FeatureEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeatureEngine")
+            .field("features", &self.catalog.len())
+            .finish()
+    }
+}
+
+impl Default for FeatureEngine {
+    fn default() -> Self {
+        Self::new(FeatureConfig::default()).expect("the default configuration is valid")
+    }
+}
+
+impl FeatureEngine {
+    /// An engine computing the defaults and what `config` adds; refuses bad specs by name.
+    pub fn new(config: FeatureConfig) -> Result<Self, String> {
+        let mut catalog = Catalog::default();
+        for (name, lookback, description) in BASIC_FEATURES {
+            catalog.add(name, "", lookback, Source::Bars, description);
+        }
+        let mut specs: Vec<Spec> = registry::all()
+            .iter()
+            .map(|f| Spec::with_defaults(f))
+            .collect();
+        for text in &config.extra {
+            let spec = Spec::parse(text).map_err(|e| format!("features.extra: {e}"))?;
+            if !specs.iter().any(|s| s.name() == spec.name()) {
+                specs.push(spec);
+            }
+        }
+        let technical = catalog.len();
+        for spec in &specs {
+            catalog.add_spec(spec);
+        }
+        let flow = catalog.len();
+        let kyle = config.micro.kyle_bars;
+        for (i, (name, description)) in FLOW_FEATURES.into_iter().enumerate() {
+            let (params, lookback) = match i {
+                4 => (
+                    format!(
+                        "buckets={} bucket_volume={}",
+                        config.micro.vpin_buckets, config.micro.vpin_bucket_volume
+                    ),
+                    config.micro.vpin_buckets,
+                ),
+                5 => (format!("bars={kyle}"), kyle),
+                _ => (String::new(), 0),
+            };
+            catalog.add(name, params, lookback, Source::Trades, description);
+        }
+        let book = catalog.len();
+        for (name, description) in BOOK_FEATURES {
+            let params = if name.contains("impact") {
+                format!("notional={}", config.micro.impact_notional)
+            } else {
+                String::new()
+            };
+            catalog.add(name, params, 0, Source::Book, description);
+        }
+        let sentiment = catalog.len();
+        for (name, description) in SENTIMENT_FEATURES {
+            catalog.add(name, "", 0, Source::Sentiment, description);
+        }
+        let macro_ = catalog.len();
+        for series in &config.macro_series {
+            catalog.add(
+                format!("macro.{series}"),
+                "",
+                0,
+                Source::Macro,
+                format!("latest published value of {series}"),
+            );
+            catalog.add(
+                format!("macro.{series}.change"),
+                "",
+                0,
+                Source::Macro,
+                format!("change of {series} from its previous period"),
+            );
+        }
+        let cross = catalog.len();
+        for reference in &config.references {
+            for (suffix, description) in CROSS_FEATURES {
+                catalog.add(
+                    format!("cross.{reference}.{suffix}"),
+                    format!("window={}", config.cross_window),
+                    config.cross_window,
+                    Source::Cross(reference.clone()),
+                    description,
+                );
+            }
+        }
+        let layout = Layout {
+            technical,
+            flow,
+            book,
+            sentiment,
+            macro_,
+            cross,
+        };
+        Ok(Self {
+            config,
+            catalog,
+            specs,
+            layout,
+            symbols: Vec::new(),
+            sources: SourceState::default(),
+        })
+    }
+
+    /// The features this engine computes.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    fn state(&mut self, symbol: SymbolId) -> &mut SymbolFeatures {
+        let i = symbol as usize;
+        if self.symbols.len() <= i {
+            self.symbols.resize_with(i + 1, || None);
+        }
+        let (specs, catalog, config, layout) =
+            (&self.specs, &self.catalog, &self.config, self.layout);
+        self.symbols[i].get_or_insert_with(|| {
+            let mut first = layout.technical;
+            let slots = specs
+                .iter()
+                .map(|spec| {
+                    let width = spec.function.outputs.len();
+                    let slot = Slot {
+                        indicator: spec.build(),
+                        first,
+                        width,
+                    };
+                    first += width;
+                    slot
+                })
+                .collect();
+            SymbolFeatures {
+                values: vec![f64::NAN; catalog.len()],
+                slots,
+                micro: Microstructure::new(config.micro.clone()),
+                pairs: config
+                    .references
+                    .iter()
+                    .map(|_| CrossPair::new(config.cross_window))
+                    .collect(),
+                closes: VecDeque::with_capacity(RETURN_DEPTH + 1),
+                recent: VecDeque::with_capacity(PAIRING_DEPTH + 1),
+                history: VecDeque::with_capacity(config.history + 1),
+                time: i64::MIN,
+            }
+        })
+    }
+
+    /// Takes a public trade.
+    pub fn on_trade(&mut self, trade: &TradePrint) {
+        self.state(trade.symbol).micro.on_trade(trade);
+    }
+
+    /// Takes a book update; the book features follow it at once.
+    pub fn on_book(&mut self, book: &BookTop) {
+        let first = self.layout.book;
+        let s = self.state(book.symbol);
+        s.micro.on_book(book);
+        let n = BOOK_FEATURES.len();
+        let values = s.micro.book_values().to_vec();
+        s.values[first..first + n].copy_from_slice(&values);
+    }
+
+    /// Takes a non-market source's event.
+    pub fn on_source(&mut self, event: &SourceEvent) {
+        self.sources.record(event);
+    }
+
+    /// Takes a closed bar and computes the symbol's row for it.
+    pub fn on_bar(&mut self, bar: &Bar, symbols: &SymbolTable) {
+        let layout = self.layout;
+        let now = bar.close_time();
+        let reference_ids: Vec<Option<SymbolId>> = self
+            .config
+            .references
+            .iter()
+            .map(|r| symbols.id(r))
+            .collect();
+        let macro_series = self.config.macro_series.clone();
+        let history_rows = self.config.history;
+        // The references' recent bars, before this bar is added to its own symbol's.
+        let reference_points: Vec<VecDeque<BarPoint>> = reference_ids
+            .iter()
+            .map(|id| {
+                id.and_then(|id| {
+                    self.symbols
+                        .get(id as usize)?
+                        .as_ref()
+                        .map(|s| s.recent.clone())
+                })
+                .unwrap_or_default()
+            })
+            .collect();
+        let mut sentiment = [f64::NAN; SENTIMENT_FEATURES.len()];
+        self.sources.sentiment(now, &mut sentiment);
+        let macros: Vec<(f64, f64)> = macro_series
+            .iter()
+            .map(|k| self.sources.series(k))
+            .collect();
+        let s = self.state(bar.symbol);
+        s.time = now;
+        let v = &mut s.values;
+        let log_return = s
+            .closes
+            .back()
+            .map_or(f64::NAN, |&(c, _)| log_ratio(bar.close, c));
+        s.closes.push_back((bar.close, bar.close * bar.volume));
+        if s.closes.len() > RETURN_DEPTH {
+            s.closes.pop_front();
+        }
+        basics(bar, &s.closes, &mut v[..BASIC_FEATURES.len()]);
+        let ta_bar = stratbox_ta::Bar {
+            open: bar.open,
+            high: bar.high,
+            low: bar.low,
+            close: bar.close,
+            volume: bar.volume,
+        };
+        for slot in &mut s.slots {
+            slot.indicator
+                .next(&ta_bar, &mut v[slot.first..slot.first + slot.width]);
+        }
+        s.micro.close_bar(
+            bar.interval_ms,
+            log_return,
+            &mut v[layout.flow..layout.flow + FLOW_FEATURES.len()],
+        );
+        v[layout.sentiment..layout.sentiment + sentiment.len()].copy_from_slice(&sentiment);
+        for (i, (value, change)) in macros.into_iter().enumerate() {
+            v[layout.macro_ + 2 * i] = value;
+            v[layout.macro_ + 2 * i + 1] = change;
+        }
+        let point = BarPoint {
+            open_time: bar.open_time,
+            log_return,
+            log_price: bar.close.ln(),
+        };
+        for (i, pair) in s.pairs.iter_mut().enumerate() {
+            let first = layout.cross + i * CROSS_FEATURES.len();
+            let mut reference = reference_points[i].clone();
+            if reference_ids[i] == Some(bar.symbol) {
+                reference.push_back(point);
+            }
+            pair.update(
+                point,
+                &reference,
+                &mut v[first..first + CROSS_FEATURES.len()],
+            );
+        }
+        s.recent.push_back(point);
+        if s.recent.len() > PAIRING_DEPTH {
+            s.recent.pop_front();
+        }
+        s.history.push_back(v.clone());
+        if s.history.len() > history_rows {
+            s.history.pop_front();
+        }
+    }
+
+    /// The current value of a feature of `symbol` (`Ok(None)` while it has none), by name or
+    /// `transform:name`; an unknown name is an error naming what is accepted.
+    pub fn value(&self, symbol: SymbolId, name: &str) -> Result<Option<f64>, String> {
+        let state = self.symbols.get(symbol as usize).and_then(Option::as_ref);
+        if let Some(parsed) = Transform::parse(name) {
+            let (transform, feature) = parsed?;
+            let column = self
+                .catalog
+                .column(feature)
+                .ok_or_else(|| self.catalog.unknown(feature))?;
+            let Some(state) = state else { return Ok(None) };
+            let depth = transform
+                .depth()
+                .unwrap_or(state.history.len())
+                .min(state.history.len());
+            let history: Vec<f64> = state
+                .history
+                .range(state.history.len() - depth..)
+                .map(|row| row[column])
+                .collect();
+            return Ok(transform.apply(&history).filter(|v| !v.is_nan()));
+        }
+        let column = self
+            .catalog
+            .column(name)
+            .ok_or_else(|| self.catalog.unknown(name))?;
+        Ok(state.map(|s| s.values[column]).filter(|v| !v.is_nan()))
+    }
+
+    /// Close time of the last bar of `symbol` the features were computed at.
+    pub fn time(&self, symbol: SymbolId) -> Option<i64> {
+        self.symbols.get(symbol as usize)?.as_ref().map(|s| s.time)
+    }
+
+    /// Columns of `names`, or an error naming the first unknown one.
+    pub fn columns(&self, names: &[String]) -> Result<Vec<usize>, String> {
+        names
+            .iter()
+            .map(|n| {
+                self.catalog
+                    .column(n)
+                    .ok_or_else(|| self.catalog.unknown(n))
+            })
+            .collect()
+    }
+
+    /// The last `len` rows of `columns` for each of `symbols`, oldest first, as a
+    /// (symbols, len, columns) tensor, with a mask of the values that were missing (they are 0 in
+    /// the tensor). `None` for a symbol with fewer than `len` rows.
+    pub fn windows(
+        &self,
+        symbols: &[SymbolId],
+        columns: &[usize],
+        len: usize,
+    ) -> Vec<Option<(Array2<f32>, Array2<bool>)>> {
+        symbols
+            .iter()
+            .map(|&id| {
+                let state = self.symbols.get(id as usize)?.as_ref()?;
+                if state.history.len() < len {
+                    return None;
+                }
+                let rows = state.history.range(state.history.len() - len..);
+                let mut values = Array2::<f32>::zeros((len, columns.len()));
+                let mut missing = Array2::<bool>::from_elem((len, columns.len()), false);
+                for (t, row) in rows.enumerate() {
+                    for (k, &c) in columns.iter().enumerate() {
+                        if row[c].is_finite() {
+                            values[[t, k]] = row[c] as f32;
+                        } else {
+                            missing[[t, k]] = true;
+                        }
+                    }
+                }
+                Some((values, missing))
+            })
+            .collect()
+    }
+
+    /// The windows of every symbol in `symbols` that has enough history, stacked into one
+    /// (batch, len, columns) tensor, with the symbols it holds.
+    pub fn batch(
+        &self,
+        symbols: &[SymbolId],
+        columns: &[usize],
+        len: usize,
+    ) -> (Vec<SymbolId>, Array3<f32>) {
+        let windows = self.windows(symbols, columns, len);
+        let ready: Vec<(SymbolId, Array2<f32>)> = symbols
+            .iter()
+            .zip(windows)
+            .filter_map(|(&s, w)| w.map(|(v, _)| (s, v)))
+            .collect();
+        let mut out = Array3::<f32>::zeros((ready.len(), len, columns.len()));
+        for (b, (_, w)) in ready.iter().enumerate() {
+            out.index_axis_mut(ndarray::Axis(0), b).assign(w);
+        }
+        (ready.into_iter().map(|(s, _)| s).collect(), out)
+    }
+
+    /// Latest values of every column of `symbol`, if it has seen a bar.
+    pub fn row(&self, symbol: SymbolId) -> Option<&[f64]> {
+        self.symbols
+            .get(symbol as usize)?
+            .as_ref()
+            .map(|s| s.values.as_slice())
+    }
+}
+
+fn log_ratio(a: f64, b: f64) -> f64 {
+    if a > 0.0 && b > 0.0 {
+        (a / b).ln()
+    } else {
+        f64::NAN
+    }
+}
+
+/// The basic features from the recent (close, quote volume) pairs, the newest last.
+fn basics(bar: &Bar, closes: &VecDeque<(f64, f64)>, out: &mut [f64]) {
+    out[..5].copy_from_slice(&[bar.open, bar.high, bar.low, bar.close, bar.volume]);
+    let n = closes.len();
+    let ret = |k: usize| {
+        if n > k {
+            let then = closes[n - 1 - k].0;
+            if then != 0.0 {
+                bar.close / then - 1.0
+            } else {
+                f64::NAN
+            }
+        } else {
+            f64::NAN
+        }
+    };
+    out[5] = ret(1);
+    out[6] = ret(5);
+    out[7] = ret(20);
+    let log_returns = |k: usize| (n - k..n).map(|i| log_ratio(closes[i].0, closes[i - 1].0));
+    let rv = |k: usize| {
+        if n > k {
+            log_returns(k).map(|r| r * r).sum::<f64>().sqrt()
+        } else {
+            f64::NAN
+        }
+    };
+    out[8] = rv(5);
+    out[9] = rv(20);
+    out[10] = rv(60);
+    out[11] = if n > 20 {
+        let mut total = 0.0;
+        for i in n - 20..n {
+            let r = log_ratio(closes[i].0, closes[i - 1].0);
+            let dollar = closes[i].1;
+            total += if dollar > 0.0 {
+                r.abs() / dollar
+            } else {
+                f64::NAN
+            };
+        }
+        total / 20.0
+    } else {
+        f64::NAN
+    };
+}

@@ -1,0 +1,328 @@
+//! The feature engine over real Binance data: every feature's value at time t is the same whether
+//! or not data after t exists, features are readable by name, and model windows come out as
+//! tensors.
+
+mod common;
+
+use stratbox::features::{FeatureConfig, FeatureEngine};
+use stratbox::feeds::candles;
+use stratbox::feeds::sources::{Headline, Observation, SourceEvent};
+use stratbox::feeds::{BookTop, TradePrint};
+use stratbox::market::MarketData;
+use stratbox::model::{Bar, Side};
+
+/// Everything the engine can see, in the order it sees it.
+#[derive(Clone, Debug)]
+enum Event {
+    Bar(Bar),
+    Trade(TradePrint),
+    Book(BookTop),
+    Source(SourceEvent),
+}
+
+impl Event {
+    fn time(&self) -> i64 {
+        match self {
+            Event::Bar(b) => b.close_time(),
+            Event::Trade(t) => t.time,
+            Event::Book(b) => b.time,
+            Event::Source(SourceEvent::Observation(o)) => o.known_at,
+            Event::Source(SourceEvent::Headline(h)) => h.known_at,
+        }
+    }
+}
+
+fn config() -> FeatureConfig {
+    FeatureConfig {
+        extra: vec!["RSI_7".into(), "BBANDS_50_2_2_0".into()],
+        references: vec!["ETHBTC".into()],
+        macro_series: vec!["fred.DGS10".into()],
+        cross_window: 30,
+        micro: stratbox::features::microstructure::MicroConfig {
+            vpin_bucket_volume: 5_000.0,
+            vpin_buckets: 10,
+            kyle_bars: 10,
+            impact_notional: 2.0,
+        },
+        ..FeatureConfig::default()
+    }
+}
+
+/// Three 5m BTC pairs interleaved by time, XRP/ETH trades with a book rebuilt around each trade,
+/// and sentiment and macro values becoming known along the way.
+fn events(market: &mut MarketData) -> Vec<Event> {
+    let mut events = Vec::new();
+    for (name, file) in [
+        ("ETHBTC", "ETH_BTC_5m.csv"),
+        ("ADABTC", "ADA_BTC_5m.csv"),
+        ("XLMBTC", "XLM_BTC_5m.csv"),
+    ] {
+        let symbol = market.symbols.intern(name);
+        let rows = candles::read_file(&common::data_dir().join(file)).unwrap();
+        events.extend(
+            rows.iter()
+                .take(600)
+                .map(|c| Event::Bar(c.to_bar(symbol, 300_000))),
+        );
+    }
+    let xrp = market.symbols.intern("XRPETH");
+    let rows = candles::read_file(&common::data_dir().join("XRP_ETH_1m.csv")).unwrap();
+    events.extend(
+        rows.iter()
+            .take(300)
+            .map(|c| Event::Bar(c.to_bar(xrp, 60_000))),
+    );
+    let trades = std::fs::read_to_string(common::data_dir().join("XRP_ETH_trades.csv")).unwrap();
+    for line in trades.lines().skip(1).take(6_000) {
+        let f: Vec<&str> = line.split(',').collect();
+        let (time, id, side, price, qty): (i64, u64, &str, f64, f64) = (
+            f[0].parse().unwrap(),
+            f[1].parse().unwrap(),
+            f[3],
+            f[4].parse().unwrap(),
+            f[5].parse().unwrap(),
+        );
+        let aggressor = if side == "buy" { Side::Buy } else { Side::Sell };
+        events.push(Event::Trade(TradePrint {
+            symbol: xrp,
+            time,
+            trade_id: id,
+            price,
+            quantity: qty,
+            aggressor,
+        }));
+        let tick = 1e-8;
+        let levels = |sign: f64| {
+            (1..=10)
+                .map(|i| {
+                    (
+                        price + sign * tick * f64::from(i),
+                        50.0 * f64::from(i) + (id % 7) as f64,
+                    )
+                })
+                .collect()
+        };
+        events.push(Event::Book(BookTop {
+            symbol: xrp,
+            time,
+            bids: levels(-1.0),
+            asks: levels(1.0),
+        }));
+    }
+    let start = 1_515_560_100_000i64;
+    for k in 0..20i64 {
+        let known_at = start + k * 7_200_000 + 1_234;
+        events.push(Event::Source(SourceEvent::Observation(Observation {
+            source: "fear_greed".into(),
+            series: "value".into(),
+            observed_at: known_at - 1_234,
+            known_at,
+            value: (30 + 3 * k) as f64,
+            label: None,
+        })));
+        events.push(Event::Source(SourceEvent::Observation(Observation {
+            source: "fred".into(),
+            series: "DGS10".into(),
+            observed_at: known_at - 86_400_000,
+            known_at,
+            value: 2.0 + 0.01 * k as f64,
+            label: None,
+        })));
+        let title = if k % 3 == 0 {
+            "Bitcoin rallies to record"
+        } else {
+            "Exchange hacked, prices plunge"
+        };
+        events.push(Event::Source(SourceEvent::Headline(Headline {
+            source: "news".into(),
+            id: k.to_string(),
+            title: title.into(),
+            published_at: None,
+            known_at,
+        })));
+    }
+    events.sort_by_key(Event::time); // stable: bars of the same time keep their file order
+    events
+}
+
+fn apply(market: &mut MarketData, event: &Event) {
+    match event {
+        Event::Bar(b) => market.push_bar(*b),
+        Event::Trade(t) => market.push_trade(t),
+        Event::Book(b) => market.set_book(b.clone()),
+        Event::Source(s) => market.record(s.clone()),
+    }
+}
+
+fn market() -> MarketData {
+    MarketData::new(FeatureEngine::new(config()).unwrap())
+}
+
+/// Snapshot of every feature (and some transforms) of the symbol whose bar just closed.
+fn snapshot(market: &MarketData, bar: &Bar) -> Vec<u64> {
+    let mut row: Vec<u64> = market
+        .features
+        .row(bar.symbol)
+        .unwrap()
+        .iter()
+        .map(|v| v.to_bits())
+        .collect();
+    for name in [
+        "zscore_20:RSI_14",
+        "minmax_50:close",
+        "winsor_30_5:ret_1",
+        "missing:micro.vpin",
+        "ffill:micro.spread",
+    ] {
+        row.push(
+            market
+                .feature(bar.symbol, name)
+                .unwrap()
+                .unwrap_or(f64::NAN)
+                .to_bits(),
+        );
+    }
+    row
+}
+
+#[test]
+fn no_feature_looks_ahead() {
+    let mut full = market();
+    let all = events(&mut full);
+    let mut rows = Vec::new();
+    for (i, e) in all.iter().enumerate() {
+        apply(&mut full, e);
+        if let Event::Bar(b) = e {
+            rows.push((i, *b, snapshot(&full, b)));
+        }
+    }
+    // Cut the data at several points: the engine that never saw what follows must have computed
+    // exactly the same values up to the cut.
+    let cuts: Vec<usize> = (1..=6).map(|k| rows[rows.len() * k / 7].0).collect();
+    for cut in cuts {
+        let mut partial = market();
+        events(&mut partial);
+        let mut compared = 0;
+        let mut expected = rows.iter().filter(|(i, _, _)| *i <= cut).peekable();
+        for (i, e) in all.iter().enumerate().take(cut + 1) {
+            apply(&mut partial, e);
+            if let Event::Bar(b) = e {
+                let (j, _, row) = expected.next().unwrap();
+                assert_eq!(*j, i);
+                let ours = snapshot(&partial, b);
+                for (k, (a, b)) in ours.iter().zip(row).enumerate() {
+                    let name = full
+                        .features
+                        .catalog()
+                        .defs()
+                        .get(k)
+                        .map_or("transform", |d| d.name.as_str());
+                    assert_eq!(
+                        a, b,
+                        "{name} differs at event {i} when data after event {cut} is absent"
+                    );
+                }
+                compared += 1;
+            }
+        }
+        assert!(compared > 100);
+    }
+    // Every feature family produced values somewhere.
+    let catalog = full.features.catalog();
+    let mut never = Vec::new();
+    for (k, def) in catalog.defs().iter().enumerate() {
+        if !rows
+            .iter()
+            .any(|(_, _, row)| !f64::from_bits(row[k]).is_nan())
+        {
+            never.push(def.name.clone());
+        }
+    }
+    assert!(
+        never.is_empty(),
+        "features that never had a value: {never:?}"
+    );
+}
+
+#[test]
+fn batch_indicators_do_not_look_ahead_either() {
+    let rows = candles::read_file(&common::data_dir().join("ETH_BTC_5m.csv")).unwrap();
+    let series = |n: usize| {
+        let mut s = stratbox_ta::Series::default();
+        for c in rows.iter().take(n) {
+            s.push(stratbox_ta::Bar {
+                open: c.open.to_f64(),
+                high: c.high.to_f64(),
+                low: c.low.to_f64(),
+                close: c.close.to_f64(),
+                volume: c.volume.to_f64(),
+            });
+        }
+        s
+    };
+    let (long, short) = (series(2_000), series(1_234));
+    for f in stratbox_ta::registry::all() {
+        let mut a = vec![Vec::new(); f.outputs.len()];
+        let mut b = vec![Vec::new(); f.outputs.len()];
+        f.build(&f.defaults()).unwrap().batch(&long, &mut a);
+        f.build(&f.defaults()).unwrap().batch(&short, &mut b);
+        for (x, y) in a.iter().zip(&b) {
+            for i in 0..short.len() {
+                assert_eq!(
+                    x[i].to_bits(),
+                    y[i].to_bits(),
+                    "{} at bar {i} depends on later bars",
+                    f.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn features_are_read_by_name_and_windows_become_tensors() {
+    let mut m = market();
+    let events = events(&mut m);
+    for e in &events {
+        apply(&mut m, e);
+    }
+    let ada = m.symbols.id("ADABTC").unwrap();
+    let xrp = m.symbols.id("XRPETH").unwrap();
+    assert!(
+        m.features.catalog().len() >= 100,
+        "{} features",
+        m.features.catalog().len()
+    );
+    let rsi = m.feature(ada, "RSI_14").unwrap().unwrap();
+    assert!((0.0..=100.0).contains(&rsi));
+    assert!(m.feature(ada, "cross.ETHBTC.corr").unwrap().unwrap().abs() <= 1.0);
+    assert!(m.feature(ada, "sentiment.fear_greed").unwrap().is_some());
+    assert!(m.feature(ada, "macro.fred.DGS10").unwrap().is_some());
+    assert!(m.feature(xrp, "micro.spread").unwrap().unwrap() > 0.0);
+    assert!(m.feature(xrp, "micro.vpin").unwrap().is_some());
+    assert_eq!(
+        m.feature(ada, "micro.vpin").unwrap(),
+        None,
+        "no trades for ADABTC: missing"
+    );
+    assert_eq!(m.feature(ada, "missing:micro.vpin").unwrap(), Some(1.0));
+    let err = m.feature(ada, "RSI_9").unwrap_err();
+    assert!(err.contains("[features].extra"), "{err}");
+    let names: Vec<String> = ["close", "RSI_14", "MACD_12_26_9.macdhist", "micro.vpin"]
+        .map(String::from)
+        .to_vec();
+    let columns = m.features.columns(&names).unwrap();
+    let (symbols, tensor) = m.features.batch(&[ada, xrp, 99], &columns, 64);
+    assert_eq!(symbols, vec![ada, xrp]);
+    assert_eq!(tensor.shape(), &[2, 64, 4]);
+    let windows = m.features.windows(&[ada], &columns, 64);
+    let (values, missing) = windows[0].as_ref().unwrap();
+    assert_eq!(values[[63, 1]], rsi as f32);
+    assert!(missing.column(3).iter().all(|&m| m), "ADABTC has no VPIN");
+    assert!(
+        m.features
+            .columns(&["nope".to_string()])
+            .unwrap_err()
+            .contains("unknown feature")
+    );
+}
