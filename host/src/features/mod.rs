@@ -307,34 +307,11 @@ impl FeatureEngine {
     pub fn on_bar(&mut self, bar: &Bar, symbols: &SymbolTable) {
         let layout = self.layout;
         let now = bar.close_time();
-        let reference_ids: Vec<Option<SymbolId>> = self
-            .config
-            .references
-            .iter()
-            .map(|r| symbols.id(r))
-            .collect();
-        let macro_series = self.config.macro_series.clone();
-        let history_rows = self.config.history;
-        // The references' recent bars, before this bar is added to its own symbol's.
-        let reference_points: Vec<VecDeque<BarPoint>> = reference_ids
-            .iter()
-            .map(|id| {
-                id.and_then(|id| {
-                    self.symbols
-                        .get(id as usize)?
-                        .as_ref()
-                        .map(|s| s.recent.clone())
-                })
-                .unwrap_or_default()
-            })
-            .collect();
-        let mut sentiment = [f64::NAN; SENTIMENT_FEATURES.len()];
-        self.sources.sentiment(now, &mut sentiment);
-        let macros: Vec<(f64, f64)> = macro_series
-            .iter()
-            .map(|k| self.sources.series(k))
-            .collect();
-        let s = self.state(bar.symbol);
+        self.state(bar.symbol);
+        // Take the symbol's state out so the references' states can be read beside it.
+        let mut s = self.symbols[bar.symbol as usize]
+            .take()
+            .expect("created above");
         s.time = now;
         let v = &mut s.values;
         let log_return = s
@@ -357,13 +334,12 @@ impl FeatureEngine {
             slot.indicator
                 .next(&ta_bar, &mut v[slot.first..slot.first + slot.width]);
         }
-        s.micro.close_bar(
-            bar.interval_ms,
-            log_return,
-            &mut v[layout.flow..layout.flow + FLOW_FEATURES.len()],
-        );
-        v[layout.sentiment..layout.sentiment + sentiment.len()].copy_from_slice(&sentiment);
-        for (i, (value, change)) in macros.into_iter().enumerate() {
+        let flow = layout.flow..layout.flow + FLOW_FEATURES.len();
+        s.micro.close_bar(bar.interval_ms, log_return, &mut v[flow]);
+        let sentiment = layout.sentiment..layout.sentiment + SENTIMENT_FEATURES.len();
+        self.sources.sentiment(now, &mut v[sentiment]);
+        for (i, series) in self.config.macro_series.iter().enumerate() {
+            let (value, change) = self.sources.series(series);
             v[layout.macro_ + 2 * i] = value;
             v[layout.macro_ + 2 * i + 1] = change;
         }
@@ -372,26 +348,34 @@ impl FeatureEngine {
             log_return,
             log_price: bar.close.ln(),
         };
-        for (i, pair) in s.pairs.iter_mut().enumerate() {
-            let first = layout.cross + i * CROSS_FEATURES.len();
-            let mut reference = reference_points[i].clone();
-            if reference_ids[i] == Some(bar.symbol) {
-                reference.push_back(point);
-            }
-            pair.update(
-                point,
-                &reference,
-                &mut v[first..first + CROSS_FEATURES.len()],
-            );
-        }
         s.recent.push_back(point);
         if s.recent.len() > PAIRING_DEPTH {
             s.recent.pop_front();
         }
-        s.history.push_back(v.clone());
-        if s.history.len() > history_rows {
-            s.history.pop_front();
+        let empty = VecDeque::new();
+        for (i, (pair, reference)) in s.pairs.iter_mut().zip(&self.config.references).enumerate() {
+            let first = layout.cross + i * CROSS_FEATURES.len();
+            let recent = match symbols.id(reference) {
+                Some(id) if id == bar.symbol => &s.recent,
+                Some(id) => self
+                    .symbols
+                    .get(id as usize)
+                    .and_then(Option::as_ref)
+                    .map_or(&empty, |r| &r.recent),
+                None => &empty,
+            };
+            pair.update(point, recent, &mut v[first..first + CROSS_FEATURES.len()]);
         }
+        // Reuse the oldest row's allocation once the history is full.
+        let mut row = if s.history.len() >= self.config.history {
+            s.history.pop_front().unwrap_or_default()
+        } else {
+            Vec::with_capacity(v.len())
+        };
+        row.clear();
+        row.extend_from_slice(v);
+        s.history.push_back(row);
+        self.symbols[bar.symbol as usize] = Some(s);
     }
 
     /// The current value of a feature of `symbol` (`Ok(None)` while it has none), by name or

@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""TA-Lib's side of the `talib_compare` benchmark (run by it, not by hand).
+
+Usage: talib_baseline.py SERIES_CSV LIVE_WINDOW LIVE_BARS
+Prints two JSON numbers: the mean seconds to update all functions for one new bar the way a
+TA-Lib user does in a live loop (recompute each over the last LIVE_WINDOW bars), and the seconds
+to compute all of them once over the whole series (the batch case).
+"""
+import json
+import sys
+import time
+
+import numpy as np
+import talib
+from talib import abstract
+
+GROUPS = ["Overlap Studies", "Momentum Indicators", "Volume Indicators", "Volatility Indicators",
+          "Price Transform", "Cycle Indicators", "Statistic Functions"]
+
+
+def main():
+    path, window, bars = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    data = np.loadtxt(path, delimiter=",", skiprows=1)
+    series = {k: np.ascontiguousarray(data[:, i + 1]) for i, k in
+              enumerate(["open", "high", "low", "close", "volume"])}
+    groups = talib.get_function_groups()
+    names = [n for g in GROUPS for n in groups[g] if n != "MAVP"]
+    functions = [abstract.Function(n) for n in names]
+    # Live: for each new bar, every function over the last `window` bars.
+    start = time.perf_counter()
+    for end in range(window, window + bars):
+        inputs = {k: v[end - window:end] for k, v in series.items()}
+        for f in functions:
+            f(inputs)
+    live = (time.perf_counter() - start) / bars
+    # Batch: every function once over the whole series.
+    start = time.perf_counter()
+    for f in functions:
+        f(series)
+    batch = time.perf_counter() - start
+    print(json.dumps({"functions": len(functions), "live_per_bar_s": live, "batch_s": batch}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+//! Our indicators against TA-Lib's C core (through its Python package), measured side by side in
+//! one run on the same series.
+//!
+//! `cargo bench -p stratbox-ta --bench talib_compare` (needs `python3` with `TA-Lib` from PyPI for
+//! the TA-Lib side; without it only our figures are printed). `TA_BENCH_BARS` sets the batch
+//! series length (default 1,000,000).
+//!
+//! - live: one new bar through all 112 streaming indicators, against recomputing each over the
+//!   last 500 bars with TA-Lib, as a TA-Lib user's live loop does;
+//! - batch: all 112 over the whole series, against TA-Lib over the same arrays.
+
+use std::hint::black_box;
+use std::io::Write;
+use std::time::Instant;
+
+use stratbox_ta::{Group, Indicator, Series, registry};
+
+const LIVE_WINDOW: usize = 500;
+const LIVE_BARS: usize = 200;
+
+/// A seeded random walk with OHLCV bars, the same for both sides (written to CSV for TA-Lib).
+fn series(n: usize) -> Series {
+    let mut s = Series::default();
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut uniform = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut close: f64 = 100.0;
+    for _ in 0..n {
+        let open = close;
+        close = (open * (1.0 + (uniform() - 0.5) * 0.02)).max(0.01);
+        let high = open.max(close) * (1.0 + uniform() * 0.005);
+        let low = open.min(close) * (1.0 - uniform() * 0.005);
+        s.push(stratbox_ta::Bar {
+            open,
+            high,
+            low,
+            close,
+            volume: 1.0 + uniform() * 1000.0,
+        });
+    }
+    s
+}
+
+fn functions() -> Vec<&'static stratbox_ta::Function> {
+    registry::all()
+        .iter()
+        .copied()
+        .filter(|f| f.group != Group::PatternRecognition)
+        .collect()
+}
+
+fn fresh() -> Vec<(Box<dyn Indicator>, usize)> {
+    functions()
+        .iter()
+        .map(|f| ((f.build)(&f.defaults()), f.outputs.len()))
+        .collect()
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn main() {
+    let bars: usize = std::env::var("TA_BENCH_BARS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let data = series(bars);
+    let path = std::env::temp_dir().join(format!("stratbox-ta-bench-{bars}.csv"));
+    {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&path).expect("temp file"));
+        writeln!(w, "open_time_ms,open,high,low,close,volume").unwrap();
+        for i in 0..data.len() {
+            let b = data.bar(i);
+            writeln!(
+                w,
+                "{i},{},{},{},{},{}",
+                b.open, b.high, b.low, b.close, b.volume
+            )
+            .unwrap();
+        }
+    }
+    let count = functions().len();
+
+    // Live: warm every indicator over LIVE_WINDOW bars, then time single-bar updates.
+    let mut live = Vec::new();
+    for _ in 0..5 {
+        let mut all = fresh();
+        let mut out = [0.0; 4];
+        for i in 0..LIVE_WINDOW {
+            for (ind, w) in &mut all {
+                ind.next(&data.bar(i), &mut out[..*w]);
+            }
+        }
+        let start = Instant::now();
+        for i in LIVE_WINDOW..LIVE_WINDOW + LIVE_BARS * 50 {
+            let bar = data.bar(i);
+            for (ind, w) in &mut all {
+                ind.next(black_box(&bar), &mut out[..*w]);
+            }
+            black_box(&out);
+        }
+        live.push(start.elapsed().as_secs_f64() / (LIVE_BARS * 50) as f64);
+    }
+    let live = median(live);
+
+    // Batch: all functions over the whole series.
+    let mut batch = Vec::new();
+    for _ in 0..3 {
+        let mut all = fresh();
+        let start = Instant::now();
+        for (ind, w) in &mut all {
+            let mut out = vec![Vec::new(); *w];
+            ind.batch(&data, &mut out);
+            black_box(&out);
+        }
+        batch.push(start.elapsed().as_secs_f64());
+    }
+    let batch = median(batch);
+    println!("stratbox-ta: {count} functions, {bars} bars");
+    println!("  live  (one bar, all functions): {:>10.3} us", live * 1e6);
+    println!("  batch (whole series, all):      {:>10.3} s", batch);
+
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/talib_baseline.py");
+    let python = std::process::Command::new("python3")
+        .args([
+            script,
+            path.to_str().unwrap(),
+            &LIVE_WINDOW.to_string(),
+            &LIVE_BARS.to_string(),
+        ])
+        .output();
+    match python {
+        Ok(o) if o.status.success() => {
+            let text = String::from_utf8_lossy(&o.stdout);
+            let v: serde_json::Value = serde_json::from_str(text.trim()).expect("baseline JSON");
+            let (tl, tb) = (
+                v["live_per_bar_s"].as_f64().unwrap(),
+                v["batch_s"].as_f64().unwrap(),
+            );
+            println!("TA-Lib 0.8 C core via Python: {} functions", v["functions"]);
+            println!(
+                "  live  (recompute over last {LIVE_WINDOW}): {:>10.3} us   -> ours {:.1}x faster",
+                tl * 1e6,
+                tl / live
+            );
+            println!(
+                "  batch (whole series, all):      {:>10.3} s    -> ours/TA-Lib = {:.2}",
+                tb,
+                batch / tb
+            );
+        }
+        Ok(o) => println!(
+            "TA-Lib baseline failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => println!("TA-Lib baseline not run (python3: {e})"),
+    }
+    let _ = std::fs::remove_file(&path);
+}
