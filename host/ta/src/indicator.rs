@@ -19,17 +19,47 @@ pub trait Indicator: Send + Sync {
     /// numbers as calling [`Indicator::next`] bar by bar. Each implementation gets its own
     /// monomorphised loop, so the per-bar call is static even through `dyn Indicator`.
     fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
-        let mut values = [f64::NAN; MAX_OUTPUTS];
-        let width = out.len();
+        let n = series.len();
         for column in out.iter_mut() {
             column.clear();
-            column.reserve(series.len());
+            column.resize(n, f64::NAN);
         }
-        for i in 0..series.len() {
-            self.next(&series.bar(i), &mut values[..width]);
-            for (column, value) in out.iter_mut().zip(&values[..width]) {
-                column.push(*value);
-            }
+        match out {
+            [a] => run(self, series, [a]),
+            [a, b] => run(self, series, [a, b]),
+            [a, b, c] => run(self, series, [a, b, c]),
+            [a, b, c, d] => run(self, series, [a, b, c, d]),
+            [] => run(self, series, []),
+            _ => panic!("at most {MAX_OUTPUTS} outputs"),
+        }
+    }
+}
+
+/// The default batch loop for `W` outputs, each column already `series.len()` long: slicing
+/// every column to the same length up front lets the compiler drop bounds checks and the loads
+/// of the fields `next` does not read.
+#[inline(always)]
+fn run<I: Indicator + ?Sized, const W: usize>(
+    indicator: &mut I,
+    series: &Series,
+    columns: [&mut Vec<f64>; W],
+) {
+    let n = series.len();
+    let (open, high, low) = (&series.open[..n], &series.high[..n], &series.low[..n]);
+    let (close, volume) = (&series.close[..n], &series.volume[..n]);
+    let mut columns = columns.map(|c| &mut c[..n]);
+    let mut values = [f64::NAN; W];
+    for i in 0..n {
+        let bar = Bar {
+            open: open[i],
+            high: high[i],
+            low: low[i],
+            close: close[i],
+            volume: volume[i],
+        };
+        indicator.next(&bar, &mut values);
+        for (column, value) in columns.iter_mut().zip(values) {
+            column[i] = value;
         }
     }
 }

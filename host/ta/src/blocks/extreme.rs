@@ -52,6 +52,18 @@ impl RollingExtreme {
         }
     }
 
+    /// Continues a rescan over `values`, the first of which sits at position `first` of the
+    /// window (oldest first).
+    #[inline]
+    fn rescan(&self, values: &[f64], first: usize, best: &mut f64, at: &mut usize) {
+        for (i, &v) in values.iter().enumerate() {
+            if self.beats(v, *best) || (self.rescan_keeps_latest && v == *best) {
+                *best = v;
+                *at = first + i;
+            }
+        }
+    }
+
     /// Consumes one value; once the window is full, `(extreme, age)` where `age` counts values
     /// back from the newest (0 = the value just pushed).
     #[inline]
@@ -64,17 +76,13 @@ impl RollingExtreme {
         }
         let trailing = today + 1 - self.window.capacity();
         if self.best_index.is_none_or(|b| b < trailing) {
-            let mut best = self.window.get(0);
-            let mut index = trailing;
-            for i in 1..self.window.len() {
-                let v = self.window.get(i);
-                if self.beats(v, best) || (self.rescan_keeps_latest && v == best) {
-                    best = v;
-                    index = trailing + i;
-                }
-            }
+            let (older, newer) = self.window.as_slices();
+            let mut best = older[0];
+            let mut at = 0;
+            self.rescan(&older[1..], 1, &mut best, &mut at);
+            self.rescan(newer, older.len(), &mut best, &mut at);
             self.best = best;
-            self.best_index = Some(index);
+            self.best_index = Some(trailing + at);
         } else if self.beats(x, self.best) || x == self.best {
             self.best = x;
             self.best_index = Some(today);

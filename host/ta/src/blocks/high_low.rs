@@ -67,11 +67,18 @@ impl HighLow {
 }
 
 /// The first position (oldest first) and value of the window's extreme under `better`.
+#[inline]
 fn extreme(window: &Window, better: impl Fn(f64, f64) -> bool) -> (usize, f64) {
-    let mut best = (0, window.get(0));
-    for (i, x) in window.iter().enumerate().skip(1) {
+    let (older, newer) = window.as_slices();
+    let mut best = (0, older[0]);
+    for (i, &x) in older.iter().enumerate().skip(1) {
         if better(x, best.1) {
             best = (i, x);
+        }
+    }
+    for (i, &x) in newer.iter().enumerate() {
+        if better(x, best.1) {
+            best = (older.len() + i, x);
         }
     }
     best

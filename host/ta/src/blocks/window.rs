@@ -23,13 +23,16 @@ impl Window {
     pub fn push(&mut self, x: f64) -> Option<f64> {
         let cap = self.values.len();
         if self.len < cap {
-            let slot = (self.head + self.len) % cap;
-            self.values[slot] = x;
+            // Until the window is full `head` stays 0, so the next slot is `len`.
+            self.values[self.len] = x;
             self.len += 1;
             None
         } else {
             let old = std::mem::replace(&mut self.values[self.head], x);
-            self.head = (self.head + 1) % cap;
+            self.head += 1;
+            if self.head == cap {
+                self.head = 0;
+            }
             Some(old)
         }
     }
@@ -37,13 +40,28 @@ impl Window {
     /// The `i`-th oldest value held (0 = oldest).
     #[inline]
     pub fn get(&self, i: usize) -> f64 {
-        self.values[(self.head + i) % self.values.len()]
+        let mut slot = self.head + i;
+        if slot >= self.values.len() {
+            slot -= self.values.len();
+        }
+        self.values[slot]
     }
 
     /// The value pushed `ago` pushes before the last one (0 = the last).
     #[inline]
     pub fn back(&self, ago: usize) -> f64 {
         self.get(self.len - 1 - ago)
+    }
+
+    /// The values held, oldest first, as two runs: the older one then the newer one.
+    #[inline]
+    pub fn as_slices(&self) -> (&[f64], &[f64]) {
+        if self.len < self.values.len() {
+            (&self.values[..self.len], &[])
+        } else {
+            let (newer, older) = self.values.split_at(self.head);
+            (older, newer)
+        }
     }
 
     /// Number of values held.
@@ -68,7 +86,8 @@ impl Window {
 
     /// Values oldest first.
     pub fn iter(&self) -> impl Iterator<Item = f64> + '_ {
-        (0..self.len).map(move |i| self.get(i))
+        let (older, newer) = self.as_slices();
+        older.iter().chain(newer).copied()
     }
 }
 
@@ -86,5 +105,6 @@ mod tests {
         assert_eq!(w.iter().collect::<Vec<_>>(), vec![2.0, 3.0, 4.0]);
         assert_eq!(w.back(0), 4.0);
         assert_eq!(w.back(2), 2.0);
+        assert_eq!(w.as_slices(), (&[2.0, 3.0][..], &[4.0][..]));
     }
 }

@@ -1,5 +1,7 @@
 //! Cycle Indicators: the Hilbert-transform family, with its two overlays MAMA and HT_TRENDLINE.
 
+use std::sync::OnceLock;
+
 use crate::bar::Bar;
 use crate::blocks::Stream;
 use crate::blocks::hilbert::{Cycle, Hilbert, rad_to_deg};
@@ -171,16 +173,36 @@ struct DcPhase {
     phase: f64,
     rad_to_deg: f64,
     turn: f64,
+    angles: &'static [(f64, f64)],
+}
+
+/// Sine and cosine of every angle the phase sum uses, `i * turn / n` for `n` from 1 to
+/// [`MAX_CYCLE`] and `i < n` (from position `n * (n - 1) / 2`), computed once with the same
+/// arithmetic as the sum would: the same bits, without two libm calls per term.
+fn angles(turn: f64) -> &'static [(f64, f64)] {
+    static TABLE: OnceLock<Vec<(f64, f64)>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = Vec::with_capacity(MAX_CYCLE * (MAX_CYCLE + 1) / 2);
+        for n in 1..=MAX_CYCLE {
+            for i in 0..n {
+                let angle = i as f64 * turn / n as f64;
+                table.push((angle.sin(), angle.cos()));
+            }
+        }
+        table
+    })
 }
 
 impl DcPhase {
     fn new() -> Self {
+        let turn = 1f64.atan() * 8.0;
         Self {
             smoothed: [0.0; MAX_CYCLE],
             slot: 0,
             phase: 0.0,
             rad_to_deg: rad_to_deg(),
-            turn: 1f64.atan() * 8.0,
+            turn,
+            angles: angles(turn),
         }
     }
 
@@ -190,12 +212,21 @@ impl DcPhase {
         let n = (cycle.smooth_period + 0.5) as usize;
         let (mut real, mut imag) = (0.0, 0.0);
         let mut idx = self.slot;
-        for i in 0..n {
-            let angle = i as f64 * self.turn / n as f64;
-            let price = self.smoothed[idx];
-            real += angle.sin() * price;
-            imag += angle.cos() * price;
-            idx = if idx == 0 { MAX_CYCLE - 1 } else { idx - 1 };
+        if (1..=MAX_CYCLE).contains(&n) {
+            for &(sin, cos) in &self.angles[n * (n - 1) / 2..][..n] {
+                let price = self.smoothed[idx];
+                real += sin * price;
+                imag += cos * price;
+                idx = if idx == 0 { MAX_CYCLE - 1 } else { idx - 1 };
+            }
+        } else {
+            for i in 0..n {
+                let angle = i as f64 * self.turn / n as f64;
+                let price = self.smoothed[idx];
+                real += angle.sin() * price;
+                imag += angle.cos() * price;
+                idx = if idx == 0 { MAX_CYCLE - 1 } else { idx - 1 };
+            }
         }
         if imag.abs() > 0.0 {
             self.phase = (real / imag).atan() * self.rad_to_deg;

@@ -183,7 +183,9 @@ impl Stream for PercentRank {
             return None;
         }
         let n = self.window.capacity() - 1;
-        let below = (0..n).filter(|&i| self.window.get(i) < x).count();
+        // The newest value is `x` itself, never below `x`: count over the whole window.
+        let (older, newer) = self.window.as_slices();
+        let below = older.iter().chain(newer).filter(|&&v| v < x).count();
         Some(below as f64 / n as f64 * 100.0)
     }
 }

@@ -31,17 +31,16 @@ impl Extremes {
         if !self.highs.is_full() {
             return None;
         }
-        let mut highest = self.highs.get(0);
-        let mut lowest = self.lows.get(0);
-        for i in 1..self.highs.len() {
-            let (h, l) = (self.highs.get(i), self.lows.get(i));
-            if h > highest {
-                highest = h;
-            }
-            if l < lowest {
-                lowest = l;
-            }
-        }
+        let (older, newer) = self.highs.as_slices();
+        let highest = older[1..]
+            .iter()
+            .chain(newer)
+            .fold(older[0], |m, &h| if h > m { h } else { m });
+        let (older, newer) = self.lows.as_slices();
+        let lowest = older[1..]
+            .iter()
+            .chain(newer)
+            .fold(older[0], |m, &l| if l < m { l } else { m });
         Some((highest, lowest))
     }
 }
