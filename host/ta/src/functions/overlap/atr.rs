@@ -3,6 +3,7 @@
 use crate::bar::Bar;
 use crate::blocks::Stream;
 use crate::blocks::rma::Rma;
+use crate::blocks::true_range::true_range;
 
 /// TA-Lib's ATR: Wilder's smoothing of the true range, which starts at the second bar.
 #[derive(Clone, Debug)]
@@ -29,15 +30,6 @@ impl Atr {
     #[inline]
     pub(crate) fn next(&mut self, bar: &Bar) -> Option<f64> {
         let prev_close = self.prev_close.replace(bar.close)?;
-        let mut range = bar.high - bar.low;
-        let to_high = (prev_close - bar.high).abs();
-        if to_high > range {
-            range = to_high;
-        }
-        let to_low = (prev_close - bar.low).abs();
-        if to_low > range {
-            range = to_low;
-        }
-        self.rma.next(range)
+        self.rma.next(true_range(bar.high, bar.low, prev_close))
     }
 }
