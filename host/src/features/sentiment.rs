@@ -195,20 +195,19 @@ impl SourceState {
         {
             self.headlines.pop_front();
         }
-        let known: Vec<f64> = self
+        let (sum, count) = self
             .headlines
             .iter()
             .filter(|(t, _)| *t <= now)
-            .map(|(_, s)| *s)
-            .collect();
+            .fold((0.0, 0usize), |(s, n), (_, score)| (s + score, n + 1));
         out[0] = fg;
         out[1] = change;
-        out[2] = if known.is_empty() {
+        out[2] = if count == 0 {
             f64::NAN
         } else {
-            known.iter().sum::<f64>() / known.len() as f64
+            sum / count as f64
         };
-        out[3] = known.len() as f64;
+        out[3] = count as f64;
     }
 }
 
