@@ -3,6 +3,7 @@
 //! Each block follows TA-Lib's arithmetic step by step (the order of additions in running sums,
 //! the seeding), so that composites built from them keep TA-Lib's numbers.
 
+pub mod atr;
 pub mod beta;
 pub mod correlation;
 pub mod delayed;

@@ -50,12 +50,10 @@ enum Step {
     Divide,
     /// `(avg * (period - 1) + x) * (1 / period)` (RSI).
     Reciprocal(f64),
-    /// `fma(avg, beta, x * k)` with `beta = (period - 1) / period`, `k = 1 - beta` (ATR).
-    Fused { beta: f64, k: f64 },
 }
 
 /// Wilder's average: the first output is the mean of the first `period` values, then each
-/// value moves it by `1 / period` of the way, in one of TA-Lib's three roundings (see the
+/// value moves it by `1 / period` of the way, in one of TA-Lib's two roundings (its ATR's fused one is [`super::rma::Rma`]) (see the
 /// constructors).
 #[derive(Clone, Debug)]
 pub struct WilderAverage {
@@ -87,20 +85,6 @@ impl WilderAverage {
         }
     }
 
-    /// `avg = fma(avg, beta, x * k)` with `beta = (period - 1) / period` and `k = 1 - beta`, the
-    /// seed divided by the period: TA-Lib's ATR.
-    pub fn fused(period: usize) -> Self {
-        let period = period.max(1);
-        let beta = (period - 1) as f64 / period as f64;
-        Self {
-            step: Step::Fused {
-                beta,
-                k: 1.0 - beta,
-            },
-            ..Self::new(period)
-        }
-    }
-
     /// The latest output (meaningful once one has been produced).
     pub fn value(&self) -> f64 {
         self.value
@@ -123,14 +107,13 @@ impl Stream for WilderAverage {
             }
             self.value = match self.step {
                 Step::Reciprocal(r) => self.value * r,
-                Step::Divide | Step::Fused { .. } => self.value / n,
+                Step::Divide => self.value / n,
             };
             return Some(self.value);
         }
         self.value = match self.step {
             Step::Divide => (self.value * (n - 1.0) + x) / n,
             Step::Reciprocal(r) => (self.value * (n - 1.0) + x) * r,
-            Step::Fused { beta, k } => self.value.mul_add(beta, x * k),
         };
         Some(self.value)
     }

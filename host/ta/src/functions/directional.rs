@@ -2,7 +2,6 @@
 
 use super::period;
 use crate::bar::Bar;
-use crate::blocks::Stream;
 use crate::blocks::dm::DirectionalMovement;
 use crate::blocks::extreme::{Extreme, RollingExtreme};
 use crate::blocks::ma::{MaType, MovingAverage};
@@ -11,6 +10,7 @@ use crate::blocks::sma::Sma;
 use crate::blocks::true_range::{TrueRange, true_range};
 use crate::blocks::wilder::{WilderAverage, WilderSum};
 use crate::blocks::window::Window;
+use crate::blocks::{self, Stream};
 use crate::indicator::{Indicator, Warmup};
 use crate::registry::{Field, Function, Group, Param};
 
@@ -303,22 +303,18 @@ impl Indicator for Adxr {
 
 /// ATR and NATR: Wilder's average of the true range, NATR dividing it by the close.
 struct Atr {
-    tr: TrueRange,
-    average: WilderAverage,
+    atr: blocks::atr::Atr,
     normalized: bool,
 }
 
 impl Indicator for Atr {
     fn lookback(&self) -> usize {
-        self.average.lookback() + 1
+        self.atr.lookback()
     }
 
     #[inline]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
-        let atr = self
-            .tr
-            .next(bar.high, bar.low, bar.close)
-            .and_then(|tr| self.average.next(tr));
+        let atr = self.atr.next(bar.high, bar.low, bar.close);
         out[0] = match atr {
             Some(atr) if self.normalized => {
                 if bar.close != 0.0 {
@@ -1085,8 +1081,7 @@ pub(crate) static FUNCTIONS: &[Function] = &[
         outputs: REAL,
         build: |p| {
             Box::new(Atr {
-                tr: TrueRange::new(),
-                average: WilderAverage::fused(period(p[0])),
+                atr: blocks::atr::Atr::new(period(p[0])),
                 normalized: false,
             })
         },
@@ -1100,8 +1095,7 @@ pub(crate) static FUNCTIONS: &[Function] = &[
         outputs: REAL,
         build: |p| {
             Box::new(Atr {
-                tr: TrueRange::new(),
-                average: WilderAverage::fused(period(p[0])),
+                atr: blocks::atr::Atr::new(period(p[0])),
                 // TA-Lib returns the plain true range for period 1.
                 normalized: period(p[0]) > 1,
             })

@@ -9,6 +9,7 @@ use crate::blocks::high_low::HighLow;
 use crate::blocks::ma::{MaType, MovingAverage};
 use crate::blocks::sma::Sma;
 use crate::blocks::window::Window;
+use crate::blocks::wma::Wma;
 use crate::indicator::Indicator;
 use crate::registry::{Field, Function, Group, Param};
 
@@ -420,73 +421,6 @@ impl Indicator for StochF {
             out[0] = k;
             out[1] = d;
         }
-    }
-}
-
-/// TA-Lib's WMA recurrence over a derived series, re-anchored every `8 * period` outputs.
-struct Wma {
-    period: usize,
-    divider: f64,
-    window: Window,
-    seen: usize,
-    sum: f64,
-    sub: f64,
-    trailing: f64,
-    until_reanchor: usize,
-}
-
-impl Wma {
-    fn new(period: usize) -> Self {
-        Self {
-            period,
-            divider: period as f64 * (period + 1) as f64 / 2.0,
-            window: Window::new(period.max(2) - 1),
-            seen: 0,
-            sum: 0.0,
-            sub: 0.0,
-            trailing: 0.0,
-            until_reanchor: 8 * period,
-        }
-    }
-}
-
-impl Stream for Wma {
-    fn lookback(&self) -> usize {
-        self.period - 1
-    }
-
-    #[inline]
-    fn next(&mut self, x: f64) -> Option<f64> {
-        if self.period == 1 {
-            return Some(x);
-        }
-        let weight = self.period as f64;
-        if self.seen < self.period - 1 {
-            self.seen += 1;
-            self.sub += x;
-            self.sum += x * self.seen as f64;
-            self.window.push(x);
-            return None;
-        }
-        self.sub += x;
-        self.sub -= self.trailing;
-        self.sum += x * weight;
-        self.until_reanchor -= 1;
-        if self.until_reanchor == 0 {
-            self.until_reanchor = 8 * self.period;
-            self.sub = 0.0;
-            self.sum = 0.0;
-            for (i, old) in self.window.iter().enumerate() {
-                self.sub += old;
-                self.sum += old * (i + 1) as f64;
-            }
-            self.sub += x;
-            self.sum += x * weight;
-        }
-        self.trailing = self.window.push(x).expect("window is full");
-        let out = self.sum / self.divider;
-        self.sum -= self.sub;
-        Some(out)
     }
 }
 

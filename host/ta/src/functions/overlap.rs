@@ -1,6 +1,5 @@
 //! Overlap Studies: moving averages, bands and price overlays.
 
-mod atr;
 mod bands;
 mod channels;
 mod sar;

@@ -1,8 +1,8 @@
 //! Bands around a moving average: Bollinger, acceleration and Keltner.
 
-use super::atr::Atr;
 use crate::bar::Bar;
 use crate::blocks::Stream;
+use crate::blocks::atr::Atr;
 use crate::blocks::ema::Ema;
 use crate::blocks::ma::{MaType, MovingAverage};
 use crate::blocks::sma::Sma;
@@ -160,7 +160,7 @@ impl Indicator for Kc {
     #[inline]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let atr = if self.seen >= self.atr_start {
-            self.atr.next(bar)
+            self.atr.next(bar.high, bar.low, bar.close)
         } else {
             None
         };

@@ -1,7 +1,7 @@
 //! SuperTrend: a ratcheting ATR band that flips with the trend.
 
-use super::atr::Atr;
 use crate::bar::Bar;
+use crate::blocks::atr::Atr;
 use crate::indicator::Indicator;
 
 /// TA-Lib's SUPERTREND: bands `(high + low) / 2 ± multiplier * ATR`, each ratcheting towards
@@ -40,7 +40,7 @@ impl Indicator for Supertrend {
 
     #[inline]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
-        let Some(atr) = self.atr.next(bar) else {
+        let Some(atr) = self.atr.next(bar.high, bar.low, bar.close) else {
             out[0] = f64::NAN;
             out[1] = 0.0;
             return;
