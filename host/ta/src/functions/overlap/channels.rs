@@ -1,16 +1,57 @@
 //! Extremes over a window: Donchian channels, MIDPOINT and MIDPRICE.
 
 use crate::bar::Bar;
-use crate::blocks::high_low::HighLow;
+use crate::blocks::window::Window;
 use crate::indicator::Indicator;
 
+/// The highest of `a` and the lowest of `b` over the last `period` bars (TA-Lib rescans).
+#[derive(Clone, Debug)]
+struct Extremes {
+    highs: Window,
+    lows: Window,
+}
+
+impl Extremes {
+    fn new(period: usize) -> Self {
+        Self {
+            highs: Window::new(period),
+            lows: Window::new(period),
+        }
+    }
+
+    fn lookback(&self) -> usize {
+        self.highs.capacity() - 1
+    }
+
+    /// Pushes one pair; the window's highest `a` and lowest `b` once full.
+    #[inline]
+    fn next(&mut self, a: f64, b: f64) -> Option<(f64, f64)> {
+        self.highs.push(a);
+        self.lows.push(b);
+        if !self.highs.is_full() {
+            return None;
+        }
+        let (older, newer) = self.highs.as_slices();
+        let highest = older[1..]
+            .iter()
+            .chain(newer)
+            .fold(older[0], |m, &h| if h > m { h } else { m });
+        let (older, newer) = self.lows.as_slices();
+        let lowest = older[1..]
+            .iter()
+            .chain(newer)
+            .fold(older[0], |m, &l| if l < m { l } else { m });
+        Some((highest, lowest))
+    }
+}
+
 /// TA-Lib's DONCHIAN: highest high, `(highest + lowest) / 2` and lowest low over `period` bars.
-pub(crate) struct Donchian(HighLow);
+pub(crate) struct Donchian(Extremes);
 
 impl Donchian {
     /// Channels over `period` bars.
     pub(crate) fn new(period: usize) -> Self {
-        Self(HighLow::new(period))
+        Self(Extremes::new(period))
     }
 }
 
@@ -34,7 +75,7 @@ impl Indicator for Donchian {
 
 /// TA-Lib's MIDPRICE (`(highest high + lowest low) / 2`) or, on the close only, MIDPOINT.
 pub(crate) struct Midpoint {
-    extremes: HighLow,
+    extremes: Extremes,
     close_only: bool,
 }
 
@@ -42,7 +83,7 @@ impl Midpoint {
     /// MIDPRICE over `period` bars, or MIDPOINT when `close_only`.
     pub(crate) fn new(period: usize, close_only: bool) -> Self {
         Self {
-            extremes: HighLow::new(period),
+            extremes: Extremes::new(period),
             close_only,
         }
     }
