@@ -3,7 +3,8 @@
 //!
 //! `cargo bench -p stratbox-ta --bench talib_compare` (needs `python3` with `TA-Lib` from PyPI for
 //! the TA-Lib side; without it only our figures are printed). `TA_BENCH_BARS` sets the batch
-//! series length (default 1,000,000).
+//! series length (default 1,000,000); `TA_BENCH_PER_FUNCTION=1` adds each function's batch time on
+//! both sides, sorted by ratio.
 //!
 //! - live: one new bar through all 112 streaming indicators, against recomputing each over the
 //!   last 500 bars with TA-Lib, as a TA-Lib user's live loop does;
@@ -126,15 +127,39 @@ fn main() {
     println!("  live  (one bar, all functions): {:>10.3} us", live * 1e6);
     println!("  batch (whole series, all):      {:>10.3} s", batch);
 
+    let per_function = std::env::var_os("TA_BENCH_PER_FUNCTION").is_some();
+    let ours_per_function: Vec<(&str, f64)> = if per_function {
+        functions()
+            .iter()
+            .map(|f| {
+                let times = (0..3)
+                    .map(|_| {
+                        let mut ind = (f.build)(&f.defaults());
+                        let mut out = vec![Vec::new(); f.outputs.len()];
+                        let start = Instant::now();
+                        ind.batch(&data, &mut out);
+                        black_box(&out);
+                        start.elapsed().as_secs_f64()
+                    })
+                    .collect();
+                (f.name, median(times))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/talib_baseline.py");
-    let python = std::process::Command::new("python3")
-        .args([
-            script,
-            path.to_str().unwrap(),
-            &LIVE_WINDOW.to_string(),
-            &LIVE_BARS.to_string(),
-        ])
-        .output();
+    let mut args = vec![
+        script.to_string(),
+        path.to_str().unwrap().to_string(),
+        LIVE_WINDOW.to_string(),
+        LIVE_BARS.to_string(),
+    ];
+    if per_function {
+        args.push("per-function".into());
+    }
+    let python = std::process::Command::new("python3").args(&args).output();
     match python {
         Ok(o) if o.status.success() => {
             let text = String::from_utf8_lossy(&o.stdout);
@@ -154,6 +179,24 @@ fn main() {
                 tb,
                 batch / tb
             );
+            if let Some(theirs) = v["per_function_s"].as_object() {
+                let mut rows: Vec<(f64, &str, f64, f64)> = ours_per_function
+                    .iter()
+                    .filter_map(|&(name, o)| {
+                        let t = theirs.get(name)?.as_f64()?;
+                        Some((o / t, name, o, t))
+                    })
+                    .collect();
+                rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+                println!("per function, batch ms: ours, TA-Lib, ratio (slowest ratio first)");
+                for (ratio, name, o, t) in rows {
+                    println!(
+                        "  {name:<20} {:>9.2} {:>9.2} {ratio:>6.2}",
+                        o * 1e3,
+                        t * 1e3
+                    );
+                }
+            }
         }
         Ok(o) => println!(
             "TA-Lib baseline failed: {}",
