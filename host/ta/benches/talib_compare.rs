@@ -110,7 +110,7 @@ fn main() {
     }
     let live = median(live);
 
-    // Batch: all functions over the whole series.
+    // Batch: all functions over the whole series; the median of 3 passes, as on its side.
     let mut batch = Vec::new();
     for _ in 0..3 {
         let mut all = fresh();
