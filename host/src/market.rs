@@ -4,17 +4,14 @@
 //! Named features come from the [`FeatureEngine`], which sees every event recorded here.
 
 use crate::features::FeatureEngine;
-use crate::feeds::sources::{Headline, Observation, SourceEvent};
+use crate::feeds::sources::SourceEvent;
 use crate::feeds::{BookTop, TradePrint};
 use crate::model::{Bar, Fixed, SymbolId, SymbolTable, TimestampMs};
 use crate::risk::Marks;
-use std::collections::HashMap;
 use std::collections::VecDeque;
 
 /// How many closed bars are kept per symbol.
 pub const HISTORY: usize = 1_000;
-/// How many headlines are kept.
-pub const HEADLINES: usize = 200;
 
 /// Symbols, recent bars and marks.
 #[derive(Debug, Default)]
@@ -23,8 +20,6 @@ pub struct MarketData {
     pub symbols: SymbolTable,
     history: Vec<VecDeque<Bar>>,
     books: Vec<Option<BookTop>>,
-    observations: HashMap<String, Observation>,
-    headlines: VecDeque<Headline>,
     /// Latest close of each symbol.
     pub marks: Marks,
     /// Every named feature of every symbol.
@@ -87,38 +82,10 @@ impl MarketData {
         self.books[i] = Some(book);
     }
 
-    /// Records a value or headline from a non-market source. A series keeps its value for the
-    /// latest period; headlines keep the last [`HEADLINES`].
+    /// Records a value or headline from a non-market source (the features keep what they need:
+    /// each series' latest period, the last day of headlines).
     pub fn record(&mut self, event: SourceEvent) {
         self.features.on_source(&event);
-        match event {
-            SourceEvent::Observation(o) => {
-                let key = format!("{}.{}", o.source, o.series);
-                if self
-                    .observations
-                    .get(&key)
-                    .is_none_or(|old| old.observed_at <= o.observed_at)
-                {
-                    self.observations.insert(key, o);
-                }
-            }
-            SourceEvent::Headline(h) => {
-                if self.headlines.len() == HEADLINES {
-                    self.headlines.pop_front();
-                }
-                self.headlines.push_back(h);
-            }
-        }
-    }
-
-    /// The latest value of a source's series, by `source.series` name.
-    pub fn observation(&self, name: &str) -> Option<&Observation> {
-        self.observations.get(name)
-    }
-
-    /// The most recent headlines, oldest first.
-    pub fn headlines(&self) -> impl Iterator<Item = &Headline> {
-        self.headlines.iter()
     }
 
     /// The latest book of `symbol`, if a live feed keeps one.
@@ -146,7 +113,7 @@ impl MarketData {
         let in_catalog = self.features.catalog().column(name).is_some() || name.contains(':');
         if !in_catalog && name.contains('.') && !name.starts_with("cross.") {
             // A polled source's series (`fear_greed.value`, `fred.DGS10`): the same for every symbol.
-            return Ok(self.observation(name).map(|o| o.value));
+            return Ok(self.features.source_value(name));
         }
         self.features.value(symbol, name)
     }
@@ -217,6 +184,7 @@ mod tests {
 
     #[test]
     fn source_values_are_features_and_the_latest_period_wins() {
+        use crate::feeds::sources::Observation;
         let mut m = MarketData::default();
         let obs = |observed_at: i64, value: f64| {
             SourceEvent::Observation(Observation {

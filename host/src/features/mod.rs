@@ -115,7 +115,6 @@ struct SymbolFeatures {
     closes: VecDeque<(f64, f64)>,
     recent: VecDeque<BarPoint>,
     history: VecDeque<Vec<f64>>,
-    time: i64,
 }
 
 /// Every feature of every symbol.
@@ -278,7 +277,6 @@ impl FeatureEngine {
                 closes: VecDeque::with_capacity(RETURN_DEPTH + 1),
                 recent: VecDeque::with_capacity(PAIRING_DEPTH + 1),
                 history: VecDeque::with_capacity(config.history + 1),
-                time: i64::MIN,
             }
         })
     }
@@ -312,7 +310,6 @@ impl FeatureEngine {
         let mut s = self.symbols[bar.symbol as usize]
             .take()
             .expect("created above");
-        s.time = now;
         let v = &mut s.values;
         let log_return = s
             .closes
@@ -407,9 +404,9 @@ impl FeatureEngine {
         Ok(state.map(|s| s.values[column]).filter(|v| !v.is_nan()))
     }
 
-    /// Close time of the last bar of `symbol` the features were computed at.
-    pub fn time(&self, symbol: SymbolId) -> Option<i64> {
-        self.symbols.get(symbol as usize)?.as_ref().map(|s| s.time)
+    /// The latest value of a polled source's series by `source.series` name (`fred.DGS10`).
+    pub fn source_value(&self, name: &str) -> Option<f64> {
+        Some(self.sources.series(name).0).filter(|v| !v.is_nan())
     }
 
     /// Columns of `names`, or an error naming the first unknown one.

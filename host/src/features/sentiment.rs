@@ -174,6 +174,13 @@ impl SourceState {
     }
 
     fn headline(&mut self, h: &Headline) {
+        while self
+            .headlines
+            .front()
+            .is_some_and(|(t, _)| *t <= h.known_at - NEWS_WINDOW_MS)
+        {
+            self.headlines.pop_front();
+        }
         self.headlines
             .push_back((h.known_at, headline_score(&h.title)));
     }
