@@ -291,9 +291,7 @@ impl FeatureEngine {
         let first = self.layout.book;
         let s = self.state(book.symbol);
         s.micro.on_book(book);
-        let n = BOOK_FEATURES.len();
-        let values = s.micro.book_values().to_vec();
-        s.values[first..first + n].copy_from_slice(&values);
+        s.values[first..first + BOOK_FEATURES.len()].copy_from_slice(s.micro.book_values());
     }
 
     /// Takes a non-market source's event.
