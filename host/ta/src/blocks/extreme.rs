@@ -44,7 +44,7 @@ impl RollingExtreme {
         self.window.capacity() - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn beats(&self, x: f64, best: f64) -> bool {
         match self.kind {
             Extreme::Highest => x > best,
@@ -54,7 +54,7 @@ impl RollingExtreme {
 
     /// Continues a rescan over `values`, the first of which sits at position `first` of the
     /// window (oldest first).
-    #[inline]
+    #[inline(always)]
     fn rescan(&self, values: &[f64], first: usize, best: &mut f64, at: &mut usize) {
         for (i, &v) in values.iter().enumerate() {
             if self.beats(v, *best) || (self.rescan_keeps_latest && v == *best) {
@@ -66,7 +66,7 @@ impl RollingExtreme {
 
     /// Consumes one value; once the window is full, `(extreme, age)` where `age` counts values
     /// back from the newest (0 = the value just pushed).
-    #[inline]
+    #[inline(always)]
     pub fn next(&mut self, x: f64) -> Option<(f64, usize)> {
         let today = self.today;
         self.today += 1;

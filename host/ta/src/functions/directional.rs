@@ -58,7 +58,7 @@ impl DirectionalSums {
     }
 
     /// `(+DM, -DM, TR)` smoothed, from bar `period - 1` on.
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar) -> Option<(f64, f64, f64)> {
         let moves = self.dm.next(bar.high, bar.low);
         let tr = self.tr.next(bar.high, bar.low, bar.close);
@@ -248,7 +248,7 @@ impl Adx {
         2 * self.period - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar) -> Option<f64> {
         let sums = self.sums.next(bar);
         if !self.dx_warmup.tick() {
