@@ -37,7 +37,7 @@ impl GainLoss {
     }
 
     /// Consumes one value; `(average gain, average loss)` once `lookback()` values have passed.
-    #[inline(always)]
+    #[inline]
     pub fn next(&mut self, x: f64) -> Option<(f64, f64)> {
         let prev = self.prev.replace(x)?;
         let change = x - prev;
@@ -69,7 +69,7 @@ impl Stream for Rsi {
         self.0.lookback()
     }
 
-    #[inline(always)]
+    #[inline]
     fn next(&mut self, x: f64) -> Option<f64> {
         let (gain, loss) = self.0.next(x)?;
         let total = gain + loss;
