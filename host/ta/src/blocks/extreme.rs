@@ -2,22 +2,13 @@
 
 use super::window::Window;
 
-/// Which extreme to track.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Extreme {
-    /// The highest value.
-    Highest,
-    /// The lowest value.
-    Lowest,
-}
-
 /// The extreme of the last `len` values and how many values ago it came, kept as TA-Lib keeps
 /// it: a new value at least as extreme takes over; when the extreme leaves the window the whole
 /// window is rescanned from its oldest value. Ties found by a rescan keep the oldest value
-/// unless `rescan_keeps_latest` (AROON's rule), which only matters for the age.
+/// unless `rescan_keeps_latest` (AROON's rule), which only matters for the age. `HIGHEST`
+/// picks the highest value, else the lowest (a constant, so the comparisons cost no branch).
 #[derive(Clone, Debug)]
-pub struct RollingExtreme {
-    kind: Extreme,
+pub struct RollingExtreme<const HIGHEST: bool> {
     rescan_keeps_latest: bool,
     window: Window,
     /// Index of the value the next push will receive.
@@ -26,11 +17,15 @@ pub struct RollingExtreme {
     best_index: Option<usize>,
 }
 
-impl RollingExtreme {
+/// The highest of the last values.
+pub type Highest = RollingExtreme<true>;
+/// The lowest of the last values.
+pub type Lowest = RollingExtreme<false>;
+
+impl<const HIGHEST: bool> RollingExtreme<HIGHEST> {
     /// The extreme of the last `len` values (at least 1).
-    pub fn new(kind: Extreme, len: usize, rescan_keeps_latest: bool) -> Self {
+    pub fn new(len: usize, rescan_keeps_latest: bool) -> Self {
         Self {
-            kind,
             rescan_keeps_latest,
             window: Window::new(len),
             today: 0,
@@ -44,17 +39,14 @@ impl RollingExtreme {
         self.window.capacity() - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn beats(&self, x: f64, best: f64) -> bool {
-        match self.kind {
-            Extreme::Highest => x > best,
-            Extreme::Lowest => x < best,
-        }
+        if HIGHEST { x > best } else { x < best }
     }
 
     /// Continues a rescan over `values`, the first of which sits at position `first` of the
     /// window (oldest first).
-    #[inline]
+    #[inline(always)]
     fn rescan(&self, values: &[f64], first: usize, best: &mut f64, at: &mut usize) {
         for (i, &v) in values.iter().enumerate() {
             if self.beats(v, *best) || (self.rescan_keeps_latest && v == *best) {
@@ -66,7 +58,7 @@ impl RollingExtreme {
 
     /// Consumes one value; once the window is full, `(extreme, age)` where `age` counts values
     /// back from the newest (0 = the value just pushed).
-    #[inline]
+    #[inline(always)]
     pub fn next(&mut self, x: f64) -> Option<(f64, usize)> {
         let today = self.today;
         self.today += 1;
@@ -97,12 +89,12 @@ mod tests {
 
     #[test]
     fn rescans_when_the_extreme_leaves_and_reports_its_age() {
-        let mut max = RollingExtreme::new(Extreme::Highest, 3, false);
+        let mut max = Highest::new(3, false);
         assert_eq!(max.next(5.0), None);
         assert_eq!(max.next(1.0), None);
         assert_eq!(max.next(2.0), Some((5.0, 2)));
         assert_eq!(max.next(1.0), Some((2.0, 1)));
-        let mut min = RollingExtreme::new(Extreme::Lowest, 2, true);
+        let mut min = Lowest::new(2, true);
         min.next(1.0);
         assert_eq!(min.next(1.0), Some((1.0, 0)));
     }

@@ -30,7 +30,7 @@ impl TrueRange {
     }
 
     /// Consumes one bar; `None` for the first one, which has no previous close.
-    #[inline]
+    #[inline(always)]
     pub fn next(&mut self, high: f64, low: f64, close: f64) -> Option<f64> {
         let prev = self.prev_close.replace(close)?;
         Some(true_range(high, low, prev))

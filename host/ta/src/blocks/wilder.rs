@@ -28,7 +28,7 @@ impl Stream for WilderSum {
         self.period - 2
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         if self.seen + 1 < self.period {
             self.seen += 1;
@@ -96,7 +96,7 @@ impl Stream for WilderAverage {
         self.period - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         let n = self.period as f64;
         if self.seen < self.period {

@@ -3,7 +3,7 @@
 use super::period;
 use crate::bar::Bar;
 use crate::blocks::dm::DirectionalMovement;
-use crate::blocks::extreme::{Extreme, RollingExtreme};
+use crate::blocks::extreme::{Highest, Lowest};
 use crate::blocks::ma::{MaType, MovingAverage};
 use crate::blocks::rsi::{GainLoss, Rsi};
 use crate::blocks::sma::Sma;
@@ -58,7 +58,7 @@ impl DirectionalSums {
     }
 
     /// `(+DM, -DM, TR)` smoothed, from bar `period - 1` on.
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar) -> Option<(f64, f64, f64)> {
         let moves = self.dm.next(bar.high, bar.low);
         let tr = self.tr.next(bar.high, bar.low, bar.close);
@@ -248,7 +248,7 @@ impl Adx {
         2 * self.period - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar) -> Option<f64> {
         let sums = self.sums.next(bar);
         if !self.dx_warmup.tick() {
@@ -364,8 +364,8 @@ impl Indicator for Adr {
 struct Aroon {
     period: usize,
     factor: f64,
-    highest: RollingExtreme,
-    lowest: RollingExtreme,
+    highest: Highest,
+    lowest: Lowest,
     oscillator: bool,
 }
 
@@ -374,8 +374,8 @@ impl Aroon {
         Self {
             period,
             factor: 100.0 / period as f64,
-            highest: RollingExtreme::new(Extreme::Highest, period + 1, true),
-            lowest: RollingExtreme::new(Extreme::Lowest, period + 1, true),
+            highest: Highest::new(period + 1, true),
+            lowest: Lowest::new(period + 1, true),
             oscillator,
         }
     }
@@ -529,8 +529,8 @@ impl Indicator for Cmou {
 /// STOCHRSI: the fast stochastic of the RSI, its %D smoothed by any moving average.
 struct StochRsi {
     rsi: Rsi,
-    highest: RollingExtreme,
-    lowest: RollingExtreme,
+    highest: Highest,
+    lowest: Lowest,
     fast_d: MovingAverage,
 }
 
@@ -786,8 +786,8 @@ impl Indicator for Vortex {
 /// WILLR: where the close sits below the highest high of the range, as a percentage from 0 to
 /// -100; 0 for a range within 1e-14 of the extremes' magnitude.
 struct WillR {
-    highest: RollingExtreme,
-    lowest: RollingExtreme,
+    highest: Highest,
+    lowest: Lowest,
 }
 
 impl Indicator for WillR {
@@ -1202,8 +1202,8 @@ pub(crate) static FUNCTIONS: &[Function] = &[
             let kind = MaType::from_number(p[3]).expect("checked matype");
             Box::new(StochRsi {
                 rsi: Rsi::new(period(p[0])),
-                highest: RollingExtreme::new(Extreme::Highest, period(p[1]), false),
-                lowest: RollingExtreme::new(Extreme::Lowest, period(p[1]), false),
+                highest: Highest::new(period(p[1]), false),
+                lowest: Lowest::new(period(p[1]), false),
                 fast_d: MovingAverage::new(kind, period(p[2]), MaType::Sma),
             })
         },
@@ -1268,8 +1268,8 @@ pub(crate) static FUNCTIONS: &[Function] = &[
         outputs: REAL,
         build: |p| {
             Box::new(WillR {
-                highest: RollingExtreme::new(Extreme::Highest, period(p[0]), false),
-                lowest: RollingExtreme::new(Extreme::Lowest, period(p[0]), false),
+                highest: Highest::new(period(p[0]), false),
+                lowest: Lowest::new(period(p[0]), false),
             })
         },
     },
