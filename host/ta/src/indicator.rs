@@ -19,10 +19,8 @@ pub trait Indicator: Send + Sync {
     /// numbers as calling [`Indicator::next`] bar by bar. Each implementation gets its own
     /// monomorphised loop, so the per-bar call is static even through `dyn Indicator`.
     fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
-        let n = series.len();
         for column in out.iter_mut() {
-            column.clear();
-            column.resize(n, f64::NAN);
+            prepare(column, series.len());
         }
         match out {
             [a] => run_fastest(self, series, [a]),
@@ -31,6 +29,33 @@ pub trait Indicator: Send + Sync {
             [a, b, c, d] => run_fastest(self, series, [a, b, c, d]),
             [] => run_fastest(self, series, []),
             _ => panic!("at most {MAX_OUTPUTS} outputs"),
+        }
+    }
+}
+
+/// Empties `column` and gives it room for `n` values. On Linux a large buffer is backed by
+/// transparent huge pages where the system allows them on request (as numpy does for its
+/// arrays): a fresh 8 MB column otherwise costs 2,048 page faults, more time than most
+/// functions' arithmetic.
+fn prepare(column: &mut Vec<f64>, n: usize) {
+    column.clear();
+    column.reserve_exact(n);
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE_PAGE: usize = 2 << 20;
+        let start = column.as_mut_ptr() as usize;
+        let end = start + column.capacity() * size_of::<f64>();
+        let (first, last) = (start.next_multiple_of(HUGE_PAGE), end & !(HUGE_PAGE - 1));
+        if last > first {
+            // SAFETY: the range lies inside this vector's own allocation, and MADV_HUGEPAGE is
+            // only a hint about how to back it: it changes no byte and no mapping's validity.
+            unsafe {
+                libc::madvise(
+                    first as *mut libc::c_void,
+                    last - first,
+                    libc::MADV_HUGEPAGE,
+                );
+            }
         }
     }
 }
@@ -63,19 +88,19 @@ fn run_fma<I: Indicator + ?Sized, const W: usize>(
     run(indicator, series, columns)
 }
 
-/// The default batch loop for `W` outputs, each column already `series.len()` long: slicing
-/// every column to the same length up front lets the compiler drop bounds checks and the loads
-/// of the fields `next` does not read.
+/// The default batch loop for `W` outputs, each column empty with room for `series.len()`
+/// values, pushed once each (no prefill pass over fresh memory): slicing every input to the same
+/// length up front lets the compiler drop bounds checks and the loads of the fields `next` does
+/// not read.
 #[inline(always)]
 fn run<I: Indicator + ?Sized, const W: usize>(
     indicator: &mut I,
     series: &Series,
-    columns: [&mut Vec<f64>; W],
+    mut columns: [&mut Vec<f64>; W],
 ) {
     let n = series.len();
     let (open, high, low) = (&series.open[..n], &series.high[..n], &series.low[..n]);
     let (close, volume) = (&series.close[..n], &series.volume[..n]);
-    let mut columns = columns.map(|c| &mut c[..n]);
     let mut values = [f64::NAN; W];
     for i in 0..n {
         let bar = Bar {
@@ -87,7 +112,7 @@ fn run<I: Indicator + ?Sized, const W: usize>(
         };
         indicator.next(&bar, &mut values);
         for (column, value) in columns.iter_mut().zip(values) {
-            column[i] = value;
+            column.push(value);
         }
     }
 }
