@@ -19,7 +19,7 @@ impl Indicator for PerBar {
         0
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = (self.0)(bar);
     }
@@ -35,7 +35,7 @@ impl Stream for AverageDeviation {
         self.window.capacity() - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         self.window.push(x);
         if !self.window.is_full() {
@@ -65,7 +65,7 @@ impl Indicator for HeikinAshi {
         0
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let open = match self.open_close {
             Some((open, close)) => (open + close) / 2.0,
