@@ -210,13 +210,13 @@ fn build_macdext(p: &[f64]) -> Box<dyn Indicator> {
 }
 
 /// A value against the one `period` bars earlier (MOM and the ROC family).
-struct Change {
+struct Change<F> {
     window: Window,
-    formula: fn(f64, f64) -> f64,
+    formula: F,
 }
 
-impl Change {
-    fn new(period: usize, formula: fn(f64, f64) -> f64) -> Self {
+impl<F> Change<F> {
+    fn new(period: usize, formula: F) -> Self {
         Self {
             window: Window::new(period + 1),
             formula,
@@ -224,7 +224,7 @@ impl Change {
     }
 }
 
-impl Stream for Change {
+impl<F: Fn(f64, f64) -> f64 + Send + Sync> Stream for Change<F> {
     fn lookback(&self) -> usize {
         self.window.capacity() - 1
     }
@@ -552,7 +552,10 @@ impl Stream for Vhf {
     }
 }
 
-fn change(p: &[f64], formula: fn(f64, f64) -> f64) -> Box<dyn Indicator> {
+fn change(
+    p: &[f64],
+    formula: impl Fn(f64, f64) -> f64 + Send + Sync + 'static,
+) -> Box<dyn Indicator> {
     Box::new(OnClose(Change::new(period(p[0]), formula)))
 }
 

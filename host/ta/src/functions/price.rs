@@ -11,10 +11,10 @@ const OHLC: &[Field] = &[Field::Open, Field::High, Field::Low, Field::Close];
 const HLC: &[Field] = &[Field::High, Field::Low, Field::Close];
 const REAL: &[&str] = &["real"];
 
-/// A single-output function of one bar alone.
-struct PerBar(fn(&Bar) -> f64);
+/// A single-output function of one bar alone (its own type per closure, so batch loops inline it).
+struct PerBar<F>(F);
 
-impl Indicator for PerBar {
+impl<F: Fn(&Bar) -> f64 + Send + Sync> Indicator for PerBar<F> {
     fn lookback(&self) -> usize {
         0
     }
@@ -112,7 +112,7 @@ pub(crate) static FUNCTIONS: &[Function] = &[
         inputs: OHLC,
         params: &[],
         outputs: REAL,
-        build: |_| Box::new(PerBar(|b| (b.high + b.low + b.close + b.open) / 4.0)),
+        build: |_| Box::new(PerBar(|b: &Bar| (b.high + b.low + b.close + b.open) / 4.0)),
     },
     Function {
         name: "HA",
@@ -130,7 +130,7 @@ pub(crate) static FUNCTIONS: &[Function] = &[
         inputs: &[Field::High, Field::Low],
         params: &[],
         outputs: REAL,
-        build: |_| Box::new(PerBar(|b| (b.high + b.low) / 2.0)),
+        build: |_| Box::new(PerBar(|b: &Bar| (b.high + b.low) / 2.0)),
     },
     Function {
         name: "TYPPRICE",
@@ -139,7 +139,7 @@ pub(crate) static FUNCTIONS: &[Function] = &[
         inputs: HLC,
         params: &[],
         outputs: REAL,
-        build: |_| Box::new(PerBar(|b| (b.high + b.low + b.close) / 3.0)),
+        build: |_| Box::new(PerBar(|b: &Bar| (b.high + b.low + b.close) / 3.0)),
     },
     Function {
         name: "WCLPRICE",
@@ -148,6 +148,6 @@ pub(crate) static FUNCTIONS: &[Function] = &[
         inputs: HLC,
         params: &[],
         outputs: REAL,
-        build: |_| Box::new(PerBar(|b| (b.high + b.low + b.close * 2.0) / 4.0)),
+        build: |_| Box::new(PerBar(|b: &Bar| (b.high + b.low + b.close * 2.0) / 4.0)),
     },
 ];
