@@ -19,35 +19,88 @@ pub trait Indicator: Send + Sync {
     /// numbers as calling [`Indicator::next`] bar by bar. Each implementation gets its own
     /// monomorphised loop, so the per-bar call is static even through `dyn Indicator`.
     fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
-        let n = series.len();
         for column in out.iter_mut() {
-            column.clear();
-            column.resize(n, f64::NAN);
+            prepare(column, series.len());
         }
         match out {
-            [a] => run(self, series, [a]),
-            [a, b] => run(self, series, [a, b]),
-            [a, b, c] => run(self, series, [a, b, c]),
-            [a, b, c, d] => run(self, series, [a, b, c, d]),
-            [] => run(self, series, []),
+            [a] => run_fastest(self, series, [a]),
+            [a, b] => run_fastest(self, series, [a, b]),
+            [a, b, c] => run_fastest(self, series, [a, b, c]),
+            [a, b, c, d] => run_fastest(self, series, [a, b, c, d]),
+            [] => run_fastest(self, series, []),
             _ => panic!("at most {MAX_OUTPUTS} outputs"),
         }
     }
 }
 
-/// The default batch loop for `W` outputs, each column already `series.len()` long: slicing
-/// every column to the same length up front lets the compiler drop bounds checks and the loads
-/// of the fields `next` does not read.
+/// Empties `column` and gives it room for `n` values. On Linux a large buffer is backed by
+/// transparent huge pages where the system allows them on request (as numpy does for its
+/// arrays): a fresh 8 MB column otherwise costs 2,048 page faults, more time than most
+/// functions' arithmetic.
+fn prepare(column: &mut Vec<f64>, n: usize) {
+    column.clear();
+    column.reserve_exact(n);
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE_PAGE: usize = 2 << 20;
+        let start = column.as_mut_ptr() as usize;
+        let end = start + column.capacity() * size_of::<f64>();
+        let (first, last) = (start.next_multiple_of(HUGE_PAGE), end & !(HUGE_PAGE - 1));
+        if last > first {
+            // SAFETY: the range lies inside this vector's own allocation, and MADV_HUGEPAGE is
+            // only a hint about how to back it: it changes no byte and no mapping's validity.
+            unsafe {
+                libc::madvise(
+                    first as *mut libc::c_void,
+                    last - first,
+                    libc::MADV_HUGEPAGE,
+                );
+            }
+        }
+    }
+}
+
+/// [`run`], compiled for the CPU's fused multiply-add instruction when it has one. Without a
+/// target feature `f64::mul_add` is a call into libm that also spills every live register, and
+/// the blocks' EMAs and T3 chain them; both give the same correctly rounded result.
 #[inline(always)]
-fn run<I: Indicator + ?Sized, const W: usize>(
+fn run_fastest<I: Indicator + ?Sized, const W: usize>(
     indicator: &mut I,
     series: &Series,
     columns: [&mut Vec<f64>; W],
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has FMA, just checked.
+        return unsafe { run_fma(indicator, series, columns) };
+    }
+    run(indicator, series, columns)
+}
+
+/// [`run`] with FMA enabled, so that the inlined `next` uses the instruction.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "fma")]
+fn run_fma<I: Indicator + ?Sized, const W: usize>(
+    indicator: &mut I,
+    series: &Series,
+    columns: [&mut Vec<f64>; W],
+) {
+    run(indicator, series, columns)
+}
+
+/// The default batch loop for `W` outputs, each column empty with room for `series.len()`
+/// values, pushed once each (no prefill pass over fresh memory): slicing every input to the same
+/// length up front lets the compiler drop bounds checks and the loads of the fields `next` does
+/// not read.
+#[inline(always)]
+fn run<I: Indicator + ?Sized, const W: usize>(
+    indicator: &mut I,
+    series: &Series,
+    mut columns: [&mut Vec<f64>; W],
+) {
     let n = series.len();
     let (open, high, low) = (&series.open[..n], &series.high[..n], &series.low[..n]);
     let (close, volume) = (&series.close[..n], &series.volume[..n]);
-    let mut columns = columns.map(|c| &mut c[..n]);
     let mut values = [f64::NAN; W];
     for i in 0..n {
         let bar = Bar {
@@ -59,7 +112,7 @@ fn run<I: Indicator + ?Sized, const W: usize>(
         };
         indicator.next(&bar, &mut values);
         for (column, value) in columns.iter_mut().zip(values) {
-            column[i] = value;
+            column.push(value);
         }
     }
 }

@@ -96,7 +96,7 @@ impl PairStream for Beta {
         self.period
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64, y: f64) -> Option<f64> {
         self.xs.push(x);
         self.ys.push(y);

@@ -96,7 +96,7 @@ impl PairStream for Correlation {
         self.period - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64, y: f64) -> Option<f64> {
         if self.xs.is_empty() {
             self.shift_x = x;

@@ -33,7 +33,7 @@ impl<S: Stream> Stream for Delayed<S> {
         self.skip + self.inner.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         if self.remaining > 0 {
             self.remaining -= 1;

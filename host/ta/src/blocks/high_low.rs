@@ -36,7 +36,7 @@ impl HighLow {
     }
 
     /// Consumes one bar; `(highest, lowest)` once `period` bars have been seen.
-    #[inline]
+    #[inline(always)]
     pub fn next(&mut self, high: f64, low: f64) -> Option<(f64, f64)> {
         self.highs.push(high);
         self.lows.push(low);

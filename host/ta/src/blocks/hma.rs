@@ -45,7 +45,7 @@ impl Stream for Hma {
         self.period - 1 + sqrt_period(self.period) - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         match self.period {
             1 => Some(x),

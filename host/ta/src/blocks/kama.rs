@@ -68,7 +68,7 @@ impl Stream for Kama {
         if self.period == 1 { 0 } else { self.period }
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         if self.period == 1 {
             return Some(x);

@@ -75,7 +75,7 @@ impl LinearRegression {
 
     /// Consumes the next value; the line through the last `period` values once there are that
     /// many.
-    #[inline]
+    #[inline(always)]
     pub fn next(&mut self, x: f64) -> Option<Fit> {
         let leaving = self.window.push(x);
         match leaving {

@@ -157,7 +157,7 @@ impl Stream for MovingAverage {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         match self {
             MovingAverage::Identity => Some(x),

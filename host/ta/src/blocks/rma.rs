@@ -35,7 +35,7 @@ impl Stream for Rma {
         self.period - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         if self.seen >= self.period {
             self.prev = self.beta.mul_add(self.prev, self.alpha * x);

@@ -29,7 +29,7 @@ impl Stream for Sma {
         self.period - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         self.window.push(x);
         self.total += x;

@@ -42,7 +42,7 @@ impl T3 {
     }
 
     /// Advances the first `n` EMAs by one input.
-    #[inline]
+    #[inline(always)]
     fn advance(&mut self, x: f64, n: usize) {
         let mut input = x;
         for e in &mut self.e[..n] {
@@ -51,7 +51,7 @@ impl T3 {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn output(&self) -> f64 {
         let [c1, c2, c3, c4] = self.c;
         let [_, _, e3, e4, e5, e6] = self.e;
@@ -64,7 +64,7 @@ impl Stream for T3 {
         6 * (self.period - 1)
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         if self.period == 1 {
             return Some(x);

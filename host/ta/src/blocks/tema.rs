@@ -31,7 +31,7 @@ impl Stream for Tema {
         3 * (self.period - 1)
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         if self.period == 1 {
             return Some(x);

@@ -64,7 +64,7 @@ impl Stream for Trima {
         self.period - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         if self.period == 1 {
             return Some(x);

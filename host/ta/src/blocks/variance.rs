@@ -65,7 +65,7 @@ impl Stream for Variance {
         self.period - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         if self.window.is_empty() {
             self.shift = x;

@@ -19,7 +19,7 @@ impl Window {
     }
 
     /// Pushes `x`; returns the value that fell out when the window was full.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, x: f64) -> Option<f64> {
         let cap = self.values.len();
         if self.len < cap {
@@ -38,7 +38,7 @@ impl Window {
     }
 
     /// The `i`-th oldest value held (0 = oldest).
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, i: usize) -> f64 {
         let mut slot = self.head + i;
         if slot >= self.values.len() {
@@ -48,7 +48,7 @@ impl Window {
     }
 
     /// The value pushed `ago` pushes before the last one (0 = the last).
-    #[inline]
+    #[inline(always)]
     pub fn back(&self, ago: usize) -> f64 {
         self.get(self.len - 1 - ago)
     }

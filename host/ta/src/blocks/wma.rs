@@ -39,7 +39,7 @@ impl Stream for Wma {
         self.period - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         if self.period == 1 {
             return Some(x);

@@ -37,7 +37,7 @@ impl Stream for Zlema {
         (self.period - 1) / 2 + self.period - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         if self.period == 1 {
             return Some(x);

@@ -45,7 +45,7 @@ impl<S: Stream> Indicator for Mapped<S> {
         self.stream.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = self.stream.next((self.input)(bar)).unwrap_or(f64::NAN);
     }
@@ -64,7 +64,7 @@ impl<F: Stream, S: Stream> Pair<F, S> {
     }
 
     /// Both values, once both streams have passed their warm-up.
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<(f64, f64)> {
         let fast = self.fast.next(x);
         let slow = self.slow.next(x);
@@ -80,7 +80,7 @@ impl<F: Stream, S: Stream> Stream for Spread<F, S> {
         self.0.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         self.0.next(x).map(|(fast, slow)| fast - slow)
     }
@@ -94,7 +94,7 @@ impl<F: Stream, S: Stream> Stream for PercentSpread<F, S> {
         self.0.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         self.0.next(x).map(|(fast, slow)| {
             if is_zero(slow) {
@@ -141,7 +141,7 @@ impl Stream for Accelerator {
         self.oscillator.lookback() + self.signal.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         let osc = self.oscillator.next(x)?;
         self.signal.next(osc).map(|mean| osc - mean)
@@ -159,7 +159,7 @@ impl<F: Stream, S: Stream, G: Stream> Indicator for Macd<F, S, G> {
         self.line.lookback() + self.signal.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         if let Some((fast, slow)) = self.line.next(bar.close) {
             let macd = fast - slow;
@@ -210,13 +210,13 @@ fn build_macdext(p: &[f64]) -> Box<dyn Indicator> {
 }
 
 /// A value against the one `period` bars earlier (MOM and the ROC family).
-struct Change {
+struct Change<F> {
     window: Window,
-    formula: fn(f64, f64) -> f64,
+    formula: F,
 }
 
-impl Change {
-    fn new(period: usize, formula: fn(f64, f64) -> f64) -> Self {
+impl<F> Change<F> {
+    fn new(period: usize, formula: F) -> Self {
         Self {
             window: Window::new(period + 1),
             formula,
@@ -224,12 +224,12 @@ impl Change {
     }
 }
 
-impl Stream for Change {
+impl<F: Fn(f64, f64) -> f64 + Send + Sync> Stream for Change<F> {
     fn lookback(&self) -> usize {
         self.window.capacity() - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         self.window.push(x);
         self.window
@@ -258,7 +258,7 @@ impl Stream for Trix {
         self.emas.iter().map(|e| e.lookback()).sum::<usize>() + 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         let e1 = self.emas[0].next(x)?;
         let e2 = self.emas[1].next(e1)?;
@@ -285,7 +285,7 @@ impl DoubleSmoothed {
         self.first.0.lookback() + self.second.0.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, num: f64, den: f64) -> Option<(f64, f64)> {
         let num = self.first.0.next(num);
         let den = self.first.1.next(den);
@@ -306,7 +306,7 @@ impl Stream for Tsi {
         1 + self.smoothed.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         let momentum = x - self.prev.replace(x)?;
         let (num, den) = self.smoothed.next(momentum, momentum.abs())?;
@@ -326,7 +326,7 @@ impl Indicator for Smi {
         self.range.lookback() + self.smoothed.lookback() + self.signal.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[..2].fill(f64::NAN);
         let Some((highest, lowest)) = self.range.next(bar.high, bar.low) else {
@@ -379,7 +379,7 @@ impl Indicator for Stoch {
         self.range.lookback() + self.slow_k.lookback() + self.slow_d.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let width = if self.with_j { 3 } else { 2 };
         out[..width].fill(f64::NAN);
@@ -410,7 +410,7 @@ impl Indicator for StochF {
         self.range.lookback() + self.fast_d.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[..2].fill(f64::NAN);
         let Some((highest, lowest)) = self.range.next(bar.high, bar.low) else {
@@ -437,7 +437,7 @@ impl Stream for Coppock {
         self.closes.capacity() - 1 + self.wma.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         self.closes.push(x);
         if !self.closes.is_full() {
@@ -459,7 +459,7 @@ impl Stream for Dpo {
         self.sma.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         self.closes.push(x);
         let mean = self.sma.next(x)?;
@@ -481,7 +481,7 @@ impl Stream for Er {
         self.period
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         let held = self.closes.len();
         self.closes.push(x);
@@ -530,7 +530,7 @@ impl Stream for Vhf {
         self.closes.capacity() - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         self.closes.push(x);
         if !self.closes.is_full() {
@@ -552,7 +552,10 @@ impl Stream for Vhf {
     }
 }
 
-fn change(p: &[f64], formula: fn(f64, f64) -> f64) -> Box<dyn Indicator> {
+fn change(
+    p: &[f64],
+    formula: impl Fn(f64, f64) -> f64 + Send + Sync + 'static,
+) -> Box<dyn Indicator> {
     Box::new(OnClose(Change::new(period(p[0]), formula)))
 }
 

@@ -37,7 +37,7 @@ impl<S: Stream> Indicator for OnClose<S> {
         self.0.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = self.0.next(bar.close).unwrap_or(f64::NAN);
     }

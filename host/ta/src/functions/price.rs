@@ -11,15 +11,15 @@ const OHLC: &[Field] = &[Field::Open, Field::High, Field::Low, Field::Close];
 const HLC: &[Field] = &[Field::High, Field::Low, Field::Close];
 const REAL: &[&str] = &["real"];
 
-/// A single-output function of one bar alone.
-struct PerBar(fn(&Bar) -> f64);
+/// A single-output function of one bar alone (its own type per closure, so batch loops inline it).
+struct PerBar<F>(F);
 
-impl Indicator for PerBar {
+impl<F: Fn(&Bar) -> f64 + Send + Sync> Indicator for PerBar<F> {
     fn lookback(&self) -> usize {
         0
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = (self.0)(bar);
     }
@@ -35,7 +35,7 @@ impl Stream for AverageDeviation {
         self.window.capacity() - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         self.window.push(x);
         if !self.window.is_full() {
@@ -65,7 +65,7 @@ impl Indicator for HeikinAshi {
         0
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let open = match self.open_close {
             Some((open, close)) => (open + close) / 2.0,
@@ -112,7 +112,7 @@ pub(crate) static FUNCTIONS: &[Function] = &[
         inputs: OHLC,
         params: &[],
         outputs: REAL,
-        build: |_| Box::new(PerBar(|b| (b.high + b.low + b.close + b.open) / 4.0)),
+        build: |_| Box::new(PerBar(|b: &Bar| (b.high + b.low + b.close + b.open) / 4.0)),
     },
     Function {
         name: "HA",
@@ -130,7 +130,7 @@ pub(crate) static FUNCTIONS: &[Function] = &[
         inputs: &[Field::High, Field::Low],
         params: &[],
         outputs: REAL,
-        build: |_| Box::new(PerBar(|b| (b.high + b.low) / 2.0)),
+        build: |_| Box::new(PerBar(|b: &Bar| (b.high + b.low) / 2.0)),
     },
     Function {
         name: "TYPPRICE",
@@ -139,7 +139,7 @@ pub(crate) static FUNCTIONS: &[Function] = &[
         inputs: HLC,
         params: &[],
         outputs: REAL,
-        build: |_| Box::new(PerBar(|b| (b.high + b.low + b.close) / 3.0)),
+        build: |_| Box::new(PerBar(|b: &Bar| (b.high + b.low + b.close) / 3.0)),
     },
     Function {
         name: "WCLPRICE",
@@ -148,6 +148,6 @@ pub(crate) static FUNCTIONS: &[Function] = &[
         inputs: HLC,
         params: &[],
         outputs: REAL,
-        build: |_| Box::new(PerBar(|b| (b.high + b.low + b.close * 2.0) / 4.0)),
+        build: |_| Box::new(PerBar(|b: &Bar| (b.high + b.low + b.close * 2.0) / 4.0)),
     },
 ];

@@ -33,7 +33,7 @@ impl<P: PairStream> Indicator for OnHighLow<P> {
         self.0.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = self.0.next(bar.high, bar.low).unwrap_or(f64::NAN);
     }
@@ -74,7 +74,7 @@ impl Stream for Line {
         self.regression.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         let fit = self.regression.next(x)?;
         let n = self.regression.period() as f64;
@@ -99,7 +99,7 @@ impl Stream for ForecastOscillator {
         self.regression.period()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         let out = self
             .forecast
@@ -124,7 +124,7 @@ impl Stream for StdDev {
         self.variance.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         let v = self.variance.next(x)?.sqrt();
         Some(if self.nbdev != 1.0 { v * self.nbdev } else { v })
@@ -154,7 +154,7 @@ impl Stream for Percentile {
         self.window.capacity() - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         if let Some(old) = self.window.push(x) {
             let at = self.sorted.partition_point(|v| *v < old);
@@ -176,7 +176,7 @@ impl Stream for PercentRank {
         self.window.capacity() - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         self.window.push(x);
         if !self.window.is_full() {

@@ -39,7 +39,7 @@ impl FusedEma {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         if self.seen < self.period {
             self.seen += 1;
@@ -66,7 +66,7 @@ impl Indicator for ChaikinVolatility {
         self.ema.period - 1 + self.lagged.capacity()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = f64::NAN;
         let Some(ema) = self.ema.next(bar.high - bar.low) else {
@@ -95,7 +95,7 @@ impl Indicator for MassIndex {
         2 * (self.single.period - 1) + self.ratios.capacity() - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = f64::NAN;
         let Some(single) = self.single.next(bar.high - bar.low) else {
@@ -177,7 +177,7 @@ impl RviSigma {
     }
 
     /// Consumes the next value; the standard deviation of the last `period` once full.
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         let inv = self.inv_period;
         if self.window.is_empty() {
@@ -226,7 +226,7 @@ impl Stream for RelativeVolatility {
         self.sigma.period - 1 + self.period - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         let prev = self.prev.replace(x);
         let sigma = self.sigma.next(x)?;

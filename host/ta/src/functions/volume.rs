@@ -33,7 +33,7 @@ impl Indicator for AccumulationDistribution {
         0
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         if bar.high - bar.low > 0.0 {
             self.total += money_flow_volume(bar);
@@ -73,7 +73,7 @@ impl Indicator for ChaikinOscillator {
         self.warmup.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let mut ad = [0.0];
         self.ad.next(bar, &mut ad);
@@ -105,7 +105,7 @@ impl Indicator for ChaikinMoneyFlow {
         self.flows.capacity() - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         if self.flows.is_full() {
             self.flow_total -= self.flows.get(0);
@@ -141,7 +141,7 @@ impl Indicator for ForceIndex {
         self.period
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = f64::NAN;
         let Some(prev) = self.prev_close.replace(bar.close) else {
@@ -175,7 +175,7 @@ impl Indicator for MarketFacilitation {
         0
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = if bar.volume != 0.0 {
             (bar.high - bar.low) / bar.volume
@@ -208,7 +208,7 @@ impl Indicator for VolumeIndex {
         0
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let (prev_close, prev_volume) = self.prev.unwrap_or((bar.close, bar.volume));
         let moved = if self.on_rise {
@@ -239,7 +239,7 @@ impl Indicator for OnBalanceVolume {
         0
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let (prev_close, mut obv) = self.prev.unwrap_or((bar.close, bar.volume));
         if bar.close > prev_close {
@@ -264,7 +264,7 @@ impl Indicator for PriceVolumeTrend {
         0
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let prev = self.prev_close.replace(bar.close).unwrap_or(bar.close);
         if prev != 0.0 {
@@ -285,7 +285,7 @@ impl Indicator for RelativeVolume {
         self.volumes.capacity()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = f64::NAN;
         let period = self.volumes.capacity();
@@ -314,7 +314,7 @@ impl Indicator for VolumeWeightedPrice {
         0
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let typical = (bar.high + bar.low + bar.close) / 3.0;
         let weighted = typical * bar.volume;

@@ -45,7 +45,7 @@ impl Indicator for Bbands {
         self.lookback
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let x = bar.close;
         let middle = self.ma.next(x);
@@ -103,7 +103,7 @@ impl Indicator for Accbands {
         self.middle.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let sum = bar.high + bar.low;
         let (high, low) = if -EPSILON < sum && sum < EPSILON {
@@ -157,7 +157,7 @@ impl Indicator for Kc {
         self.lookback
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let atr = if self.seen >= self.atr_start {
             self.atr.next(bar.high, bar.low, bar.close)

@@ -24,7 +24,7 @@ impl Extremes {
     }
 
     /// Pushes one pair; the window's highest `a` and lowest `b` once full.
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, a: f64, b: f64) -> Option<(f64, f64)> {
         self.highs.push(a);
         self.lows.push(b);
@@ -60,7 +60,7 @@ impl Indicator for Donchian {
         self.0.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         match self.0.next(bar.high, bar.low) {
             Some((highest, lowest)) => {
@@ -94,7 +94,7 @@ impl Indicator for Midpoint {
         self.extremes.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let (a, b) = if self.close_only {
             (bar.close, bar.close)

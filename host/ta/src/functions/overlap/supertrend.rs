@@ -38,7 +38,7 @@ impl Indicator for Supertrend {
         self.atr.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let Some(atr) = self.atr.next(bar.high, bar.low, bar.close) else {
             out[0] = f64::NAN;

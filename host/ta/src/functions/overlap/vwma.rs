@@ -34,7 +34,7 @@ impl Indicator for Vwma {
         self.period - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         if self.period == 1 {
             out[0] = bar.close;
