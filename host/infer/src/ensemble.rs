@@ -1,0 +1,230 @@
+//! Ensembles: any number of models voting on the same classes.
+//!
+//! Each member's logits go through a softmax; the ensemble's class probabilities are the members'
+//! probabilities averaged with normalised weights (configured, or derived from validation data by
+//! [`Ensemble::weights_from_validation`]). The expected return is the probabilities' dot product with
+//! each class's return, and the confidence is one minus the normalised entropy of the result.
+
+use ndarray::{Array2, ArrayView3};
+
+use crate::InferError;
+use crate::cpu::ops::softmax_in_place;
+use crate::model::Model;
+
+/// One model of an ensemble.
+pub struct EnsembleMember {
+    /// Name the member is reported under.
+    pub name: String,
+    /// The model.
+    pub model: Model,
+    /// Its weight before normalisation (>= 0).
+    pub weight: f64,
+}
+
+/// Models combined into one prediction per sample.
+pub struct Ensemble {
+    members: Vec<EnsembleMember>,
+    class_returns: Vec<f64>,
+}
+
+/// What one member said about one sample.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemberOutput {
+    /// Member name.
+    pub name: String,
+    /// Raw logits.
+    pub logits: Vec<f32>,
+    /// Softmax of the logits.
+    pub probabilities: Vec<f64>,
+}
+
+/// The ensemble's answer for one sample.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    /// Weighted class probabilities.
+    pub probabilities: Vec<f64>,
+    /// `Σ p_k · class_return_k`.
+    pub expected_return: f64,
+    /// `1 − H(p) / ln K`: 0 when every class is equally likely, 1 when one is certain.
+    pub confidence: f64,
+    /// Each member's output, in member order.
+    pub members: Vec<MemberOutput>,
+}
+
+/// The ensemble's answers for a batch, one per sample.
+pub type EnsembleOutput = Vec<Prediction>;
+
+impl Ensemble {
+    /// Builds an ensemble. All members must have the same number of outputs; `class_returns` gives
+    /// each class's return (default: evenly spaced from −1 to 1, i.e. down / flat / up for three).
+    pub fn new(
+        members: Vec<EnsembleMember>,
+        class_returns: Option<Vec<f64>>,
+    ) -> Result<Self, InferError> {
+        let Some(first) = members.first() else {
+            return Err(InferError::Ensemble(
+                "an ensemble needs at least one model".into(),
+            ));
+        };
+        let classes = first.model.manifest().n_out();
+        for m in &members {
+            if m.model.manifest().n_out() != classes {
+                return Err(InferError::Ensemble(format!(
+                    "member `{}` has {} outputs, member `{}` has {classes}",
+                    m.name,
+                    m.model.manifest().n_out(),
+                    first.name
+                )));
+            }
+            if !(m.weight.is_finite() && m.weight >= 0.0) {
+                return Err(InferError::Ensemble(format!(
+                    "member `{}` has weight {}, expected a finite number >= 0",
+                    m.name, m.weight
+                )));
+            }
+        }
+        if members.iter().map(|m| m.weight).sum::<f64>() <= 0.0 {
+            return Err(InferError::Ensemble(
+                "the members' weights sum to zero".into(),
+            ));
+        }
+        let class_returns = match class_returns {
+            Some(r) if r.len() != classes => {
+                return Err(InferError::Ensemble(format!(
+                    "class_returns has {} entries, the models have {classes} classes",
+                    r.len()
+                )));
+            }
+            Some(r) => r,
+            None if classes == 1 => vec![0.0],
+            None => (0..classes)
+                .map(|k| -1.0 + 2.0 * k as f64 / (classes - 1) as f64)
+                .collect(),
+        };
+        Ok(Ensemble {
+            members,
+            class_returns,
+        })
+    }
+
+    /// The members, in order.
+    pub fn members(&self) -> &[EnsembleMember] {
+        &self.members
+    }
+
+    /// Number of classes.
+    pub fn classes(&self) -> usize {
+        self.class_returns.len()
+    }
+
+    /// Runs every member on its input (one per member, same batch size) and combines them.
+    pub fn predict(&mut self, inputs: &[ArrayView3<f32>]) -> Result<EnsembleOutput, InferError> {
+        if inputs.len() != self.members.len() {
+            return Err(InferError::Input(format!(
+                "{} inputs for {} ensemble members",
+                inputs.len(),
+                self.members.len()
+            )));
+        }
+        let batch = inputs[0].dim().0;
+        let mut logits: Vec<Array2<f32>> = Vec::with_capacity(inputs.len());
+        for (member, input) in self.members.iter_mut().zip(inputs) {
+            if input.dim().0 != batch {
+                return Err(InferError::Input(format!(
+                    "member `{}` got {} samples, the first member {batch}",
+                    member.name,
+                    input.dim().0
+                )));
+            }
+            logits.push(member.model.infer(*input).map_err(|e| match e {
+                InferError::Input(m) => InferError::Input(format!("member `{}`: {m}", member.name)),
+                other => other,
+            })?);
+        }
+        Ok((0..batch).map(|b| self.combine(&logits, b)).collect())
+    }
+
+    fn combine(&self, logits: &[Array2<f32>], sample: usize) -> Prediction {
+        let total: f64 = self.members.iter().map(|m| m.weight).sum();
+        let mut probabilities = vec![0.0; self.classes()];
+        let members = self
+            .members
+            .iter()
+            .zip(logits)
+            .map(|(member, out)| {
+                let row: Vec<f32> = out.row(sample).to_vec();
+                let mut p = row.clone();
+                softmax_in_place(&mut p);
+                let p: Vec<f64> = p.into_iter().map(f64::from).collect();
+                for (acc, v) in probabilities.iter_mut().zip(&p) {
+                    *acc += member.weight / total * v;
+                }
+                MemberOutput {
+                    name: member.name.clone(),
+                    logits: row,
+                    probabilities: p,
+                }
+            })
+            .collect();
+        let expected_return = probabilities
+            .iter()
+            .zip(&self.class_returns)
+            .map(|(p, r)| p * r)
+            .sum();
+        Prediction {
+            confidence: confidence(&probabilities),
+            expected_return,
+            probabilities,
+            members,
+        }
+    }
+
+    /// Weights from labelled validation data: each member's weight is the inverse of its mean
+    /// log-loss on `inputs` (one per member) against `labels` (class indices), so a member that
+    /// predicts the held-out classes better counts more. Replaces the current weights and returns
+    /// them.
+    pub fn weights_from_validation(
+        &mut self,
+        inputs: &[ArrayView3<f32>],
+        labels: &[usize],
+    ) -> Result<Vec<f64>, InferError> {
+        if let Some(&bad) = labels.iter().find(|&&l| l >= self.classes()) {
+            return Err(InferError::Input(format!(
+                "validation label {bad} is not a class (the models have {})",
+                self.classes()
+            )));
+        }
+        let output = self.predict(inputs)?;
+        if output.len() != labels.len() || labels.is_empty() {
+            return Err(InferError::Input(format!(
+                "{} validation samples but {} labels",
+                output.len(),
+                labels.len()
+            )));
+        }
+        let weights: Vec<f64> = (0..self.members.len())
+            .map(|m| {
+                let loss = output
+                    .iter()
+                    .zip(labels)
+                    .map(|(p, &l)| -p.members[m].probabilities[l].max(1e-12).ln())
+                    .sum::<f64>()
+                    / labels.len() as f64;
+                1.0 / loss.max(1e-9)
+            })
+            .collect();
+        for (member, &w) in self.members.iter_mut().zip(&weights) {
+            member.weight = w;
+        }
+        Ok(weights)
+    }
+}
+
+/// `1 − H(p) / ln K`.
+fn confidence(p: &[f64]) -> f64 {
+    if p.len() < 2 {
+        return 1.0;
+    }
+    let entropy: f64 = p.iter().filter(|&&v| v > 0.0).map(|v| -v * v.ln()).sum();
+    (1.0 - entropy / (p.len() as f64).ln()).clamp(0.0, 1.0)
+}

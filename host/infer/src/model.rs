@@ -1,0 +1,93 @@
+//! A loaded model: manifest, checked weights, and the device it runs on.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use ndarray::{Array2, ArrayView3};
+
+use crate::device::Compute;
+use crate::gpu::GpuModel;
+use crate::manifest::Manifest;
+use crate::weights::Weights;
+use crate::{InferError, cpu};
+
+/// A model ready to run; GPU buffers and pipelines are created here, once.
+pub struct Model {
+    manifest: Manifest,
+    weights: Arc<Weights>,
+    backend: Backend,
+}
+
+enum Backend {
+    Cpu,
+    Gpu(Box<GpuModel>),
+}
+
+impl Model {
+    /// Reads the manifest and weights files and prepares the model on `compute`.
+    pub fn load(manifest: &Path, weights: &Path, compute: &Compute) -> Result<Self, InferError> {
+        let manifest = Manifest::load(manifest)?;
+        let weights = Weights::load(&manifest, weights)?;
+        Self::new(manifest, Arc::new(weights), compute)
+    }
+
+    /// Prepares already loaded weights on `compute`.
+    pub fn new(
+        manifest: Manifest,
+        weights: Arc<Weights>,
+        compute: &Compute,
+    ) -> Result<Self, InferError> {
+        let backend = match compute {
+            Compute::Cpu { .. } => Backend::Cpu,
+            Compute::Gpu(context) => Backend::Gpu(Box::new(GpuModel::new(
+                context.clone(),
+                &manifest,
+                &weights,
+            )?)),
+        };
+        Ok(Model {
+            manifest,
+            weights,
+            backend,
+        })
+    }
+
+    /// The model's manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// "cpu" or "gpu".
+    pub fn device(&self) -> &'static str {
+        match self.backend {
+            Backend::Cpu => "cpu",
+            Backend::Gpu(_) => "gpu",
+        }
+    }
+
+    /// Logits (batch, n_out) for `input` (batch, seq, n_features).
+    pub fn infer(&mut self, input: ArrayView3<f32>) -> Result<Array2<f32>, InferError> {
+        let (batch, seq, features) = input.dim();
+        if batch == 0 {
+            return Err(InferError::Input("the input batch is empty".into()));
+        }
+        self.manifest.check_input(seq, features)?;
+        if input.iter().any(|v| !v.is_finite()) {
+            return Err(InferError::Input(
+                "the input holds NaN or infinite values".into(),
+            ));
+        }
+        match &mut self.backend {
+            Backend::Cpu => Ok(cpu::forward(&self.manifest, &self.weights, input)),
+            Backend::Gpu(model) => model.infer(input),
+        }
+    }
+
+    /// Compute dispatches the last inference recorded (0 on the CPU path).
+    pub fn last_dispatches(&self) -> usize {
+        match &self.backend {
+            Backend::Cpu => 0,
+            Backend::Gpu(model) => model.last_dispatches(),
+        }
+    }
+}
