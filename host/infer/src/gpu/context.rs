@@ -1,7 +1,9 @@
-//! The wgpu instance, adapter and device the GPU path runs on, chosen once per process.
+//! The wgpu instance, adapter and device the GPU path runs on, chosen once per process, with the
+//! device's pipeline cache (kernels compile on first use and are shared by every model on it).
 
 use wgpu::DeviceType;
 
+use super::kernels::Pipelines;
 use crate::InferError;
 
 /// Which adapters may be used.
@@ -21,6 +23,8 @@ pub struct GpuContext {
     pub queue: wgpu::Queue,
     /// The adapter behind it.
     pub info: wgpu::AdapterInfo,
+    /// Kernels compiled on this device so far.
+    pub(crate) pipelines: Pipelines,
 }
 
 impl std::fmt::Debug for GpuContext {
@@ -62,7 +66,35 @@ impl GpuContext {
             device,
             queue,
             info,
+            pipelines: Pipelines::default(),
         })
+    }
+
+    /// Runs `f` with the device's validation, out-of-memory and internal errors captured, so that
+    /// a failure inside wgpu becomes an [`InferError::Gpu`] saying what was being done instead of
+    /// wgpu's default panic.
+    pub(crate) fn checked<T>(
+        &self,
+        what: &str,
+        f: impl FnOnce() -> Result<T, InferError>,
+    ) -> Result<T, InferError> {
+        let internal = self.device.push_error_scope(wgpu::ErrorFilter::Internal);
+        let memory = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let result = f();
+        let errors = [
+            pollster::block_on(validation.pop()),
+            pollster::block_on(memory.pop()),
+            pollster::block_on(internal.pop()),
+        ];
+        let value = result?;
+        match errors.into_iter().flatten().next() {
+            Some(error) => Err(InferError::Gpu(format!(
+                "{what} on {}: {error}",
+                self.describe()
+            ))),
+            None => Ok(value),
+        }
     }
 
     /// "name (backend, device type)".

@@ -1,0 +1,177 @@
+//! `LSTMNet` on the GPU: per layer one matrix multiply for every step's input projection (both
+//! biases folded in) and one fused recurrence dispatch that loops over time with h and c in
+//! workgroup memory; then the head reads the last step. Dispatches: 2 · layers + 1.
+
+use ndarray::Array2;
+
+use super::buffers::Buffers;
+use super::context::GpuContext;
+use super::kernels::{Act, Launch, Pool};
+use super::plan::{Plan, PlanBuilder};
+use crate::InferError;
+use crate::manifest::LstmSpec;
+use crate::weights::{LstmLayer, LstmWeights};
+
+/// Work items one recurrence workgroup aims at: (sample, unit) pairs per step.
+const PAIRS_PER_GROUP: usize = 64;
+
+/// One layer's weights on the device.
+pub(crate) struct LayerBuffers {
+    input: usize,
+    hidden: usize,
+    /// W_ih, (4·hidden, input).
+    w_ih: wgpu::Buffer,
+    /// b_ih + b_hh.
+    bias: wgpu::Buffer,
+    /// W_hhᵀ, (hidden, 4·hidden).
+    w_hh_t: wgpu::Buffer,
+    /// Samples per recurrence workgroup.
+    per_group: usize,
+}
+
+impl LayerBuffers {
+    /// Uploads one layer; `name` prefixes the tensors' names in errors.
+    pub(crate) fn upload(
+        ctx: &GpuContext,
+        buffers: &mut Buffers,
+        name: &str,
+        layer: &LstmLayer,
+    ) -> Result<Self, InferError> {
+        let (gates, input) = layer.w_ih.dim();
+        let hidden = gates / 4;
+        let bias = &layer.b_ih + &layer.b_hh;
+        let w_hh_t: Array2<f32> = layer.w_hh.t().as_standard_layout().into_owned();
+        Ok(LayerBuffers {
+            input,
+            hidden,
+            w_ih: buffers.storage_init(
+                ctx,
+                &format!("{name}.weight_ih"),
+                &contiguous(&layer.w_ih),
+            )?,
+            bias: buffers.storage_init(
+                ctx,
+                &format!("{name}.bias_ih + bias_hh"),
+                &bias.to_vec(),
+            )?,
+            w_hh_t: buffers.storage_init(
+                ctx,
+                &format!("{name}.weight_hh"),
+                &contiguous(&w_hh_t),
+            )?,
+            per_group: per_group(ctx, hidden)?,
+        })
+    }
+
+    /// Hidden units.
+    pub(crate) fn hidden(&self) -> usize {
+        self.hidden
+    }
+
+    /// Records the layer for `batch` sequences of `seq` steps: `x` (batch·seq, input) -> gate
+    /// inputs in `gates` (batch·seq, 4·hidden) -> every step's h in `out` (batch·seq, hidden).
+    pub(crate) fn push(
+        &self,
+        plan: &mut PlanBuilder,
+        batch: usize,
+        seq: usize,
+        x: &wgpu::Buffer,
+        gates: &wgpu::Buffer,
+        out: &wgpu::Buffer,
+    ) {
+        let h = self.hidden;
+        plan.push(
+            Launch::linear(batch * seq, 4 * h, self.input, Act::Identity, None),
+            &[x, &self.w_ih, &self.bias, &self.bias, gates],
+        );
+        plan.push(
+            Launch::lstm(batch, seq, h, self.per_group),
+            &[gates, &self.w_hh_t, out],
+        );
+    }
+}
+
+/// Samples per recurrence workgroup: enough (sample, unit) pairs to occupy the workgroup, within
+/// the device's workgroup memory (h twice and c: 12 bytes per pair).
+fn per_group(ctx: &GpuContext, hidden: usize) -> Result<usize, InferError> {
+    let limit = ctx.device.limits().max_compute_workgroup_storage_size as usize;
+    let fits = limit / (12 * hidden);
+    if fits == 0 {
+        return Err(InferError::Gpu(format!(
+            "an LSTM with {hidden} hidden units needs {} bytes of workgroup memory, {} has {limit}",
+            12 * hidden,
+            ctx.describe()
+        )));
+    }
+    Ok((PAIRS_PER_GROUP / hidden).clamp(1, fits))
+}
+
+/// A matrix's elements in row-major order.
+pub(crate) fn contiguous(a: &Array2<f32>) -> Vec<f32> {
+    a.as_standard_layout().iter().copied().collect()
+}
+
+/// `LSTMNet`'s weights on the device.
+pub(crate) struct LstmNet {
+    layers: Vec<LayerBuffers>,
+    head_w: wgpu::Buffer,
+    head_b: wgpu::Buffer,
+    n_out: usize,
+}
+
+impl LstmNet {
+    /// Uploads the weights.
+    pub(crate) fn new(
+        ctx: &GpuContext,
+        buffers: &mut Buffers,
+        spec: &LstmSpec,
+        w: &LstmWeights,
+    ) -> Result<Self, InferError> {
+        let layers = w
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(k, layer)| LayerBuffers::upload(ctx, buffers, &format!("lstm l{k}"), layer))
+            .collect::<Result<_, _>>()?;
+        Ok(LstmNet {
+            layers,
+            head_w: buffers.storage_init(ctx, "head.weight", &contiguous(&w.head.weight))?,
+            head_b: buffers.storage_init(ctx, "head.bias", &w.head.bias.to_vec())?,
+            n_out: spec.n_out,
+        })
+    }
+
+    /// Floats per sample of the widest activation for `seq` steps.
+    pub(crate) fn widest(&self, seq: usize) -> usize {
+        seq * 4 * self.layers[0].hidden
+    }
+
+    /// The plan for `batch` sequences of `seq` steps from `input` into `output` (batch, n_out).
+    pub(crate) fn plan(
+        &self,
+        ctx: &GpuContext,
+        buffers: &mut Buffers,
+        batch: usize,
+        seq: usize,
+        input: &wgpu::Buffer,
+        output: &wgpu::Buffer,
+    ) -> Result<Plan, InferError> {
+        let h = self.layers[0].hidden;
+        let rows = batch * seq;
+        let gates = buffers.storage(ctx, "lstm gate inputs", rows * 4 * h)?;
+        let hs = (0..self.layers.len().min(2))
+            .map(|k| buffers.storage(ctx, &format!("lstm hidden states {k}"), rows * h))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut plan = PlanBuilder::default();
+        for (k, layer) in self.layers.iter().enumerate() {
+            let x = if k == 0 { input } else { &hs[(k - 1) % 2] };
+            layer.push(&mut plan, batch, seq, x, &gates, &hs[k % 2]);
+        }
+        let last = &hs[(self.layers.len() - 1) % 2];
+        plan.push(
+            Launch::matvec(batch, self.n_out, h, seq, Some(Pool::Last)),
+            &[last, &self.head_w, &self.head_b, output],
+        );
+        plan.build(ctx, buffers, "lstm")
+    }
+}
