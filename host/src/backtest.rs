@@ -1,15 +1,17 @@
 //! Backtests: one component against a series of bars, through the same engine, risk check and
 //! paper venue the service uses.
 
-use crate::engine::{DeployError, Engine, Status};
+use crate::engine::{DeployError, Engine, Inference, Status};
 use crate::execution::PaperVenue;
 use crate::feeds::MarketEvent;
+use crate::inference::{InferenceConfig, InferenceError, Predictor};
 use crate::journal::{Journal, JournalEntry};
 use crate::model::{Bar, Fill};
 use crate::monitor::{Summary, summarize};
 use crate::risk::Budget;
 use crate::sandbox::{Runtime, StateStore};
 use std::sync::{Arc, Mutex};
+use stratbox_infer::Compute;
 
 /// Keeps the fills of a run in memory.
 #[derive(Default)]
@@ -39,16 +41,46 @@ pub struct BacktestReport {
 /// The deployment name a backtest runs under.
 pub const BACKTEST_NAME: &str = "backtest";
 
-/// Runs `component` over `bars` (of one or more symbols, in time order).
-pub fn run(
-    runtime: Arc<Runtime>,
-    component: Arc<[u8]>,
-    config: String,
-    budget: Budget,
-    symbols: &[&str],
-    bars: &[Bar],
-    venue: PaperVenue,
-) -> Result<BacktestReport, DeployError> {
+/// What a backtest runs.
+pub struct Backtest<'a> {
+    /// The strategy component.
+    pub component: Arc<[u8]>,
+    /// Its configuration for `init` (JSON text).
+    pub config: String,
+    /// Its risk budget.
+    pub budget: Budget,
+    /// The symbols the bars belong to.
+    pub symbols: &'a [&'a str],
+    /// Bars of one or more symbols, in time order.
+    pub bars: &'a [Bar],
+    /// The paper venue.
+    pub venue: PaperVenue,
+    /// A model ensemble predicting inline after every bar, if any.
+    pub inference: Option<&'a InferenceConfig>,
+}
+
+/// Why a backtest could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    /// The strategy could not be deployed.
+    #[error(transparent)]
+    Deploy(#[from] DeployError),
+    /// The models could not be loaded.
+    #[error(transparent)]
+    Inference(#[from] InferenceError),
+}
+
+/// Runs the backtest `setup` describes.
+pub fn run(runtime: Arc<Runtime>, setup: Backtest<'_>) -> Result<BacktestReport, BacktestError> {
+    let Backtest {
+        component,
+        config,
+        budget,
+        symbols,
+        bars,
+        venue,
+        inference,
+    } = setup;
     let recorder = Arc::new(FillRecorder::default());
     let mut engine = Engine::new(runtime, recorder.clone(), venue);
     {
@@ -56,6 +88,11 @@ pub fn run(
         for s in symbols {
             market.symbols.intern(s);
         }
+    }
+    if let Some(config) = inference {
+        let compute = Compute::select(config.device).map_err(InferenceError::from)?;
+        let predictor = Predictor::load(config, &compute, engine.market(), 1)?;
+        engine.set_inference(Inference::Inline(Box::new(predictor)));
     }
     let capital = budget.capital;
     engine.deploy(

@@ -34,6 +34,9 @@ pub struct ServiceConfig {
     /// What the feature engine computes besides its defaults.
     #[serde(default)]
     pub features: crate::features::FeatureConfig,
+    /// The model ensemble; without members nothing is predicted.
+    #[serde(default)]
+    pub inference: crate::inference::InferenceConfig,
 }
 
 /// The operators' HTTP endpoint.
@@ -207,6 +210,7 @@ impl ServiceConfig {
                 }
             }
         }
+        config.inference.resolve(base);
         if let Some(dir) = &config.store.component_cache {
             config.store.component_cache = Some(base.join(dir));
         }

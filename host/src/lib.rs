@@ -15,6 +15,7 @@ pub mod execution;
 pub mod features;
 pub mod feeds;
 pub mod history;
+pub mod inference;
 pub mod journal;
 pub mod market;
 pub mod model;

@@ -6,6 +6,7 @@
 use crate::features::FeatureEngine;
 use crate::feeds::sources::SourceEvent;
 use crate::feeds::{BookTop, TradePrint};
+use crate::inference::PredictionEvent;
 use crate::model::{Bar, Fixed, SymbolId, SymbolTable, TimestampMs};
 use crate::risk::Marks;
 use std::collections::VecDeque;
@@ -24,6 +25,7 @@ pub struct MarketData {
     pub marks: Marks,
     /// Every named feature of every symbol.
     pub features: FeatureEngine,
+    predictions: Vec<Option<PredictionEvent>>,
 }
 
 /// Market summary handed to signal optimizers.
@@ -100,6 +102,23 @@ impl MarketData {
         h.into_iter()
             .flat_map(|h| h.iter())
             .skip(len.saturating_sub(count))
+    }
+
+    /// Records a prediction unless a newer one for the symbol is already there.
+    pub fn set_prediction(&mut self, prediction: PredictionEvent) {
+        let i = prediction.symbol as usize;
+        if self.predictions.len() <= i {
+            self.predictions.resize_with(i + 1, || None);
+        }
+        let slot = &mut self.predictions[i];
+        if slot.as_ref().is_none_or(|p| p.as_of <= prediction.as_of) {
+            *slot = Some(prediction);
+        }
+    }
+
+    /// The latest prediction for `symbol`.
+    pub fn prediction(&self, symbol: SymbolId) -> Option<&PredictionEvent> {
+        self.predictions.get(symbol as usize)?.as_ref()
     }
 
     /// The last bar of `symbol`.

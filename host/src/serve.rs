@@ -5,19 +5,21 @@
 use crate::api;
 use crate::config::{MarketSource, ServiceConfig};
 use crate::engine::service::{EngineService, EventSender};
-use crate::engine::{Engine, Version};
+use crate::engine::{Engine, Inference, Version};
 use crate::execution::PaperVenue;
 use crate::feeds::binance::ws::{FeedStats, LiveFeedConfig};
 use crate::feeds::live;
 use crate::feeds::sources::Poller;
 use crate::feeds::{MarketEvent, replay};
+use crate::inference::{InferenceService, ModelControl};
 use crate::model::Fixed;
 use crate::model::SymbolId;
 use crate::sandbox::Runtime;
 use crate::store::{Store, StoreJournal};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -116,7 +118,29 @@ pub async fn serve(
     };
 
     restore(&mut engine, &store, &config).await;
+    let published: Arc<OnceLock<EventSender>> = Arc::new(OnceLock::new());
+    let publisher = published.clone();
+    let inference = InferenceService::start(
+        move |p| {
+            publisher
+                .get()
+                .is_none_or(|events| events.send(MarketEvent::Prediction(p)))
+        },
+        Duration::from_millis(config.inference.gather_ms),
+    );
+    let models = Arc::new(ModelControl::new(
+        inference.clone(),
+        engine.market().clone(),
+    ));
+    if !config.inference.models.is_empty() {
+        let status = models
+            .load(&config.inference)
+            .map_err(|e| ServeError::Config(format!("[inference]: {e}")))?;
+        tracing::info!(device = %status.device, members = status.members.len(), "ensemble loaded");
+    }
+    engine.set_inference(Inference::Background(inference.clone()));
     let service = Arc::new(EngineService::start(engine));
+    let _ = published.set(service.events());
     let mut sources = vec![tokio::spawn(replay_bars(
         service.events(),
         bars,
@@ -176,7 +200,7 @@ pub async fn serve(
     })?;
     tracing::info!(%addr, db = %db_url, "control endpoint listening");
     on_ready(addr);
-    let app = api::router(service.clone(), &token);
+    let app = api::router(service.clone(), models, &token);
     if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
@@ -193,6 +217,7 @@ pub async fn serve(
     }
     let service = Arc::try_unwrap(service).unwrap_or_else(|_| unreachable!("the router is gone"));
     drop(tokio::task::spawn_blocking(move || drop(service.shutdown())).await);
+    inference.stop();
     let _ = writer.await;
     tracing::info!("stopped");
     Ok(())

@@ -8,7 +8,6 @@
 use ndarray::{Array2, ArrayView3};
 
 use crate::InferError;
-use crate::cpu::ops::softmax_in_place;
 use crate::model::Model;
 
 /// One model of an ensemble.
@@ -153,9 +152,7 @@ impl Ensemble {
             .zip(logits)
             .map(|(member, out)| {
                 let row: Vec<f32> = out.row(sample).to_vec();
-                let mut p = row.clone();
-                softmax_in_place(&mut p);
-                let p: Vec<f64> = p.into_iter().map(f64::from).collect();
+                let p = softmax_f64(&row);
                 for (acc, v) in probabilities.iter_mut().zip(&p) {
                     *acc += member.weight / total * v;
                 }
@@ -218,6 +215,14 @@ impl Ensemble {
         }
         Ok(weights)
     }
+}
+
+/// Softmax in f64 of f32 logits, so the probabilities sum to 1 to double precision.
+fn softmax_f64(logits: &[f32]) -> Vec<f64> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let exp: Vec<f64> = logits.iter().map(|&v| (v as f64 - max).exp()).collect();
+    let sum: f64 = exp.iter().sum();
+    exp.into_iter().map(|e| e / sum).collect()
 }
 
 /// `1 − H(p) / ln K`.

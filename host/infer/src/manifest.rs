@@ -345,7 +345,7 @@ mod tests {
         .unwrap();
         assert_eq!(m.arch(), "transformer");
         // input_proj 16*32+32, pos 64*32, per layer (32*96+96)+(32*32+32)+(32*64+64)+(64*32+32)+4*32
-        assert_eq!(m.parameter_count(), 544 + 2048 + 2 * 8480 + 99);
+        assert_eq!(m.parameter_count(), 19_779); // sum of numel() of the exported state_dict
         let lstm = Manifest::from_json(
             r#"{"arch": "lstm", "n_features": 16, "hidden": 32, "layers": 2, "n_out": 3}"#,
         )
@@ -355,6 +355,12 @@ mod tests {
             (4 * 32 * 48 + 256) + (4 * 32 * 64 + 256) + 99
         );
         assert_eq!(lstm.flops(64), 2 * 64 * (48 * 128 + 64 * 128) + 2 * 32 * 3);
+        let cnn = Manifest::from_json(
+            r#"{"arch": "cnn", "n_features": 16, "channels": [32, 32], "kernels": [5, 3],
+                "dilations": [1, 2], "n_out": 3}"#,
+        )
+        .unwrap();
+        assert_eq!(cnn.parameter_count(), 5_795);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The operators' control endpoint (axum): deploy, swap, rollback, halt, resume and list, each
-//! behind a bearer token. Components travel base64-encoded in JSON bodies.
+//! The operators' control endpoint (axum): deploy, swap, rollback, halt, resume and list
+//! strategies; load, roll back and inspect the model ensemble; each behind a bearer token.
+//! Components travel base64-encoded in JSON bodies.
 
 mod client;
 
@@ -7,6 +8,7 @@ pub use client::Client;
 
 use crate::engine::DeployError;
 use crate::engine::service::{Command, EngineService};
+use crate::inference::{InferenceConfig, InferenceError, InferenceStatus, ModelControl};
 use crate::risk::Budget;
 use crate::sandbox::StateStore;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -71,13 +73,15 @@ impl From<DeployError> for ApiError {
 #[derive(Clone)]
 struct AppState {
     service: Arc<EngineService>,
+    models: Arc<ModelControl>,
     token: Arc<str>,
 }
 
-/// The router, serving `service` to holders of `token`.
-pub fn router(service: Arc<EngineService>, token: &str) -> Router {
+/// The router, serving `service` and `models` to holders of `token`.
+pub fn router(service: Arc<EngineService>, models: Arc<ModelControl>, token: &str) -> Router {
     let state = AppState {
         service,
+        models,
         token: token.into(),
     };
     let authed = Router::new()
@@ -86,6 +90,8 @@ pub fn router(service: Arc<EngineService>, token: &str) -> Router {
         .route("/v1/deployments/{name}/rollback", post(rollback))
         .route("/v1/deployments/{name}/halt", post(halt))
         .route("/v1/deployments/{name}/resume", post(resume))
+        .route("/v1/inference", get(inference_status).put(load_models))
+        .route("/v1/inference/rollback", post(rollback_models))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_token,
@@ -182,4 +188,31 @@ async fn halt(State(s): State<AppState>, Path(name): Path<String>) -> Reply {
 
 async fn resume(State(s): State<AppState>, Path(name): Path<String>) -> Reply {
     Ok(Json(s.service.command(Command::Resume { name }).await?))
+}
+
+impl From<InferenceError> for ApiError {
+    fn from(e: InferenceError) -> Self {
+        ApiError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+    }
+}
+
+async fn inference_status(State(s): State<AppState>) -> Json<InferenceStatus> {
+    Json(s.models.status())
+}
+
+/// `PUT /v1/inference` with an `[inference]` table as JSON (paths as the host sees them): loads
+/// the ensemble off the event path and swaps it in; on any error the running one stays.
+async fn load_models(
+    State(s): State<AppState>,
+    Json(config): Json<InferenceConfig>,
+) -> Result<Json<InferenceStatus>, ApiError> {
+    let models = s.models.clone();
+    let status = tokio::task::spawn_blocking(move || models.load(&config))
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    Ok(Json(status))
+}
+
+async fn rollback_models(State(s): State<AppState>) -> Result<Json<InferenceStatus>, ApiError> {
+    Ok(Json(s.models.rollback()?))
 }

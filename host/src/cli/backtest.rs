@@ -4,6 +4,7 @@ use crate::backtest;
 use crate::engine::Status;
 use crate::execution::PaperVenue;
 use crate::feeds::replay;
+use crate::inference::InferenceConfig;
 use crate::model::{Fixed, SymbolTable};
 use crate::risk::Budget;
 use crate::sandbox::{Runtime, SandboxLimits};
@@ -38,9 +39,21 @@ pub struct Args {
     /// Sandbox limits (TOML, the `[sandbox]` table of the service configuration).
     #[arg(long)]
     sandbox: Option<PathBuf>,
+    /// Model ensemble (TOML, the `[inference]` table of the service configuration): predicts
+    /// after every bar, before the strategy sees it, so `market.predict` answers.
+    #[arg(long)]
+    models: Option<PathBuf>,
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     json: bool,
+}
+
+/// Reads an `[inference]` table, paths relative to its file.
+fn models_config(path: &std::path::Path) -> anyhow::Result<InferenceConfig> {
+    let mut config: InferenceConfig = toml::from_str(&super::read_text(path)?)
+        .with_context(|| format!("in {}", path.display()))?;
+    config.resolve(path.parent().unwrap_or(std::path::Path::new(".")));
+    Ok(config)
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -74,14 +87,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let symbol = symbols.intern(&args.symbol);
     let bars = replay::read_candles(&args.data, symbol, interval)?;
     let runtime = Runtime::new(limits)?;
+    let inference = match &args.models {
+        Some(path) => Some(models_config(path)?),
+        None => None,
+    };
     let report = backtest::run(
         runtime,
-        component.into(),
-        config,
-        budget,
-        &[&args.symbol],
-        &bars,
-        PaperVenue { fee_rate: fee },
+        backtest::Backtest {
+            component: component.into(),
+            config,
+            budget,
+            symbols: &[&args.symbol],
+            bars: &bars,
+            venue: PaperVenue { fee_rate: fee },
+            inference: inference.as_ref(),
+        },
     )?;
     if args.json {
         let out = serde_json::json!({

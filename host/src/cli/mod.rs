@@ -7,6 +7,7 @@ mod data;
 mod features;
 mod fetch;
 mod indicators;
+mod model;
 mod operator;
 mod serve;
 mod sim;
@@ -52,6 +53,9 @@ enum Command {
     /// The feature registry.
     #[command(subcommand)]
     Features(features::FeaturesCommand),
+    /// Neural models: run one on a tensor file, or describe one.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
 }
 
 /// Parses the command line, runs the subcommand, and maps errors to a non-zero exit.
@@ -76,6 +80,7 @@ pub fn main() -> ExitCode {
         Command::ExchangeSim(args) => sim::run(args),
         Command::Indicators(args) => indicators::run(args),
         Command::Features(command) => features::run(command),
+        Command::Model(command) => model::run(command),
     };
     match result {
         Ok(code) => code,

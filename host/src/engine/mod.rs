@@ -12,6 +12,7 @@ pub use deployment::{DeployError, Deployment, PrepareInputs, Prepared, Status, V
 
 use crate::execution::{Execution, PaperVenue};
 use crate::feeds::{BookTop, MarketEvent, TradePrint};
+use crate::inference::{InferenceService, Predictor};
 use crate::journal::{Journal, JournalEntry, VersionRecord};
 use crate::market::MarketData;
 use crate::model::{Bar, Fill, Fixed, TimestampMs};
@@ -52,6 +53,17 @@ pub struct Engine {
     deployments: Vec<Deployment>,
     venue: PaperVenue,
     now: TimestampMs,
+    inference: Inference,
+}
+
+/// How the engine obtains predictions.
+pub enum Inference {
+    /// No models.
+    Off,
+    /// Predict on the loop itself right after each bar: deterministic, for backtests.
+    Inline(Box<Predictor>),
+    /// Hand requests to an inference thread that publishes predictions as events.
+    Background(Arc<InferenceService>),
 }
 
 impl Engine {
@@ -68,6 +80,7 @@ impl Engine {
             deployments: Vec::new(),
             venue,
             now: 0,
+            inference: Inference::Off,
         }
     }
 
@@ -295,6 +308,50 @@ impl Engine {
                 .write()
                 .unwrap_or_else(|p| p.into_inner())
                 .record(source.clone()),
+            MarketEvent::Prediction(prediction) => {
+                self.now = self.now.max(prediction.known_at);
+                self.env
+                    .market
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .set_prediction(prediction.clone());
+            }
+        }
+    }
+
+    /// Sets how predictions are made: inline (backtests), by an inference thread (the
+    /// service), or not at all.
+    pub fn set_inference(&mut self, inference: Inference) {
+        self.inference = inference;
+    }
+
+    /// Assembles the bar's symbol's model windows and predicts inline or queues the request.
+    fn request_prediction(&mut self, bar: &Bar) {
+        let spec = match &self.inference {
+            Inference::Off => return,
+            Inference::Inline(predictor) => predictor.spec().clone(),
+            Inference::Background(service) => match service.spec() {
+                Some(spec) => spec,
+                None => return,
+            },
+        };
+        let request = {
+            let market = self.env.market.read().unwrap_or_else(|p| p.into_inner());
+            spec.request(&market.features, &[bar.symbol], &[bar.close_time()])
+        };
+        let Some(request) = request else { return };
+        match &mut self.inference {
+            Inference::Off => {}
+            Inference::Background(service) => service.submit(request),
+            Inference::Inline(predictor) => match predictor.run(&request, |as_of| as_of) {
+                Ok(predictions) => {
+                    let mut market = self.env.market.write().unwrap_or_else(|p| p.into_inner());
+                    for p in predictions {
+                        market.set_prediction(p);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "inference failed"),
+            },
         }
     }
 
@@ -307,6 +364,7 @@ impl Engine {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .push_bar(*bar);
+        self.request_prediction(bar);
         self.fire_timers(now);
         let wit = wit_bar(bar);
         let mut raw_signals: Vec<Signal> = Vec::new();

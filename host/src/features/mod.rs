@@ -117,6 +117,13 @@ struct SymbolFeatures {
     history: VecDeque<Vec<f64>>,
 }
 
+/// One input column of a model window: a catalog feature, or a transform of one.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WindowInput {
+    column: usize,
+    transform: Option<Transform>,
+}
+
 /// Every feature of every symbol.
 pub struct FeatureEngine {
     config: FeatureConfig,
@@ -238,7 +245,23 @@ impl FeatureEngine {
         })
     }
 
-    /// The features this engine computes.
+    /// Rows of history kept per symbol.
+    pub fn history_len(&self) -> usize {
+        self.config.history
+    }
+
+    /// Rows of history a window of `len` rows over `inputs` needs (the deepest transform's
+    /// look-back added).
+    pub fn rows_needed(inputs: &[WindowInput], len: usize) -> usize {
+        len + inputs
+            .iter()
+            .filter_map(|i| i.transform.and_then(|t| t.depth()))
+            .max()
+            .unwrap_or(1)
+            .saturating_sub(1)
+    }
+
+    /// The feature catalog.
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
     }
@@ -407,41 +430,67 @@ impl FeatureEngine {
         Some(self.sources.series(name).0).filter(|v| !v.is_nan())
     }
 
-    /// Columns of `names`, or an error naming the first unknown one.
-    pub fn columns(&self, names: &[String]) -> Result<Vec<usize>, String> {
+    /// Model inputs named by `names` (catalog names, or `transform:name` such as
+    /// `zscore_64:ret_1`), or an error naming the first unknown one.
+    pub fn columns(&self, names: &[String]) -> Result<Vec<WindowInput>, String> {
         names
             .iter()
             .map(|n| {
-                self.catalog
-                    .column(n)
-                    .ok_or_else(|| self.catalog.unknown(n))
+                let (transform, feature) = match Transform::parse(n) {
+                    Some(parsed) => {
+                        let (t, f) = parsed?;
+                        (Some(t), f)
+                    }
+                    None => (None, n.as_str()),
+                };
+                let column = self
+                    .catalog
+                    .column(feature)
+                    .ok_or_else(|| self.catalog.unknown(feature))?;
+                Ok(WindowInput { column, transform })
             })
             .collect()
     }
 
-    /// The last `len` rows of `columns` for each of `symbols`, oldest first, as a
-    /// (symbols, len, columns) tensor, with a mask of the values that were missing (they are 0 in
-    /// the tensor). `None` for a symbol with fewer than `len` rows.
+    /// The last `len` rows of `inputs` for each of `symbols`, oldest first, as a (len, inputs)
+    /// matrix, with a mask of the values that were missing (they are 0 in the matrix). A
+    /// transformed input at row t is the transform over the history up to t, exactly what
+    /// [`FeatureEngine::value`] gave when t was the latest bar. `None` for a symbol whose history
+    /// is shorter than `len` plus the deepest transform's look-back.
     pub fn windows(
         &self,
         symbols: &[SymbolId],
-        columns: &[usize],
+        inputs: &[WindowInput],
         len: usize,
     ) -> Vec<Option<(Array2<f32>, Array2<bool>)>> {
+        let needed = Self::rows_needed(inputs, len);
+        let mut scratch = Vec::new();
         symbols
             .iter()
             .map(|&id| {
                 let state = self.symbols.get(id as usize)?.as_ref()?;
-                if state.history.len() < len {
+                let rows = state.history.len();
+                if rows < needed || len == 0 {
                     return None;
                 }
-                let rows = state.history.range(state.history.len() - len..);
-                let mut values = Array2::<f32>::zeros((len, columns.len()));
-                let mut missing = Array2::<bool>::from_elem((len, columns.len()), false);
-                for (t, row) in rows.enumerate() {
-                    for (k, &c) in columns.iter().enumerate() {
-                        if row[c].is_finite() {
-                            values[[t, k]] = row[c] as f32;
+                let mut values = Array2::<f32>::zeros((len, inputs.len()));
+                let mut missing = Array2::<bool>::from_elem((len, inputs.len()), false);
+                for t in 0..len {
+                    let end = rows - len + t + 1;
+                    for (k, input) in inputs.iter().enumerate() {
+                        let value = match input.transform {
+                            None => state.history[end - 1][input.column],
+                            Some(transform) => {
+                                let start = transform.depth().map_or(0, |d| end - d.min(end));
+                                scratch.clear();
+                                scratch.extend(
+                                    state.history.range(start..end).map(|row| row[input.column]),
+                                );
+                                transform.apply(&scratch).unwrap_or(f64::NAN)
+                            }
+                        };
+                        if value.is_finite() {
+                            values[[t, k]] = value as f32;
                         } else {
                             missing[[t, k]] = true;
                         }
@@ -457,7 +506,7 @@ impl FeatureEngine {
     pub fn batch(
         &self,
         symbols: &[SymbolId],
-        columns: &[usize],
+        columns: &[WindowInput],
         len: usize,
     ) -> (Vec<SymbolId>, Array3<f32>) {
         let windows = self.windows(symbols, columns, len);

@@ -50,6 +50,8 @@ pub enum MarketEvent {
     Trade(TradePrint),
     /// A non-market source produced a value or a headline.
     Source(sources::SourceEvent),
+    /// The model ensemble predicted a symbol.
+    Prediction(crate::inference::PredictionEvent),
 }
 
 impl MarketEvent {
@@ -61,6 +63,7 @@ impl MarketEvent {
             MarketEvent::Trade(trade) => trade.time,
             MarketEvent::Source(sources::SourceEvent::Observation(o)) => o.known_at,
             MarketEvent::Source(sources::SourceEvent::Headline(h)) => h.known_at,
+            MarketEvent::Prediction(p) => p.known_at,
         }
     }
 }

@@ -281,8 +281,16 @@ impl market::Host for GuestCtx {
         Ok(self.env.market().feature(symbol, &name))
     }
 
-    fn predict(&mut self, _symbol: u32) -> HostResult<Option<types::Prediction>> {
-        Ok(None)
+    fn predict(&mut self, symbol: u32) -> HostResult<Option<types::Prediction>> {
+        let market = self.env.market();
+        Ok(market.prediction(symbol).map(|p| types::Prediction {
+            symbol,
+            time: p.as_of,
+            model: format!("ensemble v{}", p.version),
+            probabilities: p.probabilities.clone(),
+            expected_return: p.expected_return,
+            confidence: p.confidence,
+        }))
     }
 }
 

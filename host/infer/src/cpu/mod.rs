@@ -4,6 +4,7 @@
 mod cnn;
 mod lstm;
 pub mod ops;
+mod simd;
 mod transformer;
 
 use ndarray::{Array2, ArrayView3, Axis, concatenate};

@@ -3,7 +3,9 @@
 //! exactly one interval after the previous one: a lost or repeated event). With
 //! `{"timer_ms": T}` it also sets a timer every T ms of event time and counts them in `timers`;
 //! it counts the signals it receives in `signals`, trades in `trades`, and book updates in `books` (storing the
-//! best bid and ask it reads back through `market::best_bid_ask` in `bid` and `ask`).
+//! best bid and ask it reads back through `market::best_bid_ask` in `bid` and `ask`). When the
+//! host has a model prediction for the bar's symbol it counts it in `predictions` and keeps its
+//! `time` in `prediction_time` and the last class's probability in `prediction_up`.
 
 use stratbox_guest::prelude::*;
 
@@ -36,6 +38,14 @@ impl Strategy for Counter {
             }
         }
         let _ = state::set_u64("last", bar.open_time as u64);
+        if let Some(p) = market::predict(bar.symbol) {
+            bump("predictions");
+            let _ = state::set_u64("prediction_time", p.time as u64);
+            let _ = state::set_f64(
+                "prediction_up",
+                p.probabilities.last().copied().unwrap_or(0.0),
+            );
+        }
         bump("count");
         bump(&format!("v{}", self.version));
     }
