@@ -337,3 +337,76 @@ fn operators_replace_and_roll_back_models_on_a_running_service() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn model_commands_run_and_describe_pytorch_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference_dir = repo_root().join("tests/fixtures/models/reference");
+    for arch in ["lstm", "transformer", "cnn"] {
+        let (manifest, weights) = reference(arch);
+        let io = reference_dir.join(format!("{arch}_io.safetensors"));
+        let out = dir.path().join(format!("{arch}_out.safetensors"));
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
+            .args(["model", "run", "--device", "cpu", "--manifest"])
+            .arg(&manifest)
+            .arg("--weights")
+            .arg(&weights)
+            .arg("--input")
+            .arg(&io)
+            .arg("--output")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let read = |path: &Path, name: &str| {
+            let bytes = std::fs::read(path).unwrap();
+            let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+            let view = tensors.tensor(name).unwrap();
+            assert_eq!(view.shape().len(), 2);
+            view.data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().unwrap()) as f64)
+                .collect::<Vec<_>>()
+        };
+        let (got, want) = (read(&out, "output"), read(&io, "output"));
+        let diff: f64 = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        let norm: f64 = want.iter().map(|b| b * b).sum::<f64>().sqrt();
+        assert!(diff / norm < 1e-4, "{arch}: relative error {}", diff / norm);
+
+        let info = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
+            .args(["model", "info"])
+            .arg(&manifest)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&info.stdout);
+        assert!(
+            text.contains(arch) && text.contains("parameters") && text.contains("flops"),
+            "{text}"
+        );
+    }
+    let (manifest, weights) = reference("cnn");
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(["model", "run", "--manifest"])
+        .arg(&manifest)
+        .arg("--weights")
+        .arg(&weights)
+        .arg("--input")
+        .arg(reference_dir.join("lstm_io.safetensors"))
+        .arg("--output")
+        .arg(dir.path().join("x.safetensors"))
+        .arg("--device")
+        .arg("tpu")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected auto, gpu or cpu"));
+}

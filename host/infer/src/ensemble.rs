@@ -233,3 +233,128 @@ fn confidence(p: &[f64]) -> f64 {
     let entropy: f64 = p.iter().filter(|&&v| v > 0.0).map(|v| -v * v.ln()).sum();
     (1.0 - entropy / (p.len() as f64).ln()).clamp(0.0, 1.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use ndarray::{Array1, Array2, Array3};
+
+    use super::*;
+    use crate::weights::{Conv1d, Linear};
+    use crate::{Compute, Manifest, Weights};
+
+    /// A CNN whose logits are `bias` whatever the input (all weights zero).
+    fn constant_model(bias: [f32; 3]) -> Model {
+        let manifest = Manifest::from_json(
+            r#"{"arch": "cnn", "n_features": 1, "channels": [1], "kernels": [1],
+                "dilations": [1], "n_out": 3}"#,
+        )
+        .unwrap();
+        let weights = Weights::Cnn(crate::weights::CnnWeights {
+            convs: vec![Conv1d {
+                weight: Array3::zeros((1, 1, 1)),
+                bias: Array1::zeros(1),
+                dilation: 1,
+            }],
+            head: Linear {
+                weight: Array2::zeros((3, 1)),
+                bias: Array1::from(bias.to_vec()),
+            },
+        });
+        Model::new(manifest, Arc::new(weights), &Compute::cpu()).unwrap()
+    }
+
+    fn member(name: &str, bias: [f32; 3], weight: f64) -> EnsembleMember {
+        EnsembleMember {
+            name: name.into(),
+            model: constant_model(bias),
+            weight,
+        }
+    }
+
+    #[test]
+    fn combines_weighted_probabilities() {
+        let up = [0.0, 0.0, 2.0f32.ln() + 10.0]; // softmax ≈ [0, 0, 1]
+        let flat = [0.0f32; 3]; // softmax = 1/3 each
+        let mut e =
+            Ensemble::new(vec![member("up", up, 3.0), member("flat", flat, 1.0)], None).unwrap();
+        let x = Array3::<f32>::zeros((2, 4, 1));
+        let out = e.predict(&[x.view(), x.view()]).unwrap();
+        assert_eq!(out.len(), 2);
+        let p = &out[0];
+        let certain = softmax_f64(&up);
+        for k in 0..3 {
+            assert!((p.probabilities[k] - (0.75 * certain[k] + 0.25 / 3.0)).abs() < 1e-12);
+        }
+        assert!((p.probabilities.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        // Default class returns -1, 0, 1.
+        assert!((p.expected_return - (p.probabilities[2] - p.probabilities[0])).abs() < 1e-12);
+        assert!(p.confidence > 0.0 && p.confidence < 1.0);
+        assert_eq!(p.members[1].name, "flat");
+        assert!((p.members[1].probabilities[0] - 1.0 / 3.0).abs() < 1e-12);
+        let uniform = Ensemble::new(
+            vec![member("flat", flat, 1.0)],
+            Some(vec![-0.01, 0.0, 0.02]),
+        )
+        .unwrap()
+        .predict(&[x.view()])
+        .unwrap();
+        assert!(uniform[0].confidence.abs() < 1e-12);
+        assert!((uniform[0].expected_return - 0.01 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn validation_weights_favour_the_better_member() {
+        let mut e = Ensemble::new(
+            vec![
+                member("right", [0.0, 0.0, 3.0], 1.0),
+                member("wrong", [3.0, 0.0, 0.0], 1.0),
+            ],
+            None,
+        )
+        .unwrap();
+        let x = Array3::<f32>::zeros((4, 2, 1));
+        let w = e
+            .weights_from_validation(&[x.view(), x.view()], &[2, 2, 2, 2])
+            .unwrap();
+        assert!(w[0] > 10.0 * w[1], "{w:?}");
+        let p = e.predict(&[x.view(), x.view()]).unwrap();
+        assert!(p[0].probabilities[2] > 0.8);
+        let err = e
+            .weights_from_validation(&[x.view(), x.view()], &[2, 5, 0, 0])
+            .unwrap_err();
+        assert!(err.to_string().contains("label 5"), "{err}");
+        let err = e
+            .weights_from_validation(&[x.view(), x.view()], &[2])
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("4 validation samples but 1 labels"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn inconsistent_ensembles_are_refused() {
+        let err = |r: Result<Ensemble, InferError>| r.err().unwrap().to_string();
+        assert!(err(Ensemble::new(vec![], None)).contains("at least one"));
+        assert!(err(Ensemble::new(vec![member("a", [0.0; 3], -1.0)], None)).contains("weight -1"));
+        assert!(err(Ensemble::new(vec![member("a", [0.0; 3], 0.0)], None)).contains("sum to zero"));
+        assert!(
+            err(Ensemble::new(
+                vec![member("a", [0.0; 3], 1.0)],
+                Some(vec![1.0])
+            ))
+            .contains("class_returns has 1 entries")
+        );
+        let mut e = Ensemble::new(vec![member("a", [0.0; 3], 1.0)], None).unwrap();
+        let x = Array3::<f32>::zeros((1, 2, 1));
+        assert!(
+            e.predict(&[x.view(), x.view()])
+                .unwrap_err()
+                .to_string()
+                .contains("2 inputs")
+        );
+    }
+}
