@@ -126,8 +126,7 @@ impl Ensemble {
             )));
         }
         let batch = inputs[0].dim().0;
-        let mut logits: Vec<Array2<f32>> = Vec::with_capacity(inputs.len());
-        for (member, input) in self.members.iter_mut().zip(inputs) {
+        for (member, input) in self.members.iter().zip(inputs) {
             if input.dim().0 != batch {
                 return Err(InferError::Input(format!(
                     "member `{}` got {} samples, the first member {batch}",
@@ -135,11 +134,13 @@ impl Ensemble {
                     input.dim().0
                 )));
             }
-            logits.push(member.model.infer(*input).map_err(|e| match e {
+            member.model.check(*input).map_err(|e| match e {
                 InferError::Input(m) => InferError::Input(format!("member `{}`: {m}", member.name)),
                 other => other,
-            })?);
+            })?;
         }
+        let mut models: Vec<&mut Model> = self.members.iter_mut().map(|m| &mut m.model).collect();
+        let logits = Model::infer_all(&mut models, inputs)?;
         Ok((0..batch).map(|b| self.combine(&logits, b)).collect())
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ndarray::{Array2, ArrayView3};
 
 use crate::device::Compute;
-use crate::gpu::GpuModel;
+use crate::gpu::{self, GpuModel};
 use crate::manifest::Manifest;
 use crate::weights::Weights;
 use crate::{InferError, cpu};
@@ -65,8 +65,8 @@ impl Model {
         }
     }
 
-    /// Logits (batch, n_out) for `input` (batch, seq, n_features).
-    pub fn infer(&mut self, input: ArrayView3<f32>) -> Result<Array2<f32>, InferError> {
+    /// Checks that `input` (batch, seq, n_features) fits the model and holds only finite values.
+    pub fn check(&self, input: ArrayView3<f32>) -> Result<(), InferError> {
         let (batch, seq, features) = input.dim();
         if batch == 0 {
             return Err(InferError::Input("the input batch is empty".into()));
@@ -77,6 +77,43 @@ impl Model {
                 "the input holds NaN or infinite values".into(),
             ));
         }
+        Ok(())
+    }
+
+    /// Logits of several models, `inputs[i]` feeding `models[i]`: models on one GPU share one
+    /// submit and one readback ([`gpu::infer_many`]); otherwise each runs in turn.
+    pub fn infer_all(
+        models: &mut [&mut Model],
+        inputs: &[ArrayView3<f32>],
+    ) -> Result<Vec<Array2<f32>>, InferError> {
+        for (model, input) in models.iter().zip(inputs) {
+            model.check(*input)?;
+        }
+        let count = models.len();
+        let mut gpu: Vec<&mut GpuModel> = Vec::new();
+        for model in models.iter_mut() {
+            if let Backend::Gpu(g) = &mut model.backend {
+                gpu.push(g);
+            }
+        }
+        let shared = gpu.len() == count
+            && gpu
+                .windows(2)
+                .all(|w| Arc::ptr_eq(w[0].context(), w[1].context()));
+        if shared && gpu.len() > 1 {
+            return gpu::infer_many(&mut gpu, inputs);
+        }
+        drop(gpu);
+        models
+            .iter_mut()
+            .zip(inputs)
+            .map(|(m, input)| m.infer(*input))
+            .collect()
+    }
+
+    /// Logits (batch, n_out) for `input` (batch, seq, n_features).
+    pub fn infer(&mut self, input: ArrayView3<f32>) -> Result<Array2<f32>, InferError> {
+        self.check(input)?;
         match &mut self.backend {
             Backend::Cpu => Ok(cpu::forward(&self.manifest, &self.weights, input)),
             Backend::Gpu(model) => model.infer(input),

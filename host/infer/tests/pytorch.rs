@@ -180,3 +180,66 @@ fn input_errors_are_clear() {
     let e = transformer.check_input(9, 2).unwrap_err();
     assert!(e.to_string().contains("position table has 8 rows"), "{e}");
 }
+
+/// The reference ensemble on `compute`, weights 0.4 / 0.35 / 0.25.
+fn reference_ensemble(compute: &Compute) -> stratbox_infer::Ensemble {
+    let dir = common::dir().join("reference");
+    let members = [("lstm", 0.4), ("transformer", 0.35), ("cnn", 0.25)]
+        .map(|(name, weight)| stratbox_infer::EnsembleMember {
+            name: name.into(),
+            model: Model::load(
+                &dir.join(format!("{name}.json")),
+                &dir.join(format!("{name}.safetensors")),
+                compute,
+            )
+            .unwrap(),
+            weight,
+        })
+        .into_iter()
+        .collect();
+    stratbox_infer::Ensemble::new(members, None).unwrap()
+}
+
+#[test]
+fn an_ensemble_on_the_gpu_runs_in_one_submit_and_matches_the_cpu() {
+    let context =
+        match stratbox_infer::gpu::GpuContext::new(stratbox_infer::gpu::AdapterPolicy::Any) {
+            Ok(c) => c,
+            Err(e) if std::env::var("STRATBOX_NO_GPU").as_deref() == Ok("1") => {
+                eprintln!("skipping: {e} (STRATBOX_NO_GPU=1)");
+                return;
+            }
+            Err(e) => {
+                panic!("no GPU adapter: {e}; install mesa-vulkan-drivers or set STRATBOX_NO_GPU=1")
+            }
+        };
+    let gpu = Compute::Gpu(Arc::new(context));
+    let case = common::cases()
+        .into_iter()
+        .find(|c| c.n_features == 16 && c.seq == 64)
+        .unwrap();
+    let input = case.input(64);
+    let inputs = [input.view(), input.view(), input.view()];
+    let on_cpu = reference_ensemble(&Compute::cpu())
+        .predict(&inputs)
+        .unwrap();
+    let mut ensemble = reference_ensemble(&gpu);
+    let on_gpu = ensemble.predict(&inputs).unwrap();
+    assert_eq!(on_gpu.len(), 64);
+    for (g, c) in on_gpu.iter().zip(&on_cpu) {
+        for (a, b) in g.probabilities.iter().zip(&c.probabilities) {
+            assert!(
+                (a - b).abs() < 1e-5,
+                "{:?} vs {:?}",
+                g.probabilities,
+                c.probabilities
+            );
+        }
+    }
+    let dispatches: usize = ensemble
+        .members()
+        .iter()
+        .map(|m| m.model.last_dispatches())
+        .sum();
+    assert!(dispatches > 0, "every member ran on the GPU");
+}
