@@ -1,8 +1,10 @@
 // One LSTM layer's recurrence over the whole sequence in a single dispatch, all four gates fused.
 //
-// gates_in is (batch · steps, 4·hidden): x_t · W_ihᵀ + b_ih + b_hh for every step, computed before
-// by one matrix multiply. w_hh_t is W_hh transposed, (hidden, 4·hidden), so that invocations
-// working on neighbouring units read neighbouring weights. Gate order is PyTorch's i, f, g, o.
+// Gates are interleaved per unit, as vec4 (i, f, g, o) in PyTorch's gate order: gates_in is
+// (batch · steps, hidden) vec4 holding x_t · W_ihᵀ + b_ih + b_hh for every step, computed before by
+// one matrix multiply with W_ih's rows permuted to that order; w_hh is (hidden_in, hidden) vec4,
+// w_hh[k · hidden + j] = W_hh[(i, f, g, o) of unit j][k], so that invocations working on
+// neighbouring units read neighbouring weights, one vec4 per step of the dot product.
 //
 // A workgroup owns `per_group` consecutive samples and loops over time; h (double-buffered) and c
 // live in workgroup memory, laid out [h ping | h pong | c], each per_group · hidden floats. At each
@@ -18,8 +20,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> gates_in: array<f32>;
-@group(0) @binding(2) var<storage, read> w_hh_t: array<f32>;
+@group(0) @binding(1) var<storage, read> gates_in: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> w_hh: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 // At least 3 · per_group · hidden.
@@ -38,7 +40,6 @@ fn main(
         return;
     }
     let hidden = p.hidden;
-    let width = 4u * hidden;
     let units = p.per_group * hidden;
     let cell = 2u * units;
     for (var u = li; u < 3u * units; u += 64u) {
@@ -54,22 +55,13 @@ fn main(
             let b = b0 + s;
             if (b < p.batch) {
                 let row = b * p.steps + t;
-                let g0 = row * width + j;
-                var gi = gates_in[g0];
-                var gf = gates_in[g0 + hidden];
-                var gg = gates_in[g0 + 2u * hidden];
-                var go = gates_in[g0 + 3u * hidden];
+                var g = gates_in[row * hidden + j];
                 let h0 = cur + s * hidden;
                 for (var k = 0u; k < hidden; k++) {
-                    let hk = state[h0 + k];
-                    let w0 = k * width + j;
-                    gi += w_hh_t[w0] * hk;
-                    gf += w_hh_t[w0 + hidden] * hk;
-                    gg += w_hh_t[w0 + 2u * hidden] * hk;
-                    go += w_hh_t[w0 + 3u * hidden] * hk;
+                    g += w_hh[k * hidden + j] * state[h0 + k];
                 }
-                let c = sigmoid(gf) * state[cell + u] + sigmoid(gi) * tanh_stable(gg);
-                let h = sigmoid(go) * tanh_stable(c);
+                let c = sigmoid(g.y) * state[cell + u] + sigmoid(g.x) * tanh_stable(g.z);
+                let h = sigmoid(g.w) * tanh_stable(c);
                 state[cell + u] = c;
                 state[next + u] = h;
                 out[row * hidden + j] = h;

@@ -40,9 +40,10 @@ const TILE_M: u32 = 32u;
 const TILE_N: u32 = 32u;
 const TILE_K: u32 = 16u;
 
-// Panels stored k-major: xs[kk · TILE_M + row], ws[kk · TILE_N + col].
-var<workgroup> xs: array<f32, 512>;
-var<workgroup> ws: array<f32, 512>;
+// Panels stored k-major as vec4 of 4 consecutive rows (columns of w):
+// xs[kk · 8 + r] = x[row0 + 4r .. row0 + 4r + 3][k0 + kk], ws likewise for w.
+var<workgroup> xs: array<vec4<f32>, 128>;
+var<workgroup> ws: array<vec4<f32>, 128>;
 
 fn load_x(row: u32, col: u32) -> f32 {
     if (row >= p.m || col >= p.k) {
@@ -75,7 +76,7 @@ fn store(row: u32, acc: vec4<f32>, col0: u32) {
         return;
     }
     for (var j = 0u; j < 4u; j++) {
-        let col = col0 + 8u * j;
+        let col = col0 + j;
         if (col < p.n) {
             var v = activate(acc[j] + bias[col]);
             if (RESIDUAL) {
@@ -84,6 +85,13 @@ fn store(row: u32, acc: vec4<f32>, col0: u32) {
             y[row * p.n + col] = v;
         }
     }
+}
+
+fn load_w(col: u32, k: u32) -> f32 {
+    if (col >= p.n || k >= p.k) {
+        return 0.0;
+    }
+    return w[col * p.k + k];
 }
 
 @compute @workgroup_size(64)
@@ -106,31 +114,32 @@ fn main(
     var acc2 = vec4<f32>(0.0);
     var acc3 = vec4<f32>(0.0);
     for (var k0 = 0u; k0 < p.k; k0 += TILE_K) {
-        for (var e = 0u; e < 8u; e++) {
+        for (var e = 0u; e < 2u; e++) {
             let idx = li + 64u * e;
-            let r = idx / TILE_K;
             let kk = idx % TILE_K;
-            xs[kk * TILE_M + r] = load_x(row0 + r, k0 + kk);
-            var wv = 0.0;
-            if (col0 + r < p.n && k0 + kk < p.k) {
-                wv = w[(col0 + r) * p.k + k0 + kk];
-            }
-            ws[kk * TILE_N + r] = wv;
+            let r = idx / TILE_K;
+            let row = row0 + 4u * r;
+            let col = col0 + 4u * r;
+            let k = k0 + kk;
+            xs[kk * 8u + r] = vec4<f32>(load_x(row, k), load_x(row + 1u, k), load_x(row + 2u, k),
+                load_x(row + 3u, k));
+            ws[kk * 8u + r] = vec4<f32>(load_w(col, k), load_w(col + 1u, k), load_w(col + 2u, k),
+                load_w(col + 3u, k));
         }
         workgroupBarrier();
         for (var kk = 0u; kk < TILE_K; kk++) {
-            let xb = kk * TILE_M + ty;
-            let wb = kk * TILE_N + tx;
-            let b = vec4<f32>(ws[wb], ws[wb + 8u], ws[wb + 16u], ws[wb + 24u]);
-            acc0 += xs[xb] * b;
-            acc1 += xs[xb + 8u] * b;
-            acc2 += xs[xb + 16u] * b;
-            acc3 += xs[xb + 24u] * b;
+            let a = xs[kk * 8u + ty];
+            let b = ws[kk * 8u + tx];
+            acc0 += a.x * b;
+            acc1 += a.y * b;
+            acc2 += a.z * b;
+            acc3 += a.w * b;
         }
         workgroupBarrier();
     }
-    store(row0 + ty, acc0, col0 + tx);
-    store(row0 + ty + 8u, acc1, col0 + tx);
-    store(row0 + ty + 16u, acc2, col0 + tx);
-    store(row0 + ty + 24u, acc3, col0 + tx);
+    let row = row0 + 4u * ty;
+    store(row, acc0, col0 + 4u * tx);
+    store(row + 1u, acc1, col0 + 4u * tx);
+    store(row + 2u, acc2, col0 + 4u * tx);
+    store(row + 3u, acc3, col0 + 4u * tx);
 }

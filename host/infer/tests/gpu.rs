@@ -769,3 +769,53 @@ fn mismatched_inputs_are_errors() {
         .expect("inference");
     assert_eq!(out, Array2::<f32>::zeros((2, 2)));
 }
+
+#[test]
+#[ignore = "timing report: cargo test -p stratbox-infer --test gpu -- --ignored --nocapture"]
+fn timings() {
+    let Some(ctx) = context() else { return };
+    let dir = fixtures().join("reference");
+    for name in ["lstm", "transformer", "cnn"] {
+        let (manifest, weights) = load(&dir, name);
+        let mut model = GpuModel::new(ctx.clone(), &manifest, &weights).expect("model");
+        for batch in [1, 64, 256] {
+            let input = fixture_input(9, batch, 64, manifest.n_features());
+            model.infer(input.view()).expect("warm-up");
+            let runs = 3;
+            let started = Instant::now();
+            for _ in 0..runs {
+                model.infer(input.view()).expect("inference");
+            }
+            let ms = started.elapsed().as_secs_f64() * 1e3 / f64::from(runs);
+            eprintln!("{name:12} batch {batch:3} × 64 steps: {ms:8.1} ms per inference");
+        }
+    }
+}
+
+#[test]
+fn models_run_concurrently_on_one_device() {
+    let Some(ctx) = context() else { return };
+    let dir = fixtures().join("reference");
+    std::thread::scope(|scope| {
+        for (t, name) in ["lstm", "transformer", "cnn", "lstm"]
+            .into_iter()
+            .enumerate()
+        {
+            let ctx = ctx.clone();
+            let dir = &dir;
+            scope.spawn(move || {
+                let (manifest, weights) = load(dir, name);
+                let mut model = GpuModel::new(ctx, &manifest, &weights).expect("model");
+                let input = fixture_input(t as u64, 2, 4, 16);
+                let first = model.infer(input.view()).expect("inference");
+                for _ in 0..40 {
+                    assert_eq!(
+                        model.infer(input.view()).expect("inference"),
+                        first,
+                        "{name}"
+                    );
+                }
+            });
+        }
+    });
+}

@@ -393,7 +393,9 @@ impl Launch {
     }
 
     /// One LSTM layer's recurrence over `steps` for `batch` samples, `per_group` samples per
-    /// workgroup. Bindings: gate inputs (batch·steps, 4·hidden), W_hhᵀ (hidden, 4·hidden), h out.
+    /// workgroup. Bindings: gate inputs (batch·steps, hidden · 4), W_hh interleaved (hidden,
+    /// hidden · 4), h out (batch·steps, hidden); gates interleaved per unit as in
+    /// `shaders/lstm.wgsl`.
     pub(crate) fn lstm(batch: usize, steps: usize, hidden: usize, per_group: usize) -> Self {
         let params = LstmParams {
             batch: u32_of(batch),

@@ -15,16 +15,16 @@ use crate::weights::{LstmLayer, LstmWeights};
 /// Work items one recurrence workgroup aims at: (sample, unit) pairs per step.
 const PAIRS_PER_GROUP: usize = 64;
 
-/// One layer's weights on the device.
+/// One layer's weights on the device, gates interleaved per unit (see `shaders/lstm.wgsl`).
 pub(crate) struct LayerBuffers {
     input: usize,
     hidden: usize,
-    /// W_ih, (4·hidden, input).
+    /// W_ih with rows reordered to unit-major, gate-minor: (hidden · 4, input).
     w_ih: wgpu::Buffer,
-    /// b_ih + b_hh.
+    /// b_ih + b_hh in the same order.
     bias: wgpu::Buffer,
-    /// W_hhᵀ, (hidden, 4·hidden).
-    w_hh_t: wgpu::Buffer,
+    /// w_hh[(k · hidden + j) · 4 + gate] = W_hh[gate · hidden + j][k].
+    w_hh: wgpu::Buffer,
     /// Samples per recurrence workgroup.
     per_group: usize,
 }
@@ -39,26 +39,19 @@ impl LayerBuffers {
     ) -> Result<Self, InferError> {
         let (gates, input) = layer.w_ih.dim();
         let hidden = gates / 4;
-        let bias = &layer.b_ih + &layer.b_hh;
-        let w_hh_t: Array2<f32> = layer.w_hh.t().as_standard_layout().into_owned();
+        // PyTorch stacks the gates: row g · hidden + j is gate g of unit j.
+        let row = |r: usize| (r % 4) * hidden + r / 4;
+        let w_ih = Array2::from_shape_fn((gates, input), |(r, c)| layer.w_ih[[row(r), c]]);
+        let bias: Vec<f32> = (0..gates)
+            .map(|r| layer.b_ih[row(r)] + layer.b_hh[row(r)])
+            .collect();
+        let w_hh = Array2::from_shape_fn((hidden, gates), |(k, r)| layer.w_hh[[row(r), k]]);
         Ok(LayerBuffers {
             input,
             hidden,
-            w_ih: buffers.storage_init(
-                ctx,
-                &format!("{name}.weight_ih"),
-                &contiguous(&layer.w_ih),
-            )?,
-            bias: buffers.storage_init(
-                ctx,
-                &format!("{name}.bias_ih + bias_hh"),
-                &bias.to_vec(),
-            )?,
-            w_hh_t: buffers.storage_init(
-                ctx,
-                &format!("{name}.weight_hh"),
-                &contiguous(&w_hh_t),
-            )?,
+            w_ih: buffers.storage_init(ctx, &format!("{name}.weight_ih"), &contiguous(&w_ih))?,
+            bias: buffers.storage_init(ctx, &format!("{name}.bias_ih + bias_hh"), &bias)?,
+            w_hh: buffers.storage_init(ctx, &format!("{name}.weight_hh"), &contiguous(&w_hh))?,
             per_group: per_group(ctx, hidden)?,
         })
     }
@@ -69,7 +62,7 @@ impl LayerBuffers {
     }
 
     /// Records the layer for `batch` sequences of `seq` steps: `x` (batch·seq, input) -> gate
-    /// inputs in `gates` (batch·seq, 4·hidden) -> every step's h in `out` (batch·seq, hidden).
+    /// inputs in `gates` (batch·seq, hidden · 4) -> every step's h in `out` (batch·seq, hidden).
     pub(crate) fn push(
         &self,
         plan: &mut PlanBuilder,
@@ -86,7 +79,7 @@ impl LayerBuffers {
         );
         plan.push(
             Launch::lstm(batch, seq, h, self.per_group),
-            &[gates, &self.w_hh_t, out],
+            &[gates, &self.w_hh, out],
         );
     }
 }

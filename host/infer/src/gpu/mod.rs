@@ -22,6 +22,7 @@ mod plan;
 mod transformer;
 
 use std::sync::{Arc, mpsc};
+use std::time::Duration;
 
 use ndarray::{Array2, ArrayView3};
 
@@ -337,11 +338,8 @@ pub fn infer_many(
         });
     }
     drop(tx);
-    ctx.device
-        .poll(wgpu::PollType::wait_indefinitely())
-        .map_err(|e| InferError::Gpu(format!("waiting for {}: {e}", ctx.describe())))?;
     let mut readable = vec![false; models.len()];
-    for (k, is_readback, result) in rx.try_iter() {
+    for (k, is_readback, result) in collect(&ctx, rx)? {
         if is_readback {
             readable[k] = result.is_ok();
         } else {
@@ -397,12 +395,28 @@ fn map(
 ) -> Result<(), InferError> {
     let (tx, rx) = mpsc::channel();
     buffer.map_async(mode, .., move |r| drop(tx.send(r)));
-    ctx.device
-        .poll(wgpu::PollType::wait_indefinitely())
-        .map_err(|e| InferError::Gpu(format!("waiting for {}: {e}", ctx.describe())))?;
-    match rx.try_recv() {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(InferError::Gpu(format!("mapping {what}: {e}"))),
-        Err(_) => Err(InferError::Gpu(format!("mapping {what} did not complete"))),
+    match collect(ctx, rx)?.pop() {
+        Some(Ok(())) => Ok(()),
+        Some(Err(e)) => Err(InferError::Gpu(format!("mapping {what}: {e}"))),
+        None => Err(InferError::Gpu(format!("mapping {what} was abandoned"))),
+    }
+}
+
+/// Waits for the device, then gathers what the map callbacks holding `rx`'s senders send,
+/// returning once every one of them has run (or was dropped). The wait is on the channel too:
+/// another thread's poll may be the one running our callbacks, still at it when ours returns.
+fn collect<T>(ctx: &GpuContext, rx: mpsc::Receiver<T>) -> Result<Vec<T>, InferError> {
+    let mut received = Vec::new();
+    loop {
+        ctx.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| InferError::Gpu(format!("waiting for {}: {e}", ctx.describe())))?;
+        loop {
+            match rx.recv_timeout(Duration::from_millis(20)) {
+                Ok(message) => received.push(message),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(received),
+                Err(mpsc::RecvTimeoutError::Timeout) => break,
+            }
+        }
     }
 }
