@@ -164,10 +164,10 @@ fn step(gates: &mut [f32], h: &mut [f32], c: &mut [f32]) {
         *v = tanh_fast(*v);
     }
     let (i, f) = i_f.split_at(hidden);
-    for j in 0..hidden {
-        c[j] = f[j] * c[j] + i[j] * g[j];
+    for (((c, f), i), g) in c.iter_mut().zip(f.iter()).zip(i.iter()).zip(g.iter()) {
+        *c = f * *c + i * g;
     }
-    for j in 0..hidden {
-        h[j] = o[j] * tanh_fast(c[j]);
+    for ((h, o), c) in h.iter_mut().zip(o.iter()).zip(c.iter()) {
+        *h = o * tanh_fast(*c);
     }
 }
