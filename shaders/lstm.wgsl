@@ -8,8 +8,9 @@
 //
 // A workgroup owns `per_group` consecutive samples and loops over time; h (double-buffered) and c
 // live in workgroup memory, laid out [h ping | h pong | c], each per_group · hidden floats. At each
-// step every invocation takes (sample, unit) pairs, computes the unit's four gates from the
-// previous h, updates c, writes the new h into the other buffer and to `out` (batch · steps,
+// step every invocation takes (sample group, unit) tasks: for SAMPLES consecutive samples it
+// computes the unit's four gates from the previous h, so that each weight vec4 it loads serves
+// SAMPLES samples, updates c, writes the new h into the other buffer and to `out` (batch · steps,
 // hidden); one barrier separates the steps. Workgroups are numbered wg.y · num_workgroups.x + wg.x.
 
 struct Params {
@@ -26,6 +27,8 @@ struct Params {
 
 // At least 3 · per_group · hidden.
 override STATE_FLOATS: u32 = 3u;
+// Samples per task, 1 to 4; per_group is a multiple of it.
+override SAMPLES: u32 = 1u;
 
 var<workgroup> state: array<f32, STATE_FLOATS>;
 
@@ -46,25 +49,38 @@ fn main(
         state[u] = 0.0;
     }
     workgroupBarrier();
+    let tasks = p.per_group / SAMPLES * hidden;
     for (var t = 0u; t < p.steps; t++) {
         let cur = (t % 2u) * units;
         let next = units - cur;
-        for (var u = li; u < units; u += 64u) {
-            let s = u / hidden;
-            let j = u % hidden;
-            let b = b0 + s;
-            if (b < p.batch) {
-                let row = b * p.steps + t;
-                var g = gates_in[row * hidden + j];
-                let h0 = cur + s * hidden;
-                for (var k = 0u; k < hidden; k++) {
-                    g += w_hh[k * hidden + j] * state[h0 + k];
+        for (var task = li; task < tasks; task += 64u) {
+            let first = task / hidden * SAMPLES;
+            let j = task % hidden;
+            var g: array<vec4<f32>, 4>;
+            for (var s = 0u; s < SAMPLES; s++) {
+                let b = b0 + first + s;
+                if (b < p.batch) {
+                    g[s] = gates_in[(b * p.steps + t) * hidden + j];
                 }
-                let c = sigmoid(g.y) * state[cell + u] + sigmoid(g.x) * tanh_stable(g.z);
-                let h = sigmoid(g.w) * tanh_stable(c);
-                state[cell + u] = c;
-                state[next + u] = h;
-                out[row * hidden + j] = h;
+            }
+            let h0 = cur + first * hidden;
+            for (var k = 0u; k < hidden; k++) {
+                let w = w_hh[k * hidden + j];
+                for (var s = 0u; s < SAMPLES; s++) {
+                    g[s] += w * state[h0 + s * hidden + k];
+                }
+            }
+            for (var s = 0u; s < SAMPLES; s++) {
+                let b = b0 + first + s;
+                if (b < p.batch) {
+                    let u = (first + s) * hidden + j;
+                    let gs = g[s];
+                    let c = sigmoid(gs.y) * state[cell + u] + sigmoid(gs.x) * tanh_stable(gs.z);
+                    let h = sigmoid(gs.w) * tanh_stable(c);
+                    state[cell + u] = c;
+                    state[next + u] = h;
+                    out[(b * p.steps + t) * hidden + j] = h;
+                }
             }
         }
         workgroupBarrier();

@@ -1,8 +1,9 @@
 // Tiled matrix multiply with a fused epilogue: y = act(x · wᵀ + bias) (+ residual).
 //
 // x is (m, k) row-major, w is (n, k) row-major (PyTorch's Linear layout), y is (m, n). Each
-// workgroup computes a 32×32 tile of y: 64 invocations in an 8×8 grid, each owning 4×4 outputs
-// strided by 8, staging 32×16 panels of x and w in workgroup memory per step along k.
+// workgroup computes a 32×32 tile of y: 64 invocations in an 8×8 grid, each owning a 4×4 block,
+// staging 32×16 panels of x and w in workgroup memory per step along k, as vec4 of four rows so
+// that one step of an invocation's block is two vec4 loads and four vec4 multiply-adds.
 //
 // With CONV, x is read as the im2col matrix of a causal dilated 1-D convolution without ever
 // materialising it: rows are (sample, step) pairs of a (batch·seq, in_ch) activation, column

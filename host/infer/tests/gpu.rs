@@ -686,11 +686,18 @@ fn lstm_reference(x: &Array3<f32>, layer: &LstmLayer) -> Vec<f64> {
 fn fused_lstm_layer_matches_the_recurrence() {
     let Some(ctx) = context() else { return };
     // (batch, seq, input, hidden): a single unit, units that do not fill a workgroup, more units
-    // than invocations.
-    for (t, &(batch, seq, input, hidden)) in
-        [(5, 9, 3, 1), (7, 12, 5, 3), (3, 6, 2, 70), (2, 1, 4, 16)]
-            .iter()
-            .enumerate()
+    // than invocations, a batch that is not a multiple of the samples per task (4), and units
+    // so many that workgroup memory allows fewer samples per task.
+    for (t, &(batch, seq, input, hidden)) in [
+        (5, 9, 3, 1),
+        (7, 12, 5, 3),
+        (3, 6, 2, 70),
+        (2, 1, 4, 16),
+        (9, 5, 3, 33),
+        (3, 4, 3, 700),
+    ]
+    .iter()
+    .enumerate()
     {
         let x = values(130 + t as u64, (batch * seq, input), 2.0)
             .into_shape_with_order((batch, seq, input))

@@ -58,8 +58,8 @@ pub(crate) enum Kernel {
     },
     /// `shaders/matvec.wgsl`; `None` takes each row as a vector.
     Matvec { pool: Option<Pool> },
-    /// `shaders/lstm.wgsl` with this many floats of workgroup state.
-    Lstm { state_floats: u32 },
+    /// `shaders/lstm.wgsl` with this many floats of workgroup state and samples per task.
+    Lstm { state_floats: u32, samples: u32 },
     /// `shaders/attention.wgsl`.
     Attention,
     /// `shaders/layer_norm.wgsl`.
@@ -128,7 +128,13 @@ impl Kernel {
                     Some(Pool::Last) => 2.0,
                 },
             )],
-            Kernel::Lstm { state_floats } => vec![("STATE_FLOATS", f64::from(state_floats))],
+            Kernel::Lstm {
+                state_floats,
+                samples,
+            } => vec![
+                ("STATE_FLOATS", f64::from(state_floats)),
+                ("SAMPLES", f64::from(samples)),
+            ],
             Kernel::Attention | Kernel::LayerNorm | Kernel::Softmax => Vec::new(),
         }
     }
@@ -393,10 +399,16 @@ impl Launch {
     }
 
     /// One LSTM layer's recurrence over `steps` for `batch` samples, `per_group` samples per
-    /// workgroup. Bindings: gate inputs (batch·steps, hidden · 4), W_hh interleaved (hidden,
-    /// hidden · 4), h out (batch·steps, hidden); gates interleaved per unit as in
-    /// `shaders/lstm.wgsl`.
-    pub(crate) fn lstm(batch: usize, steps: usize, hidden: usize, per_group: usize) -> Self {
+    /// workgroup in tasks of `samples` (which divides `per_group`). Bindings: gate inputs
+    /// (batch·steps, hidden · 4), W_hh interleaved (hidden, hidden · 4), h out (batch·steps,
+    /// hidden); gates interleaved per unit as in `shaders/lstm.wgsl`.
+    pub(crate) fn lstm(
+        batch: usize,
+        steps: usize,
+        hidden: usize,
+        per_group: usize,
+        samples: usize,
+    ) -> Self {
         let params = LstmParams {
             batch: u32_of(batch),
             steps: u32_of(steps),
@@ -406,6 +418,7 @@ impl Launch {
         Launch {
             kernel: Kernel::Lstm {
                 state_floats: u32_of(3 * per_group * hidden),
+                samples: u32_of(samples),
             },
             params: bytemuck::bytes_of(&params).to_vec(),
             workgroups: blocks(batch, per_group as u64),

@@ -12,8 +12,10 @@ use crate::InferError;
 use crate::manifest::LstmSpec;
 use crate::weights::{LstmLayer, LstmWeights};
 
-/// Work items one recurrence workgroup aims at: (sample, unit) pairs per step.
-const PAIRS_PER_GROUP: usize = 64;
+/// Invocations of a recurrence workgroup.
+const INVOCATIONS: usize = 64;
+/// Most samples one invocation steps at once.
+const MAX_SAMPLES_PER_TASK: usize = 4;
 
 /// One layer's weights on the device, gates interleaved per unit (see `shaders/lstm.wgsl`).
 pub(crate) struct LayerBuffers {
@@ -25,7 +27,9 @@ pub(crate) struct LayerBuffers {
     bias: wgpu::Buffer,
     /// w_hh[(k · hidden + j) · 4 + gate] = W_hh[gate · hidden + j][k].
     w_hh: wgpu::Buffer,
-    /// Samples per recurrence workgroup.
+    /// Samples per recurrence task.
+    samples: usize,
+    /// Samples per recurrence workgroup, a multiple of `samples`.
     per_group: usize,
 }
 
@@ -46,13 +50,15 @@ impl LayerBuffers {
             .map(|r| layer.b_ih[row(r)] + layer.b_hh[row(r)])
             .collect();
         let w_hh = Array2::from_shape_fn((hidden, gates), |(k, r)| layer.w_hh[[row(r), k]]);
+        let (samples, per_group) = grouping(ctx, hidden)?;
         Ok(LayerBuffers {
             input,
             hidden,
             w_ih: buffers.storage_init(ctx, &format!("{name}.weight_ih"), &contiguous(&w_ih))?,
             bias: buffers.storage_init(ctx, &format!("{name}.bias_ih + bias_hh"), &bias)?,
             w_hh: buffers.storage_init(ctx, &format!("{name}.weight_hh"), &contiguous(&w_hh))?,
-            per_group: per_group(ctx, hidden)?,
+            samples,
+            per_group,
         })
     }
 
@@ -78,15 +84,16 @@ impl LayerBuffers {
             &[x, &self.w_ih, &self.bias, &self.bias, gates],
         );
         plan.push(
-            Launch::lstm(batch, seq, h, self.per_group),
+            Launch::lstm(batch, seq, h, self.per_group, self.samples),
             &[gates, &self.w_hh, out],
         );
     }
 }
 
-/// Samples per recurrence workgroup: enough (sample, unit) pairs to occupy the workgroup, within
-/// the device's workgroup memory (h twice and c: 12 bytes per pair).
-fn per_group(ctx: &GpuContext, hidden: usize) -> Result<usize, InferError> {
+/// Samples per recurrence task and per workgroup: tasks of up to [`MAX_SAMPLES_PER_TASK`] samples
+/// (each weight load serves them all), enough tasks to occupy the workgroup's invocations, all
+/// within the device's workgroup memory (h twice and c: 12 bytes per sample and unit).
+fn grouping(ctx: &GpuContext, hidden: usize) -> Result<(usize, usize), InferError> {
     let limit = ctx.device.limits().max_compute_workgroup_storage_size as usize;
     let fits = limit / (12 * hidden);
     if fits == 0 {
@@ -96,7 +103,12 @@ fn per_group(ctx: &GpuContext, hidden: usize) -> Result<usize, InferError> {
             ctx.describe()
         )));
     }
-    Ok((PAIRS_PER_GROUP / hidden).clamp(1, fits))
+    let samples = [MAX_SAMPLES_PER_TASK, 2, 1]
+        .into_iter()
+        .find(|&s| s <= fits)
+        .expect("fits >= 1");
+    let tasks = (INVOCATIONS / hidden).clamp(1, fits / samples);
+    Ok((samples, samples * tasks))
 }
 
 /// A matrix's elements in row-major order.
