@@ -158,7 +158,6 @@ pub(crate) struct Pipelines {
 #[derive(Default)]
 struct Cache {
     layouts: HashMap<usize, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>,
-    modules: HashMap<&'static str, wgpu::ShaderModule>,
     pipelines: HashMap<Kernel, Compiled>,
 }
 
@@ -182,19 +181,14 @@ impl Pipelines {
             .entry(inputs)
             .or_insert_with(|| layouts(device, inputs))
             .clone();
-        let module = cache
-            .modules
-            .entry(kernel.name())
-            .or_insert_with(|| {
-                device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(kernel.name()),
-                    source: wgpu::ShaderSource::Wgsl(Cow::Owned(format!(
-                        "{MATH}\n{}",
-                        kernel.source()
-                    ))),
-                })
-            })
-            .clone();
+        // A kernel that fails to compile is reported (and not cached) here rather than
+        // surfacing later as an invalid pipeline.
+        let internal = device.push_error_scope(wgpu::ErrorFilter::Internal);
+        let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(kernel.name()),
+            source: wgpu::ShaderSource::Wgsl(Cow::Owned(format!("{MATH}\n{}", kernel.source()))),
+        });
         let constants = kernel.constants();
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(kernel.name()),
@@ -208,6 +202,15 @@ impl Pipelines {
             },
             cache: None,
         });
+        let errors = [
+            pollster::block_on(validation.pop()),
+            pollster::block_on(internal.pop()),
+        ];
+        if let Some(error) = errors.into_iter().flatten().next() {
+            return Err(InferError::Gpu(format!(
+                "compiling the {kernel:?} kernel: {error}"
+            )));
+        }
         let compiled = Compiled { pipeline, layout };
         cache.pipelines.insert(kernel, compiled.clone());
         Ok(compiled)

@@ -1,16 +1,18 @@
-//! The GPU path: our WGSL kernels (`shaders/`) run through wgpu, matching PyTorch to ~1e-6.
+//! The GPU path: our WGSL compute shaders (`shaders/`: tiled matmul with fused epilogues and
+//! implicit-GEMM convolution, pooled matrix-vector head, fused LSTM recurrence, attention, layer
+//! norm, softmax) run through wgpu, within 1e-6 relative error of PyTorch on the fixtures.
 //!
 //! A [`GpuModel`] uploads its weights once. For each input shape (batch, seq) it meets, it builds
 //! once, and caches (the [`MAX_SHAPES`] most recently used), the activation buffers, a mapped
-//! staging buffer for the input, a readback buffer for the logits and a [`plan::Plan`] of kernel
-//! launches with their bind groups; a repeat inference with a known shape creates no buffer. An
-//! inference is one submit (input copy, dispatches, logits copy) and one readback.
+//! staging buffer for the input, a readback buffer for the logits and a plan of kernel launches
+//! with their bind groups; a repeat inference with a known shape creates no buffer. An inference
+//! is one submit (input copy, dispatches, logits copy) and one readback.
 //!
 //! Dispatches per inference ([`GpuModel::last_dispatches`]): LSTM 2 · layers + 1 (input projection
 //! and fused recurrence per layer, head on the last step), Transformer 2 + 7 · layers, CNN
 //! convolutions + 1. A batch whose activations exceed the device's storage-binding limit runs in
 //! chunks inside the same submit, multiplying those counts by the number of chunks.
-//! [`infer_many`] runs several models in one submit and one readback.
+//! [`infer_many`] runs several models in one submit and one readback; [`ops`] runs single kernels.
 
 mod buffers;
 mod cnn;
