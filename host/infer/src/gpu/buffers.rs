@@ -5,6 +5,7 @@
 //! (the tests assert that a repeat inference with a known shape asks for none). A tensor larger
 //! than the device binds per storage buffer is an error naming the tensor, never a wgpu panic.
 
+use ndarray::{ArrayBase, Data, Dimension};
 use wgpu::util::DeviceExt;
 
 use super::context::GpuContext;
@@ -110,6 +111,11 @@ impl Buffers {
             mapped_at_creation: false,
         }))
     }
+}
+
+/// An array's elements in row-major (logical) order, whatever its memory layout.
+pub(crate) fn row_major<S: Data<Elem = f32>, D: Dimension>(a: &ArrayBase<S, D>) -> Vec<f32> {
+    a.iter().copied().collect()
 }
 
 /// Bytes of `floats` f32 (at least 4: wgpu buffers are never empty here).

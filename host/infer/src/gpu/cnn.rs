@@ -3,12 +3,9 @@
 //! ReLU in the epilogue), ping-ponging between two activation buffers; then the head averages
 //! over time. Dispatches: convolutions + 1.
 
-use ndarray::Array3;
-
-use super::buffers::Buffers;
+use super::buffers::{Buffers, row_major};
 use super::context::GpuContext;
 use super::kernels::{Act, Launch, Pool};
-use super::lstm::contiguous;
 use super::plan::{Plan, PlanBuilder};
 use crate::InferError;
 use crate::manifest::CnnSpec;
@@ -38,8 +35,12 @@ impl ConvBuffers {
             in_ch,
             taps,
             dilation: conv.dilation,
-            weight: buffers.storage_init(ctx, &format!("{name}.weight"), &flat(&conv.weight))?,
-            bias: buffers.storage_init(ctx, &format!("{name}.bias"), &conv.bias.to_vec())?,
+            weight: buffers.storage_init(
+                ctx,
+                &format!("{name}.weight"),
+                &row_major(&conv.weight),
+            )?,
+            bias: buffers.storage_init(ctx, &format!("{name}.bias"), &row_major(&conv.bias))?,
         })
     }
 
@@ -69,10 +70,6 @@ impl ConvBuffers {
     }
 }
 
-fn flat(a: &Array3<f32>) -> Vec<f32> {
-    a.as_standard_layout().iter().copied().collect()
-}
-
 /// `CNNNet`'s weights on the device.
 pub(crate) struct CnnNet {
     convs: Vec<ConvBuffers>,
@@ -97,8 +94,8 @@ impl CnnNet {
             .collect::<Result<_, _>>()?;
         Ok(CnnNet {
             convs,
-            head_w: buffers.storage_init(ctx, "head.weight", &contiguous(&w.head.weight))?,
-            head_b: buffers.storage_init(ctx, "head.bias", &w.head.bias.to_vec())?,
+            head_w: buffers.storage_init(ctx, "head.weight", &row_major(&w.head.weight))?,
+            head_b: buffers.storage_init(ctx, "head.bias", &row_major(&w.head.bias))?,
             n_out: spec.n_out,
         })
     }

@@ -4,7 +4,7 @@
 
 use ndarray::Array2;
 
-use super::buffers::Buffers;
+use super::buffers::{Buffers, row_major};
 use super::context::GpuContext;
 use super::kernels::{Act, Launch, Pool};
 use super::plan::{Plan, PlanBuilder};
@@ -12,7 +12,7 @@ use crate::InferError;
 use crate::manifest::LstmSpec;
 use crate::weights::{LstmLayer, LstmWeights};
 
-/// Invocations of a recurrence workgroup.
+/// Invocations of a recurrence workgroup (the `@workgroup_size` of `shaders/lstm.wgsl`).
 const INVOCATIONS: usize = 64;
 /// Most samples one invocation steps at once.
 const MAX_SAMPLES_PER_TASK: usize = 4;
@@ -54,9 +54,9 @@ impl LayerBuffers {
         Ok(LayerBuffers {
             input,
             hidden,
-            w_ih: buffers.storage_init(ctx, &format!("{name}.weight_ih"), &contiguous(&w_ih))?,
+            w_ih: buffers.storage_init(ctx, &format!("{name}.weight_ih"), &row_major(&w_ih))?,
             bias: buffers.storage_init(ctx, &format!("{name}.bias_ih + bias_hh"), &bias)?,
-            w_hh: buffers.storage_init(ctx, &format!("{name}.weight_hh"), &contiguous(&w_hh))?,
+            w_hh: buffers.storage_init(ctx, &format!("{name}.weight_hh"), &row_major(&w_hh))?,
             samples,
             per_group,
         })
@@ -107,13 +107,8 @@ fn grouping(ctx: &GpuContext, hidden: usize) -> Result<(usize, usize), InferErro
         .into_iter()
         .find(|&s| s <= fits)
         .expect("fits >= 1");
-    let tasks = (INVOCATIONS / hidden).clamp(1, fits / samples);
-    Ok((samples, samples * tasks))
-}
-
-/// A matrix's elements in row-major order.
-pub(crate) fn contiguous(a: &Array2<f32>) -> Vec<f32> {
-    a.as_standard_layout().iter().copied().collect()
+    let sample_groups = (INVOCATIONS / hidden).clamp(1, fits / samples);
+    Ok((samples, samples * sample_groups))
 }
 
 /// `LSTMNet`'s weights on the device.
@@ -140,8 +135,8 @@ impl LstmNet {
             .collect::<Result<_, _>>()?;
         Ok(LstmNet {
             layers,
-            head_w: buffers.storage_init(ctx, "head.weight", &contiguous(&w.head.weight))?,
-            head_b: buffers.storage_init(ctx, "head.bias", &w.head.bias.to_vec())?,
+            head_w: buffers.storage_init(ctx, "head.weight", &row_major(&w.head.weight))?,
+            head_b: buffers.storage_init(ctx, "head.bias", &row_major(&w.head.bias))?,
             n_out: spec.n_out,
         })
     }

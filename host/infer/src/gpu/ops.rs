@@ -7,6 +7,7 @@
 use ndarray::{Array2, Array3, ArrayView1, ArrayView2, ArrayView3};
 
 use super::buffers::Buffers;
+use super::buffers::row_major;
 use super::cnn::ConvBuffers;
 use super::context::GpuContext;
 use super::kernels::{Act, Launch, Pool};
@@ -41,11 +42,11 @@ pub fn linear(
     }
     let mut b = Buffers::default();
     let mut plan = PlanBuilder::default();
-    let xs = b.storage_init(ctx, "x", &flat(x.iter()))?;
-    let ws = b.storage_init(ctx, "weight", &flat(weight.iter()))?;
-    let bs = b.storage_init(ctx, "bias", &flat(bias.iter()))?;
+    let xs = b.storage_init(ctx, "x", &row_major(&x))?;
+    let ws = b.storage_init(ctx, "weight", &row_major(&weight))?;
+    let bs = b.storage_init(ctx, "bias", &row_major(&bias))?;
     let rs = match &residual {
-        Some(r) => b.storage_init(ctx, "residual", &flat(r.iter()))?,
+        Some(r) => b.storage_init(ctx, "residual", &row_major(r))?,
         None => bs.clone(),
     };
     let y = b.storage(ctx, "y", m * n)?;
@@ -65,7 +66,7 @@ pub fn matvec(
     bias: ArrayView1<f32>,
 ) -> Result<Array2<f32>, InferError> {
     let (rows, k) = x.dim();
-    head(ctx, flat(x.iter()), (rows, 1, k), weight, bias, None)
+    head(ctx, row_major(&x), (rows, 1, k), weight, bias, None)
 }
 
 /// `weight · v_b + bias` where v_b pools sample b of `x` (batch, steps, k) over time.
@@ -76,7 +77,7 @@ pub fn pooled_matvec(
     bias: ArrayView1<f32>,
     pool: Pool,
 ) -> Result<Array2<f32>, InferError> {
-    head(ctx, flat(x.iter()), x.dim(), weight, bias, Some(pool))
+    head(ctx, row_major(&x), x.dim(), weight, bias, Some(pool))
 }
 
 /// The matvec kernel over `x` holding (rows, steps, k) in row-major order.
@@ -97,8 +98,8 @@ fn head(
     let mut b = Buffers::default();
     let mut plan = PlanBuilder::default();
     let xs = b.storage_init(ctx, "x", &x)?;
-    let ws = b.storage_init(ctx, "weight", &flat(weight.iter()))?;
-    let bs = b.storage_init(ctx, "bias", &flat(bias.iter()))?;
+    let ws = b.storage_init(ctx, "weight", &row_major(&weight))?;
+    let bs = b.storage_init(ctx, "bias", &row_major(&bias))?;
     let y = b.storage(ctx, "y", rows * n)?;
     plan.push(
         Launch::matvec(rows, n, k, steps, pool),
@@ -129,7 +130,7 @@ pub fn conv1d(
     let mut b = Buffers::default();
     let mut plan = PlanBuilder::default();
     let layer = ConvBuffers::upload(ctx, &mut b, "conv", conv)?;
-    let xs = b.storage_init(ctx, "x", &flat(x.iter()))?;
+    let xs = b.storage_init(ctx, "x", &row_major(&x))?;
     let y = b.storage(ctx, "y", batch * seq * out_ch)?;
     layer.push(&mut plan, batch, seq, act, &xs, &y);
     let data = run(ctx, &mut b, plan, &y, batch * seq * out_ch)?;
@@ -153,7 +154,7 @@ pub fn lstm_layer(
     let mut plan = PlanBuilder::default();
     let weights = LayerBuffers::upload(ctx, &mut b, "lstm", layer)?;
     let h = weights.hidden();
-    let xs = b.storage_init(ctx, "x", &flat(x.iter()))?;
+    let xs = b.storage_init(ctx, "x", &row_major(&x))?;
     let gates = b.storage(ctx, "gates", batch * seq * 4 * h)?;
     let y = b.storage(ctx, "h", batch * seq * h)?;
     weights.push(&mut plan, batch, seq, &xs, &gates, &y);
@@ -182,7 +183,7 @@ pub fn attention(
     let d = width / 3;
     let mut b = Buffers::default();
     let mut plan = PlanBuilder::default();
-    let xs = b.storage_init(ctx, "qkv", &flat(qkv.iter()))?;
+    let xs = b.storage_init(ctx, "qkv", &row_major(&qkv))?;
     let y = b.storage(ctx, "attention", rows * d)?;
     plan.push(Launch::attention(batch, seq, d, heads), &[&xs, &y]);
     let data = run(ctx, &mut b, plan, &y, rows * d)?;
@@ -203,9 +204,9 @@ pub fn layer_norm(
     check(rows * d > 0, "layer_norm: x is empty")?;
     let mut b = Buffers::default();
     let mut plan = PlanBuilder::default();
-    let xs = b.storage_init(ctx, "x", &flat(x.iter()))?;
-    let g = b.storage_init(ctx, "gamma", &flat(norm.weight.iter()))?;
-    let beta = b.storage_init(ctx, "beta", &flat(norm.bias.iter()))?;
+    let xs = b.storage_init(ctx, "x", &row_major(&x))?;
+    let g = b.storage_init(ctx, "gamma", &row_major(&norm.weight))?;
+    let beta = b.storage_init(ctx, "beta", &row_major(&norm.bias))?;
     let y = b.storage(ctx, "y", rows * d)?;
     plan.push(Launch::layer_norm(rows, d), &[&xs, &g, &beta, &y]);
     let data = run(ctx, &mut b, plan, &y, rows * d)?;
@@ -218,7 +219,7 @@ pub fn softmax_rows(ctx: &GpuContext, x: ArrayView2<f32>) -> Result<Array2<f32>,
     check(rows * n > 0, "softmax_rows: x is empty")?;
     let mut b = Buffers::default();
     let mut plan = PlanBuilder::default();
-    let xs = b.storage_init(ctx, "x", &flat(x.iter()))?;
+    let xs = b.storage_init(ctx, "x", &row_major(&x))?;
     let y = b.storage(ctx, "y", rows * n)?;
     plan.push(Launch::softmax(rows, n), &[&xs, &y]);
     let data = run(ctx, &mut b, plan, &y, rows * n)?;
@@ -231,10 +232,6 @@ fn check(ok: bool, message: &str) -> Result<(), InferError> {
     } else {
         Err(InferError::Input(message.into()))
     }
-}
-
-fn flat<'a>(values: impl Iterator<Item = &'a f32>) -> Vec<f32> {
-    values.copied().collect()
 }
 
 /// Builds `plan`, runs it in one submit and reads `floats` f32 back from `output`.

@@ -9,10 +9,9 @@
 //!
 //! then the head averages over time. Dispatches: 2 + 7 · layers.
 
-use super::buffers::Buffers;
+use super::buffers::{Buffers, row_major};
 use super::context::GpuContext;
 use super::kernels::{Act, Launch, Pool};
-use super::lstm::contiguous;
 use super::plan::{Plan, PlanBuilder};
 use crate::InferError;
 use crate::manifest::{Activation, TransformerSpec};
@@ -41,9 +40,9 @@ impl LinearBuffers {
             weight: buffers.storage_init(
                 ctx,
                 &format!("{name}.weight"),
-                &contiguous(&layer.weight),
+                &row_major(&layer.weight),
             )?,
-            bias: buffers.storage_init(ctx, &format!("{name}.bias"), &layer.bias.to_vec())?,
+            bias: buffers.storage_init(ctx, &format!("{name}.bias"), &row_major(&layer.bias))?,
         })
     }
 
@@ -81,8 +80,12 @@ impl NormBuffers {
         norm: &LayerNorm,
     ) -> Result<Self, InferError> {
         Ok(NormBuffers {
-            gamma: buffers.storage_init(ctx, &format!("{name}.weight"), &norm.weight.to_vec())?,
-            beta: buffers.storage_init(ctx, &format!("{name}.bias"), &norm.bias.to_vec())?,
+            gamma: buffers.storage_init(
+                ctx,
+                &format!("{name}.weight"),
+                &row_major(&norm.weight),
+            )?,
+            beta: buffers.storage_init(ctx, &format!("{name}.bias"), &row_major(&norm.bias))?,
         })
     }
 
@@ -176,7 +179,7 @@ impl TransformerNet {
         Ok(TransformerNet {
             spec: spec.clone(),
             input_proj: LinearBuffers::upload(ctx, buffers, "input_proj", &w.input_proj)?,
-            pos_emb: buffers.storage_init(ctx, "pos_emb", &contiguous(&w.pos_emb))?,
+            pos_emb: buffers.storage_init(ctx, "pos_emb", &row_major(&w.pos_emb))?,
             layers,
             head: LinearBuffers::upload(ctx, buffers, "head", &w.head)?,
         })
