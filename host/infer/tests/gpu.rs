@@ -14,7 +14,7 @@ use safetensors::SafeTensors;
 use stratbox_infer::gpu::{self, Act, AdapterPolicy, GpuContext, GpuModel, Pool, ops};
 use stratbox_infer::manifest::{CnnSpec, LstmSpec, Manifest, TransformerSpec};
 use stratbox_infer::weights::{CnnWeights, Conv1d, LayerNorm, Linear, LstmLayer, Weights};
-use stratbox_infer::{InferError, cpu};
+use stratbox_infer::{Compute, InferError, Model, cpu};
 
 /// Relative error allowed against PyTorch, ‖out − ref‖ / ‖ref‖.
 const TOLERANCE: f64 = 1e-4;
@@ -204,7 +204,10 @@ fn reference_examples_match_pytorch() {
         let (shape, input) = tensor(&io, "input");
         let input = Array3::from_shape_vec((shape[0], shape[1], shape[2]), input).expect("input");
         let (_, output) = tensor(&io, "output");
-        let mut model = GpuModel::new(ctx.clone(), &manifest, &weights).expect("model");
+        // Through the crate's Model, as the host runs it.
+        let compute = Compute::Gpu(ctx.clone());
+        let mut model = Model::new(manifest.clone(), Arc::new(weights), &compute).expect("model");
+        assert_eq!(model.device(), "gpu");
         let out = model.infer(input.view()).expect("inference");
         let err = relative_error(out.as_slice().expect("standard"), &output);
         eprintln!("reference {name}: rel err {err:.2e}");
@@ -218,7 +221,7 @@ fn repeat_inference_with_a_known_shape_creates_no_buffers() {
     let Some(ctx) = context() else { return };
     let (manifest, weights) = load(&fixtures().join("reference"), "lstm");
     let mut model = GpuModel::new(ctx, &manifest, &weights).expect("model");
-    // 2 layers × (W_ih, b_ih + b_hh, W_hhᵀ) + head weight and bias.
+    // 2 layers × (W_ih, b_ih + b_hh, W_hh) + head weight and bias.
     assert_eq!(model.buffers_created(), 8);
     let a = fixture_input(1, 4, 64, 16);
     let first = model.infer(a.view()).expect("inference");
