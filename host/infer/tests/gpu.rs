@@ -829,3 +829,30 @@ fn models_run_concurrently_on_one_device() {
         }
     });
 }
+
+#[test]
+fn grids_past_the_per_dimension_limit_fold_into_two_dimensions() {
+    let Some(ctx) = context() else { return };
+    // One invocation per row, 64 per workgroup: more workgroups than one dimension allows.
+    let max = ctx.device.limits().max_compute_workgroups_per_dimension as usize;
+    let rows = 64 * max + 77;
+    let x = Array2::from_shape_fn((rows, 2), |(r, c)| {
+        if c == 0 { (r % 997) as f32 * 0.01 } else { 0.0 }
+    });
+    let out = ops::softmax_rows(&ctx, x.view()).expect("softmax");
+    for r in [0, 1, 64 * max - 1, 64 * max, rows - 1] {
+        let expect = 1.0 / (1.0 + (-x[[r, 0]]).exp());
+        assert!(
+            (out[[r, 0]] - expect).abs() < 1e-6,
+            "row {r}: {} vs {expect}",
+            out[[r, 0]]
+        );
+    }
+    let worst = out
+        .rows()
+        .into_iter()
+        .zip(x.rows())
+        .map(|(o, x)| (o[0] - 1.0 / (1.0 + (-x[0]).exp())).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-6, "worst row error {worst:e}");
+}
