@@ -285,8 +285,8 @@ mod tests {
         assert_eq!(out.len(), 2);
         let p = &out[0];
         let certain = softmax_f64(&up);
-        for k in 0..3 {
-            assert!((p.probabilities[k] - (0.75 * certain[k] + 0.25 / 3.0)).abs() < 1e-12);
+        for (p, c) in p.probabilities.iter().zip(&certain) {
+            assert!((p - (0.75 * c + 0.25 / 3.0)).abs() < 1e-12);
         }
         assert!((p.probabilities.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         // Default class returns -1, 0, 1.
