@@ -410,3 +410,48 @@ fn model_commands_run_and_describe_pytorch_exports() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("expected auto, gpu or cpu"));
 }
+
+#[test]
+fn the_device_choice_falls_back_or_fails_clearly_without_an_adapter() {
+    let dir = tempfile::tempdir().unwrap();
+    let (manifest, weights) = reference("cnn");
+    let io = repo_root().join("tests/fixtures/models/reference/cnn_io.safetensors");
+    let run = |device: &str, hide_adapters: bool| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"));
+        command
+            .args(["model", "run", "--device", device, "--manifest"])
+            .arg(&manifest)
+            .arg("--weights")
+            .arg(&weights)
+            .arg("--input")
+            .arg(&io)
+            .arg("--output")
+            .arg(dir.path().join(format!("{device}.safetensors")));
+        if hide_adapters {
+            // No Vulkan driver manifest: the loader finds no adapter at all.
+            command
+                .env("VK_ICD_FILENAMES", "/nonexistent.json")
+                .env("VK_DRIVER_FILES", "/nonexistent.json");
+        }
+        let out = command.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (ok, err) = run("gpu", true);
+    assert!(!ok && err.contains("no GPU adapter found"), "{err}");
+    let (ok, err) = run("auto", true);
+    assert!(ok && err.contains("on cpu (no GPU adapter found"), "{err}");
+    // With lavapipe present, auto still takes the CPU path (a software adapter is slower) and
+    // says why; gpu takes lavapipe and gives PyTorch's numbers through the CLI too.
+    let (ok, err) = run("auto", false);
+    assert!(
+        ok && err.contains("on cpu (no hardware GPU adapter; found only llvmpipe"),
+        "{err}"
+    );
+    if std::env::var("STRATBOX_NO_GPU").as_deref() != Ok("1") {
+        let (ok, err) = run("gpu", false);
+        assert!(ok && err.contains("on gpu: llvmpipe"), "{err}");
+    }
+}

@@ -3,51 +3,93 @@
 //! gates all in L1: per step one (hidden) · (hidden × 4·hidden) product accumulated in registers,
 //! then the gate activations and the state update.
 
-use ndarray::{Array2, ArrayView2};
+use std::cell::RefCell;
 
-use super::ops::{affine, linear, sigmoid, tanh_fast};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+
+use super::ops::{affine_into, linear, sigmoid, tanh_fast};
 use crate::weights::LstmWeights;
 
 /// Logits (batch, n_out) for `x` of (batch·seq, n_features) rows.
 pub fn forward(w: &LstmWeights, x: ArrayView2<f32>, batch: usize, seq: usize) -> Array2<f32> {
-    let mut input = x.to_owned();
-    let mut last = Array2::zeros((batch, w.head.weight.ncols()));
-    for (k, layer) in w.layers.iter().enumerate() {
-        let hidden = layer.w_hh.ncols();
-        let bias = &layer.b_ih + &layer.b_hh;
-        let projected = affine(input.view(), &layer.w_ih, &bias);
-        let projected = projected.as_slice().expect("standard layout");
-        let recurrent = layer.w_hh.t().as_standard_layout().into_owned();
-        let recurrent = recurrent.as_slice().expect("standard layout");
-        let keep_sequence = k + 1 < w.layers.len();
-        let mut output = Array2::zeros((if keep_sequence { batch * seq } else { 0 }, hidden));
-        let mut h = Array2::<f32>::zeros((batch, hidden));
-        let mut c = vec![0.0f32; hidden];
-        let mut gates = vec![0.0f32; 4 * hidden];
-        for b in 0..batch {
-            c.fill(0.0);
-            let out = if keep_sequence {
-                &mut output.as_slice_mut().expect("standard layout")
-                    [b * seq * hidden..(b + 1) * seq * hidden]
-            } else {
-                &mut [][..]
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        let [projected, even, odd] = &mut *scratch;
+        let layers = w.layers.len();
+        let mut last = Array2::zeros((batch, w.head.weight.ncols()));
+        for (k, layer) in w.layers.iter().enumerate() {
+            let hidden = layer.w_hh.ncols();
+            let width = layer.w_ih.ncols();
+            let (input, output): (ArrayView2<f32>, &mut Vec<f32>) = match k {
+                0 => (x, even),
+                k if k % 2 == 1 => (rows(even, batch * seq, width), odd),
+                _ => (rows(odd, batch * seq, width), even),
             };
-            run_sample(
-                &projected[b * seq * 4 * hidden..(b + 1) * seq * 4 * hidden],
-                recurrent,
-                h.row_mut(b).into_slice().expect("row"),
-                &mut c,
-                &mut gates,
-                out,
+            let bias = &layer.b_ih + &layer.b_hh;
+            let projected = grown(projected, batch * seq * 4 * hidden);
+            affine_into(
+                input,
+                &layer.w_ih,
+                &bias,
+                ArrayViewMut2::from_shape((batch * seq, 4 * hidden), &mut *projected)
+                    .expect("sized above"),
             );
+            let recurrent = layer.w_hh.t().as_standard_layout().into_owned();
+            let recurrent = recurrent.as_slice().expect("standard layout");
+            let keep_sequence = k + 1 < layers;
+            let output = grown(
+                output,
+                if keep_sequence {
+                    batch * seq * hidden
+                } else {
+                    0
+                },
+            );
+            let mut h = Array2::<f32>::zeros((batch, hidden));
+            let mut c = vec![0.0f32; hidden];
+            let mut gates = vec![0.0f32; 4 * hidden];
+            for b in 0..batch {
+                c.fill(0.0);
+                let out = if keep_sequence {
+                    &mut output[b * seq * hidden..(b + 1) * seq * hidden]
+                } else {
+                    &mut [][..]
+                };
+                run_sample(
+                    &projected[b * seq * 4 * hidden..(b + 1) * seq * 4 * hidden],
+                    recurrent,
+                    h.row_mut(b).into_slice().expect("row"),
+                    &mut c,
+                    &mut gates,
+                    out,
+                );
+            }
+            if !keep_sequence {
+                last = h;
+            }
         }
-        if keep_sequence {
-            input = output;
-        } else {
-            last = h;
-        }
+        linear(last.view(), &w.head)
+    })
+}
+
+thread_local! {
+    /// The input projection and two layer-output buffers per thread, reused by every inference:
+    /// fresh multi-megabyte allocations would cost a page fault per 4 KiB on every call.
+    static SCRATCH: RefCell<[Vec<f32>; 3]> =
+        const { RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
+}
+
+/// The first `len` elements of `buffer`, growing it when it is shorter.
+fn grown(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
     }
-    linear(last.view(), &w.head)
+    &mut buffer[..len]
+}
+
+/// `buffer`'s first `n` rows of `width`, as a matrix.
+fn rows(buffer: &[f32], n: usize, width: usize) -> ArrayView2<'_, f32> {
+    ArrayView2::from_shape((n, width), &buffer[..n * width]).expect("written by the layer before")
 }
 
 /// One sample's sequence through one layer: `projected` (seq × 4·hidden) holds the input

@@ -4,7 +4,7 @@
 //! to every step of every sample is one matrix product.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 
 use super::simd::{self, fastest};
 
@@ -26,6 +26,18 @@ pub fn affine(x: ArrayView2<f32>, weight: &Array2<f32>, bias: &Array1<f32>) -> A
         .to_owned();
     general_mat_mul(1.0, &x, &weight.t(), 1.0, &mut out);
     out
+}
+
+/// `out = x · weightᵀ + bias`, into a preallocated matrix.
+pub fn affine_into(
+    x: ArrayView2<f32>,
+    weight: &Array2<f32>,
+    bias: &Array1<f32>,
+    mut out: ArrayViewMut2<f32>,
+) {
+    let shape = out.raw_dim();
+    out.assign(&bias.broadcast(shape).expect("bias matches"));
+    general_mat_mul(1.0, &x, &weight.t(), 1.0, &mut out);
 }
 
 /// In place `max(0, x)`.
