@@ -30,6 +30,7 @@ struct Run {
     bars: Vec<Candle>,
     book_updates: usize,
     trades: Vec<u64>,
+    tickers: Vec<stratbox::feeds::binance::BookTicker>,
     stats: Arc<FeedStats>,
 }
 
@@ -45,6 +46,18 @@ async fn run_feed_with_trades(
     faults: Faults,
     book: bool,
     max_age: Duration,
+) -> Run {
+    run_feed_configured(rows, recorded_trades, faults, book, max_age, |_| {}).await
+}
+
+/// As [`run_feed_with_trades`], with `tweak` applied to the feed's configuration.
+async fn run_feed_configured(
+    rows: &[Candle],
+    recorded_trades: &[SimTrade],
+    faults: Faults,
+    book: bool,
+    max_age: Duration,
+    tweak: impl FnOnce(&mut LiveFeedConfig),
 ) -> Run {
     let market = SimMarket::recorded("XRPETH", "1m", 60_000, rows.to_vec());
     let addr = start_sim(
@@ -72,11 +85,13 @@ async fn run_feed_with_trades(
     // The consumer has nothing yet: every bar from the first one on is wanted, even those the
     // simulator released before the first connection was up.
     config.resume_after = Some(rows[0].open_time - 60_000);
+    tweak(&mut config);
     let (tx, mut rx) = mpsc::channel(1024);
     let stats = Arc::new(FeedStats::default());
     let (stop, shutdown) = oneshot::channel();
     let feed = tokio::spawn(ws::run(config, tx, stats.clone(), shutdown));
-    let (mut bars, mut book_updates, mut trades) = (Vec::new(), 0, Vec::new());
+    let (mut bars, mut book_updates, mut trades, mut tickers) =
+        (Vec::new(), 0, Vec::new(), Vec::new());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while bars.len() < rows.len() {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
@@ -88,6 +103,7 @@ async fn run_feed_with_trades(
                 bars.push(c);
             }
             Ok(Some(FeedEvent::Trade(tick, _))) => trades.push(tick.id),
+            Ok(Some(FeedEvent::Ticker(ticker, _))) => tickers.push(ticker),
             Ok(Some(FeedEvent::Book { bids, asks, .. })) => {
                 if let (Some(bid), Some(ask)) = (bids.first(), asks.first()) {
                     assert!(bid.0 < ask.0, "the book is not crossed");
@@ -114,6 +130,7 @@ async fn run_feed_with_trades(
         bars,
         book_updates,
         trades,
+        tickers,
         stats,
     }
 }
@@ -346,4 +363,47 @@ async fn recorded_trades_are_replayed_with_their_candles() {
         expected[first..],
         "every recorded trade since connecting, once, in order"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_trades_and_book_tickers_are_consumed() {
+    let rows = rows(120);
+    let close = rows[rows.len() - 1].open_time + 60_000;
+    let recorded: Vec<SimTrade> = read_trades(&data_dir().join("XRP_ETH_trades.csv"))
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.time < close)
+        .collect();
+    let run = run_feed_configured(
+        &rows,
+        &recorded,
+        Faults::default(),
+        false,
+        Duration::from_secs(3600),
+        |config| {
+            config.raw_trades = true;
+            config.book_ticker = true;
+        },
+    )
+    .await;
+    assert_eq!(run.bars, rows);
+    // Every single trade (the `@trade` stream) since connecting, once, in order.
+    let expected: Vec<u64> = recorded.iter().map(|t| t.id).collect();
+    let first = expected
+        .iter()
+        .position(|&id| Some(&id) == run.trades.first())
+        .expect("received trades are recorded ones");
+    assert_eq!(run.trades, expected[first..]);
+    // The book's top in real time, exact decimals, never crossed, update ids rising.
+    assert!(run.tickers.len() >= 5, "{} tickers", run.tickers.len());
+    for pair in run.tickers.windows(2) {
+        assert!(pair[0].update_id < pair[1].update_id);
+    }
+    for t in &run.tickers {
+        assert!(
+            t.bid.0 < t.ask.0 && t.bid.1.raw() > 0 && t.ask.1.raw() > 0,
+            "{t:?}"
+        );
+    }
+    assert_eq!(run.stats.malformed.load(Ordering::Relaxed), 0);
 }

@@ -106,6 +106,13 @@ pub struct MarketConfig {
     /// Binance: keep local order books.
     #[serde(default = "yes")]
     pub book: bool,
+    /// Binance: take every single trade (`@trade`) instead of aggregate trades (`@aggTrade`).
+    #[serde(default)]
+    pub raw_trades: bool,
+    /// Binance: subscribe to `@bookTicker` (the book's top, in real time; it is the book when
+    /// `book = false`).
+    #[serde(default)]
+    pub book_ticker: bool,
 }
 
 fn yes() -> bool {

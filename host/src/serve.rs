@@ -161,6 +161,8 @@ pub async fn serve(
                 i64::from(interval_ms),
             );
             feed.book = market.book;
+            feed.raw_trades = market.raw_trades;
+            feed.book_ticker = market.book_ticker;
             let (stop, shutdown) = tokio::sync::oneshot::channel();
             stops.push(stop);
             sources.push(tokio::spawn(live::run(

@@ -1,5 +1,6 @@
-//! Live market sources feeding the engine: one Binance feed per symbol, its bars and books
-//! turned into the same [`MarketEvent`]s the replay produces.
+//! Live market sources feeding the engine: one Binance feed per symbol, its bars, trades and
+//! books (the local depth book, or the `bookTicker` top when there is none) turned into the same
+//! [`MarketEvent`]s the replay produces.
 
 use super::binance::ws::{self, FeedEvent, FeedStats, LiveFeedConfig};
 use super::{BookTop, MarketEvent, TradePrint};
@@ -18,6 +19,8 @@ pub async fn run(
     shutdown: oneshot::Receiver<()>,
 ) {
     let interval_ms = config.interval_ms as u32;
+    // With a local depth book its 20 levels are the book; otherwise the ticker's top is.
+    let depth_book = config.book;
     let (tx, mut rx) = mpsc::channel(1024);
     let feed = tokio::spawn(ws::run(config, tx, stats, shutdown));
     while let Some(event) = rx.recv().await {
@@ -42,6 +45,13 @@ pub async fn run(
                 time: stamp.exchange_ms,
                 bids: bids.iter().map(|(p, q)| (p.to_f64(), q.to_f64())).collect(),
                 asks: asks.iter().map(|(p, q)| (p.to_f64(), q.to_f64())).collect(),
+            }),
+            FeedEvent::Ticker(_, _) if depth_book => continue,
+            FeedEvent::Ticker(ticker, stamp) => MarketEvent::Book(BookTop {
+                symbol,
+                time: stamp.receive_ms,
+                bids: vec![(ticker.bid.0.to_f64(), ticker.bid.1.to_f64())],
+                asks: vec![(ticker.ask.0.to_f64(), ticker.ask.1.to_f64())],
             }),
         };
         if !events.send(event) {

@@ -7,7 +7,7 @@ mod weight;
 pub mod ws;
 
 pub use rest::{RestClient, RestError};
-pub use types::{DepthSnapshot, ExchangeInfo, SymbolFilters, TradeTick, kline_row};
+pub use types::{BookTicker, DepthSnapshot, ExchangeInfo, SymbolFilters, TradeTick, kline_row};
 pub use weight::WeightLimiter;
 
 /// Largest `limit` of one klines request.

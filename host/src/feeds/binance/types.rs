@@ -192,6 +192,74 @@ struct RawTrade<'a> {
     is_buyer_maker: bool,
 }
 
+/// A single trade as the `<symbol>@trade` stream sends it (`t`, `p`, `q`, `T`, `m`).
+#[derive(Deserialize)]
+pub(crate) struct RawStreamTrade<'a> {
+    t: u64,
+    p: &'a str,
+    q: &'a str,
+    #[serde(rename = "T")]
+    time: i64,
+    m: bool,
+}
+
+impl RawStreamTrade<'_> {
+    /// Parses prices and quantities exactly.
+    pub(crate) fn tick(&self) -> Result<TradeTick, String> {
+        Ok(TradeTick {
+            id: self.t,
+            price: self
+                .p
+                .parse()
+                .map_err(|e| format!("trade {} price: {e}", self.t))?,
+            quantity: self
+                .q
+                .parse()
+                .map_err(|e| format!("trade {} quantity: {e}", self.t))?,
+            time: self.time,
+            buyer_is_maker: self.m,
+        })
+    }
+}
+
+/// Best bid and ask as the `<symbol>@bookTicker` stream sends them (`u`, `b`, `B`, `a`, `A`).
+#[derive(Deserialize)]
+pub(crate) struct RawBookTicker<'a> {
+    u: u64,
+    b: &'a str,
+    #[serde(rename = "B")]
+    bid_qty: &'a str,
+    a: &'a str,
+    #[serde(rename = "A")]
+    ask_qty: &'a str,
+}
+
+/// The best bid and ask of a book, exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BookTicker {
+    /// The book's update id.
+    pub update_id: u64,
+    /// Best bid (price, quantity).
+    pub bid: (Fixed, Fixed),
+    /// Best ask (price, quantity).
+    pub ask: (Fixed, Fixed),
+}
+
+impl RawBookTicker<'_> {
+    /// Parses the four decimals exactly.
+    pub(crate) fn ticker(&self) -> Result<BookTicker, String> {
+        let parse = |what: &str, text: &str| {
+            text.parse::<Fixed>()
+                .map_err(|e| format!("bookTicker {} {what}: {e}", self.u))
+        };
+        Ok(BookTicker {
+            update_id: self.u,
+            bid: (parse("bid", self.b)?, parse("bid quantity", self.bid_qty)?),
+            ask: (parse("ask", self.a)?, parse("ask quantity", self.ask_qty)?),
+        })
+    }
+}
+
 /// An aggregate trade as REST and the stream send it (`a`, `p`, `q`, `T`, `m`).
 #[derive(Deserialize)]
 pub(crate) struct RawAggTrade<'a> {

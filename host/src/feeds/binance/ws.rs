@@ -9,7 +9,9 @@
 //! Malformed messages are counted and skipped.
 
 use super::rest::RestClient;
-use super::types::{DepthSnapshot, RawAggTrade, TradeTick};
+use super::types::{
+    BookTicker, DepthSnapshot, RawAggTrade, RawBookTicker, RawStreamTrade, TradeTick,
+};
 use crate::book::{BookSync, DepthDiff, SyncAction};
 use crate::feeds::candles::Candle;
 use crate::model::{Decimal, Fixed};
@@ -41,8 +43,13 @@ pub struct LiveFeedConfig {
     pub resume_after: Option<i64>,
     /// Keep a local order book from the depth stream.
     pub book: bool,
-    /// Subscribe to aggregate trades.
+    /// Subscribe to trades: aggregate trades (`@aggTrade`), or every single trade (`@trade`) when
+    /// `raw_trades` is set.
     pub trades: bool,
+    /// Take trades from the `@trade` stream instead of `@aggTrade`.
+    pub raw_trades: bool,
+    /// Subscribe to `@bookTicker`, the real-time best bid and ask.
+    pub book_ticker: bool,
     /// Replace a connection before this age (Binance closes them at 24 h).
     pub max_connection_age: Duration,
     /// Reconnect when nothing (not even a ping) arrives for this long.
@@ -64,6 +71,8 @@ impl LiveFeedConfig {
             resume_after: None,
             book: true,
             trades: true,
+            raw_trades: false,
+            book_ticker: false,
             max_connection_age: Duration::from_secs(23 * 3600),
             silence_timeout: Duration::from_secs(60),
             bar_timeout: Duration::from_millis(interval_ms.max(0) as u64) + Duration::from_secs(5),
@@ -98,6 +107,9 @@ pub enum FeedEvent {
         /// Times of the diff that produced it.
         stamp: Stamp,
     },
+    /// The best bid and ask changed (`@bookTicker`; Binance sends no event time with it, so
+    /// both stamps are the receive time).
+    Ticker(BookTicker, Stamp),
 }
 
 /// Counters for monitoring and tests.
@@ -488,10 +500,40 @@ impl Feed {
                 }
             };
             self.on_closed_bar(candle, stamp).await
-        } else if envelope.stream.ends_with("@aggTrade") {
-            let tick = serde_json::from_str::<RawAggTrade>(envelope.data.get())
+        } else if envelope.stream.ends_with("@bookTicker") {
+            let ticker = serde_json::from_str::<RawBookTicker>(envelope.data.get())
                 .map_err(|e| e.to_string())
-                .and_then(|raw| raw.tick());
+                .and_then(|raw| raw.ticker());
+            match ticker {
+                Ok(ticker) => {
+                    let stamp = Stamp {
+                        exchange_ms: receive_ms,
+                        receive_ms,
+                    };
+                    self.out
+                        .send(FeedEvent::Ticker(ticker, stamp))
+                        .await
+                        .is_ok()
+                }
+                Err(e) => {
+                    malformed(
+                        &self.stats,
+                        format!("bookTicker ({e}): {:.120}", envelope.data.get()),
+                    );
+                    true
+                }
+            }
+        } else if envelope.stream.ends_with("@aggTrade") || envelope.stream.ends_with("@trade") {
+            let data = envelope.data.get();
+            let tick = if envelope.stream.ends_with("@trade") {
+                serde_json::from_str::<RawStreamTrade>(data)
+                    .map_err(|e| e.to_string())
+                    .and_then(|raw| raw.tick())
+            } else {
+                serde_json::from_str::<RawAggTrade>(data)
+                    .map_err(|e| e.to_string())
+                    .and_then(|raw| raw.tick())
+            };
             match tick {
                 Ok(tick) => {
                     let stamp = self.stamp(tick.time, receive_ms);
@@ -500,7 +542,7 @@ impl Feed {
                 Err(e) => {
                     malformed(
                         &self.stats,
-                        format!("aggTrade ({e}): {:.120}", envelope.data.get()),
+                        format!("{} ({e}): {:.120}", envelope.stream, data),
                     );
                     true
                 }
@@ -544,7 +586,15 @@ pub async fn run(
         streams.push(format!("{lower}@depth@100ms"));
     }
     if config.trades {
-        streams.push(format!("{lower}@aggTrade"));
+        let kind = if config.raw_trades {
+            "trade"
+        } else {
+            "aggTrade"
+        };
+        streams.push(format!("{lower}@{kind}"));
+    }
+    if config.book_ticker {
+        streams.push(format!("{lower}@bookTicker"));
     }
     let url = format!("{}/stream?streams={}", config.ws, streams.join("/"));
     let (tx, mut rx) = mpsc::channel::<Incoming>(4096);
