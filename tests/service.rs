@@ -282,6 +282,27 @@ fn a_live_binance_feed_from_the_simulator_drives_deployed_strategies() {
     ]);
     assert!(ok, "{out}");
     std::thread::sleep(Duration::from_secs(3));
+    // The feed's counters are readable over the control endpoint.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let feeds: serde_json::Value = runtime.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{}/v1/feeds", server.endpoint))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(feeds[0]["symbol"], "BTCUSDT", "{feeds}");
+    assert!(feeds[0]["messages"].as_u64().unwrap() > 50, "{feeds}");
+    assert_eq!(feeds[0]["malformed"], 0, "{feeds}");
+    assert!(
+        feeds[0]["lag_ms"].as_i64().unwrap().abs() < 5_000,
+        "{feeds}"
+    );
+    drop(runtime);
     server.terminate();
     sim.kill().unwrap();
     let _ = sim.wait();

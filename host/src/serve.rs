@@ -147,6 +147,7 @@ pub async fn serve(
         market.bars_per_second,
     ))];
     let mut stops = Vec::new();
+    let mut feeds: Vec<(String, Arc<FeedStats>)> = Vec::new();
     if market.source == MarketSource::Binance {
         let (interval_text, interval_ms) = (
             market.interval.clone().unwrap_or_default(),
@@ -165,11 +166,13 @@ pub async fn serve(
             feed.book_ticker = market.book_ticker;
             let (stop, shutdown) = tokio::sync::oneshot::channel();
             stops.push(stop);
+            let stats = Arc::new(FeedStats::default());
+            feeds.push((name.clone(), stats.clone()));
             sources.push(tokio::spawn(live::run(
                 feed,
                 *id,
                 service.events(),
-                Arc::new(FeedStats::default()),
+                stats,
                 shutdown,
             )));
             tracing::info!(symbol = %name, "live feed started");
@@ -202,7 +205,7 @@ pub async fn serve(
     })?;
     tracing::info!(%addr, db = %db_url, "control endpoint listening");
     on_ready(addr);
-    let app = api::router(service.clone(), models, &token);
+    let app = api::router(service.clone(), models, Arc::new(feeds), &token);
     if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

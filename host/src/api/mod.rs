@@ -1,5 +1,6 @@
 //! The operators' control endpoint (axum): deploy, swap, rollback, halt, resume and list
-//! strategies; load, roll back and inspect the model ensemble; each behind a bearer token.
+//! strategies; load, roll back and inspect the model ensemble; read the live feeds' counters;
+//! each behind a bearer token.
 //! Components travel base64-encoded in JSON bodies.
 
 mod client;
@@ -8,6 +9,7 @@ pub use client::Client;
 
 use crate::engine::DeployError;
 use crate::engine::service::{Command, EngineService};
+use crate::feeds::binance::ws::{FeedCounters, FeedStats};
 use crate::inference::{InferenceConfig, InferenceError, InferenceStatus, ModelControl};
 use crate::risk::Budget;
 use crate::sandbox::StateStore;
@@ -70,18 +72,28 @@ impl From<DeployError> for ApiError {
     }
 }
 
+/// The live feeds by symbol, for `GET /v1/feeds`.
+pub type Feeds = Arc<Vec<(String, Arc<FeedStats>)>>;
+
 #[derive(Clone)]
 struct AppState {
     service: Arc<EngineService>,
     models: Arc<ModelControl>,
+    feeds: Feeds,
     token: Arc<str>,
 }
 
-/// The router, serving `service` and `models` to holders of `token`.
-pub fn router(service: Arc<EngineService>, models: Arc<ModelControl>, token: &str) -> Router {
+/// The router, serving `service`, `models` and the `feeds`' counters to holders of `token`.
+pub fn router(
+    service: Arc<EngineService>,
+    models: Arc<ModelControl>,
+    feeds: Feeds,
+    token: &str,
+) -> Router {
     let state = AppState {
         service,
         models,
+        feeds,
         token: token.into(),
     };
     let authed = Router::new()
@@ -90,6 +102,7 @@ pub fn router(service: Arc<EngineService>, models: Arc<ModelControl>, token: &st
         .route("/v1/deployments/{name}/rollback", post(rollback))
         .route("/v1/deployments/{name}/halt", post(halt))
         .route("/v1/deployments/{name}/resume", post(resume))
+        .route("/v1/feeds", get(feed_counters))
         .route("/v1/inference", get(inference_status).put(load_models))
         .route("/v1/inference/rollback", post(rollback_models))
         .route_layer(axum::middleware::from_fn_with_state(
@@ -215,4 +228,28 @@ async fn load_models(
 
 async fn rollback_models(State(s): State<AppState>) -> Result<Json<InferenceStatus>, ApiError> {
     Ok(Json(s.models.rollback()?))
+}
+
+/// One live feed's counters.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FeedReport {
+    /// The symbol.
+    pub symbol: String,
+    /// Its counters.
+    #[serde(flatten)]
+    pub counters: FeedCounters,
+}
+
+/// `GET /v1/feeds`: every live feed's messages, malformed messages, reconnects, rotations,
+/// book resyncs, backfilled bars and latest lag.
+async fn feed_counters(State(s): State<AppState>) -> Json<Vec<FeedReport>> {
+    Json(
+        s.feeds
+            .iter()
+            .map(|(symbol, stats)| FeedReport {
+                symbol: symbol.clone(),
+                counters: stats.snapshot(),
+            })
+            .collect(),
+    )
 }

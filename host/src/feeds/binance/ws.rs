@@ -131,6 +131,41 @@ pub struct FeedStats {
     pub lag_ms: AtomicI64,
 }
 
+/// A reading of [`FeedStats`], for the operator API.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FeedCounters {
+    /// Messages read.
+    pub messages: u64,
+    /// Messages that could not be parsed.
+    pub malformed: u64,
+    /// Connections opened after the first.
+    pub reconnects: u64,
+    /// Connections replaced because of their age.
+    pub rotations: u64,
+    /// Order book rebuilds after a gap in update ids.
+    pub resyncs: u64,
+    /// Bars fetched over REST to fill gaps.
+    pub backfilled: u64,
+    /// Latest feed lag (receive minus exchange time), ms.
+    pub lag_ms: i64,
+}
+
+impl FeedStats {
+    /// The counters as of now.
+    pub fn snapshot(&self) -> FeedCounters {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        FeedCounters {
+            messages: get(&self.messages),
+            malformed: get(&self.malformed),
+            reconnects: get(&self.reconnects),
+            rotations: get(&self.rotations),
+            resyncs: get(&self.resyncs),
+            backfilled: get(&self.backfilled),
+            lag_ms: self.lag_ms.load(Ordering::Relaxed),
+        }
+    }
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
