@@ -432,3 +432,67 @@ fn fetch_then_export_gives_back_the_simulators_rows() {
         candles::read_file(&data).unwrap()
     );
 }
+
+#[tokio::test]
+async fn the_history_schema_is_versioned_and_adopts_older_databases() {
+    // SQLite: a database made before migrations were versioned (the table, no version row)
+    // is adopted by migration 1 with its rows intact; opening again applies nothing twice.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("old.db").display());
+    {
+        let store = HistoryStore::open(&url).await.unwrap();
+        let rows = candles::read_file(&data_dir().join("ADA_BTC_5m.csv")).unwrap();
+        store.upsert("ADABTC", "5m", &rows[..50]).await.unwrap();
+        let HistoryStore::Sqlite(pool) = &store else {
+            unreachable!()
+        };
+        sqlx::raw_sql("DROP TABLE history_migrations")
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    let store = HistoryStore::open(&url).await.unwrap();
+    assert_eq!(store.schema_versions().await.unwrap(), vec![1]);
+    assert_eq!(
+        store
+            .candles("ADABTC", "5m", i64::MIN, i64::MAX)
+            .await
+            .unwrap()
+            .len(),
+        50
+    );
+    let again = HistoryStore::open(&url).await.unwrap();
+    assert_eq!(again.schema_versions().await.unwrap(), vec![1]);
+
+    // A database from a newer build is refused, naming the versions, and left as it is.
+    let HistoryStore::Sqlite(pool) = &again else {
+        unreachable!()
+    };
+    sqlx::raw_sql("INSERT INTO history_migrations (version, applied_at_ms) VALUES (99, 0)")
+        .execute(pool)
+        .await
+        .unwrap();
+    let err = HistoryStore::open(&url).await.unwrap_err().to_string();
+    assert!(
+        err.contains("schema version 99") && err.contains("knows (1)"),
+        "{err}"
+    );
+    assert_eq!(
+        again
+            .candles("ADABTC", "5m", i64::MIN, i64::MAX)
+            .await
+            .unwrap()
+            .len(),
+        50
+    );
+
+    // PostgreSQL: the same versions, under concurrent opens.
+    let opens = (0..4).map(|_| tokio::spawn(HistoryStore::open(POSTGRES)));
+    for open in opens {
+        let store = open
+            .await
+            .unwrap()
+            .expect("PostgreSQL at 127.0.0.1:5432 (database test)");
+        assert_eq!(store.schema_versions().await.unwrap(), vec![1]);
+    }
+}

@@ -5,10 +5,23 @@
 
 use crate::feeds::candles::Candle;
 use crate::model::Decimal;
-use crate::store::StoreError;
+use crate::store::{StoreError, wall_ms};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use std::str::FromStr;
+
+/// The schema's migrations, oldest first: (version, SQLite text, PostgreSQL text). Each is applied
+/// once, in a transaction, and recorded in `history_migrations`; version 1 is written so that it
+/// also adopts a candles table created before migrations were versioned.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, SQLITE_SCHEMA, POSTGRES_SCHEMA)];
+
+/// Serialises migrations between processes sharing one PostgreSQL database.
+const PG_LOCK: &str = "SELECT pg_advisory_xact_lock(7400001)";
+
+const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS history_migrations (
+    version BIGINT PRIMARY KEY,
+    applied_at_ms BIGINT NOT NULL
+)";
 
 const SQLITE_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS candles (
     symbol TEXT NOT NULL,
@@ -78,8 +91,8 @@ macro_rules! on_pool {
 }
 
 impl HistoryStore {
-    /// Opens `url` (`sqlite://path`, created if missing, or `postgres://...`) and creates the
-    /// table if needed.
+    /// Opens `url` (`sqlite://path`, created if missing, or `postgres://...`) and applies the
+    /// schema migrations it lacks.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let store = if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
@@ -106,16 +119,109 @@ impl HistoryStore {
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_string()));
         };
-        match &store {
-            HistoryStore::Sqlite(pool) => {
-                sqlx::raw_sql(SQLITE_SCHEMA).execute(pool).await.map(drop)
-            }
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies every migration the database lacks, each in its own transaction (on PostgreSQL
+    /// under an advisory lock, so two processes opening one database do not race); refuses a
+    /// database whose schema is newer than this build knows.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            HistoryStore::Sqlite(pool) => sqlx::raw_sql(MIGRATIONS_TABLE)
+                .execute(pool)
+                .await
+                .map(drop),
+            // Concurrent first opens would race on creating the table: take the lock first.
             HistoryStore::Postgres(pool) => {
-                sqlx::raw_sql(POSTGRES_SCHEMA).execute(pool).await.map(drop)
+                async {
+                    let mut tx = pool.begin().await?;
+                    sqlx::query(PG_LOCK).execute(&mut *tx).await?;
+                    sqlx::raw_sql(MIGRATIONS_TABLE).execute(&mut *tx).await?;
+                    tx.commit().await
+                }
+                .await
             }
         }
-        .map_err(db("creating the candles table"))?;
-        Ok(store)
+        .map_err(db("creating the migrations table"))?;
+        let newest: Option<i64> = on_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT MAX(version) FROM history_migrations")
+                .fetch_one(pool)
+                .await
+        })
+        .map_err(db("reading applied migrations"))?;
+        let known = MIGRATIONS.last().map_or(0, |m| m.0);
+        if let Some(newest) = newest.filter(|&n| n > known) {
+            return Err(StoreError::Schema(format!(
+                "the history database is at schema version {newest}, newer than this stratbox \
+                 knows ({known}); use a newer stratbox or another database"
+            )));
+        }
+        for &(version, sqlite, postgres) in MIGRATIONS {
+            match self {
+                HistoryStore::Sqlite(pool) => {
+                    let mut tx = pool.begin().await.map_err(db("starting a migration"))?;
+                    let done: Option<i64> = sqlx::query_scalar(
+                        "SELECT version FROM history_migrations WHERE version = $1",
+                    )
+                    .bind(version)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db("reading applied migrations"))?;
+                    if done.is_none() {
+                        sqlx::raw_sql(sqlite)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db("applying a migration"))?;
+                        sqlx::query("INSERT INTO history_migrations (version, applied_at_ms) VALUES ($1, $2)")
+                            .bind(version)
+                            .bind(wall_ms())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db("recording a migration"))?;
+                    }
+                    tx.commit().await.map_err(db("committing a migration"))?;
+                }
+                HistoryStore::Postgres(pool) => {
+                    let mut tx = pool.begin().await.map_err(db("starting a migration"))?;
+                    sqlx::query(PG_LOCK)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db("locking the migrations"))?;
+                    let done: Option<i64> = sqlx::query_scalar(
+                        "SELECT version FROM history_migrations WHERE version = $1",
+                    )
+                    .bind(version)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db("reading applied migrations"))?;
+                    if done.is_none() {
+                        sqlx::raw_sql(postgres)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db("applying a migration"))?;
+                        sqlx::query("INSERT INTO history_migrations (version, applied_at_ms) VALUES ($1, $2)")
+                            .bind(version)
+                            .bind(wall_ms())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db("recording a migration"))?;
+                    }
+                    tx.commit().await.map_err(db("committing a migration"))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Schema versions applied, oldest first.
+    pub async fn schema_versions(&self) -> Result<Vec<i64>, StoreError> {
+        on_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT version FROM history_migrations ORDER BY version")
+                .fetch_all(pool)
+                .await
+        })
+        .map_err(db("reading applied migrations"))
     }
 
     /// Inserts or replaces candles of `symbol` at `interval` in one transaction; returns how many.

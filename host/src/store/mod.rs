@@ -36,6 +36,9 @@ pub enum StoreError {
         /// The driver's error.
         source: sqlx::Error,
     },
+    /// The database's schema cannot be used by this build.
+    #[error("{0}")]
+    Schema(String),
     /// A stored row could not be understood.
     #[error("corrupt row in {table}: {detail}")]
     Corrupt {
@@ -346,7 +349,7 @@ impl Store {
 }
 
 /// Wall-clock milliseconds, for bookkeeping columns only (never for trading decisions).
-fn wall_ms() -> i64 {
+pub(crate) fn wall_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
