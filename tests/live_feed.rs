@@ -407,3 +407,84 @@ async fn single_trades_and_book_tickers_are_consumed() {
     }
     assert_eq!(run.stats.malformed.load(Ordering::Relaxed), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_are_subscribed_and_unsubscribed_at_run_time() {
+    let rows = rows(400);
+    let market = SimMarket::recorded("XRPETH", "1m", 60_000, rows.clone());
+    let addr = start_sim(
+        market,
+        SimConfig {
+            faults: Faults::default(),
+            trades: Vec::new(),
+            seed: 5,
+            book_ms: 10,
+            bars_per_second: 100.0,
+        },
+    )
+    .await;
+    let mut config = LiveFeedConfig::new(
+        &format!("http://{addr}"),
+        &format!("ws://{addr}"),
+        "XRPETH",
+        "1m",
+        60_000,
+    );
+    // Klines only, to start with.
+    config.book = false;
+    config.trades = false;
+    config.bar_timeout = Duration::from_millis(500);
+    config.resume_after = Some(rows[0].open_time - 60_000);
+    let (tx, mut rx) = mpsc::channel(4096);
+    let (control, control_rx) = mpsc::channel(8);
+    let stats = Arc::new(FeedStats::default());
+    let (stop, shutdown) = oneshot::channel();
+    let feed = tokio::spawn(ws::run_with_control(
+        config,
+        tx,
+        stats.clone(),
+        shutdown,
+        control_rx,
+    ));
+    let mut bars = Vec::new();
+    // (bars seen when the ticker was added, tickers before, tickers after removal + grace)
+    let (mut phase, mut tickers) = (0, [0usize; 3]);
+    let mut removed_at = None;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while bars.len() < rows.len() {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(FeedEvent::Bar(c, _))) => {
+                bars.push(c);
+                if bars.len() == 100 && phase == 0 {
+                    phase = 1;
+                    control
+                        .send(ws::StreamControl::Subscribe(vec!["bookTicker".into()]))
+                        .await
+                        .unwrap();
+                }
+                if bars.len() == 250 && phase == 1 {
+                    phase = 2;
+                    control
+                        .send(ws::StreamControl::Unsubscribe(vec!["bookTicker".into()]))
+                        .await
+                        .unwrap();
+                    removed_at = Some(tokio::time::Instant::now());
+                }
+            }
+            Ok(Some(FeedEvent::Ticker(..))) => {
+                let settled = removed_at.is_some_and(|t| t.elapsed() > Duration::from_millis(300));
+                tickers[if settled { 2 } else { phase }] += 1;
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("feed ended"),
+            Err(_) => panic!("timed out with {} bars; {stats:?}", bars.len()),
+        }
+    }
+    let _ = stop.send(());
+    let _ = feed.await;
+    assert_eq!(bars, rows, "every bar once, in order, across the changes");
+    assert_eq!(tickers[0], 0, "no ticker before subscribing");
+    assert!(tickers[1] > 10, "tickers once subscribed: {tickers:?}");
+    assert_eq!(tickers[2], 0, "none once unsubscribed: {tickers:?}");
+    assert_eq!(stats.malformed.load(Ordering::Relaxed), 0);
+}

@@ -6,7 +6,10 @@
 //! that errors, closes, or stays silent past `silence_timeout` is replaced with jittered
 //! backoff; one that reaches `max_connection_age` (Binance ends them at 24 h) is replaced with
 //! an overlap: the new one is opened first and the old one closed once the new one delivers.
-//! Malformed messages are counted and skipped.
+//! Malformed messages are counted and skipped. Streams can be added and removed while the feed
+//! runs ([`run_with_control`]: SUBSCRIBE / UNSUBSCRIBE on the open connection, remembered for
+//! the next ones), and everything a connection sends (requests and pongs) is paced to Binance's
+//! limit of five messages a second.
 
 use super::rest::RestClient;
 use super::types::{
@@ -184,14 +187,39 @@ enum Incoming {
     },
 }
 
-/// Runs one connection until it fails, goes silent, or `stop` fires; forwards text frames.
+/// Binance accepts at most this many messages a second from a client (pings, pongs and JSON
+/// requests alike) and drops a connection that sends more.
+pub const MAX_OUTGOING_PER_SECOND: usize = 5;
+
+/// Paces what a connection sends to at most [`MAX_OUTGOING_PER_SECOND`] in any second.
+#[derive(Debug, Default)]
+pub struct Pacer {
+    sent: std::collections::VecDeque<tokio::time::Instant>,
+}
+
+impl Pacer {
+    /// Waits until one more message may be sent, and counts it.
+    pub async fn ready(&mut self) {
+        let second = Duration::from_secs(1);
+        if self.sent.len() == MAX_OUTGOING_PER_SECOND {
+            let oldest = self.sent.pop_front().expect("full");
+            tokio::time::sleep_until(oldest + second).await;
+        }
+        self.sent.push_back(tokio::time::Instant::now());
+    }
+}
+
+/// Runs one connection until it fails, goes silent, or `stop` fires; forwards text frames and
+/// sends `outgoing` requests and pongs, paced.
 async fn connection(
     conn: u64,
     url: String,
     silence: Duration,
     tx: mpsc::Sender<Incoming>,
     mut stop: oneshot::Receiver<()>,
+    mut outgoing: mpsc::Receiver<String>,
 ) {
+    let mut pacer = Pacer::default();
     let reason = match tokio_tungstenite::connect_async(&url).await {
         Err(e) => format!("connect: {e}"),
         Ok((mut socket, _)) => loop {
@@ -199,6 +227,12 @@ async fn connection(
                 _ = &mut stop => {
                     let _ = socket.close(None).await;
                     return;
+                }
+                Some(request) = outgoing.recv() => {
+                    pacer.ready().await;
+                    if socket.send(Message::Text(request.into())).await.is_err() {
+                        break "sending a request failed".to_string();
+                    }
                 }
                 next = tokio::time::timeout(silence, socket.next()) => match next {
                     Err(_) => break format!("silent for {silence:?}"),
@@ -210,6 +244,7 @@ async fn connection(
                         }
                     }
                     Ok(Some(Ok(Message::Ping(payload)))) => {
+                        pacer.ready().await;
                         if socket.send(Message::Pong(payload)).await.is_err() {
                             break "pong failed".to_string();
                         }
@@ -221,6 +256,15 @@ async fn connection(
         },
     };
     let _ = tx.send(Incoming::Closed { conn, reason }).await;
+}
+
+/// A change of the feed's streams while it runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StreamControl {
+    /// Adds streams by their kind: `aggTrade`, `trade`, `bookTicker` or `depth@100ms`.
+    Subscribe(Vec<String>),
+    /// Removes streams by their kind.
+    Unsubscribe(Vec<String>),
 }
 
 #[derive(Deserialize)]
@@ -613,7 +657,25 @@ pub async fn run(
     config: LiveFeedConfig,
     out: mpsc::Sender<FeedEvent>,
     stats: Arc<FeedStats>,
+    shutdown: oneshot::Receiver<()>,
+) {
+    let (_control, control) = mpsc::channel(1);
+    run_with_control(config, out, stats, shutdown, control).await
+}
+
+/// The stream kinds a client may add or remove at run time.
+const CONTROLLABLE: [&str; 4] = ["aggTrade", "trade", "bookTicker", "depth@100ms"];
+
+/// As [`run`], also taking [`StreamControl`] requests: each becomes a SUBSCRIBE or UNSUBSCRIBE
+/// on the open connection (paced with pongs to Binance's 5 messages a second) and is kept for
+/// the connections opened later. Adding `depth@100ms` starts the local book procedure afresh;
+/// removing it drops the book.
+pub async fn run_with_control(
+    config: LiveFeedConfig,
+    out: mpsc::Sender<FeedEvent>,
+    stats: Arc<FeedStats>,
     mut shutdown: oneshot::Receiver<()>,
+    mut control: mpsc::Receiver<StreamControl>,
 ) {
     let lower = config.symbol.to_ascii_lowercase();
     let mut streams = vec![format!("{lower}@kline_{}", config.interval)];
@@ -631,7 +693,7 @@ pub async fn run(
     if config.book_ticker {
         streams.push(format!("{lower}@bookTicker"));
     }
-    let url = format!("{}/stream?streams={}", config.ws, streams.join("/"));
+    let ws_base = config.ws.clone();
     let (tx, mut rx) = mpsc::channel::<Incoming>(4096);
     let (snapshot_tx, mut snapshot_rx) = mpsc::channel(4);
     let mut feed = Feed {
@@ -648,19 +710,23 @@ pub async fn run(
     };
     let silence = feed.config.silence_timeout;
     let mut next_conn = 0u64;
-    let open = |next_conn: &mut u64| {
+    let mut request_id = 0u64;
+    let open = |next_conn: &mut u64, streams: &[String]| {
         let (stop_tx, stop_rx) = oneshot::channel();
+        let (requests, outgoing) = mpsc::channel(64);
         *next_conn += 1;
+        let url = format!("{ws_base}/stream?streams={}", streams.join("/"));
         tokio::spawn(connection(
             *next_conn,
-            url.clone(),
+            url,
             silence,
             tx.clone(),
             stop_rx,
+            outgoing,
         ));
-        (*next_conn, stop_tx, Instant::now())
+        (*next_conn, stop_tx, requests, Instant::now())
     };
-    let (mut active, mut active_stop, mut opened) = open(&mut next_conn);
+    let (mut active, mut active_stop, mut requests, mut opened) = open(&mut next_conn, &streams);
     let mut retiring: Option<(u64, oneshot::Sender<()>)> = None;
     let mut failures = 0u32;
     let mut last_bar = Instant::now();
@@ -680,6 +746,31 @@ pub async fn run(
         let bar_due = feed.config.bar_timeout.saturating_sub(last_bar.elapsed());
         tokio::select! {
             _ = &mut shutdown => return,
+            Some(change) = control.recv() => {
+                let (method, kinds, add) = match change {
+                    StreamControl::Subscribe(k) => ("SUBSCRIBE", k, true),
+                    StreamControl::Unsubscribe(k) => ("UNSUBSCRIBE", k, false),
+                };
+                if let Some(bad) = kinds.iter().find(|k| !CONTROLLABLE.contains(&k.as_str())) {
+                    tracing::error!(symbol = %feed.config.symbol, "cannot {method} {bad:?}: use one of {CONTROLLABLE:?}");
+                    continue;
+                }
+                let names: Vec<String> = kinds.iter().map(|k| format!("{lower}@{k}")).collect();
+                for (kind, name) in kinds.iter().zip(&names) {
+                    if add && !streams.contains(name) {
+                        streams.push(name.clone());
+                    } else if !add {
+                        streams.retain(|s| s != name);
+                    }
+                    if kind == "depth@100ms" {
+                        feed.config.book = add;
+                        feed.book.reset();
+                    }
+                }
+                request_id += 1;
+                let request = serde_json::json!({"method": method, "params": names, "id": request_id});
+                let _ = requests.send(request.to_string()).await;
+            }
             _ = tokio::time::sleep(bar_due) => {
                 last_bar = Instant::now();
                 if !feed.backfill_to_now().await {
@@ -691,7 +782,7 @@ pub async fn run(
                 feed.shutdown_announced = false;
                 feed.stats.rotations.fetch_add(1, Ordering::Relaxed);
                 let old = (active, std::mem::replace(&mut active_stop, oneshot::channel().0));
-                (active, active_stop, opened) = open(&mut next_conn);
+                (active, active_stop, requests, opened) = open(&mut next_conn, &streams);
                 retiring = Some(old);
             }
             Some(fetched) = snapshot_rx.recv() => {
@@ -727,12 +818,40 @@ pub async fn run(
                     failures += 1;
                     feed.stats.reconnects.fetch_add(1, Ordering::Relaxed);
                     feed.book.reset();
-                    (active, active_stop, opened) = open(&mut next_conn);
+                    (active, active_stop, requests, opened) = open(&mut next_conn, &streams);
                     if !feed.backfill_to_now().await {
                         return;
                     }
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_pacer_sends_at_most_five_a_second() {
+        let mut pacer = Pacer::default();
+        let start = tokio::time::Instant::now();
+        let mut times = Vec::new();
+        for _ in 0..12 {
+            pacer.ready().await;
+            times.push(start.elapsed());
+        }
+        for (i, t) in times.iter().enumerate().skip(MAX_OUTGOING_PER_SECOND) {
+            let window_start = times[i - MAX_OUTGOING_PER_SECOND];
+            assert!(
+                *t >= window_start + Duration::from_secs(1),
+                "message {i} at {t:?}"
+            );
+        }
+        assert!(
+            times[4] < Duration::from_millis(1),
+            "the first five go at once"
+        );
+        assert_eq!(times[11], Duration::from_secs(2));
     }
 }
