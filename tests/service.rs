@@ -82,11 +82,19 @@ impl Server {
 /// Writes a service configuration with `market` as its `[market]` table, and a risk budget,
 /// into `dir`; returns their paths.
 fn write_service_files(dir: &Path, market: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let db = format!("sqlite://{}", dir.join("db.sqlite").display());
+    write_service_files_with_db(dir, market, &db)
+}
+
+/// As [`write_service_files`], with the store at `db_url`.
+fn write_service_files_with_db(
+    dir: &Path,
+    market: &str,
+    db_url: &str,
+) -> (std::path::PathBuf, std::path::PathBuf) {
     let config = dir.join("serve.toml");
-    let db = dir.join("db.sqlite");
     let text = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n[store]\nurl = \"sqlite://{}\"\ncomponent_cache = \"components\"\n[market]\n{market}",
-        db.display()
+        "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n[store]\nurl = \"{db_url}\"\ncomponent_cache = \"components\"\n[market]\n{market}"
     );
     std::fs::write(&config, text).unwrap();
     let budget = dir.join("budget.toml");
@@ -341,5 +349,116 @@ fn a_live_binance_feed_from_the_simulator_drives_deployed_strategies() {
     assert!(
         bid > 0.0 && bid < ask,
         "the strategy read the live top of book: {bid} / {ask}"
+    );
+}
+
+#[test]
+fn the_service_store_runs_on_postgresql_and_a_restart_resumes_from_it() {
+    const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // A schema of its own, so runs never see each other's deployments.
+    let schema = format!(
+        "stratbox_t{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let admin = runtime.block_on(async {
+        let pool = sqlx::PgPool::connect(POSTGRES)
+            .await
+            .expect("PostgreSQL at 127.0.0.1:5432 (database test)");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool
+    });
+    let url = format!("{POSTGRES}?options=-c%20search_path%3D{schema}");
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("bars.csv");
+    let mut text = String::from("open_time_ms,open,high,low,close,volume\n");
+    for b in bars(100_000) {
+        text.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            b.open_time, b.open, b.high, b.low, b.close, b.volume
+        ));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let (config, budget) = write_service_files_with_db(
+        dir.path(),
+        "data = \"bars.csv\"\nsymbol = \"BTCUSDT\"\nbars_per_second = 500\n",
+        &url,
+    );
+    let counter = guest_path("counter");
+    let server = Server::start(&config);
+    let (ok, out) = server.run(&[
+        "deploy",
+        counter.to_str().unwrap(),
+        "--name",
+        "pg",
+        "--budget",
+        budget.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    std::thread::sleep(Duration::from_millis(500));
+    let (ok, out) = server.run(&["halt", "--name", "pg"]);
+    assert!(ok, "{out}");
+    let (_, before) = server.run(&["list", "--json"]);
+    server.terminate();
+
+    let server = Server::start(&config);
+    let (ok, after) = server.run(&["list", "--json"]);
+    assert!(ok, "{after}");
+    let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap();
+    let (before, after) = (parse(&before), parse(&after));
+    for field in ["name", "status", "reason", "hash"] {
+        assert_eq!(
+            before[0][field], after[0][field],
+            "{field} survives a restart"
+        );
+    }
+    server.terminate();
+
+    let count = runtime.block_on(async {
+        let store = stratbox::store::Store::open(&url).await.unwrap();
+        let state = store.state("pg").await.unwrap();
+        state
+            .get("count")
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+    });
+    assert!(
+        count.unwrap_or(0) > 0,
+        "the counter's state is in PostgreSQL"
+    );
+    runtime.block_on(async {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+            .execute(&admin)
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
+fn a_service_database_from_a_newer_build_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let err = runtime.block_on(async {
+        drop(stratbox::store::Store::open(&url).await.unwrap());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::raw_sql("INSERT INTO stratbox_migrations (version, applied_at_ms) VALUES (42, 0)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        stratbox::store::Store::open(&url)
+            .await
+            .unwrap_err()
+            .to_string()
+    });
+    assert!(
+        err.contains("schema version 42") && err.contains("knows (1)"),
+        "{err}"
     );
 }
