@@ -410,7 +410,7 @@ async fn single_trades_and_book_tickers_are_consumed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_are_subscribed_and_unsubscribed_at_run_time() {
-    let rows = rows(400);
+    let rows = rows(600);
     let market = SimMarket::recorded("XRPETH", "1m", 60_000, rows.clone());
     let addr = start_sim(
         market,
@@ -472,8 +472,9 @@ async fn streams_are_subscribed_and_unsubscribed_at_run_time() {
                 }
             }
             Ok(Some(FeedEvent::Ticker(..))) => {
-                let settled = removed_at.is_some_and(|t| t.elapsed() > Duration::from_millis(300));
-                tickers[if settled { 2 } else { phase }] += 1;
+                // Tickers already on their way when the request left still arrive for a while.
+                let settled = removed_at.is_some_and(|t| t.elapsed() > Duration::from_secs(1));
+                tickers[if settled { 2 } else { phase.min(1) }] += 1;
             }
             Ok(Some(_)) => {}
             Ok(None) => panic!("feed ended"),

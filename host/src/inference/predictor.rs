@@ -189,11 +189,21 @@ impl InputSpec {
         symbols: &[SymbolId],
         as_of: &[TimestampMs],
     ) -> Option<Request> {
-        let windows: Vec<_> = self
-            .members
-            .iter()
-            .map(|(inputs, seq)| features.windows(symbols, inputs, *seq))
-            .collect();
+        // Members reading the same inputs over the same length share one set of windows.
+        let mut windows = Vec::new();
+        let mut source: Vec<usize> = Vec::with_capacity(self.members.len());
+        for (k, member) in self.members.iter().enumerate() {
+            match self.members[..k]
+                .iter()
+                .position(|earlier| earlier == member)
+            {
+                Some(earlier) => source.push(source[earlier]),
+                None => {
+                    source.push(windows.len());
+                    windows.push(features.windows(symbols, &member.0, member.1));
+                }
+            }
+        }
         let ready: Vec<usize> = (0..symbols.len())
             .filter(|&i| windows.iter().all(|w| w[i].is_some()))
             .collect();
@@ -203,8 +213,9 @@ impl InputSpec {
         let inputs = self
             .members
             .iter()
-            .zip(&windows)
-            .map(|((columns, seq), w)| {
+            .zip(&source)
+            .map(|((columns, seq), &w)| {
+                let w = &windows[w];
                 let mut tensor = Array3::zeros((ready.len(), *seq, columns.len()));
                 for (row, &i) in ready.iter().enumerate() {
                     let (values, _) = w[i].as_ref().expect("ready");
