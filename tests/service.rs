@@ -310,6 +310,55 @@ fn a_live_binance_feed_from_the_simulator_drives_deployed_strategies() {
         feeds[0]["lag_ms"].as_i64().unwrap().abs() < 5_000,
         "{feeds}"
     );
+    // Operators stop and start following symbols while the service runs.
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
+        let mut request = http
+            .request(method, format!("{}/v1/feeds{path}", server.endpoint))
+            .bearer_auth(TOKEN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        runtime.block_on(async {
+            let response = request.send().await.unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<serde_json::Value>().await.unwrap(),
+            )
+        })
+    };
+    let follow = |symbol: &str| Some(serde_json::json!({ "symbol": symbol }));
+    let (code, body) = call(reqwest::Method::POST, "", follow("btcusdt"));
+    assert_eq!(code, 409, "{body}");
+    let (code, body) = call(reqwest::Method::POST, "", follow("NOPEUSDT"));
+    assert!(
+        code == 422
+            && body["error"]
+                .as_str()
+                .unwrap()
+                .contains("does not list NOPEUSDT"),
+        "{body}"
+    );
+    let (code, body) = call(reqwest::Method::DELETE, "/BTCUSDT", None);
+    assert_eq!(
+        (code, body.as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{body}"
+    );
+    let (code, body) = call(reqwest::Method::DELETE, "/BTCUSDT", None);
+    assert_eq!(code, 404, "{body}");
+    let (code, body) = call(reqwest::Method::POST, "", follow("BTCUSDT"));
+    assert_eq!(
+        (code, body[0]["symbol"].as_str()),
+        (200, Some("BTCUSDT")),
+        "{body}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let (_, body) = call(reqwest::Method::GET, "", None);
+    assert!(
+        body[0]["messages"].as_u64().unwrap() > 0,
+        "the new feed reads: {body}"
+    );
     drop(runtime);
     server.terminate();
     sim.kill().unwrap();

@@ -7,8 +7,7 @@ use crate::config::{MarketSource, ServiceConfig};
 use crate::engine::service::{EngineService, EventSender};
 use crate::engine::{Engine, Inference, Version};
 use crate::execution::PaperVenue;
-use crate::feeds::binance::ws::{FeedStats, LiveFeedConfig};
-use crate::feeds::live;
+use crate::feeds::follow::{FeedTemplate, Followed};
 use crate::feeds::sources::Poller;
 use crate::feeds::{MarketEvent, replay};
 use crate::inference::{InferenceService, ModelControl};
@@ -128,6 +127,7 @@ pub async fn serve(
         },
         Duration::from_millis(config.inference.gather_ms),
     );
+    let service_market = engine.market().clone();
     let models = Arc::new(ModelControl::new(
         inference.clone(),
         engine.market().clone(),
@@ -146,38 +146,30 @@ pub async fn serve(
         bars,
         market.bars_per_second,
     ))];
-    let mut stops = Vec::new();
-    let mut feeds: Vec<(String, Arc<FeedStats>)> = Vec::new();
-    if market.source == MarketSource::Binance {
-        let (interval_text, interval_ms) = (
-            market.interval.clone().unwrap_or_default(),
-            interval.unwrap_or(60_000),
-        );
-        for (name, id) in &symbols {
-            let mut feed = LiveFeedConfig::new(
-                market.rest.as_deref().unwrap_or_default(),
-                market.ws.as_deref().unwrap_or_default(),
-                name,
-                &interval_text,
-                i64::from(interval_ms),
-            );
-            feed.book = market.book;
-            feed.raw_trades = market.raw_trades;
-            feed.book_ticker = market.book_ticker;
-            let (stop, shutdown) = tokio::sync::oneshot::channel();
-            stops.push(stop);
-            let stats = Arc::new(FeedStats::default());
-            feeds.push((name.clone(), stats.clone()));
-            sources.push(tokio::spawn(live::run(
-                feed,
-                *id,
+    let followed = match market.source {
+        MarketSource::Replay => None,
+        MarketSource::Binance => {
+            let followed = Arc::new(Followed::new(
+                FeedTemplate {
+                    rest: market.rest.clone().unwrap_or_default(),
+                    ws: market.ws.clone().unwrap_or_default(),
+                    interval: market.interval.clone().unwrap_or_default(),
+                    interval_ms: i64::from(interval.unwrap_or(60_000)),
+                    book: market.book,
+                    raw_trades: market.raw_trades,
+                    book_ticker: market.book_ticker,
+                },
                 service.events(),
-                stats,
-                shutdown,
-            )));
-            tracing::info!(symbol = %name, "live feed started");
+                service_market.clone(),
+            ));
+            for (name, _) in &symbols {
+                if let Err(e) = followed.start(name) {
+                    tracing::error!(symbol = %name, "not followed: {e}");
+                }
+            }
+            Some(followed)
         }
-    }
+    };
 
     for source in &config.sources {
         let (tx, mut rx) = tokio::sync::mpsc::channel(256);
@@ -205,7 +197,7 @@ pub async fn serve(
     })?;
     tracing::info!(%addr, db = %db_url, "control endpoint listening");
     on_ready(addr);
-    let app = api::router(service.clone(), models, Arc::new(feeds), &token);
+    let app = api::router(service.clone(), models, followed.clone(), &token);
     if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
@@ -214,8 +206,8 @@ pub async fn serve(
     }
 
     tracing::info!("shutting down: stopping the replay, draining the engine, flushing the journal");
-    for stop in stops {
-        let _ = stop.send(());
+    if let Some(followed) = &followed {
+        followed.stop_all().await;
     }
     for source in sources {
         source.abort();

@@ -9,7 +9,8 @@ pub use client::Client;
 
 use crate::engine::DeployError;
 use crate::engine::service::{Command, EngineService};
-use crate::feeds::binance::ws::{FeedCounters, FeedStats};
+use crate::feeds::binance::ws::FeedCounters;
+use crate::feeds::follow::{FollowError, Followed};
 use crate::inference::{InferenceConfig, InferenceError, InferenceStatus, ModelControl};
 use crate::risk::Budget;
 use crate::sandbox::StateStore;
@@ -72,22 +73,20 @@ impl From<DeployError> for ApiError {
     }
 }
 
-/// The live feeds by symbol, for `GET /v1/feeds`.
-pub type Feeds = Arc<Vec<(String, Arc<FeedStats>)>>;
-
 #[derive(Clone)]
 struct AppState {
     service: Arc<EngineService>,
     models: Arc<ModelControl>,
-    feeds: Feeds,
+    feeds: Option<Arc<Followed>>,
     token: Arc<str>,
 }
 
-/// The router, serving `service`, `models` and the `feeds`' counters to holders of `token`.
+/// The router, serving `service`, `models` and the live `feeds` (none for a replayed market) to
+/// holders of `token`.
 pub fn router(
     service: Arc<EngineService>,
     models: Arc<ModelControl>,
-    feeds: Feeds,
+    feeds: Option<Arc<Followed>>,
     token: &str,
 ) -> Router {
     let state = AppState {
@@ -102,7 +101,8 @@ pub fn router(
         .route("/v1/deployments/{name}/rollback", post(rollback))
         .route("/v1/deployments/{name}/halt", post(halt))
         .route("/v1/deployments/{name}/resume", post(resume))
-        .route("/v1/feeds", get(feed_counters))
+        .route("/v1/feeds", get(feed_counters).post(follow))
+        .route("/v1/feeds/{symbol}", axum::routing::delete(unfollow))
         .route("/v1/inference", get(inference_status).put(load_models))
         .route("/v1/inference/rollback", post(rollback_models))
         .route_layer(axum::middleware::from_fn_with_state(
@@ -243,13 +243,57 @@ pub struct FeedReport {
 /// `GET /v1/feeds`: every live feed's messages, malformed messages, reconnects, rotations,
 /// book resyncs, backfilled bars and latest lag.
 async fn feed_counters(State(s): State<AppState>) -> Json<Vec<FeedReport>> {
+    let counters = s.feeds.as_ref().map(|f| f.counters()).unwrap_or_default();
     Json(
-        s.feeds
-            .iter()
-            .map(|(symbol, stats)| FeedReport {
-                symbol: symbol.clone(),
-                counters: stats.snapshot(),
-            })
+        counters
+            .into_iter()
+            .map(|(symbol, counters)| FeedReport { symbol, counters })
             .collect(),
     )
+}
+
+/// Body of `POST /v1/feeds`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowRequest {
+    /// The symbol to follow, e.g. `ETHUSDT`.
+    pub symbol: String,
+}
+
+impl From<FollowError> for ApiError {
+    fn from(e: FollowError) -> Self {
+        let status = match &e {
+            FollowError::Already(_) => StatusCode::CONFLICT,
+            FollowError::NotFollowed(_) => StatusCode::NOT_FOUND,
+            FollowError::Exchange(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+fn live_feeds(s: &AppState) -> Result<&Arc<Followed>, ApiError> {
+    s.feeds.as_ref().ok_or_else(|| {
+        ApiError(
+            StatusCode::CONFLICT,
+            "the market is a replay: there are no live feeds to change".into(),
+        )
+    })
+}
+
+/// `POST /v1/feeds`: starts following a symbol the exchange lists.
+async fn follow(
+    State(s): State<AppState>,
+    Json(req): Json<FollowRequest>,
+) -> Result<Json<Vec<FeedReport>>, ApiError> {
+    live_feeds(&s)?.follow(&req.symbol).await?;
+    Ok(feed_counters(State(s)).await)
+}
+
+/// `DELETE /v1/feeds/{symbol}`: stops following a symbol.
+async fn unfollow(
+    State(s): State<AppState>,
+    Path(symbol): Path<String>,
+) -> Result<Json<Vec<FeedReport>>, ApiError> {
+    live_feeds(&s)?.unfollow(&symbol).await?;
+    Ok(feed_counters(State(s)).await)
 }

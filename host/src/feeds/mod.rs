@@ -3,6 +3,7 @@
 
 pub mod binance;
 pub mod candles;
+pub mod follow;
 pub mod live;
 pub mod replay;
 pub mod sources;

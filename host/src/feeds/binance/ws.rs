@@ -132,6 +132,8 @@ pub struct FeedStats {
     pub backfilled: AtomicU64,
     /// Latest feed lag (receive minus exchange time), ms.
     pub lag_ms: AtomicI64,
+    /// Open time of the last closed bar delivered (0 before the first).
+    pub last_bar_open: AtomicI64,
 }
 
 /// A reading of [`FeedStats`], for the operator API.
@@ -151,6 +153,8 @@ pub struct FeedCounters {
     pub backfilled: u64,
     /// Latest feed lag (receive minus exchange time), ms.
     pub lag_ms: i64,
+    /// Open time of the last closed bar delivered (0 before the first).
+    pub last_bar_open: i64,
 }
 
 impl FeedStats {
@@ -165,6 +169,7 @@ impl FeedStats {
             resyncs: get(&self.resyncs),
             backfilled: get(&self.backfilled),
             lag_ms: self.lag_ms.load(Ordering::Relaxed),
+            last_bar_open: self.last_bar_open.load(Ordering::Relaxed),
         }
     }
 }
@@ -384,6 +389,9 @@ impl Feed {
             }
         }
         self.next_open = Some(candle.open_time + self.config.interval_ms);
+        self.stats
+            .last_bar_open
+            .store(candle.open_time, Ordering::Relaxed);
         self.out.send(FeedEvent::Bar(candle, stamp)).await.is_ok()
     }
 
@@ -393,6 +401,9 @@ impl Feed {
             exchange_ms: bar.open_time + self.config.interval_ms,
             receive_ms: now_ms(),
         };
+        self.stats
+            .last_bar_open
+            .store(bar.open_time, Ordering::Relaxed);
         self.out.send(FeedEvent::Bar(bar, stamp)).await.is_ok()
     }
 

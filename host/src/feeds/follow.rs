@@ -1,0 +1,191 @@
+//! The service's live feeds, one per followed symbol, started and stopped while the host runs:
+//! operators follow a new symbol (checked against the exchange's symbol list first) or stop
+//! following one, and read every feed's counters.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::binance::RestClient;
+use super::binance::ws::{FeedCounters, FeedStats, LiveFeedConfig};
+use super::live;
+use crate::engine::service::EventSender;
+use crate::market::MarketData;
+
+/// How every feed is set up: the exchange's URLs, the interval and the streams.
+#[derive(Clone, Debug)]
+pub struct FeedTemplate {
+    /// REST base URL.
+    pub rest: String,
+    /// WebSocket base URL.
+    pub ws: String,
+    /// Kline interval, e.g. `1m`.
+    pub interval: String,
+    /// The interval in milliseconds.
+    pub interval_ms: i64,
+    /// Keep a local order book.
+    pub book: bool,
+    /// Single trades instead of aggregate ones.
+    pub raw_trades: bool,
+    /// Subscribe to `@bookTicker`.
+    pub book_ticker: bool,
+}
+
+struct Running {
+    stats: Arc<FeedStats>,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+/// Why a symbol could not be followed or unfollowed.
+#[derive(Debug, thiserror::Error)]
+pub enum FollowError {
+    /// The symbol already has a feed.
+    #[error("{0} is already followed")]
+    Already(String),
+    /// The symbol has no feed.
+    #[error("{0} is not followed")]
+    NotFollowed(String),
+    /// The exchange does not list the symbol, or could not be asked.
+    #[error("{0}")]
+    Exchange(String),
+}
+
+/// The followed symbols and their feeds.
+pub struct Followed {
+    template: FeedTemplate,
+    events: EventSender,
+    market: Arc<RwLock<MarketData>>,
+    feeds: Mutex<BTreeMap<String, Running>>,
+    /// Open time of the last bar delivered for each symbol no longer followed: following it
+    /// again backfills from there, so strategies see every bar once and in order.
+    resume: Mutex<BTreeMap<String, i64>>,
+}
+
+impl Followed {
+    /// No feeds yet; new ones forward into `events` for symbols named in `market`.
+    pub fn new(
+        template: FeedTemplate,
+        events: EventSender,
+        market: Arc<RwLock<MarketData>>,
+    ) -> Self {
+        Followed {
+            template,
+            events,
+            market,
+            feeds: Mutex::new(BTreeMap::new()),
+            resume: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Starts a feed for `symbol` (upper-cased) without asking the exchange first: for the
+    /// configured symbols at start-up.
+    pub fn start(&self, symbol: &str) -> Result<(), FollowError> {
+        let symbol = symbol.to_ascii_uppercase();
+        let mut feeds = self.feeds.lock().unwrap_or_else(|p| p.into_inner());
+        if feeds.contains_key(&symbol) {
+            return Err(FollowError::Already(symbol));
+        }
+        let id = self
+            .market
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .symbols
+            .intern(&symbol);
+        let t = &self.template;
+        let mut config = LiveFeedConfig::new(&t.rest, &t.ws, &symbol, &t.interval, t.interval_ms);
+        config.book = t.book;
+        config.raw_trades = t.raw_trades;
+        config.book_ticker = t.book_ticker;
+        config.resume_after = self
+            .resume
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&symbol);
+        let stats = Arc::new(FeedStats::default());
+        let (stop, shutdown) = oneshot::channel();
+        let task = tokio::spawn(live::run(
+            config,
+            id,
+            self.events.clone(),
+            stats.clone(),
+            shutdown,
+        ));
+        tracing::info!(%symbol, "live feed started");
+        feeds.insert(symbol, Running { stats, stop, task });
+        Ok(())
+    }
+
+    /// Starts following `symbol` once the exchange confirms it lists it.
+    pub async fn follow(&self, symbol: &str) -> Result<(), FollowError> {
+        let symbol = symbol.to_ascii_uppercase();
+        if self
+            .feeds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&symbol)
+        {
+            return Err(FollowError::Already(symbol));
+        }
+        let info = RestClient::new(&self.template.rest)
+            .exchange_info()
+            .await
+            .map_err(|e| FollowError::Exchange(format!("asking the exchange for {symbol}: {e}")))?;
+        if !info.symbols.iter().any(|s| s.symbol == symbol) {
+            return Err(FollowError::Exchange(format!(
+                "the exchange does not list {symbol}"
+            )));
+        }
+        self.start(&symbol)
+    }
+
+    /// Stops the feed of `symbol`; following it again later resumes after its last bar.
+    pub async fn unfollow(&self, symbol: &str) -> Result<(), FollowError> {
+        let symbol = symbol.to_ascii_uppercase();
+        let running = self
+            .feeds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&symbol)
+            .ok_or(FollowError::NotFollowed(symbol.clone()))?;
+        let _ = running.stop.send(());
+        let _ = running.task.await;
+        let last = running
+            .stats
+            .last_bar_open
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if last != 0 {
+            self.resume
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(symbol.clone(), last);
+        }
+        tracing::info!(%symbol, "live feed stopped");
+        Ok(())
+    }
+
+    /// Every feed's counters, by symbol.
+    pub fn counters(&self) -> Vec<(String, FeedCounters)> {
+        let feeds = self.feeds.lock().unwrap_or_else(|p| p.into_inner());
+        feeds
+            .iter()
+            .map(|(s, r)| (s.clone(), r.stats.snapshot()))
+            .collect()
+    }
+
+    /// Stops every feed.
+    pub async fn stop_all(&self) {
+        let all: Vec<String> = self
+            .feeds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        for symbol in all {
+            let _ = self.unfollow(&symbol).await;
+        }
+    }
+}
