@@ -50,6 +50,22 @@ async fn run_feed_with_trades(
     run_feed_configured(rows, recorded_trades, faults, book, max_age, |_| {}).await
 }
 
+/// A feed of the simulator at `addr` for XRPETH 1m that wants every bar of `rows`, even those the
+/// simulator released before the first connection was up.
+fn feed_config(addr: &str, rows: &[Candle]) -> LiveFeedConfig {
+    let mut config = LiveFeedConfig::new(
+        &format!("http://{addr}"),
+        &format!("ws://{addr}"),
+        "XRPETH",
+        "1m",
+        60_000,
+    );
+    config.silence_timeout = Duration::from_secs(5);
+    config.bar_timeout = Duration::from_millis(500);
+    config.resume_after = Some(rows[0].open_time - 60_000);
+    config
+}
+
 /// As [`run_feed_with_trades`], with `tweak` applied to the feed's configuration.
 async fn run_feed_configured(
     rows: &[Candle],
@@ -71,20 +87,9 @@ async fn run_feed_configured(
         },
     )
     .await;
-    let mut config = LiveFeedConfig::new(
-        &format!("http://{addr}"),
-        &format!("ws://{addr}"),
-        "XRPETH",
-        "1m",
-        60_000,
-    );
+    let mut config = feed_config(&addr, rows);
     config.book = book;
     config.max_connection_age = max_age;
-    config.silence_timeout = Duration::from_secs(5);
-    config.bar_timeout = Duration::from_millis(500);
-    // The consumer has nothing yet: every bar from the first one on is wanted, even those the
-    // simulator released before the first connection was up.
-    config.resume_after = Some(rows[0].open_time - 60_000);
     tweak(&mut config);
     let (tx, mut rx) = mpsc::channel(1024);
     let stats = Arc::new(FeedStats::default());
@@ -423,18 +428,10 @@ async fn streams_are_subscribed_and_unsubscribed_at_run_time() {
         },
     )
     .await;
-    let mut config = LiveFeedConfig::new(
-        &format!("http://{addr}"),
-        &format!("ws://{addr}"),
-        "XRPETH",
-        "1m",
-        60_000,
-    );
+    let mut config = feed_config(&addr, &rows);
     // Klines only, to start with.
     config.book = false;
     config.trades = false;
-    config.bar_timeout = Duration::from_millis(500);
-    config.resume_after = Some(rows[0].open_time - 60_000);
     let (tx, mut rx) = mpsc::channel(4096);
     let (control, control_rx) = mpsc::channel(8);
     let stats = Arc::new(FeedStats::default());
