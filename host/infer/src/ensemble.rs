@@ -140,7 +140,7 @@ impl Ensemble {
             })?;
         }
         let mut models: Vec<&mut Model> = self.members.iter_mut().map(|m| &mut m.model).collect();
-        let logits = Model::infer_all(&mut models, inputs)?;
+        let logits = Model::infer_all_checked(&mut models, inputs)?;
         Ok((0..batch).map(|b| self.combine(&logits, b)).collect())
     }
 

@@ -89,6 +89,14 @@ impl Model {
         for (model, input) in models.iter().zip(inputs) {
             model.check(*input)?;
         }
+        Self::infer_all_checked(models, inputs)
+    }
+
+    /// [`Model::infer_all`] for inputs already [`Model::check`]ed.
+    pub(crate) fn infer_all_checked(
+        models: &mut [&mut Model],
+        inputs: &[ArrayView3<f32>],
+    ) -> Result<Vec<Array2<f32>>, InferError> {
         let count = models.len();
         let mut gpu: Vec<&mut GpuModel> = Vec::new();
         for model in models.iter_mut() {
@@ -107,13 +115,18 @@ impl Model {
         models
             .iter_mut()
             .zip(inputs)
-            .map(|(m, input)| m.infer(*input))
+            .map(|(m, input)| m.run(*input))
             .collect()
     }
 
     /// Logits (batch, n_out) for `input` (batch, seq, n_features).
     pub fn infer(&mut self, input: ArrayView3<f32>) -> Result<Array2<f32>, InferError> {
         self.check(input)?;
+        self.run(input)
+    }
+
+    /// Runs a checked input.
+    fn run(&mut self, input: ArrayView3<f32>) -> Result<Array2<f32>, InferError> {
         match &mut self.backend {
             Backend::Cpu => Ok(cpu::forward(&self.manifest, &self.weights, input)),
             Backend::Gpu(model) => model.infer(input),

@@ -5,23 +5,19 @@
 
 use crate::feeds::candles::Candle;
 use crate::model::Decimal;
-use crate::store::{StoreError, wall_ms};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use std::str::FromStr;
+use crate::store::StoreError;
+use crate::store::database::{self, Database, DatabaseRef, Migrations, migrations};
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::SqlitePool;
 
-/// The schema's migrations, oldest first: (version, SQLite text, PostgreSQL text). Each is applied
-/// once, in a transaction, and recorded in `history_migrations`; version 1 is written so that it
+/// The schema's migrations, recorded in `history_migrations`; version 1 is written so that it
 /// also adopts a candles table created before migrations were versioned.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, SQLITE_SCHEMA, POSTGRES_SCHEMA)];
-
-/// Serialises migrations between processes sharing one PostgreSQL database.
-const PG_LOCK: &str = "SELECT pg_advisory_xact_lock(7400001)";
-
-const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS history_migrations (
-    version BIGINT PRIMARY KEY,
-    applied_at_ms BIGINT NOT NULL
-)";
+const MIGRATIONS: Migrations = migrations!(
+    "history",
+    "history_migrations",
+    "7400001",
+    &[(1, SQLITE_SCHEMA, POSTGRES_SCHEMA)]
+);
 
 const SQLITE_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS candles (
     symbol TEXT NOT NULL,
@@ -94,124 +90,16 @@ impl HistoryStore {
     /// Opens `url` (`sqlite://path`, created if missing, or `postgres://...`) and applies the
     /// schema migrations it lacks.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let store = if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)
-                .map_err(db("parsing the database URL"))?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal);
-            HistoryStore::Sqlite(
-                SqlitePoolOptions::new()
-                    .max_connections(4)
-                    .connect_with(options)
-                    .await
-                    .map_err(db("connecting"))?,
-            )
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let options =
-                PgConnectOptions::from_str(url).map_err(db("parsing the database URL"))?;
-            HistoryStore::Postgres(
-                PgPoolOptions::new()
-                    .max_connections(4)
-                    .connect_with(options)
-                    .await
-                    .map_err(db("connecting"))?,
-            )
-        } else {
-            return Err(StoreError::UnsupportedUrl(url.to_string()));
+        let store = match database::connect(url).await? {
+            Database::Sqlite(pool) => HistoryStore::Sqlite(pool),
+            Database::Postgres(pool) => HistoryStore::Postgres(pool),
         };
-        store.migrate().await?;
+        let db = match &store {
+            HistoryStore::Sqlite(pool) => DatabaseRef::Sqlite(pool),
+            HistoryStore::Postgres(pool) => DatabaseRef::Postgres(pool),
+        };
+        db.migrate(&MIGRATIONS).await?;
         Ok(store)
-    }
-
-    /// Applies every migration the database lacks, each in its own transaction (on PostgreSQL
-    /// under an advisory lock, so two processes opening one database do not race); refuses a
-    /// database whose schema is newer than this build knows.
-    async fn migrate(&self) -> Result<(), StoreError> {
-        match self {
-            HistoryStore::Sqlite(pool) => sqlx::raw_sql(MIGRATIONS_TABLE)
-                .execute(pool)
-                .await
-                .map(drop),
-            // Concurrent first opens would race on creating the table: take the lock first.
-            HistoryStore::Postgres(pool) => {
-                async {
-                    let mut tx = pool.begin().await?;
-                    sqlx::query(PG_LOCK).execute(&mut *tx).await?;
-                    sqlx::raw_sql(MIGRATIONS_TABLE).execute(&mut *tx).await?;
-                    tx.commit().await
-                }
-                .await
-            }
-        }
-        .map_err(db("creating the migrations table"))?;
-        let newest: Option<i64> = on_pool!(self, |pool| {
-            sqlx::query_scalar("SELECT MAX(version) FROM history_migrations")
-                .fetch_one(pool)
-                .await
-        })
-        .map_err(db("reading applied migrations"))?;
-        let known = MIGRATIONS.last().map_or(0, |m| m.0);
-        if let Some(newest) = newest.filter(|&n| n > known) {
-            return Err(StoreError::Schema(format!(
-                "the history database is at schema version {newest}, newer than this stratbox \
-                 knows ({known}); use a newer stratbox or another database"
-            )));
-        }
-        for &(version, sqlite, postgres) in MIGRATIONS {
-            match self {
-                HistoryStore::Sqlite(pool) => {
-                    let mut tx = pool.begin().await.map_err(db("starting a migration"))?;
-                    let done: Option<i64> = sqlx::query_scalar(
-                        "SELECT version FROM history_migrations WHERE version = $1",
-                    )
-                    .bind(version)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db("reading applied migrations"))?;
-                    if done.is_none() {
-                        sqlx::raw_sql(sqlite)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db("applying a migration"))?;
-                        sqlx::query("INSERT INTO history_migrations (version, applied_at_ms) VALUES ($1, $2)")
-                            .bind(version)
-                            .bind(wall_ms())
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db("recording a migration"))?;
-                    }
-                    tx.commit().await.map_err(db("committing a migration"))?;
-                }
-                HistoryStore::Postgres(pool) => {
-                    let mut tx = pool.begin().await.map_err(db("starting a migration"))?;
-                    sqlx::query(PG_LOCK)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db("locking the migrations"))?;
-                    let done: Option<i64> = sqlx::query_scalar(
-                        "SELECT version FROM history_migrations WHERE version = $1",
-                    )
-                    .bind(version)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db("reading applied migrations"))?;
-                    if done.is_none() {
-                        sqlx::raw_sql(postgres)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db("applying a migration"))?;
-                        sqlx::query("INSERT INTO history_migrations (version, applied_at_ms) VALUES ($1, $2)")
-                            .bind(version)
-                            .bind(wall_ms())
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db("recording a migration"))?;
-                    }
-                    tx.commit().await.map_err(db("committing a migration"))?;
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Schema versions applied, oldest first.

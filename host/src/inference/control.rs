@@ -1,7 +1,6 @@
 //! What operators do with models while the host runs: load a new ensemble (off the event path;
 //! a failure leaves the running one in place), roll back to the previous one, read the status.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use stratbox_infer::{Compute, DeviceChoice};
@@ -14,9 +13,9 @@ pub struct ModelControl {
     service: Arc<InferenceService>,
     market: Arc<RwLock<MarketData>>,
     computes: Mutex<Vec<(DeviceChoice, Compute)>>,
-    /// Held while a predictor loads, so versions are given in order and only to those that load.
-    loading: Mutex<()>,
-    versions: AtomicU64,
+    /// The last version given, held while a predictor loads, so versions are given in order
+    /// and only to predictors that load.
+    version: Mutex<u64>,
 }
 
 impl ModelControl {
@@ -26,19 +25,18 @@ impl ModelControl {
             service,
             market,
             computes: Mutex::new(Vec::new()),
-            loading: Mutex::new(()),
-            versions: AtomicU64::new(0),
+            version: Mutex::new(0),
         }
     }
 
     /// Loads the ensemble `config` describes and installs it; blocking (models load and GPU
     /// pipelines compile here), so call it off the async runtime's workers.
     pub fn load(&self, config: &InferenceConfig) -> Result<InferenceStatus, InferenceError> {
-        let _loading = self.loading.lock().unwrap_or_else(|p| p.into_inner());
+        let mut last = self.version.lock().unwrap_or_else(|p| p.into_inner());
         let compute = self.compute(config.device)?;
-        let version = self.versions.load(Ordering::SeqCst) + 1;
+        let version = *last + 1;
         let predictor = Predictor::load(config, &compute, &self.market, version)?;
-        self.versions.store(version, Ordering::SeqCst);
+        *last = version;
         tracing::info!(version, device = %predictor.device(), "predictor installed");
         self.service.install(predictor);
         Ok(self.service.status())

@@ -3,6 +3,7 @@
 //! `postgres:`; the statements are written once, in SQL both accept. The engine never waits for it: [`StoreJournal`] queues
 //! journal entries and a writer task applies them in batches, one transaction each.
 
+pub(crate) mod database;
 mod journal;
 
 pub use journal::StoreJournal;
@@ -11,24 +12,22 @@ use crate::journal::{JournalEntry, VersionRecord};
 use crate::model::Side;
 use crate::risk::Budget;
 use crate::sandbox::{StateStore, World};
+use database::{Database, Migrations, migrations};
 use sqlx::Row;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use std::str::FromStr;
 use std::sync::Arc;
 
-/// Migrations in order, (version, SQLite text, PostgreSQL text); each runs once, recorded in
+/// The schema's migrations, (version, SQLite text, PostgreSQL text), recorded in
 /// `stratbox_migrations`.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    include_str!("../../migrations/sqlite/0001_init.sql"),
-    include_str!("../../migrations/postgres/0001_init.sql"),
-)];
-
-/// Serialises migrations between processes sharing one PostgreSQL database.
-const PG_LOCK: &str = "SELECT pg_advisory_xact_lock(7400002)";
+const MIGRATIONS: Migrations = migrations!(
+    "service",
+    "stratbox_migrations",
+    "7400002",
+    &[(
+        1,
+        include_str!("../../migrations/sqlite/0001_init.sql"),
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    )]
+);
 
 /// A storage failure, naming the operation.
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +56,7 @@ pub enum StoreError {
     },
 }
 
-fn db(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+pub(crate) fn db(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |source| StoreError::Database { doing, source }
 }
 
@@ -100,23 +99,27 @@ pub struct FillRow {
 }
 
 /// The database.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Store {
-    pool: Pool,
+    pool: std::sync::Arc<Database>,
 }
 
-#[derive(Clone, Debug)]
-enum Pool {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match *self.pool {
+            Database::Sqlite(_) => "sqlite",
+            Database::Postgres(_) => "postgres",
+        };
+        write!(f, "Store({kind})")
+    }
 }
 
 /// Runs the same code, statements included, on whichever pool the store has.
 macro_rules! on_pool {
     ($self:expr, |$pool:ident| $body:expr) => {
-        match &$self.pool {
-            Pool::Sqlite($pool) => $body,
-            Pool::Postgres($pool) => $body,
+        match &*$self.pool {
+            Database::Sqlite($pool) => $body,
+            Database::Postgres($pool) => $body,
         }
     };
 }
@@ -125,102 +128,10 @@ impl Store {
     /// Opens (creating a SQLite file if needed) the database at `url` and applies pending
     /// migrations.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        let pool = if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)
-                .map_err(db("parsing the database URL"))?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true);
-            Pool::Sqlite(
-                SqlitePoolOptions::new()
-                    .max_connections(4)
-                    .connect_with(options)
-                    .await
-                    .map_err(db("connecting"))?,
-            )
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let options =
-                PgConnectOptions::from_str(url).map_err(db("parsing the database URL"))?;
-            Pool::Postgres(
-                PgPoolOptions::new()
-                    .max_connections(4)
-                    .connect_with(options)
-                    .await
-                    .map_err(db("connecting"))?,
-            )
-        } else {
-            return Err(StoreError::UnsupportedUrl(url.to_string()));
-        };
-        let store = Store { pool };
-        store.migrate().await?;
-        Ok(store)
-    }
-
-    /// Applies every migration the database lacks, each in its own transaction (on PostgreSQL
-    /// under an advisory lock); refuses a database whose schema is newer than this build.
-    async fn migrate(&self) -> Result<(), StoreError> {
-        let postgres = matches!(self.pool, Pool::Postgres(_));
-        let known = MIGRATIONS.last().map_or(0, |m| m.0);
-        on_pool!(self, |pool| {
-            let mut tx = pool.begin().await.map_err(db("starting a migration"))?;
-            if postgres {
-                sqlx::query(PG_LOCK)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db("locking the migrations"))?;
-            }
-            sqlx::query("CREATE TABLE IF NOT EXISTS stratbox_migrations (version BIGINT PRIMARY KEY, applied_at_ms BIGINT NOT NULL)")
-                .execute(&mut *tx)
-                .await
-                .map_err(db("creating the migrations table"))?;
-            let newest: Option<i64> =
-                sqlx::query_scalar("SELECT MAX(version) FROM stratbox_migrations")
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db("reading applied migrations"))?;
-            tx.commit()
-                .await
-                .map_err(db("creating the migrations table"))?;
-            if let Some(newest) = newest.filter(|&n| n > known) {
-                return Err(StoreError::Schema(format!(
-                    "the service database is at schema version {newest}, newer than this stratbox \
-                     knows ({known}); use a newer stratbox or another database"
-                )));
-            }
-            for &(version, sqlite, pg) in MIGRATIONS {
-                let mut tx = pool.begin().await.map_err(db("starting a migration"))?;
-                if postgres {
-                    sqlx::query(PG_LOCK)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db("locking the migrations"))?;
-                }
-                let done: Option<i64> = sqlx::query_scalar(
-                    "SELECT version FROM stratbox_migrations WHERE version = $1",
-                )
-                .bind(version)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db("reading applied migrations"))?;
-                if done.is_some() {
-                    continue;
-                }
-                sqlx::raw_sql(if postgres { pg } else { sqlite })
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db("applying a migration"))?;
-                sqlx::query(
-                    "INSERT INTO stratbox_migrations (version, applied_at_ms) VALUES ($1, $2)",
-                )
-                .bind(version)
-                .bind(wall_ms())
-                .execute(&mut *tx)
-                .await
-                .map_err(db("recording a migration"))?;
-                tx.commit().await.map_err(db("committing a migration"))?;
-            }
-            Ok(())
+        let pool = database::connect(url).await?;
+        pool.as_ref().migrate(&MIGRATIONS).await?;
+        Ok(Store {
+            pool: std::sync::Arc::new(pool),
         })
     }
 
@@ -449,7 +360,7 @@ impl Store {
 }
 
 /// Wall-clock milliseconds, for bookkeeping columns only (never for trading decisions).
-pub(crate) fn wall_ms() -> i64 {
+fn wall_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
