@@ -9,7 +9,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use stratbox::feeds::binance::RestClient;
-use stratbox::feeds::binance::ws::{self, FeedEvent, FeedStats, LiveFeedConfig};
+use stratbox::feeds::binance::ws::{
+    self, ConnectionCounters, FeedEvent, FeedStats, HubConfig, LiveFeedConfig, StreamControl,
+    StreamHub,
+};
 use stratbox::feeds::candles::{self, Candle};
 use stratbox::sim::live::{SimTrade, read_trades};
 use stratbox::sim::{Faults, SimConfig, SimMarket};
@@ -19,7 +22,7 @@ async fn start_sim(market: SimMarket, config: SimConfig) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, stratbox::sim::router(market, config))
+        axum::serve(listener, stratbox::sim::router(vec![market], config))
             .await
             .unwrap()
     });
@@ -32,6 +35,7 @@ struct Run {
     trades: Vec<u64>,
     tickers: Vec<stratbox::feeds::binance::BookTicker>,
     stats: Arc<FeedStats>,
+    connections: Vec<ConnectionCounters>,
 }
 
 /// Replays `rows` at `pace` bars per second with `faults`, runs the feed until it has every bar.
@@ -94,7 +98,18 @@ async fn run_feed_configured(
     let (tx, mut rx) = mpsc::channel(1024);
     let stats = Arc::new(FeedStats::default());
     let (stop, shutdown) = oneshot::channel();
-    let feed = tokio::spawn(ws::run(config, tx, stats.clone(), shutdown));
+    let hub = StreamHub::start(HubConfig {
+        max_connection_age: config.max_connection_age,
+        silence_timeout: config.silence_timeout,
+        ..HubConfig::new(&config.ws)
+    });
+    let feed = tokio::spawn({
+        let (hub, stats) = (hub.clone(), stats.clone());
+        async move {
+            let (_control, control) = mpsc::channel(1);
+            ws::run_on(&hub, config, tx, stats, shutdown, control).await
+        }
+    });
     let (mut bars, mut book_updates, mut trades, mut tickers) =
         (Vec::new(), 0, Vec::new(), Vec::new());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -129,6 +144,7 @@ async fn run_feed_configured(
         !matches!(extra, Ok(Some(FeedEvent::Bar(..)))),
         "a bar arrived twice"
     );
+    let connections = hub.counters().await;
     let _ = stop.send(());
     let _ = feed.await;
     Run {
@@ -137,6 +153,7 @@ async fn run_feed_configured(
         trades,
         tickers,
         stats,
+        connections,
     }
 }
 
@@ -213,11 +230,9 @@ async fn malformed_messages_are_counted_and_the_feed_goes_on() {
     )
     .await;
     assert_eq!(run.bars, rows);
-    assert!(
-        run.stats.malformed.load(Ordering::Relaxed) > 0,
-        "{:?}",
-        run.stats
-    );
+    // Garbage names no stream, so it is counted on the connection that carried it.
+    let malformed: u64 = run.connections.iter().map(|c| c.malformed).sum();
+    assert!(malformed > 0, "{:?}", run.connections);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -455,14 +470,14 @@ async fn streams_are_subscribed_and_unsubscribed_at_run_time() {
                 if bars.len() == 100 && phase == 0 {
                     phase = 1;
                     control
-                        .send(ws::StreamControl::Subscribe(vec!["bookTicker".into()]))
+                        .send(StreamControl::Subscribe(vec!["bookTicker".into()]))
                         .await
                         .unwrap();
                 }
                 if bars.len() == 250 && phase == 1 {
                     phase = 2;
                     control
-                        .send(ws::StreamControl::Unsubscribe(vec!["bookTicker".into()]))
+                        .send(StreamControl::Unsubscribe(vec!["bookTicker".into()]))
                         .await
                         .unwrap();
                     removed_at = Some(tokio::time::Instant::now());
@@ -485,4 +500,209 @@ async fn streams_are_subscribed_and_unsubscribed_at_run_time() {
     assert!(tickers[1] > 10, "tickers once subscribed: {tickers:?}");
     assert_eq!(tickers[2], 0, "none once unsubscribed: {tickers:?}");
     assert_eq!(stats.malformed.load(Ordering::Relaxed), 0);
+}
+
+/// What one symbol's feed delivered.
+#[derive(Default)]
+struct SymbolRun {
+    bars: Vec<Candle>,
+    books: usize,
+    tickers: usize,
+    trades: Vec<u64>,
+}
+
+/// A generated market per symbol, served together.
+fn markets(symbols: &[String], candles: usize) -> Vec<SimMarket> {
+    symbols
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            SimMarket::generated(s, "1m", 60_000, 1_700_000_000_000, candles, 100 + i as u64)
+        })
+        .collect()
+}
+
+/// Starts `symbol`'s feed on `hub`; its events are collected until it has `want` bars or
+/// `deadline` passes.
+fn collect(
+    hub: &StreamHub,
+    mut config: LiveFeedConfig,
+    want: usize,
+) -> (
+    mpsc::Sender<StreamControl>,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<SymbolRun>,
+) {
+    let (tx, mut rx) = mpsc::channel(1024);
+    let (control, control_rx) = mpsc::channel(4);
+    let (stop, shutdown) = oneshot::channel();
+    config.silence_timeout = Duration::from_secs(5);
+    tokio::spawn({
+        let hub = hub.clone();
+        async move {
+            ws::run_on(
+                &hub,
+                config,
+                tx,
+                Arc::new(FeedStats::default()),
+                shutdown,
+                control_rx,
+            )
+            .await
+        }
+    });
+    let collector = tokio::spawn(async move {
+        let mut run = SymbolRun::default();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+        while run.bars.len() < want {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(FeedEvent::Bar(c, _))) => run.bars.push(c),
+                Ok(Some(FeedEvent::Book { .. })) => run.books += 1,
+                Ok(Some(FeedEvent::Ticker(..))) => run.tickers += 1,
+                Ok(Some(FeedEvent::Trade(t, _))) => run.trades.push(t.id),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        run
+    });
+    (control, stop, collector)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_symbols_share_connections_up_to_their_stream_limit() {
+    let symbols: Vec<String> = (0..12).map(|i| format!("SYM{i}USDT")).collect();
+    let markets = markets(&symbols, 150);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = stratbox::sim::router(
+        markets.clone(),
+        SimConfig {
+            book_ms: 50,
+            bars_per_second: 40.0,
+            ..SimConfig::default()
+        },
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    // Three streams a symbol (kline, depth, aggTrade), nine a connection: three symbols each.
+    let hub = StreamHub::start(HubConfig {
+        max_streams: 9,
+        silence_timeout: Duration::from_secs(5),
+        ..HubConfig::new(&format!("ws://{addr}"))
+    });
+    let mut feeds = Vec::new();
+    for market in &markets {
+        let config = feed_config(&addr.to_string(), market.candles());
+        let mut config = LiveFeedConfig {
+            symbol: market.symbol.clone(),
+            ..config
+        };
+        config.bar_timeout = Duration::from_secs(2);
+        feeds.push(collect(&hub, config, market.candles().len()));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let connections = hub.counters().await;
+    assert_eq!(connections.len(), 4, "{connections:?}");
+    assert!(
+        connections.iter().all(|c| c.streams == 9 && c.symbols == 3),
+        "{connections:?}"
+    );
+    // A fourth stream for the first symbol does not fit its full connection: it moves.
+    feeds[0]
+        .0
+        .send(StreamControl::Subscribe(vec!["bookTicker".into()]))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let moved = hub.counters().await;
+    assert_eq!(moved.len(), 5, "{moved:?}");
+    assert_eq!(moved[0].streams, 6, "{moved:?}");
+    assert_eq!((moved[4].streams, moved[4].symbols), (4, 1), "{moved:?}");
+    let mut runs = Vec::new();
+    for (_, stop, collector) in feeds {
+        runs.push(collector.await.unwrap());
+        let _ = stop.send(());
+    }
+    for (run, market) in runs.iter().zip(&markets) {
+        assert_eq!(
+            run.bars,
+            market.candles(),
+            "{}: every bar once, in order, its own",
+            market.symbol
+        );
+        assert!(run.books > 0, "{}: its book", market.symbol);
+        assert!(!run.trades.is_empty(), "{}: its trades", market.symbol);
+        assert!(
+            run.trades.windows(2).all(|w| w[0] < w[1]),
+            "{}: trades once each",
+            market.symbol
+        );
+    }
+    assert!(runs[0].tickers > 0, "the moved symbol gets its tickers");
+    assert!(runs[1..].iter().all(|r| r.tickers == 0), "only it does");
+    // Stopped feeds leave their connections; empty connections close.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(hub.counters().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_than_a_thousand_streams_fill_one_connection_and_open_another() {
+    // 520 symbols, klines and book tickers: 1040 streams, over Binance's 1024 a connection.
+    let symbols: Vec<String> = (0..520).map(|i| format!("S{i}BTC")).collect();
+    let markets = markets(&symbols, 20);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = stratbox::sim::router(
+        markets.clone(),
+        SimConfig {
+            book_ms: 400,
+            bars_per_second: 8.0,
+            ..SimConfig::default()
+        },
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let hub = StreamHub::start(HubConfig::new(&format!("ws://{addr}")));
+    let mut feeds = Vec::new();
+    for market in &markets {
+        let mut config = LiveFeedConfig::new(
+            &format!("http://{addr}"),
+            &format!("ws://{addr}"),
+            &market.symbol,
+            "1m",
+            60_000,
+        );
+        config.book = false;
+        config.trades = false;
+        config.book_ticker = true;
+        // Bars from the first one closed after connecting; none wanted before.
+        feeds.push(collect(&hub, config, 5));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let connections = hub.counters().await;
+    assert_eq!(
+        connections
+            .iter()
+            .map(|c| (c.streams, c.symbols))
+            .collect::<Vec<_>>(),
+        [(1024, 512), (16, 8)],
+        "{connections:?}"
+    );
+    for ((_, stop, collector), market) in feeds.into_iter().zip(&markets) {
+        let run = collector.await.unwrap();
+        let _ = stop.send(());
+        assert_eq!(run.bars.len(), 5, "{}: five bars", market.symbol);
+        let first = market
+            .candles()
+            .iter()
+            .position(|c| *c == run.bars[0])
+            .expect("its own bars");
+        assert_eq!(
+            run.bars,
+            market.candles()[first..first + 5],
+            "{}: in order, once each",
+            market.symbol
+        );
+        assert!(run.tickers > 0, "{}: its tickers", market.symbol);
+    }
+    let malformed: u64 = connections.iter().map(|c| c.malformed).sum();
+    assert_eq!(malformed, 0);
 }

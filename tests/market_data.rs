@@ -257,7 +257,7 @@ async fn start_sim(market: SimMarket, faults: Faults) -> String {
         axum::serve(
             listener,
             stratbox::sim::router(
-                market,
+                vec![market],
                 SimConfig {
                     faults,
                     ..SimConfig::default()

@@ -242,16 +242,16 @@ fn backtest_command_prints_a_summary_and_fails_when_the_strategy_is_halted() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("strategy halted: panicked"));
 }
 
-#[test]
-fn a_live_binance_feed_from_the_simulator_drives_deployed_strategies() {
-    let dir = tempfile::tempdir().unwrap();
+/// Runs `stratbox exchange-sim` for `symbols` (comma-separated), pacing 100 bars a second;
+/// returns it and its address.
+fn start_exchange_sim(symbols: &str) -> (std::process::Child, String) {
     let mut sim = Command::new(env!("CARGO_BIN_EXE_stratbox"))
         .args([
             "exchange-sim",
             "--listen",
             "127.0.0.1:0",
             "--symbol",
-            "BTCUSDT",
+            symbols,
             "--interval",
             "1m",
             "--candles",
@@ -273,6 +273,28 @@ fn a_live_binance_feed_from_the_simulator_drives_deployed_strategies() {
         .strip_prefix("exchange-sim listening on http://")
         .unwrap()
         .to_string();
+    (sim, addr)
+}
+
+/// `GET` of `path` on the service's control endpoint, as JSON.
+fn get_json(endpoint: &str, path: &str) -> serde_json::Value {
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        reqwest::Client::new()
+            .get(format!("{endpoint}{path}"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    })
+}
+
+#[test]
+fn a_live_binance_feed_from_the_simulator_drives_deployed_strategies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut sim, addr) = start_exchange_sim("BTCUSDT");
     let (config, budget) = write_service_files(
         dir.path(),
         &format!(
@@ -291,18 +313,7 @@ fn a_live_binance_feed_from_the_simulator_drives_deployed_strategies() {
     assert!(ok, "{out}");
     std::thread::sleep(Duration::from_secs(3));
     // The feed's counters are readable over the control endpoint.
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let feeds: serde_json::Value = runtime.block_on(async {
-        reqwest::Client::new()
-            .get(format!("{}/v1/feeds", server.endpoint))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+    let feeds = get_json(&server.endpoint, "/v1/feeds");
     assert_eq!(feeds[0]["symbol"], "BTCUSDT", "{feeds}");
     assert!(feeds[0]["messages"].as_u64().unwrap() > 50, "{feeds}");
     assert_eq!(feeds[0]["malformed"], 0, "{feeds}");
@@ -311,6 +322,7 @@ fn a_live_binance_feed_from_the_simulator_drives_deployed_strategies() {
         "{feeds}"
     );
     // Operators stop and start following symbols while the service runs.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
     let http = reqwest::Client::new();
     let call = |method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
         let mut request = http
@@ -399,6 +411,62 @@ fn a_live_binance_feed_from_the_simulator_drives_deployed_strategies() {
         bid > 0.0 && bid < ask,
         "the strategy read the live top of book: {bid} / {ask}"
     );
+}
+
+#[test]
+fn live_feeds_of_many_symbols_share_one_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut sim, addr) = start_exchange_sim("BTCUSDT,ETHUSDT,LTCUSDT");
+    let (config, _) = write_service_files(
+        dir.path(),
+        &format!(
+            "source = \"binance\"\nrest = \"http://{addr}\"\nws = \"ws://{addr}\"\nsymbols = [\"BTCUSDT\", \"ETHUSDT\"]\ninterval = \"1m\"\n"
+        ),
+    );
+    let server = Server::start(&config);
+    std::thread::sleep(Duration::from_secs(2));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let follow = |symbol: &str| {
+        runtime.block_on(async {
+            reqwest::Client::new()
+                .post(format!("{}/v1/feeds", server.endpoint))
+                .bearer_auth(TOKEN)
+                .json(&serde_json::json!({ "symbol": symbol }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    };
+    assert_eq!(follow("LTCUSDT"), 200);
+    std::thread::sleep(Duration::from_secs(1));
+    let feeds = get_json(&server.endpoint, "/v1/feeds");
+    let symbols: Vec<&str> = feeds
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["symbol"].as_str().unwrap())
+        .collect();
+    assert_eq!(symbols, ["BTCUSDT", "ETHUSDT", "LTCUSDT"], "{feeds}");
+    for feed in feeds.as_array().unwrap() {
+        assert!(feed["messages"].as_u64().unwrap() > 10, "{feeds}");
+        assert_eq!(feed["malformed"], 0, "{feeds}");
+    }
+    // Kline, depth and aggregate trades for each: nine streams on one connection.
+    let connections = get_json(&server.endpoint, "/v1/feeds/connections");
+    assert_eq!(connections.as_array().unwrap().len(), 1, "{connections}");
+    assert_eq!(connections[0]["symbols"], 3, "{connections}");
+    assert_eq!(connections[0]["streams"], 9, "{connections}");
+    assert_eq!(connections[0]["reconnects"], 0, "{connections}");
+    assert!(
+        connections[0]["messages"].as_u64().unwrap() > 30,
+        "{connections}"
+    );
+    drop(runtime);
+    server.terminate();
+    sim.kill().unwrap();
+    let _ = sim.wait();
 }
 
 #[test]

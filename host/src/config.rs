@@ -113,6 +113,14 @@ pub struct MarketConfig {
     /// `book = false`).
     #[serde(default)]
     pub book_ticker: bool,
+    /// Binance: streams on one WebSocket connection before another is opened (Binance allows
+    /// at most 1024).
+    #[serde(default = "streams_per_connection")]
+    pub streams_per_connection: usize,
+}
+
+fn streams_per_connection() -> usize {
+    crate::feeds::binance::ws::MAX_STREAMS_PER_CONNECTION
 }
 
 fn yes() -> bool {
@@ -214,6 +222,13 @@ impl ServiceConfig {
                     || config.market.interval.is_none()
                 {
                     return Err(invalid("source = \"binance\" needs market.rest, market.ws, market.symbols and market.interval".into()));
+                }
+                let max = crate::feeds::binance::ws::MAX_STREAMS_PER_CONNECTION;
+                if !(5..=max).contains(&config.market.streams_per_connection) {
+                    return Err(invalid(format!(
+                        "market.streams_per_connection = {}: use 5 to {max} (a symbol may need 5 streams; Binance allows {max})",
+                        config.market.streams_per_connection
+                    )));
                 }
             }
         }

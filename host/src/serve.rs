@@ -158,6 +158,7 @@ pub async fn serve(
                     book: market.book,
                     raw_trades: market.raw_trades,
                     book_ticker: market.book_ticker,
+                    streams_per_connection: market.streams_per_connection,
                 },
                 service.events(),
                 service_market.clone(),

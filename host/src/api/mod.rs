@@ -9,7 +9,7 @@ pub use client::Client;
 
 use crate::engine::DeployError;
 use crate::engine::service::{Command, EngineService};
-use crate::feeds::binance::ws::FeedCounters;
+use crate::feeds::binance::ws::{ConnectionCounters, FeedCounters};
 use crate::feeds::follow::{FollowError, Followed};
 use crate::inference::{InferenceConfig, InferenceError, InferenceStatus, ModelControl};
 use crate::risk::Budget;
@@ -102,6 +102,7 @@ pub fn router(
         .route("/v1/deployments/{name}/halt", post(halt))
         .route("/v1/deployments/{name}/resume", post(resume))
         .route("/v1/feeds", get(feed_counters).post(follow))
+        .route("/v1/feeds/connections", get(feed_connections))
         .route("/v1/feeds/{symbol}", axum::routing::delete(unfollow))
         .route("/v1/inference", get(inference_status).put(load_models))
         .route("/v1/inference/rollback", post(rollback_models))
@@ -250,6 +251,15 @@ async fn feed_counters(State(s): State<AppState>) -> Json<Vec<FeedReport>> {
             .map(|(symbol, counters)| FeedReport { symbol, counters })
             .collect(),
     )
+}
+
+/// `GET /v1/feeds/connections`: every WebSocket connection the feeds share, with its symbols,
+/// streams, messages, malformed messages that named no stream, reconnects and rotations.
+async fn feed_connections(State(s): State<AppState>) -> Json<Vec<ConnectionCounters>> {
+    match &s.feeds {
+        Some(f) => Json(f.connections().await),
+        None => Json(Vec::new()),
+    }
 }
 
 /// Body of `POST /v1/feeds`.

@@ -17,9 +17,10 @@ pub struct Args {
     /// Candle CSV to serve; a seeded market is generated without it.
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Symbol served.
-    #[arg(long, default_value = "BTCUSDT")]
-    symbol: String,
+    /// Symbol served; a generated market may serve several, comma-separated
+    /// (`BTCUSDT,ETHUSDT,...`), each with its own seeded prices, book and trades.
+    #[arg(long, default_value = "BTCUSDT", value_delimiter = ',')]
+    symbol: Vec<String>,
     /// Interval served.
     #[arg(long, default_value = "1m")]
     interval: String,
@@ -47,7 +48,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let faults: Faults = args.faults.parse()?;
     let step = parse_interval(&args.interval)
         .with_context(|| format!("--interval {:?}: use e.g. 1m, 5m, 1h", args.interval))?;
-    let market = match &args.data {
+    let mut symbols: Vec<String> = args
+        .symbol
+        .iter()
+        .map(|s| s.trim().to_ascii_uppercase())
+        .filter(|s| !s.is_empty())
+        .collect();
+    symbols.dedup();
+    if symbols.is_empty() {
+        anyhow::bail!("--symbol: name at least one symbol, e.g. BTCUSDT");
+    }
+    if let Some(bad) = symbols
+        .iter()
+        .find(|s| !s.chars().all(|c| c.is_ascii_alphanumeric()))
+    {
+        anyhow::bail!("--symbol {bad:?}: a symbol is letters and digits, e.g. BTCUSDT");
+    }
+    let markets = match &args.data {
+        Some(_) if symbols.len() > 1 => {
+            anyhow::bail!("--data serves one symbol's candles; name one --symbol, not {symbols:?}")
+        }
         Some(path) => {
             let rows = candles::read_file(path)?;
             if let Some(w) = rows
@@ -62,16 +82,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     args.interval
                 );
             }
-            SimMarket::recorded(&args.symbol, &args.interval, i64::from(step), rows)
+            vec![SimMarket::recorded(
+                &symbols[0],
+                &args.interval,
+                i64::from(step),
+                rows,
+            )]
         }
-        None => SimMarket::generated(
-            &args.symbol,
-            &args.interval,
-            i64::from(step),
-            1_704_067_200_000,
-            args.candles,
-            args.seed,
-        ),
+        None => symbols
+            .iter()
+            .enumerate()
+            .map(|(i, symbol)| {
+                SimMarket::generated(
+                    symbol,
+                    &args.interval,
+                    i64::from(step),
+                    1_704_067_200_000,
+                    args.candles,
+                    args.seed.wrapping_add(i as u64),
+                )
+            })
+            .collect(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -96,7 +127,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             bars_per_second: args.bars_per_second,
             trades,
         };
-        axum::serve(listener, crate::sim::router(market, config))
+        axum::serve(listener, crate::sim::router(markets, config))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })

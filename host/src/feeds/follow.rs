@@ -1,6 +1,7 @@
-//! The service's live feeds, one per followed symbol, started and stopped while the host runs:
+//! The service's live feeds, one per followed symbol, sharing WebSocket connections (as many
+//! symbols on one as its stream limit allows), started and stopped while the host runs:
 //! operators follow a new symbol (checked against the exchange's symbol list first) or stop
-//! following one, and read every feed's counters.
+//! following one, and read every feed's and every connection's counters.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -9,7 +10,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::binance::RestClient;
-use super::binance::ws::{FeedCounters, FeedStats, LiveFeedConfig};
+use super::binance::ws::{
+    ConnectionCounters, FeedCounters, FeedStats, HubConfig, LiveFeedConfig, StreamHub,
+};
 use super::live;
 use crate::engine::service::EventSender;
 use crate::market::MarketData;
@@ -31,6 +34,8 @@ pub struct FeedTemplate {
     pub raw_trades: bool,
     /// Subscribe to `@bookTicker`.
     pub book_ticker: bool,
+    /// Streams on one connection before another is opened.
+    pub streams_per_connection: usize,
 }
 
 struct Running {
@@ -56,6 +61,7 @@ pub enum FollowError {
 /// The followed symbols and their feeds.
 pub struct Followed {
     template: FeedTemplate,
+    hub: StreamHub,
     events: EventSender,
     market: Arc<RwLock<MarketData>>,
     feeds: Mutex<BTreeMap<String, Running>>,
@@ -65,13 +71,19 @@ pub struct Followed {
 }
 
 impl Followed {
-    /// No feeds yet; new ones forward into `events` for symbols named in `market`.
+    /// No feeds yet; new ones forward into `events` for symbols named in `market`. Call it
+    /// inside a tokio runtime: it starts the connections' hub.
     pub fn new(
         template: FeedTemplate,
         events: EventSender,
         market: Arc<RwLock<MarketData>>,
     ) -> Self {
+        let hub = StreamHub::start(HubConfig {
+            max_streams: template.streams_per_connection,
+            ..HubConfig::new(&template.ws)
+        });
         Followed {
+            hub,
             template,
             events,
             market,
@@ -107,6 +119,7 @@ impl Followed {
         let stats = Arc::new(FeedStats::default());
         let (stop, shutdown) = oneshot::channel();
         let task = tokio::spawn(live::run(
+            self.hub.clone(),
             config,
             id,
             self.events.clone(),
@@ -173,6 +186,12 @@ impl Followed {
             .iter()
             .map(|(s, r)| (s.clone(), r.stats.snapshot()))
             .collect()
+    }
+
+    /// Every connection's counters: its symbols, streams, messages, unattributable malformed
+    /// messages, reconnects and rotations.
+    pub async fn connections(&self) -> Vec<ConnectionCounters> {
+        self.hub.counters().await
     }
 
     /// Stops every feed.

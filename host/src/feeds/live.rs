@@ -1,17 +1,19 @@
-//! Live market sources feeding the engine: one Binance feed per symbol, its bars, trades and
-//! books (the local depth book, or the `bookTicker` top when there is none) turned into the same
-//! [`MarketEvent`]s the replay produces.
+//! Live market sources feeding the engine: one Binance feed per symbol (many sharing the
+//! connections of a [`StreamHub`]), its bars, trades and books (the local depth book, or the
+//! `bookTicker` top when there is none) turned into the same [`MarketEvent`]s the replay
+//! produces.
 
-use super::binance::ws::{self, FeedEvent, FeedStats, LiveFeedConfig};
+use super::binance::ws::{self, FeedEvent, FeedStats, LiveFeedConfig, StreamHub};
 use super::{BookTop, MarketEvent, TradePrint};
 use crate::engine::service::EventSender;
 use crate::model::{Side, SymbolId};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
-/// Runs the feed of `config` for engine symbol `symbol`, forwarding its events to `events`
-/// until `shutdown` fires or the engine stops.
+/// Runs the feed of `config` on `hub` for engine symbol `symbol`, forwarding its events to
+/// `events` until `shutdown` fires or the engine stops.
 pub async fn run(
+    hub: StreamHub,
     config: LiveFeedConfig,
     symbol: SymbolId,
     events: EventSender,
@@ -22,7 +24,10 @@ pub async fn run(
     // With a local depth book its 20 levels are the book; otherwise the ticker's top is.
     let depth_book = config.book;
     let (tx, mut rx) = mpsc::channel(1024);
-    let feed = tokio::spawn(ws::run(config, tx, stats, shutdown));
+    let feed = tokio::spawn(async move {
+        let (_control, control) = mpsc::channel(1);
+        ws::run_on(&hub, config, tx, stats, shutdown, control).await
+    });
     while let Some(event) = rx.recv().await {
         let event = match event {
             FeedEvent::Bar(candle, _) => MarketEvent::Bar(candle.to_bar(symbol, interval_ms)),

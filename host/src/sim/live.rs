@@ -1,13 +1,10 @@
-//! The simulator's live side: an L2 book that changes every few milliseconds with Binance's
-//! update ids, trades at the touch, candles released at a pace and announced as kline events, and the WebSocket
-//! endpoints (`/stream?streams=...` combined streams, `/ws/<stream>`, SUBSCRIBE/UNSUBSCRIBE)
-//! with their faults.
+//! The simulator's live side of one symbol: an L2 book that changes every few milliseconds with
+//! Binance's update ids, trades at the touch, and candles released at a pace and announced as
+//! kline events, all published on the exchange's event channel (served by [`super::socket`]).
 
-use super::Faults;
 use super::market::{Rng, SimMarket};
 use crate::model::Fixed;
-use axum::extract::ws::{Message, WebSocket};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -80,16 +77,18 @@ pub fn read_trades(path: &std::path::Path) -> Result<Vec<SimTrade>, String> {
     Ok(out)
 }
 
-/// A message for subscribers of one stream kind.
+/// A message for subscribers of one symbol's stream kind.
 #[derive(Clone, Debug)]
 pub struct Published {
-    /// `depth` or `kline`.
+    /// The symbol, lower case as in stream names.
+    pub symbol: Arc<str>,
+    /// `depth`, `kline`, `trade`, `aggTrade` or `bookTicker`.
     pub kind: &'static str,
     /// The event's JSON (the `data` of a combined stream message).
     pub json: Arc<str>,
 }
 
-/// Live state shared by the REST and WebSocket handlers.
+/// One symbol's live state, shared by the REST and WebSocket handlers.
 pub struct Live {
     /// The book.
     pub book: Mutex<SimBook>,
@@ -100,8 +99,7 @@ pub struct Live {
     recorded: Vec<SimTrade>,
     replayed: AtomicUsize,
     events: broadcast::Sender<Published>,
-    symbol_lower: String,
-    interval: String,
+    symbol_lower: Arc<str>,
 }
 
 fn fx(x: f64) -> Fixed {
@@ -120,9 +118,10 @@ fn levels(map: &BTreeMap<Fixed, Fixed>, rev: bool, n: usize) -> Vec<[String; 2]>
 
 impl Live {
     /// Starts the book around the market's last close and, with `bars_per_second`, releases
-    /// candles at that pace (otherwise every candle is available at once).
+    /// candles at that pace (otherwise every candle is available at once); publishes on `events`.
     pub fn start(
         market: &SimMarket,
+        events: broadcast::Sender<Published>,
         recorded: Vec<SimTrade>,
         seed: u64,
         book_ms: u64,
@@ -142,7 +141,6 @@ impl Live {
             book.asks
                 .insert(fx(mid + tick * i as f64), fx(0.01 + rng.uniform() * 2.0));
         }
-        let (events, _) = broadcast::channel(4096);
         let paced = bars_per_second > 0.0;
         let live = Arc::new(Live {
             book: Mutex::new(book),
@@ -162,8 +160,7 @@ impl Live {
             replayed: AtomicUsize::new(if paced { 0 } else { recorded.len() }),
             recorded,
             events,
-            symbol_lower: market.symbol.to_ascii_lowercase(),
-            interval: market.interval.clone(),
+            symbol_lower: market.symbol.to_ascii_lowercase().into(),
         });
         let weak = Arc::downgrade(&live);
         let symbol = market.symbol.clone();
@@ -188,12 +185,6 @@ impl Live {
             });
         }
         live
-    }
-
-    fn now_ms() -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64)
     }
 
     /// One depth diff: a few levels near the top change or vanish.
@@ -229,13 +220,10 @@ impl Live {
             book.last_update_id += 1;
         }
         let json = serde_json::json!({
-            "e": "depthUpdate", "E": Self::now_ms(), "s": symbol,
+            "e": "depthUpdate", "E": super::now_ms(), "s": symbol,
             "U": first, "u": book.last_update_id, "b": bids, "a": asks
         });
-        let _ = self.events.send(Published {
-            kind: "depth",
-            json: json.to_string().into(),
-        });
+        self.publish("depth", json.to_string().into());
         let (best_bid, best_ask) = (
             book.bids.last_key_value().map(|(p, q)| (*p, *q)),
             book.asks.first_key_value().map(|(p, q)| (*p, *q)),
@@ -247,10 +235,7 @@ impl Live {
                 "b": format!("{:.8}", bid.0.to_f64()), "B": format!("{:.8}", bid.1.to_f64()),
                 "a": format!("{:.8}", ask.0.to_f64()), "A": format!("{:.8}", ask.1.to_f64())
             });
-            let _ = self.events.send(Published {
-                kind: "bookTicker",
-                json: ticker.to_string().into(),
-            });
+            self.publish("bookTicker", ticker.to_string().into());
             let generate = if self.recorded.is_empty() {
                 (rng.uniform() * 3.0) as usize
             } else {
@@ -269,6 +254,15 @@ impl Live {
         }
     }
 
+    /// Sends one event of this symbol to the exchange's subscribers.
+    fn publish(&self, kind: &'static str, json: Arc<str>) {
+        let _ = self.events.send(Published {
+            symbol: self.symbol_lower.clone(),
+            kind,
+            json,
+        });
+    }
+
     /// Makes and publishes one trade at the touch, now.
     fn trade(&self, symbol: &str, price: Fixed, quantity: Fixed, buyer_is_maker: bool) {
         let id = self
@@ -283,7 +277,7 @@ impl Live {
                 id,
                 price,
                 quantity,
-                time: Self::now_ms(),
+                time: super::now_ms(),
                 buyer_is_maker,
             },
         );
@@ -301,17 +295,11 @@ impl Live {
             format!("{:.8}", t.price.to_f64()),
             format!("{:.8}", t.quantity.to_f64()),
         );
-        let now = Self::now_ms();
+        let now = super::now_ms();
         let trade = serde_json::json!({"e": "trade", "E": now, "s": symbol, "t": t.id, "p": p, "q": q, "T": t.time, "m": t.buyer_is_maker, "M": true});
         let agg = serde_json::json!({"e": "aggTrade", "E": now, "s": symbol, "a": t.id, "p": p, "q": q, "f": t.id, "l": t.id, "T": t.time, "m": t.buyer_is_maker, "M": true});
-        let _ = self.events.send(Published {
-            kind: "trade",
-            json: trade.to_string().into(),
-        });
-        let _ = self.events.send(Published {
-            kind: "aggTrade",
-            json: agg.to_string().into(),
-        });
+        self.publish("trade", trade.to_string().into());
+        self.publish("aggTrade", agg.to_string().into());
     }
 
     /// `GET /api/v3/trades` (most recent `limit`) or `/api/v3/aggTrades` (from `from_id`, or the
@@ -357,7 +345,7 @@ impl Live {
         self.replayed.store(end, Ordering::SeqCst);
         for closed in [false, true] {
             let json = serde_json::json!({
-                "e": "kline", "E": Self::now_ms(), "s": market.symbol,
+                "e": "kline", "E": super::now_ms(), "s": market.symbol,
                 "k": {
                     "t": c.open_time, "T": c.open_time + market.interval_ms() - 1, "s": market.symbol, "i": market.interval,
                     "f": 0, "L": 0,
@@ -369,10 +357,7 @@ impl Live {
             if closed {
                 self.released.store(i + 1, Ordering::SeqCst);
             }
-            let _ = self.events.send(Published {
-                kind: "kline",
-                json: json.to_string().into(),
-            });
+            self.publish("kline", json.to_string().into());
         }
     }
 
@@ -385,131 +370,5 @@ impl Live {
             "asks": levels(&book.asks, false, limit),
         })
         .to_string()
-    }
-
-    /// The kind of a stream name this simulator serves, if any.
-    fn stream_kind(&self, name: &str) -> Option<&'static str> {
-        let (sym, rest) = name.split_once('@')?;
-        if sym != self.symbol_lower {
-            return None;
-        }
-        match rest {
-            "depth" | "depth@100ms" => Some("depth"),
-            "trade" => Some("trade"),
-            "aggTrade" => Some("aggTrade"),
-            "bookTicker" => Some("bookTicker"),
-            r if r == format!("kline_{}", self.interval) => Some("kline"),
-            _ => None,
-        }
-    }
-
-    /// Serves one WebSocket connection subscribed to `streams`.
-    pub async fn serve_socket(
-        self: Arc<Self>,
-        mut socket: WebSocket,
-        streams: Vec<String>,
-        combined: bool,
-        faults: Faults,
-    ) {
-        let mut subscribed: HashSet<String> = streams
-            .into_iter()
-            .filter(|s| self.stream_kind(s).is_some())
-            .collect();
-        let mut rx = self.events.subscribe();
-        let mut sent = 0u64;
-        let mut diffs = 0u64;
-        let mut ping = tokio::time::interval(Duration::from_secs(20));
-        ping.tick().await;
-        let mut closing_at: Option<tokio::time::Instant> = None;
-        loop {
-            if closing_at.is_some_and(|t| t <= tokio::time::Instant::now()) {
-                let _ = socket.send(Message::Close(None)).await;
-                return;
-            }
-            tokio::select! {
-                published = rx.recv() => {
-                    let Ok(p) = published else { return };
-                    let Some(name) = subscribed.iter().find(|s| self.stream_kind(s) == Some(p.kind)).cloned() else { continue };
-                    if p.kind == "depth" {
-                        diffs += 1;
-                        if faults.skip_every.is_some_and(|k| diffs.is_multiple_of(k)) {
-                            continue;
-                        }
-                    }
-                    sent += 1;
-                    let text = if faults.garbage_every.is_some_and(|k| sent.is_multiple_of(k)) {
-                        "{\"stream\": \"garbage".to_string()
-                    } else if combined {
-                        format!("{{\"stream\":\"{name}\",\"data\":{}}}", p.json)
-                    } else {
-                        p.json.to_string()
-                    };
-                    if socket.send(Message::Text(text.into())).await.is_err() {
-                        return;
-                    }
-                    if faults.drop_after.is_some_and(|k| sent >= k) {
-                        return; // dropped without a close frame, as a network failure would
-                    }
-                    if closing_at.is_none() && faults.shutdown_after.is_some_and(|k| sent >= k) {
-                        let notice = format!("{{\"e\":\"serverShutdown\",\"E\":{}}}", Self::now_ms());
-                        if socket.send(Message::Text(notice.into())).await.is_err() {
-                            return;
-                        }
-                        closing_at = Some(tokio::time::Instant::now() + Duration::from_secs(1));
-                    }
-                }
-                incoming = socket.recv() => {
-                    let Some(Ok(message)) = incoming else { return };
-                    if let Message::Text(text) = message {
-                        let reply = self.control(&text, &mut subscribed);
-                        if socket.send(Message::Text(reply.into())).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-                _ = ping.tick() => {
-                    if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    }
-
-    /// Answers SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS.
-    fn control(&self, text: &str, subscribed: &mut HashSet<String>) -> String {
-        let Ok(request) = serde_json::from_str::<serde_json::Value>(text) else {
-            return serde_json::json!({"error": {"code": 3, "msg": "Invalid JSON: expected value at line 1 column 1"}}).to_string();
-        };
-        let id = request["id"].clone();
-        let params: Vec<String> = request["params"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default();
-        match request["method"].as_str() {
-            Some("SUBSCRIBE") => {
-                if let Some(bad) = params.iter().find(|p| self.stream_kind(p).is_none()) {
-                    return serde_json::json!({"error": {"code": 2, "msg": format!("Invalid request: unknown stream {bad}")}, "id": id}).to_string();
-                }
-                subscribed.extend(params);
-                serde_json::json!({"result": null, "id": id}).to_string()
-            }
-            Some("UNSUBSCRIBE") => {
-                for p in &params {
-                    subscribed.remove(p);
-                }
-                serde_json::json!({"result": null, "id": id}).to_string()
-            }
-            Some("LIST_SUBSCRIPTIONS") => {
-                let mut list: Vec<&String> = subscribed.iter().collect();
-                list.sort();
-                serde_json::json!({"result": list, "id": id}).to_string()
-            }
-            _ => serde_json::json!({"error": {"code": 2, "msg": "Invalid request: unknown method"}, "id": id}).to_string(),
-        }
     }
 }

@@ -129,8 +129,8 @@ impl SimMarket {
         self.interval_ms
     }
 
-    /// `exchangeInfo` with this symbol's filters.
-    pub fn exchange_info(&self, now: i64) -> serde_json::Value {
+    /// This symbol's entry in `exchangeInfo`, with its filters.
+    pub fn symbol_info(&self) -> serde_json::Value {
         let (base, quote) = self.symbol.split_at(
             self.symbol
                 .len()
@@ -138,21 +138,15 @@ impl SimMarket {
                 .max(self.symbol.len() / 2),
         );
         serde_json::json!({
-            "timezone": "UTC",
-            "serverTime": now,
-            "rateLimits": [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000}],
-            "exchangeFilters": [],
-            "symbols": [{
-                "symbol": self.symbol,
-                "status": "TRADING",
-                "baseAsset": base,
-                "quoteAsset": quote,
-                "filters": [
-                    {"filterType": "PRICE_FILTER", "minPrice": "0.00000001", "maxPrice": "1000000.00000000", "tickSize": "0.00000001"},
-                    {"filterType": "LOT_SIZE", "minQty": "0.00001000", "maxQty": "9000.00000000", "stepSize": "0.00001000"},
-                    {"filterType": "NOTIONAL", "minNotional": "0.00010000", "applyMinToMarket": true, "maxNotional": "9000000.00000000", "applyMaxToMarket": false, "avgPriceMins": 5}
-                ]
-            }]
+            "symbol": self.symbol,
+            "status": "TRADING",
+            "baseAsset": base,
+            "quoteAsset": quote,
+            "filters": [
+                {"filterType": "PRICE_FILTER", "minPrice": "0.00000001", "maxPrice": "1000000.00000000", "tickSize": "0.00000001"},
+                {"filterType": "LOT_SIZE", "minQty": "0.00001000", "maxQty": "9000.00000000", "stepSize": "0.00001000"},
+                {"filterType": "NOTIONAL", "minNotional": "0.00010000", "applyMinToMarket": true, "maxNotional": "9000000.00000000", "applyMaxToMarket": false, "avgPriceMins": 5}
+            ]
         })
     }
 

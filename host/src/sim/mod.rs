@@ -1,9 +1,11 @@
-//! `stratbox exchange-sim`: a loopback server speaking Binance spot's REST protocol, so the host
-//! runs and is tested with no network. It serves recorded candles (`--data`) or a seeded market
-//! with volatility clustering, a depth snapshot around the last price, Binance's weight headers
-//! and error bodies, and injects faults on demand (`--faults`).
-//! WebSocket: `/stream?streams=<symbol>@depth@100ms/<symbol>@kline_<interval>` (combined) and
-//! `/ws/<stream>` (raw), with SUBSCRIBE / UNSUBSCRIBE at run time; see [`live`].
+//! `stratbox exchange-sim`: a loopback server speaking Binance spot's REST and WebSocket
+//! protocols, so the host runs and is tested with no network. It serves one or many symbols:
+//! recorded candles (`--data`) or seeded markets with volatility clustering, each with a live
+//! L2 book, trades and paced klines ([`live`]), Binance's weight headers and error bodies, and
+//! injects faults on demand (`--faults`).
+//! WebSocket: `/stream?streams=<symbol>@depth@100ms/<symbol>@kline_<interval>/...` (combined,
+//! any symbols, up to 1024 streams) and `/ws/<stream>` (raw), with SUBSCRIBE / UNSUBSCRIBE at
+//! run time; see [`socket`].
 
 // Handlers build their error answers as axum `Response`s and return them as `Err`: that is
 // the point of those results, so their size is not a concern here.
@@ -12,6 +14,7 @@
 mod faults;
 pub mod live;
 mod market;
+pub mod socket;
 
 pub use faults::{FaultError, Faults};
 pub use market::SimMarket;
@@ -49,35 +52,54 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use tokio::sync::broadcast;
 
 /// Binance spot's request-weight limit per minute, which the simulator enforces too.
 const WEIGHT_LIMIT: u64 = 6000;
 
-struct Sim {
+/// One served symbol: its candles and its live side.
+struct Served {
     market: SimMarket,
     live: Arc<live::Live>,
+}
+
+struct Sim {
+    symbols: BTreeMap<String, Served>,
+    catalog: Arc<socket::StreamCatalog>,
+    events: broadcast::Sender<live::Published>,
     faults: Faults,
     requests: AtomicU64,
     weight: std::sync::Mutex<(u64, u64)>, // (minute, used)
 }
 
-/// The router serving `market` as `config` says. Call it inside a tokio runtime: it starts the
-/// book's and the candles' tasks.
-pub fn router(market: SimMarket, config: SimConfig) -> Router {
-    let live = live::Live::start(
-        &market,
-        config.trades,
-        config.seed,
-        config.book_ms,
-        config.bars_per_second,
-    );
+/// The router serving `markets` as `config` says (recorded trades go with the first market).
+/// Call it inside a tokio runtime: it starts the books' and the candles' tasks.
+pub fn router(markets: Vec<SimMarket>, config: SimConfig) -> Router {
+    // Room for a burst from every symbol before a slow client falls behind.
+    let (events, _) = broadcast::channel(4096.max(256 * markets.len()));
+    let mut catalog = socket::StreamCatalog::default();
+    let mut symbols = BTreeMap::new();
+    let mut recorded = Some(config.trades);
+    for (i, market) in markets.into_iter().enumerate() {
+        catalog.add(&market.symbol, &market.interval);
+        let live = live::Live::start(
+            &market,
+            events.clone(),
+            recorded.take().unwrap_or_default(),
+            config.seed.wrapping_add(i as u64),
+            config.book_ms,
+            config.bars_per_second,
+        );
+        symbols.insert(market.symbol.clone(), Served { market, live });
+    }
     let sim = Arc::new(Sim {
-        market,
-        live,
+        symbols,
+        catalog: Arc::new(catalog),
+        events,
         faults: config.faults,
         requests: AtomicU64::new(0),
         weight: Default::default(),
@@ -98,7 +120,7 @@ pub fn router(market: SimMarket, config: SimConfig) -> Router {
         .with_state(sim)
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -180,7 +202,16 @@ async fn time(State(sim): State<Arc<Sim>>) -> Response {
 
 async fn exchange_info(State(sim): State<Arc<Sim>>) -> Response {
     respond(&sim, 20, || {
-        Ok(sim.market.exchange_info(now_ms()).to_string())
+        let symbols: Vec<serde_json::Value> =
+            sim.symbols.values().map(|s| s.market.symbol_info()).collect();
+        Ok(serde_json::json!({
+            "timezone": "UTC",
+            "serverTime": now_ms(),
+            "rateLimits": [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": WEIGHT_LIMIT}],
+            "exchangeFilters": [],
+            "symbols": symbols,
+        })
+        .to_string())
     })
     .await
 }
@@ -211,26 +242,24 @@ fn limit_param(q: &HashMap<String, String>, default: usize, max: usize) -> Resul
     }
 }
 
-fn check_symbol(sim: &Sim, q: &HashMap<String, String>) -> Result<(), Response> {
-    match q.get("symbol") {
-        None => Err(binance_error(
+/// The served symbol the `symbol` parameter names, or Binance's error.
+fn served<'a>(sim: &'a Sim, q: &HashMap<String, String>) -> Result<&'a Served, Response> {
+    let Some(symbol) = q.get("symbol") else {
+        return Err(binance_error(
             StatusCode::BAD_REQUEST,
             -1102,
             "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.",
-        )),
-        Some(s) if *s != sim.market.symbol => Err(binance_error(
-            StatusCode::BAD_REQUEST,
-            -1121,
-            "Invalid symbol.",
-        )),
-        Some(_) => Ok(()),
-    }
+        ));
+    };
+    sim.symbols
+        .get(symbol)
+        .ok_or_else(|| binance_error(StatusCode::BAD_REQUEST, -1121, "Invalid symbol."))
 }
 
 async fn klines(State(sim): State<Arc<Sim>>, Query(q): Query<HashMap<String, String>>) -> Response {
     respond(&sim, 2, || {
-        check_symbol(&sim, &q)?;
-        if q.get("interval") != Some(&sim.market.interval) {
+        let served = served(&sim, &q)?;
+        if q.get("interval") != Some(&served.market.interval) {
             return Err(binance_error(
                 StatusCode::BAD_REQUEST,
                 -1120,
@@ -240,9 +269,12 @@ async fn klines(State(sim): State<Arc<Sim>>, Query(q): Query<HashMap<String, Str
         let limit = limit_param(&q, 500, 1000)?;
         let start: Option<i64> = param(&q, "startTime")?;
         let end: Option<i64> = param(&q, "endTime")?;
-        Ok(sim
-            .market
-            .klines_json(sim.live.released.load(Ordering::SeqCst), start, end, limit))
+        Ok(served.market.klines_json(
+            served.live.released.load(Ordering::SeqCst),
+            start,
+            end,
+            limit,
+        ))
     })
     .await
 }
@@ -256,7 +288,7 @@ async fn depth(State(sim): State<Arc<Sim>>, Query(q): Query<HashMap<String, Stri
         limit.try_into().unwrap_or(u32::MAX),
     ));
     respond(&sim, weight, || {
-        check_symbol(&sim, &q)?;
+        let served = served(&sim, &q)?;
         if !(1..=5000).contains(&limit) {
             return Err(binance_error(
                 StatusCode::BAD_REQUEST,
@@ -264,16 +296,16 @@ async fn depth(State(sim): State<Arc<Sim>>, Query(q): Query<HashMap<String, Stri
                 "Invalid data sent for a parameter.",
             ));
         }
-        Ok(sim.live.snapshot_json(limit))
+        Ok(served.live.snapshot_json(limit))
     })
     .await
 }
 
 async fn trades(State(sim): State<Arc<Sim>>, Query(q): Query<HashMap<String, String>>) -> Response {
     respond(&sim, 25, || {
-        check_symbol(&sim, &q)?;
+        let served = served(&sim, &q)?;
         let limit = limit_param(&q, 500, 1000)?;
-        Ok(sim.live.trades_json(false, None, limit))
+        Ok(served.live.trades_json(false, None, limit))
     })
     .await
 }
@@ -283,9 +315,9 @@ async fn agg_trades(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     respond(&sim, 4, || {
-        check_symbol(&sim, &q)?;
+        let served = served(&sim, &q)?;
         let limit = limit_param(&q, 500, 1000)?;
-        Ok(sim.live.trades_json(true, param(&q, "fromId")?, limit))
+        Ok(served.live.trades_json(true, param(&q, "fromId")?, limit))
     })
     .await
 }
@@ -299,15 +331,14 @@ async fn combined_stream(
         .get("streams")
         .map(|s| s.split('/').map(str::to_string).collect())
         .unwrap_or_default();
-    if streams.len() > 1024 {
+    if streams.len() > socket::MAX_STREAMS {
         return binance_error(
             StatusCode::BAD_REQUEST,
             -1,
-            "At most 1024 streams per connection.",
+            &format!("At most {} streams per connection.", socket::MAX_STREAMS),
         );
     }
-    let (live, faults) = (sim.live.clone(), sim.faults.clone());
-    ws.on_upgrade(move |socket| live.serve_socket(socket, streams, true, faults))
+    serve_socket(&sim, ws, streams, true)
 }
 
 async fn raw_stream(
@@ -315,6 +346,14 @@ async fn raw_stream(
     Path(stream): Path<String>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let (live, faults) = (sim.live.clone(), sim.faults.clone());
-    ws.on_upgrade(move |socket| live.serve_socket(socket, vec![stream], false, faults))
+    serve_socket(&sim, ws, vec![stream], false)
+}
+
+fn serve_socket(sim: &Sim, ws: WebSocketUpgrade, streams: Vec<String>, combined: bool) -> Response {
+    let (catalog, events, faults) = (
+        sim.catalog.clone(),
+        sim.events.subscribe(),
+        sim.faults.clone(),
+    );
+    ws.on_upgrade(move |socket| socket::serve(socket, catalog, events, streams, combined, faults))
 }

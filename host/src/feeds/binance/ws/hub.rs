@@ -1,0 +1,729 @@
+//! Connections shared by many symbols' feeds. Each symbol's streams live on one connection;
+//! a connection carries at most `max_streams` of them (Binance allows 1024), and a symbol that
+//! fits on no open connection gets a new one. Streams are added and removed on the open
+//! connection with SUBSCRIBE / UNSUBSCRIBE, batched, and remembered for the next connection.
+//!
+//! Each message is routed by its stream name to the feed of the symbol it belongs to, and
+//! only while that stream is subscribed on the connection that delivered it. A connection that
+//! errors, closes, or stays silent is replaced with jittered backoff and its symbols are told,
+//! so they rebuild their books and backfill bars; one that reaches `max_connection_age` (or is
+//! announced to end by `serverShutdown`) is replaced with an overlap: the new one is opened
+//! first and the old one closed once the new one delivers. Messages that name no stream are
+//! counted as malformed on their connection.
+
+use super::connection::{self, Incoming, backoff};
+use crate::feeds::binance::rest::RestClient;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+/// Binance's limit of streams on one connection.
+pub const MAX_STREAMS_PER_CONNECTION: usize = 1024;
+
+/// How the hub's connections behave.
+#[derive(Clone, Debug)]
+pub struct HubConfig {
+    /// WebSocket base URL, e.g. `wss://stream.binance.com:9443`.
+    pub ws: String,
+    /// Streams per connection, at most [`MAX_STREAMS_PER_CONNECTION`].
+    pub max_streams: usize,
+    /// Replace a connection before this age (Binance closes them at 24 h).
+    pub max_connection_age: Duration,
+    /// Reconnect when nothing (not even a ping) arrives for this long.
+    pub silence_timeout: Duration,
+}
+
+impl HubConfig {
+    /// Defaults for `ws`: 1024 streams a connection, rotate at 23 h, silence after 60 s.
+    pub fn new(ws: &str) -> Self {
+        HubConfig {
+            ws: ws.trim_end_matches('/').to_string(),
+            max_streams: MAX_STREAMS_PER_CONNECTION,
+            max_connection_age: Duration::from_secs(23 * 3600),
+            silence_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What the hub hands a symbol's feed.
+#[derive(Debug)]
+pub(super) enum Routed {
+    /// A message of one of the symbol's streams.
+    Text { text: String, receive_ms: i64 },
+    /// The symbol's connection was lost and a new one opened: messages may have been missed.
+    Reconnected,
+    /// The symbol's connection was replaced by age, with an overlap.
+    Rotated,
+    /// The symbol moved to another connection to make room for its streams.
+    Moved,
+}
+
+/// One connection's counters, for the operator API.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ConnectionCounters {
+    /// The connection slot's number (kept across its reconnects and rotations).
+    pub id: u64,
+    /// Symbols on it.
+    pub symbols: usize,
+    /// Streams subscribed on it.
+    pub streams: usize,
+    /// Messages read.
+    pub messages: u64,
+    /// Messages that named no stream and were no reply either.
+    pub malformed: u64,
+    /// Connections opened after the first.
+    pub reconnects: u64,
+    /// Connections replaced because of their age or a shutdown notice.
+    pub rotations: u64,
+}
+
+/// Why the hub refused a change.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// The symbol is already on the hub.
+    #[error("{0} already has a feed on this hub")]
+    Duplicate(String),
+    /// The symbol is not on the hub.
+    #[error("{0} has no feed on this hub")]
+    Unknown(String),
+    /// More streams than one connection may carry.
+    #[error("{symbol}: {count} streams do not fit one connection (at most {max})")]
+    TooManyStreams {
+        /// The symbol.
+        symbol: String,
+        /// Streams asked for.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The hub's task has ended.
+    #[error("the stream hub has stopped")]
+    Stopped,
+}
+
+enum Command {
+    Add {
+        symbol: String,
+        streams: Vec<String>,
+        sink: mpsc::Sender<Routed>,
+        reply: oneshot::Sender<Result<(), HubError>>,
+    },
+    SetStreams {
+        symbol: String,
+        streams: Vec<String>,
+        reply: oneshot::Sender<Result<(), HubError>>,
+    },
+    Remove {
+        symbol: String,
+    },
+    Counters {
+        reply: oneshot::Sender<Vec<ConnectionCounters>>,
+    },
+}
+
+/// A handle on the connections shared by many symbols' feeds; clones share them. The hub runs
+/// until every handle is gone. Feeds on one hub also share one REST client per base URL, so
+/// their snapshots and backfills draw on one request-weight budget.
+#[derive(Clone)]
+pub struct StreamHub {
+    commands: mpsc::Sender<Command>,
+    rest: Arc<Mutex<HashMap<String, Arc<RestClient>>>>,
+}
+
+impl StreamHub {
+    /// Starts the hub's task (call inside a tokio runtime).
+    pub fn start(mut config: HubConfig) -> StreamHub {
+        config.max_streams = config.max_streams.clamp(1, MAX_STREAMS_PER_CONNECTION);
+        let (commands, rx) = mpsc::channel(256);
+        let (incoming_tx, incoming) = mpsc::channel(4096);
+        let hub = Hub {
+            config,
+            shards: BTreeMap::new(),
+            members: BTreeMap::new(),
+            next_shard: 0,
+            next_conn: 0,
+            request_id: 0,
+            incoming_tx,
+        };
+        tokio::spawn(hub.run(rx, incoming));
+        StreamHub {
+            commands,
+            rest: Arc::default(),
+        }
+    }
+
+    /// The REST client the hub's feeds share for `base`.
+    pub(super) fn rest(&self, base: &str) -> Arc<RestClient> {
+        self.rest
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(base.to_string())
+            .or_insert_with(|| Arc::new(RestClient::new(base)))
+            .clone()
+    }
+
+    async fn ask<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, HubError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(command(reply))
+            .await
+            .map_err(|_| HubError::Stopped)?;
+        answer.await.map_err(|_| HubError::Stopped)
+    }
+
+    /// Puts `symbol` (lower case, as in stream names) with `streams` on a connection; its
+    /// messages go to `sink`.
+    pub(super) async fn add(
+        &self,
+        symbol: &str,
+        streams: Vec<String>,
+        sink: mpsc::Sender<Routed>,
+    ) -> Result<(), HubError> {
+        self.ask(|reply| Command::Add {
+            symbol: symbol.to_string(),
+            streams,
+            sink,
+            reply,
+        })
+        .await?
+    }
+
+    /// Replaces `symbol`'s streams with `streams` (SUBSCRIBE / UNSUBSCRIBE the difference,
+    /// or move the symbol to a connection with room).
+    pub(super) async fn set_streams(
+        &self,
+        symbol: &str,
+        streams: Vec<String>,
+    ) -> Result<(), HubError> {
+        self.ask(|reply| Command::SetStreams {
+            symbol: symbol.to_string(),
+            streams,
+            reply,
+        })
+        .await?
+    }
+
+    /// Takes `symbol` off its connection (closing the connection when it was the last).
+    pub(super) async fn remove(&self, symbol: &str) {
+        let _ = self
+            .commands
+            .send(Command::Remove {
+                symbol: symbol.to_string(),
+            })
+            .await;
+    }
+
+    /// Every connection's counters.
+    pub async fn counters(&self) -> Vec<ConnectionCounters> {
+        self.ask(|reply| Command::Counters { reply })
+            .await
+            .unwrap_or_default()
+    }
+}
+
+/// One open (or opening) connection.
+struct Conn {
+    id: u64,
+    stop: oneshot::Sender<()>,
+    requests: mpsc::Sender<String>,
+    opened: Instant,
+}
+
+/// A connection slot: its streams, its live connection (and the one it is replacing), and
+/// the changes not yet sent.
+struct Shard {
+    streams: BTreeSet<String>,
+    active: Option<Conn>,
+    retiring: Option<Conn>,
+    /// When to (re)open the connection, while there is none.
+    connect_at: Option<Instant>,
+    failures: u32,
+    shutdown_announced: bool,
+    subscribe: BTreeSet<String>,
+    unsubscribe: BTreeSet<String>,
+    /// When to send the batched changes.
+    flush_at: Option<Instant>,
+    counters: ConnectionCounters,
+}
+
+struct Member {
+    shard: u64,
+    streams: BTreeSet<String>,
+    sink: mpsc::Sender<Routed>,
+}
+
+struct Hub {
+    config: HubConfig,
+    shards: BTreeMap<u64, Shard>,
+    members: BTreeMap<String, Member>,
+    next_shard: u64,
+    next_conn: u64,
+    request_id: u64,
+    incoming_tx: mpsc::Sender<Incoming>,
+}
+
+/// Changes arriving within this long are sent as one request.
+const BATCH: Duration = Duration::from_millis(20);
+
+/// Longest URL a new connection is opened with: the streams that do not fit are subscribed
+/// right after it opens (front ends refuse very long request lines; 1024 names are ~25 KB).
+const URL_BUDGET: usize = 4000;
+
+/// Streams named in one SUBSCRIBE or UNSUBSCRIBE request.
+const PER_REQUEST: usize = 200;
+
+/// The stream a combined-stream message belongs to, read without parsing its data when it is
+/// in Binance's usual form.
+fn stream_name(text: &str) -> Option<std::borrow::Cow<'_, str>> {
+    if let Some(rest) = text.strip_prefix("{\"stream\":\"") {
+        return rest.split_once('"').map(|(name, _)| name.into());
+    }
+    #[derive(serde::Deserialize)]
+    struct Named<'a> {
+        #[serde(borrow)]
+        stream: std::borrow::Cow<'a, str>,
+    }
+    serde_json::from_str::<Named>(text).ok().map(|n| n.stream)
+}
+
+impl Hub {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut incoming: mpsc::Receiver<Incoming>,
+    ) {
+        loop {
+            let due = self.next_due();
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => self.on_command(command).await,
+                    None => break,
+                },
+                Some(message) = incoming.recv() => self.on_incoming(message).await,
+                _ = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
+                    self.on_due().await;
+                }
+            }
+        }
+        for shard in self.shards.into_values() {
+            for conn in [shard.active, shard.retiring].into_iter().flatten() {
+                let _ = conn.stop.send(());
+            }
+        }
+    }
+
+    /// The earliest moment something must happen on a connection.
+    fn next_due(&self) -> Option<Instant> {
+        self.shards
+            .values()
+            .flat_map(|s| {
+                let rotate = match (&s.active, &s.retiring) {
+                    (Some(_), Some(_)) => None,
+                    (Some(_), None) if s.shutdown_announced => Some(Instant::now()),
+                    (Some(conn), None) => Some(conn.opened + self.config.max_connection_age),
+                    (None, _) => None,
+                };
+                [s.connect_at, rotate, s.flush_at]
+            })
+            .flatten()
+            .min()
+    }
+
+    fn open(&mut self, shard_id: u64) {
+        let shard = self.shards.get_mut(&shard_id).expect("shard");
+        let (stop, stop_rx) = oneshot::channel();
+        let (requests, outgoing) = mpsc::channel(64);
+        self.next_conn += 1;
+        let mut url = format!("{}/stream?streams=", self.config.ws);
+        let mut later = BTreeSet::new();
+        for (i, name) in shard.streams.iter().enumerate() {
+            if i == 0 {
+                url.push_str(name);
+            } else if url.len() + 1 + name.len() <= URL_BUDGET {
+                url.push('/');
+                url.push_str(name);
+            } else {
+                later.insert(name.clone());
+            }
+        }
+        tokio::spawn(connection::run(
+            self.next_conn,
+            url,
+            self.config.silence_timeout,
+            self.incoming_tx.clone(),
+            stop_rx,
+            outgoing,
+        ));
+        // The new connection subscribes from its URL, and to the rest as soon as it is open
+        // (requests wait in its queue until then).
+        shard.unsubscribe.clear();
+        shard.flush_at = (!later.is_empty()).then(Instant::now);
+        shard.subscribe = later;
+        shard.connect_at = None;
+        shard.active = Some(Conn {
+            id: self.next_conn,
+            stop,
+            requests,
+            opened: Instant::now(),
+        });
+    }
+
+    /// Tells every symbol on `shard_id` what happened to its connection.
+    async fn notify(&mut self, shard_id: u64, what: fn() -> Routed) {
+        let mut gone = Vec::new();
+        for (symbol, member) in &self.members {
+            if member.shard == shard_id && member.sink.send(what()).await.is_err() {
+                gone.push(symbol.clone());
+            }
+        }
+        for symbol in gone {
+            self.remove(&symbol);
+        }
+    }
+
+    async fn on_due(&mut self) {
+        let now = Instant::now();
+        let ids: Vec<u64> = self.shards.keys().copied().collect();
+        for id in ids {
+            let shard = &self.shards[&id];
+            if shard.connect_at.is_some_and(|t| t <= now) {
+                // Only a shard's first connection is opened before it ever lost one.
+                let reconnect = shard.counters.reconnects > 0;
+                self.open(id);
+                if reconnect {
+                    self.notify(id, || Routed::Reconnected).await;
+                }
+                continue;
+            }
+            let shard = self.shards.get_mut(&id).expect("shard");
+            let age_reached = shard.active.as_ref().is_some_and(|c| {
+                shard.shutdown_announced || c.opened + self.config.max_connection_age <= now
+            });
+            if age_reached && shard.retiring.is_none() {
+                // Overlap: open the replacement first; retire the old one when it delivers.
+                shard.shutdown_announced = false;
+                shard.counters.rotations += 1;
+                shard.retiring = shard.active.take();
+                self.open(id);
+                self.notify(id, || Routed::Rotated).await;
+                continue;
+            }
+            if shard.flush_at.is_some_and(|t| t <= now) {
+                self.flush(id);
+            }
+        }
+    }
+
+    /// Sends the batched SUBSCRIBE and UNSUBSCRIBE of `shard_id` on its open connection.
+    fn flush(&mut self, shard_id: u64) {
+        let shard = self.shards.get_mut(&shard_id).expect("shard");
+        shard.flush_at = None;
+        let Some(conn) = &shard.active else {
+            return; // the next connection's URL carries the current streams
+        };
+        for (method, names) in [
+            ("UNSUBSCRIBE", std::mem::take(&mut shard.unsubscribe)),
+            ("SUBSCRIBE", std::mem::take(&mut shard.subscribe)),
+        ] {
+            let names: Vec<String> = names.into_iter().collect();
+            for chunk in names.chunks(PER_REQUEST) {
+                self.request_id += 1;
+                let request =
+                    serde_json::json!({"method": method, "params": chunk, "id": self.request_id});
+                if conn.requests.try_send(request.to_string()).is_err() {
+                    // The connection is stuck or gone; its replacement subscribes from its URL.
+                    tracing::warn!(
+                        connection = shard_id,
+                        "{method} not sent: the connection is not taking requests"
+                    );
+                }
+            }
+        }
+    }
+
+    fn schedule_flush(shard: &mut Shard) {
+        if shard.flush_at.is_none() {
+            shard.flush_at = Some(Instant::now() + BATCH);
+        }
+    }
+
+    /// A connection with room for `count` more streams, opening a new one if none has.
+    fn place(&mut self, count: usize) -> u64 {
+        let max = self.config.max_streams;
+        if let Some((&id, _)) = self
+            .shards
+            .iter()
+            .find(|(_, s)| s.streams.len() + count <= max)
+        {
+            return id;
+        }
+        self.next_shard += 1;
+        let id = self.next_shard;
+        self.shards.insert(
+            id,
+            Shard {
+                streams: BTreeSet::new(),
+                active: None,
+                retiring: None,
+                // Opened after the current burst of additions, so its URL carries them all.
+                connect_at: Some(Instant::now() + BATCH),
+                failures: 0,
+                shutdown_announced: false,
+                subscribe: BTreeSet::new(),
+                unsubscribe: BTreeSet::new(),
+                flush_at: None,
+                counters: ConnectionCounters {
+                    id,
+                    ..Default::default()
+                },
+            },
+        );
+        id
+    }
+
+    /// Adds `streams` to `shard_id`.
+    fn subscribe(&mut self, shard_id: u64, streams: &BTreeSet<String>) {
+        let shard = self.shards.get_mut(&shard_id).expect("shard");
+        for name in streams {
+            shard.streams.insert(name.clone());
+            shard.unsubscribe.remove(name);
+            if shard.active.is_some() {
+                shard.subscribe.insert(name.clone());
+            }
+        }
+        if !shard.subscribe.is_empty() {
+            Self::schedule_flush(shard);
+        }
+    }
+
+    /// Removes `streams` from `shard_id`, closing it when nothing is left on it.
+    fn unsubscribe(&mut self, shard_id: u64, streams: &BTreeSet<String>) {
+        let shard = self.shards.get_mut(&shard_id).expect("shard");
+        for name in streams {
+            shard.streams.remove(name);
+            shard.subscribe.remove(name);
+            if shard.active.is_some() {
+                shard.unsubscribe.insert(name.clone());
+            }
+        }
+        if shard.streams.is_empty() {
+            let shard = self.shards.remove(&shard_id).expect("shard");
+            for conn in [shard.active, shard.retiring].into_iter().flatten() {
+                let _ = conn.stop.send(());
+            }
+        } else if !shard.unsubscribe.is_empty() {
+            Self::schedule_flush(shard);
+        }
+    }
+
+    fn remove(&mut self, symbol: &str) {
+        if let Some(member) = self.members.remove(symbol) {
+            self.unsubscribe(member.shard, &member.streams);
+        }
+    }
+
+    fn check_count(&self, symbol: &str, count: usize) -> Result<(), HubError> {
+        if count > self.config.max_streams {
+            return Err(HubError::TooManyStreams {
+                symbol: symbol.to_string(),
+                count,
+                max: self.config.max_streams,
+            });
+        }
+        Ok(())
+    }
+
+    async fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Add {
+                symbol,
+                streams,
+                sink,
+                reply,
+            } => {
+                let streams: BTreeSet<String> = streams.into_iter().collect();
+                let result = if self.members.contains_key(&symbol) {
+                    Err(HubError::Duplicate(symbol))
+                } else {
+                    self.check_count(&symbol, streams.len()).map(|()| {
+                        let shard = self.place(streams.len());
+                        self.subscribe(shard, &streams);
+                        self.members.insert(
+                            symbol,
+                            Member {
+                                shard,
+                                streams,
+                                sink,
+                            },
+                        );
+                    })
+                };
+                let _ = reply.send(result);
+            }
+            Command::SetStreams {
+                symbol,
+                streams,
+                reply,
+            } => {
+                let result = self.set_streams(&symbol, streams.into_iter().collect());
+                if let Ok(true) = result
+                    && let Some(member) = self.members.get(&symbol)
+                    && member.sink.send(Routed::Moved).await.is_err()
+                {
+                    self.remove(&symbol);
+                }
+                let _ = reply.send(result.map(|_| ()));
+            }
+            Command::Remove { symbol } => self.remove(&symbol),
+            Command::Counters { reply } => {
+                let mut all: Vec<ConnectionCounters> = self
+                    .shards
+                    .iter()
+                    .map(|(id, s)| ConnectionCounters {
+                        symbols: self.members.values().filter(|m| m.shard == *id).count(),
+                        streams: s.streams.len(),
+                        ..s.counters.clone()
+                    })
+                    .collect();
+                all.sort_by_key(|c| c.id);
+                let _ = reply.send(all);
+            }
+        }
+    }
+
+    /// Replaces a member's streams; true when it had to move to another connection.
+    fn set_streams(&mut self, symbol: &str, streams: BTreeSet<String>) -> Result<bool, HubError> {
+        self.check_count(symbol, streams.len())?;
+        let member = self
+            .members
+            .get(symbol)
+            .ok_or_else(|| HubError::Unknown(symbol.to_string()))?;
+        let (shard_id, old) = (member.shard, member.streams.clone());
+        let added: BTreeSet<String> = streams.difference(&old).cloned().collect();
+        let removed: BTreeSet<String> = old.difference(&streams).cloned().collect();
+        let room = self.config.max_streams - self.shards[&shard_id].streams.len();
+        let moved = added.len() > room + removed.len();
+        if moved {
+            // Off the full connection, onto one with room for all of its streams.
+            self.unsubscribe(shard_id, &old);
+            let shard = self.place(streams.len());
+            self.subscribe(shard, &streams);
+            self.members.get_mut(symbol).expect("member").shard = shard;
+        } else {
+            self.unsubscribe(shard_id, &removed);
+            self.subscribe(shard_id, &added);
+        }
+        self.members.get_mut(symbol).expect("member").streams = streams;
+        Ok(moved)
+    }
+
+    async fn on_incoming(&mut self, message: Incoming) {
+        match message {
+            Incoming::Text {
+                conn,
+                text,
+                receive_ms,
+            } => self.on_text(conn, text, receive_ms).await,
+            Incoming::Closed { conn, reason } => {
+                for (id, shard) in &mut self.shards {
+                    if shard.retiring.as_ref().is_some_and(|c| c.id == conn) {
+                        shard.retiring = None;
+                        return;
+                    }
+                    if shard.active.as_ref().is_some_and(|c| c.id == conn) {
+                        tracing::warn!(
+                            connection = id,
+                            streams = shard.streams.len(),
+                            "stream connection lost ({reason}); reconnecting"
+                        );
+                        shard.active = None;
+                        shard.connect_at = Some(Instant::now() + backoff(shard.failures));
+                        shard.failures += 1;
+                        shard.counters.reconnects += 1;
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn on_text(&mut self, conn: u64, text: String, receive_ms: i64) {
+        let Some((&shard_id, shard)) = self.shards.iter_mut().find(|(_, s)| {
+            [&s.active, &s.retiring]
+                .into_iter()
+                .flatten()
+                .any(|c| c.id == conn)
+        }) else {
+            return; // a closed connection's last words
+        };
+        if shard.active.as_ref().is_some_and(|c| c.id == conn) {
+            shard.failures = 0;
+            if let Some(old) = shard.retiring.take() {
+                let _ = old.stop.send(());
+            }
+        }
+        shard.counters.messages += 1;
+        if text.contains("\"serverShutdown\"") {
+            // Binance announces the end of a connection: replace it now, with an overlap.
+            if shard.active.as_ref().is_some_and(|c| c.id == conn) {
+                shard.shutdown_announced = true;
+            }
+            return;
+        }
+        let Some(name) = stream_name(&text) else {
+            if text.contains("\"error\"") {
+                tracing::error!(
+                    connection = shard_id,
+                    "the exchange refused a request: {text:.200}"
+                );
+            } else if !text.contains("\"result\"") {
+                shard.counters.malformed += 1;
+                tracing::warn!(
+                    connection = shard_id,
+                    "malformed message skipped: {text:.120}"
+                );
+            }
+            return;
+        };
+        let symbol = name.split('@').next().unwrap_or_default();
+        let Some(member) = self.members.get(symbol) else {
+            return; // unsubscribed, still in flight
+        };
+        if member.shard != shard_id || !member.streams.contains(name.as_ref()) {
+            return;
+        }
+        let symbol = symbol.to_string();
+        if member
+            .sink
+            .send(Routed::Text { text, receive_ms })
+            .await
+            .is_err()
+        {
+            self.remove(&symbol);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_names_are_read_from_either_form() {
+        assert_eq!(
+            stream_name(r#"{"stream":"btcusdt@trade","data":{"e":"trade"}}"#).as_deref(),
+            Some("btcusdt@trade")
+        );
+        assert_eq!(
+            stream_name(r#"{ "data": {"x": 1}, "stream": "ethbtc@kline_1m" }"#).as_deref(),
+            Some("ethbtc@kline_1m")
+        );
+        assert_eq!(stream_name(r#"{"stream": "garbage"#), None);
+        assert_eq!(stream_name(r#"{"result":null,"id":3}"#), None);
+    }
+}

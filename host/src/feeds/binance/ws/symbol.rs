@@ -1,0 +1,524 @@
+//! One symbol's feed on the hub's connections: closed klines delivered exactly once and in
+//! order (gaps left by reconnects, moves or lost messages are backfilled over REST), trades
+//! without repeats across overlapping connections, and a local order book kept by the snapshot
+//! + diff procedure.
+
+use super::connection::now_ms;
+use super::hub::{Routed, StreamHub};
+use super::{BOOK_LEVELS, FeedEvent, FeedStats, LiveFeedConfig, Stamp, StreamControl};
+use crate::book::{BookSync, DepthDiff, SyncAction};
+use crate::feeds::binance::rest::RestClient;
+use crate::feeds::binance::types::{DepthSnapshot, RawAggTrade, RawBookTicker, RawStreamTrade};
+use crate::feeds::candles::Candle;
+use crate::model::{Decimal, Fixed};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    stream: &'a str,
+    #[serde(borrow)]
+    data: &'a serde_json::value::RawValue,
+}
+
+#[derive(Deserialize)]
+struct KlineEvent {
+    #[serde(rename = "E")]
+    event_time: i64,
+    k: KlineBody,
+}
+
+#[derive(Deserialize)]
+struct KlineBody {
+    t: i64,
+    o: String,
+    h: String,
+    l: String,
+    c: String,
+    v: String,
+    x: bool,
+}
+
+#[derive(Deserialize)]
+struct DepthEvent<'a> {
+    #[serde(rename = "E")]
+    event_time: i64,
+    #[serde(rename = "U")]
+    first: u64,
+    #[serde(rename = "u")]
+    last: u64,
+    #[serde(borrow)]
+    b: Vec<(&'a str, &'a str)>,
+    #[serde(borrow)]
+    a: Vec<(&'a str, &'a str)>,
+}
+
+fn levels(raw: &[(&str, &str)]) -> Result<Vec<(Fixed, Fixed)>, String> {
+    raw.iter()
+        .map(|&(p, q)| {
+            Ok((
+                p.parse::<Fixed>().map_err(|e| e.to_string())?,
+                q.parse::<Fixed>().map_err(|e| e.to_string())?,
+            ))
+        })
+        .collect()
+}
+
+/// Parses the `data` of a `depthUpdate` event, prices and quantities exactly.
+pub fn parse_depth_event(data: &str) -> Result<DepthDiff, String> {
+    let event: DepthEvent = serde_json::from_str(data).map_err(|e| e.to_string())?;
+    Ok(DepthDiff {
+        event_time: event.event_time,
+        first_update_id: event.first,
+        final_update_id: event.last,
+        bids: levels(&event.b)?,
+        asks: levels(&event.a)?,
+    })
+}
+
+/// The feed's state between messages.
+struct Feed {
+    config: LiveFeedConfig,
+    rest: Arc<RestClient>,
+    snapshots: mpsc::Sender<Result<DepthSnapshot, String>>,
+    snapshot_pending: bool,
+    /// Snapshots requested since the book was last in sync.
+    unsynced_snapshots: u32,
+    stats: Arc<FeedStats>,
+    out: mpsc::Sender<FeedEvent>,
+    next_open: Option<i64>,
+    book: BookSync,
+    /// Id of the last trade delivered, by stream: `[aggTrade, trade]` (their ids differ).
+    last_trade: [Option<u64>; 2],
+}
+
+impl Feed {
+    /// Emits closed bar `candle`, first backfilling any bars between the last one and it.
+    async fn on_closed_bar(&mut self, candle: Candle, stamp: Stamp) -> bool {
+        if let Some(next) = self.next_open {
+            if candle.open_time < next {
+                return true; // already delivered (overlapping connections, or a replay)
+            }
+            if candle.open_time > next {
+                // Bars must arrive in order: wait for the backfill rather than skip it.
+                let missing = loop {
+                    match self
+                        .rest
+                        .klines_between(
+                            &self.config.symbol,
+                            &self.config.interval,
+                            self.config.interval_ms,
+                            next,
+                            candle.open_time,
+                        )
+                        .await
+                    {
+                        Ok(bars) => break bars,
+                        Err(e) => {
+                            tracing::error!(symbol = %self.config.symbol, "backfill of bars from {next} failed, retrying: {e}");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                    }
+                };
+                self.stats
+                    .backfilled
+                    .fetch_add(missing.len() as u64, Ordering::Relaxed);
+                for bar in missing {
+                    if !self.send_backfilled(bar).await {
+                        return false;
+                    }
+                }
+            }
+        }
+        self.next_open = Some(candle.open_time + self.config.interval_ms);
+        self.stats
+            .last_bar_open
+            .store(candle.open_time, Ordering::Relaxed);
+        self.out.send(FeedEvent::Bar(candle, stamp)).await.is_ok()
+    }
+
+    /// Sends a bar fetched over REST, stamped with its close time; false when the consumer is gone.
+    async fn send_backfilled(&self, bar: Candle) -> bool {
+        let stamp = Stamp {
+            exchange_ms: bar.open_time + self.config.interval_ms,
+            receive_ms: now_ms(),
+        };
+        self.stats
+            .last_bar_open
+            .store(bar.open_time, Ordering::Relaxed);
+        self.out.send(FeedEvent::Bar(bar, stamp)).await.is_ok()
+    }
+
+    /// Fetches every closed bar after the last one delivered; false when the consumer is gone.
+    async fn backfill_to_now(&mut self) -> bool {
+        let Some(next) = self.next_open else {
+            return true;
+        };
+        let bars = match self
+            .rest
+            .klines_between(
+                &self.config.symbol,
+                &self.config.interval,
+                self.config.interval_ms,
+                next,
+                i64::MAX / 4,
+            )
+            .await
+        {
+            Ok(bars) => bars,
+            Err(e) => {
+                tracing::error!(symbol = %self.config.symbol, "backfill of bars from {next} failed: {e}");
+                return true;
+            }
+        };
+        let now = now_ms();
+        for bar in bars
+            .into_iter()
+            .filter(|b| b.open_time + self.config.interval_ms <= now)
+        {
+            self.stats.backfilled.fetch_add(1, Ordering::Relaxed);
+            self.next_open = Some(bar.open_time + self.config.interval_ms);
+            if !self.send_backfilled(bar).await {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Feeds a diff to the book procedure; a snapshot it asks for is fetched in the
+    /// background, so bars keep flowing while it is (possibly rate-limited) on its way.
+    async fn on_depth(&mut self, diff: DepthDiff, stamp: Stamp) -> bool {
+        let action = self.book.on_diff(diff);
+        self.after_book_step(action, stamp).await
+    }
+
+    /// Applies a fetched snapshot (or schedules another attempt after a failure).
+    async fn on_snapshot(&mut self, fetched: Result<DepthSnapshot, String>) -> bool {
+        self.snapshot_pending = false;
+        match fetched {
+            Ok(s) => {
+                let action = self.book.on_snapshot(s.last_update_id, &s.bids, &s.asks);
+                self.after_book_step(
+                    action,
+                    Stamp {
+                        exchange_ms: now_ms(),
+                        receive_ms: now_ms(),
+                    },
+                )
+                .await
+            }
+            Err(e) => {
+                tracing::error!(symbol = %self.config.symbol, "depth snapshot failed, retrying: {e}");
+                self.request_snapshot(Duration::from_secs(1));
+                true
+            }
+        }
+    }
+
+    async fn after_book_step(&mut self, action: SyncAction, stamp: Stamp) -> bool {
+        self.stats
+            .resyncs
+            .store(self.book.resyncs, Ordering::Relaxed);
+        match (action, self.book.book()) {
+            (SyncAction::FetchSnapshot, _) => {
+                self.request_snapshot(Duration::ZERO);
+                true
+            }
+            (SyncAction::Updated, Some(book)) => {
+                self.unsynced_snapshots = 0;
+                self.out
+                    .send(FeedEvent::Book {
+                        last_update_id: book.last_update_id,
+                        bids: book.bids(BOOK_LEVELS).collect(),
+                        asks: book.asks(BOOK_LEVELS).collect(),
+                        stamp,
+                    })
+                    .await
+                    .is_ok()
+            }
+            _ => true,
+        }
+    }
+
+    /// Starts fetching a 5000-level snapshot after `delay`, unless one is on its way. Snapshots
+    /// that keep failing to sync the book (a stream that keeps losing diffs) are spaced out
+    /// exponentially, up to 30 s, so they cannot eat the request-weight budget (250 each).
+    fn request_snapshot(&mut self, delay: Duration) {
+        if std::mem::replace(&mut self.snapshot_pending, true) {
+            return;
+        }
+        let backoff = match self.unsynced_snapshots {
+            0 => Duration::ZERO,
+            k => Duration::from_millis(500u64 << (k - 1).min(6)).min(Duration::from_secs(30)),
+        };
+        self.unsynced_snapshots += 1;
+        let delay = delay.max(backoff);
+        let (rest, symbol, tx) = (
+            self.rest.clone(),
+            self.config.symbol.clone(),
+            self.snapshots.clone(),
+        );
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _ = tx
+                .send(rest.depth(&symbol, 5000).await.map_err(|e| e.to_string()))
+                .await;
+        });
+    }
+
+    /// The times of an event, recording its lag as the feed's latest.
+    fn stamp(&self, exchange_ms: i64, receive_ms: i64) -> Stamp {
+        self.stats
+            .lag_ms
+            .store(receive_ms - exchange_ms, Ordering::Relaxed);
+        Stamp {
+            exchange_ms,
+            receive_ms,
+        }
+    }
+
+    /// Handles one text frame; false when the consumer is gone.
+    async fn on_text(&mut self, text: &str, receive_ms: i64) -> bool {
+        self.stats.messages.fetch_add(1, Ordering::Relaxed);
+        let parsed: Result<Envelope, _> = serde_json::from_str(text);
+        let Ok(envelope) = parsed else {
+            self.stats.malformed.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(symbol = %self.config.symbol, "malformed message skipped: {:.120}", text);
+            return true;
+        };
+        let malformed = |stats: &FeedStats, what: String| {
+            stats.malformed.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!("malformed {what}");
+        };
+        if envelope.stream.contains("@kline_") {
+            let Ok(event) = serde_json::from_str::<KlineEvent>(envelope.data.get()) else {
+                malformed(
+                    &self.stats,
+                    format!("kline event: {:.120}", envelope.data.get()),
+                );
+                return true;
+            };
+            let stamp = self.stamp(event.event_time, receive_ms);
+            if !event.k.x {
+                return true;
+            }
+            let k = event.k;
+            let parse = |s: &str| s.parse::<Decimal>();
+            let candle = match (
+                parse(&k.o),
+                parse(&k.h),
+                parse(&k.l),
+                parse(&k.c),
+                parse(&k.v),
+            ) {
+                (Ok(open), Ok(high), Ok(low), Ok(close), Ok(volume)) => Candle {
+                    open_time: k.t,
+                    open,
+                    high,
+                    low,
+                    close,
+                    volume,
+                },
+                _ => {
+                    malformed(&self.stats, format!("kline values at {}", k.t));
+                    return true;
+                }
+            };
+            self.on_closed_bar(candle, stamp).await
+        } else if envelope.stream.ends_with("@bookTicker") {
+            let ticker = serde_json::from_str::<RawBookTicker>(envelope.data.get())
+                .map_err(|e| e.to_string())
+                .and_then(|raw| raw.ticker());
+            match ticker {
+                Ok(ticker) => {
+                    let stamp = Stamp {
+                        exchange_ms: receive_ms,
+                        receive_ms,
+                    };
+                    self.out
+                        .send(FeedEvent::Ticker(ticker, stamp))
+                        .await
+                        .is_ok()
+                }
+                Err(e) => {
+                    malformed(
+                        &self.stats,
+                        format!("bookTicker ({e}): {:.120}", envelope.data.get()),
+                    );
+                    true
+                }
+            }
+        } else if envelope.stream.ends_with("@aggTrade") || envelope.stream.ends_with("@trade") {
+            let data = envelope.data.get();
+            let raw = envelope.stream.ends_with("@trade");
+            let tick = if raw {
+                serde_json::from_str::<RawStreamTrade>(data)
+                    .map_err(|e| e.to_string())
+                    .and_then(|raw| raw.tick())
+            } else {
+                serde_json::from_str::<RawAggTrade>(data)
+                    .map_err(|e| e.to_string())
+                    .and_then(|raw| raw.tick())
+            };
+            match tick {
+                Ok(tick) => {
+                    let last = &mut self.last_trade[usize::from(raw)];
+                    if last.is_some_and(|id| tick.id <= id) {
+                        return true; // seen on the connection this one overlaps
+                    }
+                    *last = Some(tick.id);
+                    let stamp = self.stamp(tick.time, receive_ms);
+                    self.out.send(FeedEvent::Trade(tick, stamp)).await.is_ok()
+                }
+                Err(e) => {
+                    malformed(
+                        &self.stats,
+                        format!("{} ({e}): {:.120}", envelope.stream, data),
+                    );
+                    true
+                }
+            }
+        } else if envelope.stream.contains("@depth") && self.config.book {
+            match parse_depth_event(envelope.data.get()) {
+                Ok(diff) => {
+                    let stamp = self.stamp(diff.event_time, receive_ms);
+                    self.on_depth(diff, stamp).await
+                }
+                Err(e) => {
+                    malformed(
+                        &self.stats,
+                        format!("depth event ({e}): {:.120}", envelope.data.get()),
+                    );
+                    true
+                }
+            }
+        } else {
+            true
+        }
+    }
+}
+
+/// The stream kinds a client may add or remove at run time.
+pub(super) const CONTROLLABLE: [&str; 4] = ["aggTrade", "trade", "bookTicker", "depth@100ms"];
+
+/// The streams `config` asks for, by their full names.
+fn initial_streams(config: &LiveFeedConfig, lower: &str) -> Vec<String> {
+    let mut streams = vec![format!("{lower}@kline_{}", config.interval)];
+    if config.book {
+        streams.push(format!("{lower}@depth@100ms"));
+    }
+    if config.trades {
+        let kind = if config.raw_trades {
+            "trade"
+        } else {
+            "aggTrade"
+        };
+        streams.push(format!("{lower}@{kind}"));
+    }
+    if config.book_ticker {
+        streams.push(format!("{lower}@bookTicker"));
+    }
+    streams
+}
+
+/// Runs `config`'s feed on `hub` until `out` is dropped, `shutdown` fires or the hub stops,
+/// taking [`StreamControl`] changes from `control`.
+pub(super) async fn run(
+    hub: StreamHub,
+    config: LiveFeedConfig,
+    out: mpsc::Sender<FeedEvent>,
+    stats: Arc<FeedStats>,
+    mut shutdown: oneshot::Receiver<()>,
+    mut control: mpsc::Receiver<StreamControl>,
+) {
+    let lower = config.symbol.to_ascii_lowercase();
+    let mut streams = initial_streams(&config, &lower);
+    let (sink, mut routed) = mpsc::channel(1024);
+    if let Err(e) = hub.add(&lower, streams.clone(), sink).await {
+        tracing::error!(symbol = %config.symbol, "feed not started: {e}");
+        return;
+    }
+    let (snapshot_tx, mut snapshot_rx) = mpsc::channel(4);
+    let mut feed = Feed {
+        rest: hub.rest(&config.rest),
+        snapshots: snapshot_tx,
+        snapshot_pending: false,
+        unsynced_snapshots: 0,
+        next_open: config.resume_after.map(|t| t + config.interval_ms),
+        stats,
+        out,
+        book: BookSync::new(),
+        last_trade: [None; 2],
+        config,
+    };
+    let mut last_bar = Instant::now();
+    let mut delivered = feed.next_open;
+    loop {
+        if feed.next_open != delivered {
+            delivered = feed.next_open;
+            last_bar = Instant::now();
+        }
+        let bar_due = feed.config.bar_timeout.saturating_sub(last_bar.elapsed());
+        let alive = tokio::select! {
+            _ = &mut shutdown => false,
+            Some(change) = control.recv() => {
+                let (kinds, add) = match change {
+                    StreamControl::Subscribe(k) => (k, true),
+                    StreamControl::Unsubscribe(k) => (k, false),
+                };
+                if let Some(bad) = kinds.iter().find(|k| !CONTROLLABLE.contains(&k.as_str())) {
+                    tracing::error!(symbol = %feed.config.symbol, "cannot change stream {bad:?}: use one of {CONTROLLABLE:?}");
+                    continue;
+                }
+                let mut wanted = streams.clone();
+                for kind in &kinds {
+                    let name = format!("{lower}@{kind}");
+                    wanted.retain(|s| *s != name);
+                    if add {
+                        wanted.push(name);
+                    }
+                }
+                match hub.set_streams(&lower, wanted.clone()).await {
+                    Ok(()) => {
+                        streams = wanted;
+                        if kinds.iter().any(|k| k == "depth@100ms") {
+                            feed.config.book = add;
+                            feed.book.reset();
+                        }
+                        true
+                    }
+                    Err(e) => {
+                        tracing::error!(symbol = %feed.config.symbol, "streams not changed: {e}");
+                        true
+                    }
+                }
+            }
+            _ = tokio::time::sleep(bar_due) => {
+                last_bar = Instant::now();
+                feed.backfill_to_now().await
+            }
+            Some(fetched) = snapshot_rx.recv() => feed.on_snapshot(fetched).await,
+            message = routed.recv() => match message {
+                None => false,
+                Some(Routed::Text { text, receive_ms }) => feed.on_text(&text, receive_ms).await,
+                Some(Routed::Reconnected) => {
+                    feed.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                    feed.book.reset();
+                    feed.backfill_to_now().await
+                }
+                Some(Routed::Rotated) => {
+                    feed.stats.rotations.fetch_add(1, Ordering::Relaxed);
+                    true
+                }
+                Some(Routed::Moved) => feed.backfill_to_now().await,
+            },
+        };
+        if !alive {
+            break;
+        }
+    }
+    hub.remove(&lower).await;
+}
