@@ -706,3 +706,63 @@ async fn more_than_a_thousand_streams_fill_one_connection_and_open_another() {
     let malformed: u64 = connections.iter().map(|c| c.malformed).sum();
     assert_eq!(malformed, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_shared_connection_loses_no_bar_of_any_of_its_symbols() {
+    let symbols: Vec<String> = (0..6).map(|i| format!("DROP{i}USDT")).collect();
+    let markets = markets(&symbols, 400);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = stratbox::sim::router(
+        markets.clone(),
+        SimConfig {
+            faults: Faults {
+                drop_after: Some(700),
+                ..Faults::default()
+            },
+            book_ms: 40,
+            bars_per_second: 100.0,
+            ..SimConfig::default()
+        },
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    // Klines and aggregate trades, three symbols a connection: two connections.
+    let hub = StreamHub::start(HubConfig {
+        max_streams: 6,
+        silence_timeout: Duration::from_secs(5),
+        ..HubConfig::new(&format!("ws://{addr}"))
+    });
+    let mut feeds = Vec::new();
+    for market in &markets {
+        let mut config = LiveFeedConfig {
+            symbol: market.symbol.clone(),
+            ..feed_config(&addr.to_string(), market.candles())
+        };
+        config.book = false;
+        feeds.push(collect(&hub, config, market.candles().len()));
+    }
+    let mut runs = Vec::new();
+    for (_, stop, collector) in feeds {
+        runs.push((collector.await.unwrap(), stop));
+    }
+    let connections = hub.counters().await;
+    assert_eq!(connections.len(), 2, "{connections:?}");
+    assert!(
+        connections.iter().all(|c| c.reconnects >= 1),
+        "{connections:?}"
+    );
+    for ((run, stop), market) in runs.into_iter().zip(&markets) {
+        let _ = stop.send(());
+        assert_eq!(
+            run.bars,
+            market.candles(),
+            "{}: every bar once, in order, through the drops",
+            market.symbol
+        );
+        assert!(
+            run.trades.windows(2).all(|w| w[0] < w[1]),
+            "{}: no trade twice",
+            market.symbol
+        );
+    }
+}
