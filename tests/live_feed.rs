@@ -124,6 +124,7 @@ async fn run_feed_configured(
             }
             Ok(Some(FeedEvent::Trade(tick, _))) => trades.push(tick.id),
             Ok(Some(FeedEvent::Ticker(ticker, _))) => tickers.push(ticker),
+            Ok(Some(FeedEvent::Streams(_))) => {}
             Ok(Some(FeedEvent::Book { bids, asks, .. })) => {
                 if let (Some(bid), Some(ask)) = (bids.first(), asks.first()) {
                     assert!(bid.0 < ask.0, "the book is not crossed");
@@ -470,14 +471,14 @@ async fn streams_are_subscribed_and_unsubscribed_at_run_time() {
                 if bars.len() == 100 && phase == 0 {
                     phase = 1;
                     control
-                        .send(StreamControl::Subscribe(vec!["bookTicker".into()]))
+                        .send(StreamControl::Subscribe(vec!["bookTicker".into()]).into())
                         .await
                         .unwrap();
                 }
                 if bars.len() == 250 && phase == 1 {
                     phase = 2;
                     control
-                        .send(StreamControl::Unsubscribe(vec!["bookTicker".into()]))
+                        .send(StreamControl::Unsubscribe(vec!["bookTicker".into()]).into())
                         .await
                         .unwrap();
                     removed_at = Some(tokio::time::Instant::now());
@@ -509,6 +510,8 @@ struct SymbolRun {
     books: usize,
     tickers: usize,
     trades: Vec<u64>,
+    /// The streams last announced.
+    streams: Vec<String>,
 }
 
 /// A generated market per symbol, served together.
@@ -529,7 +532,7 @@ fn collect(
     mut config: LiveFeedConfig,
     want: usize,
 ) -> (
-    mpsc::Sender<StreamControl>,
+    mpsc::Sender<ws::StreamRequest>,
     oneshot::Sender<()>,
     tokio::task::JoinHandle<SymbolRun>,
 ) {
@@ -560,6 +563,7 @@ fn collect(
                 Ok(Some(FeedEvent::Book { .. })) => run.books += 1,
                 Ok(Some(FeedEvent::Ticker(..))) => run.tickers += 1,
                 Ok(Some(FeedEvent::Trade(t, _))) => run.trades.push(t.id),
+                Ok(Some(FeedEvent::Streams(streams))) => run.streams = streams,
                 Ok(None) | Err(_) => break,
             }
         }
@@ -609,7 +613,7 @@ async fn many_symbols_share_connections_up_to_their_stream_limit() {
     // A fourth stream for the first symbol does not fit its full connection: it moves.
     feeds[0]
         .0
-        .send(StreamControl::Subscribe(vec!["bookTicker".into()]))
+        .send(StreamControl::Subscribe(vec!["bookTicker".into()]).into())
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -638,6 +642,11 @@ async fn many_symbols_share_connections_up_to_their_stream_limit() {
         );
     }
     assert!(runs[0].tickers > 0, "the moved symbol gets its tickers");
+    assert!(
+        runs[0].streams.contains(&"sym0usdt@bookTicker".to_string()),
+        "{:?}",
+        runs[0].streams
+    );
     assert!(runs[1..].iter().all(|r| r.tickers == 0), "only it does");
     // Stopped feeds leave their connections; empty connections close.
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -104,6 +104,10 @@ pub fn router(
         .route("/v1/feeds", get(feed_counters).post(follow))
         .route("/v1/feeds/connections", get(feed_connections))
         .route("/v1/feeds/{symbol}", axum::routing::delete(unfollow))
+        .route(
+            "/v1/feeds/{symbol}/streams",
+            axum::routing::put(change_streams),
+        )
         .route("/v1/inference", get(inference_status).put(load_models))
         .route("/v1/inference/rollback", post(rollback_models))
         .route_layer(axum::middleware::from_fn_with_state(
@@ -275,7 +279,9 @@ impl From<FollowError> for ApiError {
         let status = match &e {
             FollowError::Already(_) => StatusCode::CONFLICT,
             FollowError::NotFollowed(_) => StatusCode::NOT_FOUND,
-            FollowError::Exchange(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            FollowError::Exchange(_) | FollowError::Streams { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
         };
         ApiError(status, e.to_string())
     }
@@ -296,6 +302,31 @@ async fn follow(
     Json(req): Json<FollowRequest>,
 ) -> Result<Json<Vec<FeedReport>>, ApiError> {
     live_feeds(&s)?.follow(&req.symbol).await?;
+    Ok(feed_counters(State(s)).await)
+}
+
+/// Body of `PUT /v1/feeds/{symbol}/streams`: stream kinds to add and to remove.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamsRequest {
+    /// Kinds to subscribe: `aggTrade`, `trade`, `bookTicker`, `depth@100ms`.
+    #[serde(default)]
+    pub subscribe: Vec<String>,
+    /// Kinds to unsubscribe.
+    #[serde(default)]
+    pub unsubscribe: Vec<String>,
+}
+
+/// `PUT /v1/feeds/{symbol}/streams`: changes a followed symbol's streams on its open
+/// connection; answers with every feed's counters (each with its streams).
+async fn change_streams(
+    State(s): State<AppState>,
+    Path(symbol): Path<String>,
+    Json(req): Json<StreamsRequest>,
+) -> Result<Json<Vec<FeedReport>>, ApiError> {
+    live_feeds(&s)?
+        .change_streams(&symbol, req.subscribe, req.unsubscribe)
+        .await?;
     Ok(feed_counters(State(s)).await)
 }
 

@@ -11,7 +11,8 @@ use tokio::task::JoinHandle;
 
 use super::binance::RestClient;
 use super::binance::ws::{
-    ConnectionCounters, FeedCounters, FeedStats, HubConfig, LiveFeedConfig, StreamHub,
+    ConnectionCounters, FeedCounters, FeedStats, HubConfig, LiveFeedConfig, StreamControl,
+    StreamHub, StreamRequest,
 };
 use super::live;
 use crate::engine::service::EventSender;
@@ -40,6 +41,7 @@ pub struct FeedTemplate {
 
 struct Running {
     stats: Arc<FeedStats>,
+    control: tokio::sync::mpsc::Sender<StreamRequest>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
 }
@@ -56,6 +58,14 @@ pub enum FollowError {
     /// The exchange does not list the symbol, or could not be asked.
     #[error("{0}")]
     Exchange(String),
+    /// A stream change was refused.
+    #[error("{symbol}: {message}")]
+    Streams {
+        /// The symbol.
+        symbol: String,
+        /// Why.
+        message: String,
+    },
 }
 
 /// The followed symbols and their feeds.
@@ -118,6 +128,7 @@ impl Followed {
             .remove(&symbol);
         let stats = Arc::new(FeedStats::default());
         let (stop, shutdown) = oneshot::channel();
+        let (control, control_rx) = tokio::sync::mpsc::channel(8);
         let task = tokio::spawn(live::run(
             self.hub.clone(),
             config,
@@ -125,9 +136,18 @@ impl Followed {
             self.events.clone(),
             stats.clone(),
             shutdown,
+            control_rx,
         ));
         tracing::info!(%symbol, "live feed started");
-        feeds.insert(symbol, Running { stats, stop, task });
+        feeds.insert(
+            symbol,
+            Running {
+                stats,
+                control,
+                stop,
+                task,
+            },
+        );
         Ok(())
     }
 
@@ -186,6 +206,56 @@ impl Followed {
             .iter()
             .map(|(s, r)| (s.clone(), r.stats.snapshot()))
             .collect()
+    }
+
+    /// Adds the stream kinds `subscribe` and removes `unsubscribe` (`aggTrade`, `trade`,
+    /// `bookTicker`, `depth@100ms`) on `symbol`'s running feed; its streams after the change.
+    pub async fn change_streams(
+        &self,
+        symbol: &str,
+        subscribe: Vec<String>,
+        unsubscribe: Vec<String>,
+    ) -> Result<Vec<String>, FollowError> {
+        let symbol = symbol.to_ascii_uppercase();
+        let refused = |message: String| FollowError::Streams {
+            symbol: symbol.clone(),
+            message,
+        };
+        let changes: Vec<StreamControl> = [
+            StreamControl::Unsubscribe(unsubscribe),
+            StreamControl::Subscribe(subscribe),
+        ]
+        .into_iter()
+        .filter(|c| {
+            let (StreamControl::Subscribe(k) | StreamControl::Unsubscribe(k)) = c;
+            !k.is_empty()
+        })
+        .collect();
+        if changes.is_empty() {
+            return Err(refused("name streams to subscribe or unsubscribe".into()));
+        }
+        for change in &changes {
+            change.check().map_err(refused)?;
+        }
+        let control = self
+            .feeds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&symbol)
+            .map(|r| r.control.clone())
+            .ok_or_else(|| FollowError::NotFollowed(symbol.clone()))?;
+        let mut streams = Vec::new();
+        for change in changes {
+            let (reply, outcome) = oneshot::channel();
+            let request = StreamRequest {
+                change,
+                reply: Some(reply),
+            };
+            let stopped = || FollowError::NotFollowed(symbol.clone());
+            control.send(request).await.map_err(|_| stopped())?;
+            streams = outcome.await.map_err(|_| stopped())?.map_err(refused)?;
+        }
+        Ok(streams)
     }
 
     /// Every connection's counters: its symbols, streams, messages, unattributable malformed

@@ -3,7 +3,7 @@
 //! `bookTicker` top when there is none) turned into the same [`MarketEvent`]s the replay
 //! produces.
 
-use super::binance::ws::{self, FeedEvent, FeedStats, LiveFeedConfig, StreamHub};
+use super::binance::ws::{self, FeedEvent, FeedStats, LiveFeedConfig, StreamHub, StreamRequest};
 use super::{BookTop, MarketEvent, TradePrint};
 use crate::engine::service::EventSender;
 use crate::model::{Side, SymbolId};
@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// Runs the feed of `config` on `hub` for engine symbol `symbol`, forwarding its events to
-/// `events` until `shutdown` fires or the engine stops.
+/// `events` until `shutdown` fires or the engine stops; its streams change by `control`.
 pub async fn run(
     hub: StreamHub,
     config: LiveFeedConfig,
@@ -19,15 +19,14 @@ pub async fn run(
     events: EventSender,
     stats: Arc<FeedStats>,
     shutdown: oneshot::Receiver<()>,
+    control: mpsc::Receiver<StreamRequest>,
 ) {
     let interval_ms = config.interval_ms as u32;
     // With a local depth book its 20 levels are the book; otherwise the ticker's top is.
-    let depth_book = config.book;
+    let mut depth_book = config.book;
     let (tx, mut rx) = mpsc::channel(1024);
-    let feed = tokio::spawn(async move {
-        let (_control, control) = mpsc::channel(1);
-        ws::run_on(&hub, config, tx, stats, shutdown, control).await
-    });
+    let feed =
+        tokio::spawn(async move { ws::run_on(&hub, config, tx, stats, shutdown, control).await });
     while let Some(event) = rx.recv().await {
         let event = match event {
             FeedEvent::Bar(candle, _) => MarketEvent::Bar(candle.to_bar(symbol, interval_ms)),
@@ -51,6 +50,10 @@ pub async fn run(
                 bids: bids.iter().map(|(p, q)| (p.to_f64(), q.to_f64())).collect(),
                 asks: asks.iter().map(|(p, q)| (p.to_f64(), q.to_f64())).collect(),
             }),
+            FeedEvent::Streams(streams) => {
+                depth_book = streams.iter().any(|s| s.contains("@depth"));
+                continue;
+            }
             FeedEvent::Ticker(_, _) if depth_book => continue,
             FeedEvent::Ticker(ticker, stamp) => MarketEvent::Book(BookTop {
                 symbol,

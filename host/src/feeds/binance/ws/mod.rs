@@ -111,6 +111,8 @@ pub enum FeedEvent {
     /// The best bid and ask changed (`@bookTicker`; Binance sends no event time with it, so
     /// both stamps are the receive time).
     Ticker(BookTicker, Stamp),
+    /// The streams the feed is subscribed to: when it starts and after every change.
+    Streams(Vec<String>),
 }
 
 /// Counters for monitoring and tests.
@@ -132,6 +134,8 @@ pub struct FeedStats {
     pub lag_ms: AtomicI64,
     /// Open time of the last closed bar delivered (0 before the first).
     pub last_bar_open: AtomicI64,
+    /// The streams subscribed now.
+    pub streams: std::sync::Mutex<Vec<String>>,
 }
 
 /// A reading of [`FeedStats`], for the operator API.
@@ -153,6 +157,8 @@ pub struct FeedCounters {
     pub lag_ms: i64,
     /// Open time of the last closed bar delivered (0 before the first).
     pub last_bar_open: i64,
+    /// The streams subscribed now.
+    pub streams: Vec<String>,
 }
 
 impl FeedStats {
@@ -168,6 +174,11 @@ impl FeedStats {
             backfilled: get(&self.backfilled),
             lag_ms: self.lag_ms.load(Ordering::Relaxed),
             last_bar_open: self.last_bar_open.load(Ordering::Relaxed),
+            streams: self
+                .streams
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
         }
     }
 }
@@ -181,6 +192,41 @@ pub enum StreamControl {
     Unsubscribe(Vec<String>),
 }
 
+/// The stream kinds a feed may add or remove at run time.
+pub const CONTROLLABLE: [&str; 4] = ["aggTrade", "trade", "bookTicker", "depth@100ms"];
+
+impl StreamControl {
+    /// Checks that every kind named is one of [`CONTROLLABLE`].
+    pub fn check(&self) -> Result<(), String> {
+        let (Self::Subscribe(kinds) | Self::Unsubscribe(kinds)) = self;
+        match kinds.iter().find(|k| !CONTROLLABLE.contains(&k.as_str())) {
+            Some(bad) => Err(format!(
+                "{bad:?} is not a stream kind that can be changed; use one of {CONTROLLABLE:?}"
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A [`StreamControl`] and where to report its outcome: the streams subscribed after it, or
+/// why nothing changed.
+#[derive(Debug)]
+pub struct StreamRequest {
+    /// The change.
+    pub change: StreamControl,
+    /// Where the outcome goes, if anyone waits for it.
+    pub reply: Option<oneshot::Sender<Result<Vec<String>, String>>>,
+}
+
+impl From<StreamControl> for StreamRequest {
+    fn from(change: StreamControl) -> Self {
+        StreamRequest {
+            change,
+            reply: None,
+        }
+    }
+}
+
 /// Runs the feed on connections of its own until `out` is dropped or `shutdown` fires.
 pub async fn run(
     config: LiveFeedConfig,
@@ -192,7 +238,7 @@ pub async fn run(
     run_with_control(config, out, stats, shutdown, control).await
 }
 
-/// As [`run`], also taking [`StreamControl`] requests: each becomes a SUBSCRIBE or UNSUBSCRIBE
+/// As [`run`], also taking [`StreamRequest`]s: each becomes a SUBSCRIBE or UNSUBSCRIBE
 /// on the open connection and is kept for the connections opened later. Adding `depth@100ms`
 /// starts the local book procedure afresh; removing it drops the book.
 pub async fn run_with_control(
@@ -200,7 +246,7 @@ pub async fn run_with_control(
     out: mpsc::Sender<FeedEvent>,
     stats: Arc<FeedStats>,
     shutdown: oneshot::Receiver<()>,
-    control: mpsc::Receiver<StreamControl>,
+    control: mpsc::Receiver<StreamRequest>,
 ) {
     let hub = StreamHub::start(HubConfig {
         max_connection_age: config.max_connection_age,
@@ -218,7 +264,7 @@ pub async fn run_on(
     out: mpsc::Sender<FeedEvent>,
     stats: Arc<FeedStats>,
     shutdown: oneshot::Receiver<()>,
-    control: mpsc::Receiver<StreamControl>,
+    control: mpsc::Receiver<StreamRequest>,
 ) {
     symbol::run(hub.clone(), config, out, stats, shutdown, control).await
 }

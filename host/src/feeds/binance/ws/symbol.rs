@@ -5,7 +5,9 @@
 
 use super::connection::now_ms;
 use super::hub::{Routed, StreamHub};
-use super::{BOOK_LEVELS, FeedEvent, FeedStats, LiveFeedConfig, Stamp, StreamControl};
+use super::{
+    BOOK_LEVELS, FeedEvent, FeedStats, LiveFeedConfig, Stamp, StreamControl, StreamRequest,
+};
 use crate::book::{BookSync, DepthDiff, SyncAction};
 use crate::feeds::binance::rest::RestClient;
 use crate::feeds::binance::types::{DepthSnapshot, RawAggTrade, RawBookTicker, RawStreamTrade};
@@ -269,6 +271,16 @@ impl Feed {
         });
     }
 
+    /// Tells the consumer (and the counters) which streams the feed has now; false when the
+    /// consumer is gone.
+    async fn announce(&self, streams: &[String]) -> bool {
+        *self.stats.streams.lock().unwrap_or_else(|p| p.into_inner()) = streams.to_vec();
+        self.out
+            .send(FeedEvent::Streams(streams.to_vec()))
+            .await
+            .is_ok()
+    }
+
     /// The times of an event, recording its lag as the feed's latest.
     fn stamp(&self, exchange_ms: i64, receive_ms: i64) -> Stamp {
         self.stats
@@ -401,9 +413,6 @@ impl Feed {
     }
 }
 
-/// The stream kinds a client may add or remove at run time.
-pub(super) const CONTROLLABLE: [&str; 4] = ["aggTrade", "trade", "bookTicker", "depth@100ms"];
-
 /// The streams `config` asks for, by their full names.
 fn initial_streams(config: &LiveFeedConfig, lower: &str) -> Vec<String> {
     let mut streams = vec![format!("{lower}@kline_{}", config.interval)];
@@ -425,14 +434,14 @@ fn initial_streams(config: &LiveFeedConfig, lower: &str) -> Vec<String> {
 }
 
 /// Runs `config`'s feed on `hub` until `out` is dropped, `shutdown` fires or the hub stops,
-/// taking [`StreamControl`] changes from `control`.
+/// taking [`StreamRequest`]s from `control`.
 pub(super) async fn run(
     hub: StreamHub,
     config: LiveFeedConfig,
     out: mpsc::Sender<FeedEvent>,
     stats: Arc<FeedStats>,
     mut shutdown: oneshot::Receiver<()>,
-    mut control: mpsc::Receiver<StreamControl>,
+    mut control: mpsc::Receiver<StreamRequest>,
 ) {
     let lower = config.symbol.to_ascii_lowercase();
     let mut streams = initial_streams(&config, &lower);
@@ -456,45 +465,52 @@ pub(super) async fn run(
     };
     let mut last_bar = Instant::now();
     let mut delivered = feed.next_open;
-    loop {
+    let mut alive = feed.announce(&streams).await;
+    while alive {
         if feed.next_open != delivered {
             delivered = feed.next_open;
             last_bar = Instant::now();
         }
         let bar_due = feed.config.bar_timeout.saturating_sub(last_bar.elapsed());
-        let alive = tokio::select! {
+        alive = tokio::select! {
             _ = &mut shutdown => false,
-            Some(change) = control.recv() => {
-                let (kinds, add) = match change {
-                    StreamControl::Subscribe(k) => (k, true),
-                    StreamControl::Unsubscribe(k) => (k, false),
-                };
-                if let Some(bad) = kinds.iter().find(|k| !CONTROLLABLE.contains(&k.as_str())) {
-                    tracing::error!(symbol = %feed.config.symbol, "cannot change stream {bad:?}: use one of {CONTROLLABLE:?}");
-                    continue;
-                }
-                let mut wanted = streams.clone();
-                for kind in &kinds {
-                    let name = format!("{lower}@{kind}");
-                    wanted.retain(|s| *s != name);
-                    if add {
-                        wanted.push(name);
-                    }
-                }
-                match hub.set_streams(&lower, wanted.clone()).await {
+            Some(request) = control.recv() => {
+                let outcome = match request.change.check() {
+                    Err(e) => Err(e),
                     Ok(()) => {
-                        streams = wanted;
-                        if kinds.iter().any(|k| k == "depth@100ms") {
-                            feed.config.book = add;
-                            feed.book.reset();
+                        let (kinds, add) = match request.change {
+                            StreamControl::Subscribe(k) => (k, true),
+                            StreamControl::Unsubscribe(k) => (k, false),
+                        };
+                        let mut wanted = streams.clone();
+                        for kind in &kinds {
+                            let name = format!("{lower}@{kind}");
+                            wanted.retain(|s| *s != name);
+                            if add {
+                                wanted.push(name);
+                            }
                         }
-                        true
+                        match hub.set_streams(&lower, wanted.clone()).await {
+                            Ok(()) => {
+                                streams = wanted;
+                                if kinds.iter().any(|k| k == "depth@100ms") {
+                                    feed.config.book = add;
+                                    feed.book.reset();
+                                }
+                                Ok(streams.clone())
+                            }
+                            Err(e) => Err(e.to_string()),
+                        }
                     }
-                    Err(e) => {
-                        tracing::error!(symbol = %feed.config.symbol, "streams not changed: {e}");
-                        true
-                    }
+                };
+                if let Err(e) = &outcome {
+                    tracing::error!(symbol = %feed.config.symbol, "streams not changed: {e}");
                 }
+                let changed = outcome.is_ok();
+                if let Some(reply) = request.reply {
+                    let _ = reply.send(outcome);
+                }
+                !changed || feed.announce(&streams).await
             }
             _ = tokio::time::sleep(bar_due) => {
                 last_bar = Instant::now();
@@ -516,9 +532,6 @@ pub(super) async fn run(
                 Some(Routed::Moved) => feed.backfill_to_now().await,
             },
         };
-        if !alive {
-            break;
-        }
     }
     hub.remove(&lower).await;
 }
