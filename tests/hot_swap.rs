@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use std::time::Duration;
 use stratbox::engine::service::{Command, EngineService};
-use stratbox::engine::{DeployError, Status};
+use stratbox::engine::{Allowance, DeployError, Status};
 use stratbox::feeds::MarketEvent;
 use stratbox::risk::Budget;
 use stratbox::sandbox::{SandboxLimits, StateStore};
@@ -18,7 +18,7 @@ fn deploy_cmd(name: &str, guest_name: &str, config: &str) -> Command {
         name: name.into(),
         bytes: guest(guest_name),
         config: config.into(),
-        budget: Budget::unlimited(1e6),
+        allowance: Allowance::budget(Budget::unlimited(1e6)),
         state: StateStore::default(),
     }
 }

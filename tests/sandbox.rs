@@ -4,9 +4,10 @@
 mod common;
 
 use common::*;
-use stratbox::engine::Status;
+use stratbox::engine::{Allowance, Engine, Status};
 use stratbox::feeds::MarketEvent;
-use stratbox::sandbox::{CpuLimit, SandboxLimits};
+use stratbox::risk::Budget;
+use stratbox::sandbox::{CpuLimit, DirGrant, Grants, SandboxLimits, StateStore};
 
 /// Runs `attack` beside a counting bystander over 30 bars; returns the halt reason.
 fn contain(attack: &str, limits: SandboxLimits) -> String {
@@ -192,4 +193,118 @@ fn wall_clock_is_frozen_unless_granted() {
         );
         assert_eq!(engine.status("clock").unwrap(), &Status::Running);
     }
+}
+
+/// Deploys the hostile guest's `attack` on bar 1 with `extra` config and `grants`, runs one bar.
+fn run_granted(engine: &mut Engine, name: &str, attack: &str, extra: &str, grants: Grants) {
+    engine
+        .deploy_allowed(
+            name,
+            guest("hostile"),
+            format!(r#"{{"attack": "{attack}", "on_bar": 1{extra}}}"#),
+            Allowance {
+                budget: Budget::unlimited(1e9),
+                grants,
+            },
+            StateStore::default(),
+        )
+        .unwrap_or_else(|e| panic!("deploy {name}: {e}"));
+    engine.handle(&MarketEvent::Bar(bars(1)[0]));
+}
+
+#[test]
+fn granted_files_environment_and_addresses_reach_only_their_deployment() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("passwd"), "granted:x:1000\n").unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let granted_addr = listener.local_addr().unwrap().to_string();
+    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let other_addr = other.local_addr().unwrap().to_string();
+    let grants = Grants {
+        env: [("STRATBOX_GRANT".to_string(), "abcd".to_string())].into(),
+        dirs: vec![DirGrant {
+            host: dir.path().to_path_buf(),
+            guest: "/etc".into(),
+            writable: false,
+        }],
+        connect: vec![granted_addr.clone()],
+        ..Grants::default()
+    };
+    let mut engine = engine(SandboxLimits::default());
+    let addr = |a: &str| format!(r#", "addr": "{a}""#);
+    run_granted(&mut engine, "reader", "file", "", grants.clone());
+    run_granted(
+        &mut engine,
+        "dialer",
+        "socket",
+        &addr(&granted_addr),
+        grants.clone(),
+    );
+    run_granted(&mut engine, "env", "env", "", grants.clone());
+    run_granted(&mut engine, "stray", "socket", &addr(&other_addr), grants);
+    run_granted(&mut engine, "plain-env", "env", "", Grants::default());
+    run_granted(&mut engine, "plain-file", "file", "", Grants::default());
+    assert_eq!(engine.status("reader").unwrap(), &Status::Running);
+    assert_eq!(state_u64(&engine, "reader", "file_bytes"), Some(15));
+    assert_eq!(engine.status("dialer").unwrap(), &Status::Running);
+    assert_eq!(state_u64(&engine, "dialer", "connected"), Some(1));
+    assert!(
+        listener.accept().is_ok(),
+        "the granted address saw the connection"
+    );
+    assert_eq!(state_u64(&engine, "env", "env_len"), Some(4));
+    // Grants are exact: another address, and deployments granted nothing, stay shut out.
+    match engine.status("stray").unwrap() {
+        Status::Halted(reason) => assert!(
+            reason.contains(&format!("connect to {other_addr}"))
+                && reason.contains("PermissionDenied"),
+            "{reason}"
+        ),
+        Status::Running => panic!("an address not granted was reached"),
+    }
+    assert_eq!(state_u64(&engine, "plain-env", "env_len"), Some(0));
+    match engine.status("plain-file").unwrap() {
+        Status::Halted(reason) => assert!(!reason.contains("granted:x"), "{reason}"),
+        Status::Running => panic!("a file was read without a grant"),
+    }
+}
+
+#[test]
+fn grants_that_cannot_be_given_are_refused_naming_them() {
+    let mut engine = engine(SandboxLimits::default());
+    for (grants, expected) in [
+        (
+            Grants {
+                dirs: vec![DirGrant {
+                    host: "/no/such/dir".into(),
+                    guest: "/data".into(),
+                    writable: true,
+                }],
+                ..Grants::default()
+            },
+            "/no/such/dir is not a directory",
+        ),
+        (
+            Grants {
+                connect: vec!["db.example:5432".into()],
+                ..Grants::default()
+            },
+            "\"db.example:5432\" is not an address",
+        ),
+    ] {
+        let err = engine
+            .deploy_allowed(
+                "g",
+                guest("counter"),
+                "{}".into(),
+                Allowance {
+                    budget: Budget::unlimited(1e9),
+                    grants,
+                },
+                StateStore::default(),
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains(expected), "{err}");
+    }
+    assert!(engine.list().is_empty(), "nothing was deployed");
 }

@@ -9,6 +9,8 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use stratbox::risk::Budget;
+use stratbox::sandbox::Grants;
 
 const TOKEN: &str = "test-token-0123456789";
 
@@ -144,6 +146,35 @@ fn operators_drive_a_running_service_and_a_restart_resumes_it() {
     assert!(!ok && out.contains("401"), "{out}");
     let (ok, out) = server.run(&["deploy", counter, "--name", "c", "--budget", budget]);
     assert!(!ok && out.contains("already exists"), "{out}");
+    // A deployment granted one environment variable; grants that cannot be given are refused.
+    let grants = dir.path().join("grants.toml");
+    std::fs::write(&grants, "[env]\nSTRATBOX_GRANT = \"abc\"\n").unwrap();
+    let bad_grants = dir.path().join("bad-grants.toml");
+    std::fs::write(&bad_grants, "connect = [\"nowhere\"]\n").unwrap();
+    let hostile = guest_path("hostile");
+    let env_config = dir.path().join("env.json");
+    std::fs::write(&env_config, r#"{"attack": "env", "on_bar": 1}"#).unwrap();
+    let deploy_env = |grants: &Path| {
+        server.run(&[
+            "deploy",
+            hostile.to_str().unwrap(),
+            "--name",
+            "e",
+            "--budget",
+            budget,
+            "--config",
+            env_config.to_str().unwrap(),
+            "--grants",
+            grants.to_str().unwrap(),
+        ])
+    };
+    let (ok, out) = deploy_env(&bad_grants);
+    assert!(
+        !ok && out.contains("\"nowhere\" is not an address"),
+        "{out}"
+    );
+    let (ok, out) = deploy_env(&grants);
+    assert!(ok && line_of(&out, "e ").contains("running"), "{out}");
 
     let (ok, out) = server.run(&["swap", empty, "--name", "c"]);
     assert!(ok, "{out}");
@@ -186,6 +217,21 @@ fn operators_drive_a_running_service_and_a_restart_resumes_it() {
         ))
         .await
         .unwrap();
+        let deployments = store.deployments().await.unwrap();
+        let e = deployments.iter().find(|d| d.name == "e").unwrap();
+        assert_eq!(
+            e.grants.env.get("STRATBOX_GRANT").map(String::as_str),
+            Some("abc"),
+            "grants are persisted"
+        );
+        // Set on every bar, before and after the restart: the restored guest had its grant.
+        let env_len = store
+            .state("e")
+            .await
+            .unwrap()
+            .get("env_len")
+            .map(<[u8]>::to_vec);
+        assert_eq!(env_len, Some(3u64.to_le_bytes().to_vec()));
         store.state("c").await.unwrap()
     });
     let count = u64::from_le_bytes(
@@ -575,7 +621,36 @@ fn a_service_database_from_a_newer_build_is_refused() {
             .to_string()
     });
     assert!(
-        err.contains("schema version 42") && err.contains("knows (1)"),
+        err.contains("schema version 42") && err.contains("knows (2)"),
         "{err}"
     );
+}
+
+#[test]
+fn a_service_database_of_the_first_schema_gains_grants_and_keeps_its_deployments() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        drop(stratbox::store::Store::open(&url).await.unwrap());
+        // Back to schema 1, with a deployment stored by it.
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let budget = serde_json::to_string(&Budget::unlimited(1e6)).unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "ALTER TABLE deployments DROP COLUMN grants;
+             DELETE FROM stratbox_migrations WHERE version = 2;
+             INSERT INTO components (hash, bytes, created_at_ms) VALUES ('h', x'00', 0);
+             INSERT INTO deployments (name, position, world, hash, config, budget, updated_at_ms)
+               VALUES ('old', 1, 'strategy', 'h', '{{}}', '{budget}', 0);"
+        )))
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        let store = stratbox::store::Store::open(&url).await.unwrap();
+        let deployments = store.deployments().await.unwrap();
+        assert_eq!(deployments.len(), 1);
+        assert_eq!(deployments[0].name, "old");
+        assert_eq!(deployments[0].grants, Grants::default(), "granted nothing");
+    });
 }

@@ -34,7 +34,7 @@ fn instance(runtime: &Runtime, env: &HostEnv, guest: &str) -> Instance {
         StateStore::default(),
         Account::new(Budget::unlimited(1e9)),
     )));
-    let ctx = GuestCtx::new(guest.into(), env.clone(), data, runtime.limits().clone());
+    let ctx = GuestCtx::new(guest.into(), env.clone(), data, runtime.limits().clone()).unwrap();
     let mut instance = runtime.instantiate(&compiled, ctx).unwrap();
     instance.init("{}", 0).unwrap();
     instance
@@ -99,7 +99,8 @@ fn instantiation(c: &mut Criterion) {
                 StateStore::default(),
                 Account::new(Budget::unlimited(1e9)),
             )));
-            let ctx = GuestCtx::new("bench".into(), env.clone(), data, runtime.limits().clone());
+            let ctx =
+                GuestCtx::new("bench".into(), env.clone(), data, runtime.limits().clone()).unwrap();
             let mut instance = runtime.instantiate(&compiled, ctx).unwrap();
             instance.init("{}", 0).unwrap();
             black_box(instance)

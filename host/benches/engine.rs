@@ -8,6 +8,7 @@
 mod common;
 
 use std::time::{Duration, Instant};
+use stratbox::engine::Allowance;
 use stratbox::engine::service::{Command, EngineService};
 use stratbox::feeds::MarketEvent;
 use stratbox::risk::Budget;
@@ -51,7 +52,7 @@ fn hot_swap() {
             name: "c".into(),
             bytes: counter.clone(),
             config: "{}".into(),
-            budget: Budget::unlimited(1e6),
+            allowance: Allowance::budget(Budget::unlimited(1e6)),
             state: StateStore::default(),
         })
         .unwrap();

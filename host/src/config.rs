@@ -2,7 +2,7 @@
 //! to the file's directory, the control token is taken from the file or `STRATBOX_TOKEN`.
 
 use crate::risk::Budget;
-use crate::sandbox::SandboxLimits;
+use crate::sandbox::{Grants, SandboxLimits};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -158,6 +158,9 @@ pub struct DeployConfig {
     pub config: String,
     /// Its risk budget.
     pub budget: Budget,
+    /// What its guests may reach beyond the contract (nothing by default).
+    #[serde(default)]
+    pub grants: Grants,
 }
 
 fn empty_object() -> String {

@@ -3,7 +3,7 @@
 
 use crate::model::Fill;
 use crate::risk::Budget;
-use crate::sandbox::World;
+use crate::sandbox::{Grants, World};
 use std::sync::Arc;
 
 /// One version of a deployment's code, as persisted.
@@ -32,6 +32,8 @@ pub enum JournalEntry {
         previous: Option<VersionRecord>,
         /// Its risk budget.
         budget: Budget,
+        /// Its sandbox grants.
+        grants: Grants,
     },
     /// A deployment's state key was set.
     StateSet {

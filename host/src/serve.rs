@@ -5,7 +5,7 @@
 use crate::api;
 use crate::config::{MarketSource, ServiceConfig};
 use crate::engine::service::{EngineService, EventSender};
-use crate::engine::{Engine, Inference, Version};
+use crate::engine::{Allowance, Engine, Inference, Version};
 use crate::execution::PaperVenue;
 use crate::feeds::follow::{FeedTemplate, Followed};
 use crate::feeds::sources::Poller;
@@ -237,12 +237,16 @@ async fn restore(engine: &mut Engine, store: &Store, config: &ServiceConfig) {
             tracing::error!(deployment = %record.name, "state not restored: {e}");
             Default::default()
         });
+        let allowance = Allowance {
+            budget: record.budget.clone(),
+            grants: record.grants.clone(),
+        };
         let result = engine
-            .deploy(
+            .deploy_allowed(
                 &record.name,
                 record.current.bytes.clone(),
                 record.current.config.clone(),
-                record.budget.clone(),
+                allowance,
                 state,
             )
             .and_then(|()| match &record.previous {
@@ -275,12 +279,16 @@ async fn restore(engine: &mut Engine, store: &Store, config: &ServiceConfig) {
         let result = std::fs::read(&d.component)
             .map_err(|e| format!("cannot read {}: {e}", d.component.display()))
             .and_then(|bytes| {
+                let allowance = Allowance {
+                    budget: d.budget.clone(),
+                    grants: d.grants.clone(),
+                };
                 engine
-                    .deploy(
+                    .deploy_allowed(
                         &d.name,
                         bytes.into(),
                         d.config.clone(),
-                        d.budget.clone(),
+                        allowance,
                         Default::default(),
                     )
                     .map_err(|e| e.to_string())

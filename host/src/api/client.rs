@@ -3,6 +3,7 @@
 use super::{DeployRequest, SwapRequest};
 use crate::engine::DeploymentInfo;
 use crate::risk::Budget;
+use crate::sandbox::Grants;
 use base64::Engine as _;
 
 /// Talks to a running `stratbox serve`.
@@ -51,19 +52,21 @@ impl Client {
             .await
     }
 
-    /// Deploys a component under `name`.
+    /// Deploys a component under `name` with its budget and sandbox grants.
     pub async fn deploy(
         &self,
         name: &str,
         component: &[u8],
         config: Option<String>,
         budget: Budget,
+        grants: Grants,
     ) -> anyhow::Result<Vec<DeploymentInfo>> {
         let body = DeployRequest {
             name: name.to_string(),
             component: Self::encode(component),
             config,
             budget,
+            grants,
         };
         self.send(
             self.http

@@ -7,13 +7,13 @@ mod client;
 
 pub use client::Client;
 
-use crate::engine::DeployError;
 use crate::engine::service::{Command, EngineService};
+use crate::engine::{Allowance, DeployError};
 use crate::feeds::binance::ws::{ConnectionCounters, FeedCounters};
 use crate::feeds::follow::{FollowError, Followed};
 use crate::inference::{InferenceConfig, InferenceError, InferenceStatus, ModelControl};
 use crate::risk::Budget;
-use crate::sandbox::StateStore;
+use crate::sandbox::{Grants, StateStore};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -39,6 +39,9 @@ pub struct DeployRequest {
     pub config: Option<String>,
     /// Risk budget.
     pub budget: Budget,
+    /// Sandbox grants (none when absent).
+    #[serde(default)]
+    pub grants: Grants,
 }
 
 /// Body of `POST /v1/deployments/{name}/swap`.
@@ -173,7 +176,10 @@ async fn deploy(State(s): State<AppState>, Json(req): Json<DeployRequest>) -> Re
         name: req.name,
         bytes,
         config: req.config.unwrap_or_else(|| "{}".into()),
-        budget: req.budget,
+        allowance: Allowance {
+            budget: req.budget,
+            grants: req.grants,
+        },
         state: StateStore::default(),
     };
     Ok(Json(s.service.command(command).await?))

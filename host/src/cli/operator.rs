@@ -4,6 +4,7 @@
 use crate::api::Client;
 use crate::engine::{DeploymentInfo, Status};
 use crate::risk::Budget;
+use crate::sandbox::Grants;
 use anyhow::Context;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +38,10 @@ pub struct DeployArgs {
     /// Configuration passed to `init` (a JSON file).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// What the guest may reach beyond the contract (TOML: `wall_clock`, `env`, `dirs`,
+    /// `connect`); nothing without it.
+    #[arg(long)]
+    grants: Option<PathBuf>,
     #[command(flatten)]
     endpoint: Endpoint,
 }
@@ -100,9 +105,17 @@ pub fn run(op: Op) -> anyhow::Result<ExitCode> {
                 let budget = Budget::parse(&super::read_text(&a.budget)?)
                     .with_context(|| format!("in {}", a.budget.display()))?;
                 let config = a.config.as_deref().map(super::read_text).transpose()?;
+                let grants = match &a.grants {
+                    Some(path) => Grants::parse(&super::read_text(path)?)
+                        .map_err(anyhow::Error::msg)
+                        .with_context(|| format!("in {}", path.display()))?,
+                    None => Grants::default(),
+                };
                 let client = Client::new(&a.endpoint.endpoint, &a.endpoint.token);
                 Ok::<_, anyhow::Error>((
-                    client.deploy(&a.name, &component, config, budget).await?,
+                    client
+                        .deploy(&a.name, &component, config, budget, grants)
+                        .await?,
                     false,
                 ))
             }

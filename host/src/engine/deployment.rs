@@ -4,8 +4,8 @@
 use crate::model::TimestampMs;
 use crate::risk::{Account, Budget};
 use crate::sandbox::{
-    Compiled, DeploymentData, GuestCtx, Halt, HostEnv, InitError, Instance, Runtime, SandboxError,
-    SharedDeployment, StateStore, World,
+    Compiled, DeploymentData, Grants, GuestCtx, Halt, HostEnv, InitError, Instance, Runtime,
+    SandboxError, SharedDeployment, StateStore, World,
 };
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
@@ -40,6 +40,9 @@ pub enum DeployError {
         /// The new component's world.
         offered: World,
     },
+    /// Grants that cannot be given.
+    #[error("{0}")]
+    BadGrants(String),
     /// Rollback with no previous version.
     #[error("deployment {0:?} has no previous version to roll back to")]
     NoPrevious(String),
@@ -106,20 +109,22 @@ pub struct PrepareInputs {
 }
 
 impl PrepareInputs {
-    /// Inputs for a new deployment with `budget` and previously persisted `state`.
+    /// Inputs for a new deployment with `budget`, `grants` and previously persisted `state`.
     pub fn fresh(
         runtime: Arc<Runtime>,
         env: HostEnv,
         name: &str,
-        budget: Budget,
+        allowance: Allowance,
         state: StateStore,
         now: TimestampMs,
     ) -> Self {
+        let data = DeploymentData::new(state, Account::new(allowance.budget))
+            .with_grants(allowance.grants);
         PrepareInputs {
             runtime,
             env,
             name: name.into(),
-            data: Arc::new(Mutex::new(DeploymentData::new(state, Account::new(budget)))),
+            data: Arc::new(Mutex::new(data)),
             now,
         }
     }
@@ -142,7 +147,7 @@ impl PrepareInputs {
             self.env.clone(),
             self.data.clone(),
             self.runtime.limits().clone(),
-        );
+        )?;
         let mut instance = self.runtime.instantiate(&version.compiled, ctx)?;
         instance.init(&version.config, self.now)?;
         Ok(Prepared {
@@ -151,6 +156,25 @@ impl PrepareInputs {
             instance,
             data: self.data,
         })
+    }
+}
+
+/// What the operator allows a deployment: its risk budget and its sandbox grants.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Allowance {
+    /// The risk budget every order is checked against.
+    pub budget: Budget,
+    /// What its guests may reach beyond the contract.
+    pub grants: Grants,
+}
+
+impl Allowance {
+    /// `budget`, granting nothing.
+    pub fn budget(budget: Budget) -> Self {
+        Allowance {
+            budget,
+            grants: Grants::default(),
+        }
     }
 }
 

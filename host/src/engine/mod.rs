@@ -8,7 +8,9 @@
 pub mod deployment;
 pub mod service;
 
-pub use deployment::{DeployError, Deployment, PrepareInputs, Prepared, Status, Version};
+pub use deployment::{
+    Allowance, DeployError, Deployment, PrepareInputs, Prepared, Status, Version,
+};
 
 use crate::execution::{Execution, PaperVenue};
 use crate::feeds::{BookTop, MarketEvent, TradePrint};
@@ -110,18 +112,19 @@ impl Engine {
     pub fn prepare_new(
         &self,
         name: &str,
-        budget: Budget,
+        allowance: Allowance,
         state: StateStore,
     ) -> Result<PrepareInputs, DeployError> {
         deployment::validate_name(name)?;
         if self.find(name).is_ok() {
             return Err(DeployError::Exists(name.to_string()));
         }
+        allowance.grants.check().map_err(DeployError::BadGrants)?;
         Ok(PrepareInputs::fresh(
             self.runtime.clone(),
             self.env.clone(),
             name,
-            budget,
+            allowance,
             state,
             self.now,
         ))
@@ -161,8 +164,20 @@ impl Engine {
         budget: Budget,
         state: StateStore,
     ) -> Result<(), DeployError> {
+        self.deploy_allowed(name, bytes, config, Allowance::budget(budget), state)
+    }
+
+    /// As [`Engine::deploy`], with sandbox grants besides the budget.
+    pub fn deploy_allowed(
+        &mut self,
+        name: &str,
+        bytes: Arc<[u8]>,
+        config: String,
+        allowance: Allowance,
+        state: StateStore,
+    ) -> Result<(), DeployError> {
         let prepared = self
-            .prepare_new(name, budget, state)?
+            .prepare_new(name, allowance, state)?
             .prepare(bytes, config)?;
         self.install_new(prepared)
     }
@@ -227,12 +242,17 @@ impl Engine {
             bytes: v.bytes.clone(),
             config: v.config.clone(),
         };
+        let (budget, grants) = {
+            let data = lock(&d.data);
+            (data.account.budget().clone(), data.grants.clone())
+        };
         self.env.journal.record(JournalEntry::Deployed {
             deployment: d.name.clone(),
             world: d.world,
             current: record(&d.current),
             previous: d.previous.as_ref().map(record),
-            budget: lock(&d.data).account.budget().clone(),
+            budget,
+            grants,
         });
     }
 

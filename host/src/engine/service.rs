@@ -3,9 +3,8 @@
 //! version happen on a helper thread; the switch itself is an item in the queue, so it falls
 //! between two events and no event is lost or delivered twice.
 
-use super::{DeployError, DeploymentInfo, Engine, PrepareInputs, Prepared, Version};
+use super::{Allowance, DeployError, DeploymentInfo, Engine, PrepareInputs, Prepared, Version};
 use crate::feeds::MarketEvent;
-use crate::risk::Budget;
 use crate::sandbox::StateStore;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -23,8 +22,8 @@ pub enum Command {
         bytes: Arc<[u8]>,
         /// Configuration for `init` (JSON text).
         config: String,
-        /// Its risk budget.
-        budget: Budget,
+        /// Its risk budget and sandbox grants.
+        allowance: Allowance,
         /// State persisted from an earlier run.
         state: StateStore,
     },
@@ -204,9 +203,9 @@ fn command_step(
             name,
             bytes,
             config,
-            budget,
+            allowance,
             state,
-        } => match engine.prepare_new(&name, budget, state) {
+        } => match engine.prepare_new(&name, allowance, state) {
             Ok(inputs) => prepare_off_loop(tx, Install::New, reply, move || {
                 inputs.prepare(bytes, config)
             }),

@@ -5,7 +5,9 @@
 use super::bindings::strategy::stratbox::strategy::{
     clock, log, market, orders, signals, state, types,
 };
+use super::grants::Grants;
 use super::limits::{Limiter, SandboxLimits};
+use super::runtime::SandboxError;
 use super::state::StateStore;
 use crate::journal::{Journal, JournalEntry};
 use crate::market::{HISTORY, MarketData};
@@ -20,8 +22,8 @@ use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiVie
 /// A signal as it crosses the boundary.
 pub type Signal = types::Signal;
 
-/// What belongs to a deployment rather than to one version of its code: state, account and
-/// timers. Every version of a deployment shares one, so a hot swap moves nothing.
+/// What belongs to a deployment rather than to one version of its code: state, account,
+/// timers and grants. Every version of a deployment shares one, so a hot swap moves nothing.
 #[derive(Debug)]
 pub struct DeploymentData {
     /// The private key-value store.
@@ -31,17 +33,25 @@ pub struct DeploymentData {
     /// Pending timers as `(due, id)`.
     pub timers: BTreeSet<(TimestampMs, u64)>,
     next_timer: u64,
+    /// What the operator lets its guests reach beyond the contract.
+    pub grants: Grants,
 }
 
 impl DeploymentData {
-    /// Data for a deployment with this state and account.
+    /// Data for a deployment with this state and account, granted nothing.
     pub fn new(state: StateStore, account: Account) -> Self {
         DeploymentData {
             state,
             account,
             timers: BTreeSet::new(),
             next_timer: 1,
+            grants: Grants::default(),
         }
+    }
+
+    /// The same, with `grants`.
+    pub fn with_grants(self, grants: Grants) -> Self {
+        DeploymentData { grants, ..self }
     }
 
     /// Removes and returns the timers due at or before `now`, earliest first.
@@ -139,24 +149,27 @@ impl wasmtime_wasi::HostMonotonicClock for FrozenClock {
 }
 
 impl GuestCtx {
-    /// A context with no ambient capabilities: no preopened directories, no environment, no
-    /// network, stdout discarded, stderr captured (for panic messages), clocks frozen.
+    /// A context with no ambient capabilities beyond the deployment's grants: without them no
+    /// preopened directories, no environment, no network, clocks frozen; stdout discarded,
+    /// stderr captured (for panic messages).
     pub fn new(
         name: Arc<str>,
         env: HostEnv,
         deployment: SharedDeployment,
         limits: Arc<SandboxLimits>,
-    ) -> Self {
+    ) -> Result<Self, SandboxError> {
         let stderr = MemoryOutputPipe::new(8 * 1024);
         let mut wasi = WasiCtxBuilder::new();
         wasi.stderr(stderr.clone())
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);
-        if !limits.grant_wall_clock {
+        let grants = lock(&deployment).grants.clone();
+        grants.apply(&mut wasi).map_err(SandboxError::Grant)?;
+        if !(limits.grant_wall_clock || grants.wall_clock) {
             wasi.wall_clock(FrozenClock).monotonic_clock(FrozenClock);
         }
-        GuestCtx {
+        Ok(GuestCtx {
             wasi: wasi.build(),
             table: ResourceTable::new(),
             limiter: Limiter::new(&limits),
@@ -169,7 +182,7 @@ impl GuestCtx {
             counters: CallbackCounters::default(),
             emitted: Vec::new(),
             fault: None,
-        }
+        })
     }
 
     fn trap(&mut self, reason: String) -> wasmtime::Error {

@@ -4,6 +4,7 @@
 
 pub mod bindings;
 pub mod check;
+pub mod grants;
 pub mod guest_ctx;
 pub mod instance;
 pub mod limits;
@@ -11,6 +12,7 @@ pub mod runtime;
 pub mod state;
 
 pub use check::{CheckError, ComponentReport, World};
+pub use grants::{DirGrant, Grants};
 pub use guest_ctx::{DeploymentData, GuestCtx, HostEnv, SharedDeployment, Signal};
 pub use instance::{Halt, InitError, Instance};
 pub use limits::{CpuLimit, SandboxLimits};

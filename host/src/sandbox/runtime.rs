@@ -32,6 +32,9 @@ pub enum SandboxError {
     /// A valid component that does not match either world.
     #[error(transparent)]
     WorldMismatch(#[from] check::CheckError),
+    /// A grant could not be given (e.g. a granted directory is gone).
+    #[error("cannot give the guest its grants: {0}")]
+    Grant(String),
     /// Instantiation failed (e.g. its memory minimum exceeds the sandbox's limit).
     #[error("cannot instantiate the component: {0:#}")]
     Instantiate(wasmtime::Error),

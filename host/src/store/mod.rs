@@ -11,7 +11,7 @@ pub use journal::StoreJournal;
 use crate::journal::{JournalEntry, VersionRecord};
 use crate::model::Side;
 use crate::risk::Budget;
-use crate::sandbox::{StateStore, World};
+use crate::sandbox::{Grants, StateStore, World};
 use database::{Database, Migrations, migrations};
 use sqlx::Row;
 use std::sync::Arc;
@@ -22,11 +22,18 @@ const MIGRATIONS: Migrations = migrations!(
     "service",
     "stratbox_migrations",
     "7400002",
-    &[(
-        1,
-        include_str!("../../migrations/sqlite/0001_init.sql"),
-        include_str!("../../migrations/postgres/0001_init.sql"),
-    )]
+    &[
+        (
+            1,
+            include_str!("../../migrations/sqlite/0001_init.sql"),
+            include_str!("../../migrations/postgres/0001_init.sql"),
+        ),
+        (
+            2,
+            include_str!("../../migrations/sqlite/0002_grants.sql"),
+            include_str!("../../migrations/postgres/0002_grants.sql"),
+        ),
+    ]
 );
 
 /// A storage failure, naming the operation.
@@ -73,6 +80,8 @@ pub struct DeploymentRecord {
     pub previous: Option<VersionRecord>,
     /// Its budget.
     pub budget: Budget,
+    /// What its guests may reach beyond the contract.
+    pub grants: Grants,
     /// Why it was halted, if it was.
     pub halted_reason: Option<String>,
 }
@@ -147,6 +156,7 @@ impl Store {
                         current,
                         previous,
                         budget,
+                        grants,
                     } => {
                         for v in std::iter::once(current).chain(previous.iter()) {
                             sqlx::query("INSERT INTO components (hash, bytes, created_at_ms) VALUES ($1, $2, $3) ON CONFLICT (hash) DO NOTHING")
@@ -158,12 +168,14 @@ impl Store {
                             .map_err(db("storing a component"))?;
                         }
                         let budget = serde_json::to_string(budget).expect("budget serialises");
+                        let grants = serde_json::to_string(grants).expect("grants serialise");
                         sqlx::query(
-                        "INSERT INTO deployments (name, position, world, hash, config, previous_hash, previous_config, budget, halted_reason, updated_at_ms)
-                         VALUES ($1, (SELECT COALESCE(MAX(position), 0) + 1 FROM deployments), $2, $3, $4, $5, $6, $7, NULL, $8)
+                        "INSERT INTO deployments (name, position, world, hash, config, previous_hash, previous_config, budget, halted_reason, updated_at_ms, grants)
+                         VALUES ($1, (SELECT COALESCE(MAX(position), 0) + 1 FROM deployments), $2, $3, $4, $5, $6, $7, NULL, $8, $9)
                          ON CONFLICT (name) DO UPDATE SET world = excluded.world, hash = excluded.hash, config = excluded.config,
                            previous_hash = excluded.previous_hash, previous_config = excluded.previous_config,
-                           budget = excluded.budget, halted_reason = NULL, updated_at_ms = excluded.updated_at_ms",
+                           budget = excluded.budget, halted_reason = NULL, updated_at_ms = excluded.updated_at_ms,
+                           grants = excluded.grants",
                     )
                     .bind(&**deployment)
                     .bind(world.name())
@@ -173,6 +185,7 @@ impl Store {
                     .bind(previous.as_ref().map(|p| &p.config))
                     .bind(budget)
                     .bind(wall_ms())
+                    .bind(grants)
                     .execute(&mut *tx)
                     .await
                     .map_err(db("storing a deployment"))?;
@@ -247,7 +260,7 @@ impl Store {
 
     /// Every deployment, in the order they were first deployed.
     pub async fn deployments(&self) -> Result<Vec<DeploymentRecord>, StoreError> {
-        const COLUMNS: [&str; 8] = [
+        const COLUMNS: [&str; 9] = [
             "name",
             "world",
             "hash",
@@ -256,9 +269,10 @@ impl Store {
             "previous_config",
             "budget",
             "halted_reason",
+            "grants",
         ];
         let rows: Vec<Vec<Option<String>>> = on_pool!(self, |pool| {
-            let rows = sqlx::query("SELECT name, world, hash, config, previous_hash, previous_config, budget, halted_reason FROM deployments ORDER BY position")
+            let rows = sqlx::query("SELECT name, world, hash, config, previous_hash, previous_config, budget, halted_reason, grants FROM deployments ORDER BY position")
                 .fetch_all(pool)
                 .await
                 .map_err(db("reading deployments"))?;
@@ -307,12 +321,15 @@ impl Store {
             };
             let budget: Budget = serde_json::from_str(&get("budget")?.unwrap_or_default())
                 .map_err(|e| corrupt(format!("{name}: budget: {e}")))?;
+            let grants: Grants = serde_json::from_str(&get("grants")?.unwrap_or_default())
+                .map_err(|e| corrupt(format!("{name}: grants: {e}")))?;
             out.push(DeploymentRecord {
                 name,
                 world,
                 current,
                 previous,
                 budget,
+                grants,
                 halted_reason: get("halted_reason")?,
             });
         }

@@ -1,5 +1,8 @@
 //! Misbehaves on the bar its config names, in the way it names:
-//! `{"attack": "loop" | "alloc" | "recursion" | "panic" | "orders" | "signals" | "file" | "socket" | "exit" | "clock", "on_bar": 3}`.
+//! `{"attack": "loop" | "alloc" | "recursion" | "panic" | "orders" | "signals" | "file" | "socket" | "exit" | "clock" | "env", "on_bar": 3}`.
+//! `file` reads `"path"` (default `/etc/passwd`) and `socket` connects to `"addr"` (default
+//! `127.0.0.1:5432`), panicking when they are refused and recording `file_bytes` / `connected`
+//! in state when granted; `env` records the length of `STRATBOX_GRANT` (0 when unset) as `env_len`.
 //! Until then it counts bars in state, so tests can see it ran.
 
 use std::hint::black_box;
@@ -9,6 +12,8 @@ struct Hostile {
     attack: String,
     on_bar: u64,
     seen: u64,
+    path: String,
+    addr: String,
 }
 
 fn recurse(depth: u64, pad: [u64; 16]) -> u64 {
@@ -28,6 +33,8 @@ impl Strategy for Hostile {
             attack,
             on_bar,
             seen: 0,
+            path: config::string(cfg, "path").unwrap_or_else(|| "/etc/passwd".into()),
+            addr: config::string(cfg, "addr").unwrap_or_else(|| "127.0.0.1:5432".into()),
         })
     }
 
@@ -76,13 +83,20 @@ impl Strategy for Hostile {
                 }
             }
             "file" => {
-                let text = std::fs::read_to_string("/etc/passwd").expect("open /etc/passwd");
+                let text = std::fs::read_to_string(&self.path)
+                    .unwrap_or_else(|e| panic!("open {}: {e:?}", self.path));
                 log::error(&text);
+                let _ = state::set_u64("file_bytes", text.len() as u64);
             }
             "socket" => {
-                let stream = std::net::TcpStream::connect("127.0.0.1:5432")
-                    .expect("connect to 127.0.0.1:5432");
+                let stream = std::net::TcpStream::connect(&self.addr)
+                    .unwrap_or_else(|e| panic!("connect to {}: {e:?}", self.addr));
                 drop(stream);
+                let _ = state::set_u64("connected", 1);
+            }
+            "env" => {
+                let len = std::env::var("STRATBOX_GRANT").map_or(0, |v| v.len());
+                let _ = state::set_u64("env_len", len as u64);
             }
             "exit" => std::process::exit(3),
             "clock" => {
