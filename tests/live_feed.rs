@@ -19,10 +19,15 @@ use stratbox::sim::{Faults, SimConfig, SimMarket};
 use tokio::sync::{mpsc, oneshot};
 
 async fn start_sim(market: SimMarket, config: SimConfig) -> String {
+    start_sim_of(vec![market], config).await
+}
+
+/// Serves `markets` together on a loopback port; its address.
+async fn start_sim_of(markets: Vec<SimMarket>, config: SimConfig) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, stratbox::sim::router(vec![market], config))
+        axum::serve(listener, stratbox::sim::router(markets, config))
             .await
             .unwrap()
     });
@@ -514,6 +519,26 @@ struct SymbolRun {
     streams: Vec<String>,
 }
 
+/// The hub's connections once `check` holds of them (asked again for up to ten seconds).
+async fn connections_when(
+    hub: &StreamHub,
+    check: impl Fn(&[ConnectionCounters]) -> bool,
+) -> Vec<ConnectionCounters> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let connections = hub.counters().await;
+        if check(&connections) || tokio::time::Instant::now() > deadline {
+            return connections;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The number of symbols on all connections.
+fn symbols_on(connections: &[ConnectionCounters]) -> usize {
+    connections.iter().map(|c| c.symbols).sum()
+}
+
 /// A generated market per symbol, served together.
 fn markets(symbols: &[String], candles: usize) -> Vec<SimMarket> {
     symbols
@@ -576,17 +601,15 @@ fn collect(
 async fn many_symbols_share_connections_up_to_their_stream_limit() {
     let symbols: Vec<String> = (0..12).map(|i| format!("SYM{i}USDT")).collect();
     let markets = markets(&symbols, 150);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = stratbox::sim::router(
+    let addr = start_sim_of(
         markets.clone(),
         SimConfig {
             book_ms: 50,
             bars_per_second: 40.0,
             ..SimConfig::default()
         },
-    );
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    )
+    .await;
     // Three streams a symbol (kline, depth, aggTrade), nine a connection: three symbols each.
     let hub = StreamHub::start(HubConfig {
         max_streams: 9,
@@ -595,7 +618,7 @@ async fn many_symbols_share_connections_up_to_their_stream_limit() {
     });
     let mut feeds = Vec::new();
     for market in &markets {
-        let config = feed_config(&addr.to_string(), market.candles());
+        let config = feed_config(&addr, market.candles());
         let mut config = LiveFeedConfig {
             symbol: market.symbol.clone(),
             ..config
@@ -603,8 +626,7 @@ async fn many_symbols_share_connections_up_to_their_stream_limit() {
         config.bar_timeout = Duration::from_secs(2);
         feeds.push(collect(&hub, config, market.candles().len()));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let connections = hub.counters().await;
+    let connections = connections_when(&hub, |c| symbols_on(c) == 12).await;
     assert_eq!(connections.len(), 4, "{connections:?}");
     assert!(
         connections.iter().all(|c| c.streams == 9 && c.symbols == 3),
@@ -616,10 +638,11 @@ async fn many_symbols_share_connections_up_to_their_stream_limit() {
         .send(StreamControl::Subscribe(vec!["bookTicker".into()]).into())
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let moved = hub.counters().await;
-    assert_eq!(moved.len(), 5, "{moved:?}");
-    assert_eq!(moved[0].streams, 6, "{moved:?}");
+    let moved = connections_when(&hub, |c| c.len() == 5).await;
+    // Feeds join in any order: whichever connection it left now has six streams.
+    let mut streams: Vec<usize> = moved.iter().map(|c| c.streams).collect();
+    streams.sort();
+    assert_eq!(streams, [4, 6, 9, 9, 9], "{moved:?}");
     assert_eq!((moved[4].streams, moved[4].symbols), (4, 1), "{moved:?}");
     let mut runs = Vec::new();
     for (_, stop, collector) in feeds {
@@ -649,8 +672,8 @@ async fn many_symbols_share_connections_up_to_their_stream_limit() {
     );
     assert!(runs[1..].iter().all(|r| r.tickers == 0), "only it does");
     // Stopped feeds leave their connections; empty connections close.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(hub.counters().await.is_empty());
+    let left = connections_when(&hub, |c| c.is_empty()).await;
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -658,17 +681,15 @@ async fn more_than_a_thousand_streams_fill_one_connection_and_open_another() {
     // 520 symbols, klines and book tickers: 1040 streams, over Binance's 1024 a connection.
     let symbols: Vec<String> = (0..520).map(|i| format!("S{i}BTC")).collect();
     let markets = markets(&symbols, 20);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = stratbox::sim::router(
+    let addr = start_sim_of(
         markets.clone(),
         SimConfig {
             book_ms: 400,
             bars_per_second: 8.0,
             ..SimConfig::default()
         },
-    );
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    )
+    .await;
     let hub = StreamHub::start(HubConfig::new(&format!("ws://{addr}")));
     let mut feeds = Vec::new();
     for market in &markets {
@@ -685,8 +706,7 @@ async fn more_than_a_thousand_streams_fill_one_connection_and_open_another() {
         // Bars from the first one closed after connecting; none wanted before.
         feeds.push(collect(&hub, config, 5));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let connections = hub.counters().await;
+    let connections = connections_when(&hub, |c| symbols_on(c) == 520).await;
     assert_eq!(
         connections
             .iter()
@@ -720,9 +740,7 @@ async fn more_than_a_thousand_streams_fill_one_connection_and_open_another() {
 async fn a_dropped_shared_connection_loses_no_bar_of_any_of_its_symbols() {
     let symbols: Vec<String> = (0..6).map(|i| format!("DROP{i}USDT")).collect();
     let markets = markets(&symbols, 400);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = stratbox::sim::router(
+    let addr = start_sim_of(
         markets.clone(),
         SimConfig {
             faults: Faults {
@@ -733,8 +751,8 @@ async fn a_dropped_shared_connection_loses_no_bar_of_any_of_its_symbols() {
             bars_per_second: 100.0,
             ..SimConfig::default()
         },
-    );
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    )
+    .await;
     // Klines and aggregate trades, three symbols a connection: two connections.
     let hub = StreamHub::start(HubConfig {
         max_streams: 6,
@@ -745,7 +763,7 @@ async fn a_dropped_shared_connection_loses_no_bar_of_any_of_its_symbols() {
     for market in &markets {
         let mut config = LiveFeedConfig {
             symbol: market.symbol.clone(),
-            ..feed_config(&addr.to_string(), market.candles())
+            ..feed_config(&addr, market.candles())
         };
         config.book = false;
         feeds.push(collect(&hub, config, market.candles().len()));

@@ -107,17 +107,7 @@ impl Feed {
             if candle.open_time > next {
                 // Bars must arrive in order: wait for the backfill rather than skip it.
                 let missing = loop {
-                    match self
-                        .rest
-                        .klines_between(
-                            &self.config.symbol,
-                            &self.config.interval,
-                            self.config.interval_ms,
-                            next,
-                            candle.open_time,
-                        )
-                        .await
-                    {
+                    match self.closed_bars(next, candle.open_time).await {
                         Ok(bars) => break bars,
                         Err(e) => {
                             tracing::error!(symbol = %self.config.symbol, "backfill of bars from {next} failed, retrying: {e}");
@@ -154,22 +144,24 @@ impl Feed {
         self.out.send(FeedEvent::Bar(bar, stamp)).await.is_ok()
     }
 
+    /// The symbol's bars opened from `from` to `to`, over REST.
+    async fn closed_bars(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<Candle>, crate::feeds::binance::RestError> {
+        let c = &self.config;
+        self.rest
+            .klines_between(&c.symbol, &c.interval, c.interval_ms, from, to)
+            .await
+    }
+
     /// Fetches every closed bar after the last one delivered; false when the consumer is gone.
     async fn backfill_to_now(&mut self) -> bool {
         let Some(next) = self.next_open else {
             return true;
         };
-        let bars = match self
-            .rest
-            .klines_between(
-                &self.config.symbol,
-                &self.config.interval,
-                self.config.interval_ms,
-                next,
-                i64::MAX / 4,
-            )
-            .await
-        {
+        let bars = match self.closed_bars(next, i64::MAX / 4).await {
             Ok(bars) => bars,
             Err(e) => {
                 tracing::error!(symbol = %self.config.symbol, "backfill of bars from {next} failed: {e}");
