@@ -1,6 +1,8 @@
 //! Streaming indicators for guests that compute their own: one `update` per bar, O(1) or
-//! O(period) memory, `None` until the window is full. The host's feature engine offers the
-//! full, TA-Lib-exact set through [`market::feature`](crate::market::feature).
+//! O(period) memory, `None` until the window is full. In a guest the updates are inlined into
+//! the caller: a WebAssembly call costs a stack and a CPU-deadline check plus register saves.
+//! The host's feature engine offers the full, TA-Lib-exact set through
+//! [`market::feature`](crate::market::feature).
 
 use std::collections::VecDeque;
 
@@ -24,6 +26,7 @@ impl Sma {
     }
 
     /// Adds a value; the average once `period` values have been seen.
+    #[cfg_attr(target_arch = "wasm32", inline)]
     pub fn update(&mut self, value: f64) -> Option<f64> {
         self.window.push_back(value);
         self.sum += value;
@@ -60,6 +63,7 @@ impl Ema {
     }
 
     /// Adds a value; the average once `period` values have been seen.
+    #[cfg_attr(target_arch = "wasm32", inline)]
     pub fn update(&mut self, x: f64) -> Option<f64> {
         self.value = match self.value {
             Some(prev) => Some(prev + self.alpha * (x - prev)),
@@ -92,6 +96,7 @@ impl RollingStd {
     }
 
     /// Adds a value; `(mean, standard deviation)` once the window is full.
+    #[cfg_attr(target_arch = "wasm32", inline)]
     pub fn update(&mut self, value: f64) -> Option<(f64, f64)> {
         self.window.push_back(value);
         if self.window.len() > self.period {
@@ -161,6 +166,7 @@ impl Bollinger {
     }
 
     /// Adds a close; the bands once the window is full.
+    #[cfg_attr(target_arch = "wasm32", inline)]
     pub fn update(&mut self, close: f64) -> Option<Bands> {
         let (mean, sd) = self.std.update(close)?;
         Some(Bands {
@@ -193,6 +199,7 @@ impl Donchian {
     }
 
     /// Adds a bar's high and low; `(upper, lower)` once `period` bars have been seen.
+    #[cfg_attr(target_arch = "wasm32", inline)]
     pub fn update(&mut self, high: f64, low: f64) -> Option<(f64, f64)> {
         let i = self.seen;
         self.seen += 1;
