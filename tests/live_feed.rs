@@ -793,3 +793,72 @@ async fn a_dropped_shared_connection_loses_no_bar_of_any_of_its_symbols() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_symbol_does_not_hold_up_the_others_and_catches_up_after() {
+    let symbols: Vec<String> = ["SLOWUSDT", "FASTUSDT"].map(String::from).to_vec();
+    let markets = markets(&symbols, 300);
+    let addr = start_sim_of(
+        markets.clone(),
+        SimConfig {
+            book_ms: 1,
+            bars_per_second: 100.0,
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    let hub = StreamHub::start(HubConfig::new(&format!("ws://{addr}")));
+    let config = |market: &SimMarket| {
+        let mut config = LiveFeedConfig {
+            symbol: market.symbol.clone(),
+            ..feed_config(&addr, market.candles())
+        };
+        config.book_ticker = true;
+        config.book = false;
+        config
+    };
+    // The slow symbol's consumer reads nothing for a while.
+    let (tx, mut slow_rx) = mpsc::channel(16);
+    let slow_stats = Arc::new(FeedStats::default());
+    let (_slow_control, control) = mpsc::channel(1);
+    let (_slow_stop, shutdown) = oneshot::channel();
+    tokio::spawn({
+        let (hub, stats, config) = (hub.clone(), slow_stats.clone(), config(&markets[0]));
+        async move { ws::run_on(&hub, config, tx, stats, shutdown, control).await }
+    });
+    let (_, fast_stop, fast) = collect(&hub, config(&markets[1]), 300);
+    let fast = tokio::time::timeout(Duration::from_secs(30), fast)
+        .await
+        .expect("the other symbol is not held up")
+        .unwrap();
+    let _ = fast_stop.send(());
+    assert_eq!(
+        fast.bars,
+        markets[1].candles(),
+        "every bar of the other symbol"
+    );
+    let connections = hub.counters().await;
+    assert!(
+        connections.iter().any(|c| c.dropped > 0),
+        "the stalled symbol's messages were dropped, not waited for: {connections:?}"
+    );
+    // Once read again, the stalled symbol is told it fell behind and backfills every bar.
+    let mut bars = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while bars.len() < 300 {
+        match tokio::time::timeout_at(deadline, slow_rx.recv()).await {
+            Ok(Some(FeedEvent::Bar(c, _))) => bars.push(c),
+            Ok(Some(_)) => {}
+            other => panic!("stalled feed ended with {} bars: {other:?}", bars.len()),
+        }
+    }
+    assert_eq!(
+        bars,
+        markets[0].candles(),
+        "every bar once, in order, after the stall"
+    );
+    assert!(
+        slow_stats.lagged.load(Ordering::Relaxed) >= 1,
+        "{slow_stats:?}"
+    );
+}

@@ -236,6 +236,9 @@ impl ServiceConfig {
             }
         }
         config.inference.resolve(base);
+        for deploy in &mut config.deploy {
+            deploy.grants.resolve(base);
+        }
         if let Some(dir) = &config.store.component_cache {
             config.store.component_cache = Some(base.join(dir));
         }

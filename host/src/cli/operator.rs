@@ -106,9 +106,14 @@ pub fn run(op: Op) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("in {}", a.budget.display()))?;
                 let config = a.config.as_deref().map(super::read_text).transpose()?;
                 let grants = match &a.grants {
-                    Some(path) => Grants::parse(&super::read_text(path)?)
-                        .map_err(anyhow::Error::msg)
-                        .with_context(|| format!("in {}", path.display()))?,
+                    Some(path) => {
+                        let base = std::fs::canonicalize(path)
+                            .with_context(|| format!("{}", path.display()))?;
+                        let base = base.parent().unwrap_or(std::path::Path::new("/"));
+                        Grants::parse(&super::read_text(path)?, base)
+                            .map_err(anyhow::Error::msg)
+                            .with_context(|| format!("in {}", path.display()))?
+                    }
                     None => Grants::default(),
                 };
                 let client = Client::new(&a.endpoint.endpoint, &a.endpoint.token);

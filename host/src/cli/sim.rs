@@ -54,7 +54,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map(|s| s.trim().to_ascii_uppercase())
         .filter(|s| !s.is_empty())
         .collect();
-    symbols.dedup();
+    let mut seen = std::collections::HashSet::new();
+    symbols.retain(|s| seen.insert(s.clone()));
     if symbols.is_empty() {
         anyhow::bail!("--symbol: name at least one symbol, e.g. BTCUSDT");
     }

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::binance::RestClient;
 use super::binance::ws::{
     ConnectionCounters, FeedCounters, FeedStats, HubConfig, LiveFeedConfig, StreamControl,
     StreamHub, StreamRequest,
@@ -162,7 +161,9 @@ impl Followed {
         {
             return Err(FollowError::Already(symbol));
         }
-        let info = RestClient::new(&self.template.rest)
+        let info = self
+            .hub
+            .rest(&self.template.rest)
             .exchange_info()
             .await
             .map_err(|e| FollowError::Exchange(format!("asking the exchange for {symbol}: {e}")))?;

@@ -10,6 +10,15 @@ use crate::model::{Side, SymbolId};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
+/// A task that ends when its handle is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Runs the feed of `config` on `hub` for engine symbol `symbol`, forwarding its events to
 /// `events` until `shutdown` fires or the engine stops; its streams change by `control`.
 pub async fn run(
@@ -25,8 +34,10 @@ pub async fn run(
     // With a local depth book its 20 levels are the book; otherwise the ticker's top is.
     let mut depth_book = config.book;
     let (tx, mut rx) = mpsc::channel(1024);
-    let feed =
-        tokio::spawn(async move { ws::run_on(&hub, config, tx, stats, shutdown, control).await });
+    // Aborted with this task too (an operator's unfollow gives up waiting after a while).
+    let feed = AbortOnDrop(tokio::spawn(async move {
+        ws::run_on(&hub, config, tx, stats, shutdown, control).await
+    }));
     while let Some(event) = rx.recv().await {
         let event = match event {
             FeedEvent::Bar(candle, _) => MarketEvent::Bar(candle.to_bar(symbol, interval_ms)),
@@ -66,5 +77,5 @@ pub async fn run(
             break;
         }
     }
-    feed.abort();
+    drop(feed);
 }

@@ -2,6 +2,11 @@
 //! gets nothing by default: no files, no environment, no network, clocks frozen at zero. A
 //! deployment declares its grants when it is deployed; they belong to the deployment, so every
 //! version of it (hot swaps, rollbacks, restarts) runs under the same ones.
+//!
+//! The CPU deadline bounds running guest code, not a host call it waits in: a granted guest
+//! that connects to an address that never answers, or reads a socket or a FIFO that stays
+//! silent, holds the engine thread until the operating system gives up. Grant only addresses
+//! and files that answer.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -41,15 +46,27 @@ pub struct Grants {
 }
 
 impl Grants {
-    /// Reads grants from TOML (or JSON, when the text starts with `{`) and checks them.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let grants: Grants = if text.trim_start().starts_with('{') {
+    /// Reads grants from TOML (or JSON, when the text starts with `{`), host directories
+    /// relative to `base`, and checks them.
+    pub fn parse(text: &str, base: &std::path::Path) -> Result<Self, String> {
+        let mut grants: Grants = if text.trim_start().starts_with('{') {
             serde_json::from_str(text).map_err(|e| e.to_string())?
         } else {
             toml::from_str(text).map_err(|e| e.to_string())?
         };
+        grants.resolve(base);
         grants.check()?;
         Ok(grants)
+    }
+
+    /// Makes relative host directories relative to `base` (the folder of the file they were
+    /// read from): what is stored and checked is absolute.
+    pub fn resolve(&mut self, base: &std::path::Path) {
+        for dir in &mut self.dirs {
+            if dir.host.is_relative() {
+                dir.host = base.join(&dir.host);
+            }
+        }
     }
 
     /// Checks the grants, naming the first one that cannot be given.
@@ -62,6 +79,12 @@ impl Grants {
             }
         }
         for dir in &self.dirs {
+            if !dir.host.is_absolute() {
+                return Err(format!(
+                    "grants.dirs: host path {} must be absolute",
+                    dir.host.display()
+                ));
+            }
             if !dir.host.is_dir() {
                 return Err(format!(
                     "grants.dirs: {} is not a directory on the host",
@@ -143,6 +166,11 @@ mod tests {
         let mut bad = ok.clone();
         bad.dirs[0].host = dir.path().join("missing");
         assert!(bad.check().unwrap_err().contains("not a directory"));
+        let mut bad = ok.clone();
+        bad.dirs[0].host = "data".into();
+        assert!(bad.check().unwrap_err().contains("must be absolute"));
+        bad.resolve(dir.path());
+        assert_eq!(bad.dirs[0].host, dir.path().join("data"));
         let mut bad = ok.clone();
         bad.dirs[0].guest = "data".into();
         assert!(bad.check().unwrap_err().contains("must be absolute"));

@@ -177,7 +177,9 @@ fn control(catalog: &StreamCatalog, text: &str, subscribed: &mut Subscriptions) 
         }
         Some("UNSUBSCRIBE") => {
             for p in &params {
-                if let Some(key) = catalog.resolve(p) {
+                if let Some(key) = catalog.resolve(p)
+                    && subscribed.by_event.get(&key) == Some(p)
+                {
                     subscribed.by_event.remove(&key);
                 }
             }

@@ -66,13 +66,15 @@ pub(super) async fn run(
     mut outgoing: mpsc::Receiver<String>,
 ) {
     let mut pacer = Pacer::default();
+    // A handshake that stalls counts as silence too.
     let connect = tokio::select! {
         _ = &mut stop => return,
-        connect = tokio_tungstenite::connect_async(&url) => connect,
+        connect = tokio::time::timeout(silence, tokio_tungstenite::connect_async(&url)) => connect,
     };
     let reason = match connect {
-        Err(e) => format!("connect: {e}"),
-        Ok((mut socket, _)) => loop {
+        Err(_) => format!("connect: no answer within {silence:?}"),
+        Ok(Err(e)) => format!("connect: {e}"),
+        Ok(Ok((mut socket, _))) => loop {
             tokio::select! {
                 _ = &mut stop => {
                     let _ = socket.close(None).await;

@@ -8,8 +8,13 @@
 //! errors, closes, or stays silent is replaced with jittered backoff and its symbols are told,
 //! so they rebuild their books and backfill bars; one that reaches `max_connection_age` (or is
 //! announced to end by `serverShutdown`) is replaced with an overlap: the new one is opened
-//! first and the old one closed once the new one delivers. Messages that name no stream are
-//! counted as malformed on their connection.
+//! first and the old one closed once the new one delivers and has confirmed every subscription
+//! sent after it opened. Messages that name no stream are counted as malformed on their
+//! connection.
+//!
+//! The hub never waits on a symbol: a symbol whose queue is full misses messages until it has
+//! room again, and is then told it fell behind, so it backfills its bars and rebuilds its book
+//! (the other symbols go on undisturbed).
 
 use super::connection::{self, Incoming, backoff};
 use crate::feeds::binance::rest::RestClient;
@@ -58,6 +63,8 @@ pub(super) enum Routed {
     Rotated,
     /// The symbol moved to another connection to make room for its streams.
     Moved,
+    /// The symbol's queue was full and messages for it were dropped.
+    Lagged,
 }
 
 /// One connection's counters, for the operator API.
@@ -77,6 +84,8 @@ pub struct ConnectionCounters {
     pub reconnects: u64,
     /// Connections replaced because of their age or a shutdown notice.
     pub rotations: u64,
+    /// Messages dropped because their symbol's queue was full.
+    pub dropped: u64,
 }
 
 /// Why the hub refused a change.
@@ -155,7 +164,7 @@ impl StreamHub {
     }
 
     /// The REST client the hub's feeds share for `base`.
-    pub(super) fn rest(&self, base: &str) -> Arc<RestClient> {
+    pub fn rest(&self, base: &str) -> Arc<RestClient> {
         self.rest
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -232,6 +241,10 @@ struct Conn {
     stop: oneshot::Sender<()>,
     requests: mpsc::Sender<String>,
     opened: Instant,
+    /// Ids of the SUBSCRIBE requests not yet confirmed.
+    unconfirmed: BTreeSet<u64>,
+    /// It replaces a lost connection: its symbols are told once it delivers.
+    replaces_lost: bool,
 }
 
 /// A connection slot: its streams, its live connection (and the one it is replacing), and
@@ -255,6 +268,37 @@ struct Member {
     shard: u64,
     streams: BTreeSet<String>,
     sink: mpsc::Sender<Routed>,
+    /// Messages were dropped since it was last told so.
+    lagging: bool,
+}
+
+/// What delivering to a member came to.
+enum Delivery {
+    Sent,
+    Full,
+    Gone,
+}
+
+impl Member {
+    /// Hands `message` over without waiting; a member that fell behind is told first.
+    fn deliver(&mut self, message: Routed) -> Delivery {
+        use mpsc::error::TrySendError;
+        if self.lagging {
+            match self.sink.try_send(Routed::Lagged) {
+                Ok(()) => self.lagging = false,
+                Err(TrySendError::Full(_)) => return Delivery::Full,
+                Err(TrySendError::Closed(_)) => return Delivery::Gone,
+            }
+        }
+        match self.sink.try_send(message) {
+            Ok(()) => Delivery::Sent,
+            Err(TrySendError::Full(_)) => {
+                self.lagging = true;
+                Delivery::Full
+            }
+            Err(TrySendError::Closed(_)) => Delivery::Gone,
+        }
+    }
 }
 
 struct Hub {
@@ -273,6 +317,9 @@ const BATCH: Duration = Duration::from_millis(20);
 /// Longest URL a new connection is opened with: the streams that do not fit are subscribed
 /// right after it opens (front ends refuse very long request lines; 1024 names are ~25 KB).
 const URL_BUDGET: usize = 4000;
+
+/// The longest a replaced connection is kept once its replacement is open.
+const RETIRE_AFTER: Duration = Duration::from_secs(30);
 
 /// Streams named in one SUBSCRIBE or UNSUBSCRIBE request.
 const PER_REQUEST: usize = 200;
@@ -301,12 +348,12 @@ impl Hub {
             let due = self.next_due();
             tokio::select! {
                 command = commands.recv() => match command {
-                    Some(command) => self.on_command(command).await,
+                    Some(command) => self.on_command(command),
                     None => break,
                 },
-                Some(message) = incoming.recv() => self.on_incoming(message).await,
+                Some(message) = incoming.recv() => self.on_incoming(message),
                 _ = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
-                    self.on_due().await;
+                    self.on_due();
                 }
             }
         }
@@ -323,7 +370,7 @@ impl Hub {
             .values()
             .flat_map(|s| {
                 let rotate = match (&s.active, &s.retiring) {
-                    (Some(_), Some(_)) => None,
+                    (Some(conn), Some(_)) => Some(conn.opened + RETIRE_AFTER),
                     (Some(_), None) if s.shutdown_announced => Some(Instant::now()),
                     (Some(conn), None) => Some(conn.opened + self.config.max_connection_age),
                     (None, _) => None,
@@ -334,7 +381,7 @@ impl Hub {
             .min()
     }
 
-    fn open(&mut self, shard_id: u64) {
+    fn open(&mut self, shard_id: u64, replaces_lost: bool) {
         let shard = self.shards.get_mut(&shard_id).expect("shard");
         let (stop, stop_rx) = oneshot::channel();
         let (requests, outgoing) = mpsc::channel(64);
@@ -370,14 +417,18 @@ impl Hub {
             stop,
             requests,
             opened: Instant::now(),
+            unconfirmed: BTreeSet::new(),
+            replaces_lost,
         });
     }
 
     /// Tells every symbol on `shard_id` what happened to its connection.
-    async fn notify(&mut self, shard_id: u64, what: fn() -> Routed) {
+    fn notify(&mut self, shard_id: u64, what: fn() -> Routed) {
         let mut gone = Vec::new();
-        for (symbol, member) in &self.members {
-            if member.shard == shard_id && member.sink.send(what()).await.is_err() {
+        for (symbol, member) in &mut self.members {
+            if member.shard == shard_id
+                && let Delivery::Gone = member.deliver(what())
+            {
                 gone.push(symbol.clone());
             }
         }
@@ -386,7 +437,7 @@ impl Hub {
         }
     }
 
-    async fn on_due(&mut self) {
+    fn on_due(&mut self) {
         let now = Instant::now();
         let ids: Vec<u64> = self.shards.keys().copied().collect();
         for id in ids {
@@ -394,10 +445,7 @@ impl Hub {
             if shard.connect_at.is_some_and(|t| t <= now) {
                 // Only a shard's first connection is opened before it ever lost one.
                 let reconnect = shard.counters.reconnects > 0;
-                self.open(id);
-                if reconnect {
-                    self.notify(id, || Routed::Reconnected).await;
-                }
+                self.open(id, reconnect);
                 continue;
             }
             let shard = self.shards.get_mut(&id).expect("shard");
@@ -409,9 +457,19 @@ impl Hub {
                 shard.shutdown_announced = false;
                 shard.counters.rotations += 1;
                 shard.retiring = shard.active.take();
-                self.open(id);
-                self.notify(id, || Routed::Rotated).await;
+                self.open(id, false);
+                self.notify(id, || Routed::Rotated);
                 continue;
+            }
+            // A replacement whose subscriptions are never confirmed still retires the old one.
+            if shard.retiring.is_some()
+                && shard
+                    .active
+                    .as_ref()
+                    .is_some_and(|c| c.opened + RETIRE_AFTER <= now)
+                && let Some(old) = shard.retiring.take()
+            {
+                let _ = old.stop.send(());
             }
             if shard.flush_at.is_some_and(|t| t <= now) {
                 self.flush(id);
@@ -423,7 +481,7 @@ impl Hub {
     fn flush(&mut self, shard_id: u64) {
         let shard = self.shards.get_mut(&shard_id).expect("shard");
         shard.flush_at = None;
-        let Some(conn) = &shard.active else {
+        let Some(conn) = &mut shard.active else {
             return; // the next connection's URL carries the current streams
         };
         for (method, names) in [
@@ -435,13 +493,24 @@ impl Hub {
                 self.request_id += 1;
                 let request =
                     serde_json::json!({"method": method, "params": chunk, "id": self.request_id});
-                if conn.requests.try_send(request.to_string()).is_err() {
-                    // The connection is stuck or gone; its replacement subscribes from its URL.
-                    tracing::warn!(
-                        connection = shard_id,
-                        "{method} not sent: the connection is not taking requests"
-                    );
+                if conn.requests.try_send(request.to_string()).is_ok() {
+                    if method == "SUBSCRIBE" {
+                        conn.unconfirmed.insert(self.request_id);
+                    }
+                    continue;
                 }
+                // The connection is not taking requests now: keep them for the next flush.
+                tracing::warn!(
+                    connection = shard_id,
+                    "{method} delayed: the connection's queue is full"
+                );
+                let pending = if method == "SUBSCRIBE" {
+                    &mut shard.subscribe
+                } else {
+                    &mut shard.unsubscribe
+                };
+                pending.extend(chunk.iter().cloned());
+                shard.flush_at = Some(Instant::now() + Duration::from_millis(500));
             }
         }
     }
@@ -538,7 +607,7 @@ impl Hub {
         Ok(())
     }
 
-    async fn on_command(&mut self, command: Command) {
+    fn on_command(&mut self, command: Command) {
         match command {
             Command::Add {
                 symbol,
@@ -559,6 +628,7 @@ impl Hub {
                                 shard,
                                 streams,
                                 sink,
+                                lagging: false,
                             },
                         );
                     })
@@ -572,8 +642,8 @@ impl Hub {
             } => {
                 let result = self.set_streams(&symbol, streams.into_iter().collect());
                 if let Ok(true) = result
-                    && let Some(member) = self.members.get(&symbol)
-                    && member.sink.send(Routed::Moved).await.is_err()
+                    && let Some(member) = self.members.get_mut(&symbol)
+                    && let Delivery::Gone = member.deliver(Routed::Moved)
                 {
                     self.remove(&symbol);
                 }
@@ -622,13 +692,13 @@ impl Hub {
         Ok(moved)
     }
 
-    async fn on_incoming(&mut self, message: Incoming) {
+    fn on_incoming(&mut self, message: Incoming) {
         match message {
             Incoming::Text {
                 conn,
                 text,
                 receive_ms,
-            } => self.on_text(conn, text, receive_ms).await,
+            } => self.on_text(conn, text, receive_ms),
             Incoming::Closed { conn, reason } => {
                 for (id, shard) in &mut self.shards {
                     if shard.retiring.as_ref().is_some_and(|c| c.id == conn) {
@@ -642,6 +712,7 @@ impl Hub {
                             "stream connection lost ({reason}); reconnecting"
                         );
                         shard.active = None;
+                        shard.shutdown_announced = false;
                         shard.connect_at = Some(Instant::now() + backoff(shard.failures));
                         shard.failures += 1;
                         shard.counters.reconnects += 1;
@@ -652,7 +723,7 @@ impl Hub {
         }
     }
 
-    async fn on_text(&mut self, conn: u64, text: String, receive_ms: i64) {
+    fn on_text(&mut self, conn: u64, text: String, receive_ms: i64) {
         let Some((&shard_id, shard)) = self.shards.iter_mut().find(|(_, s)| {
             [&s.active, &s.retiring]
                 .into_iter()
@@ -661,21 +732,35 @@ impl Hub {
         }) else {
             return; // a closed connection's last words
         };
-        if shard.active.as_ref().is_some_and(|c| c.id == conn) {
+        shard.counters.messages += 1;
+        let name = stream_name(&text);
+        let mut reconnected = false;
+        if let Some(active) = shard.active.as_mut().filter(|c| c.id == conn) {
             shard.failures = 0;
-            if let Some(old) = shard.retiring.take() {
+            if name.is_none() && text.contains("\"result\"") {
+                if let Some(id) = reply_id(&text) {
+                    active.unconfirmed.remove(&id);
+                }
+            } else if name.is_none() && text.contains("\"error\"") {
+                // A refused SUBSCRIBE is not waited for (it is logged below).
+                if let Some(id) = reply_id(&text) {
+                    active.unconfirmed.remove(&id);
+                }
+            }
+            reconnected = std::mem::take(&mut active.replaces_lost);
+            // The old connection goes once the new one carries everything it did.
+            if active.unconfirmed.is_empty()
+                && let Some(old) = shard.retiring.take()
+            {
                 let _ = old.stop.send(());
             }
         }
-        shard.counters.messages += 1;
         if text.contains("\"serverShutdown\"") {
             // Binance announces the end of a connection: replace it now, with an overlap.
             if shard.active.as_ref().is_some_and(|c| c.id == conn) {
                 shard.shutdown_announced = true;
             }
-            return;
-        }
-        let Some(name) = stream_name(&text) else {
+        } else if name.is_none() {
             if text.contains("\"error\"") {
                 tracing::error!(
                     connection = shard_id,
@@ -688,25 +773,40 @@ impl Hub {
                     "malformed message skipped: {text:.120}"
                 );
             }
-            return;
-        };
+        }
+        if reconnected {
+            // The replacement of a lost connection delivers: its symbols may have missed
+            // messages while it was down.
+            self.notify(shard_id, || Routed::Reconnected);
+        }
+        let Some(name) = name else { return };
         let symbol = name.split('@').next().unwrap_or_default();
-        let Some(member) = self.members.get(symbol) else {
+        let Some(member) = self.members.get_mut(symbol) else {
             return; // unsubscribed, still in flight
         };
         if member.shard != shard_id || !member.streams.contains(name.as_ref()) {
             return;
         }
         let symbol = symbol.to_string();
-        if member
-            .sink
-            .send(Routed::Text { text, receive_ms })
-            .await
-            .is_err()
-        {
-            self.remove(&symbol);
+        match member.deliver(Routed::Text { text, receive_ms }) {
+            Delivery::Sent => {}
+            Delivery::Full => {
+                if let Some(shard) = self.shards.get_mut(&shard_id) {
+                    shard.counters.dropped += 1;
+                }
+            }
+            Delivery::Gone => self.remove(&symbol),
         }
     }
+}
+
+/// The `id` of a reply such as `{"result":null,"id":7}`.
+fn reply_id(text: &str) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Reply {
+        id: Option<u64>,
+    }
+    serde_json::from_str::<Reply>(text).ok()?.id
 }
 
 #[cfg(test)]

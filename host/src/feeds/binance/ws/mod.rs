@@ -134,6 +134,8 @@ pub struct FeedStats {
     pub lag_ms: AtomicI64,
     /// Open time of the last closed bar delivered (0 before the first).
     pub last_bar_open: AtomicI64,
+    /// Times the feed fell behind, missed messages and resynchronised.
+    pub lagged: AtomicU64,
     /// The streams subscribed now.
     pub streams: std::sync::Mutex<Vec<String>>,
 }
@@ -157,6 +159,8 @@ pub struct FeedCounters {
     pub lag_ms: i64,
     /// Open time of the last closed bar delivered (0 before the first).
     pub last_bar_open: i64,
+    /// Times the feed fell behind, missed messages and resynchronised.
+    pub lagged: u64,
     /// The streams subscribed now.
     pub streams: Vec<String>,
 }
@@ -174,6 +178,7 @@ impl FeedStats {
             backfilled: get(&self.backfilled),
             lag_ms: self.lag_ms.load(Ordering::Relaxed),
             last_bar_open: self.last_bar_open.load(Ordering::Relaxed),
+            lagged: get(&self.lagged),
             streams: self
                 .streams
                 .lock()

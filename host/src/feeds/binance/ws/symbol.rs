@@ -109,6 +109,7 @@ impl Feed {
                 let missing = loop {
                     match self.closed_bars(next, candle.open_time).await {
                         Ok(bars) => break bars,
+                        Err(_) if self.out.is_closed() => return false,
                         Err(e) => {
                             tracing::error!(symbol = %self.config.symbol, "backfill of bars from {next} failed, retrying: {e}");
                             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -437,7 +438,7 @@ pub(super) async fn run(
 ) {
     let lower = config.symbol.to_ascii_lowercase();
     let mut streams = initial_streams(&config, &lower);
-    let (sink, mut routed) = mpsc::channel(1024);
+    let (sink, mut routed) = mpsc::channel(4096);
     if let Err(e) = hub.add(&lower, streams.clone(), sink).await {
         tracing::error!(symbol = %config.symbol, "feed not started: {e}");
         return;
@@ -522,6 +523,11 @@ pub(super) async fn run(
                     true
                 }
                 Some(Routed::Moved) => feed.backfill_to_now().await,
+                Some(Routed::Lagged) => {
+                    feed.stats.lagged.fetch_add(1, Ordering::Relaxed);
+                    feed.book.reset();
+                    feed.backfill_to_now().await
+                }
             },
         };
     }
