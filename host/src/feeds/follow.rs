@@ -222,22 +222,11 @@ impl Followed {
             symbol: symbol.clone(),
             message,
         };
-        let changes: Vec<StreamControl> = [
-            StreamControl::Unsubscribe(unsubscribe),
-            StreamControl::Subscribe(subscribe),
-        ]
-        .into_iter()
-        .filter(|c| {
-            let (StreamControl::Subscribe(k) | StreamControl::Unsubscribe(k)) = c;
-            !k.is_empty()
-        })
-        .collect();
-        if changes.is_empty() {
-            return Err(refused("name streams to subscribe or unsubscribe".into()));
-        }
-        for change in &changes {
-            change.check().map_err(refused)?;
-        }
+        let change = StreamControl::Change {
+            subscribe,
+            unsubscribe,
+        };
+        change.check().map_err(refused)?;
         let control = self
             .feeds
             .lock()
@@ -245,18 +234,14 @@ impl Followed {
             .get(&symbol)
             .map(|r| r.control.clone())
             .ok_or_else(|| FollowError::NotFollowed(symbol.clone()))?;
-        let mut streams = Vec::new();
-        for change in changes {
-            let (reply, outcome) = oneshot::channel();
-            let request = StreamRequest {
-                change,
-                reply: Some(reply),
-            };
-            let stopped = || FollowError::NotFollowed(symbol.clone());
-            control.send(request).await.map_err(|_| stopped())?;
-            streams = outcome.await.map_err(|_| stopped())?.map_err(refused)?;
-        }
-        Ok(streams)
+        let (reply, outcome) = oneshot::channel();
+        let request = StreamRequest {
+            change,
+            reply: Some(reply),
+        };
+        let stopped = || FollowError::NotFollowed(symbol.clone());
+        control.send(request).await.map_err(|_| stopped())?;
+        outcome.await.map_err(|_| stopped())?.map_err(refused)
     }
 
     /// Every connection's counters: its symbols, streams, messages, unattributable malformed

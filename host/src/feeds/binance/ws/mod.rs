@@ -195,16 +195,42 @@ pub enum StreamControl {
     Subscribe(Vec<String>),
     /// Removes streams by their kind.
     Unsubscribe(Vec<String>),
+    /// Removes `unsubscribe` and adds `subscribe` in one change: both or neither.
+    Change {
+        /// Kinds to add.
+        subscribe: Vec<String>,
+        /// Kinds to remove.
+        unsubscribe: Vec<String>,
+    },
 }
 
 /// The stream kinds a feed may add or remove at run time.
 pub const CONTROLLABLE: [&str; 4] = ["aggTrade", "trade", "bookTicker", "depth@100ms"];
 
 impl StreamControl {
-    /// Checks that every kind named is one of [`CONTROLLABLE`].
+    /// The kinds it adds and the kinds it removes.
+    pub fn kinds(&self) -> (&[String], &[String]) {
+        match self {
+            Self::Subscribe(kinds) => (kinds, &[]),
+            Self::Unsubscribe(kinds) => (&[], kinds),
+            Self::Change {
+                subscribe,
+                unsubscribe,
+            } => (subscribe, unsubscribe),
+        }
+    }
+
+    /// Checks that every kind named is one of [`CONTROLLABLE`], and that some kind is named.
     pub fn check(&self) -> Result<(), String> {
-        let (Self::Subscribe(kinds) | Self::Unsubscribe(kinds)) = self;
-        match kinds.iter().find(|k| !CONTROLLABLE.contains(&k.as_str())) {
+        let (add, remove) = self.kinds();
+        if add.is_empty() && remove.is_empty() {
+            return Err("name streams to subscribe or unsubscribe".into());
+        }
+        match add
+            .iter()
+            .chain(remove)
+            .find(|k| !CONTROLLABLE.contains(&k.as_str()))
+        {
             Some(bad) => Err(format!(
                 "{bad:?} is not a stream kind that can be changed; use one of {CONTROLLABLE:?}"
             )),

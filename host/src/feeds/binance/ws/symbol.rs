@@ -5,9 +5,7 @@
 
 use super::connection::now_ms;
 use super::hub::{Routed, StreamHub};
-use super::{
-    BOOK_LEVELS, FeedEvent, FeedStats, LiveFeedConfig, Stamp, StreamControl, StreamRequest,
-};
+use super::{BOOK_LEVELS, FeedEvent, FeedStats, LiveFeedConfig, Stamp, StreamRequest};
 use crate::book::{BookSync, DepthDiff, SyncAction};
 use crate::feeds::binance::rest::RestClient;
 use crate::feeds::binance::types::{DepthSnapshot, RawAggTrade, RawBookTicker, RawStreamTrade};
@@ -471,23 +469,19 @@ pub(super) async fn run(
                 let outcome = match request.change.check() {
                     Err(e) => Err(e),
                     Ok(()) => {
-                        let (kinds, add) = match request.change {
-                            StreamControl::Subscribe(k) => (k, true),
-                            StreamControl::Unsubscribe(k) => (k, false),
-                        };
+                        let (add, remove) = request.change.kinds();
+                        let name = |kind: &String| format!("{lower}@{kind}");
                         let mut wanted = streams.clone();
-                        for kind in &kinds {
-                            let name = format!("{lower}@{kind}");
-                            wanted.retain(|s| *s != name);
-                            if add {
-                                wanted.push(name);
-                            }
+                        for kind in remove.iter().chain(add) {
+                            wanted.retain(|s| *s != name(kind));
                         }
+                        wanted.extend(add.iter().map(name));
                         match hub.set_streams(&lower, wanted.clone()).await {
                             Ok(()) => {
                                 streams = wanted;
-                                if kinds.iter().any(|k| k == "depth@100ms") {
-                                    feed.config.book = add;
+                                let depth = |kinds: &[String]| kinds.iter().any(|k| k == "depth@100ms");
+                                if depth(add) || depth(remove) {
+                                    feed.config.book = depth(add);
                                     feed.book.reset();
                                 }
                                 Ok(streams.clone())
