@@ -862,3 +862,66 @@ async fn a_stalled_symbol_does_not_hold_up_the_others_and_catches_up_after() {
         "{slow_stats:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_a_connection_with_subscribed_streams_loses_no_trade() {
+    // 600 streams: more than a URL carries, so most are subscribed after the connection opens;
+    // the old connection must stay until the new one has confirmed them.
+    let symbols: Vec<String> = (0..300).map(|i| format!("R{i}USDT")).collect();
+    let markets = markets(&symbols, 60);
+    let addr = start_sim_of(
+        markets.clone(),
+        SimConfig {
+            book_ms: 100,
+            bars_per_second: 10.0,
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    let hub = StreamHub::start(HubConfig {
+        max_connection_age: Duration::from_millis(1200),
+        silence_timeout: Duration::from_secs(5),
+        ..HubConfig::new(&format!("ws://{addr}"))
+    });
+    let mut feeds = Vec::new();
+    for market in &markets {
+        let mut config = LiveFeedConfig::new(
+            &format!("http://{addr}"),
+            &format!("ws://{addr}"),
+            &market.symbol,
+            "1m",
+            60_000,
+        );
+        config.book = false;
+        config.raw_trades = true;
+        feeds.push(collect(&hub, config, 40));
+    }
+    let mut runs = Vec::new();
+    for (_, stop, collector) in feeds {
+        runs.push(collector.await.unwrap());
+        let _ = stop.send(());
+    }
+    let connections = hub.counters().await;
+    assert!(
+        connections
+            .iter()
+            .all(|c| c.rotations >= 2 && c.reconnects == 0),
+        "{connections:?}"
+    );
+    for (run, market) in runs.iter().zip(&markets) {
+        assert_eq!(run.bars.len(), 40, "{}", market.symbol);
+        assert!(
+            run.trades.len() > 20,
+            "{}: {} trades",
+            market.symbol,
+            run.trades.len()
+        );
+        // The simulator numbers each symbol's trades consecutively: any gap is a lost one.
+        assert!(
+            run.trades.windows(2).all(|w| w[1] == w[0] + 1),
+            "{}: trades lost across a rotation: {:?}",
+            market.symbol,
+            run.trades.windows(2).find(|w| w[1] != w[0] + 1)
+        );
+    }
+}

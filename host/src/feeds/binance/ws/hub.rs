@@ -417,7 +417,12 @@ impl Hub {
             stop,
             requests,
             opened: Instant::now(),
-            unconfirmed: BTreeSet::new(),
+            // Until its first requests are sent, it is waiting for them (0 is no request's id).
+            unconfirmed: if shard.subscribe.is_empty() {
+                BTreeSet::new()
+            } else {
+                BTreeSet::from([0])
+            },
             replaces_lost,
         });
     }
@@ -512,6 +517,9 @@ impl Hub {
                 pending.extend(chunk.iter().cloned());
                 shard.flush_at = Some(Instant::now() + Duration::from_millis(500));
             }
+        }
+        if shard.subscribe.is_empty() {
+            conn.unconfirmed.remove(&0);
         }
     }
 
