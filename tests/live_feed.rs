@@ -539,28 +539,64 @@ fn symbols_on(connections: &[ConnectionCounters]) -> usize {
     connections.iter().map(|c| c.symbols).sum()
 }
 
-/// A generated market per symbol, served together.
-fn markets(symbols: &[String], candles: usize) -> Vec<SimMarket> {
-    symbols
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            SimMarket::generated(s, "1m", 60_000, 1_700_000_000_000, candles, 100 + i as u64)
+/// `count` generated markets of `candles` candles each, named `<prefix><i>USDT`.
+fn markets(prefix: &str, count: usize, candles: usize) -> Vec<SimMarket> {
+    (0..count)
+        .map(|i| {
+            let symbol = format!("{prefix}{i}USDT");
+            SimMarket::generated(
+                &symbol,
+                "1m",
+                60_000,
+                1_700_000_000_000,
+                candles,
+                100 + i as u64,
+            )
         })
         .collect()
 }
 
-/// Starts `symbol`'s feed on `hub`; its events are collected until it has `want` bars or
-/// `deadline` passes.
-fn collect(
-    hub: &StreamHub,
-    mut config: LiveFeedConfig,
-    want: usize,
-) -> (
+/// Serves `markets` with a book change every `book_ms` and `bars_per_second` candles released.
+async fn simulate(markets: &[SimMarket], book_ms: u64, bars_per_second: f64) -> String {
+    let config = SimConfig {
+        book_ms,
+        bars_per_second,
+        ..SimConfig::default()
+    };
+    start_sim_of(markets.to_vec(), config).await
+}
+
+/// A feed of `market` on the simulator at `addr`, from the first bar closed after it starts.
+fn live_config(addr: &str, market: &SimMarket) -> LiveFeedConfig {
+    LiveFeedConfig::new(
+        &format!("http://{addr}"),
+        &format!("ws://{addr}"),
+        &market.symbol,
+        "1m",
+        60_000,
+    )
+}
+
+/// Waits for every collector, then stops its feed.
+async fn finish(feeds: Vec<Collecting>) -> Vec<SymbolRun> {
+    let mut runs = Vec::new();
+    for (_, stop, collector) in feeds {
+        runs.push(collector.await.unwrap());
+        let _ = stop.send(());
+    }
+    runs
+}
+
+/// A feed being collected: its stream control, its stop, and what it delivered.
+type Collecting = (
     mpsc::Sender<ws::StreamRequest>,
     oneshot::Sender<()>,
     tokio::task::JoinHandle<SymbolRun>,
-) {
+);
+
+/// Starts `symbol`'s feed on `hub`; its events are collected until it has `want` bars or
+/// `deadline` passes.
+fn collect(hub: &StreamHub, mut config: LiveFeedConfig, want: usize) -> Collecting {
     let (tx, mut rx) = mpsc::channel(1024);
     let (control, control_rx) = mpsc::channel(4);
     let (stop, shutdown) = oneshot::channel();
@@ -599,17 +635,8 @@ fn collect(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_symbols_share_connections_up_to_their_stream_limit() {
-    let symbols: Vec<String> = (0..12).map(|i| format!("SYM{i}USDT")).collect();
-    let markets = markets(&symbols, 150);
-    let addr = start_sim_of(
-        markets.clone(),
-        SimConfig {
-            book_ms: 50,
-            bars_per_second: 40.0,
-            ..SimConfig::default()
-        },
-    )
-    .await;
+    let markets = markets("SYM", 12, 150);
+    let addr = simulate(&markets, 50, 40.0).await;
     // Three streams a symbol (kline, depth, aggTrade), nine a connection: three symbols each.
     let hub = StreamHub::start(HubConfig {
         max_streams: 9,
@@ -644,11 +671,7 @@ async fn many_symbols_share_connections_up_to_their_stream_limit() {
     streams.sort();
     assert_eq!(streams, [4, 6, 9, 9, 9], "{moved:?}");
     assert_eq!((moved[4].streams, moved[4].symbols), (4, 1), "{moved:?}");
-    let mut runs = Vec::new();
-    for (_, stop, collector) in feeds {
-        runs.push(collector.await.unwrap());
-        let _ = stop.send(());
-    }
+    let runs = finish(feeds).await;
     for (run, market) in runs.iter().zip(&markets) {
         assert_eq!(
             run.bars,
@@ -679,27 +702,12 @@ async fn many_symbols_share_connections_up_to_their_stream_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn more_than_a_thousand_streams_fill_one_connection_and_open_another() {
     // 520 symbols, klines and book tickers: 1040 streams, over Binance's 1024 a connection.
-    let symbols: Vec<String> = (0..520).map(|i| format!("S{i}BTC")).collect();
-    let markets = markets(&symbols, 20);
-    let addr = start_sim_of(
-        markets.clone(),
-        SimConfig {
-            book_ms: 400,
-            bars_per_second: 8.0,
-            ..SimConfig::default()
-        },
-    )
-    .await;
+    let markets = markets("S", 520, 20);
+    let addr = simulate(&markets, 400, 8.0).await;
     let hub = StreamHub::start(HubConfig::new(&format!("ws://{addr}")));
     let mut feeds = Vec::new();
     for market in &markets {
-        let mut config = LiveFeedConfig::new(
-            &format!("http://{addr}"),
-            &format!("ws://{addr}"),
-            &market.symbol,
-            "1m",
-            60_000,
-        );
+        let mut config = live_config(&addr, market);
         config.book = false;
         config.trades = false;
         config.book_ticker = true;
@@ -738,8 +746,7 @@ async fn more_than_a_thousand_streams_fill_one_connection_and_open_another() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_shared_connection_loses_no_bar_of_any_of_its_symbols() {
-    let symbols: Vec<String> = (0..6).map(|i| format!("DROP{i}USDT")).collect();
-    let markets = markets(&symbols, 400);
+    let markets = markets("DROP", 6, 400);
     let addr = start_sim_of(
         markets.clone(),
         SimConfig {
@@ -796,17 +803,8 @@ async fn a_dropped_shared_connection_loses_no_bar_of_any_of_its_symbols() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_symbol_does_not_hold_up_the_others_and_catches_up_after() {
-    let symbols: Vec<String> = ["SLOWUSDT", "FASTUSDT"].map(String::from).to_vec();
-    let markets = markets(&symbols, 300);
-    let addr = start_sim_of(
-        markets.clone(),
-        SimConfig {
-            book_ms: 1,
-            bars_per_second: 100.0,
-            ..SimConfig::default()
-        },
-    )
-    .await;
+    let markets = markets("STALL", 2, 300);
+    let addr = simulate(&markets, 1, 100.0).await;
     let hub = StreamHub::start(HubConfig::new(&format!("ws://{addr}")));
     let config = |market: &SimMarket| {
         let mut config = LiveFeedConfig {
@@ -867,17 +865,8 @@ async fn a_stalled_symbol_does_not_hold_up_the_others_and_catches_up_after() {
 async fn rotating_a_connection_with_subscribed_streams_loses_no_trade() {
     // 600 streams: more than a URL carries, so most are subscribed after the connection opens;
     // the old connection must stay until the new one has confirmed them.
-    let symbols: Vec<String> = (0..300).map(|i| format!("R{i}USDT")).collect();
-    let markets = markets(&symbols, 60);
-    let addr = start_sim_of(
-        markets.clone(),
-        SimConfig {
-            book_ms: 100,
-            bars_per_second: 10.0,
-            ..SimConfig::default()
-        },
-    )
-    .await;
+    let markets = markets("R", 300, 60);
+    let addr = simulate(&markets, 100, 10.0).await;
     let hub = StreamHub::start(HubConfig {
         max_connection_age: Duration::from_millis(1200),
         silence_timeout: Duration::from_secs(5),
@@ -885,22 +874,12 @@ async fn rotating_a_connection_with_subscribed_streams_loses_no_trade() {
     });
     let mut feeds = Vec::new();
     for market in &markets {
-        let mut config = LiveFeedConfig::new(
-            &format!("http://{addr}"),
-            &format!("ws://{addr}"),
-            &market.symbol,
-            "1m",
-            60_000,
-        );
+        let mut config = live_config(&addr, market);
         config.book = false;
         config.raw_trades = true;
         feeds.push(collect(&hub, config, 40));
     }
-    let mut runs = Vec::new();
-    for (_, stop, collector) in feeds {
-        runs.push(collector.await.unwrap());
-        let _ = stop.send(());
-    }
+    let runs = finish(feeds).await;
     let connections = hub.counters().await;
     assert!(
         connections

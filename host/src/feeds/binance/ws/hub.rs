@@ -8,8 +8,8 @@
 //! errors, closes, or stays silent is replaced with jittered backoff and its symbols are told,
 //! so they rebuild their books and backfill bars; one that reaches `max_connection_age` (or is
 //! announced to end by `serverShutdown`) is replaced with an overlap: the new one is opened
-//! first and the old one closed once the new one delivers and has confirmed every subscription
-//! sent after it opened. Messages that name no stream are counted as malformed on their
+//! first and the old one closed a second after the new one has confirmed every subscription
+//! sent after it opened (both deliver meanwhile; the symbols' feeds drop repeats). Messages that name no stream are counted as malformed on their
 //! connection.
 //!
 //! The hub never waits on a symbol: a symbol whose queue is full misses messages until it has
@@ -253,6 +253,8 @@ struct Shard {
     streams: BTreeSet<String>,
     active: Option<Conn>,
     retiring: Option<Conn>,
+    /// When to close `retiring`, once its replacement carries every stream.
+    retire_at: Option<Instant>,
     /// When to (re)open the connection, while there is none.
     connect_at: Option<Instant>,
     failures: u32,
@@ -321,6 +323,10 @@ const URL_BUDGET: usize = 4000;
 /// The longest a replaced connection is kept once its replacement is open.
 const RETIRE_AFTER: Duration = Duration::from_secs(30);
 
+/// How long both connections deliver once the replacement carries every stream: what the old
+/// one had already sent still arrives (repeats are dropped by the symbols' feeds).
+const OVERLAP: Duration = Duration::from_secs(1);
+
 /// Streams named in one SUBSCRIBE or UNSUBSCRIBE request.
 const PER_REQUEST: usize = 200;
 
@@ -370,7 +376,9 @@ impl Hub {
             .values()
             .flat_map(|s| {
                 let rotate = match (&s.active, &s.retiring) {
-                    (Some(conn), Some(_)) => Some(conn.opened + RETIRE_AFTER),
+                    (Some(conn), Some(_)) => {
+                        Some(s.retire_at.unwrap_or(conn.opened + RETIRE_AFTER))
+                    }
                     (Some(_), None) if s.shutdown_announced => Some(Instant::now()),
                     (Some(conn), None) => Some(conn.opened + self.config.max_connection_age),
                     (None, _) => None,
@@ -462,18 +470,19 @@ impl Hub {
                 shard.shutdown_announced = false;
                 shard.counters.rotations += 1;
                 shard.retiring = shard.active.take();
+                shard.retire_at = None;
                 self.open(id, false);
                 self.notify(id, || Routed::Rotated);
                 continue;
             }
             // A replacement whose subscriptions are never confirmed still retires the old one.
-            if shard.retiring.is_some()
-                && shard
+            let retire = shard.retire_at.is_some_and(|t| t <= now)
+                || shard
                     .active
                     .as_ref()
-                    .is_some_and(|c| c.opened + RETIRE_AFTER <= now)
-                && let Some(old) = shard.retiring.take()
-            {
+                    .is_some_and(|c| c.opened + RETIRE_AFTER <= now);
+            if retire && let Some(old) = shard.retiring.take() {
+                shard.retire_at = None;
                 let _ = old.stop.send(());
             }
             if shard.flush_at.is_some_and(|t| t <= now) {
@@ -547,6 +556,7 @@ impl Hub {
                 streams: BTreeSet::new(),
                 active: None,
                 retiring: None,
+                retire_at: None,
                 // Opened after the current burst of additions, so its URL carries them all.
                 connect_at: Some(Instant::now() + BATCH),
                 failures: 0,
@@ -711,6 +721,7 @@ impl Hub {
                 for (id, shard) in &mut self.shards {
                     if shard.retiring.as_ref().is_some_and(|c| c.id == conn) {
                         shard.retiring = None;
+                        shard.retire_at = None;
                         return;
                     }
                     if shard.active.as_ref().is_some_and(|c| c.id == conn) {
@@ -720,6 +731,8 @@ impl Hub {
                             "stream connection lost ({reason}); reconnecting"
                         );
                         shard.active = None;
+                        // A connection it was replacing keeps delivering until the next one.
+                        shard.retire_at = None;
                         shard.shutdown_announced = false;
                         shard.connect_at = Some(Instant::now() + backoff(shard.failures));
                         shard.failures += 1;
@@ -756,11 +769,12 @@ impl Hub {
                 }
             }
             reconnected = std::mem::take(&mut active.replaces_lost);
-            // The old connection goes once the new one carries everything it did.
+            // The old connection goes shortly after the new one carries everything it did.
             if active.unconfirmed.is_empty()
-                && let Some(old) = shard.retiring.take()
+                && shard.retiring.is_some()
+                && shard.retire_at.is_none()
             {
-                let _ = old.stop.send(());
+                shard.retire_at = Some(Instant::now() + OVERLAP);
             }
         }
         if text.contains("\"serverShutdown\"") {
