@@ -229,7 +229,6 @@ fn serve_config(dir: &Path) -> PathBuf {
 
 #[test]
 fn operators_replace_and_roll_back_models_on_a_running_service() {
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let config = serve_config(dir.path());
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
@@ -240,15 +239,7 @@ fn operators_replace_and_roll_back_models_on_a_running_service() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let endpoint = line
-        .trim()
-        .strip_prefix("stratbox listening on ")
-        .unwrap()
-        .to_string();
+    let endpoint = announced(&mut child, "stratbox listening on ");
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -351,15 +351,36 @@ async fn rate_limited_snapshots_do_not_hold_up_bars() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn recorded_trades_are_replayed_with_their_candles() {
-    let rows = rows(200);
+/// The shared recorded trades made before the last of `rows` closed.
+fn trades_within(rows: &[Candle]) -> Vec<SimTrade> {
     let close = rows[rows.len() - 1].open_time + 60_000;
-    let recorded: Vec<SimTrade> = read_trades(&data_dir().join("XRP_ETH_trades.csv"))
+    read_trades(&data_dir().join("XRP_ETH_trades.csv"))
         .unwrap()
         .into_iter()
         .filter(|t| t.time < close)
-        .collect();
+        .collect()
+}
+
+/// Checks `received` holds every one of `recorded` since the first received, once, in order;
+/// the position of the first.
+fn assert_every_trade_since_connecting(received: &[u64], recorded: &[SimTrade]) -> usize {
+    let expected: Vec<u64> = recorded.iter().map(|t| t.id).collect();
+    let first = expected
+        .iter()
+        .position(|&id| Some(&id) == received.first())
+        .expect("received trades are recorded ones");
+    assert_eq!(
+        received,
+        &expected[first..],
+        "every recorded trade since connecting, once, in order"
+    );
+    first
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_trades_are_replayed_with_their_candles() {
+    let rows = rows(200);
+    let recorded = trades_within(&rows);
     assert!(
         recorded.len() > 100,
         "the shared trades overlap the shared candles"
@@ -375,31 +396,17 @@ async fn recorded_trades_are_replayed_with_their_candles() {
     assert_eq!(run.bars, rows);
     // Trades of a window are published before its kline closes, so by the last bar all of them
     // have been sent; those sent before the first connection was up are not replayed to it.
-    let expected: Vec<u64> = recorded.iter().map(|t| t.id).collect();
-    let first = expected
-        .iter()
-        .position(|&id| Some(&id) == run.trades.first())
-        .expect("received trades are recorded ones");
+    let first = assert_every_trade_since_connecting(&run.trades, &recorded);
     assert!(
-        first < expected.len() / 2,
+        first < recorded.len() / 2,
         "the feed connected early in the replay"
-    );
-    assert_eq!(
-        run.trades,
-        expected[first..],
-        "every recorded trade since connecting, once, in order"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn single_trades_and_book_tickers_are_consumed() {
     let rows = rows(120);
-    let close = rows[rows.len() - 1].open_time + 60_000;
-    let recorded: Vec<SimTrade> = read_trades(&data_dir().join("XRP_ETH_trades.csv"))
-        .unwrap()
-        .into_iter()
-        .filter(|t| t.time < close)
-        .collect();
+    let recorded = trades_within(&rows);
     let run = run_feed_configured(
         &rows,
         &recorded,
@@ -414,12 +421,7 @@ async fn single_trades_and_book_tickers_are_consumed() {
     .await;
     assert_eq!(run.bars, rows);
     // Every single trade (the `@trade` stream) since connecting, once, in order.
-    let expected: Vec<u64> = recorded.iter().map(|t| t.id).collect();
-    let first = expected
-        .iter()
-        .position(|&id| Some(&id) == run.trades.first())
-        .expect("received trades are recorded ones");
-    assert_eq!(run.trades, expected[first..]);
+    assert_every_trade_since_connecting(&run.trades, &recorded);
     // The book's top in real time, exact decimals, never crossed, update ids rising.
     assert!(run.tickers.len() >= 5, "{} tickers", run.tickers.len());
     for pair in run.tickers.windows(2) {

@@ -374,17 +374,7 @@ fn fetch_then_export_gives_back_the_simulators_rows() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(sim.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("exchange-sim listening on ")
-        .unwrap()
-        .to_string();
+    let base = announced(&mut sim, "exchange-sim listening on ");
     let db = format!("sqlite://{}", dir.path().join("h.db").display());
     let args = [
         "data",

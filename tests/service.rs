@@ -5,7 +5,6 @@
 mod common;
 
 use common::*;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -29,15 +28,7 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .expect("start stratbox serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let endpoint = line
-            .trim()
-            .strip_prefix("stratbox listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
+        let endpoint = announced(&mut child, "stratbox listening on ");
         Server { child, endpoint }
     }
 
@@ -310,15 +301,7 @@ fn start_exchange_sim(symbols: &str) -> (std::process::Child, String) {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(sim.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("exchange-sim listening on http://")
-        .unwrap()
-        .to_string();
+    let addr = announced(&mut sim, "exchange-sim listening on http://");
     (sim, addr)
 }
 

@@ -114,3 +114,17 @@ pub fn state_u64(engine: &Engine, name: &str, key: &str) -> Option<u64> {
         .get(key)
         .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
 }
+
+/// What `child` announced on its first line of standard output after `prefix` (e.g. the
+/// address in "stratbox listening on http://..."); takes its stdout.
+pub fn announced(child: &mut std::process::Child, prefix: &str) -> String {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout piped"))
+        .read_line(&mut line)
+        .expect("read the first line");
+    line.trim()
+        .strip_prefix(prefix)
+        .unwrap_or_else(|| panic!("expected {prefix:?}, got first line {line:?}"))
+        .to_string()
+}

@@ -85,14 +85,8 @@ impl Buffers {
         name: &str,
         floats: usize,
     ) -> Result<wgpu::Buffer, InferError> {
-        let size = check_size(ctx, name, float_bytes(floats))?;
-        self.created += 1;
-        Ok(ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(name),
-            size,
-            usage: wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: true,
-        }))
+        let usage = wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC;
+        self.staging(ctx, name, floats, usage, true)
     }
 
     /// A host-readable staging buffer of `floats` f32.
@@ -102,13 +96,25 @@ impl Buffers {
         name: &str,
         floats: usize,
     ) -> Result<wgpu::Buffer, InferError> {
+        let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
+        self.staging(ctx, name, floats, usage, false)
+    }
+
+    fn staging(
+        &mut self,
+        ctx: &GpuContext,
+        name: &str,
+        floats: usize,
+        usage: wgpu::BufferUsages,
+        mapped_at_creation: bool,
+    ) -> Result<wgpu::Buffer, InferError> {
         let size = check_size(ctx, name, float_bytes(floats))?;
         self.created += 1;
         Ok(ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(name),
             size,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
+            usage,
+            mapped_at_creation,
         }))
     }
 }

@@ -6,6 +6,7 @@
 use super::buffers::{Buffers, row_major};
 use super::context::GpuContext;
 use super::kernels::{Act, Launch, Pool};
+use super::linear::LinearBuffers;
 use super::plan::{Plan, PlanBuilder};
 use crate::InferError;
 use crate::manifest::CnnSpec;
@@ -73,8 +74,7 @@ impl ConvBuffers {
 /// `CNNNet`'s weights on the device.
 pub(crate) struct CnnNet {
     convs: Vec<ConvBuffers>,
-    head_w: wgpu::Buffer,
-    head_b: wgpu::Buffer,
+    head: LinearBuffers,
     n_out: usize,
 }
 
@@ -94,8 +94,7 @@ impl CnnNet {
             .collect::<Result<_, _>>()?;
         Ok(CnnNet {
             convs,
-            head_w: buffers.storage_init(ctx, "head.weight", &row_major(&w.head.weight))?,
-            head_b: buffers.storage_init(ctx, "head.bias", &row_major(&w.head.bias))?,
+            head: LinearBuffers::upload(ctx, buffers, "head", &w.head)?,
             n_out: spec.n_out,
         })
     }
@@ -132,8 +131,8 @@ impl CnnNet {
             Launch::matvec(batch, self.n_out, last.out_ch, seq, Some(Pool::Mean)),
             &[
                 &acts[(self.convs.len() - 1) % 2],
-                &self.head_w,
-                &self.head_b,
+                &self.head.weight,
+                &self.head.bias,
                 output,
             ],
         );

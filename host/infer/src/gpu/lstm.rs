@@ -7,6 +7,7 @@ use ndarray::Array2;
 use super::buffers::{Buffers, row_major};
 use super::context::GpuContext;
 use super::kernels::{Act, Launch, Pool};
+use super::linear::LinearBuffers;
 use super::plan::{Plan, PlanBuilder};
 use crate::InferError;
 use crate::manifest::LstmSpec;
@@ -114,8 +115,7 @@ fn grouping(ctx: &GpuContext, hidden: usize) -> Result<(usize, usize), InferErro
 /// `LSTMNet`'s weights on the device.
 pub(crate) struct LstmNet {
     layers: Vec<LayerBuffers>,
-    head_w: wgpu::Buffer,
-    head_b: wgpu::Buffer,
+    head: LinearBuffers,
     n_out: usize,
 }
 
@@ -135,8 +135,7 @@ impl LstmNet {
             .collect::<Result<_, _>>()?;
         Ok(LstmNet {
             layers,
-            head_w: buffers.storage_init(ctx, "head.weight", &row_major(&w.head.weight))?,
-            head_b: buffers.storage_init(ctx, "head.bias", &row_major(&w.head.bias))?,
+            head: LinearBuffers::upload(ctx, buffers, "head", &w.head)?,
             n_out: spec.n_out,
         })
     }
@@ -170,7 +169,7 @@ impl LstmNet {
         let last = &hs[(self.layers.len() - 1) % 2];
         plan.push(
             Launch::matvec(batch, self.n_out, h, seq, Some(Pool::Last)),
-            &[last, &self.head_w, &self.head_b, output],
+            &[last, &self.head.weight, &self.head.bias, output],
         );
         plan.build(ctx, buffers, "lstm")
     }

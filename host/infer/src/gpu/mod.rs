@@ -18,6 +18,7 @@ mod buffers;
 mod cnn;
 mod context;
 mod kernels;
+mod linear;
 mod lstm;
 pub mod ops;
 mod plan;

@@ -12,60 +12,11 @@
 use super::buffers::{Buffers, row_major};
 use super::context::GpuContext;
 use super::kernels::{Act, Launch, Pool};
+use super::linear::LinearBuffers;
 use super::plan::{Plan, PlanBuilder};
 use crate::InferError;
 use crate::manifest::{Activation, TransformerSpec};
-use crate::weights::{LayerNorm, Linear, TransformerWeights};
-
-/// A Linear layer on the device.
-pub(crate) struct LinearBuffers {
-    inputs: usize,
-    outputs: usize,
-    weight: wgpu::Buffer,
-    bias: wgpu::Buffer,
-}
-
-impl LinearBuffers {
-    /// Uploads `layer` under `name`.
-    pub(crate) fn upload(
-        ctx: &GpuContext,
-        buffers: &mut Buffers,
-        name: &str,
-        layer: &Linear,
-    ) -> Result<Self, InferError> {
-        let (outputs, inputs) = layer.weight.dim();
-        Ok(LinearBuffers {
-            inputs,
-            outputs,
-            weight: buffers.storage_init(
-                ctx,
-                &format!("{name}.weight"),
-                &row_major(&layer.weight),
-            )?,
-            bias: buffers.storage_init(ctx, &format!("{name}.bias"), &row_major(&layer.bias))?,
-        })
-    }
-
-    /// Records `y = act(x · wᵀ + b) (+ residual row r % res_rows)` for `rows` rows of x.
-    fn push(
-        &self,
-        plan: &mut PlanBuilder,
-        rows: usize,
-        x: &wgpu::Buffer,
-        act: Act,
-        residual: Option<(&wgpu::Buffer, usize)>,
-        y: &wgpu::Buffer,
-    ) {
-        let (res, res_rows) = match residual {
-            Some((buffer, res_rows)) => (buffer, Some(res_rows)),
-            None => (&self.bias, None),
-        };
-        plan.push(
-            Launch::linear(rows, self.outputs, self.inputs, act, res_rows),
-            &[x, &self.weight, &self.bias, res, y],
-        );
-    }
-}
+use crate::weights::{LayerNorm, TransformerWeights};
 
 struct NormBuffers {
     gamma: wgpu::Buffer,

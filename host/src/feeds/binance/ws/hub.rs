@@ -777,7 +777,7 @@ impl Hub {
                 shard.retire_at = Some(Instant::now() + OVERLAP);
             }
         }
-        if text.contains("\"serverShutdown\"") {
+        if name.is_none() && text.contains("\"serverShutdown\"") {
             // Binance announces the end of a connection: replace it now, with an overlap.
             if shard.active.as_ref().is_some_and(|c| c.id == conn) {
                 shard.shutdown_announced = true;
