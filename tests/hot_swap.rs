@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 use stratbox::engine::service::{Command, EngineService};
 use stratbox::engine::{Allowance, DeployError, Status};
@@ -11,7 +12,10 @@ use stratbox::feeds::MarketEvent;
 use stratbox::risk::Budget;
 use stratbox::sandbox::{SandboxLimits, StateStore};
 
-const EVENTS: usize = 6_000;
+/// Events the stream sends before the first swap, and after the last one.
+const EVENTS_AROUND: usize = 500;
+/// How far the stream may run ahead of the engine, in events.
+const BACKLOG: usize = 32;
 
 fn deploy_cmd(name: &str, guest_name: &str, config: &str) -> Command {
     Command::Deploy {
@@ -23,76 +27,108 @@ fn deploy_cmd(name: &str, guest_name: &str, config: &str) -> Command {
     }
 }
 
+/// Streams consecutive bars into the engine until `stop` is set and `EVENTS_AROUND` more have
+/// been sent, never more than `BACKLOG` ahead of the engine (so operator commands queued behind
+/// the stream are reached promptly however slow the build); returns how many it sent.
+fn stream(service: &EngineService, sent: &AtomicUsize, stop: &AtomicBool) -> usize {
+    let events = service.events();
+    let mut stop_at = None;
+    for (i, bar) in bars(200_000).into_iter().enumerate() {
+        if stop_at.is_none() && stop.load(Ordering::SeqCst) {
+            stop_at = Some(i + EVENTS_AROUND);
+        }
+        if stop_at == Some(i) {
+            return i;
+        }
+        assert!(events.send(MarketEvent::Bar(bar)));
+        sent.store(i + 1, Ordering::SeqCst);
+        if i % BACKLOG == BACKLOG - 1 {
+            // Answered once the engine has handled every event queued before it.
+            service.command_blocking(Command::List).unwrap();
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+    panic!("the stream ran out of bars before the swaps finished");
+}
+
 #[test]
 fn swaps_under_a_live_stream_lose_and_repeat_nothing() {
     let service = EngineService::start(engine(SandboxLimits::default()));
     service
         .command_blocking(deploy_cmd("c", "counter", r#"{"version": 1}"#))
         .unwrap();
-    // The producer paces the stream so that swaps land in the middle of it.
-    let events = service.events();
-    let producer = std::thread::spawn(move || {
-        for (i, bar) in bars(EVENTS).into_iter().enumerate() {
-            assert!(events.send(MarketEvent::Bar(bar)));
-            if i % 8 == 0 {
-                std::thread::sleep(Duration::from_micros(500));
-            }
+    let (sent, stop) = (AtomicUsize::new(0), AtomicBool::new(false));
+    let total = std::thread::scope(|scope| {
+        let producer = scope.spawn(|| stream(&service, &sent, &stop));
+        while sent.load(Ordering::SeqCst) < EVENTS_AROUND {
+            std::thread::sleep(Duration::from_millis(1));
         }
+        // Every step below lands in the middle of the stream.
+        let mark = |what: &str, before: usize| {
+            let now = sent.load(Ordering::SeqCst);
+            assert!(now > before, "the stream stalled during {what}");
+            now
+        };
+        let at = sent.load(Ordering::SeqCst);
+
+        // A new version, switched in between two events.
+        let list = service
+            .command_blocking(Command::Swap {
+                name: "c".into(),
+                bytes: guest("counter"),
+                config: Some(r#"{"version": 2}"#.into()),
+            })
+            .unwrap();
+        assert_eq!(list[0].status, Status::Running);
+        std::thread::sleep(Duration::from_millis(50));
+        let at = mark("the swap", at);
+
+        // Broken versions are refused and the running one stays.
+        let err = service
+            .command_blocking(Command::Swap {
+                name: "c".into(),
+                bytes: guest("counter"),
+                config: Some(r#"{"fail": "yes"}"#.into()),
+            })
+            .unwrap_err();
+        assert!(matches!(err, DeployError::Init(_)), "{err}");
+        let err = service
+            .command_blocking(Command::Swap {
+                name: "c".into(),
+                bytes: b"garbage".to_vec().into(),
+                config: None,
+            })
+            .unwrap_err();
+        assert!(matches!(err, DeployError::Sandbox(_)), "{err}");
+        let err = service
+            .command_blocking(Command::Swap {
+                name: "c".into(),
+                bytes: guest("wrong-exports"),
+                config: None,
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("does not export"), "{err}");
+        std::thread::sleep(Duration::from_millis(50));
+        let at = mark("the refused swaps", at);
+
+        // Roll back to version 1, and then forward again to version 2.
+        service
+            .command_blocking(Command::Rollback { name: "c".into() })
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let at = mark("the rollback", at);
+        service
+            .command_blocking(Command::Rollback { name: "c".into() })
+            .unwrap();
+        stop.store(true, Ordering::SeqCst);
+        let total = producer.join().unwrap();
+        mark("the rollback forward", at);
+        total
     });
-    std::thread::sleep(Duration::from_millis(100));
-
-    // A new version, switched in between two events.
-    let list = service
-        .command_blocking(Command::Swap {
-            name: "c".into(),
-            bytes: guest("counter"),
-            config: Some(r#"{"version": 2}"#.into()),
-        })
-        .unwrap();
-    assert_eq!(list[0].status, Status::Running);
-    std::thread::sleep(Duration::from_millis(100));
-
-    // Broken versions are refused and the running one stays.
-    let err = service
-        .command_blocking(Command::Swap {
-            name: "c".into(),
-            bytes: guest("counter"),
-            config: Some(r#"{"fail": "yes"}"#.into()),
-        })
-        .unwrap_err();
-    assert!(matches!(err, DeployError::Init(_)), "{err}");
-    let err = service
-        .command_blocking(Command::Swap {
-            name: "c".into(),
-            bytes: b"garbage".to_vec().into(),
-            config: None,
-        })
-        .unwrap_err();
-    assert!(matches!(err, DeployError::Sandbox(_)), "{err}");
-    let err = service
-        .command_blocking(Command::Swap {
-            name: "c".into(),
-            bytes: guest("wrong-exports"),
-            config: None,
-        })
-        .unwrap_err();
-    assert!(err.to_string().contains("does not export"), "{err}");
-    std::thread::sleep(Duration::from_millis(100));
-
-    // Roll back to version 1, and then forward again to version 2.
-    service
-        .command_blocking(Command::Rollback { name: "c".into() })
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(50));
-    service
-        .command_blocking(Command::Rollback { name: "c".into() })
-        .unwrap();
-
-    producer.join().unwrap();
     let engine = service.shutdown();
     assert_eq!(
         state_u64(&engine, "c", "count"),
-        Some(EVENTS as u64),
+        Some(total as u64),
         "every event delivered once"
     );
     assert_eq!(
@@ -103,11 +139,11 @@ fn swaps_under_a_live_stream_lose_and_repeat_nothing() {
     let v1 = state_u64(&engine, "c", "v1").unwrap_or(0);
     let v2 = state_u64(&engine, "c", "v2").unwrap_or(0);
     assert!(
-        v1 > 0 && v2 > 0,
+        v1 >= EVENTS_AROUND as u64 && v2 >= EVENTS_AROUND as u64,
         "both versions handled events: v1={v1} v2={v2}"
     );
-    assert_eq!(v1 + v2, EVENTS as u64);
-    assert_eq!(engine.list()[0].delivered, EVENTS as u64);
+    assert_eq!(v1 + v2, total as u64);
+    assert_eq!(engine.list()[0].delivered, total as u64);
 }
 
 #[test]

@@ -59,76 +59,134 @@ impl Subscriptions {
     }
 }
 
+/// One client connection: its socket, what it is subscribed to, and its fault counters.
+struct Session {
+    socket: WebSocket,
+    subscribed: Subscriptions,
+    combined: bool,
+    faults: Faults,
+    sent: u64,
+    diffs: u64,
+    closing_at: Option<tokio::time::Instant>,
+}
+
+impl Session {
+    /// Sends `p` if the connection is subscribed to it; false once the connection is over.
+    async fn forward(&mut self, p: &Published) -> bool {
+        let Some(name) = self.subscribed.name_of(p) else {
+            return true;
+        };
+        if p.kind == "depth" {
+            self.diffs += 1;
+            if self
+                .faults
+                .skip_every
+                .is_some_and(|k| self.diffs.is_multiple_of(k))
+            {
+                return true;
+            }
+        }
+        self.sent += 1;
+        let text = if self
+            .faults
+            .garbage_every
+            .is_some_and(|k| self.sent.is_multiple_of(k))
+        {
+            "{\"stream\": \"garbage".to_string()
+        } else if self.combined {
+            format!("{{\"stream\":\"{name}\",\"data\":{}}}", p.json)
+        } else {
+            p.json.to_string()
+        };
+        if self.socket.send(Message::Text(text.into())).await.is_err() {
+            return false;
+        }
+        if self.faults.drop_after.is_some_and(|k| self.sent >= k) {
+            return false; // dropped without a close frame, as a network failure would
+        }
+        if self.closing_at.is_none() && self.faults.shutdown_after.is_some_and(|k| self.sent >= k) {
+            let notice = format!("{{\"e\":\"serverShutdown\",\"E\":{}}}", super::now_ms());
+            if self
+                .socket
+                .send(Message::Text(notice.into()))
+                .await
+                .is_err()
+            {
+                return false;
+            }
+            self.closing_at = Some(tokio::time::Instant::now() + Duration::from_secs(1));
+        }
+        true
+    }
+}
+
 /// Serves one WebSocket connection subscribed to `streams` (unknown names are ignored, as
 /// Binance does), forwarding `events` until the client leaves or a fault ends it.
 pub async fn serve(
-    mut socket: WebSocket,
+    socket: WebSocket,
     catalog: Arc<StreamCatalog>,
     mut events: broadcast::Receiver<Published>,
     streams: Vec<String>,
     combined: bool,
     faults: Faults,
 ) {
-    let mut subscribed = Subscriptions::default();
+    let mut session = Session {
+        socket,
+        subscribed: Subscriptions::default(),
+        combined,
+        faults,
+        sent: 0,
+        diffs: 0,
+        closing_at: None,
+    };
     for name in streams {
         if let Some(key) = catalog.resolve(&name) {
-            subscribed.by_event.insert(key, name);
+            session.subscribed.by_event.insert(key, name);
         }
     }
-    let mut sent = 0u64;
-    let mut diffs = 0u64;
     let mut ping = tokio::time::interval(Duration::from_secs(20));
     ping.tick().await;
-    let mut closing_at: Option<tokio::time::Instant> = None;
     loop {
-        if closing_at.is_some_and(|t| t <= tokio::time::Instant::now()) {
-            let _ = socket.send(Message::Close(None)).await;
+        if session
+            .closing_at
+            .is_some_and(|t| t <= tokio::time::Instant::now())
+        {
+            let _ = session.socket.send(Message::Close(None)).await;
             return;
         }
         tokio::select! {
             published = events.recv() => {
                 // A client too slow for the stream is disconnected, as Binance does.
                 let Ok(p) = published else { return };
-                let Some(name) = subscribed.name_of(&p) else { continue };
-                if p.kind == "depth" {
-                    diffs += 1;
-                    if faults.skip_every.is_some_and(|k| diffs.is_multiple_of(k)) {
-                        continue;
-                    }
-                }
-                sent += 1;
-                let text = if faults.garbage_every.is_some_and(|k| sent.is_multiple_of(k)) {
-                    "{\"stream\": \"garbage".to_string()
-                } else if combined {
-                    format!("{{\"stream\":\"{name}\",\"data\":{}}}", p.json)
-                } else {
-                    p.json.to_string()
-                };
-                if socket.send(Message::Text(text.into())).await.is_err() {
+                if !session.forward(&p).await {
                     return;
                 }
-                if faults.drop_after.is_some_and(|k| sent >= k) {
-                    return; // dropped without a close frame, as a network failure would
-                }
-                if closing_at.is_none() && faults.shutdown_after.is_some_and(|k| sent >= k) {
-                    let notice = format!("{{\"e\":\"serverShutdown\",\"E\":{}}}", super::now_ms());
-                    if socket.send(Message::Text(notice.into())).await.is_err() {
-                        return;
-                    }
-                    closing_at = Some(tokio::time::Instant::now() + Duration::from_secs(1));
-                }
             }
-            incoming = socket.recv() => {
+            incoming = session.socket.recv() => {
                 let Some(Ok(message)) = incoming else { return };
                 if let Message::Text(text) = message {
-                    let reply = control(&catalog, &text, &mut subscribed);
-                    if socket.send(Message::Text(reply.into())).await.is_err() {
+                    // What was published before a request is already on its way, as from a
+                    // server that queues each connection's messages: it goes first, under the
+                    // subscriptions it was published under.
+                    for _ in 0..events.len() {
+                        match events.try_recv() {
+                            Ok(p) => {
+                                if !session.forward(&p).await {
+                                    return;
+                                }
+                            }
+                            Err(broadcast::error::TryRecvError::Empty) => break,
+                            Err(_) => return,
+                        }
+                    }
+                    let reply = control(&catalog, &text, &mut session.subscribed);
+                    if session.socket.send(Message::Text(reply.into())).await.is_err() {
                         return;
                     }
                 }
             }
             _ = ping.tick() => {
-                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                if session.socket.send(Message::Ping(Vec::new().into())).await.is_err() {
                     return;
                 }
             }

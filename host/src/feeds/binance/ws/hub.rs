@@ -7,9 +7,12 @@
 //! only while that stream is subscribed on the connection that delivered it. A connection that
 //! errors, closes, or stays silent is replaced with jittered backoff and its symbols are told,
 //! so they rebuild their books and backfill bars; one that reaches `max_connection_age` (or is
-//! announced to end by `serverShutdown`) is replaced with an overlap: the new one is opened
-//! first and the old one closed a second after the new one has confirmed every subscription
-//! sent after it opened (both deliver meanwhile; the symbols' feeds drop repeats). Messages that name no stream are counted as malformed on their
+//! announced to end by `serverShutdown`) is replaced with an overlap, so that every message
+//! arrives once and in order: the new one is opened first and its messages are held back while
+//! the old one goes on delivering; a second after the new one has confirmed every subscription,
+//! the old one is unsubscribed from all its streams, and once it has answered (so everything it
+//! sent before is in) it is closed and the held messages follow (the symbols' feeds drop the
+//! repeats at the seam). Messages that name no stream are counted as malformed on their
 //! connection.
 //!
 //! The hub never waits on a symbol: a symbol whose queue is full misses messages until it has
@@ -18,7 +21,7 @@
 
 use super::connection::{self, Incoming, backoff};
 use crate::feeds::binance::rest::RestClient;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -245,6 +248,9 @@ struct Conn {
     unconfirmed: BTreeSet<u64>,
     /// It replaces a lost connection: its symbols are told once it delivers.
     replaces_lost: bool,
+    /// Once a replaced connection is being unsubscribed: the ids of the UNSUBSCRIBE requests
+    /// it has not answered yet.
+    draining: Option<BTreeSet<u64>>,
 }
 
 /// A connection slot: its streams, its live connection (and the one it is replacing), and
@@ -253,8 +259,11 @@ struct Shard {
     streams: BTreeSet<String>,
     active: Option<Conn>,
     retiring: Option<Conn>,
-    /// When to close `retiring`, once its replacement carries every stream.
+    /// When to start unsubscribing `retiring`, once its replacement carries every stream.
     retire_at: Option<Instant>,
+    /// The replacement's stream messages (text, receive time), held back until `retiring`
+    /// has delivered everything it will.
+    held: VecDeque<(String, i64)>,
     /// When to (re)open the connection, while there is none.
     connect_at: Option<Instant>,
     failures: u32,
@@ -323,9 +332,13 @@ const URL_BUDGET: usize = 4000;
 /// The longest a replaced connection is kept once its replacement is open.
 const RETIRE_AFTER: Duration = Duration::from_secs(30);
 
-/// How long both connections deliver once the replacement carries every stream: what the old
-/// one had already sent still arrives (repeats are dropped by the symbols' feeds).
+/// How long the old connection stays subscribed once the replacement carries every stream,
+/// so that the exchange has sent on it whatever it was behind with.
 const OVERLAP: Duration = Duration::from_secs(1);
+
+/// Most messages held back from a replacement: past this the old connection is closed at once
+/// and the held messages delivered.
+const MAX_HELD: usize = 1 << 16;
 
 /// Streams named in one SUBSCRIBE or UNSUBSCRIBE request.
 const PER_REQUEST: usize = 200;
@@ -432,6 +445,7 @@ impl Hub {
                 BTreeSet::from([0])
             },
             replaces_lost,
+            draining: None,
         });
     }
 
@@ -475,19 +489,57 @@ impl Hub {
                 self.notify(id, || Routed::Rotated);
                 continue;
             }
-            // A replacement whose subscriptions are never confirmed still retires the old one.
-            let retire = shard.retire_at.is_some_and(|t| t <= now)
-                || shard
+            // A replacement whose subscriptions are never confirmed, or an old connection that
+            // never answers its unsubscription, still ends the rotation.
+            let give_up = shard.retiring.is_some()
+                && shard
                     .active
                     .as_ref()
                     .is_some_and(|c| c.opened + RETIRE_AFTER <= now);
-            if retire && let Some(old) = shard.retiring.take() {
+            if give_up {
+                self.end_rotation(id);
+            } else if shard.retire_at.is_some_and(|t| t <= now) {
                 shard.retire_at = None;
-                let _ = old.stop.send(());
+                self.drain(id);
             }
-            if shard.flush_at.is_some_and(|t| t <= now) {
+            if self.shards[&id].flush_at.is_some_and(|t| t <= now) {
                 self.flush(id);
             }
+        }
+    }
+
+    /// Unsubscribes the connection `shard_id` is replacing from every stream; it is closed once
+    /// it has answered (or at once, if it cannot take the requests).
+    fn drain(&mut self, shard_id: u64) {
+        let shard = self.shards.get_mut(&shard_id).expect("shard");
+        let Some(old) = &mut shard.retiring else {
+            return;
+        };
+        let names: Vec<&String> = shard.streams.iter().collect();
+        let mut waiting = BTreeSet::new();
+        for chunk in names.chunks(PER_REQUEST) {
+            self.request_id += 1;
+            let request = serde_json::json!({"method": "UNSUBSCRIBE", "params": chunk, "id": self.request_id});
+            if old.requests.try_send(request.to_string()).is_err() {
+                return self.end_rotation(shard_id);
+            }
+            waiting.insert(self.request_id);
+        }
+        if waiting.is_empty() {
+            return self.end_rotation(shard_id);
+        }
+        old.draining = Some(waiting);
+    }
+
+    /// Closes the connection `shard_id` was replacing and delivers what its replacement held.
+    fn end_rotation(&mut self, shard_id: u64) {
+        let shard = self.shards.get_mut(&shard_id).expect("shard");
+        shard.retire_at = None;
+        if let Some(old) = shard.retiring.take() {
+            let _ = old.stop.send(());
+        }
+        for (text, receive_ms) in std::mem::take(&mut shard.held) {
+            self.route(shard_id, text, receive_ms);
         }
     }
 
@@ -557,6 +609,7 @@ impl Hub {
                 active: None,
                 retiring: None,
                 retire_at: None,
+                held: VecDeque::new(),
                 // Opened after the current burst of additions, so its URL carries them all.
                 connect_at: Some(Instant::now() + BATCH),
                 failures: 0,
@@ -717,30 +770,40 @@ impl Hub {
                 text,
                 receive_ms,
             } => self.on_text(conn, text, receive_ms),
-            Incoming::Closed { conn, reason } => {
-                for (id, shard) in &mut self.shards {
-                    if shard.retiring.as_ref().is_some_and(|c| c.id == conn) {
-                        shard.retiring = None;
-                        shard.retire_at = None;
-                        return;
-                    }
-                    if shard.active.as_ref().is_some_and(|c| c.id == conn) {
-                        tracing::warn!(
-                            connection = id,
-                            streams = shard.streams.len(),
-                            "stream connection lost ({reason}); reconnecting"
-                        );
-                        shard.active = None;
-                        // A connection it was replacing keeps delivering until the next one.
-                        shard.retire_at = None;
-                        shard.shutdown_announced = false;
-                        shard.connect_at = Some(Instant::now() + backoff(shard.failures));
-                        shard.failures += 1;
-                        shard.counters.reconnects += 1;
-                        return;
-                    }
-                }
-            }
+            Incoming::Closed { conn, reason } => self.on_closed(conn, &reason),
+        }
+    }
+
+    fn on_closed(&mut self, conn: u64, reason: &str) {
+        let owner = |c: &Option<Conn>| c.as_ref().is_some_and(|c| c.id == conn);
+        if let Some((&id, _)) = self.shards.iter().find(|(_, s)| owner(&s.retiring)) {
+            return self.end_rotation(id);
+        }
+        let Some((&id, shard)) = self.shards.iter_mut().find(|(_, s)| owner(&s.active)) else {
+            return;
+        };
+        tracing::warn!(
+            connection = id,
+            streams = shard.streams.len(),
+            "stream connection lost ({reason}); reconnecting"
+        );
+        shard.active = None;
+        shard.retire_at = None;
+        shard.shutdown_announced = false;
+        shard.connect_at = Some(Instant::now() + backoff(shard.failures));
+        shard.failures += 1;
+        shard.counters.reconnects += 1;
+        // A connection it was replacing keeps delivering until the next one and covers what
+        // the lost one held, unless it is already unsubscribed: then the held messages are
+        // all there is.
+        if shard
+            .retiring
+            .as_ref()
+            .is_some_and(|c| c.draining.is_some())
+        {
+            self.end_rotation(id);
+        } else {
+            shard.held.clear();
         }
     }
 
@@ -755,31 +818,41 @@ impl Hub {
         };
         shard.counters.messages += 1;
         let name = stream_name(&text);
+        let reply = if name.is_none() && (text.contains("\"result\"") || text.contains("\"error\""))
+        {
+            reply_id(&text)
+        } else {
+            None
+        };
+        let from_active = shard.active.as_ref().is_some_and(|c| c.id == conn);
         let mut reconnected = false;
+        let mut drained = false;
         if let Some(active) = shard.active.as_mut().filter(|c| c.id == conn) {
             shard.failures = 0;
-            if name.is_none() && text.contains("\"result\"") {
-                if let Some(id) = reply_id(&text) {
-                    active.unconfirmed.remove(&id);
-                }
-            } else if name.is_none() && text.contains("\"error\"") {
-                // A refused SUBSCRIBE is not waited for (it is logged below).
-                if let Some(id) = reply_id(&text) {
-                    active.unconfirmed.remove(&id);
-                }
+            // A refused SUBSCRIBE is not waited for either (it is logged below).
+            if let Some(id) = reply {
+                active.unconfirmed.remove(&id);
             }
             reconnected = std::mem::take(&mut active.replaces_lost);
-            // The old connection goes shortly after the new one carries everything it did.
+            // The old connection is unsubscribed shortly after the new one carries everything.
             if active.unconfirmed.is_empty()
-                && shard.retiring.is_some()
+                && shard
+                    .retiring
+                    .as_ref()
+                    .is_some_and(|c| c.draining.is_none())
                 && shard.retire_at.is_none()
             {
                 shard.retire_at = Some(Instant::now() + OVERLAP);
             }
+        } else if let (Some(old), Some(id)) = (shard.retiring.as_mut(), reply)
+            && let Some(waiting) = &mut old.draining
+        {
+            // The old connection answers its unsubscription: all it sent before is in.
+            drained = waiting.remove(&id) && waiting.is_empty();
         }
         if name.is_none() && text.contains("\"serverShutdown\"") {
             // Binance announces the end of a connection: replace it now, with an overlap.
-            if shard.active.as_ref().is_some_and(|c| c.id == conn) {
+            if from_active {
                 shard.shutdown_announced = true;
             }
         } else if name.is_none() {
@@ -801,7 +874,33 @@ impl Hub {
             // messages while it was down.
             self.notify(shard_id, || Routed::Reconnected);
         }
-        let Some(name) = name else { return };
+        if drained {
+            self.end_rotation(shard_id);
+        }
+        if name.is_none() {
+            return;
+        }
+        if from_active
+            && let Some(shard) = self.shards.get_mut(&shard_id)
+            && shard.retiring.is_some()
+        {
+            // Held back until the old connection has delivered all it will, so that each
+            // stream's messages arrive in order.
+            if shard.held.len() < MAX_HELD {
+                shard.held.push_back((text, receive_ms));
+                return;
+            }
+            self.end_rotation(shard_id);
+        }
+        self.route(shard_id, text, receive_ms);
+    }
+
+    /// Hands a stream message that arrived on `shard_id` to its symbol, if that stream is the
+    /// symbol's on this connection.
+    fn route(&mut self, shard_id: u64, text: String, receive_ms: i64) {
+        let Some(name) = stream_name(&text) else {
+            return;
+        };
         let symbol = name.split('@').next().unwrap_or_default();
         let Some(member) = self.members.get_mut(symbol) else {
             return; // unsubscribed, still in flight
