@@ -115,6 +115,7 @@ pub fn router(markets: Vec<SimMarket>, config: SimConfig) -> Router {
         .route("/api/v3/depth", get(depth))
         .route("/api/v3/trades", get(trades))
         .route("/api/v3/aggTrades", get(agg_trades))
+        .route("/api/v3/historicalTrades", get(historical_trades))
         .route("/stream", get(combined_stream))
         .route("/ws/{stream}", get(raw_stream))
         .with_state(sim)
@@ -306,6 +307,18 @@ async fn trades(State(sim): State<Arc<Sim>>, Query(q): Query<HashMap<String, Str
         let served = served(&sim, &q)?;
         let limit = limit_param(&q, 500, 1000)?;
         Ok(served.live.trades_json(false, None, limit))
+    })
+    .await
+}
+
+async fn historical_trades(
+    State(sim): State<Arc<Sim>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    respond(&sim, 25, || {
+        let served = served(&sim, &q)?;
+        let limit = limit_param(&q, 500, 1000)?;
+        Ok(served.live.trades_json(false, param(&q, "fromId")?, limit))
     })
     .await
 }

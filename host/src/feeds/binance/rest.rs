@@ -255,6 +255,26 @@ impl RestClient {
         .await
     }
 
+    /// Trades from id `from_id` on, at most `limit` (1000): `/api/v3/historicalTrades`.
+    pub async fn historical_trades(
+        &self,
+        symbol: &str,
+        from_id: u64,
+        limit: u32,
+    ) -> Result<Vec<TradeTick>, RestError> {
+        self.get_parsed(
+            "/api/v3/historicalTrades",
+            &[
+                ("symbol", symbol.to_string()),
+                ("limit", limit.to_string()),
+                ("fromId", from_id.to_string()),
+            ],
+            25,
+            TradeTick::parse_trades,
+        )
+        .await
+    }
+
     /// Aggregate trades from id `from_id` (or the most recent), at most `limit` (1000).
     pub async fn agg_trades(
         &self,

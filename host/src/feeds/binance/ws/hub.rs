@@ -83,7 +83,7 @@ pub struct ConnectionCounters {
     pub messages: u64,
     /// Messages that named no stream and were no reply either.
     pub malformed: u64,
-    /// Connections opened after the first.
+    /// Connections lost (and replaced).
     pub reconnects: u64,
     /// Connections replaced because of their age or a shutdown notice.
     pub rotations: u64,
@@ -776,8 +776,12 @@ impl Hub {
 
     fn on_closed(&mut self, conn: u64, reason: &str) {
         let owner = |c: &Option<Conn>| c.as_ref().is_some_and(|c| c.id == conn);
-        if let Some((&id, _)) = self.shards.iter().find(|(_, s)| owner(&s.retiring)) {
-            return self.end_rotation(id);
+        if let Some((&id, shard)) = self.shards.iter_mut().find(|(_, s)| owner(&s.retiring)) {
+            // Lost before it had delivered all it would: its symbols may have missed messages.
+            tracing::warn!(connection = id, "replaced stream connection lost ({reason})");
+            shard.counters.reconnects += 1;
+            self.end_rotation(id);
+            return self.notify(id, || Routed::Reconnected);
         }
         let Some((&id, shard)) = self.shards.iter_mut().find(|(_, s)| owner(&s.active)) else {
             return;

@@ -11,6 +11,7 @@
 mod connection;
 pub mod hub;
 mod symbol;
+mod trades;
 
 pub use connection::{MAX_OUTGOING_PER_SECOND, Pacer};
 pub use hub::{ConnectionCounters, HubConfig, HubError, MAX_STREAMS_PER_CONNECTION, StreamHub};
@@ -136,6 +137,10 @@ pub struct FeedStats {
     pub last_bar_open: AtomicI64,
     /// Times the feed fell behind, missed messages and resynchronised.
     pub lagged: AtomicU64,
+    /// Trades a stream skipped (a lost connection, a full queue) fetched over REST.
+    pub trades_filled: AtomicU64,
+    /// Trades a stream skipped that could not be fetched.
+    pub trades_missed: AtomicU64,
     /// The streams subscribed now.
     pub streams: std::sync::Mutex<Vec<String>>,
 }
@@ -161,6 +166,10 @@ pub struct FeedCounters {
     pub last_bar_open: i64,
     /// Times the feed fell behind, missed messages and resynchronised.
     pub lagged: u64,
+    /// Trades a stream skipped (a lost connection, a full queue) fetched over REST.
+    pub trades_filled: u64,
+    /// Trades a stream skipped that could not be fetched.
+    pub trades_missed: u64,
     /// The streams subscribed now.
     pub streams: Vec<String>,
 }
@@ -179,6 +188,8 @@ impl FeedStats {
             lag_ms: self.lag_ms.load(Ordering::Relaxed),
             last_bar_open: self.last_bar_open.load(Ordering::Relaxed),
             lagged: get(&self.lagged),
+            trades_filled: get(&self.trades_filled),
+            trades_missed: get(&self.trades_missed),
             streams: self
                 .streams
                 .lock()

@@ -5,10 +5,13 @@
 
 use super::connection::now_ms;
 use super::hub::{Routed, StreamHub};
+use super::trades::{self, Outcome, TradeSequence};
 use super::{BOOK_LEVELS, FeedEvent, FeedStats, LiveFeedConfig, Stamp, StreamRequest};
 use crate::book::{BookSync, DepthDiff, SyncAction};
 use crate::feeds::binance::rest::RestClient;
-use crate::feeds::binance::types::{DepthSnapshot, RawAggTrade, RawBookTicker, RawStreamTrade};
+use crate::feeds::binance::types::{
+    DepthSnapshot, RawAggTrade, RawBookTicker, RawStreamTrade, TradeTick,
+};
 use crate::feeds::candles::Candle;
 use crate::model::{Decimal, Fixed};
 use serde::Deserialize;
@@ -91,8 +94,10 @@ struct Feed {
     out: mpsc::Sender<FeedEvent>,
     next_open: Option<i64>,
     book: BookSync,
-    /// Id of the last trade delivered, by stream: `[aggTrade, trade]` (their ids differ).
-    last_trade: [Option<u64>; 2],
+    /// The trades delivered, by stream: `[aggTrade, trade]` (their ids differ).
+    trades: [TradeSequence; 2],
+    /// Where fetched gaps arrive: (single trades?, the trades).
+    fills: mpsc::Sender<(bool, Vec<TradeTick>)>,
 }
 
 impl Feed {
@@ -283,6 +288,34 @@ impl Feed {
         }
     }
 
+    /// Delivers what a trade sequence gave back and counts it; starts fetching the gap it
+    /// found, if any. False when the consumer is gone.
+    async fn apply(&mut self, raw: bool, outcome: Outcome) -> bool {
+        self.stats
+            .trades_filled
+            .fetch_add(outcome.filled, Ordering::Relaxed);
+        self.stats
+            .trades_missed
+            .fetch_add(outcome.missed, Ordering::Relaxed);
+        if let Some(gap) = outcome.fetch {
+            let (rest, symbol, tx) = (
+                self.rest.clone(),
+                self.config.symbol.clone(),
+                self.fills.clone(),
+            );
+            tokio::spawn(async move {
+                let fetched = trades::fetch(&rest, &symbol, raw, gap).await;
+                let _ = tx.send((raw, fetched)).await;
+            });
+        }
+        for (tick, stamp) in outcome.deliver {
+            if self.out.send(FeedEvent::Trade(tick, stamp)).await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
     /// Handles one text frame; false when the consumer is gone.
     async fn on_text(&mut self, text: &str, receive_ms: i64) -> bool {
         self.stats.messages.fetch_add(1, Ordering::Relaxed);
@@ -368,13 +401,9 @@ impl Feed {
             };
             match tick {
                 Ok(tick) => {
-                    let last = &mut self.last_trade[usize::from(raw)];
-                    if last.is_some_and(|id| tick.id <= id) {
-                        return true; // seen on the connection this one overlaps
-                    }
-                    *last = Some(tick.id);
                     let stamp = self.stamp(tick.time, receive_ms);
-                    self.out.send(FeedEvent::Trade(tick, stamp)).await.is_ok()
+                    let outcome = self.trades[usize::from(raw)].accept(tick, stamp);
+                    self.apply(raw, outcome).await
                 }
                 Err(e) => {
                     malformed(
@@ -442,6 +471,7 @@ pub(super) async fn run(
         return;
     }
     let (snapshot_tx, mut snapshot_rx) = mpsc::channel(4);
+    let (fills_tx, mut fills_rx) = mpsc::channel(4);
     let mut feed = Feed {
         rest: hub.rest(&config.rest),
         snapshots: snapshot_tx,
@@ -451,7 +481,8 @@ pub(super) async fn run(
         stats,
         out,
         book: BookSync::new(),
-        last_trade: [None; 2],
+        trades: Default::default(),
+        fills: fills_tx,
         config,
     };
     let mut last_bar = Instant::now();
@@ -504,6 +535,10 @@ pub(super) async fn run(
                 feed.backfill_to_now().await
             }
             Some(fetched) = snapshot_rx.recv() => feed.on_snapshot(fetched).await,
+            Some((raw, fetched)) = fills_rx.recv() => {
+                let outcome = feed.trades[usize::from(raw)].filled(fetched, now_ms());
+                feed.apply(raw, outcome).await
+            }
             message = routed.recv() => match message {
                 None => false,
                 Some(Routed::Text { text, receive_ms }) => feed.on_text(&text, receive_ms).await,

@@ -1,0 +1,225 @@
+//! One trade stream's sequence. Binance numbers each symbol's trades (and aggregate trades)
+//! consecutively, so a repeat (two connections overlapping) and a gap (a lost connection, a
+//! full queue) are both visible. Repeats are dropped; a gap is fetched over REST in the
+//! background while the trades after it wait, so the consumer gets every trade once and in
+//! order without holding up bars and books.
+
+use super::Stamp;
+use crate::feeds::binance::rest::RestClient;
+use crate::feeds::binance::types::TradeTick;
+
+/// Most trades fetched to fill one gap.
+const MAX_FILL: u64 = 10_000;
+/// Trades a REST page holds (Binance's limit).
+const PER_PAGE: u64 = 1000;
+/// Most trades waiting for a gap to be filled: past this the gap is given up.
+const MAX_WAITING: usize = 50_000;
+
+/// A gap to fetch: trade ids `from..to`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Gap {
+    /// The first missing id.
+    pub from: u64,
+    /// The id of the trade after the gap.
+    pub to: u64,
+}
+
+/// What became of trades handed to a [`TradeSequence`].
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct Outcome {
+    /// Trades to deliver now, in order.
+    pub deliver: Vec<(TradeTick, Stamp)>,
+    /// A gap to fetch (then hand the result to [`TradeSequence::filled`]).
+    pub fetch: Option<Gap>,
+    /// Trades fetched into a gap.
+    pub filled: u64,
+    /// Trades skipped that will not be delivered.
+    pub missed: u64,
+}
+
+/// A gap being fetched, and the trades that came after it.
+#[derive(Debug)]
+struct Filling {
+    gap: Gap,
+    waiting: Vec<(TradeTick, Stamp)>,
+}
+
+/// The trades of one stream kind delivered so far, and a gap being filled.
+#[derive(Debug, Default)]
+pub(super) struct TradeSequence {
+    last: Option<u64>,
+    filling: Option<Filling>,
+}
+
+impl TradeSequence {
+    /// Takes a trade from the stream.
+    pub fn accept(&mut self, tick: TradeTick, stamp: Stamp) -> Outcome {
+        let mut outcome = Outcome::default();
+        let id = tick.id;
+        match self.last {
+            Some(last) if id <= last => return outcome, // seen on an overlapping connection
+            Some(last) if id > last + 1 => {
+                if self.filling.is_some() {
+                    // A second gap while the first is fetched: not fetched.
+                    outcome.missed = id - last - 1;
+                } else {
+                    let gap = Gap {
+                        from: last + 1,
+                        to: id,
+                    };
+                    outcome.fetch = Some(gap);
+                    self.filling = Some(Filling {
+                        gap,
+                        waiting: Vec::new(),
+                    });
+                }
+            }
+            _ => {}
+        }
+        self.last = Some(id);
+        match &mut self.filling {
+            Some(filling) if filling.waiting.len() < MAX_WAITING => {
+                filling.waiting.push((tick, stamp));
+            }
+            Some(_) => {
+                // Waited too long: give the gap up and go on.
+                let filling = self.filling.take().expect("filling");
+                outcome.missed += filling.gap.to - filling.gap.from;
+                outcome.deliver = filling.waiting;
+                outcome.deliver.push((tick, stamp));
+            }
+            None => outcome.deliver.push((tick, stamp)),
+        }
+        outcome
+    }
+
+    /// Takes the trades fetched for the gap being filled (stamped `receive_ms`): they, then the
+    /// trades that waited for them, are delivered.
+    pub fn filled(&mut self, fetched: Vec<TradeTick>, receive_ms: i64) -> Outcome {
+        let mut outcome = Outcome::default();
+        let Some(Filling { gap, waiting }) = self.filling.take() else {
+            return outcome; // given up already
+        };
+        let mut next = gap.from;
+        for tick in fetched {
+            if tick.id < next || tick.id >= gap.to {
+                continue;
+            }
+            next = tick.id + 1;
+            outcome.filled += 1;
+            let stamp = Stamp {
+                exchange_ms: tick.time,
+                receive_ms,
+            };
+            outcome.deliver.push((tick, stamp));
+        }
+        outcome.missed = gap.to - gap.from - outcome.filled;
+        outcome.deliver.extend(waiting);
+        outcome
+    }
+}
+
+/// Fetches the trades of `gap` (`raw`: single trades, else aggregate ones), up to
+/// [`MAX_FILL`] of them, in pages; stops at the first failure with what it has.
+pub(super) async fn fetch(rest: &RestClient, symbol: &str, raw: bool, gap: Gap) -> Vec<TradeTick> {
+    let mut trades: Vec<TradeTick> = Vec::new();
+    let mut next = gap.from;
+    while next < gap.to && next - gap.from < MAX_FILL {
+        let limit = (gap.to - next).min(PER_PAGE) as u32;
+        let page = if raw {
+            rest.historical_trades(symbol, next, limit).await
+        } else {
+            rest.agg_trades(symbol, Some(next), limit).await
+        };
+        let page = match page {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::warn!(%symbol, "trades {next}..{} skipped by the stream could not be fetched: {e}", gap.to);
+                break;
+            }
+        };
+        let Some(last) = page.iter().map(|t| t.id).max().filter(|&id| id >= next) else {
+            break; // the exchange no longer has them
+        };
+        next = last + 1;
+        trades.extend(page);
+    }
+    trades
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Fixed;
+
+    fn trade(id: u64) -> (TradeTick, Stamp) {
+        let tick = TradeTick {
+            id,
+            price: Fixed::from_int(100),
+            quantity: Fixed::from_int(1),
+            time: id as i64,
+            buyer_is_maker: false,
+        };
+        let stamp = Stamp {
+            exchange_ms: id as i64,
+            receive_ms: id as i64,
+        };
+        (tick, stamp)
+    }
+
+    fn ids(outcome: &Outcome) -> Vec<u64> {
+        outcome.deliver.iter().map(|(t, _)| t.id).collect()
+    }
+
+    #[test]
+    fn repeats_are_dropped_and_a_gap_waits_for_its_trades() {
+        let mut seq = TradeSequence::default();
+        for id in [1, 2, 2, 1, 3] {
+            let (t, s) = trade(id);
+            seq.accept(t, s);
+        }
+        let (t, s) = trade(7);
+        let gap = seq.accept(t, s);
+        assert_eq!(gap.fetch, Some(Gap { from: 4, to: 7 }));
+        assert!(gap.deliver.is_empty(), "trade 7 waits for 4..7");
+        let (t, s) = trade(8);
+        assert!(seq.accept(t, s).deliver.is_empty());
+        let (t, s) = trade(8);
+        assert!(
+            seq.accept(t, s).deliver.is_empty(),
+            "a repeat while waiting"
+        );
+        // The exchange answers with one more than asked and one out of place.
+        let fetched = [4, 6, 5, 7].map(|id| trade(id).0).to_vec();
+        let done = seq.filled(fetched, 99);
+        assert_eq!(ids(&done), [4, 6, 7, 8]);
+        assert_eq!((done.filled, done.missed), (2, 1));
+        let (t, s) = trade(9);
+        assert_eq!(ids(&seq.accept(t, s)), [9]);
+    }
+
+    #[test]
+    fn a_gap_that_waits_too_long_is_given_up() {
+        let mut seq = TradeSequence::default();
+        let (t, s) = trade(1);
+        seq.accept(t, s);
+        let (t, s) = trade(11);
+        assert!(seq.accept(t, s).fetch.is_some());
+        let mut delivered = Vec::new();
+        let mut missed = 0;
+        for id in 12..12 + MAX_WAITING as u64 {
+            let (t, s) = trade(id);
+            let outcome = seq.accept(t, s);
+            delivered.extend(ids(&outcome));
+            missed += outcome.missed;
+        }
+        assert_eq!(missed, 9);
+        assert_eq!(delivered.len(), MAX_WAITING + 1, "11 and every one after");
+        assert_eq!(delivered[0], 11);
+        assert_eq!(
+            seq.filled(vec![trade(2).0], 0),
+            Outcome::default(),
+            "too late"
+        );
+    }
+}
