@@ -7,13 +7,15 @@
 //! only while that stream is subscribed on the connection that delivered it. A connection that
 //! errors, closes, or stays silent is replaced with jittered backoff and its symbols are told,
 //! so they rebuild their books and backfill bars; one that reaches `max_connection_age` (or is
-//! announced to end by `serverShutdown`) is replaced with an overlap, so that every message
-//! arrives once and in order: the new one is opened first and its messages are held back while
-//! the old one goes on delivering; a second after the new one has confirmed every subscription,
-//! the old one is unsubscribed from all its streams, and once it has answered (so everything it
-//! sent before is in) it is closed and the held messages follow (the symbols' feeds drop the
-//! repeats at the seam). Messages that name no stream are counted as malformed on their
-//! connection.
+//! announced to end by `serverShutdown`) is replaced with an overlap, so that each stream's
+//! messages arrive in order with nothing missing: the new one is opened first and its messages
+//! are held back while the old one goes on delivering; a second after the new one has confirmed
+//! every subscription, the old one is unsubscribed from all its streams, and once it has answered
+//! (so everything it sent before is in) it is closed and the held messages follow. The seam
+//! repeats some messages: the symbols' feeds drop repeated trades, klines and depth diffs (a
+//! book ticker may arrive twice). A rotation that cannot finish that way (the old connection
+//! lost, or no answer within 30 s) tells its symbols they may have missed messages. Messages
+//! that name no stream are counted as malformed on their connection.
 //!
 //! The hub never waits on a symbol: a symbol whose queue is full misses messages until it has
 //! room again, and is then told it fell behind, so it backfills its bars and rebuilds its book
@@ -62,7 +64,8 @@ pub(super) enum Routed {
     Text { text: String, receive_ms: i64 },
     /// The symbol's connection was lost and a new one opened: messages may have been missed.
     Reconnected,
-    /// The symbol's connection was replaced by age, with an overlap.
+    /// The symbol's connection is being replaced (its age, or a shutdown notice), with an
+    /// overlap.
     Rotated,
     /// The symbol moved to another connection to make room for its streams.
     Moved,
@@ -83,7 +86,7 @@ pub struct ConnectionCounters {
     pub messages: u64,
     /// Messages that named no stream and were no reply either.
     pub malformed: u64,
-    /// Connections lost (and replaced).
+    /// Connections lost, or given up on before they delivered all they had (and replaced).
     pub reconnects: u64,
     /// Connections replaced because of their age or a shutdown notice.
     pub rotations: u64,
@@ -470,8 +473,13 @@ impl Hub {
         for id in ids {
             let shard = &self.shards[&id];
             if shard.connect_at.is_some_and(|t| t <= now) {
-                // Only a shard's first connection is opened before it ever lost one.
-                let reconnect = shard.counters.reconnects > 0;
+                // Only a shard's first connection is opened before it ever lost one; a connection
+                // still being replaced (and not yet unsubscribed) covers every stream meanwhile.
+                let covered = shard
+                    .retiring
+                    .as_ref()
+                    .is_some_and(|c| c.draining.is_none());
+                let reconnect = shard.counters.reconnects > 0 && !covered;
                 self.open(id, reconnect);
                 continue;
             }
@@ -497,12 +505,20 @@ impl Hub {
                     .as_ref()
                     .is_some_and(|c| c.opened + RETIRE_AFTER <= now);
             if give_up {
+                // The old one did not deliver all it had: its symbols may have missed messages.
+                shard.counters.reconnects += 1;
+                self.notify(id, || Routed::Reconnected);
                 self.end_rotation(id);
             } else if shard.retire_at.is_some_and(|t| t <= now) {
                 shard.retire_at = None;
                 self.drain(id);
             }
-            if self.shards[&id].flush_at.is_some_and(|t| t <= now) {
+            // Held messages released above may have removed the last symbol, and the shard.
+            if self
+                .shards
+                .get(&id)
+                .is_some_and(|s| s.flush_at.is_some_and(|t| t <= now))
+            {
                 self.flush(id);
             }
         }
@@ -778,10 +794,13 @@ impl Hub {
         let owner = |c: &Option<Conn>| c.as_ref().is_some_and(|c| c.id == conn);
         if let Some((&id, shard)) = self.shards.iter_mut().find(|(_, s)| owner(&s.retiring)) {
             // Lost before it had delivered all it would: its symbols may have missed messages.
-            tracing::warn!(connection = id, "replaced stream connection lost ({reason})");
+            tracing::warn!(
+                connection = id,
+                "replaced stream connection lost ({reason})"
+            );
             shard.counters.reconnects += 1;
-            self.end_rotation(id);
-            return self.notify(id, || Routed::Reconnected);
+            self.notify(id, || Routed::Reconnected);
+            return self.end_rotation(id);
         }
         let Some((&id, shard)) = self.shards.iter_mut().find(|(_, s)| owner(&s.active)) else {
             return;

@@ -1,11 +1,11 @@
 //! One symbol's feed on the hub's connections: closed klines delivered exactly once and in
 //! order (gaps left by reconnects, moves or lost messages are backfilled over REST), trades
-//! without repeats across overlapping connections, and a local order book kept by the snapshot
-//! + diff procedure.
+//! once each and in order (repeats across overlapping connections dropped, gaps fetched over
+//! REST: see [`super::trades`]), and a local order book kept by the snapshot + diff procedure.
 
 use super::connection::now_ms;
 use super::hub::{Routed, StreamHub};
-use super::trades::{self, Outcome, TradeSequence};
+use super::trades::{self, Gap, Outcome, TradeSequence};
 use super::{BOOK_LEVELS, FeedEvent, FeedStats, LiveFeedConfig, Stamp, StreamRequest};
 use crate::book::{BookSync, DepthDiff, SyncAction};
 use crate::feeds::binance::rest::RestClient;
@@ -96,8 +96,8 @@ struct Feed {
     book: BookSync,
     /// The trades delivered, by stream: `[aggTrade, trade]` (their ids differ).
     trades: [TradeSequence; 2],
-    /// Where fetched gaps arrive: (single trades?, the trades).
-    fills: mpsc::Sender<(bool, Vec<TradeTick>)>,
+    /// Where fetched gaps arrive: (single trades?, the gap, its trades).
+    fills: mpsc::Sender<(bool, Gap, Vec<TradeTick>)>,
 }
 
 impl Feed {
@@ -305,7 +305,7 @@ impl Feed {
             );
             tokio::spawn(async move {
                 let fetched = trades::fetch(&rest, &symbol, raw, gap).await;
-                let _ = tx.send((raw, fetched)).await;
+                let _ = tx.send((raw, gap, fetched)).await;
             });
         }
         for (tick, stamp) in outcome.deliver {
@@ -535,8 +535,8 @@ pub(super) async fn run(
                 feed.backfill_to_now().await
             }
             Some(fetched) = snapshot_rx.recv() => feed.on_snapshot(fetched).await,
-            Some((raw, fetched)) = fills_rx.recv() => {
-                let outcome = feed.trades[usize::from(raw)].filled(fetched, now_ms());
+            Some((raw, gap, fetched)) = fills_rx.recv() => {
+                let outcome = feed.trades[usize::from(raw)].filled(gap, fetched, now_ms());
                 feed.apply(raw, outcome).await
             }
             message = routed.recv() => match message {

@@ -59,8 +59,9 @@ impl TradeSequence {
         match self.last {
             Some(last) if id <= last => return outcome, // seen on an overlapping connection
             Some(last) if id > last + 1 => {
-                if self.filling.is_some() {
-                    // A second gap while the first is fetched: not fetched.
+                if self.filling.is_some() || id - last - 1 > MAX_FILL {
+                    // A second gap while the first is fetched, or one too long (a long outage,
+                    // a stream added again): not fetched.
                     outcome.missed = id - last - 1;
                 } else {
                     let gap = Gap {
@@ -93,13 +94,14 @@ impl TradeSequence {
         outcome
     }
 
-    /// Takes the trades fetched for the gap being filled (stamped `receive_ms`): they, then the
-    /// trades that waited for them, are delivered.
-    pub fn filled(&mut self, fetched: Vec<TradeTick>, receive_ms: i64) -> Outcome {
+    /// Takes the trades fetched for `gap` (stamped `receive_ms`): they, then the trades that
+    /// waited for them, are delivered. A gap given up already is ignored.
+    pub fn filled(&mut self, gap: Gap, fetched: Vec<TradeTick>, receive_ms: i64) -> Outcome {
         let mut outcome = Outcome::default();
-        let Some(Filling { gap, waiting }) = self.filling.take() else {
-            return outcome; // given up already
-        };
+        if self.filling.as_ref().is_none_or(|f| f.gap != gap) {
+            return outcome;
+        }
+        let Filling { gap, waiting } = self.filling.take().expect("filling");
         let mut next = gap.from;
         for tick in fetched {
             if tick.id < next || tick.id >= gap.to {
@@ -125,7 +127,9 @@ pub(super) async fn fetch(rest: &RestClient, symbol: &str, raw: bool, gap: Gap) 
     let mut trades: Vec<TradeTick> = Vec::new();
     let mut next = gap.from;
     while next < gap.to && next - gap.from < MAX_FILL {
-        let limit = (gap.to - next).min(PER_PAGE) as u32;
+        let limit = (gap.to - next)
+            .min(PER_PAGE)
+            .min(MAX_FILL - (next - gap.from)) as u32;
         let page = if raw {
             rest.historical_trades(symbol, next, limit).await
         } else {
@@ -191,7 +195,9 @@ mod tests {
         );
         // The exchange answers with one more than asked and one out of place.
         let fetched = [4, 6, 5, 7].map(|id| trade(id).0).to_vec();
-        let done = seq.filled(fetched, 99);
+        let done = seq.filled(Gap { from: 3, to: 7 }, fetched.clone(), 99);
+        assert_eq!(done, Outcome::default(), "the result of another gap");
+        let done = seq.filled(Gap { from: 4, to: 7 }, fetched, 99);
         assert_eq!(ids(&done), [4, 6, 7, 8]);
         assert_eq!((done.filled, done.missed), (2, 1));
         let (t, s) = trade(9);
@@ -216,10 +222,44 @@ mod tests {
         assert_eq!(missed, 9);
         assert_eq!(delivered.len(), MAX_WAITING + 1, "11 and every one after");
         assert_eq!(delivered[0], 11);
+        let late = seq.filled(Gap { from: 2, to: 11 }, vec![trade(2).0], 0);
+        assert_eq!(late, Outcome::default(), "too late");
+        // A new gap is not taken for the old one's late answer.
+        let last = 11 + MAX_WAITING as u64;
+        let (t, s) = trade(last + 3);
         assert_eq!(
-            seq.filled(vec![trade(2).0], 0),
-            Outcome::default(),
-            "too late"
+            seq.accept(t, s).fetch,
+            Some(Gap {
+                from: last + 1,
+                to: last + 3
+            })
+        );
+        assert_eq!(
+            seq.filled(Gap { from: 2, to: 11 }, vec![], 0),
+            Outcome::default()
+        );
+        let done = seq.filled(
+            Gap {
+                from: last + 1,
+                to: last + 3,
+            },
+            vec![],
+            0,
+        );
+        assert_eq!((ids(&done), done.missed), (vec![last + 3], 2));
+    }
+
+    #[test]
+    fn a_gap_too_long_to_fetch_is_counted_and_skipped() {
+        let mut seq = TradeSequence::default();
+        let (t, s) = trade(1);
+        seq.accept(t, s);
+        let (t, s) = trade(MAX_FILL + 3);
+        let outcome = seq.accept(t, s);
+        assert_eq!(outcome.fetch, None);
+        assert_eq!(
+            (ids(&outcome), outcome.missed),
+            (vec![MAX_FILL + 3], MAX_FILL + 1)
         );
     }
 }
