@@ -303,34 +303,41 @@ async fn depth(State(sim): State<Arc<Sim>>, Query(q): Query<HashMap<String, Stri
 }
 
 async fn trades(State(sim): State<Arc<Sim>>, Query(q): Query<HashMap<String, String>>) -> Response {
-    respond(&sim, 25, || {
-        let served = served(&sim, &q)?;
-        let limit = limit_param(&q, 500, 1000)?;
-        Ok(served.live.trades_json(false, None, limit))
-    })
-    .await
+    trade_page(&sim, &q, false, false).await
 }
 
 async fn historical_trades(
     State(sim): State<Arc<Sim>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    respond(&sim, 25, || {
-        let served = served(&sim, &q)?;
-        let limit = limit_param(&q, 500, 1000)?;
-        Ok(served.live.trades_json(false, param(&q, "fromId")?, limit))
-    })
-    .await
+    trade_page(&sim, &q, false, true).await
 }
 
 async fn agg_trades(
     State(sim): State<Arc<Sim>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    respond(&sim, 4, || {
-        let served = served(&sim, &q)?;
-        let limit = limit_param(&q, 500, 1000)?;
-        Ok(served.live.trades_json(true, param(&q, "fromId")?, limit))
+    trade_page(&sim, &q, true, true).await
+}
+
+/// One page of trades (`aggregated` or single), from `fromId` when the endpoint takes it, at
+/// Binance's weight for the endpoint.
+async fn trade_page(
+    sim: &Arc<Sim>,
+    q: &HashMap<String, String>,
+    aggregated: bool,
+    takes_from_id: bool,
+) -> Response {
+    let weight = if aggregated { 4 } else { 25 };
+    respond(sim, weight, || {
+        let served = served(sim, q)?;
+        let limit = limit_param(q, 500, 1000)?;
+        let from_id = if takes_from_id {
+            param(q, "fromId")?
+        } else {
+            None
+        };
+        Ok(served.live.trades_json(aggregated, from_id, limit))
     })
     .await
 }
