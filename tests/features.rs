@@ -154,12 +154,14 @@ fn apply(market: &mut MarketData, event: &Event) {
     }
 }
 
-fn market() -> MarketData {
-    MarketData::new(FeatureEngine::new(config()).unwrap())
+/// A market whose feature engine runs every indicator on every bar (`eager`) or only those read.
+fn market(eager: bool) -> MarketData {
+    let config = FeatureConfig { eager, ..config() };
+    MarketData::new(FeatureEngine::new(config).unwrap())
 }
 
 /// Snapshot of every feature (and some transforms) of the symbol whose bar just closed.
-fn snapshot(market: &MarketData, bar: &Bar) -> Vec<u64> {
+fn snapshot(market: &mut MarketData, bar: &Bar) -> Vec<u64> {
     let mut row: Vec<u64> = market
         .features
         .row(bar.symbol)
@@ -187,20 +189,20 @@ fn snapshot(market: &MarketData, bar: &Bar) -> Vec<u64> {
 
 #[test]
 fn no_feature_looks_ahead() {
-    let mut full = market();
+    let mut full = market(true);
     let all = events(&mut full);
     let mut rows = Vec::new();
     for (i, e) in all.iter().enumerate() {
         apply(&mut full, e);
         if let Event::Bar(b) = e {
-            rows.push((i, *b, snapshot(&full, b)));
+            rows.push((i, *b, snapshot(&mut full, b)));
         }
     }
     // Cut the data at several points: the engine that never saw what follows must have computed
     // exactly the same values up to the cut.
     let cuts: Vec<usize> = (1..=6).map(|k| rows[rows.len() * k / 7].0).collect();
     for cut in cuts {
-        let mut partial = market();
+        let mut partial = market(true);
         events(&mut partial);
         let mut compared = 0;
         let mut expected = rows.iter().filter(|(i, _, _)| *i <= cut).peekable();
@@ -209,7 +211,7 @@ fn no_feature_looks_ahead() {
             if let Event::Bar(b) = e {
                 let (j, _, row) = expected.next().unwrap();
                 assert_eq!(*j, i);
-                let ours = snapshot(&partial, b);
+                let ours = snapshot(&mut partial, b);
                 for (k, (a, b)) in ours.iter().zip(row).enumerate() {
                     let name = full
                         .features
@@ -242,6 +244,53 @@ fn no_feature_looks_ahead() {
         never.is_empty(),
         "features that never had a value: {never:?}"
     );
+}
+
+#[test]
+fn features_first_read_late_match_those_computed_on_every_bar() {
+    let mut eager = market(true);
+    let mut lazy = market(false);
+    let all = events(&mut eager);
+    events(&mut lazy);
+    let names: Vec<String> = eager
+        .features
+        .catalog()
+        .defs()
+        .iter()
+        .map(|d| d.name.clone())
+        .collect();
+    let bars = all.iter().filter(|e| matches!(e, Event::Bar(_))).count();
+    let (mut seen, mut compared, mut started) = (0, 0, false);
+    for e in &all {
+        apply(&mut eager, e);
+        apply(&mut lazy, e);
+        let Event::Bar(b) = e else { continue };
+        seen += 1;
+        if seen == bars / 3 {
+            // Well inside the kept bars of every symbol: everything starts now, for every symbol.
+            for symbol in
+                ["ETHBTC", "ADABTC", "XLMBTC", "XRPETH"].map(|n| lazy.symbols.id(n).unwrap())
+            {
+                for name in &names {
+                    lazy.feature(symbol, name).unwrap();
+                }
+            }
+            started = true;
+        }
+        if started {
+            let (ours, theirs) = (snapshot(&mut lazy, b), snapshot(&mut eager, b));
+            for (k, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+                let name = names.get(k).map_or("transform", String::as_str);
+                assert_eq!(a, b, "{name} differs at bar {seen}");
+            }
+            compared += 1;
+        } else if seen > 20 {
+            let row = lazy.features.row(b.symbol).unwrap();
+            let column = lazy.features.column_of("RSI_14").unwrap();
+            assert!(row[column].is_nan(), "nothing read RSI_14 yet");
+        }
+    }
+    assert!(compared > 100, "{compared} bars compared");
 }
 
 #[test]
@@ -281,7 +330,7 @@ fn batch_indicators_do_not_look_ahead_either() {
 
 #[test]
 fn features_are_read_by_name_and_windows_become_tensors() {
-    let mut m = market();
+    let mut m = market(false);
     let events = events(&mut m);
     for e in &events {
         apply(&mut m, e);
@@ -312,6 +361,7 @@ fn features_are_read_by_name_and_windows_become_tensors() {
         .map(String::from)
         .to_vec();
     let columns = m.features.columns(&names).unwrap();
+    m.require_everywhere(&columns); // as a model's load does
     let (symbols, tensor) = m.features.batch(&[ada, xrp, 99], &columns, 64);
     assert_eq!(symbols, vec![ada, xrp]);
     assert_eq!(tensor.shape(), &[2, 64, 4]);

@@ -1,6 +1,7 @@
 //! The feature engine's cost per closed bar of one symbol: every named feature (TA-Lib's 112
 //! functions and 61 patterns at their defaults, basic, flow, book, sentiment, macro and
-//! cross-market features) against the TA-Lib part alone, measured side by side.
+//! cross-market features, `eager`) against the TA-Lib part alone, and against the default
+//! engine that runs only the indicators read (here ten), measured side by side.
 //!
 //! `cargo bench -p stratbox --bench features`
 
@@ -38,9 +39,25 @@ fn bars(symbol: u32, n: usize) -> Vec<Bar> {
         .collect()
 }
 
-fn bench(c: &mut Criterion) {
+/// Ten indicators a strategy might read.
+const READ: [&str; 10] = [
+    "SMA_30",
+    "EMA_30",
+    "RSI_14",
+    "MACD_12_26_9.macd",
+    "BBANDS_5_2_2_0.upperband",
+    "ATR_14",
+    "ADX_14",
+    "STOCH_5_3_0_3_0.slowk",
+    "OBV",
+    "CCI_14",
+];
+
+/// A market over `REF` and `BTCUSDT` after 1,000 bars of each, and the bars of BTCUSDT.
+fn market(eager: bool) -> (MarketData, Vec<Bar>) {
     let config = FeatureConfig {
         references: vec!["REF".into()],
+        eager,
         ..FeatureConfig::default()
     };
     let mut market = MarketData::new(FeatureEngine::new(config).unwrap());
@@ -51,6 +68,11 @@ fn bench(c: &mut Criterion) {
         market.push_bar(theirs[i]);
         market.push_bar(ours[i]);
     }
+    (market, ours)
+}
+
+fn bench(c: &mut Criterion) {
+    let (mut market, ours) = market(true);
     println!("{} features per bar", market.features.catalog().len());
     let mut group = c.benchmark_group("features_per_bar");
     let mut i = 1_000;
@@ -59,6 +81,20 @@ fn bench(c: &mut Criterion) {
             i += 1;
             let k = i % ours.len();
             market.push_bar(black_box(ours[k]));
+        })
+    });
+    let (mut read, _) = market(false);
+    for name in READ {
+        read.feature(1, name)
+            .unwrap()
+            .expect("has a value after 1,000 bars");
+    }
+    let mut i = 1_000;
+    group.bench_function("ten_read_indicators_one_symbol", |b| {
+        b.iter(|| {
+            i += 1;
+            let k = i % ours.len();
+            read.push_bar(black_box(ours[k]));
         })
     });
     // The TA-Lib part alone, on the same bars.

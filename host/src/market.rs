@@ -3,7 +3,7 @@
 //!
 //! Named features come from the [`FeatureEngine`], which sees every event recorded here.
 
-use crate::features::FeatureEngine;
+use crate::features::{FeatureEngine, WindowInput};
 use crate::feeds::sources::SourceEvent;
 use crate::feeds::{BookTop, TradePrint};
 use crate::inference::PredictionEvent;
@@ -127,14 +127,28 @@ impl MarketData {
     }
 
     /// A named feature of `symbol` (`Ok(None)` while it has no value): any name of the feature
-    /// catalog, `transform:name`, or `source.series` for a polled source's latest value.
-    pub fn feature(&self, symbol: SymbolId, name: &str) -> Result<Option<f64>, String> {
+    /// catalog, `transform:name`, or `source.series` for a polled source's latest value. A TA-Lib
+    /// feature the symbol does not compute yet is started here, over its kept bars, and
+    /// computed on every bar from then on.
+    pub fn feature(&mut self, symbol: SymbolId, name: &str) -> Result<Option<f64>, String> {
         let in_catalog = self.features.catalog().column(name).is_some() || name.contains(':');
         if !in_catalog && name.contains('.') && !name.starts_with("cross.") {
             // A polled source's series (`fear_greed.value`, `fred.DGS10`): the same for every symbol.
             return Ok(self.features.source_value(name));
         }
+        let column = self.features.column_of(name)?;
+        if self.symbols.name(symbol).is_some() {
+            let none = VecDeque::new();
+            let bars = self.history.get(symbol as usize).unwrap_or(&none);
+            self.features.require(symbol, column, bars);
+        }
         self.features.value(symbol, name)
+    }
+
+    /// Makes every symbol compute a model's `inputs` from now on, starting them over the kept
+    /// bars of the symbols seen so far.
+    pub fn require_everywhere(&mut self, inputs: &[WindowInput]) {
+        self.features.require_everywhere(inputs, &self.history);
     }
 
     /// The conditions of `symbol` at its last bar, if it has one.
@@ -163,7 +177,10 @@ mod tests {
     use super::*;
 
     fn data(closes: &[f64]) -> MarketData {
-        let mut m = MarketData::default();
+        data_with(MarketData::default(), closes)
+    }
+
+    fn data_with(mut m: MarketData, closes: &[f64]) -> MarketData {
         let s = m.symbols.intern("BTCUSDT");
         for (i, &c) in closes.iter().enumerate() {
             m.push_bar(Bar {
@@ -182,7 +199,7 @@ mod tests {
 
     #[test]
     fn features_follow_their_definitions() {
-        let m = data(&[1.0, 2.0, 3.0, 4.0]);
+        let mut m = data(&[1.0, 2.0, 3.0, 4.0]);
         assert_eq!(
             m.feature(0, "SMA_30"),
             Ok(None),
@@ -199,6 +216,42 @@ mod tests {
             vec![3.0, 4.0]
         );
         assert_eq!(m.feature(7, "close"), Ok(None));
+    }
+
+    #[test]
+    fn a_feature_first_read_late_has_the_values_of_one_computed_from_the_first_bar() {
+        let closes: Vec<f64> = (0..400)
+            .map(|i| 100.0 + (i as f64 * 0.37).sin() * 5.0)
+            .collect();
+        let eager = FeatureEngine::new(crate::features::FeatureConfig {
+            eager: true,
+            ..Default::default()
+        })
+        .unwrap();
+        let mut eager = data_with(MarketData::new(eager), &closes);
+        let mut lazy = data(&closes);
+        let row = |m: &MarketData, name: &str| m.features.value(0, name).unwrap();
+        assert_eq!(row(&lazy, "EMA_30"), None, "nothing has read it");
+        assert!(row(&eager, "EMA_30").is_some());
+        for name in [
+            "EMA_30",
+            "zscore_50:RSI_14",
+            "MACD_12_26_9.macdsignal",
+            "ffill:KAMA_30",
+        ] {
+            let (a, b) = (
+                lazy.feature(0, name).unwrap(),
+                eager.feature(0, name).unwrap(),
+            );
+            assert_eq!(a.map(f64::to_bits), b.map(f64::to_bits), "{name}");
+            assert!(a.is_some(), "{name}");
+        }
+        // Started now, computed from now on.
+        let more: Vec<f64> = closes.iter().map(|c| c * 1.01).collect();
+        let (mut lazy, mut eager) = (data_with(lazy, &more), data_with(eager, &more));
+        for name in ["EMA_30", "zscore_50:RSI_14"] {
+            assert_eq!(lazy.feature(0, name), eager.feature(0, name), "{name}");
+        }
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The feature engine: every named feature of every symbol, updated as events arrive and never
 //! looking ahead.
 //!
-//! On each closed bar a symbol's row is computed in one pass: basic price features, every TA-Lib
-//! function of [`stratbox_ta`] at its defaults plus the configured extra specs, the flow features
+//! On each closed bar a symbol's row is computed in one pass: basic price features, the TA-Lib
+//! functions of [`stratbox_ta`] (every one at its defaults plus the configured extra specs is
+//! named; a symbol runs those something reads, started over its kept bars when first read, see
+//! the `technical` module), the flow features
 //! of the bar's trades and book updates, the latest book features, sentiment and macro values as
 //! of the bar's close, and cross-market features against the reference symbols. Rows are kept in a
 //! per-symbol history from which transforms ([`preprocess`]) and model input windows
@@ -13,11 +15,12 @@ pub mod cross;
 pub mod microstructure;
 pub mod preprocess;
 pub mod sentiment;
+mod technical;
 
 use std::collections::VecDeque;
 
 use ndarray::{Array2, Array3};
-use stratbox_ta::{Indicator, Spec, registry};
+use stratbox_ta::{Spec, registry};
 
 use crate::feeds::sources::SourceEvent;
 use crate::feeds::{BookTop, TradePrint};
@@ -27,6 +30,7 @@ use cross::{BarPoint, CROSS_FEATURES, CrossPair, PAIRING_DEPTH};
 use microstructure::{BOOK_FEATURES, FLOW_FEATURES, MicroConfig, Microstructure};
 use preprocess::Transform;
 use sentiment::{SENTIMENT_FEATURES, SourceState};
+use technical::{Technical, TechnicalLayout};
 
 /// What the feature engine computes besides its defaults.
 #[derive(Clone, Debug, PartialEq, serde::Deserialize)]
@@ -44,6 +48,10 @@ pub struct FeatureConfig {
     pub history: usize,
     /// Microstructure parameters.
     pub micro: MicroConfig,
+    /// Run every TA-Lib indicator on every bar. Off (the default), a symbol's bar runs only the
+    /// indicators a strategy or a model has read, each started over the symbol's kept bars when
+    /// first read, which gives the same values while no kept bar has been dropped.
+    pub eager: bool,
 }
 
 impl Default for FeatureConfig {
@@ -59,6 +67,7 @@ impl Default for FeatureConfig {
             cross_window: 50,
             history: 256,
             micro: MicroConfig::default(),
+            eager: false,
         }
     }
 }
@@ -91,7 +100,6 @@ const RETURN_DEPTH: usize = 61;
 /// Column offsets of each feature family.
 #[derive(Clone, Copy, Debug)]
 struct Layout {
-    technical: usize,
     flow: usize,
     book: usize,
     sentiment: usize,
@@ -99,20 +107,14 @@ struct Layout {
     cross: usize,
 }
 
-/// One TA-Lib indicator writing its outputs into consecutive columns.
-struct Slot {
-    indicator: Box<dyn Indicator>,
-    first: usize,
-    width: usize,
-}
-
 /// One symbol's state.
 struct SymbolFeatures {
     values: Vec<f64>,
-    slots: Vec<Slot>,
+    technical: Technical,
     micro: Microstructure,
     pairs: Vec<CrossPair>,
-    closes: VecDeque<(f64, f64)>,
+    /// (close, quote volume, log return from the previous close) of the recent bars.
+    closes: VecDeque<(f64, f64, f64)>,
     recent: VecDeque<BarPoint>,
     history: VecDeque<Vec<f64>>,
 }
@@ -128,7 +130,7 @@ pub struct WindowInput {
 pub struct FeatureEngine {
     config: FeatureConfig,
     catalog: Catalog,
-    specs: Vec<Spec>,
+    technical: TechnicalLayout,
     layout: Layout,
     symbols: Vec<Option<SymbolFeatures>>,
     sources: SourceState,
@@ -228,7 +230,6 @@ impl FeatureEngine {
             }
         }
         let layout = Layout {
-            technical,
             flow,
             book,
             sentiment,
@@ -236,9 +237,9 @@ impl FeatureEngine {
             cross,
         };
         Ok(Self {
+            technical: TechnicalLayout::new(specs, technical, config.eager),
             config,
             catalog,
-            specs,
             layout,
             symbols: Vec::new(),
             sources: SourceState::default(),
@@ -271,36 +272,19 @@ impl FeatureEngine {
         if self.symbols.len() <= i {
             self.symbols.resize_with(i + 1, || None);
         }
-        let (specs, catalog, config, layout) =
-            (&self.specs, &self.catalog, &self.config, self.layout);
-        self.symbols[i].get_or_insert_with(|| {
-            let mut first = layout.technical;
-            let slots = specs
+        let (technical, catalog, config) = (&self.technical, &self.catalog, &self.config);
+        self.symbols[i].get_or_insert_with(|| SymbolFeatures {
+            values: vec![f64::NAN; catalog.len()],
+            technical: technical.symbol(),
+            micro: Microstructure::new(config.micro.clone()),
+            pairs: config
+                .references
                 .iter()
-                .map(|spec| {
-                    let width = spec.function.outputs.len();
-                    let slot = Slot {
-                        indicator: spec.build(),
-                        first,
-                        width,
-                    };
-                    first += width;
-                    slot
-                })
-                .collect();
-            SymbolFeatures {
-                values: vec![f64::NAN; catalog.len()],
-                slots,
-                micro: Microstructure::new(config.micro.clone()),
-                pairs: config
-                    .references
-                    .iter()
-                    .map(|_| CrossPair::new(config.cross_window))
-                    .collect(),
-                closes: VecDeque::with_capacity(RETURN_DEPTH + 1),
-                recent: VecDeque::with_capacity(PAIRING_DEPTH + 1),
-                history: VecDeque::with_capacity(config.history + 1),
-            }
+                .map(|_| CrossPair::new(config.cross_window))
+                .collect(),
+            closes: VecDeque::with_capacity(RETURN_DEPTH + 1),
+            recent: VecDeque::with_capacity(PAIRING_DEPTH + 1),
+            history: VecDeque::with_capacity(config.history + 1),
         })
     }
 
@@ -335,23 +319,14 @@ impl FeatureEngine {
         let log_return = s
             .closes
             .back()
-            .map_or(f64::NAN, |&(c, _)| log_ratio(bar.close, c));
-        s.closes.push_back((bar.close, bar.close * bar.volume));
+            .map_or(f64::NAN, |&(c, _, _)| log_ratio(bar.close, c));
+        s.closes
+            .push_back((bar.close, bar.close * bar.volume, log_return));
         if s.closes.len() > RETURN_DEPTH {
             s.closes.pop_front();
         }
         basics(bar, &s.closes, &mut v[..BASIC_FEATURES.len()]);
-        let ta_bar = stratbox_ta::Bar {
-            open: bar.open,
-            high: bar.high,
-            low: bar.low,
-            close: bar.close,
-            volume: bar.volume,
-        };
-        for slot in &mut s.slots {
-            slot.indicator
-                .next(&ta_bar, &mut v[slot.first..slot.first + slot.width]);
-        }
+        s.technical.next(bar, v);
         let flow = layout.flow..layout.flow + FLOW_FEATURES.len();
         s.micro.close_bar(bar.interval_ms, log_return, &mut v[flow]);
         let sentiment = layout.sentiment..layout.sentiment + SENTIMENT_FEATURES.len();
@@ -396,8 +371,57 @@ impl FeatureEngine {
         self.symbols[bar.symbol as usize] = Some(s);
     }
 
+    /// The catalog column `name` (a feature or `transform:feature`) reads, or an error naming
+    /// what is accepted.
+    pub fn column_of(&self, name: &str) -> Result<usize, String> {
+        let feature = match Transform::parse(name) {
+            Some(parsed) => parsed?.1,
+            None => name,
+        };
+        self.catalog
+            .column(feature)
+            .ok_or_else(|| self.catalog.unknown(feature))
+    }
+
+    /// Makes `symbol` compute `column` from now on. A TA-Lib column the symbol does not run yet
+    /// is started over `bars`, the symbol's kept bars (oldest first, ending with its last bar),
+    /// and its current value and kept history are filled in; other columns are always computed.
+    /// `symbol` must be a known one (its state is created if it has seen no event yet).
+    pub fn require(&mut self, symbol: SymbolId, column: usize, bars: &VecDeque<Bar>) {
+        let Some(spec) = self.technical.spec_of(column) else {
+            return;
+        };
+        self.state(symbol);
+        let Some(Some(s)) = self.symbols.get_mut(symbol as usize) else {
+            return;
+        };
+        if !s.technical.is_started(spec) {
+            s.technical
+                .start(&self.technical, spec, bars, &mut s.values, &mut s.history);
+        }
+    }
+
+    /// Makes every symbol compute `inputs` (a model's): symbols seen so far start them now over
+    /// their kept bars, `bars[symbol]`, as [`FeatureEngine::require`] does; later ones from their
+    /// first bar.
+    pub fn require_everywhere(&mut self, inputs: &[WindowInput], bars: &[VecDeque<Bar>]) {
+        let none = VecDeque::new();
+        for input in inputs {
+            if let Some(spec) = self.technical.spec_of(input.column) {
+                self.technical.always(spec);
+            }
+            for symbol in 0..self.symbols.len() {
+                if self.symbols[symbol].is_some() {
+                    let kept = bars.get(symbol).unwrap_or(&none);
+                    self.require(symbol as SymbolId, input.column, kept);
+                }
+            }
+        }
+    }
+
     /// The current value of a feature of `symbol` (`Ok(None)` while it has none), by name or
-    /// `transform:name`; an unknown name is an error naming what is accepted.
+    /// `transform:name`; an unknown name is an error naming what is accepted. A TA-Lib feature
+    /// the symbol does not compute reads as missing: [`FeatureEngine::require`] it first.
     pub fn value(&self, symbol: SymbolId, name: &str) -> Result<Option<f64>, String> {
         let state = self.symbols.get(symbol as usize).and_then(Option::as_ref);
         if let Some(parsed) = Transform::parse(name) {
@@ -539,8 +563,8 @@ fn log_ratio(a: f64, b: f64) -> f64 {
     }
 }
 
-/// The basic features from the recent (close, quote volume) pairs, the newest last.
-fn basics(bar: &Bar, closes: &VecDeque<(f64, f64)>, out: &mut [f64]) {
+/// The basic features from the recent (close, quote volume, log return), the newest last.
+fn basics(bar: &Bar, closes: &VecDeque<(f64, f64, f64)>, out: &mut [f64]) {
     out[..5].copy_from_slice(&[bar.open, bar.high, bar.low, bar.close, bar.volume]);
     let n = closes.len();
     let ret = |k: usize| {
@@ -558,7 +582,7 @@ fn basics(bar: &Bar, closes: &VecDeque<(f64, f64)>, out: &mut [f64]) {
     out[5] = ret(1);
     out[6] = ret(5);
     out[7] = ret(20);
-    let log_returns = |k: usize| (n - k..n).map(|i| log_ratio(closes[i].0, closes[i - 1].0));
+    let log_returns = |k: usize| closes.range(n - k..).map(|c| c.2);
     let rv = |k: usize| {
         if n > k {
             log_returns(k).map(|r| r * r).sum::<f64>().sqrt()
@@ -571,9 +595,7 @@ fn basics(bar: &Bar, closes: &VecDeque<(f64, f64)>, out: &mut [f64]) {
     out[10] = rv(60);
     out[11] = if n > 20 {
         let mut total = 0.0;
-        for i in n - 20..n {
-            let r = log_ratio(closes[i].0, closes[i - 1].0);
-            let dollar = closes[i].1;
+        for &(_, dollar, r) in closes.range(n - 20..) {
             total += if dollar > 0.0 {
                 r.abs() / dollar
             } else {

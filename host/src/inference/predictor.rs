@@ -61,8 +61,9 @@ pub struct Predictor {
 
 impl Predictor {
     /// Loads every member on `compute` and checks its features against the feature catalog of
-    /// `market`, its input width against its manifest, and its window against the kept history.
-    /// The market is locked only for those checks, not while models load.
+    /// `market`, its input width against its manifest, and its window against the kept history;
+    /// once all are loaded, every symbol of `market` computes the features they read. The market
+    /// is locked only for those checks and that, not while models load.
     pub fn load(
         config: &InferenceConfig,
         compute: &Compute,
@@ -120,6 +121,12 @@ impl Predictor {
             });
         }
         let ensemble = Ensemble::new(members, config.class_returns.clone())?;
+        // Every symbol computes what the members read from now on.
+        let mut market = market.write().unwrap_or_else(|p| p.into_inner());
+        for (columns, _) in &inputs {
+            market.require_everywhere(columns);
+        }
+        drop(market);
         Ok(Predictor {
             ensemble,
             spec: Arc::new(InputSpec {

@@ -291,7 +291,9 @@ impl market::Host for GuestCtx {
     }
 
     fn feature(&mut self, symbol: u32, name: String) -> HostResult<Result<Option<f64>, String>> {
-        Ok(self.env.market().feature(symbol, &name))
+        // Writes: a feature read for the first time is started for the symbol.
+        let mut market = self.env.market.write().unwrap_or_else(|p| p.into_inner());
+        Ok(market.feature(symbol, &name))
     }
 
     fn predict(&mut self, symbol: u32) -> HostResult<Option<types::Prediction>> {
