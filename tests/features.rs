@@ -286,7 +286,7 @@ fn features_first_read_late_match_those_computed_on_every_bar() {
             compared += 1;
         } else if seen > 20 {
             let row = lazy.features.row(b.symbol).unwrap();
-            let column = lazy.features.column_of("RSI_14").unwrap();
+            let column = lazy.features.input("RSI_14").unwrap().column();
             assert!(row[column].is_nan(), "nothing read RSI_14 yet");
         }
     }

@@ -104,6 +104,7 @@ fn main() {
             r#"{"fast": 5, "slow": 20, "quantity": 1}"#,
             n,
         );
+        throughput("feature-reader", "{}", n);
     }
     hot_swap();
 }

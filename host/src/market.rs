@@ -131,18 +131,18 @@ impl MarketData {
     /// feature the symbol does not compute yet is started here, over its kept bars, and
     /// computed on every bar from then on.
     pub fn feature(&mut self, symbol: SymbolId, name: &str) -> Result<Option<f64>, String> {
-        let in_catalog = self.features.catalog().column(name).is_some() || name.contains(':');
-        if !in_catalog && name.contains('.') && !name.starts_with("cross.") {
+        let input = match self.features.input(name) {
+            Ok(input) => input,
             // A polled source's series (`fear_greed.value`, `fred.DGS10`): the same for every symbol.
-            return Ok(self.features.source_value(name));
-        }
-        let column = self.features.column_of(name)?;
+            Err(_) if is_source_series(name) => return Ok(self.features.source_value(name)),
+            Err(e) => return Err(e),
+        };
         if self.symbols.name(symbol).is_some() {
             let none = VecDeque::new();
             let bars = self.history.get(symbol as usize).unwrap_or(&none);
-            self.features.require(symbol, column, bars);
+            self.features.require(symbol, input.column(), bars);
         }
-        self.features.value(symbol, name)
+        Ok(self.features.value_of(symbol, input))
     }
 
     /// Makes every symbol compute a model's `inputs` from now on, starting them over the kept
@@ -170,6 +170,18 @@ impl MarketData {
             volume_ratio,
         })
     }
+}
+
+/// Whether `name`, not in the catalog, names a polled source's series (`fear_greed.value`)
+/// rather than a feature family's or a TA-Lib function's output (`BBANDS_5_2_2_0.upperband`),
+/// which must be refused as unknown rather than read as a series with no value.
+fn is_source_series(name: &str) -> bool {
+    let Some((source, _)) = name.split_once('.').filter(|_| !name.contains(':')) else {
+        return false;
+    };
+    let function = source.split('_').next().unwrap_or(source);
+    !["cross", "macro", "micro", "sentiment"].contains(&source)
+        && stratbox_ta::registry::find(function).is_none()
 }
 
 #[cfg(test)]
@@ -211,6 +223,9 @@ mod tests {
         let err = m.feature(0, "RSI_7").unwrap_err();
         assert!(err.contains("[features].extra"), "{err}");
         assert!(m.feature(0, "sma_2").unwrap_err().contains("features list"));
+        let err = m.feature(0, "BBANDS_5_2_2_0.upperband").unwrap_err();
+        assert!(err.contains("[features].extra"), "{err}");
+        assert!(m.feature(0, "micro.nope").is_err());
         assert_eq!(
             m.recent_bars(0, 2).map(|b| b.close).collect::<Vec<_>>(),
             vec![3.0, 4.0]

@@ -1,7 +1,6 @@
 //! The feature registry: every named feature with its parameters, lookback, source and meaning.
 
-use std::collections::HashMap;
-
+use rustc_hash::FxHashMap;
 use stratbox_ta::{Spec, registry};
 
 /// Where a feature's inputs come from.
@@ -53,7 +52,8 @@ pub struct FeatureDef {
 #[derive(Clone, Debug, Default)]
 pub struct Catalog {
     defs: Vec<FeatureDef>,
-    index: HashMap<String, usize>,
+    /// Column by name (strategies look names up on every read: a fast hash).
+    index: FxHashMap<String, usize>,
 }
 
 impl Catalog {

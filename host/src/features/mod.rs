@@ -126,6 +126,13 @@ pub struct WindowInput {
     transform: Option<Transform>,
 }
 
+impl WindowInput {
+    /// The catalog column it reads.
+    pub fn column(&self) -> usize {
+        self.column
+    }
+}
+
 /// Every feature of every symbol.
 pub struct FeatureEngine {
     config: FeatureConfig,
@@ -371,16 +378,21 @@ impl FeatureEngine {
         self.symbols[bar.symbol as usize] = Some(s);
     }
 
-    /// The catalog column `name` (a feature or `transform:feature`) reads, or an error naming
-    /// what is accepted.
-    pub fn column_of(&self, name: &str) -> Result<usize, String> {
-        let feature = match Transform::parse(name) {
-            Some(parsed) => parsed?.1,
-            None => name,
+    /// What `name` (a feature or `transform:feature`) reads, or an error naming what is
+    /// accepted.
+    pub fn input(&self, name: &str) -> Result<WindowInput, String> {
+        let (transform, feature) = match Transform::parse(name) {
+            Some(parsed) => {
+                let (t, f) = parsed?;
+                (Some(t), f)
+            }
+            None => (None, name),
         };
-        self.catalog
+        let column = self
+            .catalog
             .column(feature)
-            .ok_or_else(|| self.catalog.unknown(feature))
+            .ok_or_else(|| self.catalog.unknown(feature))?;
+        Ok(WindowInput { column, transform })
     }
 
     /// Makes `symbol` compute `column` from now on. A TA-Lib column the symbol does not run yet
@@ -423,30 +435,26 @@ impl FeatureEngine {
     /// `transform:name`; an unknown name is an error naming what is accepted. A TA-Lib feature
     /// the symbol does not compute reads as missing: [`FeatureEngine::require`] it first.
     pub fn value(&self, symbol: SymbolId, name: &str) -> Result<Option<f64>, String> {
-        let state = self.symbols.get(symbol as usize).and_then(Option::as_ref);
-        if let Some(parsed) = Transform::parse(name) {
-            let (transform, feature) = parsed?;
-            let column = self
-                .catalog
-                .column(feature)
-                .ok_or_else(|| self.catalog.unknown(feature))?;
-            let Some(state) = state else { return Ok(None) };
-            let depth = transform
-                .depth()
-                .unwrap_or(state.history.len())
-                .min(state.history.len());
-            let history: Vec<f64> = state
-                .history
-                .range(state.history.len() - depth..)
-                .map(|row| row[column])
-                .collect();
-            return Ok(transform.apply(&history).filter(|v| !v.is_nan()));
-        }
-        let column = self
-            .catalog
-            .column(name)
-            .ok_or_else(|| self.catalog.unknown(name))?;
-        Ok(state.map(|s| s.values[column]).filter(|v| !v.is_nan()))
+        Ok(self.value_of(symbol, self.input(name)?))
+    }
+
+    /// The current value of `input` of `symbol`, as [`FeatureEngine::value`] gives it.
+    pub fn value_of(&self, symbol: SymbolId, input: WindowInput) -> Option<f64> {
+        let state = self.symbols.get(symbol as usize)?.as_ref()?;
+        let WindowInput { column, transform } = input;
+        let Some(transform) = transform else {
+            return Some(state.values[column]).filter(|v| !v.is_nan());
+        };
+        let depth = transform
+            .depth()
+            .unwrap_or(state.history.len())
+            .min(state.history.len());
+        let history: Vec<f64> = state
+            .history
+            .range(state.history.len() - depth..)
+            .map(|row| row[column])
+            .collect();
+        transform.apply(&history).filter(|v| !v.is_nan())
     }
 
     /// The latest value of a polled source's series by `source.series` name (`fred.DGS10`).
@@ -457,23 +465,7 @@ impl FeatureEngine {
     /// Model inputs named by `names` (catalog names, or `transform:name` such as
     /// `zscore_64:ret_1`), or an error naming the first unknown one.
     pub fn columns(&self, names: &[String]) -> Result<Vec<WindowInput>, String> {
-        names
-            .iter()
-            .map(|n| {
-                let (transform, feature) = match Transform::parse(n) {
-                    Some(parsed) => {
-                        let (t, f) = parsed?;
-                        (Some(t), f)
-                    }
-                    None => (None, n.as_str()),
-                };
-                let column = self
-                    .catalog
-                    .column(feature)
-                    .ok_or_else(|| self.catalog.unknown(feature))?;
-                Ok(WindowInput { column, transform })
-            })
-            .collect()
+        names.iter().map(|n| self.input(n)).collect()
     }
 
     /// The last `len` rows of `inputs` for each of `symbols`, oldest first, as a (len, inputs)
