@@ -19,7 +19,10 @@
 //!
 //! The hub never waits on a symbol: a symbol whose queue is full misses messages until it has
 //! room again, and is then told it fell behind, so it backfills its bars and rebuilds its book
-//! (the other symbols go on undisturbed).
+//! (the other symbols go on undisturbed). The messages held during a rotation (up to 65,536)
+//! are the exception: released all at once they could overflow a busy symbol's queue, so they
+//! go into per-symbol backlogs (at most 16,384 messages each) handed over as the queues have
+//! room, and a symbol's later messages queue behind its backlog.
 
 use super::connection::{self, Incoming, backoff};
 use crate::feeds::binance::rest::RestClient;
@@ -161,6 +164,7 @@ impl StreamHub {
             next_conn: 0,
             request_id: 0,
             incoming_tx,
+            pump_at: None,
         };
         tokio::spawn(hub.run(rx, incoming));
         StreamHub {
@@ -284,23 +288,39 @@ struct Member {
     sink: mpsc::Sender<Routed>,
     /// Messages were dropped since it was last told so.
     lagging: bool,
+    /// Messages released at the end of a rotation that its queue had no room for yet, oldest
+    /// first; later messages queue behind them.
+    backlog: VecDeque<Routed>,
 }
 
 /// What delivering to a member came to.
 enum Delivery {
+    /// Handed over, or queued behind its backlog.
     Sent,
-    Full,
+    /// Its queue was full: this many messages were dropped.
+    Full(u64),
     Gone,
 }
 
+/// Most messages a member's backlog holds: past this the backlog is dropped and the member told
+/// it fell behind, as a full queue is.
+const MAX_BACKLOG: usize = 1 << 14;
+
+/// How often members' backlogs are offered to their queues again.
+const PUMP_EVERY: Duration = Duration::from_millis(2);
+
 impl Member {
-    /// Hands `message` over without waiting; a member that fell behind is told first.
+    /// Hands `message` over without waiting (behind the backlog, if there is one); a member that
+    /// fell behind is told first.
     fn deliver(&mut self, message: Routed) -> Delivery {
         use mpsc::error::TrySendError;
+        if !self.backlog.is_empty() {
+            return self.hold(message);
+        }
         if self.lagging {
             match self.sink.try_send(Routed::Lagged) {
                 Ok(()) => self.lagging = false,
-                Err(TrySendError::Full(_)) => return Delivery::Full,
+                Err(TrySendError::Full(_)) => return Delivery::Full(1),
                 Err(TrySendError::Closed(_)) => return Delivery::Gone,
             }
         }
@@ -308,10 +328,43 @@ impl Member {
             Ok(()) => Delivery::Sent,
             Err(TrySendError::Full(_)) => {
                 self.lagging = true;
-                Delivery::Full
+                Delivery::Full(1)
             }
             Err(TrySendError::Closed(_)) => Delivery::Gone,
         }
+    }
+
+    /// Queues `message` behind the backlog, to be handed over as the member's queue has room;
+    /// a backlog already at its bound is dropped and the member marked as fallen behind.
+    fn hold(&mut self, message: Routed) -> Delivery {
+        if self.backlog.len() >= MAX_BACKLOG {
+            let dropped = self.backlog.len() as u64 + 1;
+            self.backlog.clear();
+            self.lagging = true;
+            return Delivery::Full(dropped);
+        }
+        self.backlog.push_back(message);
+        Delivery::Sent
+    }
+
+    /// Hands over as much of the backlog as the member's queue has room for.
+    fn pump(&mut self) -> Delivery {
+        use mpsc::error::TrySendError;
+        while !self.backlog.is_empty() {
+            if self.lagging {
+                match self.sink.try_send(Routed::Lagged) {
+                    Ok(()) => self.lagging = false,
+                    Err(TrySendError::Full(_)) => return Delivery::Sent,
+                    Err(TrySendError::Closed(_)) => return Delivery::Gone,
+                }
+            }
+            match self.sink.try_reserve() {
+                Ok(permit) => permit.send(self.backlog.pop_front().expect("not empty")),
+                Err(TrySendError::Full(())) => break,
+                Err(TrySendError::Closed(())) => return Delivery::Gone,
+            }
+        }
+        Delivery::Sent
     }
 }
 
@@ -323,6 +376,8 @@ struct Hub {
     next_conn: u64,
     request_id: u64,
     incoming_tx: mpsc::Sender<Incoming>,
+    /// When to offer members' backlogs to their queues again, while one has a backlog.
+    pump_at: Option<Instant>,
 }
 
 /// Changes arriving within this long are sent as one request.
@@ -401,6 +456,7 @@ impl Hub {
                 };
                 [s.connect_at, rotate, s.flush_at]
             })
+            .chain([self.pump_at])
             .flatten()
             .min()
     }
@@ -469,6 +525,9 @@ impl Hub {
 
     fn on_due(&mut self) {
         let now = Instant::now();
+        if self.pump_at.is_some_and(|t| t <= now) {
+            self.pump();
+        }
         let ids: Vec<u64> = self.shards.keys().copied().collect();
         for id in ids {
             let shard = &self.shards[&id];
@@ -554,9 +613,28 @@ impl Hub {
         if let Some(old) = shard.retiring.take() {
             let _ = old.stop.send(());
         }
+        // Released into the members' backlogs and handed over as their queues have room, so a
+        // burst of held messages does not overflow a busy symbol's queue.
         for (text, receive_ms) in std::mem::take(&mut shard.held) {
-            self.route(shard_id, text, receive_ms);
+            self.route(shard_id, text, receive_ms, Member::hold);
         }
+        self.pump();
+    }
+
+    /// Offers every member's backlog to its queue; comes back while one is left.
+    fn pump(&mut self) {
+        let mut gone = Vec::new();
+        let mut left = false;
+        for (symbol, member) in &mut self.members {
+            if let Delivery::Gone = member.pump() {
+                gone.push(symbol.clone());
+            }
+            left |= !member.backlog.is_empty();
+        }
+        for symbol in gone {
+            self.remove(&symbol);
+        }
+        self.pump_at = left.then(|| Instant::now() + PUMP_EVERY);
     }
 
     /// Sends the batched SUBSCRIBE and UNSUBSCRIBE of `shard_id` on its open connection.
@@ -716,6 +794,7 @@ impl Hub {
                                 streams,
                                 sink,
                                 lagging: false,
+                                backlog: VecDeque::new(),
                             },
                         );
                     })
@@ -915,12 +994,18 @@ impl Hub {
             }
             self.end_rotation(shard_id);
         }
-        self.route(shard_id, text, receive_ms);
+        self.route(shard_id, text, receive_ms, Member::deliver);
     }
 
-    /// Hands a stream message that arrived on `shard_id` to its symbol, if that stream is the
-    /// symbol's on this connection.
-    fn route(&mut self, shard_id: u64, text: String, receive_ms: i64) {
+    /// Hands a stream message that arrived on `shard_id` to its symbol with `deliver`, if that
+    /// stream is the symbol's on this connection.
+    fn route(
+        &mut self,
+        shard_id: u64,
+        text: String,
+        receive_ms: i64,
+        deliver: fn(&mut Member, Routed) -> Delivery,
+    ) {
         let Some(name) = stream_name(&text) else {
             return;
         };
@@ -932,11 +1017,11 @@ impl Hub {
             return;
         }
         let symbol = symbol.to_string();
-        match member.deliver(Routed::Text { text, receive_ms }) {
+        match deliver(member, Routed::Text { text, receive_ms }) {
             Delivery::Sent => {}
-            Delivery::Full => {
+            Delivery::Full(dropped) => {
                 if let Some(shard) = self.shards.get_mut(&shard_id) {
-                    shard.counters.dropped += 1;
+                    shard.counters.dropped += dropped;
                 }
             }
             Delivery::Gone => self.remove(&symbol),
@@ -956,6 +1041,76 @@ fn reply_id(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn text(n: i64) -> Routed {
+        Routed::Text {
+            text: n.to_string(),
+            receive_ms: n,
+        }
+    }
+
+    fn member(capacity: usize) -> (Member, mpsc::Receiver<Routed>) {
+        let (sink, rx) = mpsc::channel(capacity);
+        let member = Member {
+            shard: 0,
+            streams: BTreeSet::new(),
+            sink,
+            lagging: false,
+            backlog: VecDeque::new(),
+        };
+        (member, rx)
+    }
+
+    fn received(rx: &mut mpsc::Receiver<Routed>) -> Vec<i64> {
+        std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|r| match r {
+                Routed::Text { receive_ms, .. } => receive_ms,
+                Routed::Lagged => -1,
+                _ => -2,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_released_burst_reaches_a_small_queue_whole_and_in_order() {
+        let (mut m, mut rx) = member(4);
+        for n in 0..10 {
+            assert!(matches!(m.hold(text(n)), Delivery::Sent));
+        }
+        m.pump();
+        assert_eq!(received(&mut rx), [0, 1, 2, 3]);
+        // Later messages wait behind the backlog instead of overtaking it.
+        assert!(matches!(m.deliver(text(10)), Delivery::Sent));
+        m.pump();
+        assert_eq!(received(&mut rx), [4, 5, 6, 7]);
+        m.pump();
+        assert_eq!(received(&mut rx), [8, 9, 10]);
+        assert!(m.backlog.is_empty());
+        assert!(matches!(m.deliver(text(11)), Delivery::Sent));
+        assert_eq!(received(&mut rx), [11]);
+    }
+
+    #[test]
+    fn a_backlog_past_its_bound_is_dropped_and_the_member_told() {
+        let (mut m, mut rx) = member(2);
+        assert!(matches!(m.deliver(text(0)), Delivery::Sent));
+        assert!(matches!(m.deliver(text(1)), Delivery::Sent));
+        for n in 2..MAX_BACKLOG as i64 + 2 {
+            assert!(matches!(m.hold(text(n)), Delivery::Sent));
+        }
+        let dropped = match m.deliver(text(-5)) {
+            Delivery::Full(n) => n,
+            _ => panic!("the bound was passed"),
+        };
+        assert_eq!(dropped, MAX_BACKLOG as u64 + 1);
+        assert_eq!(received(&mut rx), [0, 1]);
+        // Told it fell behind before anything else.
+        assert!(matches!(m.deliver(text(7)), Delivery::Sent));
+        assert_eq!(received(&mut rx), [-1, 7]);
+        drop(rx);
+        assert!(matches!(m.hold(text(8)), Delivery::Sent));
+        assert!(matches!(m.pump(), Delivery::Gone));
+    }
 
     #[test]
     fn stream_names_are_read_from_either_form() {

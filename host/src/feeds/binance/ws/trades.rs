@@ -2,7 +2,10 @@
 //! consecutively, so a repeat (two connections overlapping) and a gap (a lost connection, a
 //! full queue) are both visible. Repeats are dropped; a gap is fetched over REST in the
 //! background while the trades after it wait, so the consumer gets every trade once and in
-//! order without holding up bars and books.
+//! order without holding up bars and books. Gaps found while one is fetched queue behind it
+//! (each fetched in turn), up to [`MAX_GAPS`].
+
+use std::collections::VecDeque;
 
 use super::Stamp;
 use crate::feeds::binance::rest::RestClient;
@@ -12,8 +15,10 @@ use crate::feeds::binance::types::TradeTick;
 const MAX_FILL: u64 = 10_000;
 /// Trades a REST page holds (Binance's limit).
 const PER_PAGE: u64 = 1000;
-/// Most trades waiting for a gap to be filled: past this the gap is given up.
+/// Most trades waiting for gaps to be filled: past this every waiting gap is given up.
 const MAX_WAITING: usize = 50_000;
+/// Most gaps waiting to be fetched at once: a gap found past this is not fetched.
+pub(super) const MAX_GAPS: usize = 16;
 
 /// A gap to fetch: trade ids `from..to`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,18 +42,21 @@ pub(super) struct Outcome {
     pub missed: u64,
 }
 
-/// A gap being fetched, and the trades that came after it.
+/// A gap being (or to be) fetched, and the trades that came after it, up to the next gap.
 #[derive(Debug)]
 struct Filling {
     gap: Gap,
     waiting: Vec<(TradeTick, Stamp)>,
 }
 
-/// The trades of one stream kind delivered so far, and a gap being filled.
+/// The trades of one stream kind delivered so far, and the gaps being filled: the first is
+/// being fetched, the others wait their turn.
 #[derive(Debug, Default)]
 pub(super) struct TradeSequence {
     last: Option<u64>,
-    filling: Option<Filling>,
+    filling: VecDeque<Filling>,
+    /// Trades waiting behind all the gaps.
+    waiting: usize,
 }
 
 impl TradeSequence {
@@ -59,17 +67,19 @@ impl TradeSequence {
         match self.last {
             Some(last) if id <= last => return outcome, // seen on an overlapping connection
             Some(last) if id > last + 1 => {
-                if self.filling.is_some() || id - last - 1 > MAX_FILL {
-                    // A second gap while the first is fetched, or one too long (a long outage,
-                    // a stream added again): not fetched.
+                if self.filling.len() >= MAX_GAPS || id - last - 1 > MAX_FILL {
+                    // Too many gaps at once, or one too long (a long outage, a stream added
+                    // again): not fetched.
                     outcome.missed = id - last - 1;
                 } else {
                     let gap = Gap {
                         from: last + 1,
                         to: id,
                     };
-                    outcome.fetch = Some(gap);
-                    self.filling = Some(Filling {
+                    if self.filling.is_empty() {
+                        outcome.fetch = Some(gap);
+                    }
+                    self.filling.push_back(Filling {
                         gap,
                         waiting: Vec::new(),
                     });
@@ -78,16 +88,18 @@ impl TradeSequence {
             _ => {}
         }
         self.last = Some(id);
-        match &mut self.filling {
-            Some(filling) if filling.waiting.len() < MAX_WAITING => {
-                filling.waiting.push((tick, stamp));
-            }
-            Some(_) => {
-                // Waited too long: give the gap up and go on.
-                let filling = self.filling.take().expect("filling");
+        if self.waiting >= MAX_WAITING {
+            // Waited too long: give every gap up and go on.
+            for filling in std::mem::take(&mut self.filling) {
                 outcome.missed += filling.gap.to - filling.gap.from;
-                outcome.deliver = filling.waiting;
-                outcome.deliver.push((tick, stamp));
+                outcome.deliver.extend(filling.waiting);
+            }
+            self.waiting = 0;
+        }
+        match self.filling.back_mut() {
+            Some(filling) => {
+                filling.waiting.push((tick, stamp));
+                self.waiting += 1;
             }
             None => outcome.deliver.push((tick, stamp)),
         }
@@ -95,13 +107,16 @@ impl TradeSequence {
     }
 
     /// Takes the trades fetched for `gap` (stamped `receive_ms`): they, then the trades that
-    /// waited for them, are delivered. A gap given up already is ignored.
+    /// waited for them up to the next gap, are delivered, and the next gap is to be fetched. A
+    /// gap given up already is ignored.
     pub fn filled(&mut self, gap: Gap, fetched: Vec<TradeTick>, receive_ms: i64) -> Outcome {
         let mut outcome = Outcome::default();
-        if self.filling.as_ref().is_none_or(|f| f.gap != gap) {
+        if self.filling.front().is_none_or(|f| f.gap != gap) {
             return outcome;
         }
-        let Filling { gap, waiting } = self.filling.take().expect("filling");
+        let Filling { gap, waiting } = self.filling.pop_front().expect("filling");
+        self.waiting -= waiting.len();
+        outcome.fetch = self.filling.front().map(|f| f.gap);
         let mut next = gap.from;
         for tick in fetched {
             if tick.id < next || tick.id >= gap.to {
@@ -247,6 +262,54 @@ mod tests {
             0,
         );
         assert_eq!((ids(&done), done.missed), (vec![last + 3], 2));
+    }
+
+    #[test]
+    fn gaps_found_while_one_is_fetched_are_fetched_in_turn() {
+        let mut seq = TradeSequence::default();
+        let mut accept = |id: u64| {
+            let (t, s) = trade(id);
+            seq.accept(t, s)
+        };
+        accept(1);
+        assert_eq!(accept(5).fetch, Some(Gap { from: 2, to: 5 }));
+        assert!(accept(6).deliver.is_empty());
+        let second = accept(9);
+        assert_eq!((second.fetch, second.missed), (None, 0), "waits its turn");
+        assert!(accept(10).deliver.is_empty());
+        let fetched = [2, 3, 4].map(|id| trade(id).0).to_vec();
+        let done = seq.filled(Gap { from: 2, to: 5 }, fetched, 0);
+        assert_eq!(ids(&done), [2, 3, 4, 5, 6], "up to the next gap");
+        assert_eq!(done.fetch, Some(Gap { from: 7, to: 9 }));
+        let done = seq.filled(Gap { from: 7, to: 9 }, vec![trade(7).0], 0);
+        assert_eq!(ids(&done), [7, 9, 10]);
+        assert_eq!((done.fetch, done.filled, done.missed), (None, 1, 1));
+        let (t, s) = trade(11);
+        assert_eq!(ids(&seq.accept(t, s)), [11]);
+    }
+
+    #[test]
+    fn gaps_past_the_bound_are_counted_not_fetched() {
+        let mut seq = TradeSequence::default();
+        let (t, s) = trade(1);
+        seq.accept(t, s);
+        let mut missed = 0;
+        for k in 1..=MAX_GAPS as u64 + 2 {
+            let (t, s) = trade(1 + 2 * k); // skips one id each time
+            missed += seq.accept(t, s).missed;
+        }
+        assert_eq!(missed, 2, "the two gaps past {MAX_GAPS}");
+        let mut delivered = Vec::new();
+        let mut gap = Some(Gap { from: 2, to: 3 });
+        while let Some(g) = gap {
+            let done = seq.filled(g, vec![trade(g.from).0], 0);
+            delivered.extend(ids(&done));
+            gap = done.fetch;
+        }
+        let expected: Vec<u64> = (2..=2 * MAX_GAPS as u64 + 5)
+            .filter(|&id| id <= 2 * MAX_GAPS as u64 + 1 || id % 2 == 1)
+            .collect();
+        assert_eq!(delivered, expected);
     }
 
     #[test]
