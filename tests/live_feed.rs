@@ -208,8 +208,20 @@ async fn dropped_connections_lose_no_bar_and_repeat_none() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotating_connections_before_their_age_limit_overlap_without_gaps() {
     let rows = rows(1200);
-    let run = run_feed(&rows, Faults::default(), false, Duration::from_millis(400)).await;
+    let run = run_feed_configured(
+        &rows,
+        &[],
+        Faults::default(),
+        false,
+        Duration::from_millis(400),
+        |c| c.book_ticker = true,
+    )
+    .await;
     assert_eq!(run.bars, rows);
+    // Book tickers repeated at the seams are dropped: update ids only increase.
+    assert!(!run.tickers.is_empty());
+    let ids: Vec<u64> = run.tickers.iter().map(|t| t.update_id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
     assert!(
         run.stats.rotations.load(Ordering::Relaxed) >= 2,
         "{:?}",

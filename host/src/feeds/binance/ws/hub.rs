@@ -12,8 +12,8 @@
 //! are held back while the old one goes on delivering; a second after the new one has confirmed
 //! every subscription, the old one is unsubscribed from all its streams, and once it has answered
 //! (so everything it sent before is in) it is closed and the held messages follow. The seam
-//! repeats some messages: the symbols' feeds drop repeated trades, klines and depth diffs (a
-//! book ticker may arrive twice). A rotation that cannot finish that way (the old connection
+//! repeats some messages: the symbols' feeds drop repeated trades, klines, depth diffs and
+//! book tickers. A rotation that cannot finish that way (the old connection
 //! lost, or no answer within 30 s) tells its symbols they may have missed messages. Messages
 //! that name no stream are counted as malformed on their connection.
 //!

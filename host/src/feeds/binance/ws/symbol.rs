@@ -98,6 +98,9 @@ struct Feed {
     trades: [TradeSequence; 2],
     /// Where fetched gaps arrive: (single trades?, the gap, its trades).
     fills: mpsc::Sender<(bool, Gap, Vec<TradeTick>)>,
+    /// The update id of the last book ticker delivered (repeats at a rotation's seam are
+    /// dropped); forgotten after a reconnect.
+    last_ticker: Option<u64>,
 }
 
 impl Feed {
@@ -369,7 +372,11 @@ impl Feed {
                 .map_err(|e| e.to_string())
                 .and_then(|raw| raw.ticker());
             match ticker {
+                Ok(ticker) if self.last_ticker.is_some_and(|u| ticker.update_id <= u) => {
+                    true // seen on an overlapping connection
+                }
                 Ok(ticker) => {
+                    self.last_ticker = Some(ticker.update_id);
                     let stamp = Stamp {
                         exchange_ms: receive_ms,
                         receive_ms,
@@ -483,6 +490,7 @@ pub(super) async fn run(
         book: BookSync::new(),
         trades: Default::default(),
         fills: fills_tx,
+        last_ticker: None,
         config,
     };
     let mut last_bar = Instant::now();
@@ -545,6 +553,7 @@ pub(super) async fn run(
                 Some(Routed::Reconnected) => {
                     feed.stats.reconnects.fetch_add(1, Ordering::Relaxed);
                     feed.book.reset();
+                    feed.last_ticker = None;
                     feed.backfill_to_now().await
                 }
                 Some(Routed::Rotated) => {
