@@ -11,15 +11,18 @@ use crate::model::{Bar, Fixed, SymbolId, SymbolTable, TimestampMs};
 use crate::risk::Marks;
 use std::collections::VecDeque;
 
-/// How many closed bars are kept per symbol.
+/// How many closed bars are kept per symbol (more if `[features].history` asks for more).
 pub const HISTORY: usize = 1_000;
 
 /// Symbols, recent bars and marks.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MarketData {
     /// Names and ids.
     pub symbols: SymbolTable,
     history: Vec<VecDeque<Bar>>,
+    /// Bars kept per symbol: [`HISTORY`], or the feature engine's rows of history if more (an
+    /// indicator started late is warmed over them).
+    kept: usize,
     books: Vec<Option<BookTop>>,
     /// Latest close of each symbol.
     pub marks: Marks,
@@ -43,12 +46,23 @@ pub struct Conditions {
     pub volume_ratio: f64,
 }
 
+impl Default for MarketData {
+    fn default() -> Self {
+        Self::new(FeatureEngine::default())
+    }
+}
+
 impl MarketData {
     /// Market data whose features are computed by `features`.
     pub fn new(features: FeatureEngine) -> Self {
         Self {
+            symbols: SymbolTable::default(),
+            history: Vec::new(),
+            kept: HISTORY.max(features.history_len()),
+            books: Vec::new(),
+            marks: Marks::default(),
             features,
-            ..Self::default()
+            predictions: Vec::new(),
         }
     }
 
@@ -59,7 +73,7 @@ impl MarketData {
             self.history.resize_with(i + 1, VecDeque::new);
         }
         let h = &mut self.history[i];
-        if h.len() == HISTORY {
+        if h.len() >= self.kept {
             h.pop_front();
         }
         h.push_back(bar);
@@ -131,18 +145,37 @@ impl MarketData {
     /// feature the symbol does not compute yet is started here, over its kept bars, and
     /// computed on every bar from then on.
     pub fn feature(&mut self, symbol: SymbolId, name: &str) -> Result<Option<f64>, String> {
-        let input = match self.features.input(name) {
-            Ok(input) => input,
-            // A polled source's series (`fear_greed.value`, `fred.DGS10`): the same for every symbol.
-            Err(_) if is_source_series(name) => return Ok(self.features.source_value(name)),
-            Err(e) => return Err(e),
-        };
+        if is_source_series(name) {
+            return Ok(self.features.source_value(name));
+        }
+        let input = self.features.input(name)?;
         if self.symbols.name(symbol).is_some() {
             let none = VecDeque::new();
             let bars = self.history.get(symbol as usize).unwrap_or(&none);
             self.features.require(symbol, input.column(), bars);
         }
         Ok(self.features.value_of(symbol, input))
+    }
+
+    /// [`MarketData::feature`] without starting anything, so a shared borrow will do: `None`
+    /// when the feature must first be started for the symbol (call `feature`).
+    pub fn started_feature(
+        &self,
+        symbol: SymbolId,
+        name: &str,
+    ) -> Option<Result<Option<f64>, String>> {
+        if is_source_series(name) {
+            return Some(Ok(self.features.source_value(name)));
+        }
+        let input = match self.features.input(name) {
+            Ok(input) => input,
+            Err(e) => return Some(Err(e)),
+        };
+        if self.symbols.name(symbol).is_some() && self.features.needs_start(symbol, input.column())
+        {
+            return None;
+        }
+        Some(Ok(self.features.value_of(symbol, input)))
     }
 
     /// Makes every symbol compute a model's `inputs` from now on, starting them over the kept
@@ -172,16 +205,16 @@ impl MarketData {
     }
 }
 
-/// Whether `name`, not in the catalog, names a polled source's series (`fear_greed.value`)
-/// rather than a feature family's or a TA-Lib function's output (`BBANDS_5_2_2_0.upperband`),
-/// which must be refused as unknown rather than read as a series with no value.
+/// Whether `name` names a polled source's series (`fear_greed.value`, `fred.DGS10`) rather than
+/// a catalog feature: a feature family's (`micro.spread`) or a TA-Lib function's output
+/// (`BBANDS_20_2_2_0.upperband`, `HT_SINE.sine`), which a misspelling must not turn into a
+/// series with no value.
 fn is_source_series(name: &str) -> bool {
     let Some((source, _)) = name.split_once('.').filter(|_| !name.contains(':')) else {
         return false;
     };
-    let function = source.split('_').next().unwrap_or(source);
     !["cross", "macro", "micro", "sentiment"].contains(&source)
-        && stratbox_ta::registry::find(function).is_none()
+        && stratbox_ta::registry::find_prefix(source).is_none()
 }
 
 #[cfg(test)]
@@ -225,6 +258,16 @@ mod tests {
         assert!(m.feature(0, "sma_2").unwrap_err().contains("features list"));
         let err = m.feature(0, "BBANDS_5_2_2_0.upperband").unwrap_err();
         assert!(err.contains("[features].extra"), "{err}");
+        assert!(
+            m.feature(0, "HT_SINE.lead").is_err(),
+            "HT_SINE's outputs are sine, leadsine"
+        );
+        assert!(m.feature(0, "MINUS_DI_3.x").is_err());
+        assert!(
+            m.feature(0, "SMé.x").is_ok(),
+            "not a TA-Lib name: a source's series"
+        );
+        assert!(m.feature(0, "SMé").is_err());
         assert!(m.feature(0, "micro.nope").is_err());
         assert_eq!(
             m.recent_bars(0, 2).map(|b| b.close).collect::<Vec<_>>(),
@@ -247,6 +290,16 @@ mod tests {
         let mut lazy = data(&closes);
         let row = |m: &MarketData, name: &str| m.features.value(0, name).unwrap();
         assert_eq!(row(&lazy, "EMA_30"), None, "nothing has read it");
+        assert_eq!(
+            lazy.started_feature(0, "EMA_30"),
+            None,
+            "must be started first"
+        );
+        assert_eq!(
+            lazy.started_feature(0, "close"),
+            Some(Ok(Some(closes[399])))
+        );
+        assert!(lazy.started_feature(0, "nope").unwrap().is_err());
         assert!(row(&eager, "EMA_30").is_some());
         for name in [
             "EMA_30",
@@ -261,6 +314,10 @@ mod tests {
             assert_eq!(a.map(f64::to_bits), b.map(f64::to_bits), "{name}");
             assert!(a.is_some(), "{name}");
         }
+        assert_eq!(
+            lazy.started_feature(0, "EMA_30"),
+            Some(eager.feature(0, "EMA_30"))
+        );
         // Started now, computed from now on.
         let more: Vec<f64> = closes.iter().map(|c| c * 1.01).collect();
         let (mut lazy, mut eager) = (data_with(lazy, &more), data_with(eager, &more));

@@ -44,7 +44,8 @@ pub struct FeatureConfig {
     pub macro_series: Vec<String>,
     /// Paired bars the cross-market statistics cover.
     pub cross_window: usize,
-    /// Rows of history kept per symbol for transforms and model windows.
+    /// Rows of history kept per symbol for transforms and model windows (the market keeps at
+    /// least as many bars, to start an indicator over).
     pub history: usize,
     /// Microstructure parameters.
     pub micro: MicroConfig,
@@ -404,13 +405,23 @@ impl FeatureEngine {
             return;
         };
         self.state(symbol);
-        let Some(Some(s)) = self.symbols.get_mut(symbol as usize) else {
-            return;
+        let s = self.symbols[symbol as usize]
+            .as_mut()
+            .expect("created above");
+        s.technical
+            .start(&self.technical, spec, bars, &mut s.values, &mut s.history);
+    }
+
+    /// Whether reading `column` of `symbol` needs [`FeatureEngine::require`] first: a TA-Lib
+    /// column the symbol does not run (or a symbol with no state yet).
+    pub fn needs_start(&self, symbol: SymbolId, column: usize) -> bool {
+        let Some(spec) = self.technical.spec_of(column) else {
+            return false;
         };
-        if !s.technical.is_started(spec) {
-            s.technical
-                .start(&self.technical, spec, bars, &mut s.values, &mut s.history);
-        }
+        self.symbols
+            .get(symbol as usize)
+            .and_then(Option::as_ref)
+            .is_none_or(|s| !s.technical.is_started(spec))
     }
 
     /// Makes every symbol compute `inputs` (a model's): symbols seen so far start them now over
@@ -538,7 +549,8 @@ impl FeatureEngine {
         (ready.into_iter().map(|(s, _)| s).collect(), out)
     }
 
-    /// Latest values of every column of `symbol`, if it has seen a bar.
+    /// Latest values of every column of `symbol`, if it has seen a bar (NaN where a value is
+    /// missing, including the TA-Lib columns the symbol does not run).
     pub fn row(&self, symbol: SymbolId) -> Option<&[f64]> {
         self.symbols
             .get(symbol as usize)?

@@ -291,7 +291,10 @@ impl market::Host for GuestCtx {
     }
 
     fn feature(&mut self, symbol: u32, name: String) -> HostResult<Result<Option<f64>, String>> {
-        // Writes: a feature read for the first time is started for the symbol.
+        if let Some(value) = self.env.market().started_feature(symbol, &name) {
+            return Ok(value);
+        }
+        // A feature read for the first time is started for the symbol: that writes.
         let mut market = self.env.market.write().unwrap_or_else(|p| p.into_inner());
         Ok(market.feature(symbol, &name))
     }

@@ -210,6 +210,20 @@ pub fn all() -> &'static [&'static Function] {
     })
 }
 
+/// The function whose name starts `text` (any case), followed by the end of the text or by
+/// `_`: the longest such, since names contain `_` (MINUS_DI, HT_DCPERIOD).
+pub fn find_prefix(text: &str) -> Option<&'static Function> {
+    all()
+        .iter()
+        .copied()
+        .filter(|f| {
+            text.get(..f.name.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(f.name))
+                && matches!(text.as_bytes().get(f.name.len()), None | Some(b'_'))
+        })
+        .max_by_key(|f| f.name.len())
+}
+
 /// The function called `name` (any case).
 pub fn find(name: &str) -> Option<&'static Function> {
     all()

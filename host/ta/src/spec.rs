@@ -71,25 +71,14 @@ impl Spec {
     /// Parses `NAME[_p1[_p2...]]`, checking the name and every parameter.
     pub fn parse(text: &str) -> Result<Spec, SpecError> {
         let text = text.trim();
-        // Names contain `_` (MINUS_DI, HT_DCPERIOD): take the longest name that is followed by the
-        // end of the text or by `_`.
-        let function = registry::all()
-            .iter()
-            .copied()
-            .filter(|f| {
-                text.len() >= f.name.len()
-                    && text[..f.name.len()].eq_ignore_ascii_case(f.name)
-                    && (text.len() == f.name.len() || text.as_bytes()[f.name.len()] == b'_')
-            })
-            .max_by_key(|f| f.name.len())
-            .ok_or_else(|| SpecError::Unknown {
-                name: text.to_string(),
-                accepted: registry::all()
-                    .iter()
-                    .map(|f| f.name)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?;
+        let function = registry::find_prefix(text).ok_or_else(|| SpecError::Unknown {
+            name: text.to_string(),
+            accepted: registry::all()
+                .iter()
+                .map(|f| f.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
         let rest = &text[function.name.len()..];
         let parts: Vec<&str> = if rest.is_empty() {
             Vec::new()
@@ -192,6 +181,10 @@ mod tests {
             err.contains("unknown indicator \"NOPE_3\"") && err.contains("SMA"),
             "{err}"
         );
+        // Text that is not ASCII is refused, not cut inside a character.
+        for text in ["éé", "SMé", "Sé_3", "ÉMA_5", "MINUS_é"] {
+            assert!(Spec::parse(text).is_err(), "{text}");
+        }
         let err = Spec::parse("SMA_x").unwrap_err().to_string();
         assert!(err.contains("not a number"), "{err}");
         let err = Spec::parse("SMA_0").unwrap_err().to_string();

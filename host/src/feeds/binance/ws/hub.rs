@@ -511,15 +511,27 @@ impl Hub {
     /// Tells every symbol on `shard_id` what happened to its connection.
     fn notify(&mut self, shard_id: u64, what: fn() -> Routed) {
         let mut gone = Vec::new();
+        let mut dropped = 0;
         for (symbol, member) in &mut self.members {
-            if member.shard == shard_id
-                && let Delivery::Gone = member.deliver(what())
-            {
-                gone.push(symbol.clone());
+            if member.shard != shard_id {
+                continue;
+            }
+            match member.deliver(what()) {
+                Delivery::Sent => {}
+                Delivery::Full(n) => dropped += n,
+                Delivery::Gone => gone.push(symbol.clone()),
             }
         }
+        self.count_dropped(shard_id, dropped);
         for symbol in gone {
             self.remove(&symbol);
+        }
+    }
+
+    /// Counts messages dropped for symbols of `shard_id` whose queues were full.
+    fn count_dropped(&mut self, shard_id: u64, dropped: u64) {
+        if let Some(shard) = self.shards.get_mut(&shard_id) {
+            shard.counters.dropped += dropped;
         }
     }
 
@@ -530,7 +542,10 @@ impl Hub {
         }
         let ids: Vec<u64> = self.shards.keys().copied().collect();
         for id in ids {
-            let shard = &self.shards[&id];
+            // Releasing held messages can remove symbols, and with its last one a shard.
+            let Some(shard) = self.shards.get(&id) else {
+                continue;
+            };
             if shard.connect_at.is_some_and(|t| t <= now) {
                 // Only a shard's first connection is opened before it ever lost one; a connection
                 // still being replaced (and not yet unsubscribed) covers every stream meanwhile.
@@ -608,7 +623,10 @@ impl Hub {
 
     /// Closes the connection `shard_id` was replacing and delivers what its replacement held.
     fn end_rotation(&mut self, shard_id: u64) {
-        let shard = self.shards.get_mut(&shard_id).expect("shard");
+        // Telling its symbols of a lost connection can have removed the last one, and the shard.
+        let Some(shard) = self.shards.get_mut(&shard_id) else {
+            return;
+        };
         shard.retire_at = None;
         if let Some(old) = shard.retiring.take() {
             let _ = old.stop.send(());
@@ -809,9 +827,13 @@ impl Hub {
                 let result = self.set_streams(&symbol, streams.into_iter().collect());
                 if let Ok(true) = result
                     && let Some(member) = self.members.get_mut(&symbol)
-                    && let Delivery::Gone = member.deliver(Routed::Moved)
                 {
-                    self.remove(&symbol);
+                    let shard = member.shard;
+                    match member.deliver(Routed::Moved) {
+                        Delivery::Sent => {}
+                        Delivery::Full(n) => self.count_dropped(shard, n),
+                        Delivery::Gone => self.remove(&symbol),
+                    }
                 }
                 let _ = reply.send(result.map(|_| ()));
             }
@@ -1019,11 +1041,7 @@ impl Hub {
         let symbol = symbol.to_string();
         match deliver(member, Routed::Text { text, receive_ms }) {
             Delivery::Sent => {}
-            Delivery::Full(dropped) => {
-                if let Some(shard) = self.shards.get_mut(&shard_id) {
-                    shard.counters.dropped += dropped;
-                }
-            }
+            Delivery::Full(dropped) => self.count_dropped(shard_id, dropped),
             Delivery::Gone => self.remove(&symbol),
         }
     }

@@ -98,8 +98,8 @@ struct Feed {
     trades: [TradeSequence; 2],
     /// Where fetched gaps arrive: (single trades?, the gap, its trades).
     fills: mpsc::Sender<(bool, Gap, Vec<TradeTick>)>,
-    /// The update id of the last book ticker delivered (repeats at a rotation's seam are
-    /// dropped); forgotten after a reconnect.
+    /// The update id of the last book ticker delivered: repeats (a rotation's seam, the held
+    /// messages after a rotation given up) are dropped, as Binance's ids only increase.
     last_ticker: Option<u64>,
 }
 
@@ -553,7 +553,6 @@ pub(super) async fn run(
                 Some(Routed::Reconnected) => {
                     feed.stats.reconnects.fetch_add(1, Ordering::Relaxed);
                     feed.book.reset();
-                    feed.last_ticker = None;
                     feed.backfill_to_now().await
                 }
                 Some(Routed::Rotated) => {

@@ -18,7 +18,7 @@ const PER_PAGE: u64 = 1000;
 /// Most trades waiting for gaps to be filled: past this every waiting gap is given up.
 const MAX_WAITING: usize = 50_000;
 /// Most gaps waiting to be fetched at once: a gap found past this is not fetched.
-pub(super) const MAX_GAPS: usize = 16;
+const MAX_GAPS: usize = 16;
 
 /// A gap to fetch: trade ids `from..to`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
