@@ -41,6 +41,22 @@ pub struct Instance {
     limits: Arc<SandboxLimits>,
 }
 
+/// Runs a call into a guest, turning a panic of a host function it called (a host bug the guest
+/// reached) into an error, so that guest is halted and the host goes on: the panic unwinds
+/// through the guest's frames, and its store is not used again.
+fn contained<R>(call: impl FnOnce() -> wasmtime::Result<R>) -> wasmtime::Result<R> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        Err(wasmtime::Error::msg(format!(
+            "a host function it called panicked: {message}"
+        )))
+    })
+}
+
 /// Calls an export of the strategy world, or does nothing for an optimizer.
 macro_rules! strategy_call {
     ($self:ident, $now:expr, |$g:ident, $store:ident| $call:expr) => {{
@@ -48,7 +64,7 @@ macro_rules! strategy_call {
         let result = match &$self.guest {
             Guest::Strategy($g) => {
                 let $store = &mut $self.store;
-                $call
+                contained(|| $call)
             }
             Guest::Optimizer(_) => Ok(()),
         };
@@ -140,8 +156,8 @@ impl Instance {
     pub fn init(&mut self, config: &str, now: TimestampMs) -> Result<(), InitError> {
         self.arm(now);
         let result = match &self.guest {
-            Guest::Strategy(g) => g.call_init(&mut self.store, config),
-            Guest::Optimizer(g) => g.call_init(&mut self.store, config),
+            Guest::Strategy(g) => contained(|| g.call_init(&mut self.store, config)),
+            Guest::Optimizer(g) => contained(|| g.call_init(&mut self.store, config)),
         };
         match result {
             Ok(Ok(())) => Ok(()),
@@ -191,8 +207,7 @@ impl Instance {
         let Guest::Optimizer(g) = &self.guest else {
             return Ok(signals.to_vec());
         };
-        let mut out = g
-            .call_optimize(&mut self.store, signals, conditions)
+        let mut out = contained(|| g.call_optimize(&mut self.store, signals, conditions))
             .map_err(|e| self.halt(e))?;
         let bound = signals.len() + self.limits.signals_per_callback as usize;
         if out.len() > bound {
@@ -228,9 +243,8 @@ impl Instance {
         let Guest::Optimizer(g) = &self.guest else {
             return Ok(Vec::new());
         };
-        let scores = g
-            .call_score(&mut self.store, signals)
-            .map_err(|e| self.halt(e))?;
+        let scores =
+            contained(|| g.call_score(&mut self.store, signals)).map_err(|e| self.halt(e))?;
         if scores.len() != signals.len() || scores.iter().any(|s| !s.is_finite()) {
             return Err(Halt {
                 reason: format!(
@@ -251,5 +265,23 @@ impl Instance {
     /// Whether any signals are waiting to be taken.
     pub fn has_emitted(&self) -> bool {
         !self.store.data().emitted.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contained;
+
+    #[test]
+    fn a_panic_under_a_guest_call_becomes_an_error_naming_it() {
+        let ok = contained(|| Ok(7));
+        assert_eq!(ok.unwrap(), 7);
+        let err = contained::<()>(|| panic!("bad slice at {}", 3)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a host function it called panicked: bad slice at 3"
+        );
+        let err = contained::<()>(|| std::panic::panic_any(5u8)).unwrap_err();
+        assert!(err.to_string().ends_with("panicked: no message"), "{err}");
     }
 }
