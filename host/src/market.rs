@@ -145,10 +145,9 @@ impl MarketData {
     /// feature the symbol does not compute yet is started here, over its kept bars, and
     /// computed on every bar from then on.
     pub fn feature(&mut self, symbol: SymbolId, name: &str) -> Result<Option<f64>, String> {
-        if is_source_series(name) {
+        let Some(input) = self.resolve(name)? else {
             return Ok(self.features.source_value(name));
-        }
-        let input = self.features.input(name)?;
+        };
         if self.symbols.name(symbol).is_some() {
             let none = VecDeque::new();
             let bars = self.history.get(symbol as usize).unwrap_or(&none);
@@ -164,11 +163,9 @@ impl MarketData {
         symbol: SymbolId,
         name: &str,
     ) -> Option<Result<Option<f64>, String>> {
-        if is_source_series(name) {
-            return Some(Ok(self.features.source_value(name)));
-        }
-        let input = match self.features.input(name) {
-            Ok(input) => input,
+        let input = match self.resolve(name) {
+            Ok(Some(input)) => input,
+            Ok(None) => return Some(Ok(self.features.source_value(name))),
             Err(e) => return Some(Err(e)),
         };
         if self.symbols.name(symbol).is_some() && self.features.needs_start(symbol, input.column())
@@ -176,6 +173,20 @@ impl MarketData {
             return None;
         }
         Some(Ok(self.features.value_of(symbol, input)))
+    }
+
+    /// What `name` reads: a catalog feature (or a transform of one), or `None` for a polled
+    /// source's series. A plain catalog name is found with one lookup.
+    fn resolve(&self, name: &str) -> Result<Option<WindowInput>, String> {
+        if !name.contains(':')
+            && let Some(column) = self.features.catalog().column(name)
+        {
+            return Ok(Some(WindowInput::plain(column)));
+        }
+        if is_source_series(name) {
+            return Ok(None);
+        }
+        self.features.input(name).map(Some)
     }
 
     /// Makes every symbol compute a model's `inputs` from now on, starting them over the kept

@@ -128,6 +128,14 @@ pub struct WindowInput {
 }
 
 impl WindowInput {
+    /// Catalog column `column`, untransformed.
+    pub fn plain(column: usize) -> Self {
+        Self {
+            column,
+            transform: None,
+        }
+    }
+
     /// The catalog column it reads.
     pub fn column(&self) -> usize {
         self.column
