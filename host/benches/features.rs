@@ -71,31 +71,38 @@ fn setup(eager: bool) -> (MarketData, Vec<Bar>) {
     (market, ours)
 }
 
+/// Measures `market.push_bar` over the bars after the first 1,000.
+fn push_bars(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    market: &mut MarketData,
+    bars: &[Bar],
+) {
+    let mut i = 1_000;
+    group.bench_function(name, |b| {
+        b.iter(|| {
+            i += 1;
+            market.push_bar(black_box(bars[i % bars.len()]));
+        })
+    });
+}
+
 fn bench(c: &mut Criterion) {
     let (mut market, ours) = setup(true);
     println!("{} features per bar", market.features.catalog().len());
     let mut group = c.benchmark_group("features_per_bar");
-    let mut i = 1_000;
-    group.bench_function("all_features_one_symbol", |b| {
-        b.iter(|| {
-            i += 1;
-            let k = i % ours.len();
-            market.push_bar(black_box(ours[k]));
-        })
-    });
+    push_bars(&mut group, "all_features_one_symbol", &mut market, &ours);
     let (mut read, _) = setup(false);
     for name in READ {
         let value = read.feature(1, name).unwrap();
         assert!(value.is_some(), "{name} has no value after 1,000 bars");
     }
-    let mut i = 1_000;
-    group.bench_function("ten_read_indicators_one_symbol", |b| {
-        b.iter(|| {
-            i += 1;
-            let k = i % ours.len();
-            read.push_bar(black_box(ours[k]));
-        })
-    });
+    push_bars(
+        &mut group,
+        "ten_read_indicators_one_symbol",
+        &mut read,
+        &ours,
+    );
     // The TA-Lib part alone, on the same bars.
     let mut all: Vec<(Box<dyn stratbox_ta::Indicator>, usize)> = stratbox_ta::registry::all()
         .iter()

@@ -438,9 +438,10 @@ impl FeatureEngine {
     pub fn require_everywhere(&mut self, inputs: &[WindowInput], bars: &[VecDeque<Bar>]) {
         let none = VecDeque::new();
         for input in inputs {
-            if let Some(spec) = self.technical.spec_of(input.column) {
-                self.technical.always(spec);
-            }
+            let Some(spec) = self.technical.spec_of(input.column) else {
+                continue; // computed on every bar anyway
+            };
+            self.technical.always(spec);
             for symbol in 0..self.symbols.len() {
                 if self.symbols[symbol].is_some() {
                     let kept = bars.get(symbol).unwrap_or(&none);
