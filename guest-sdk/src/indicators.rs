@@ -4,23 +4,24 @@
 //! The host's feature engine offers the full, TA-Lib-exact set through
 //! [`market::feature`](crate::market::feature).
 
-use std::collections::VecDeque;
-
-/// Simple moving average over the last `period` values.
+/// Simple moving average over the last `period` values, kept as a running sum.
 #[derive(Clone, Debug)]
 pub struct Sma {
-    window: VecDeque<f64>,
-    period: usize,
+    /// The last `period` values in a ring; `next` is where the next one goes.
+    window: Vec<f64>,
+    next: usize,
+    /// How many values the ring holds, up to `period`.
+    len: usize,
     sum: f64,
 }
 
 impl Sma {
     /// A new average; `period` is at least 1.
     pub fn new(period: usize) -> Self {
-        let period = period.max(1);
         Sma {
-            window: VecDeque::with_capacity(period),
-            period,
+            window: vec![0.0; period.max(1)],
+            next: 0,
+            len: 0,
             sum: 0.0,
         }
     }
@@ -28,17 +29,22 @@ impl Sma {
     /// Adds a value; the average once `period` values have been seen.
     #[cfg_attr(target_arch = "wasm32", inline)]
     pub fn update(&mut self, value: f64) -> Option<f64> {
-        self.window.push_back(value);
+        let (i, period) = (self.next, self.window.len());
+        let oldest = std::mem::replace(&mut self.window[i], value);
         self.sum += value;
-        if self.window.len() > self.period {
-            self.sum -= self.window.pop_front().unwrap_or(0.0);
+        if self.len == period {
+            self.sum -= oldest;
+        } else {
+            self.len += 1;
         }
+        self.next = if i + 1 == period { 0 } else { i + 1 };
         self.value()
     }
 
     /// The current average, if the window is full.
     pub fn value(&self) -> Option<f64> {
-        (self.window.len() == self.period).then(|| self.sum / self.period as f64)
+        let period = self.window.len();
+        (self.len == period).then(|| self.sum / period as f64)
     }
 }
 
@@ -81,59 +87,103 @@ impl Ema {
 /// Rolling population standard deviation over `period` values.
 #[derive(Clone, Debug)]
 pub struct RollingStd {
-    window: VecDeque<f64>,
-    period: usize,
+    window: MirroredWindow,
 }
 
 impl RollingStd {
     /// A new rolling deviation; `period` is at least 1.
     pub fn new(period: usize) -> Self {
-        let period = period.max(1);
         RollingStd {
-            window: VecDeque::with_capacity(period),
-            period,
+            window: MirroredWindow::new(period.max(1)),
         }
     }
 
     /// Adds a value; `(mean, standard deviation)` once the window is full.
     #[cfg_attr(target_arch = "wasm32", inline)]
     pub fn update(&mut self, value: f64) -> Option<(f64, f64)> {
-        self.window.push_back(value);
-        if self.window.len() > self.period {
-            self.window.pop_front();
-        }
-        if self.window.len() < self.period {
-            return None;
-        }
+        let window = self.window.push(value)?;
         // Two passes over the window: exact enough for prices of any magnitude.
-        let n = self.period as f64;
-        let mean = ordered_sum(self.window.as_slices(), |x| x) / n;
-        let var = ordered_sum(self.window.as_slices(), |x| (x - mean) * (x - mean)) / n;
+        let n = window.len() as f64;
+        let mean = ordered_sum(window, |x| x) / n;
+        let var = ordered_sum(window, |x| (x - mean) * (x - mean)) / n;
         // Not `var.max(0.0)`: WebAssembly has no IEEE maxNum, so that is a call to `fmax`.
         Some((mean, if var > 0.0 { var.sqrt() } else { 0.0 }))
     }
 }
 
-/// The sum of `f` over both slices, in order (so exactly what a plain loop gives),
-/// sixteen values per loop iteration and the rest unrolled: in a guest every loop iteration pays the
-/// host's CPU-deadline check (and Cranelift keeps the running sum in memory across it), so
-/// fewer iterations make the same sum cheaper.
-fn ordered_sum(slices: (&[f64], &[f64]), f: impl Fn(f64) -> f64) -> f64 {
+/// The last `period` values, oldest first, always as one contiguous slice: each value is
+/// stored twice, `period` apart, so the window never wraps.
+#[derive(Clone, Debug)]
+struct MirroredWindow {
+    values: Vec<f64>,
+    period: usize,
+    /// Where the next value goes, in `0..period`.
+    next: usize,
+    seen: usize,
+}
+
+impl MirroredWindow {
+    fn new(period: usize) -> Self {
+        MirroredWindow {
+            values: vec![0.0; 2 * period],
+            period,
+            next: 0,
+            seen: 0,
+        }
+    }
+
+    /// Adds a value; the full window once `period` values have been seen.
+    #[cfg_attr(target_arch = "wasm32", inline)]
+    fn push(&mut self, value: f64) -> Option<&[f64]> {
+        let (i, period) = (self.next, self.period);
+        self.values[i] = value;
+        self.values[i + period] = value;
+        self.next = if i + 1 == period { 0 } else { i + 1 };
+        self.seen = self.seen.saturating_add(1);
+        (self.seen >= period).then(|| &self.values[i + 1..i + 1 + period])
+    }
+}
+
+/// The sum of `f` over `values`, in order (so exactly what a plain loop gives): thirty-two
+/// values per loop iteration, then the rest in unrolled blocks of 16, 8, 4, 2 and 1. In a guest
+/// every loop iteration pays the host's CPU-deadline check, whose slow path is a call, so
+/// Cranelift keeps a sum that lives across a loop in memory and reloads it each iteration; long
+/// iterations and loop-free blocks keep the running sum in a register for most additions.
+fn ordered_sum(values: &[f64], f: impl Fn(f64) -> f64) -> f64 {
     let mut acc = -0.0;
-    for slice in [slices.0, slices.1] {
-        let mut chunks = slice.chunks_exact(16);
-        for c in &mut chunks {
-            for &x in c {
-                acc += f(x);
-            }
-        }
-        // The last few without a loop: straight-line code needs no deadline check.
-        let rest = chunks.remainder();
-        for i in 0..15 {
-            if i < rest.len() {
-                acc += f(rest[i]);
-            }
-        }
+    let mut chunks = values.chunks_exact(32);
+    for c in &mut chunks {
+        acc = sum_first::<32>(acc, c, &f);
+    }
+    let mut rest = chunks.remainder();
+    if rest.len() >= 16 {
+        acc = sum_first::<16>(acc, rest, &f);
+        rest = &rest[16..];
+    }
+    if rest.len() >= 8 {
+        acc = sum_first::<8>(acc, rest, &f);
+        rest = &rest[8..];
+    }
+    if rest.len() >= 4 {
+        acc = sum_first::<4>(acc, rest, &f);
+        rest = &rest[4..];
+    }
+    if rest.len() >= 2 {
+        acc = sum_first::<2>(acc, rest, &f);
+        rest = &rest[2..];
+    }
+    if rest.len() == 1 {
+        acc = sum_first::<1>(acc, rest, &f);
+    }
+    acc
+}
+
+/// `acc` plus `f` of the first `N` values, in order, unrolled.
+#[inline(always)]
+fn sum_first<const N: usize>(mut acc: f64, values: &[f64], f: &impl Fn(f64) -> f64) -> f64 {
+    let values: &[f64; N] = values[..N].try_into().expect("N values");
+    for &x in values {
+        acc += f(x);
     }
     acc
 }
@@ -177,49 +227,98 @@ impl Bollinger {
     }
 }
 
-/// Donchian channel: the highest high and lowest low of the last `period` bars, with
-/// monotonic queues so each update is amortised O(1).
+/// Donchian channel: the highest high and lowest low of the last `period` bars.
 #[derive(Clone, Debug)]
 pub struct Donchian {
-    period: usize,
-    seen: u64,
-    highs: VecDeque<(u64, f64)>,
-    lows: VecDeque<(u64, f64)>,
+    highs: WindowMax,
+    /// The lows negated: the lowest low is minus the highest of these.
+    lows: WindowMax,
 }
 
 impl Donchian {
     /// A channel over `period` bars; `period` is at least 1.
     pub fn new(period: usize) -> Self {
+        let period = period.max(1);
         Donchian {
-            period: period.max(1),
-            seen: 0,
-            highs: VecDeque::new(),
-            lows: VecDeque::new(),
+            highs: WindowMax::new(period),
+            lows: WindowMax::new(period),
         }
     }
 
     /// Adds a bar's high and low; `(upper, lower)` once `period` bars have been seen.
     #[cfg_attr(target_arch = "wasm32", inline)]
     pub fn update(&mut self, high: f64, low: f64) -> Option<(f64, f64)> {
-        let i = self.seen;
-        self.seen += 1;
-        while self.highs.back().is_some_and(|&(_, h)| h <= high) {
-            self.highs.pop_back();
-        }
-        self.highs.push_back((i, high));
-        while self.lows.back().is_some_and(|&(_, l)| l >= low) {
-            self.lows.pop_back();
-        }
-        self.lows.push_back((i, low));
-        let oldest = (i + 1).saturating_sub(self.period as u64);
-        while self.highs.front().is_some_and(|&(j, _)| j < oldest) {
-            self.highs.pop_front();
-        }
-        while self.lows.front().is_some_and(|&(j, _)| j < oldest) {
-            self.lows.pop_front();
-        }
-        (self.seen >= self.period as u64).then(|| (self.highs[0].1, self.lows[0].1))
+        let upper = self.highs.push(high);
+        let lower = self.lows.push(-low);
+        Some((upper?, -lower?))
     }
+}
+
+/// The largest of the last `period` values (NaNs are never the largest), in amortised O(1)
+/// with no loop on the common path (van Herk / Gil-Werman): the stream is cut into blocks of
+/// `period` values; a full window is the tail of the previous block, whose suffix maxima are
+/// computed once when it ends, and the head of the current one, whose running maximum is kept.
+#[derive(Clone, Debug)]
+struct WindowMax {
+    /// The current block's values so far, at their offsets in the block.
+    block: Vec<f64>,
+    /// `previous[j]`: the largest of the previous block from offset `j` on; `previous[period]`
+    /// is minus infinity (the window is then exactly the current block).
+    previous: Vec<f64>,
+    /// The largest value of the current block so far.
+    running: f64,
+    /// Offset of the next value in its block, in `0..period`.
+    offset: usize,
+    /// Whether a whole window has been seen.
+    full: bool,
+}
+
+impl WindowMax {
+    fn new(period: usize) -> Self {
+        WindowMax {
+            block: vec![f64::NEG_INFINITY; period],
+            previous: vec![f64::NEG_INFINITY; period + 1],
+            running: f64::NEG_INFINITY,
+            offset: 0,
+            full: false,
+        }
+    }
+
+    /// Adds a value; the largest of the last `period` once that many have been seen.
+    #[cfg_attr(target_arch = "wasm32", inline)]
+    fn push(&mut self, value: f64) -> Option<f64> {
+        let period = self.block.len();
+        let offset = self.offset;
+        if offset == 0 {
+            self.start_block();
+        }
+        self.block[offset] = value;
+        self.running = larger(self.running, value);
+        let max = larger(self.previous[offset + 1], self.running);
+        self.offset = offset + 1;
+        if self.offset == period {
+            self.offset = 0;
+            self.full = true;
+        }
+        self.full.then_some(max)
+    }
+
+    /// Turns the block just ended into suffix maxima and starts an empty one.
+    fn start_block(&mut self) {
+        let mut max = f64::NEG_INFINITY;
+        let period = self.block.len();
+        for (suffix, &value) in self.previous[..period].iter_mut().zip(&self.block).rev() {
+            max = larger(max, value);
+            *suffix = max;
+        }
+        self.running = f64::NEG_INFINITY;
+    }
+}
+
+/// The larger of two values; `a` when `b` is not larger (so a NaN `b` is ignored).
+#[inline(always)]
+fn larger(a: f64, b: f64) -> f64 {
+    if b > a { b } else { a }
 }
 
 #[cfg(test)]
@@ -256,15 +355,89 @@ mod tests {
         );
     }
 
+    /// Deterministic prices with repeats, so windows hold ties.
+    fn prices(n: usize) -> Vec<f64> {
+        let mut x = 12_345u64;
+        (0..n)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                100.0 + ((x >> 40) % 50) as f64 * 0.25
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sma_equals_a_running_sum_over_a_queue_bit_for_bit() {
+        let xs = prices(300);
+        for period in [1, 2, 5, 16, 50] {
+            let mut sma = Sma::new(period);
+            let (mut queue, mut sum) = (std::collections::VecDeque::new(), 0.0);
+            for (t, &x) in xs.iter().enumerate() {
+                queue.push_back(x);
+                sum += x;
+                if queue.len() > period {
+                    sum -= queue.pop_front().unwrap();
+                }
+                let want = (queue.len() == period).then(|| sum / period as f64);
+                assert_eq!(
+                    sma.update(x).map(f64::to_bits),
+                    want.map(f64::to_bits),
+                    "period {period}, value {t}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn donchian_equals_brute_force_window_extremes() {
+        let highs = prices(700);
+        let lows: Vec<f64> = highs.iter().map(|h| h - 3.0).rev().collect();
+        for period in [1, 2, 3, 7, 16, 55, 100] {
+            let mut d = Donchian::new(period);
+            for t in 0..highs.len() {
+                let got = d.update(highs[t], lows[t]);
+                let want = (t + 1 >= period).then(|| {
+                    let w = t + 1 - period..t + 1;
+                    let hi = highs[w.clone()].iter().copied().fold(f64::MIN, f64::max);
+                    let lo = lows[w].iter().copied().fold(f64::MAX, f64::min);
+                    (hi, lo)
+                });
+                assert_eq!(got, want, "period {period}, bar {t}");
+            }
+        }
+    }
+
+    #[test]
+    fn rolling_std_equals_two_plain_passes_bit_for_bit() {
+        let xs = prices(400);
+        for period in [1, 4, 10, 16, 17, 50, 100] {
+            let mut std = RollingStd::new(period);
+            for t in 0..xs.len() {
+                let got = std.update(xs[t]);
+                let want = (t + 1 >= period).then(|| {
+                    let w = &xs[t + 1 - period..t + 1];
+                    let n = period as f64;
+                    let mean = w.iter().sum::<f64>() / n;
+                    let var = w.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+                    (mean, var.sqrt())
+                });
+                let bits = |v: Option<(f64, f64)>| v.map(|(m, s)| (m.to_bits(), s.to_bits()));
+                assert_eq!(bits(got), bits(want), "period {period}, value {t}");
+            }
+        }
+    }
+
     #[test]
     fn ordered_sums_equal_plain_loops_bit_for_bit() {
         let xs: Vec<f64> = (0..37).map(|i| 1.0 / (i as f64 + 0.3) + 1e8).collect();
-        for split in [0, 5, 8, 19, 37] {
-            let (a, b) = xs.split_at(split);
+        for n in [0, 5, 8, 16, 19, 37] {
+            let xs = &xs[..n];
             let plain: f64 = xs.iter().sum();
-            assert_eq!(ordered_sum((a, b), |x| x).to_bits(), plain.to_bits());
+            assert_eq!(ordered_sum(xs, |x| x).to_bits(), plain.to_bits());
             let squares: f64 = xs.iter().map(|x| x * x).sum();
-            assert_eq!(ordered_sum((a, b), |x| x * x).to_bits(), squares.to_bits());
+            assert_eq!(ordered_sum(xs, |x| x * x).to_bits(), squares.to_bits());
         }
     }
 
