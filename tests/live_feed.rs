@@ -917,11 +917,16 @@ async fn rotating_a_connection_with_subscribed_streams_loses_no_trade() {
         feeds.push(collect(&hub, config, usize::MAX));
     }
     // A rotation starts only once the one before has ended: the third means two complete
-    // ones, however slowly a loaded machine gets through them.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    // ones, however slowly a loaded machine gets through them. And at least 12 s, so every
+    // symbol has traded enough (~3 trades a second) across the seams however fast they went.
+    let started = tokio::time::Instant::now();
+    let deadline = started + Duration::from_secs(90);
     let connections = loop {
         let connections = hub.counters().await;
-        if connections.iter().all(|c| c.rotations >= 3) || tokio::time::Instant::now() > deadline {
+        let rotated = connections.iter().all(|c| c.rotations >= 3);
+        if (rotated && started.elapsed() >= Duration::from_secs(12))
+            || tokio::time::Instant::now() > deadline
+        {
             break connections;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
