@@ -144,18 +144,32 @@ impl MirroredWindow {
     }
 }
 
-/// The sum of `f` over `values`, in order (so exactly what a plain loop gives): thirty-two
-/// values per loop iteration, then the rest in unrolled blocks of 16, 8, 4, 2 and 1. In a guest
-/// every loop iteration pays the host's CPU-deadline check, whose slow path is a call, so
-/// Cranelift keeps a sum that lives across a loop in memory and reloads it each iteration; long
-/// iterations and loop-free blocks keep the running sum in a register for most additions.
+/// The sum of `f` over `values`, in order (so exactly what a plain loop gives): sixty-four
+/// values per loop iteration, then the rest in unrolled blocks of 32, 16, 8, 4, 2 and 1.
+///
+/// Shaped for Cranelift. Every loop iteration pays the host's CPU-deadline check, whose slow
+/// path is a call, so a sum live across a loop is kept in memory and reloaded each iteration:
+/// long iterations and loop-free blocks keep it in a register for most additions. Within a
+/// block Cranelift places pure additions after all of the block's loads, so more than ~15
+/// values would be loaded, spilled and reloaded: [`settle`] after every sixteen makes the
+/// additions come first.
 fn ordered_sum(values: &[f64], f: impl Fn(f64) -> f64) -> f64 {
     let mut acc = -0.0;
-    let mut chunks = values.chunks_exact(32);
-    for c in &mut chunks {
-        acc = sum_first::<32>(acc, c, &f);
+    let mut sink = 0.0;
+    let mut chunks = values.chunks_exact(64);
+    for chunk in &mut chunks {
+        for block in chunk.chunks_exact(16) {
+            acc = sum_first::<16>(acc, block, &f);
+            settle(acc, &mut sink);
+        }
     }
     let mut rest = chunks.remainder();
+    if rest.len() >= 32 {
+        acc = sum_first::<16>(acc, rest, &f);
+        settle(acc, &mut sink);
+        acc = sum_first::<16>(acc, &rest[16..], &f);
+        rest = &rest[32..];
+    }
     if rest.len() >= 16 {
         acc = sum_first::<16>(acc, rest, &f);
         rest = &rest[16..];
@@ -176,6 +190,15 @@ fn ordered_sum(values: &[f64], f: impl Fn(f64) -> f64) -> f64 {
         acc = sum_first::<1>(acc, rest, &f);
     }
     acc
+}
+
+/// Stores the running sum where nothing reads it. The store is volatile, so it stays, and it is
+/// a side effect, so Cranelift computes the sum before the loads that follow; natively it is one
+/// store per sixteen values.
+#[inline(always)]
+fn settle(acc: f64, sink: &mut f64) {
+    // SAFETY: `sink` is a valid, aligned and exclusive reference.
+    unsafe { std::ptr::write_volatile(sink, acc) }
 }
 
 /// `acc` plus `f` of the first `N` values, in order, unrolled.
