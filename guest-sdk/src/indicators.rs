@@ -145,33 +145,27 @@ impl MirroredWindow {
 }
 
 /// The sum of `f` over `values`, in order (so exactly what a plain loop gives): sixty-four
-/// values per loop iteration, then the rest in unrolled blocks of 32, 16, 8, 4, 2 and 1.
+/// values per loop iteration, then the rest in loop-free blocks of 32, 16, 8, 4, 2 and 1.
 ///
 /// Shaped for Cranelift. Every loop iteration pays the host's CPU-deadline check, whose slow
 /// path is a call, so a sum live across a loop is kept in memory and reloaded each iteration:
 /// long iterations and loop-free blocks keep it in a register for most additions. Within a
-/// block Cranelift places pure additions after all of the block's loads, so more than ~15
-/// values would be loaded, spilled and reloaded: [`settle`] after every sixteen makes the
-/// additions come first.
+/// block Cranelift places pure additions after all of the block's loads, so a long block would
+/// load, spill and reload its values: [`sum_settled`] ends every eight with [`settle`].
 fn ordered_sum(values: &[f64], f: impl Fn(f64) -> f64) -> f64 {
     let mut acc = -0.0;
     let mut sink = 0.0;
     let mut chunks = values.chunks_exact(64);
     for chunk in &mut chunks {
-        for block in chunk.chunks_exact(16) {
-            acc = sum_first::<16>(acc, block, &f);
-            settle(acc, &mut sink);
-        }
+        acc = sum_settled::<8>(acc, chunk, &f, &mut sink);
     }
     let mut rest = chunks.remainder();
     if rest.len() >= 32 {
-        acc = sum_first::<16>(acc, rest, &f);
-        settle(acc, &mut sink);
-        acc = sum_first::<16>(acc, &rest[16..], &f);
+        acc = sum_settled::<4>(acc, rest, &f, &mut sink);
         rest = &rest[32..];
     }
     if rest.len() >= 16 {
-        acc = sum_first::<16>(acc, rest, &f);
+        acc = sum_settled::<2>(acc, rest, &f, &mut sink);
         rest = &rest[16..];
     }
     if rest.len() >= 8 {
@@ -192,9 +186,24 @@ fn ordered_sum(values: &[f64], f: impl Fn(f64) -> f64) -> f64 {
     acc
 }
 
+/// `acc` plus `f` of the first `BLOCKS` x 8 values, in order, each eight [`settle`]d.
+#[inline(always)]
+fn sum_settled<const BLOCKS: usize>(
+    mut acc: f64,
+    values: &[f64],
+    f: &impl Fn(f64) -> f64,
+    sink: &mut f64,
+) -> f64 {
+    for block in values[..BLOCKS * 8].chunks_exact(8) {
+        acc = sum_first::<8>(acc, block, f);
+        settle(acc, sink);
+    }
+    acc
+}
+
 /// Stores the running sum where nothing reads it. The store is volatile, so it stays, and it is
 /// a side effect, so Cranelift computes the sum before the loads that follow; natively it is one
-/// store per sixteen values.
+/// store per eight values.
 #[inline(always)]
 fn settle(acc: f64, sink: &mut f64) {
     // SAFETY: `sink` is a valid, aligned and exclusive reference.
