@@ -115,32 +115,35 @@ impl RollingStd {
 /// stored twice, `period` apart, so the window never wraps.
 #[derive(Clone, Debug)]
 struct MirroredWindow {
+    /// `2 * period` values.
     values: Vec<f64>,
-    period: usize,
     /// Where the next value goes, in `0..period`.
     next: usize,
-    seen: usize,
+    /// Whether `period` values have been seen.
+    full: bool,
 }
 
 impl MirroredWindow {
     fn new(period: usize) -> Self {
         MirroredWindow {
             values: vec![0.0; 2 * period],
-            period,
             next: 0,
-            seen: 0,
+            full: false,
         }
     }
 
     /// Adds a value; the full window once `period` values have been seen.
     #[cfg_attr(target_arch = "wasm32", inline)]
     fn push(&mut self, value: f64) -> Option<&[f64]> {
-        let (i, period) = (self.next, self.period);
+        let (i, period) = (self.next, self.values.len() / 2);
         self.values[i] = value;
         self.values[i + period] = value;
-        self.next = if i + 1 == period { 0 } else { i + 1 };
-        self.seen = self.seen.saturating_add(1);
-        (self.seen >= period).then(|| &self.values[i + 1..i + 1 + period])
+        self.next = i + 1;
+        if self.next == period {
+            self.next = 0;
+            self.full = true;
+        }
+        self.full.then(|| &self.values[i + 1..i + 1 + period])
     }
 }
 
