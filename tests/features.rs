@@ -57,7 +57,7 @@ fn events(market: &mut MarketData) -> Vec<Event> {
         ("ADABTC", "ADA_BTC_5m.csv"),
         ("XLMBTC", "XLM_BTC_5m.csv"),
     ] {
-        let symbol = market.symbols.intern(name);
+        let symbol = market.add_symbol(name);
         let rows = candles::read_file(&common::data_dir().join(file)).unwrap();
         events.extend(
             rows.iter()
@@ -65,7 +65,7 @@ fn events(market: &mut MarketData) -> Vec<Event> {
                 .map(|c| Event::Bar(c.to_bar(symbol, 300_000))),
         );
     }
-    let xrp = market.symbols.intern("XRPETH");
+    let xrp = market.add_symbol("XRPETH");
     let rows = candles::read_file(&common::data_dir().join("XRP_ETH_1m.csv")).unwrap();
     events.extend(
         rows.iter()
@@ -269,7 +269,7 @@ fn features_first_read_late_match_those_computed_on_every_bar() {
         if seen == bars / 3 {
             // Well inside the kept bars of every symbol: everything starts now, for every symbol.
             for symbol in
-                ["ETHBTC", "ADABTC", "XLMBTC", "XRPETH"].map(|n| lazy.symbols.id(n).unwrap())
+                ["ETHBTC", "ADABTC", "XLMBTC", "XRPETH"].map(|n| lazy.symbols().id(n).unwrap())
             {
                 for name in &names {
                     lazy.feature(symbol, name).unwrap();
@@ -335,8 +335,8 @@ fn features_are_read_by_name_and_windows_become_tensors() {
     for e in &events {
         apply(&mut m, e);
     }
-    let ada = m.symbols.id("ADABTC").unwrap();
-    let xrp = m.symbols.id("XRPETH").unwrap();
+    let ada = m.symbols().id("ADABTC").unwrap();
+    let xrp = m.symbols().id("XRPETH").unwrap();
     assert!(
         m.features.catalog().len() >= 100,
         "{} features",

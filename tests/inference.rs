@@ -460,7 +460,7 @@ fn a_strategy_trades_on_predictions_in_a_backtest() {
             budget: stratbox::risk::Budget::unlimited(10_000.0),
             symbols: &["BTCUSDT"],
             bars: &bars,
-            venue: stratbox::execution::PaperVenue::default(),
+            venue: stratbox::execution::venues::BarFillConfig::default(),
             inference: Some(&config),
         },
     )
@@ -480,7 +480,7 @@ fn a_strategy_trades_on_predictions_in_a_backtest() {
             budget: stratbox::risk::Budget::unlimited(10_000.0),
             symbols: &["BTCUSDT"],
             bars: &bars,
-            venue: stratbox::execution::PaperVenue::default(),
+            venue: stratbox::execution::venues::BarFillConfig::default(),
             inference: None,
         },
     )

@@ -9,30 +9,34 @@ mod common;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
+use stratbox::execution::OrderPath;
+use stratbox::execution::venues::{BarFillConfig, BarVenue};
 use stratbox::market::MarketData;
-use stratbox::risk::{Account, Budget};
-use stratbox::sandbox::bindings::strategy::stratbox::strategy::types;
+use stratbox::model::DeploymentId;
 use stratbox::sandbox::{
     DeploymentData, GuestCtx, HostEnv, Instance, Runtime, SandboxLimits, StateStore,
 };
 
 fn env() -> HostEnv {
     let mut market = MarketData::default();
-    market.symbols.intern("BTCUSDT");
+    market.add_symbol("BTCUSDT");
+    let journal = Arc::new(stratbox::journal::NullJournal);
     HostEnv {
         market: Arc::new(RwLock::new(market)),
-        journal: Arc::new(stratbox::journal::NullJournal),
-        order_ids: Arc::new(AtomicU64::new(1)),
+        orders: Arc::new(Mutex::new(OrderPath::new(
+            Box::new(BarVenue::new(BarFillConfig::default())),
+            journal.clone(),
+        ))),
+        journal,
     }
 }
 
 fn instance(runtime: &Runtime, env: &HostEnv, guest: &str) -> Instance {
     let compiled = runtime.compile(&common::guest(guest)).unwrap();
     let data = Arc::new(Mutex::new(DeploymentData::new(
+        DeploymentId(0),
         StateStore::default(),
-        Account::new(Budget::unlimited(1e9)),
     )));
     let ctx = GuestCtx::new(guest.into(), env.clone(), data, runtime.limits().clone()).unwrap();
     let mut instance = runtime.instantiate(&compiled, ctx).unwrap();
@@ -40,26 +44,10 @@ fn instance(runtime: &Runtime, env: &HostEnv, guest: &str) -> Instance {
     instance
 }
 
-fn wit_bars() -> Vec<types::Bar> {
-    common::bars(4096)
-        .iter()
-        .map(|b| types::Bar {
-            symbol: 0,
-            interval_ms: b.interval_ms,
-            open_time: b.open_time,
-            open: b.open,
-            high: b.high,
-            low: b.low,
-            close: b.close,
-            volume: b.volume,
-        })
-        .collect()
-}
-
 fn dispatch(c: &mut Criterion) {
     let runtime = Runtime::new(SandboxLimits::default()).unwrap();
     let env = env();
-    let bars = wit_bars();
+    let bars = common::bars(4096);
     let mut group = c.benchmark_group("on_bar");
     for guest in ["empty", "sma-crossover", "indicator-bank"] {
         let mut inst = instance(&runtime, &env, guest);
@@ -96,8 +84,8 @@ fn instantiation(c: &mut Criterion) {
     c.bench_function("instantiate_and_init/sma-crossover", |b| {
         b.iter(|| {
             let data = Arc::new(Mutex::new(DeploymentData::new(
+                DeploymentId(0),
                 StateStore::default(),
-                Account::new(Budget::unlimited(1e9)),
             )));
             let ctx =
                 GuestCtx::new("bench".into(), env.clone(), data, runtime.limits().clone()).unwrap();

@@ -61,8 +61,8 @@ fn setup(eager: bool) -> (MarketData, Vec<Bar>) {
         ..FeatureConfig::default()
     };
     let mut market = MarketData::new(FeatureEngine::new(config).unwrap());
-    let reference = market.symbols.intern("REF");
-    let symbol = market.symbols.intern("BTCUSDT");
+    let reference = market.add_symbol("REF");
+    let symbol = market.add_symbol("BTCUSDT");
     let (ours, theirs) = (bars(symbol, 20_000), bars(reference, 20_000));
     for i in 0..1_000 {
         market.push_bar(theirs[i]);

@@ -2,7 +2,7 @@
 //! paper venue the service uses.
 
 use crate::engine::{DeployError, Engine, Inference, Status};
-use crate::execution::PaperVenue;
+use crate::execution::venues::{BarFillConfig, BarVenue};
 use crate::feeds::MarketEvent;
 use crate::inference::{InferenceConfig, InferenceError, Predictor};
 use crate::journal::{Journal, JournalEntry};
@@ -19,7 +19,13 @@ pub struct FillRecorder(Mutex<Vec<Fill>>);
 
 impl Journal for FillRecorder {
     fn record(&self, entry: JournalEntry) {
-        if let JournalEntry::Fill { fill, .. } = entry {
+        if let JournalEntry::Order {
+            update: crate::model::OrderUpdate {
+                fill: Some(fill), ..
+            },
+            ..
+        } = entry
+        {
             self.0.lock().unwrap_or_else(|p| p.into_inner()).push(fill);
         }
     }
@@ -53,8 +59,8 @@ pub struct Backtest<'a> {
     pub symbols: &'a [&'a str],
     /// Bars of one or more symbols, in time order.
     pub bars: &'a [Bar],
-    /// The paper venue.
-    pub venue: PaperVenue,
+    /// The candle fill model's settings.
+    pub venue: BarFillConfig,
     /// A model ensemble predicting inline after every bar, if any.
     pub inference: Option<&'a InferenceConfig>,
 }
@@ -82,11 +88,11 @@ pub fn run(runtime: Arc<Runtime>, setup: Backtest<'_>) -> Result<BacktestReport,
         inference,
     } = setup;
     let recorder = Arc::new(FillRecorder::default());
-    let mut engine = Engine::new(runtime, recorder.clone(), venue);
+    let mut engine = Engine::new(runtime, recorder.clone(), Box::new(BarVenue::new(venue)));
     {
         let mut market = engine.market().write().unwrap_or_else(|p| p.into_inner());
         for s in symbols {
-            market.symbols.intern(s);
+            market.add_symbol(s);
         }
     }
     if let Some(config) = inference {

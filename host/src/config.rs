@@ -131,17 +131,74 @@ fn default_pace() -> f64 {
     20.0
 }
 
-/// The paper venue.
+/// The simulated venue paper trading runs on.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExecutionConfig {
-    /// Fee as a fraction of notional.
-    pub fee: f64,
+    /// One fee rate for both sides (older configurations); `maker_fee` and `taker_fee` win.
+    pub fee: Option<f64>,
+    /// Fee of executions that rested in the book, as a fraction of notional (negative: rebate).
+    pub maker_fee: Option<f64>,
+    /// Fee of executions that took liquidity.
+    pub taker_fee: Option<f64>,
+    /// Candle fill model: ticks by which market fills are worse than the price they fill at.
+    pub slippage_ticks: u32,
+    /// Candle fill model: probability that a resting limit fills on a bar reaching its price.
+    pub limit_fill_probability: f64,
+    /// Seed of the simulation's random draws.
+    pub seed: u64,
 }
 
 impl Default for ExecutionConfig {
     fn default() -> Self {
-        ExecutionConfig { fee: 0.001 }
+        ExecutionConfig {
+            fee: None,
+            maker_fee: None,
+            taker_fee: None,
+            slippage_ticks: 0,
+            limit_fill_probability: 1.0,
+            seed: 1,
+        }
+    }
+}
+
+impl ExecutionConfig {
+    /// The fee rates: `maker_fee` / `taker_fee`, else `fee` for both, else Binance's 0.1 %.
+    pub fn fees(&self) -> Result<crate::model::FeeRates, String> {
+        let rate = |name: &str, x: Option<f64>| -> Result<Option<crate::model::Fixed>, String> {
+            let Some(x) = x else { return Ok(None) };
+            crate::model::Fixed::from_f64(x)
+                .ok()
+                .filter(|f| f.abs() < crate::model::Fixed::from_int(1))
+                .map(Some)
+                .ok_or_else(|| format!("execution.{name} {x} must be in (-1, 1)"))
+        };
+        let default = crate::model::FeeRates::default();
+        let both = rate("fee", self.fee)?;
+        Ok(crate::model::FeeRates {
+            maker: rate("maker_fee", self.maker_fee)?
+                .or(both)
+                .unwrap_or(default.maker),
+            taker: rate("taker_fee", self.taker_fee)?
+                .or(both)
+                .unwrap_or(default.taker),
+        })
+    }
+
+    /// The candle fill model's settings.
+    pub fn bar_fill(&self) -> Result<crate::execution::venues::BarFillConfig, String> {
+        if !(0.0..=1.0).contains(&self.limit_fill_probability) {
+            return Err(format!(
+                "execution.limit_fill_probability {} must be in [0, 1]",
+                self.limit_fill_probability
+            ));
+        }
+        Ok(crate::execution::venues::BarFillConfig {
+            fees: self.fees()?,
+            slippage_ticks: self.slippage_ticks,
+            limit_fill_probability: self.limit_fill_probability,
+            seed: self.seed,
+        })
     }
 }
 

@@ -1,7 +1,7 @@
 //! What must survive a restart, as a stream of entries the engine emits and a store persists
 //! off the event loop.
 
-use crate::model::Fill;
+use crate::model::OrderUpdate;
 use crate::risk::Budget;
 use crate::sandbox::{Grants, World};
 use std::sync::Arc;
@@ -51,10 +51,10 @@ pub enum JournalEntry {
         /// The key.
         key: String,
     },
-    /// An execution.
-    Fill {
-        /// The fill, with its owner and symbol id.
-        fill: Fill,
+    /// A change of an order's state (a fill included, as its execution).
+    Order {
+        /// The update, with its owner and symbol id.
+        update: OrderUpdate,
         /// The symbol's name.
         symbol: Arc<str>,
     },

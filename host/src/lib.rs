@@ -21,6 +21,7 @@ pub mod market;
 pub mod model;
 pub mod monitor;
 pub mod risk;
+pub mod rng;
 pub mod sandbox;
 pub mod serve;
 pub mod sim;

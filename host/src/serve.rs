@@ -6,12 +6,11 @@ use crate::api;
 use crate::config::{MarketSource, ServiceConfig};
 use crate::engine::service::{EngineService, EventSender};
 use crate::engine::{Allowance, Engine, Inference, Version};
-use crate::execution::PaperVenue;
+use crate::execution::venues::BarVenue;
 use crate::feeds::follow::{FeedTemplate, Followed};
 use crate::feeds::sources::Poller;
 use crate::feeds::{MarketEvent, replay};
 use crate::inference::{InferenceService, ModelControl};
-use crate::model::Fixed;
 use crate::model::SymbolId;
 use crate::sandbox::Runtime;
 use crate::store::{Store, StoreJournal};
@@ -64,15 +63,7 @@ pub async fn serve(
                     .into(),
             )
         })?;
-    let fee = Fixed::from_f64(config.execution.fee)
-        .ok()
-        .filter(|f| f.raw() >= 0 && *f < Fixed::from_int(1))
-        .ok_or_else(|| {
-            ServeError::Config(format!(
-                "execution.fee {} must be in [0, 1)",
-                config.execution.fee
-            ))
-        })?;
+    let fills = config.execution.bar_fill().map_err(ServeError::Config)?;
     let interval = match &config.market.interval {
         Some(text) => Some(replay::parse_interval(text).ok_or_else(|| {
             ServeError::Config(format!("market.interval {text:?}: use e.g. 1m, 5m, 1h"))
@@ -91,7 +82,7 @@ pub async fn serve(
     let mut engine = Engine::new(
         runtime.clone(),
         Arc::new(journal),
-        PaperVenue { fee_rate: fee },
+        Box::new(BarVenue::new(fills)),
     );
     engine
         .market()
@@ -108,7 +99,7 @@ pub async fn serve(
         };
         names
             .into_iter()
-            .map(|n| (n.to_ascii_uppercase(), data.symbols.intern(&n)))
+            .map(|n| (n.to_ascii_uppercase(), data.add_symbol(&n)))
             .collect()
     };
     let bars = match (&market.source, &market.data) {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use stratbox::engine::Engine;
-use stratbox::execution::PaperVenue;
+use stratbox::execution::venues::{BarFillConfig, BarVenue};
 use stratbox::journal::NullJournal;
 use stratbox::model::Bar;
 use stratbox::risk::Budget;
@@ -87,9 +87,9 @@ pub fn engine(limits: SandboxLimits) -> Engine {
     let engine = Engine::new(
         Runtime::new(limits).expect("runtime"),
         Arc::new(NullJournal),
-        PaperVenue::default(),
+        Box::new(BarVenue::new(BarFillConfig::default())),
     );
-    engine.market().write().unwrap().symbols.intern("BTCUSDT");
+    engine.market().write().unwrap().add_symbol("BTCUSDT");
     engine
 }
 

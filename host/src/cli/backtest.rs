@@ -2,10 +2,10 @@
 
 use crate::backtest;
 use crate::engine::Status;
-use crate::execution::PaperVenue;
+use crate::execution::venues::BarFillConfig;
 use crate::feeds::replay;
 use crate::inference::InferenceConfig;
-use crate::model::{Fixed, SymbolTable};
+use crate::model::{FeeRates, Fixed, SymbolTable};
 use crate::risk::Budget;
 use crate::sandbox::{Runtime, SandboxLimits};
 use anyhow::Context;
@@ -99,7 +99,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             budget,
             symbols: &[&args.symbol],
             bars: &bars,
-            venue: PaperVenue { fee_rate: fee },
+            venue: BarFillConfig {
+                fees: FeeRates {
+                    maker: fee,
+                    taker: fee,
+                },
+                ..BarFillConfig::default()
+            },
             inference: inference.as_ref(),
         },
     )?;

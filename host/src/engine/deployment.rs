@@ -1,8 +1,9 @@
 //! A deployment: a named slot that runs one version of a component at a time, keeps the
-//! previous version for rollback, and owns the state and account every version shares.
+//! previous version for rollback, and owns the state every version shares (its account lives in
+//! the order manager under the deployment's id).
 
-use crate::model::TimestampMs;
-use crate::risk::{Account, Budget};
+use crate::model::{DeploymentId, TimestampMs};
+use crate::risk::{Budget, BudgetError};
 use crate::sandbox::{
     Compiled, DeploymentData, Grants, GuestCtx, Halt, HostEnv, InitError, Instance, Runtime,
     SandboxError, SharedDeployment, StateStore, World,
@@ -43,6 +44,9 @@ pub enum DeployError {
     /// Grants that cannot be given.
     #[error("{0}")]
     BadGrants(String),
+    /// A budget that cannot be used.
+    #[error(transparent)]
+    BadBudget(BudgetError),
     /// Rollback with no previous version.
     #[error("deployment {0:?} has no previous version to roll back to")]
     NoPrevious(String),
@@ -91,6 +95,8 @@ pub struct Prepared {
     pub(crate) version: Version,
     pub(crate) instance: Instance,
     pub(crate) data: SharedDeployment,
+    /// A new deployment's budget, for the account opened when it is installed.
+    pub(crate) budget: Option<Budget>,
 }
 
 /// Everything needed to prepare a version off the event loop.
@@ -102,29 +108,32 @@ pub struct PrepareInputs {
     pub env: HostEnv,
     /// The deployment's name.
     pub name: Arc<str>,
-    /// The deployment's shared data (state, account, timers).
+    /// The deployment's shared data (id, state, timers, grants).
     pub data: SharedDeployment,
+    /// A new deployment's budget (none for a new version of an existing one).
+    pub budget: Option<Budget>,
     /// Event time `init` sees.
     pub now: TimestampMs,
 }
 
 impl PrepareInputs {
-    /// Inputs for a new deployment with `budget`, `grants` and previously persisted `state`.
+    /// Inputs for new deployment `id` with `allowance` and previously persisted `state`.
     pub fn fresh(
         runtime: Arc<Runtime>,
         env: HostEnv,
         name: &str,
+        id: DeploymentId,
         allowance: Allowance,
         state: StateStore,
         now: TimestampMs,
     ) -> Self {
-        let data = DeploymentData::new(state, Account::new(allowance.budget))
-            .with_grants(allowance.grants);
+        let data = DeploymentData::new(id, state).with_grants(allowance.grants);
         PrepareInputs {
             runtime,
             env,
             name: name.into(),
             data: Arc::new(Mutex::new(data)),
+            budget: Some(allowance.budget),
             now,
         }
     }
@@ -155,6 +164,7 @@ impl PrepareInputs {
             version,
             instance,
             data: self.data,
+            budget: self.budget,
         })
     }
 }
@@ -180,7 +190,10 @@ impl Allowance {
 
 /// A named slot in the engine.
 pub struct Deployment {
+    pub(crate) id: DeploymentId,
     pub(crate) name: Arc<str>,
+    /// Its budget, with the valuation asset resolved.
+    pub(crate) budget: Budget,
     pub(crate) world: World,
     pub(crate) data: SharedDeployment,
     pub(crate) current: Version,
@@ -191,8 +204,10 @@ pub struct Deployment {
 }
 
 impl Deployment {
-    pub(crate) fn new(prepared: Prepared) -> Self {
+    pub(crate) fn new(prepared: Prepared, id: DeploymentId, budget: Budget) -> Self {
         Deployment {
+            id,
+            budget,
             world: prepared.version.compiled.report.world,
             name: prepared.name,
             data: prepared.data,
@@ -204,14 +219,9 @@ impl Deployment {
         }
     }
 
-    /// Stops the deployment; its open orders are cancelled.
+    /// Stops the deployment's guest (the engine cancels its orders).
     pub(crate) fn halt(&mut self, halt: Halt) {
         self.instance = None;
         self.status = Status::Halted(halt.reason);
-        let mut data = crate::sandbox::guest_ctx::lock(&self.data);
-        let open: Vec<u64> = data.account.open_orders().map(|o| o.id).collect();
-        for id in open {
-            let _ = data.account.cancel(id);
-        }
     }
 }

@@ -1,6 +1,8 @@
-//! The engine: one deterministic loop that updates the market, executes resting orders, fires
-//! timers, delivers each event to every running deployment in deployment order, passes the
-//! bar's signals through the optimizers, and switches versions only between two events.
+//! The engine: one deterministic loop that updates the market, lets the venue match against
+//! it, forwards order updates to their owners, fires timers, delivers each event to every
+//! running deployment in deployment order, passes the bar's signals through the optimizers, and
+//! switches versions only between two events. It names no order kind: orders are the order
+//! path's business ([`crate::execution::OrderPath`]).
 //!
 //! The same [`Engine`] runs backtests (driven directly) and the service (driven by
 //! [`service::EngineService`] on its own thread).
@@ -12,19 +14,21 @@ pub use deployment::{
     Allowance, DeployError, Deployment, PrepareInputs, Prepared, Status, Version,
 };
 
-use crate::execution::{Execution, PaperVenue};
+use crate::execution::{OrderPath, Venue};
 use crate::feeds::{BookTop, MarketEvent, TradePrint};
 use crate::inference::{InferenceService, Predictor};
 use crate::journal::{Journal, JournalEntry, VersionRecord};
 use crate::market::MarketData;
-use crate::model::{Bar, Fill, Fixed, TimestampMs};
-use crate::risk::Budget;
-use crate::sandbox::bindings::strategy::stratbox::strategy::types;
-use crate::sandbox::guest_ctx::{lock, wit_bar, wit_side, wit_status};
-use crate::sandbox::{Halt, HostEnv, Instance, Runtime, Signal, StateStore, World};
+use crate::model::{Bar, DeploymentId, Fixed, Signal, TimestampMs};
+use crate::risk::{AccountView, Budget};
+use crate::sandbox::{Halt, HostEnv, Instance, Runtime, StateStore, World, lock};
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Most rounds of order updates delivered after one event: an update's callback may submit an
+/// order that fills at once, whose update is delivered in the next round.
+const UPDATE_ROUNDS: usize = 64;
+const DAY_MS: i64 = 86_400_000;
 
 /// What `list` reports about a deployment.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -53,8 +57,9 @@ pub struct Engine {
     runtime: Arc<Runtime>,
     env: HostEnv,
     deployments: Vec<Deployment>,
-    venue: PaperVenue,
+    next_id: u32,
     now: TimestampMs,
+    day: i64,
     inference: Inference,
 }
 
@@ -69,19 +74,20 @@ pub enum Inference {
 }
 
 impl Engine {
-    /// An engine with no deployments.
-    pub fn new(runtime: Arc<Runtime>, journal: Arc<dyn Journal>, venue: PaperVenue) -> Self {
+    /// An engine with no deployments, whose orders go to `venue`.
+    pub fn new(runtime: Arc<Runtime>, journal: Arc<dyn Journal>, venue: Box<dyn Venue>) -> Self {
         let env = HostEnv {
             market: Arc::new(RwLock::new(MarketData::default())),
+            orders: Arc::new(Mutex::new(OrderPath::new(venue, journal.clone()))),
             journal,
-            order_ids: Arc::new(AtomicU64::new(1)),
         };
         Engine {
             runtime,
             env,
             deployments: Vec::new(),
-            venue,
+            next_id: 0,
             now: 0,
+            day: i64::MIN,
             inference: Inference::Off,
         }
     }
@@ -89,6 +95,11 @@ impl Engine {
     /// The market data guests read.
     pub fn market(&self) -> &Arc<RwLock<MarketData>> {
         &self.env.market
+    }
+
+    /// The order path: risk checks, accounts and orders, venue.
+    pub fn orders(&self) -> &Arc<Mutex<OrderPath>> {
+        &self.env.orders
     }
 
     /// The sandbox runtime.
@@ -110,7 +121,7 @@ impl Engine {
 
     /// Inputs to prepare a brand-new deployment off the loop.
     pub fn prepare_new(
-        &self,
+        &mut self,
         name: &str,
         allowance: Allowance,
         state: StateStore,
@@ -120,10 +131,17 @@ impl Engine {
             return Err(DeployError::Exists(name.to_string()));
         }
         allowance.grants.check().map_err(DeployError::BadGrants)?;
+        allowance
+            .budget
+            .validate()
+            .map_err(DeployError::BadBudget)?;
+        let id = DeploymentId(self.next_id);
+        self.next_id += 1;
         Ok(PrepareInputs::fresh(
             self.runtime.clone(),
             self.env.clone(),
             name,
+            id,
             allowance,
             state,
             self.now,
@@ -138,6 +156,7 @@ impl Engine {
             env: self.env.clone(),
             name: d.name.clone(),
             data: d.data.clone(),
+            budget: None,
             now: self.now,
         })
     }
@@ -182,13 +201,27 @@ impl Engine {
         self.install_new(prepared)
     }
 
-    /// Adds a prepared new deployment after every existing one.
-    pub fn install_new(&mut self, prepared: Prepared) -> Result<(), DeployError> {
+    /// Adds a prepared new deployment after every existing one and opens its account.
+    pub fn install_new(&mut self, mut prepared: Prepared) -> Result<(), DeployError> {
         if self.find(&prepared.name).is_ok() {
             return Err(DeployError::Exists(prepared.name.to_string()));
         }
+        let id = lock(&prepared.data).id;
+        let budget = prepared
+            .budget
+            .take()
+            .ok_or_else(|| DeployError::Exists(prepared.name.to_string()))?;
+        let budget = {
+            let mut market = self.env.market_mut();
+            let budget = self
+                .env
+                .orders()
+                .open(id, prepared.name.clone(), budget, &mut market);
+            self.env.orders().roll_day(self.now, &market);
+            budget
+        };
         tracing::info!(deployment = &*prepared.name, hash = %prepared.version.compiled.report.hash, "deployed");
-        self.deployments.push(Deployment::new(prepared));
+        self.deployments.push(Deployment::new(prepared, id, budget));
         self.journal_deployment(self.deployments.len() - 1);
         Ok(())
     }
@@ -215,6 +248,7 @@ impl Engine {
         }
         d.instance = Some(prepared.instance);
         if d.status != Status::Running {
+            self.env.orders().resume(d.id);
             self.env.journal.record(JournalEntry::Status {
                 deployment: d.name.clone(),
                 reason: None,
@@ -242,16 +276,13 @@ impl Engine {
             bytes: v.bytes.clone(),
             config: v.config.clone(),
         };
-        let (budget, grants) = {
-            let data = lock(&d.data);
-            (data.account.budget().clone(), data.grants.clone())
-        };
+        let grants = lock(&d.data).grants.clone();
         self.env.journal.record(JournalEntry::Deployed {
             deployment: d.name.clone(),
             world: d.world,
             current: record(&d.current),
             previous: d.previous.as_ref().map(record),
-            budget,
+            budget: d.budget.clone(),
             grants,
         });
     }
@@ -281,6 +312,9 @@ impl Engine {
             reason: Some(halt.reason.clone()),
         });
         d.halt(halt);
+        let id = d.id;
+        let market = self.env.market();
+        self.env.orders().halt(id, self.now, &market);
     }
 
     /// The status of a deployment.
@@ -290,11 +324,12 @@ impl Engine {
 
     /// Every deployment, in deployment order.
     pub fn list(&self) -> Vec<DeploymentInfo> {
-        let market = self.env.market.read().unwrap_or_else(|p| p.into_inner());
+        let market = self.env.market();
+        let orders = self.env.orders();
         self.deployments
             .iter()
             .map(|d| {
-                let data = lock(&d.data);
+                let account = orders.account(d.id);
                 DeploymentInfo {
                     name: d.name.to_string(),
                     world: d.world,
@@ -302,39 +337,98 @@ impl Engine {
                     hash: d.current.compiled.report.hash.clone(),
                     previous_hash: d.previous.as_ref().map(|v| v.compiled.report.hash.clone()),
                     delivered: d.delivered,
-                    equity: data.account.equity(&market.marks).to_f64(),
-                    open_orders: data.account.open_orders().count(),
+                    equity: account
+                        .and_then(|a| a.equity(&market))
+                        .map_or(0.0, Fixed::to_f64),
+                    open_orders: account.map_or(0, |a| a.open_orders().count()),
                 }
             })
             .collect()
     }
 
-    /// Equity of a deployment's account, in the quote asset.
+    /// Equity of a deployment's account, in its valuation asset (zero while an asset it holds
+    /// has no price).
     pub fn equity(&self, name: &str) -> Result<Fixed, DeployError> {
         let d = &self.deployments[self.find(name)?];
-        let market = self.env.market.read().unwrap_or_else(|p| p.into_inner());
-        Ok(lock(&d.data).account.equity(&market.marks))
+        let market = self.env.market();
+        Ok(self
+            .env
+            .orders()
+            .account(d.id)
+            .and_then(|a| a.equity(&market))
+            .unwrap_or(Fixed::ZERO))
+    }
+
+    /// The id of deployment `name`.
+    pub fn deployment_id(&self, name: &str) -> Result<DeploymentId, DeployError> {
+        Ok(self.deployments[self.find(name)?].id)
     }
 
     /// Handles one market event.
     pub fn handle(&mut self, event: &MarketEvent) {
         match event {
-            MarketEvent::Bar(bar) => self.on_bar(bar),
-            MarketEvent::Book(book) => self.on_book(book),
-            MarketEvent::Trade(trade) => self.on_trade(trade),
-            MarketEvent::Source(source) => self
-                .env
-                .market
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .record(source.clone()),
+            MarketEvent::Bar(bar) => self.on_bar(bar, event),
+            MarketEvent::Book(book) => self.on_book(book, event),
+            MarketEvent::Trade(trade) => self.on_trade(trade, event),
+            MarketEvent::Source(source) => self.env.market_mut().record(source.clone()),
             MarketEvent::Prediction(prediction) => {
                 self.now = self.now.max(prediction.known_at);
-                self.env
-                    .market
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .set_prediction(prediction.clone());
+                self.env.market_mut().set_prediction(prediction.clone());
+            }
+        }
+    }
+
+    /// Moves event time to `time`, rolls the deployments' loss day when it changes, and lets
+    /// the venue process what was due before it.
+    fn advance_to(&mut self, time: TimestampMs) {
+        self.now = self.now.max(time);
+        let day = self.now.div_euclid(DAY_MS);
+        let market = self.env.market();
+        let mut orders = self.env.orders();
+        if day != self.day {
+            self.day = day;
+            orders.roll_day(self.now, &market);
+        }
+        orders.advance(self.now, &market);
+    }
+
+    /// Lets the venue match against `event`, which the market has recorded, and delivers the
+    /// order updates that follow.
+    fn match_event(&mut self, event: &MarketEvent) {
+        {
+            let market = self.env.market();
+            self.env.orders().on_event(event, &market);
+        }
+        self.deliver_updates();
+    }
+
+    /// Delivers waiting order updates to their owners; orders their callbacks submit that the
+    /// venue settles at once are delivered in further rounds (at most [`UPDATE_ROUNDS`]).
+    fn deliver_updates(&mut self) {
+        for _ in 0..UPDATE_ROUNDS {
+            let updates = {
+                let market = self.env.market();
+                let mut orders = self.env.orders();
+                orders.advance(self.now, &market);
+                orders.take_updates()
+            };
+            if updates.is_empty() {
+                return;
+            }
+            for update in &updates {
+                let Some(i) = self
+                    .deployments
+                    .iter()
+                    .position(|d| d.id == update.deployment)
+                else {
+                    continue;
+                };
+                let Some(instance) = self.deployments[i].instance.as_mut() else {
+                    continue;
+                };
+                if let Err(halt) = instance.on_order_update(update, self.now) {
+                    self.halt_at(i, halt);
+                }
             }
         }
     }
@@ -356,7 +450,7 @@ impl Engine {
             },
         };
         let request = {
-            let market = self.env.market.read().unwrap_or_else(|p| p.into_inner());
+            let market = self.env.market();
             spec.request(&market.features, &[bar.symbol], &[bar.close_time()])
         };
         let Some(request) = request else { return };
@@ -365,7 +459,7 @@ impl Engine {
             Inference::Background(service) => service.submit(request),
             Inference::Inline(predictor) => match predictor.run(&request, |as_of| as_of) {
                 Ok(predictions) => {
-                    let mut market = self.env.market.write().unwrap_or_else(|p| p.into_inner());
+                    let mut market = self.env.market_mut();
                     for p in predictions {
                         market.set_prediction(p);
                     }
@@ -375,21 +469,16 @@ impl Engine {
         }
     }
 
-    fn on_bar(&mut self, bar: &Bar) {
+    fn on_bar(&mut self, bar: &Bar, event: &MarketEvent) {
         let now = bar.close_time();
-        self.now = self.now.max(now);
-        self.execute_resting_orders(bar);
-        self.env
-            .market
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .push_bar(*bar);
+        self.advance_to(now);
+        self.env.market_mut().push_bar(*bar);
+        self.match_event(event);
         self.request_prediction(bar);
         self.fire_timers(now);
-        let wit = wit_bar(bar);
         let mut raw_signals: Vec<Signal> = Vec::new();
         self.each_running(World::Strategy, true, |instance| {
-            let result = instance.on_bar(&wit, now);
+            let result = instance.on_bar(bar, now);
             if instance.has_emitted() {
                 raw_signals.extend(instance.take_emitted());
             }
@@ -398,125 +487,31 @@ impl Engine {
         if !raw_signals.is_empty() {
             self.dispatch_signals(raw_signals, now);
         }
+        self.deliver_updates();
     }
 
-    fn on_trade(&mut self, trade: &TradePrint) {
-        self.now = self.now.max(trade.time);
-        self.env
-            .market
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .push_trade(trade);
+    fn on_trade(&mut self, trade: &TradePrint, event: &MarketEvent) {
+        self.advance_to(trade.time);
+        self.env.market_mut().push_trade(trade);
+        self.match_event(event);
         self.fire_timers(self.now);
-        let wit = types::Trade {
-            symbol: trade.symbol,
-            time: trade.time,
-            trade_id: trade.trade_id,
-            price: trade.price,
-            quantity: trade.quantity,
-            aggressor: wit_side(trade.aggressor),
-        };
         let now = self.now;
         self.each_running(World::Strategy, true, |instance| {
-            instance.on_trade(&wit, now)
+            instance.on_trade(trade, now)
         });
+        self.deliver_updates();
     }
 
-    fn on_book(&mut self, book: &BookTop) {
-        self.now = self.now.max(book.time);
+    fn on_book(&mut self, book: &BookTop, event: &MarketEvent) {
+        self.advance_to(book.time);
+        self.env.market_mut().set_book(book.clone());
+        self.match_event(event);
         self.fire_timers(self.now);
-        let level = |&(price, quantity): &(f64, f64)| types::BookLevel { price, quantity };
-        let wit = types::BookLevels {
-            symbol: book.symbol,
-            time: book.time,
-            bids: book.bids.iter().map(level).collect(),
-            asks: book.asks.iter().map(level).collect(),
-        };
-        self.env
-            .market
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .set_book(book.clone());
         let now = self.now;
         self.each_running(World::Strategy, true, |instance| {
-            instance.on_book(&wit, now)
+            instance.on_book(book, now)
         });
-    }
-
-    /// Executes every deployment's open orders in `bar.symbol` against the bar, then tells
-    /// each owner of its fills.
-    fn execute_resting_orders(&mut self, bar: &Bar) {
-        let symbol_name = {
-            let market = self.env.market.read().unwrap_or_else(|p| p.into_inner());
-            market.symbols.name(bar.symbol).cloned()
-        };
-        for i in 0..self.deployments.len() {
-            let fills = {
-                let d = &self.deployments[i];
-                let market = self.env.market.read().unwrap_or_else(|p| p.into_inner());
-                let mut data = lock(&d.data);
-                data.account.roll_day(bar.open_time, &market.marks);
-                let mut outcomes = Vec::new();
-                for order in data
-                    .account
-                    .open_orders_mut()
-                    .filter(|o| o.request.symbol == bar.symbol)
-                {
-                    match self.venue.execute(order, bar) {
-                        Execution::Rest => {}
-                        outcome => {
-                            let remaining = order.request.quantity.saturating_sub(order.filled);
-                            outcomes.push((order.id, outcome, remaining));
-                        }
-                    }
-                }
-                let mut fills: Vec<Fill> = Vec::new();
-                for (id, outcome, remaining) in outcomes {
-                    match outcome {
-                        Execution::Fill(price) => {
-                            let fee = self.venue.fee(price, remaining);
-                            fills.extend(data.account.apply_execution(
-                                id,
-                                price,
-                                remaining,
-                                fee,
-                                bar.open_time,
-                            ));
-                        }
-                        _ => {
-                            data.account.expire(id);
-                        }
-                    }
-                }
-                fills
-            };
-            for fill in fills {
-                if let Some(symbol) = &symbol_name {
-                    self.env.journal.record(JournalEntry::Fill {
-                        fill: fill.clone(),
-                        symbol: symbol.clone(),
-                    });
-                }
-                let d = &mut self.deployments[i];
-                let Some(instance) = d.instance.as_mut() else {
-                    continue;
-                };
-                let wit = types::Fill {
-                    order_id: fill.order_id,
-                    client_id: fill.client_id,
-                    symbol: fill.symbol,
-                    side: wit_side(fill.side),
-                    price: fill.price.to_f64(),
-                    quantity: fill.quantity.to_f64(),
-                    fee: fill.fee.to_f64(),
-                    time: fill.time,
-                    status: wit_status(fill.status),
-                };
-                if let Err(halt) = instance.on_fill(&wit, bar.open_time) {
-                    self.halt_at(i, halt);
-                }
-            }
-        }
+        self.deliver_updates();
     }
 
     fn fire_timers(&mut self, now: TimestampMs) {
@@ -530,7 +525,7 @@ impl Engine {
                 let Some(instance) = self.deployments[i].instance.as_mut() else {
                     break;
                 };
-                if let Err(halt) = instance.on_timer(types::Timer { id, due }, now) {
+                if let Err(halt) = instance.on_timer(id, due, now) {
                     self.halt_at(i, halt);
                 }
             }
@@ -540,21 +535,14 @@ impl Engine {
     /// Passes raw signals through every running optimizer in order, then delivers the result
     /// to every running strategy.
     fn dispatch_signals(&mut self, mut signals: Vec<Signal>, now: TimestampMs) {
-        let conditions: Vec<types::MarketConditions> = {
-            let market = self.env.market.read().unwrap_or_else(|p| p.into_inner());
+        let conditions: Vec<crate::market::Conditions> = {
+            let market = self.env.market();
             let mut symbols: Vec<u32> = signals.iter().map(|s| s.symbol).collect();
             symbols.sort_unstable();
             symbols.dedup();
             symbols
                 .into_iter()
                 .filter_map(|s| market.conditions(s))
-                .map(|c| types::MarketConditions {
-                    symbol: c.symbol,
-                    time: c.time,
-                    volatility: c.volatility,
-                    trend: c.trend,
-                    volume_ratio: c.volume_ratio,
-                })
                 .collect()
         };
         self.each_running(World::SignalOptimizer, true, |instance| {

@@ -113,8 +113,7 @@ impl Followed {
             .market
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .symbols
-            .intern(&symbol);
+            .add_symbol(&symbol);
         let t = &self.template;
         let mut config = LiveFeedConfig::new(&t.rest, &t.ws, &symbol, &t.interval, t.interval_ms);
         config.book = t.book;

@@ -68,6 +68,36 @@ impl Fixed {
             .map(Fixed)
     }
 
+    /// `self / other`, rounded to 1e-8 half away from zero; `None` when `other` is zero or the
+    /// result overflows.
+    pub fn checked_div(self, other: Fixed) -> Option<Fixed> {
+        if other.0 == 0 {
+            return None;
+        }
+        let num = i128::from(self.0) * i128::from(Self::SCALE);
+        let den = i128::from(other.0);
+        let q = num / den;
+        let r = num % den;
+        let q = if 2 * r.abs() >= den.abs() {
+            q + if (num < 0) ^ (den < 0) { -1 } else { 1 }
+        } else {
+            q
+        };
+        i64::try_from(q).ok().map(Fixed)
+    }
+
+    /// `self / other` rounded toward negative infinity (how many whole units of 1e-8 fit);
+    /// `None` when `other` is zero or the result overflows.
+    pub fn checked_div_floor(self, other: Fixed) -> Option<Fixed> {
+        if other.0 == 0 {
+            return None;
+        }
+        let num = i128::from(self.0) * i128::from(Self::SCALE);
+        i64::try_from(num.div_euclid(i128::from(other.0)))
+            .ok()
+            .map(Fixed)
+    }
+
     /// `self * other`, saturating on overflow (for notional checks, where saturation means "too big").
     pub fn saturating_mul(self, other: Fixed) -> Fixed {
         self.checked_mul(other)
@@ -219,6 +249,36 @@ mod tests {
                 .floor_to("0.01".parse().unwrap())
                 .to_string(),
             "12.34"
+        );
+    }
+
+    #[test]
+    fn divides_with_rounding() {
+        let f = |s: &str| s.parse::<Fixed>().unwrap();
+        assert_eq!(
+            f("1").checked_div(f("3")).unwrap().to_string(),
+            "0.33333333"
+        );
+        assert_eq!(
+            f("2").checked_div(f("3")).unwrap().to_string(),
+            "0.66666667"
+        );
+        assert_eq!(
+            f("-2").checked_div(f("3")).unwrap().to_string(),
+            "-0.66666667"
+        );
+        assert_eq!(f("100").checked_div(f("0.25")).unwrap().to_string(), "400");
+        assert!(f("1").checked_div(Fixed::ZERO).is_none());
+        assert_eq!(
+            f("2").checked_div_floor(f("3")).unwrap().to_string(),
+            "0.66666666"
+        );
+        assert_eq!(
+            f("250")
+                .checked_div_floor(f("100.00000003"))
+                .unwrap()
+                .to_string(),
+            "2.49999999"
         );
     }
 

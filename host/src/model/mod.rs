@@ -1,15 +1,27 @@
-//! Domain types shared by every stage: exact fixed-point money, symbols, bars, orders and fills.
+//! Domain types shared by every stage: exact fixed-point money, symbols and instruments, bars,
+//! orders with their updates and fills, rejections and signals.
 //!
 //! Prices and quantities are [`Fixed`] (eight decimal places, the precision Binance quotes in);
 //! `f64` appears only at the edges (guest calls, analytics).
 
 mod decimal;
 mod fixed;
+pub mod instrument;
+mod order;
+mod reject;
+mod signal;
 mod symbols;
 pub mod time;
 
 pub use decimal::{Decimal, DecimalError};
 pub use fixed::{Fixed, FixedError};
+pub use instrument::{AssetId, FeeRates, Instrument, Instruments};
+pub use order::{
+    Amount, DeploymentId, ExecutionType, Fill, Liquidity, OrderRequest, OrderStatus, OrderType,
+    OrderUpdate, TimeInForce, Trigger,
+};
+pub use reject::{ExchangeFilter, RejectCode, Rejection};
+pub use signal::{Direction, Signal, SignalKind};
 pub use symbols::{SymbolId, SymbolTable};
 
 /// Milliseconds since the Unix epoch.
@@ -61,114 +73,4 @@ impl Side {
             Side::Sell => -1,
         }
     }
-}
-
-/// How an order executes.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum OrderKind {
-    /// At the next available price.
-    Market,
-    /// At the limit price or better.
-    Limit(Fixed),
-    /// A market order once the stop price is touched.
-    Stop(Fixed),
-    /// A limit order at `limit` once `stop` is touched.
-    StopLimit {
-        /// Trigger price.
-        stop: Fixed,
-        /// Limit price after the trigger.
-        limit: Fixed,
-    },
-}
-
-/// How long an order stays open.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TimeInForce {
-    /// Good till cancelled.
-    Gtc,
-    /// Immediate or cancel: whatever does not fill on the next bar expires.
-    Ioc,
-    /// Fill or kill: fills entirely on the next bar or expires.
-    Fok,
-}
-
-/// An order that passed validation, in exact values.
-#[derive(Clone, Debug, PartialEq)]
-pub struct OrderRequest {
-    /// The strategy's own id.
-    pub client_id: u64,
-    /// The instrument.
-    pub symbol: SymbolId,
-    /// Direction.
-    pub side: Side,
-    /// Base quantity, positive.
-    pub quantity: Fixed,
-    /// Execution kind.
-    pub kind: OrderKind,
-    /// Time in force.
-    pub time_in_force: TimeInForce,
-    /// Only reduce an existing position.
-    pub reduce_only: bool,
-}
-
-/// The life-cycle state of an order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OrderStatus {
-    /// Open, nothing filled.
-    Accepted,
-    /// Open, part filled.
-    PartiallyFilled,
-    /// Completely filled.
-    Filled,
-    /// Cancelled by the strategy or the operator.
-    Cancelled,
-    /// Refused.
-    Rejected,
-    /// Ended by its time in force.
-    Expired,
-}
-
-/// An order the venue holds.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Order {
-    /// Host-assigned id, unique across strategies.
-    pub id: u64,
-    /// The deployment that owns it.
-    pub owner: std::sync::Arc<str>,
-    /// What was asked.
-    pub request: OrderRequest,
-    /// Current state.
-    pub status: OrderStatus,
-    /// Quantity filled so far.
-    pub filled: Fixed,
-    /// Whether a stop order's trigger has been touched.
-    pub triggered: bool,
-    /// When it was accepted.
-    pub time: TimestampMs,
-}
-
-/// An execution.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct Fill {
-    /// The order it belongs to.
-    pub order_id: u64,
-    /// The strategy's id for the order.
-    pub client_id: u64,
-    /// The deployment that owns the order.
-    pub owner: std::sync::Arc<str>,
-    /// The instrument.
-    pub symbol: SymbolId,
-    /// Direction.
-    pub side: Side,
-    /// Execution price.
-    pub price: Fixed,
-    /// Executed base quantity.
-    pub quantity: Fixed,
-    /// Fee in the quote asset.
-    pub fee: Fixed,
-    /// Event time of the execution.
-    pub time: TimestampMs,
-    /// The order's status after this fill.
-    pub status: OrderStatus,
 }

@@ -119,17 +119,21 @@ fn closing_trades(fills: &[Fill]) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Fixed, OrderStatus};
+    use crate::model::{Fixed, Liquidity, OrderStatus};
 
     fn fill(side: Side, price: &str, qty: &str) -> Fill {
+        let (price, quantity): (Fixed, Fixed) = (price.parse().unwrap(), qty.parse().unwrap());
         Fill {
             order_id: 1,
             client_id: 1,
             owner: "s".into(),
             symbol: 0,
             side,
-            price: price.parse().unwrap(),
-            quantity: qty.parse().unwrap(),
+            trade_id: 1,
+            price,
+            quantity,
+            quote_quantity: price.saturating_mul(quantity),
+            liquidity: Liquidity::Taker,
             fee: Fixed::ZERO,
             time: 0,
             status: OrderStatus::Filled,

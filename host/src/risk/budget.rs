@@ -1,15 +1,24 @@
-//! The risk budget an operator declares for a deployment, and the typed reasons an order is refused.
+//! The risk budget an operator declares for a deployment: its starting holdings and its limits.
 
 use crate::model::Fixed;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
-/// Limits one deployment trades under. Notional values are in the quote asset.
+/// Limits one deployment trades under, and what its spot account starts with. Notional values
+/// are in the valuation asset (`asset`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Budget {
-    /// Starting cash of the deployment's paper account.
+    /// Starting amount of the valuation asset, when `balances` is not given.
     #[serde(default = "default_capital")]
     pub capital: f64,
+    /// The asset equity, PnL and notional limits are measured in; the quote asset of the
+    /// market's first symbol when not given (resolved when the deployment is created).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
+    /// Starting holdings by asset (`{USDT = 10000, BTC = 0.5}`); `capital` of `asset` when empty.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub balances: BTreeMap<String, f64>,
     /// Largest notional of a single order.
     pub max_order_notional: f64,
     /// Largest absolute position per symbol, as notional (open orders included).
@@ -33,6 +42,9 @@ pub enum BudgetError {
     /// Not valid TOML or JSON for a budget.
     #[error("budget is not valid: {0}")]
     Parse(String),
+    /// An asset name that is not one (letters and digits only).
+    #[error("budget names asset {0:?}: use letters and digits, e.g. USDT")]
+    Asset(String),
     /// A limit is negative, zero where it must not be, or not finite.
     #[error("budget field {field} = {value} is invalid: {why}")]
     Invalid {
@@ -50,11 +62,13 @@ impl Budget {
     pub fn unlimited(capital: f64) -> Self {
         Budget {
             capital,
-            max_order_notional: 1e12,
-            max_position_notional: 1e12,
-            max_gross_exposure: 1e12,
+            asset: None,
+            balances: BTreeMap::new(),
+            max_order_notional: 9e10,
+            max_position_notional: 9e10,
+            max_gross_exposure: 9e10,
             max_orders_per_second: 1_000_000,
-            max_daily_loss: 1e12,
+            max_daily_loss: 9e10,
         }
     }
 
@@ -87,6 +101,24 @@ impl Budget {
                 });
             }
         }
+        for (asset, &amount) in &self.balances {
+            let known = !asset.is_empty() && asset.bytes().all(|b| b.is_ascii_alphanumeric());
+            if !known {
+                return Err(BudgetError::Asset(asset.clone()));
+            }
+            if !(0.0..=9e10).contains(&amount) {
+                return Err(BudgetError::Invalid {
+                    field: "balances",
+                    value: amount,
+                    why: "every starting balance must be finite, not negative and below 9e10",
+                });
+            }
+        }
+        if let Some(asset) = &self.asset
+            && (asset.is_empty() || !asset.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            return Err(BudgetError::Asset(asset.clone()));
+        }
         if self.max_orders_per_second == 0 {
             return Err(BudgetError::Invalid {
                 field: "max_orders_per_second",
@@ -100,49 +132,19 @@ impl Budget {
     pub(crate) fn fixed(value: f64) -> Fixed {
         Fixed::from_f64(value).unwrap_or(Fixed::from_raw(i64::MAX))
     }
-}
 
-/// Why an order was refused; mirrors the WIT `reject-code`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RejectCode {
-    /// Malformed: non-finite, non-positive or out-of-range values.
-    InvalidOrder,
-    /// The symbol is unknown or has no price yet.
-    UnknownSymbol,
-    /// Larger than `max_order_notional`.
-    MaxOrderNotional,
-    /// Would take the symbol's position past `max_position_notional`.
-    MaxPosition,
-    /// Would take gross exposure past `max_gross_exposure`.
-    MaxGrossExposure,
-    /// More than `max_orders_per_second` in the last second.
-    MaxOrdersPerSecond,
-    /// The day's loss reached `max_daily_loss` and the order adds exposure.
-    MaxDailyLoss,
-    /// A reduce-only order that would open or flip a position.
-    ReduceOnly,
-    /// The callback submitted more orders than one callback may.
-    TooManyOrdersInCallback,
-    /// The strategy is halted.
-    StrategyHalted,
-}
-
-/// A refused order: the code and a sentence with the numbers.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Rejection {
-    /// Why.
-    pub code: RejectCode,
-    /// The numbers behind it.
-    pub message: String,
-}
-
-impl Rejection {
-    /// A rejection with a message.
-    pub fn new(code: RejectCode, message: impl Into<String>) -> Self {
-        Rejection {
-            code,
-            message: message.into(),
+    /// The starting holdings: `balances`, or `capital` of the valuation asset.
+    pub fn starting_balances(&self, valuation_asset: &str) -> BTreeMap<String, Fixed> {
+        if self.balances.is_empty() {
+            BTreeMap::from([(
+                valuation_asset.to_ascii_uppercase(),
+                Self::fixed(self.capital),
+            )])
+        } else {
+            self.balances
+                .iter()
+                .map(|(asset, &amount)| (asset.to_ascii_uppercase(), Self::fixed(amount)))
+                .collect()
         }
     }
 }
@@ -165,5 +167,17 @@ mod tests {
         assert!(err.to_string().contains("max_order_notional"), "{err}");
         let err = Budget::parse("max_order_notional = 1\nbogus = 2").unwrap_err();
         assert!(err.to_string().contains("bogus"), "{err}");
+        let spot = Budget::parse(
+            "asset = \"USDT\"\nbalances = { USDT = 5000, btc = 0.5 }\nmax_order_notional = 1000\nmax_position_notional = 2000\nmax_gross_exposure = 3000\nmax_orders_per_second = 5\nmax_daily_loss = 100\n",
+        )
+        .unwrap();
+        let start = spot.starting_balances("USDT");
+        assert_eq!(start["BTC"].to_string(), "0.5");
+        assert_eq!(b.starting_balances("usdt")["USDT"].to_string(), "10000");
+        let err = Budget::parse(
+            "balances = { USDT = -1 }\nmax_order_notional = 1000\nmax_position_notional = 2000\nmax_gross_exposure = 3000\nmax_orders_per_second = 5\nmax_daily_loss = 100\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("balances"), "{err}");
     }
 }

@@ -4,9 +4,12 @@
 use super::bindings::optimizer::SignalOptimizer;
 use super::bindings::strategy::Strategy;
 use super::bindings::strategy::stratbox::strategy::types;
-use super::guest_ctx::{CallbackCounters, GuestCtx, Signal};
+use super::convert::v0_1 as convert;
+use super::host::{CallbackCounters, GuestCtx};
 use super::limits::{CpuLimit, SandboxLimits};
-use crate::model::TimestampMs;
+use crate::feeds::{BookTop, TradePrint};
+use crate::market::Conditions;
+use crate::model::{Bar, ExecutionType, OrderUpdate, Signal, TimestampMs};
 use std::sync::Arc;
 use wasmtime::{Store, Trap};
 
@@ -152,13 +155,15 @@ impl Instance {
         Halt { reason }
     }
 
-    /// Calls `init` with the deployment's configuration.
+    /// Calls `init` with the deployment's configuration (orders are refused while it runs).
     pub fn init(&mut self, config: &str, now: TimestampMs) -> Result<(), InitError> {
         self.arm(now);
+        self.store.data_mut().in_init = true;
         let result = match &self.guest {
             Guest::Strategy(g) => contained(|| g.call_init(&mut self.store, config)),
             Guest::Optimizer(g) => contained(|| g.call_init(&mut self.store, config)),
         };
+        self.store.data_mut().in_init = false;
         match result {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => Err(InitError::Refused(message)),
@@ -167,32 +172,45 @@ impl Instance {
     }
 
     /// Delivers a closed bar.
-    pub fn on_bar(&mut self, bar: &types::Bar, now: TimestampMs) -> Result<(), Halt> {
-        strategy_call!(self, now, |g, store| g.call_on_bar(store, *bar))
+    pub fn on_bar(&mut self, bar: &Bar, now: TimestampMs) -> Result<(), Halt> {
+        let bar = convert::bar(bar);
+        strategy_call!(self, now, |g, store| g.call_on_bar(store, bar))
     }
 
     /// Delivers a public trade.
-    pub fn on_trade(&mut self, trade: &types::Trade, now: TimestampMs) -> Result<(), Halt> {
-        strategy_call!(self, now, |g, store| g.call_on_trade(store, *trade))
+    pub fn on_trade(&mut self, trade: &TradePrint, now: TimestampMs) -> Result<(), Halt> {
+        let trade = convert::trade(trade);
+        strategy_call!(self, now, |g, store| g.call_on_trade(store, trade))
     }
 
     /// Delivers a book update.
-    pub fn on_book(&mut self, book: &types::BookLevels, now: TimestampMs) -> Result<(), Halt> {
-        strategy_call!(self, now, |g, store| g.call_on_book(store, book))
+    pub fn on_book(&mut self, book: &BookTop, now: TimestampMs) -> Result<(), Halt> {
+        let book = convert::book_levels(book, usize::MAX);
+        strategy_call!(self, now, |g, store| g.call_on_book(store, &book))
     }
 
-    /// Delivers a fill of one of the deployment's orders.
-    pub fn on_fill(&mut self, fill: &types::Fill, now: TimestampMs) -> Result<(), Halt> {
-        strategy_call!(self, now, |g, store| g.call_on_fill(store, *fill))
+    /// Delivers a change of one of the deployment's orders (0.1 guests hear of fills only).
+    pub fn on_order_update(&mut self, update: &OrderUpdate, now: TimestampMs) -> Result<(), Halt> {
+        let Some(fill) = update
+            .fill
+            .as_ref()
+            .filter(|_| update.execution == ExecutionType::Trade)
+        else {
+            return Ok(());
+        };
+        let fill = convert::fill(fill);
+        strategy_call!(self, now, |g, store| g.call_on_fill(store, fill))
     }
 
     /// Delivers this bar's optimized signals.
     pub fn on_signal(&mut self, signals: &[Signal], now: TimestampMs) -> Result<(), Halt> {
-        strategy_call!(self, now, |g, store| g.call_on_signal(store, signals))
+        let signals: Vec<types::Signal> = signals.iter().map(convert::signal_out).collect();
+        strategy_call!(self, now, |g, store| g.call_on_signal(store, &signals))
     }
 
     /// Delivers a due timer.
-    pub fn on_timer(&mut self, timer: types::Timer, now: TimestampMs) -> Result<(), Halt> {
+    pub fn on_timer(&mut self, id: u64, due: TimestampMs, now: TimestampMs) -> Result<(), Halt> {
+        let timer = types::Timer { id, due };
         strategy_call!(self, now, |g, store| g.call_on_timer(store, timer))
     }
 
@@ -200,14 +218,17 @@ impl Instance {
     pub fn optimize(
         &mut self,
         signals: &[Signal],
-        conditions: &[types::MarketConditions],
+        conditions: &[Conditions],
         now: TimestampMs,
     ) -> Result<Vec<Signal>, Halt> {
         self.arm(now);
         let Guest::Optimizer(g) = &self.guest else {
             return Ok(signals.to_vec());
         };
-        let mut out = contained(|| g.call_optimize(&mut self.store, signals, conditions))
+        let wit_signals: Vec<types::Signal> = signals.iter().map(convert::signal_out).collect();
+        let wit_conditions: Vec<types::MarketConditions> =
+            conditions.iter().map(convert::conditions).collect();
+        let out = contained(|| g.call_optimize(&mut self.store, &wit_signals, &wit_conditions))
             .map_err(|e| self.halt(e))?;
         let bound = signals.len() + self.limits.signals_per_callback as usize;
         if out.len() > bound {
@@ -230,11 +251,22 @@ impl Instance {
                 ),
             });
         }
-        for s in &mut out {
-            s.strength = s.strength.clamp(0.0, 1.0);
-            s.confidence = s.confidence.clamp(0.0, 1.0);
-        }
-        Ok(out)
+        // An optimizer re-weights and filters; it keeps each signal's source (or its own name
+        // for signals it adds).
+        let name = self.store.data().name.clone();
+        Ok(out
+            .iter()
+            .map(|s| {
+                let source = signals
+                    .iter()
+                    .find(|orig| *orig.source == s.source)
+                    .map_or_else(|| name.clone(), |orig| orig.source.clone());
+                let mut signal = convert::signal_in(s, &source);
+                signal.strength = signal.strength.clamp(0.0, 1.0);
+                signal.confidence = signal.confidence.clamp(0.0, 1.0);
+                signal
+            })
+            .collect())
     }
 
     /// Asks an optimizer to score signals; one finite score per signal.
@@ -243,8 +275,9 @@ impl Instance {
         let Guest::Optimizer(g) = &self.guest else {
             return Ok(Vec::new());
         };
+        let wit_signals: Vec<types::Signal> = signals.iter().map(convert::signal_out).collect();
         let scores =
-            contained(|| g.call_score(&mut self.store, signals)).map_err(|e| self.halt(e))?;
+            contained(|| g.call_score(&mut self.store, &wit_signals)).map_err(|e| self.halt(e))?;
         if scores.len() != signals.len() || scores.iter().any(|s| !s.is_finite()) {
             return Err(Halt {
                 reason: format!(

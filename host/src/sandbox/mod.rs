@@ -4,8 +4,9 @@
 
 pub mod bindings;
 pub mod check;
+pub mod convert;
 pub mod grants;
-pub mod guest_ctx;
+pub mod host;
 pub mod instance;
 pub mod limits;
 pub mod runtime;
@@ -13,7 +14,7 @@ pub mod state;
 
 pub use check::{CheckError, ComponentReport, World};
 pub use grants::{DirGrant, Grants};
-pub use guest_ctx::{DeploymentData, GuestCtx, HostEnv, SharedDeployment, Signal};
+pub use host::{DeploymentData, GuestCtx, HostEnv, SharedDeployment, lock};
 pub use instance::{Halt, InitError, Instance};
 pub use limits::{CpuLimit, SandboxLimits};
 pub use runtime::{Compiled, Runtime, SandboxError, content_hash};

@@ -3,7 +3,7 @@
 
 use super::bindings::{optimizer::SignalOptimizerPre, strategy::StrategyPre};
 use super::check::{self, ComponentReport, World};
-use super::guest_ctx::GuestCtx;
+use super::host::GuestCtx;
 use super::instance::{Guest, Instance};
 use super::limits::{CpuLimit, SandboxLimits};
 use sha2::{Digest, Sha256};

@@ -2,8 +2,9 @@
 //! Binance's update ids, trades at the touch, and candles released at a pace and announced as
 //! kline events, all published on the exchange's event channel (served by [`super::socket`]).
 
-use super::market::{Rng, SimMarket};
+use super::market::SimMarket;
 use crate::model::Fixed;
+use crate::rng::Rng;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -3,6 +3,7 @@
 
 use crate::feeds::candles::Candle;
 use crate::model::Decimal;
+use crate::rng::Rng;
 
 /// One symbol's candles at one interval.
 #[derive(Clone, Debug)]
@@ -13,29 +14,6 @@ pub struct SimMarket {
     pub interval: String,
     interval_ms: i64,
     candles: Vec<Candle>,
-}
-
-/// SplitMix64: a small, good, seedable generator.
-pub(crate) struct Rng(pub(crate) u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A uniform draw in (0, 1).
-    pub(crate) fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    /// A standard normal draw (Box-Muller).
-    fn normal(&mut self) -> f64 {
-        (-2.0 * self.uniform().ln()).sqrt() * (std::f64::consts::TAU * self.uniform()).cos()
-    }
 }
 
 fn decimal(x: f64, places: usize) -> Decimal {

@@ -213,7 +213,8 @@ impl Store {
                         .await
                         .map_err(db("deleting state"))?;
                     }
-                    JournalEntry::Fill { fill, symbol } => {
+                    JournalEntry::Order { update, symbol } => {
+                        let Some(fill) = &update.fill else { continue };
                         sqlx::query("INSERT INTO fills (deployment, order_id, client_id, symbol, side, price, quantity, fee, status, time_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
                         .bind(&*fill.owner)
                         .bind(fill.order_id as i64)

@@ -1,15 +1,25 @@
-//! The host's view of the market: symbols, the recent closed bars of each, and the latest
-//! price. Guests read it through the WIT `market` interface; the engine writes it once per event.
+//! The host's view of the market: symbols and their instruments, the recent closed bars of
+//! each, books, the latest price and the average price. Guests read it through the WIT `market`
+//! interface, risk checks and venues read it on the order path; the engine writes it once per
+//! event.
 //!
 //! Named features come from the [`FeatureEngine`], which sees every event recorded here.
+
+mod average;
+mod marks;
+
+pub use average::AveragePrice;
+pub use marks::Marks;
 
 use crate::features::{FeatureEngine, WindowInput};
 use crate::feeds::sources::SourceEvent;
 use crate::feeds::{BookTop, TradePrint};
 use crate::inference::PredictionEvent;
-use crate::model::{Bar, Fixed, SymbolId, SymbolTable, TimestampMs};
-use crate::risk::Marks;
+use crate::model::{
+    AssetId, Bar, Fixed, Instrument, Instruments, Side, SymbolId, SymbolTable, TimestampMs,
+};
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// How many closed bars are kept per symbol (more if `[features].history` asks for more).
 pub const HISTORY: usize = 1_000;
@@ -17,8 +27,10 @@ pub const HISTORY: usize = 1_000;
 /// Symbols, recent bars and marks.
 #[derive(Debug)]
 pub struct MarketData {
-    /// Names and ids.
-    pub symbols: SymbolTable,
+    symbols: SymbolTable,
+    /// Each symbol's assets and exchange filters.
+    pub instruments: Instruments,
+    averages: Vec<AveragePrice>,
     history: Vec<VecDeque<Bar>>,
     /// Bars kept per symbol: [`HISTORY`], or the feature engine's rows of history if more (an
     /// indicator started late is warmed over them).
@@ -57,6 +69,8 @@ impl MarketData {
     pub fn new(features: FeatureEngine) -> Self {
         Self {
             symbols: SymbolTable::default(),
+            instruments: Instruments::default(),
+            averages: Vec::new(),
             history: Vec::new(),
             kept: HISTORY.max(features.history_len()),
             books: Vec::new(),
@@ -64,6 +78,83 @@ impl MarketData {
             features,
             predictions: Vec::new(),
         }
+    }
+
+    /// Names and ids of the symbols.
+    pub fn symbols(&self) -> &SymbolTable {
+        &self.symbols
+    }
+
+    /// The id of symbol `name`, adding it (with its instrument) if it is new.
+    pub fn add_symbol(&mut self, name: &str) -> SymbolId {
+        let id = self.symbols.intern(name);
+        self.instruments.register(id, name);
+        if self.averages.len() <= id as usize {
+            self.averages
+                .resize_with(id as usize + 1, AveragePrice::default);
+        }
+        id
+    }
+
+    /// The instrument of `symbol`.
+    pub fn instrument(&self, symbol: SymbolId) -> Option<&Arc<Instrument>> {
+        self.instruments.get(symbol)
+    }
+
+    /// The price an order on `side` would meet first: the best ask for a buy, the best bid for
+    /// a sell, or the last price without a book.
+    pub fn touch(&self, symbol: SymbolId, side: Side) -> Option<Fixed> {
+        let from_book = self.book(symbol).and_then(|b| {
+            let level = match side {
+                Side::Buy => b.asks.first(),
+                Side::Sell => b.bids.first(),
+            };
+            level.and_then(|&(p, _)| Fixed::from_f64(p).ok())
+        });
+        from_book.or_else(|| self.marks.get(symbol))
+    }
+
+    /// The price of one unit of asset `from` in asset `to`: through the symbol trading them
+    /// (either way round) or, failing that, through one other asset.
+    pub fn price_of(&self, from: AssetId, to: AssetId) -> Option<Fixed> {
+        if from == to {
+            return Some(Fixed::from_int(1));
+        }
+        let direct = |a: AssetId, b: AssetId| -> Option<Fixed> {
+            if let Some(s) = self.instruments.pair(a, b) {
+                return self.marks.get(s);
+            }
+            let inverse = self.marks.get(self.instruments.pair(b, a)?)?;
+            Fixed::from_int(1).checked_div(inverse)
+        };
+        direct(from, to).or_else(|| {
+            (0..self.instruments.asset_count() as AssetId)
+                .filter(|&via| via != from && via != to)
+                .find_map(|via| direct(from, via)?.checked_mul(direct(via, to)?))
+        })
+    }
+
+    /// `amount` of asset `from` in asset `to` at the last prices.
+    pub fn convert(&self, amount: Fixed, from: AssetId, to: AssetId) -> Option<Fixed> {
+        if from == to || amount.raw() == 0 {
+            return Some(amount);
+        }
+        Some(amount.saturating_mul(self.price_of(from, to)?))
+    }
+
+    /// Binance's average price of `symbol` over the `minutes` before `now` (the last price for
+    /// zero minutes, or when nothing traded in the window).
+    pub fn average_price(&self, symbol: SymbolId, minutes: u32, now: TimestampMs) -> Option<Fixed> {
+        let last = self.marks.get(symbol);
+        if minutes == 0 {
+            return last;
+        }
+        let bars = self.history.get(symbol as usize).into_iter().flatten();
+        self.averages
+            .get(symbol as usize)
+            .and_then(|a| a.over(minutes, now, bars))
+            .and_then(|p| Fixed::from_f64(p).ok())
+            .or(last)
     }
 
     /// Records a closed bar.
@@ -83,8 +174,14 @@ impl MarketData {
         self.features.on_bar(&bar, &self.symbols);
     }
 
-    /// Records a public trade.
+    /// Records a public trade: the symbol's last price and average price move with it.
     pub fn push_trade(&mut self, trade: &TradePrint) {
+        if let Ok(price) = Fixed::from_f64(trade.price) {
+            self.marks.set(trade.symbol, price);
+        }
+        if let Some(average) = self.averages.get_mut(trade.symbol as usize) {
+            average.record(trade.time, trade.price, trade.quantity);
+        }
         self.features.on_trade(trade);
     }
 
@@ -237,7 +334,7 @@ mod tests {
     }
 
     fn data_with(mut m: MarketData, closes: &[f64]) -> MarketData {
-        let s = m.symbols.intern("BTCUSDT");
+        let s = m.add_symbol("BTCUSDT");
         for (i, &c) in closes.iter().enumerate() {
             m.push_bar(Bar {
                 symbol: s,

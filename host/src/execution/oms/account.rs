@@ -1,0 +1,465 @@
+//! One deployment's spot account: free and locked balances per asset, positions per symbol (for
+//! PnL), and its open orders with what each has locked.
+//!
+//! A buy locks quote, a sell locks base; a fill moves the locked amount to the other asset, and
+//! an order that ends releases what it still holds. No balance goes negative: an order whose
+//! lock the free balance cannot cover is refused before it is accepted.
+
+use crate::market::MarketData;
+use crate::model::{
+    AssetId, DeploymentId, Fixed, Instrument, OrderRequest, OrderStatus, Side, SymbolId,
+    TimestampMs,
+};
+use crate::risk::{AccountView, OpenCounts};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// An asset's free and locked amounts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Balance {
+    /// Available for new orders.
+    pub free: Fixed,
+    /// Held by open orders.
+    pub locked: Fixed,
+}
+
+impl Balance {
+    /// Free plus locked.
+    pub fn total(&self) -> Fixed {
+        self.free.saturating_add(self.locked)
+    }
+}
+
+/// Net position in one symbol, for PnL.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Position {
+    /// Signed base quantity traded (negative after selling more than was bought).
+    pub quantity: Fixed,
+    /// Average entry price of the open quantity.
+    pub average_price: Fixed,
+    /// Profit realised by closing trades, after the fees of every trade, in the quote asset.
+    pub realized_pnl: Fixed,
+}
+
+/// An order the order manager holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Order {
+    /// Host-assigned id.
+    pub id: u64,
+    /// What was asked.
+    pub request: OrderRequest,
+    /// Where it is in its life.
+    pub status: OrderStatus,
+    /// Base quantity filled.
+    pub filled: Fixed,
+    /// Quote quantity filled.
+    pub filled_quote: Fixed,
+    /// Fees paid, in the quote asset.
+    pub fees: Fixed,
+    /// Event time of submission.
+    pub time: TimestampMs,
+    /// The asset it locks: quote for a buy, base for a sell.
+    pub lock_asset: AssetId,
+    /// What it still has locked.
+    pub locked: Fixed,
+    /// Signed base quantity it adds to the symbol's committed exposure until it ends.
+    pub committed: Fixed,
+}
+
+impl Order {
+    /// Base quantity still to fill (estimated for a quote amount).
+    pub fn remaining(&self) -> Fixed {
+        self.committed
+            .abs()
+            .saturating_sub(self.filled)
+            .max(Fixed::ZERO)
+    }
+}
+
+/// The amounts of one execution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Execution {
+    /// Price.
+    pub price: Fixed,
+    /// Base quantity.
+    pub quantity: Fixed,
+    /// Exact quote quantity.
+    pub quote: Fixed,
+    /// Fee in the quote asset.
+    pub fee: Fixed,
+}
+
+/// What an order adds to its symbol's counts.
+#[derive(Clone, Copy, Debug, Default)]
+struct SymbolOrders {
+    committed: Fixed,
+    counts: OpenCounts,
+    open_buys: Fixed,
+}
+
+/// A deployment's spot account.
+#[derive(Clone, Debug)]
+pub struct Account {
+    /// The deployment.
+    pub id: DeploymentId,
+    /// Its name.
+    pub name: Arc<str>,
+    /// The asset equity is measured in.
+    pub valuation: AssetId,
+    balances: Vec<Balance>,
+    positions: BTreeMap<SymbolId, Position>,
+    orders: BTreeMap<u64, Order>,
+    by_symbol: BTreeMap<SymbolId, SymbolOrders>,
+}
+
+/// Why a lock could not be taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Insufficient {
+    /// What was needed.
+    pub needed: Fixed,
+    /// What was free.
+    pub free: Fixed,
+}
+
+impl Account {
+    /// An account holding `starting` amounts, valued in `valuation`.
+    pub fn new(
+        id: DeploymentId,
+        name: Arc<str>,
+        valuation: AssetId,
+        starting: &[(AssetId, Fixed)],
+    ) -> Self {
+        let mut account = Account {
+            id,
+            name,
+            valuation,
+            balances: Vec::new(),
+            positions: BTreeMap::new(),
+            orders: BTreeMap::new(),
+            by_symbol: BTreeMap::new(),
+        };
+        for &(asset, amount) in starting {
+            account.balance_mut(asset).free = amount;
+        }
+        account
+    }
+
+    fn balance_mut(&mut self, asset: AssetId) -> &mut Balance {
+        let i = asset as usize;
+        if self.balances.len() <= i {
+            self.balances.resize(i + 1, Balance::default());
+        }
+        &mut self.balances[i]
+    }
+
+    /// The balance of `asset`.
+    pub fn balance(&self, asset: AssetId) -> Balance {
+        self.balances
+            .get(asset as usize)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Every asset with a non-zero balance.
+    pub fn balances(&self) -> impl Iterator<Item = (AssetId, Balance)> + '_ {
+        self.balances
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.total().raw() != 0 || b.free.raw() != 0)
+            .map(|(i, b)| (i as AssetId, *b))
+    }
+
+    /// Positions by symbol, flat ones with realised PnL included.
+    pub fn positions(&self) -> impl Iterator<Item = (SymbolId, &Position)> {
+        self.positions.iter().map(|(&s, p)| (s, p))
+    }
+
+    /// The open orders, by id.
+    pub fn open_orders(&self) -> impl Iterator<Item = &Order> {
+        self.orders.values()
+    }
+
+    /// An open order.
+    pub fn order(&self, id: u64) -> Option<&Order> {
+        self.orders.get(&id)
+    }
+
+    /// Moves `amount` of `asset` from free to locked, if that much is free.
+    pub fn lock(&mut self, asset: AssetId, amount: Fixed) -> Result<(), Insufficient> {
+        let b = self.balance_mut(asset);
+        if b.free < amount {
+            return Err(Insufficient {
+                needed: amount,
+                free: b.free,
+            });
+        }
+        b.free = b.free.saturating_sub(amount);
+        b.locked = b.locked.saturating_add(amount);
+        Ok(())
+    }
+
+    /// Takes an order whose lock is already held.
+    pub fn open(&mut self, order: Order) {
+        let s = self.by_symbol.entry(order.request.symbol).or_default();
+        s.committed = s.committed.saturating_add(order.committed);
+        s.counts.orders += 1;
+        s.counts.algo += u32::from(order.request.order_type.is_algo());
+        s.counts.iceberg += u32::from(order.request.iceberg.is_some());
+        if order.request.side == Side::Buy {
+            s.open_buys = s.open_buys.saturating_add(order.committed);
+        }
+        self.orders.insert(order.id, order);
+    }
+
+    /// Marks an open order as working at the venue.
+    pub fn set_status(&mut self, id: u64, status: OrderStatus) -> Option<&Order> {
+        let order = self.orders.get_mut(&id)?;
+        order.status = status;
+        Some(order)
+    }
+
+    /// Applies an execution of open order `id` of `instrument`. Returns the order after it; a
+    /// completely filled order is closed (its remaining lock released).
+    pub fn fill(
+        &mut self,
+        id: u64,
+        instrument: &Instrument,
+        execution: Execution,
+        complete: bool,
+    ) -> Option<Order> {
+        let Execution {
+            price,
+            quantity,
+            quote,
+            fee,
+        } = execution;
+        let (base, quote_asset) = (instrument.base, instrument.quote);
+        let mut order = self.orders.get(&id)?.clone();
+        let side = order.request.side;
+        let symbol = order.request.symbol;
+        // Balances: the order's lock pays; proceeds are free at once.
+        let (spent, spent_asset) = match side {
+            Side::Buy => (quote.saturating_add(fee), quote_asset),
+            Side::Sell => (quantity, base),
+        };
+        let from_lock = spent.min(order.locked).max(Fixed::ZERO);
+        order.locked = order.locked.saturating_sub(from_lock);
+        {
+            let b = self.balance_mut(spent_asset);
+            b.locked = b.locked.saturating_sub(from_lock);
+            b.free = b.free.saturating_sub(spent.saturating_sub(from_lock));
+        }
+        match side {
+            Side::Buy => {
+                let b = self.balance_mut(base);
+                b.free = b.free.saturating_add(quantity);
+            }
+            Side::Sell => {
+                let b = self.balance_mut(quote_asset);
+                b.free = b.free.saturating_add(quote.saturating_sub(fee));
+            }
+        }
+        // Exposure: the filled quantity moves from the order to the position.
+        let signed = match side {
+            Side::Buy => quantity,
+            Side::Sell => -quantity,
+        };
+        let taken = if side == Side::Buy {
+            quantity.min(order.committed)
+        } else {
+            (-quantity).max(order.committed)
+        };
+        order.committed = order.committed.saturating_sub(taken);
+        if let Some(s) = self.by_symbol.get_mut(&symbol) {
+            s.committed = s.committed.saturating_sub(taken);
+            if side == Side::Buy {
+                s.open_buys = s.open_buys.saturating_sub(taken);
+            }
+        }
+        order.filled = order.filled.saturating_add(quantity);
+        order.filled_quote = order.filled_quote.saturating_add(quote);
+        order.fees = order.fees.saturating_add(fee);
+        apply_to_position(
+            self.positions.entry(symbol).or_default(),
+            signed,
+            price,
+            quantity,
+            quote,
+            fee,
+        );
+        order.status = if complete {
+            OrderStatus::Filled
+        } else {
+            OrderStatus::PartiallyFilled
+        };
+        self.orders.insert(id, order.clone());
+        if complete {
+            return self.close(id, OrderStatus::Filled);
+        }
+        Some(order)
+    }
+
+    /// Ends open order `id` with `status`, releasing what it still holds. Returns it.
+    pub fn close(&mut self, id: u64, status: OrderStatus) -> Option<Order> {
+        let mut order = self.orders.remove(&id)?;
+        let b = self.balance_mut(order.lock_asset);
+        b.locked = b.locked.saturating_sub(order.locked);
+        b.free = b.free.saturating_add(order.locked);
+        order.locked = Fixed::ZERO;
+        let symbol = order.request.symbol;
+        if let Some(s) = self.by_symbol.get_mut(&symbol) {
+            s.committed = s.committed.saturating_sub(order.committed);
+            s.counts.orders -= 1;
+            s.counts.algo -= u32::from(order.request.order_type.is_algo());
+            s.counts.iceberg -= u32::from(order.request.iceberg.is_some());
+            if order.request.side == Side::Buy {
+                s.open_buys = s.open_buys.saturating_sub(order.committed);
+            }
+        }
+        order.committed = Fixed::ZERO;
+        order.status = status;
+        Some(order)
+    }
+
+    /// Every holding valued in `asset` at the market's prices (`None` when one has no price).
+    pub fn value_in(&self, market: &MarketData, asset: AssetId) -> Option<Fixed> {
+        let mut total = Fixed::ZERO;
+        for (a, b) in self.balances() {
+            total = total.saturating_add(market.convert(b.total(), a, asset)?);
+        }
+        Some(total)
+    }
+}
+
+/// Updates a position with a trade: a new average entry when it opens or grows, realised PnL
+/// when it shrinks or flips; every trade's fee is a realised cost.
+fn apply_to_position(
+    position: &mut Position,
+    signed: Fixed,
+    price: Fixed,
+    quantity: Fixed,
+    quote: Fixed,
+    fee: Fixed,
+) {
+    let before = position.quantity;
+    let after = before.saturating_add(signed);
+    position.realized_pnl = position.realized_pnl.saturating_sub(fee);
+    if before.raw() == 0 || before.raw().signum() == signed.raw().signum() {
+        let cost = before
+            .abs()
+            .saturating_mul(position.average_price)
+            .saturating_add(quote);
+        position.average_price = Fixed::from_raw(
+            (i128::from(cost.raw()) * i128::from(Fixed::SCALE)
+                / i128::from(after.abs().raw().max(1))) as i64,
+        );
+    } else {
+        let closed = quantity.min(before.abs());
+        let per_unit = if before.raw() > 0 {
+            price.saturating_sub(position.average_price)
+        } else {
+            position.average_price.saturating_sub(price)
+        };
+        position.realized_pnl = position
+            .realized_pnl
+            .saturating_add(per_unit.saturating_mul(closed));
+        if after.raw() == 0 {
+            position.average_price = Fixed::ZERO;
+        } else if after.raw().signum() != before.raw().signum() {
+            position.average_price = price;
+        }
+    }
+    position.quantity = after;
+}
+
+impl AccountView for Account {
+    fn position(&self, symbol: SymbolId) -> Fixed {
+        self.positions
+            .get(&symbol)
+            .map_or(Fixed::ZERO, |p| p.quantity)
+    }
+
+    fn committed(&self, symbol: SymbolId) -> Fixed {
+        self.position(symbol).saturating_add(
+            self.by_symbol
+                .get(&symbol)
+                .map_or(Fixed::ZERO, |s| s.committed),
+        )
+    }
+
+    fn open_counts(&self, symbol: SymbolId) -> OpenCounts {
+        self.by_symbol
+            .get(&symbol)
+            .map(|s| s.counts)
+            .unwrap_or_default()
+    }
+
+    fn open_buy_quantity(&self, symbol: SymbolId) -> Fixed {
+        self.by_symbol
+            .get(&symbol)
+            .map_or(Fixed::ZERO, |s| s.open_buys)
+    }
+
+    fn holding(&self, asset: AssetId) -> Fixed {
+        self.balance(asset).total()
+    }
+
+    fn equity(&self, market: &MarketData) -> Option<Fixed> {
+        self.value_in(market, self.valuation)
+    }
+
+    fn gross_exposure(&self, market: &MarketData) -> Fixed {
+        self.positions.iter().fold(Fixed::ZERO, |g, (&s, p)| {
+            g.saturating_add(valued_quantity(
+                market,
+                s,
+                p.quantity,
+                p.average_price,
+                self.valuation,
+            ))
+        })
+    }
+
+    fn committed_exposure(&self, market: &MarketData, except: Option<SymbolId>) -> Fixed {
+        let symbols = self
+            .positions
+            .keys()
+            .chain(self.by_symbol.keys())
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>();
+        symbols
+            .into_iter()
+            .filter(|&s| Some(s) != except)
+            .fold(Fixed::ZERO, |g, s| {
+                let fallback = self
+                    .positions
+                    .get(&s)
+                    .map_or(Fixed::ZERO, |p| p.average_price);
+                g.saturating_add(valued_quantity(
+                    market,
+                    s,
+                    self.committed(s),
+                    fallback,
+                    self.valuation,
+                ))
+            })
+    }
+}
+
+/// `|quantity|` of `symbol` at its last price (or `fallback`), in `valuation`.
+fn valued_quantity(
+    market: &MarketData,
+    symbol: SymbolId,
+    quantity: Fixed,
+    fallback: Fixed,
+    valuation: AssetId,
+) -> Fixed {
+    let price = market.marks.get(symbol).unwrap_or(fallback);
+    let notional = quantity.abs().saturating_mul(price);
+    match market.instrument(symbol) {
+        Some(i) => market
+            .convert(notional, i.quote, valuation)
+            .unwrap_or(notional),
+        None => notional,
+    }
+}

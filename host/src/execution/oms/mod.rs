@@ -1,0 +1,384 @@
+//! The order manager: every deployment's account and orders, the life cycle of each order, and
+//! the journal of every change. Orders enter through [`Oms::accept`] once the risk checks passed
+//! (which locks what they may spend), and change only through the venue's reports
+//! ([`Oms::apply`]), each turned into an [`OrderUpdate`] for the owner.
+
+mod account;
+
+pub use account::{Account, Balance, Execution, Insufficient, Order, Position};
+
+use super::venue::{ReportKind, VenueOrder, VenueReport};
+use crate::journal::{Journal, JournalEntry};
+use crate::market::MarketData;
+use crate::model::{
+    Amount, DeploymentId, ExecutionType, FeeRates, Fill, Fixed, OrderRequest, OrderStatus,
+    OrderUpdate, RejectCode, Rejection, Side, TimestampMs,
+};
+use rustc_hash::FxHashMap;
+use std::sync::Arc;
+
+/// How much more than its estimated cost a market buy locks, for the book to move against it.
+const MARKET_SLACK: Fixed = Fixed::from_raw(110_000_000);
+/// A few units of 1e-8 on top of a computed lock, so rounding never leaves a fill short.
+const DUST: Fixed = Fixed::from_raw(4);
+
+/// What an order locks and commits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lock {
+    /// The amount locked, in the quote asset for a buy, the base asset for a sell.
+    pub amount: Fixed,
+    /// The least free balance the order needs (its estimated cost).
+    pub needed: Fixed,
+    /// The signed base quantity it commits.
+    pub committed: Fixed,
+}
+
+/// What `request` must lock, valued at `price` (its limit price, or the market's) with fee rates
+/// `fees`, given `free` of the asset it locks. A limit buy locks its notional plus the larger fee;
+/// a market buy its estimated cost plus 10 % for the book to move (at most what is free, at least
+/// the estimate); a sell locks its base quantity.
+pub fn lock_for(request: &OrderRequest, price: Fixed, fees: FeeRates, free: Fixed) -> Lock {
+    let rate = fees.maker.max(fees.taker).max(Fixed::ZERO);
+    let with_fee = |notional: Fixed| {
+        notional
+            .saturating_add(notional.saturating_mul(rate))
+            .saturating_add(DUST)
+    };
+    let market_like = request.order_type.limit_price().is_none();
+    let base = match request.amount {
+        Amount::Base(q) => q,
+        Amount::Quote(q) => q.checked_div(price).unwrap_or(Fixed::ZERO),
+    };
+    match (request.side, request.amount) {
+        (Side::Buy, Amount::Quote(q)) => {
+            let needed = with_fee(q);
+            Lock {
+                amount: needed,
+                needed,
+                committed: base,
+            }
+        }
+        (Side::Buy, Amount::Base(q)) => {
+            let needed = with_fee(q.saturating_mul(price));
+            let amount = if market_like {
+                needed.saturating_mul(MARKET_SLACK).min(free).max(needed)
+            } else {
+                needed
+            };
+            Lock {
+                amount,
+                needed,
+                committed: q,
+            }
+        }
+        (Side::Sell, Amount::Base(q)) => Lock {
+            amount: q,
+            needed: q,
+            committed: -q,
+        },
+        (Side::Sell, Amount::Quote(_)) => Lock {
+            amount: base.saturating_mul(MARKET_SLACK).min(free).max(base),
+            needed: base,
+            committed: -base,
+        },
+    }
+}
+
+/// Every account and open order, and where each order belongs.
+pub struct Oms {
+    accounts: Vec<Option<Account>>,
+    owners: FxHashMap<u64, DeploymentId>,
+    next_order_id: u64,
+    journal: Arc<dyn Journal>,
+}
+
+impl Oms {
+    /// An order manager with no accounts, journaling to `journal`.
+    pub fn new(journal: Arc<dyn Journal>) -> Self {
+        Oms {
+            accounts: Vec::new(),
+            owners: FxHashMap::default(),
+            next_order_id: 1,
+            journal,
+        }
+    }
+
+    /// Adds (or replaces) an account.
+    pub fn open_account(&mut self, account: Account) {
+        let i = account.id.0 as usize;
+        if self.accounts.len() <= i {
+            self.accounts.resize_with(i + 1, || None);
+        }
+        self.accounts[i] = Some(account);
+    }
+
+    /// The account of deployment `id`.
+    pub fn account(&self, id: DeploymentId) -> Option<&Account> {
+        self.accounts.get(id.0 as usize)?.as_ref()
+    }
+
+    fn account_mut(&mut self, id: DeploymentId) -> Option<&mut Account> {
+        self.accounts.get_mut(id.0 as usize)?.as_mut()
+    }
+
+    /// Every account.
+    pub fn accounts(&self) -> impl Iterator<Item = &Account> {
+        self.accounts.iter().flatten()
+    }
+
+    /// The id the next order will get.
+    pub fn next_order_id(&self) -> u64 {
+        self.next_order_id
+    }
+
+    /// Takes a fresh order id.
+    pub fn take_order_id(&mut self) -> u64 {
+        let id = self.next_order_id;
+        self.next_order_id += 1;
+        id
+    }
+
+    /// The deployment that owns order `order_id`, while it is open.
+    pub fn owner(&self, order_id: u64) -> Option<DeploymentId> {
+        self.owners.get(&order_id).copied()
+    }
+
+    /// Locks what `request` needs and opens it as order `order_id` of deployment `id`, pending
+    /// at the venue; the order the venue is to get, or why the balance does not allow it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn accept(
+        &mut self,
+        id: DeploymentId,
+        order_id: u64,
+        request: OrderRequest,
+        price: Fixed,
+        fees: FeeRates,
+        market: &MarketData,
+        now: TimestampMs,
+    ) -> Result<VenueOrder, Rejection> {
+        let instrument = market.instrument(request.symbol).ok_or_else(|| {
+            Rejection::new(
+                RejectCode::UnknownSymbol,
+                format!("unknown symbol id {}", request.symbol),
+            )
+        })?;
+        let lock_asset = match request.side {
+            Side::Buy => instrument.quote,
+            Side::Sell => instrument.base,
+        };
+        let asset_name = market.instruments.asset_name(lock_asset).to_string();
+        let account = self.account_mut(id).ok_or_else(|| {
+            Rejection::new(
+                RejectCode::StrategyHalted,
+                "the deployment has no account (halted or not yet installed)",
+            )
+        })?;
+        let free = account.balance(lock_asset).free;
+        let lock = lock_for(&request, price, fees, free);
+        if free < lock.needed {
+            return Err(Rejection::new(
+                RejectCode::InsufficientBalance,
+                format!(
+                    "Account has insufficient balance for requested action: needs {} {asset_name}, {free} free",
+                    lock.needed
+                ),
+            ));
+        }
+        account
+            .lock(lock_asset, lock.amount)
+            .map_err(|i| {
+                Rejection::new(
+                    RejectCode::InsufficientBalance,
+                    format!(
+                        "Account has insufficient balance for requested action: needs {} {asset_name}, {} free",
+                        i.needed, i.free
+                    ),
+                )
+            })?;
+        account.open(Order {
+            id: order_id,
+            request,
+            status: OrderStatus::PendingNew,
+            filled: Fixed::ZERO,
+            filled_quote: Fixed::ZERO,
+            fees: Fixed::ZERO,
+            time: now,
+            lock_asset,
+            locked: lock.amount,
+            committed: lock.committed,
+        });
+        self.owners.insert(order_id, id);
+        Ok(VenueOrder {
+            id: order_id,
+            symbol: request.symbol,
+            side: request.side,
+            amount: request.amount,
+            order_type: request.order_type,
+            iceberg: request.iceberg,
+            // A little under the lock, so rounding of fees never spends more than it holds.
+            spend_cap: (request.side == Side::Buy).then_some(lock.amount.saturating_sub(DUST)),
+        })
+    }
+
+    /// The update for an order refused before it reached a venue (recorded in the journal).
+    pub fn rejected(
+        &self,
+        id: DeploymentId,
+        order_id: u64,
+        request: OrderRequest,
+        reason: Rejection,
+        now: TimestampMs,
+        market: &MarketData,
+    ) -> OrderUpdate {
+        let owner = self
+            .account(id)
+            .map_or_else(|| Arc::from("?"), |a| a.name.clone());
+        let update = OrderUpdate {
+            order_id,
+            client_id: request.client_id,
+            deployment: id,
+            owner,
+            request,
+            execution: ExecutionType::Rejected,
+            status: OrderStatus::Rejected,
+            filled: Fixed::ZERO,
+            filled_quote: Fixed::ZERO,
+            fill: None,
+            reject: Some(reason),
+            time: now,
+        };
+        self.journal_update(&update, market);
+        update
+    }
+
+    /// Applies a venue report to its order; the update for the owner, if the order is known.
+    pub fn apply(&mut self, report: VenueReport, market: &MarketData) -> Option<OrderUpdate> {
+        let id = self.owner(report.order_id)?;
+        let instrument = {
+            let symbol = self.account(id)?.order(report.order_id)?.request.symbol;
+            market.instrument(symbol)?.clone()
+        };
+        let account = self.account_mut(id)?;
+        let (execution, order, fill, reject) = match report.kind {
+            ReportKind::Accepted => {
+                let order = account
+                    .set_status(report.order_id, OrderStatus::New)?
+                    .clone();
+                (ExecutionType::New, order, None, None)
+            }
+            ReportKind::Triggered => {
+                let order = account.order(report.order_id)?.clone();
+                (ExecutionType::Triggered, order, None, None)
+            }
+            ReportKind::Fill {
+                trade_id,
+                price,
+                quantity,
+                quote,
+                fee,
+                liquidity,
+                complete,
+            } => {
+                let execution = Execution {
+                    price,
+                    quantity,
+                    quote,
+                    fee,
+                };
+                let order = account.fill(report.order_id, &instrument, execution, complete)?;
+                let fill = Fill {
+                    order_id: order.id,
+                    client_id: order.request.client_id,
+                    owner: account.name.clone(),
+                    symbol: order.request.symbol,
+                    side: order.request.side,
+                    trade_id,
+                    price,
+                    quantity,
+                    quote_quantity: quote,
+                    fee,
+                    liquidity,
+                    time: report.time,
+                    status: order.status,
+                };
+                (ExecutionType::Trade, order, Some(fill), None)
+            }
+            ReportKind::Expired => {
+                let order = account.close(report.order_id, OrderStatus::Expired)?;
+                (ExecutionType::Expired, order, None, None)
+            }
+            ReportKind::Cancelled => {
+                let order = account.close(report.order_id, OrderStatus::Cancelled)?;
+                (ExecutionType::Cancelled, order, None, None)
+            }
+            ReportKind::Rejected(reason) => {
+                let order = account.close(report.order_id, OrderStatus::Rejected)?;
+                (ExecutionType::Rejected, order, None, Some(reason))
+            }
+            ReportKind::CancelRejected(reason) => {
+                let order = account.order(report.order_id)?.clone();
+                (ExecutionType::CancelRejected, order, None, Some(reason))
+            }
+        };
+        let owner = account.name.clone();
+        if !order.status.is_open() {
+            self.owners.remove(&report.order_id);
+        }
+        let update = OrderUpdate {
+            order_id: order.id,
+            client_id: order.request.client_id,
+            deployment: id,
+            owner,
+            request: order.request,
+            execution,
+            status: order.status,
+            filled: order.filled,
+            filled_quote: order.filled_quote,
+            fill,
+            reject,
+            time: report.time,
+        };
+        self.journal_update(&update, market);
+        Some(update)
+    }
+
+    /// Ends every open order of deployment `id` at once (a halt): nothing of them can fill any
+    /// more. Returns their updates.
+    pub fn cancel_everything(
+        &mut self,
+        id: DeploymentId,
+        now: TimestampMs,
+        market: &MarketData,
+    ) -> Vec<OrderUpdate> {
+        let Some(account) = self.account_mut(id) else {
+            return Vec::new();
+        };
+        let open: Vec<u64> = account.open_orders().map(|o| o.id).collect();
+        let mut updates = Vec::with_capacity(open.len());
+        for order_id in open {
+            if let Some(update) = self.apply(
+                VenueReport {
+                    order_id,
+                    time: now,
+                    kind: ReportKind::Cancelled,
+                },
+                market,
+            ) {
+                updates.push(update);
+            }
+        }
+        updates
+    }
+
+    fn journal_update(&self, update: &OrderUpdate, market: &MarketData) {
+        let symbol = market
+            .symbols()
+            .name(update.request.symbol)
+            .cloned()
+            .unwrap_or_else(|| Arc::from("?"));
+        self.journal.record(JournalEntry::Order {
+            update: update.clone(),
+            symbol,
+        });
+    }
+}

@@ -1,0 +1,257 @@
+//! The order path end to end without a guest: risk checks, locks, fills and releases, against
+//! the candle fill model.
+
+use super::OrderPath;
+use super::venues::{BarFillConfig, BarVenue};
+use crate::feeds::MarketEvent;
+use crate::journal::NullJournal;
+use crate::market::MarketData;
+use crate::model::{
+    Amount, Bar, DeploymentId, ExecutionType, Fixed, OrderRequest, OrderStatus, OrderType,
+    RejectCode, Side, TimeInForce,
+};
+use crate::risk::{AccountView, Budget};
+use std::sync::Arc;
+
+fn fx(s: &str) -> Fixed {
+    s.parse().unwrap()
+}
+
+const D: DeploymentId = DeploymentId(0);
+
+fn budget() -> Budget {
+    Budget {
+        capital: 10_000.0,
+        asset: None,
+        balances: [("USDT".to_string(), 10_000.0), ("BTC".to_string(), 5.0)].into(),
+        max_order_notional: 1_000.0,
+        max_position_notional: 1_500.0,
+        max_gross_exposure: 2_000.0,
+        max_orders_per_second: 3,
+        max_daily_loss: 100.0,
+    }
+}
+
+fn bar(symbol: u32, open_time: i64, open: f64, high: f64, low: f64) -> Bar {
+    Bar {
+        symbol,
+        interval_ms: 60_000,
+        open_time,
+        open,
+        high,
+        low,
+        close: open,
+        volume: 1.0,
+    }
+}
+
+/// A market with BTCUSDT at 100 and ETHUSDT at 10, and an order path with one account.
+fn setup(budget: Budget) -> (MarketData, OrderPath) {
+    let mut market = MarketData::default();
+    market.add_symbol("BTCUSDT");
+    market.add_symbol("ETHUSDT");
+    market.push_bar(bar(0, -60_000, 100.0, 100.0, 100.0));
+    market.push_bar(bar(1, -60_000, 10.0, 10.0, 10.0));
+    let mut path = OrderPath::new(
+        Box::new(BarVenue::new(BarFillConfig::default())),
+        Arc::new(NullJournal),
+    );
+    path.open(D, "s".into(), budget, &mut market);
+    path.roll_day(0, &market);
+    (market, path)
+}
+
+fn market_order(symbol: u32, side: Side, qty: &str) -> OrderRequest {
+    OrderRequest {
+        client_id: 0,
+        symbol,
+        side,
+        amount: Amount::Base(fx(qty)),
+        order_type: OrderType::Market,
+        iceberg: None,
+        reduce_only: false,
+    }
+}
+
+fn code(r: Result<u64, crate::model::Rejection>) -> Option<RejectCode> {
+    r.err().map(|r| r.code)
+}
+
+#[test]
+fn each_budget_limit_rejects_only_the_order_that_breaks_it() {
+    let (m, mut p) = setup(budget());
+    // Order notional: 10 @ 100 = 1000 passes, 10.01 fails.
+    let r = p.submit(D, market_order(0, Side::Buy, "10.01"), 0, &m);
+    assert_eq!(code(r), Some(RejectCode::MaxOrderNotional));
+    p.submit(D, market_order(0, Side::Buy, "10"), 0, &m)
+        .unwrap();
+    // Position: 5 more (1500 in all, open orders included) passes, then 0.01 more fails.
+    p.submit(D, market_order(0, Side::Buy, "5"), 0, &m).unwrap();
+    let r = p.submit(D, market_order(0, Side::Buy, "0.01"), 0, &m);
+    assert_eq!(code(r), Some(RejectCode::MaxPosition));
+    // Rate: a third order in this second passes, a fourth fails.
+    p.submit(D, market_order(1, Side::Buy, "1"), 0, &m).unwrap();
+    let r = p.submit(D, market_order(1, Side::Buy, "1"), 0, &m);
+    assert_eq!(code(r), Some(RejectCode::MaxOrdersPerSecond));
+    // A second later: gross 1500 + 10 + 49 @ 10 = 2000 passes, 49.01 more would not.
+    let r = p.submit(D, market_order(1, Side::Buy, "49.01"), 1000, &m);
+    assert_eq!(code(r), Some(RejectCode::MaxGrossExposure));
+    p.submit(D, market_order(1, Side::Buy, "49"), 1000, &m)
+        .unwrap();
+    // Orders that reduce are accepted whatever the exposure (the account holds BTC to sell).
+    p.submit(D, market_order(0, Side::Sell, "1"), 1000, &m)
+        .unwrap();
+    // Every refusal was reported as a rejected update too.
+    let rejected = p
+        .take_updates()
+        .iter()
+        .filter(|u| u.execution == ExecutionType::Rejected)
+        .count();
+    assert_eq!(rejected, 4);
+}
+
+#[test]
+fn fills_move_balances_positions_and_pnl_and_end_the_lock() {
+    let (mut m, mut p) = setup(Budget::unlimited(10_000.0));
+    let id = p.submit(D, market_order(0, Side::Buy, "2"), 0, &m).unwrap();
+    let a = p.account(D).unwrap();
+    let (usdt, btc) = (
+        m.instruments.asset_id("USDT").unwrap(),
+        m.instruments.asset_id("BTC").unwrap(),
+    );
+    // Locked: 2 x 100 plus the 0.1 % fee, plus 10 % for the market to move.
+    assert_eq!(a.balance(usdt).locked, fx("220.22000004"));
+    assert_eq!(a.order(id).unwrap().status, OrderStatus::New);
+    let next = MarketEvent::Bar(bar(0, 0, 100.0, 101.0, 99.0));
+    if let MarketEvent::Bar(b) = &next {
+        m.push_bar(*b);
+    }
+    p.on_event(&next, &m);
+    let a = p.account(D).unwrap();
+    assert_eq!(a.balance(usdt).free, fx("9799.8"));
+    assert_eq!(a.balance(usdt).locked, Fixed::ZERO);
+    assert_eq!(a.balance(btc).free, fx("2"));
+    m.marks.set(0, fx("110"));
+    assert_eq!(a.equity(&m), Some(fx("10019.8")));
+    // Sell both at 110 on the next bar.
+    p.submit(D, market_order(0, Side::Sell, "2"), 60_000, &m)
+        .unwrap();
+    let next = MarketEvent::Bar(bar(0, 60_000, 110.0, 110.0, 110.0));
+    p.on_event(&next, &m);
+    let a = p.account(D).unwrap();
+    let (_, position) = a.positions().next().unwrap();
+    assert_eq!(position.quantity, Fixed::ZERO);
+    assert_eq!(position.realized_pnl, fx("19.58"));
+    assert_eq!(a.balance(usdt).free, fx("10019.58"));
+    assert_eq!(a.balance(btc).total(), Fixed::ZERO);
+    let fills: Vec<_> = p
+        .take_updates()
+        .into_iter()
+        .filter_map(|u| u.fill)
+        .collect();
+    assert_eq!(fills.len(), 2);
+    assert!(fills.iter().all(|f| f.status == OrderStatus::Filled));
+}
+
+#[test]
+fn cancelled_and_expired_orders_release_their_lock_and_exposure() {
+    let (m, mut p) = setup(Budget {
+        max_orders_per_second: 100,
+        ..budget()
+    });
+    let limit = |qty: &str, price: &str, tif| OrderRequest {
+        order_type: OrderType::Limit {
+            price: fx(price),
+            time_in_force: tif,
+        },
+        ..market_order(0, Side::Buy, qty)
+    };
+    let a = p
+        .submit(D, limit("10", "90", TimeInForce::Gtc), 0, &m)
+        .unwrap();
+    let b = p
+        .submit(D, limit("5", "90", TimeInForce::Ioc), 0, &m)
+        .unwrap();
+    assert_eq!(
+        code(p.submit(D, limit("2", "90", TimeInForce::Gtc), 0, &m)),
+        Some(RejectCode::MaxPosition),
+        "15 committed at 90 and 2 more: 1530, above 1500"
+    );
+    p.cancel(D, a, 0, &m).unwrap();
+    // The IOC order is not marketable at the next open: it expires.
+    p.on_event(&MarketEvent::Bar(bar(0, 0, 100.0, 100.0, 95.0)), &m);
+    let account = p.account(D).unwrap();
+    assert!(account.order(b).is_none());
+    assert_eq!(account.committed(0), Fixed::ZERO);
+    let usdt = m.instruments.asset_id("USDT").unwrap();
+    assert_eq!(account.balance(usdt).locked, Fixed::ZERO);
+    assert_eq!(account.balance(usdt).free, fx("10000"));
+    assert_eq!(
+        code(p.cancel(D, a, 0, &m).map(|()| 0)),
+        Some(RejectCode::UnknownOrder),
+        "an order can be cancelled once"
+    );
+}
+
+#[test]
+fn daily_loss_blocks_new_exposure_but_not_reductions() {
+    let (mut m, mut p) = setup(Budget {
+        balances: [("USDT".to_string(), 10_000.0)].into(),
+        ..budget()
+    });
+    p.submit(D, market_order(0, Side::Buy, "10"), 0, &m)
+        .unwrap();
+    p.on_event(&MarketEvent::Bar(bar(0, 0, 100.0, 100.0, 100.0)), &m);
+    m.marks.set(0, fx("89"));
+    assert_eq!(
+        code(p.submit(D, market_order(0, Side::Buy, "1"), 5000, &m)),
+        Some(RejectCode::MaxDailyLoss)
+    );
+    p.submit(D, market_order(0, Side::Sell, "1"), 5000, &m)
+        .unwrap();
+    // Reduce-only that would flip is refused.
+    let flip = OrderRequest {
+        reduce_only: true,
+        ..market_order(0, Side::Sell, "11")
+    };
+    assert_eq!(
+        code(p.submit(D, flip, 5000, &m)),
+        Some(RejectCode::ReduceOnly)
+    );
+    // A new UTC day starts a new count.
+    p.roll_day(86_400_000, &m);
+    p.submit(D, market_order(0, Side::Buy, "1"), 86_400_000, &m)
+        .unwrap();
+}
+
+#[test]
+fn balances_bound_every_order_and_halts_release_everything() {
+    let (m, mut p) = setup(Budget::unlimited(500.0));
+    let r = p.submit(D, market_order(0, Side::Sell, "0.1"), 0, &m);
+    assert_eq!(
+        code(r),
+        Some(RejectCode::InsufficientBalance),
+        "no BTC held"
+    );
+    let r = p.submit(D, market_order(0, Side::Buy, "5"), 0, &m);
+    assert_eq!(
+        code(r),
+        Some(RejectCode::InsufficientBalance),
+        "500.5 needed"
+    );
+    // A market buy locks at most what is free, once its estimate is covered.
+    p.submit(D, market_order(0, Side::Buy, "4.9"), 0, &m)
+        .unwrap();
+    let usdt = m.instruments.asset_id("USDT").unwrap();
+    assert_eq!(p.account(D).unwrap().balance(usdt).free, Fixed::ZERO);
+    p.halt(D, 0, &m);
+    let a = p.account(D).unwrap();
+    assert_eq!(a.balance(usdt).free, fx("500"));
+    assert_eq!(a.open_orders().count(), 0);
+    assert_eq!(
+        code(p.submit(D, market_order(0, Side::Buy, "1"), 0, &m)),
+        Some(RejectCode::StrategyHalted)
+    );
+    p.resume(D);
+    p.submit(D, market_order(0, Side::Buy, "1"), 0, &m).unwrap();
+}

@@ -1,0 +1,103 @@
+//! The [`Venue`] trait: where accepted orders go to be matched. The candle fill model, the book
+//! matcher (both simulated, with latency) and a live exchange implement it; the order manager
+//! turns their [`VenueReport`]s into order updates.
+
+use crate::feeds::MarketEvent;
+use crate::market::MarketData;
+use crate::model::{
+    Amount, FeeRates, Fixed, Liquidity, OrderType, Rejection, Side, SymbolId, TimestampMs,
+};
+
+/// An order as a venue sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VenueOrder {
+    /// Host-assigned id.
+    pub id: u64,
+    /// The instrument.
+    pub symbol: SymbolId,
+    /// Buy or sell.
+    pub side: Side,
+    /// How much.
+    pub amount: Amount,
+    /// The type and its prices.
+    pub order_type: OrderType,
+    /// The visible part of an iceberg.
+    pub iceberg: Option<Fixed>,
+    /// For a buy, the most quote its fills may cost, fees included (what the account locked).
+    pub spend_cap: Option<Fixed>,
+}
+
+/// What happened to an order at the venue.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReportKind {
+    /// The venue took it (a stop order now waits for its trigger).
+    Accepted,
+    /// The venue refused it.
+    Rejected(Rejection),
+    /// A stop or take-profit order's trigger fired.
+    Triggered,
+    /// (Part of) it executed.
+    Fill {
+        /// The venue's trade id.
+        trade_id: u64,
+        /// Execution price.
+        price: Fixed,
+        /// Base quantity.
+        quantity: Fixed,
+        /// Exact quote quantity (`price * quantity`).
+        quote: Fixed,
+        /// Fee in the quote asset.
+        fee: Fixed,
+        /// Maker or taker.
+        liquidity: Liquidity,
+        /// Whether this fill completes the order.
+        complete: bool,
+    },
+    /// Its time in force ended it, or the book could not fill a market order.
+    Expired,
+    /// Cancelled on request.
+    Cancelled,
+    /// A cancel request failed: the order was no longer open there.
+    CancelRejected(Rejection),
+}
+
+/// A report of the venue about one order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VenueReport {
+    /// The order.
+    pub order_id: u64,
+    /// When it happened, in event time (after the response latency, for a simulated venue).
+    pub time: TimestampMs,
+    /// What happened.
+    pub kind: ReportKind,
+}
+
+/// Where orders are matched.
+pub trait Venue: Send {
+    /// Takes an order sent at `now`.
+    fn place(
+        &mut self,
+        order: VenueOrder,
+        now: TimestampMs,
+        market: &MarketData,
+        out: &mut Vec<VenueReport>,
+    );
+
+    /// Takes a request, sent at `now`, to cancel order `order_id`.
+    fn cancel(
+        &mut self,
+        order_id: u64,
+        now: TimestampMs,
+        market: &MarketData,
+        out: &mut Vec<VenueReport>,
+    );
+
+    /// Matches resting orders against `event`, which `market` has just recorded.
+    fn on_event(&mut self, event: &MarketEvent, market: &MarketData, out: &mut Vec<VenueReport>);
+
+    /// Processes what is due up to and including `now` (orders and reports in flight).
+    fn advance(&mut self, _now: TimestampMs, _market: &MarketData, _out: &mut Vec<VenueReport>) {}
+
+    /// The fee rates of `symbol`.
+    fn fees(&self, symbol: SymbolId, market: &MarketData) -> FeeRates;
+}
