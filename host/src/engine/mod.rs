@@ -389,7 +389,8 @@ impl Engine {
             self.day = day;
             orders.roll_day(self.now, &market);
         }
-        orders.advance(self.now, &market);
+        // Requests that reached the venue before this event meet the market as it was.
+        orders.advance(self.now - 1, &market);
     }
 
     /// Lets the venue match against `event`, which the market has recorded, and delivers the
@@ -410,7 +411,7 @@ impl Engine {
                 let market = self.env.market();
                 let mut orders = self.env.orders();
                 orders.advance(self.now, &market);
-                orders.take_updates()
+                orders.take_updates(self.now)
             };
             if updates.is_empty() {
                 return;

@@ -4,11 +4,13 @@
 //! What happens comes back as [`OrderUpdate`]s, which the engine forwards to each order's owner
 //! without looking at what kind of order it was.
 
+pub mod latency;
 pub mod matching;
 pub mod oms;
 mod venue;
 pub mod venues;
 
+pub use latency::LatencyModel;
 pub use venue::{ReportKind, Venue, VenueOrder, VenueReport};
 
 use crate::feeds::MarketEvent;
@@ -19,27 +21,75 @@ use crate::model::{
 };
 use crate::risk::{self, AccountView, Budget, RiskEngine};
 use oms::{Account, Oms};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// The risk checks, the order manager and the venue, in the order an order meets them.
+/// What a cancel-replace does when the cancel fails (Binance's `cancelReplaceMode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplaceMode {
+    /// The replacement is placed only if the old order was cancelled.
+    StopOnFailure,
+    /// The replacement is placed whether or not the cancel succeeded.
+    AllowFailure,
+}
+
+/// A request on its way to the venue.
+#[derive(Clone, Debug)]
+enum Request {
+    /// A new order, already accepted and locked for.
+    Place(VenueOrder),
+    /// A cancel.
+    Cancel(u64),
+    /// Cancel `old`, then place `request` as order `new_id` (checked and locked at arrival).
+    Replace {
+        deployment: DeploymentId,
+        old: u64,
+        new_id: u64,
+        request: OrderRequest,
+        mode: ReplaceMode,
+    },
+}
+
+/// The risk checks, the order manager and the venue, in the order an order meets them, with
+/// the latency between the strategy and a simulated venue: requests wait their entry latency
+/// before the venue sees them, and the venue's answers their response latency before the owner
+/// hears of them. (Balances and orders change when the venue acts, as the venue's account would;
+/// only the news of it is late.)
 pub struct OrderPath {
     risk: RiskEngine,
     oms: Oms,
     venue: Box<dyn Venue>,
+    latency: LatencyModel,
+    /// Requests in flight, by arrival time and sequence.
+    inflight: BTreeMap<(TimestampMs, u64), Request>,
+    /// Updates in flight to their owners, by delivery time and sequence.
+    outbox: BTreeMap<(TimestampMs, u64), OrderUpdate>,
+    /// The latest delivery time given: updates reach owners in the order they happened.
+    last_delivery: TimestampMs,
+    seq: u64,
     reports: Vec<VenueReport>,
-    updates: Vec<OrderUpdate>,
 }
 
 impl OrderPath {
-    /// An order path to `venue`, journaling every order change to `journal`.
+    /// An order path to `venue` with no latency, journaling every order change to `journal`.
     pub fn new(venue: Box<dyn Venue>, journal: Arc<dyn Journal>) -> Self {
         OrderPath {
             risk: RiskEngine::default(),
             oms: Oms::new(journal),
             venue,
+            latency: LatencyModel::default(),
+            inflight: BTreeMap::new(),
+            outbox: BTreeMap::new(),
+            last_delivery: i64::MIN,
+            seq: 0,
             reports: Vec::new(),
-            updates: Vec::new(),
         }
+    }
+
+    /// The same, with `latency` between the strategies and the venue.
+    pub fn with_latency(mut self, latency: LatencyModel) -> Self {
+        self.latency = latency;
+        self
     }
 
     /// The risk state of every deployment.
@@ -97,8 +147,60 @@ impl OrderPath {
         }
     }
 
+    fn send(&mut self, request: Request, now: TimestampMs) {
+        let (entry, _) = self.latency.latencies(now);
+        self.seq += 1;
+        self.inflight.insert((now + entry, self.seq), request);
+    }
+
+    fn post(&mut self, update: OrderUpdate, at: TimestampMs) {
+        self.last_delivery = self.last_delivery.max(at);
+        self.seq += 1;
+        self.outbox.insert((self.last_delivery, self.seq), update);
+    }
+
+    /// Runs the risk checks and locks for `request` as order `order_id`: the order for the venue.
+    fn admit(
+        &mut self,
+        id: DeploymentId,
+        order_id: u64,
+        request: OrderRequest,
+        now: TimestampMs,
+        market: &MarketData,
+    ) -> Result<VenueOrder, Rejection> {
+        let account = self.oms.account(id).ok_or_else(|| {
+            Rejection::new(
+                RejectCode::StrategyHalted,
+                "the deployment has no account (halted or not yet installed)",
+            )
+        })?;
+        self.risk.check(id, &request, account, market, now)?;
+        let price = risk::reference_price(&request, market).unwrap_or(Fixed::ZERO);
+        let fees = self.venue.fees(request.symbol, market);
+        let order = self
+            .oms
+            .accept(id, order_id, request, price, fees, market, now)?;
+        self.risk.accepted(id, now);
+        Ok(order)
+    }
+
+    fn refuse(
+        &mut self,
+        id: DeploymentId,
+        order_id: u64,
+        request: OrderRequest,
+        reason: Rejection,
+        now: TimestampMs,
+        market: &MarketData,
+    ) {
+        let update = self
+            .oms
+            .rejected(id, order_id, request, reason, now, market);
+        self.post(update, now);
+    }
+
     /// Submits an order of deployment `id` at event time `now`: its order id, or the first
-    /// check that refused it. Either way an update follows (accepted or rejected).
+    /// check that refused it. Either way an update follows (the venue's answer, or the refusal).
     pub fn submit(
         &mut self,
         id: DeploymentId,
@@ -107,63 +209,43 @@ impl OrderPath {
         market: &MarketData,
     ) -> Result<u64, Rejection> {
         let order_id = self.oms.take_order_id();
-        let decided = match self.oms.account(id) {
-            Some(account) => self.risk.check(id, &request, account, market, now),
-            None => Err(Rejection::new(
-                RejectCode::StrategyHalted,
-                "the deployment has no account (halted or not yet installed)",
-            )),
-        }
-        .and_then(|()| {
-            let price = risk::reference_price(&request, market).unwrap_or(Fixed::ZERO);
-            let fees = self.venue.fees(request.symbol, market);
-            self.oms
-                .accept(id, order_id, request, price, fees, market, now)
-        });
-        match decided {
+        match self.admit(id, order_id, request, now, market) {
             Ok(order) => {
-                self.risk.accepted(id, now);
-                self.venue.place(order, now, market, &mut self.reports);
-                self.apply_reports(market);
+                self.send(Request::Place(order), now);
                 Ok(order_id)
             }
             Err(reason) => {
-                let update = self
-                    .oms
-                    .rejected(id, order_id, request, reason.clone(), now, market);
-                self.updates.push(update);
+                self.refuse(id, order_id, request, reason.clone(), now, market);
                 Err(reason)
             }
         }
     }
 
-    /// Asks the venue to cancel open order `order_id` of deployment `id`.
+    fn owned(&self, id: DeploymentId, order_id: u64) -> Result<(), Rejection> {
+        if self.oms.owner(order_id) == Some(id) {
+            Ok(())
+        } else {
+            Err(Rejection::new(
+                RejectCode::UnknownOrder,
+                format!("Unknown order sent: order {order_id} is not open"),
+            ))
+        }
+    }
+
+    /// Sends a request to cancel open order `order_id` of deployment `id`.
     pub fn cancel(
         &mut self,
         id: DeploymentId,
         order_id: u64,
         now: TimestampMs,
-        market: &MarketData,
     ) -> Result<(), Rejection> {
-        if self.oms.owner(order_id) != Some(id) {
-            return Err(Rejection::new(
-                RejectCode::UnknownOrder,
-                format!("Unknown order sent: order {order_id} is not open"),
-            ));
-        }
-        self.venue.cancel(order_id, now, market, &mut self.reports);
-        self.apply_reports(market);
+        self.owned(id, order_id)?;
+        self.send(Request::Cancel(order_id), now);
         Ok(())
     }
 
-    /// Asks the venue to cancel every open order of deployment `id` in `symbol`; their ids.
-    pub fn cancel_all(
-        &mut self,
-        id: DeploymentId,
-        symbol: SymbolId,
-        now: TimestampMs,
-        market: &MarketData,
-    ) -> Vec<u64> {
+    /// Sends requests to cancel every open order of deployment `id` in `symbol`; their ids.
+    pub fn cancel_all(&mut self, id: DeploymentId, symbol: SymbolId, now: TimestampMs) -> Vec<u64> {
         let open: Vec<u64> = self
             .oms
             .account(id)
@@ -173,14 +255,42 @@ impl OrderPath {
             .map(|o| o.id)
             .collect();
         for &order_id in &open {
-            self.venue.cancel(order_id, now, market, &mut self.reports);
+            self.send(Request::Cancel(order_id), now);
         }
-        self.apply_reports(market);
         open
     }
 
-    /// Stops deployment `id` trading: every open order ends now (the venue is told), and new
-    /// orders are refused until [`OrderPath::resume`].
+    /// Cancels open order `old` and places `request` in its stead, as Binance's cancel-replace
+    /// does: the venue cancels, then the replacement is checked, locked for (with what the old
+    /// order held released) and placed, or refused with `mode` deciding what a failed cancel
+    /// means. Returns the replacement's order id; its fate comes as updates.
+    pub fn replace(
+        &mut self,
+        id: DeploymentId,
+        old: u64,
+        request: OrderRequest,
+        mode: ReplaceMode,
+        now: TimestampMs,
+    ) -> Result<u64, Rejection> {
+        if mode == ReplaceMode::StopOnFailure {
+            self.owned(id, old)?;
+        }
+        let new_id = self.oms.take_order_id();
+        self.send(
+            Request::Replace {
+                deployment: id,
+                old,
+                new_id,
+                request,
+                mode,
+            },
+            now,
+        );
+        Ok(new_id)
+    }
+
+    /// Stops deployment `id` trading: every open order ends now (the venue is told at once), and
+    /// new orders are refused until [`OrderPath::resume`].
     pub fn halt(&mut self, id: DeploymentId, now: TimestampMs, market: &MarketData) {
         self.risk.set_halted(id, true);
         let open: Vec<u64> = self
@@ -194,8 +304,14 @@ impl OrderPath {
         for order_id in open {
             self.venue.cancel(order_id, now, market, &mut ignored);
         }
-        let updates = self.oms.cancel_everything(id, now, market);
-        self.updates.extend(updates);
+        self.inflight.retain(|_, r| match r {
+            Request::Place(o) => self.oms.owner(o.id) != Some(id),
+            Request::Cancel(_) => true,
+            Request::Replace { deployment, .. } => *deployment != id,
+        });
+        for update in self.oms.cancel_everything(id, now, market) {
+            self.post(update, now);
+        }
     }
 
     /// Lets a halted deployment trade again.
@@ -209,26 +325,80 @@ impl OrderPath {
         self.apply_reports(market);
     }
 
-    /// Lets the venue process what is due up to `now`.
+    /// Hands the venue every request that has reached it by `now`, in the order they arrive.
     pub fn advance(&mut self, now: TimestampMs, market: &MarketData) {
-        self.venue.advance(now, market, &mut self.reports);
-        self.apply_reports(market);
+        while let Some(entry) = self.inflight.first_entry() {
+            let (at, _) = *entry.key();
+            if at > now {
+                break;
+            }
+            let request = entry.remove();
+            match request {
+                Request::Place(order) => self.venue.place(order, at, market, &mut self.reports),
+                Request::Cancel(order_id) => {
+                    self.venue.cancel(order_id, at, market, &mut self.reports)
+                }
+                Request::Replace {
+                    deployment,
+                    old,
+                    new_id,
+                    request,
+                    mode,
+                } => {
+                    self.venue.cancel(old, at, market, &mut self.reports);
+                    let cancelled = self
+                        .reports
+                        .iter()
+                        .any(|r| r.order_id == old && r.kind == ReportKind::Cancelled);
+                    self.apply_reports(market);
+                    if !cancelled && mode == ReplaceMode::StopOnFailure {
+                        let reason = Rejection::new(
+                            RejectCode::UnknownOrder,
+                            format!(
+                                "the cancel of order {old} failed (it had ended), so its replacement was not placed"
+                            ),
+                        );
+                        self.refuse(deployment, new_id, request, reason, at, market);
+                    } else {
+                        match self.admit(deployment, new_id, request, at, market) {
+                            Ok(order) => self.venue.place(order, at, market, &mut self.reports),
+                            Err(reason) => {
+                                self.refuse(deployment, new_id, request, reason, at, market)
+                            }
+                        }
+                    }
+                }
+            }
+            self.apply_reports(market);
+        }
     }
 
-    /// Takes the updates waiting to be delivered, oldest first.
-    pub fn take_updates(&mut self) -> Vec<OrderUpdate> {
-        std::mem::take(&mut self.updates)
+    /// Takes the updates whose news has reached their owners by `now`, oldest first.
+    pub fn take_updates(&mut self, now: TimestampMs) -> Vec<OrderUpdate> {
+        let mut due = Vec::new();
+        while let Some(entry) = self.outbox.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            due.push(entry.remove());
+        }
+        due
     }
 
-    /// Whether updates wait to be delivered.
-    pub fn has_updates(&self) -> bool {
-        !self.updates.is_empty()
+    /// When the next request reaches the venue or the next update its owner, if any waits.
+    pub fn next_due(&self) -> Option<TimestampMs> {
+        let request = self.inflight.keys().next().map(|k| k.0);
+        let update = self.outbox.keys().next().map(|k| k.0);
+        request.into_iter().chain(update).min()
     }
 
     fn apply_reports(&mut self, market: &MarketData) {
-        for report in self.reports.drain(..) {
+        let reports = std::mem::take(&mut self.reports);
+        for report in reports {
+            let time = report.time;
             if let Some(update) = self.oms.apply(report, market) {
-                self.updates.push(update);
+                let (_, response) = self.latency.latencies(time);
+                self.post(update, time + response);
             }
         }
     }

@@ -103,7 +103,7 @@ fn each_budget_limit_rejects_only_the_order_that_breaks_it() {
         .unwrap();
     // Every refusal was reported as a rejected update too.
     let rejected = p
-        .take_updates()
+        .take_updates(1000)
         .iter()
         .filter(|u| u.execution == ExecutionType::Rejected)
         .count();
@@ -114,6 +114,7 @@ fn each_budget_limit_rejects_only_the_order_that_breaks_it() {
 fn fills_move_balances_positions_and_pnl_and_end_the_lock() {
     let (mut m, mut p) = setup(Budget::unlimited(10_000.0));
     let id = p.submit(D, market_order(0, Side::Buy, "2"), 0, &m).unwrap();
+    p.advance(0, &m);
     let a = p.account(D).unwrap();
     let (usdt, btc) = (
         m.instruments.asset_id("USDT").unwrap(),
@@ -136,6 +137,7 @@ fn fills_move_balances_positions_and_pnl_and_end_the_lock() {
     // Sell both at 110 on the next bar.
     p.submit(D, market_order(0, Side::Sell, "2"), 60_000, &m)
         .unwrap();
+    p.advance(60_000, &m);
     let next = MarketEvent::Bar(bar(0, 60_000, 110.0, 110.0, 110.0));
     p.on_event(&next, &m);
     let a = p.account(D).unwrap();
@@ -145,7 +147,7 @@ fn fills_move_balances_positions_and_pnl_and_end_the_lock() {
     assert_eq!(a.balance(usdt).free, fx("10019.58"));
     assert_eq!(a.balance(btc).total(), Fixed::ZERO);
     let fills: Vec<_> = p
-        .take_updates()
+        .take_updates(60_000)
         .into_iter()
         .filter_map(|u| u.fill)
         .collect();
@@ -177,7 +179,9 @@ fn cancelled_and_expired_orders_release_their_lock_and_exposure() {
         Some(RejectCode::MaxPosition),
         "15 committed at 90 and 2 more: 1530, above 1500"
     );
-    p.cancel(D, a, 0, &m).unwrap();
+    p.advance(0, &m);
+    p.cancel(D, a, 0).unwrap();
+    p.advance(0, &m);
     // The IOC order is not marketable at the next open: it expires.
     p.on_event(&MarketEvent::Bar(bar(0, 0, 100.0, 100.0, 95.0)), &m);
     let account = p.account(D).unwrap();
@@ -187,7 +191,7 @@ fn cancelled_and_expired_orders_release_their_lock_and_exposure() {
     assert_eq!(account.balance(usdt).locked, Fixed::ZERO);
     assert_eq!(account.balance(usdt).free, fx("10000"));
     assert_eq!(
-        code(p.cancel(D, a, 0, &m).map(|()| 0)),
+        code(p.cancel(D, a, 0).map(|()| 0)),
         Some(RejectCode::UnknownOrder),
         "an order can be cancelled once"
     );
@@ -201,6 +205,7 @@ fn daily_loss_blocks_new_exposure_but_not_reductions() {
     });
     p.submit(D, market_order(0, Side::Buy, "10"), 0, &m)
         .unwrap();
+    p.advance(0, &m);
     p.on_event(&MarketEvent::Bar(bar(0, 0, 100.0, 100.0, 100.0)), &m);
     m.marks.set(0, fx("89"));
     assert_eq!(
@@ -254,4 +259,120 @@ fn balances_bound_every_order_and_halts_release_everything() {
     );
     p.resume(D);
     p.submit(D, market_order(0, Side::Buy, "1"), 0, &m).unwrap();
+}
+
+#[test]
+fn requests_and_answers_take_their_latency() {
+    let (m, p) = setup(Budget::unlimited(10_000.0));
+    let mut p = p.with_latency(super::LatencyModel::constant(5, 3));
+    let limit = OrderRequest {
+        order_type: OrderType::Limit {
+            price: fx("90"),
+            time_in_force: TimeInForce::Gtc,
+        },
+        ..market_order(0, Side::Buy, "1")
+    };
+    let id = p.submit(D, limit, 0, &m).unwrap();
+    p.advance(4, &m);
+    assert_eq!(
+        p.account(D).unwrap().order(id).unwrap().status,
+        OrderStatus::PendingNew
+    );
+    p.advance(5, &m);
+    assert_eq!(
+        p.account(D).unwrap().order(id).unwrap().status,
+        OrderStatus::New
+    );
+    assert!(
+        p.take_updates(7).is_empty(),
+        "the venue's answer is on its way back"
+    );
+    let updates = p.take_updates(8);
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].execution, ExecutionType::New);
+    assert_eq!(p.next_due(), None);
+}
+
+#[test]
+fn cancel_replace_frees_the_old_lock_for_the_new_order_or_refuses_it() {
+    let (m, mut p) = setup(Budget::unlimited(1_000.0));
+    let limit = |qty: &str, price: &str| OrderRequest {
+        order_type: OrderType::Limit {
+            price: fx(price),
+            time_in_force: TimeInForce::Gtc,
+        },
+        ..market_order(0, Side::Buy, qty)
+    };
+    // 9 @ 90 locks 810.81: a second such order would not fit, its replacement does.
+    let old = p.submit(D, limit("9", "90"), 0, &m).unwrap();
+    p.advance(0, &m);
+    let new = p
+        .replace(
+            D,
+            old,
+            limit("9", "95"),
+            super::ReplaceMode::StopOnFailure,
+            0,
+        )
+        .unwrap();
+    p.advance(0, &m);
+    let a = p.account(D).unwrap();
+    assert!(a.order(old).is_none());
+    assert_eq!(a.order(new).unwrap().status, OrderStatus::New);
+    let kinds: Vec<_> = p
+        .take_updates(0)
+        .iter()
+        .map(|u| (u.order_id, u.execution))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (old, ExecutionType::New),
+            (old, ExecutionType::Cancelled),
+            (new, ExecutionType::New)
+        ]
+    );
+    // Replacing an order that is gone: refused at once, or placed anyway when allowed.
+    assert_eq!(
+        code(p.replace(
+            D,
+            old,
+            limit("1", "90"),
+            super::ReplaceMode::StopOnFailure,
+            0
+        )),
+        Some(RejectCode::UnknownOrder)
+    );
+    let placed = p
+        .replace(
+            D,
+            old,
+            limit("0.1", "90"),
+            super::ReplaceMode::AllowFailure,
+            0,
+        )
+        .unwrap();
+    p.advance(0, &m);
+    assert_eq!(
+        p.account(D).unwrap().order(placed).unwrap().status,
+        OrderStatus::New
+    );
+    // A replacement the free balance cannot cover is refused at the venue, after the cancel.
+    let big = p
+        .replace(
+            D,
+            new,
+            limit("20", "95"),
+            super::ReplaceMode::StopOnFailure,
+            0,
+        )
+        .unwrap();
+    p.advance(0, &m);
+    let last = p.take_updates(0);
+    let refusal = last.iter().find(|u| u.order_id == big).unwrap();
+    assert_eq!(refusal.reject_code(), Some(RejectCode::InsufficientBalance));
+    assert!(
+        p.account(D).unwrap().order(new).is_none(),
+        "the old one was cancelled"
+    );
 }

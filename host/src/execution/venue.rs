@@ -66,15 +66,16 @@ pub enum ReportKind {
 pub struct VenueReport {
     /// The order.
     pub order_id: u64,
-    /// When it happened, in event time (after the response latency, for a simulated venue).
+    /// When it happened at the venue, in event time.
     pub time: TimestampMs,
     /// What happened.
     pub kind: ReportKind,
 }
 
-/// Where orders are matched.
+/// Where orders are matched. A venue acts at once on what it is given; the order path holds
+/// requests and answers for their latency.
 pub trait Venue: Send {
-    /// Takes an order sent at `now`.
+    /// Takes an order arriving at `now`.
     fn place(
         &mut self,
         order: VenueOrder,
@@ -83,7 +84,7 @@ pub trait Venue: Send {
         out: &mut Vec<VenueReport>,
     );
 
-    /// Takes a request, sent at `now`, to cancel order `order_id`.
+    /// Takes a request, arriving at `now`, to cancel order `order_id`.
     fn cancel(
         &mut self,
         order_id: u64,
@@ -94,9 +95,6 @@ pub trait Venue: Send {
 
     /// Matches resting orders against `event`, which `market` has just recorded.
     fn on_event(&mut self, event: &MarketEvent, market: &MarketData, out: &mut Vec<VenueReport>);
-
-    /// Processes what is due up to and including `now` (orders and reports in flight).
-    fn advance(&mut self, _now: TimestampMs, _market: &MarketData, _out: &mut Vec<VenueReport>) {}
 
     /// The fee rates of `symbol`.
     fn fees(&self, symbol: SymbolId, market: &MarketData) -> FeeRates;

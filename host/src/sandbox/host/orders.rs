@@ -46,11 +46,10 @@ impl orders::Host for GuestCtx {
     }
 
     fn cancel(&mut self, order_id: u64) -> HostResult<Result<(), String>> {
-        let market = self.env.market();
         Ok(self
             .env
             .orders()
-            .cancel(self.id, order_id, self.now, &market)
+            .cancel(self.id, order_id, self.now)
             .map_err(|r| r.message))
     }
 
