@@ -99,49 +99,53 @@ fn accepted_orders_fill_at_the_next_open_with_a_fee() {
 
 #[test]
 fn a_spot_account_cannot_sell_what_it_does_not_hold_or_spend_what_it_lacks() {
-    let mut engine = engine(SandboxLimits::default());
     // 1,000 USDT at a price of 100: 9 BTC fit (with fees and the market order's slack of 10 %),
-    // 10 do not; nothing can be sold before something was bought.
-    engine
-        .deploy(
-            "probe",
-            guest("budget-probe"),
-            r#"{"orders": "sell:1,buy:10,buy:8"}"#.into(),
-            Budget::unlimited(1_000.0),
-            StateStore::default(),
-        )
-        .unwrap();
-    let bar = |t: i64| Bar {
-        symbol: 0,
-        interval_ms: 60_000,
-        open_time: t,
-        open: 100.0,
-        high: 100.0,
-        low: 100.0,
-        close: 100.0,
-        volume: 1.0,
-    };
-    engine.handle(&MarketEvent::Bar(bar(0)));
-    let state = engine.state("probe").unwrap();
-    let outcome =
-        |i: usize| String::from_utf8(state.get(&format!("order{i}")).unwrap().to_vec()).unwrap();
-    assert_eq!(outcome(0), "RejectCode::InvalidOrder", "no BTC to sell");
-    assert_eq!(
-        outcome(1),
-        "RejectCode::InvalidOrder",
-        "10 BTC cost more than 1,000 USDT"
-    );
-    assert_eq!(outcome(2), "ok");
-    engine.handle(&MarketEvent::Bar(bar(60_000)));
-    let orders = engine.orders().lock().unwrap();
-    let account = orders
-        .account(engine.deployment_id("probe").unwrap())
-        .unwrap();
-    let market = engine.market().read().unwrap();
-    let usdt = market.instruments.asset_id("USDT").unwrap();
-    let btc = market.instruments.asset_id("BTC").unwrap();
-    // 8 BTC bought at 100 with a 0.1 % fee: 800.8 USDT spent, nothing left locked.
-    assert_eq!(account.balance(btc).free.to_string(), "8");
-    assert_eq!(account.balance(usdt).free.to_string(), "199.2");
-    assert_eq!(account.balance(usdt).locked.to_string(), "0");
+    // 10 do not; nothing can be sold before something was bought. A 0.2 guest hears the rule by
+    // name; a 0.1 guest, whose contract has no code for it, hears invalid-order.
+    for (component, refused) in [
+        (guest("budget-probe"), "RejectCode::InsufficientBalance"),
+        (v0_1_guest("budget-probe"), "RejectCode::InvalidOrder"),
+    ] {
+        let mut engine = engine(SandboxLimits::default());
+        engine
+            .deploy(
+                "probe",
+                component,
+                r#"{"orders": "sell:1,buy:10,buy:8"}"#.into(),
+                Budget::unlimited(1_000.0),
+                StateStore::default(),
+            )
+            .unwrap();
+        let bar = |t: i64| Bar {
+            symbol: 0,
+            interval_ms: 60_000,
+            open_time: t,
+            open: 100.0,
+            high: 100.0,
+            low: 100.0,
+            close: 100.0,
+            volume: 1.0,
+        };
+        engine.handle(&MarketEvent::Bar(bar(0)));
+        let state = engine.state("probe").unwrap();
+        let outcome = |i: usize| {
+            String::from_utf8(state.get(&format!("order{i}")).unwrap().to_vec()).unwrap()
+        };
+        assert_eq!(outcome(0), refused, "no BTC to sell");
+        assert_eq!(outcome(1), refused, "10 BTC cost more than 1,000 USDT");
+        assert_eq!(outcome(2), "ok");
+        engine.handle(&MarketEvent::Bar(bar(60_000)));
+        assert_eq!(state_u64(&engine, "probe", "fills"), Some(1));
+        let orders = engine.orders().lock().unwrap();
+        let account = orders
+            .account(engine.deployment_id("probe").unwrap())
+            .unwrap();
+        let market = engine.market().read().unwrap();
+        let usdt = market.instruments.asset_id("USDT").unwrap();
+        let btc = market.instruments.asset_id("BTC").unwrap();
+        // 8 BTC bought at 100 with a 0.1 % fee: 800.8 USDT spent, nothing left locked.
+        assert_eq!(account.balance(btc).free.to_string(), "8");
+        assert_eq!(account.balance(usdt).free.to_string(), "199.2");
+        assert_eq!(account.balance(usdt).locked.to_string(), "0");
+    }
 }

@@ -35,6 +35,11 @@ pub fn string(config: &str, key: &str) -> Option<String> {
     Some(raw.strip_prefix('"')?.strip_suffix('"')?.to_string())
 }
 
+/// The boolean under `key`, e.g. `flag(r#"{"verbose": true}"#, "verbose") == Some(true)`.
+pub fn flag(config: &str, key: &str) -> Option<bool> {
+    raw_value(config, key)?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,5 +52,9 @@ mod tests {
         assert_eq!(string(c, "symbol").as_deref(), Some("BTCUSDT"));
         assert_eq!(number(c, "missing"), None);
         assert_eq!(number("{}", "fast"), None);
+        let f = r#"{"report": true, "quiet":false}"#;
+        assert_eq!(flag(f, "report"), Some(true));
+        assert_eq!(flag(f, "quiet"), Some(false));
+        assert_eq!(flag(c, "fast"), None);
     }
 }

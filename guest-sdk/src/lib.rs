@@ -2,7 +2,7 @@
 //!
 //! The SDK for writing trading strategies and signal optimizers that run inside the stratbox
 //! host as WebAssembly components (`wasm32-wasip2`), against the WIT contract
-//! `stratbox:strategy@0.1.0`.
+//! `stratbox:strategy@0.2.0`.
 //!
 //! A strategy is a type implementing [`Strategy`]; every callback has a no-op default, so a
 //! strategy overrides only what it needs. [`export_strategy!`] turns it into a component.
@@ -30,10 +30,21 @@
 //!         }
 //!         self.above = Some(above);
 //!     }
+//!
+//!     fn on_fill(&mut self, update: &OrderUpdate, fill: &Execution) {
+//!         log::info(&format!("order {} filled {} at {}", update.order_id, fill.quantity, fill.price));
+//!     }
 //! }
 //!
 //! export_strategy!(MeanCross);
 //! ```
+//!
+//! Orders are built with [`Order`]: every Binance spot type (market, for a base quantity or a
+//! quote amount; limit with GTC, IOC or FOK; limit-maker; stop-loss and take-profit, as market
+//! or limit orders, on a stop price or trailing), iceberg quantities, reduce-only, and
+//! cancel-replace ([`Order::replace`]). Every change of an order comes to
+//! [`Strategy::on_order_update`], rejections included with the rule that refused them.
+//! Features are read by name, or faster by a [`Feature`] handle resolved once.
 //!
 //! Build it with `cargo build --release --target wasm32-wasip2`, then check and backtest the
 //! resulting `.wasm` with `stratbox check` and `stratbox backtest`.
@@ -43,17 +54,19 @@
 //! [`signals`], [`state`] and [`log`].
 
 pub mod config;
+mod feature;
 pub mod indicators;
 mod order;
 mod runtime;
 
+pub use feature::{Feature, read_features};
 pub use order::Order;
 
 /// Bindings generated from `wit/` for the `strategy` world (imports and exports).
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "../wit/0.2.0",
         world: "strategy",
         pub_export_macro: true,
         export_macro_name: "__export_strategy_world",
@@ -65,31 +78,64 @@ pub mod bindings {
 #[doc(hidden)]
 pub mod optimizer_bindings {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "../wit/0.2.0",
         world: "signal-optimizer",
         pub_export_macro: true,
         export_macro_name: "__export_optimizer_world",
         default_bindings_module: "stratbox_guest::optimizer_bindings",
         with: {
-            "stratbox:strategy/types@0.1.0": crate::bindings::stratbox::strategy::types,
-            "stratbox:strategy/market@0.1.0": crate::bindings::stratbox::strategy::market,
-            "stratbox:strategy/clock@0.1.0": crate::bindings::stratbox::strategy::clock,
-            "stratbox:strategy/state@0.1.0": crate::bindings::stratbox::strategy::state,
-            "stratbox:strategy/log@0.1.0": crate::bindings::stratbox::strategy::log,
+            "stratbox:strategy/types@0.2.0": crate::bindings::stratbox::strategy::types,
+            "stratbox:strategy/market@0.2.0": crate::bindings::stratbox::strategy::market,
+            "stratbox:strategy/clock@0.2.0": crate::bindings::stratbox::strategy::clock,
+            "stratbox:strategy/state@0.2.0": crate::bindings::stratbox::strategy::state,
+            "stratbox:strategy/log@0.2.0": crate::bindings::stratbox::strategy::log,
         },
     });
 }
 
 pub use bindings::stratbox::strategy::types::{
-    Account, Bar, BookLevel, BookLevels, Budget, Direction, Fill, Level, MarketConditions,
-    OrderKind, OrderRejected, OrderRequest, OrderStatus, OrderUpdate, Position, Prediction,
-    RejectCode, Side, Signal, SignalKind, StopLimitPrices, SymbolId, TimeInForce, Timer,
-    TimestampMs, TopOfBook, Trade,
+    Account, Amount, Balance, Bar, BookLevel, BookLevels, Budget, CancelReplaceMode, Direction,
+    ExchangeFilter, Execution, ExecutionType, Instrument, Level, Liquidity, MarketConditions,
+    OpenOrder, OrderRejected, OrderRequest, OrderStatus, OrderType, OrderUpdate, Position,
+    Prediction, RejectCode, Side, Signal, SignalKind, SymbolId, TimeInForce, Timer, TimestampMs,
+    TopOfBook, Trade, Trigger,
 };
 
-/// Market data the host has seen: bars, book, named features, model predictions.
+/// Market data the host has seen: bars, book, instruments, named features, model predictions.
 pub mod market {
     pub use crate::bindings::stratbox::strategy::market::*;
+
+    /// `price` rounded down to the instrument's tick (unchanged without one).
+    pub fn floor_price(instrument: &Instrument, price: f64) -> f64 {
+        floor_to(price, instrument.tick_size)
+    }
+
+    /// `quantity` rounded down to the instrument's lot step (unchanged without one).
+    pub fn floor_quantity(instrument: &Instrument, quantity: f64) -> f64 {
+        floor_to(quantity, instrument.step_size)
+    }
+
+    /// `x` rounded down to a multiple of `step`, computed in units of 1e-8 so the result is
+    /// the decimal the host expects.
+    fn floor_to(x: f64, step: f64) -> f64 {
+        if step.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) || !x.is_finite() {
+            return x;
+        }
+        let units = (x * 1e8).round() as i64;
+        let step = ((step * 1e8).round() as i64).max(1);
+        (units.div_euclid(step) * step) as f64 / 1e8
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn rounds_down_to_the_grid_in_exact_decimals() {
+            assert_eq!(super::floor_to(101.237, 0.01), 101.23);
+            assert_eq!(super::floor_to(0.30000000000000004, 0.1), 0.3);
+            assert_eq!(super::floor_to(0.123456789, 0.00001), 0.12345);
+            assert_eq!(super::floor_to(5.0, 0.0), 5.0);
+        }
+    }
 }
 
 /// Event time and timers (`on-timer` fires when event time reaches a timer's due time).
@@ -97,7 +143,7 @@ pub mod clock {
     pub use crate::bindings::stratbox::strategy::clock::*;
 }
 
-/// Orders, positions and the strategy's account and budget.
+/// Orders, balances, positions and the strategy's account and budget.
 pub mod orders {
     pub use crate::bindings::stratbox::strategy::orders::*;
 }
@@ -162,16 +208,24 @@ pub mod log {
 /// The host calls the callbacks one at a time, in event order, each under a CPU and memory
 /// bound; a callback that traps or exceeds a bound halts the strategy.
 pub trait Strategy: Sized + 'static {
-    /// Builds the strategy from its deployment configuration (JSON text, `{}` when none was given).
+    /// Builds the strategy from its deployment configuration (JSON text, `{}` when none was
+    /// given). Orders are refused here; submit them from a callback.
     fn init(config: &str) -> Result<Self, String>;
     /// A bar has closed.
     fn on_bar(&mut self, _bar: &Bar) {}
     /// A public trade.
     fn on_trade(&mut self, _trade: &Trade) {}
-    /// The local order book changed.
-    fn on_book(&mut self, _book: &BookLevels) {}
+    /// The local order book changed; these are its best levels ([`market::book`] reads deeper).
+    fn on_book(&mut self, _top: &TopOfBook) {}
+    /// One of this strategy's orders changed. By default an execution is passed on to
+    /// [`Strategy::on_fill`].
+    fn on_order_update(&mut self, update: &OrderUpdate) {
+        if let Some(execution) = &update.execution {
+            self.on_fill(update, execution);
+        }
+    }
     /// One of this strategy's orders was (partly) filled.
-    fn on_fill(&mut self, _fill: &Fill) {}
+    fn on_fill(&mut self, _update: &OrderUpdate, _execution: &Execution) {}
     /// This bar's signals after the optimizers.
     fn on_signal(&mut self, _signals: &[Signal]) {}
     /// A timer set with [`clock::set_timer`] came due.
@@ -192,9 +246,10 @@ pub trait SignalOptimizer: Sized + 'static {
 pub mod prelude {
     pub use crate::indicators::{Bollinger, Donchian, Ema, RollingStd, Sma};
     pub use crate::{
-        Bar, BookLevels, Direction, Fill, MarketConditions, Order, OrderKind, Side, Signal,
-        SignalKind, SignalOptimizer, Strategy, TimeInForce, Timer, Trade, clock, config,
-        export_optimizer, export_strategy, log, market, orders, signals, state,
+        Bar, BookLevels, Direction, Execution, ExecutionType, Feature, Liquidity, MarketConditions,
+        Order, OrderStatus, OrderUpdate, RejectCode, Side, Signal, SignalKind, SignalOptimizer,
+        Strategy, TimeInForce, Timer, TopOfBook, Trade, clock, config, export_optimizer,
+        export_strategy, log, market, orders, signals, state,
     };
 }
 

@@ -59,11 +59,11 @@ macro_rules! export_strategy {
             fn on_trade(trade: $crate::Trade) {
                 __STRATBOX_STRATEGY.with((), |s| $crate::Strategy::on_trade(s, &trade))
             }
-            fn on_book(book: $crate::BookLevels) {
-                __STRATBOX_STRATEGY.with((), |s| $crate::Strategy::on_book(s, &book))
+            fn on_book(top: $crate::TopOfBook) {
+                __STRATBOX_STRATEGY.with((), |s| $crate::Strategy::on_book(s, &top))
             }
-            fn on_fill(fill: $crate::Fill) {
-                __STRATBOX_STRATEGY.with((), |s| $crate::Strategy::on_fill(s, &fill))
+            fn on_order_update(update: $crate::OrderUpdate) {
+                __STRATBOX_STRATEGY.with((), |s| $crate::Strategy::on_order_update(s, &update))
             }
             fn on_signal(signals: ::std::vec::Vec<$crate::Signal>) {
                 __STRATBOX_STRATEGY.with((), |s| $crate::Strategy::on_signal(s, &signals))

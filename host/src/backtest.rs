@@ -17,6 +17,13 @@ use stratbox_infer::Compute;
 #[derive(Default)]
 pub struct FillRecorder(Mutex<Vec<Fill>>);
 
+impl FillRecorder {
+    /// The fills so far, in order.
+    pub fn fills(&self) -> Vec<Fill> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
 impl Journal for FillRecorder {
     fn record(&self, entry: JournalEntry) {
         if let JournalEntry::Order {

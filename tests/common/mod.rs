@@ -63,6 +63,17 @@ pub fn guest(name: &str) -> Arc<[u8]> {
         .into()
 }
 
+/// The bytes of a component built against contract 0.1 by the 0.1 SDK (kept in
+/// `tests/fixtures/components-v0.1/`, which says how they were built).
+pub fn v0_1_guest(name: &str) -> Arc<[u8]> {
+    let path = repo_root()
+        .join("tests/fixtures/components-v0.1")
+        .join(format!("{}.wasm", name.replace('-', "_")));
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+        .into()
+}
+
 /// `n` synthetic one-minute bars of symbol 0, consecutive, gently oscillating around 100.
 pub fn bars(n: usize) -> Vec<Bar> {
     (0..n)

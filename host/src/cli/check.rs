@@ -1,5 +1,6 @@
 //! `stratbox check`: is this component a strategy or a signal optimizer this host can run?
 
+use crate::sandbox::check::Contract;
 use crate::sandbox::{Runtime, SandboxLimits};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,7 +30,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(r)?);
     } else {
         println!("{}: ok", args.component.display());
-        println!("world:   stratbox:strategy/{}@0.1.0", r.world.name());
+        println!(
+            "world:   stratbox:strategy/{}@{}.0{}",
+            r.world.name(),
+            r.contract.name(),
+            if r.contract == Contract::CURRENT {
+                ""
+            } else {
+                " (an earlier contract; it runs through its adapter)"
+            }
+        );
         println!("size:    {} bytes", r.size);
         println!("sha256:  {}", r.hash);
         println!("imports:");

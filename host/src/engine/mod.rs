@@ -505,13 +505,19 @@ impl Engine {
 
     fn on_book(&mut self, book: &BookTop, event: &MarketEvent) {
         self.advance_to(book.time);
-        self.env.market_mut().set_book(book.clone());
+        let top = {
+            let mut market = self.env.market_mut();
+            market.set_book(book.clone());
+            market.top(book.symbol)
+        };
         self.match_event(event);
         self.fire_timers(self.now);
         let now = self.now;
-        self.each_running(World::Strategy, true, |instance| {
-            instance.on_book(book, now)
-        });
+        if let Some(top) = top {
+            self.each_running(World::Strategy, true, |instance| {
+                instance.on_book(&top, now)
+            });
+        }
         self.deliver_updates();
     }
 

@@ -107,6 +107,11 @@ impl OrderPath {
         self.oms.account(id)
     }
 
+    /// The fee rates the venue charges on `symbol`.
+    pub fn fees(&self, symbol: SymbolId, market: &MarketData) -> crate::model::FeeRates {
+        self.venue.fees(symbol, market)
+    }
+
     /// Opens deployment `id`'s account with what `budget` starts it with, and starts checking
     /// its orders against the budget. Returns the budget with its valuation asset resolved (the
     /// quote asset of the market's first symbol when it names none).

@@ -43,6 +43,29 @@ pub struct MarketData {
     predictions: Vec<Option<PredictionEvent>>,
 }
 
+/// The best bid and ask of a symbol, each (price, quantity).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Top {
+    /// The symbol.
+    pub symbol: SymbolId,
+    /// When the book (or bar) it comes from was last updated.
+    pub time: TimestampMs,
+    /// Best bid.
+    pub bid: (f64, f64),
+    /// Best ask.
+    pub ask: (f64, f64),
+}
+
+/// A feature resolved once by name: a catalog column (or a transform of one), or a polled
+/// source's series.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FeatureRef {
+    /// A catalog feature, possibly transformed.
+    Input(WindowInput),
+    /// A source's series, `source.series`.
+    Source(Arc<str>),
+}
+
 /// Market summary handed to signal optimizers.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Conditions {
@@ -206,6 +229,27 @@ impl MarketData {
         self.books.get(symbol as usize)?.as_ref()
     }
 
+    /// The best bid and ask of `symbol`: from its book, or without one the last close standing
+    /// for both sides with unknown size (zero).
+    pub fn top(&self, symbol: SymbolId) -> Option<Top> {
+        if let Some(book) = self.book(symbol)
+            && let (Some(&bid), Some(&ask)) = (book.bids.first(), book.asks.first())
+        {
+            return Some(Top {
+                symbol,
+                time: book.time,
+                bid,
+                ask,
+            });
+        }
+        self.last_bar(symbol).map(|bar| Top {
+            symbol,
+            time: bar.close_time(),
+            bid: (bar.close, 0.0),
+            ask: (bar.close, 0.0),
+        })
+    }
+
     /// The most recent `count` bars of `symbol`, oldest first.
     pub fn recent_bars(&self, symbol: SymbolId, count: usize) -> impl Iterator<Item = &Bar> {
         let h = self.history.get(symbol as usize);
@@ -242,15 +286,8 @@ impl MarketData {
     /// feature the symbol does not compute yet is started here, over its kept bars, and
     /// computed on every bar from then on.
     pub fn feature(&mut self, symbol: SymbolId, name: &str) -> Result<Option<f64>, String> {
-        let Some(input) = self.resolve(name)? else {
-            return Ok(self.features.source_value(name));
-        };
-        if self.symbols.name(symbol).is_some() {
-            let none = VecDeque::new();
-            let bars = self.history.get(symbol as usize).unwrap_or(&none);
-            self.features.require(symbol, input.column(), bars);
-        }
-        Ok(self.features.value_of(symbol, input))
+        let feature = self.resolve_feature(name)?;
+        Ok(self.read_feature(symbol, &feature))
     }
 
     /// [`MarketData::feature`] without starting anything, so a shared borrow will do: `None`
@@ -260,16 +297,49 @@ impl MarketData {
         symbol: SymbolId,
         name: &str,
     ) -> Option<Result<Option<f64>, String>> {
-        let input = match self.resolve(name) {
-            Ok(Some(input)) => input,
-            Ok(None) => return Some(Ok(self.features.source_value(name))),
-            Err(e) => return Some(Err(e)),
-        };
-        if self.symbols.name(symbol).is_some() && self.features.needs_start(symbol, input.column())
-        {
-            return None;
+        match self.resolve_feature(name) {
+            Ok(feature) => self.read_started(symbol, &feature).map(Ok),
+            Err(e) => Some(Err(e)),
         }
-        Some(Ok(self.features.value_of(symbol, input)))
+    }
+
+    /// Resolves a feature name once, for reading it by [`MarketData::read_feature`].
+    pub fn resolve_feature(&self, name: &str) -> Result<FeatureRef, String> {
+        Ok(match self.resolve(name)? {
+            Some(input) => FeatureRef::Input(input),
+            None => FeatureRef::Source(name.into()),
+        })
+    }
+
+    /// A resolved feature's value for `symbol`, or `None` when it must first be started for the
+    /// symbol (which [`MarketData::read_feature`] does).
+    pub fn read_started(&self, symbol: SymbolId, feature: &FeatureRef) -> Option<Option<f64>> {
+        match feature {
+            FeatureRef::Source(name) => Some(self.features.source_value(name)),
+            FeatureRef::Input(input) => {
+                if self.symbols.name(symbol).is_some()
+                    && self.features.needs_start(symbol, input.column())
+                {
+                    return None;
+                }
+                Some(self.features.value_of(symbol, *input))
+            }
+        }
+    }
+
+    /// A resolved feature's value for `symbol`, starting it for the symbol over its kept bars
+    /// if nothing read it before.
+    pub fn read_feature(&mut self, symbol: SymbolId, feature: &FeatureRef) -> Option<f64> {
+        if let Some(value) = self.read_started(symbol, feature) {
+            return value;
+        }
+        let FeatureRef::Input(input) = feature else {
+            return None;
+        };
+        let none = VecDeque::new();
+        let bars = self.history.get(symbol as usize).unwrap_or(&none);
+        self.features.require(symbol, input.column(), bars);
+        self.features.value_of(symbol, *input)
     }
 
     /// What `name` reads: a catalog feature (or a transform of one), or `None` for a polled

@@ -246,8 +246,6 @@ pub enum ExecutionType {
     Trade,
     /// It was cancelled.
     Cancelled,
-    /// It was cancelled by a cancel-replace that placed its successor.
-    Replaced,
     /// It was refused.
     Rejected,
     /// Its time in force ended it.

@@ -1,14 +1,13 @@
 //! One running guest: its store and exports, with each callback armed with the CPU bound and
 //! its counters reset, and every failure turned into a [`Halt`] with a readable reason.
 
-use super::bindings::optimizer::SignalOptimizer;
-use super::bindings::strategy::Strategy;
-use super::bindings::strategy::stratbox::strategy::types;
-use super::convert::v0_1 as convert;
+use super::bindings::{v0_1, v0_2};
+use super::convert;
 use super::host::{CallbackCounters, GuestCtx};
 use super::limits::{CpuLimit, SandboxLimits};
-use crate::feeds::{BookTop, TradePrint};
-use crate::market::Conditions;
+use crate::feeds::TradePrint;
+use crate::feeds::binance::ws::BOOK_LEVELS;
+use crate::market::{Conditions, Top};
 use crate::model::{Bar, ExecutionType, OrderUpdate, Signal, TimestampMs};
 use std::sync::Arc;
 use wasmtime::{Store, Trap};
@@ -32,9 +31,12 @@ pub enum InitError {
     Halted(Halt),
 }
 
+/// A guest's exports, by world and contract version.
 pub(crate) enum Guest {
-    Strategy(Strategy),
-    Optimizer(SignalOptimizer),
+    StrategyV0_1(v0_1::strategy::Strategy),
+    StrategyV0_2(v0_2::strategy::Strategy),
+    OptimizerV0_1(v0_1::optimizer::SignalOptimizer),
+    OptimizerV0_2(v0_2::optimizer::SignalOptimizer),
 }
 
 /// A guest instance in its own store.
@@ -60,16 +62,44 @@ fn contained<R>(call: impl FnOnce() -> wasmtime::Result<R>) -> wasmtime::Result<
     })
 }
 
-/// Calls an export of the strategy world, or does nothing for an optimizer.
+/// Calls an export of the strategy world of either version, with `$convert` the version's
+/// conversions, or does nothing for an optimizer.
 macro_rules! strategy_call {
-    ($self:ident, $now:expr, |$g:ident, $store:ident| $call:expr) => {{
+    ($self:ident, $now:expr, |$g:ident, $store:ident, $convert:ident| $call:expr) => {{
         $self.arm($now);
         let result = match &$self.guest {
-            Guest::Strategy($g) => {
+            Guest::StrategyV0_1($g) => {
+                use convert::v0_1 as $convert;
                 let $store = &mut $self.store;
                 contained(|| $call)
             }
-            Guest::Optimizer(_) => Ok(()),
+            Guest::StrategyV0_2($g) => {
+                use convert::v0_2 as $convert;
+                let $store = &mut $self.store;
+                contained(|| $call)
+            }
+            Guest::OptimizerV0_1(_) | Guest::OptimizerV0_2(_) => Ok(()),
+        };
+        result.map_err(|e| $self.halt(e))
+    }};
+}
+
+/// Calls an export of the signal-optimizer world of either version (`None` for a strategy).
+macro_rules! optimizer_call {
+    ($self:ident, $now:expr, |$g:ident, $store:ident, $convert:ident| $call:expr) => {{
+        $self.arm($now);
+        let result = match &$self.guest {
+            Guest::OptimizerV0_1($g) => {
+                use convert::v0_1 as $convert;
+                let $store = &mut $self.store;
+                contained(|| $call).map(Some)
+            }
+            Guest::OptimizerV0_2($g) => {
+                use convert::v0_2 as $convert;
+                let $store = &mut $self.store;
+                contained(|| $call).map(Some)
+            }
+            Guest::StrategyV0_1(_) | Guest::StrategyV0_2(_) => Ok(None),
         };
         result.map_err(|e| $self.halt(e))
     }};
@@ -160,8 +190,10 @@ impl Instance {
         self.arm(now);
         self.store.data_mut().in_init = true;
         let result = match &self.guest {
-            Guest::Strategy(g) => contained(|| g.call_init(&mut self.store, config)),
-            Guest::Optimizer(g) => contained(|| g.call_init(&mut self.store, config)),
+            Guest::StrategyV0_1(g) => contained(|| g.call_init(&mut self.store, config)),
+            Guest::StrategyV0_2(g) => contained(|| g.call_init(&mut self.store, config)),
+            Guest::OptimizerV0_1(g) => contained(|| g.call_init(&mut self.store, config)),
+            Guest::OptimizerV0_2(g) => contained(|| g.call_init(&mut self.store, config)),
         };
         self.store.data_mut().in_init = false;
         match result {
@@ -173,45 +205,82 @@ impl Instance {
 
     /// Delivers a closed bar.
     pub fn on_bar(&mut self, bar: &Bar, now: TimestampMs) -> Result<(), Halt> {
-        let bar = convert::bar(bar);
-        strategy_call!(self, now, |g, store| g.call_on_bar(store, bar))
+        strategy_call!(self, now, |g, store, c| g.call_on_bar(store, c::bar(bar)))
     }
 
     /// Delivers a public trade.
     pub fn on_trade(&mut self, trade: &TradePrint, now: TimestampMs) -> Result<(), Halt> {
-        let trade = convert::trade(trade);
-        strategy_call!(self, now, |g, store| g.call_on_trade(store, trade))
+        strategy_call!(self, now, |g, store, c| g
+            .call_on_trade(store, c::trade(trade)))
     }
 
-    /// Delivers a book update.
-    pub fn on_book(&mut self, book: &BookTop, now: TimestampMs) -> Result<(), Halt> {
-        let book = convert::book_levels(book, usize::MAX);
-        strategy_call!(self, now, |g, store| g.call_on_book(store, &book))
+    /// Delivers a book change: 0.2 guests get its best levels, 0.1 guests its best
+    /// [`BOOK_LEVELS`] levels a side.
+    pub fn on_book(&mut self, top: &Top, now: TimestampMs) -> Result<(), Halt> {
+        let levels = match self.guest {
+            Guest::StrategyV0_1(_) => {
+                let market = self.store.data().env.market();
+                market
+                    .book(top.symbol)
+                    .map(|b| convert::v0_1::book_levels(b, BOOK_LEVELS))
+            }
+            _ => None,
+        };
+        self.arm(now);
+        let result = match &self.guest {
+            Guest::StrategyV0_1(g) => match &levels {
+                Some(levels) => contained(|| g.call_on_book(&mut self.store, levels)),
+                None => Ok(()),
+            },
+            Guest::StrategyV0_2(g) => {
+                let top = convert::v0_2::top_of_book(top);
+                contained(|| g.call_on_book(&mut self.store, top))
+            }
+            Guest::OptimizerV0_1(_) | Guest::OptimizerV0_2(_) => Ok(()),
+        };
+        result.map_err(|e| self.halt(e))
     }
 
     /// Delivers a change of one of the deployment's orders (0.1 guests hear of fills only).
     pub fn on_order_update(&mut self, update: &OrderUpdate, now: TimestampMs) -> Result<(), Halt> {
-        let Some(fill) = update
+        let fill = update
             .fill
             .as_ref()
-            .filter(|_| update.execution == ExecutionType::Trade)
-        else {
+            .filter(|_| update.execution == ExecutionType::Trade);
+        if matches!(self.guest, Guest::StrategyV0_1(_)) && fill.is_none() {
             return Ok(());
+        }
+        self.arm(now);
+        let result = match &self.guest {
+            Guest::StrategyV0_1(g) => match fill {
+                Some(fill) => {
+                    let fill = convert::v0_1::fill(fill);
+                    contained(|| g.call_on_fill(&mut self.store, fill))
+                }
+                None => Ok(()),
+            },
+            Guest::StrategyV0_2(g) => {
+                let update = convert::v0_2::order_update(update);
+                contained(|| g.call_on_order_update(&mut self.store, &update))
+            }
+            Guest::OptimizerV0_1(_) | Guest::OptimizerV0_2(_) => Ok(()),
         };
-        let fill = convert::fill(fill);
-        strategy_call!(self, now, |g, store| g.call_on_fill(store, fill))
+        result.map_err(|e| self.halt(e))
     }
 
     /// Delivers this bar's optimized signals.
     pub fn on_signal(&mut self, signals: &[Signal], now: TimestampMs) -> Result<(), Halt> {
-        let signals: Vec<types::Signal> = signals.iter().map(convert::signal_out).collect();
-        strategy_call!(self, now, |g, store| g.call_on_signal(store, &signals))
+        strategy_call!(self, now, |g, store, c| {
+            let signals: Vec<_> = signals.iter().map(c::signal_out).collect();
+            g.call_on_signal(store, &signals)
+        })
     }
 
     /// Delivers a due timer.
     pub fn on_timer(&mut self, id: u64, due: TimestampMs, now: TimestampMs) -> Result<(), Halt> {
-        let timer = types::Timer { id, due };
-        strategy_call!(self, now, |g, store| g.call_on_timer(store, timer))
+        strategy_call!(self, now, |g, store, c| {
+            g.call_on_timer(store, c::wit::Timer { id, due })
+        })
     }
 
     /// Runs an optimizer over this bar's signals; checks the size of what it returns.
@@ -221,15 +290,28 @@ impl Instance {
         conditions: &[Conditions],
         now: TimestampMs,
     ) -> Result<Vec<Signal>, Halt> {
-        self.arm(now);
-        let Guest::Optimizer(g) = &self.guest else {
+        let name = self.store.data().name.clone();
+        // What the optimizer returns, as the host keeps it: each signal keeps its source (a
+        // signal it adds speaks for the optimizer).
+        let source = |returned: &str| {
+            signals
+                .iter()
+                .find(|orig| *orig.source == *returned)
+                .map_or_else(|| name.clone(), |orig| orig.source.clone())
+        };
+        let out = optimizer_call!(self, now, |g, store, c| {
+            let wit_signals: Vec<_> = signals.iter().map(c::signal_out).collect();
+            let wit_conditions: Vec<_> = conditions.iter().map(c::conditions).collect();
+            g.call_optimize(store, &wit_signals, &wit_conditions)
+                .map(|out| {
+                    out.iter()
+                        .map(|s| c::signal_in(s, &source(&s.source)))
+                        .collect::<Vec<Signal>>()
+                })
+        })?;
+        let Some(mut out) = out else {
             return Ok(signals.to_vec());
         };
-        let wit_signals: Vec<types::Signal> = signals.iter().map(convert::signal_out).collect();
-        let wit_conditions: Vec<types::MarketConditions> =
-            conditions.iter().map(convert::conditions).collect();
-        let out = contained(|| g.call_optimize(&mut self.store, &wit_signals, &wit_conditions))
-            .map_err(|e| self.halt(e))?;
         let bound = signals.len() + self.limits.signals_per_callback as usize;
         if out.len() > bound {
             return Err(Halt {
@@ -251,33 +333,22 @@ impl Instance {
                 ),
             });
         }
-        // An optimizer re-weights and filters; it keeps each signal's source (or its own name
-        // for signals it adds).
-        let name = self.store.data().name.clone();
-        Ok(out
-            .iter()
-            .map(|s| {
-                let source = signals
-                    .iter()
-                    .find(|orig| *orig.source == s.source)
-                    .map_or_else(|| name.clone(), |orig| orig.source.clone());
-                let mut signal = convert::signal_in(s, &source);
-                signal.strength = signal.strength.clamp(0.0, 1.0);
-                signal.confidence = signal.confidence.clamp(0.0, 1.0);
-                signal
-            })
-            .collect())
+        for s in &mut out {
+            s.strength = s.strength.clamp(0.0, 1.0);
+            s.confidence = s.confidence.clamp(0.0, 1.0);
+        }
+        Ok(out)
     }
 
     /// Asks an optimizer to score signals; one finite score per signal.
     pub fn score(&mut self, signals: &[Signal], now: TimestampMs) -> Result<Vec<f64>, Halt> {
-        self.arm(now);
-        let Guest::Optimizer(g) = &self.guest else {
+        let scores = optimizer_call!(self, now, |g, store, c| {
+            let wit_signals: Vec<_> = signals.iter().map(c::signal_out).collect();
+            g.call_score(store, &wit_signals)
+        })?;
+        let Some(scores) = scores else {
             return Ok(Vec::new());
         };
-        let wit_signals: Vec<types::Signal> = signals.iter().map(convert::signal_out).collect();
-        let scores =
-            contained(|| g.call_score(&mut self.store, &wit_signals)).map_err(|e| self.halt(e))?;
         if scores.len() != signals.len() || scores.iter().any(|s| !s.is_finite()) {
             return Err(Halt {
                 reason: format!(

@@ -1,8 +1,8 @@
 //! The wasmtime engine shared by every guest, its two linkers (one per world), the epoch
 //! ticker, and the cache of compiled components keyed by content hash.
 
-use super::bindings::{optimizer::SignalOptimizerPre, strategy::StrategyPre};
-use super::check::{self, ComponentReport, World};
+use super::bindings::{v0_1, v0_2};
+use super::check::{self, ComponentReport, Contract, World};
 use super::host::GuestCtx;
 use super::instance::{Guest, Instance};
 use super::limits::{CpuLimit, SandboxLimits};
@@ -62,8 +62,10 @@ impl std::fmt::Debug for Compiled {
 
 #[derive(Clone)]
 enum GuestPre {
-    Strategy(StrategyPre<GuestCtx>),
-    Optimizer(SignalOptimizerPre<GuestCtx>),
+    StrategyV0_1(v0_1::strategy::StrategyPre<GuestCtx>),
+    StrategyV0_2(v0_2::strategy::StrategyPre<GuestCtx>),
+    OptimizerV0_1(v0_1::optimizer::SignalOptimizerPre<GuestCtx>),
+    OptimizerV0_2(v0_2::optimizer::SignalOptimizerPre<GuestCtx>),
 }
 
 /// Stops the epoch ticker thread when dropped.
@@ -75,7 +77,8 @@ impl Drop for EpochTicker {
     }
 }
 
-/// The engine, linkers and compiled-component cache of one host.
+/// The engine, linkers (one per world, each offering every released contract version) and
+/// compiled-component cache of one host.
 pub struct Runtime {
     engine: Engine,
     strategy_linker: Linker<GuestCtx>,
@@ -103,12 +106,22 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_sync(&mut strategy_linker)
             .map_err(SandboxError::Engine)?;
         let mut optimizer_linker = strategy_linker.clone();
-        super::bindings::strategy::Strategy::add_to_linker::<_, HasSelf<GuestCtx>>(
+        v0_1::strategy::Strategy::add_to_linker::<_, HasSelf<GuestCtx>>(
             &mut strategy_linker,
             |c| c,
         )
         .map_err(SandboxError::Engine)?;
-        super::bindings::optimizer::SignalOptimizer::add_to_linker::<_, HasSelf<GuestCtx>>(
+        v0_2::strategy::Strategy::add_to_linker::<_, HasSelf<GuestCtx>>(
+            &mut strategy_linker,
+            |c| c,
+        )
+        .map_err(SandboxError::Engine)?;
+        v0_1::optimizer::SignalOptimizer::add_to_linker::<_, HasSelf<GuestCtx>>(
+            &mut optimizer_linker,
+            |c| c,
+        )
+        .map_err(SandboxError::Engine)?;
+        v0_2::optimizer::SignalOptimizer::add_to_linker::<_, HasSelf<GuestCtx>>(
             &mut optimizer_linker,
             |c| c,
         )
@@ -207,28 +220,29 @@ impl Runtime {
                 component
             }
         };
-        let world = check::classify(&self.engine, &component)?;
-        let pre = match world {
-            World::Strategy => {
-                let ipre = self
-                    .strategy_linker
-                    .instantiate_pre(&component)
-                    .map_err(|e| check::CheckError::link(world, e))?;
-                GuestPre::Strategy(
-                    StrategyPre::new(ipre).map_err(|e| check::CheckError::link(world, e))?,
-                )
-            }
-            World::SignalOptimizer => {
-                let ipre = self
-                    .optimizer_linker
-                    .instantiate_pre(&component)
-                    .map_err(|e| check::CheckError::link(world, e))?;
-                GuestPre::Optimizer(
-                    SignalOptimizerPre::new(ipre).map_err(|e| check::CheckError::link(world, e))?,
-                )
-            }
+        let kind = check::classify(&self.engine, &component)?;
+        let (world, _) = kind;
+        let linker = match world {
+            World::Strategy => &self.strategy_linker,
+            World::SignalOptimizer => &self.optimizer_linker,
         };
-        let report = check::report(&self.engine, &component, world, bytes.len(), hash.clone());
+        let link = |e| check::CheckError::link(world, e);
+        let ipre = linker.instantiate_pre(&component).map_err(link)?;
+        let pre = match kind {
+            (World::Strategy, Contract::V0_1) => {
+                GuestPre::StrategyV0_1(v0_1::strategy::StrategyPre::new(ipre).map_err(link)?)
+            }
+            (World::Strategy, Contract::V0_2) => {
+                GuestPre::StrategyV0_2(v0_2::strategy::StrategyPre::new(ipre).map_err(link)?)
+            }
+            (World::SignalOptimizer, Contract::V0_1) => GuestPre::OptimizerV0_1(
+                v0_1::optimizer::SignalOptimizerPre::new(ipre).map_err(link)?,
+            ),
+            (World::SignalOptimizer, Contract::V0_2) => GuestPre::OptimizerV0_2(
+                v0_2::optimizer::SignalOptimizerPre::new(ipre).map_err(link)?,
+            ),
+        };
+        let report = check::report(&self.engine, &component, kind, bytes.len(), hash.clone());
         let compiled = Arc::new(Compiled { report, pre });
         self.cache
             .lock()
@@ -315,15 +329,12 @@ impl Runtime {
                 .map_err(SandboxError::Instantiate)?,
         }
         let guest = match &compiled.pre {
-            GuestPre::Strategy(pre) => Guest::Strategy(
-                pre.instantiate(&mut store)
-                    .map_err(SandboxError::Instantiate)?,
-            ),
-            GuestPre::Optimizer(pre) => Guest::Optimizer(
-                pre.instantiate(&mut store)
-                    .map_err(SandboxError::Instantiate)?,
-            ),
-        };
+            GuestPre::StrategyV0_1(pre) => pre.instantiate(&mut store).map(Guest::StrategyV0_1),
+            GuestPre::StrategyV0_2(pre) => pre.instantiate(&mut store).map(Guest::StrategyV0_2),
+            GuestPre::OptimizerV0_1(pre) => pre.instantiate(&mut store).map(Guest::OptimizerV0_1),
+            GuestPre::OptimizerV0_2(pre) => pre.instantiate(&mut store).map(Guest::OptimizerV0_2),
+        }
+        .map_err(SandboxError::Instantiate)?;
         Ok(Instance::new(store, guest, self.limits.clone()))
     }
 }

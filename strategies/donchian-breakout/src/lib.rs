@@ -1,6 +1,7 @@
 //! Donchian breakout (the turtle rule): buy when the close breaks above the highest high of the
-//! last `entry` bars, exit when it breaks below the lowest low of the last `exit` bars. Places a
-//! protective stop at the exit channel. Config: `{"entry": 20, "exit": 10, "quantity": 0.01}`.
+//! last `entry` bars, exit when it breaks below the lowest low of the last `exit` bars. Once the
+//! entry fills, places a protective stop-loss at the exit channel. Config:
+//! `{"entry": 20, "exit": 10, "quantity": 0.01}`.
 
 use stratbox_guest::prelude::*;
 
@@ -11,6 +12,8 @@ struct DonchianBreakout {
     previous: Option<((f64, f64), (f64, f64))>,
     quantity: f64,
     long: bool,
+    /// The entry order, until it fills, and the exit channel to protect it at.
+    entry_order: Option<(u64, f64)>,
     stop_order: Option<u64>,
 }
 
@@ -30,6 +33,7 @@ impl Strategy for DonchianBreakout {
             previous: None,
             quantity,
             long: state::get_u64("long") == Some(1),
+            entry_order: None,
             stop_order: None,
         })
     }
@@ -41,16 +45,10 @@ impl Strategy for DonchianBreakout {
             .zip(self.exit.update(bar.high, bar.low));
         if let Some(((entry_high, _), (_, exit_low))) = self.previous {
             if !self.long && bar.close > entry_high {
-                if Order::market(bar.symbol, Side::Buy, self.quantity)
-                    .submit()
-                    .is_ok()
-                {
+                if let Ok(id) = Order::market(bar.symbol, Side::Buy, self.quantity).submit() {
                     self.long = true;
                     let _ = state::set_u64("long", 1);
-                    self.stop_order = Order::stop(bar.symbol, Side::Sell, self.quantity, exit_low)
-                        .reduce_only()
-                        .submit()
-                        .ok();
+                    self.entry_order = Some((id, exit_low));
                     signals::emit(&Signal {
                         symbol: bar.symbol,
                         time: bar.open_time,
@@ -81,8 +79,22 @@ impl Strategy for DonchianBreakout {
         self.previous = channels;
     }
 
-    fn on_fill(&mut self, fill: &Fill) {
-        if Some(fill.order_id) == self.stop_order {
+    fn on_fill(&mut self, update: &OrderUpdate, _fill: &Execution) {
+        if update.status != OrderStatus::Filled {
+            return;
+        }
+        if let Some((id, exit_low)) = self.entry_order
+            && id == update.order_id
+        {
+            self.entry_order = None;
+            let stop = Order::stop_loss(update.symbol, Side::Sell, self.quantity, exit_low);
+            match stop.reduce_only().submit() {
+                Ok(id) => self.stop_order = Some(id),
+                Err(rejected) => {
+                    log::warn(&format!("protective stop refused: {}", rejected.message))
+                }
+            }
+        } else if Some(update.order_id) == self.stop_order {
             self.stop_order = None;
             self.long = false;
             let _ = state::set_u64("long", 0);

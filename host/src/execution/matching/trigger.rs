@@ -18,6 +18,8 @@ const BPS: i128 = 10_000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TriggerState {
     trigger: Trigger,
+    /// The symbol's tick: a trailing level is a price on its grid.
+    tick: Fixed,
     /// Triggers when the price rises to the level (otherwise when it falls to it).
     upward: bool,
     /// For a trailing trigger: active, and the best price seen since.
@@ -26,8 +28,9 @@ pub struct TriggerState {
 }
 
 impl TriggerState {
-    /// The trigger of an order of `order_type` on `side`, if it has one.
-    pub fn of(order_type: &OrderType, side: Side) -> Option<Self> {
+    /// The trigger of an order of `order_type` on `side` of a symbol with price grid `tick`, if
+    /// it has one.
+    pub fn of(order_type: &OrderType, side: Side, tick: Fixed) -> Option<Self> {
         let trigger = order_type.trigger()?;
         let upward = order_type.is_stop_loss() == (side == Side::Buy);
         let active = matches!(
@@ -39,6 +42,7 @@ impl TriggerState {
         );
         Some(TriggerState {
             trigger,
+            tick,
             upward,
             active,
             extreme: None,
@@ -58,10 +62,13 @@ impl TriggerState {
                 let extreme = self.extreme.filter(|_| self.active)?;
                 let delta = i128::from(delta_bps);
                 let raw = i128::from(extreme.raw());
+                let tick = i128::from(self.tick.raw().max(1));
+                // The first price on the grid the move reaches: up for an upward trigger.
                 let level = if self.upward {
-                    raw * (BPS + delta) / BPS
+                    let l = raw * (BPS + delta);
+                    (l + BPS * tick - 1).div_euclid(BPS * tick) * tick
                 } else {
-                    raw * (BPS - delta) / BPS
+                    (raw * (BPS - delta)).div_euclid(BPS * tick) * tick
                 };
                 Some(Fixed::from_raw(level as i64))
             }
@@ -145,7 +152,7 @@ mod tests {
     }
 
     fn stop_loss(side: Side, trigger: Trigger) -> TriggerState {
-        TriggerState::of(&OrderType::StopLoss { trigger }, side).unwrap()
+        TriggerState::of(&OrderType::StopLoss { trigger }, side, Fixed::from_raw(1)).unwrap()
     }
 
     #[test]
@@ -159,6 +166,7 @@ mod tests {
                 trigger: Trigger::Price(fx("90")),
             },
             Side::Buy,
+            Fixed::from_raw(1),
         )
         .unwrap();
         assert!(!buy_tp.upward() && buy_tp.would_trigger_at(fx("89")));
@@ -203,5 +211,26 @@ mod tests {
         assert_eq!(a.on_price(fx("120")), None);
         assert_eq!(a.on_price(fx("130")), None);
         assert_eq!(a.on_price(fx("123.5")), Some(fx("123.5")));
+        // On a grid of 0.01, levels are the first grid prices the move reaches.
+        let on_grid = |side, order_type: OrderType| {
+            let mut t = TriggerState::of(&order_type, side, fx("0.01")).unwrap();
+            t.on_price(fx("104.5"));
+            t.on_price(fx("99.5"));
+            t.level()
+        };
+        let trailing = Trigger::Trailing {
+            delta_bps: 100,
+            activation: None,
+        };
+        assert_eq!(
+            on_grid(Side::Sell, OrderType::StopLoss { trigger: trailing }),
+            Some(fx("103.45")),
+            "104.5 less 1 % is 103.455"
+        );
+        assert_eq!(
+            on_grid(Side::Buy, OrderType::StopLoss { trigger: trailing }),
+            Some(fx("100.5")),
+            "99.5 plus 1 % is 100.495"
+        );
     }
 }

@@ -244,7 +244,10 @@ impl Venue for BarVenue {
         out: &mut Vec<VenueReport>,
     ) {
         let last = market.marks.get(order.symbol);
-        let trigger = TriggerState::of(&order.order_type, order.side);
+        let tick = market
+            .instrument(order.symbol)
+            .map_or(Fixed::from_raw(1), |i| i.tick());
+        let trigger = TriggerState::of(&order.order_type, order.side, tick);
         let refuse = |reason: Rejection| VenueReport {
             order_id: order.id,
             time: now,

@@ -1,64 +1,13 @@
 //! Conversions of contract 0.1 (`stratbox:strategy@0.1.0`).
 
 use super::positive;
-use crate::feeds::{BookTop, TradePrint};
-use crate::inference::PredictionEvent;
-use crate::market::{Conditions, MarketData};
+use crate::execution::oms::Order;
+use crate::market::MarketData;
 use crate::model::{
-    Amount, Bar, Direction, Fill, OrderRequest, OrderStatus, OrderType, RejectCode, Rejection,
-    Side, Signal, SignalKind, TimeInForce, Trigger,
+    Amount, Fill, OrderRequest, OrderStatus, OrderType, RejectCode, Rejection, TimeInForce, Trigger,
 };
-use crate::sandbox::bindings::strategy::stratbox::strategy::types as wit;
-use std::sync::Arc;
 
-/// A bar.
-pub fn bar(bar: &Bar) -> wit::Bar {
-    wit::Bar {
-        symbol: bar.symbol,
-        interval_ms: bar.interval_ms,
-        open_time: bar.open_time,
-        open: bar.open,
-        high: bar.high,
-        low: bar.low,
-        close: bar.close,
-        volume: bar.volume,
-    }
-}
-
-/// A side.
-pub fn side(side: Side) -> wit::Side {
-    match side {
-        Side::Buy => wit::Side::Buy,
-        Side::Sell => wit::Side::Sell,
-    }
-}
-
-/// A public trade.
-pub fn trade(trade: &TradePrint) -> wit::Trade {
-    wit::Trade {
-        symbol: trade.symbol,
-        time: trade.time,
-        trade_id: trade.trade_id,
-        price: trade.price,
-        quantity: trade.quantity,
-        aggressor: side(trade.aggressor),
-    }
-}
-
-/// A book level.
-pub fn level(&(price, quantity): &(f64, f64)) -> wit::BookLevel {
-    wit::BookLevel { price, quantity }
-}
-
-/// The best `depth` levels of a book.
-pub fn book_levels(book: &BookTop, depth: usize) -> wit::BookLevels {
-    wit::BookLevels {
-        symbol: book.symbol,
-        time: book.time,
-        bids: book.bids.iter().take(depth).map(level).collect(),
-        asks: book.asks.iter().take(depth).map(level).collect(),
-    }
-}
+super::shared_conversions!(crate::sandbox::bindings::v0_1::strategy::stratbox::strategy::types);
 
 /// A guest's order, checked and made exact. 0.1 orders are for a base quantity; `stop` is a
 /// stop-loss market order, `stop-limit` a stop-loss limit order.
@@ -95,10 +44,7 @@ pub fn order_request(
     Ok(OrderRequest {
         client_id: order.client_id,
         symbol: order.symbol,
-        side: match order.side {
-            wit::Side::Buy => Side::Buy,
-            wit::Side::Sell => Side::Sell,
-        },
+        side: side_in(order.side),
         amount: Amount::Base(positive("quantity", order.quantity)?),
         order_type,
         iceberg: None,
@@ -159,71 +105,16 @@ pub fn fill(fill: &Fill) -> wit::Fill {
     }
 }
 
-/// A signal the guest emitted, as the host keeps it (the source is the deployment's name).
-pub fn signal_in(signal: &wit::Signal, source: &Arc<str>) -> Signal {
-    Signal {
-        symbol: signal.symbol,
-        time: signal.time,
-        direction: match signal.direction {
-            wit::Direction::Long => Direction::Long,
-            wit::Direction::Short => Direction::Short,
-            wit::Direction::Neutral => Direction::Neutral,
-        },
-        strength: signal.strength,
-        confidence: signal.confidence,
-        kind: match signal.kind {
-            wit::SignalKind::Trend => SignalKind::Trend,
-            wit::SignalKind::Reversal => SignalKind::Reversal,
-            wit::SignalKind::Breakout => SignalKind::Breakout,
-            wit::SignalKind::Arbitrage => SignalKind::Arbitrage,
-        },
-        horizon_ms: signal.horizon_ms,
-        source: source.clone(),
-    }
-}
-
-/// A signal for a guest.
-pub fn signal_out(signal: &Signal) -> wit::Signal {
-    wit::Signal {
-        symbol: signal.symbol,
-        time: signal.time,
-        direction: match signal.direction {
-            Direction::Long => wit::Direction::Long,
-            Direction::Short => wit::Direction::Short,
-            Direction::Neutral => wit::Direction::Neutral,
-        },
-        strength: signal.strength,
-        confidence: signal.confidence,
-        kind: match signal.kind {
-            SignalKind::Trend => wit::SignalKind::Trend,
-            SignalKind::Reversal => wit::SignalKind::Reversal,
-            SignalKind::Breakout => wit::SignalKind::Breakout,
-            SignalKind::Arbitrage => wit::SignalKind::Arbitrage,
-        },
-        horizon_ms: signal.horizon_ms,
-        source: signal.source.to_string(),
-    }
-}
-
-/// Market conditions for an optimizer.
-pub fn conditions(c: &Conditions) -> wit::MarketConditions {
-    wit::MarketConditions {
-        symbol: c.symbol,
-        time: c.time,
-        volatility: c.volatility,
-        trend: c.trend,
-        volume_ratio: c.volume_ratio,
-    }
-}
-
-/// The ensemble's latest prediction.
-pub fn prediction(p: &PredictionEvent) -> wit::Prediction {
-    wit::Prediction {
-        symbol: p.symbol,
-        time: p.as_of,
-        model: format!("ensemble v{}", p.version),
-        probabilities: p.probabilities.clone(),
-        expected_return: p.expected_return,
-        confidence: p.confidence,
+/// An open order, as 0.1 lists them.
+pub fn open_order(o: &Order) -> wit::OrderUpdate {
+    wit::OrderUpdate {
+        order_id: o.id,
+        client_id: o.request.client_id,
+        symbol: o.request.symbol,
+        side: side(o.request.side),
+        status: order_status(o.status),
+        quantity: o.request.base_quantity().unwrap_or(o.remaining()).to_f64(),
+        filled_quantity: o.filled.to_f64(),
+        time: o.time,
     }
 }

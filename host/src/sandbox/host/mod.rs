@@ -1,6 +1,7 @@
 //! The host side of the WIT contract: the data of one guest's store ([`GuestCtx`]) and one
-//! module per host interface (`market`, `clock`, `orders`, `signals`, `state`, `log`), as
-//! wasmtime's own WASI host is laid out. Host functions translate between WIT and domain types
+//! module per host interface of the current contract (`market`, `clock`, `orders`, `signals`,
+//! `state`, `log`), as wasmtime's own WASI host is laid out, plus [`v0_1`], the adapter of the
+//! previous contract onto the same logic. Host functions translate between WIT and domain types
 //! (through [`super::convert`]), check the guest's bounds, and forward to the stage that owns
 //! the data; one that finds a guest abusing a bound records the reason and traps.
 
@@ -10,6 +11,7 @@ mod market;
 mod orders;
 mod signals;
 mod state;
+pub mod v0_1;
 
 use super::grants::Grants;
 use super::limits::{Limiter, SandboxLimits};
@@ -17,7 +19,7 @@ use super::runtime::SandboxError;
 use super::state::StateStore;
 use crate::execution::OrderPath;
 use crate::journal::{Journal, JournalEntry};
-use crate::market::MarketData;
+use crate::market::{FeatureRef, MarketData};
 use crate::model::{DeploymentId, Signal, TimestampMs};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -121,6 +123,10 @@ pub struct CallbackCounters {
     pub logs: u32,
 }
 
+/// The features a guest resolved, by handle (the handle is the index).
+#[derive(Debug, Default)]
+pub(crate) struct FeatureHandles(Vec<FeatureRef>);
+
 /// The data of one guest's wasmtime store.
 pub struct GuestCtx {
     wasi: WasiCtx,
@@ -139,6 +145,8 @@ pub struct GuestCtx {
     pub(crate) counters: CallbackCounters,
     /// Signals emitted during the current event.
     pub(crate) emitted: Vec<Signal>,
+    /// Features resolved by handle.
+    features: FeatureHandles,
     /// Why a host function trapped, for the halt reason.
     pub(crate) fault: Option<String>,
 }
@@ -202,6 +210,7 @@ impl GuestCtx {
             in_init: false,
             counters: CallbackCounters::default(),
             emitted: Vec::new(),
+            features: FeatureHandles::default(),
             fault: None,
         })
     }
@@ -227,4 +236,4 @@ impl WasiView for GuestCtx {
 
 type HostResult<T> = wasmtime::Result<T>;
 
-impl crate::sandbox::bindings::strategy::stratbox::strategy::types::Host for GuestCtx {}
+impl crate::sandbox::bindings::v0_2::strategy::stratbox::strategy::types::Host for GuestCtx {}

@@ -1,16 +1,32 @@
-//! `orders`: submits, cancels and reads orders, positions and the account. Each call translates
-//! and forwards to the order path; nothing is decided here but the sandbox's own bounds.
+//! `orders`: submits, cancels, replaces and reads orders, balances, positions and the account.
+//! Each call translates and forwards to the order path; nothing is decided here but the
+//! sandbox's own bounds (orders per callback, none during `init`).
 
 use super::{GuestCtx, HostResult};
-use crate::model::{Fixed, RejectCode, Rejection};
-use crate::risk::AccountView;
-use crate::sandbox::bindings::strategy::stratbox::strategy::{orders, types};
-use crate::sandbox::convert::v0_1 as convert;
+use crate::execution::ReplaceMode;
+use crate::execution::oms::{Account, Balance, Position};
+use crate::market::MarketData;
+use crate::model::{Fixed, OrderRequest, RejectCode, Rejection, SymbolId};
+use crate::risk::{AccountView, Budget};
+use crate::sandbox::bindings::v0_2::strategy::stratbox::strategy::{orders, types};
+use crate::sandbox::convert::v0_2 as convert;
+
+/// The account as a guest sees it, in its valuation asset.
+pub(crate) struct AccountSummary {
+    pub valuation_asset: String,
+    pub equity: f64,
+    pub gross_exposure: f64,
+    pub daily_pnl: f64,
+    pub budget: Budget,
+    pub remaining_gross_exposure: f64,
+    pub remaining_daily_loss: f64,
+    pub balances: Vec<(String, Balance)>,
+}
 
 impl GuestCtx {
     /// Counts an order against the callback's bound (trapping past it) and refuses orders from
     /// `init`, which runs before the deployment trades.
-    fn admit_order(&mut self) -> wasmtime::Result<Result<(), Rejection>> {
+    fn admit_order(&mut self) -> HostResult<Result<(), Rejection>> {
         self.counters.orders += 1;
         if self.counters.orders > self.limits.orders_per_callback {
             let limit = self.limits.orders_per_callback;
@@ -26,6 +42,119 @@ impl GuestCtx {
         }
         Ok(Ok(()))
     }
+
+    /// Submits the order `request` makes of the market (converting and checking the guest's
+    /// values): its id, or why it was refused.
+    pub(crate) fn submit_order(
+        &mut self,
+        request: impl FnOnce(&MarketData) -> Result<OrderRequest, Rejection>,
+    ) -> HostResult<Result<u64, Rejection>> {
+        if let Err(r) = self.admit_order()? {
+            return Ok(Err(r));
+        }
+        let market = self.env.market();
+        Ok(request(&market).and_then(|request| {
+            self.env
+                .orders()
+                .submit(self.id, request, self.now, &market)
+        }))
+    }
+
+    /// Cancels `old` and places what `request` makes in its stead.
+    pub(crate) fn replace_order(
+        &mut self,
+        old: u64,
+        request: impl FnOnce(&MarketData) -> Result<OrderRequest, Rejection>,
+        mode: ReplaceMode,
+    ) -> HostResult<Result<u64, Rejection>> {
+        if let Err(r) = self.admit_order()? {
+            return Ok(Err(r));
+        }
+        let market = self.env.market();
+        Ok(request(&market).and_then(|request| {
+            self.env
+                .orders()
+                .replace(self.id, old, request, mode, self.now)
+        }))
+    }
+
+    /// Asks the venue to cancel order `id`.
+    pub(crate) fn cancel_order(&mut self, id: u64) -> Result<(), Rejection> {
+        self.env.orders().cancel(self.id, id, self.now)
+    }
+
+    /// Asks the venue to cancel every open order in `symbol`.
+    pub(crate) fn cancel_all_orders(&mut self, symbol: SymbolId) -> Vec<u64> {
+        self.env.orders().cancel_all(self.id, symbol, self.now)
+    }
+
+    /// Runs `f` on the deployment's account and the market.
+    pub(crate) fn with_account<R>(&self, f: impl FnOnce(&Account, &MarketData) -> R) -> Option<R> {
+        let market = self.env.market();
+        let orders = self.env.orders();
+        orders.account(self.id).map(|a| f(a, &market))
+    }
+
+    /// Positions with their unrealised PnL at the last prices.
+    pub(crate) fn positions_now(&self) -> Vec<(SymbolId, Position, f64)> {
+        self.with_account(|a, market| {
+            a.positions()
+                .map(|(symbol, p)| {
+                    let mark = market.marks.get(symbol).unwrap_or(p.average_price);
+                    let unrealized = mark
+                        .saturating_sub(p.average_price)
+                        .saturating_mul(p.quantity)
+                        .to_f64();
+                    (symbol, *p, unrealized)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
+    /// The account's summary; traps if the deployment has none (it always has one once running).
+    pub(crate) fn account_summary(&mut self) -> HostResult<AccountSummary> {
+        let summary = {
+            let market = self.env.market();
+            let orders = self.env.orders();
+            orders
+                .account(self.id)
+                .zip(orders.risk().deployment(self.id))
+                .map(|(a, risk)| {
+                    let b = risk.budget.clone();
+                    let equity = a.equity(&market).unwrap_or(Fixed::ZERO);
+                    let daily = if risk.day == i64::MIN {
+                        0.0
+                    } else {
+                        equity.saturating_sub(risk.day_start_equity).to_f64()
+                    };
+                    let gross = a.gross_exposure(&market).to_f64();
+                    let names = &market.instruments;
+                    AccountSummary {
+                        valuation_asset: names.asset_name(a.valuation).to_string(),
+                        equity: equity.to_f64(),
+                        gross_exposure: gross,
+                        daily_pnl: daily,
+                        remaining_gross_exposure: (b.max_gross_exposure - gross).max(0.0),
+                        remaining_daily_loss: (b.max_daily_loss + daily.min(0.0)).max(0.0),
+                        budget: b,
+                        balances: a
+                            .balances()
+                            .map(|(asset, balance)| (names.asset_name(asset).to_string(), balance))
+                            .collect(),
+                    }
+                })
+        };
+        summary.ok_or_else(|| self.trap("account-view: the deployment has no account".into()))
+    }
+}
+
+fn balance(asset: &str, b: &Balance) -> types::Balance {
+    types::Balance {
+        asset: asset.to_string(),
+        free: b.free.to_f64(),
+        locked: b.locked.to_f64(),
+    }
 }
 
 impl orders::Host for GuestCtx {
@@ -33,89 +162,74 @@ impl orders::Host for GuestCtx {
         &mut self,
         order: types::OrderRequest,
     ) -> HostResult<Result<u64, types::OrderRejected>> {
-        if let Err(r) = self.admit_order()? {
-            return Ok(Err(convert::rejection(&r)));
-        }
-        let market = self.env.market();
-        let result = convert::order_request(&order, &market).and_then(|request| {
-            self.env
-                .orders()
-                .submit(self.id, request, self.now, &market)
-        });
-        Ok(result.map_err(|r| convert::rejection(&r)))
-    }
-
-    fn cancel(&mut self, order_id: u64) -> HostResult<Result<(), String>> {
         Ok(self
-            .env
-            .orders()
-            .cancel(self.id, order_id, self.now)
-            .map_err(|r| r.message))
+            .submit_order(|m| convert::order_request(&order, m))?
+            .map_err(|r| convert::rejection(&r)))
     }
 
-    fn open_orders(&mut self) -> HostResult<Vec<types::OrderUpdate>> {
-        let path = self.env.orders();
-        Ok(path
-            .account(self.id)
-            .into_iter()
-            .flat_map(|a| a.open_orders())
-            .map(|o| types::OrderUpdate {
-                order_id: o.id,
-                client_id: o.request.client_id,
-                symbol: o.request.symbol,
-                side: convert::side(o.request.side),
-                status: convert::order_status(o.status),
-                quantity: o.request.base_quantity().unwrap_or(o.remaining()).to_f64(),
-                filled_quantity: o.filled.to_f64(),
-                time: o.time,
-            })
-            .collect())
+    fn cancel(&mut self, order_id: u64) -> HostResult<Result<(), types::OrderRejected>> {
+        Ok(self
+            .cancel_order(order_id)
+            .map_err(|r| convert::rejection(&r)))
+    }
+
+    fn cancel_all(&mut self, symbol: u32) -> HostResult<Vec<u64>> {
+        Ok(self.cancel_all_orders(symbol))
+    }
+
+    fn modify(
+        &mut self,
+        order_id: u64,
+        replacement: types::OrderRequest,
+        mode: types::CancelReplaceMode,
+    ) -> HostResult<Result<u64, types::OrderRejected>> {
+        Ok(self
+            .replace_order(
+                order_id,
+                |m| convert::order_request(&replacement, m),
+                convert::replace_mode(mode),
+            )?
+            .map_err(|r| convert::rejection(&r)))
+    }
+
+    fn open_orders(&mut self) -> HostResult<Vec<types::OpenOrder>> {
+        Ok(self
+            .with_account(|a, _| a.open_orders().map(convert::open_order).collect())
+            .unwrap_or_default())
     }
 
     fn positions(&mut self) -> HostResult<Vec<types::Position>> {
-        let market = self.env.market();
-        let path = self.env.orders();
-        Ok(path
-            .account(self.id)
+        Ok(self
+            .positions_now()
             .into_iter()
-            .flat_map(|a| a.positions())
-            .map(|(symbol, p)| {
-                let mark = market.marks.get(symbol).unwrap_or(p.average_price);
-                types::Position {
-                    symbol,
-                    quantity: p.quantity.to_f64(),
-                    average_price: p.average_price.to_f64(),
-                    realized_pnl: p.realized_pnl.to_f64(),
-                    unrealized_pnl: mark
-                        .saturating_sub(p.average_price)
-                        .saturating_mul(p.quantity)
-                        .to_f64(),
-                }
+            .map(|(symbol, p, unrealized_pnl)| types::Position {
+                symbol,
+                quantity: p.quantity.to_f64(),
+                average_price: p.average_price.to_f64(),
+                realized_pnl: p.realized_pnl.to_f64(),
+                unrealized_pnl,
             })
             .collect())
     }
 
+    fn balances(&mut self) -> HostResult<Vec<types::Balance>> {
+        Ok(self
+            .with_account(|a, market| {
+                a.balances()
+                    .map(|(asset, b)| balance(market.instruments.asset_name(asset), &b))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     fn account_view(&mut self) -> HostResult<types::Account> {
-        let env = self.env.clone();
-        let market = env.market();
-        let path = env.orders();
-        let (Some(account), Some(risk)) = (path.account(self.id), path.risk().deployment(self.id))
-        else {
-            return Err(self.trap("account_view: the deployment has no account".into()));
-        };
-        let b = &risk.budget;
-        let equity = account.equity(&market).unwrap_or(Fixed::ZERO);
-        let daily = if risk.day == i64::MIN {
-            0.0
-        } else {
-            equity.saturating_sub(risk.day_start_equity).to_f64()
-        };
-        let gross = account.gross_exposure(&market).to_f64();
+        let s = self.account_summary()?;
+        let b = &s.budget;
         Ok(types::Account {
-            equity: equity.to_f64(),
-            cash: account.balance(account.valuation).total().to_f64(),
-            gross_exposure: gross,
-            daily_pnl: daily,
+            valuation_asset: s.valuation_asset,
+            equity: s.equity,
+            gross_exposure: s.gross_exposure,
+            daily_pnl: s.daily_pnl,
             budget: types::Budget {
                 max_order_notional: b.max_order_notional,
                 max_position_notional: b.max_position_notional,
@@ -123,8 +237,9 @@ impl orders::Host for GuestCtx {
                 max_orders_per_second: b.max_orders_per_second,
                 max_daily_loss: b.max_daily_loss,
             },
-            remaining_gross_exposure: (b.max_gross_exposure - gross).max(0.0),
-            remaining_daily_loss: (b.max_daily_loss + daily.min(0.0)).max(0.0),
+            remaining_gross_exposure: s.remaining_gross_exposure,
+            remaining_daily_loss: s.remaining_daily_loss,
+            balances: s.balances.iter().map(|(a, b)| balance(a, b)).collect(),
         })
     }
 }

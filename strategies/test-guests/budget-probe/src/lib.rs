@@ -40,7 +40,7 @@ impl Strategy for Probe {
         }
     }
 
-    fn on_fill(&mut self, _fill: &Fill) {
+    fn on_fill(&mut self, _update: &OrderUpdate, _fill: &Execution) {
         let _ = state::set_u64("fills", state::get_u64("fills").unwrap_or(0) + 1);
     }
 }

@@ -61,7 +61,7 @@ impl Strategy for Counter {
         bump("trades");
     }
 
-    fn on_book(&mut self, book: &BookLevels) {
+    fn on_book(&mut self, book: &TopOfBook) {
         bump("books");
         if let Some(top) = market::best_bid_ask(book.symbol) {
             let _ = state::set_f64("bid", top.bid.price);
