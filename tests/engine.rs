@@ -22,7 +22,7 @@ fn timers_fire_in_event_time() {
 
 #[test]
 fn timers_also_fire_between_bars_on_trades_and_books() {
-    use stratbox::feeds::{BookTop, TradePrint};
+    use stratbox::feeds::{BookUpdate, BookUpdateKind, TradePrint};
     use stratbox::model::Side;
     let mut engine = engine(SandboxLimits::default());
     deploy(&mut engine, "t", "counter", r#"{"timer_ms": 90000}"#);
@@ -41,11 +41,18 @@ fn timers_also_fire_between_bars_on_trades_and_books() {
     engine.handle(&trade(90_000));
     assert_eq!(state_u64(&engine, "t", "timers"), Some(1));
     assert_eq!(state_u64(&engine, "t", "trades"), Some(2));
-    engine.handle(&MarketEvent::Book(BookTop {
+    let level = |p: i64| {
+        (
+            stratbox::model::Fixed::from_int(p),
+            stratbox::model::Fixed::from_int(1),
+        )
+    };
+    engine.handle(&MarketEvent::Book(BookUpdate {
         symbol: 0,
         time: 180_000,
-        bids: vec![(99.0, 1.0)],
-        asks: vec![(101.0, 1.0)],
+        kind: BookUpdateKind::Snapshot,
+        bids: vec![level(99)],
+        asks: vec![level(101)],
     }));
     assert_eq!(state_u64(&engine, "t", "timers"), Some(2));
     assert_eq!(state_u64(&engine, "t", "books"), Some(1));

@@ -7,16 +7,16 @@ mod common;
 use stratbox::features::{FeatureConfig, FeatureEngine};
 use stratbox::feeds::candles;
 use stratbox::feeds::sources::{Headline, Observation, SourceEvent};
-use stratbox::feeds::{BookTop, TradePrint};
+use stratbox::feeds::{BookUpdate, BookUpdateKind, TradePrint};
 use stratbox::market::MarketData;
-use stratbox::model::{Bar, Side};
+use stratbox::model::{Bar, Fixed, Side};
 
 /// Everything the engine can see, in the order it sees it.
 #[derive(Clone, Debug)]
 enum Event {
     Bar(Bar),
     Trade(TradePrint),
-    Book(BookTop),
+    Book(BookUpdate),
     Source(SourceEvent),
 }
 
@@ -96,15 +96,16 @@ fn events(market: &mut MarketData) -> Vec<Event> {
             (1..=10)
                 .map(|i| {
                     (
-                        price + sign * tick * f64::from(i),
-                        50.0 * f64::from(i) + (id % 7) as f64,
+                        Fixed::from_f64(price + sign * tick * f64::from(i)).unwrap(),
+                        Fixed::from_f64(50.0 * f64::from(i) + (id % 7) as f64).unwrap(),
                     )
                 })
                 .collect()
         };
-        events.push(Event::Book(BookTop {
+        events.push(Event::Book(BookUpdate {
             symbol: xrp,
             time,
+            kind: BookUpdateKind::Snapshot,
             bids: levels(-1.0),
             asks: levels(1.0),
         }));
@@ -149,7 +150,7 @@ fn apply(market: &mut MarketData, event: &Event) {
     match event {
         Event::Bar(b) => market.push_bar(*b),
         Event::Trade(t) => market.push_trade(t),
-        Event::Book(b) => market.set_book(b.clone()),
+        Event::Book(b) => market.apply_book(b),
         Event::Source(s) => market.record(s.clone()),
     }
 }

@@ -59,6 +59,50 @@ impl OrderBook {
         self.best_ask = self.asks.first_key_value().map(|(p, q)| (*p, *q));
     }
 
+    /// Makes `bid` and `ask` the best levels (a `bookTicker`): better levels are removed, and
+    /// each side's best level gets its quantity.
+    pub fn apply_top(&mut self, bid: Option<(Fixed, Fixed)>, ask: Option<(Fixed, Fixed)>) {
+        if let Some((price, qty)) = bid {
+            while let Some((&Reverse(p), _)) = self.bids.first_key_value() {
+                if p <= price {
+                    break;
+                }
+                self.bids.pop_first();
+            }
+            self.apply(&[(price, qty)], &[]);
+        }
+        if let Some((price, qty)) = ask {
+            while let Some((&p, _)) = self.asks.first_key_value() {
+                if p >= price {
+                    break;
+                }
+                self.asks.pop_first();
+            }
+            self.apply(&[], &[(price, qty)]);
+        }
+    }
+
+    /// Removes every level.
+    pub fn clear(&mut self) {
+        self.bids.clear();
+        self.asks.clear();
+        self.best_bid = None;
+        self.best_ask = None;
+    }
+
+    /// The quantity bid at `price` (zero for no level).
+    pub fn bid_qty(&self, price: Fixed) -> Fixed {
+        self.bids
+            .get(&Reverse(price))
+            .copied()
+            .unwrap_or(Fixed::ZERO)
+    }
+
+    /// The quantity offered at `price` (zero for no level).
+    pub fn ask_qty(&self, price: Fixed) -> Fixed {
+        self.asks.get(&price).copied().unwrap_or(Fixed::ZERO)
+    }
+
     /// Best bid (price, quantity), O(1).
     pub fn best_bid(&self) -> Option<(Fixed, Fixed)> {
         self.best_bid
@@ -114,5 +158,26 @@ mod tests {
         b.apply(&[], &[(fx("101"), fx("0"))]);
         assert_eq!(b.best_ask(), None);
         assert_eq!(b.depth(), (2, 0));
+        assert_eq!(b.bid_qty(fx("98")), fx("2"));
+        assert_eq!(b.bid_qty(fx("97")), Fixed::ZERO);
+    }
+
+    #[test]
+    fn a_ticker_removes_levels_better_than_its_best() {
+        let mut b = OrderBook::from_snapshot(
+            1,
+            &[
+                (fx("99"), fx("1")),
+                (fx("98"), fx("2")),
+                (fx("97"), fx("2")),
+            ],
+            &[(fx("101"), fx("1")), (fx("102"), fx("1"))],
+        );
+        b.apply_top(Some((fx("98"), fx("5"))), Some((fx("101.5"), fx("3"))));
+        assert_eq!(b.best_bid(), Some((fx("98"), fx("5"))));
+        assert_eq!(b.best_ask(), Some((fx("101.5"), fx("3"))));
+        assert_eq!(b.depth(), (2, 2));
+        b.clear();
+        assert_eq!((b.best_bid(), b.depth()), (None, (0, 0)));
     }
 }

@@ -15,7 +15,7 @@ pub use deployment::{
 };
 
 use crate::execution::{OrderPath, Venue};
-use crate::feeds::{BookTop, MarketEvent, TradePrint};
+use crate::feeds::{BookUpdate, MarketEvent, TradePrint};
 use crate::inference::{InferenceService, Predictor};
 use crate::journal::{Journal, JournalEntry, VersionRecord};
 use crate::market::MarketData;
@@ -503,11 +503,11 @@ impl Engine {
         self.deliver_updates();
     }
 
-    fn on_book(&mut self, book: &BookTop, event: &MarketEvent) {
+    fn on_book(&mut self, book: &BookUpdate, event: &MarketEvent) {
         self.advance_to(book.time);
         let top = {
             let mut market = self.env.market_mut();
-            market.set_book(book.clone());
+            market.apply_book(book);
             market.top(book.symbol)
         };
         self.match_event(event);

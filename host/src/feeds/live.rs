@@ -4,7 +4,7 @@
 //! produces.
 
 use super::binance::ws::{self, FeedEvent, FeedStats, LiveFeedConfig, StreamHub, StreamRequest};
-use super::{BookTop, MarketEvent, TradePrint};
+use super::{BookUpdate, BookUpdateKind, MarketEvent, TradePrint};
 use crate::engine::service::EventSender;
 use crate::model::{Side, SymbolId};
 use std::sync::Arc;
@@ -53,24 +53,24 @@ pub async fn run(
                     Side::Buy
                 },
             }),
-            FeedEvent::Book {
-                bids, asks, stamp, ..
-            } => MarketEvent::Book(BookTop {
+            FeedEvent::Book { change, stamp, .. } => MarketEvent::Book(BookUpdate {
                 symbol,
                 time: stamp.exchange_ms,
-                bids: bids.iter().map(|(p, q)| (p.to_f64(), q.to_f64())).collect(),
-                asks: asks.iter().map(|(p, q)| (p.to_f64(), q.to_f64())).collect(),
+                kind: change.kind,
+                bids: change.bids,
+                asks: change.asks,
             }),
             FeedEvent::Streams(streams) => {
                 depth_book = streams.iter().any(|s| s.contains("@depth"));
                 continue;
             }
             FeedEvent::Ticker(_, _) if depth_book => continue,
-            FeedEvent::Ticker(ticker, stamp) => MarketEvent::Book(BookTop {
+            FeedEvent::Ticker(ticker, stamp) => MarketEvent::Book(BookUpdate {
                 symbol,
                 time: stamp.receive_ms,
-                bids: vec![(ticker.bid.0.to_f64(), ticker.bid.1.to_f64())],
-                asks: vec![(ticker.ask.0.to_f64(), ticker.ask.1.to_f64())],
+                kind: BookUpdateKind::Top,
+                bids: vec![ticker.bid],
+                asks: vec![ticker.ask],
             }),
         };
         if !events.send(event) {

@@ -8,10 +8,36 @@ pub mod live;
 pub mod replay;
 pub mod sources;
 
-use crate::model::Bar;
+use crate::model::{Bar, Fixed};
 
-/// The best levels of a symbol's local order book.
+/// How a [`BookUpdate`] changes a symbol's book.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BookUpdateKind {
+    /// The levels are the whole book (a snapshot, or the book after a resynchronisation).
+    Snapshot,
+    /// The levels changed to these absolute quantities (zero removes a level): a depth diff.
+    Diff,
+    /// The best bid and ask are these (a `bookTicker`): better levels are gone.
+    Top,
+}
+
+/// A change of a symbol's order book, as a feed or a capture delivers it.
 #[derive(Clone, Debug, PartialEq)]
+pub struct BookUpdate {
+    /// The instrument.
+    pub symbol: crate::model::SymbolId,
+    /// Event time of the change.
+    pub time: crate::model::TimestampMs,
+    /// What the levels mean.
+    pub kind: BookUpdateKind,
+    /// Bid levels: (price, quantity).
+    pub bids: Vec<(Fixed, Fixed)>,
+    /// Ask levels.
+    pub asks: Vec<(Fixed, Fixed)>,
+}
+
+/// The best levels of a symbol's local order book, in f64 for features and guests.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct BookTop {
     /// The instrument.
     pub symbol: crate::model::SymbolId,
@@ -46,7 +72,7 @@ pub enum MarketEvent {
     /// A candle closed.
     Bar(Bar),
     /// A local order book changed.
-    Book(BookTop),
+    Book(BookUpdate),
     /// A public trade.
     Trade(TradePrint),
     /// A non-market source produced a value or a headline.

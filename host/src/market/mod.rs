@@ -11,9 +11,11 @@ mod marks;
 pub use average::AveragePrice;
 pub use marks::Marks;
 
+use crate::book::OrderBook;
 use crate::features::{FeatureEngine, WindowInput};
+use crate::feeds::binance::ws::BOOK_LEVELS;
 use crate::feeds::sources::SourceEvent;
-use crate::feeds::{BookTop, TradePrint};
+use crate::feeds::{BookTop, BookUpdate, BookUpdateKind, TradePrint};
 use crate::inference::PredictionEvent;
 use crate::model::{
     AssetId, Bar, Fixed, Instrument, Instruments, Side, SymbolId, SymbolTable, TimestampMs,
@@ -35,7 +37,7 @@ pub struct MarketData {
     /// Bars kept per symbol: [`HISTORY`], or the feature engine's rows of history if more (an
     /// indicator started late is warmed over them).
     kept: usize,
-    books: Vec<Option<BookTop>>,
+    books: Vec<Option<Book>>,
     /// Latest close of each symbol.
     pub marks: Marks,
     /// Every named feature of every symbol.
@@ -64,6 +66,13 @@ pub enum FeatureRef {
     Input(WindowInput),
     /// A source's series, `source.series`.
     Source(Arc<str>),
+}
+
+/// A symbol's full book and its best levels in f64.
+#[derive(Debug)]
+struct Book {
+    depth: OrderBook,
+    view: BookTop,
 }
 
 /// Market summary handed to signal optimizers.
@@ -127,14 +136,11 @@ impl MarketData {
     /// The price an order on `side` would meet first: the best ask for a buy, the best bid for
     /// a sell, or the last price without a book.
     pub fn touch(&self, symbol: SymbolId, side: Side) -> Option<Fixed> {
-        let from_book = self.book(symbol).and_then(|b| {
-            let level = match side {
-                Side::Buy => b.asks.first(),
-                Side::Sell => b.bids.first(),
-            };
-            level.and_then(|&(p, _)| Fixed::from_f64(p).ok())
+        let from_book = self.depth(symbol).and_then(|b| match side {
+            Side::Buy => b.best_ask(),
+            Side::Sell => b.best_bid(),
         });
-        from_book.or_else(|| self.marks.get(symbol))
+        from_book.map(|(p, _)| p).or_else(|| self.marks.get(symbol))
     }
 
     /// The price of one unit of asset `from` in asset `to`: through the symbol trading them
@@ -208,14 +214,35 @@ impl MarketData {
         self.features.on_trade(trade);
     }
 
-    /// Records the latest best levels of a symbol's book.
-    pub fn set_book(&mut self, book: BookTop) {
-        let i = book.symbol as usize;
+    /// Applies a change of a symbol's book; its best levels and the book features follow.
+    pub fn apply_book(&mut self, update: &BookUpdate) {
+        let i = update.symbol as usize;
         if self.books.len() <= i {
-            self.books.resize(i + 1, None);
+            self.books.resize_with(i + 1, || None);
         }
-        self.features.on_book(&book);
-        self.books[i] = Some(book);
+        let book = self.books[i].get_or_insert_with(|| Book {
+            depth: OrderBook::default(),
+            view: BookTop::default(),
+        });
+        match update.kind {
+            BookUpdateKind::Snapshot => {
+                book.depth.clear();
+                book.depth.apply(&update.bids, &update.asks);
+            }
+            BookUpdateKind::Diff => book.depth.apply(&update.bids, &update.asks),
+            BookUpdateKind::Top => book
+                .depth
+                .apply_top(update.bids.first().copied(), update.asks.first().copied()),
+        }
+        let view = &mut book.view;
+        view.symbol = update.symbol;
+        view.time = update.time;
+        view.bids.clear();
+        view.asks.clear();
+        let f = |(p, q): (Fixed, Fixed)| (p.to_f64(), q.to_f64());
+        view.bids.extend(book.depth.bids(BOOK_LEVELS).map(f));
+        view.asks.extend(book.depth.asks(BOOK_LEVELS).map(f));
+        self.features.on_book(view);
     }
 
     /// Records a value or headline from a non-market source (the features keep what they need:
@@ -224,9 +251,14 @@ impl MarketData {
         self.features.on_source(&event);
     }
 
-    /// The latest book of `symbol`, if a live feed keeps one.
+    /// The best levels of `symbol`'s book, if a feed keeps one.
     pub fn book(&self, symbol: SymbolId) -> Option<&BookTop> {
-        self.books.get(symbol as usize)?.as_ref()
+        self.books.get(symbol as usize)?.as_ref().map(|b| &b.view)
+    }
+
+    /// The whole book of `symbol`, if a feed keeps one.
+    pub fn depth(&self, symbol: SymbolId) -> Option<&OrderBook> {
+        self.books.get(symbol as usize)?.as_ref().map(|b| &b.depth)
     }
 
     /// The best bid and ask of `symbol`: from its book, or without one the last close standing

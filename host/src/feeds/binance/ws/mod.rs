@@ -91,6 +91,17 @@ pub struct Stamp {
     pub receive_ms: i64,
 }
 
+/// A change of the local book, as the engine applies it to its own.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BookChange {
+    /// A diff, or the whole book.
+    pub kind: crate::feeds::BookUpdateKind,
+    /// Bid levels with absolute quantities.
+    pub bids: Vec<(Fixed, Fixed)>,
+    /// Ask levels with absolute quantities.
+    pub asks: Vec<(Fixed, Fixed)>,
+}
+
 /// What the feed produces.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FeedEvent {
@@ -108,6 +119,8 @@ pub enum FeedEvent {
         asks: Vec<(Fixed, Fixed)>,
         /// Times of the diff that produced it.
         stamp: Stamp,
+        /// The change itself: the diff, or the whole book after a (re)synchronisation.
+        change: BookChange,
     },
     /// The best bid and ask changed (`@bookTicker`; Binance sends no event time with it, so
     /// both stamps are the receive time).

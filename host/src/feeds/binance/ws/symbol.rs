@@ -6,8 +6,9 @@
 use super::connection::now_ms;
 use super::hub::{Routed, StreamHub};
 use super::trades::{self, Gap, Outcome, TradeSequence};
-use super::{BOOK_LEVELS, FeedEvent, FeedStats, LiveFeedConfig, Stamp, StreamRequest};
+use super::{BOOK_LEVELS, BookChange, FeedEvent, FeedStats, LiveFeedConfig, Stamp, StreamRequest};
 use crate::book::{BookSync, DepthDiff, SyncAction};
+use crate::feeds::BookUpdateKind;
 use crate::feeds::binance::rest::RestClient;
 use crate::feeds::binance::types::{
     DepthSnapshot, RawAggTrade, RawBookTicker, RawStreamTrade, TradeTick,
@@ -192,8 +193,13 @@ impl Feed {
     /// Feeds a diff to the book procedure; a snapshot it asks for is fetched in the
     /// background, so bars keep flowing while it is (possibly rate-limited) on its way.
     async fn on_depth(&mut self, diff: DepthDiff, stamp: Stamp) -> bool {
+        let change = BookChange {
+            kind: BookUpdateKind::Diff,
+            bids: diff.bids.clone(),
+            asks: diff.asks.clone(),
+        };
         let action = self.book.on_diff(diff);
-        self.after_book_step(action, stamp).await
+        self.after_book_step(action, stamp, Some(change)).await
     }
 
     /// Applies a fetched snapshot (or schedules another attempt after a failure).
@@ -202,14 +208,11 @@ impl Feed {
         match fetched {
             Ok(s) => {
                 let action = self.book.on_snapshot(s.last_update_id, &s.bids, &s.asks);
-                self.after_book_step(
-                    action,
-                    Stamp {
-                        exchange_ms: now_ms(),
-                        receive_ms: now_ms(),
-                    },
-                )
-                .await
+                let stamp = Stamp {
+                    exchange_ms: now_ms(),
+                    receive_ms: now_ms(),
+                };
+                self.after_book_step(action, stamp, None).await
             }
             Err(e) => {
                 tracing::error!(symbol = %self.config.symbol, "depth snapshot failed, retrying: {e}");
@@ -219,7 +222,14 @@ impl Feed {
         }
     }
 
-    async fn after_book_step(&mut self, action: SyncAction, stamp: Stamp) -> bool {
+    /// Acts on what the book procedure said: fetches a snapshot, or sends the book's best levels
+    /// with the change that made them (`diff`, or the whole book after a (re)synchronisation).
+    async fn after_book_step(
+        &mut self,
+        action: SyncAction,
+        stamp: Stamp,
+        diff: Option<BookChange>,
+    ) -> bool {
         self.stats
             .resyncs
             .store(self.book.resyncs, Ordering::Relaxed);
@@ -230,12 +240,18 @@ impl Feed {
             }
             (SyncAction::Updated, Some(book)) => {
                 self.unsynced_snapshots = 0;
+                let change = diff.unwrap_or_else(|| BookChange {
+                    kind: BookUpdateKind::Snapshot,
+                    bids: book.bids(usize::MAX).collect(),
+                    asks: book.asks(usize::MAX).collect(),
+                });
                 self.out
                     .send(FeedEvent::Book {
                         last_update_id: book.last_update_id,
                         bids: book.bids(BOOK_LEVELS).collect(),
                         asks: book.asks(BOOK_LEVELS).collect(),
                         stamp,
+                        change,
                     })
                     .await
                     .is_ok()
