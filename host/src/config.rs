@@ -147,6 +147,18 @@ pub struct ExecutionConfig {
     pub limit_fill_probability: f64,
     /// Seed of the simulation's random draws.
     pub seed: u64,
+    /// Book matcher: how resting orders advance in their queue (`risk-averse`, `power:N`,
+    /// `power2:N`, `power3:N`, `log`, `log2`).
+    pub queue: String,
+    /// Latency from a strategy to the venue, in milliseconds.
+    pub entry_latency_ms: i64,
+    /// Latency from the venue back to the strategy, in milliseconds.
+    pub response_latency_ms: i64,
+    /// A recorded latency file (`req_ts,exch_ts,resp_ts` in nanoseconds) instead of constants.
+    pub latency_file: Option<PathBuf>,
+    /// Exchange rules of the symbols (an `exchangeInfo` answer saved to a file); without it
+    /// symbols have no filters (a live Binance market's own are read when it starts).
+    pub symbols: Option<PathBuf>,
 }
 
 impl Default for ExecutionConfig {
@@ -158,6 +170,11 @@ impl Default for ExecutionConfig {
             slippage_ticks: 0,
             limit_fill_probability: 1.0,
             seed: 1,
+            queue: "risk-averse".into(),
+            entry_latency_ms: 0,
+            response_latency_ms: 0,
+            latency_file: None,
+            symbols: None,
         }
     }
 }
@@ -183,6 +200,37 @@ impl ExecutionConfig {
                 .or(both)
                 .unwrap_or(default.taker),
         })
+    }
+
+    /// The simulated exchange these settings describe.
+    pub fn exchange(&self) -> Result<crate::execution::venues::SimExchange, String> {
+        let queue = self
+            .queue
+            .parse()
+            .map_err(|e| format!("execution.queue: {e}"))?;
+        Ok(crate::execution::venues::SimExchange::new(
+            self.bar_fill()?,
+            crate::execution::venues::BookFillConfig {
+                fees: self.fees()?,
+                queue,
+            },
+        ))
+    }
+
+    /// The latency between strategies and the simulated exchange.
+    pub fn latency(&self) -> Result<crate::execution::LatencyModel, String> {
+        match &self.latency_file {
+            Some(path) => {
+                crate::execution::LatencyModel::from_file(path).map_err(|e| e.to_string())
+            }
+            None if self.entry_latency_ms < 0 || self.response_latency_ms < 0 => {
+                Err("execution latencies must not be negative".into())
+            }
+            None => Ok(crate::execution::LatencyModel::constant(
+                self.entry_latency_ms,
+                self.response_latency_ms,
+            )),
+        }
     }
 
     /// The candle fill model's settings.
@@ -293,6 +341,14 @@ impl ServiceConfig {
             }
         }
         config.inference.resolve(base);
+        for path in [
+            &mut config.execution.latency_file,
+            &mut config.execution.symbols,
+        ] {
+            if let Some(p) = path {
+                *p = base.join(&*p);
+            }
+        }
         for deploy in &mut config.deploy {
             deploy.grants.resolve(base);
         }

@@ -6,7 +6,6 @@ use crate::api;
 use crate::config::{MarketSource, ServiceConfig};
 use crate::engine::service::{EngineService, EventSender};
 use crate::engine::{Allowance, Engine, Inference, Version};
-use crate::execution::venues::BarVenue;
 use crate::feeds::follow::{FeedTemplate, Followed};
 use crate::feeds::sources::Poller;
 use crate::feeds::{MarketEvent, replay};
@@ -63,7 +62,8 @@ pub async fn serve(
                     .into(),
             )
         })?;
-    let fills = config.execution.bar_fill().map_err(ServeError::Config)?;
+    let exchange = config.execution.exchange().map_err(ServeError::Config)?;
+    let latency = config.execution.latency().map_err(ServeError::Config)?;
     let interval = match &config.market.interval {
         Some(text) => Some(replay::parse_interval(text).ok_or_else(|| {
             ServeError::Config(format!("market.interval {text:?}: use e.g. 1m, 5m, 1h"))
@@ -79,11 +79,26 @@ pub async fn serve(
         .clone()
         .unwrap_or_else(|| crate::config::default_data_dir().join("components"));
     let runtime = Runtime::new(config.sandbox.clone())?.with_disk_cache(cache_dir);
-    let mut engine = Engine::new(
-        runtime.clone(),
-        Arc::new(journal),
-        Box::new(BarVenue::new(fills)),
-    );
+    let mut engine = Engine::new(runtime.clone(), Arc::new(journal), Box::new(exchange));
+    engine
+        .orders()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .set_latency(latency);
+    if let Some(path) = &config.execution.symbols {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ServeError::Config(format!("execution.symbols {}: {e}", path.display()))
+        })?;
+        engine
+            .market()
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .instruments
+            .describe(&text)
+            .map_err(|e| {
+                ServeError::Config(format!("execution.symbols {}: {e}", path.display()))
+            })?;
+    }
     engine
         .market()
         .write()
@@ -154,6 +169,9 @@ pub async fn serve(
                 service.events(),
                 service_market.clone(),
             ));
+            if config.execution.symbols.is_none() {
+                followed.fetch_rules().await;
+            }
             for (name, _) in &symbols {
                 if let Err(e) = followed.start(name) {
                     tracing::error!(symbol = %name, "not followed: {e}");

@@ -92,6 +92,11 @@ impl OrderPath {
         self
     }
 
+    /// Sets the latency between the strategies and the venue.
+    pub fn set_latency(&mut self, latency: LatencyModel) {
+        self.latency = latency;
+    }
+
     /// The risk state of every deployment.
     pub fn risk(&self) -> &RiskEngine {
         &self.risk

@@ -149,6 +149,23 @@ impl Followed {
         Ok(())
     }
 
+    /// Reads the exchange's rules of its symbols (`exchangeInfo`) into the market, so orders
+    /// meet the filters the exchange would apply.
+    pub fn describe(&self, exchange_info: &str) {
+        let mut market = self.market.write().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = market.instruments.describe(exchange_info) {
+            tracing::warn!("the exchange's symbol rules could not be read: {e}");
+        }
+    }
+
+    /// Reads the exchange's rules of its symbols from its REST endpoint.
+    pub async fn fetch_rules(&self) {
+        match self.hub.rest(&self.template.rest).exchange_info().await {
+            Ok(info) => self.describe(&info.raw),
+            Err(e) => tracing::warn!("exchange rules not fetched (orders meet no filters): {e}"),
+        }
+    }
+
     /// Starts following `symbol` once the exchange confirms it lists it.
     pub async fn follow(&self, symbol: &str) -> Result<(), FollowError> {
         let symbol = symbol.to_ascii_uppercase();
@@ -171,6 +188,7 @@ impl Followed {
                 "the exchange does not list {symbol}"
             )));
         }
+        self.describe(&info.raw);
         self.start(&symbol)
     }
 

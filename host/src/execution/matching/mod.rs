@@ -1,3 +1,5 @@
-//! The parts of matching both simulated venues share: when stop orders trigger.
+//! The parts of matching the simulated venues share: when stop orders trigger, and where a
+//! resting order stands in its queue.
 
+pub mod queue;
 pub mod trigger;

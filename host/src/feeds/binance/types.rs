@@ -63,6 +63,8 @@ pub struct ExchangeInfo {
     pub server_time: i64,
     /// Every symbol's rules.
     pub symbols: Vec<SymbolFilters>,
+    /// The answer as received, for [`crate::model::Instruments::describe`].
+    pub raw: String,
 }
 
 #[derive(Deserialize)]
@@ -119,6 +121,7 @@ impl ExchangeInfo {
         Ok(ExchangeInfo {
             server_time: raw.server_time,
             symbols,
+            raw: body.to_string(),
         })
     }
 }

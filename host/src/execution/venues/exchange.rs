@@ -1,0 +1,69 @@
+//! The simulated exchange paper trading and backtests share: orders of a symbol with an order
+//! book go to the book matcher, the others to the candle fill model.
+
+use super::{BarFillConfig, BarVenue, BookFillConfig, BookVenue};
+use crate::execution::venue::{Venue, VenueOrder, VenueReport};
+use crate::feeds::MarketEvent;
+use crate::market::MarketData;
+use crate::model::{FeeRates, SymbolId, TimestampMs};
+
+/// The book matcher and the candle fill model behind one venue.
+#[derive(Debug)]
+pub struct SimExchange {
+    bars: BarVenue,
+    book: BookVenue,
+}
+
+impl SimExchange {
+    /// A simulated exchange whose candle model fills as `bars` says and whose book matcher as
+    /// `book` says.
+    pub fn new(bars: BarFillConfig, book: BookFillConfig) -> Self {
+        SimExchange {
+            bars: BarVenue::new(bars),
+            book: BookVenue::new(book),
+        }
+    }
+}
+
+impl Venue for SimExchange {
+    fn place(
+        &mut self,
+        order: VenueOrder,
+        now: TimestampMs,
+        market: &MarketData,
+        out: &mut Vec<VenueReport>,
+    ) {
+        if market.depth(order.symbol).is_some() {
+            self.book.place(order, now, market, out);
+        } else {
+            self.bars.place(order, now, market, out);
+        }
+    }
+
+    fn cancel(
+        &mut self,
+        order_id: u64,
+        now: TimestampMs,
+        market: &MarketData,
+        out: &mut Vec<VenueReport>,
+    ) {
+        if self.book.holds(order_id) {
+            self.book.cancel(order_id, now, market, out);
+        } else {
+            self.bars.cancel(order_id, now, market, out);
+        }
+    }
+
+    fn on_event(&mut self, event: &MarketEvent, market: &MarketData, out: &mut Vec<VenueReport>) {
+        self.book.on_event(event, market, out);
+        self.bars.on_event(event, market, out);
+    }
+
+    fn fees(&self, symbol: SymbolId, market: &MarketData) -> FeeRates {
+        if market.depth(symbol).is_some() {
+            self.book.fees(symbol, market)
+        } else {
+            self.bars.fees(symbol, market)
+        }
+    }
+}
