@@ -344,10 +344,11 @@ impl ServiceConfig {
         for path in [
             &mut config.execution.latency_file,
             &mut config.execution.symbols,
-        ] {
-            if let Some(p) = path {
-                *p = base.join(&*p);
-            }
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *path = base.join(&*path);
         }
         for deploy in &mut config.deploy {
             deploy.grants.resolve(base);
