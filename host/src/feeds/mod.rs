@@ -3,10 +3,13 @@
 
 pub mod binance;
 pub mod candles;
+pub mod capture;
 pub mod follow;
 pub mod live;
 pub mod replay;
 pub mod sources;
+pub mod trade_bars;
+pub mod trade_file;
 
 use crate::model::{Bar, Fixed};
 

@@ -3,6 +3,7 @@
 //! kline events, all published on the exchange's event channel (served by [`super::socket`]).
 
 use super::market::SimMarket;
+pub use crate::feeds::trade_file::{RecordedTrade as SimTrade, read_trades};
 use crate::model::Fixed;
 use crate::rng::Rng;
 use std::collections::BTreeMap;
@@ -24,59 +25,6 @@ pub struct SimBook {
 
 /// Trades kept for the REST endpoints.
 const MAX_TRADES: usize = 100_000;
-
-/// A trade the simulator made or replays.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SimTrade {
-    /// Trade id.
-    pub id: u64,
-    /// Price.
-    pub price: Fixed,
-    /// Base quantity.
-    pub quantity: Fixed,
-    /// Trade time, ms.
-    pub time: i64,
-    /// The taker sold.
-    pub buyer_is_maker: bool,
-}
-
-/// Reads recorded trades in the shared data's format,
-/// `timestamp_ms,trade_id,type,side,price,amount,cost` (side is the taker's), in time order.
-pub fn read_trades(path: &std::path::Path) -> Result<Vec<SimTrade>, String> {
-    let shown = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let mut out: Vec<SimTrade> = Vec::new();
-    for (i, line) in text
-        .lines()
-        .enumerate()
-        .skip(1)
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let f: Vec<&str> = line.split(',').map(str::trim).collect();
-        let bad = |what: &str| format!("{shown}, line {}: {what}", i + 1);
-        if f.len() < 6 {
-            return Err(bad(
-                "expected timestamp_ms,trade_id,type,side,price,amount,cost",
-            ));
-        }
-        let trade = SimTrade {
-            time: f[0].parse().map_err(|_| bad("timestamp"))?,
-            id: f[1].parse().map_err(|_| bad("trade_id"))?,
-            buyer_is_maker: match f[3] {
-                "sell" => true,
-                "buy" => false,
-                _ => return Err(bad("side must be buy or sell")),
-            },
-            price: f[4].parse().map_err(|_| bad("price"))?,
-            quantity: f[5].parse().map_err(|_| bad("amount"))?,
-        };
-        if out.last().is_some_and(|p| p.time > trade.time) {
-            return Err(bad("trades out of time order"));
-        }
-        out.push(trade);
-    }
-    Ok(out)
-}
 
 /// A message for subscribers of one symbol's stream kind.
 #[derive(Clone, Debug)]
