@@ -183,8 +183,11 @@ struct SymbolState {
     has_depth: bool,
     /// Book tickers not yet matched to the book's update of the same id (they travel faster
     /// than the depth stream's batches).
-    pending: std::collections::VecDeque<(u64, (Fixed, Fixed), (Fixed, Fixed))>,
+    pending: std::collections::VecDeque<PendingTicker>,
 }
+
+/// A book ticker's update id, best bid and best ask.
+type PendingTicker = (u64, (Fixed, Fixed), (Fixed, Fixed));
 
 /// Most tickers kept waiting for their book update.
 const PENDING_TICKERS: usize = 4096;
