@@ -153,7 +153,7 @@ fn check_command_reports_the_world_or_the_mismatch() {
 }
 
 /// Fills of every deployment, in order, by owner.
-fn fills_by_owner(recorder: &stratbox::backtest::FillRecorder) -> Vec<(String, String)> {
+fn fills_by_owner(recorder: &stratbox::backtest::UpdateRecorder) -> Vec<(String, String)> {
     recorder
         .fills()
         .iter()
@@ -206,7 +206,7 @@ fn components_built_against_0_1_keep_deploying_and_trade_like_their_0_2_builds()
 
     // The same strategy built on either SDK, side by side on real candles: the same orders,
     // balances, filters and fills.
-    let recorder = std::sync::Arc::new(stratbox::backtest::FillRecorder::default());
+    let recorder = std::sync::Arc::new(stratbox::backtest::UpdateRecorder::default());
     let mut engine = stratbox::engine::Engine::new(
         runtime,
         recorder.clone(),

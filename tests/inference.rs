@@ -451,42 +451,42 @@ fn the_device_choice_falls_back_or_fails_clearly_without_an_adapter() {
 fn a_strategy_trades_on_predictions_in_a_backtest() {
     let config = ensemble(&[("lstm", 0.4), ("transformer", 0.35), ("cnn", 0.25)]);
     let bars = btc_bars(400);
-    let report = stratbox::backtest::run(
-        stratbox::sandbox::Runtime::new(SandboxLimits::default()).unwrap(),
-        stratbox::backtest::Backtest {
-            component: guest("model-follower"),
-            // Enter on the first prediction whatever it says, leave when it turns negative.
-            config: r#"{"quantity": 10, "min_return": -1, "min_confidence": 0}"#.into(),
-            budget: stratbox::risk::Budget::unlimited(10_000.0),
-            symbols: &["BTCUSDT"],
-            bars: &bars,
-            venue: stratbox::execution::venues::BarFillConfig::default(),
-            inference: Some(&config),
-        },
-    )
-    .unwrap();
-    assert_eq!(report.status, stratbox::engine::Status::Running);
+    let events: Vec<_> = bars
+        .iter()
+        .map(|b| stratbox::feeds::MarketEvent::Bar(*b))
+        .collect();
+    let run = |inference| {
+        stratbox::backtest::run(
+            stratbox::sandbox::Runtime::new(SandboxLimits::default()).unwrap(),
+            stratbox::backtest::Backtest {
+                components: vec![stratbox::backtest::Component {
+                    name: "follower".into(),
+                    bytes: guest("model-follower"),
+                    // Enter on the first prediction whatever it says, leave when it turns
+                    // negative.
+                    config: r#"{"quantity": 10, "min_return": -1, "min_confidence": 0}"#.into(),
+                    budget: stratbox::risk::Budget::unlimited(10_000.0),
+                }],
+                symbols: &["BTCUSDT".to_string()],
+                exchange_info: None,
+                events: &events,
+                execution: Default::default(),
+                inference,
+                progress: false,
+            },
+        )
+        .unwrap()
+    };
+    let report = run(Some(&config));
+    assert_eq!(report.halted().count(), 0);
     let first_fill = report
         .fills
         .first()
         .expect("the strategy traded on a prediction");
     // The first prediction comes with bar 94; the market order fills at the next bar's open.
     assert_eq!(first_fill.time, bars[95].open_time);
-    let without = stratbox::backtest::run(
-        stratbox::sandbox::Runtime::new(SandboxLimits::default()).unwrap(),
-        stratbox::backtest::Backtest {
-            component: guest("model-follower"),
-            config: r#"{"quantity": 10, "min_return": -1, "min_confidence": 0}"#.into(),
-            budget: stratbox::risk::Budget::unlimited(10_000.0),
-            symbols: &["BTCUSDT"],
-            bars: &bars,
-            venue: stratbox::execution::venues::BarFillConfig::default(),
-            inference: None,
-        },
-    )
-    .unwrap();
     assert!(
-        without.fills.is_empty(),
+        run(None).fills.is_empty(),
         "no models, no predictions, no trades"
     );
 }

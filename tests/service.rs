@@ -259,7 +259,7 @@ fn backtest_command_prints_a_summary_and_fails_when_the_strategy_is_halted() {
         "max drawdown",
         "sharpe",
         "win rate",
-        "bars           13681",
+        "events         13681",
     ] {
         assert!(text.contains(field), "{field} missing from:\n{text}");
     }
@@ -276,7 +276,8 @@ fn backtest_command_prints_a_summary_and_fails_when_the_strategy_is_halted() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("strategy halted: panicked"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("hostile halted: panicked"), "{err}");
 }
 
 /// Runs `stratbox exchange-sim` for `symbols` (comma-separated), pacing 100 bars a second;

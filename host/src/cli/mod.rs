@@ -12,7 +12,7 @@ mod operator;
 mod serve;
 mod sim;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Runs sandboxed WebAssembly trading strategies.
@@ -23,11 +23,14 @@ pub struct Cli {
     command: Command,
 }
 
+/// The subcommands. (Parsed once: the size of the backtest's many options does not matter.)
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Checks a component against the contract: its world, imports, exports and size.
     Check(check::Args),
-    /// Backtests a strategy component over a candle CSV and prints its trades and summary.
+    /// Backtests strategies over candles, trades or book captures and reports their orders,
+    /// fills, equity and metrics.
     Backtest(backtest::Args),
     /// Runs the host as a long-lived service.
     Serve(serve::Args),
@@ -60,7 +63,11 @@ enum Command {
 
 /// Parses the command line, runs the subcommand, and maps errors to a non-zero exit.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     init_tracing(if matches!(cli.command, Command::Serve(_)) {
         "info"
     } else {
@@ -68,7 +75,12 @@ pub fn main() -> ExitCode {
     });
     let result = match cli.command {
         Command::Check(args) => check::run(args),
-        Command::Backtest(args) => backtest::run(args),
+        Command::Backtest(args) => backtest::run(
+            args,
+            matches
+                .subcommand_matches("backtest")
+                .expect("the backtest subcommand's matches"),
+        ),
         Command::Serve(args) => serve::run(args),
         Command::Deploy(args) => operator::run(operator::Op::Deploy(args)),
         Command::Swap(args) => operator::run(operator::Op::Swap(args)),

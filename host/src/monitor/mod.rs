@@ -1,5 +1,6 @@
-//! Performance measurement: the summary of a run (PnL, return, drawdown, Sharpe, win rate).
+//! Performance measurement: the metrics of a run (returns, risk-adjusted ratios, drawdown,
+//! trade statistics) from its equity curve and fills.
 
-mod summary;
+mod metrics;
 
-pub use summary::{Summary, summarize};
+pub use metrics::{EquityPoint, Metrics, daily_returns, drawdown, measure, ratios};
