@@ -161,10 +161,9 @@ pub fn run(runtime: Arc<Runtime>, setup: Backtest<'_>) -> Result<BacktestReport,
             traders.push(c.name.clone());
         }
     }
-    let initial: Vec<f64> = traders
-        .iter()
-        .map(|n| engine.equity(n).map_or(0.0, |e| e.to_f64()))
-        .collect();
+    // A strategy's starting equity is its first valued one (holdings of an asset without a
+    // price yet cannot be valued).
+    let mut initial: Vec<Option<f64>> = vec![None; traders.len()];
     let progress = (setup.progress && setup.events.len() > 200_000)
         .then(|| indicatif::ProgressBar::new(setup.events.len() as u64));
     let mut curves: Vec<Vec<EquityPoint>> = vec![Vec::new(); traders.len()];
@@ -176,8 +175,12 @@ pub fn run(runtime: Arc<Runtime>, setup: Backtest<'_>) -> Result<BacktestReport,
         let time = engine.now();
         if is_bar || last || time >= last_sample.saturating_add(SAMPLE_MS) {
             last_sample = time;
-            for (curve, name) in curves.iter_mut().zip(&traders) {
-                let equity = engine.equity(name).map_or(0.0, |e| e.to_f64());
+            for ((curve, name), start) in curves.iter_mut().zip(&traders).zip(&mut initial) {
+                let Some(equity) = engine.valued_equity(name) else {
+                    continue;
+                };
+                let equity = equity.to_f64();
+                start.get_or_insert(equity);
                 match curve.last_mut() {
                     Some(p) if p.time == time => p.equity = equity,
                     _ => curve.push(EquityPoint { time, equity }),
@@ -198,6 +201,7 @@ pub fn run(runtime: Arc<Runtime>, setup: Backtest<'_>) -> Result<BacktestReport,
         .into_iter()
         .map(|d| (d.name, d.status))
         .collect();
+    let initial: Vec<f64> = initial.into_iter().map(|e| e.unwrap_or(0.0)).collect();
     Ok(report::assemble(
         &traders,
         &initial,

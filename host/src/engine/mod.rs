@@ -359,6 +359,14 @@ impl Engine {
             .unwrap_or(Fixed::ZERO))
     }
 
+    /// Equity of a deployment's account in its valuation asset, once every asset it holds has
+    /// a price (`None` before, or for an unknown name).
+    pub fn valued_equity(&self, name: &str) -> Option<Fixed> {
+        let d = &self.deployments[self.find(name).ok()?];
+        let market = self.env.market();
+        self.env.orders().account(d.id)?.equity(&market)
+    }
+
     /// The id of deployment `name`.
     pub fn deployment_id(&self, name: &str) -> Result<DeploymentId, DeployError> {
         Ok(self.deployments[self.find(name)?].id)
