@@ -4,73 +4,13 @@
 
 mod common;
 
+use common::service::*;
 use common::*;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 use stratbox::risk::Budget;
 use stratbox::sandbox::Grants;
-
-const TOKEN: &str = "test-token-0123456789";
-
-struct Server {
-    child: Child,
-    endpoint: String,
-}
-
-impl Server {
-    fn start(config: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_stratbox"))
-            .args(["serve", "--config"])
-            .arg(config)
-            .env_remove("STRATBOX_TOKEN")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start stratbox serve");
-        let endpoint = announced(&mut child, "stratbox listening on ");
-        Server { child, endpoint }
-    }
-
-    fn run(&self, args: &[&str]) -> (bool, String) {
-        self.run_with_token(args, TOKEN)
-    }
-
-    fn run_with_token(&self, args: &[&str], token: &str) -> (bool, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_stratbox"))
-            .args(args)
-            .args(["--endpoint", &self.endpoint, "--token", token])
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
-    }
-
-    /// Sends SIGTERM and waits for a clean exit.
-    fn terminate(mut self) {
-        let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "serve exited with {status}");
-                return;
-            }
-            assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
 
 /// Writes a service configuration with `market` as its `[market]` table, and a risk budget,
 /// into `dir`; returns their paths.
@@ -278,32 +218,6 @@ fn backtest_command_prints_a_summary_and_fails_when_the_strategy_is_halted() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("hostile halted: panicked"), "{err}");
-}
-
-/// Runs `stratbox exchange-sim` for `symbols` (comma-separated), pacing 100 bars a second;
-/// returns it and its address.
-fn start_exchange_sim(symbols: &str) -> (std::process::Child, String) {
-    let mut sim = Command::new(env!("CARGO_BIN_EXE_stratbox"))
-        .args([
-            "exchange-sim",
-            "--listen",
-            "127.0.0.1:0",
-            "--symbol",
-            symbols,
-            "--interval",
-            "1m",
-            "--candles",
-            "5000",
-            "--bars-per-second",
-            "100",
-            "--book-ms",
-            "50",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let addr = announced(&mut sim, "exchange-sim listening on http://");
-    (sim, addr)
 }
 
 /// `GET` of `path` on the service's control endpoint, as JSON.

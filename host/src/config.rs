@@ -117,6 +117,9 @@ pub struct MarketConfig {
     /// at most 1024).
     #[serde(default = "streams_per_connection")]
     pub streams_per_connection: usize,
+    /// Records every market event the engine handles to this capture file (gzip when it ends
+    /// in `.gz`), which `stratbox backtest --capture` replays.
+    pub record: Option<PathBuf>,
 }
 
 fn streams_per_connection() -> usize {
@@ -344,6 +347,7 @@ impl ServiceConfig {
         for path in [
             &mut config.execution.latency_file,
             &mut config.execution.symbols,
+            &mut config.market.record,
         ]
         .into_iter()
         .flatten()

@@ -7,6 +7,7 @@ use crate::config::{MarketSource, ServiceConfig};
 use crate::engine::service::{EngineService, EventSender};
 use crate::engine::{Allowance, Engine, Inference, Version};
 use crate::feeds::follow::{FeedTemplate, Followed};
+use crate::feeds::recorder::CaptureWriter;
 use crate::feeds::sources::Poller;
 use crate::feeds::{MarketEvent, replay};
 use crate::inference::{InferenceService, ModelControl};
@@ -145,7 +146,14 @@ pub async fn serve(
         tracing::info!(device = %status.device, members = status.members.len(), "ensemble loaded");
     }
     engine.set_inference(Inference::Background(inference.clone()));
-    let service = Arc::new(EngineService::start(engine));
+    let recorder =
+        match &config.market.record {
+            Some(path) => Some(CaptureWriter::create(path).map_err(|e| {
+                ServeError::Config(format!("market.record {}: {e}", path.display()))
+            })?),
+            None => None,
+        };
+    let service = Arc::new(EngineService::start_recording(engine, recorder));
     let _ = published.set(service.events());
     let mut sources = vec![tokio::spawn(replay_bars(
         service.events(),

@@ -2,6 +2,8 @@
 //! market data, and making engines.
 #![allow(dead_code)]
 
+pub mod service;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};

@@ -5,6 +5,7 @@
 
 use super::{Allowance, DeployError, DeploymentInfo, Engine, PrepareInputs, Prepared, Version};
 use crate::feeds::MarketEvent;
+use crate::feeds::recorder::CaptureWriter;
 use crate::sandbox::StateStore;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -97,11 +98,17 @@ pub struct EngineService {
 impl EngineService {
     /// Starts the loop on its own thread.
     pub fn start(engine: Engine) -> Self {
+        Self::start_recording(engine, None)
+    }
+
+    /// Starts the loop on its own thread, writing every market event it handles to `recorder`
+    /// (a capture a backtest can replay).
+    pub fn start_recording(engine: Engine, recorder: Option<CaptureWriter>) -> Self {
         let (tx, rx) = channel();
         let loop_tx = tx.clone();
         let thread = std::thread::Builder::new()
             .name("engine".into())
-            .spawn(move || run(engine, rx, loop_tx))
+            .spawn(move || run(engine, rx, loop_tx, recorder))
             .expect("spawn engine thread");
         EngineService {
             tx,
@@ -171,10 +178,21 @@ fn prepare_off_loop(
         .expect("spawn prepare thread");
 }
 
-fn run(mut engine: Engine, rx: Receiver<Input>, tx: Sender<Input>) -> Engine {
+fn run(
+    mut engine: Engine,
+    rx: Receiver<Input>,
+    tx: Sender<Input>,
+    mut recorder: Option<CaptureWriter>,
+) -> Engine {
     while let Ok(input) = rx.recv() {
         match input {
-            Input::Event(event) => engine.handle(&event),
+            Input::Event(event) => {
+                if let Some(recorder) = &mut recorder {
+                    let market = engine.market().read().unwrap_or_else(|p| p.into_inner());
+                    recorder.record(&event, market.symbols());
+                }
+                engine.handle(&event)
+            }
             Input::Command(command, reply) => command_step(&mut engine, &tx, command, reply),
             Input::Install(prepared, how, reply) => {
                 let result = prepared.and_then(|p| match how {
@@ -186,6 +204,11 @@ fn run(mut engine: Engine, rx: Receiver<Input>, tx: Sender<Input>) -> Engine {
             }
             Input::Shutdown => break,
         }
+    }
+    if let Some(recorder) = recorder
+        && let Err(e) = recorder.finish()
+    {
+        tracing::error!("the market recording could not be finished: {e}");
     }
     engine
 }

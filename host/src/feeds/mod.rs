@@ -6,6 +6,7 @@ pub mod candles;
 pub mod capture;
 pub mod follow;
 pub mod live;
+pub mod recorder;
 pub mod replay;
 pub mod sources;
 pub mod trade_bars;

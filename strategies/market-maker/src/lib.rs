@@ -1,7 +1,8 @@
 //! A market maker: on every book update it quotes `quantity` on both sides at the best bid
 //! and ask with post-only (limit-maker) orders, moves a quote by cancel-replace when the touch
-//! moves, and stops quoting the side that would take its position past `max_position`.
-//! Config: `{"quantity": 0.001, "max_position": 0.01}`.
+//! moves, and stops quoting the side that would take its position past `max_position`. With
+//! `inside_ticks` it quotes that many ticks inside the spread where the spread allows.
+//! Config: `{"quantity": 0.001, "max_position": 0.01, "inside_ticks": 0}`.
 //!
 //! On spot it can sell only what it holds: give its budget some of the base asset.
 
@@ -13,6 +14,9 @@ type Quote = Option<(u64, f64)>;
 struct MarketMaker {
     quantity: f64,
     max_position: f64,
+    inside_ticks: f64,
+    /// The symbol's tick, once read.
+    tick: Option<f64>,
     position: f64,
     bid: Quote,
     ask: Quote,
@@ -47,6 +51,8 @@ impl Strategy for MarketMaker {
         Ok(MarketMaker {
             quantity,
             max_position,
+            inside_ticks: config::number(cfg, "inside_ticks").unwrap_or(0.0).max(0.0),
+            tick: None,
             position: 0.0,
             bid: None,
             ask: None,
@@ -54,9 +60,18 @@ impl Strategy for MarketMaker {
     }
 
     fn on_book(&mut self, top: &TopOfBook) {
-        let (bid, ask) = (top.bid.price, top.ask.price);
+        let (mut bid, mut ask) = (top.bid.price, top.ask.price);
         if !(bid > 0.0 && bid < ask) {
             return;
+        }
+        let tick = *self
+            .tick
+            .get_or_insert_with(|| market::symbol_info(top.symbol).map_or(0.0, |i| i.tick_size));
+        let inside = self.inside_ticks * tick;
+        if inside > 0.0 && ask - bid > 2.0 * inside + tick / 2.0 {
+            let floor = |x: f64| (x / tick).round() * tick;
+            bid = floor(bid + inside);
+            ask = floor(ask - inside);
         }
         let q = self.quantity;
         let buy = (self.position + q <= self.max_position + 1e-12)
