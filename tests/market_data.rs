@@ -375,6 +375,7 @@ fn fetch_then_export_gives_back_the_simulators_rows() {
         .spawn()
         .unwrap();
     let base = announced(&mut sim, "exchange-sim listening on ");
+    let sim = common::service::Process(sim);
     let db = format!("sqlite://{}", dir.path().join("h.db").display());
     let args = [
         "data",
@@ -415,8 +416,7 @@ fn fetch_then_export_gives_back_the_simulators_rows() {
         &db,
     ]);
     assert!(ok, "{out}");
-    sim.kill().unwrap();
-    let _ = sim.wait();
+    drop(sim);
     assert_eq!(
         candles::read_file(&output).unwrap(),
         candles::read_file(&data).unwrap()

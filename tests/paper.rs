@@ -35,7 +35,7 @@ fn stored_fills(db: &std::path::Path, deployment: &str) -> Fills {
 #[test]
 fn a_backtest_of_what_paper_trading_saw_gives_the_same_fills() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut sim, addr) = start_exchange_sim("BTCUSDT");
+    let (sim, addr) = start_exchange_sim("BTCUSDT");
     let capture = dir.path().join("capture.gz");
     let db = dir.path().join("db.sqlite");
     let config = dir.path().join("serve.toml");
@@ -76,8 +76,7 @@ fn a_backtest_of_what_paper_trading_saw_gives_the_same_fills() {
             .unwrap()
     });
     std::fs::write(&rules, info).unwrap();
-    sim.kill().unwrap();
-    let _ = sim.wait();
+    drop(sim);
     let paper = stored_fills(&db, "mm");
     assert!(
         paper.len() >= 10,

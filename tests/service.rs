@@ -238,7 +238,7 @@ fn get_json(endpoint: &str, path: &str) -> serde_json::Value {
 #[test]
 fn a_live_binance_feed_from_the_simulator_drives_deployed_strategies() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut sim, addr) = start_exchange_sim("BTCUSDT");
+    let (sim, addr) = start_exchange_sim("BTCUSDT");
     let (config, budget) = write_service_files(
         dir.path(),
         &format!(
@@ -317,8 +317,7 @@ fn a_live_binance_feed_from_the_simulator_drives_deployed_strategies() {
     );
     drop(runtime);
     server.terminate();
-    sim.kill().unwrap();
-    let _ = sim.wait();
+    drop(sim);
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let state = runtime.block_on(async {
@@ -360,7 +359,7 @@ fn a_live_binance_feed_from_the_simulator_drives_deployed_strategies() {
 #[test]
 fn live_feeds_of_many_symbols_share_one_connection() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut sim, addr) = start_exchange_sim("BTCUSDT,ETHUSDT,LTCUSDT");
+    let (sim, addr) = start_exchange_sim("BTCUSDT,ETHUSDT,LTCUSDT");
     let (config, _) = write_service_files(
         dir.path(),
         &format!(
@@ -409,8 +408,7 @@ fn live_feeds_of_many_symbols_share_one_connection() {
     );
     drop(runtime);
     server.terminate();
-    sim.kill().unwrap();
-    let _ = sim.wait();
+    drop(sim);
 }
 
 #[test]
@@ -519,27 +517,34 @@ fn a_service_database_from_a_newer_build_is_refused() {
             .to_string()
     });
     assert!(
-        err.contains("schema version 42") && err.contains("knows (2)"),
+        err.contains("schema version 42") && err.contains("knows (3)"),
         "{err}"
     );
 }
 
 #[test]
-fn a_service_database_of_the_first_schema_gains_grants_and_keeps_its_deployments() {
+fn a_service_database_of_the_first_schema_is_migrated_and_keeps_its_deployments_and_fills() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         drop(stratbox::store::Store::open(&url).await.unwrap());
-        // Back to schema 1, with a deployment stored by it.
+        // Back to schema 1, with a deployment and a fill stored by it.
         let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
         let budget = serde_json::to_string(&Budget::unlimited(1e6)).unwrap();
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "ALTER TABLE deployments DROP COLUMN grants;
-             DELETE FROM stratbox_migrations WHERE version = 2;
+            "DROP TABLE order_events; DROP TABLE orders; DROP TABLE balances; DROP TABLE positions;
+             DROP INDEX fills_by_trade;
+             ALTER TABLE fills DROP COLUMN trade_id;
+             ALTER TABLE fills DROP COLUMN quote_quantity;
+             ALTER TABLE fills DROP COLUMN liquidity;
+             ALTER TABLE deployments DROP COLUMN grants;
+             DELETE FROM stratbox_migrations WHERE version IN (2, 3);
              INSERT INTO components (hash, bytes, created_at_ms) VALUES ('h', x'00', 0);
              INSERT INTO deployments (name, position, world, hash, config, budget, updated_at_ms)
-               VALUES ('old', 1, 'strategy', 'h', '{{}}', '{budget}', 0);"
+               VALUES ('old', 1, 'strategy', 'h', '{{}}', '{budget}', 0);
+             INSERT INTO fills (deployment, order_id, client_id, symbol, side, price, quantity, fee, status, time_ms)
+               VALUES ('old', 7, 1, 'BTCUSDT', 'buy', '100', '0.5', '0.05', 'filled', 1000);"
         )))
         .execute(&pool)
         .await
@@ -550,5 +555,9 @@ fn a_service_database_of_the_first_schema_gains_grants_and_keeps_its_deployments
         assert_eq!(deployments.len(), 1);
         assert_eq!(deployments[0].name, "old");
         assert_eq!(deployments[0].grants, Grants::default(), "granted nothing");
+        let fills = store.fills("old").await.unwrap();
+        assert_eq!(fills.len(), 1, "the old fill is kept");
+        assert_eq!((fills[0].order_id, fills[0].trade_id), (7, 0), "no trade id before schema 3");
+        assert_eq!(store.next_ids().await.unwrap(), (8, 1));
     });
 }

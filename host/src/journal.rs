@@ -1,7 +1,7 @@
 //! What must survive a restart, as a stream of entries the engine emits and a store persists
 //! off the event loop.
 
-use crate::model::OrderUpdate;
+use crate::model::{Fixed, OrderRequest, OrderStatus, OrderUpdate, TimestampMs};
 use crate::risk::Budget;
 use crate::sandbox::{Grants, World};
 use std::sync::Arc;
@@ -15,6 +15,45 @@ pub struct VersionRecord {
     pub bytes: Arc<[u8]>,
     /// The configuration `init` receives.
     pub config: String,
+}
+
+/// The order manager's record of one order, as persisted: enough to restore an open order
+/// after a restart (its lock, its committed exposure, whether its trigger fired).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderRecord {
+    /// Host order id.
+    pub id: u64,
+    /// What was asked.
+    pub request: OrderRequest,
+    /// Where it is in its life.
+    pub status: OrderStatus,
+    /// Base quantity filled.
+    pub filled: Fixed,
+    /// Quote quantity filled.
+    pub filled_quote: Fixed,
+    /// Fees paid.
+    pub fees: Fixed,
+    /// When it was submitted.
+    pub time: TimestampMs,
+    /// The asset it locks.
+    pub lock_asset: Arc<str>,
+    /// What it still has locked.
+    pub locked: Fixed,
+    /// The signed base quantity it still commits.
+    pub committed: Fixed,
+    /// Whether its stop trigger has fired.
+    pub triggered: bool,
+}
+
+/// A deployment's trading state as persisted: what a restart restores.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TradingRecord {
+    /// Balances: (asset, free, locked).
+    pub balances: Vec<(String, Fixed, Fixed)>,
+    /// Positions: (symbol, quantity, average price, realised PnL).
+    pub positions: Vec<(String, Fixed, Fixed, Fixed)>,
+    /// Open orders with their symbols' names.
+    pub open_orders: Vec<(String, OrderRecord)>,
 }
 
 /// One change to persist.
@@ -57,6 +96,39 @@ pub enum JournalEntry {
         update: OrderUpdate,
         /// The symbol's name.
         symbol: Arc<str>,
+    },
+    /// An order's record after a change.
+    OrderState {
+        /// The deployment.
+        deployment: Arc<str>,
+        /// The symbol's name.
+        symbol: Arc<str>,
+        /// The record.
+        order: OrderRecord,
+    },
+    /// A deployment's balance of an asset after a change.
+    Balance {
+        /// The deployment.
+        deployment: Arc<str>,
+        /// The asset.
+        asset: Arc<str>,
+        /// Free amount.
+        free: Fixed,
+        /// Locked amount.
+        locked: Fixed,
+    },
+    /// A deployment's position in a symbol after a change.
+    Position {
+        /// The deployment.
+        deployment: Arc<str>,
+        /// The symbol's name.
+        symbol: Arc<str>,
+        /// Signed base quantity.
+        quantity: Fixed,
+        /// Average entry price.
+        average_price: Fixed,
+        /// Realised PnL.
+        realized_pnl: Fixed,
     },
     /// A deployment was halted, or resumed when `reason` is `None`.
     Status {

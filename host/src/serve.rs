@@ -286,8 +286,20 @@ async fn restore(engine: &mut Engine, store: &Store, config: &ServiceConfig) {
             });
         match result {
             Ok(()) => tracing::info!(deployment = %record.name, "restored"),
-            Err(e) => tracing::error!(deployment = %record.name, "not restored: {e}"),
+            Err(e) => {
+                tracing::error!(deployment = %record.name, "not restored: {e}");
+                continue;
+            }
         }
+        restore_trading(engine, store, &record.name).await;
+    }
+    match store.next_ids().await {
+        Ok((orders, trades)) => engine
+            .orders()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .resume_ids(orders, trades),
+        Err(e) => tracing::error!("order and trade ids not restored: {e}"),
     }
     for d in &config.deploy {
         if records.iter().any(|r| r.name == d.name) {
@@ -314,6 +326,34 @@ async fn restore(engine: &mut Engine, store: &Store, config: &ServiceConfig) {
             tracing::error!(deployment = %d.name, "configured deployment not started: {e}");
         }
     }
+}
+
+/// Restores a restored deployment's balances, positions and open orders, if it has traded.
+async fn restore_trading(engine: &mut Engine, store: &Store, name: &str) {
+    let record = match store.trading(name).await {
+        Ok(r) if r.balances.is_empty() => return,
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(deployment = %name, "trading state not restored (it starts from its budget): {e}");
+            return;
+        }
+    };
+    let Ok(id) = engine.deployment_id(name) else {
+        return;
+    };
+    let now = engine.now();
+    let mut market = engine.market().write().unwrap_or_else(|p| p.into_inner());
+    engine
+        .orders()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .restore(id, &record, &mut market, now);
+    tracing::info!(
+        deployment = %name,
+        balances = record.balances.len(),
+        open_orders = record.open_orders.len(),
+        "trading state restored"
+    );
 }
 
 /// Feeds bars to the engine at `per_second` (0: as fast as the queue takes them).

@@ -47,6 +47,12 @@ impl Server {
         (out.status.success(), text)
     }
 
+    /// Kills the process with SIGKILL, as a crash would.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM and waits for a clean exit.
     pub fn terminate(mut self) {
         let pid = self.child.id().to_string();
@@ -69,9 +75,26 @@ impl Server {
     }
 }
 
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A child process killed when dropped, so a failing test leaves nothing running.
+pub struct Process(pub Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Runs `stratbox exchange-sim` for `symbols` (comma-separated), pacing 100 bars a second;
 /// returns it and its address.
-pub fn start_exchange_sim(symbols: &str) -> (std::process::Child, String) {
+pub fn start_exchange_sim(symbols: &str) -> (Process, String) {
     let mut sim = Command::new(env!("CARGO_BIN_EXE_stratbox"))
         .args([
             "exchange-sim",
@@ -92,5 +115,5 @@ pub fn start_exchange_sim(symbols: &str) -> (std::process::Child, String) {
         .spawn()
         .unwrap();
     let addr = announced(&mut sim, "exchange-sim listening on http://");
-    (sim, addr)
+    (Process(sim), addr)
 }

@@ -324,6 +324,96 @@ impl OrderPath {
         }
     }
 
+    /// Restores deployment `id`'s balances, positions and open orders from `record` (after a
+    /// restart) and places the open orders at the venue again, for what remains of them (a stop
+    /// whose trigger fired as what it became). Order and trade ids continue from `next_ids`.
+    pub fn restore(
+        &mut self,
+        id: DeploymentId,
+        record: &crate::journal::TradingRecord,
+        market: &mut MarketData,
+        now: TimestampMs,
+    ) {
+        let balances: Vec<_> = record
+            .balances
+            .iter()
+            .map(|(asset, free, locked)| {
+                (
+                    market.instruments.asset(asset),
+                    oms::Balance {
+                        free: *free,
+                        locked: *locked,
+                    },
+                )
+            })
+            .collect();
+        let positions: Vec<_> = record
+            .positions
+            .iter()
+            .map(|(symbol, quantity, average_price, realized_pnl)| {
+                (
+                    market.add_symbol(symbol),
+                    oms::Position {
+                        quantity: *quantity,
+                        average_price: *average_price,
+                        realized_pnl: *realized_pnl,
+                    },
+                )
+            })
+            .collect();
+        let orders: Vec<oms::Order> = record
+            .open_orders
+            .iter()
+            .map(|(symbol, o)| oms::Order {
+                id: o.id,
+                request: crate::model::OrderRequest {
+                    symbol: market.add_symbol(symbol),
+                    ..o.request
+                },
+                status: o.status,
+                filled: o.filled,
+                filled_quote: o.filled_quote,
+                fees: o.fees,
+                time: o.time,
+                lock_asset: market.instruments.asset(&o.lock_asset),
+                locked: o.locked,
+                committed: o.committed,
+                triggered: o.triggered,
+            })
+            .collect();
+        let venue_orders: Vec<VenueOrder> = orders
+            .iter()
+            .map(|o| VenueOrder {
+                id: o.id,
+                symbol: o.request.symbol,
+                side: o.request.side,
+                amount: match o.request.amount {
+                    crate::model::Amount::Base(q) => {
+                        crate::model::Amount::Base(q.saturating_sub(o.filled))
+                    }
+                    quote => quote,
+                },
+                order_type: if o.triggered {
+                    o.request.order_type.triggered()
+                } else {
+                    o.request.order_type
+                },
+                iceberg: o.request.iceberg,
+                spend_cap: (o.request.side == crate::model::Side::Buy).then_some(o.locked),
+            })
+            .collect();
+        self.oms.restore(id, &balances, &positions, orders);
+        for order in venue_orders {
+            self.venue.place(order, now, market, &mut self.reports);
+        }
+        self.apply_reports(market);
+    }
+
+    /// Numbers orders and trades on from `next_order_id` and `next_trade_id` (after a restart).
+    pub fn resume_ids(&mut self, next_order_id: u64, next_trade_id: u64) {
+        self.oms.resume_ids(next_order_id, next_trade_id);
+    }
+
     /// Lets a halted deployment trade again.
     pub fn resume(&mut self, id: DeploymentId) {
         self.risk.set_halted(id, false);

@@ -38,8 +38,6 @@ pub enum ReportKind {
     Triggered,
     /// (Part of) it executed.
     Fill {
-        /// The venue's trade id.
-        trade_id: u64,
         /// Execution price.
         price: Fixed,
         /// Base quantity.

@@ -209,6 +209,22 @@ impl serde::Serialize for Fixed {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Fixed {
+    /// From the exact decimal text [`Fixed`] serialises to (or a JSON number, rounded to 1e-8).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Text<'a> {
+            Str(std::borrow::Cow<'a, str>),
+            Number(f64),
+        }
+        match Text::deserialize(d)? {
+            Text::Str(s) => s.parse().map_err(serde::de::Error::custom),
+            Text::Number(x) => Fixed::from_f64(x).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,6 +296,19 @@ mod tests {
                 .to_string(),
             "2.49999999"
         );
+    }
+
+    #[test]
+    fn serialises_as_exact_text_and_back() {
+        let f: Fixed = "123.45678901".parse().unwrap();
+        let text = serde_json::to_string(&f).unwrap();
+        assert_eq!(text, "\"123.45678901\"");
+        assert_eq!(serde_json::from_str::<Fixed>(&text).unwrap(), f);
+        assert_eq!(
+            serde_json::from_str::<Fixed>("0.5").unwrap().to_string(),
+            "0.5"
+        );
+        assert!(serde_json::from_str::<Fixed>("\"1e3\"").is_err());
     }
 
     #[test]

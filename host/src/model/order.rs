@@ -10,7 +10,8 @@ use std::sync::Arc;
 pub struct DeploymentId(pub u32);
 
 /// How much an order is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Amount {
     /// A quantity of the base asset (every order type).
     Base(Fixed),
@@ -20,7 +21,8 @@ pub enum Amount {
 }
 
 /// When a stop or take-profit order triggers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Trigger {
     /// When the last price reaches this stop price.
     Price(Fixed),
@@ -36,7 +38,7 @@ pub enum Trigger {
 }
 
 /// How long a limit order works.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum TimeInForce {
     /// Good till cancelled.
@@ -48,7 +50,8 @@ pub enum TimeInForce {
 }
 
 /// The order types of Binance spot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OrderType {
     /// At the best prices available.
     Market,
@@ -178,7 +181,8 @@ impl OrderType {
 }
 
 /// An order as the strategy asked for it, in exact values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub struct OrderRequest {
     /// The strategy's own id, echoed in every update.
     pub client_id: u64,
@@ -207,7 +211,7 @@ impl OrderRequest {
 }
 
 /// Where an order is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OrderStatus {
     /// Accepted by the risk checks, on its way to the venue.

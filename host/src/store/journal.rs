@@ -9,6 +9,10 @@ use tokio::task::JoinHandle;
 /// Most entries applied in one transaction.
 const BATCH: usize = 512;
 
+/// Pauses before applying a failed batch again (the database may be briefly unreachable or
+/// locked); after the last, entries are applied one at a time.
+const RETRY_PAUSES_MS: [u64; 4] = [20, 100, 500, 2_000];
+
 /// Queues journal entries for the writer task.
 pub struct StoreJournal {
     tx: mpsc::UnboundedSender<JournalEntry>,
@@ -22,17 +26,36 @@ impl StoreJournal {
         let writer = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while rx.recv_many(&mut batch, BATCH).await > 0 {
-                if let Err(e) = store.apply(&batch).await {
-                    // Keep going: a failed batch is logged loudly; later batches may succeed.
-                    tracing::error!(
-                        "journal batch of {} entries not persisted: {e}",
-                        batch.len()
-                    );
-                }
+                persist(&store, &batch).await;
                 batch.clear();
             }
         });
         (StoreJournal { tx }, writer)
+    }
+}
+
+/// Applies a batch, retrying while the database fails; if it still fails, applies the entries
+/// one by one so that only those the store refuses are lost, each logged with its content.
+async fn persist(store: &Store, batch: &[JournalEntry]) {
+    for pause in RETRY_PAUSES_MS {
+        match store.apply(batch).await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(
+                    "journal batch of {} entries not persisted, retrying in {pause} ms: {e}",
+                    batch.len()
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
+        }
+    }
+    if store.apply(batch).await.is_ok() {
+        return;
+    }
+    for entry in batch {
+        if let Err(e) = store.apply(std::slice::from_ref(entry)).await {
+            tracing::error!("journal entry not persisted: {e}; entry: {entry:?}");
+        }
     }
 }
 

@@ -8,8 +8,8 @@ mod journal;
 
 pub use journal::StoreJournal;
 
-use crate::journal::{JournalEntry, VersionRecord};
-use crate::model::Side;
+use crate::journal::{JournalEntry, OrderRecord, TradingRecord, VersionRecord};
+use crate::model::{Fixed, Side};
 use crate::risk::Budget;
 use crate::sandbox::{Grants, StateStore, World};
 use database::{Database, Migrations, migrations};
@@ -32,6 +32,11 @@ const MIGRATIONS: Migrations = migrations!(
             2,
             include_str!("../../migrations/sqlite/0002_grants.sql"),
             include_str!("../../migrations/postgres/0002_grants.sql"),
+        ),
+        (
+            3,
+            include_str!("../../migrations/sqlite/0003_orders.sql"),
+            include_str!("../../migrations/postgres/0003_orders.sql"),
         ),
     ]
 );
@@ -93,6 +98,12 @@ pub struct FillRow {
     pub deployment: String,
     /// Host order id.
     pub order_id: i64,
+    /// Host trade id, unique across deployments (0 for fills stored before schema 3).
+    pub trade_id: i64,
+    /// Exact quote quantity.
+    pub quote_quantity: String,
+    /// `maker` or `taker`.
+    pub liquidity: String,
     /// Symbol name.
     pub symbol: String,
     /// `buy` or `sell`.
@@ -106,6 +117,27 @@ pub struct FillRow {
     /// Event time.
     pub time_ms: i64,
 }
+
+/// A `balances` row: asset, free, locked.
+type BalanceRow = (String, String, String);
+/// A `positions` row: symbol, quantity, average price, realised PnL.
+type PositionRow = (String, String, String, String);
+/// An `orders` row: symbol, order id, request (JSON), status, filled, filled quote, fees,
+/// time, lock asset, locked, committed, triggered.
+type OrderRow = (
+    String,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    String,
+    i64,
+);
 
 /// The database.
 #[derive(Clone)]
@@ -214,8 +246,22 @@ impl Store {
                         .map_err(db("deleting state"))?;
                     }
                     JournalEntry::Order { update, symbol } => {
+                        sqlx::query("INSERT INTO order_events (deployment, order_id, symbol, execution, status, filled, filled_quote, reject_rule, reject_message, time_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                        .bind(&*update.owner)
+                        .bind(update.order_id as i64)
+                        .bind(&**symbol)
+                        .bind(label(&update.execution))
+                        .bind(label(&update.status))
+                        .bind(update.filled.to_string())
+                        .bind(update.filled_quote.to_string())
+                        .bind(update.reject.as_ref().map(|r| r.code.rule()))
+                        .bind(update.reject.as_ref().map(|r| r.message.clone()))
+                        .bind(update.time)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db("storing an order update"))?;
                         let Some(fill) = &update.fill else { continue };
-                        sqlx::query("INSERT INTO fills (deployment, order_id, client_id, symbol, side, price, quantity, fee, status, time_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                        sqlx::query("INSERT INTO fills (deployment, order_id, client_id, symbol, side, price, quantity, fee, status, time_ms, trade_id, quote_quantity, liquidity) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
                         .bind(&*fill.owner)
                         .bind(fill.order_id as i64)
                         .bind(fill.client_id as i64)
@@ -224,11 +270,77 @@ impl Store {
                         .bind(fill.price.to_string())
                         .bind(fill.quantity.to_string())
                         .bind(fill.fee.to_string())
-                        .bind(serde_json::to_value(fill.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
+                        .bind(label(&fill.status))
                         .bind(fill.time)
+                        .bind(fill.trade_id as i64)
+                        .bind(fill.quote_quantity.to_string())
+                        .bind(label(&fill.liquidity))
                         .execute(&mut *tx)
                         .await
                         .map_err(db("storing a fill"))?;
+                    }
+                    JournalEntry::OrderState {
+                        deployment,
+                        symbol,
+                        order,
+                    } => {
+                        let request =
+                            serde_json::to_string(&order.request).expect("requests serialise");
+                        sqlx::query(
+                            "INSERT INTO orders (order_id, deployment, symbol, request, status, filled, filled_quote, fees, time_ms, lock_asset, locked, committed, triggered)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                             ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, filled = excluded.filled,
+                               filled_quote = excluded.filled_quote, fees = excluded.fees, locked = excluded.locked,
+                               committed = excluded.committed, triggered = excluded.triggered",
+                        )
+                        .bind(order.id as i64)
+                        .bind(&**deployment)
+                        .bind(&**symbol)
+                        .bind(request)
+                        .bind(label(&order.status))
+                        .bind(order.filled.to_string())
+                        .bind(order.filled_quote.to_string())
+                        .bind(order.fees.to_string())
+                        .bind(order.time)
+                        .bind(&*order.lock_asset)
+                        .bind(order.locked.to_string())
+                        .bind(order.committed.to_string())
+                        .bind(i64::from(order.triggered))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db("storing an order"))?;
+                    }
+                    JournalEntry::Balance {
+                        deployment,
+                        asset,
+                        free,
+                        locked,
+                    } => {
+                        sqlx::query("INSERT INTO balances (deployment, asset, free, locked) VALUES ($1, $2, $3, $4) ON CONFLICT (deployment, asset) DO UPDATE SET free = excluded.free, locked = excluded.locked")
+                        .bind(&**deployment)
+                        .bind(&**asset)
+                        .bind(free.to_string())
+                        .bind(locked.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db("storing a balance"))?;
+                    }
+                    JournalEntry::Position {
+                        deployment,
+                        symbol,
+                        quantity,
+                        average_price,
+                        realized_pnl,
+                    } => {
+                        sqlx::query("INSERT INTO positions (deployment, symbol, quantity, average_price, realized_pnl) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (deployment, symbol) DO UPDATE SET quantity = excluded.quantity, average_price = excluded.average_price, realized_pnl = excluded.realized_pnl")
+                        .bind(&**deployment)
+                        .bind(&**symbol)
+                        .bind(quantity.to_string())
+                        .bind(average_price.to_string())
+                        .bind(realized_pnl.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db("storing a position"))?;
                     }
                     JournalEntry::Status { deployment, reason } => {
                         sqlx::query("UPDATE deployments SET halted_reason = $1, updated_at_ms = $2 WHERE name = $3")
@@ -351,10 +463,116 @@ impl Store {
         Ok(StateStore::from_entries(rows))
     }
 
+    /// A deployment's persisted balances, positions and open orders (empty before it traded).
+    pub async fn trading(&self, deployment: &str) -> Result<TradingRecord, StoreError> {
+        let corrupt =
+            |table: &'static str| move |detail: String| StoreError::Corrupt { table, detail };
+        let fixed = |table: &'static str, text: &str| -> Result<Fixed, StoreError> {
+            text.parse::<Fixed>()
+                .map_err(|e| corrupt(table)(format!("{deployment}: {e}")))
+        };
+        let (balances, positions, orders): (Vec<BalanceRow>, Vec<PositionRow>, Vec<OrderRow>) = on_pool!(
+            self,
+            |pool| {
+                let balances = sqlx::query_as(
+                    "SELECT asset, free, locked FROM balances WHERE deployment = $1 ORDER BY asset",
+                )
+                .bind(deployment)
+                .fetch_all(pool)
+                .await
+                .map_err(db("reading balances"))?;
+                let positions = sqlx::query_as("SELECT symbol, quantity, average_price, realized_pnl FROM positions WHERE deployment = $1 ORDER BY symbol")
+                .bind(deployment)
+                .fetch_all(pool)
+                .await
+                .map_err(db("reading positions"))?;
+                let orders = sqlx::query_as("SELECT symbol, order_id, request, status, filled, filled_quote, fees, time_ms, lock_asset, locked, committed, triggered FROM orders WHERE deployment = $1 AND status IN ('pending-new', 'new', 'partially-filled') ORDER BY order_id")
+                .bind(deployment)
+                .fetch_all(pool)
+                .await
+                .map_err(db("reading open orders"))?;
+                (balances, positions, orders)
+            }
+        );
+        let mut record = TradingRecord::default();
+        for (asset, free, locked) in balances {
+            record.balances.push((
+                asset,
+                fixed("balances", &free)?,
+                fixed("balances", &locked)?,
+            ));
+        }
+        for (symbol, q, avg, pnl) in positions {
+            record.positions.push((
+                symbol,
+                fixed("positions", &q)?,
+                fixed("positions", &avg)?,
+                fixed("positions", &pnl)?,
+            ));
+        }
+        for (
+            symbol,
+            id,
+            request,
+            status,
+            filled,
+            filled_quote,
+            fees,
+            time,
+            lock_asset,
+            locked,
+            committed,
+            triggered,
+        ) in orders
+        {
+            let bad = corrupt("orders");
+            let order = OrderRecord {
+                id: id as u64,
+                request: serde_json::from_str(&request)
+                    .map_err(|e| bad(format!("order {id}: request: {e}")))?,
+                status: serde_json::from_value(serde_json::Value::String(status.clone()))
+                    .map_err(|_| bad(format!("order {id}: status {status:?}")))?,
+                filled: fixed("orders", &filled)?,
+                filled_quote: fixed("orders", &filled_quote)?,
+                fees: fixed("orders", &fees)?,
+                time,
+                lock_asset: lock_asset.into(),
+                locked: fixed("orders", &locked)?,
+                committed: fixed("orders", &committed)?,
+                triggered: triggered != 0,
+            };
+            record.open_orders.push((symbol, order));
+        }
+        Ok(record)
+    }
+
+    /// The order id and trade id to number on from after a restart (one past the largest
+    /// persisted, fills stored by older schemas included).
+    pub async fn next_ids(&self) -> Result<(u64, u64), StoreError> {
+        let (orders, events, filled, trades): (Option<i64>, Option<i64>, Option<i64>, Option<i64>) =
+            on_pool!(self, |pool| {
+                let one = |sql| async move {
+                    sqlx::query_scalar::<_, Option<i64>>(sql)
+                        .fetch_one(pool)
+                        .await
+                        .map_err(db("reading the largest ids"))
+                };
+                (
+                    one("SELECT MAX(order_id) FROM orders").await?,
+                    one("SELECT MAX(order_id) FROM order_events").await?,
+                    one("SELECT MAX(order_id) FROM fills").await?,
+                    one("SELECT MAX(trade_id) FROM fills").await?,
+                )
+            });
+        let next = |x: Option<i64>| x.map_or(1, |x| x.max(0) as u64 + 1);
+        let order = next(orders).max(next(events)).max(next(filled));
+        Ok((order, next(trades)))
+    }
+
     /// A deployment's fills, oldest first.
     pub async fn fills(&self, deployment: &str) -> Result<Vec<FillRow>, StoreError> {
         on_pool!(self, |pool| {
-            let rows = sqlx::query("SELECT deployment, order_id, symbol, side, price, quantity, fee, time_ms FROM fills WHERE deployment = $1 ORDER BY id")
+            let rows = sqlx::query("SELECT deployment, order_id, trade_id, quote_quantity, liquidity, symbol, side, price, quantity, fee, time_ms FROM fills WHERE deployment = $1 ORDER BY id")
                 .bind(deployment)
                 .fetch_all(pool)
                 .await
@@ -364,6 +582,11 @@ impl Store {
                     Ok(FillRow {
                         deployment: r.try_get("deployment").map_err(db("reading a fill"))?,
                         order_id: r.try_get("order_id").map_err(db("reading a fill"))?,
+                        trade_id: r.try_get("trade_id").map_err(db("reading a fill"))?,
+                        quote_quantity: r
+                            .try_get("quote_quantity")
+                            .map_err(db("reading a fill"))?,
+                        liquidity: r.try_get("liquidity").map_err(db("reading a fill"))?,
                         symbol: r.try_get("symbol").map_err(db("reading a fill"))?,
                         side: r.try_get("side").map_err(db("reading a fill"))?,
                         price: r.try_get("price").map_err(db("reading a fill"))?,
@@ -375,6 +598,14 @@ impl Store {
                 .collect()
         })
     }
+}
+
+/// The name serde gives a unit variant (`partially-filled`, `maker`).
+fn label(value: &impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
 }
 
 /// Wall-clock milliseconds, for bookkeeping columns only (never for trading decisions).

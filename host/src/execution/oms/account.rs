@@ -64,6 +64,8 @@ pub struct Order {
     pub locked: Fixed,
     /// Signed base quantity it adds to the symbol's committed exposure until it ends.
     pub committed: Fixed,
+    /// Whether its stop trigger has fired (it works as a market or limit order since).
+    pub triggered: bool,
 }
 
 impl Order {
@@ -209,6 +211,38 @@ impl Account {
             s.open_buys = s.open_buys.saturating_add(order.committed);
         }
         self.orders.insert(order.id, order);
+    }
+
+    /// Notes that open order `id`'s trigger fired.
+    pub fn set_triggered(&mut self, id: u64) -> Option<&Order> {
+        let order = self.orders.get_mut(&id)?;
+        order.triggered = true;
+        Some(order)
+    }
+
+    /// Replaces the balances, positions and open orders with persisted ones (a restart): the
+    /// balances already hold what the orders lock.
+    pub fn restore(
+        &mut self,
+        balances: &[(AssetId, Balance)],
+        positions: &[(SymbolId, Position)],
+        orders: Vec<Order>,
+    ) {
+        self.balances.clear();
+        for &(asset, balance) in balances {
+            *self.balance_mut(asset) = balance;
+        }
+        self.positions = positions.iter().copied().collect();
+        self.orders.clear();
+        self.by_symbol.clear();
+        for order in orders {
+            self.open(order);
+        }
+    }
+
+    /// The position in `symbol`, if it ever traded.
+    pub fn position_in(&self, symbol: SymbolId) -> Option<&Position> {
+        self.positions.get(&symbol)
     }
 
     /// Marks an open order as working at the venue.

@@ -8,7 +8,7 @@ mod account;
 pub use account::{Account, Balance, Execution, Insufficient, Order, Position};
 
 use super::venue::{ReportKind, VenueOrder, VenueReport};
-use crate::journal::{Journal, JournalEntry};
+use crate::journal::{Journal, JournalEntry, OrderRecord};
 use crate::market::MarketData;
 use crate::model::{
     Amount, DeploymentId, ExecutionType, FeeRates, Fill, Fixed, OrderRequest, OrderStatus,
@@ -89,6 +89,7 @@ pub struct Oms {
     accounts: Vec<Option<Account>>,
     owners: FxHashMap<u64, DeploymentId>,
     next_order_id: u64,
+    next_trade_id: u64,
     journal: Arc<dyn Journal>,
 }
 
@@ -99,6 +100,7 @@ impl Oms {
             accounts: Vec::new(),
             owners: FxHashMap::default(),
             next_order_id: 1,
+            next_trade_id: 1,
             journal,
         }
     }
@@ -206,8 +208,10 @@ impl Oms {
             lock_asset,
             locked: lock.amount,
             committed: lock.committed,
+            triggered: false,
         });
         self.owners.insert(order_id, id);
+        self.journal_state(id, order_id, request.symbol, market);
         Ok(VenueOrder {
             id: order_id,
             symbol: request.symbol,
@@ -258,7 +262,11 @@ impl Oms {
             let symbol = self.account(id)?.order(report.order_id)?.request.symbol;
             market.instrument(symbol)?.clone()
         };
-        let account = self.account_mut(id)?;
+        let next_trade_id = &mut self.next_trade_id;
+        let account = self
+            .accounts
+            .get_mut(id.0 as usize)
+            .and_then(Option::as_mut)?;
         let (execution, order, fill, reject) = match report.kind {
             ReportKind::Accepted => {
                 let order = account
@@ -267,11 +275,10 @@ impl Oms {
                 (ExecutionType::New, order, None, None)
             }
             ReportKind::Triggered => {
-                let order = account.order(report.order_id)?.clone();
+                let order = account.set_triggered(report.order_id)?.clone();
                 (ExecutionType::Triggered, order, None, None)
             }
             ReportKind::Fill {
-                trade_id,
                 price,
                 quantity,
                 quote,
@@ -286,6 +293,8 @@ impl Oms {
                     fee,
                 };
                 let order = account.fill(report.order_id, &instrument, execution, complete)?;
+                let trade_id = *next_trade_id;
+                *next_trade_id += 1;
                 let fill = Fill {
                     order_id: order.id,
                     client_id: order.request.client_id,
@@ -321,7 +330,9 @@ impl Oms {
             }
         };
         let owner = account.name.clone();
-        if !order.status.is_open() {
+        // An order that ended is no longer in the account: its last record is journaled here.
+        let closed = (!order.status.is_open()).then(|| order.clone());
+        if closed.is_some() {
             self.owners.remove(&report.order_id);
         }
         let update = OrderUpdate {
@@ -339,6 +350,10 @@ impl Oms {
             time: report.time,
         };
         self.journal_update(&update, market);
+        self.journal_state(id, update.order_id, update.request.symbol, market);
+        if let Some(order) = &closed {
+            self.journal_order(id, order, market);
+        }
         Some(update)
     }
 
@@ -368,6 +383,94 @@ impl Oms {
             }
         }
         updates
+    }
+
+    /// Journals what order `order_id` of deployment `id` changed: its record (while open), the
+    /// balances of its symbol's assets and its position in the symbol.
+    fn journal_state(
+        &self,
+        id: DeploymentId,
+        order_id: u64,
+        symbol: crate::model::SymbolId,
+        market: &MarketData,
+    ) {
+        let (Some(account), Some(instrument)) = (self.account(id), market.instrument(symbol))
+        else {
+            return;
+        };
+        if let Some(order) = account.order(order_id) {
+            self.journal_order(id, order, market);
+        }
+        let names = &market.instruments;
+        for asset in [instrument.base, instrument.quote] {
+            let b = account.balance(asset);
+            self.journal.record(JournalEntry::Balance {
+                deployment: account.name.clone(),
+                asset: names.asset_name(asset).into(),
+                free: b.free,
+                locked: b.locked,
+            });
+        }
+        if let Some(p) = account.position_in(symbol) {
+            self.journal.record(JournalEntry::Position {
+                deployment: account.name.clone(),
+                symbol: instrument.symbol.clone(),
+                quantity: p.quantity,
+                average_price: p.average_price,
+                realized_pnl: p.realized_pnl,
+            });
+        }
+    }
+
+    fn journal_order(&self, id: DeploymentId, order: &Order, market: &MarketData) {
+        let Some(account) = self.account(id) else {
+            return;
+        };
+        let symbol = market
+            .symbols()
+            .name(order.request.symbol)
+            .cloned()
+            .unwrap_or_else(|| Arc::from("?"));
+        self.journal.record(JournalEntry::OrderState {
+            deployment: account.name.clone(),
+            symbol,
+            order: OrderRecord {
+                id: order.id,
+                request: order.request,
+                status: order.status,
+                filled: order.filled,
+                filled_quote: order.filled_quote,
+                fees: order.fees,
+                time: order.time,
+                lock_asset: market.instruments.asset_name(order.lock_asset).into(),
+                locked: order.locked,
+                committed: order.committed,
+                triggered: order.triggered,
+            },
+        });
+    }
+
+    /// Continues numbering after a restart: orders from `next_order_id`, trades from
+    /// `next_trade_id` (never lower than they are).
+    pub fn resume_ids(&mut self, next_order_id: u64, next_trade_id: u64) {
+        self.next_order_id = self.next_order_id.max(next_order_id);
+        self.next_trade_id = self.next_trade_id.max(next_trade_id);
+    }
+
+    /// Restores deployment `id`'s account from persisted balances, positions and open orders.
+    pub fn restore(
+        &mut self,
+        id: DeploymentId,
+        balances: &[(crate::model::AssetId, Balance)],
+        positions: &[(crate::model::SymbolId, Position)],
+        orders: Vec<Order>,
+    ) {
+        for order in &orders {
+            self.owners.insert(order.id, id);
+        }
+        if let Some(account) = self.account_mut(id) {
+            account.restore(balances, positions, orders);
+        }
     }
 
     fn journal_update(&self, update: &OrderUpdate, market: &MarketData) {

@@ -74,7 +74,6 @@ pub struct BarVenue {
     config: BarFillConfig,
     rng: Rng,
     working: BTreeMap<u64, Working>,
-    next_trade_id: u64,
 }
 
 impl BarVenue {
@@ -84,13 +83,35 @@ impl BarVenue {
             rng: Rng(config.seed),
             config,
             working: BTreeMap::new(),
-            next_trade_id: 1,
         }
     }
 
     /// Whether order `id` works here.
     pub fn holds(&self, id: u64) -> bool {
         self.working.contains_key(&id)
+    }
+
+    /// Takes out every order of `symbol`, as orders for what remains of them (their trigger
+    /// fired or not, what they may still spend): the symbol has a book to match against now.
+    pub fn take_symbol(&mut self, symbol: SymbolId) -> Vec<VenueOrder> {
+        let ids: Vec<u64> = self
+            .working
+            .iter()
+            .filter(|(_, w)| w.order.symbol == symbol)
+            .map(|(&id, _)| id)
+            .collect();
+        ids.into_iter()
+            .filter_map(|id| self.working.remove(&id))
+            .map(|w| VenueOrder {
+                amount: match w.order.amount {
+                    Amount::Base(q) => Amount::Base(q.saturating_sub(w.filled)),
+                    Amount::Quote(q) => Amount::Quote(q.saturating_sub(w.notional)),
+                },
+                order_type: w.as_type,
+                spend_cap: w.order.spend_cap.map(|c| c.saturating_sub(w.spent)),
+                ..w.order
+            })
+            .collect()
     }
 
     fn execute(&mut self, id: u64, bar: &Bar, market: &MarketData, out: &mut Vec<VenueReport>) {
@@ -205,13 +226,10 @@ impl BarVenue {
                 Amount::Base(q) => w.filled >= q,
                 Amount::Quote(q) => q.saturating_sub(w.notional) < price.saturating_mul(step),
             };
-            let trade_id = self.next_trade_id;
-            self.next_trade_id += 1;
             out.push(VenueReport {
                 order_id: id,
                 time,
                 kind: ReportKind::Fill {
-                    trade_id,
                     price,
                     quantity,
                     quote,

@@ -133,7 +133,6 @@ pub struct BookVenue {
     consumed: HashMap<Level, Fixed>,
     /// The recorded quantity last seen at each level we rest at or took from.
     watched: BTreeMap<Level, Fixed>,
-    next_trade_id: u64,
 }
 
 /// The side of the book an order on `side` takes from.
@@ -161,7 +160,6 @@ impl BookVenue {
             resting: BTreeMap::new(),
             consumed: HashMap::new(),
             watched: BTreeMap::new(),
-            next_trade_id: 1,
         }
     }
 
@@ -216,13 +214,10 @@ impl BookVenue {
             Liquidity::Taker => terms.fees.taker,
         };
         let fee = quote.saturating_mul(rate);
-        let trade_id = self.next_trade_id;
-        self.next_trade_id += 1;
         out.push(VenueReport {
             order_id: id,
             time,
             kind: ReportKind::Fill {
-                trade_id,
                 price,
                 quantity,
                 quote,

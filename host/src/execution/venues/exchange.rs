@@ -1,8 +1,9 @@
 //! The simulated exchange paper trading and backtests share: orders of a symbol with an order
-//! book go to the book matcher, the others to the candle fill model.
+//! book go to the book matcher, the others to the candle fill model; when a symbol's book
+//! appears, its orders in the candle model move to the matcher.
 
 use super::{BarFillConfig, BarVenue, BookFillConfig, BookVenue};
-use crate::execution::venue::{Venue, VenueOrder, VenueReport};
+use crate::execution::venue::{ReportKind, Venue, VenueOrder, VenueReport};
 use crate::feeds::MarketEvent;
 use crate::market::MarketData;
 use crate::model::{FeeRates, SymbolId, TimestampMs};
@@ -55,6 +56,18 @@ impl Venue for SimExchange {
     }
 
     fn on_event(&mut self, event: &MarketEvent, market: &MarketData, out: &mut Vec<VenueReport>) {
+        // A symbol's book appears (a live feed synced): its orders move to the book matcher,
+        // quietly (they are working already).
+        if let MarketEvent::Book(update) = event {
+            let moving = self.bars.take_symbol(update.symbol);
+            if !moving.is_empty() {
+                let mut acks = Vec::new();
+                for order in moving {
+                    self.book.place(order, update.time, market, &mut acks);
+                }
+                out.extend(acks.into_iter().filter(|r| r.kind != ReportKind::Accepted));
+            }
+        }
         self.book.on_event(event, market, out);
         self.bars.on_event(event, market, out);
     }

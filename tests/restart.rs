@@ -1,0 +1,431 @@
+//! Orders, fills, balances and positions survive a crash: the service paper-trades a market
+//! maker on the exchange simulator's live book and is killed with SIGKILL at random moments;
+//! after each crash the store holds every fill once, balances equal the starting ones plus
+//! the stored fills (locks equal what the open orders hold), and the restarted service goes
+//! on trading from there with fresh order and trade ids.
+
+mod common;
+
+use common::service::*;
+use common::*;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+use stratbox::journal::OrderRecord;
+use stratbox::model::Fixed;
+
+const MM_CONFIG: &str = r#"{"quantity": 0.01, "max_position": 0.05, "inside_ticks": 1}"#;
+const START_USDT: i64 = 1_000_000;
+const START_BTC: i64 = 1;
+
+/// What the store holds after a run.
+struct Stored {
+    fills: Vec<stratbox::store::FillRow>,
+    trading: stratbox::journal::TradingRecord,
+    /// The next order and trade ids the store would hand out.
+    next_ids: (u64, u64),
+}
+
+fn stored(db: &std::path::Path) -> Stored {
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = stratbox::store::Store::open(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        Stored {
+            fills: store.fills("mm").await.unwrap(),
+            trading: store.trading("mm").await.unwrap(),
+            next_ids: store.next_ids().await.unwrap(),
+        }
+    })
+}
+
+/// Checks the store's promises.
+fn check(s: &Stored, round: usize) {
+    let fx = |t: &str| t.parse::<Fixed>().unwrap();
+    let trades: HashSet<i64> = s.fills.iter().map(|f| f.trade_id).collect();
+    assert_eq!(
+        trades.len(),
+        s.fills.len(),
+        "round {round}: a fill stored twice"
+    );
+    assert!(s.fills.iter().all(|f| f.trade_id > 0));
+    // Balances are the start plus every stored fill.
+    let (mut usdt, mut btc) = (Fixed::from_int(START_USDT), Fixed::from_int(START_BTC));
+    for f in &s.fills {
+        let (q, quote, fee) = (fx(&f.quantity), fx(&f.quote_quantity), fx(&f.fee));
+        if f.side == "buy" {
+            btc = btc.saturating_add(q);
+            usdt = usdt.saturating_sub(quote).saturating_sub(fee);
+        } else {
+            btc = btc.saturating_sub(q);
+            usdt = usdt.saturating_add(quote).saturating_sub(fee);
+        }
+    }
+    let balance = |asset: &str| {
+        s.trading
+            .balances
+            .iter()
+            .find(|(a, _, _)| a == asset)
+            .map(|&(_, free, locked)| (free, locked))
+            .unwrap_or_else(|| panic!("round {round}: no {asset} balance stored"))
+    };
+    let ((usdt_free, usdt_locked), (btc_free, btc_locked)) = (balance("USDT"), balance("BTC"));
+    assert_eq!(
+        usdt_free.saturating_add(usdt_locked),
+        usdt,
+        "round {round}: USDT"
+    );
+    assert_eq!(
+        btc_free.saturating_add(btc_locked),
+        btc,
+        "round {round}: BTC"
+    );
+    assert!(usdt_free.raw() >= 0 && btc_free.raw() >= 0, "round {round}");
+    // What is locked is what the open orders hold.
+    let locked = |asset: &str| {
+        s.trading
+            .open_orders
+            .iter()
+            .filter(|(_, o)| &*o.lock_asset == asset)
+            .fold(Fixed::ZERO, |sum, (_, o)| sum.saturating_add(o.locked))
+    };
+    assert_eq!(usdt_locked, locked("USDT"), "round {round}: USDT locks");
+    assert_eq!(btc_locked, locked("BTC"), "round {round}: BTC locks");
+}
+
+#[test]
+fn a_killed_service_loses_no_fill_and_doubles_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, addr) = start_exchange_sim("BTCUSDT");
+    let db = dir.path().join("db.sqlite");
+    let config = dir.path().join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n\
+             [store]\nurl = \"sqlite://{}\"\ncomponent_cache = \"components\"\n\
+             [market]\nsource = \"binance\"\nrest = \"http://{addr}\"\nws = \"ws://{addr}\"\n\
+             symbols = [\"BTCUSDT\"]\ninterval = \"1m\"\n\
+             [[deploy]]\nname = \"mm\"\ncomponent = \"{}\"\nconfig = '{MM_CONFIG}'\n\
+             budget = {{ balances = {{ USDT = {START_USDT}, BTC = {START_BTC} }}, \
+             max_order_notional = 1000000, max_position_notional = 1000000, \
+             max_gross_exposure = 10000000, max_orders_per_second = 1000, max_daily_loss = 1000000 }}\n",
+            db.display(),
+            guest_path("market-maker").display(),
+        ),
+    )
+    .unwrap();
+    // Moments to crash at, different on every run: 1.5 to 5.5 s after the service listens.
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    let mut next_delay = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        Duration::from_millis(1_500 + (seed >> 33) % 4_000)
+    };
+    let mut crashes_with_fills = 0;
+    for round in 0..4 {
+        let previous = stored(&db);
+        let before = previous.fills.len();
+        let server = Server::start(&config);
+        let delay = next_delay();
+        let started = Instant::now();
+        std::thread::sleep(delay);
+        if round < 3 {
+            server.kill();
+        } else {
+            server.terminate();
+        }
+        let s = stored(&db);
+        eprintln!(
+            "round {round}: {} after {:?}, {} fills stored ({} new)",
+            if round < 3 { "killed" } else { "stopped" },
+            started.elapsed(),
+            s.fills.len(),
+            s.fills.len() - before
+        );
+        check(&s, round);
+        // The restarted service numbers on: a fill after the crash has a new trade id and
+        // belongs to a new order or to one that was open when the service died.
+        let (next_order, next_trade) = previous.next_ids;
+        let restored: HashSet<u64> = previous
+            .trading
+            .open_orders
+            .iter()
+            .map(|(_, o)| o.id)
+            .collect();
+        let new = &s.fills[before..];
+        if round > 0 && !new.is_empty() {
+            crashes_with_fills += 1;
+        }
+        for f in new {
+            assert!(
+                f.trade_id as u64 >= next_trade,
+                "round {round}: trade id {} reused",
+                f.trade_id
+            );
+            let order = f.order_id as u64;
+            assert!(
+                order >= next_order || restored.contains(&order),
+                "round {round}: order id {order} reused"
+            );
+        }
+    }
+    drop(sim);
+    let fills = stored(&db).fills.len();
+    assert!(fills >= 10, "the market maker traded: {fills} fills");
+    assert!(crashes_with_fills >= 2, "trading went on after the crashes");
+}
+
+/// The journal a deployment's trading writes, for the store round trips below: an open limit
+/// buy with its lock, a filled market sell with its trade, balances and a position.
+fn trading_entries() -> (Vec<stratbox::journal::JournalEntry>, OrderRecord) {
+    use stratbox::journal::JournalEntry;
+    use stratbox::model::*;
+    let fx = |t: &str| t.parse::<Fixed>().unwrap();
+    let dep: std::sync::Arc<str> = "journaled".into();
+    let symbol: std::sync::Arc<str> = "BTCUSDT".into();
+    let open = OrderRecord {
+        id: 41,
+        request: OrderRequest {
+            client_id: 9,
+            symbol: 0,
+            side: Side::Buy,
+            amount: Amount::Base(fx("0.25")),
+            order_type: OrderType::StopLossLimit {
+                trigger: Trigger::Price(fx("101")),
+                price: fx("100.5"),
+                time_in_force: TimeInForce::Gtc,
+            },
+            iceberg: Some(fx("0.05")),
+            reduce_only: false,
+        },
+        status: OrderStatus::PartiallyFilled,
+        filled: fx("0.1"),
+        filled_quote: fx("10.05"),
+        fees: fx("0.01005"),
+        time: 1_000,
+        lock_asset: "USDT".into(),
+        locked: fx("15.09"),
+        committed: fx("0.15"),
+        triggered: true,
+    };
+    let sell = OrderRequest {
+        client_id: 10,
+        symbol: 0,
+        side: Side::Sell,
+        amount: Amount::Quote(fx("50")),
+        order_type: OrderType::Market,
+        iceberg: None,
+        reduce_only: true,
+    };
+    let fill = Fill {
+        order_id: 42,
+        client_id: 10,
+        owner: dep.clone(),
+        symbol: 0,
+        side: Side::Sell,
+        trade_id: 77,
+        price: fx("100"),
+        quantity: fx("0.5"),
+        quote_quantity: fx("50"),
+        fee: fx("0.05"),
+        liquidity: Liquidity::Taker,
+        time: 2_000,
+        status: OrderStatus::Filled,
+    };
+    let entries = vec![
+        JournalEntry::OrderState {
+            deployment: dep.clone(),
+            symbol: symbol.clone(),
+            order: open.clone(),
+        },
+        JournalEntry::Order {
+            update: OrderUpdate {
+                order_id: 42,
+                client_id: 10,
+                deployment: DeploymentId(3),
+                owner: dep.clone(),
+                request: sell,
+                execution: ExecutionType::Trade,
+                status: OrderStatus::Filled,
+                filled: fx("0.5"),
+                filled_quote: fx("50"),
+                fill: Some(fill),
+                reject: None,
+                time: 2_000,
+            },
+            symbol: symbol.clone(),
+        },
+        JournalEntry::OrderState {
+            deployment: dep.clone(),
+            symbol: symbol.clone(),
+            order: OrderRecord {
+                id: 42,
+                request: sell,
+                status: OrderStatus::Filled,
+                filled: fx("0.5"),
+                filled_quote: fx("50"),
+                fees: fx("0.05"),
+                time: 2_000,
+                lock_asset: "BTC".into(),
+                locked: Fixed::ZERO,
+                committed: Fixed::ZERO,
+                triggered: false,
+            },
+        },
+        JournalEntry::Balance {
+            deployment: dep.clone(),
+            asset: "USDT".into(),
+            free: fx("1039.94"),
+            locked: fx("15.09"),
+        },
+        JournalEntry::Balance {
+            deployment: dep.clone(),
+            asset: "BTC".into(),
+            free: fx("0.6"),
+            locked: Fixed::ZERO,
+        },
+        JournalEntry::Position {
+            deployment: dep.clone(),
+            symbol: symbol.clone(),
+            quantity: fx("-0.4"),
+            average_price: fx("100.5"),
+            realized_pnl: fx("-0.05"),
+        },
+    ];
+    (entries, open)
+}
+
+/// Applies the journal to a store and reads back what a restart restores.
+async fn round_trip(store: &stratbox::store::Store) {
+    let fx = |t: &str| t.parse::<Fixed>().unwrap();
+    let (entries, open) = trading_entries();
+    store.apply(&entries).await.unwrap();
+    let record = store.trading("journaled").await.unwrap();
+    assert_eq!(
+        record.balances,
+        vec![
+            ("BTC".to_string(), fx("0.6"), Fixed::ZERO),
+            ("USDT".to_string(), fx("1039.94"), fx("15.09")),
+        ]
+    );
+    assert_eq!(
+        record.positions,
+        vec![("BTCUSDT".to_string(), fx("-0.4"), fx("100.5"), fx("-0.05"))]
+    );
+    assert_eq!(
+        record.open_orders,
+        vec![("BTCUSDT".to_string(), open.clone())],
+        "only the open order is restored"
+    );
+    let fills = store.fills("journaled").await.unwrap();
+    assert_eq!(fills.len(), 1);
+    assert_eq!(
+        (
+            fills[0].trade_id,
+            fills[0].quote_quantity.as_str(),
+            fills[0].liquidity.as_str()
+        ),
+        (77, "50", "taker")
+    );
+    assert_eq!(store.next_ids().await.unwrap(), (43, 78));
+    // The open order is cancelled later: nothing is open any more.
+    store
+        .apply(&[stratbox::journal::JournalEntry::OrderState {
+            deployment: "journaled".into(),
+            symbol: "BTCUSDT".into(),
+            order: OrderRecord {
+                status: stratbox::model::OrderStatus::Cancelled,
+                locked: Fixed::ZERO,
+                committed: Fixed::ZERO,
+                ..open
+            },
+        }])
+        .await
+        .unwrap();
+    assert!(
+        store
+            .trading("journaled")
+            .await
+            .unwrap()
+            .open_orders
+            .is_empty()
+    );
+    // A trade stored twice is refused, and the batch with it leaves nothing behind.
+    let err = store.apply(&entries).await.unwrap_err().to_string();
+    assert!(err.contains("storing a fill"), "{err}");
+    assert_eq!(store.fills("journaled").await.unwrap().len(), 1);
+    assert!(
+        store
+            .trading("journaled")
+            .await
+            .unwrap()
+            .open_orders
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn the_trading_journal_round_trips_through_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    round_trip(&stratbox::store::Store::open(&url).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn the_trading_journal_round_trips_through_postgresql() {
+    const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+    let schema = format!(
+        "stratbox_j{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let admin = sqlx::PgPool::connect(POSTGRES)
+        .await
+        .expect("PostgreSQL at 127.0.0.1:5432 (database test)");
+    let sql = |s: String| sqlx::raw_sql(sqlx::AssertSqlSafe(s));
+    sql(format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let url = format!("{POSTGRES}?options=-c%20search_path%3D{schema}");
+    let store = stratbox::store::Store::open(&url).await.unwrap();
+    round_trip(&store).await;
+    drop(store);
+    sql(format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&admin)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_journal_writer_keeps_what_it_can_of_a_batch_the_store_refuses() {
+    use stratbox::journal::{Journal, JournalEntry};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    let store = stratbox::store::Store::open(&url).await.unwrap();
+    let (entries, _) = trading_entries();
+    let (journal, writer) = stratbox::store::StoreJournal::start(store.clone());
+    // The same trade twice in one batch: the batch fails, the second copy alone is dropped.
+    for e in entries.iter().chain(&entries[1..2]) {
+        journal.record(e.clone());
+    }
+    journal.record(JournalEntry::Balance {
+        deployment: "journaled".into(),
+        asset: "ETH".into(),
+        free: Fixed::from_int(2),
+        locked: Fixed::ZERO,
+    });
+    drop(journal);
+    writer.await.unwrap();
+    assert_eq!(store.fills("journaled").await.unwrap().len(), 1);
+    let record = store.trading("journaled").await.unwrap();
+    assert_eq!(record.balances.len(), 3, "{:?}", record.balances);
+    assert_eq!(record.open_orders.len(), 1);
+}
