@@ -143,6 +143,11 @@ pub enum JournalEntry {
 pub trait Journal: Send + Sync {
     /// Records one entry.
     fn record(&self, entry: JournalEntry);
+    /// Whether it keeps account state (order records, balances, positions), which only a
+    /// restart reads; a journal that does not is spared building those entries.
+    fn keeps_state(&self) -> bool {
+        true
+    }
 }
 
 /// A journal that keeps nothing (backtests).
@@ -151,4 +156,8 @@ pub struct NullJournal;
 
 impl Journal for NullJournal {
     fn record(&self, _entry: JournalEntry) {}
+
+    fn keeps_state(&self) -> bool {
+        false
+    }
 }

@@ -54,6 +54,10 @@ impl Journal for UpdateRecorder {
                 .push((update, symbol));
         }
     }
+
+    fn keeps_state(&self) -> bool {
+        false
+    }
 }
 
 /// A component to deploy in a backtest.

@@ -394,6 +394,9 @@ impl Oms {
         symbol: crate::model::SymbolId,
         market: &MarketData,
     ) {
+        if !self.journal.keeps_state() {
+            return;
+        }
         let (Some(account), Some(instrument)) = (self.account(id), market.instrument(symbol))
         else {
             return;
@@ -423,7 +426,7 @@ impl Oms {
     }
 
     fn journal_order(&self, id: DeploymentId, order: &Order, market: &MarketData) {
-        let Some(account) = self.account(id) else {
+        let Some(account) = self.account(id).filter(|_| self.journal.keeps_state()) else {
             return;
         };
         let symbol = market

@@ -27,8 +27,9 @@ use crate::model::{
     Amount, FeeRates, Fixed, Liquidity, OrderType, RejectCode, Rejection, Side, SymbolId,
     TimeInForce, TimestampMs,
 };
+use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// How the book matcher fills.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -130,7 +131,7 @@ pub struct BookVenue {
     /// Our resting orders by level, oldest first.
     resting: BTreeMap<Level, Vec<u64>>,
     /// Liquidity we took from a level and the recorded level has not yet given up.
-    consumed: HashMap<Level, Fixed>,
+    consumed: FxHashMap<Level, Fixed>,
     /// The recorded quantity last seen at each level we rest at or took from.
     watched: BTreeMap<Level, Fixed>,
 }
@@ -158,7 +159,7 @@ impl BookVenue {
             config,
             held: BTreeMap::new(),
             resting: BTreeMap::new(),
-            consumed: HashMap::new(),
+            consumed: FxHashMap::default(),
             watched: BTreeMap::new(),
         }
     }

@@ -44,13 +44,9 @@ pub fn max_order_notional(c: &Check<'_>) -> Result<(), Rejection> {
 /// `max_orders_per_second`: orders accepted in the second before this one, in event time.
 pub fn max_orders_per_second(c: &Check<'_>) -> Result<(), Rejection> {
     let max = c.risk.budget.max_orders_per_second as usize;
-    let recent = c
-        .risk
-        .recent
-        .iter()
-        .rev()
-        .take_while(|&&t| t > c.now - 1000)
-        .count();
+    // The window is in time order: what is older than a second is a prefix.
+    let window = &c.risk.recent;
+    let recent = window.len() - window.partition_point(|&t| t <= c.now - 1000);
     if recent >= max {
         return Err(Rejection::new(
             RejectCode::MaxOrdersPerSecond,
