@@ -1,6 +1,7 @@
 //! End to end through the engine: bar events from replay through 1, 10 and 100 strategies to
-//! the paper venue, with throughput and the per-event latency distribution; and hot swap of a
-//! cached component under a live stream, with the events counted.
+//! the simulated exchange (feature readers by handle, in one batch and by name), with throughput
+//! and the per-event latency distribution; and hot swap of a cached component under a live
+//! stream, with the events counted.
 //!
 //! `cargo bench -p stratbox --bench engine` (build the guests first: see BENCHMARKS.md).
 
@@ -20,7 +21,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
 
-fn throughput(guest: &str, config: &str, strategies: usize) {
+/// `label` names the case in the output: the guest, and how it was configured.
+fn throughput(label: &str, guest: &str, config: &str, strategies: usize) {
     let mut engine = common::engine(SandboxLimits::default());
     for i in 0..strategies {
         common::deploy(&mut engine, &format!("s{i}"), guest, config);
@@ -36,7 +38,7 @@ fn throughput(guest: &str, config: &str, strategies: usize) {
     let total = started.elapsed();
     latencies.sort_unstable();
     println!(
-        "engine/{guest:<14} strategies={strategies:<4} events/s={:>10.0}  p50={:>9.2?} p99={:>9.2?} p99.9={:>9.2?}",
+        "engine/{label:<22} strategies={strategies:<4} events/s={:>10.0}  p50={:>9.2?} p99={:>9.2?} p99.9={:>9.2?}",
         EVENTS as f64 / total.as_secs_f64(),
         percentile(&latencies, 0.50),
         percentile(&latencies, 0.99),
@@ -98,13 +100,23 @@ fn main() {
         return;
     }
     for n in [1, 10, 100] {
-        throughput("empty", "{}", n);
+        throughput("empty", "empty", "{}", n);
         throughput(
+            "sma-crossover",
             "sma-crossover",
             r#"{"fast": 5, "slow": 20, "quantity": 1}"#,
             n,
         );
-        throughput("feature-reader", "{}", n);
+        // Four features a bar: by handle (resolved once), in one batched call, and by name.
+        for read in ["handle", "batch", "name"] {
+            let config = format!(r#"{{"read": "{read}"}}"#);
+            throughput(
+                &format!("feature-reader/{read}"),
+                "feature-reader",
+                &config,
+                n,
+            );
+        }
     }
     hot_swap();
 }
