@@ -5,7 +5,8 @@
 use crate::feeds::MarketEvent;
 use crate::market::MarketData;
 use crate::model::{
-    Amount, FeeRates, Fixed, Liquidity, OrderType, Rejection, Side, SymbolId, TimestampMs,
+    Amount, FeeRates, Fixed, Liquidity, OrderType, RejectCode, Rejection, Side, SymbolId,
+    TimestampMs,
 };
 
 /// An order as a venue sees it.
@@ -68,6 +69,25 @@ pub struct VenueReport {
     pub time: TimestampMs,
     /// What happened.
     pub kind: ReportKind,
+}
+
+impl VenueReport {
+    /// The answer to a cancel of `order_id` at `now`: cancelled if it was still open there.
+    pub fn cancel_answer(order_id: u64, was_open: bool, now: TimestampMs) -> Self {
+        let kind = if was_open {
+            ReportKind::Cancelled
+        } else {
+            ReportKind::CancelRejected(Rejection::new(
+                RejectCode::UnknownOrder,
+                format!("Unknown order sent: order {order_id} is no longer open"),
+            ))
+        };
+        VenueReport {
+            order_id,
+            time: now,
+            kind,
+        }
+    }
 }
 
 /// Where orders are matched. A venue acts at once on what it is given; the order path holds

@@ -320,18 +320,8 @@ impl Venue for BarVenue {
         _market: &MarketData,
         out: &mut Vec<VenueReport>,
     ) {
-        let kind = match self.working.remove(&order_id) {
-            Some(_) => ReportKind::Cancelled,
-            None => ReportKind::CancelRejected(Rejection::new(
-                RejectCode::UnknownOrder,
-                format!("Unknown order sent: order {order_id} is no longer open"),
-            )),
-        };
-        out.push(VenueReport {
-            order_id,
-            time: now,
-            kind,
-        });
+        let was_open = self.working.remove(&order_id).is_some();
+        out.push(VenueReport::cancel_answer(order_id, was_open, now));
     }
 
     fn on_event(&mut self, event: &MarketEvent, market: &MarketData, out: &mut Vec<VenueReport>) {
