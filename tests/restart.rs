@@ -179,6 +179,71 @@ fn a_killed_service_loses_no_fill_and_doubles_none() {
     assert!(crashes_with_fills >= 2, "trading went on after the crashes");
 }
 
+/// A deployment whose stored trading state cannot be read at a restart is halted with the
+/// reason, and what the store holds is left as it was (trading from the budget would overwrite
+/// the stored balances).
+#[test]
+fn a_deployment_whose_trading_state_cannot_be_read_is_halted_and_its_store_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, addr) = start_exchange_sim("BTCUSDT");
+    let db = dir.path().join("db.sqlite");
+    let config = dir.path().join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n\
+             [store]\nurl = \"sqlite://{}\"\ncomponent_cache = \"components\"\n\
+             [market]\nsource = \"binance\"\nrest = \"http://{addr}\"\nws = \"ws://{addr}\"\n\
+             symbols = [\"BTCUSDT\"]\ninterval = \"1m\"\n\
+             [[deploy]]\nname = \"mm\"\ncomponent = \"{}\"\nconfig = '{MM_CONFIG}'\n\
+             budget = {{ balances = {{ USDT = {START_USDT}, BTC = {START_BTC} }}, \
+             max_order_notional = 1000000, max_position_notional = 1000000, \
+             max_gross_exposure = 10000000, max_orders_per_second = 1000, max_daily_loss = 1000000 }}\n",
+            db.display(),
+            guest_path("market-maker").display(),
+        ),
+    )
+    .unwrap();
+    let server = Server::start(&config);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stored(&db).trading.balances.is_empty() {
+        assert!(Instant::now() < deadline, "the market maker never traded");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    server.terminate();
+    let url = format!("sqlite://{}", db.display());
+    let balances = |sql: &'static str| {
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            if !sql.is_empty() {
+                sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+            }
+            let rows: Vec<(String, String, String)> =
+                sqlx::query_as("SELECT asset, free, locked FROM balances ORDER BY asset")
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+            rows
+        })
+    };
+    let damaged = balances("UPDATE balances SET free = 'garbage' WHERE asset = 'USDT'");
+    let server = Server::start(&config);
+    std::thread::sleep(Duration::from_secs(2));
+    let (ok, listed) = server.run(&["list"]);
+    assert!(ok, "{listed}");
+    assert!(
+        listed.contains("halted") && listed.contains("trading state could not be read"),
+        "{listed}"
+    );
+    server.terminate();
+    assert_eq!(
+        balances(""),
+        damaged,
+        "the stored balances were overwritten"
+    );
+    drop(sim);
+}
+
 /// The journal a deployment's trading writes, for the store round trips below: an open limit
 /// buy with its lock, a filled market sell with its trade, balances and a position.
 fn trading_entries() -> (Vec<stratbox::journal::JournalEntry>, OrderRecord) {

@@ -334,7 +334,16 @@ async fn restore_trading(engine: &mut Engine, store: &Store, name: &str) {
         Ok(r) if r.balances.is_empty() => return,
         Ok(r) => r,
         Err(e) => {
-            tracing::error!(deployment = %name, "trading state not restored (it starts from its budget): {e}");
+            // Trading from the budget would overwrite the stored balances: halt it instead.
+            let reason = format!(
+                "its trading state could not be read from the store ({e}); halted so that \
+                 nothing stored is overwritten: repair the store and restart, or resume it to \
+                 trade from its budget"
+            );
+            tracing::error!(deployment = %name, "{reason}");
+            if let Err(e) = engine.halt(name, &reason) {
+                tracing::error!(deployment = %name, "could not halt it: {e}");
+            }
             return;
         }
     };
