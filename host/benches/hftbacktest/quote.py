@@ -1,5 +1,5 @@
 """The `market-maker` component's quoting logic in hftbacktest, for the side-by-side benchmark
-in BENCHMARKS.md ("Capture replay"): on every market message it quotes `QTY` at the best bid
+in BENCHMARKS.md ("Capture replay"): on every depth update it quotes `QTY` at the best bid
 and ask with post-only (GTX) limit orders, moves a quote (cancel, then a new order) when the
 touch moves, and stops quoting the side that would take its position past `MAX_POSITION`.
 Zero order latency, the risk-averse queue model and partial fills, 0.1% fees, as stratbox's
@@ -18,15 +18,17 @@ import time
 import numpy as np
 from numba import njit
 from hftbacktest import GTX, LIMIT, BacktestAsset, HashMapMarketDepthBacktest
-from hftbacktest.order import CANCELED, EXPIRED, FILLED, NEW, REJECTED
+from hftbacktest.order import CANCELED, EXPIRED, FILLED, REJECTED
+from hftbacktest.types import DEPTH_EVENT, DEPTH_SNAPSHOT_EVENT
 
 QTY = 0.001
 MAX_POSITION = 0.01
 
 
 @njit
-def quote(hbt, qty, max_position):
+def quote(hbt, qty, max_position, depth_times):
     calls = 0
+    seen = 0  # depth update times passed so far
     next_id = 1
     bid_id, ask_id = 0, 0
     bid_px, ask_px = 0.0, 0.0
@@ -44,6 +46,14 @@ def quote(hbt, qty, max_position):
                 else:
                     ask_id = 0
         hbt.clear_inactive_orders(0)
+        # Quote only when depth rows arrived, as the component quotes in `on-book` (trades and
+        # order responses wake this loop too, but the component does not act on them).
+        book_moved = False
+        while seen < len(depth_times) and depth_times[seen] <= hbt.current_timestamp:
+            seen += 1
+            book_moved = True
+        if not book_moved:
+            continue
         depth = hbt.depth(0)
         bid, ask = depth.best_bid, depth.best_ask
         if not (bid > 0.0 and bid < ask):
@@ -93,12 +103,15 @@ def backtest(data):
 
 if __name__ == "__main__":
     data = np.load(sys.argv[1])["data"]
+    # The times at which depth rows (diffs, snapshots) arrive: the component's `on-book` calls.
+    kind = data["ev"] & 0xFF
+    depth_times = np.unique(data["local_ts"][(kind == DEPTH_EVENT) | (kind == DEPTH_SNAPSHOT_EVENT)])
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 1
     times = []
     for r in range(rounds):
         hbt = backtest(data)
         started = time.perf_counter()
-        calls = quote(hbt, QTY, MAX_POSITION)
+        calls = quote(hbt, QTY, MAX_POSITION, depth_times)
         took = time.perf_counter() - started
         trades = hbt.state_values(0).num_trades
         hbt.close()
