@@ -5,8 +5,7 @@
 use stratbox::monitor::{EquityPoint, daily_returns, ratios};
 
 fn fixture() -> serde_json::Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/metrics/metrics.json");
+    let path = manifest_dir().join("../tests/fixtures/metrics/metrics.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -75,4 +74,13 @@ fn equity_curves_resample_to_days_as_pandas_does() {
         }
         close(ratios(&ours).2, curve["sharpe"].as_f64().unwrap(), "sharpe");
     }
+}
+
+/// The package's directory: where the test runner says it is (cargo and nextest set
+/// `CARGO_MANIFEST_DIR` when they run a test), else where it was built, so a test binary
+/// reused from another checkout in a shared target directory reads this checkout's files.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+        .into()
 }

@@ -16,7 +16,7 @@ use stratbox::sandbox::{Runtime, SandboxLimits, StateStore};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    manifest_dir()
         .parent()
         .expect("host/ has a parent")
         .to_path_buf()
@@ -140,4 +140,13 @@ pub fn announced(child: &mut std::process::Child, prefix: &str) -> String {
         .strip_prefix(prefix)
         .unwrap_or_else(|| panic!("expected {prefix:?}, got first line {line:?}"))
         .to_string()
+}
+
+/// The package's directory: where the test runner says it is (cargo and nextest set
+/// `CARGO_MANIFEST_DIR` when they run a test), else where it was built, so a test binary
+/// reused from another checkout in a shared target directory reads this checkout's files.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+        .into()
 }

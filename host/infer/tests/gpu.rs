@@ -40,7 +40,7 @@ fn context() -> Option<Arc<GpuContext>> {
 }
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/models")
+    manifest_dir().join("../../tests/fixtures/models")
 }
 
 fn splitmix64(x: u64) -> u64 {
@@ -855,4 +855,13 @@ fn grids_past_the_per_dimension_limit_fold_into_two_dimensions() {
         .map(|(o, x)| (o[0] - 1.0 / (1.0 + (-x[0]).exp())).abs())
         .fold(0.0f32, f32::max);
     assert!(worst < 1e-6, "worst row error {worst:e}");
+}
+
+/// The package's directory: where the test runner says it is (cargo and nextest set
+/// `CARGO_MANIFEST_DIR` when they run a test), else where it was built, so a test binary
+/// reused from another checkout in a shared target directory reads this checkout's files.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+        .into()
 }

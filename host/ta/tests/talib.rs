@@ -18,7 +18,7 @@ use stratbox_ta::{Function, Series, registry};
 const REL_TOL: f64 = 1e-9;
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/ta")
+    manifest_dir().join("../../tests/fixtures/ta")
 }
 
 fn read_json(path: &Path) -> Value {
@@ -323,4 +323,13 @@ fn outputs_match_talib() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// The package's directory: where the test runner says it is (cargo and nextest set
+/// `CARGO_MANIFEST_DIR` when they run a test), else where it was built, so a test binary
+/// reused from another checkout in a shared target directory reads this checkout's files.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+        .into()
 }

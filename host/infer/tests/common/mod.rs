@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 /// The fixtures directory.
 pub fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/models")
+    manifest_dir().join("../../tests/fixtures/models")
 }
 
 /// One generated case.
@@ -99,4 +99,13 @@ pub fn relative_error(out: &Array2<f32>, reference: &Array2<f32>) -> f64 {
 /// Rows `..batch` of an array.
 pub fn head_rows(a: &Array2<f32>, batch: usize) -> Array2<f32> {
     a.slice(s![..batch, ..]).to_owned()
+}
+
+/// The package's directory: where the test runner says it is (cargo and nextest set
+/// `CARGO_MANIFEST_DIR` when they run a test), else where it was built, so a test binary
+/// reused from another checkout in a shared target directory reads this checkout's files.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+        .into()
 }
