@@ -248,18 +248,7 @@ proptest! {
 }
 
 fn capture_run(queue: &str, latency_ms: i64) -> String {
-    let mut names: Vec<String> = Vec::new();
-    let path = data_dir().join("l2/btcusdt_20240808.gz");
-    let capture = {
-        let mut intern = |n: &str| match names.iter().position(|x| x == n) {
-            Some(i) => i as u32,
-            None => {
-                names.push(n.to_string());
-                names.len() as u32 - 1
-            }
-        };
-        stratbox::feeds::capture::read(&[&path], &mut intern, None, None).unwrap()
-    };
+    let (names, events) = btcusdt_capture();
     let budget = Budget {
         balances: [("USDT".to_string(), 100_000.0), ("BTC".to_string(), 1.0)].into(),
         ..Budget::unlimited(1.0)
@@ -275,7 +264,7 @@ fn capture_run(queue: &str, latency_ms: i64) -> String {
             }],
             symbols: &names,
             exchange_info: None,
-            events: &capture.events,
+            events: &events,
             execution: stratbox::config::ExecutionConfig {
                 queue: queue.into(),
                 entry_latency_ms: latency_ms,

@@ -9,10 +9,6 @@ use common::*;
 use std::process::Command;
 use std::time::Duration;
 
-/// The market maker's configuration and budget, shared by the service and the backtest.
-const MM_CONFIG: &str = r#"{"quantity": 0.01, "max_position": 0.05, "inside_ticks": 1}"#;
-const MM_BUDGET: &str = "balances = { USDT = 1000000, BTC = 1 }\nmax_order_notional = 1000000\nmax_position_notional = 1000000\nmax_gross_exposure = 10000000\nmax_orders_per_second = 1000\nmax_daily_loss = 1000000\n";
-
 /// Fills as the service stored them and as a backtest report has them: order, side, price,
 /// quantity, fee, time.
 type Fills = Vec<(i64, String, String, String, String, i64)>;
@@ -38,22 +34,7 @@ fn a_backtest_of_what_paper_trading_saw_gives_the_same_fills() {
     let (sim, addr) = start_exchange_sim("BTCUSDT");
     let capture = dir.path().join("capture.gz");
     let db = dir.path().join("db.sqlite");
-    let config = dir.path().join("serve.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n\
-             [store]\nurl = \"sqlite://{}\"\ncomponent_cache = \"components\"\n\
-             [market]\nsource = \"binance\"\nrest = \"http://{addr}\"\nws = \"ws://{addr}\"\n\
-             symbols = [\"BTCUSDT\"]\ninterval = \"1m\"\nrecord = \"capture.gz\"\n\
-             [[deploy]]\nname = \"mm\"\ncomponent = \"{}\"\nconfig = '{MM_CONFIG}'\n\
-             budget = {{ {} }}\n",
-            db.display(),
-            guest_path("market-maker").display(),
-            MM_BUDGET.trim().replace('\n', ", "),
-        ),
-    )
-    .unwrap();
+    let config = market_maker_service(dir.path(), &addr, "record = \"capture.gz\"\n");
     let server = Server::start(&config);
     // Paper-trade until the market maker has traded a while.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);

@@ -7,13 +7,12 @@
 mod common;
 
 use common::service::*;
-use common::*;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use stratbox::journal::OrderRecord;
 use stratbox::model::Fixed;
 
-const MM_CONFIG: &str = r#"{"quantity": 0.01, "max_position": 0.05, "inside_ticks": 1}"#;
+/// What `MM_BUDGET` starts the market maker with.
 const START_USDT: i64 = 1_000_000;
 const START_BTC: i64 = 1;
 
@@ -97,23 +96,7 @@ fn a_killed_service_loses_no_fill_and_doubles_none() {
     let dir = tempfile::tempdir().unwrap();
     let (sim, addr) = start_exchange_sim("BTCUSDT");
     let db = dir.path().join("db.sqlite");
-    let config = dir.path().join("serve.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n\
-             [store]\nurl = \"sqlite://{}\"\ncomponent_cache = \"components\"\n\
-             [market]\nsource = \"binance\"\nrest = \"http://{addr}\"\nws = \"ws://{addr}\"\n\
-             symbols = [\"BTCUSDT\"]\ninterval = \"1m\"\n\
-             [[deploy]]\nname = \"mm\"\ncomponent = \"{}\"\nconfig = '{MM_CONFIG}'\n\
-             budget = {{ balances = {{ USDT = {START_USDT}, BTC = {START_BTC} }}, \
-             max_order_notional = 1000000, max_position_notional = 1000000, \
-             max_gross_exposure = 10000000, max_orders_per_second = 1000, max_daily_loss = 1000000 }}\n",
-            db.display(),
-            guest_path("market-maker").display(),
-        ),
-    )
-    .unwrap();
+    let config = market_maker_service(dir.path(), &addr, "");
     // Moments to crash at, different on every run: 1.5 to 5.5 s after the service listens.
     let mut seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -187,23 +170,7 @@ fn a_deployment_whose_trading_state_cannot_be_read_is_halted_and_its_store_kept(
     let dir = tempfile::tempdir().unwrap();
     let (sim, addr) = start_exchange_sim("BTCUSDT");
     let db = dir.path().join("db.sqlite");
-    let config = dir.path().join("serve.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n\
-             [store]\nurl = \"sqlite://{}\"\ncomponent_cache = \"components\"\n\
-             [market]\nsource = \"binance\"\nrest = \"http://{addr}\"\nws = \"ws://{addr}\"\n\
-             symbols = [\"BTCUSDT\"]\ninterval = \"1m\"\n\
-             [[deploy]]\nname = \"mm\"\ncomponent = \"{}\"\nconfig = '{MM_CONFIG}'\n\
-             budget = {{ balances = {{ USDT = {START_USDT}, BTC = {START_BTC} }}, \
-             max_order_notional = 1000000, max_position_notional = 1000000, \
-             max_gross_exposure = 10000000, max_orders_per_second = 1000, max_daily_loss = 1000000 }}\n",
-            db.display(),
-            guest_path("market-maker").display(),
-        ),
-    )
-    .unwrap();
+    let config = market_maker_service(dir.path(), &addr, "");
     let server = Server::start(&config);
     let deadline = Instant::now() + Duration::from_secs(30);
     while stored(&db).trading.balances.is_empty() {

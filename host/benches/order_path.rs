@@ -29,16 +29,17 @@ use stratbox::sandbox::convert::v0_2 as convert;
 /// An engine whose market has replayed the first part of the capture (its book is in sync),
 /// with an account for deployment 0.
 fn engine() -> Engine {
-    let path = common::data_dir().join("l2/btcusdt_20240808.gz");
-    let capture = stratbox::feeds::capture::read(&[&path], &mut |_| 0, None, None).unwrap();
+    let (names, events) = common::btcusdt_capture();
     let exchange = ExecutionConfig::default().exchange().unwrap();
     let mut engine = Engine::new(
         Runtime::new(Default::default()).unwrap(),
         Arc::new(NullJournal),
         Box::new(exchange),
     );
-    engine.market().write().unwrap().add_symbol("BTCUSDT");
-    for event in &capture.events[..5_000] {
+    for name in &names {
+        engine.market().write().unwrap().add_symbol(name);
+    }
+    for event in &events[..5_000] {
         engine.handle(event);
     }
     let budget = Budget {

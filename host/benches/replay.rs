@@ -1,12 +1,13 @@
 //! Capture replay through the book and the matching simulator: the real BTCUSDT capture
-//! (`../shared/data/l2/btcusdt_20240808.gz`, 41,249 messages), decoded once, then replayed
+//! (`../shared/data/l2/btcusdt_20240808.gz`, 41,249 messages; 13,206 events once decoded, as
+//! its bookTickers are not applied where the depth stream is), decoded once, then replayed
 //!
 //! - into the market state alone (book and trades recorded, nothing matched): the floor;
 //! - through a whole backtest without a strategy (engine, book, matcher, equity sampling);
 //! - through a whole backtest with the `market-maker` component quoting on every book update
 //!   (limit-maker orders on both sides, moved by cancel-replace);
 //!
-//! in messages per second (median of the rounds), each ratio taken against the floor measured
+//! in events per second (median of the rounds), each ratio taken against the floor measured
 //! in the same run; then the tick-to-order latency: one book message in, the guest decides, the
 //! order accepted by the venue (zero simulated latency), p50 / p99 / p99.9 over the messages
 //! that produced an acknowledged order.
@@ -39,29 +40,15 @@ struct Loaded {
 }
 
 fn load() -> Loaded {
-    let path = common::data_dir().join("l2/btcusdt_20240808.gz");
-    let mut names: Vec<String> = Vec::new();
     let started = Instant::now();
-    let capture = {
-        let mut intern = |n: &str| match names.iter().position(|x| x == n) {
-            Some(i) => i as u32,
-            None => {
-                names.push(n.to_string());
-                names.len() as u32 - 1
-            }
-        };
-        stratbox::feeds::capture::read(&[&path], &mut intern, None, None).expect("read capture")
-    };
+    let (names, events) = common::btcusdt_capture();
     let decode = started.elapsed();
     println!(
-        "decode (gzip + JSON + book sync): {} messages in {decode:.2?} = {:.0} messages/s",
-        capture.events.len(),
-        capture.events.len() as f64 / decode.as_secs_f64()
+        "decode (gzip + JSON + book sync): {} events in {decode:.2?} = {:.0} events/s",
+        events.len(),
+        events.len() as f64 / decode.as_secs_f64()
     );
-    Loaded {
-        names,
-        events: capture.events,
-    }
+    Loaded { names, events }
 }
 
 fn median(mut times: Vec<Duration>) -> Duration {
@@ -180,7 +167,7 @@ fn tick_to_order(runtime: &Arc<Runtime>, loaded: &Loaded, bytes: Arc<[u8]>) {
 
 fn main() {
     let loaded = load();
-    let messages = loaded.events.len() as f64;
+    let events = loaded.events.len() as f64;
     let runtime = Runtime::new(Default::default()).expect("runtime");
     let mm = common::guest("market-maker");
     let quoting = [Component {
@@ -208,8 +195,8 @@ fn main() {
         ),
     ] {
         println!(
-            "replay  {what:<46} {time:>9.2?}  {:>10.0} messages/s  {:>5.2} x floor",
-            messages / time.as_secs_f64(),
+            "replay  {what:<46} {time:>9.2?}  {:>10.0} events/s  {:>5.2} x floor",
+            events / time.as_secs_f64(),
             time.as_secs_f64() / floor.as_secs_f64(),
         );
     }

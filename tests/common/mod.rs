@@ -57,6 +57,23 @@ pub fn guest_path(name: &str) -> PathBuf {
     dir.join(format!("{}.wasm", name.replace('-', "_")))
 }
 
+/// The real BTCUSDT capture (`l2/btcusdt_20240808.gz`) decoded: its symbol names (by id, as a
+/// backtest takes them) and its market events.
+pub fn btcusdt_capture() -> (Vec<String>, Vec<stratbox::feeds::MarketEvent>) {
+    let path = data_dir().join("l2/btcusdt_20240808.gz");
+    let mut names: Vec<String> = Vec::new();
+    let mut intern = |n: &str| match names.iter().position(|x| x == n) {
+        Some(i) => i as u32,
+        None => {
+            names.push(n.to_string());
+            names.len() as u32 - 1
+        }
+    };
+    let capture = stratbox::feeds::capture::read(&[&path], &mut intern, None, None)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    (names, capture.events)
+}
+
 /// The bytes of a guest component.
 pub fn guest(name: &str) -> Arc<[u8]> {
     let path = guest_path(name);

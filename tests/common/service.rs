@@ -2,7 +2,7 @@
 //! the service end to end.
 
 use super::announced;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -116,4 +116,34 @@ pub fn start_exchange_sim(symbols: &str) -> (Process, String) {
         .unwrap();
     let addr = announced(&mut sim, "exchange-sim listening on http://");
     (Process(sim), addr)
+}
+
+/// The `market-maker` component's configuration in the paper-trading tests: quotes a tick
+/// inside the spread.
+pub const MM_CONFIG: &str = r#"{"quantity": 0.01, "max_position": 0.05, "inside_ticks": 1}"#;
+
+/// Its risk budget (TOML): 1,000,000 USDT and 1 BTC to start, the limits out of the way.
+pub const MM_BUDGET: &str = "balances = { USDT = 1000000, BTC = 1 }\nmax_order_notional = 1000000\nmax_position_notional = 1000000\nmax_gross_exposure = 10000000\nmax_orders_per_second = 1000\nmax_daily_loss = 1000000\n";
+
+/// Writes `dir/serve.toml`: the service paper-trading the market maker (deployment `mm`) on
+/// BTCUSDT from the exchange simulator at `addr`, stored in `dir/db.sqlite`, with
+/// `market_extra` (TOML lines) added to its `[market]` table. Returns the file.
+pub fn market_maker_service(dir: &Path, addr: &str, market_extra: &str) -> PathBuf {
+    let config = dir.join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n\
+             [store]\nurl = \"sqlite://{}\"\ncomponent_cache = \"components\"\n\
+             [market]\nsource = \"binance\"\nrest = \"http://{addr}\"\nws = \"ws://{addr}\"\n\
+             symbols = [\"BTCUSDT\"]\ninterval = \"1m\"\n{market_extra}\
+             [[deploy]]\nname = \"mm\"\ncomponent = \"{}\"\nconfig = '{MM_CONFIG}'\n\
+             budget = {{ {} }}\n",
+            dir.join("db.sqlite").display(),
+            super::guest_path("market-maker").display(),
+            MM_BUDGET.trim().replace('\n', ", "),
+        ),
+    )
+    .expect("write the service configuration");
+    config
 }

@@ -13,6 +13,9 @@ use crate::model::{FeeRates, SymbolId, TimestampMs};
 pub struct SimExchange {
     bars: BarVenue,
     book: BookVenue,
+    /// Symbols whose book has appeared (indexed by symbol id): their candle-model orders have
+    /// moved to the matcher, and new ones go there.
+    booked: Vec<bool>,
 }
 
 impl SimExchange {
@@ -22,6 +25,7 @@ impl SimExchange {
         SimExchange {
             bars: BarVenue::new(bars),
             book: BookVenue::new(book),
+            booked: Vec::new(),
         }
     }
 }
@@ -57,8 +61,19 @@ impl Venue for SimExchange {
 
     fn on_event(&mut self, event: &MarketEvent, market: &MarketData, out: &mut Vec<VenueReport>) {
         // A symbol's book appears (a live feed synced): its orders move to the book matcher,
-        // quietly (they are working already).
-        if let MarketEvent::Book(update) = event {
+        // quietly (they are working already). Once per symbol: a book, once there, stays.
+        if let MarketEvent::Book(update) = event
+            && !self
+                .booked
+                .get(update.symbol as usize)
+                .copied()
+                .unwrap_or(false)
+        {
+            let i = update.symbol as usize;
+            if self.booked.len() <= i {
+                self.booked.resize(i + 1, false);
+            }
+            self.booked[i] = true;
             let moving = self.bars.take_symbol(update.symbol);
             if !moving.is_empty() {
                 let mut acks = Vec::new();
