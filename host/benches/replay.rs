@@ -2,6 +2,8 @@
 //! (`../shared/data/l2/btcusdt_20240808.gz`, 41,249 messages; 13,206 events once decoded, as
 //! its bookTickers are not applied where the depth stream is), decoded once, then replayed
 //!
+//! - into the order book alone, beside the same changes applied to two ordered maps (the book
+//!   before its price ladder), as the baseline;
 //! - into the market state alone (book and trades recorded, nothing matched): the floor;
 //! - through a whole backtest without a strategy (engine, book, matcher, equity sampling);
 //! - through a whole backtest with the `market-maker` component quoting on every book update
@@ -17,16 +19,19 @@
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use stratbox::backtest::{self, Backtest, Component};
+use stratbox::book::OrderBook;
 use stratbox::config::ExecutionConfig;
 use stratbox::engine::Engine;
-use stratbox::feeds::MarketEvent;
+use stratbox::feeds::{BookUpdateKind, MarketEvent};
 use stratbox::journal::{Journal, JournalEntry};
 use stratbox::market::MarketData;
-use stratbox::model::ExecutionType;
+use stratbox::model::{ExecutionType, Fixed};
 use stratbox::risk::Budget;
 use stratbox::sandbox::{Runtime, StateStore};
 
@@ -54,6 +59,53 @@ fn load() -> Loaded {
 fn median(mut times: Vec<Duration>) -> Duration {
     times.sort_unstable();
     times[times.len() / 2]
+}
+
+/// The book's changes applied to the order book (`ladder`) or to two ordered maps keeping
+/// their best levels (the baseline); the time.
+fn book_only(loaded: &Loaded, ladder: bool) -> Duration {
+    let mut book = OrderBook::default();
+    let mut bids: BTreeMap<Reverse<Fixed>, Fixed> = BTreeMap::new();
+    let mut asks: BTreeMap<Fixed, Fixed> = BTreeMap::new();
+    let mut best = (None, None);
+    let started = Instant::now();
+    for event in &loaded.events {
+        let MarketEvent::Book(b) = event else {
+            continue;
+        };
+        if ladder {
+            if b.kind == BookUpdateKind::Snapshot {
+                book.clear();
+            }
+            book.apply(&b.bids, &b.asks);
+            best = (book.best_bid(), book.best_ask());
+            continue;
+        }
+        if b.kind == BookUpdateKind::Snapshot {
+            bids.clear();
+            asks.clear();
+        }
+        for &(p, q) in &b.bids {
+            if q.raw() == 0 {
+                bids.remove(&Reverse(p));
+            } else {
+                bids.insert(Reverse(p), q);
+            }
+        }
+        for &(p, q) in &b.asks {
+            if q.raw() == 0 {
+                asks.remove(&p);
+            } else {
+                asks.insert(p, q);
+            }
+        }
+        best = (
+            bids.first_key_value().map(|(p, q)| (p.0, *q)),
+            asks.first_key_value().map(|(p, q)| (*p, *q)),
+        );
+    }
+    std::hint::black_box(best);
+    started.elapsed()
 }
 
 /// The floor: the market state records every book update and trade, nothing else runs.
@@ -180,11 +232,19 @@ fn main() {
     let (_, fills) = run(&runtime, &loaded, &quoting);
     market_only(&loaded);
     let (mut floor, mut bare, mut quoted) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ladder, mut maps) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
+        ladder.push(book_only(&loaded, true));
+        maps.push(book_only(&loaded, false));
         floor.push(market_only(&loaded));
         bare.push(run(&runtime, &loaded, &[]).0);
         quoted.push(run(&runtime, &loaded, &quoting).0);
     }
+    let (ladder, maps) = (median(ladder), median(maps));
+    println!(
+        "book    its changes applied: price ladder {ladder:.2?}, ordered maps {maps:.2?}: {:.2} x the maps' time",
+        ladder.as_secs_f64() / maps.as_secs_f64()
+    );
     let floor = median(floor);
     for (what, time) in [
         ("market state only (floor)", floor),

@@ -1,27 +1,44 @@
 //! Local order books kept by Binance's documented snapshot + diff procedure.
 //!
-//! [`OrderBook`] holds price levels with absolute quantities (0 deletes a level) and keeps its
-//! best bid and ask cached, so reading them is O(1). [`BookSync`] is the procedure as a state
-//! machine without I/O: it buffers diffs, says when a snapshot is needed, drops what the
-//! snapshot already covers, applies the rest in order, and starts over on a gap.
+//! [`OrderBook`] holds price levels with absolute quantities (0 deletes a level) in a
+//! price-indexed ladder per side and keeps its best bid and ask cached, so reading them is O(1).
+//! [`BookSync`] is the procedure as a state machine without I/O: it buffers diffs, says when a
+//! snapshot is needed, drops what the snapshot already covers, applies the rest in order, and
+//! starts over on a gap.
 
+mod ladder;
 mod sync;
 
 pub use sync::{BookSync, DepthDiff, SyncAction, SyncError};
 
 use crate::model::Fixed;
-use std::cmp::Reverse;
-use std::collections::BTreeMap;
+use ladder::Ladder;
 
 /// One side's levels and the book's update id.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OrderBook {
     /// The update id the book reflects.
     pub last_update_id: u64,
-    bids: BTreeMap<Reverse<Fixed>, Fixed>,
-    asks: BTreeMap<Fixed, Fixed>,
+    bids: Ladder,
+    asks: Ladder,
     best_bid: Option<(Fixed, Fixed)>,
     best_ask: Option<(Fixed, Fixed)>,
+}
+
+impl Default for OrderBook {
+    fn default() -> Self {
+        OrderBook {
+            last_update_id: 0,
+            bids: Ladder::new(true),
+            asks: Ladder::new(false),
+            best_bid: None,
+            best_ask: None,
+        }
+    }
+}
+
+fn level((price, qty): (i64, i64)) -> (Fixed, Fixed) {
+    (Fixed::from_raw(price), Fixed::from_raw(qty))
 }
 
 impl OrderBook {
@@ -41,45 +58,34 @@ impl OrderBook {
 
     /// Applies absolute quantities: a zero quantity removes the level.
     pub fn apply(&mut self, bids: &[(Fixed, Fixed)], asks: &[(Fixed, Fixed)]) {
-        for &(price, qty) in bids {
-            if qty.raw() == 0 {
-                self.bids.remove(&Reverse(price));
-            } else {
-                self.bids.insert(Reverse(price), qty);
+        if !bids.is_empty() {
+            for &(price, qty) in bids {
+                self.bids.set(price.raw(), qty.raw());
             }
+            self.bids.settle();
+            self.best_bid = self.bids.best().map(level);
         }
-        for &(price, qty) in asks {
-            if qty.raw() == 0 {
-                self.asks.remove(&price);
-            } else {
-                self.asks.insert(price, qty);
+        if !asks.is_empty() {
+            for &(price, qty) in asks {
+                self.asks.set(price.raw(), qty.raw());
             }
+            self.asks.settle();
+            self.best_ask = self.asks.best().map(level);
         }
-        self.best_bid = self.bids.first_key_value().map(|(p, q)| (p.0, *q));
-        self.best_ask = self.asks.first_key_value().map(|(p, q)| (*p, *q));
     }
 
     /// Makes `bid` and `ask` the best levels (a `bookTicker`): better levels are removed, and
     /// each side's best level gets its quantity.
     pub fn apply_top(&mut self, bid: Option<(Fixed, Fixed)>, ask: Option<(Fixed, Fixed)>) {
-        if let Some((price, qty)) = bid {
-            while let Some((&Reverse(p), _)) = self.bids.first_key_value() {
-                if p <= price {
-                    break;
-                }
-                self.bids.pop_first();
+        for (side, top) in [(&mut self.bids, bid), (&mut self.asks, ask)] {
+            let Some((price, _)) = top else { continue };
+            while let Some((p, _)) = side.best()
+                && side.better(p, price.raw())
+            {
+                side.set(p, 0);
             }
-            self.apply(&[(price, qty)], &[]);
         }
-        if let Some((price, qty)) = ask {
-            while let Some((&p, _)) = self.asks.first_key_value() {
-                if p >= price {
-                    break;
-                }
-                self.asks.pop_first();
-            }
-            self.apply(&[], &[(price, qty)]);
-        }
+        self.apply(bid.as_slice(), ask.as_slice());
     }
 
     /// Removes every level.
@@ -92,15 +98,12 @@ impl OrderBook {
 
     /// The quantity bid at `price` (zero for no level).
     pub fn bid_qty(&self, price: Fixed) -> Fixed {
-        self.bids
-            .get(&Reverse(price))
-            .copied()
-            .unwrap_or(Fixed::ZERO)
+        Fixed::from_raw(self.bids.get(price.raw()))
     }
 
     /// The quantity offered at `price` (zero for no level).
     pub fn ask_qty(&self, price: Fixed) -> Fixed {
-        self.asks.get(&price).copied().unwrap_or(Fixed::ZERO)
+        Fixed::from_raw(self.asks.get(price.raw()))
     }
 
     /// Best bid (price, quantity), O(1).
@@ -115,12 +118,12 @@ impl OrderBook {
 
     /// The best `n` bids, best first.
     pub fn bids(&self, n: usize) -> impl Iterator<Item = (Fixed, Fixed)> + '_ {
-        self.bids.iter().take(n).map(|(p, q)| (p.0, *q))
+        self.bids.iter().take(n).map(level)
     }
 
     /// The best `n` asks, best first.
     pub fn asks(&self, n: usize) -> impl Iterator<Item = (Fixed, Fixed)> + '_ {
-        self.asks.iter().take(n).map(|(p, q)| (*p, *q))
+        self.asks.iter().take(n).map(level)
     }
 
     /// Levels on each side.
