@@ -9,6 +9,7 @@ mod fetch;
 mod indicators;
 mod model;
 mod operator;
+mod risk;
 mod serve;
 mod sim;
 
@@ -59,6 +60,9 @@ enum Command {
     /// Neural models: run one on a tensor file, or describe one.
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Risk measures over candle files: VaR and CVaR, portfolio weights, VaR backtests.
+    #[command(subcommand)]
+    Risk(risk::RiskCommand),
 }
 
 /// Parses the command line, runs the subcommand, and maps errors to a non-zero exit.
@@ -93,6 +97,7 @@ pub fn main() -> ExitCode {
         Command::Indicators(args) => indicators::run(args),
         Command::Features(command) => features::run(command),
         Command::Model(command) => model::run(command),
+        Command::Risk(command) => risk::run(command),
     };
     match result {
         Ok(code) => code,

@@ -7,6 +7,7 @@
 
 mod budget;
 pub mod checks;
+pub mod returns;
 
 pub use budget::{Budget, BudgetError};
 
