@@ -23,6 +23,7 @@ fn each_limit_rejects_only_the_order_that_breaks_it() {
         max_gross_exposure: 1_000_000.0,
         max_orders_per_second: 3,
         max_daily_loss: 100.0,
+        ..Budget::unlimited(0.0)
     };
     // At a price of 100: 10.01 breaks the order notional, 5.01 more breaks the position,
     // the fourth accepted order in one second breaks the rate.

@@ -21,7 +21,7 @@ use stratbox::engine::Engine;
 use stratbox::feeds::{BookUpdate, BookUpdateKind, MarketEvent};
 use stratbox::journal::NullJournal;
 use stratbox::model::{DeploymentId, Side};
-use stratbox::risk::Budget;
+use stratbox::risk::{AccountLimits, Budget};
 use stratbox::sandbox::Runtime;
 use stratbox::sandbox::bindings::v0_2::strategy::stratbox::strategy::types as wit;
 use stratbox::sandbox::convert::v0_2 as convert;
@@ -73,6 +73,11 @@ fn order_path(c: &mut Criterion) {
     let mut market = engine.market().write().unwrap();
     let mut orders = engine.orders().lock().unwrap();
     let id = DeploymentId(0);
+    // One order a millisecond of event time: above the account's default 100 a second.
+    orders.set_account_limits(AccountLimits {
+        max_orders_per_second: 1_000_000,
+        ..AccountLimits::default()
+    });
     // The best bid: what a sell meets first.
     let bid = market.touch(0, Side::Sell).unwrap().to_f64();
     let maker = order(wit::Side::Buy, wit::OrderType::LimitMaker(bid));
@@ -91,7 +96,14 @@ fn order_path(c: &mut Criterion) {
         b.iter(|| {
             orders
                 .risk()
-                .check(id, black_box(&request), &account, &market, now)
+                .check(
+                    id,
+                    black_box(&request),
+                    &account,
+                    orders.oms(),
+                    &market,
+                    now,
+                )
                 .unwrap()
         })
     });

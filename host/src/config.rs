@@ -37,6 +37,9 @@ pub struct ServiceConfig {
     /// The model ensemble; without members nothing is predicted.
     #[serde(default)]
     pub inference: crate::inference::InferenceConfig,
+    /// Limits over the whole account, every deployment together.
+    #[serde(default)]
+    pub risk: crate::risk::AccountLimits,
 }
 
 /// The operators' HTTP endpoint.
@@ -314,6 +317,7 @@ impl ServiceConfig {
             path: shown.clone(),
             message,
         };
+        config.risk.validate().map_err(&invalid)?;
         match config.market.source {
             MarketSource::Replay => {
                 let data = config.market.data.as_ref().ok_or_else(|| {

@@ -137,6 +137,13 @@ pub enum JournalEntry {
         /// Why it was halted.
         reason: Option<String>,
     },
+    /// A trading state changed, by a breach or by the operator.
+    TradingState {
+        /// The deployment, or `None` for the whole account.
+        deployment: Option<Arc<str>>,
+        /// The state, why and since when.
+        record: crate::risk::StateRecord,
+    },
 }
 
 /// Where journal entries go. Implementations must not block the caller.

@@ -86,6 +86,11 @@ pub async fn serve(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .set_latency(latency);
+    engine
+        .orders()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .set_account_limits(config.risk.clone());
     if let Some(path) = &config.execution.symbols {
         let text = std::fs::read_to_string(path).map_err(|e| {
             ServeError::Config(format!("execution.symbols {}: {e}", path.display()))
@@ -292,6 +297,14 @@ async fn restore(engine: &mut Engine, store: &Store, config: &ServiceConfig) {
             }
         }
         restore_trading(engine, store, &record.name).await;
+    }
+    match store.trading_states().await {
+        Ok(states) => {
+            for (name, record) in states {
+                engine.restore_trading_state(name.as_deref(), record);
+            }
+        }
+        Err(e) => tracing::error!("trading states not restored: {e}"),
     }
     match store.next_ids().await {
         Ok((orders, trades)) => engine

@@ -1,8 +1,9 @@
 //! The client side of the control endpoint, used by `stratbox deploy`, `swap` and friends.
 
-use super::{DeployRequest, SwapRequest};
-use crate::engine::DeploymentInfo;
+use super::{DeployRequest, KillRequest, StateRequest, SwapRequest};
+use crate::engine::{DeploymentInfo, RiskReport};
 use crate::risk::Budget;
+use crate::risk::TradingState;
 use crate::sandbox::Grants;
 use base64::Engine as _;
 
@@ -23,7 +24,10 @@ impl Client {
         }
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Vec<DeploymentInfo>> {
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> anyhow::Result<T> {
         let response = request.bearer_auth(&self.token).send().await.map_err(|e| {
             anyhow::anyhow!(
                 "cannot reach the stratbox service at {}: {e}",
@@ -100,6 +104,41 @@ impl Client {
         self.send(
             self.http
                 .post(format!("{}/v1/deployments/{name}/{action}", self.endpoint)),
+        )
+        .await
+    }
+
+    /// The account's and each deployment's risk.
+    pub async fn risk(&self) -> anyhow::Result<RiskReport> {
+        self.send(self.http.get(format!("{}/v1/risk", self.endpoint)))
+            .await
+    }
+
+    /// Sets deployment `name`'s trading state, or with no name the whole account's.
+    pub async fn set_state(
+        &self,
+        name: Option<&str>,
+        state: TradingState,
+        reason: Option<String>,
+    ) -> anyhow::Result<RiskReport> {
+        let url = match name {
+            Some(name) => format!("{}/v1/deployments/{name}/state", self.endpoint),
+            None => format!("{}/v1/risk/state", self.endpoint),
+        };
+        self.send(self.http.post(url).json(&StateRequest { state, reason }))
+            .await
+    }
+
+    /// The kill switch; with `flatten`, positions are closed within that slippage cap.
+    pub async fn kill(
+        &self,
+        flatten: Option<f64>,
+        reason: Option<String>,
+    ) -> anyhow::Result<RiskReport> {
+        self.send(
+            self.http
+                .post(format!("{}/v1/kill", self.endpoint))
+                .json(&KillRequest { flatten, reason }),
         )
         .await
     }

@@ -1,11 +1,13 @@
 //! The operators' control endpoint (axum): deploy, swap, rollback, halt, resume and list
-//! strategies; load, roll back and inspect the model ensemble; read the live feeds' counters;
-//! each behind a bearer token.
+//! strategies; read the risk, set trading states and pull the kill switch; load, roll back and
+//! inspect the model ensemble; read the live feeds' counters; each behind a bearer token.
 //! Components travel base64-encoded in JSON bodies.
 
 mod client;
+mod risk;
 
 pub use client::Client;
+pub use risk::{KillRequest, StateRequest};
 
 use crate::engine::service::{Command, EngineService};
 use crate::engine::{Allowance, DeployError};
@@ -104,6 +106,10 @@ pub fn router(
         .route("/v1/deployments/{name}/rollback", post(rollback))
         .route("/v1/deployments/{name}/halt", post(halt))
         .route("/v1/deployments/{name}/resume", post(resume))
+        .route("/v1/deployments/{name}/state", post(risk::deployment_state))
+        .route("/v1/risk", get(risk::report))
+        .route("/v1/risk/state", post(risk::account_state))
+        .route("/v1/kill", post(risk::kill))
         .route("/v1/feeds", get(feed_counters).post(follow))
         .route("/v1/feeds/connections", get(feed_connections))
         .route("/v1/feeds/{symbol}", axum::routing::delete(unfollow))

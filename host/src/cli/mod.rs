@@ -12,6 +12,7 @@ mod operator;
 mod risk;
 mod serve;
 mod sim;
+mod trading;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
@@ -47,6 +48,11 @@ enum Command {
     Resume(operator::NameArgs),
     /// Lists deployments.
     List(operator::ListArgs),
+    /// The kill switch: every deployment HALTED, open orders cancelled, positions optionally
+    /// closed.
+    Kill(trading::KillArgs),
+    /// Reads the account's and deployments' risk, or sets a trading state.
+    TradingState(trading::StateArgs),
     /// Market history: import, export and fetch candles.
     #[command(subcommand)]
     Data(data::DataCommand),
@@ -92,6 +98,8 @@ pub fn main() -> ExitCode {
         Command::Halt(args) => operator::run(operator::Op::Action("halt", args)),
         Command::Resume(args) => operator::run(operator::Op::Action("resume", args)),
         Command::List(args) => operator::run(operator::Op::List(args)),
+        Command::Kill(args) => trading::kill(args),
+        Command::TradingState(args) => trading::state(args),
         Command::Data(command) => data::run(command),
         Command::ExchangeSim(args) => sim::run(args),
         Command::Indicators(args) => indicators::run(args),

@@ -18,10 +18,10 @@ pub struct Endpoint {
         env = "STRATBOX_ENDPOINT",
         default_value = "http://127.0.0.1:7400"
     )]
-    endpoint: String,
+    pub(super) endpoint: String,
     /// The bearer token the service was configured with.
     #[arg(long, env = "STRATBOX_TOKEN", hide_env_values = true)]
-    token: String,
+    pub(super) token: String,
 }
 
 /// Arguments of `stratbox deploy`.
@@ -150,8 +150,8 @@ fn print_list(list: &[DeploymentInfo], json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<20} {:<17} {:<8} {:>10} {:>14} {:>5} {:<12} {:<12} reason",
-        "name", "world", "status", "events", "equity", "open", "version", "previous"
+        "{:<20} {:<17} {:<8} {:<9} {:>10} {:>14} {:>5} {:<12} {:<12} reason",
+        "name", "world", "status", "trading", "events", "equity", "open", "version", "previous"
     );
     for d in list {
         let (status, reason) = match &d.status {
@@ -159,10 +159,11 @@ fn print_list(list: &[DeploymentInfo], json: bool) -> anyhow::Result<()> {
             Status::Halted(r) => ("halted", r.as_str()),
         };
         println!(
-            "{:<20} {:<17} {:<8} {:>10} {:>14.4} {:>5} {:<12} {:<12} {}",
+            "{:<20} {:<17} {:<8} {:<9} {:>10} {:>14.4} {:>5} {:<12} {:<12} {}",
             d.name,
             d.world.name(),
             status,
+            d.trading_state.name(),
             d.delivered,
             d.equity,
             d.open_orders,

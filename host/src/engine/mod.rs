@@ -8,7 +8,10 @@
 //! [`service::EngineService`] on its own thread).
 
 pub mod deployment;
+mod risk;
 pub mod service;
+
+pub use risk::{DeploymentRiskInfo, FlattenInfo, RiskReport};
 
 pub use deployment::{
     Allowance, DeployError, Deployment, PrepareInputs, Prepared, Status, Version,
@@ -50,6 +53,9 @@ pub struct DeploymentInfo {
     pub equity: f64,
     /// Orders still open.
     pub open_orders: usize,
+    /// Its trading state (the account's may be stricter: see the risk report).
+    #[serde(default)]
+    pub trading_state: crate::risk::TradingState,
 }
 
 /// The event loop's state.
@@ -341,6 +347,11 @@ impl Engine {
                         .and_then(|a| a.equity(&market))
                         .map_or(0.0, Fixed::to_f64),
                     open_orders: account.map_or(0, |a| a.open_orders().count()),
+                    trading_state: orders
+                        .risk()
+                        .deployment(d.id)
+                        .map(|r| r.state.state)
+                        .unwrap_or_default(),
                 }
             })
             .collect()
@@ -483,6 +494,7 @@ impl Engine {
         self.advance_to(now);
         self.env.market_mut().push_bar(*bar);
         self.match_event(event);
+        self.monitor_risk(now, i64::from(bar.interval_ms));
         self.request_prediction(bar);
         self.fire_timers(now);
         let mut raw_signals: Vec<Signal> = Vec::new();

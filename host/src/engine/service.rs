@@ -3,9 +3,12 @@
 //! version happen on a helper thread; the switch itself is an item in the queue, so it falls
 //! between two events and no event is lost or delivered twice.
 
-use super::{Allowance, DeployError, DeploymentInfo, Engine, PrepareInputs, Prepared, Version};
+use super::{
+    Allowance, DeployError, DeploymentInfo, Engine, PrepareInputs, Prepared, RiskReport, Version,
+};
 use crate::feeds::MarketEvent;
 use crate::feeds::recorder::CaptureWriter;
+use crate::risk::TradingState;
 use crate::sandbox::StateStore;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -61,6 +64,29 @@ pub enum Command {
 /// The answer to a command: the deployments as they are after it.
 pub type Reply = Result<Vec<DeploymentInfo>, DeployError>;
 
+/// An operator's risk command.
+#[derive(Clone, Debug)]
+pub enum RiskCommand {
+    /// Reads the account's and every deployment's risk.
+    Report,
+    /// Sets a deployment's trading state, or with no name the account's.
+    SetState {
+        /// The deployment, or `None` for the whole account.
+        name: Option<String>,
+        /// The new state.
+        state: TradingState,
+        /// Why (recorded with it).
+        reason: String,
+    },
+    /// The kill switch.
+    Kill {
+        /// Close every position with orders at most this fraction through the touch.
+        flatten: Option<f64>,
+        /// Why (recorded with the HALTED state).
+        reason: String,
+    },
+}
+
 enum Install {
     New,
     Version,
@@ -70,6 +96,10 @@ enum Install {
 enum Input {
     Event(MarketEvent),
     Command(Command, oneshot::Sender<Reply>),
+    Risk(
+        RiskCommand,
+        oneshot::Sender<Result<RiskReport, DeployError>>,
+    ),
     Install(
         Result<Prepared, DeployError>,
         Install,
@@ -126,6 +156,15 @@ impl EngineService {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Input::Command(command, reply))
+            .map_err(|_| DeployError::EngineStopped)?;
+        answer.await.map_err(|_| DeployError::EngineStopped)?
+    }
+
+    /// Sends a risk command and waits for the report after it.
+    pub async fn risk(&self, command: RiskCommand) -> Result<RiskReport, DeployError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Input::Risk(command, reply))
             .map_err(|_| DeployError::EngineStopped)?;
         answer.await.map_err(|_| DeployError::EngineStopped)?
     }
@@ -194,6 +233,20 @@ fn run(
                 engine.handle(&event)
             }
             Input::Command(command, reply) => command_step(&mut engine, &tx, command, reply),
+            Input::Risk(command, reply) => {
+                let result = match command {
+                    RiskCommand::Report => Ok(engine.risk_report()),
+                    RiskCommand::SetState {
+                        name,
+                        state,
+                        reason,
+                    } => engine
+                        .set_trading_state(name.as_deref(), state, &reason)
+                        .map(|()| engine.risk_report()),
+                    RiskCommand::Kill { flatten, reason } => Ok(engine.kill(flatten, &reason)),
+                };
+                let _ = reply.send(result);
+            }
             Input::Install(prepared, how, reply) => {
                 let result = prepared.and_then(|p| match how {
                     Install::New => engine.install_new(p),

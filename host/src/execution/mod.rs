@@ -17,12 +17,81 @@ use crate::feeds::MarketEvent;
 use crate::journal::Journal;
 use crate::market::MarketData;
 use crate::model::{
-    DeploymentId, Fixed, OrderRequest, OrderUpdate, RejectCode, Rejection, SymbolId, TimestampMs,
+    Amount, DeploymentId, Fixed, OrderRequest, OrderType, OrderUpdate, RejectCode, Rejection, Side,
+    SymbolId, TimeInForce, TimestampMs,
 };
-use crate::risk::{self, AccountView, Budget, RiskEngine};
+use crate::risk::{
+    self, AccountLimits, AccountView, Budget, RiskEngine, StateRecord, TradingState,
+};
 use oms::{Account, Oms};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// What the kill switch did.
+#[derive(Debug, Default)]
+pub struct KillReport {
+    /// Open orders cancelled.
+    pub cancelled: usize,
+    /// The orders closing each position: their ids, or why none could be placed.
+    pub flatten: Vec<(DeploymentId, SymbolId, Result<u64, Rejection>)>,
+}
+
+/// An immediate-or-cancel limit order closing `position` of `symbol`, priced at most `cap`
+/// (a fraction) through the touch, on the symbol's tick and lot grid.
+fn flatten_order(
+    symbol: SymbolId,
+    position: Fixed,
+    cap: f64,
+    market: &MarketData,
+) -> Result<OrderRequest, Rejection> {
+    let no = |why: String| Rejection::new(RejectCode::InvalidOrder, why);
+    if !(cap > 0.0 && cap < 1.0) {
+        return Err(no(format!(
+            "slippage cap {cap} must be a fraction above 0 and below 1"
+        )));
+    }
+    let instrument = market
+        .instrument(symbol)
+        .ok_or_else(|| no(format!("unknown symbol id {symbol}")))?;
+    let side = if position.raw() > 0 {
+        Side::Sell
+    } else {
+        Side::Buy
+    };
+    let touch = market
+        .touch(symbol, side)
+        .ok_or_else(|| no(format!("no price for {} to flatten at", instrument.symbol)))?;
+    let (tick, step) = (instrument.tick(), instrument.step());
+    let far = match side {
+        Side::Sell => touch.to_f64() * (1.0 - cap),
+        Side::Buy => touch.to_f64() * (1.0 + cap),
+    };
+    let far = Fixed::from_f64(far).map_err(|e| no(format!("price {far}: {e}")))?;
+    // On the grid, on the touch's side of the cap.
+    let price = match side {
+        Side::Sell => Fixed::from_raw(far.raw() + tick.raw() - 1).floor_to(tick),
+        Side::Buy => far.floor_to(tick),
+    };
+    let quantity = position.abs().floor_to(step);
+    if quantity.raw() == 0 {
+        return Err(no(format!(
+            "position {position} of {} is below one lot step {step}",
+            instrument.symbol
+        )));
+    }
+    Ok(OrderRequest {
+        client_id: 0,
+        symbol,
+        side,
+        amount: Amount::Base(quantity),
+        order_type: OrderType::Limit {
+            price,
+            time_in_force: TimeInForce::Ioc,
+        },
+        iceberg: None,
+        reduce_only: true,
+    })
+}
 
 /// What a cancel-replace does when the cancel fails (Binance's `cancelReplaceMode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,7 +253,8 @@ impl OrderPath {
                 "the deployment has no account (halted or not yet installed)",
             )
         })?;
-        self.risk.check(id, &request, account, market, now)?;
+        self.risk
+            .check(id, &request, account, &self.oms, market, now)?;
         let price = risk::reference_price(&request, market).unwrap_or(Fixed::ZERO);
         let fees = self.venue.fees(request.symbol, market);
         let order = self
@@ -322,6 +392,106 @@ impl OrderPath {
         for update in self.oms.cancel_everything(id, now, market) {
             self.post(update, now);
         }
+    }
+
+    /// Watches every deployment's equity at `now` (bars of `bar_ms`) and tightens the trading
+    /// state of those in breach: the deployments whose state changed, with it.
+    pub fn monitor(
+        &mut self,
+        now: TimestampMs,
+        market: &MarketData,
+        bar_ms: i64,
+    ) -> Vec<(DeploymentId, StateRecord)> {
+        let mut changed = Vec::new();
+        for account in self.oms.accounts() {
+            let equity = account.equity(market);
+            if let Some(state) = self.risk.monitor(account.id, equity, now, bar_ms) {
+                changed.push((account.id, state));
+            }
+        }
+        changed
+    }
+
+    /// Sets deployment `id`'s trading state; false for no such deployment.
+    pub fn set_state(
+        &mut self,
+        id: DeploymentId,
+        state: TradingState,
+        reason: String,
+        now: TimestampMs,
+    ) -> bool {
+        self.risk.set_state(id, state, reason, now)
+    }
+
+    /// Sets the account-wide limits.
+    pub fn set_account_limits(&mut self, limits: AccountLimits) {
+        self.risk.set_account_limits(limits);
+    }
+
+    /// Sets the whole account's trading state.
+    pub fn set_account_state(&mut self, state: TradingState, reason: String, now: TimestampMs) {
+        self.risk.set_account_state(state, reason, now);
+    }
+
+    /// The kill switch: the account HALTED, every open order of every deployment cancelled,
+    /// and with `flatten` (a slippage cap, e.g. 0.01) every position closed by an
+    /// immediate-or-cancel limit order at most that far through the touch. Deployments keep
+    /// running; their orders are refused until the operator sets the state back.
+    pub fn kill(
+        &mut self,
+        now: TimestampMs,
+        market: &MarketData,
+        flatten: Option<f64>,
+        reason: &str,
+    ) -> KillReport {
+        self.risk
+            .set_account_state(TradingState::Reducing, reason.to_string(), now);
+        let ids: Vec<DeploymentId> = self.oms.accounts().map(|a| a.id).collect();
+        let mut report = KillReport::default();
+        let mut ignored = Vec::new();
+        for &id in &ids {
+            let open: Vec<u64> = self
+                .oms
+                .account(id)
+                .into_iter()
+                .flat_map(|a| a.open_orders())
+                .map(|o| o.id)
+                .collect();
+            for &order_id in &open {
+                self.venue.cancel(order_id, now, market, &mut ignored);
+            }
+            report.cancelled += open.len();
+            self.inflight.retain(|_, r| match r {
+                Request::Place(o) => self.oms.owner(o.id) != Some(id),
+                Request::Cancel(_) => true,
+                Request::Replace { deployment, .. } => *deployment != id,
+            });
+            for update in self.oms.cancel_everything(id, now, market) {
+                self.post(update, now);
+            }
+        }
+        if let Some(cap) = flatten {
+            for &id in &ids {
+                let positions: Vec<(SymbolId, Fixed)> = self
+                    .oms
+                    .account(id)
+                    .into_iter()
+                    .flat_map(|a| a.positions())
+                    .filter(|(_, p)| p.quantity.raw() != 0)
+                    .map(|(s, p)| (s, p.quantity))
+                    .collect();
+                for (symbol, quantity) in positions {
+                    let outcome = match flatten_order(symbol, quantity, cap, market) {
+                        Ok(request) => self.submit(id, request, now, market),
+                        Err(e) => Err(e),
+                    };
+                    report.flatten.push((id, symbol, outcome));
+                }
+            }
+        }
+        self.risk
+            .set_account_state(TradingState::Halted, reason.to_string(), now);
+        report
     }
 
     /// Restores deployment `id`'s balances, positions and open orders from `record` (after a
@@ -504,5 +674,7 @@ impl OrderPath {
     }
 }
 
+#[cfg(test)]
+mod risk_tests;
 #[cfg(test)]
 mod tests;

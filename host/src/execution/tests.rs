@@ -13,13 +13,13 @@ use crate::model::{
 use crate::risk::{AccountView, Budget};
 use std::sync::Arc;
 
-fn fx(s: &str) -> Fixed {
+pub(super) fn fx(s: &str) -> Fixed {
     s.parse().unwrap()
 }
 
-const D: DeploymentId = DeploymentId(0);
+pub(super) const D: DeploymentId = DeploymentId(0);
 
-fn budget() -> Budget {
+pub(super) fn budget() -> Budget {
     Budget {
         capital: 10_000.0,
         asset: None,
@@ -29,10 +29,11 @@ fn budget() -> Budget {
         max_gross_exposure: 2_000.0,
         max_orders_per_second: 3,
         max_daily_loss: 100.0,
+        ..Budget::unlimited(0.0)
     }
 }
 
-fn bar(symbol: u32, open_time: i64, open: f64, high: f64, low: f64) -> Bar {
+pub(super) fn bar(symbol: u32, open_time: i64, open: f64, high: f64, low: f64) -> Bar {
     Bar {
         symbol,
         interval_ms: 60_000,
@@ -46,7 +47,7 @@ fn bar(symbol: u32, open_time: i64, open: f64, high: f64, low: f64) -> Bar {
 }
 
 /// A market with BTCUSDT at 100 and ETHUSDT at 10, and an order path with one account.
-fn setup(budget: Budget) -> (MarketData, OrderPath) {
+pub(super) fn setup(budget: Budget) -> (MarketData, OrderPath) {
     let mut market = MarketData::default();
     market.add_symbol("BTCUSDT");
     market.add_symbol("ETHUSDT");
@@ -61,7 +62,7 @@ fn setup(budget: Budget) -> (MarketData, OrderPath) {
     (market, path)
 }
 
-fn market_order(symbol: u32, side: Side, qty: &str) -> OrderRequest {
+pub(super) fn market_order(symbol: u32, side: Side, qty: &str) -> OrderRequest {
     OrderRequest {
         client_id: 0,
         symbol,
@@ -73,7 +74,7 @@ fn market_order(symbol: u32, side: Side, qty: &str) -> OrderRequest {
     }
 }
 
-fn code(r: Result<u64, crate::model::Rejection>) -> Option<RejectCode> {
+pub(super) fn code(r: Result<u64, crate::model::Rejection>) -> Option<RejectCode> {
     r.err().map(|r| r.code)
 }
 

@@ -20,7 +20,7 @@ pub use order::{
     Amount, DeploymentId, ExecutionType, Fill, Liquidity, OrderRequest, OrderStatus, OrderType,
     OrderUpdate, TimeInForce, Trigger,
 };
-pub use reject::{ExchangeFilter, RejectCode, Rejection};
+pub use reject::{AccountLimit, ExchangeFilter, RejectCode, Rejection};
 pub use signal::{Direction, Signal, SignalKind};
 pub use symbols::{SymbolId, SymbolTable};
 

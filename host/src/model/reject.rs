@@ -91,6 +91,51 @@ pub enum RejectCode {
     TooManyOrdersInCallback,
     /// The deployment is halted, or not yet installed (orders are refused during `init`).
     StrategyHalted,
+    /// The deployment's or the account's trading state is HALTED: cancels only.
+    TradingHalted,
+    /// The trading state is REDUCING and the order would not reduce a position.
+    Reducing,
+    /// Would take net exposure past the budget's `max_net_exposure`.
+    MaxNetExposure,
+    /// Would take gross exposure past `max_leverage` times equity.
+    MaxLeverage,
+    /// An account-wide limit, over every deployment.
+    Account(AccountLimit),
+}
+
+/// The account-wide limits (over every deployment), by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccountLimit {
+    /// Orders accepted in the last second, all deployments together.
+    OrderRate,
+    /// Open orders, all deployments together.
+    OpenOrders,
+    /// Largest notional of one order.
+    OrderNotional,
+    /// Gross exposure, all deployments together.
+    GrossExposure,
+    /// Net exposure, all deployments together.
+    NetExposure,
+    /// One symbol's share of the account's gross exposure.
+    Concentration,
+    /// A limit price too far from the mark (fat finger).
+    PriceBand,
+}
+
+impl AccountLimit {
+    /// The limit's name (`order-rate`, `price-band`).
+    pub fn name(self) -> &'static str {
+        match self {
+            AccountLimit::OrderRate => "order-rate",
+            AccountLimit::OpenOrders => "open-orders",
+            AccountLimit::OrderNotional => "order-notional",
+            AccountLimit::GrossExposure => "gross-exposure",
+            AccountLimit::NetExposure => "net-exposure",
+            AccountLimit::Concentration => "concentration",
+            AccountLimit::PriceBand => "price-band",
+        }
+    }
 }
 
 impl RejectCode {
@@ -98,6 +143,7 @@ impl RejectCode {
     pub fn rule(self) -> String {
         match self {
             RejectCode::Filter(f) => format!("filter:{}", f.name()),
+            RejectCode::Account(l) => format!("account:{}", l.name()),
             other => serde_json::to_value(other)
                 .ok()
                 .and_then(|v| v.as_str().map(String::from))

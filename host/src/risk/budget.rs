@@ -1,5 +1,6 @@
 //! The risk budget an operator declares for a deployment: its starting holdings and its limits.
 
+use super::state::TradingState;
 use crate::model::Fixed;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -30,10 +31,57 @@ pub struct Budget {
     /// Once the day's loss (UTC day, realised and unrealised) reaches this, only orders that
     /// reduce exposure are accepted.
     pub max_daily_loss: f64,
+    /// Largest fall of equity from its peak, as a fraction (0.2: 20 %); none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_drawdown: Option<f64>,
+    /// Largest net exposure (signed position notionals summed, open orders included); none
+    /// when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_net_exposure: Option<f64>,
+    /// Largest one-day 95 % VaR of the deployment's equity, as a fraction of equity; none when
+    /// absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_var: Option<f64>,
+    /// Largest gross exposure over equity (1: no borrowing, as on a spot account).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub max_leverage: f64,
+    /// The state a breach of `max_daily_loss` moves the deployment to.
+    #[serde(default = "reducing", skip_serializing_if = "is_reducing")]
+    pub on_daily_loss: TradingState,
+    /// The state a breach of `max_drawdown` moves the deployment to.
+    #[serde(default = "halted", skip_serializing_if = "is_halted")]
+    pub on_drawdown: TradingState,
+    /// The state a breach of `max_var` moves the deployment to.
+    #[serde(default = "reducing", skip_serializing_if = "is_reducing")]
+    pub on_var: TradingState,
 }
 
 fn default_capital() -> f64 {
     10_000.0
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn is_one(v: &f64) -> bool {
+    *v == 1.0
+}
+
+fn reducing() -> TradingState {
+    TradingState::Reducing
+}
+
+fn is_reducing(s: &TradingState) -> bool {
+    *s == TradingState::Reducing
+}
+
+fn halted() -> TradingState {
+    TradingState::Halted
+}
+
+fn is_halted(s: &TradingState) -> bool {
+    *s == TradingState::Halted
 }
 
 /// A budget file that cannot be used.
@@ -69,6 +117,13 @@ impl Budget {
             max_gross_exposure: 9e10,
             max_orders_per_second: 1_000_000,
             max_daily_loss: 9e10,
+            max_drawdown: None,
+            max_net_exposure: None,
+            max_var: None,
+            max_leverage: 1e6,
+            on_daily_loss: TradingState::Reducing,
+            on_drawdown: TradingState::Halted,
+            on_var: TradingState::Reducing,
         }
     }
 
@@ -100,6 +155,37 @@ impl Budget {
                     why: "must be positive, finite and below 9e10",
                 });
             }
+        }
+        let fractions = [
+            ("max_drawdown", self.max_drawdown),
+            ("max_var", self.max_var),
+        ];
+        for (field, value) in fractions {
+            if let Some(value) = value
+                && !(value > 0.0 && value <= 1.0)
+            {
+                return Err(BudgetError::Invalid {
+                    field,
+                    value,
+                    why: "is a fraction of equity: above 0 and at most 1",
+                });
+            }
+        }
+        if let Some(value) = self.max_net_exposure
+            && !(value.is_finite() && value > 0.0 && value <= 9e10)
+        {
+            return Err(BudgetError::Invalid {
+                field: "max_net_exposure",
+                value,
+                why: "must be positive, finite and below 9e10",
+            });
+        }
+        if !(self.max_leverage.is_finite() && self.max_leverage > 0.0) {
+            return Err(BudgetError::Invalid {
+                field: "max_leverage",
+                value: self.max_leverage,
+                why: "must be positive and finite (1 for no borrowing)",
+            });
         }
         for (asset, &amount) in &self.balances {
             let known = !asset.is_empty() && asset.bytes().all(|b| b.is_ascii_alphanumeric());
@@ -179,5 +265,27 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("balances"), "{err}");
+        // The newer limits are optional: an old budget reads with their defaults, and writes
+        // back without them.
+        assert_eq!((b.max_drawdown, b.max_leverage), (None, 1.0));
+        assert_eq!(b.on_drawdown, TradingState::Halted);
+        let json = serde_json::to_string(&b).unwrap();
+        assert!(
+            !json.contains("max_drawdown") && !json.contains("on_var"),
+            "{json}"
+        );
+        let limited = Budget::parse(
+            "max_order_notional = 1000\nmax_position_notional = 2000\nmax_gross_exposure = 3000\nmax_orders_per_second = 5\nmax_daily_loss = 100\nmax_drawdown = 0.2\nmax_var = 0.05\non_var = \"halted\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (limited.max_drawdown, limited.on_var),
+            (Some(0.2), TradingState::Halted)
+        );
+        let err = Budget::parse(
+            "max_order_notional = 1000\nmax_position_notional = 2000\nmax_gross_exposure = 3000\nmax_orders_per_second = 5\nmax_daily_loss = 100\nmax_drawdown = 1.5\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("max_drawdown"), "{err}");
     }
 }

@@ -1,24 +1,36 @@
 //! Pre-trade risk: every order a guest submits passes [`RiskEngine::check`], a pipeline of named
-//! checks run in order (the order's own consistency, the symbol's exchange filters, then the
-//! deployment's budget); the first refusal wins and names its rule.
+//! checks run in order (the trading state, the order's own consistency, the symbol's exchange
+//! filters, the deployment's budget, then the account-wide limits); the first refusal wins and
+//! names its rule. [`RiskEngine::monitor`] watches each deployment's equity on every bar
+//! (drawdown from its peak, the day's loss, a one-day VaR) and tightens its trading state on a
+//! breach; only the operator loosens it.
 //!
-//! The risk engine reads the account through [`AccountView`], which the order manager
-//! implements, so this stage decides without owning balances or orders.
+//! The risk engine reads the account through [`AccountView`] and [`AccountsView`], which the
+//! order manager implements, so this stage decides without owning balances or orders.
 
+mod account;
 mod budget;
 pub mod checks;
 pub mod returns;
+mod state;
 
+pub use account::{AccountLimits, AccountTotals, AccountsView};
 pub use budget::{Budget, BudgetError};
+pub use state::{StateRecord, TradingState};
 
 use crate::market::MarketData;
 use crate::model::{
     Amount, AssetId, DeploymentId, Fixed, Instrument, OrderRequest, OrderType, RejectCode,
     Rejection, Side, SymbolId, TimestampMs, Trigger,
 };
+use std::cell::OnceCell;
 use std::collections::VecDeque;
 
 const DAY_MS: i64 = 86_400_000;
+/// Equity returns the one-day VaR is estimated from (one a bar).
+const VAR_WINDOW: usize = 250;
+/// Fewest equity returns before the VaR is estimated.
+const VAR_MIN_RETURNS: usize = 30;
 
 /// Open orders of one symbol, by the kinds exchange filters count.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -49,6 +61,8 @@ pub trait AccountView {
     fn gross_exposure(&self, market: &MarketData) -> Fixed;
     /// Sum over symbols (but `except`) of the absolute committed quantity, valued.
     fn committed_exposure(&self, market: &MarketData, except: Option<SymbolId>) -> Fixed;
+    /// Sum over symbols (but `except`) of the signed committed quantity, valued.
+    fn committed_net_exposure(&self, market: &MarketData, except: Option<SymbolId>) -> Fixed;
 }
 
 /// A deployment's budget in exact values, and what its checks remember.
@@ -74,6 +88,21 @@ pub struct DeploymentRisk {
     pub day_start_equity: Fixed,
     /// Whether orders are refused (a halted deployment, or one not yet installed).
     pub halted: bool,
+    /// The trading state.
+    pub state: StateRecord,
+    /// `max_net_exposure`, if any.
+    pub net_exposure: Option<Fixed>,
+    /// The highest equity seen.
+    pub peak_equity: Fixed,
+    /// The latest drawdown from the peak, as a fraction.
+    pub drawdown: f64,
+    /// Equity sampled once a bar time, oldest first (at most `VAR_WINDOW + 1`).
+    pub equity_samples: VecDeque<(TimestampMs, f64)>,
+    /// The latest one-day 95 % VaR of the equity, as a fraction (once enough bars are seen).
+    pub var: Option<f64>,
+    /// Which limits are in breach now (daily loss, drawdown, VaR): a state is tightened when a
+    /// breach begins, so an operator who loosens it is not overruled until the next breach.
+    breached: [bool; 3],
 }
 
 impl DeploymentRisk {
@@ -84,14 +113,104 @@ impl DeploymentRisk {
             position_notional: Budget::fixed(budget.max_position_notional),
             gross_exposure: Budget::fixed(budget.max_gross_exposure),
             daily_loss: Budget::fixed(budget.max_daily_loss),
+            net_exposure: budget.max_net_exposure.map(Budget::fixed),
             budget,
             valuation,
             recent: VecDeque::new(),
             day: i64::MIN,
             day_start_equity: Fixed::ZERO,
             halted: false,
+            state: StateRecord::default(),
+            peak_equity: Fixed::ZERO,
+            drawdown: 0.0,
+            equity_samples: VecDeque::new(),
+            var: None,
+            breached: [false; 3],
         }
     }
+
+    /// Records equity at `now` (one sample a bar time), updates the peak, the drawdown and the
+    /// VaR, and tightens the trading state on a breach; the new state if it changed.
+    fn observe(&mut self, equity: Fixed, now: TimestampMs, bar_ms: i64) -> Option<StateRecord> {
+        let b = &self.budget;
+        let mut tightened = false;
+        self.peak_equity = self.peak_equity.max(equity);
+        if self.peak_equity.raw() > 0 {
+            self.drawdown =
+                (self.peak_equity.to_f64() - equity.to_f64()) / self.peak_equity.to_f64();
+        }
+        let breach = b.max_drawdown.is_some_and(|limit| self.drawdown >= limit);
+        if let Some(limit) = b.max_drawdown
+            && begins(&mut self.breached[1], breach)
+        {
+            let reason = format!(
+                "drawdown {:.2}% from peak equity {} reached max_drawdown {:.2}%",
+                self.drawdown * 100.0,
+                self.peak_equity,
+                limit * 100.0
+            );
+            tightened |= self.state.tighten(b.on_drawdown, reason, now);
+        }
+        let loss = self.day_start_equity.saturating_sub(equity);
+        let breach = self.day != i64::MIN && loss >= self.daily_loss;
+        if begins(&mut self.breached[0], breach) {
+            let reason = format!(
+                "today's loss {loss} reached max_daily_loss {}",
+                self.daily_loss
+            );
+            tightened |= self.state.tighten(b.on_daily_loss, reason, now);
+        }
+        if self.equity_samples.back().is_none_or(|&(t, _)| now > t) {
+            self.equity_samples.push_back((now, equity.to_f64()));
+            if self.equity_samples.len() > VAR_WINDOW + 1 {
+                self.equity_samples.pop_front();
+            }
+            self.var = self.estimate_var(bar_ms);
+        }
+        let breach = matches!((b.max_var, self.var), (Some(limit), Some(var)) if var > limit);
+        if let (Some(limit), Some(var)) = (b.max_var, self.var)
+            && begins(&mut self.breached[2], breach)
+        {
+            let reason = format!(
+                "one-day 95% VaR {:.2}% of equity is above max_var {:.2}%",
+                var * 100.0,
+                limit * 100.0
+            );
+            tightened |= self.state.tighten(b.on_var, reason, now);
+        }
+        tightened.then(|| self.state.clone())
+    }
+
+    /// Parametric one-day 95 % VaR of the sampled equity's returns, scaled from bars of
+    /// `bar_ms` by the square root of time.
+    fn estimate_var(&self, bar_ms: i64) -> Option<f64> {
+        let returns: Vec<f64> = self
+            .equity_samples
+            .iter()
+            .zip(self.equity_samples.iter().skip(1))
+            .filter(|((_, a), _)| *a > 0.0)
+            .map(|((_, a), (_, b))| b / a - 1.0)
+            .collect();
+        if returns.len() < VAR_MIN_RETURNS || bar_ms <= 0 {
+            return None;
+        }
+        let horizon = (DAY_MS / bar_ms).max(1) as usize;
+        stratbox_quant::var::series(
+            &returns,
+            stratbox_quant::var::Method::Parametric,
+            0.95,
+            horizon,
+        )
+        .ok()
+        .map(|e| e.var.max(0.0))
+    }
+}
+
+/// Records whether a limit is breached now; true when the breach has just begun.
+fn begins(flag: &mut bool, breach: bool) -> bool {
+    let began = breach && !*flag;
+    *flag = breach;
+    began
 }
 
 /// Everything one check sees.
@@ -106,6 +225,12 @@ pub struct Check<'a> {
     pub account: &'a dyn AccountView,
     /// The deployment's budget and counters.
     pub risk: &'a DeploymentRisk,
+    /// The account-wide limits and state.
+    pub account_risk: &'a AccountRisk,
+    /// Every deployment's account.
+    pub accounts: &'a dyn AccountsView,
+    /// Their totals, computed when a check first needs them.
+    pub totals: OnceCell<AccountTotals>,
     /// Event time.
     pub now: TimestampMs,
     /// The price the order is valued at: its limit price, its stop price, or for a market order
@@ -131,6 +256,23 @@ impl Check<'_> {
             .unwrap_or(amount)
     }
 
+    /// Totals over every deployment's account, valued as this deployment values.
+    pub fn totals(&self) -> &AccountTotals {
+        self.totals.get_or_init(|| {
+            self.accounts
+                .totals(self.market, self.risk.valuation, self.request.symbol)
+        })
+    }
+
+    /// The stricter of the deployment's and the account's trading state.
+    pub fn state(&self) -> &StateRecord {
+        if self.account_risk.state.state > self.risk.state.state {
+            &self.account_risk.state
+        } else {
+            &self.risk.state
+        }
+    }
+
     /// The signed base quantity (positive for a buy).
     pub fn signed_quantity(&self) -> Fixed {
         match self.request.side {
@@ -143,10 +285,22 @@ impl Check<'_> {
 /// One named check.
 pub type CheckFn = fn(&Check<'_>) -> Result<(), Rejection>;
 
+/// The account-wide limits, state and order-rate window.
+#[derive(Clone, Debug, Default)]
+pub struct AccountRisk {
+    /// The limits.
+    pub limits: AccountLimits,
+    /// The account's trading state (the kill switch sets it).
+    pub state: StateRecord,
+    /// Event times of the orders accepted in the last second, every deployment.
+    pub recent: VecDeque<TimestampMs>,
+}
+
 /// The risk state of every deployment, and the pipeline orders pass.
 #[derive(Debug, Default)]
 pub struct RiskEngine {
     deployments: Vec<Option<DeploymentRisk>>,
+    account: AccountRisk,
 }
 
 impl RiskEngine {
@@ -166,6 +320,52 @@ impl RiskEngine {
 
     fn deployment_mut(&mut self, id: DeploymentId) -> Option<&mut DeploymentRisk> {
         self.deployments.get_mut(id.0 as usize)?.as_mut()
+    }
+
+    /// Sets the account-wide limits.
+    pub fn set_account_limits(&mut self, limits: AccountLimits) {
+        self.account.limits = limits;
+    }
+
+    /// The account-wide limits and state.
+    pub fn account(&self) -> &AccountRisk {
+        &self.account
+    }
+
+    /// Sets deployment `id`'s trading state (the operator's decision); false for no such
+    /// deployment.
+    pub fn set_state(
+        &mut self,
+        id: DeploymentId,
+        state: TradingState,
+        reason: String,
+        now: TimestampMs,
+    ) -> bool {
+        match self.deployment_mut(id) {
+            Some(d) => {
+                d.state.set(state, reason, now);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Sets the whole account's trading state.
+    pub fn set_account_state(&mut self, state: TradingState, reason: String, now: TimestampMs) {
+        self.account.state.set(state, reason, now);
+    }
+
+    /// Watches deployment `id`'s equity at `now` (bars of `bar_ms`): its peak, drawdown, the
+    /// day's loss and its VaR; the new trading state if a breach tightened it.
+    pub fn monitor(
+        &mut self,
+        id: DeploymentId,
+        equity: Option<Fixed>,
+        now: TimestampMs,
+        bar_ms: i64,
+    ) -> Option<StateRecord> {
+        let d = self.deployment_mut(id)?;
+        d.observe(equity?, now, bar_ms)
     }
 
     /// Refuses (or again accepts) every order of deployment `id`.
@@ -199,6 +399,7 @@ impl RiskEngine {
         id: DeploymentId,
         request: &OrderRequest,
         account: &dyn AccountView,
+        accounts: &dyn AccountsView,
         market: &MarketData,
         now: TimestampMs,
     ) -> Result<(), Rejection> {
@@ -232,6 +433,9 @@ impl RiskEngine {
             market,
             account,
             risk,
+            account_risk: &self.account,
+            accounts,
+            totals: OnceCell::new(),
             now,
             price,
             quantity,
@@ -242,14 +446,18 @@ impl RiskEngine {
         Ok(())
     }
 
-    /// Counts an accepted order of deployment `id` in its order-rate window.
+    /// Counts an accepted order of deployment `id` in its and the account's order-rate window.
     pub fn accepted(&mut self, id: DeploymentId, now: TimestampMs) {
-        if let Some(d) = self.deployment_mut(id) {
-            while d.recent.front().is_some_and(|&t| t <= now - 1000) {
-                d.recent.pop_front();
+        let window = |recent: &mut VecDeque<TimestampMs>| {
+            while recent.front().is_some_and(|&t| t <= now - 1000) {
+                recent.pop_front();
             }
-            d.recent.push_back(now);
+            recent.push_back(now);
+        };
+        if let Some(d) = self.deployment_mut(id) {
+            window(&mut d.recent);
         }
+        window(&mut self.account.recent);
     }
 }
 
@@ -264,6 +472,11 @@ fn not_installed() -> Rejection {
 /// market order (or a trailing stop without activation) the best price on its side of the book,
 /// or the last price without a book.
 pub fn reference_price(request: &OrderRequest, market: &MarketData) -> Option<Fixed> {
+    explicit_price(request).or_else(|| market.touch(request.symbol, request.side))
+}
+
+/// The price the order names: its limit price, or its stop (or activation) price.
+pub fn explicit_price(request: &OrderRequest) -> Option<Fixed> {
     if let Some(price) = request.order_type.limit_price() {
         return Some(price);
     }
@@ -284,6 +497,6 @@ pub fn reference_price(request: &OrderRequest, market: &MarketData) -> Option<Fi
                     ..
                 },
         } => Some(stop),
-        _ => market.touch(request.symbol, request.side),
+        _ => None,
     }
 }

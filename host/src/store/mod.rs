@@ -10,7 +10,7 @@ pub use journal::StoreJournal;
 
 use crate::journal::{JournalEntry, OrderRecord, TradingRecord, VersionRecord};
 use crate::model::{Fixed, Side};
-use crate::risk::Budget;
+use crate::risk::{Budget, StateRecord, TradingState};
 use crate::sandbox::{Grants, StateStore, World};
 use database::{Database, Migrations, migrations};
 use sqlx::Row;
@@ -37,6 +37,11 @@ const MIGRATIONS: Migrations = migrations!(
             3,
             include_str!("../../migrations/sqlite/0003_orders.sql"),
             include_str!("../../migrations/postgres/0003_orders.sql"),
+        ),
+        (
+            4,
+            include_str!("../../migrations/sqlite/0004_trading_states.sql"),
+            include_str!("../../migrations/postgres/0004_trading_states.sql"),
         ),
     ]
 );
@@ -342,6 +347,20 @@ impl Store {
                         .await
                         .map_err(db("storing a position"))?;
                     }
+                    JournalEntry::TradingState { deployment, record } => {
+                        let scope = match deployment {
+                            Some(name) => format!("deployment:{name}"),
+                            None => "account".to_string(),
+                        };
+                        sqlx::query("INSERT INTO trading_states (scope, state, reason, since_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (scope) DO UPDATE SET state = excluded.state, reason = excluded.reason, since_ms = excluded.since_ms")
+                        .bind(scope)
+                        .bind(record.state.name().to_ascii_lowercase())
+                        .bind(&record.reason)
+                        .bind(record.since)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db("storing a trading state"))?;
+                    }
                     JournalEntry::Status { deployment, reason } => {
                         sqlx::query("UPDATE deployments SET halted_reason = $1, updated_at_ms = $2 WHERE name = $3")
                         .bind(reason.as_deref())
@@ -461,6 +480,41 @@ impl Store {
         })
         .map_err(db("reading state"))?;
         Ok(StateStore::from_entries(rows))
+    }
+
+    /// Every persisted trading state: the account's (`None`) and each deployment's, by name.
+    pub async fn trading_states(&self) -> Result<Vec<(Option<String>, StateRecord)>, StoreError> {
+        let rows: Vec<(String, String, String, i64)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT scope, state, reason, since_ms FROM trading_states ORDER BY scope",
+            )
+            .fetch_all(pool)
+            .await
+        })
+        .map_err(db("reading trading states"))?;
+        rows.into_iter()
+            .map(|(scope, state, reason, since)| {
+                let bad = |detail: String| StoreError::Corrupt {
+                    table: "trading_states",
+                    detail,
+                };
+                let state = TradingState::parse(&state)
+                    .ok_or_else(|| bad(format!("{scope}: state {state:?}")))?;
+                let name = match scope.strip_prefix("deployment:") {
+                    Some(name) => Some(name.to_string()),
+                    None if scope == "account" => None,
+                    None => return Err(bad(format!("scope {scope:?}"))),
+                };
+                Ok((
+                    name,
+                    StateRecord {
+                        state,
+                        reason,
+                        since,
+                    },
+                ))
+            })
+            .collect()
     }
 
     /// A deployment's persisted balances, positions and open orders (empty before it traded).

@@ -181,6 +181,11 @@ impl Account {
         self.orders.values()
     }
 
+    /// How many orders are open.
+    pub fn open_order_count(&self) -> usize {
+        self.orders.len()
+    }
+
     /// An open order.
     pub fn order(&self, id: u64) -> Option<&Order> {
         self.orders.get(&id)
@@ -455,6 +460,22 @@ impl AccountView for Account {
     }
 
     fn committed_exposure(&self, market: &MarketData, except: Option<SymbolId>) -> Fixed {
+        self.committed_sum(market, except, Fixed::abs)
+    }
+
+    fn committed_net_exposure(&self, market: &MarketData, except: Option<SymbolId>) -> Fixed {
+        self.committed_sum(market, except, |v| v)
+    }
+}
+
+impl Account {
+    /// Sum over symbols (but `except`) of `sign(committed notional)`, valued.
+    fn committed_sum(
+        &self,
+        market: &MarketData,
+        except: Option<SymbolId>,
+        sign: impl Fn(Fixed) -> Fixed,
+    ) -> Fixed {
         let symbols = self
             .positions
             .keys()
@@ -469,13 +490,10 @@ impl AccountView for Account {
                     .positions
                     .get(&s)
                     .map_or(Fixed::ZERO, |p| p.average_price);
-                g.saturating_add(valued_quantity(
-                    market,
-                    s,
-                    self.committed(s),
-                    fallback,
-                    self.valuation,
-                ))
+                let committed = self.committed(s);
+                let value = valued_quantity(market, s, committed, fallback, self.valuation);
+                let signed = if committed.raw() < 0 { -value } else { value };
+                g.saturating_add(sign(signed))
             })
     }
 }

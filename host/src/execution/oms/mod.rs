@@ -488,3 +488,40 @@ impl Oms {
         });
     }
 }
+
+impl crate::risk::AccountsView for Oms {
+    fn totals(
+        &self,
+        market: &MarketData,
+        valuation: crate::model::AssetId,
+        symbol: crate::model::SymbolId,
+    ) -> crate::risk::AccountTotals {
+        use crate::risk::AccountView;
+        let mut t = crate::risk::AccountTotals {
+            equity: Some(Fixed::ZERO),
+            ..Default::default()
+        };
+        for a in self.accounts() {
+            let value = |v: Fixed| {
+                if a.valuation == valuation {
+                    v
+                } else {
+                    market.convert(v, a.valuation, valuation).unwrap_or(v)
+                }
+            };
+            t.open_orders += a.open_order_count();
+            t.gross_others = t
+                .gross_others
+                .saturating_add(value(a.committed_exposure(market, Some(symbol))));
+            t.net_others = t
+                .net_others
+                .saturating_add(value(a.committed_net_exposure(market, Some(symbol))));
+            t.symbol_committed = t.symbol_committed.saturating_add(a.committed(symbol));
+            t.equity = match (t.equity, a.equity(market)) {
+                (Some(sum), Some(e)) => Some(sum.saturating_add(value(e))),
+                _ => None,
+            };
+        }
+        t
+    }
+}

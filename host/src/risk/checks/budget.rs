@@ -131,3 +131,55 @@ pub fn max_gross_exposure(c: &Check<'_>) -> Result<(), Rejection> {
     }
     Ok(())
 }
+
+/// `max_net_exposure`: signed exposures summed, if the order moves the sum away from zero.
+pub fn max_net_exposure(c: &Check<'_>) -> Result<(), Rejection> {
+    let Some(max) = c.risk.net_exposure else {
+        return Ok(());
+    };
+    let committed = c.account.committed(c.request.symbol);
+    let signed_notional = |q: Fixed| {
+        let v = projected_notional(c, q);
+        if q.raw() < 0 { -v } else { v }
+    };
+    let others = c
+        .account
+        .committed_net_exposure(c.market, Some(c.request.symbol));
+    let before = others.saturating_add(signed_notional(committed));
+    let after = others.saturating_add(signed_notional(
+        committed.saturating_add(c.signed_quantity()),
+    ));
+    if after.abs() > before.abs() && after.abs() > max {
+        return Err(Rejection::new(
+            RejectCode::MaxNetExposure,
+            format!("net exposure would be {after}, beyond max_net_exposure {max}"),
+        ));
+    }
+    Ok(())
+}
+
+/// `max_leverage`: gross exposure after the order against equity, if the order grows it.
+pub fn max_leverage(c: &Check<'_>) -> Result<(), Rejection> {
+    let (adds, projected) = adds_exposure(c);
+    if !adds {
+        return Ok(());
+    }
+    let Some(equity) = c.account.equity(c.market).filter(|e| e.raw() > 0) else {
+        return Ok(());
+    };
+    let gross = c
+        .account
+        .committed_exposure(c.market, Some(c.request.symbol))
+        .saturating_add(projected_notional(c, projected));
+    let leverage = gross.to_f64() / equity.to_f64();
+    let max = c.risk.budget.max_leverage;
+    if leverage > max {
+        return Err(Rejection::new(
+            RejectCode::MaxLeverage,
+            format!(
+                "gross exposure would be {gross}, {leverage:.2} times equity {equity}, above max_leverage {max}"
+            ),
+        ));
+    }
+    Ok(())
+}

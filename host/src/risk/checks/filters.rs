@@ -375,6 +375,20 @@ mod tests {
         fn committed_exposure(&self, _: &MarketData, _: Option<SymbolId>) -> Fixed {
             Fixed::ZERO
         }
+        fn committed_net_exposure(&self, _: &MarketData, _: Option<SymbolId>) -> Fixed {
+            Fixed::ZERO
+        }
+    }
+
+    impl crate::risk::AccountsView for Stub {
+        fn totals(
+            &self,
+            _: &MarketData,
+            _: crate::model::AssetId,
+            _: SymbolId,
+        ) -> crate::risk::AccountTotals {
+            crate::risk::AccountTotals::default()
+        }
     }
 
     const INFO: &str = r#"{"symbols": [{
@@ -435,7 +449,7 @@ mod tests {
         let m = market();
         let mut risk = RiskEngine::default();
         risk.open(DeploymentId(0), Budget::unlimited(1e9), 1);
-        risk.check(DeploymentId(0), request, account, &m, 300_000)
+        risk.check(DeploymentId(0), request, account, account, &m, 300_000)
             .err()
             .map(|r| {
                 if let RejectCode::Filter(f) = r.code {

@@ -1,15 +1,19 @@
-//! The named checks an order passes, in order: its own consistency, the symbol's exchange
-//! filters (as Binance applies them), then the deployment's budget. Each is a function of a
-//! [`Check`](super::Check) that returns the refusal naming its rule.
+//! The named checks an order passes, in order: the trading state, its own consistency, the
+//! symbol's exchange filters (as Binance applies them), the deployment's budget, then the
+//! account-wide limits. Each is a function of a [`Check`](super::Check) that returns the
+//! refusal naming its rule.
 
+mod account;
 mod budget;
 mod filters;
 mod order;
+mod state;
 
 use super::CheckFn;
 
 /// Every check, by name, in the order they run.
 pub const PIPELINE: &[(&str, CheckFn)] = &[
+    ("trading-state", state::trading_state),
     ("order-type", order::order_type),
     ("price-filter", filters::price_filter),
     ("percent-price", filters::percent_price),
@@ -28,4 +32,13 @@ pub const PIPELINE: &[(&str, CheckFn)] = &[
     ("max-daily-loss", budget::max_daily_loss),
     ("max-position", budget::max_position),
     ("max-gross-exposure", budget::max_gross_exposure),
+    ("max-net-exposure", budget::max_net_exposure),
+    ("max-leverage", budget::max_leverage),
+    ("account-order-rate", account::order_rate),
+    ("account-price-band", account::price_band),
+    ("account-order-notional", account::order_notional),
+    ("account-open-orders", account::open_orders),
+    ("account-gross-exposure", account::gross_exposure),
+    ("account-net-exposure", account::net_exposure),
+    ("account-concentration", account::concentration),
 ];

@@ -4,7 +4,8 @@ use super::positive;
 use crate::execution::oms::Order;
 use crate::market::MarketData;
 use crate::model::{
-    Amount, Fill, OrderRequest, OrderStatus, OrderType, RejectCode, Rejection, TimeInForce, Trigger,
+    AccountLimit, Amount, Fill, OrderRequest, OrderStatus, OrderType, RejectCode, Rejection,
+    TimeInForce, Trigger,
 };
 
 super::shared_conversions!(crate::sandbox::bindings::v0_1::strategy::stratbox::strategy::types);
@@ -76,8 +77,17 @@ pub fn rejection(r: &Rejection) -> wit::OrderRejected {
         RejectCode::MaxDailyLoss => wit::RejectCode::MaxDailyLoss,
         RejectCode::ReduceOnly => wit::RejectCode::ReduceOnly,
         RejectCode::TooManyOrdersInCallback => wit::RejectCode::TooManyOrdersInCallback,
-        RejectCode::StrategyHalted => wit::RejectCode::StrategyHalted,
-        RejectCode::InvalidOrder
+        RejectCode::StrategyHalted | RejectCode::TradingHalted => wit::RejectCode::StrategyHalted,
+        RejectCode::Reducing => wit::RejectCode::ReduceOnly,
+        RejectCode::MaxNetExposure
+        | RejectCode::MaxLeverage
+        | RejectCode::Account(
+            AccountLimit::GrossExposure | AccountLimit::NetExposure | AccountLimit::Concentration,
+        ) => wit::RejectCode::MaxGrossExposure,
+        RejectCode::Account(AccountLimit::OrderRate) => wit::RejectCode::MaxOrdersPerSecond,
+        RejectCode::Account(AccountLimit::OrderNotional) => wit::RejectCode::MaxOrderNotional,
+        RejectCode::Account(AccountLimit::OpenOrders | AccountLimit::PriceBand)
+        | RejectCode::InvalidOrder
         | RejectCode::Filter(_)
         | RejectCode::InsufficientBalance
         | RejectCode::WouldTakeLiquidity

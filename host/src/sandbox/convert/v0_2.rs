@@ -5,8 +5,8 @@ use crate::execution::ReplaceMode;
 use crate::execution::oms::Order;
 use crate::market::MarketData;
 use crate::model::{
-    Amount, ExchangeFilter, ExecutionType, FeeRates, Fixed, Instrument, Liquidity, OrderRequest,
-    OrderStatus, OrderType, OrderUpdate, RejectCode, Rejection, TimeInForce, Trigger,
+    AccountLimit, Amount, ExchangeFilter, ExecutionType, FeeRates, Fixed, Instrument, Liquidity,
+    OrderRequest, OrderStatus, OrderType, OrderUpdate, RejectCode, Rejection, TimeInForce, Trigger,
 };
 
 super::shared_conversions!(crate::sandbox::bindings::v0_2::strategy::stratbox::strategy::types);
@@ -208,7 +208,18 @@ pub fn rejection(r: &Rejection) -> wit::OrderRejected {
         RejectCode::MaxDailyLoss => wit::RejectCode::MaxDailyLoss,
         RejectCode::ReduceOnly => wit::RejectCode::ReduceOnly,
         RejectCode::TooManyOrdersInCallback => wit::RejectCode::TooManyOrdersInCallback,
-        RejectCode::StrategyHalted => wit::RejectCode::StrategyHalted,
+        RejectCode::StrategyHalted | RejectCode::TradingHalted => wit::RejectCode::StrategyHalted,
+        // Rules 0.2.0 has no code for come as the nearest one, their message naming the rule.
+        RejectCode::Reducing => wit::RejectCode::ReduceOnly,
+        RejectCode::MaxNetExposure | RejectCode::MaxLeverage => wit::RejectCode::MaxGrossExposure,
+        RejectCode::Account(limit) => match limit {
+            AccountLimit::OrderRate => wit::RejectCode::MaxOrdersPerSecond,
+            AccountLimit::OrderNotional => wit::RejectCode::MaxOrderNotional,
+            AccountLimit::GrossExposure
+            | AccountLimit::NetExposure
+            | AccountLimit::Concentration => wit::RejectCode::MaxGrossExposure,
+            AccountLimit::OpenOrders | AccountLimit::PriceBand => wit::RejectCode::InvalidOrder,
+        },
     };
     wit::OrderRejected {
         code,

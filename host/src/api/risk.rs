@@ -1,0 +1,88 @@
+//! The risk endpoints: the account's and each deployment's risk, trading state changes, and
+//! the kill switch.
+
+use super::{ApiError, AppState};
+use crate::engine::RiskReport;
+use crate::engine::service::RiskCommand;
+use crate::risk::TradingState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+/// Body of `POST /v1/risk/state` and `POST /v1/deployments/{name}/state`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateRequest {
+    /// `active`, `reducing` or `halted`.
+    pub state: TradingState,
+    /// Why (recorded with the state).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Body of `POST /v1/kill`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KillRequest {
+    /// Close every position with immediate-or-cancel orders at most this fraction through the
+    /// touch (e.g. 0.01); positions stay open when absent.
+    #[serde(default)]
+    pub flatten: Option<f64>,
+    /// Why (recorded with the HALTED state).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+type RiskReply = Result<Json<RiskReport>, ApiError>;
+
+/// `GET /v1/risk`.
+pub(super) async fn report(State(s): State<AppState>) -> RiskReply {
+    Ok(Json(s.service.risk(RiskCommand::Report).await?))
+}
+
+fn set(name: Option<String>, req: StateRequest) -> RiskCommand {
+    RiskCommand::SetState {
+        name,
+        state: req.state,
+        reason: req
+            .reason
+            .unwrap_or_else(|| format!("set to {} by the operator", req.state.name())),
+    }
+}
+
+/// `POST /v1/risk/state`: the whole account's trading state.
+pub(super) async fn account_state(
+    State(s): State<AppState>,
+    Json(req): Json<StateRequest>,
+) -> RiskReply {
+    Ok(Json(s.service.risk(set(None, req)).await?))
+}
+
+/// `POST /v1/deployments/{name}/state`.
+pub(super) async fn deployment_state(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Json(req): Json<StateRequest>,
+) -> RiskReply {
+    Ok(Json(s.service.risk(set(Some(name), req)).await?))
+}
+
+/// `POST /v1/kill`.
+pub(super) async fn kill(State(s): State<AppState>, Json(req): Json<KillRequest>) -> RiskReply {
+    if let Some(cap) = req.flatten
+        && !(cap > 0.0 && cap < 1.0)
+    {
+        return Err(ApiError(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("flatten = {cap}: the slippage cap is a fraction above 0 and below 1"),
+        ));
+    }
+    let command = RiskCommand::Kill {
+        flatten: req.flatten,
+        reason: req
+            .reason
+            .unwrap_or_else(|| "kill switch pulled by the operator".into()),
+    };
+    Ok(Json(s.service.risk(command).await?))
+}

@@ -1,0 +1,206 @@
+//! The engine's side of the risk stage: watching equity on every bar, the operator's trading
+//! state changes and the kill switch, each journaled so a restart resumes in the same state,
+//! and the report operators read.
+
+use super::Engine;
+use super::deployment::DeployError;
+use crate::journal::JournalEntry;
+use crate::model::{Fixed, TimestampMs};
+use crate::risk::{AccountLimits, AccountView, StateRecord, TradingState};
+use serde::{Deserialize, Serialize};
+
+/// One deployment's risk, as operators read it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct DeploymentRiskInfo {
+    /// The deployment.
+    pub name: String,
+    /// Its trading state, why and since when.
+    pub state: StateRecord,
+    /// Equity in its valuation asset (0 while an asset it holds has no price).
+    pub equity: f64,
+    /// The highest equity seen.
+    pub peak_equity: f64,
+    /// The fall from the peak, as a fraction.
+    pub drawdown: f64,
+    /// One-day 95 % VaR of its equity, as a fraction (once 30 bars are seen).
+    pub var: Option<f64>,
+    /// Gross exposure (absolute position notionals).
+    pub gross_exposure: f64,
+}
+
+/// One position the kill switch closed, or could not.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct FlattenInfo {
+    /// The deployment.
+    pub deployment: String,
+    /// The symbol.
+    pub symbol: String,
+    /// The closing order's id, if it was placed.
+    pub order_id: Option<u64>,
+    /// Why it was not.
+    pub refused: Option<String>,
+}
+
+/// The account's and each deployment's risk.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RiskReport {
+    /// The whole account's trading state.
+    pub account: StateRecord,
+    /// The account-wide limits.
+    pub limits: AccountLimits,
+    /// Each deployment.
+    pub deployments: Vec<DeploymentRiskInfo>,
+    /// After a kill: open orders cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled: Option<usize>,
+    /// After a kill with flattening: each position's closing order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flatten: Vec<FlattenInfo>,
+}
+
+impl Engine {
+    /// Watches every deployment's equity after a bar closing at `now` (bars of `bar_ms`),
+    /// journaling each trading state a breach tightened.
+    pub(super) fn monitor_risk(&mut self, now: TimestampMs, bar_ms: i64) {
+        let changed = {
+            let market = self.env.market();
+            self.env.orders().monitor(now, &market, bar_ms)
+        };
+        for (id, state) in changed {
+            if let Some(d) = self.deployments.iter().find(|d| d.id == id) {
+                tracing::warn!(deployment = &*d.name, state = state.state.name(), reason = %state.reason, "trading state tightened");
+                self.env.journal.record(JournalEntry::TradingState {
+                    deployment: Some(d.name.clone()),
+                    record: state,
+                });
+            }
+        }
+    }
+
+    /// Sets a deployment's trading state (or with no name, the whole account's).
+    pub fn set_trading_state(
+        &mut self,
+        name: Option<&str>,
+        state: TradingState,
+        reason: &str,
+    ) -> Result<(), DeployError> {
+        let record = StateRecord {
+            state,
+            reason: reason.to_string(),
+            since: self.now,
+        };
+        let deployment = match name {
+            Some(name) => {
+                let d = &self.deployments[self.find(name)?];
+                self.env
+                    .orders()
+                    .set_state(d.id, state, reason.to_string(), self.now);
+                Some(d.name.clone())
+            }
+            None => {
+                self.env
+                    .orders()
+                    .set_account_state(state, reason.to_string(), self.now);
+                None
+            }
+        };
+        tracing::warn!(
+            deployment = deployment.as_deref().unwrap_or("(account)"),
+            state = state.name(),
+            reason,
+            "trading state set"
+        );
+        self.env
+            .journal
+            .record(JournalEntry::TradingState { deployment, record });
+        Ok(())
+    }
+
+    /// Restores trading states read back from the store (after a restart), without journaling.
+    pub fn restore_trading_state(&mut self, name: Option<&str>, record: StateRecord) {
+        let mut orders = self.env.orders();
+        match name {
+            Some(name) => {
+                if let Some(d) = self.deployments.iter().find(|d| &*d.name == name) {
+                    orders.set_state(d.id, record.state, record.reason, record.since);
+                }
+            }
+            None => orders.set_account_state(record.state, record.reason, record.since),
+        }
+    }
+
+    /// The kill switch: the account HALTED, every open order cancelled, and with `flatten` (a
+    /// slippage cap) every position closed by marketable orders. The report after it.
+    pub fn kill(&mut self, flatten: Option<f64>, reason: &str) -> RiskReport {
+        let outcome = {
+            let market = self.env.market();
+            self.env.orders().kill(self.now, &market, flatten, reason)
+        };
+        tracing::warn!(reason, cancelled = outcome.cancelled, "kill switch");
+        self.env.journal.record(JournalEntry::TradingState {
+            deployment: None,
+            record: StateRecord {
+                state: TradingState::Halted,
+                reason: reason.to_string(),
+                since: self.now,
+            },
+        });
+        self.deliver_updates();
+        let market = self.env.market();
+        let flatten = outcome
+            .flatten
+            .into_iter()
+            .map(|(id, symbol, result)| FlattenInfo {
+                deployment: self
+                    .deployments
+                    .iter()
+                    .find(|d| d.id == id)
+                    .map_or_else(String::new, |d| d.name.to_string()),
+                symbol: market
+                    .instrument(symbol)
+                    .map_or_else(|| symbol.to_string(), |i| i.symbol.to_string()),
+                order_id: result.as_ref().ok().copied(),
+                refused: result.err().map(|r| r.message),
+            })
+            .collect();
+        drop(market);
+        RiskReport {
+            cancelled: Some(outcome.cancelled),
+            flatten,
+            ..self.risk_report()
+        }
+    }
+
+    /// The account's and every deployment's risk now.
+    pub fn risk_report(&self) -> RiskReport {
+        let market = self.env.market();
+        let orders = self.env.orders();
+        let risk = orders.risk();
+        let deployments = self
+            .deployments
+            .iter()
+            .filter_map(|d| {
+                let r = risk.deployment(d.id)?;
+                let account = orders.account(d.id);
+                Some(DeploymentRiskInfo {
+                    name: d.name.to_string(),
+                    state: r.state.clone(),
+                    equity: account
+                        .and_then(|a| a.equity(&market))
+                        .map_or(0.0, Fixed::to_f64),
+                    peak_equity: r.peak_equity.to_f64(),
+                    drawdown: r.drawdown,
+                    var: r.var,
+                    gross_exposure: account.map_or(0.0, |a| a.gross_exposure(&market).to_f64()),
+                })
+            })
+            .collect();
+        RiskReport {
+            account: risk.account().state.clone(),
+            limits: risk.account().limits.clone(),
+            deployments,
+            cancelled: None,
+            flatten: Vec::new(),
+        }
+    }
+}

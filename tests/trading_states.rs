@@ -1,0 +1,164 @@
+//! Trading states and the kill switch on a running service: the operator moves a deployment to
+//! REDUCING, pulls the kill switch with flattening, the service is killed and restarted and
+//! resumes in the states it stopped in, and the operator sets trading going again; bad
+//! requests and a broken `[risk]` section are refused with what was wrong.
+
+mod common;
+
+use common::service::{Server, market_maker_service, start_exchange_sim};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+fn json(server: &Server, args: &[&str]) -> Value {
+    let (ok, out) = server.run(args);
+    assert!(ok, "{args:?}: {out}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+}
+
+/// Polls `list` until `pred` holds for deployment `mm`, for at most 20 s.
+fn wait_for(server: &Server, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let list = json(server, &["list", "--json"]);
+        let mm = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == "mm")
+            .cloned()
+            .unwrap_or(Value::Null);
+        if pred(&mm) {
+            return mm;
+        }
+        assert!(Instant::now() < deadline, "waited 20 s for {what}: {mm}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn deployment<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == name)
+        .unwrap_or_else(|| panic!("{name} in {report}"))
+}
+
+#[test]
+fn the_kill_switch_halts_the_account_and_the_states_survive_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_sim, addr) = start_exchange_sim("BTCUSDT");
+    let config = market_maker_service(dir.path(), &addr, "");
+    let server = Server::start(&config);
+    wait_for(&server, "the market maker's quotes", |d| {
+        d["open_orders"].as_u64().unwrap_or(0) > 0
+    });
+
+    let report = json(
+        &server,
+        &[
+            "trading-state",
+            "--name",
+            "mm",
+            "--set",
+            "reducing",
+            "--reason",
+            "review",
+            "--json",
+        ],
+    );
+    assert_eq!(deployment(&report, "mm")["state"]["state"], "reducing");
+    assert_eq!(deployment(&report, "mm")["state"]["reason"], "review");
+    assert_eq!(report["account"]["state"], "active");
+
+    let report = json(
+        &server,
+        &[
+            "kill",
+            "--flatten",
+            "--max-slippage",
+            "0.02",
+            "--reason",
+            "drill",
+            "--json",
+        ],
+    );
+    assert_eq!(report["account"]["state"], "halted");
+    assert_eq!(report["account"]["reason"], "drill");
+    assert!(report["cancelled"].as_u64().unwrap() >= 1, "{report}");
+    for f in report["flatten"].as_array().into_iter().flatten() {
+        assert!(f["order_id"].is_u64(), "a closing order was refused: {f}");
+    }
+    // The guest keeps quoting; every new order is refused, so nothing stays open.
+    wait_for(&server, "no open orders after the kill", |d| {
+        d["open_orders"] == 0
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let mm = wait_for(&server, "no open orders", |d| d["open_orders"] == 0);
+    assert_eq!(
+        mm["status"], "running",
+        "the deployment itself keeps running: {mm}"
+    );
+
+    // A crash, then the same database: the states are as they were.
+    server.kill();
+    let server = Server::start(&config);
+    let report = json(&server, &["trading-state", "--json"]);
+    assert_eq!(report["account"]["state"], "halted", "{report}");
+    assert_eq!(report["account"]["reason"], "drill");
+    assert_eq!(deployment(&report, "mm")["state"]["state"], "reducing");
+    std::thread::sleep(Duration::from_millis(1_000));
+    wait_for(&server, "no open orders while halted", |d| {
+        d["open_orders"] == 0
+    });
+
+    // The operator sets trading going again: quotes come back.
+    json(&server, &["trading-state", "--set", "active", "--json"]);
+    json(
+        &server,
+        &["trading-state", "--name", "mm", "--set", "active", "--json"],
+    );
+    wait_for(&server, "quotes again", |d| {
+        d["open_orders"].as_u64().unwrap_or(0) > 0 && d["trading_state"] == "active"
+    });
+
+    // Refusals name what was wrong.
+    let (ok, out) = server.run(&["trading-state", "--set", "paused"]);
+    assert!(!ok && out.contains("not a trading state"), "{out}");
+    let (ok, out) = server.run(&["kill", "--flatten", "--max-slippage", "2"]);
+    assert!(!ok && out.contains("slippage cap"), "{out}");
+    let (ok, out) = server.run(&["trading-state", "--name", "nobody", "--set", "halted"]);
+    assert!(
+        !ok && out.contains("no deployment named \"nobody\""),
+        "{out}"
+    );
+    let (ok, out) = server.run_with_token(&["trading-state"], "wrong-token");
+    assert!(!ok && out.contains("401"), "{out}");
+    server.terminate();
+}
+
+#[test]
+fn a_broken_risk_section_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("serve.toml");
+    let data = common::data_dir().join("BTC_1m_a.csv");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{}\"\n[store]\nurl = \"sqlite://{}\"\n\
+             [market]\nsource = \"replay\"\ndata = \"{}\"\nsymbol = \"BTCUSDT\"\n[risk]\nprice_band = 2\n",
+            common::service::TOKEN,
+            dir.path().join("db.sqlite").display(),
+            data.display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("risk.price_band = 2"), "{err}");
+}
