@@ -171,6 +171,83 @@ fn an_optimizer_returning_ten_million_signals_is_halted() {
     }
 }
 
+/// A deployment that spends 90 % of its per-callback bound on every bar is halted once its
+/// share of wall time passes its budget's `max_cpu_share`; the one beside it runs on, and
+/// `list` reports both one's use.
+#[test]
+fn a_deployment_over_its_cpu_share_is_halted_and_its_neighbour_runs_on() {
+    let mut engine = engine(SandboxLimits {
+        callback_ms: 100,
+        grant_wall_clock: true,
+        ..SandboxLimits::default()
+    });
+    engine.enforce_cpu_share(true);
+    let budget = Budget {
+        max_cpu_share: 0.2,
+        cpu_window_ms: 2_000,
+        ..Budget::unlimited(1e9)
+    };
+    engine
+        .deploy(
+            "burner",
+            common::guest("hostile"),
+            r#"{"attack": "burn", "burn_ms": 90, "on_bar": 1}"#.into(),
+            budget,
+            StateStore::default(),
+        )
+        .unwrap();
+    deploy(&mut engine, "bystander", "counter", "{}");
+    for bar in bars(30) {
+        engine.handle(&MarketEvent::Bar(bar));
+    }
+    // 20 % of 2 s is 400 ms: passed on the fifth bar of 90 ms.
+    match engine.status("burner").unwrap() {
+        Status::Halted(reason) => assert!(
+            reason.contains("CPU share") && reason.contains("above max_cpu_share 20.0%"),
+            "{reason}"
+        ),
+        other => panic!("the burner runs on: {other:?}"),
+    }
+    let seen = state_u64(&engine, "burner", "seen").unwrap();
+    assert!((4..=8).contains(&seen), "halted after {seen} bars");
+    assert_eq!(state_u64(&engine, "bystander", "count"), Some(30));
+    let list = engine.list();
+    let burner = list.iter().find(|d| d.name == "burner").unwrap();
+    let bystander = list.iter().find(|d| d.name == "bystander").unwrap();
+    assert!(
+        burner.cpu_ms >= 400.0 && burner.cpu_share > 0.15,
+        "{burner:?}"
+    );
+    assert!(bystander.cpu_share < 0.05, "{bystander:?}");
+
+    // Without enforcement (a backtest) the same use is only reported.
+    let mut engine = engine_without_enforcement();
+    engine
+        .deploy(
+            "burner",
+            common::guest("hostile"),
+            r#"{"attack": "burn", "burn_ms": 90, "on_bar": 1}"#.into(),
+            Budget {
+                max_cpu_share: 0.2,
+                cpu_window_ms: 2_000,
+                ..Budget::unlimited(1e9)
+            },
+            StateStore::default(),
+        )
+        .unwrap();
+    for bar in bars(6) {
+        engine.handle(&MarketEvent::Bar(bar));
+    }
+    assert_eq!(engine.status("burner").unwrap(), &Status::Running);
+}
+
+fn engine_without_enforcement() -> Engine {
+    engine(SandboxLimits {
+        grant_wall_clock: true,
+        ..SandboxLimits::default()
+    })
+}
+
 #[test]
 fn wall_clock_is_frozen_unless_granted() {
     for (grant, frozen) in [(false, true), (true, false)] {

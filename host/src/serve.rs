@@ -81,6 +81,7 @@ pub async fn serve(
         .unwrap_or_else(|| crate::config::default_data_dir().join("components"));
     let runtime = Runtime::new(config.sandbox.clone())?.with_disk_cache(cache_dir);
     let mut engine = Engine::new(runtime.clone(), Arc::new(journal), Box::new(exchange));
+    engine.enforce_cpu_share(true);
     engine
         .orders()
         .lock()

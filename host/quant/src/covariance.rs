@@ -46,21 +46,24 @@ fn need(returns: &Matrix, what: &'static str, n: usize) -> Result<(), QuantError
 /// `sum_t x_t x_t'` of the rows of `x` minus `centre`, divided by `div`.
 fn scatter(x: &Matrix, centre: &[f64], div: f64) -> Matrix {
     let n = x.cols();
-    let mut c = Matrix::zeros(n, n);
+    // The upper triangle, row by row, so the inner loop runs over contiguous memory.
+    let mut upper = vec![0.0; n * n];
     let mut d = vec![0.0; n];
     for t in 0..x.rows() {
-        for (j, v) in x.row(t).iter().enumerate() {
-            d[j] = v - centre[j];
+        for ((d, v), c) in d.iter_mut().zip(x.row(t)).zip(centre) {
+            *d = v - c;
         }
         for i in 0..n {
-            for j in i..n {
-                c.set(i, j, c.get(i, j) + d[i] * d[j]);
+            let di = d[i];
+            for (acc, dj) in upper[i * n + i..(i + 1) * n].iter_mut().zip(&d[i..]) {
+                *acc += di * dj;
             }
         }
     }
+    let mut c = Matrix::zeros(n, n);
     for i in 0..n {
         for j in i..n {
-            let v = c.get(i, j) / div;
+            let v = upper[i * n + j] / div;
             c.set(i, j, v);
             c.set(j, i, v);
         }

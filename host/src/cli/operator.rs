@@ -150,8 +150,17 @@ fn print_list(list: &[DeploymentInfo], json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<20} {:<17} {:<8} {:<9} {:>10} {:>14} {:>5} {:<12} {:<12} reason",
-        "name", "world", "status", "trading", "events", "equity", "open", "version", "previous"
+        "{:<20} {:<17} {:<8} {:<9} {:>10} {:>14} {:>5} {:>6} {:<12} {:<12} reason",
+        "name",
+        "world",
+        "status",
+        "trading",
+        "events",
+        "equity",
+        "open",
+        "cpu",
+        "version",
+        "previous"
     );
     for d in list {
         let (status, reason) = match &d.status {
@@ -159,7 +168,7 @@ fn print_list(list: &[DeploymentInfo], json: bool) -> anyhow::Result<()> {
             Status::Halted(r) => ("halted", r.as_str()),
         };
         println!(
-            "{:<20} {:<17} {:<8} {:<9} {:>10} {:>14.4} {:>5} {:<12} {:<12} {}",
+            "{:<20} {:<17} {:<8} {:<9} {:>10} {:>14.4} {:>5} {:>5.1}% {:<12} {:<12} {}",
             d.name,
             d.world.name(),
             status,
@@ -167,6 +176,7 @@ fn print_list(list: &[DeploymentInfo], json: bool) -> anyhow::Result<()> {
             d.delivered,
             d.equity,
             d.open_orders,
+            d.cpu_share * 100.0,
             &d.hash[..12.min(d.hash.len())],
             d.previous_hash
                 .as_deref()

@@ -201,11 +201,15 @@ pub struct Deployment {
     pub(crate) instance: Option<Instance>,
     pub(crate) status: Status,
     pub(crate) delivered: u64,
+    /// Wall time inside its callbacks.
+    pub(crate) cpu: super::cpu::CpuMeter,
 }
 
 impl Deployment {
     pub(crate) fn new(prepared: Prepared, id: DeploymentId, budget: Budget) -> Self {
+        let cpu = super::cpu::CpuMeter::new(std::time::Duration::from_millis(budget.cpu_window_ms));
         Deployment {
+            cpu,
             id,
             budget,
             world: prepared.version.compiled.report.world,

@@ -7,6 +7,7 @@
 //! The same [`Engine`] runs backtests (driven directly) and the service (driven by
 //! [`service::EngineService`] on its own thread).
 
+mod cpu;
 pub mod deployment;
 mod risk;
 pub mod service;
@@ -27,6 +28,7 @@ use crate::risk::{AccountView, Budget};
 use crate::sandbox::{Halt, HostEnv, Instance, Runtime, StateStore, World, lock};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
 
 /// Most rounds of order updates delivered after one event: an update's callback may submit an
 /// order that fills at once, whose update is delivered in the next round.
@@ -56,6 +58,12 @@ pub struct DeploymentInfo {
     /// Its trading state (the account's may be stricter: see the risk report).
     #[serde(default)]
     pub trading_state: crate::risk::TradingState,
+    /// Share of its CPU window's wall time spent in its callbacks, now.
+    #[serde(default)]
+    pub cpu_share: f64,
+    /// Wall time spent in its callbacks since deployment, in milliseconds.
+    #[serde(default)]
+    pub cpu_ms: f64,
 }
 
 /// The event loop's state.
@@ -67,6 +75,9 @@ pub struct Engine {
     now: TimestampMs,
     day: i64,
     inference: Inference,
+    /// Whether a deployment over its budget's CPU share is halted (the service; a backtest
+    /// runs flat out, so wall-time shares mean nothing there and are only reported).
+    enforce_cpu: bool,
 }
 
 /// How the engine obtains predictions.
@@ -95,6 +106,7 @@ impl Engine {
             now: 0,
             day: i64::MIN,
             inference: Inference::Off,
+            enforce_cpu: false,
         }
     }
 
@@ -352,6 +364,8 @@ impl Engine {
                         .deployment(d.id)
                         .map(|r| r.state.state)
                         .unwrap_or_default(),
+                    cpu_share: d.cpu.share(Instant::now()),
+                    cpu_ms: d.cpu.total().as_secs_f64() * 1e3,
                 }
             })
             .collect()
@@ -443,12 +457,8 @@ impl Engine {
                 else {
                     continue;
                 };
-                let Some(instance) = self.deployments[i].instance.as_mut() else {
-                    continue;
-                };
-                if let Err(halt) = instance.on_order_update(update, self.now) {
-                    self.halt_at(i, halt);
-                }
+                let now = self.now;
+                self.call(i, |instance| instance.on_order_update(update, now));
             }
         }
     }
@@ -549,12 +559,10 @@ impl Engine {
             }
             let due = lock(&d.data).take_due_timers(now);
             for (due, id) in due {
-                let Some(instance) = self.deployments[i].instance.as_mut() else {
+                if self.deployments[i].instance.is_none() {
                     break;
-                };
-                if let Err(halt) = instance.on_timer(id, due, now) {
-                    self.halt_at(i, halt);
                 }
+                self.call(i, |instance| instance.on_timer(id, due, now));
             }
         }
     }
@@ -597,16 +605,48 @@ impl Engine {
     ) {
         for i in 0..self.deployments.len() {
             let d = &mut self.deployments[i];
-            if d.world != world {
+            if d.world != world || d.instance.is_none() {
                 continue;
             }
-            let Some(instance) = d.instance.as_mut() else {
-                continue;
-            };
             d.delivered += u64::from(is_event);
-            if let Err(halt) = f(instance) {
-                self.halt_at(i, halt);
-            }
+            self.call(i, &mut f);
         }
+    }
+
+    /// Calls deployment `i`'s guest, accounting the wall time to its CPU meter; halts it when
+    /// the call fails or, where enforced, its CPU share goes over its budget.
+    fn call(&mut self, i: usize, f: impl FnOnce(&mut Instance) -> Result<(), Halt>) {
+        let enforce = self.enforce_cpu;
+        let d = &mut self.deployments[i];
+        let Some(instance) = d.instance.as_mut() else {
+            return;
+        };
+        let started = Instant::now();
+        let result = f(instance);
+        let ended = Instant::now();
+        d.cpu.record(ended, ended - started);
+        let result = result.and_then(|()| {
+            let share = d.cpu.recent_share();
+            if enforce && share > d.budget.max_cpu_share {
+                return Err(Halt {
+                    reason: format!(
+                        "CPU share {:.1}% of the last {:.1} s is above max_cpu_share {:.1}%",
+                        share * 100.0,
+                        d.cpu.window().as_secs_f64(),
+                        d.budget.max_cpu_share * 100.0
+                    ),
+                });
+            }
+            Ok(())
+        });
+        if let Err(halt) = result {
+            self.halt_at(i, halt);
+        }
+    }
+
+    /// Halts deployments whose callbacks take more than their budget's share of wall time
+    /// (the service does; backtests only report the use).
+    pub fn enforce_cpu_share(&mut self, enforce: bool) {
+        self.enforce_cpu = enforce;
     }
 }

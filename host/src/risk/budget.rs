@@ -54,6 +54,35 @@ pub struct Budget {
     /// The state a breach of `max_var` moves the deployment to.
     #[serde(default = "reducing", skip_serializing_if = "is_reducing")]
     pub on_var: TradingState,
+    /// Largest share of `cpu_window_ms` of wall time the deployment's callbacks may take (host
+    /// calls included) before it is halted; enforced by the service, reported everywhere.
+    #[serde(
+        default = "default_cpu_share",
+        skip_serializing_if = "is_default_cpu_share"
+    )]
+    pub max_cpu_share: f64,
+    /// The rolling window `max_cpu_share` is measured over, in milliseconds.
+    #[serde(
+        default = "default_cpu_window",
+        skip_serializing_if = "is_default_cpu_window"
+    )]
+    pub cpu_window_ms: u64,
+}
+
+fn default_cpu_share() -> f64 {
+    0.2
+}
+
+fn is_default_cpu_share(v: &f64) -> bool {
+    *v == default_cpu_share()
+}
+
+fn default_cpu_window() -> u64 {
+    10_000
+}
+
+fn is_default_cpu_window(v: &u64) -> bool {
+    *v == default_cpu_window()
 }
 
 fn default_capital() -> f64 {
@@ -124,6 +153,8 @@ impl Budget {
             on_daily_loss: TradingState::Reducing,
             on_drawdown: TradingState::Halted,
             on_var: TradingState::Reducing,
+            max_cpu_share: 1.0,
+            cpu_window_ms: default_cpu_window(),
         }
     }
 
@@ -178,6 +209,20 @@ impl Budget {
                 field: "max_net_exposure",
                 value,
                 why: "must be positive, finite and below 9e10",
+            });
+        }
+        if !(self.max_cpu_share > 0.0 && self.max_cpu_share <= 1.0) {
+            return Err(BudgetError::Invalid {
+                field: "max_cpu_share",
+                value: self.max_cpu_share,
+                why: "is a share of wall time: above 0 and at most 1",
+            });
+        }
+        if !(100..=3_600_000).contains(&self.cpu_window_ms) {
+            return Err(BudgetError::Invalid {
+                field: "cpu_window_ms",
+                value: self.cpu_window_ms as f64,
+                why: "must be between 100 ms and an hour",
             });
         }
         if !(self.max_leverage.is_finite() && self.max_leverage > 0.0) {

@@ -1,5 +1,7 @@
 //! Misbehaves on the bar its config names, in the way it names:
-//! `{"attack": "loop" | "alloc" | "recursion" | "panic" | "orders" | "signals" | "file" | "socket" | "exit" | "clock" | "env", "on_bar": 3}`.
+//! `{"attack": "loop" | "alloc" | "recursion" | "panic" | "orders" | "signals" | "file" | "socket" | "exit" | "clock" | "env" | "burn", "on_bar": 3}`.
+//! `burn` spins for `"burn_ms"` of wall time (the clock must be granted) on that bar and every
+//! bar after it.
 //! `file` reads `"path"` (default `/etc/passwd`) and `socket` connects to `"addr"` (default
 //! `127.0.0.1:5432`), panicking when they are refused and recording `file_bytes` / `connected`
 //! in state when granted; `env` records the length of `STRATBOX_GRANT` (0 when unset) as `env_len`.
@@ -14,6 +16,7 @@ struct Hostile {
     seen: u64,
     path: String,
     addr: String,
+    burn_ms: u64,
 }
 
 fn recurse(depth: u64, pad: [u64; 16]) -> u64 {
@@ -35,6 +38,7 @@ impl Strategy for Hostile {
             seen: 0,
             path: config::string(cfg, "path").unwrap_or_else(|| "/etc/passwd".into()),
             addr: config::string(cfg, "addr").unwrap_or_else(|| "127.0.0.1:5432".into()),
+            burn_ms: config::number(cfg, "burn_ms").unwrap_or(0.0) as u64,
         })
     }
 
@@ -97,6 +101,13 @@ impl Strategy for Hostile {
             "env" => {
                 let len = std::env::var("STRATBOX_GRANT").map_or(0, |v| v.len());
                 let _ = state::set_u64("env_len", len as u64);
+            }
+            "burn" => {
+                let started = std::time::Instant::now();
+                let mut x = 0u64;
+                while started.elapsed().as_millis() < u128::from(self.burn_ms) {
+                    x = black_box(x.wrapping_add(1));
+                }
             }
             "exit" => std::process::exit(3),
             "clock" => {
