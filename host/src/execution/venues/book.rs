@@ -947,6 +947,29 @@ mod tests {
     }
 
     #[test]
+    fn a_trade_that_fills_an_earlier_order_does_not_advance_a_later_one() {
+        let m = market();
+        let mut v = venue();
+        let mut out = Vec::new();
+        for id in [1, 2] {
+            v.place(
+                order(id, Side::Buy, "1", limit("99", TimeInForce::Gtc)),
+                0,
+                &m,
+                &mut out,
+            );
+        }
+        out.clear();
+        // 5 ahead of order 1, and order 1 ahead of order 2 (a later order queues behind ours
+        // too); 6 traded: the 5, then order 1. Nothing is left for order 2, now at the front.
+        v.on_event(&trade(99.0, 6.0, Side::Sell), &m, &mut out);
+        assert_eq!(fills(&out), ["1 1@99 Maker done"]);
+        out.clear();
+        v.on_event(&trade(99.0, 0.5, Side::Sell), &m, &mut out);
+        assert_eq!(fills(&out), ["2 0.5@99 Maker"]);
+    }
+
+    #[test]
     fn liquidity_reaching_a_resting_order_fills_it_at_its_price() {
         let mut m = market();
         let mut v = venue();
