@@ -386,6 +386,55 @@ async fn round_trip(store: &stratbox::store::Store) {
             .open_orders
             .is_empty()
     );
+    // Protective stops and trading states: written, replaced, removed, read back.
+    use stratbox::journal::JournalEntry;
+    use stratbox::risk::{StateRecord, StopConfig, StopState, TradingState};
+    let config: StopConfig = toml::from_str("trailing = 0.05").unwrap();
+    let mut stop = StopState::new(true, 100.5, 7, &config);
+    stop.on_bar(110.0, 101.0, 109.0, 60_007, &config);
+    let set = |state: Option<StopState>| JournalEntry::Stop {
+        deployment: "journaled".into(),
+        symbol: "BTCUSDT".into(),
+        state: state.map(Box::new),
+    };
+    store
+        .apply(&[
+            set(Some(StopState::new(true, 1.0, 0, &config))),
+            set(Some(stop.clone())),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.stops("journaled").await.unwrap(),
+        vec![("BTCUSDT".to_string(), stop)]
+    );
+    store.apply(&[set(None)]).await.unwrap();
+    assert!(store.stops("journaled").await.unwrap().is_empty());
+    let halted = StateRecord {
+        state: TradingState::Halted,
+        reason: "drill".into(),
+        since: 5,
+    };
+    store
+        .apply(&[
+            JournalEntry::TradingState {
+                deployment: None,
+                record: halted.clone(),
+            },
+            JournalEntry::TradingState {
+                deployment: Some("journaled".into()),
+                record: StateRecord::default(),
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.trading_states().await.unwrap(),
+        vec![
+            (None, halted),
+            (Some("journaled".to_string()), StateRecord::default())
+        ]
+    );
     // A trade stored twice is refused, and the batch with it leaves nothing behind.
     let err = store.apply(&entries).await.unwrap_err().to_string();
     assert!(err.contains("storing a fill"), "{err}");

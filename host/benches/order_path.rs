@@ -103,6 +103,7 @@ fn order_path(c: &mut Criterion) {
                     orders.oms(),
                     &market,
                     now,
+                    false,
                 )
                 .unwrap()
         })

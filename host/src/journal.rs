@@ -70,7 +70,7 @@ pub enum JournalEntry {
         /// The version kept for rollback.
         previous: Option<VersionRecord>,
         /// Its risk budget.
-        budget: Budget,
+        budget: Box<Budget>,
         /// Its sandbox grants.
         grants: Grants,
     },
@@ -136,6 +136,15 @@ pub enum JournalEntry {
         deployment: Arc<str>,
         /// Why it was halted.
         reason: Option<String>,
+    },
+    /// A protective stop changed, or ended with its position (`None`).
+    Stop {
+        /// The deployment.
+        deployment: Arc<str>,
+        /// The symbol.
+        symbol: Arc<str>,
+        /// The stop now.
+        state: Option<Box<crate::risk::StopState>>,
     },
     /// A trading state changed, by a breach or by the operator.
     TradingState {

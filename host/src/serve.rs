@@ -364,6 +364,7 @@ async fn restore_trading(engine: &mut Engine, store: &Store, name: &str) {
     let Ok(id) = engine.deployment_id(name) else {
         return;
     };
+    let stops = store.stops(name).await;
     let now = engine.now();
     let mut market = engine.market().write().unwrap_or_else(|p| p.into_inner());
     engine
@@ -377,6 +378,22 @@ async fn restore_trading(engine: &mut Engine, store: &Store, name: &str) {
         open_orders = record.open_orders.len(),
         "trading state restored"
     );
+    match stops {
+        Ok(stops) => {
+            let stops: Vec<_> = stops
+                .into_iter()
+                .map(|(symbol, state)| (market.add_symbol(&symbol), state))
+                .collect();
+            engine
+                .orders()
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .restore_stops(id, stops);
+        }
+        Err(e) => {
+            tracing::error!(deployment = %name, "protective stops not restored (new ones start from the positions): {e}")
+        }
+    }
 }
 
 /// Feeds bars to the engine at `per_second` (0: as fast as the queue takes them).

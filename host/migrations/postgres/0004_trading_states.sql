@@ -6,3 +6,12 @@ CREATE TABLE trading_states (
     reason TEXT NOT NULL,
     since_ms BIGINT NOT NULL
 );
+
+-- Protective stops the host keeps on positions (JSON of the stop's state), by deployment and
+-- symbol, so they keep their levels across a restart.
+CREATE TABLE protective_stops (
+    deployment TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    state TEXT NOT NULL,
+    PRIMARY KEY (deployment, symbol)
+);

@@ -12,7 +12,7 @@ pub mod deployment;
 mod risk;
 pub mod service;
 
-pub use risk::{DeploymentRiskInfo, FlattenInfo, RiskReport};
+pub use risk::{DeploymentRiskInfo, FlattenInfo, RiskReport, StopInfo};
 
 pub use deployment::{
     Allowance, DeployError, Deployment, PrepareInputs, Prepared, Status, Version,
@@ -300,7 +300,7 @@ impl Engine {
             world: d.world,
             current: record(&d.current),
             previous: d.previous.as_ref().map(record),
-            budget: d.budget.clone(),
+            budget: Box::new(d.budget.clone()),
             grants,
         });
     }
@@ -504,6 +504,7 @@ impl Engine {
         self.advance_to(now);
         self.env.market_mut().push_bar(*bar);
         self.match_event(event);
+        self.protect(event);
         self.monitor_risk(now, i64::from(bar.interval_ms));
         self.request_prediction(bar);
         self.fire_timers(now);
@@ -525,6 +526,7 @@ impl Engine {
         self.advance_to(trade.time);
         self.env.market_mut().push_trade(trade);
         self.match_event(event);
+        self.protect(event);
         self.fire_timers(self.now);
         let now = self.now;
         self.each_running(World::Strategy, true, |instance| {

@@ -26,6 +26,9 @@ pub struct DeploymentRiskInfo {
     pub var: Option<f64>,
     /// Gross exposure (absolute position notionals).
     pub gross_exposure: f64,
+    /// Its protective stops.
+    #[serde(default)]
+    pub stops: Vec<StopInfo>,
 }
 
 /// One position the kill switch closed, or could not.
@@ -58,7 +61,47 @@ pub struct RiskReport {
     pub flatten: Vec<FlattenInfo>,
 }
 
+/// A protective stop, as operators read it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct StopInfo {
+    /// The symbol.
+    pub symbol: String,
+    /// Whether the position is long.
+    pub long: bool,
+    /// The position's entry price.
+    pub entry: f64,
+    /// The best price since entry.
+    pub best: f64,
+    /// The stop price now, if a price rule applies.
+    pub level: Option<f64>,
+    /// The closing order, while it is open.
+    pub order: Option<u64>,
+}
+
 impl Engine {
+    /// Keeps the protective stops on `event` and delivers the closing orders' updates.
+    pub(super) fn protect(&mut self, event: &crate::feeds::MarketEvent) {
+        let fired = {
+            let market = self.env.market();
+            self.env.orders().protect(event, &market, self.now)
+        };
+        for f in fired {
+            let name = self
+                .deployments
+                .iter()
+                .find(|d| d.id == f.deployment)
+                .map_or_else(String::new, |d| d.name.to_string());
+            match &f.order {
+                Ok(order) => {
+                    tracing::warn!(deployment = %name, symbol = f.symbol, reason = ?f.reason, order, "protective stop fired: closing the position")
+                }
+                Err(why) => {
+                    tracing::error!(deployment = %name, symbol = f.symbol, reason = ?f.reason, refused = %why.message, "protective stop fired but its closing order was refused")
+                }
+            }
+        }
+    }
+
     /// Watches every deployment's equity after a bar closing at `now` (bars of `bar_ms`),
     /// journaling each trading state a breach tightened.
     pub(super) fn monitor_risk(&mut self, now: TimestampMs, bar_ms: i64) {
@@ -192,6 +235,19 @@ impl Engine {
                     drawdown: r.drawdown,
                     var: r.var,
                     gross_exposure: account.map_or(0.0, |a| a.gross_exposure(&market).to_f64()),
+                    stops: orders
+                        .stops(d.id)
+                        .map(|(symbol, s)| StopInfo {
+                            symbol: market
+                                .instrument(symbol)
+                                .map_or_else(|| symbol.to_string(), |i| i.symbol.to_string()),
+                            long: s.long,
+                            entry: s.entry,
+                            best: s.best,
+                            level: s.level,
+                            order: s.order,
+                        })
+                        .collect(),
                 })
             })
             .collect();

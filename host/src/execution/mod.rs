@@ -7,10 +7,12 @@
 pub mod latency;
 pub mod matching;
 pub mod oms;
+mod protect;
 mod venue;
 pub mod venues;
 
 pub use latency::LatencyModel;
+pub use protect::StopFired;
 pub use venue::{ReportKind, Venue, VenueOrder, VenueReport};
 
 use crate::feeds::MarketEvent;
@@ -137,6 +139,8 @@ pub struct OrderPath {
     last_delivery: TimestampMs,
     seq: u64,
     reports: Vec<VenueReport>,
+    /// Protective stops by deployment and symbol.
+    stops: BTreeMap<(DeploymentId, SymbolId), risk::StopState>,
 }
 
 impl OrderPath {
@@ -152,6 +156,7 @@ impl OrderPath {
             last_delivery: i64::MIN,
             seq: 0,
             reports: Vec::new(),
+            stops: BTreeMap::new(),
         }
     }
 
@@ -246,6 +251,7 @@ impl OrderPath {
         request: OrderRequest,
         now: TimestampMs,
         market: &MarketData,
+        protective: bool,
     ) -> Result<VenueOrder, Rejection> {
         let account = self.oms.account(id).ok_or_else(|| {
             Rejection::new(
@@ -254,7 +260,7 @@ impl OrderPath {
             )
         })?;
         self.risk
-            .check(id, &request, account, &self.oms, market, now)?;
+            .check(id, &request, account, &self.oms, market, now, protective)?;
         let price = risk::reference_price(&request, market).unwrap_or(Fixed::ZERO);
         let fees = self.venue.fees(request.symbol, market);
         let order = self
@@ -288,8 +294,31 @@ impl OrderPath {
         now: TimestampMs,
         market: &MarketData,
     ) -> Result<u64, Rejection> {
+        self.submit_checked(id, request, now, market, false)
+    }
+
+    /// Submits a host order protecting deployment `id` (a stop closing a position): every
+    /// check applies but the trading state and the deployment's halt.
+    pub fn submit_protective(
+        &mut self,
+        id: DeploymentId,
+        request: OrderRequest,
+        now: TimestampMs,
+        market: &MarketData,
+    ) -> Result<u64, Rejection> {
+        self.submit_checked(id, request, now, market, true)
+    }
+
+    fn submit_checked(
+        &mut self,
+        id: DeploymentId,
+        request: OrderRequest,
+        now: TimestampMs,
+        market: &MarketData,
+        protective: bool,
+    ) -> Result<u64, Rejection> {
         let order_id = self.oms.take_order_id();
-        match self.admit(id, order_id, request, now, market) {
+        match self.admit(id, order_id, request, now, market, protective) {
             Ok(order) => {
                 self.send(Request::Place(order), now);
                 Ok(order_id)
@@ -630,7 +659,7 @@ impl OrderPath {
                         );
                         self.refuse(deployment, new_id, request, reason, at, market);
                     } else {
-                        match self.admit(deployment, new_id, request, at, market) {
+                        match self.admit(deployment, new_id, request, at, market, false) {
                             Ok(order) => self.venue.place(order, at, market, &mut self.reports),
                             Err(reason) => {
                                 self.refuse(deployment, new_id, request, reason, at, market)

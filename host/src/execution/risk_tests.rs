@@ -266,3 +266,78 @@ fn the_kill_switch_cancels_everything_closes_positions_and_halts() {
     fill(&mut m, &mut p, 120_000, 100.0);
     assert_eq!(p.account(D).unwrap().position(0), fx("0"));
 }
+
+#[test]
+fn a_protective_stop_closes_the_position_though_trading_is_halted() {
+    let budget = Budget {
+        stops: Some(toml::from_str("trailing = 0.05\nfixed = 0.1").unwrap()),
+        ..Budget::unlimited(10_000.0)
+    };
+    let (mut m, mut p) = setup(budget);
+    p.submit(D, market_order(0, Side::Buy, "2"), 0, &m).unwrap();
+    fill(&mut m, &mut p, 0, 100.0);
+    let bar_event = |t: i64, high: f64, low: f64, close: f64| {
+        MarketEvent::Bar(crate::model::Bar {
+            close,
+            ..bar(0, t, low, high, low)
+        })
+    };
+    let step = |m: &mut MarketData, p: &mut super::OrderPath, event: MarketEvent, now: i64| {
+        if let MarketEvent::Bar(b) = &event {
+            m.push_bar(*b);
+        }
+        p.advance(now, m);
+        p.on_event(&event, m);
+        p.protect(&event, m, now)
+    };
+    // The first bar after the fill opens the stop at the entry: 100 - 5 % = 95.
+    assert!(
+        step(
+            &mut m,
+            &mut p,
+            bar_event(60_000, 101.0, 99.0, 100.0),
+            60_000
+        )
+        .is_empty()
+    );
+    let (_, s) = p.stops(D).next().unwrap();
+    assert!((s.level.unwrap() - 95.95).abs() < 1e-9, "{s:?}");
+    // Up to 120: the stop trails to 114. Trading is halted and the deployment stopped.
+    assert!(
+        step(
+            &mut m,
+            &mut p,
+            bar_event(120_000, 120.0, 101.0, 118.0),
+            120_000
+        )
+        .is_empty()
+    );
+    p.set_state(D, TradingState::Halted, "operator".into(), 120_001);
+    p.halt(D, 120_001, &m);
+    let fired = step(
+        &mut m,
+        &mut p,
+        bar_event(180_000, 118.0, 113.0, 114.0),
+        180_000,
+    );
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(fired[0].reason, crate::risk::StopReason::Price);
+    let order = fired[0].order.clone().unwrap();
+    let o = p.account(D).unwrap().order(order).unwrap();
+    assert_eq!(
+        (o.request.side, o.request.amount),
+        (Side::Sell, Amount::Base(fx("2")))
+    );
+    // It fills on the next bar; the position is flat and its stop gone.
+    step(
+        &mut m,
+        &mut p,
+        bar_event(240_000, 115.0, 112.0, 113.0),
+        240_000,
+    );
+    assert_eq!(p.account(D).unwrap().position(0), fx("0"));
+    assert!(p.stops(D).next().is_none());
+    // The guest's own orders stay refused.
+    let r = p.submit(D, market_order(0, Side::Buy, "1"), 240_001, &m);
+    assert!(r.is_err());
+}

@@ -1,6 +1,7 @@
 //! The risk budget an operator declares for a deployment: its starting holdings and its limits.
 
 use super::state::TradingState;
+use super::stops::StopConfig;
 use crate::model::Fixed;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -61,6 +62,9 @@ pub struct Budget {
         skip_serializing_if = "is_default_cpu_share"
     )]
     pub max_cpu_share: f64,
+    /// Protective stops the host keeps on each of the deployment's positions; none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stops: Option<StopConfig>,
     /// The rolling window `max_cpu_share` is measured over, in milliseconds.
     #[serde(
         default = "default_cpu_window",
@@ -122,6 +126,9 @@ pub enum BudgetError {
     /// An asset name that is not one (letters and digits only).
     #[error("budget names asset {0:?}: use letters and digits, e.g. USDT")]
     Asset(String),
+    /// A protective stop rule out of its range.
+    #[error("budget {0}")]
+    Stops(String),
     /// A limit is negative, zero where it must not be, or not finite.
     #[error("budget field {field} = {value} is invalid: {why}")]
     Invalid {
@@ -154,6 +161,7 @@ impl Budget {
             on_drawdown: TradingState::Halted,
             on_var: TradingState::Reducing,
             max_cpu_share: 1.0,
+            stops: None,
             cpu_window_ms: default_cpu_window(),
         }
     }
@@ -224,6 +232,9 @@ impl Budget {
                 value: self.cpu_window_ms as f64,
                 why: "must be between 100 ms and an hour",
             });
+        }
+        if let Some(stops) = &self.stops {
+            stops.validate().map_err(BudgetError::Stops)?;
         }
         if !(self.max_leverage.is_finite() && self.max_leverage > 0.0) {
             return Err(BudgetError::Invalid {

@@ -13,10 +13,12 @@ mod budget;
 pub mod checks;
 pub mod returns;
 mod state;
+mod stops;
 
 pub use account::{AccountLimits, AccountTotals, AccountsView};
 pub use budget::{Budget, BudgetError};
 pub use state::{StateRecord, TradingState};
+pub use stops::{StopConfig, StopReason, StopState};
 
 use crate::market::MarketData;
 use crate::model::{
@@ -231,6 +233,9 @@ pub struct Check<'a> {
     pub accounts: &'a dyn AccountsView,
     /// Their totals, computed when a check first needs them.
     pub totals: OnceCell<AccountTotals>,
+    /// A host order protecting the deployment (a stop closing a position): the trading state
+    /// does not hold it back.
+    pub protective: bool,
     /// Event time.
     pub now: TimestampMs,
     /// The price the order is valued at: its limit price, its stop price, or for a market order
@@ -393,7 +398,10 @@ impl RiskEngine {
             .is_some_and(|d| d.day != now.div_euclid(DAY_MS))
     }
 
-    /// Runs every check on `request` of deployment `id`; the first refusal is returned.
+    /// Runs every check on `request` of deployment `id`; the first refusal is returned. A
+    /// `protective` order (the host closing a position) passes a halted deployment and its
+    /// trading state.
+    #[allow(clippy::too_many_arguments)]
     pub fn check(
         &self,
         id: DeploymentId,
@@ -402,9 +410,10 @@ impl RiskEngine {
         accounts: &dyn AccountsView,
         market: &MarketData,
         now: TimestampMs,
+        protective: bool,
     ) -> Result<(), Rejection> {
         let risk = self.deployment(id).ok_or_else(not_installed)?;
-        if risk.halted {
+        if risk.halted && !protective {
             return Err(not_installed());
         }
         let instrument = market.instrument(request.symbol).ok_or_else(|| {
@@ -436,6 +445,7 @@ impl RiskEngine {
             account_risk: &self.account,
             accounts,
             totals: OnceCell::new(),
+            protective,
             now,
             price,
             quantity,

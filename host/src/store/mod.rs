@@ -10,7 +10,7 @@ pub use journal::StoreJournal;
 
 use crate::journal::{JournalEntry, OrderRecord, TradingRecord, VersionRecord};
 use crate::model::{Fixed, Side};
-use crate::risk::{Budget, StateRecord, TradingState};
+use crate::risk::{Budget, StateRecord, StopState, TradingState};
 use crate::sandbox::{Grants, StateStore, World};
 use database::{Database, Migrations, migrations};
 use sqlx::Row;
@@ -347,6 +347,34 @@ impl Store {
                         .await
                         .map_err(db("storing a position"))?;
                     }
+                    JournalEntry::Stop {
+                        deployment,
+                        symbol,
+                        state,
+                    } => match state {
+                        Some(state) => {
+                            let json =
+                                serde_json::to_string(state).map_err(|e| StoreError::Corrupt {
+                                    table: "protective_stops",
+                                    detail: e.to_string(),
+                                })?;
+                            sqlx::query("INSERT INTO protective_stops (deployment, symbol, state) VALUES ($1, $2, $3) ON CONFLICT (deployment, symbol) DO UPDATE SET state = excluded.state")
+                            .bind(&**deployment)
+                            .bind(&**symbol)
+                            .bind(json)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db("storing a protective stop"))?;
+                        }
+                        None => {
+                            sqlx::query("DELETE FROM protective_stops WHERE deployment = $1 AND symbol = $2")
+                            .bind(&**deployment)
+                            .bind(&**symbol)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db("removing a protective stop"))?;
+                        }
+                    },
                     JournalEntry::TradingState { deployment, record } => {
                         let scope = match deployment {
                             Some(name) => format!("deployment:{name}"),
@@ -480,6 +508,28 @@ impl Store {
         })
         .map_err(db("reading state"))?;
         Ok(StateStore::from_entries(rows))
+    }
+
+    /// A deployment's protective stops, by symbol name.
+    pub async fn stops(&self, deployment: &str) -> Result<Vec<(String, StopState)>, StoreError> {
+        let rows: Vec<(String, String)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT symbol, state FROM protective_stops WHERE deployment = $1 ORDER BY symbol",
+            )
+            .bind(deployment)
+            .fetch_all(pool)
+            .await
+        })
+        .map_err(db("reading protective stops"))?;
+        rows.into_iter()
+            .map(|(symbol, json)| {
+                let state = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
+                    table: "protective_stops",
+                    detail: format!("{deployment} {symbol}: {e}"),
+                })?;
+                Ok((symbol, state))
+            })
+            .collect()
     }
 
     /// Every persisted trading state: the account's (`None`) and each deployment's, by name.

@@ -123,6 +123,11 @@ impl Oms {
         self.accounts.get_mut(id.0 as usize)?.as_mut()
     }
 
+    /// Where changes are journaled.
+    pub fn journal(&self) -> &Arc<dyn Journal> {
+        &self.journal
+    }
+
     /// Every account.
     pub fn accounts(&self) -> impl Iterator<Item = &Account> {
         self.accounts.iter().flatten()

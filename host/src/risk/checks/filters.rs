@@ -449,19 +449,27 @@ mod tests {
         let m = market();
         let mut risk = RiskEngine::default();
         risk.open(DeploymentId(0), Budget::unlimited(1e9), 1);
-        risk.check(DeploymentId(0), request, account, account, &m, 300_000)
-            .err()
-            .map(|r| {
-                if let RejectCode::Filter(f) = r.code {
-                    assert!(
-                        r.message
-                            .starts_with(&format!("Filter failure: {}", f.name())),
-                        "{}",
-                        r.message
-                    );
-                }
-                r.code
-            })
+        risk.check(
+            DeploymentId(0),
+            request,
+            account,
+            account,
+            &m,
+            300_000,
+            false,
+        )
+        .err()
+        .map(|r| {
+            if let RejectCode::Filter(f) = r.code {
+                assert!(
+                    r.message
+                        .starts_with(&format!("Filter failure: {}", f.name())),
+                    "{}",
+                    r.message
+                );
+            }
+            r.code
+        })
     }
 
     fn check(request: &OrderRequest) -> Option<RejectCode> {
