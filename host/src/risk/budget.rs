@@ -296,6 +296,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_example_budget_is_valid() {
+        let b = Budget::parse(include_str!("../../../examples/budget.toml")).unwrap();
+        let stops = b.stops.expect("the example has stops");
+        assert_eq!((stops.trailing, stops.fixed), (Some(0.05), Some(0.1)));
+    }
+
+    #[test]
     fn parses_toml_and_names_bad_fields() {
         let b = Budget::parse(
             "max_order_notional = 1000\nmax_position_notional = 2000\nmax_gross_exposure = 3000\nmax_orders_per_second = 5\nmax_daily_loss = 100\n",
