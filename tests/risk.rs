@@ -314,6 +314,40 @@ fn optimisers_match_pyportfolioopt() {
     }
 }
 
+/// A backtest's tests against the reference's: the statistics, p-values and zone.
+fn same_tests(what: &str, b: &stratbox_quant::backtest::Backtest, want: &Value) {
+    let pairs = [
+        ("Kupiec", b.kupiec.statistic, "lr_pof"),
+        ("Kupiec p", b.kupiec.p_value, "p_pof"),
+        ("independence", b.independence.statistic, "lr_ind"),
+        ("independence p", b.independence.p_value, "p_ind"),
+        (
+            "conditional coverage",
+            b.conditional_coverage.statistic,
+            "lr_cc",
+        ),
+        (
+            "conditional coverage p",
+            b.conditional_coverage.p_value,
+            "p_cc",
+        ),
+        ("Basel probability", b.zone_probability, "basel_cum_prob"),
+    ];
+    for (label, got, key) in pairs {
+        close(
+            &format!("{what} {label}"),
+            got,
+            want[key].as_f64().unwrap(),
+            1e-9,
+        );
+    }
+    assert_eq!(
+        b.zone.name(),
+        want["basel_zone"].as_str().unwrap(),
+        "{what}"
+    );
+}
+
 #[test]
 fn var_backtests_match_the_reference_tests() {
     for (name, case, r) in cases() {
@@ -332,93 +366,20 @@ fn var_backtests_match_the_reference_tests() {
                     want["n_obs"].as_u64().unwrap(),
                     "{what}"
                 );
-                assert_eq!(
-                    b.exceptions as u64,
-                    want["n_exceptions"].as_u64().unwrap(),
-                    "{what}"
-                );
                 let seq: String = b
                     .sequence
                     .iter()
                     .map(|&e| if e { '1' } else { '0' })
                     .collect();
                 assert_eq!(seq, want["exceptions"].as_str().unwrap(), "{what}");
-                close(
-                    &format!("{what} Kupiec"),
-                    b.kupiec.statistic,
-                    want["lr_pof"].as_f64().unwrap(),
-                    1e-9,
-                );
-                close(
-                    &format!("{what} Kupiec p"),
-                    b.kupiec.p_value,
-                    want["p_pof"].as_f64().unwrap(),
-                    1e-9,
-                );
-                close(
-                    &format!("{what} independence"),
-                    b.independence.statistic,
-                    want["lr_ind"].as_f64().unwrap(),
-                    1e-9,
-                );
-                close(
-                    &format!("{what} independence p"),
-                    b.independence.p_value,
-                    want["p_ind"].as_f64().unwrap(),
-                    1e-9,
-                );
-                close(
-                    &format!("{what} cc p"),
-                    b.conditional_coverage.p_value,
-                    want["p_cc"].as_f64().unwrap(),
-                    1e-9,
-                );
-                close(
-                    &format!("{what} Basel"),
-                    b.zone_probability,
-                    want["basel_cum_prob"].as_f64().unwrap(),
-                    1e-9,
-                );
-                assert_eq!(
-                    b.zone.name(),
-                    want["basel_zone"].as_str().unwrap(),
-                    "{what}"
-                );
+                same_tests(&what, &b, want);
             }
         }
     }
     for want in reference()["lr_cases"].as_array().unwrap() {
-        let seq: Vec<bool> = want["sequence"]
-            .as_str()
-            .unwrap()
-            .chars()
-            .map(|c| c == '1')
-            .collect();
-        let b = evaluate(seq, want["alpha"].as_f64().unwrap());
         let what = want["sequence"].as_str().unwrap();
-        close(
-            &format!("{what} Kupiec"),
-            b.kupiec.statistic,
-            want["lr_pof"].as_f64().unwrap(),
-            1e-9,
-        );
-        close(
-            &format!("{what} independence"),
-            b.independence.statistic,
-            want["lr_ind"].as_f64().unwrap(),
-            1e-9,
-        );
-        close(
-            &format!("{what} cc p"),
-            b.conditional_coverage.p_value,
-            want["p_cc"].as_f64().unwrap(),
-            1e-9,
-        );
-        assert_eq!(
-            b.zone.name(),
-            want["basel_zone"].as_str().unwrap(),
-            "{what}"
-        );
+        let seq: Vec<bool> = what.chars().map(|c| c == '1').collect();
+        same_tests(what, &evaluate(seq, want["alpha"].as_f64().unwrap()), want);
     }
 }
 
