@@ -1,7 +1,7 @@
 //! Trading states and the kill switch on a running service: the operator moves a deployment to
 //! REDUCING, pulls the kill switch with flattening, the service is killed and restarted and
-//! resumes in the states it stopped in, and the operator sets trading going again; bad
-//! requests and a broken `[risk]` section are refused with what was wrong.
+//! resumes in the states it stopped in, the operator sets trading going again and rebalances;
+//! bad requests and a broken `[risk]` section are refused with what was wrong.
 
 mod common;
 
@@ -122,7 +122,27 @@ fn the_kill_switch_halts_the_account_and_the_states_survive_a_crash() {
         d["open_orders"].as_u64().unwrap_or(0) > 0 && d["trading_state"] == "active"
     });
 
+    // A rebalance to 5 % of equity in BTC: one market order for the difference.
+    let report = json(
+        &server,
+        &[
+            "rebalance",
+            "--name",
+            "mm",
+            "--weights",
+            "BTCUSDT=0.05",
+            "--json",
+        ],
+    );
+    let orders = report["rebalance"].as_array().unwrap();
+    assert_eq!(orders.len(), 1, "{report}");
+    assert!(orders[0]["order_id"].is_u64(), "{report}");
+
     // Refusals name what was wrong.
+    let (ok, out) = server.run(&["rebalance", "--name", "mm", "--weights", "BTCUSDT=1.5"]);
+    assert!(!ok && out.contains("sum to at most 1"), "{out}");
+    let (ok, out) = server.run(&["rebalance", "--name", "mm", "--weights", "DOGEUSDT=0.1"]);
+    assert!(!ok && out.contains("unknown symbol \"DOGEUSDT\""), "{out}");
     let (ok, out) = server.run(&["trading-state", "--set", "paused"]);
     assert!(!ok && out.contains("not a trading state"), "{out}");
     let (ok, out) = server.run(&["kill", "--flatten", "--max-slippage", "2"]);

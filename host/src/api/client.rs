@@ -1,6 +1,6 @@
 //! The client side of the control endpoint, used by `stratbox deploy`, `swap` and friends.
 
-use super::{DeployRequest, KillRequest, StateRequest, SwapRequest};
+use super::{DeployRequest, KillRequest, RebalanceRequest, StateRequest, SwapRequest};
 use crate::engine::{DeploymentInfo, RiskReport};
 use crate::risk::Budget;
 use crate::risk::TradingState;
@@ -139,6 +139,20 @@ impl Client {
             self.http
                 .post(format!("{}/v1/kill", self.endpoint))
                 .json(&KillRequest { flatten, reason }),
+        )
+        .await
+    }
+
+    /// Moves deployment `name`'s holdings toward `weights` (symbol, fraction of its equity).
+    pub async fn rebalance(
+        &self,
+        name: &str,
+        weights: std::collections::BTreeMap<String, f64>,
+    ) -> anyhow::Result<RiskReport> {
+        self.send(
+            self.http
+                .post(format!("{}/v1/deployments/{name}/rebalance", self.endpoint))
+                .json(&RebalanceRequest { weights }),
         )
         .await
     }

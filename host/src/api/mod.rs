@@ -7,7 +7,7 @@ mod client;
 mod risk;
 
 pub use client::Client;
-pub use risk::{KillRequest, StateRequest};
+pub use risk::{KillRequest, RebalanceRequest, StateRequest};
 
 use crate::engine::service::{Command, EngineService};
 use crate::engine::{Allowance, DeployError};
@@ -107,6 +107,7 @@ pub fn router(
         .route("/v1/deployments/{name}/halt", post(halt))
         .route("/v1/deployments/{name}/resume", post(resume))
         .route("/v1/deployments/{name}/state", post(risk::deployment_state))
+        .route("/v1/deployments/{name}/rebalance", post(risk::rebalance))
         .route("/v1/risk", get(risk::report))
         .route("/v1/risk/state", post(risk::account_state))
         .route("/v1/kill", post(risk::kill))

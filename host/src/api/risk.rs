@@ -86,3 +86,24 @@ pub(super) async fn kill(State(s): State<AppState>, Json(req): Json<KillRequest>
     };
     Ok(Json(s.service.risk(command).await?))
 }
+
+/// Body of `POST /v1/deployments/{name}/rebalance`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RebalanceRequest {
+    /// Fraction of the deployment's equity by symbol (long-only, summing to at most 1).
+    pub weights: std::collections::BTreeMap<String, f64>,
+}
+
+/// `POST /v1/deployments/{name}/rebalance`.
+pub(super) async fn rebalance(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    Json(req): Json<RebalanceRequest>,
+) -> RiskReply {
+    let command = RiskCommand::Rebalance {
+        name,
+        weights: req.weights.into_iter().collect(),
+    };
+    Ok(Json(s.service.risk(command).await?))
+}

@@ -53,6 +53,8 @@ enum Command {
     Kill(trading::KillArgs),
     /// Reads the account's and deployments' risk, or sets a trading state.
     TradingState(trading::StateArgs),
+    /// Moves a deployment's holdings toward target weights with market orders.
+    Rebalance(trading::RebalanceArgs),
     /// Market history: import, export and fetch candles.
     #[command(subcommand)]
     Data(data::DataCommand),
@@ -100,6 +102,7 @@ pub fn main() -> ExitCode {
         Command::List(args) => operator::run(operator::Op::List(args)),
         Command::Kill(args) => trading::kill(args),
         Command::TradingState(args) => trading::state(args),
+        Command::Rebalance(args) => trading::rebalance(args),
         Command::Data(command) => data::run(command),
         Command::ExchangeSim(args) => sim::run(args),
         Command::Indicators(args) => indicators::run(args),

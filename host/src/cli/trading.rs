@@ -1,5 +1,5 @@
-//! `stratbox kill` and `stratbox trading-state`: the kill switch and the trading states of a
-//! running service, over its control endpoint.
+//! `stratbox kill`, `stratbox trading-state` and `stratbox rebalance`: the kill switch, the
+//! trading states and target weights of a running service, over its control endpoint.
 
 use super::operator::Endpoint;
 use crate::api::Client;
@@ -43,6 +43,40 @@ pub struct StateArgs {
     json: bool,
     #[command(flatten)]
     endpoint: Endpoint,
+}
+
+/// Arguments of `stratbox rebalance`.
+#[derive(clap::Args, Debug)]
+pub struct RebalanceArgs {
+    /// The deployment.
+    #[arg(long)]
+    name: String,
+    /// Target weights: `SYMBOL=FRACTION` of the deployment's equity, comma-separated
+    /// (`BTCUSDT=0.5,ETHUSDT=0.3`; the rest stays in the valuation asset).
+    #[arg(long, value_delimiter = ',', value_parser = parse_weight, required = true)]
+    weights: Vec<(String, f64)>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    endpoint: Endpoint,
+}
+
+fn parse_weight(text: &str) -> Result<(String, f64), String> {
+    let (symbol, weight) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: write SYMBOL=FRACTION, e.g. BTCUSDT=0.5"))?;
+    let weight: f64 = weight
+        .parse()
+        .map_err(|_| format!("{text:?}: {weight:?} is not a number"))?;
+    Ok((symbol.trim().to_ascii_uppercase(), weight))
+}
+
+/// Moves a deployment's holdings toward target weights.
+pub fn rebalance(args: RebalanceArgs) -> anyhow::Result<ExitCode> {
+    let client = Client::new(&args.endpoint.endpoint, &args.endpoint.token);
+    let report = block_on(client.rebalance(&args.name, args.weights.into_iter().collect()))?;
+    print(&report, args.json)
 }
 
 fn parse_state(text: &str) -> Result<TradingState, String> {
@@ -94,6 +128,13 @@ fn print(report: &RiskReport, json: bool) -> anyhow::Result<ExitCode> {
             (None, Some(why)) => {
                 println!("could not close {} of {}: {why}", f.symbol, f.deployment)
             }
+            _ => {}
+        }
+    }
+    for r in &report.rebalance {
+        match (&r.order_id, &r.refused) {
+            (Some(id), _) => println!("{} {} {}: order {id}", r.side, r.quantity, r.symbol),
+            (None, Some(why)) => println!("{} {} {}: refused: {why}", r.side, r.quantity, r.symbol),
             _ => {}
         }
     }

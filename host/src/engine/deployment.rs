@@ -11,7 +11,8 @@ use crate::sandbox::{
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
 
-/// Why a deploy, swap, rollback or restart did not happen. The running version, if any, is untouched.
+/// Why a deploy, swap, rollback, restart or operator action did not happen. The running version,
+/// if any, is untouched.
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
     /// The component could not be compiled, checked or instantiated.
@@ -53,6 +54,9 @@ pub enum DeployError {
     /// The engine is gone (service shutting down).
     #[error("the engine has stopped")]
     EngineStopped,
+    /// A rebalance that cannot be made as asked (weights, symbols or prices).
+    #[error("rebalance refused: {0}")]
+    Rebalance(String),
 }
 
 /// Checks a deployment name.

@@ -44,6 +44,21 @@ pub struct FlattenInfo {
     pub refused: Option<String>,
 }
 
+/// One order of a rebalance, or why it was refused.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RebalanceInfo {
+    /// The symbol.
+    pub symbol: String,
+    /// `buy` or `sell`.
+    pub side: String,
+    /// The base quantity.
+    pub quantity: f64,
+    /// The order's id, if it was accepted.
+    pub order_id: Option<u64>,
+    /// Why it was refused.
+    pub refused: Option<String>,
+}
+
 /// The account's and each deployment's risk.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct RiskReport {
@@ -59,6 +74,9 @@ pub struct RiskReport {
     /// After a kill with flattening: each position's closing order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flatten: Vec<FlattenInfo>,
+    /// After a rebalance: its orders.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rebalance: Vec<RebalanceInfo>,
 }
 
 /// A protective stop, as operators read it.
@@ -257,6 +275,57 @@ impl Engine {
             deployments,
             cancelled: None,
             flatten: Vec::new(),
+            rebalance: Vec::new(),
         }
+    }
+
+    /// Moves deployment `name`'s holdings toward `weights` (symbol name, fraction of its
+    /// equity) with market orders through the order path; the report with those orders. Buys
+    /// the free balance cannot fund until the sells fill are refused: run it again after.
+    pub fn rebalance(
+        &mut self,
+        name: &str,
+        weights: &[(String, f64)],
+    ) -> Result<RiskReport, DeployError> {
+        let id = self.deployments[self.find(name)?].id;
+        let orders = {
+            let market = self.env.market();
+            let ids =
+                weights
+                    .iter()
+                    .map(|(symbol, w)| {
+                        market.symbols().id(symbol).map(|s| (s, *w)).ok_or_else(|| {
+                            DeployError::Rebalance(format!("unknown symbol {symbol:?}"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+            self.env
+                .orders()
+                .rebalance(id, &ids, self.now, &market)
+                .map_err(|r| DeployError::Rebalance(r.message))?
+        };
+        tracing::info!(deployment = name, orders = orders.len(), "rebalance");
+        self.deliver_updates();
+        let market = self.env.market();
+        let rebalance = orders
+            .into_iter()
+            .map(|o| RebalanceInfo {
+                symbol: market
+                    .instrument(o.symbol)
+                    .map_or_else(|| o.symbol.to_string(), |i| i.symbol.to_string()),
+                side: match o.side {
+                    crate::model::Side::Buy => "buy".into(),
+                    crate::model::Side::Sell => "sell".into(),
+                },
+                quantity: o.quantity.to_f64(),
+                order_id: o.order.as_ref().ok().copied(),
+                refused: o.order.err().map(|r| r.message),
+            })
+            .collect();
+        drop(market);
+        Ok(RiskReport {
+            rebalance,
+            ..self.risk_report()
+        })
     }
 }

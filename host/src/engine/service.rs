@@ -78,6 +78,13 @@ pub enum RiskCommand {
         /// Why (recorded with it).
         reason: String,
     },
+    /// Moves a deployment's holdings toward target weights.
+    Rebalance {
+        /// The deployment.
+        name: String,
+        /// Symbol and fraction of the deployment's equity.
+        weights: Vec<(String, f64)>,
+    },
     /// The kill switch.
     Kill {
         /// Close every position with orders at most this fraction through the touch.
@@ -244,6 +251,7 @@ fn run(
                         .set_trading_state(name.as_deref(), state, &reason)
                         .map(|()| engine.risk_report()),
                     RiskCommand::Kill { flatten, reason } => Ok(engine.kill(flatten, &reason)),
+                    RiskCommand::Rebalance { name, weights } => engine.rebalance(&name, &weights),
                 };
                 let _ = reply.send(result);
             }

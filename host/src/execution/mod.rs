@@ -8,11 +8,13 @@ pub mod latency;
 pub mod matching;
 pub mod oms;
 mod protect;
+mod rebalance;
 mod venue;
 pub mod venues;
 
 pub use latency::LatencyModel;
 pub use protect::StopFired;
+pub use rebalance::RebalanceOrder;
 pub use venue::{ReportKind, Venue, VenueOrder, VenueReport};
 
 use crate::feeds::MarketEvent;

@@ -341,3 +341,36 @@ fn a_protective_stop_closes_the_position_though_trading_is_halted() {
     let r = p.submit(D, market_order(0, Side::Buy, "1"), 240_001, &m);
     assert!(r.is_err());
 }
+
+#[test]
+fn a_rebalance_sends_the_differences_sells_first() {
+    let (mut m, mut p) = setup(Budget::unlimited(10_000.0));
+    let orders = p.rebalance(D, &[(0, 0.5), (1, 0.3)], 0, &m).unwrap();
+    let sent: Vec<_> = orders
+        .iter()
+        .map(|o| (o.symbol, o.side, o.quantity))
+        .collect();
+    assert_eq!(sent, [(0, Side::Buy, fx("50")), (1, Side::Buy, fx("300"))]);
+    assert!(orders.iter().all(|o| o.order.is_ok()), "{orders:?}");
+    fill(&mut m, &mut p, 0, 100.0);
+    let event = MarketEvent::Bar(bar(1, 0, 10.0, 10.0, 10.0));
+    if let MarketEvent::Bar(b) = &event {
+        m.push_bar(*b);
+    }
+    p.on_event(&event, &m);
+    assert_eq!(p.account(D).unwrap().position(1), fx("300"));
+    // Down to 20 % in BTC: a sell of the difference first, then a buy of ETH up to 40 %.
+    let orders = p.rebalance(D, &[(1, 0.4), (0, 0.2)], 60_000, &m).unwrap();
+    assert_eq!(orders[0].symbol, 0);
+    assert_eq!(orders[0].side, Side::Sell);
+    assert_eq!(orders[1].side, Side::Buy);
+    let equity = p.account(D).unwrap().equity(&m).unwrap().to_f64();
+    let sold = orders[0].quantity.to_f64();
+    assert!(
+        (sold - (50.0 - equity * 0.2 / 100.0)).abs() < 1e-6,
+        "{sold} of {equity}"
+    );
+    // Weights that cannot be held are refused whole.
+    assert!(p.rebalance(D, &[(0, 0.7), (1, 0.5)], 60_000, &m).is_err());
+    assert!(p.rebalance(D, &[(0, -0.1)], 60_000, &m).is_err());
+}
