@@ -182,3 +182,48 @@ fn a_broken_risk_section_is_refused_at_start() {
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("risk.price_band = 2"), "{err}");
 }
+
+/// A position's protective stop keeps its state across a crash: the restarted service reports
+/// the stop opened before it, not a new one.
+#[test]
+fn protective_stops_survive_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_sim, addr) = start_exchange_sim("BTCUSDT");
+    let config = market_maker_service(dir.path(), &addr, "");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = text.replace(
+        "max_daily_loss = 1000000 }",
+        "max_daily_loss = 1000000, stops = { trailing = 0.5 } }",
+    );
+    assert!(text.contains("stops = "), "{text}");
+    std::fs::write(&config, text).unwrap();
+    let server = Server::start(&config);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let stop = loop {
+        let report = json(&server, &["trading-state", "--json"]);
+        let stops = deployment(&report, "mm")["stops"].clone();
+        if let Some(stop) = stops.as_array().and_then(|s| s.first()) {
+            break stop.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no position got a stop: {report}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(stop["symbol"], "BTCUSDT");
+    // Freeze the position (every order cancelled, none accepted), then crash.
+    let report = json(&server, &["kill", "--json"]);
+    let stop = deployment(&report, "mm")["stops"][0].clone();
+    assert!(stop["level"].is_f64(), "{report}");
+    std::thread::sleep(Duration::from_millis(300));
+    server.kill();
+    let server = Server::start(&config);
+    std::thread::sleep(Duration::from_millis(300));
+    let report = json(&server, &["trading-state", "--json"]);
+    let after = &deployment(&report, "mm")["stops"][0];
+    assert_eq!(after["opened_at"], stop["opened_at"], "{report}");
+    assert_eq!(after["entry"], stop["entry"], "{report}");
+    assert_eq!(after["long"], stop["long"], "{report}");
+    server.terminate();
+}

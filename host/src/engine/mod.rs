@@ -12,7 +12,7 @@ pub mod deployment;
 mod risk;
 pub mod service;
 
-pub use risk::{DeploymentRiskInfo, FlattenInfo, RebalanceInfo, RiskReport, StopInfo};
+pub use risk::{DeploymentRiskInfo, FlattenInfo, RebalanceInfo, RiskReport, StopInfo, VarInfo};
 
 pub use deployment::{
     Allowance, DeployError, Deployment, PrepareInputs, Prepared, Status, Version,

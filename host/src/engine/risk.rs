@@ -26,6 +26,9 @@ pub struct DeploymentRiskInfo {
     pub var: Option<f64>,
     /// Gross exposure (absolute position notionals).
     pub gross_exposure: f64,
+    /// One-bar 95 % VaR and CVaR of its equity returns by each method (once 30 bars are seen).
+    #[serde(default)]
+    pub bar_var: Vec<VarInfo>,
     /// Its protective stops.
     #[serde(default)]
     pub stops: Vec<StopInfo>,
@@ -79,6 +82,47 @@ pub struct RiskReport {
     pub rebalance: Vec<RebalanceInfo>,
 }
 
+/// A VaR estimate of a deployment's equity.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct VarInfo {
+    /// `historical`, `parametric`, `ewma` or `cornish-fisher`.
+    pub method: String,
+    /// Value at risk, a positive loss fraction.
+    pub var: f64,
+    /// Expected shortfall beyond it.
+    pub cvar: f64,
+}
+
+/// One-bar 95 % VaR and CVaR of `returns` by each method, once there are 30 of them.
+fn bar_var(returns: &[f64]) -> Vec<VarInfo> {
+    use stratbox_quant::var::{self, Method, RISKMETRICS_LAMBDA};
+    if returns.len() < 30 {
+        return Vec::new();
+    }
+    let methods = [
+        ("historical", Method::Historical),
+        ("parametric", Method::Parametric),
+        (
+            "ewma",
+            Method::Ewma {
+                lambda: RISKMETRICS_LAMBDA,
+            },
+        ),
+        ("cornish-fisher", Method::CornishFisher),
+    ];
+    methods
+        .into_iter()
+        .filter_map(|(name, method)| {
+            let e = var::series(returns, method, 0.95, 1).ok()?;
+            Some(VarInfo {
+                method: name.to_string(),
+                var: e.var,
+                cvar: e.cvar,
+            })
+        })
+        .collect()
+}
+
 /// A protective stop, as operators read it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct StopInfo {
@@ -94,6 +138,8 @@ pub struct StopInfo {
     pub level: Option<f64>,
     /// The closing order, while it is open.
     pub order: Option<u64>,
+    /// When the position was opened (event time).
+    pub opened_at: i64,
 }
 
 impl Engine {
@@ -253,6 +299,7 @@ impl Engine {
                     drawdown: r.drawdown,
                     var: r.var,
                     gross_exposure: account.map_or(0.0, |a| a.gross_exposure(&market).to_f64()),
+                    bar_var: bar_var(&r.equity_returns()),
                     stops: orders
                         .stops(d.id)
                         .map(|(symbol, s)| StopInfo {
@@ -264,6 +311,7 @@ impl Engine {
                             best: s.best,
                             level: s.level,
                             order: s.order,
+                            opened_at: s.opened_at,
                         })
                         .collect(),
                 })
@@ -327,5 +375,28 @@ impl Engine {
             rebalance,
             ..self.risk_report()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bar_var_reports_every_method_once_there_are_enough_returns() {
+        let returns: Vec<f64> = (0..40)
+            .map(|i| ((i * 37 % 11) as f64 - 5.0) / 1000.0)
+            .collect();
+        assert!(bar_var(&returns[..29]).is_empty());
+        let all = bar_var(&returns);
+        let methods: Vec<&str> = all.iter().map(|v| v.method.as_str()).collect();
+        assert_eq!(
+            methods,
+            ["historical", "parametric", "ewma", "cornish-fisher"]
+        );
+        let historical =
+            stratbox_quant::var::series(&returns, stratbox_quant::var::Method::Historical, 0.95, 1)
+                .unwrap();
+        assert_eq!((all[0].var, all[0].cvar), (historical.var, historical.cvar));
     }
 }

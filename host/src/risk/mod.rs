@@ -183,16 +183,20 @@ impl DeploymentRisk {
         tightened.then(|| self.state.clone())
     }
 
-    /// Parametric one-day 95 % VaR of the sampled equity's returns, scaled from bars of
-    /// `bar_ms` by the square root of time.
-    fn estimate_var(&self, bar_ms: i64) -> Option<f64> {
-        let returns: Vec<f64> = self
-            .equity_samples
+    /// The sampled equity's returns, one a bar time, oldest first.
+    pub fn equity_returns(&self) -> Vec<f64> {
+        self.equity_samples
             .iter()
             .zip(self.equity_samples.iter().skip(1))
             .filter(|((_, a), _)| *a > 0.0)
             .map(|((_, a), (_, b))| b / a - 1.0)
-            .collect();
+            .collect()
+    }
+
+    /// Parametric one-day 95 % VaR of the sampled equity's returns, scaled from bars of
+    /// `bar_ms` by the square root of time.
+    fn estimate_var(&self, bar_ms: i64) -> Option<f64> {
+        let returns = self.equity_returns();
         if returns.len() < VAR_MIN_RETURNS || bar_ms <= 0 {
             return None;
         }
