@@ -306,3 +306,156 @@ fn a_0_1_optimizer_filters_the_signals_of_0_2_strategies() {
             .all(|d| d.status == stratbox::engine::Status::Running)
     );
 }
+
+/// Components built against 0.2.0 (before the `risk` interface) link to the 0.2.1 host through
+/// wasmtime's semver-aware linker and trade exactly like their current builds.
+#[test]
+fn components_built_against_0_2_0_keep_deploying_and_trade_like_their_0_2_1_builds() {
+    let runtime = Runtime::new(SandboxLimits::default()).unwrap();
+    for name in [
+        "sma-crossover",
+        "market-maker",
+        "counter",
+        "confidence-optimizer",
+    ] {
+        let report = runtime.compile(&v0_2_0_guest(name)).unwrap().report.clone();
+        assert_eq!(report.contract, Contract::V0_2, "{name}");
+        assert!(
+            report.imports.iter().any(|i| i.ends_with("@0.2.0")),
+            "{name}: {:?}",
+            report.imports
+        );
+        let current = runtime.compile(&guest(name)).unwrap().report.clone();
+        assert!(
+            current
+                .imports
+                .iter()
+                .all(|i| !i.contains("stratbox:strategy") || i.ends_with("@0.2.1")),
+            "{name}: {:?}",
+            current.imports
+        );
+    }
+    let recorder = std::sync::Arc::new(stratbox::backtest::UpdateRecorder::default());
+    let mut engine = stratbox::engine::Engine::new(
+        runtime,
+        recorder.clone(),
+        Box::new(stratbox::execution::venues::BarVenue::new(
+            Default::default(),
+        )),
+    );
+    let symbol = engine.market().write().unwrap().add_symbol("ETHBTC");
+    let budget = Budget {
+        capital: 1.0,
+        ..Budget::unlimited(1.0)
+    };
+    for (name, bytes) in [
+        ("v020", v0_2_0_guest("sma-crossover")),
+        ("v021", guest("sma-crossover")),
+    ] {
+        engine
+            .deploy(
+                name,
+                bytes,
+                r#"{"fast": 10, "slow": 30, "quantity": 100}"#.into(),
+                budget.clone(),
+                StateStore::default(),
+            )
+            .unwrap();
+    }
+    let bars =
+        stratbox::feeds::replay::read_candles(&data_dir().join("BTC_1m_a.csv"), symbol, None)
+            .unwrap();
+    for bar in &bars[..4000] {
+        engine.handle(&stratbox::feeds::MarketEvent::Bar(*bar));
+    }
+    let fills = fills_by_owner(&recorder);
+    let of = |owner: &str| -> Vec<&String> {
+        fills
+            .iter()
+            .filter(|(o, _)| o == owner)
+            .map(|(_, f)| f)
+            .collect()
+    };
+    assert!(
+        of("v021").len() > 20,
+        "the strategy traded: {}",
+        of("v021").len()
+    );
+    assert_eq!(of("v020"), of("v021"));
+    assert_eq!(
+        engine.equity("v020").unwrap(),
+        engine.equity("v021").unwrap()
+    );
+}
+
+/// A 0.2.1 guest reads its trading state, equity, drawdown and VaR through `risk`, and the
+/// host's position sizes, clipped to its budget.
+#[test]
+fn a_guest_reads_its_risk_and_the_hosts_sizes() {
+    let mut engine = engine(SandboxLimits::default());
+    let budget = Budget {
+        capital: 10_000.0,
+        max_position_notional: 5_000.0,
+        ..Budget::unlimited(10_000.0)
+    };
+    engine
+        .deploy(
+            "probe",
+            guest("risk-probe"),
+            r#"{"buy_on_bar": 3, "quantity": 40}"#.into(),
+            budget,
+            StateStore::default(),
+        )
+        .unwrap();
+    let bars = bars(60);
+    for bar in &bars[..50] {
+        engine.handle(&stratbox::feeds::MarketEvent::Bar(*bar));
+    }
+    fn get(engine: &stratbox::engine::Engine, key: &str) -> u64 {
+        state_u64(engine, "probe", key).unwrap_or_else(|| panic!("{key}"))
+    }
+    assert_eq!((get(&engine, "state"), get(&engine, "reason_len")), (0, 0));
+    let equity = engine.equity("probe").unwrap().to_f64();
+    assert!(
+        (get(&engine, "equity") as f64 - equity).abs() <= 1.0,
+        "{} vs {equity}",
+        get(&engine, "equity")
+    );
+    assert_eq!(get(&engine, "has_var"), 1, "50 bars give a VaR");
+    let report = engine.risk_report();
+    let d = &report.deployments[0];
+    assert_eq!(
+        get(&engine, "drawdown_ppm"),
+        (d.drawdown * 1e6).round() as u64
+    );
+    // Half Kelly of p 0.6 at even odds is 0.1; 10 % over 40 % volatility is 0.25; both under
+    // the budget's 5,000 of ~10,000 equity.
+    assert_eq!(get(&engine, "kelly"), 10_000_000);
+    assert_eq!(get(&engine, "vol_target"), 25_000_000);
+    // 1 % of equity risked on a 5 % stop below the close is about 20 units at 100, under the
+    // 5,000 / 100 the budget allows.
+    let close = bars[49].close;
+    let want = (equity * 0.01 / (close * 0.05)).min(5_000.0 / close);
+    assert!(
+        (get(&engine, "fixed_risk") as f64 / 1e8 - want).abs() < 1e-4,
+        "{} vs {want}",
+        get(&engine, "fixed_risk")
+    );
+
+    engine
+        .set_trading_state(Some("probe"), stratbox::risk::TradingState::Halted, "test")
+        .unwrap();
+    engine.handle(&stratbox::feeds::MarketEvent::Bar(bars[50]));
+    assert_eq!((get(&engine, "state"), get(&engine, "reason_len")), (2, 4));
+    engine
+        .set_trading_state(None, stratbox::risk::TradingState::Reducing, "desk review")
+        .unwrap();
+    engine
+        .set_trading_state(Some("probe"), stratbox::risk::TradingState::Active, "")
+        .unwrap();
+    engine.handle(&stratbox::feeds::MarketEvent::Bar(bars[51]));
+    assert_eq!(
+        (get(&engine, "state"), get(&engine, "reason_len")),
+        (1, "desk review".len() as u64)
+    );
+}

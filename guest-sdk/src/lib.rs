@@ -2,7 +2,7 @@
 //!
 //! The SDK for writing trading strategies and signal optimizers that run inside the stratbox
 //! host as WebAssembly components (`wasm32-wasip2`), against the WIT contract
-//! `stratbox:strategy@0.2.0`.
+//! `stratbox:strategy@0.2.1`.
 //!
 //! A strategy is a type implementing [`Strategy`]; every callback has a no-op default, so a
 //! strategy overrides only what it needs. [`export_strategy!`] turns it into a component.
@@ -51,7 +51,8 @@
 //!
 //! The guest has no ambient capabilities: no files, sockets, environment or wall clock. Everything
 //! it can do is in the host interfaces re-exported here: [`market`], [`clock`], [`orders`],
-//! [`signals`], [`state`] and [`log`].
+//! [`signals`], [`state`], [`log`] and [`risk`] (its trading state, drawdown and VaR as the
+//! host keeps them, and position sizes clipped to its budget; since 0.2.1).
 
 pub mod config;
 mod feature;
@@ -66,7 +67,7 @@ pub use order::Order;
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/0.2.0",
+        path: "../wit/0.2.1",
         world: "strategy",
         pub_export_macro: true,
         export_macro_name: "__export_strategy_world",
@@ -78,17 +79,17 @@ pub mod bindings {
 #[doc(hidden)]
 pub mod optimizer_bindings {
     wit_bindgen::generate!({
-        path: "../wit/0.2.0",
+        path: "../wit/0.2.1",
         world: "signal-optimizer",
         pub_export_macro: true,
         export_macro_name: "__export_optimizer_world",
         default_bindings_module: "stratbox_guest::optimizer_bindings",
         with: {
-            "stratbox:strategy/types@0.2.0": crate::bindings::stratbox::strategy::types,
-            "stratbox:strategy/market@0.2.0": crate::bindings::stratbox::strategy::market,
-            "stratbox:strategy/clock@0.2.0": crate::bindings::stratbox::strategy::clock,
-            "stratbox:strategy/state@0.2.0": crate::bindings::stratbox::strategy::state,
-            "stratbox:strategy/log@0.2.0": crate::bindings::stratbox::strategy::log,
+            "stratbox:strategy/types@0.2.1": crate::bindings::stratbox::strategy::types,
+            "stratbox:strategy/market@0.2.1": crate::bindings::stratbox::strategy::market,
+            "stratbox:strategy/clock@0.2.1": crate::bindings::stratbox::strategy::clock,
+            "stratbox:strategy/state@0.2.1": crate::bindings::stratbox::strategy::state,
+            "stratbox:strategy/log@0.2.1": crate::bindings::stratbox::strategy::log,
         },
     });
 }
@@ -100,6 +101,13 @@ pub use bindings::stratbox::strategy::types::{
     Prediction, RejectCode, Side, Signal, SignalKind, SymbolId, TimeInForce, Timer, TimestampMs,
     TopOfBook, Trade, Trigger,
 };
+
+/// The deployment's risk as the host keeps it (trading state, drawdown, VaR) and position
+/// sizes the host clips to the budget: volatility targeting, fractional Kelly, fixed fraction
+/// risked per stop distance, each scaled by a signal's strength (since contract 0.2.1).
+pub mod risk {
+    pub use crate::bindings::stratbox::strategy::risk::*;
+}
 
 /// Market data the host has seen: bars, book, instruments, named features, model predictions.
 pub mod market {
@@ -249,7 +257,7 @@ pub mod prelude {
         Bar, BookLevels, Direction, Execution, ExecutionType, Feature, Liquidity, MarketConditions,
         Order, OrderStatus, OrderUpdate, RejectCode, Side, Signal, SignalKind, SignalOptimizer,
         Strategy, TimeInForce, Timer, TopOfBook, Trade, clock, config, export_optimizer,
-        export_strategy, log, market, orders, signals, state,
+        export_strategy, log, market, orders, risk, signals, state,
     };
 }
 

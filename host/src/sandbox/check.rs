@@ -92,7 +92,7 @@ impl World {
     pub fn imports(self) -> &'static [&'static str] {
         match self {
             World::Strategy => &[
-                "types", "market", "clock", "orders", "signals", "state", "log",
+                "types", "market", "clock", "orders", "signals", "state", "log", "risk",
             ],
             World::SignalOptimizer => &["types", "market", "clock", "state", "log"],
         }

@@ -1,6 +1,6 @@
 //! The host side of the WIT contract: the data of one guest's store ([`GuestCtx`]) and one
 //! module per host interface of the current contract (`market`, `clock`, `orders`, `signals`,
-//! `state`, `log`), as wasmtime's own WASI host is laid out, plus [`v0_1`], the adapter of the
+//! `state`, `log`, `risk`), as wasmtime's own WASI host is laid out, plus [`v0_1`], the adapter of the
 //! previous contract onto the same logic. Host functions translate between WIT and domain types
 //! (through [`super::convert`]), check the guest's bounds, and forward to the stage that owns
 //! the data; one that finds a guest abusing a bound records the reason and traps.
@@ -9,6 +9,7 @@ mod clock;
 mod log;
 mod market;
 mod orders;
+mod risk;
 mod signals;
 mod state;
 pub mod v0_1;
