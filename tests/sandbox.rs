@@ -220,7 +220,7 @@ fn a_deployment_over_its_cpu_share_is_halted_and_its_neighbour_runs_on() {
     );
     assert!(bystander.cpu_share < 0.05, "{bystander:?}");
 
-    // Without enforcement (a backtest) the same use is only reported.
+    // Without enforcement (a backtest) the same use goes on.
     let mut engine = engine_without_enforcement();
     engine
         .deploy(

@@ -75,8 +75,8 @@ pub struct Engine {
     now: TimestampMs,
     day: i64,
     inference: Inference,
-    /// Whether a deployment over its budget's CPU share is halted (the service; a backtest
-    /// runs flat out, so wall-time shares mean nothing there and are only reported).
+    /// Whether callbacks are timed and a deployment over its budget's CPU share halted (the
+    /// service; a backtest runs flat out, so wall-time shares mean nothing there).
     enforce_cpu: bool,
 }
 
@@ -615,21 +615,27 @@ impl Engine {
         }
     }
 
-    /// Calls deployment `i`'s guest, accounting the wall time to its CPU meter; halts it when
-    /// the call fails or, where enforced, its CPU share goes over its budget.
+    /// Calls deployment `i`'s guest; halts it when the call fails or, where the compute budget
+    /// is enforced, when the call takes its CPU share (kept by its meter) over its budget.
     fn call(&mut self, i: usize, f: impl FnOnce(&mut Instance) -> Result<(), Halt>) {
         let enforce = self.enforce_cpu;
         let d = &mut self.deployments[i];
         let Some(instance) = d.instance.as_mut() else {
             return;
         };
+        if !enforce {
+            if let Err(halt) = f(instance) {
+                self.halt_at(i, halt);
+            }
+            return;
+        }
         let started = Instant::now();
         let result = f(instance);
         let ended = Instant::now();
         d.cpu.record(ended, ended - started);
         let result = result.and_then(|()| {
             let share = d.cpu.recent_share();
-            if enforce && share > d.budget.max_cpu_share {
+            if share > d.budget.max_cpu_share {
                 return Err(Halt {
                     reason: format!(
                         "CPU share {:.1}% of the last {:.1} s is above max_cpu_share {:.1}%",
@@ -646,8 +652,9 @@ impl Engine {
         }
     }
 
-    /// Halts deployments whose callbacks take more than their budget's share of wall time
-    /// (the service does; backtests only report the use).
+    /// Accounts each deployment's wall time in its callbacks and halts those over their
+    /// budget's share (the service does; a backtest runs flat out, where wall-time shares mean
+    /// nothing, and skips the clock reads).
     pub fn enforce_cpu_share(&mut self, enforce: bool) {
         self.enforce_cpu = enforce;
     }

@@ -145,6 +145,9 @@ pub struct StopInfo {
 impl Engine {
     /// Keeps the protective stops on `event` and delivers the closing orders' updates.
     pub(super) fn protect(&mut self, event: &crate::feeds::MarketEvent) {
+        if !self.deployments.iter().any(|d| d.budget.stops.is_some()) {
+            return;
+        }
         let fired = {
             let market = self.env.market();
             self.env.orders().protect(event, &market, self.now)

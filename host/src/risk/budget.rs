@@ -56,7 +56,7 @@ pub struct Budget {
     #[serde(default = "reducing", skip_serializing_if = "is_reducing")]
     pub on_var: TradingState,
     /// Largest share of `cpu_window_ms` of wall time the deployment's callbacks may take (host
-    /// calls included) before it is halted; enforced by the service, reported everywhere.
+    /// calls included) before it is halted; accounted and enforced by the service.
     #[serde(
         default = "default_cpu_share",
         skip_serializing_if = "is_default_cpu_share"
