@@ -493,7 +493,7 @@ fn the_command_prints_json_named_after_the_files_and_refuses_bad_input() {
             "--weights",
             "0.5,0.5",
         ],
-        "--weights has 2 values for 8 price files",
+        "2 weights for 8 assets",
     );
     refused(
         &[
@@ -583,4 +583,127 @@ fn the_command_prints_json_named_after_the_files_and_refuses_bad_input() {
         ],
         "share 0 open times",
     );
+}
+
+/// The same analyses through the control API, over posted prices.
+#[test]
+fn the_api_serves_the_same_analyses_over_posted_prices() {
+    let reference = reference();
+    let case = &reference["cases"]["synthetic8"];
+    let mut prices = serde_json::Map::new();
+    for path in files(case) {
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let closes: Vec<Value> = stratbox::feeds::candles::read_file(&path)
+            .unwrap()
+            .iter()
+            .map(|c| serde_json::json!([c.open_time, c.close.to_f64()]))
+            .collect();
+        prices.insert(name, Value::Array(closes));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{}\"\n[store]\nurl = \"sqlite://{}\"\n\
+             [market]\nsource = \"replay\"\ndata = \"{}\"\nsymbol = \"BTCUSDT\"\n",
+            common::service::TOKEN,
+            dir.path().join("db.sqlite").display(),
+            common::data_dir().join("BTC_1m_a.csv").display()
+        ),
+    )
+    .unwrap();
+    let server = common::service::Server::start(&config);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let post = |path: &str, body: Value, token: &str| -> (u16, Value) {
+        runtime.block_on(async {
+            let response = reqwest::Client::new()
+                .post(format!("{}{path}", server.endpoint))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap();
+            (
+                status,
+                serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            )
+        })
+    };
+    let token = common::service::TOKEN;
+    let with = |extra: Value| {
+        let mut body = extra.as_object().unwrap().clone();
+        body.insert("prices".into(), Value::Object(prices.clone()));
+        Value::Object(body)
+    };
+    let (status, v) = post(
+        "/v1/risk/var",
+        with(serde_json::json!({"method": "historical", "confidence": [0.95, 0.99]})),
+        token,
+    );
+    assert_eq!(status, 200, "{v}");
+    let want = &case["var"]["historical"]["1"];
+    close(
+        "API VaR",
+        v["var"]["0.99"].as_f64().unwrap(),
+        want["0.99"]["var"].as_f64().unwrap(),
+        1e-12,
+    );
+    close(
+        "API CVaR",
+        v["cvar"]["0.95"].as_f64().unwrap(),
+        want["0.95"]["cvar"].as_f64().unwrap(),
+        1e-12,
+    );
+    let (status, v) = post(
+        "/v1/risk/optimize",
+        with(serde_json::json!({"method": "min-variance", "max_weight": 0.3})),
+        token,
+    );
+    assert_eq!(status, 200, "{v}");
+    let want = floats(&case["optimize"]["min-variance"]["sample"]["0.3"]["weights_exact"]);
+    for (i, w) in want.iter().enumerate() {
+        let got = v["weights"][format!("S{i}")].as_f64().unwrap();
+        assert!((got - w).abs() < 1e-6, "S{i}: {got} vs {w}");
+    }
+    let (status, v) = post(
+        "/v1/risk/backtest-var",
+        with(serde_json::json!({"window": 250, "method": "parametric", "confidence": [0.99]})),
+        token,
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v["backtests"]["0.99"]["exceptions"],
+        case["backtest"]["parametric"]["0.99"]["n_exceptions"]
+    );
+    // Refusals: no shared times, an unknown setting, no token.
+    let (status, v) = post(
+        "/v1/risk/var",
+        serde_json::json!({"prices": {}, "method": "historical"}),
+        token,
+    );
+    assert_eq!(status, 422, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("share 0 open times"),
+        "{v}"
+    );
+    let (status, v) = post(
+        "/v1/risk/optimize",
+        with(serde_json::json!({"method": "min-variance", "max_weight": 0.1})),
+        token,
+    );
+    assert_eq!(status, 422, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("cannot sum to 1"),
+        "{v}"
+    );
+    let (status, _) = post(
+        "/v1/risk/var",
+        with(serde_json::json!({"method": "historical"})),
+        "wrong",
+    );
+    assert_eq!(status, 401);
+    server.terminate();
 }

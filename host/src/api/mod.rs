@@ -7,7 +7,7 @@ mod client;
 mod risk;
 
 pub use client::Client;
-pub use risk::{KillRequest, RebalanceRequest, StateRequest};
+pub use risk::{KillRequest, PricesBody, RebalanceRequest, StateRequest};
 
 use crate::engine::service::{Command, EngineService};
 use crate::engine::{Allowance, DeployError};
@@ -110,6 +110,9 @@ pub fn router(
         .route("/v1/deployments/{name}/rebalance", post(risk::rebalance))
         .route("/v1/risk", get(risk::report))
         .route("/v1/risk/state", post(risk::account_state))
+        .route("/v1/risk/var", post(risk::var))
+        .route("/v1/risk/optimize", post(risk::optimize))
+        .route("/v1/risk/backtest-var", post(risk::backtest_var))
         .route("/v1/kill", post(risk::kill))
         .route("/v1/feeds", get(feed_counters).post(follow))
         .route("/v1/feeds/connections", get(feed_connections))

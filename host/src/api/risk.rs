@@ -1,10 +1,15 @@
-//! The risk endpoints: the account's and each deployment's risk, trading state changes, and
-//! the kill switch.
+//! The risk endpoints: the account's and each deployment's risk, trading state changes, the
+//! kill switch, rebalancing, and the risk analyses of `stratbox risk` over posted prices.
 
 use super::{ApiError, AppState};
 use crate::engine::RiskReport;
 use crate::engine::service::RiskCommand;
 use crate::risk::TradingState;
+use crate::risk::analysis::{
+    self, AnalysisError, BacktestQuery, BacktestsAnswer, OptimizeAnswer, OptimizeQuery, VarAnswer,
+    VarQuery,
+};
+use crate::risk::returns::{self, Returns};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -106,4 +111,57 @@ pub(super) async fn rebalance(
         weights: req.weights.into_iter().collect(),
     };
     Ok(Json(s.service.risk(command).await?))
+}
+
+/// The prices an analysis runs over: each asset's closes as `[open_time_ms, close]` pairs;
+/// returns are taken on the open times every asset has.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PricesBody<Q> {
+    /// Closes by asset name.
+    pub prices: std::collections::BTreeMap<String, Vec<(i64, f64)>>,
+    /// The analysis' settings.
+    #[serde(flatten)]
+    pub query: Q,
+}
+
+/// Runs `analysis` over the body's prices off the async runtime (Monte Carlo may take a while).
+async fn analyse<Q, A>(
+    body: PricesBody<Q>,
+    analysis: fn(&Returns, &Q) -> Result<A, AnalysisError>,
+) -> Result<Json<A>, ApiError>
+where
+    Q: Send + 'static,
+    A: Send + 'static,
+{
+    let work = move || {
+        let r =
+            returns::from_series(body.prices.into_iter().collect()).map_err(|e| e.to_string())?;
+        analysis(&r, &body.query).map_err(|e| e.to_string())
+    };
+    match tokio::task::spawn_blocking(work).await {
+        Ok(Ok(answer)) => Ok(Json(answer)),
+        Ok(Err(message)) => Err(ApiError(StatusCode::UNPROCESSABLE_ENTITY, message)),
+        Err(e) => Err(ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+    }
+}
+
+/// `POST /v1/risk/var`: the body's `prices` and `stratbox risk var`'s settings.
+pub(super) async fn var(
+    Json(body): Json<PricesBody<VarQuery>>,
+) -> Result<Json<VarAnswer>, ApiError> {
+    analyse(body, analysis::value_at_risk).await
+}
+
+/// `POST /v1/risk/optimize`.
+pub(super) async fn optimize(
+    Json(body): Json<PricesBody<OptimizeQuery>>,
+) -> Result<Json<OptimizeAnswer>, ApiError> {
+    analyse(body, analysis::optimize).await
+}
+
+/// `POST /v1/risk/backtest-var`.
+pub(super) async fn backtest_var(
+    Json(body): Json<PricesBody<BacktestQuery>>,
+) -> Result<Json<BacktestsAnswer>, ApiError> {
+    analyse(body, analysis::backtest_var).await
 }

@@ -9,6 +9,7 @@
 //! order manager implements, so this stage decides without owning balances or orders.
 
 mod account;
+pub mod analysis;
 mod budget;
 pub mod checks;
 pub mod returns;

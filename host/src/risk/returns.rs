@@ -14,7 +14,7 @@ pub enum ReturnsError {
     #[error(transparent)]
     Candles(#[from] CandleError),
     /// A close that is not a positive number.
-    #[error("{path}: the close at open time {open_time} is {close}, not a positive price")]
+    #[error("{}: the close at open time {open_time} is {close}, not a positive price", .path.display())]
     BadClose {
         /// The file.
         path: PathBuf,
@@ -47,13 +47,8 @@ pub struct Returns {
 
 /// Reads each candle file and aligns their closes.
 pub fn read(paths: &[PathBuf]) -> Result<Returns, ReturnsError> {
-    let mut names = Vec::new();
-    let mut closes: Vec<BTreeMap<i64, f64>> = Vec::new();
+    let mut named = Vec::new();
     for path in paths {
-        let name = stem(path);
-        if names.contains(&name) {
-            return Err(ReturnsError::DuplicateName(name));
-        }
         let mut series = BTreeMap::new();
         for c in candles::read_file(path)? {
             let close = c.close.to_f64();
@@ -65,6 +60,39 @@ pub fn read(paths: &[PathBuf]) -> Result<Returns, ReturnsError> {
                 });
             }
             series.insert(c.open_time, close);
+        }
+        named.push((stem(path), series));
+    }
+    align(named)
+}
+
+/// Aligns named close series (open time -> close): the API's form of the candle files.
+pub fn from_series(series: Vec<(String, Vec<(i64, f64)>)>) -> Result<Returns, ReturnsError> {
+    let mut named = Vec::new();
+    for (name, points) in series {
+        let mut closes = BTreeMap::new();
+        for (open_time, close) in points {
+            if !(close.is_finite() && close > 0.0) {
+                return Err(ReturnsError::BadClose {
+                    path: PathBuf::from(&name),
+                    open_time,
+                    close: close.to_string(),
+                });
+            }
+            closes.insert(open_time, close);
+        }
+        named.push((name, closes));
+    }
+    align(named)
+}
+
+/// Returns on the open times every series has.
+fn align(named: Vec<(String, BTreeMap<i64, f64>)>) -> Result<Returns, ReturnsError> {
+    let mut names: Vec<String> = Vec::new();
+    let mut closes: Vec<BTreeMap<i64, f64>> = Vec::new();
+    for (name, series) in named {
+        if names.contains(&name) {
+            return Err(ReturnsError::DuplicateName(name));
         }
         names.push(name);
         closes.push(series);
