@@ -169,6 +169,47 @@ fn fills_by_owner(recorder: &stratbox::backtest::UpdateRecorder) -> Vec<(String,
         .collect()
 }
 
+/// Deploys `deployments` (name, component, configuration) on one engine with the same budget,
+/// runs 4,000 real one-minute candles through them, and returns the engine and every fill by
+/// owner.
+fn side_by_side(
+    runtime: std::sync::Arc<Runtime>,
+    deployments: Vec<(&str, std::sync::Arc<[u8]>, &str)>,
+) -> (stratbox::engine::Engine, Vec<(String, String)>) {
+    let recorder = std::sync::Arc::new(stratbox::backtest::UpdateRecorder::default());
+    let mut engine = stratbox::engine::Engine::new(
+        runtime,
+        recorder.clone(),
+        Box::new(stratbox::execution::venues::BarVenue::new(
+            Default::default(),
+        )),
+    );
+    let symbol = engine.market().write().unwrap().add_symbol("ETHBTC");
+    let budget = Budget {
+        capital: 1.0,
+        ..Budget::unlimited(1.0)
+    };
+    for (name, bytes, config) in deployments {
+        engine
+            .deploy(
+                name,
+                bytes,
+                config.into(),
+                budget.clone(),
+                StateStore::default(),
+            )
+            .unwrap();
+    }
+    let bars =
+        stratbox::feeds::replay::read_candles(&data_dir().join("BTC_1m_a.csv"), symbol, None)
+            .unwrap();
+    for bar in &bars[..4000] {
+        engine.handle(&stratbox::feeds::MarketEvent::Bar(*bar));
+    }
+    let fills = fills_by_owner(&recorder);
+    (engine, fills)
+}
+
 #[test]
 fn components_built_against_0_1_keep_deploying_and_trade_like_their_0_2_builds() {
     let runtime = Runtime::new(SandboxLimits::default()).unwrap();
@@ -206,47 +247,17 @@ fn components_built_against_0_1_keep_deploying_and_trade_like_their_0_2_builds()
 
     // The same strategy built on either SDK, side by side on real candles: the same orders,
     // balances, filters and fills.
-    let recorder = std::sync::Arc::new(stratbox::backtest::UpdateRecorder::default());
-    let mut engine = stratbox::engine::Engine::new(
+    let sma = r#"{"fast": 10, "slow": 30, "quantity": 100}"#;
+    let bb = r#"{"period": 20, "width": 2.0, "quantity": 100}"#;
+    let (engine, fills) = side_by_side(
         runtime,
-        recorder.clone(),
-        Box::new(stratbox::execution::venues::BarVenue::new(
-            Default::default(),
-        )),
+        vec![
+            ("v01", v0_1_guest("sma-crossover"), sma),
+            ("v02", guest("sma-crossover"), sma),
+            ("bb01", v0_1_guest("bollinger-reversion"), bb),
+            ("bb02", guest("bollinger-reversion"), bb),
+        ],
     );
-    let symbol = engine.market().write().unwrap().add_symbol("ETHBTC");
-    let budget = Budget {
-        capital: 1.0,
-        ..Budget::unlimited(1.0)
-    };
-    for (name, bytes) in [
-        ("v01", v0_1_guest("sma-crossover")),
-        ("v02", guest("sma-crossover")),
-        ("bb01", v0_1_guest("bollinger-reversion")),
-        ("bb02", guest("bollinger-reversion")),
-    ] {
-        let config = if name.starts_with("bb") {
-            r#"{"period": 20, "width": 2.0, "quantity": 100}"#
-        } else {
-            r#"{"fast": 10, "slow": 30, "quantity": 100}"#
-        };
-        engine
-            .deploy(
-                name,
-                bytes,
-                config.into(),
-                budget.clone(),
-                StateStore::default(),
-            )
-            .unwrap();
-    }
-    let bars =
-        stratbox::feeds::replay::read_candles(&data_dir().join("BTC_1m_a.csv"), symbol, None)
-            .unwrap();
-    for bar in &bars[..4000] {
-        engine.handle(&stratbox::feeds::MarketEvent::Bar(*bar));
-    }
-    let fills = fills_by_owner(&recorder);
     let of = |owner: &str| -> Vec<&String> {
         fills
             .iter()
@@ -335,40 +346,14 @@ fn components_built_against_0_2_0_keep_deploying_and_trade_like_their_0_2_1_buil
             current.imports
         );
     }
-    let recorder = std::sync::Arc::new(stratbox::backtest::UpdateRecorder::default());
-    let mut engine = stratbox::engine::Engine::new(
+    let sma = r#"{"fast": 10, "slow": 30, "quantity": 100}"#;
+    let (engine, fills) = side_by_side(
         runtime,
-        recorder.clone(),
-        Box::new(stratbox::execution::venues::BarVenue::new(
-            Default::default(),
-        )),
+        vec![
+            ("v020", v0_2_0_guest("sma-crossover"), sma),
+            ("v021", guest("sma-crossover"), sma),
+        ],
     );
-    let symbol = engine.market().write().unwrap().add_symbol("ETHBTC");
-    let budget = Budget {
-        capital: 1.0,
-        ..Budget::unlimited(1.0)
-    };
-    for (name, bytes) in [
-        ("v020", v0_2_0_guest("sma-crossover")),
-        ("v021", guest("sma-crossover")),
-    ] {
-        engine
-            .deploy(
-                name,
-                bytes,
-                r#"{"fast": 10, "slow": 30, "quantity": 100}"#.into(),
-                budget.clone(),
-                StateStore::default(),
-            )
-            .unwrap();
-    }
-    let bars =
-        stratbox::feeds::replay::read_candles(&data_dir().join("BTC_1m_a.csv"), symbol, None)
-            .unwrap();
-    for bar in &bars[..4000] {
-        engine.handle(&stratbox::feeds::MarketEvent::Bar(*bar));
-    }
-    let fills = fills_by_owner(&recorder);
     let of = |owner: &str| -> Vec<&String> {
         fills
             .iter()

@@ -390,6 +390,34 @@ fn stratbox(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// The answers of the command or the API for synthetic8 against the reference: historical VaR
+/// and CVaR, min-variance weights capped at 0.3, a parametric backtest's exceptions.
+fn same_answers(what: &str, case: &Value, var: &Value, optimize: &Value, backtest: &Value) {
+    let want = &case["var"]["historical"]["1"];
+    close(
+        &format!("{what} VaR"),
+        var["var"]["0.99"].as_f64().unwrap(),
+        want["0.99"]["var"].as_f64().unwrap(),
+        1e-12,
+    );
+    close(
+        &format!("{what} CVaR"),
+        var["cvar"]["0.95"].as_f64().unwrap(),
+        want["0.95"]["cvar"].as_f64().unwrap(),
+        1e-12,
+    );
+    let want = floats(&case["optimize"]["min-variance"]["sample"]["0.3"]["weights_exact"]);
+    for (i, w) in want.iter().enumerate() {
+        let got = optimize["weights"][format!("S{i}")].as_f64().unwrap();
+        assert!((got - w).abs() < 1e-6, "{what} S{i}: {got} vs {w}");
+    }
+    assert_eq!(
+        backtest["backtests"]["0.99"]["exceptions"],
+        case["backtest"]["parametric"]["0.99"]["n_exceptions"],
+        "{what}"
+    );
+}
+
 #[test]
 fn the_command_prints_json_named_after_the_files_and_refuses_bad_input() {
     let reference = reference();
@@ -399,79 +427,54 @@ fn the_command_prints_json_named_after_the_files_and_refuses_bad_input() {
         .map(|p| p.display().to_string())
         .collect();
     let prices = list.join(",");
-    let out = stratbox(&[
-        "risk",
-        "var",
-        "--prices",
-        &prices,
-        "--method",
-        "historical",
-        "--confidence",
-        "0.95,0.99",
-        "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let answer = |args: &[&str]| -> Value {
+        let out = stratbox(args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    same_answers(
+        "CLI",
+        case,
+        &answer(&[
+            "risk",
+            "var",
+            "--prices",
+            &prices,
+            "--method",
+            "historical",
+            "--confidence",
+            "0.95,0.99",
+            "--json",
+        ]),
+        &answer(&[
+            "risk",
+            "optimize",
+            "--prices",
+            &prices,
+            "--method",
+            "min-variance",
+            "--max-weight",
+            "0.3",
+            "--json",
+        ]),
+        &answer(&[
+            "risk",
+            "backtest-var",
+            "--prices",
+            &prices,
+            "--window",
+            "250",
+            "--method",
+            "parametric",
+            "--confidence",
+            "0.99",
+            "--json",
+        ]),
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let want = &case["var"]["historical"]["1"];
-    close(
-        "CLI VaR",
-        v["var"]["0.99"].as_f64().unwrap(),
-        want["0.99"]["var"].as_f64().unwrap(),
-        1e-12,
-    );
-    close(
-        "CLI CVaR",
-        v["cvar"]["0.95"].as_f64().unwrap(),
-        want["0.95"]["cvar"].as_f64().unwrap(),
-        1e-12,
-    );
-    let out = stratbox(&[
-        "risk",
-        "optimize",
-        "--prices",
-        &prices,
-        "--method",
-        "min-variance",
-        "--max-weight",
-        "0.3",
-        "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let want = floats(&case["optimize"]["min-variance"]["sample"]["0.3"]["weights_exact"]);
-    for (i, w) in want.iter().enumerate() {
-        let got = v["weights"][format!("S{i}")].as_f64().unwrap();
-        assert!((got - w).abs() < 1e-6, "S{i}: {got} vs {w}");
-    }
-    let out = stratbox(&[
-        "risk",
-        "backtest-var",
-        "--prices",
-        &prices,
-        "--window",
-        "250",
-        "--method",
-        "parametric",
-        "--confidence",
-        "0.99",
-        "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let want = &case["backtest"]["parametric"]["0.99"];
-    assert_eq!(v["backtests"]["0.99"]["exceptions"], want["n_exceptions"]);
 
     // Refusals name what was wrong.
     let refused = |args: &[&str], says: &str| {
@@ -638,45 +641,26 @@ fn the_api_serves_the_same_analyses_over_posted_prices() {
         body.insert("prices".into(), Value::Object(prices.clone()));
         Value::Object(body)
     };
-    let (status, v) = post(
-        "/v1/risk/var",
-        with(serde_json::json!({"method": "historical", "confidence": [0.95, 0.99]})),
-        token,
-    );
-    assert_eq!(status, 200, "{v}");
-    let want = &case["var"]["historical"]["1"];
-    close(
-        "API VaR",
-        v["var"]["0.99"].as_f64().unwrap(),
-        want["0.99"]["var"].as_f64().unwrap(),
-        1e-12,
-    );
-    close(
-        "API CVaR",
-        v["cvar"]["0.95"].as_f64().unwrap(),
-        want["0.95"]["cvar"].as_f64().unwrap(),
-        1e-12,
-    );
-    let (status, v) = post(
-        "/v1/risk/optimize",
-        with(serde_json::json!({"method": "min-variance", "max_weight": 0.3})),
-        token,
-    );
-    assert_eq!(status, 200, "{v}");
-    let want = floats(&case["optimize"]["min-variance"]["sample"]["0.3"]["weights_exact"]);
-    for (i, w) in want.iter().enumerate() {
-        let got = v["weights"][format!("S{i}")].as_f64().unwrap();
-        assert!((got - w).abs() < 1e-6, "S{i}: {got} vs {w}");
-    }
-    let (status, v) = post(
-        "/v1/risk/backtest-var",
-        with(serde_json::json!({"window": 250, "method": "parametric", "confidence": [0.99]})),
-        token,
-    );
-    assert_eq!(status, 200, "{v}");
-    assert_eq!(
-        v["backtests"]["0.99"]["exceptions"],
-        case["backtest"]["parametric"]["0.99"]["n_exceptions"]
+    let answer = |path: &str, settings: Value| -> Value {
+        let (status, v) = post(path, with(settings), token);
+        assert_eq!(status, 200, "{v}");
+        v
+    };
+    same_answers(
+        "API",
+        case,
+        &answer(
+            "/v1/risk/var",
+            serde_json::json!({"method": "historical", "confidence": [0.95, 0.99]}),
+        ),
+        &answer(
+            "/v1/risk/optimize",
+            serde_json::json!({"method": "min-variance", "max_weight": 0.3}),
+        ),
+        &answer(
+            "/v1/risk/backtest-var",
+            serde_json::json!({"window": 250, "method": "parametric", "confidence": [0.99]}),
+        ),
     );
     // Refusals: no shared times, an unknown setting, no token.
     let (status, v) = post(
