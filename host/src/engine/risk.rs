@@ -69,6 +69,10 @@ pub struct RiskReport {
     pub account: StateRecord,
     /// The account-wide limits.
     pub limits: AccountLimits,
+    /// One-bar VaR and CVaR of the account's equity (every deployment's summed) by each
+    /// method, once 30 bars are seen.
+    #[serde(default)]
+    pub account_var: Vec<VarInfo>,
     /// Each deployment.
     pub deployments: Vec<DeploymentRiskInfo>,
     /// After a kill: open orders cancelled.
@@ -82,18 +86,20 @@ pub struct RiskReport {
     pub rebalance: Vec<RebalanceInfo>,
 }
 
-/// A VaR estimate of a deployment's equity.
+/// A VaR estimate of a deployment's or the account's equity.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct VarInfo {
     /// `historical`, `parametric`, `ewma` or `cornish-fisher`.
     pub method: String,
+    /// The confidence (0.95 or 0.99).
+    pub confidence: f64,
     /// Value at risk, a positive loss fraction.
     pub var: f64,
     /// Expected shortfall beyond it.
     pub cvar: f64,
 }
 
-/// One-bar 95 % VaR and CVaR of `returns` by each method, once there are 30 of them.
+/// One-bar 95 % and 99 % VaR and CVaR of `returns` by each method, once there are 30 of them.
 fn bar_var(returns: &[f64]) -> Vec<VarInfo> {
     use stratbox_quant::var::{self, Method, RISKMETRICS_LAMBDA};
     if returns.len() < 30 {
@@ -112,14 +118,42 @@ fn bar_var(returns: &[f64]) -> Vec<VarInfo> {
     ];
     methods
         .into_iter()
-        .filter_map(|(name, method)| {
-            let e = var::series(returns, method, 0.95, 1).ok()?;
+        .flat_map(|m| [(m, 0.95), (m, 0.99)])
+        .filter_map(|((name, method), confidence)| {
+            let e = var::series(returns, method, confidence, 1).ok()?;
             Some(VarInfo {
                 method: name.to_string(),
+                confidence,
                 var: e.var,
                 cvar: e.cvar,
             })
         })
+        .collect()
+}
+
+/// The returns of every deployment's equity summed, on the bar times all of them sampled.
+fn account_returns<'a>(
+    samples: impl Iterator<Item = &'a std::collections::VecDeque<(i64, f64)>>,
+) -> Vec<f64> {
+    let mut totals: std::collections::BTreeMap<i64, (usize, f64)> = Default::default();
+    let mut count = 0;
+    for deployment in samples {
+        count += 1;
+        for &(time, equity) in deployment {
+            let t = totals.entry(time).or_insert((0, 0.0));
+            t.0 += 1;
+            t.1 += equity;
+        }
+    }
+    let equity: Vec<f64> = totals
+        .values()
+        .filter(|(n, _)| *n == count)
+        .map(|(_, e)| *e)
+        .collect();
+    equity
+        .windows(2)
+        .filter(|w| w[0] > 0.0)
+        .map(|w| w[1] / w[0] - 1.0)
         .collect()
 }
 
@@ -320,9 +354,16 @@ impl Engine {
                 })
             })
             .collect();
+        let account_var = bar_var(&account_returns(
+            self.deployments
+                .iter()
+                .filter_map(|d| risk.deployment(d.id))
+                .map(|r| &r.equity_samples),
+        ));
         RiskReport {
             account: risk.account().state.clone(),
             limits: risk.account().limits.clone(),
+            account_var,
             deployments,
             cancelled: None,
             flatten: Vec::new(),
@@ -392,14 +433,25 @@ mod tests {
             .collect();
         assert!(bar_var(&returns[..29]).is_empty());
         let all = bar_var(&returns);
-        let methods: Vec<&str> = all.iter().map(|v| v.method.as_str()).collect();
-        assert_eq!(
-            methods,
-            ["historical", "parametric", "ewma", "cornish-fisher"]
-        );
+        let methods: Vec<(&str, f64)> = all
+            .iter()
+            .map(|v| (v.method.as_str(), v.confidence))
+            .collect();
+        assert_eq!(methods.len(), 8);
+        assert_eq!(methods[0], ("historical", 0.95));
+        assert_eq!(methods[7], ("cornish-fisher", 0.99));
         let historical =
             stratbox_quant::var::series(&returns, stratbox_quant::var::Method::Historical, 0.95, 1)
                 .unwrap();
         assert_eq!((all[0].var, all[0].cvar), (historical.var, historical.cvar));
+    }
+
+    #[test]
+    fn the_account_sums_equity_on_the_times_every_deployment_sampled() {
+        let a: std::collections::VecDeque<(i64, f64)> = [(1, 100.0), (2, 110.0), (3, 99.0)].into();
+        let b: std::collections::VecDeque<(i64, f64)> = [(2, 90.0), (3, 101.0)].into();
+        let r = account_returns([&a, &b].into_iter());
+        assert_eq!(r.len(), 1);
+        assert!((r[0] - (200.0 / 200.0 - 1.0)).abs() < 1e-15);
     }
 }
