@@ -227,3 +227,79 @@ fn protective_stops_survive_a_crash() {
     assert_eq!(after["long"], stop["long"], "{report}");
     server.terminate();
 }
+
+/// `/metrics` of a paper-trading service, parsed as Prometheus parses it: per deployment
+/// events, callback latency, CPU share, orders, fills and rejections by rule, equity, PnL,
+/// drawdown, VaR, exposure and trading state; only with the token.
+#[test]
+fn the_service_exports_its_metrics_for_prometheus() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_sim, addr) = start_exchange_sim("BTCUSDT");
+    let config = market_maker_service(dir.path(), &addr, "");
+    let server = Server::start(&config);
+    wait_for(&server, "fills", |d| {
+        d["equity"].as_f64().is_some() && d["delivered"].as_u64().unwrap_or(0) > 50
+    });
+    // A refusal to count: the account-wide price band is off, so a trading state does it.
+    json(
+        &server,
+        &["trading-state", "--name", "mm", "--set", "halted", "--json"],
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let get = |token: &str| {
+        runtime.block_on(async {
+            let r = reqwest::Client::new()
+                .get(format!("{}/metrics", server.endpoint))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        })
+    };
+    assert_eq!(get("wrong").0, 401);
+    let (status, text) = get(common::service::TOKEN);
+    assert_eq!(status, 200, "{text}");
+    let lines = text.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("the exposition parses");
+    let value = |name: &str, labels: &[(&str, &str)]| -> f64 {
+        let sample = scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .unwrap_or_else(|| panic!("{name} {labels:?} in\n{text}"));
+        match &sample.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => *v,
+            prometheus_parse::Value::Histogram(buckets) => buckets.last().map_or(0.0, |b| b.count),
+            other => panic!("{name}: {other:?}"),
+        }
+    };
+    let mm = [("deployment", "mm")];
+    assert!(value("stratbox_events_total", &mm) > 50.0);
+    assert!(value("stratbox_orders_total", &mm) > 0.0);
+    assert!(
+        value("stratbox_callback_duration_seconds", &mm) > 0.0,
+        "a histogram with counts"
+    );
+    assert!(value("stratbox_cpu_share_ratio", &mm) < 0.2);
+    assert!(value("stratbox_equity", &mm) > 0.0);
+    assert_eq!(value("stratbox_trading_state", &mm), 2.0);
+    assert!(
+        value(
+            "stratbox_rejections_total",
+            &[("deployment", "mm"), ("rule", "trading-halted")]
+        ) > 0.0
+    );
+    for name in [
+        "stratbox_drawdown_ratio",
+        "stratbox_var_ratio",
+        "stratbox_gross_exposure",
+        "stratbox_realized_pnl",
+    ] {
+        value(name, &mm);
+    }
+    server.terminate();
+}

@@ -82,6 +82,8 @@ pub async fn serve(
     let runtime = Runtime::new(config.sandbox.clone())?.with_disk_cache(cache_dir);
     let mut engine = Engine::new(runtime.clone(), Arc::new(journal), Box::new(exchange));
     engine.enforce_cpu_share(true);
+    let metrics = Arc::new(crate::monitor::ServiceMetrics::default());
+    engine.set_metrics(metrics.clone());
     engine
         .orders()
         .lock()
@@ -221,7 +223,7 @@ pub async fn serve(
     })?;
     tracing::info!(%addr, db = %db_url, "control endpoint listening");
     on_ready(addr);
-    let app = api::router(service.clone(), models, followed.clone(), &token);
+    let app = api::router(service.clone(), models, followed.clone(), metrics, &token);
     if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

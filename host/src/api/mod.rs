@@ -14,6 +14,7 @@ use crate::engine::{Allowance, DeployError};
 use crate::feeds::binance::ws::{ConnectionCounters, FeedCounters};
 use crate::feeds::follow::{FollowError, Followed};
 use crate::inference::{InferenceConfig, InferenceError, InferenceStatus, ModelControl};
+use crate::monitor::ServiceMetrics;
 use crate::risk::Budget;
 use crate::sandbox::{Grants, StateStore};
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -83,21 +84,24 @@ struct AppState {
     service: Arc<EngineService>,
     models: Arc<ModelControl>,
     feeds: Option<Arc<Followed>>,
+    metrics: Arc<ServiceMetrics>,
     token: Arc<str>,
 }
 
-/// The router, serving `service`, `models` and the live `feeds` (none for a replayed market) to
-/// holders of `token`.
+/// The router, serving `service`, `models`, the live `feeds` (none for a replayed market) and
+/// the engine's `metrics` to holders of `token`.
 pub fn router(
     service: Arc<EngineService>,
     models: Arc<ModelControl>,
     feeds: Option<Arc<Followed>>,
+    metrics: Arc<ServiceMetrics>,
     token: &str,
 ) -> Router {
     let state = AppState {
         service,
         models,
         feeds,
+        metrics,
         token: token.into(),
     };
     let authed = Router::new()
@@ -123,6 +127,7 @@ pub fn router(
         )
         .route("/v1/inference", get(inference_status).put(load_models))
         .route("/v1/inference/rollback", post(rollback_models))
+        .route("/metrics", get(render_metrics))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_token,
@@ -353,4 +358,16 @@ async fn unfollow(
 ) -> Result<Json<Vec<FeedReport>>, ApiError> {
     live_feeds(&s)?.unfollow(&symbol).await?;
     Ok(feed_counters(State(s)).await)
+}
+
+/// `GET /metrics`: every metric in the OpenMetrics text format Prometheus scrapes.
+async fn render_metrics(State(s): State<AppState>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        s.metrics.render(),
+    )
+        .into_response()
 }

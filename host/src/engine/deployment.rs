@@ -207,6 +207,8 @@ pub struct Deployment {
     pub(crate) delivered: u64,
     /// Wall time inside its callbacks.
     pub(crate) cpu: super::cpu::CpuMeter,
+    /// Its label in the service's metrics.
+    pub(crate) label: crate::monitor::DeploymentLabel,
 }
 
 impl Deployment {
@@ -214,6 +216,7 @@ impl Deployment {
         let cpu = super::cpu::CpuMeter::new(std::time::Duration::from_millis(budget.cpu_window_ms));
         Deployment {
             cpu,
+            label: crate::monitor::ServiceMetrics::label(&prepared.name),
             id,
             budget,
             world: prepared.version.compiled.report.world,

@@ -78,6 +78,8 @@ pub struct Engine {
     /// Whether callbacks are timed and a deployment over its budget's CPU share halted (the
     /// service; a backtest runs flat out, so wall-time shares mean nothing there).
     enforce_cpu: bool,
+    /// The service's Prometheus metrics, when it exports them.
+    metrics: Option<Arc<crate::monitor::ServiceMetrics>>,
 }
 
 /// How the engine obtains predictions.
@@ -107,6 +109,7 @@ impl Engine {
             day: i64::MIN,
             inference: Inference::Off,
             enforce_cpu: false,
+            metrics: None,
         }
     }
 
@@ -457,6 +460,9 @@ impl Engine {
                 else {
                     continue;
                 };
+                if let Some(m) = &self.metrics {
+                    count_update(m, &self.deployments[i].label, update);
+                }
                 let now = self.now;
                 self.call(i, |instance| instance.on_order_update(update, now));
             }
@@ -611,6 +617,9 @@ impl Engine {
                 continue;
             }
             d.delivered += u64::from(is_event);
+            if is_event && let Some(m) = &self.metrics {
+                m.events.get_or_create(&d.label).inc();
+            }
             self.call(i, &mut f);
         }
     }
@@ -633,6 +642,13 @@ impl Engine {
         let result = f(instance);
         let ended = Instant::now();
         d.cpu.record(ended, ended - started);
+        if let Some(m) = &self.metrics {
+            let spent = (ended - started).as_secs_f64();
+            m.callback_seconds.get_or_create(&d.label).observe(spent);
+            m.cpu_share
+                .get_or_create(&d.label)
+                .set(d.cpu.recent_share());
+        }
         let result = result.and_then(|()| {
             let share = d.cpu.recent_share();
             if share > d.budget.max_cpu_share {
@@ -652,10 +668,41 @@ impl Engine {
         }
     }
 
+    /// Keeps `metrics` up to date as the engine runs (the service exports them).
+    pub fn set_metrics(&mut self, metrics: Arc<crate::monitor::ServiceMetrics>) {
+        self.metrics = Some(metrics);
+    }
+
     /// Accounts each deployment's wall time in its callbacks and halts those over their
     /// budget's share (the service does; a backtest runs flat out, where wall-time shares mean
     /// nothing, and skips the clock reads).
     pub fn enforce_cpu_share(&mut self, enforce: bool) {
         self.enforce_cpu = enforce;
     }
+}
+
+/// Counts an order update in the service's metrics.
+fn count_update(
+    m: &crate::monitor::ServiceMetrics,
+    label: &crate::monitor::DeploymentLabel,
+    update: &crate::model::OrderUpdate,
+) {
+    use crate::model::ExecutionType;
+    match update.execution {
+        ExecutionType::New => m.orders.get_or_create(label).inc(),
+        ExecutionType::Trade => m.fills.get_or_create(label).inc(),
+        ExecutionType::Rejected => {
+            let rule = update
+                .reject
+                .as_ref()
+                .map_or_else(|| "venue".to_string(), |r| r.code.rule());
+            m.rejections
+                .get_or_create(&crate::monitor::RejectionLabels {
+                    deployment: label.deployment.clone(),
+                    rule,
+                })
+                .inc()
+        }
+        _ => 0,
+    };
 }

@@ -210,6 +210,7 @@ impl Engine {
             let market = self.env.market();
             self.env.orders().monitor(now, &market, bar_ms)
         };
+        self.export_risk();
         for (id, state) in changed {
             if let Some(d) = self.deployments.iter().find(|d| d.id == id) {
                 tracing::warn!(deployment = &*d.name, state = state.state.name(), reason = %state.reason, "trading state tightened");
@@ -218,6 +219,42 @@ impl Engine {
                     record: state,
                 });
             }
+        }
+    }
+
+    /// Sets each deployment's equity, PnL, drawdown, VaR, exposure and trading state in the
+    /// service's metrics.
+    fn export_risk(&self) {
+        let Some(m) = &self.metrics else {
+            return;
+        };
+        let market = self.env.market();
+        let orders = self.env.orders();
+        let risk = orders.risk();
+        let account_state = risk.account().state.state;
+        for d in &self.deployments {
+            let (Some(r), Some(account)) = (risk.deployment(d.id), orders.account(d.id)) else {
+                continue;
+            };
+            let l = &d.label;
+            let equity = account.equity(&market).map_or(0.0, Fixed::to_f64);
+            m.equity.get_or_create(l).set(equity);
+            let pnl: f64 = account
+                .positions()
+                .map(|(_, p)| p.realized_pnl.to_f64())
+                .sum();
+            m.realized_pnl.get_or_create(l).set(pnl);
+            m.drawdown.get_or_create(l).set(r.drawdown);
+            m.var.get_or_create(l).set(r.var.unwrap_or(0.0));
+            m.gross_exposure
+                .get_or_create(l)
+                .set(account.gross_exposure(&market).to_f64());
+            let state = r.state.state.max(account_state);
+            m.trading_state.get_or_create(l).set(match state {
+                TradingState::Active => 0,
+                TradingState::Reducing => 1,
+                TradingState::Halted => 2,
+            });
         }
     }
 

@@ -1,6 +1,9 @@
 //! Performance measurement: the metrics of a run (returns, risk-adjusted ratios, drawdown,
-//! trade statistics) from its equity curve and fills.
+//! trade statistics) from its equity curve and fills, and the service's metrics for
+//! Prometheus.
 
 mod metrics;
+mod prometheus;
 
 pub use metrics::{EquityPoint, Metrics, daily_returns, drawdown, measure, ratios};
+pub use prometheus::{DeploymentLabel, RejectionLabels, ServiceMetrics};

@@ -1,0 +1,179 @@
+//! The service's metrics in Prometheus' text exposition format (`GET /metrics`), kept by the
+//! engine as it runs: events and callback latency per deployment, CPU share, orders, fills and
+//! rejections by rule, equity, realised PnL, drawdown, VaR, exposure and trading state.
+//! Names follow Prometheus' conventions (base units in names, `_total` counters).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Registry, Unit};
+use std::sync::atomic::AtomicU64;
+
+/// A metric of one deployment.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeploymentLabel {
+    /// The deployment's name.
+    pub deployment: String,
+}
+
+/// A refusal of one deployment's order, by the rule that refused it.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RejectionLabels {
+    /// The deployment's name.
+    pub deployment: String,
+    /// The rule (`max-position`, `filter:LOT_SIZE`, `account:price-band`).
+    pub rule: String,
+}
+
+type FloatGauge = Gauge<f64, AtomicU64>;
+
+/// The metrics the service exports.
+#[derive(Debug)]
+pub struct ServiceMetrics {
+    registry: Registry,
+    /// Market events delivered, per deployment.
+    pub events: Family<DeploymentLabel, Counter>,
+    /// Wall time of each guest callback, per deployment.
+    pub callback_seconds: Family<DeploymentLabel, Histogram>,
+    /// Share of the CPU window spent in the deployment's callbacks.
+    pub cpu_share: Family<DeploymentLabel, FloatGauge>,
+    /// Orders accepted by the checks.
+    pub orders: Family<DeploymentLabel, Counter>,
+    /// Fills (executions).
+    pub fills: Family<DeploymentLabel, Counter>,
+    /// Orders refused, by rule.
+    pub rejections: Family<RejectionLabels, Counter>,
+    /// Equity in the budget's valuation asset.
+    pub equity: Family<DeploymentLabel, FloatGauge>,
+    /// Realised profit and loss, summed over symbols, in the quote assets.
+    pub realized_pnl: Family<DeploymentLabel, FloatGauge>,
+    /// Fall of equity from its peak, as a ratio.
+    pub drawdown: Family<DeploymentLabel, FloatGauge>,
+    /// One-day 95 % VaR of equity, as a ratio.
+    pub var: Family<DeploymentLabel, FloatGauge>,
+    /// Gross exposure in the valuation asset.
+    pub gross_exposure: Family<DeploymentLabel, FloatGauge>,
+    /// Trading state: 0 active, 1 reducing, 2 halted.
+    pub trading_state: Family<DeploymentLabel, Gauge>,
+}
+
+fn callback_histogram() -> Histogram {
+    // 1 µs to ~4 s.
+    Histogram::new(exponential_buckets(1e-6, 4.0, 12))
+}
+
+impl Default for ServiceMetrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("stratbox");
+        let events = Family::default();
+        registry.register(
+            "events",
+            "Market events delivered to a deployment",
+            events.clone(),
+        );
+        let callback_seconds = Family::<DeploymentLabel, Histogram>::new_with_constructor(
+            callback_histogram as fn() -> Histogram,
+        );
+        let callback_seconds_family: Family<DeploymentLabel, Histogram> = callback_seconds.clone();
+        registry.register_with_unit(
+            "callback_duration",
+            "Wall time of a deployment's guest callback, host calls included",
+            Unit::Seconds,
+            callback_seconds_family,
+        );
+        let cpu_share = Family::default();
+        registry.register(
+            "cpu_share_ratio",
+            "Share of the deployment's CPU window spent in its callbacks",
+            cpu_share.clone(),
+        );
+        let orders = Family::default();
+        registry.register(
+            "orders",
+            "Orders accepted by the risk checks",
+            orders.clone(),
+        );
+        let fills = Family::default();
+        registry.register(
+            "fills",
+            "Executions of a deployment's orders",
+            fills.clone(),
+        );
+        let rejections = Family::default();
+        registry.register(
+            "rejections",
+            "Orders refused, by the rule that refused them",
+            rejections.clone(),
+        );
+        let equity = Family::default();
+        registry.register(
+            "equity",
+            "Equity in the deployment's valuation asset",
+            equity.clone(),
+        );
+        let realized_pnl = Family::default();
+        registry.register(
+            "realized_pnl",
+            "Realised profit and loss, summed over symbols",
+            realized_pnl.clone(),
+        );
+        let drawdown = Family::default();
+        registry.register(
+            "drawdown_ratio",
+            "Fall of equity from its peak",
+            drawdown.clone(),
+        );
+        let var = Family::default();
+        registry.register(
+            "var_ratio",
+            "One-day 95% value at risk of equity",
+            var.clone(),
+        );
+        let gross_exposure = Family::default();
+        registry.register(
+            "gross_exposure",
+            "Sum of absolute position notionals in the valuation asset",
+            gross_exposure.clone(),
+        );
+        let trading_state = Family::default();
+        registry.register(
+            "trading_state",
+            "Trading state: 0 active, 1 reducing, 2 halted",
+            trading_state.clone(),
+        );
+        ServiceMetrics {
+            registry,
+            events,
+            callback_seconds,
+            cpu_share,
+            orders,
+            fills,
+            rejections,
+            equity,
+            realized_pnl,
+            drawdown,
+            var,
+            gross_exposure,
+            trading_state,
+        }
+    }
+}
+
+impl ServiceMetrics {
+    /// The label of deployment `name`.
+    pub fn label(name: &str) -> DeploymentLabel {
+        DeploymentLabel {
+            deployment: name.to_string(),
+        }
+    }
+
+    /// Every metric in the text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String does not fail");
+        out
+    }
+}
