@@ -362,6 +362,9 @@ async fn unfollow(
 
 /// `GET /metrics`: every metric in the OpenMetrics text format Prometheus scrapes.
 async fn render_metrics(State(s): State<AppState>) -> Response {
+    if let Some(feeds) = &s.feeds {
+        s.metrics.record_feeds(&feeds.counters());
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,

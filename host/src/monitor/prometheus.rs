@@ -1,6 +1,7 @@
 //! The service's metrics in Prometheus' text exposition format (`GET /metrics`), kept by the
 //! engine as it runs: events and callback latency per deployment, CPU share, orders, fills and
-//! rejections by rule, equity, realised PnL, drawdown, VaR, exposure and trading state.
+//! rejections by rule, equity, realised PnL, drawdown, VaR, exposure and trading state; and, at
+//! each scrape, the live feeds' lag, messages, reconnects and resynchronisations per symbol.
 //! Names follow Prometheus' conventions (base units in names, `_total` counters).
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -26,6 +27,13 @@ pub struct RejectionLabels {
     pub deployment: String,
     /// The rule (`max-position`, `filter:LOT_SIZE`, `account:price-band`).
     pub rule: String,
+}
+
+/// A metric of one symbol's feed.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SymbolLabel {
+    /// The symbol.
+    pub symbol: String,
 }
 
 type FloatGauge = Gauge<f64, AtomicU64>;
@@ -58,6 +66,10 @@ pub struct ServiceMetrics {
     pub gross_exposure: Family<DeploymentLabel, FloatGauge>,
     /// Trading state: 0 active, 1 reducing, 2 halted.
     pub trading_state: Family<DeploymentLabel, Gauge>,
+    feed_lag: Family<SymbolLabel, FloatGauge>,
+    feed_messages: Family<SymbolLabel, Counter>,
+    feed_reconnects: Family<SymbolLabel, Counter>,
+    feed_resyncs: Family<SymbolLabel, Counter>,
 }
 
 fn callback_histogram() -> Histogram {
@@ -144,8 +156,37 @@ impl Default for ServiceMetrics {
             "Trading state: 0 active, 1 reducing, 2 halted",
             trading_state.clone(),
         );
+        let feed_lag = Family::default();
+        registry.register_with_unit(
+            "feed_lag",
+            "Latest receive time minus exchange time of a symbol's feed",
+            Unit::Seconds,
+            feed_lag.clone(),
+        );
+        let feed_messages = Family::default();
+        registry.register(
+            "feed_messages",
+            "Messages a symbol's feed read",
+            feed_messages.clone(),
+        );
+        let feed_reconnects = Family::default();
+        registry.register(
+            "feed_reconnects",
+            "Connections of a symbol's feed opened after the first",
+            feed_reconnects.clone(),
+        );
+        let feed_resyncs = Family::default();
+        registry.register(
+            "feed_resyncs",
+            "Order book rebuilds after a gap in update ids",
+            feed_resyncs.clone(),
+        );
         ServiceMetrics {
             registry,
+            feed_lag,
+            feed_messages,
+            feed_reconnects,
+            feed_resyncs,
             events,
             callback_seconds,
             cpu_share,
@@ -167,6 +208,28 @@ impl ServiceMetrics {
     pub fn label(name: &str) -> DeploymentLabel {
         DeploymentLabel {
             deployment: name.to_string(),
+        }
+    }
+
+    /// Takes the live feeds' counters (by symbol) into the metrics, as of now.
+    pub fn record_feeds(&self, feeds: &[(String, crate::feeds::binance::ws::FeedCounters)]) {
+        let to = |family: &Family<SymbolLabel, Counter>, label: &SymbolLabel, total: u64| {
+            let counter = family.get_or_create(label);
+            let seen = counter.get();
+            if total > seen {
+                counter.inc_by(total - seen);
+            }
+        };
+        for (symbol, c) in feeds {
+            let label = SymbolLabel {
+                symbol: symbol.clone(),
+            };
+            self.feed_lag
+                .get_or_create(&label)
+                .set(c.lag_ms as f64 / 1e3);
+            to(&self.feed_messages, &label, c.messages);
+            to(&self.feed_reconnects, &label, c.reconnects);
+            to(&self.feed_resyncs, &label, c.resyncs);
         }
     }
 
