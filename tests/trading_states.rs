@@ -324,5 +324,6 @@ fn the_service_exports_its_metrics_for_prometheus() {
     assert!(value("stratbox_feed_messages_total", &btc) > 0.0);
     value("stratbox_feed_lag_seconds", &btc);
     value("stratbox_feed_reconnects_total", &btc);
+    assert!(value("stratbox_journal_backlog_entries", &[]) >= 0.0);
     server.terminate();
 }

@@ -74,6 +74,7 @@ pub async fn serve(
 
     let store = Store::open(&db_url).await?;
     let (journal, writer) = StoreJournal::start(store.clone());
+    let journal_backlog = journal.backlog();
     let cache_dir = config
         .store
         .component_cache
@@ -83,6 +84,7 @@ pub async fn serve(
     let mut engine = Engine::new(runtime.clone(), Arc::new(journal), Box::new(exchange));
     engine.enforce_cpu_share(true);
     let metrics = Arc::new(crate::monitor::ServiceMetrics::default());
+    metrics.watch_journal(journal_backlog);
     engine.set_metrics(metrics.clone());
     engine
         .orders()

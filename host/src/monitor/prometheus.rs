@@ -11,7 +11,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// A metric of one deployment.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -70,6 +71,8 @@ pub struct ServiceMetrics {
     feed_messages: Family<SymbolLabel, Counter>,
     feed_reconnects: Family<SymbolLabel, Counter>,
     feed_resyncs: Family<SymbolLabel, Counter>,
+    journal_backlog: Gauge,
+    journal_queue: OnceLock<Arc<AtomicUsize>>,
 }
 
 fn callback_histogram() -> Histogram {
@@ -181,8 +184,16 @@ impl Default for ServiceMetrics {
             "Order book rebuilds after a gap in update ids",
             feed_resyncs.clone(),
         );
+        let journal_backlog = Gauge::default();
+        registry.register(
+            "journal_backlog_entries",
+            "Journal entries queued and not yet written to the store",
+            journal_backlog.clone(),
+        );
         ServiceMetrics {
             registry,
+            journal_backlog,
+            journal_queue: OnceLock::new(),
             feed_lag,
             feed_messages,
             feed_reconnects,
@@ -233,8 +244,17 @@ impl ServiceMetrics {
         }
     }
 
+    /// Reports the journal's backlog (the store journal's shared count) at every scrape.
+    pub fn watch_journal(&self, backlog: Arc<AtomicUsize>) {
+        let _ = self.journal_queue.set(backlog);
+    }
+
     /// Every metric in the text exposition format.
     pub fn render(&self) -> String {
+        if let Some(queue) = self.journal_queue.get() {
+            self.journal_backlog
+                .set(i64::try_from(queue.load(Ordering::Relaxed)).unwrap_or(i64::MAX));
+        }
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String does not fail");
         out

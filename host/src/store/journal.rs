@@ -3,6 +3,8 @@
 
 use super::Store;
 use crate::journal::{Journal, JournalEntry};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -16,6 +18,7 @@ const RETRY_PAUSES_MS: [u64; 4] = [20, 100, 500, 2_000];
 /// Queues journal entries for the writer task.
 pub struct StoreJournal {
     tx: mpsc::UnboundedSender<JournalEntry>,
+    backlog: Arc<AtomicUsize>,
 }
 
 impl StoreJournal {
@@ -23,14 +26,22 @@ impl StoreJournal {
     /// every clone of the journal to flush what is queued.
     pub fn start(store: Store) -> (StoreJournal, JoinHandle<()>) {
         let (tx, mut rx) = mpsc::unbounded_channel::<JournalEntry>();
+        let backlog = Arc::new(AtomicUsize::new(0));
+        let pending = backlog.clone();
         let writer = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while rx.recv_many(&mut batch, BATCH).await > 0 {
                 persist(&store, &batch).await;
+                pending.fetch_sub(batch.len(), Ordering::Relaxed);
                 batch.clear();
             }
         });
-        (StoreJournal { tx }, writer)
+        (StoreJournal { tx, backlog }, writer)
+    }
+
+    /// Entries queued and not yet applied to the store, shared with whoever watches it.
+    pub fn backlog(&self) -> Arc<AtomicUsize> {
+        self.backlog.clone()
     }
 }
 
@@ -61,7 +72,9 @@ async fn persist(store: &Store, batch: &[JournalEntry]) {
 
 impl Journal for StoreJournal {
     fn record(&self, entry: JournalEntry) {
+        self.backlog.fetch_add(1, Ordering::Relaxed);
         if self.tx.send(entry).is_err() {
+            self.backlog.fetch_sub(1, Ordering::Relaxed);
             tracing::error!("journal writer has stopped; an entry was not persisted");
         }
     }
