@@ -170,12 +170,15 @@ fn fills_by_owner(recorder: &stratbox::backtest::UpdateRecorder) -> Vec<(String,
 }
 
 /// Deploys `deployments` (name, component, configuration) on one engine with the same budget,
-/// runs 4,000 real one-minute candles through them, and returns the engine and every fill by
-/// owner.
+/// runs 4,000 real one-minute candles through them, and returns the engine and each owner's
+/// fills.
 fn side_by_side(
     runtime: std::sync::Arc<Runtime>,
     deployments: Vec<(&str, std::sync::Arc<[u8]>, &str)>,
-) -> (stratbox::engine::Engine, Vec<(String, String)>) {
+) -> (
+    stratbox::engine::Engine,
+    std::collections::BTreeMap<String, Vec<String>>,
+) {
     let recorder = std::sync::Arc::new(stratbox::backtest::UpdateRecorder::default());
     let mut engine = stratbox::engine::Engine::new(
         runtime,
@@ -206,7 +209,10 @@ fn side_by_side(
     for bar in &bars[..4000] {
         engine.handle(&stratbox::feeds::MarketEvent::Bar(*bar));
     }
-    let fills = fills_by_owner(&recorder);
+    let mut fills: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (owner, fill) in fills_by_owner(&recorder) {
+        fills.entry(owner).or_default().push(fill);
+    }
     (engine, fills)
 }
 
@@ -258,13 +264,7 @@ fn components_built_against_0_1_keep_deploying_and_trade_like_their_0_2_builds()
             ("bb02", guest("bollinger-reversion"), bb),
         ],
     );
-    let of = |owner: &str| -> Vec<&String> {
-        fills
-            .iter()
-            .filter(|(o, _)| o == owner)
-            .map(|(_, f)| f)
-            .collect()
-    };
+    let of = |owner: &str| fills.get(owner).cloned().unwrap_or_default();
     assert!(
         of("v02").len() > 20,
         "the strategy traded: {}",
@@ -354,13 +354,7 @@ fn components_built_against_0_2_0_keep_deploying_and_trade_like_their_0_2_1_buil
             ("v021", guest("sma-crossover"), sma),
         ],
     );
-    let of = |owner: &str| -> Vec<&String> {
-        fills
-            .iter()
-            .filter(|(o, _)| o == owner)
-            .map(|(_, f)| f)
-            .collect()
-    };
+    let of = |owner: &str| fills.get(owner).cloned().unwrap_or_default();
     assert!(
         of("v021").len() > 20,
         "the strategy traded: {}",
