@@ -325,5 +325,11 @@ fn the_service_exports_its_metrics_for_prometheus() {
     value("stratbox_feed_lag_seconds", &btc);
     value("stratbox_feed_reconnects_total", &btc);
     assert!(value("stratbox_journal_backlog_entries", &[]) >= 0.0);
+    assert_eq!(
+        value("stratbox_inference_batches_total", &[]),
+        0.0,
+        "no models configured"
+    );
+    value("stratbox_inference_last_latency_seconds", &[]);
     server.terminate();
 }

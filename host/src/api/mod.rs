@@ -365,6 +365,7 @@ async fn render_metrics(State(s): State<AppState>) -> Response {
     if let Some(feeds) = &s.feeds {
         s.metrics.record_feeds(&feeds.counters());
     }
+    s.metrics.record_inference(&s.models.status());
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -1,7 +1,8 @@
 //! The service's metrics in Prometheus' text exposition format (`GET /metrics`), kept by the
 //! engine as it runs: events and callback latency per deployment, CPU share, orders, fills and
 //! rejections by rule, equity, realised PnL, drawdown, VaR, exposure and trading state; and, at
-//! each scrape, the live feeds' lag, messages, reconnects and resynchronisations per symbol.
+//! each scrape, the live feeds' lag, messages, reconnects and resynchronisations per symbol,
+//! the journal's backlog and the inference thread's latency and counts.
 //! Names follow Prometheus' conventions (base units in names, `_total` counters).
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -73,6 +74,9 @@ pub struct ServiceMetrics {
     feed_resyncs: Family<SymbolLabel, Counter>,
     journal_backlog: Gauge,
     journal_queue: OnceLock<Arc<AtomicUsize>>,
+    inference_latency: FloatGauge,
+    inference_batches: Counter,
+    inference_predictions: Counter,
 }
 
 fn callback_histogram() -> Histogram {
@@ -190,8 +194,30 @@ impl Default for ServiceMetrics {
             "Journal entries queued and not yet written to the store",
             journal_backlog.clone(),
         );
+        let inference_latency = FloatGauge::default();
+        registry.register_with_unit(
+            "inference_last_latency",
+            "Time from the first request of the last inference batch to its publication",
+            Unit::Seconds,
+            inference_latency.clone(),
+        );
+        let inference_batches = Counter::default();
+        registry.register(
+            "inference_batches",
+            "Inference batches run",
+            inference_batches.clone(),
+        );
+        let inference_predictions = Counter::default();
+        registry.register(
+            "inference_predictions",
+            "Model predictions published",
+            inference_predictions.clone(),
+        );
         ServiceMetrics {
             registry,
+            inference_latency,
+            inference_batches,
+            inference_predictions,
             journal_backlog,
             journal_queue: OnceLock::new(),
             feed_lag,
@@ -242,6 +268,19 @@ impl ServiceMetrics {
             to(&self.feed_reconnects, &label, c.reconnects);
             to(&self.feed_resyncs, &label, c.resyncs);
         }
+    }
+
+    /// Takes the inference thread's status into the metrics, as of now.
+    pub fn record_inference(&self, status: &crate::inference::InferenceStatus) {
+        self.inference_latency.set(status.last_latency_ms / 1e3);
+        let to = |counter: &Counter, total: u64| {
+            let seen = counter.get();
+            if total > seen {
+                counter.inc_by(total - seen);
+            }
+        };
+        to(&self.inference_batches, status.batches);
+        to(&self.inference_predictions, status.predictions);
     }
 
     /// Reports the journal's backlog (the store journal's shared count) at every scrape.
