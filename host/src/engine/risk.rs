@@ -231,7 +231,6 @@ impl Engine {
         let market = self.env.market();
         let orders = self.env.orders();
         let risk = orders.risk();
-        let account_state = risk.account().state.state;
         for d in &self.deployments {
             let (Some(r), Some(account)) = (risk.deployment(d.id), orders.account(d.id)) else {
                 continue;
@@ -249,7 +248,9 @@ impl Engine {
             m.gross_exposure
                 .get_or_create(l)
                 .set(account.gross_exposure(&market).to_f64());
-            let state = r.state.state.max(account_state);
+            let state = risk
+                .effective_state(d.id)
+                .map_or(r.state.state, |s| s.state);
             m.trading_state.get_or_create(l).set(match state {
                 TradingState::Active => 0,
                 TradingState::Reducing => 1,

@@ -79,6 +79,14 @@ pub struct ServiceMetrics {
     inference_predictions: Counter,
 }
 
+/// Brings a counter that mirrors a running total kept elsewhere up to `total`.
+fn raise_to(counter: &Counter, total: u64) {
+    let seen = counter.get();
+    if total > seen {
+        counter.inc_by(total - seen);
+    }
+}
+
 fn callback_histogram() -> Histogram {
     // 1 µs to ~4 s.
     Histogram::new(exponential_buckets(1e-6, 4.0, 12))
@@ -251,11 +259,7 @@ impl ServiceMetrics {
     /// Takes the live feeds' counters (by symbol) into the metrics, as of now.
     pub fn record_feeds(&self, feeds: &[(String, crate::feeds::binance::ws::FeedCounters)]) {
         let to = |family: &Family<SymbolLabel, Counter>, label: &SymbolLabel, total: u64| {
-            let counter = family.get_or_create(label);
-            let seen = counter.get();
-            if total > seen {
-                counter.inc_by(total - seen);
-            }
+            raise_to(&family.get_or_create(label), total);
         };
         for (symbol, c) in feeds {
             let label = SymbolLabel {
@@ -273,14 +277,8 @@ impl ServiceMetrics {
     /// Takes the inference thread's status into the metrics, as of now.
     pub fn record_inference(&self, status: &crate::inference::InferenceStatus) {
         self.inference_latency.set(status.last_latency_ms / 1e3);
-        let to = |counter: &Counter, total: u64| {
-            let seen = counter.get();
-            if total > seen {
-                counter.inc_by(total - seen);
-            }
-        };
-        to(&self.inference_batches, status.batches);
-        to(&self.inference_predictions, status.predictions);
+        raise_to(&self.inference_batches, status.batches);
+        raise_to(&self.inference_predictions, status.predictions);
     }
 
     /// Reports the journal's backlog (the store journal's shared count) at every scrape.

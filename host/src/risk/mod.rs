@@ -276,11 +276,7 @@ impl Check<'_> {
 
     /// The stricter of the deployment's and the account's trading state.
     pub fn state(&self) -> &StateRecord {
-        if self.account_risk.state.state > self.risk.state.state {
-            &self.account_risk.state
-        } else {
-            &self.risk.state
-        }
+        self.risk.state.stricter(&self.account_risk.state)
     }
 
     /// The signed base quantity (positive for a buy).
@@ -358,6 +354,11 @@ impl RiskEngine {
             }
             None => false,
         }
+    }
+
+    /// The stricter of deployment `id`'s and the account's trading state.
+    pub fn effective_state(&self, id: DeploymentId) -> Option<&StateRecord> {
+        Some(self.deployment(id)?.state.stricter(&self.account.state))
     }
 
     /// Sets the whole account's trading state.

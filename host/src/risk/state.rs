@@ -65,6 +65,15 @@ impl StateRecord {
         true
     }
 
+    /// The stricter of this record and `other` (this one when they are equally strict).
+    pub fn stricter<'a>(&'a self, other: &'a StateRecord) -> &'a StateRecord {
+        if other.state > self.state {
+            other
+        } else {
+            self
+        }
+    }
+
     /// Sets `state` whatever it was (the operator's decision).
     pub fn set(&mut self, state: TradingState, reason: String, now: TimestampMs) {
         *self = StateRecord {

@@ -37,8 +37,9 @@ impl risk::Host for GuestCtx {
         let (equity, _) = self.equity_and_cap();
         let orders = self.env.orders();
         let engine = orders.risk();
-        let account = &engine.account().state;
-        let Some(d) = engine.deployment(self.id) else {
+        let (Some(d), Some(stricter)) =
+            (engine.deployment(self.id), engine.effective_state(self.id))
+        else {
             return Ok(risk::RiskStatus {
                 state: risk::TradingState::Halted,
                 reason: "the deployment is not installed yet".into(),
@@ -46,11 +47,6 @@ impl risk::Host for GuestCtx {
                 drawdown: 0.0,
                 var: None,
             });
-        };
-        let stricter = if account.state > d.state.state {
-            account
-        } else {
-            &d.state
         };
         Ok(risk::RiskStatus {
             state: state(stricter.state),
