@@ -48,8 +48,15 @@ pub struct ServiceConfig {
 pub struct ServerConfig {
     /// Address to listen on; keep it on loopback unless a proxy adds TLS.
     pub listen: SocketAddr,
-    /// Bearer token operators must present; `STRATBOX_TOKEN` overrides it.
+    /// The administrator's bearer token (scope admin, named `admin`); `STRATBOX_TOKEN`
+    /// overrides it.
     pub token: Option<String>,
+    /// More tokens, each known by the SHA-256 of its secret (`stratbox token hash` prints it).
+    pub tokens: Vec<TokenConfig>,
+    /// Requests a token may make per second, on average.
+    pub rate_limit_per_second: f64,
+    /// Requests a token may make at once before its rate applies.
+    pub rate_limit_burst: f64,
 }
 
 impl Default for ServerConfig {
@@ -57,8 +64,23 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 7400)),
             token: None,
+            tokens: Vec::new(),
+            rate_limit_per_second: 100.0,
+            rate_limit_burst: 200.0,
         }
     }
+}
+
+/// A token of `[[server.tokens]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Who holds it (shown in the audit log).
+    pub name: String,
+    /// `read`, `trade` or `admin`.
+    pub scope: crate::api::Scope,
+    /// Hex SHA-256 of its secret.
+    pub sha256: String,
 }
 
 /// The database.
@@ -380,6 +402,25 @@ impl ServiceConfig {
         }
         if let Ok(token) = std::env::var("STRATBOX_TOKEN") {
             config.server.token = Some(token);
+        }
+        let server = &config.server;
+        if !(server.rate_limit_per_second > 0.0 && server.rate_limit_burst >= 1.0) {
+            return Err(ConfigError::Invalid {
+                path: shown.clone(),
+                message: "server.rate_limit_per_second must be above 0 and server.rate_limit_burst at least 1".into(),
+            });
+        }
+        for t in &server.tokens {
+            let hex = t.sha256.len() == 64 && t.sha256.bytes().all(|b| b.is_ascii_hexdigit());
+            if !hex || t.name.is_empty() || t.name == "admin" {
+                return Err(ConfigError::Invalid {
+                    path: shown.clone(),
+                    message: format!(
+                        "server.tokens {:?}: give a name other than admin and sha256 as 64 hex digits (stratbox token hash prints it)",
+                        t.name
+                    ),
+                });
+            }
         }
         if !(config.market.bars_per_second >= 0.0 && config.market.bars_per_second.is_finite()) {
             return Err(ConfigError::Invalid {

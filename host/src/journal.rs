@@ -146,6 +146,23 @@ pub enum JournalEntry {
         /// The stop now.
         state: Option<Box<crate::risk::StopState>>,
     },
+    /// A deployment's equity sampled at a bar's close, with its drawdown from the peak.
+    Equity {
+        /// The deployment.
+        deployment: Arc<str>,
+        /// The bar's close time.
+        time: TimestampMs,
+        /// Equity in its valuation asset.
+        equity: f64,
+        /// Fall from the peak, as a fraction.
+        drawdown: f64,
+    },
+    /// A deployment was removed: its code, state, balances, positions and stops go; its
+    /// orders, fills and equity curve stay as history.
+    Removed {
+        /// The deployment.
+        deployment: Arc<str>,
+    },
     /// A trading state changed, by a breach or by the operator.
     TradingState {
         /// The deployment, or `None` for the whole account.

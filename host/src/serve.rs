@@ -75,6 +75,8 @@ pub async fn serve(
     let store = Store::open(&db_url).await?;
     let (journal, writer) = StoreJournal::start(store.clone());
     let journal_backlog = journal.backlog();
+    let journal_alive = Arc::new(journal.alive());
+    let tokens = Arc::new(tokens(&config, &token, &store).await?);
     let cache_dir = config
         .store
         .component_cache
@@ -225,7 +227,19 @@ pub async fn serve(
     })?;
     tracing::info!(%addr, db = %db_url, "control endpoint listening");
     on_ready(addr);
-    let app = api::router(service.clone(), models, followed.clone(), metrics, &token);
+    let app = api::router(api::ApiContext {
+        service: service.clone(),
+        models,
+        feeds: followed.clone(),
+        metrics,
+        store: store.clone(),
+        tokens,
+        limiter: Arc::new(api::RateLimiter::new(
+            config.server.rate_limit_per_second,
+            config.server.rate_limit_burst,
+        )),
+        journal_alive,
+    });
     if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
@@ -246,6 +260,47 @@ pub async fn serve(
     let _ = writer.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The tokens the API accepts: `server.token` as `admin`, `[[server.tokens]]`, and those
+/// created through the API (from the store).
+async fn tokens(
+    config: &ServiceConfig,
+    admin: &str,
+    store: &Store,
+) -> Result<api::TokenRegistry, ServeError> {
+    let registry = api::TokenRegistry::default();
+    let from_config = |name: &str, scope| api::TokenInfo {
+        name: name.to_string(),
+        scope,
+        source: api::TokenSource::Config,
+    };
+    registry.insert(
+        api::hash_secret(admin),
+        from_config("admin", api::Scope::Admin),
+    );
+    for t in &config.server.tokens {
+        registry.insert(t.sha256.clone(), from_config(&t.name, t.scope));
+    }
+    for row in store.tokens().await? {
+        let scope = row
+            .scope
+            .parse()
+            .map_err(|e| ServeError::Config(format!("stored token {:?}: {e}", row.name)))?;
+        if registry.named(&row.name).is_some() {
+            tracing::warn!(token = %row.name, "a stored token has the name of a configured one; the configured one wins");
+            continue;
+        }
+        registry.insert(
+            row.sha256,
+            api::TokenInfo {
+                name: row.name,
+                scope,
+                source: api::TokenSource::Api,
+            },
+        );
+    }
+    Ok(registry)
 }
 
 /// Re-creates persisted deployments, then the configured ones the database does not hold.

@@ -108,6 +108,48 @@ impl Client {
         .await
     }
 
+    /// Removes a deployment (its orders cancelled, its history kept).
+    pub async fn remove(&self, name: &str) -> anyhow::Result<Vec<DeploymentInfo>> {
+        self.send(
+            self.http
+                .delete(format!("{}/v1/deployments/{name}", self.endpoint)),
+        )
+        .await
+    }
+
+    /// Creates a token with `scope`: its secret, shown once.
+    pub async fn create_token(
+        &self,
+        name: &str,
+        scope: super::Scope,
+    ) -> anyhow::Result<super::CreatedToken> {
+        let body = super::CreateTokenRequest {
+            name: name.to_string(),
+            scope,
+        };
+        self.send(
+            self.http
+                .post(format!("{}/v1/tokens", self.endpoint))
+                .json(&body),
+        )
+        .await
+    }
+
+    /// Every token's name, scope and origin.
+    pub async fn tokens(&self) -> anyhow::Result<Vec<super::TokenInfo>> {
+        self.send(self.http.get(format!("{}/v1/tokens", self.endpoint)))
+            .await
+    }
+
+    /// Revokes a token created through the API.
+    pub async fn revoke_token(&self, name: &str) -> anyhow::Result<Vec<super::TokenInfo>> {
+        self.send(
+            self.http
+                .delete(format!("{}/v1/tokens/{name}", self.endpoint)),
+        )
+        .await
+    }
+
     /// The account's and each deployment's risk.
     pub async fn risk(&self) -> anyhow::Result<RiskReport> {
         self.send(self.http.get(format!("{}/v1/risk", self.endpoint)))

@@ -3,11 +3,18 @@
 //! inspect the model ensemble; read the live feeds' counters; each behind a bearer token.
 //! Components travel base64-encoded in JSON bodies.
 
+mod auth;
 mod client;
+mod read;
 mod risk;
+mod tokens;
 
+pub use auth::{
+    RateLimiter, Scope, TokenInfo, TokenRegistry, TokenSource, hash_secret, new_secret,
+};
 pub use client::Client;
 pub use risk::{KillRequest, PricesBody, RebalanceRequest, StateRequest};
+pub use tokens::{CreateTokenRequest, CreatedToken};
 
 use crate::engine::service::{Command, EngineService};
 use crate::engine::{Allowance, DeployError};
@@ -17,8 +24,9 @@ use crate::inference::{InferenceConfig, InferenceError, InferenceStatus, ModelCo
 use crate::monitor::ServiceMetrics;
 use crate::risk::Budget;
 use crate::sandbox::{Grants, StateStore};
+use crate::store::Store;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -79,89 +87,191 @@ impl From<DeployError> for ApiError {
     }
 }
 
-#[derive(Clone)]
-struct AppState {
-    service: Arc<EngineService>,
-    models: Arc<ModelControl>,
-    feeds: Option<Arc<Followed>>,
-    metrics: Arc<ServiceMetrics>,
-    token: Arc<str>,
+/// Everything the API serves.
+pub struct ApiContext {
+    /// The engine.
+    pub service: Arc<EngineService>,
+    /// The model ensemble.
+    pub models: Arc<ModelControl>,
+    /// The live feeds (none for a replayed market).
+    pub feeds: Option<Arc<Followed>>,
+    /// The engine's metrics.
+    pub metrics: Arc<ServiceMetrics>,
+    /// The database: history, tokens and the audit log.
+    pub store: Store,
+    /// The tokens accepted.
+    pub tokens: Arc<TokenRegistry>,
+    /// Requests per token.
+    pub limiter: Arc<RateLimiter>,
+    /// Whether the journal's writer is still running (readiness).
+    pub journal_alive: Arc<dyn Fn() -> bool + Send + Sync>,
 }
 
-/// The router, serving `service`, `models`, the live `feeds` (none for a replayed market) and
-/// the engine's `metrics` to holders of `token`.
-pub fn router(
+#[derive(Clone)]
+pub(crate) struct AppState {
     service: Arc<EngineService>,
     models: Arc<ModelControl>,
     feeds: Option<Arc<Followed>>,
     metrics: Arc<ServiceMetrics>,
-    token: &str,
-) -> Router {
+    store: Store,
+    tokens: Arc<TokenRegistry>,
+    limiter: Arc<RateLimiter>,
+    journal_alive: Arc<dyn Fn() -> bool + Send + Sync>,
+}
+
+/// Largest body of a request that carries no component or price series.
+const SMALL_BODY: usize = 64 << 10;
+/// Largest body of a risk analysis (price series).
+const PRICES_BODY: usize = 16 << 20;
+
+/// The router: health and readiness for anyone; reads for `read` tokens; deployment changes,
+/// trading states and the kill switch for `trade`; tokens, the audit log, feeds and models for
+/// `admin`. Each route takes bodies up to what it needs.
+pub fn router(context: ApiContext) -> Router {
     let state = AppState {
-        service,
-        models,
-        feeds,
-        metrics,
-        token: token.into(),
+        service: context.service,
+        models: context.models,
+        feeds: context.feeds,
+        metrics: context.metrics,
+        store: context.store,
+        tokens: context.tokens,
+        limiter: context.limiter,
+        journal_alive: context.journal_alive,
     };
-    let authed = Router::new()
-        .route("/v1/deployments", get(list).post(deploy))
+    let scoped = |routes: Router<AppState>, scope: Scope| {
+        routes.route_layer(axum::middleware::from_fn_with_state(
+            (state.clone(), scope),
+            auth::authorize,
+        ))
+    };
+    let read = Router::new()
+        .route("/v1/deployments", get(list))
+        .route("/v1/deployments/{name}", get(read::deployment))
+        .route(
+            "/v1/deployments/{name}/account",
+            get(read::deployment_account),
+        )
+        .route(
+            "/v1/deployments/{name}/orders",
+            get(read::deployment_orders),
+        )
+        .route("/v1/deployments/{name}/fills", get(read::deployment_fills))
+        .route(
+            "/v1/deployments/{name}/equity",
+            get(read::deployment_equity),
+        )
+        .route("/v1/account", get(read::account))
+        .route("/v1/account/orders", get(read::orders))
+        .route("/v1/account/fills", get(read::fills))
+        .route("/v1/account/equity", get(read::equity))
+        .route("/v1/risk", get(risk::report))
+        .route("/v1/feeds", get(feed_counters))
+        .route("/v1/feeds/connections", get(feed_connections))
+        .route("/v1/inference", get(inference_status))
+        .route("/metrics", get(render_metrics))
+        .layer(DefaultBodyLimit::max(SMALL_BODY));
+    let analyses = Router::new()
+        .route("/v1/risk/var", post(risk::var))
+        .route("/v1/risk/optimize", post(risk::optimize))
+        .route("/v1/risk/backtest-var", post(risk::backtest_var))
+        .layer(DefaultBodyLimit::max(PRICES_BODY));
+    let components = Router::new()
+        .route("/v1/deployments", post(deploy))
         .route("/v1/deployments/{name}/swap", post(swap))
+        .layer(DefaultBodyLimit::max(MAX_BODY));
+    let trade = Router::new()
+        .route("/v1/deployments/{name}", axum::routing::delete(remove))
         .route("/v1/deployments/{name}/rollback", post(rollback))
         .route("/v1/deployments/{name}/halt", post(halt))
         .route("/v1/deployments/{name}/resume", post(resume))
         .route("/v1/deployments/{name}/state", post(risk::deployment_state))
         .route("/v1/deployments/{name}/rebalance", post(risk::rebalance))
-        .route("/v1/risk", get(risk::report))
         .route("/v1/risk/state", post(risk::account_state))
-        .route("/v1/risk/var", post(risk::var))
-        .route("/v1/risk/optimize", post(risk::optimize))
-        .route("/v1/risk/backtest-var", post(risk::backtest_var))
         .route("/v1/kill", post(risk::kill))
-        .route("/v1/feeds", get(feed_counters).post(follow))
-        .route("/v1/feeds/connections", get(feed_connections))
+        .layer(DefaultBodyLimit::max(SMALL_BODY));
+    let admin = Router::new()
+        .route("/v1/tokens", get(tokens::list).post(tokens::create))
+        .route("/v1/tokens/{name}", axum::routing::delete(tokens::revoke))
+        .route("/v1/audit", get(tokens::audit))
+        .route("/v1/feeds", post(follow))
         .route("/v1/feeds/{symbol}", axum::routing::delete(unfollow))
         .route(
             "/v1/feeds/{symbol}/streams",
             axum::routing::put(change_streams),
         )
-        .route("/v1/inference", get(inference_status).put(load_models))
+        .route("/v1/inference", axum::routing::put(load_models))
         .route("/v1/inference/rollback", post(rollback_models))
-        .route("/metrics", get(render_metrics))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            require_token,
-        ));
+        .layer(DefaultBodyLimit::max(SMALL_BODY));
     Router::new()
         .route("/v1/health", get(|| async { "ok" }))
-        .merge(authed)
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .route("/v1/ready", get(ready))
+        .merge(scoped(read.merge(analyses), Scope::Read))
+        .merge(scoped(components.merge(trade), Scope::Trade))
+        .merge(scoped(admin, Scope::Admin))
         .with_state(state)
 }
 
-async fn require_token(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Result<Response, ApiError> {
-    let presented = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if !constant_time_eq(presented.as_bytes(), state.token.as_bytes()) {
-        return Err(ApiError(
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong bearer token".into(),
-        ));
-    }
-    Ok(next.run(request).await)
+/// Whether the service can do its work.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Readiness {
+    /// All of the below.
+    pub ready: bool,
+    /// The engine answers.
+    pub engine: bool,
+    /// The journal's writer runs and its backlog is under a minute's worth.
+    pub journal: bool,
+    /// Every live feed has received a message (true for a replayed market).
+    pub feeds: bool,
+    /// What is not ready.
+    pub problems: Vec<String>,
 }
 
-/// Compares without leaking the position of the first difference through timing.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Most journal entries queued before the service calls itself not ready.
+const READY_BACKLOG: usize = 100_000;
+
+/// `GET /v1/ready`: 200 when the engine answers, the journal is writable and every live feed
+/// has data; 503 with the problems otherwise.
+async fn ready(State(s): State<AppState>) -> Response {
+    let mut problems = Vec::new();
+    let engine = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        s.service.command(Command::List),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok());
+    if !engine {
+        problems.push("the engine does not answer within 2 s".to_string());
+    }
+    let backlog = s.metrics.journal_backlog();
+    let journal = (s.journal_alive)() && backlog < READY_BACKLOG;
+    if !journal {
+        problems.push(format!(
+            "the journal is not writable (writer running: {}, backlog {backlog} entries)",
+            (s.journal_alive)()
+        ));
+    }
+    let mut feeds = true;
+    if let Some(f) = &s.feeds {
+        for (symbol, c) in f.counters() {
+            if c.messages == 0 {
+                feeds = false;
+                problems.push(format!("feed {symbol} has received nothing yet"));
+            }
+        }
+    }
+    let readiness = Readiness {
+        ready: problems.is_empty(),
+        engine,
+        journal,
+        feeds,
+        problems,
+    };
+    let status = if readiness.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(readiness)).into_response()
 }
 
 fn decode(component: &str) -> Result<Arc<[u8]>, ApiError> {
@@ -219,6 +329,12 @@ async fn swap(
 
 async fn rollback(State(s): State<AppState>, Path(name): Path<String>) -> Reply {
     Ok(Json(s.service.command(Command::Rollback { name }).await?))
+}
+
+/// `DELETE /v1/deployments/{name}`: cancels its orders and removes it; its orders, fills and
+/// equity curve stay readable.
+async fn remove(State(s): State<AppState>, Path(name): Path<String>) -> Reply {
+    Ok(Json(s.service.command(Command::Remove { name }).await?))
 }
 
 async fn halt(State(s): State<AppState>, Path(name): Path<String>) -> Reply {

@@ -12,6 +12,7 @@ mod operator;
 mod risk;
 mod serve;
 mod sim;
+mod token;
 mod trading;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -21,8 +22,21 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(name = "stratbox", version, about)]
 pub struct Cli {
+    /// How logs are written to stderr: `plain` text (coloured only on a terminal) or `json`,
+    /// one object a line.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Plain, env = "STRATBOX_LOG_FORMAT")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How logs are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum LogFormat {
+    /// Text; colour codes only when stderr is a terminal.
+    Plain,
+    /// One JSON object a line.
+    Json,
 }
 
 /// The subcommands. (Parsed once: the size of the backtest's many options does not matter.)
@@ -48,6 +62,11 @@ enum Command {
     Resume(operator::NameArgs),
     /// Lists deployments.
     List(operator::ListArgs),
+    /// Removes a deployment: its orders are cancelled, its history stays.
+    Remove(operator::NameArgs),
+    /// The API's tokens: hash a secret for the configuration, create, list or revoke tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// The kill switch: every deployment HALTED, open orders cancelled, positions optionally
     /// closed.
     Kill(trading::KillArgs),
@@ -80,11 +99,14 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    init_tracing(if matches!(cli.command, Command::Serve(_)) {
-        "info"
-    } else {
-        "warn"
-    });
+    init_tracing(
+        if matches!(cli.command, Command::Serve(_)) {
+            "info"
+        } else {
+            "warn"
+        },
+        cli.log_format,
+    );
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Backtest(args) => backtest::run(
@@ -100,6 +122,8 @@ pub fn main() -> ExitCode {
         Command::Halt(args) => operator::run(operator::Op::Action("halt", args)),
         Command::Resume(args) => operator::run(operator::Op::Action("resume", args)),
         Command::List(args) => operator::run(operator::Op::List(args)),
+        Command::Remove(args) => operator::run(operator::Op::Remove(args)),
+        Command::Token(command) => token::run(command),
         Command::Kill(args) => trading::kill(args),
         Command::TradingState(args) => trading::state(args),
         Command::Rebalance(args) => trading::rebalance(args),
@@ -119,13 +143,19 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(default_level: &str) {
+fn init_tracing(default_level: &str, format: LogFormat) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("STRATBOX_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Plain => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
 }
 
 /// Reads a file, naming it in the error.

@@ -92,6 +92,8 @@ pub enum Op {
     Action(&'static str, NameArgs),
     /// List.
     List(ListArgs),
+    /// Remove.
+    Remove(NameArgs),
 }
 
 pub fn run(op: Op) -> anyhow::Result<ExitCode> {
@@ -133,6 +135,10 @@ pub fn run(op: Op) -> anyhow::Result<ExitCode> {
             Op::Action(action, a) => {
                 let client = Client::new(&a.endpoint.endpoint, &a.endpoint.token);
                 Ok((client.action(&a.name, action).await?, false))
+            }
+            Op::Remove(a) => {
+                let client = Client::new(&a.endpoint.endpoint, &a.endpoint.token);
+                Ok((client.remove(&a.name).await?, false))
             }
             Op::List(a) => {
                 let client = Client::new(&a.endpoint.endpoint, &a.endpoint.token);

@@ -11,8 +11,10 @@ mod cpu;
 pub mod deployment;
 mod risk;
 pub mod service;
+mod view;
 
 pub use risk::{DeploymentRiskInfo, FlattenInfo, RebalanceInfo, RiskReport, StopInfo, VarInfo};
+pub use view::{AccountSnapshot, BalanceView, OrderView, PositionView};
 
 pub use deployment::{
     Allowance, DeployError, Deployment, PrepareInputs, Prepared, Status, Version,
@@ -336,6 +338,28 @@ impl Engine {
         let id = d.id;
         let market = self.env.market();
         self.env.orders().halt(id, self.now, &market);
+    }
+
+    /// Removes deployment `name`: its open orders are cancelled, its guests dropped, and its
+    /// account, state and stops forgotten; the journal keeps its orders, fills and equity curve.
+    /// Its positions are not closed (flatten or rebalance first to close them). Returns what it
+    /// was just before.
+    pub fn remove(&mut self, name: &str) -> Result<DeploymentInfo, DeployError> {
+        let i = self.find(name)?;
+        let info = self.list().swap_remove(i);
+        let d = self.deployments.remove(i);
+        tracing::warn!(deployment = &*d.name, "deployment removed");
+        if let Some(m) = &self.metrics {
+            m.forget(&d.label);
+        }
+        {
+            let market = self.env.market();
+            self.env.orders().remove(d.id, self.now, &market);
+        }
+        self.env
+            .journal
+            .record(JournalEntry::Removed { deployment: d.name });
+        Ok(info)
     }
 
     /// The status of a deployment.

@@ -211,12 +211,37 @@ impl Engine {
             self.env.orders().monitor(now, &market, bar_ms)
         };
         self.export_risk();
+        self.journal_equity(now);
         for (id, state) in changed {
             if let Some(d) = self.deployments.iter().find(|d| d.id == id) {
                 tracing::warn!(deployment = &*d.name, state = state.state.name(), reason = %state.reason, "trading state tightened");
                 self.env.journal.record(JournalEntry::TradingState {
                     deployment: Some(d.name.clone()),
                     record: state,
+                });
+            }
+        }
+    }
+
+    /// Journals each deployment's equity sampled at `now` (its curve), when the journal keeps
+    /// state.
+    fn journal_equity(&self, now: TimestampMs) {
+        if !self.env.journal.keeps_state() {
+            return;
+        }
+        let orders = self.env.orders();
+        for d in &self.deployments {
+            let Some(r) = orders.risk().deployment(d.id) else {
+                continue;
+            };
+            if let Some(&(time, equity)) = r.equity_samples.back()
+                && time == now
+            {
+                self.env.journal.record(JournalEntry::Equity {
+                    deployment: d.name.clone(),
+                    time,
+                    equity,
+                    drawdown: r.drawdown,
                 });
             }
         }

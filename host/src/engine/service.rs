@@ -4,7 +4,8 @@
 //! between two events and no event is lost or delivered twice.
 
 use super::{
-    Allowance, DeployError, DeploymentInfo, Engine, PrepareInputs, Prepared, RiskReport, Version,
+    AccountSnapshot, Allowance, DeployError, DeploymentInfo, Engine, PrepareInputs, Prepared,
+    RiskReport, Version,
 };
 use crate::feeds::MarketEvent;
 use crate::feeds::recorder::CaptureWriter;
@@ -57,6 +58,11 @@ pub enum Command {
         /// The deployment.
         name: String,
     },
+    /// Removes a deployment (its orders cancelled, its history kept).
+    Remove {
+        /// The deployment.
+        name: String,
+    },
     /// Lists deployments.
     List,
 }
@@ -106,6 +112,10 @@ enum Input {
     Risk(
         RiskCommand,
         oneshot::Sender<Result<RiskReport, DeployError>>,
+    ),
+    Account(
+        Option<String>,
+        oneshot::Sender<Result<AccountSnapshot, DeployError>>,
     ),
     Install(
         Result<Prepared, DeployError>,
@@ -172,6 +182,15 @@ impl EngineService {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Input::Risk(command, reply))
+            .map_err(|_| DeployError::EngineStopped)?;
+        answer.await.map_err(|_| DeployError::EngineStopped)?
+    }
+
+    /// Deployment `name`'s account now, or with `None` every deployment's summed.
+    pub async fn account(&self, name: Option<String>) -> Result<AccountSnapshot, DeployError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Input::Account(name, reply))
             .map_err(|_| DeployError::EngineStopped)?;
         answer.await.map_err(|_| DeployError::EngineStopped)?
     }
@@ -255,6 +274,9 @@ fn run(
                 };
                 let _ = reply.send(result);
             }
+            Input::Account(name, reply) => {
+                let _ = reply.send(engine.account(name.as_deref()));
+            }
             Input::Install(prepared, how, reply) => {
                 let result = prepared.and_then(|p| match how {
                     Install::New => engine.install_new(p),
@@ -336,6 +358,9 @@ fn command_step(
         Command::Halt { name } => {
             let result = engine.halt(&name, "halted by the operator");
             let _ = reply.send(result.map(|()| engine.list()));
+        }
+        Command::Remove { name } => {
+            let _ = reply.send(engine.remove(&name).map(|_| engine.list()));
         }
         Command::List => {
             let _ = reply.send(Ok(engine.list()));

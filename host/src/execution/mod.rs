@@ -615,6 +615,15 @@ impl OrderPath {
         self.oms.resume_ids(next_order_id, next_trade_id);
     }
 
+    /// Removes deployment `id`: halts it (its open orders end now), then forgets its account,
+    /// its risk state and its protective stops.
+    pub fn remove(&mut self, id: DeploymentId, now: TimestampMs, market: &MarketData) {
+        self.halt(id, now, market);
+        self.oms.close_account(id);
+        self.risk.close(id);
+        self.stops.retain(|(owner, _), _| *owner != id);
+    }
+
     /// Lets a halted deployment trade again.
     pub fn resume(&mut self, id: DeploymentId) {
         self.risk.set_halted(id, false);

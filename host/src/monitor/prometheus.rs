@@ -256,6 +256,25 @@ impl ServiceMetrics {
         }
     }
 
+    /// Ends the series of a removed deployment (its rejection counters, by rule, stay).
+    pub fn forget(&self, label: &DeploymentLabel) {
+        self.events.remove(label);
+        self.callback_seconds.remove(label);
+        self.cpu_share.remove(label);
+        self.orders.remove(label);
+        self.fills.remove(label);
+        for gauge in [
+            &self.equity,
+            &self.realized_pnl,
+            &self.drawdown,
+            &self.var,
+            &self.gross_exposure,
+        ] {
+            gauge.remove(label);
+        }
+        self.trading_state.remove(label);
+    }
+
     /// Takes the live feeds' counters (by symbol) into the metrics, as of now.
     pub fn record_feeds(&self, feeds: &[(String, crate::feeds::binance::ws::FeedCounters)]) {
         let to = |family: &Family<SymbolLabel, Counter>, label: &SymbolLabel, total: u64| {
@@ -284,6 +303,13 @@ impl ServiceMetrics {
     /// Reports the journal's backlog (the store journal's shared count) at every scrape.
     pub fn watch_journal(&self, backlog: Arc<AtomicUsize>) {
         let _ = self.journal_queue.set(backlog);
+    }
+
+    /// Journal entries queued and not yet written (0 without a journal to watch).
+    pub fn journal_backlog(&self) -> usize {
+        self.journal_queue
+            .get()
+            .map_or(0, |queue| queue.load(Ordering::Relaxed))
     }
 
     /// Every metric in the text exposition format.

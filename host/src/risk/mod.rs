@@ -319,6 +319,13 @@ impl RiskEngine {
         self.deployments[i] = Some(DeploymentRisk::new(budget, valuation));
     }
 
+    /// Stops tracking deployment `id` (removed).
+    pub fn close(&mut self, id: DeploymentId) {
+        if let Some(slot) = self.deployments.get_mut(id.0 as usize) {
+            *slot = None;
+        }
+    }
+
     /// The risk state of deployment `id`.
     pub fn deployment(&self, id: DeploymentId) -> Option<&DeploymentRisk> {
         self.deployments.get(id.0 as usize)?.as_ref()

@@ -39,6 +39,12 @@ impl StoreJournal {
         (StoreJournal { tx, backlog }, writer)
     }
 
+    /// Whether the writer task still takes entries (false once it has stopped).
+    pub fn alive(&self) -> impl Fn() -> bool + Send + Sync + 'static {
+        let weak = self.tx.downgrade();
+        move || weak.upgrade().is_some_and(|tx| !tx.is_closed())
+    }
+
     /// Entries queued and not yet applied to the store, shared with whoever watches it.
     pub fn backlog(&self) -> Arc<AtomicUsize> {
         self.backlog.clone()

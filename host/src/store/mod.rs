@@ -43,6 +43,11 @@ const MIGRATIONS: Migrations = migrations!(
             include_str!("../../migrations/sqlite/0004_trading_states.sql"),
             include_str!("../../migrations/postgres/0004_trading_states.sql"),
         ),
+        (
+            5,
+            include_str!("../../migrations/sqlite/0005_operators.sql"),
+            include_str!("../../migrations/postgres/0005_operators.sql"),
+        ),
     ]
 );
 
@@ -129,7 +134,7 @@ type BalanceRow = (String, String, String);
 type PositionRow = (String, String, String, String);
 /// An `orders` row: symbol, order id, request (JSON), status, filled, filled quote, fees,
 /// time, lock asset, locked, committed, triggered.
-type OrderRow = (
+type StoredOrder = (
     String,
     i64,
     String,
@@ -164,11 +169,16 @@ impl std::fmt::Debug for Store {
 macro_rules! on_pool {
     ($self:expr, |$pool:ident| $body:expr) => {
         match &*$self.pool {
-            Database::Sqlite($pool) => $body,
-            Database::Postgres($pool) => $body,
+            $crate::store::database::Database::Sqlite($pool) => $body,
+            $crate::store::database::Database::Postgres($pool) => $body,
         }
     };
 }
+
+mod history;
+mod operators;
+pub use history::{EquityPoint, HistoryQuery, MAX_PAGE, OrderRow, Page};
+pub use operators::{AuditRow, TokenRow};
 
 impl Store {
     /// Opens (creating a SQLite file if needed) the database at `url` and applies pending
@@ -389,6 +399,41 @@ impl Store {
                         .await
                         .map_err(db("storing a trading state"))?;
                     }
+                    JournalEntry::Equity {
+                        deployment,
+                        time,
+                        equity,
+                        drawdown,
+                    } => {
+                        sqlx::query("INSERT INTO equity_curve (deployment, time_ms, equity, drawdown) VALUES ($1, $2, $3, $4) ON CONFLICT (deployment, time_ms) DO UPDATE SET equity = excluded.equity, drawdown = excluded.drawdown")
+                        .bind(&**deployment)
+                        .bind(time)
+                        .bind(equity)
+                        .bind(drawdown)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db("storing an equity sample"))?;
+                    }
+                    JournalEntry::Removed { deployment } => {
+                        for sql in [
+                            "DELETE FROM deployments WHERE name = $1",
+                            "DELETE FROM strategy_state WHERE deployment = $1",
+                            "DELETE FROM balances WHERE deployment = $1",
+                            "DELETE FROM positions WHERE deployment = $1",
+                            "DELETE FROM protective_stops WHERE deployment = $1",
+                        ] {
+                            sqlx::query(sql)
+                                .bind(&**deployment)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(db("removing a deployment"))?;
+                        }
+                        sqlx::query("DELETE FROM trading_states WHERE scope = $1")
+                            .bind(format!("deployment:{deployment}"))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db("removing a deployment's trading state"))?;
+                    }
                     JournalEntry::Status { deployment, reason } => {
                         sqlx::query("UPDATE deployments SET halted_reason = $1, updated_at_ms = $2 WHERE name = $3")
                         .bind(reason.as_deref())
@@ -575,7 +620,7 @@ impl Store {
             text.parse::<Fixed>()
                 .map_err(|e| corrupt(table)(format!("{deployment}: {e}")))
         };
-        let (balances, positions, orders): (Vec<BalanceRow>, Vec<PositionRow>, Vec<OrderRow>) = on_pool!(
+        let (balances, positions, orders): (Vec<BalanceRow>, Vec<PositionRow>, Vec<StoredOrder>) = on_pool!(
             self,
             |pool| {
                 let balances = sqlx::query_as(
@@ -671,36 +716,6 @@ impl Store {
         let next = |x: Option<i64>| x.map_or(1, |x| x.max(0) as u64 + 1);
         let order = next(orders).max(next(events)).max(next(filled));
         Ok((order, next(trades)))
-    }
-
-    /// A deployment's fills, oldest first.
-    pub async fn fills(&self, deployment: &str) -> Result<Vec<FillRow>, StoreError> {
-        on_pool!(self, |pool| {
-            let rows = sqlx::query("SELECT deployment, order_id, trade_id, quote_quantity, liquidity, symbol, side, price, quantity, fee, time_ms FROM fills WHERE deployment = $1 ORDER BY id")
-                .bind(deployment)
-                .fetch_all(pool)
-                .await
-                .map_err(db("reading fills"))?;
-            rows.into_iter()
-                .map(|r| {
-                    Ok(FillRow {
-                        deployment: r.try_get("deployment").map_err(db("reading a fill"))?,
-                        order_id: r.try_get("order_id").map_err(db("reading a fill"))?,
-                        trade_id: r.try_get("trade_id").map_err(db("reading a fill"))?,
-                        quote_quantity: r
-                            .try_get("quote_quantity")
-                            .map_err(db("reading a fill"))?,
-                        liquidity: r.try_get("liquidity").map_err(db("reading a fill"))?,
-                        symbol: r.try_get("symbol").map_err(db("reading a fill"))?,
-                        side: r.try_get("side").map_err(db("reading a fill"))?,
-                        price: r.try_get("price").map_err(db("reading a fill"))?,
-                        quantity: r.try_get("quantity").map_err(db("reading a fill"))?,
-                        fee: r.try_get("fee").map_err(db("reading a fill"))?,
-                        time_ms: r.try_get("time_ms").map_err(db("reading a fill"))?,
-                    })
-                })
-                .collect()
-        })
     }
 }
 

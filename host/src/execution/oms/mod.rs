@@ -114,6 +114,14 @@ impl Oms {
         self.accounts[i] = Some(account);
     }
 
+    /// Forgets deployment `id`'s account and its orders' owners (after its orders ended).
+    pub fn close_account(&mut self, id: DeploymentId) {
+        if let Some(slot) = self.accounts.get_mut(id.0 as usize) {
+            *slot = None;
+        }
+        self.owners.retain(|_, owner| *owner != id);
+    }
+
     /// The account of deployment `id`.
     pub fn account(&self, id: DeploymentId) -> Option<&Account> {
         self.accounts.get(id.0 as usize)?.as_ref()

@@ -1,0 +1,143 @@
+//! The read endpoints: each deployment's and the whole account's holdings now (from the
+//! engine), and their orders, fills and equity curves (from the store), a page at a time.
+
+use super::{ApiError, AppState};
+use crate::engine::service::Command;
+use crate::engine::{AccountSnapshot, DeploymentInfo};
+use crate::store::{EquityPoint, FillRow, HistoryQuery, OrderRow, Page, StoreError};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Schema(message) => ApiError(StatusCode::BAD_REQUEST, message),
+            other => ApiError(StatusCode::SERVICE_UNAVAILABLE, other.to_string()),
+        }
+    }
+}
+
+/// A query's filters, or a 400 naming the unusable one.
+fn checked(
+    q: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<HistoryQuery, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
+    q.validate()
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e))?;
+    Ok(q)
+}
+
+type QueryResult = Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>;
+
+/// Answers 404 unless deployment `name` runs now or has left history in the store.
+async fn known(s: &AppState, name: &str) -> Result<(), ApiError> {
+    let running = s.service.command(Command::List).await?;
+    if running.iter().any(|d| d.name == name) {
+        return Ok(());
+    }
+    let q = HistoryQuery {
+        limit: Some(1),
+        ..HistoryQuery::default()
+    };
+    if !s.store.order_page(Some(name), &q).await?.items.is_empty()
+        || !s.store.equity_curve(Some(name), &q).await?.items.is_empty()
+    {
+        return Ok(());
+    }
+    Err(ApiError(
+        StatusCode::NOT_FOUND,
+        format!("no deployment named {name:?}, now or in the history"),
+    ))
+}
+
+/// `GET /v1/deployments/{name}`.
+pub(super) async fn deployment(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<DeploymentInfo>, ApiError> {
+    s.service
+        .command(Command::List)
+        .await?
+        .into_iter()
+        .find(|d| d.name == name)
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError(
+                StatusCode::NOT_FOUND,
+                format!("no deployment named {name:?}"),
+            )
+        })
+}
+
+/// `GET /v1/deployments/{name}/account`: balances, positions at the mark, open orders, equity.
+pub(super) async fn deployment_account(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<AccountSnapshot>, ApiError> {
+    Ok(Json(s.service.account(Some(name)).await?))
+}
+
+/// `GET /v1/account`: every deployment's holdings summed.
+pub(super) async fn account(State(s): State<AppState>) -> Result<Json<AccountSnapshot>, ApiError> {
+    Ok(Json(s.service.account(None).await?))
+}
+
+/// `GET /v1/deployments/{name}/orders?status&symbol&since&until&limit&before`.
+pub(super) async fn deployment_orders(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    q: QueryResult,
+) -> Result<Json<Page<OrderRow>>, ApiError> {
+    let q = checked(q)?;
+    known(&s, &name).await?;
+    Ok(Json(s.store.order_page(Some(&name), &q).await?))
+}
+
+/// `GET /v1/account/orders`: every deployment's orders.
+pub(super) async fn orders(
+    State(s): State<AppState>,
+    q: QueryResult,
+) -> Result<Json<Page<OrderRow>>, ApiError> {
+    Ok(Json(s.store.order_page(None, &checked(q)?).await?))
+}
+
+/// `GET /v1/deployments/{name}/fills?symbol&since&until&limit&before`.
+pub(super) async fn deployment_fills(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    q: QueryResult,
+) -> Result<Json<Page<FillRow>>, ApiError> {
+    let q = checked(q)?;
+    known(&s, &name).await?;
+    Ok(Json(s.store.fill_page(Some(&name), &q).await?))
+}
+
+/// `GET /v1/account/fills`: every deployment's fills.
+pub(super) async fn fills(
+    State(s): State<AppState>,
+    q: QueryResult,
+) -> Result<Json<Page<FillRow>>, ApiError> {
+    Ok(Json(s.store.fill_page(None, &checked(q)?).await?))
+}
+
+/// `GET /v1/deployments/{name}/equity?since&until&limit&before`: its equity and drawdown once
+/// a bar, oldest first.
+pub(super) async fn deployment_equity(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    q: QueryResult,
+) -> Result<Json<Page<EquityPoint>>, ApiError> {
+    let q = checked(q)?;
+    known(&s, &name).await?;
+    Ok(Json(s.store.equity_curve(Some(&name), &q).await?))
+}
+
+/// `GET /v1/account/equity`: every deployment's equity summed once a bar, with the account's
+/// drawdown.
+pub(super) async fn equity(
+    State(s): State<AppState>,
+    q: QueryResult,
+) -> Result<Json<Page<EquityPoint>>, ApiError> {
+    Ok(Json(s.store.equity_curve(None, &checked(q)?).await?))
+}

@@ -1,0 +1,136 @@
+//! The administrator's endpoints: tokens (created with a fresh secret shown once, listed,
+//! revoked) and the audit log.
+
+use super::auth::{Caller, Scope, TokenInfo, TokenSource, hash_secret, new_secret};
+use super::{ApiError, AppState};
+use crate::store::{AuditRow, HistoryQuery, Page, TokenRow};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::{Deserialize, Serialize};
+
+/// Body of `POST /v1/tokens`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenRequest {
+    /// Who will hold it: 1 to 64 letters, digits, `-`, `_` or `.`.
+    pub name: String,
+    /// `read`, `trade` or `admin`.
+    pub scope: Scope,
+}
+
+/// A token just created: its secret is shown this once and stored only as a hash.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CreatedToken {
+    /// Its name.
+    pub name: String,
+    /// Its scope.
+    pub scope: Scope,
+    /// The bearer secret.
+    pub token: String,
+}
+
+fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// `GET /v1/tokens`: every token's name, scope and origin (never a secret or its hash).
+pub(super) async fn list(State(s): State<AppState>) -> Json<Vec<TokenInfo>> {
+    Json(s.tokens.list())
+}
+
+/// `POST /v1/tokens`.
+pub(super) async fn create(
+    State(s): State<AppState>,
+    Extension(Caller(caller)): Extension<Caller>,
+    Json(req): Json<CreateTokenRequest>,
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    if !valid_name(&req.name) {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "token name {:?}: use 1 to 64 letters, digits, '-', '_' or '.'",
+                req.name
+            ),
+        ));
+    }
+    if s.tokens.named(&req.name).is_some() {
+        return Err(ApiError(
+            StatusCode::CONFLICT,
+            format!("a token named {:?} exists", req.name),
+        ));
+    }
+    let secret = new_secret().map_err(|e| {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("no randomness for a secret: {e}"),
+        )
+    })?;
+    let row = TokenRow {
+        name: req.name.clone(),
+        sha256: hash_secret(&secret),
+        scope: req.scope.name().to_string(),
+        created_by: caller.name,
+        created_at_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64),
+    };
+    if !s.store.add_token(&row).await? {
+        return Err(ApiError(
+            StatusCode::CONFLICT,
+            format!("a token named {:?} exists", req.name),
+        ));
+    }
+    s.tokens.insert(
+        row.sha256,
+        TokenInfo {
+            name: req.name.clone(),
+            scope: req.scope,
+            source: TokenSource::Api,
+        },
+    );
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            name: req.name,
+            scope: req.scope,
+            token: secret,
+        }),
+    ))
+}
+
+/// `DELETE /v1/tokens/{name}`: revokes a token created through the API.
+pub(super) async fn revoke(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<TokenInfo>>, ApiError> {
+    match s.tokens.named(&name) {
+        None => Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no token named {name:?}"),
+        )),
+        Some(t) if t.source == TokenSource::Config => Err(ApiError(
+            StatusCode::CONFLICT,
+            format!("token {name:?} comes from the configuration file: remove it there"),
+        )),
+        Some(_) => {
+            s.store.remove_token(&name).await?;
+            s.tokens.remove(&name);
+            Ok(Json(s.tokens.list()))
+        }
+    }
+}
+
+/// `GET /v1/audit?since&until&limit&before`: operator actions, newest first.
+pub(super) async fn audit(
+    State(s): State<AppState>,
+    q: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<AuditRow>>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
+    q.validate()
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e))?;
+    Ok(Json(s.store.audit_page(&q).await?))
+}

@@ -1,0 +1,494 @@
+//! The operators' API on a running service paper-trading the simulator's market: holdings,
+//! orders, fills and equity read back a page at a time; tokens with scopes (configured by hash
+//! or created by an admin), their rate limits and body limits; the audit log; removing a
+//! deployment keeps its history; readiness.
+
+mod common;
+
+use common::service::{Server, TOKEN, market_maker_service, start_exchange_sim};
+use serde_json::Value;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The read token `[[server.tokens]]` configures (by its hash).
+const READER: &str = "reader-secret-0123456789";
+
+/// Talks HTTP to the service.
+struct Api {
+    runtime: tokio::runtime::Runtime,
+    http: reqwest::Client,
+    endpoint: String,
+}
+
+impl Api {
+    fn new(server: &Server) -> Api {
+        Api {
+            runtime: tokio::runtime::Runtime::new().unwrap(),
+            http: reqwest::Client::new(),
+            endpoint: server.endpoint.clone(),
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+        self.runtime.block_on(async {
+            let url = format!("{}{path}", self.endpoint);
+            let mut request = self
+                .http
+                .request(method.parse().unwrap(), url)
+                .bearer_auth(token);
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap();
+            (
+                status,
+                serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            )
+        })
+    }
+
+    fn get(&self, path: &str, token: &str) -> Value {
+        let (status, body) = self.call("GET", path, token, None);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    /// Polls `GET path` until `pred` holds, for at most 30 s.
+    fn wait(&self, path: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            // Four polls a second stay under the slowest rate limit the tests set.
+            let (status, body) = self.call("GET", path, TOKEN, None);
+            if status == 200 && pred(&body) {
+                return body;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited 30 s for {what}: {status} {body}"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+
+/// The market maker's service with a configured read token and `server_extra` lines.
+fn config(dir: &Path, addr: &str, server_extra: &str) -> std::path::PathBuf {
+    let path = market_maker_service(dir, addr, "");
+    let reader = stratbox::api::hash_secret(READER);
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "[store]\n",
+        &format!(
+            "{server_extra}\n[[server.tokens]]\nname = \"grafana\"\nscope = \"read\"\nsha256 = \"{reader}\"\n[store]\n"
+        ),
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn items(page: &Value) -> &Vec<Value> {
+    page["items"].as_array().unwrap()
+}
+
+#[test]
+fn holdings_orders_fills_and_equity_are_read_back_a_page_at_a_time() {
+    read_back(None);
+}
+
+#[test]
+fn the_history_reads_back_the_same_from_postgresql() {
+    const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // A schema of its own, so runs never see each other's rows.
+    let schema = format!(
+        "stratbox_ops{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    runtime.block_on(async {
+        let pool = sqlx::PgPool::connect(POSTGRES)
+            .await
+            .expect("PostgreSQL at 127.0.0.1:5432 (database test)");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&pool)
+            .await
+            .unwrap();
+    });
+    read_back(Some(format!(
+        "{POSTGRES}?options=-c%20search_path%3D{schema}"
+    )));
+}
+
+/// Runs the market maker's service on `db` (its SQLite file when `None`) and reads its
+/// holdings, orders, fills, equity, tokens and audit log back through the API.
+fn read_back(db: Option<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let (_sim, addr) = start_exchange_sim("BTCUSDT");
+    let path = config(dir.path(), &addr, "");
+    let postgres = db.is_some();
+    if let Some(url) = db {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let sqlite = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+        std::fs::write(&path, text.replace(&sqlite, &url)).unwrap();
+    }
+    let server = Server::start(&path);
+    assert_eq!(
+        dir.path().join("db.sqlite").exists(),
+        !postgres,
+        "the store is where the test asked"
+    );
+    let api = Api::new(&server);
+    let (status, created) = api.call(
+        "POST",
+        "/v1/tokens",
+        TOKEN,
+        Some(serde_json::json!({"name": "desk", "scope": "read"})),
+    );
+    assert_eq!(status, 201, "{created}");
+    let desk = created["token"].as_str().unwrap();
+    assert_eq!(api.call("GET", "/v1/tokens", desk, None).0, 403);
+    assert!(api.get("/v1/account", desk).is_object());
+    let audit = api.get("/v1/audit", TOKEN);
+    assert_eq!(items(&audit)[0]["path"], "/v1/tokens", "{audit}");
+    assert_eq!(items(&audit)[0]["status"], 201, "{audit}");
+    api.wait("/v1/deployments/mm/fills", "three fills", |p| {
+        items(p).len() >= 3
+    });
+    api.wait("/v1/deployments/mm/equity", "two equity points", |p| {
+        items(p).len() >= 2
+    });
+
+    // Holdings now: the budget's assets, equity in USDT, the maker's quotes open.
+    let account = api.get("/v1/deployments/mm/account", READER);
+    assert_eq!(account["deployment"], "mm");
+    assert_eq!(account["valuation"], "USDT");
+    let assets: Vec<&str> = account["balances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["asset"].as_str().unwrap())
+        .collect();
+    assert_eq!(assets.len(), 2, "{account}");
+    assert!(
+        assets.contains(&"USDT") && assets.contains(&"BTC"),
+        "{account}"
+    );
+    let equity: f64 = account["equity"].as_str().unwrap().parse().unwrap();
+    assert!(equity > 1_000_000.0, "{account}");
+    let position = &account["positions"][0];
+    assert_eq!(position["symbol"], "BTCUSDT");
+    assert!(position["mark_price"].is_string(), "{account}");
+    let whole = api.get("/v1/account", READER);
+    assert!(whole["deployment"].is_null());
+    assert_eq!(whole["balances"].as_array().unwrap().len(), 2);
+
+    // Orders newest first, two a page, the cursor reaching older ones.
+    let first = api.get("/v1/deployments/mm/orders?limit=2", READER);
+    let ids = |p: &Value| -> Vec<i64> {
+        items(p)
+            .iter()
+            .map(|o| o["order_id"].as_i64().unwrap())
+            .collect()
+    };
+    let a = ids(&first);
+    assert_eq!(a.len(), 2);
+    assert!(a[0] > a[1]);
+    let next = first["next"].as_i64().expect("more than two orders");
+    let second = api.get(
+        &format!("/v1/deployments/mm/orders?limit=2&before={next}"),
+        READER,
+    );
+    assert!(ids(&second).iter().all(|id| *id < a[1]), "{second}");
+    let open = api.get("/v1/deployments/mm/orders?status=open&limit=1000", READER);
+    assert!(
+        items(&open)
+            .iter()
+            .all(|o| ["new", "partially-filled", "pending-new"]
+                .contains(&o["status"].as_str().unwrap())),
+        "{open}"
+    );
+    assert_eq!(items(&first)[0]["symbol"], "BTCUSDT");
+
+    // Fills filtered by time: those from the second fill's time on.
+    let fills = api.get("/v1/deployments/mm/fills?limit=1000", READER);
+    let times: Vec<i64> = items(&fills)
+        .iter()
+        .map(|f| f["time_ms"].as_i64().unwrap())
+        .collect();
+    let cut = times[times.len() - 2];
+    let later = api.get(
+        &format!("/v1/deployments/mm/fills?since={cut}&limit=1000"),
+        READER,
+    );
+    assert!(!items(&later).is_empty());
+    assert!(
+        items(&later)
+            .iter()
+            .all(|f| f["time_ms"].as_i64().unwrap() >= cut)
+    );
+    assert_eq!(
+        api.get("/v1/account/fills?symbol=ETHUSDT", READER)["items"],
+        Value::Array(vec![])
+    );
+
+    // The equity curve, oldest first, with its drawdown; the account's sums the one deployment.
+    let curve = api.get("/v1/deployments/mm/equity", READER);
+    let points = items(&curve);
+    assert!(
+        points
+            .windows(2)
+            .all(|w| w[0]["time_ms"].as_i64() < w[1]["time_ms"].as_i64())
+    );
+    for p in points {
+        let dd = p["drawdown"].as_f64().unwrap();
+        assert!((0.0..1.0).contains(&dd), "{p}");
+        assert!(p["equity"].as_f64().unwrap() > 1_000_000.0, "{p}");
+    }
+    let total = api.get(
+        &format!(
+            "/v1/account/equity?until={}",
+            points.last().unwrap()["time_ms"].as_i64().unwrap() + 1
+        ),
+        READER,
+    );
+    let last = items(&total).last().unwrap();
+    assert_eq!(last["equity"], points.last().unwrap()["equity"]);
+
+    // Bad filters and unknown names are refused with what was wrong.
+    for (path, says, code) in [
+        ("/v1/deployments/mm/fills?limit=0", "limit 0", 400),
+        (
+            "/v1/deployments/mm/orders?status=done",
+            "status \"done\"",
+            400,
+        ),
+        ("/v1/account/fills?since=20&until=10", "since 20", 400),
+        ("/v1/account/fills?limit=x", "limit", 400),
+        ("/v1/account/fills?sort=asc", "sort", 400),
+        ("/v1/deployments/nobody/fills", "nobody", 404),
+        ("/v1/deployments/nobody/account", "nobody", 404),
+    ] {
+        let (status, body) = api.call("GET", path, READER, None);
+        assert_eq!(status, code, "{path}: {body}");
+        let error = body["error"].as_str().unwrap_or_default();
+        assert!(error.contains(says), "{path}: {body}");
+    }
+}
+
+#[test]
+fn tokens_have_scopes_limits_and_an_audit_trail_and_removal_keeps_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_sim, addr) = start_exchange_sim("BTCUSDT");
+    let path = config(
+        dir.path(),
+        &addr,
+        "rate_limit_per_second = 5\nrate_limit_burst = 30",
+    );
+    let server = Server::start(&path);
+    let api = Api::new(&server);
+    api.wait("/v1/deployments/mm/fills", "a fill", |p| {
+        !items(p).is_empty()
+    });
+
+    // Ready once the feed has data and the journal writes.
+    let ready = api.get("/v1/ready", "");
+    assert_eq!(ready["ready"], true, "{ready}");
+
+    // No token, a wrong one, and a read token asking to trade are refused.
+    assert_eq!(api.call("GET", "/v1/deployments", "", None).0, 401);
+    assert_eq!(api.call("GET", "/v1/deployments", "wrong", None).0, 401);
+    let (status, body) = api.call("POST", "/v1/deployments/mm/halt", READER, None);
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("needs trade"),
+        "{body}"
+    );
+    assert_eq!(api.call("GET", "/v1/audit", READER, None).0, 403);
+
+    // The admin creates a trade token; its secret is shown once, listed never.
+    let (status, created) = api.call(
+        "POST",
+        "/v1/tokens",
+        TOKEN,
+        Some(serde_json::json!({"name": "ops", "scope": "trade"})),
+    );
+    assert_eq!(status, 201, "{created}");
+    let ops = created["token"].as_str().unwrap().to_string();
+    let (status, body) = api.call(
+        "POST",
+        "/v1/tokens",
+        TOKEN,
+        Some(serde_json::json!({"name": "ops", "scope": "read"})),
+    );
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = api.call(
+        "POST",
+        "/v1/tokens",
+        TOKEN,
+        Some(serde_json::json!({"name": "bad name!", "scope": "read"})),
+    );
+    assert_eq!(status, 400, "{body}");
+    let listed = api.get("/v1/tokens", TOKEN);
+    assert!(!listed.to_string().contains(&ops));
+    let scope_of = |name: &str| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .map(|t| (t["scope"].clone(), t["source"].clone()))
+    };
+    assert_eq!(scope_of("ops"), Some(("trade".into(), "api".into())));
+    assert_eq!(scope_of("grafana"), Some(("read".into(), "config".into())));
+    assert_eq!(scope_of("admin"), Some(("admin".into(), "config".into())));
+    let (status, body) = api.call(
+        "POST",
+        "/v1/tokens",
+        &ops,
+        Some(serde_json::json!({"name": "x", "scope": "admin"})),
+    );
+    assert_eq!(status, 403, "a trade token cannot make tokens: {body}");
+
+    // The trade token halts and resumes; a configured token cannot be revoked.
+    assert_eq!(
+        api.call("POST", "/v1/deployments/mm/halt", &ops, None).0,
+        200
+    );
+    assert_eq!(
+        api.call("POST", "/v1/deployments/mm/resume", &ops, None).0,
+        200
+    );
+    assert_eq!(api.call("DELETE", "/v1/tokens/grafana", TOKEN, None).0, 409);
+
+    // Bodies past a route's limit are refused before they are read.
+    let big = serde_json::json!({"reason": "x".repeat(100 << 10)});
+    assert_eq!(api.call("POST", "/v1/kill", &ops, Some(big)).0, 413);
+
+    // Only the hash of a secret is stored; the token works after a restart.
+    server.terminate();
+    let db = std::fs::read(dir.path().join("db.sqlite")).unwrap();
+    assert!(
+        !db.windows(ops.len()).any(|w| w == ops.as_bytes()),
+        "a secret is in the database"
+    );
+    let server = Server::start(&path);
+    let api = Api::new(&server);
+    assert_eq!(api.call("GET", "/v1/deployments", &ops, None).0, 200);
+
+    // The audit log: who did what, and how it went, newest first.
+    let audit = api.get("/v1/audit?limit=1000", TOKEN);
+    let entries: Vec<(String, String, String, i64)> = items(&audit)
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().into(),
+                e["method"].as_str().unwrap().into(),
+                e["path"].as_str().unwrap().into(),
+                e["status"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let has = |actor: &str, method: &str, path: &str, status: i64| {
+        entries.contains(&(actor.into(), method.into(), path.into(), status))
+    };
+    assert!(
+        has("grafana", "POST", "/v1/deployments/mm/halt", 403),
+        "{entries:?}"
+    );
+    assert!(has("admin", "POST", "/v1/tokens", 201), "{entries:?}");
+    assert!(has("admin", "POST", "/v1/tokens", 409), "{entries:?}");
+    assert!(
+        has("ops", "POST", "/v1/deployments/mm/halt", 200),
+        "{entries:?}"
+    );
+    assert!(
+        has("ops", "POST", "/v1/deployments/mm/resume", 200),
+        "{entries:?}"
+    );
+    assert!(
+        has("admin", "DELETE", "/v1/tokens/grafana", 409),
+        "{entries:?}"
+    );
+    let refused = items(&audit)
+        .iter()
+        .find(|e| e["status"] == 403 && e["path"] == "/v1/deployments/mm/halt")
+        .unwrap();
+    assert!(
+        refused["detail"].as_str().unwrap().contains("needs trade"),
+        "{refused}"
+    );
+    assert!(items(&audit).iter().all(|e| e["method"] != "GET"));
+
+    // Over its rate: 429 with Retry-After, for that token only.
+    let statuses: Vec<u16> = (0..60)
+        .map(|_| api.call("GET", "/v1/deployments", READER, None).0)
+        .collect();
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert_eq!(api.call("GET", "/v1/deployments", &ops, None).0, 200);
+
+    // Removal: the deployment goes, its orders are cancelled, its history stays.
+    api.wait("/v1/deployments/mm/fills", "a fill", |p| {
+        !items(p).is_empty()
+    });
+    let fills_before = items(&api.get("/v1/deployments/mm/fills?limit=1000", TOKEN)).len();
+    let (status, list) = api.call("DELETE", "/v1/deployments/mm", &ops, None);
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list, Value::Array(vec![]));
+    assert_eq!(api.call("GET", "/v1/deployments/mm", TOKEN, None).0, 404);
+    api.wait(
+        "/v1/deployments/mm/orders?status=open",
+        "no open order",
+        |p| items(p).is_empty(),
+    );
+    let fills_after = items(&api.get("/v1/deployments/mm/fills?limit=1000", TOKEN)).len();
+    assert!(fills_after >= fills_before);
+    assert!(!items(&api.get("/v1/deployments/mm/equity", TOKEN)).is_empty());
+    assert_eq!(api.call("DELETE", "/v1/deployments/mm", &ops, None).0, 404);
+
+    // Revoked, the token is refused.
+    assert_eq!(api.call("DELETE", "/v1/tokens/ops", TOKEN, None).0, 200);
+    assert_eq!(api.call("GET", "/v1/deployments", &ops, None).0, 401);
+}
+
+/// The first line the service logs, started with `args` before `serve`.
+fn first_log_line(args: &[&str]) -> String {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let (_sim, addr) = start_exchange_sim("BTCUSDT");
+    let config = market_maker_service(dir.path(), &addr, "");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(args)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env_remove("STRATBOX_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    line
+}
+
+#[test]
+fn logs_are_plain_text_off_a_terminal_and_json_on_request() {
+    let plain = first_log_line(&[]);
+    assert!(plain.contains("INFO"), "{plain}");
+    assert!(
+        !plain.contains('\u{1b}'),
+        "colour codes off a terminal: {plain:?}"
+    );
+    let json: Value = serde_json::from_str(&first_log_line(&["--log-format", "json"]))
+        .expect("a JSON object a line");
+    assert_eq!(json["level"], "INFO", "{json}");
+    assert!(json["message"].is_string(), "{json}");
+    assert!(json["timestamp"].is_string(), "{json}");
+}
