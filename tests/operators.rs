@@ -492,3 +492,244 @@ fn logs_are_plain_text_off_a_terminal_and_json_on_request() {
     assert!(json["message"].is_string(), "{json}");
     assert!(json["timestamp"].is_string(), "{json}");
 }
+
+/// Schemathesis (from PyPI) against the live service, from the OpenAPI description it serves:
+/// generated and mutated requests to every path, its stateful links and unauthenticated calls;
+/// no answer may be a server error or differ from what the description documents.
+#[test]
+fn the_api_holds_to_its_openapi_description_under_schemathesis() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_sim, addr) = start_exchange_sim("BTCUSDT");
+    let path = config(
+        dir.path(),
+        &addr,
+        "rate_limit_per_second = 100000\nrate_limit_burst = 100000",
+    );
+    let server = Server::start(&path);
+    let api = Api::new(&server);
+    api.wait("/v1/deployments/mm/fills", "a fill", |p| {
+        !items(p).is_empty()
+    });
+    let description = api.get("/v1/openapi.json", "");
+    assert_eq!(description["openapi"], "3.1.0");
+    assert!(description["paths"].as_object().unwrap().len() >= 30);
+    let settings = dir.path().join("schemathesis.toml");
+    std::fs::write(
+        &settings,
+        "[parameters]\n\"path.name\" = \"mm\"\n\"path.symbol\" = \"BTCUSDT\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new("schemathesis")
+        .arg("--config-file")
+        .arg(&settings)
+        .args([
+            "run",
+            &format!("{}/v1/openapi.json", server.endpoint),
+            "--header",
+            &format!("Authorization: Bearer {TOKEN}"),
+            "--checks",
+            "all",
+            // Some values the description allows are refused for what they mean (a model file
+            // that does not exist, a deployment name that is taken): those are answered with a
+            // documented 4xx, which the other checks verify.
+            "--exclude-checks",
+            "positive_data_acceptance",
+            "--max-examples",
+            "25",
+            "--seed",
+            "7",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("schemathesis on PATH (scripts/test installs it from PyPI)");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(report.contains("passed"), "{report}");
+    assert_eq!(
+        api.get("/v1/ready", "")["ready"],
+        true,
+        "the service answers after it"
+    );
+}
+
+/// A webhook receiver on loopback: records every POST (its `Idempotency-Key` and body) and
+/// answers 500 to the first, 200 to the others.
+struct Receiver {
+    url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        use axum::http::{HeaderMap, StatusCode};
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: String| {
+                let log = log.clone();
+                async move {
+                    let key = headers
+                        .get("idempotency-key")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string();
+                    let mut log = log.lock().unwrap();
+                    log.push((key, serde_json::from_str(&body).unwrap_or(Value::Null)));
+                    if log.len() == 1 {
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        StatusCode::OK
+                    }
+                }
+            }),
+        );
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        runtime.spawn(async move { axum::serve(listener, app).await });
+        Receiver {
+            url,
+            seen,
+            _runtime: runtime,
+        }
+    }
+
+    /// Waits up to 30 s for a delivery whose body satisfies `pred`.
+    fn wait(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some((_, body)) = self.seen.lock().unwrap().iter().find(|(_, b)| pred(b)) {
+                return body.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {what} in 30 s: {:?}",
+                self.seen.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[test]
+fn alerts_fire_once_resolve_and_reach_a_webhook_through_its_failures() {
+    let receiver = Receiver::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, addr) = start_exchange_sim("BTCUSDT");
+    let path = config(dir.path(), &addr, "");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&format!(
+        "[alerts]\nwebhooks = [\"{}\"]\nevaluate_ms = 100\n\
+         [[alerts.rules]]\nname = \"mm-halted\"\nmetric = \"halted\"\nabove = 0.5\nseverity = \"critical\"\nsubject = \"mm\"\n\
+         [[alerts.rules]]\nname = \"stale-feed\"\nmetric = \"feed_silence_seconds\"\nabove = 1.0\nfor_seconds = 0.5\n",
+        receiver.url
+    ));
+    std::fs::write(&path, text).unwrap();
+    let server = Server::start(&path);
+    let api = Api::new(&server);
+    api.wait("/v1/deployments/mm/fills", "a fill", |p| {
+        !items(p).is_empty()
+    });
+    let rules = api.get("/v1/alerts", READER);
+    assert_eq!(rules["rules"].as_array().unwrap().len(), 2, "{rules}");
+    assert_eq!(rules["firing"], Value::Array(vec![]), "{rules}");
+
+    // A halt fires the rule; the receiver's first answer is a 500, so the delivery is retried.
+    assert_eq!(
+        api.call("POST", "/v1/deployments/mm/halt", TOKEN, None).0,
+        200
+    );
+    let fired = receiver.wait("firing", |b| {
+        b["rule"] == "mm-halted" && b["state"] == "firing"
+    });
+    assert_eq!(fired["severity"], "critical");
+    assert_eq!(fired["subject"], "mm");
+    assert_eq!(fired["value"], 1.0);
+    let id = fired["id"].as_str().unwrap().to_string();
+    let firing = api.wait("/v1/alerts", "the alert listed", |a| {
+        a["firing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["id"] == id.as_str())
+    });
+    assert!(
+        firing["recent"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("halted")
+    );
+
+    // Resuming resolves it, under the same id.
+    assert_eq!(
+        api.call("POST", "/v1/deployments/mm/resume", TOKEN, None).0,
+        200
+    );
+    receiver.wait("resolved", |b| {
+        b["id"] == id.as_str() && b["state"] == "resolved"
+    });
+
+    // The exchange goes away: the feed falls silent and that fires too.
+    drop(sim);
+    let stale = receiver.wait("stale feed", |b| b["rule"] == "stale-feed");
+    assert_eq!(stale["subject"], "BTCUSDT");
+    assert!(stale["value"].as_f64().unwrap() > 1.0);
+
+    // Each change reached the webhook once (the failed first attempt aside), in order.
+    let seen = receiver.seen.lock().unwrap().clone();
+    let keys: Vec<&str> = seen.iter().map(|(k, _)| k.as_str()).collect();
+    let firing_key = format!("{id}/Firing");
+    assert_eq!(
+        keys.iter().filter(|k| **k == firing_key).count(),
+        2,
+        "one failed attempt and one delivery: {keys:?}"
+    );
+    let resolved_at = keys
+        .iter()
+        .position(|k| *k == format!("{id}/Resolved"))
+        .unwrap();
+    assert_eq!(
+        keys.iter()
+            .filter(|k| **k == format!("{id}/Resolved"))
+            .count(),
+        1
+    );
+    assert!(keys.iter().rposition(|k| *k == firing_key).unwrap() < resolved_at);
+}
+
+#[test]
+fn a_broken_alerts_section_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = market_maker_service(dir.path(), "127.0.0.1:9", "");
+    for (section, says) in [
+        (
+            "[[alerts.rules]]\nname = \"x\"\nmetric = \"drawdown\"\n",
+            "one finite threshold",
+        ),
+        (
+            "[[alerts.rules]]\nname = \"x\"\nmetric = \"pnl\"\nabove = 1\n",
+            "unknown variant `pnl`",
+        ),
+        ("[alerts]\nwebhooks = [\"ftp://x\"]\n", "http or https"),
+    ] {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let broken = dir.path().join("broken.toml");
+        std::fs::write(&broken, format!("{text}{section}")).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
+            .args(["serve", "--config"])
+            .arg(&broken)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(err.contains(says), "{section}: {err}");
+    }
+}

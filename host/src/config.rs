@@ -40,6 +40,9 @@ pub struct ServiceConfig {
     /// Limits over the whole account, every deployment together.
     #[serde(default)]
     pub risk: crate::risk::AccountLimits,
+    /// Alert rules and where alerts are delivered.
+    #[serde(default)]
+    pub alerts: crate::monitor::alerts::AlertConfig,
 }
 
 /// The operators' HTTP endpoint.
@@ -403,6 +406,13 @@ impl ServiceConfig {
         if let Ok(token) = std::env::var("STRATBOX_TOKEN") {
             config.server.token = Some(token);
         }
+        config
+            .alerts
+            .validate()
+            .map_err(|message| ConfigError::Invalid {
+                path: shown.clone(),
+                message: format!("[alerts]: {message}"),
+            })?;
         let server = &config.server;
         if !(server.rate_limit_per_second > 0.0 && server.rate_limit_burst >= 1.0) {
             return Err(ConfigError::Invalid {

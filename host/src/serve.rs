@@ -12,6 +12,7 @@ use crate::feeds::sources::Poller;
 use crate::feeds::{MarketEvent, replay};
 use crate::inference::{InferenceService, ModelControl};
 use crate::model::SymbolId;
+use crate::monitor::alerts::{AlertCenter, FeedSilence, Readings, samples};
 use crate::sandbox::Runtime;
 use crate::store::{Store, StoreJournal};
 use std::future::Future;
@@ -227,6 +228,14 @@ pub async fn serve(
     })?;
     tracing::info!(%addr, db = %db_url, "control endpoint listening");
     on_ready(addr);
+    let alerts = Arc::new(AlertCenter::new(&config.alerts));
+    let watcher = tokio::spawn(watch_alerts(
+        alerts.clone(),
+        service.clone(),
+        followed.clone(),
+        metrics.clone(),
+        Duration::from_millis(config.alerts.evaluate_ms),
+    ));
     let app = api::router(api::ApiContext {
         service: service.clone(),
         models,
@@ -239,6 +248,7 @@ pub async fn serve(
             config.server.rate_limit_burst,
         )),
         journal_alive,
+        alerts,
     });
     if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -248,6 +258,8 @@ pub async fn serve(
     }
 
     tracing::info!("shutting down: stopping the replay, draining the engine, flushing the journal");
+    watcher.abort();
+    let _ = watcher.await;
     if let Some(followed) = &followed {
         followed.stop_all().await;
     }
@@ -260,6 +272,39 @@ pub async fn serve(
     let _ = writer.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Evaluates the alert rules every `period` on the risk report, the deployments, the live
+/// feeds and the journal, until aborted.
+async fn watch_alerts(
+    alerts: Arc<AlertCenter>,
+    service: Arc<crate::engine::service::EngineService>,
+    feeds: Option<Arc<Followed>>,
+    metrics: Arc<crate::monitor::ServiceMetrics>,
+    period: Duration,
+) {
+    let mut silence = FeedSilence::default();
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let risk = service
+            .risk(crate::engine::service::RiskCommand::Report)
+            .await;
+        let deployments = service.command(crate::engine::service::Command::List).await;
+        let (Ok(risk), Ok(deployments)) = (risk, deployments) else {
+            return;
+        };
+        let feeds = feeds.as_ref().map(|f| f.counters()).unwrap_or_default();
+        let readings = Readings {
+            risk: &risk,
+            deployments: &deployments,
+            feeds: &feeds,
+            journal_backlog: metrics.journal_backlog(),
+        };
+        let now = crate::model::time::wall_clock_ms();
+        alerts.observe(&samples(&readings, &mut silence, now), now);
+    }
 }
 
 /// The tokens the API accepts: `server.token` as `admin`, `[[server.tokens]]`, and those

@@ -13,7 +13,19 @@ use std::sync::{Mutex, RwLock};
 use std::time::Instant;
 
 /// What a token may do; each scope includes the ones before it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// Read everything but the tokens and the audit log; run the risk analyses.
@@ -50,7 +62,7 @@ impl std::str::FromStr for Scope {
 }
 
 /// Where a token comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenSource {
     /// The configuration file (`server.token` or `[[server.tokens]]`): fixed while it runs.
@@ -60,7 +72,7 @@ pub enum TokenSource {
 }
 
 /// A token the service accepts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenInfo {
     /// Its name (who holds it).
     pub name: String,

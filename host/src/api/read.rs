@@ -1,7 +1,7 @@
 //! The read endpoints: each deployment's and the whole account's holdings now (from the
 //! engine), and their orders, fills and equity curves (from the store), a page at a time.
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, ErrorBody, Refusals};
 use crate::engine::service::Command;
 use crate::engine::{AccountSnapshot, DeploymentInfo};
 use crate::store::{EquityPoint, FillRow, HistoryQuery, OrderRow, Page, StoreError};
@@ -51,7 +51,13 @@ async fn known(s: &AppState, name: &str) -> Result<(), ApiError> {
     ))
 }
 
-/// `GET /v1/deployments/{name}`.
+/// One deployment.
+#[utoipa::path(get, path = "/v1/deployments/{name}", tag = "deployments",
+    params(("name" = String, Path, description = "The deployment")),
+    responses(
+        (status = 200, description = "The deployment", body = DeploymentInfo),
+        (status = 404, description = "No such deployment", body = ErrorBody),
+        Refusals))]
 pub(super) async fn deployment(
     State(s): State<AppState>,
     Path(name): Path<String>,
@@ -70,7 +76,13 @@ pub(super) async fn deployment(
         })
 }
 
-/// `GET /v1/deployments/{name}/account`: balances, positions at the mark, open orders, equity.
+/// A deployment's holdings now: balances, positions at the mark, open orders, equity.
+#[utoipa::path(get, path = "/v1/deployments/{name}/account", tag = "account",
+    params(("name" = String, Path, description = "The deployment")),
+    responses(
+        (status = 200, description = "Its account", body = AccountSnapshot),
+        (status = 404, description = "No such deployment", body = ErrorBody),
+        Refusals))]
 pub(super) async fn deployment_account(
     State(s): State<AppState>,
     Path(name): Path<String>,
@@ -78,12 +90,20 @@ pub(super) async fn deployment_account(
     Ok(Json(s.service.account(Some(name)).await?))
 }
 
-/// `GET /v1/account`: every deployment's holdings summed.
+/// Every deployment's holdings summed.
+#[utoipa::path(get, path = "/v1/account", tag = "account",
+    responses((status = 200, description = "The account", body = AccountSnapshot), Refusals))]
 pub(super) async fn account(State(s): State<AppState>) -> Result<Json<AccountSnapshot>, ApiError> {
     Ok(Json(s.service.account(None).await?))
 }
 
-/// `GET /v1/deployments/{name}/orders?status&symbol&since&until&limit&before`.
+/// A deployment's orders, newest first.
+#[utoipa::path(get, path = "/v1/deployments/{name}/orders", tag = "account", params(("name" = String, Path, description = "The deployment"), HistoryQuery),
+    responses(
+        (status = 200, description = "A page", body = Page<OrderRow>),
+        (status = 400, description = "A filter is unusable", body = ErrorBody),
+        (status = 404, description = "No such deployment, now or in the history", body = ErrorBody),
+        Refusals))]
 pub(super) async fn deployment_orders(
     State(s): State<AppState>,
     Path(name): Path<String>,
@@ -94,7 +114,12 @@ pub(super) async fn deployment_orders(
     Ok(Json(s.store.order_page(Some(&name), &q).await?))
 }
 
-/// `GET /v1/account/orders`: every deployment's orders.
+/// Every deployment's orders, newest first.
+#[utoipa::path(get, path = "/v1/account/orders", tag = "account", params(HistoryQuery),
+    responses(
+        (status = 200, description = "A page", body = Page<OrderRow>),
+        (status = 400, description = "A filter is unusable", body = ErrorBody),
+        Refusals))]
 pub(super) async fn orders(
     State(s): State<AppState>,
     q: QueryResult,
@@ -102,7 +127,13 @@ pub(super) async fn orders(
     Ok(Json(s.store.order_page(None, &checked(q)?).await?))
 }
 
-/// `GET /v1/deployments/{name}/fills?symbol&since&until&limit&before`.
+/// A deployment's fills, newest first.
+#[utoipa::path(get, path = "/v1/deployments/{name}/fills", tag = "account", params(("name" = String, Path, description = "The deployment"), HistoryQuery),
+    responses(
+        (status = 200, description = "A page", body = Page<FillRow>),
+        (status = 400, description = "A filter is unusable", body = ErrorBody),
+        (status = 404, description = "No such deployment, now or in the history", body = ErrorBody),
+        Refusals))]
 pub(super) async fn deployment_fills(
     State(s): State<AppState>,
     Path(name): Path<String>,
@@ -113,7 +144,12 @@ pub(super) async fn deployment_fills(
     Ok(Json(s.store.fill_page(Some(&name), &q).await?))
 }
 
-/// `GET /v1/account/fills`: every deployment's fills.
+/// Every deployment's fills, newest first.
+#[utoipa::path(get, path = "/v1/account/fills", tag = "account", params(HistoryQuery),
+    responses(
+        (status = 200, description = "A page", body = Page<FillRow>),
+        (status = 400, description = "A filter is unusable", body = ErrorBody),
+        Refusals))]
 pub(super) async fn fills(
     State(s): State<AppState>,
     q: QueryResult,
@@ -121,8 +157,13 @@ pub(super) async fn fills(
     Ok(Json(s.store.fill_page(None, &checked(q)?).await?))
 }
 
-/// `GET /v1/deployments/{name}/equity?since&until&limit&before`: its equity and drawdown once
-/// a bar, oldest first.
+/// A deployment's equity and drawdown once a bar, oldest first (the last `limit` points).
+#[utoipa::path(get, path = "/v1/deployments/{name}/equity", tag = "account", params(("name" = String, Path, description = "The deployment"), HistoryQuery),
+    responses(
+        (status = 200, description = "A page", body = Page<EquityPoint>),
+        (status = 400, description = "A filter is unusable", body = ErrorBody),
+        (status = 404, description = "No such deployment, now or in the history", body = ErrorBody),
+        Refusals))]
 pub(super) async fn deployment_equity(
     State(s): State<AppState>,
     Path(name): Path<String>,
@@ -133,8 +174,12 @@ pub(super) async fn deployment_equity(
     Ok(Json(s.store.equity_curve(Some(&name), &q).await?))
 }
 
-/// `GET /v1/account/equity`: every deployment's equity summed once a bar, with the account's
-/// drawdown.
+/// Every deployment's equity summed once a bar, with the account's drawdown, oldest first.
+#[utoipa::path(get, path = "/v1/account/equity", tag = "account", params(HistoryQuery),
+    responses(
+        (status = 200, description = "A page", body = Page<EquityPoint>),
+        (status = 400, description = "A filter is unusable", body = ErrorBody),
+        Refusals))]
 pub(super) async fn equity(
     State(s): State<AppState>,
     q: QueryResult,

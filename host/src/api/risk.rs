@@ -1,7 +1,7 @@
 //! The risk endpoints: the account's and each deployment's risk, trading state changes, the
 //! kill switch, rebalancing, and the risk analyses of `stratbox risk` over posted prices.
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, Body, BodyRefusals, ErrorBody, Refusals};
 use crate::engine::RiskReport;
 use crate::engine::service::RiskCommand;
 use crate::risk::TradingState;
@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 /// Body of `POST /v1/risk/state` and `POST /v1/deployments/{name}/state`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StateRequest {
     /// `active`, `reducing` or `halted`.
@@ -27,7 +27,7 @@ pub struct StateRequest {
 }
 
 /// Body of `POST /v1/kill`.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KillRequest {
     /// Close every position with immediate-or-cancel orders at most this fraction through the
@@ -41,7 +41,10 @@ pub struct KillRequest {
 
 type RiskReply = Result<Json<RiskReport>, ApiError>;
 
-/// `GET /v1/risk`.
+/// The account's and every deployment's risk: trading states, limits, equity, drawdown, VaR,
+/// exposure and protective stops.
+#[utoipa::path(get, path = "/v1/risk", tag = "risk",
+    responses((status = 200, description = "The risk report", body = RiskReport), Refusals))]
 pub(super) async fn report(State(s): State<AppState>) -> RiskReply {
     Ok(Json(s.service.risk(RiskCommand::Report).await?))
 }
@@ -56,25 +59,36 @@ fn set(name: Option<String>, req: StateRequest) -> RiskCommand {
     }
 }
 
-/// `POST /v1/risk/state`: the whole account's trading state.
+/// Sets the whole account's trading state.
+#[utoipa::path(post, path = "/v1/risk/state", tag = "risk", request_body = StateRequest,
+    responses((status = 200, description = "The risk report after it", body = RiskReport), Refusals, BodyRefusals))]
 pub(super) async fn account_state(
     State(s): State<AppState>,
-    Json(req): Json<StateRequest>,
+    Body(req): Body<StateRequest>,
 ) -> RiskReply {
     Ok(Json(s.service.risk(set(None, req)).await?))
 }
 
-/// `POST /v1/deployments/{name}/state`.
+/// Sets a deployment's trading state.
+#[utoipa::path(post, path = "/v1/deployments/{name}/state", tag = "risk", request_body = StateRequest,
+    params(("name" = String, Path, description = "The deployment")),
+    responses(
+        (status = 200, description = "The risk report after it", body = RiskReport),
+        (status = 404, description = "No such deployment", body = ErrorBody),
+        Refusals, BodyRefusals))]
 pub(super) async fn deployment_state(
     State(s): State<AppState>,
     Path(name): Path<String>,
-    Json(req): Json<StateRequest>,
+    Body(req): Body<StateRequest>,
 ) -> RiskReply {
     Ok(Json(s.service.risk(set(Some(name), req)).await?))
 }
 
-/// `POST /v1/kill`.
-pub(super) async fn kill(State(s): State<AppState>, Json(req): Json<KillRequest>) -> RiskReply {
+/// The kill switch: the account HALTED, every open order cancelled, positions closed with
+/// immediate-or-cancel orders when `flatten` is given.
+#[utoipa::path(post, path = "/v1/kill", tag = "risk", request_body = KillRequest,
+    responses((status = 200, description = "The risk report after it", body = RiskReport), Refusals, BodyRefusals))]
+pub(super) async fn kill(State(s): State<AppState>, Body(req): Body<KillRequest>) -> RiskReply {
     if let Some(cap) = req.flatten
         && !(cap > 0.0 && cap < 1.0)
     {
@@ -93,18 +107,24 @@ pub(super) async fn kill(State(s): State<AppState>, Json(req): Json<KillRequest>
 }
 
 /// Body of `POST /v1/deployments/{name}/rebalance`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RebalanceRequest {
     /// Fraction of the deployment's equity by symbol (long-only, summing to at most 1).
     pub weights: std::collections::BTreeMap<String, f64>,
 }
 
-/// `POST /v1/deployments/{name}/rebalance`.
+/// Moves a deployment's holdings toward target weights with market orders.
+#[utoipa::path(post, path = "/v1/deployments/{name}/rebalance", tag = "risk", request_body = RebalanceRequest,
+    params(("name" = String, Path, description = "The deployment")),
+    responses(
+        (status = 200, description = "The risk report with the orders sent", body = RiskReport),
+        (status = 404, description = "No such deployment", body = ErrorBody),
+        Refusals, BodyRefusals))]
 pub(super) async fn rebalance(
     State(s): State<AppState>,
     Path(name): Path<String>,
-    Json(req): Json<RebalanceRequest>,
+    Body(req): Body<RebalanceRequest>,
 ) -> RiskReply {
     let command = RiskCommand::Rebalance {
         name,
@@ -115,7 +135,7 @@ pub(super) async fn rebalance(
 
 /// The prices an analysis runs over: each asset's closes as `[open_time_ms, close]` pairs;
 /// returns are taken on the open times every asset has.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize, Deserialize)]
 pub struct PricesBody<Q> {
     /// Closes by asset name.
     pub prices: std::collections::BTreeMap<String, Vec<(i64, f64)>>,
@@ -145,23 +165,29 @@ where
     }
 }
 
-/// `POST /v1/risk/var`: the body's `prices` and `stratbox risk var`'s settings.
+/// VaR and CVaR of the posted prices by each method (`stratbox risk var`'s settings).
+#[utoipa::path(post, path = "/v1/risk/var", tag = "risk", request_body = PricesBody<VarQuery>,
+    responses((status = 200, description = "VaR and CVaR", body = VarAnswer), Refusals, BodyRefusals))]
 pub(super) async fn var(
-    Json(body): Json<PricesBody<VarQuery>>,
+    Body(body): Body<PricesBody<VarQuery>>,
 ) -> Result<Json<VarAnswer>, ApiError> {
     analyse(body, analysis::value_at_risk).await
 }
 
-/// `POST /v1/risk/optimize`.
+/// Portfolio weights over the posted prices (`stratbox risk optimize`'s settings).
+#[utoipa::path(post, path = "/v1/risk/optimize", tag = "risk", request_body = PricesBody<OptimizeQuery>,
+    responses((status = 200, description = "The weights", body = OptimizeAnswer), Refusals, BodyRefusals))]
 pub(super) async fn optimize(
-    Json(body): Json<PricesBody<OptimizeQuery>>,
+    Body(body): Body<PricesBody<OptimizeQuery>>,
 ) -> Result<Json<OptimizeAnswer>, ApiError> {
     analyse(body, analysis::optimize).await
 }
 
-/// `POST /v1/risk/backtest-var`.
+/// Backtests of one-bar VaR over the posted prices (`stratbox risk backtest-var`'s settings).
+#[utoipa::path(post, path = "/v1/risk/backtest-var", tag = "risk", request_body = PricesBody<BacktestQuery>,
+    responses((status = 200, description = "The backtests", body = BacktestsAnswer), Refusals, BodyRefusals))]
 pub(super) async fn backtest_var(
-    Json(body): Json<PricesBody<BacktestQuery>>,
+    Body(body): Body<PricesBody<BacktestQuery>>,
 ) -> Result<Json<BacktestsAnswer>, ApiError> {
     analyse(body, analysis::backtest_var).await
 }

@@ -2,15 +2,16 @@
 //! revoked) and the audit log.
 
 use super::auth::{Caller, Scope, TokenInfo, TokenSource, hash_secret, new_secret};
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, Body, BodyRefusals, ErrorBody, Refusals};
 use crate::store::{AuditRow, HistoryQuery, Page, TokenRow};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+
 use serde::{Deserialize, Serialize};
 
 /// Body of `POST /v1/tokens`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenRequest {
     /// Who will hold it: 1 to 64 letters, digits, `-`, `_` or `.`.
@@ -20,7 +21,7 @@ pub struct CreateTokenRequest {
 }
 
 /// A token just created: its secret is shown this once and stored only as a hash.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Serialize, Deserialize)]
 pub struct CreatedToken {
     /// Its name.
     pub name: String,
@@ -37,16 +38,23 @@ fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// `GET /v1/tokens`: every token's name, scope and origin (never a secret or its hash).
+/// Every token's name, scope and origin (never a secret or its hash).
+#[utoipa::path(get, path = "/v1/tokens", tag = "admin",
+    responses((status = 200, description = "Every token", body = Vec<TokenInfo>), Refusals))]
 pub(super) async fn list(State(s): State<AppState>) -> Json<Vec<TokenInfo>> {
     Json(s.tokens.list())
 }
 
-/// `POST /v1/tokens`.
+/// Creates a token; its secret is in the answer only.
+#[utoipa::path(post, path = "/v1/tokens", tag = "admin", request_body = CreateTokenRequest,
+    responses(
+        (status = 201, description = "Created, with its secret", body = CreatedToken),
+        (status = 409, description = "The name is taken", body = ErrorBody),
+        Refusals, BodyRefusals))]
 pub(super) async fn create(
     State(s): State<AppState>,
     Extension(Caller(caller)): Extension<Caller>,
-    Json(req): Json<CreateTokenRequest>,
+    Body(req): Body<CreateTokenRequest>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     if !valid_name(&req.name) {
         return Err(ApiError(
@@ -74,9 +82,7 @@ pub(super) async fn create(
         sha256: hash_secret(&secret),
         scope: req.scope.name().to_string(),
         created_by: caller.name,
-        created_at_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64),
+        created_at_ms: crate::model::time::wall_clock_ms(),
     };
     if !s.store.add_token(&row).await? {
         return Err(ApiError(
@@ -102,7 +108,14 @@ pub(super) async fn create(
     ))
 }
 
-/// `DELETE /v1/tokens/{name}`: revokes a token created through the API.
+/// Revokes a token created through the API.
+#[utoipa::path(delete, path = "/v1/tokens/{name}", tag = "admin",
+    params(("name" = String, Path, description = "The token's name")),
+    responses(
+        (status = 200, description = "Revoked: every token left", body = Vec<TokenInfo>),
+        (status = 404, description = "No such token", body = ErrorBody),
+        (status = 409, description = "The token comes from the configuration file", body = ErrorBody),
+        Refusals))]
 pub(super) async fn revoke(
     State(s): State<AppState>,
     Path(name): Path<String>,
@@ -124,7 +137,12 @@ pub(super) async fn revoke(
     }
 }
 
-/// `GET /v1/audit?since&until&limit&before`: operator actions, newest first.
+/// Operator actions, newest first.
+#[utoipa::path(get, path = "/v1/audit", tag = "admin", params(HistoryQuery),
+    responses(
+        (status = 200, description = "A page of the audit log", body = Page<AuditRow>),
+        (status = 400, description = "A filter is unusable", body = ErrorBody),
+        Refusals))]
 pub(super) async fn audit(
     State(s): State<AppState>,
     q: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,

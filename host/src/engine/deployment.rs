@@ -84,7 +84,7 @@ pub struct Version {
 }
 
 /// Whether a deployment runs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "status", content = "reason", rename_all = "lowercase")]
 pub enum Status {
     /// Receiving events.

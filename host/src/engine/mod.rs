@@ -38,7 +38,7 @@ const UPDATE_ROUNDS: usize = 64;
 const DAY_MS: i64 = 86_400_000;
 
 /// What `list` reports about a deployment.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, Serialize, Deserialize)]
 pub struct DeploymentInfo {
     /// Its name.
     pub name: String,

@@ -10,7 +10,7 @@ use crate::risk::{AccountLimits, AccountView, StateRecord, TradingState};
 use serde::{Deserialize, Serialize};
 
 /// One deployment's risk, as operators read it.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(utoipa::ToSchema, Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct DeploymentRiskInfo {
     /// The deployment.
     pub name: String,
@@ -24,6 +24,9 @@ pub struct DeploymentRiskInfo {
     pub drawdown: f64,
     /// One-day 95 % VaR of its equity, as a fraction (once 30 bars are seen).
     pub var: Option<f64>,
+    /// Its budget's VaR limit, as a fraction of equity.
+    #[serde(default)]
+    pub max_var: Option<f64>,
     /// Gross exposure (absolute position notionals).
     pub gross_exposure: f64,
     /// One-bar 95 % VaR and CVaR of its equity returns by each method (once 30 bars are seen).
@@ -35,7 +38,7 @@ pub struct DeploymentRiskInfo {
 }
 
 /// One position the kill switch closed, or could not.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(utoipa::ToSchema, Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct FlattenInfo {
     /// The deployment.
     pub deployment: String,
@@ -48,7 +51,7 @@ pub struct FlattenInfo {
 }
 
 /// One order of a rebalance, or why it was refused.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(utoipa::ToSchema, Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct RebalanceInfo {
     /// The symbol.
     pub symbol: String,
@@ -63,7 +66,7 @@ pub struct RebalanceInfo {
 }
 
 /// The account's and each deployment's risk.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(utoipa::ToSchema, Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct RiskReport {
     /// The whole account's trading state.
     pub account: StateRecord,
@@ -87,7 +90,7 @@ pub struct RiskReport {
 }
 
 /// A VaR estimate of a deployment's or the account's equity.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(utoipa::ToSchema, Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct VarInfo {
     /// `historical`, `parametric`, `ewma` or `cornish-fisher`.
     pub method: String,
@@ -158,7 +161,7 @@ fn account_returns<'a>(
 }
 
 /// A protective stop, as operators read it.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(utoipa::ToSchema, Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct StopInfo {
     /// The symbol.
     pub symbol: String,
@@ -398,6 +401,7 @@ impl Engine {
                     peak_equity: r.peak_equity.to_f64(),
                     drawdown: r.drawdown,
                     var: r.var,
+                    max_var: r.budget.max_var,
                     gross_exposure: account.map_or(0.0, |a| a.gross_exposure(&market).to_f64()),
                     bar_var: bar_var(&r.equity_returns()),
                     stops: orders

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// One asset's balance.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BalanceView {
     /// The asset.
     pub asset: String,
@@ -23,7 +23,7 @@ pub struct BalanceView {
 }
 
 /// A position in one symbol, marked to the market's last price.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PositionView {
     /// The symbol.
     pub symbol: String,
@@ -40,7 +40,7 @@ pub struct PositionView {
 }
 
 /// An open order.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrderView {
     /// Host order id.
     pub order_id: u64,
@@ -67,7 +67,7 @@ pub struct OrderView {
 }
 
 /// A deployment's account now.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccountSnapshot {
     /// The deployment (`None` for the whole account).
     pub deployment: Option<String>,

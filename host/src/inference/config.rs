@@ -7,11 +7,12 @@ use serde::{Deserialize, Serialize};
 use stratbox_infer::DeviceChoice;
 
 /// Which models predict, on what, and where they run. No members: no inference.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InferenceConfig {
     /// `auto` (a hardware GPU, else the CPU), `gpu` (any adapter) or `cpu`.
     #[serde(default)]
+    #[schema(value_type = String, pattern = "^(auto|cpu|gpu)$")]
     pub device: DeviceChoice,
     /// The return each class stands for (default: −1 … 1 evenly, down / flat / up for three).
     #[serde(default)]
@@ -30,14 +31,16 @@ fn default_gather_ms() -> u64 {
 }
 
 /// One member of the ensemble.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemberConfig {
     /// Name it is reported under.
     pub name: String,
     /// The manifest (JSON) `reference_models.export()` wrote.
+    #[schema(value_type = String)]
     pub manifest: PathBuf,
     /// The weights (safetensors).
+    #[schema(value_type = String)]
     pub weights: PathBuf,
     /// Weight in the ensemble before normalisation.
     #[serde(default = "default_weight")]

@@ -35,7 +35,7 @@ pub struct Request {
 }
 
 /// A member as the status reports it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, Serialize)]
 pub struct MemberInfo {
     /// Its name.
     pub name: String,

@@ -15,7 +15,7 @@ use super::predictor::{InputSpec, MemberInfo, Predictor, Request};
 use super::{InferenceError, PredictionEvent};
 
 /// What the operator sees of inference.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, Default, Serialize)]
 pub struct InferenceStatus {
     /// Version of the running predictor (0: none).
     pub version: u64,

@@ -209,6 +209,25 @@ impl serde::Serialize for Fixed {
     }
 }
 
+/// In the API's schema: exact decimal text (a JSON number is accepted too, rounded to 1e-8).
+impl utoipa::PartialSchema for Fixed {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(r"^-?[0-9]{1,11}(\.[0-9]{1,8})?$"))
+                    .examples(["0.01"]),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .description(Some("An exact decimal, up to 8 places"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Fixed {}
+
 impl<'de> serde::Deserialize<'de> for Fixed {
     /// From the exact decimal text [`Fixed`] serialises to (or a JSON number, rounded to 1e-8).
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

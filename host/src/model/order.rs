@@ -10,7 +10,9 @@ use std::sync::Arc;
 pub struct DeploymentId(pub u32);
 
 /// How much an order is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    utoipa::ToSchema, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Amount {
     /// A quantity of the base asset (every order type).
@@ -21,7 +23,9 @@ pub enum Amount {
 }
 
 /// When a stop or take-profit order triggers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    utoipa::ToSchema, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
     /// When the last price reaches this stop price.
@@ -38,7 +42,9 @@ pub enum Trigger {
 }
 
 /// How long a limit order works.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    utoipa::ToSchema, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum TimeInForce {
     /// Good till cancelled.
@@ -50,7 +56,9 @@ pub enum TimeInForce {
 }
 
 /// The order types of Binance spot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    utoipa::ToSchema, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderType {
     /// At the best prices available.
@@ -211,7 +219,9 @@ impl OrderRequest {
 }
 
 /// Where an order is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    utoipa::ToSchema, Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum OrderStatus {
     /// Accepted by the risk checks, on its way to the venue.

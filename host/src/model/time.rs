@@ -1,4 +1,12 @@
-//! UTC calendar dates to and from Unix milliseconds, for command-line ranges and reports.
+//! UTC calendar dates to and from Unix milliseconds, for command-line ranges and reports, and
+//! the wall clock for bookkeeping (never for trading decisions, which run on event time).
+
+/// Milliseconds since the Unix epoch by the wall clock (0 if it reads before 1970).
+pub fn wall_clock_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {

@@ -1,7 +1,8 @@
 //! Performance measurement: the metrics of a run (returns, risk-adjusted ratios, drawdown,
-//! trade statistics) from its equity curve and fills, and the service's metrics for
-//! Prometheus.
+//! trade statistics) from its equity curve and fills, the service's metrics for Prometheus,
+//! and the service's alerts.
 
+pub mod alerts;
 mod metrics;
 mod prometheus;
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Account-wide limits. Each is off when absent, except the order rate (NautilusTrader's
 /// default for a whole engine: 100 orders a second).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AccountLimits {
     /// Orders accepted in any one second of event time, all deployments together.

@@ -22,7 +22,9 @@ pub enum AnalysisError {
 }
 
 /// How a VaR is estimated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    utoipa::ToSchema, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum VarMethod {
     /// The empirical quantile.
@@ -38,7 +40,7 @@ pub enum VarMethod {
 }
 
 /// A VaR method's settings.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MethodQuery {
     /// The estimator.
@@ -95,7 +97,7 @@ impl MethodQuery {
 }
 
 /// `stratbox risk var` / `POST /v1/risk/var`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, Serialize, Deserialize)]
 pub struct VarQuery {
     /// Portfolio weights in the assets' order; equal weights when empty.
     #[serde(default)]
@@ -109,7 +111,7 @@ pub struct VarQuery {
 }
 
 /// VaR and CVaR by confidence (`"0.95"`), with what they were computed from.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(utoipa::ToSchema, Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct VarAnswer {
     /// Value at risk by confidence, positive loss fractions.
     pub var: BTreeMap<String, f64>,
@@ -179,7 +181,9 @@ pub fn value_at_risk(r: &Returns, q: &VarQuery) -> Result<VarAnswer, AnalysisErr
 }
 
 /// What the optimiser minimises or maximises.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    utoipa::ToSchema, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Objective {
     /// Least variance.
@@ -195,7 +199,18 @@ pub enum Objective {
 }
 
 /// Which covariance estimator.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    utoipa::ToSchema,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum CovarianceKind {
     /// The sample covariance.
@@ -208,7 +223,7 @@ pub enum CovarianceKind {
 }
 
 /// `stratbox risk optimize` / `POST /v1/risk/optimize`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OptimizeQuery {
     /// The objective.
@@ -239,7 +254,7 @@ fn default_beta() -> f64 {
 }
 
 /// Portfolio weights and what they give.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(utoipa::ToSchema, Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct OptimizeAnswer {
     /// Weights by asset.
     pub weights: BTreeMap<String, f64>,
@@ -291,7 +306,7 @@ pub fn optimize(r: &Returns, q: &OptimizeQuery) -> Result<OptimizeAnswer, Analys
 }
 
 /// `stratbox risk backtest-var` / `POST /v1/risk/backtest-var`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, Serialize, Deserialize)]
 pub struct BacktestQuery {
     /// Portfolio weights in the assets' order; equal weights when empty.
     #[serde(default)]
@@ -304,7 +319,7 @@ pub struct BacktestQuery {
 }
 
 /// A likelihood ratio and its p-value.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(utoipa::ToSchema, Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
 pub struct TestAnswer {
     /// The statistic.
     pub statistic: f64,
@@ -322,7 +337,7 @@ impl From<LrTest> for TestAnswer {
 }
 
 /// One confidence's backtest.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(utoipa::ToSchema, Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct BacktestAnswer {
     /// Forecasts tested.
     pub observations: usize,
@@ -341,7 +356,7 @@ pub struct BacktestAnswer {
 }
 
 /// Backtests by confidence.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(utoipa::ToSchema, Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct BacktestsAnswer {
     /// By confidence (`"0.99"`).
     pub backtests: BTreeMap<String, BacktestAnswer>,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 /// Limits one deployment trades under, and what its spot account starts with. Notional values
 /// are in the valuation asset (`asset`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Budget {
     /// Starting amount of the valuation asset, when `balances` is not given.

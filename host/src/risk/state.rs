@@ -6,7 +6,19 @@ use crate::model::TimestampMs;
 use serde::{Deserialize, Serialize};
 
 /// What orders are accepted.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    utoipa::ToSchema,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum TradingState {
     /// Every order the other checks allow.
@@ -40,7 +52,7 @@ impl TradingState {
 }
 
 /// A state with why and since when it holds.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StateRecord {
     /// The state.
     pub state: TradingState,

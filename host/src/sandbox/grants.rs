@@ -17,10 +17,11 @@ use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 /// One host directory a guest may open.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DirGrant {
     /// The directory on the host.
+    #[schema(value_type = String)]
     pub host: PathBuf,
     /// Where the guest sees it, an absolute path such as `/data`.
     pub guest: String,
@@ -30,7 +31,7 @@ pub struct DirGrant {
 }
 
 /// A deployment's grants; the default grants nothing.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Grants {
     /// The real wall and monotonic clocks (otherwise both read zero; event time is always

@@ -122,9 +122,7 @@ pub fn router(markets: Vec<SimMarket>, config: SimConfig) -> Router {
 }
 
 pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    crate::model::time::wall_clock_ms()
 }
 
 fn binance_error(status: StatusCode, code: i64, msg: &str) -> Response {

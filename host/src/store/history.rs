@@ -9,8 +9,9 @@ use sqlx::Row;
 pub const MAX_PAGE: u32 = 1_000;
 
 /// Which rows of a history list to read.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Only this symbol's rows.
     #[serde(default)]
@@ -23,12 +24,14 @@ pub struct HistoryQuery {
     pub until: Option<i64>,
     /// Rows in the page (1 to 1000; 100 when absent).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// The cursor a previous page returned as `next`: only rows older than it.
     #[serde(default)]
     pub before: Option<i64>,
     /// For orders: `open`, `closed` or `all` (the default).
     #[serde(default)]
+    #[param(pattern = "^(open|closed|all)$")]
     pub status: Option<String>,
 }
 
@@ -58,7 +61,7 @@ impl HistoryQuery {
 }
 
 /// One page of a list, newest first.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Page<T> {
     /// The rows.
     pub items: Vec<T>,
@@ -78,7 +81,7 @@ pub(super) fn page<T>(mut rows: Vec<(i64, T)>, limit: u32) -> Page<T> {
 }
 
 /// An order as stored: its request and where it ended.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrderRow {
     /// Host order id.
     pub order_id: i64,
@@ -101,7 +104,7 @@ pub struct OrderRow {
 }
 
 /// One point of an equity curve.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EquityPoint {
     /// The bar's close time.
     pub time_ms: i64,

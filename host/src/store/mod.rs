@@ -102,7 +102,7 @@ pub struct DeploymentRecord {
 }
 
 /// A fill as persisted.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, PartialEq, serde::Serialize)]
 pub struct FillRow {
     /// The deployment.
     pub deployment: String,
@@ -729,7 +729,5 @@ fn label(value: &impl serde::Serialize) -> String {
 
 /// Wall-clock milliseconds, for bookkeeping columns only (never for trading decisions).
 fn wall_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    crate::model::time::wall_clock_ms()
 }

@@ -21,7 +21,7 @@ pub struct TokenRow {
 }
 
 /// One operator action.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRow {
     /// Sequence number (the cursor of the log's pages).
     pub id: i64,

@@ -395,7 +395,5 @@ impl RestClient {
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    crate::model::time::wall_clock_ms()
 }

@@ -40,9 +40,7 @@ pub struct Poller {
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    crate::model::time::wall_clock_ms()
 }
 
 impl Poller {

@@ -42,9 +42,7 @@ pub(super) enum Incoming {
 
 /// Milliseconds since the Unix epoch.
 pub(super) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    crate::model::time::wall_clock_ms()
 }
 
 /// Jittered exponential backoff before reconnect attempt `attempt` (0-based): 100 ms doubling

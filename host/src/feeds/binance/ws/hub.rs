@@ -77,7 +77,9 @@ pub(super) enum Routed {
 }
 
 /// One connection's counters, for the operator API.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    utoipa::ToSchema, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize,
+)]
 pub struct ConnectionCounters {
     /// The connection slot's number (kept across its reconnects and rotations).
     pub id: u64,

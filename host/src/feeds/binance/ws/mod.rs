@@ -159,7 +159,9 @@ pub struct FeedStats {
 }
 
 /// A reading of [`FeedStats`], for the operator API.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    utoipa::ToSchema, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize,
+)]
 pub struct FeedCounters {
     /// Messages read.
     pub messages: u64,
