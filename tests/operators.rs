@@ -534,6 +534,9 @@ fn the_api_holds_to_its_openapi_description_under_schemathesis() {
             // documented 4xx, which the other checks verify.
             "--exclude-checks",
             "positive_data_acceptance",
+            // The live stream never ends; the dashboard's test reads it.
+            "--exclude-path",
+            "/v1/stream",
             "--max-examples",
             "25",
             "--seed",
@@ -732,4 +735,127 @@ fn a_broken_alerts_section_is_refused_at_start() {
         assert!(!out.status.success());
         assert!(err.contains(says), "{section}: {err}");
     }
+}
+
+/// Where the tests keep what they produce for people to look at (screenshots): beside the
+/// build's binaries, in `test-artifacts/`.
+fn artifacts(name: &str) -> std::path::PathBuf {
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_stratbox"));
+    let target = binary.parent().and_then(|p| p.parent()).unwrap();
+    target.join("test-artifacts").join(name)
+}
+
+/// The dashboard in Debian's Chromium through Playwright (`tests/dashboard/check.py`): the
+/// login refuses a wrong token, every page renders the running service's data, a halt and a
+/// resume clicked on the page reach the service; screenshots are kept in
+/// `<target>/test-artifacts/dashboard/`.
+#[test]
+fn the_dashboard_shows_the_service_and_acts_on_it_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_sim, addr) = start_exchange_sim("BTCUSDT");
+    let server = Server::start(&config(dir.path(), &addr, ""));
+    let api = Api::new(&server);
+    api.wait("/v1/deployments/mm/fills", "a fill", |p| {
+        !items(p).is_empty()
+    });
+    let page = api.runtime.block_on(async {
+        reqwest::get(format!("{}/", server.endpoint))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    assert!(page.contains("<script src=\"/assets/app.js\">"), "{page}");
+    let shots = artifacts("dashboard");
+    let out = std::process::Command::new("python3")
+        .arg(common::repo_root().join("tests/dashboard/check.py"))
+        .args([&server.endpoint, TOKEN, "mm"])
+        .arg(&shots)
+        .output()
+        .expect("python3 with playwright (scripts/test installs it)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let measured: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert!(measured["first_render_ms"].as_f64().unwrap() > 0.0);
+    for shot in [
+        "overview",
+        "deployment",
+        "halted",
+        "risk",
+        "feeds",
+        "models",
+        "alerts",
+    ] {
+        let png = shots.join(format!("{shot}.png"));
+        assert!(
+            std::fs::metadata(&png).unwrap().len() > 10_000,
+            "{}",
+            png.display()
+        );
+    }
+}
+
+/// The README's demo (`examples/demo.toml`) with nothing beside the repository: the example
+/// strategies, the market maker and the optimizer paper-trade the built-in simulator's live
+/// market, every deployment runs, fills arrive, the dashboard is served.
+#[test]
+fn the_demo_runs_from_the_repository_alone() {
+    let root = common::repo_root();
+    let demo = std::fs::read_to_string(root.join("examples/demo.toml")).unwrap();
+    assert!(
+        !demo.contains("shared/"),
+        "the demo reads nothing beside the repository"
+    );
+    // The demo's layout, with its components where the tests built them.
+    let dir = tempfile::tempdir().unwrap();
+    let examples = dir.path().join("examples");
+    let release = dir.path().join("strategies/target/wasm32-wasip2");
+    std::fs::create_dir_all(&examples).unwrap();
+    std::fs::create_dir_all(&release).unwrap();
+    std::os::unix::fs::symlink(
+        common::guest_path("sma-crossover").parent().unwrap(),
+        release.join("release"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(root.join("tests"), dir.path().join("tests")).unwrap();
+    let config = examples.join("demo.toml");
+    std::fs::write(
+        &config,
+        demo.replace("listen = \"127.0.0.1:7400\"", "listen = \"127.0.0.1:0\"")
+            .replace(
+                "token = \"demo-token-change-me\"",
+                &format!("token = \"{TOKEN}\""),
+            ),
+    )
+    .unwrap();
+    let server = Server::start(&config);
+    let api = Api::new(&server);
+    let list = api.wait("/v1/deployments", "six deployments running", |l| {
+        l.as_array()
+            .is_some_and(|l| l.len() == 6 && l.iter().all(|d| d["status"] == "running"))
+    });
+    assert!(list.to_string().contains("market-maker"), "{list}");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while items(&api.get("/v1/account/fills", TOKEN)).is_empty() {
+        assert!(Instant::now() < deadline, "no fill in 90 s of the demo");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(api.get("/v1/ready", "")["ready"], true);
+    assert_eq!(
+        api.get("/v1/inference", TOKEN)["members"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    server.terminate();
+    assert!(
+        examples.join("stratbox-demo.db").exists(),
+        "SQLite beside the configuration"
+    );
 }

@@ -106,6 +106,9 @@ pub enum MarketSource {
     Replay,
     /// Binance spot (or the simulator, or the testnet) over REST and WebSocket.
     Binance,
+    /// The built-in exchange simulator, started inside the service on loopback: a seeded,
+    /// generated live market for each of `symbols`, followed as Binance is.
+    Simulator,
 }
 
 /// The market.
@@ -148,6 +151,20 @@ pub struct MarketConfig {
     /// Records every market event the engine handles to this capture file (gzip when it ends
     /// in `.gz`), which `stratbox backtest --capture` replays.
     pub record: Option<PathBuf>,
+    /// Simulator: the seed of its generated prices.
+    #[serde(default = "one")]
+    pub seed: u64,
+    /// Simulator: candles it generates for each symbol (history and live).
+    #[serde(default = "simulated_candles")]
+    pub candles: usize,
+}
+
+fn one() -> u64 {
+    1
+}
+
+fn simulated_candles() -> usize {
+    100_000
 }
 
 fn streams_per_connection() -> usize {
@@ -354,6 +371,14 @@ impl ServiceConfig {
                         "market.symbol is required for source = \"replay\"".into(),
                     ));
                 }
+            }
+            MarketSource::Simulator => {
+                if config.market.symbols.is_empty() || config.market.candles < 100 {
+                    return Err(invalid(
+                        "source = \"simulator\" needs market.symbols and at least 100 market.candles".into(),
+                    ));
+                }
+                config.market.interval.get_or_insert_with(|| "1m".into());
             }
             MarketSource::Binance => {
                 if config.market.rest.is_none()

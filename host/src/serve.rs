@@ -48,7 +48,7 @@ pub enum ServeError {
 /// Runs the service until `shutdown` completes. `on_ready` receives the control address once
 /// the endpoint listens.
 pub async fn serve(
-    config: ServiceConfig,
+    mut config: ServiceConfig,
     db_url: String,
     on_ready: impl FnOnce(SocketAddr),
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -73,6 +73,10 @@ pub async fn serve(
         None => None,
     };
 
+    let simulator = match config.market.source {
+        MarketSource::Simulator => Some(start_simulator(&mut config.market).await?),
+        _ => None,
+    };
     let store = Store::open(&db_url).await?;
     let (journal, writer) = StoreJournal::start(store.clone());
     let journal_backlog = journal.backlog();
@@ -124,7 +128,7 @@ pub async fn serve(
         let mut data = engine.market().write().unwrap_or_else(|p| p.into_inner());
         let names: Vec<String> = match market.source {
             MarketSource::Replay => market.symbol.iter().cloned().collect(),
-            MarketSource::Binance => market.symbols.clone(),
+            MarketSource::Binance | MarketSource::Simulator => market.symbols.clone(),
         };
         names
             .into_iter()
@@ -175,7 +179,7 @@ pub async fn serve(
     ))];
     let followed = match market.source {
         MarketSource::Replay => None,
-        MarketSource::Binance => {
+        MarketSource::Binance | MarketSource::Simulator => {
             let followed = Arc::new(Followed::new(
                 FeedTemplate {
                     rest: market.rest.clone().unwrap_or_default(),
@@ -260,6 +264,9 @@ pub async fn serve(
     tracing::info!("shutting down: stopping the replay, draining the engine, flushing the journal");
     watcher.abort();
     let _ = watcher.await;
+    if let Some(simulator) = simulator {
+        simulator.abort();
+    }
     if let Some(followed) = &followed {
         followed.stop_all().await;
     }
@@ -272,6 +279,56 @@ pub async fn serve(
     let _ = writer.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Starts the exchange simulator for `market`'s symbols on a loopback port and points the
+/// market at it as a Binance source.
+async fn start_simulator(
+    market: &mut crate::config::MarketConfig,
+) -> Result<tokio::task::JoinHandle<()>, ServeError> {
+    let interval = market.interval.clone().unwrap_or_else(|| "1m".into());
+    let step = replay::parse_interval(&interval)
+        .ok_or_else(|| ServeError::Config(format!("market.interval {interval:?}: use e.g. 1m")))?;
+    let markets = market
+        .symbols
+        .iter()
+        .enumerate()
+        .map(|(i, symbol)| {
+            crate::sim::SimMarket::generated(
+                &symbol.to_ascii_uppercase(),
+                &interval,
+                i64::from(step),
+                1_704_067_200_000,
+                market.candles,
+                market.seed.wrapping_add(i as u64),
+            )
+        })
+        .collect();
+    let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Listen { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| ServeError::Listen { addr, source })?;
+    let config = crate::sim::SimConfig {
+        faults: Default::default(),
+        seed: market.seed,
+        book_ms: 100,
+        bars_per_second: market.bars_per_second,
+        trades: Vec::new(),
+    };
+    let router = crate::sim::router(markets, config);
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!("the exchange simulator stopped: {e}");
+        }
+    });
+    tracing::info!(%local, symbols = ?market.symbols, "exchange simulator started");
+    market.source = MarketSource::Binance;
+    market.rest = Some(format!("http://{local}"));
+    market.ws = Some(format!("ws://{local}"));
+    Ok(task)
 }
 
 /// Evaluates the alert rules every `period` on the risk report, the deployments, the live
@@ -502,6 +559,9 @@ async fn restore_trading(engine: &mut Engine, store: &Store, name: &str) {
 
 /// Feeds bars to the engine at `per_second` (0: as fast as the queue takes them).
 async fn replay_bars(events: EventSender, bars: Vec<crate::model::Bar>, per_second: f64) {
+    if bars.is_empty() {
+        return;
+    }
     let mut ticker = (per_second > 0.0)
         .then(|| tokio::time::interval(std::time::Duration::from_secs_f64(1.0 / per_second)));
     for (i, bar) in bars.into_iter().enumerate() {

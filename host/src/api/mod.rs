@@ -7,12 +7,14 @@
 
 mod auth;
 mod client;
+mod dashboard;
 mod deployments;
 mod feeds;
 mod health;
 mod models;
 mod read;
 mod risk;
+mod stream;
 mod tokens;
 
 pub use auth::{
@@ -144,7 +146,8 @@ pub fn router(context: ApiContext) -> Router {
             .routes(routes!(feeds::connections))
             .routes(routes!(models::status))
             .routes(routes!(health::metrics))
-            .routes(routes!(health::alerts)),
+            .routes(routes!(health::alerts))
+            .routes(routes!(stream::stream)),
         Scope::Read,
         SMALL_BODY,
     );
@@ -208,6 +211,7 @@ pub fn router(context: ApiContext) -> Router {
                 async move { Json(doc) }
             }),
         )
+        .merge(dashboard::routes())
         .merge(read)
         .merge(analyses)
         .merge(components)

@@ -27,7 +27,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     runtime.block_on(crate::serve::serve(
         config,
         db,
-        |addr| println!("stratbox listening on http://{addr}"),
+        |addr| {
+            // One write, its failure ignored: a closed stdout must not stop the service.
+            use std::io::Write;
+            let _ = write!(
+                std::io::stdout(),
+                "stratbox listening on http://{addr}\ndashboard: http://{addr}/ (log in with the control token)\n"
+            );
+            let _ = std::io::stdout().flush();
+        },
         shutdown_signal(),
     ))?;
     Ok(ExitCode::SUCCESS)

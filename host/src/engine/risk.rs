@@ -27,6 +27,12 @@ pub struct DeploymentRiskInfo {
     /// Its budget's VaR limit, as a fraction of equity.
     #[serde(default)]
     pub max_var: Option<f64>,
+    /// Its budget's drawdown limit, as a fraction.
+    #[serde(default)]
+    pub max_drawdown: Option<f64>,
+    /// Its budget's share of wall time its callbacks may take.
+    #[serde(default)]
+    pub max_cpu_share: f64,
     /// Gross exposure (absolute position notionals).
     pub gross_exposure: f64,
     /// One-bar 95 % VaR and CVaR of its equity returns by each method (once 30 bars are seen).
@@ -402,6 +408,8 @@ impl Engine {
                     drawdown: r.drawdown,
                     var: r.var,
                     max_var: r.budget.max_var,
+                    max_drawdown: r.budget.max_drawdown,
+                    max_cpu_share: r.budget.max_cpu_share,
                     gross_exposure: account.map_or(0.0, |a| a.gross_exposure(&market).to_f64()),
                     bar_var: bar_var(&r.equity_returns()),
                     stops: orders

@@ -1,0 +1,95 @@
+"""Drives the dashboard in a real headless Chromium (Debian's, through Playwright): logs in,
+checks that every page renders the running service's data, halts and resumes a deployment from
+the page and checks the service did it, and keeps a screenshot of each page.
+
+Usage: python3 check.py URL TOKEN DEPLOYMENT SCREENSHOT_DIR
+Prints one JSON line of measurements (first render time) and exits non-zero on any failure.
+"""
+
+import json
+import os
+import sys
+import time
+import urllib.request
+
+from playwright.sync_api import expect, sync_playwright
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def api(url, token, path):
+    request = urllib.request.Request(url + path, headers={"Authorization": "Bearer " + token})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def main(url, token, deployment, shots):
+    os.makedirs(shots, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+        # A wrong token is refused on the login page.
+        page.goto(url)
+        page.fill("#token", "wrong-token")
+        page.click("#login-form button")
+        expect(page.locator("#login-error")).to_contain_text("refused")
+        errors.clear()  # the refused token's 401
+
+        # Log in; time from submit to the deployments table showing the running deployment.
+        started = time.monotonic()
+        page.fill("#token", token)
+        page.click("#login-form button")
+        row = page.locator("#deployments tr", has_text=deployment)
+        expect(row).to_be_visible(timeout=15_000)
+        first_render_ms = (time.monotonic() - started) * 1e3
+        expect(page.locator("#live")).to_have_text("live", timeout=10_000)
+        expect(page.locator("#account-equity polyline")).to_have_count(1, timeout=20_000)
+        expect(page.locator("#cards")).to_contain_text("Equity")
+        page.screenshot(path=os.path.join(shots, "overview.png"), full_page=True)
+
+        # The deployment's page: its fills and its equity chart.
+        page.click(f'#deployments a[data-select="{deployment}"]')
+        expect(page.locator("#page-deployment")).to_be_visible()
+        expect(page.locator("#deployment-fills")).to_contain_text("BTCUSDT", timeout=15_000)
+        expect(page.locator("#deployment-balances")).to_contain_text("USDT")
+        expect(page.locator("#deployment-equity polyline")).to_have_count(1, timeout=15_000)
+        page.screenshot(path=os.path.join(shots, "deployment.png"), full_page=True)
+
+        # An action round-trips: halt from the page, the service reports it halted, resume.
+        page.click('button[data-action="halt"]')
+        expect(page.locator("#message")).to_contain_text("halt done")
+        listed = {d["name"]: d for d in api(url, token, "/v1/deployments")}
+        assert listed[deployment]["status"] == "halted", listed[deployment]
+        expect(page.locator("#deployment-summary")).to_contain_text("halted", timeout=5_000)
+        page.screenshot(path=os.path.join(shots, "halted.png"), full_page=True)
+        page.click('button[data-action="resume"]')
+        expect(page.locator("#message")).to_contain_text("resume done")
+        listed = {d["name"]: d for d in api(url, token, "/v1/deployments")}
+        assert listed[deployment]["status"] == "running", listed[deployment]
+
+        for name, check in [
+            ("risk", "#risk-deployments"),
+            ("feeds", "#feeds"),
+            ("models", "#models-summary"),
+            ("alerts", "#alerts-rules"),
+        ]:
+            page.click(f'header nav a[data-page="{name}"]')
+            expect(page.locator(check)).to_be_visible()
+            if name == "risk":
+                expect(page.locator(check)).to_contain_text(deployment)
+            if name == "feeds":
+                expect(page.locator(check)).to_contain_text("BTCUSDT", timeout=5_000)
+            page.screenshot(path=os.path.join(shots, name + ".png"), full_page=True)
+
+        browser.close()
+        if errors:
+            raise AssertionError("errors in the page: " + "; ".join(errors))
+    print(json.dumps({"first_render_ms": round(first_render_ms, 1)}))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:5])
