@@ -10,13 +10,20 @@ pub struct Args {
     /// The service configuration (TOML).
     #[arg(long)]
     config: PathBuf,
-    /// Database URL (`sqlite://path`); overrides `store.url`.
-    #[arg(long)]
+    /// Database URL (`sqlite://path` or `postgres://...`); overrides `store.url`.
+    #[arg(long, env = "STRATBOX_DB")]
     db: Option<String>,
+    /// Address the control endpoint listens on; overrides `server.listen` (a container
+    /// listens on `0.0.0.0:7400`).
+    #[arg(long, env = "STRATBOX_LISTEN")]
+    listen: Option<std::net::SocketAddr>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = ServiceConfig::load(&args.config)?;
+    let mut config = ServiceConfig::load(&args.config)?;
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
     let db = args
         .db
         .or_else(|| config.store.url.clone())
