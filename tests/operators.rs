@@ -786,6 +786,7 @@ fn the_dashboard_shows_the_service_and_acts_on_it_in_chromium() {
         "overview",
         "deployment",
         "halted",
+        "signals",
         "risk",
         "feeds",
         "models",
@@ -852,6 +853,19 @@ fn the_demo_runs_from_the_repository_alone() {
             .unwrap()
             .len(),
         3
+    );
+    // The breakout and reversion strategies emit signals (the optimizer passes on those strong
+    // enough).
+    let signals = api.wait("/v1/signals?limit=1000", "a signal", |s| {
+        s.as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["stage"] == "emitted")
+    });
+    let first = &signals[0];
+    assert_eq!(first["symbol"], "BTCUSDT", "{first}");
+    assert!(
+        ["trend", "reversal", "breakout", "arbitrage"].contains(&first["kind"].as_str().unwrap())
     );
     server.terminate();
     assert!(

@@ -164,7 +164,7 @@ function render() {
   if (!state.snap) return;
   renderHeader();
   renderDeploymentSelect();
-  ({ overview: renderOverview, deployment: renderDeploymentSummary, risk: renderRisk, feeds: renderFeeds, models: renderModels, alerts: renderAlerts }[state.page] || renderOverview)();
+  ({ overview: renderOverview, deployment: renderDeploymentSummary, risk: renderRisk, signals: () => {}, feeds: renderFeeds, models: renderModels, alerts: renderAlerts }[state.page] || renderOverview)();
 }
 
 async function refreshCharts() {
@@ -175,6 +175,10 @@ async function refreshCharts() {
       draw($("account-drawdown"), curve.items, "drawdown");
     } else if (state.page === "deployment") {
       await refreshDeployment();
+    } else if (state.page === "signals") {
+      const signals = await api("GET", "/v1/signals?limit=200");
+      table($("signals"), ["time", "stage", "source", "symbol", "kind", "direction", "strength", "confidence", "horizon (s)"],
+        signals.map((s) => [td(time(s.time_ms)), td(s.stage), td(s.source), td(s.symbol), td(s.kind), td(s.direction), tn(s.strength, 3), tn(s.confidence, 3), tn(s.horizon_ms / 1000, 0)]));
     }
   } catch (e) {
     if (e.message !== "unauthorized") say(e.message, true);
@@ -182,7 +186,7 @@ async function refreshCharts() {
 }
 
 function show(page) {
-  state.page = ["overview", "deployment", "risk", "feeds", "models", "alerts"].includes(page) ? page : "overview";
+  state.page = ["overview", "deployment", "risk", "signals", "feeds", "models", "alerts"].includes(page) ? page : "overview";
   document.querySelectorAll(".page").forEach((p) => (p.hidden = p.id !== "page-" + state.page));
   document.querySelectorAll("header nav a").forEach((a) => a.classList.toggle("active", a.dataset.page === state.page));
   render();

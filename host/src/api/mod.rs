@@ -141,6 +141,7 @@ pub fn router(context: ApiContext) -> Router {
             .routes(routes!(read::orders))
             .routes(routes!(read::fills))
             .routes(routes!(read::equity))
+            .routes(routes!(read::signals))
             .routes(routes!(risk::report))
             .routes(routes!(feeds::counters))
             .routes(routes!(feeds::connections))

@@ -3,7 +3,7 @@
 
 use super::{ApiError, AppState, ErrorBody, Refusals};
 use crate::engine::service::Command;
-use crate::engine::{AccountSnapshot, DeploymentInfo};
+use crate::engine::{AccountSnapshot, DeploymentInfo, SignalRecord};
 use crate::store::{EquityPoint, FillRow, HistoryQuery, OrderRow, Page, StoreError};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -185,4 +185,39 @@ pub(super) async fn equity(
     q: QueryResult,
 ) -> Result<Json<Page<EquityPoint>>, ApiError> {
     Ok(Json(s.store.equity_curve(None, &checked(q)?).await?))
+}
+
+/// `limit` of the signals list (1 to 1000).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(super) struct SignalsQuery {
+    /// Signals in the answer (1 to 1000; 100 when absent).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+}
+
+/// The latest signals, newest first: as strategies emitted them and as the optimizers passed
+/// them on (kept in memory, the last 1000).
+#[utoipa::path(get, path = "/v1/signals", tag = "account", params(SignalsQuery),
+    responses(
+        (status = 200, description = "The latest signals", body = Vec<SignalRecord>),
+        (status = 400, description = "The limit is unusable", body = ErrorBody),
+        Refusals))]
+pub(super) async fn signals(
+    State(s): State<AppState>,
+    q: Result<Query<SignalsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<SignalRecord>>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let limit = match q.limit {
+        None => 100,
+        Some(n @ 1..=1000) => n as usize,
+        Some(n) => {
+            return Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("limit {n}: use 1 to 1000"),
+            ));
+        }
+    };
+    Ok(Json(s.service.signals(limit).await?))
 }

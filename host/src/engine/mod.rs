@@ -11,9 +11,11 @@ mod cpu;
 pub mod deployment;
 mod risk;
 pub mod service;
+mod signal_log;
 mod view;
 
 pub use risk::{DeploymentRiskInfo, FlattenInfo, RebalanceInfo, RiskReport, StopInfo, VarInfo};
+pub use signal_log::{SignalRecord, SignalStage};
 pub use view::{AccountSnapshot, BalanceView, OrderView, PositionView};
 
 pub use deployment::{
@@ -82,6 +84,8 @@ pub struct Engine {
     enforce_cpu: bool,
     /// The service's Prometheus metrics, when it exports them.
     metrics: Option<Arc<crate::monitor::ServiceMetrics>>,
+    /// The latest signals, for operators.
+    signal_log: signal_log::SignalLog,
 }
 
 /// How the engine obtains predictions.
@@ -112,6 +116,7 @@ impl Engine {
             inference: Inference::Off,
             enforce_cpu: false,
             metrics: None,
+            signal_log: signal_log::SignalLog::default(),
         }
     }
 
@@ -602,6 +607,8 @@ impl Engine {
     /// Passes raw signals through every running optimizer in order, then delivers the result
     /// to every running strategy.
     fn dispatch_signals(&mut self, mut signals: Vec<Signal>, now: TimestampMs) {
+        self.signal_log
+            .record(SignalStage::Emitted, &signals, &self.env.market());
         let conditions: Vec<crate::market::Conditions> = {
             let market = self.env.market();
             let mut symbols: Vec<u32> = signals.iter().map(|s| s.symbol).collect();
@@ -619,6 +626,8 @@ impl Engine {
         if signals.is_empty() {
             return;
         }
+        self.signal_log
+            .record(SignalStage::Optimized, &signals, &self.env.market());
         self.each_running(World::Strategy, false, |instance| {
             let result = instance.on_signal(&signals, now);
             // Signals emitted while handling signals are dropped: no feedback loops within a bar.

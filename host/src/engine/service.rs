@@ -117,6 +117,7 @@ enum Input {
         Option<String>,
         oneshot::Sender<Result<AccountSnapshot, DeployError>>,
     ),
+    Signals(usize, oneshot::Sender<Vec<super::SignalRecord>>),
     Install(
         Result<Prepared, DeployError>,
         Install,
@@ -193,6 +194,15 @@ impl EngineService {
             .send(Input::Account(name, reply))
             .map_err(|_| DeployError::EngineStopped)?;
         answer.await.map_err(|_| DeployError::EngineStopped)?
+    }
+
+    /// The newest `limit` signals the engine passed on.
+    pub async fn signals(&self, limit: usize) -> Result<Vec<super::SignalRecord>, DeployError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Input::Signals(limit, reply))
+            .map_err(|_| DeployError::EngineStopped)?;
+        answer.await.map_err(|_| DeployError::EngineStopped)
     }
 
     /// Sends a command and blocks until its answer (outside an async runtime).
@@ -276,6 +286,9 @@ fn run(
             }
             Input::Account(name, reply) => {
                 let _ = reply.send(engine.account(name.as_deref()));
+            }
+            Input::Signals(limit, reply) => {
+                let _ = reply.send(engine.signals(limit));
             }
             Input::Install(prepared, how, reply) => {
                 let result = prepared.and_then(|p| match how {
