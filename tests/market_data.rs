@@ -13,8 +13,6 @@ use stratbox::feeds::candles::{self, Candle};
 use stratbox::history::{Gap, HistoryStore};
 use stratbox::sim::{Faults, SimConfig, SimMarket};
 
-const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
-
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_stratbox")
 }

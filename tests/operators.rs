@@ -98,29 +98,10 @@ fn holdings_orders_fills_and_equity_are_read_back_a_page_at_a_time() {
 
 #[test]
 fn the_history_reads_back_the_same_from_postgresql() {
-    const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    // A schema of its own, so runs never see each other's rows.
-    let schema = format!(
-        "stratbox_ops{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    runtime.block_on(async {
-        let pool = sqlx::PgPool::connect(POSTGRES)
-            .await
-            .expect("PostgreSQL at 127.0.0.1:5432 (database test)");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-            .execute(&pool)
-            .await
-            .unwrap();
-    });
-    read_back(Some(format!(
-        "{POSTGRES}?options=-c%20search_path%3D{schema}"
-    )));
+    let schema = runtime.block_on(common::PgSchema::create("stratbox_ops"));
+    read_back(Some(schema.url.clone()));
+    runtime.block_on(schema.drop_all());
 }
 
 /// Runs the market maker's service on `db` (its SQLite file when `None`) and reads its

@@ -458,31 +458,11 @@ async fn the_trading_journal_round_trips_through_sqlite() {
 
 #[tokio::test]
 async fn the_trading_journal_round_trips_through_postgresql() {
-    const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
-    let schema = format!(
-        "stratbox_j{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let admin = sqlx::PgPool::connect(POSTGRES)
-        .await
-        .expect("PostgreSQL at 127.0.0.1:5432 (database test)");
-    let sql = |s: String| sqlx::raw_sql(sqlx::AssertSqlSafe(s));
-    sql(format!("CREATE SCHEMA {schema}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let url = format!("{POSTGRES}?options=-c%20search_path%3D{schema}");
-    let store = stratbox::store::Store::open(&url).await.unwrap();
+    let schema = common::PgSchema::create("stratbox_j").await;
+    let store = stratbox::store::Store::open(&schema.url).await.unwrap();
     round_trip(&store).await;
     drop(store);
-    sql(format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&admin)
-        .await
-        .unwrap();
+    schema.drop_all().await;
 }
 
 #[tokio::test]

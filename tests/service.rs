@@ -413,28 +413,10 @@ fn live_feeds_of_many_symbols_share_one_connection() {
 
 #[test]
 fn the_service_store_runs_on_postgresql_and_a_restart_resumes_from_it() {
-    const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
     let runtime = tokio::runtime::Runtime::new().unwrap();
     // A schema of its own, so runs never see each other's deployments.
-    let schema = format!(
-        "stratbox_t{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let admin = runtime.block_on(async {
-        let pool = sqlx::PgPool::connect(POSTGRES)
-            .await
-            .expect("PostgreSQL at 127.0.0.1:5432 (database test)");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool
-    });
-    let url = format!("{POSTGRES}?options=-c%20search_path%3D{schema}");
+    let schema = runtime.block_on(common::PgSchema::create("stratbox_t"));
+    let url = schema.url.clone();
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("bars.csv");
     let mut text = String::from("open_time_ms,open,high,low,close,volume\n");
@@ -491,12 +473,7 @@ fn the_service_store_runs_on_postgresql_and_a_restart_resumes_from_it() {
         count.unwrap_or(0) > 0,
         "the counter's state is in PostgreSQL"
     );
-    runtime.block_on(async {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-            .execute(&admin)
-            .await
-            .unwrap();
-    });
+    runtime.block_on(schema.drop_all());
 }
 
 #[test]

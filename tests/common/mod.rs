@@ -177,3 +177,52 @@ fn manifest_dir() -> std::path::PathBuf {
         .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
         .into()
 }
+
+/// The local PostgreSQL (trust auth, database `test`).
+pub const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// A schema of its own in the local PostgreSQL, so runs never see each other's rows; dropped
+/// with everything in it by [`PgSchema::drop_all`].
+pub struct PgSchema {
+    /// The database URL whose connections use the schema.
+    pub url: String,
+    name: String,
+    admin: sqlx::PgPool,
+}
+
+impl PgSchema {
+    /// Creates a schema named from `prefix`, the process and the time.
+    pub async fn create(prefix: &str) -> PgSchema {
+        let name = format!(
+            "{prefix}{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        );
+        let admin = sqlx::PgPool::connect(POSTGRES)
+            .await
+            .expect("PostgreSQL at 127.0.0.1:5432 (database test)");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        PgSchema {
+            url: format!("{POSTGRES}?options=-c%20search_path%3D{name}"),
+            name,
+            admin,
+        }
+    }
+
+    /// Drops the schema and everything in it.
+    pub async fn drop_all(self) {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA {} CASCADE",
+            self.name
+        )))
+        .execute(&self.admin)
+        .await
+        .unwrap();
+    }
+}

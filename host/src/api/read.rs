@@ -19,16 +19,14 @@ impl From<StoreError> for ApiError {
 }
 
 /// A query's filters, or a 400 naming the unusable one.
-fn checked(
-    q: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<HistoryQuery, ApiError> {
+pub(super) fn checked(q: QueryResult) -> Result<HistoryQuery, ApiError> {
     let Query(q) = q.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
     q.validate()
         .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e))?;
     Ok(q)
 }
 
-type QueryResult = Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>;
+pub(super) type QueryResult = Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>;
 
 /// Answers 404 unless deployment `name` runs now or has left history in the store.
 async fn known(s: &AppState, name: &str) -> Result<(), ApiError> {

@@ -2,9 +2,10 @@
 //! revoked) and the audit log.
 
 use super::auth::{Caller, Scope, TokenInfo, TokenSource, hash_secret, new_secret};
+use super::read::{QueryResult, checked};
 use super::{ApiError, AppState, Body, BodyRefusals, ErrorBody, Refusals};
 use crate::store::{AuditRow, HistoryQuery, Page, TokenRow};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 
@@ -145,10 +146,7 @@ pub(super) async fn revoke(
         Refusals))]
 pub(super) async fn audit(
     State(s): State<AppState>,
-    q: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+    q: QueryResult,
 ) -> Result<Json<Page<AuditRow>>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
-    q.validate()
-        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e))?;
-    Ok(Json(s.store.audit_page(&q).await?))
+    Ok(Json(s.store.audit_page(&checked(q)?).await?))
 }
