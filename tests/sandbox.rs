@@ -73,8 +73,11 @@ fn endless_loop_is_stopped_by_fuel() {
 
 #[test]
 fn allocation_bomb_hits_the_memory_limit() {
+    // Time enough to reach 32 MiB on a loaded machine before the CPU bound stops it (it did,
+    // at the default 100 ms, in a CI run beside the browser and soak tests).
     let limits = SandboxLimits {
         memory_mib: 32,
+        callback_ms: 5_000,
         ..SandboxLimits::default()
     };
     assert_reason("alloc", limits, &["memory limit", "32 MiB"]);

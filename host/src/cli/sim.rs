@@ -2,7 +2,7 @@
 
 use crate::feeds::candles;
 use crate::feeds::replay::parse_interval;
-use crate::sim::{Faults, SimConfig, SimMarket};
+use crate::sim::{Faults, SimAccounts, SimConfig, SimMarket, parse_balances};
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -42,10 +42,43 @@ pub struct Args {
     /// Recorded trades to replay with the candles (`timestamp_ms,trade_id,type,side,price,amount,cost`).
     #[arg(long)]
     trades: Option<PathBuf>,
+    /// A trading account's API key; repeat with `--api-secret` and `--balances` for each
+    /// account (the n-th of each go together).
+    #[arg(long)]
+    api_key: Vec<String>,
+    /// The account's HMAC secret.
+    #[arg(long, hide_env_values = true)]
+    api_secret: Vec<String>,
+    /// The account's starting balances, e.g. `USDT=10000,BTC=1`.
+    #[arg(long)]
+    balances: Vec<String>,
+}
+
+/// The accounts the flags describe, or what is wrong with them.
+fn accounts(args: &Args) -> anyhow::Result<SimAccounts> {
+    let n = args.api_key.len();
+    if args.api_secret.len() != n || args.balances.len() != n {
+        anyhow::bail!(
+            "give each account an --api-key, an --api-secret and --balances ({} keys, {} secrets, {} balances)",
+            n,
+            args.api_secret.len(),
+            args.balances.len()
+        );
+    }
+    let mut accounts = SimAccounts::default();
+    for i in 0..n {
+        accounts.open(
+            &args.api_key[i],
+            &args.api_secret[i],
+            parse_balances(&args.balances[i])?,
+        )?;
+    }
+    Ok(accounts)
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let faults: Faults = args.faults.parse()?;
+    let accounts = accounts(&args)?;
     let step = parse_interval(&args.interval)
         .with_context(|| format!("--interval {:?}: use e.g. 1m, 5m, 1h", args.interval))?;
     let mut symbols: Vec<String> = args
@@ -128,11 +161,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             bars_per_second: args.bars_per_second,
             trades,
         };
-        axum::serve(listener, crate::sim::router(markets, config))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+        axum::serve(
+            listener,
+            crate::sim::router_with_accounts(markets, config, accounts),
+        )
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)

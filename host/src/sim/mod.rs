@@ -11,11 +11,13 @@
 // the point of those results, so their size is not a concern here.
 #![allow(clippy::result_large_err)]
 
+mod accounts;
 mod faults;
 pub mod live;
 mod market;
 pub mod socket;
 
+pub use accounts::{AccountError, SimAccounts, SimBalance, parse_balances};
 pub use faults::{FaultError, Faults};
 pub use market::SimMarket;
 
@@ -74,11 +76,21 @@ struct Sim {
     faults: Faults,
     requests: AtomicU64,
     weight: std::sync::Mutex<(u64, u64)>, // (minute, used)
+    accounts: SimAccounts,
 }
 
 /// The router serving `markets` as `config` says (recorded trades go with the first market).
 /// Call it inside a tokio runtime: it starts the books' and the candles' tasks.
 pub fn router(markets: Vec<SimMarket>, config: SimConfig) -> Router {
+    router_with_accounts(markets, config, SimAccounts::default())
+}
+
+/// [`router`] with trading `accounts`, which reach the signed endpoints.
+pub fn router_with_accounts(
+    markets: Vec<SimMarket>,
+    config: SimConfig,
+    accounts: SimAccounts,
+) -> Router {
     // Room for a burst from every symbol before a slow client falls behind.
     let (events, _) = broadcast::channel(4096.max(256 * markets.len()));
     let mut catalog = socket::StreamCatalog::default();
@@ -103,6 +115,7 @@ pub fn router(markets: Vec<SimMarket>, config: SimConfig) -> Router {
         faults: config.faults,
         requests: AtomicU64::new(0),
         weight: Default::default(),
+        accounts,
     });
     Router::new()
         .route(
@@ -116,6 +129,7 @@ pub fn router(markets: Vec<SimMarket>, config: SimConfig) -> Router {
         .route("/api/v3/trades", get(trades))
         .route("/api/v3/aggTrades", get(agg_trades))
         .route("/api/v3/historicalTrades", get(historical_trades))
+        .route("/api/v3/account", get(account))
         .route("/stream", get(combined_stream))
         .route("/ws/{stream}", get(raw_stream))
         .with_state(sim)
@@ -374,4 +388,60 @@ fn serve_socket(sim: &Sim, ws: WebSocketUpgrade, streams: Vec<String>, combined:
         sim.faults.clone(),
     );
     ws.on_upgrade(move |socket| socket::serve(socket, catalog, events, streams, combined, faults))
+}
+
+/// `GET /api/v3/account` (signed, weight 20): the account's commissions, permissions and
+/// balances (`omitZeroBalances=true` leaves out the empty ones), as Binance answers it.
+async fn account(
+    State(sim): State<Arc<Sim>>,
+    headers: axum::http::HeaderMap,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    respond(&sim, 20, || {
+        let (account, params) =
+            sim.accounts
+                .authenticate(&headers, query.as_deref().unwrap_or(""), "", now_ms())?;
+        let omit_zero = params.get("omitZeroBalances").is_some_and(|v| v == "true");
+        let balances: Vec<serde_json::Value> = account
+            .balances
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(_, b)| !omit_zero || b.free + b.locked > 0.0)
+            .map(|(asset, b)| {
+                serde_json::json!({
+                    "asset": asset,
+                    "free": format!("{:.8}", b.free),
+                    "locked": format!("{:.8}", b.locked),
+                })
+            })
+            .collect();
+        Ok(serde_json::json!({
+            "makerCommission": 10,
+            "takerCommission": 10,
+            "buyerCommission": 0,
+            "sellerCommission": 0,
+            "commissionRates": {"maker": "0.00100000", "taker": "0.00100000", "buyer": "0.00000000", "seller": "0.00000000"},
+            "canTrade": true,
+            "canWithdraw": false,
+            "canDeposit": false,
+            "brokered": false,
+            "requireSelfTradePrevention": false,
+            "preventSor": false,
+            "updateTime": now_ms(),
+            "accountType": "SPOT",
+            "balances": balances,
+            "permissions": ["SPOT"],
+            "uid": account_uid(&account.api_key),
+        })
+        .to_string())
+    })
+    .await
+}
+
+/// A stable user id for an API key.
+fn account_uid(api_key: &str) -> u64 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(api_key.as_bytes());
+    u64::from_le_bytes(digest[..8].try_into().expect("8 bytes")) >> 16
 }
