@@ -160,7 +160,26 @@ fn accounts_on_the_command_line_must_be_whole() {
     for (args, says) in [
         (
             vec!["--api-key", "k"],
-            "give each account an --api-key, an --api-secret and --balances",
+            "give each account an --api-key, then an --api-secret",
+        ),
+        (
+            vec!["--api-secret", "s", "--api-key", "k"],
+            "--api-secret must follow the --api-key",
+        ),
+        (
+            vec!["--api-key", "k", "--api-secret", "s"],
+            "has no --balances",
+        ),
+        (
+            vec![
+                "--api-key",
+                "k",
+                "--ed25519-key",
+                "/nonexistent.pem",
+                "--balances",
+                "USDT=1",
+            ],
+            "--ed25519-key /nonexistent.pem",
         ),
         (
             vec!["--api-key", "k", "--api-secret", "s", "--balances", "USDT"],
@@ -193,4 +212,71 @@ fn accounts_on_the_command_line_must_be_whole() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(says), "{args:?}: {err}");
     }
+}
+
+#[test]
+fn binance_sdk_spot_signs_with_ed25519_and_the_simulator_checks_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = common::repo_root().join("tests/exchange_sim/ed25519_keys.py");
+    assert!(
+        Command::new("python3")
+            .arg(&keys)
+            .arg(dir.path())
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args([
+            "exchange-sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--candles",
+            "2000",
+        ])
+        .args(["--api-key", "ed-key", "--ed25519-key"])
+        .arg(dir.path().join("public.pem"))
+        .args(["--balances", "USDT=250"])
+        .args([
+            "--api-key",
+            KEY,
+            "--balances",
+            "BTC=1",
+            "--api-secret",
+            SECRET,
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr = common::announced(&mut sim, "exchange-sim listening on http://");
+    let _sim = Process(sim);
+    let base = format!("http://{addr}");
+    let script = common::repo_root().join("tests/exchange_sim/sdk_account.py");
+    let run = |key: &str| {
+        Command::new("python3")
+            .arg(&script)
+            .args([&base, key, "--ed25519"])
+            .arg(dir.path().join("private.pem"))
+            .output()
+            .unwrap()
+    };
+    let out = run("ed-key");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let account: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(account["balances"]["USDT"][0], "250.00000000");
+    // The Ed25519 key signs for its own account only: the HMAC account refuses it.
+    assert!(!run(KEY).status.success());
+    // The HMAC account, its flags in another order, still answers its own signatures.
+    let (status, _) = signed_get(
+        &base,
+        "/api/v3/account",
+        KEY,
+        SECRET,
+        &format!("timestamp={}", now_ms()),
+    );
+    assert_eq!(status, 200);
 }

@@ -128,7 +128,12 @@ pub fn main() -> ExitCode {
         Command::TradingState(args) => trading::state(args),
         Command::Rebalance(args) => trading::rebalance(args),
         Command::Data(command) => data::run(command),
-        Command::ExchangeSim(args) => sim::run(args),
+        Command::ExchangeSim(args) => sim::run(
+            args,
+            matches
+                .subcommand_matches("exchange-sim")
+                .expect("the exchange-sim subcommand's matches"),
+        ),
         Command::Indicators(args) => indicators::run(args),
         Command::Features(command) => features::run(command),
         Command::Model(command) => model::run(command),

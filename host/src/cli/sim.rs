@@ -2,7 +2,7 @@
 
 use crate::feeds::candles;
 use crate::feeds::replay::parse_interval;
-use crate::sim::{Faults, SimAccounts, SimConfig, SimMarket, parse_balances};
+use crate::sim::{Credential, Faults, SimAccounts, SimConfig, SimMarket, parse_balances};
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -42,43 +42,79 @@ pub struct Args {
     /// Recorded trades to replay with the candles (`timestamp_ms,trade_id,type,side,price,amount,cost`).
     #[arg(long)]
     trades: Option<PathBuf>,
-    /// A trading account's API key; repeat with `--api-secret` and `--balances` for each
-    /// account (the n-th of each go together).
+    /// A trading account's API key; each account is an `--api-key` followed by its
+    /// `--api-secret` (HMAC) or `--ed25519-key` (or both) and its `--balances`.
     #[arg(long)]
     api_key: Vec<String>,
     /// The account's HMAC secret.
     #[arg(long, hide_env_values = true)]
     api_secret: Vec<String>,
+    /// The account's Ed25519 public key (a PEM file), for Ed25519-signed requests.
+    #[arg(long)]
+    ed25519_key: Vec<PathBuf>,
     /// The account's starting balances, e.g. `USDT=10000,BTC=1`.
     #[arg(long)]
     balances: Vec<String>,
 }
 
-/// The accounts the flags describe, or what is wrong with them.
-fn accounts(args: &Args) -> anyhow::Result<SimAccounts> {
-    let n = args.api_key.len();
-    if args.api_secret.len() != n || args.balances.len() != n {
-        anyhow::bail!(
-            "give each account an --api-key, an --api-secret and --balances ({} keys, {} secrets, {} balances)",
-            n,
-            args.api_secret.len(),
-            args.balances.len()
-        );
-    }
+/// The accounts the flags describe (each flag belongs to the `--api-key` before it), or what
+/// is wrong with them.
+fn accounts(args: &Args, matches: &clap::ArgMatches) -> anyhow::Result<SimAccounts> {
+    let positions = |id: &str| -> Vec<usize> {
+        matches
+            .indices_of(id)
+            .map(|i| i.collect())
+            .unwrap_or_default()
+    };
+    let keys = positions("api_key");
+    // The account a flag at `at` belongs to: the last --api-key before it.
+    let owner = |at: usize| keys.iter().rposition(|&k| k < at);
+    let mut secrets = vec![None; keys.len()];
+    let mut ed_keys = vec![None; keys.len()];
+    let mut balances = vec![None; keys.len()];
+    let place = |id: &str, slots: &mut Vec<Option<usize>>| -> anyhow::Result<()> {
+        for (n, at) in positions(id).into_iter().enumerate() {
+            let flag = id.replace('_', "-");
+            let Some(i) = owner(at) else {
+                anyhow::bail!("--{flag} must follow the --api-key of its account");
+            };
+            if slots[i].replace(n).is_some() {
+                anyhow::bail!("account {:?} has --{flag} twice", args.api_key[i]);
+            }
+        }
+        Ok(())
+    };
+    place("api_secret", &mut secrets)?;
+    place("ed25519_key", &mut ed_keys)?;
+    place("balances", &mut balances)?;
     let mut accounts = SimAccounts::default();
-    for i in 0..n {
-        accounts.open(
-            &args.api_key[i],
-            &args.api_secret[i],
-            parse_balances(&args.balances[i])?,
-        )?;
+    for (i, key) in args.api_key.iter().enumerate() {
+        let credential = match (secrets[i], ed_keys[i]) {
+            (Some(s), None) => Credential::Hmac(args.api_secret[s].as_bytes().to_vec()),
+            (None, Some(e)) => {
+                let path = &args.ed25519_key[e];
+                let pem = std::fs::read_to_string(path)
+                    .with_context(|| format!("--ed25519-key {}", path.display()))?;
+                Credential::ed25519_pem(&pem)
+                    .with_context(|| format!("--ed25519-key {}", path.display()))?
+            }
+            _ => anyhow::bail!(
+                "give each account an --api-key, then an --api-secret or an --ed25519-key, and --balances (account {key:?})"
+            ),
+        };
+        let Some(b) = balances[i] else {
+            anyhow::bail!(
+                "give each account an --api-key, then an --api-secret or an --ed25519-key, and --balances (account {key:?} has no --balances)"
+            );
+        };
+        accounts.open(key, credential, parse_balances(&args.balances[b])?)?;
     }
     Ok(accounts)
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
     let faults: Faults = args.faults.parse()?;
-    let accounts = accounts(&args)?;
+    let accounts = accounts(&args, matches)?;
     let step = parse_interval(&args.interval)
         .with_context(|| format!("--interval {:?}: use e.g. 1m, 5m, 1h", args.interval))?;
     let mut symbols: Vec<String> = args

@@ -1,5 +1,6 @@
 //! The simulator's trading accounts and Binance's request authentication: an API key in
-//! `X-MBX-APIKEY`, an HMAC-SHA256 `signature` of the request's parameters, a `timestamp` within
+//! `X-MBX-APIKEY`, a `signature` of the request's parameters (HMAC-SHA256 in hex with the
+//! account's secret, or Ed25519 in base64 checked with its public key), a `timestamp` within
 //! `recvWindow` of the server's clock. The error codes and messages are Binance's.
 
 use super::binance_error;
@@ -26,12 +27,53 @@ pub struct SimBalance {
     pub locked: f64,
 }
 
+/// How an account's requests are signed.
+#[derive(Clone, Debug)]
+pub enum Credential {
+    /// HMAC-SHA256 with this secret, the signature in hex.
+    Hmac(Vec<u8>),
+    /// Ed25519 checked with this public key, the signature in base64.
+    Ed25519(ed25519_dalek::VerifyingKey),
+}
+
+impl Credential {
+    /// The Ed25519 public key in a PEM file (SubjectPublicKeyInfo, as `openssl pkey -pubout`
+    /// writes it).
+    pub fn ed25519_pem(pem: &str) -> Result<Self, AccountError> {
+        use ed25519_dalek::pkcs8::DecodePublicKey;
+        ed25519_dalek::VerifyingKey::from_public_key_pem(pem.trim())
+            .map(Credential::Ed25519)
+            .map_err(|e| AccountError::Keys(format!("not an Ed25519 public key in PEM: {e}")))
+    }
+
+    fn verifies(&self, text: &str, signature: &str) -> bool {
+        match self {
+            Credential::Hmac(secret) => {
+                let mut mac =
+                    Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
+                mac.update(text.as_bytes());
+                hex::decode(signature)
+                    .ok()
+                    .is_some_and(|given| mac.verify_slice(&given).is_ok())
+            }
+            Credential::Ed25519(key) => {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD
+                    .decode(signature)
+                    .ok()
+                    .and_then(|bytes| ed25519_dalek::Signature::from_slice(&bytes).ok())
+                    .is_some_and(|sig| key.verify_strict(text.as_bytes(), &sig).is_ok())
+            }
+        }
+    }
+}
+
 /// One account of the simulator.
 #[derive(Debug)]
 pub struct SimAccount {
     /// Its API key.
     pub api_key: String,
-    secret: Vec<u8>,
+    credential: Credential,
     /// Its balances by asset.
     pub balances: Mutex<BTreeMap<String, SimBalance>>,
 }
@@ -74,16 +116,17 @@ pub fn parse_balances(text: &str) -> Result<BTreeMap<String, SimBalance>, Accoun
 }
 
 impl SimAccounts {
-    /// Opens an account with `api_key`, HMAC `secret` and `balances`.
+    /// Opens an account with `api_key`, the `credential` its requests are signed with and
+    /// `balances`.
     pub fn open(
         &mut self,
         api_key: &str,
-        secret: &str,
+        credential: Credential,
         balances: BTreeMap<String, SimBalance>,
     ) -> Result<(), AccountError> {
-        if api_key.is_empty() || secret.is_empty() {
+        if api_key.is_empty() || matches!(&credential, Credential::Hmac(s) if s.is_empty()) {
             return Err(AccountError::Keys(
-                "an account needs a non-empty --api-key and --api-secret".into(),
+                "an account needs a non-empty --api-key and --api-secret (or --ed25519-key)".into(),
             ));
         }
         if self.by_key.contains_key(api_key) {
@@ -95,7 +138,7 @@ impl SimAccounts {
             api_key.to_string(),
             SimAccount {
                 api_key: api_key.to_string(),
-                secret: secret.as_bytes().to_vec(),
+                credential,
                 balances: Mutex::new(balances),
             },
         );
@@ -103,7 +146,7 @@ impl SimAccounts {
     }
 
     /// Authenticates a signed request as Binance does: the key in `X-MBX-APIKEY`, the
-    /// HMAC-SHA256 (hex) of the query string without its `signature` followed by the body,
+    /// signature of the query string without its `signature` followed by the body,
     /// and a `timestamp` no older than `recvWindow` and at most a second ahead of `now_ms`.
     /// The account and every parameter (query and form body) on success.
     pub fn authenticate(
@@ -163,13 +206,11 @@ impl SimAccounts {
                 "Timestamp for this request is outside of the recvWindow.",
             ));
         }
-        let mut mac = Hmac::<Sha256>::new_from_slice(&account.secret)
-            .expect("HMAC takes a key of any length");
-        mac.update(signed.as_bytes());
-        let valid = hex::decode(signature)
-            .ok()
-            .is_some_and(|given| mac.verify_slice(&given).is_ok());
-        if !valid {
+        let signature: String = form_urlencoded::parse(format!("s={signature}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        if !account.credential.verifies(&signed, &signature) {
             return Err(binance_error(
                 StatusCode::BAD_REQUEST,
                 -1022,
@@ -224,8 +265,12 @@ mod tests {
 
     fn accounts() -> SimAccounts {
         let mut a = SimAccounts::default();
-        a.open("key", "secret", parse_balances("USDT=100").unwrap())
-            .unwrap();
+        a.open(
+            "key",
+            Credential::Hmac(b"secret".to_vec()),
+            parse_balances("USDT=100").unwrap(),
+        )
+        .unwrap();
         a
     }
 
@@ -256,7 +301,7 @@ mod tests {
         let mut a = SimAccounts::default();
         a.open(
             "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A",
-            secret,
+            Credential::Hmac(secret.as_bytes().to_vec()),
             BTreeMap::new(),
         )
         .unwrap();
@@ -323,7 +368,56 @@ mod tests {
         assert!(parse_balances("USDT").is_err());
         assert!(parse_balances("USDT=-1").is_err());
         let mut a = accounts();
-        assert!(a.open("key", "s", BTreeMap::new()).is_err());
-        assert!(a.open("", "s", BTreeMap::new()).is_err());
+        let hmac = || Credential::Hmac(b"s".to_vec());
+        assert!(a.open("key", hmac(), BTreeMap::new()).is_err());
+        assert!(a.open("", hmac(), BTreeMap::new()).is_err());
+        assert!(
+            a.open("x", Credential::Hmac(Vec::new()), BTreeMap::new())
+                .is_err()
+        );
+        assert!(Credential::ed25519_pem("not a key").is_err());
+    }
+}
+
+#[cfg(test)]
+mod ed25519_tests {
+    use super::*;
+    use base64::Engine as _;
+    use ed25519_dalek::Signer;
+    use ed25519_dalek::pkcs8::EncodePublicKey;
+
+    #[test]
+    fn ed25519_signatures_in_base64_are_checked_with_the_public_key() {
+        let signing = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+        let pem = signing
+            .verifying_key()
+            .to_public_key_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+            .unwrap();
+        let mut a = SimAccounts::default();
+        a.open(
+            "ed",
+            Credential::ed25519_pem(&pem).unwrap(),
+            BTreeMap::new(),
+        )
+        .unwrap();
+        let now = 1_700_000_000_000i64;
+        let text = format!("symbol=BTCUSDT&timestamp={now}");
+        let sig = base64::engine::general_purpose::STANDARD
+            .encode(signing.sign(text.as_bytes()).to_bytes());
+        // Base64 travels URL-encoded, as clients send it.
+        let encoded: String = form_urlencoded::byte_serialize(sig.as_bytes()).collect();
+        let mut h = HeaderMap::new();
+        h.insert("x-mbx-apikey", "ed".parse().unwrap());
+        assert!(
+            a.authenticate(&h, &format!("{text}&signature={encoded}"), "", now)
+                .is_ok()
+        );
+        let other = base64::engine::general_purpose::STANDARD
+            .encode(signing.sign(b"something else").to_bytes());
+        let encoded: String = form_urlencoded::byte_serialize(other.as_bytes()).collect();
+        assert!(
+            a.authenticate(&h, &format!("{text}&signature={encoded}"), "", now)
+                .is_err()
+        );
     }
 }

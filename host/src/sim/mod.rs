@@ -17,7 +17,7 @@ pub mod live;
 mod market;
 pub mod socket;
 
-pub use accounts::{AccountError, SimAccounts, SimBalance, parse_balances};
+pub use accounts::{AccountError, Credential, SimAccounts, SimBalance, parse_balances};
 pub use faults::{FaultError, Faults};
 pub use market::SimMarket;
 
