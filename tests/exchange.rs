@@ -13,7 +13,8 @@ use std::process::{Command, Stdio};
 const KEY: &str = "sim-key-a";
 const SECRET: &str = "sim-secret-a";
 
-fn start() -> (Process, String) {
+/// The simulator with the accounts `accounts` (its command-line flags); it and its base URL.
+fn start_with(accounts: &[&std::ffi::OsStr]) -> (Process, String) {
     let mut sim = Command::new(env!("CARGO_BIN_EXE_stratbox"))
         .args([
             "exchange-sim",
@@ -22,27 +23,31 @@ fn start() -> (Process, String) {
             "--candles",
             "2000",
         ])
-        .args([
-            "--api-key",
-            KEY,
-            "--api-secret",
-            SECRET,
-            "--balances",
-            "USDT=10000,BTC=1",
-        ])
-        .args([
-            "--api-key",
-            "sim-key-b",
-            "--api-secret",
-            "sim-secret-b",
-            "--balances",
-            "ETH=5",
-        ])
+        .args(accounts)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let addr = common::announced(&mut sim, "exchange-sim listening on http://");
     (Process(sim), format!("http://{addr}"))
+}
+
+/// The simulator with two HMAC accounts: `KEY` (USDT and BTC) and `sim-key-b` (ETH).
+fn start() -> (Process, String) {
+    let flags = [
+        "--api-key",
+        KEY,
+        "--api-secret",
+        SECRET,
+        "--balances",
+        "USDT=10000,BTC=1",
+        "--api-key",
+        "sim-key-b",
+        "--api-secret",
+        "sim-secret-b",
+        "--balances",
+        "ETH=5",
+    ];
+    start_with(&flags.map(std::ffi::OsStr::new))
 }
 
 fn sign(secret: &str, text: &str) -> String {
@@ -226,31 +231,23 @@ fn binance_sdk_spot_signs_with_ed25519_and_the_simulator_checks_it() {
             .unwrap()
             .success()
     );
-    let mut sim = Command::new(env!("CARGO_BIN_EXE_stratbox"))
-        .args([
-            "exchange-sim",
-            "--listen",
-            "127.0.0.1:0",
-            "--candles",
-            "2000",
-        ])
-        .args(["--api-key", "ed-key", "--ed25519-key"])
-        .arg(dir.path().join("public.pem"))
-        .args(["--balances", "USDT=250"])
-        .args([
-            "--api-key",
-            KEY,
-            "--balances",
-            "BTC=1",
-            "--api-secret",
-            SECRET,
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let addr = common::announced(&mut sim, "exchange-sim listening on http://");
-    let _sim = Process(sim);
-    let base = format!("http://{addr}");
+    let public = dir.path().join("public.pem");
+    let flags = [
+        "--api-key".as_ref(),
+        "ed-key".as_ref(),
+        "--ed25519-key".as_ref(),
+        public.as_os_str(),
+        "--balances".as_ref(),
+        "USDT=250".as_ref(),
+        // The HMAC account, its flags in another order.
+        "--api-key".as_ref(),
+        KEY.as_ref(),
+        "--balances".as_ref(),
+        "BTC=1".as_ref(),
+        "--api-secret".as_ref(),
+        SECRET.as_ref(),
+    ];
+    let (_sim, base) = start_with(&flags);
     let script = common::repo_root().join("tests/exchange_sim/sdk_account.py");
     let run = |key: &str| {
         Command::new("python3")
