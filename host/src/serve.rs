@@ -289,21 +289,13 @@ async fn start_simulator(
     let interval = market.interval.clone().unwrap_or_else(|| "1m".into());
     let step = replay::parse_interval(&interval)
         .ok_or_else(|| ServeError::Config(format!("market.interval {interval:?}: use e.g. 1m")))?;
-    let markets = market
-        .symbols
-        .iter()
-        .enumerate()
-        .map(|(i, symbol)| {
-            crate::sim::SimMarket::generated(
-                &symbol.to_ascii_uppercase(),
-                &interval,
-                i64::from(step),
-                1_704_067_200_000,
-                market.candles,
-                market.seed.wrapping_add(i as u64),
-            )
-        })
-        .collect();
+    let markets = crate::sim::SimMarket::generated_set(
+        &market.symbols,
+        &interval,
+        i64::from(step),
+        market.candles,
+        market.seed,
+    );
     let addr = SocketAddr::from(([127, 0, 0, 1], 0));
     let listener = tokio::net::TcpListener::bind(addr)
         .await

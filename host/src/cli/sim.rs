@@ -159,20 +159,13 @@ pub fn run(args: Args, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
                 rows,
             )]
         }
-        None => symbols
-            .iter()
-            .enumerate()
-            .map(|(i, symbol)| {
-                SimMarket::generated(
-                    symbol,
-                    &args.interval,
-                    i64::from(step),
-                    1_704_067_200_000,
-                    args.candles,
-                    args.seed.wrapping_add(i as u64),
-                )
-            })
-            .collect(),
+        None => SimMarket::generated_set(
+            &symbols,
+            &args.interval,
+            i64::from(step),
+            args.candles,
+            args.seed,
+        ),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

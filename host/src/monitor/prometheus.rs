@@ -314,10 +314,8 @@ impl ServiceMetrics {
 
     /// Every metric in the text exposition format.
     pub fn render(&self) -> String {
-        if let Some(queue) = self.journal_queue.get() {
-            self.journal_backlog
-                .set(i64::try_from(queue.load(Ordering::Relaxed)).unwrap_or(i64::MAX));
-        }
+        self.journal_backlog
+            .set(i64::try_from(self.journal_backlog()).unwrap_or(i64::MAX));
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String does not fail");
         out

@@ -225,21 +225,18 @@ impl SimAccounts {
 /// and the signature given, if any.
 fn split_signature<'a>(query: &'a str, body: &'a str) -> (String, Option<&'a str>) {
     let mut signature = None;
-    let mut kept = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        match pair.strip_prefix("signature=") {
-            Some(s) => signature = Some(s),
-            None => kept.push(pair),
+    let mut keep = |text: &'a str| -> String {
+        let mut kept = Vec::new();
+        for pair in text.split('&').filter(|p| !p.is_empty()) {
+            match pair.strip_prefix("signature=") {
+                Some(s) => signature = Some(s),
+                None => kept.push(pair),
+            }
         }
-    }
-    let mut body_kept = Vec::new();
-    for pair in body.split('&').filter(|p| !p.is_empty()) {
-        match pair.strip_prefix("signature=") {
-            Some(s) => signature = Some(s),
-            None => body_kept.push(pair),
-        }
-    }
-    (kept.join("&") + &body_kept.join("&"), signature)
+        kept.join("&")
+    };
+    let signed = keep(query) + &keep(body);
+    (signed, signature)
 }
 
 /// Every parameter of the query and of a form body, decoded (the body's win).

@@ -44,6 +44,32 @@ impl SimMarket {
         }
     }
 
+    /// A generated market for each of `symbols`, `count` candles each from 2024-01-01, the
+    /// n-th seeded with `seed + n`: what `stratbox exchange-sim` and the service's built-in
+    /// simulator serve.
+    pub fn generated_set(
+        symbols: &[String],
+        interval: &str,
+        interval_ms: i64,
+        count: usize,
+        seed: u64,
+    ) -> Vec<Self> {
+        symbols
+            .iter()
+            .enumerate()
+            .map(|(i, symbol)| {
+                Self::generated(
+                    symbol,
+                    interval,
+                    interval_ms,
+                    1_704_067_200_000,
+                    count,
+                    seed.wrapping_add(i as u64),
+                )
+            })
+            .collect()
+    }
+
     /// A seeded market of `count` candles from `start`: GARCH(1,1) log returns around a price of
     /// 40,000 with per-candle volatility near 0.1%, prices to the cent, volumes to 1e-5.
     pub fn generated(
