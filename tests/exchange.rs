@@ -62,15 +62,35 @@ fn now_ms() -> i64 {
 
 /// `GET base+path?query&signature=...` with `key`: status and body.
 fn signed_get(base: &str, path: &str, key: &str, secret: &str, query: &str) -> (u16, Value) {
+    let (status, _, body) = signed(reqwest::Method::GET, base, path, key, secret, query);
+    (status, body)
+}
+
+/// A signed request: `query` and its signature in the query string, `key` in the header.
+/// Status, the ORDERS counts (10 s, day) when given, and the body.
+fn signed(
+    method: reqwest::Method,
+    base: &str,
+    path: &str,
+    key: &str,
+    secret: &str,
+    query: &str,
+) -> (u16, Option<(u64, u64)>, Value) {
     let url = format!("{base}{path}?{query}&signature={}", sign(secret, query));
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let r = reqwest::Client::new()
-            .get(url)
+            .request(method, url)
             .header("X-MBX-APIKEY", key)
             .send()
             .await
             .unwrap();
-        (r.status().as_u16(), r.json().await.unwrap())
+        let header = |name: &str| {
+            r.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().parse::<u64>().unwrap())
+        };
+        let counts = header("x-mbx-order-count-10s").zip(header("x-mbx-order-count-1d"));
+        (r.status().as_u16(), counts, r.json().await.unwrap())
     })
 }
 
@@ -276,4 +296,393 @@ fn binance_sdk_spot_signs_with_ed25519_and_the_simulator_checks_it() {
         &format!("timestamp={}", now_ms()),
     );
     assert_eq!(status, 200);
+}
+
+/// Account `KEY`'s signed calls on the simulator at `base`.
+struct Trader<'a>(&'a str);
+
+impl Trader<'_> {
+    fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        params: &str,
+    ) -> (u16, Option<(u64, u64)>, Value) {
+        let query = match params {
+            "" => format!("timestamp={}", now_ms()),
+            _ => format!("{params}&timestamp={}", now_ms()),
+        };
+        signed(method, self.0, path, KEY, SECRET, &query)
+    }
+
+    fn post(&self, path: &str, params: &str) -> (u16, Option<(u64, u64)>, Value) {
+        self.call(reqwest::Method::POST, path, params)
+    }
+
+    fn get(&self, path: &str, params: &str) -> Value {
+        let (status, _, body) = self.call(reqwest::Method::GET, path, params);
+        assert_eq!(status, 200, "{path}?{params}: {body}");
+        body
+    }
+
+    fn delete(&self, path: &str, params: &str) -> (u16, Value) {
+        let (status, _, body) = self.call(reqwest::Method::DELETE, path, params);
+        (status, body)
+    }
+
+    /// The refusal's status, code and message.
+    fn refused(&self, path: &str, params: &str) -> (u16, i64, String) {
+        let (status, _, body) = self.post(path, params);
+        (
+            status,
+            body["code"].as_i64().unwrap_or(0),
+            body["msg"].as_str().unwrap_or("").to_string(),
+        )
+    }
+
+    /// Free and locked of `asset`.
+    fn balance(&self, asset: &str) -> (Fixed, Fixed) {
+        let account = self.get("/api/v3/account", "omitZeroBalances=false");
+        let b = account["balances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["asset"] == asset)
+            .unwrap_or_else(|| panic!("no {asset} in {account}"));
+        (fixed(&b["free"]), fixed(&b["locked"]))
+    }
+}
+
+use stratbox::model::Fixed;
+
+fn fixed(v: &Value) -> Fixed {
+    v.as_str().unwrap().parse().unwrap()
+}
+
+/// The best bid and ask of BTCUSDT on the simulator.
+fn touch(base: &str) -> (f64, f64) {
+    let url = format!("{base}/api/v3/depth?symbol=BTCUSDT&limit=5");
+    let book: Value = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() });
+    let price = |side: &str| book[side][0][0].as_str().unwrap().parse::<f64>().unwrap();
+    (price("bids"), price("asks"))
+}
+
+#[test]
+fn orders_match_on_the_simulators_book_and_answer_as_binance_does() {
+    let (_sim, base) = start();
+    let t = Trader(&base);
+
+    // A market buy takes the asks: FULL answer with its fills, fees at 0.1 % in USDT.
+    let (bid, _) = touch(&base);
+    let (status, counts, bought) = t.post(
+        "/api/v3/order",
+        "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.01",
+    );
+    assert_eq!(status, 200, "{bought}");
+    assert_eq!(counts, Some((1, 1)));
+    assert_eq!(bought["status"], "FILLED");
+    assert_eq!(bought["type"], "MARKET");
+    assert_eq!(bought["executedQty"], "0.01000000");
+    let fills = bought["fills"].as_array().unwrap();
+    assert!(!fills.is_empty(), "{bought}");
+    let (mut qty, mut quote, mut fees) = (Fixed::ZERO, Fixed::ZERO, Fixed::ZERO);
+    for f in fills {
+        let (p, q) = (fixed(&f["price"]), fixed(&f["qty"]));
+        assert!(p.to_f64() > bid, "a buy fills at the asks: {f} (bid {bid})");
+        assert_eq!(f["commissionAsset"], "USDT");
+        qty = qty.saturating_add(q);
+        quote = quote.saturating_add(p.saturating_mul(q));
+        fees = fees.saturating_add(fixed(&f["commission"]));
+    }
+    assert_eq!(qty, "0.01".parse().unwrap());
+    assert_eq!(fixed(&bought["cummulativeQuoteQty"]), quote);
+    assert!(
+        (fees.to_f64() - quote.to_f64() * 0.001).abs() < 1e-6,
+        "{bought}"
+    );
+    // The account moved by exactly that.
+    assert_eq!(t.balance("BTC"), ("1.01".parse().unwrap(), Fixed::ZERO));
+    let usdt = "10000"
+        .parse::<Fixed>()
+        .unwrap()
+        .saturating_sub(quote)
+        .saturating_sub(fees);
+    assert_eq!(t.balance("USDT"), (usdt, Fixed::ZERO));
+
+    // A limit buy below the book rests, locking its cost; it can be found and cancelled.
+    let price = format!("{:.2}", bid * 0.95);
+    let (status, _, resting) = t.post(
+        "/api/v3/order",
+        &format!("symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.02&price={price}&newClientOrderId=rest-1&newOrderRespType=RESULT"),
+    );
+    assert_eq!(status, 200, "{resting}");
+    assert_eq!(resting["status"], "NEW");
+    assert_eq!(resting["clientOrderId"], "rest-1");
+    assert!(resting.get("fills").is_none());
+    let id = resting["orderId"].as_u64().unwrap();
+    let (free, locked) = t.balance("USDT");
+    assert!(
+        locked.to_f64() >= price.parse::<f64>().unwrap() * 0.02,
+        "{locked}"
+    );
+    assert_eq!(free.saturating_add(locked), usdt);
+    let queried = t.get("/api/v3/order", &format!("symbol=BTCUSDT&orderId={id}"));
+    assert_eq!(queried["status"], "NEW");
+    assert_eq!(queried["isWorking"], true);
+    assert_eq!(fixed(&queried["price"]), price.parse().unwrap());
+    let by_client = t.get("/api/v3/order", "symbol=BTCUSDT&origClientOrderId=rest-1");
+    assert_eq!(by_client["orderId"], id);
+    let open = t.get("/api/v3/openOrders", "symbol=BTCUSDT");
+    assert_eq!(open.as_array().unwrap().len(), 1);
+    assert_eq!(
+        t.refused(
+            "/api/v3/order",
+            &format!("symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.02&price={price}&newClientOrderId=rest-1")
+        ),
+        (400, -2010, "Duplicate order sent.".into())
+    );
+    let (status, cancelled) = t.delete(
+        "/api/v3/order",
+        "symbol=BTCUSDT&origClientOrderId=rest-1&newClientOrderId=cxl-1",
+    );
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["status"], "CANCELED");
+    assert_eq!(cancelled["origClientOrderId"], "rest-1");
+    assert_eq!(cancelled["clientOrderId"], "cxl-1");
+    assert_eq!(t.balance("USDT"), (usdt, Fixed::ZERO));
+    let (status, again) = t.delete("/api/v3/order", &format!("symbol=BTCUSDT&orderId={id}"));
+    assert_eq!((status, again["code"].as_i64()), (400, Some(-2011)));
+    let (status, _, unknown) = t.call(
+        reqwest::Method::GET,
+        "/api/v3/order",
+        "symbol=BTCUSDT&orderId=987654",
+    );
+    assert_eq!((status, unknown["code"].as_i64()), (400, Some(-2013)));
+
+    // Refusals by the symbol's filters, the balance and the book, with Binance's codes.
+    let order = "/api/v3/order";
+    assert_eq!(
+        t.refused(
+            order,
+            "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.000001"
+        ),
+        (400, -1013, "Filter failure: LOT_SIZE".into())
+    );
+    assert_eq!(
+        t.refused(order, "symbol=BTCUSDT&side=SELL&type=MARKET&quantity=5"),
+        (
+            400,
+            -2010,
+            "Account has insufficient balance for requested action.".into()
+        )
+    );
+    let (_, ask) = touch(&base);
+    assert_eq!(
+        t.refused(
+            order,
+            &format!(
+                "symbol=BTCUSDT&side=BUY&type=LIMIT_MAKER&quantity=0.001&price={:.2}",
+                ask * 1.01
+            )
+        ),
+        (400, -2010, "Order would immediately match and take.".into())
+    );
+    assert_eq!(
+        t.refused(order, "symbol=DOGEUSDT&side=BUY&type=MARKET&quantity=1"),
+        (400, -1121, "Invalid symbol.".into())
+    );
+    assert_eq!(
+        t.refused(
+            order,
+            "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=1&price=1"
+        )
+        .1,
+        -1102
+    );
+
+    // A test order is checked, not placed nor counted.
+    let (status, counts, tested) = t.post(
+        "/api/v3/order/test",
+        "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.01",
+    );
+    assert_eq!((status, counts, tested), (200, None, serde_json::json!({})));
+    let (_, _, rates) = t.post(
+        "/api/v3/order/test",
+        "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.01&computeCommissionRates=true",
+    );
+    assert_eq!(rates["standardCommissionForOrder"]["taker"], "0.00100000");
+    assert_eq!(
+        t.refused(
+            "/api/v3/order/test",
+            "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.000001"
+        )
+        .1,
+        -1013
+    );
+
+    // The account's orders and trades.
+    let all = t.get("/api/v3/allOrders", "symbol=BTCUSDT");
+    let statuses: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["FILLED", "CANCELED"]);
+    let trades = t.get("/api/v3/myTrades", "symbol=BTCUSDT");
+    let trades = trades.as_array().unwrap();
+    assert_eq!(trades.len(), fills.len());
+    for (trade, fill) in trades.iter().zip(fills) {
+        assert_eq!(trade["id"], fill["tradeId"]);
+        assert_eq!(trade["orderId"], bought["orderId"]);
+        assert_eq!(
+            (&trade["isBuyer"], &trade["isMaker"]),
+            (&Value::Bool(true), &Value::Bool(false))
+        );
+        assert_eq!(trade["price"], fill["price"]);
+    }
+
+    // Cancel-replace: both halves, a failed cancel stopping the placement, or not.
+    let limit = |client: &str| {
+        format!(
+            "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price={price}&newClientOrderId={client}"
+        )
+    };
+    let (_, _, a) = t.post(order, &limit("a"));
+    let a = a["orderId"].as_u64().unwrap();
+    let replace = "/api/v3/order/cancelReplace";
+    let (status, _, replaced) = t.post(
+        replace,
+        &format!(
+            "{}&cancelReplaceMode=STOP_ON_FAILURE&cancelOrderId={a}",
+            limit("b")
+        ),
+    );
+    assert_eq!(status, 200, "{replaced}");
+    assert_eq!(replaced["cancelResult"], "SUCCESS");
+    assert_eq!(replaced["cancelResponse"]["status"], "CANCELED");
+    assert_eq!(replaced["newOrderResponse"]["status"], "NEW");
+    let (status, _, failed) = t.post(
+        replace,
+        &format!(
+            "{}&cancelReplaceMode=STOP_ON_FAILURE&cancelOrderId={a}",
+            limit("c")
+        ),
+    );
+    assert_eq!(
+        (status, failed["code"].as_i64()),
+        (400, Some(-2022)),
+        "{failed}"
+    );
+    assert_eq!(failed["data"]["cancelResult"], "FAILURE");
+    assert_eq!(failed["data"]["newOrderResult"], "NOT_ATTEMPTED");
+    let (status, _, partly) = t.post(
+        replace,
+        &format!(
+            "{}&cancelReplaceMode=ALLOW_FAILURE&cancelOrderId={a}",
+            limit("c")
+        ),
+    );
+    assert_eq!(
+        (status, partly["code"].as_i64()),
+        (409, Some(-2021)),
+        "{partly}"
+    );
+    assert_eq!(partly["data"]["newOrderResult"], "SUCCESS");
+
+    // Cancel all of a symbol.
+    let (status, all_cancelled) = t.delete("/api/v3/openOrders", "symbol=BTCUSDT");
+    assert_eq!(status, 200, "{all_cancelled}");
+    assert_eq!(all_cancelled.as_array().unwrap().len(), 2);
+    assert_eq!(t.get("/api/v3/openOrders", ""), serde_json::json!([]));
+    assert_eq!(t.balance("USDT"), (usdt, Fixed::ZERO));
+}
+
+#[test]
+fn a_resting_order_fills_as_maker_when_trades_pass_its_queue() {
+    let (_sim, base) = start();
+    let t = Trader(&base);
+    let (bid, _) = touch(&base);
+    let price = format!("{bid:.8}");
+    let (status, _, placed) = t.post(
+        "/api/v3/order",
+        &format!("symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price={price}&newOrderRespType=RESULT"),
+    );
+    assert_eq!(status, 200, "{placed}");
+    let id = placed["orderId"].as_u64().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let order = t.get("/api/v3/order", &format!("symbol=BTCUSDT&orderId={id}"));
+        if order["status"] == "FILLED" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {order} after a minute of trades"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let trades = t.get("/api/v3/myTrades", &format!("symbol=BTCUSDT&orderId={id}"));
+    for trade in trades.as_array().unwrap() {
+        assert_eq!(trade["isMaker"], true, "{trade}");
+        assert_eq!(fixed(&trade["price"]), price.parse().unwrap());
+    }
+    assert_eq!(t.balance("BTC").0, "1.001".parse().unwrap());
+}
+
+#[test]
+fn new_orders_past_binance_limits_get_429() {
+    let (_sim, base) = start();
+    let t = Trader(&base);
+    let (bid, _) = touch(&base);
+    let order = format!(
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price={:.2}&newOrderRespType=ACK",
+        bid * 0.9
+    );
+    for n in 1..=100u64 {
+        let (status, counts, body) = t.post("/api/v3/order", &order);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(counts.unwrap().0, n);
+    }
+    let (status, counts, body) = t.post("/api/v3/order", &order);
+    assert_eq!(status, 429);
+    assert_eq!(body["code"], -1015, "{body}");
+    assert_eq!(counts, Some((100, 100)));
+    // Cancels are not new orders.
+    let (status, _) = t.delete("/api/v3/openOrders", "symbol=BTCUSDT");
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn binance_sdk_spot_trades_on_the_simulator_unchanged() {
+    let (_sim, base) = start();
+    let script = common::repo_root().join("tests/exchange_sim/sdk_trading.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .args([&base, KEY, SECRET])
+        .output()
+        .expect("python3 with binance-sdk-spot (scripts/test installs it)");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["bought"]["status"], "FILLED", "{r}");
+    assert_eq!(r["bought"]["executed"], "0.01000000");
+    let fills = r["bought"]["fills"].as_array().unwrap();
+    assert!(!fills.is_empty());
+    assert_eq!(r["resting"]["status"], "NEW");
+    assert_eq!(r["resting"]["client_order_id"], "sdk-rest-1");
+    assert_eq!(r["queried"]["status"], "NEW");
+    assert_eq!(r["open"], serde_json::json!([r["queried"]["order_id"]]));
+    assert_eq!(r["cancelled"]["status"], "CANCELED");
+    let trades = r["trades"].as_array().unwrap();
+    assert_eq!(trades.len(), fills.len());
+    assert!(trades.iter().all(|t| t[1] == true && t[2] == false));
+    assert_eq!(r["balances"]["BTC"][0], "1.01000000");
+    assert_eq!(r["balances"]["USDT"][1], "0.00000000");
 }

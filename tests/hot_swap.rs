@@ -125,7 +125,7 @@ fn swaps_under_a_live_stream_lose_and_repeat_nothing() {
         mark("the rollback forward", at);
         total
     });
-    let engine = service.shutdown();
+    let engine = service.shutdown().expect("running");
     assert_eq!(
         state_u64(&engine, "c", "count"),
         Some(total as u64),
@@ -182,7 +182,7 @@ fn rollback_without_a_previous_version_is_refused_and_halted_deployments_resume(
         .command_blocking(Command::Resume { name: "c".into() })
         .unwrap();
     assert_eq!(list[0].status, Status::Running);
-    let engine = service.shutdown();
+    let engine = service.shutdown().expect("running");
     // Halted for ten bars: the state kept the first ten, and nothing was delivered meanwhile.
     assert_eq!(state_u64(&engine, "c", "count"), Some(10));
 }

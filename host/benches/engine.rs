@@ -82,7 +82,7 @@ fn hot_swap() {
         swaps.push(t.elapsed());
     }
     producer.join().unwrap();
-    let engine = service.shutdown();
+    let engine = service.shutdown().expect("running");
     let count = common::state_u64(&engine, "c", "count").unwrap_or(0);
     let anomalies = common::state_u64(&engine, "c", "anomalies").unwrap_or(0);
     swaps.sort_unstable();

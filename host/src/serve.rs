@@ -273,7 +273,6 @@ pub async fn serve(
     for source in sources {
         source.abort();
     }
-    let service = Arc::try_unwrap(service).unwrap_or_else(|_| unreachable!("the router is gone"));
     drop(tokio::task::spawn_blocking(move || drop(service.shutdown())).await);
     inference.stop();
     let _ = writer.await;

@@ -13,20 +13,27 @@ pub struct Server {
     pub child: Child,
     /// Its control endpoint.
     pub endpoint: String,
+    /// Where its log (standard error) goes, shown when it exits badly.
+    log: tempfile::NamedTempFile,
 }
 
 impl Server {
     pub fn start(config: &Path) -> Server {
+        let log = tempfile::NamedTempFile::new().expect("a file for the service's log");
         let mut child = Command::new(env!("CARGO_BIN_EXE_stratbox"))
             .args(["serve", "--config"])
             .arg(config)
             .env_remove("STRATBOX_TOKEN")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log.reopen().expect("reopen the log file"))
             .spawn()
             .expect("start stratbox serve");
         let endpoint = announced(&mut child, "stratbox listening on ");
-        Server { child, endpoint }
+        Server {
+            child,
+            endpoint,
+            log,
+        }
     }
 
     pub fn run(&self, args: &[&str]) -> (bool, String) {
@@ -45,6 +52,13 @@ impl Server {
             String::from_utf8_lossy(&out.stderr)
         );
         (out.status.success(), text)
+    }
+
+    /// The last 40 lines the service logged.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(self.log.path()).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
     }
 
     /// Kills the process with SIGKILL, as a crash would.
@@ -66,7 +80,11 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "serve exited with {status}");
+                assert!(
+                    status.success(),
+                    "serve exited with {status}; the end of its log:\n{}",
+                    self.log_tail()
+                );
                 return;
             }
             assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");

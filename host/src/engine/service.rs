@@ -140,7 +140,8 @@ impl EventSender {
 /// A running engine thread.
 pub struct EngineService {
     tx: Sender<Input>,
-    thread: Option<JoinHandle<Engine>>,
+    /// The loop's thread until [`EngineService::shutdown`] joins it.
+    thread: std::sync::Mutex<Option<JoinHandle<Engine>>>,
 }
 
 impl EngineService {
@@ -160,7 +161,7 @@ impl EngineService {
             .expect("spawn engine thread");
         EngineService {
             tx,
-            thread: Some(thread),
+            thread: std::sync::Mutex::new(Some(thread)),
         }
     }
 
@@ -216,20 +217,28 @@ impl EngineService {
             .map_err(|_| DeployError::EngineStopped)?
     }
 
-    /// Stops the loop after the events already queued and returns the engine.
-    pub fn shutdown(mut self) -> Engine {
+    /// Stops the loop after the events already queued and returns the engine; `None` when an
+    /// earlier call stopped it. Takes `&self`: the API's last connections may still hold the
+    /// service for a moment after the server stopped.
+    pub fn shutdown(&self) -> Option<Engine> {
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()?;
         let _ = self.tx.send(Input::Shutdown);
-        self.thread
-            .take()
-            .expect("joined once")
-            .join()
-            .expect("engine thread panicked")
+        Some(thread.join().expect("engine thread panicked"))
     }
 }
 
 impl Drop for EngineService {
     fn drop(&mut self) {
-        if let Some(thread) = self.thread.take() {
+        let thread = self
+            .thread
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(thread) = thread {
             let _ = self.tx.send(Input::Shutdown);
             let _ = thread.join();
         }

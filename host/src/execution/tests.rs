@@ -377,3 +377,63 @@ fn cancel_replace_frees_the_old_lock_for_the_new_order_or_refuses_it() {
         "the old one was cancelled"
     );
 }
+
+#[test]
+fn a_limit_buy_filled_one_lot_step_at_a_time_completes_and_releases_its_lock() {
+    use crate::execution::venues::{BookFillConfig, BookVenue};
+    use crate::feeds::{BookUpdate, BookUpdateKind, TradePrint};
+    // Prices and fees whose per-fill rounding adds up: each fill rounds its quote and fee to
+    // 1e-8, so a hundred fills cost more than the whole order priced at once.
+    let mut market = MarketData::default();
+    market.instruments.describe(r#"[{"symbol": "BTCUSDT", "baseAsset": "BTC", "quoteAsset": "USDT",
+        "filters": [{"filterType": "LOT_SIZE", "minQty": "0.00001", "maxQty": "9000", "stepSize": "0.00001"}]}]"#).unwrap();
+    market.add_symbol("BTCUSDT");
+    let mut path = OrderPath::new(
+        Box::new(BookVenue::new(BookFillConfig::default())),
+        Arc::new(NullJournal),
+    );
+    let mut budget = Budget::unlimited(0.0);
+    budget.balances = [("USDT".to_string(), 100.0)].into();
+    path.open(D, "s".into(), budget, &mut market);
+    let price = fx("40788.57211020");
+    let book = MarketEvent::Book(BookUpdate {
+        symbol: 0,
+        time: 1,
+        kind: BookUpdateKind::Snapshot,
+        bids: vec![(fx("40788.5"), fx("1"))],
+        asks: vec![(fx("40788.6"), fx("1"))],
+    });
+    if let MarketEvent::Book(u) = &book {
+        market.apply_book(u);
+    }
+    path.on_event(&book, &market);
+    let order = OrderRequest {
+        order_type: OrderType::LimitMaker { price },
+        ..market_order(0, Side::Buy, "0.001")
+    };
+    let id = path.submit(D, order, 2, &market).unwrap();
+    path.advance(2, &market);
+    // Sells print through the order's price one lot step at a time.
+    for n in 0..100 {
+        let trade = MarketEvent::Trade(TradePrint {
+            symbol: 0,
+            time: 3 + n,
+            trade_id: n as u64,
+            price: price.to_f64(),
+            quantity: 0.00001,
+            aggressor: Side::Sell,
+        });
+        if let MarketEvent::Trade(t) = &trade {
+            market.push_trade(t);
+        }
+        path.on_event(&trade, &market);
+    }
+    let updates = path.take_updates(i64::MAX);
+    let last = updates.iter().rfind(|u| u.order_id == id).unwrap();
+    assert_eq!(last.status, OrderStatus::Filled, "{last:?}");
+    assert_eq!(last.filled, fx("0.001"));
+    let account = path.account(D).unwrap();
+    let usdt = market.instruments.asset_id("USDT").unwrap();
+    assert_eq!(account.balance(usdt).locked, Fixed::ZERO);
+    assert!(account.balance(usdt).free.is_positive());
+}

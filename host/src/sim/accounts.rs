@@ -9,7 +9,6 @@ use axum::response::Response;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 
 /// Binance's default `recvWindow`, in milliseconds.
 const DEFAULT_RECV_WINDOW: i64 = 5_000;
@@ -17,15 +16,6 @@ const DEFAULT_RECV_WINDOW: i64 = 5_000;
 const MAX_RECV_WINDOW: i64 = 60_000;
 /// How far ahead of the server's clock a request's timestamp may be.
 const AHEAD_MS: i64 = 1_000;
-
-/// An asset's free and locked amounts.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct SimBalance {
-    /// Available.
-    pub free: f64,
-    /// Held by open orders.
-    pub locked: f64,
-}
 
 /// How an account's requests are signed.
 #[derive(Clone, Debug)]
@@ -74,8 +64,10 @@ pub struct SimAccount {
     /// Its API key.
     pub api_key: String,
     credential: Credential,
-    /// Its balances by asset.
-    pub balances: Mutex<BTreeMap<String, SimBalance>>,
+    /// Its number, in the order the accounts were opened.
+    pub number: u32,
+    /// What it starts with, by asset.
+    pub starting: BTreeMap<String, f64>,
 }
 
 /// Every account, by API key.
@@ -96,7 +88,7 @@ pub enum AccountError {
 }
 
 /// Parses `USDT=10000,BTC=1`.
-pub fn parse_balances(text: &str) -> Result<BTreeMap<String, SimBalance>, AccountError> {
+pub fn parse_balances(text: &str) -> Result<BTreeMap<String, f64>, AccountError> {
     let bad = || AccountError::Balances(text.to_string());
     text.split(',')
         .filter(|p| !p.trim().is_empty())
@@ -110,19 +102,31 @@ pub fn parse_balances(text: &str) -> Result<BTreeMap<String, SimBalance>, Accoun
             {
                 return Err(bad());
             }
-            Ok((asset, SimBalance { free, locked: 0.0 }))
+            Ok((asset, free))
         })
         .collect()
 }
 
 impl SimAccounts {
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    /// The accounts in the order they were opened.
+    pub fn in_order(&self) -> Vec<&SimAccount> {
+        let mut all: Vec<&SimAccount> = self.by_key.values().collect();
+        all.sort_by_key(|a| a.number);
+        all
+    }
+
     /// Opens an account with `api_key`, the `credential` its requests are signed with and
     /// `balances`.
     pub fn open(
         &mut self,
         api_key: &str,
         credential: Credential,
-        balances: BTreeMap<String, SimBalance>,
+        balances: BTreeMap<String, f64>,
     ) -> Result<(), AccountError> {
         if api_key.is_empty() || matches!(&credential, Credential::Hmac(s) if s.is_empty()) {
             return Err(AccountError::Keys(
@@ -139,7 +143,8 @@ impl SimAccounts {
             SimAccount {
                 api_key: api_key.to_string(),
                 credential,
-                balances: Mutex::new(balances),
+                number: self.by_key.len() as u32,
+                starting: balances,
             },
         );
         Ok(())
@@ -360,8 +365,8 @@ mod tests {
     #[test]
     fn balances_parse_and_accounts_need_distinct_keys() {
         let b = parse_balances("usdt=10000, BTC=1.5").unwrap();
-        assert_eq!(b["USDT"].free, 10_000.0);
-        assert_eq!(b["BTC"].free, 1.5);
+        assert_eq!(b["USDT"], 10_000.0);
+        assert_eq!(b["BTC"], 1.5);
         assert!(parse_balances("USDT").is_err());
         assert!(parse_balances("USDT=-1").is_err());
         let mut a = accounts();

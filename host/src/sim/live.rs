@@ -49,6 +49,8 @@ pub struct Live {
     replayed: AtomicUsize,
     events: broadcast::Sender<Published>,
     symbol_lower: Arc<str>,
+    /// Where the books and trades go to match the accounts' orders.
+    feed: Option<super::trading::TradingFeed>,
 }
 
 fn fx(x: f64) -> Fixed {
@@ -67,14 +69,15 @@ fn levels(map: &BTreeMap<Fixed, Fixed>, rev: bool, n: usize) -> Vec<[String; 2]>
 
 impl Live {
     /// Starts the book around the market's last close and, with `bars_per_second`, releases
-    /// candles at that pace (otherwise every candle is available at once); publishes on `events`.
+    /// candles at that pace (otherwise every candle is available at once); publishes on `events`
+    /// and gives every book change and trade to `feed`.
     pub fn start(
         market: &SimMarket,
         events: broadcast::Sender<Published>,
         recorded: Vec<SimTrade>,
         seed: u64,
-        book_ms: u64,
-        bars_per_second: f64,
+        (book_ms, bars_per_second): (u64, f64),
+        feed: Option<super::trading::TradingFeed>,
     ) -> Arc<Live> {
         let candles = market.candles();
         let mid = candles.last().map_or(100.0, |c| c.close.to_f64());
@@ -89,6 +92,15 @@ impl Live {
                 .insert(fx(mid - tick * i as f64), fx(0.01 + rng.uniform() * 2.0));
             book.asks
                 .insert(fx(mid + tick * i as f64), fx(0.01 + rng.uniform() * 2.0));
+        }
+        if let Some(feed) = &feed {
+            let side = |m: &BTreeMap<Fixed, Fixed>| m.iter().map(|(p, q)| (*p, *q)).collect();
+            feed.book(
+                super::now_ms(),
+                crate::feeds::BookUpdateKind::Snapshot,
+                side(&book.bids),
+                side(&book.asks),
+            );
         }
         let paced = bars_per_second > 0.0;
         let live = Arc::new(Live {
@@ -110,6 +122,7 @@ impl Live {
             recorded,
             events,
             symbol_lower: market.symbol.to_ascii_lowercase().into(),
+            feed,
         });
         let weak = Arc::downgrade(&live);
         let symbol = market.symbol.clone();
@@ -142,6 +155,7 @@ impl Live {
         let first = book.last_update_id + 1;
         let changes = 1 + (rng.uniform() * 4.0) as usize;
         let (mut bids, mut asks) = (Vec::new(), Vec::new());
+        let (mut bid_levels, mut ask_levels) = (Vec::new(), Vec::new());
         for _ in 0..changes {
             let offset = 1.0 + (rng.uniform() * 30.0).floor();
             let qty = if rng.uniform() < 0.2 {
@@ -156,6 +170,7 @@ impl Live {
                 } else {
                     book.bids.insert(p, qty)
                 };
+                bid_levels.push((p, qty));
                 bids.push([format!("{:.8}", p.to_f64()), format!("{:.8}", qty.to_f64())]);
             } else {
                 let p = fx(mid + tick * offset);
@@ -164,12 +179,22 @@ impl Live {
                 } else {
                     book.asks.insert(p, qty)
                 };
+                ask_levels.push((p, qty));
                 asks.push([format!("{:.8}", p.to_f64()), format!("{:.8}", qty.to_f64())]);
             }
             book.last_update_id += 1;
         }
+        let now = super::now_ms();
+        if let Some(feed) = &self.feed {
+            feed.book(
+                now,
+                crate::feeds::BookUpdateKind::Diff,
+                bid_levels,
+                ask_levels,
+            );
+        }
         let json = serde_json::json!({
-            "e": "depthUpdate", "E": super::now_ms(), "s": symbol,
+            "e": "depthUpdate", "E": now, "s": symbol,
             "U": first, "u": book.last_update_id, "b": bids, "a": asks
         });
         self.publish("depth", json.to_string().into());
@@ -212,7 +237,7 @@ impl Live {
         });
     }
 
-    /// Makes and publishes one trade at the touch, now.
+    /// Makes one trade at the touch, now: matched against resting orders, then published.
     fn trade(&self, symbol: &str, price: Fixed, quantity: Fixed, buyer_is_maker: bool) {
         let id = self
             .trades
@@ -220,16 +245,19 @@ impl Live {
             .unwrap_or_else(|p| p.into_inner())
             .back()
             .map_or(1, |t| t.id + 1);
-        self.publish_trade(
-            symbol,
-            SimTrade {
-                id,
-                price,
-                quantity,
-                time: super::now_ms(),
-                buyer_is_maker,
-            },
-        );
+        let t = SimTrade {
+            id,
+            price,
+            quantity,
+            time: super::now_ms(),
+            buyer_is_maker,
+        };
+        // The generated trades print at the book's touch, so they match resting orders;
+        // recorded ones belong to another market's prices and only feed the streams.
+        if let Some(feed) = &self.feed {
+            feed.trade(t.time, t.id, t.price, t.quantity, t.buyer_is_maker);
+        }
+        self.publish_trade(symbol, t);
     }
 
     /// Records and publishes one trade (as `trade` and as a single-trade `aggTrade`).

@@ -15,9 +15,11 @@ mod accounts;
 mod faults;
 pub mod live;
 mod market;
+mod orders;
 pub mod socket;
+mod trading;
 
-pub use accounts::{AccountError, Credential, SimAccounts, SimBalance, parse_balances};
+pub use accounts::{AccountError, Credential, SimAccounts, parse_balances};
 pub use faults::{FaultError, Faults};
 pub use market::SimMarket;
 
@@ -77,6 +79,8 @@ struct Sim {
     requests: AtomicU64,
     weight: std::sync::Mutex<(u64, u64)>, // (minute, used)
     accounts: SimAccounts,
+    /// The accounts' orders and matching, when there are accounts.
+    trading: Option<Arc<trading::SimTrading>>,
 }
 
 /// The router serving `markets` as `config` says (recorded trades go with the first market).
@@ -96,6 +100,16 @@ pub fn router_with_accounts(
     let mut catalog = socket::StreamCatalog::default();
     let mut symbols = BTreeMap::new();
     let mut recorded = Some(config.trades);
+    let trading = (!accounts.is_empty()).then(|| {
+        let names: Vec<String> = markets.iter().map(|m| m.symbol.clone()).collect();
+        let starting: Vec<_> = accounts
+            .in_order()
+            .into_iter()
+            .map(|a| a.starting.clone())
+            .collect();
+        trading::SimTrading::new(&names, &exchange_info_json(&markets), &starting)
+            .expect("the simulator describes its own symbols")
+    });
     for (i, market) in markets.into_iter().enumerate() {
         catalog.add(&market.symbol, &market.interval);
         let live = live::Live::start(
@@ -103,8 +117,8 @@ pub fn router_with_accounts(
             events.clone(),
             recorded.take().unwrap_or_default(),
             config.seed.wrapping_add(i as u64),
-            config.book_ms,
-            config.bars_per_second,
+            (config.book_ms, config.bars_per_second),
+            trading.as_ref().and_then(|t| t.feed(&market.symbol)),
         );
         symbols.insert(market.symbol.clone(), Served { market, live });
     }
@@ -116,6 +130,7 @@ pub fn router_with_accounts(
         requests: AtomicU64::new(0),
         weight: Default::default(),
         accounts,
+        trading,
     });
     Router::new()
         .route(
@@ -129,9 +144,9 @@ pub fn router_with_accounts(
         .route("/api/v3/trades", get(trades))
         .route("/api/v3/aggTrades", get(agg_trades))
         .route("/api/v3/historicalTrades", get(historical_trades))
-        .route("/api/v3/account", get(account))
         .route("/stream", get(combined_stream))
         .route("/ws/{stream}", get(raw_stream))
+        .merge(orders::routes())
         .with_state(sim)
 }
 
@@ -215,18 +230,26 @@ async fn time(State(sim): State<Arc<Sim>>) -> Response {
 
 async fn exchange_info(State(sim): State<Arc<Sim>>) -> Response {
     respond(&sim, 20, || {
-        let symbols: Vec<serde_json::Value> =
-            sim.symbols.values().map(|s| s.market.symbol_info()).collect();
-        Ok(serde_json::json!({
-            "timezone": "UTC",
-            "serverTime": now_ms(),
-            "rateLimits": [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": WEIGHT_LIMIT}],
-            "exchangeFilters": [],
-            "symbols": symbols,
-        })
-        .to_string())
+        Ok(exchange_info_json(sim.symbols.values().map(|s| &s.market)))
     })
     .await
+}
+
+/// `exchangeInfo` of `markets`, with Binance's rate limits.
+fn exchange_info_json<'a>(markets: impl IntoIterator<Item = &'a SimMarket>) -> String {
+    let symbols: Vec<serde_json::Value> = markets.into_iter().map(SimMarket::symbol_info).collect();
+    serde_json::json!({
+        "timezone": "UTC",
+        "serverTime": now_ms(),
+        "rateLimits": [
+            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": WEIGHT_LIMIT},
+            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": trading::ORDERS_PER_10S},
+            {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": trading::ORDERS_PER_DAY}
+        ],
+        "exchangeFilters": [],
+        "symbols": symbols,
+    })
+    .to_string()
 }
 
 fn param<T: std::str::FromStr>(
@@ -388,60 +411,4 @@ fn serve_socket(sim: &Sim, ws: WebSocketUpgrade, streams: Vec<String>, combined:
         sim.faults.clone(),
     );
     ws.on_upgrade(move |socket| socket::serve(socket, catalog, events, streams, combined, faults))
-}
-
-/// `GET /api/v3/account` (signed, weight 20): the account's commissions, permissions and
-/// balances (`omitZeroBalances=true` leaves out the empty ones), as Binance answers it.
-async fn account(
-    State(sim): State<Arc<Sim>>,
-    headers: axum::http::HeaderMap,
-    axum::extract::RawQuery(query): axum::extract::RawQuery,
-) -> Response {
-    respond(&sim, 20, || {
-        let (account, params) =
-            sim.accounts
-                .authenticate(&headers, query.as_deref().unwrap_or(""), "", now_ms())?;
-        let omit_zero = params.get("omitZeroBalances").is_some_and(|v| v == "true");
-        let balances: Vec<serde_json::Value> = account
-            .balances
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .filter(|(_, b)| !omit_zero || b.free + b.locked > 0.0)
-            .map(|(asset, b)| {
-                serde_json::json!({
-                    "asset": asset,
-                    "free": format!("{:.8}", b.free),
-                    "locked": format!("{:.8}", b.locked),
-                })
-            })
-            .collect();
-        Ok(serde_json::json!({
-            "makerCommission": 10,
-            "takerCommission": 10,
-            "buyerCommission": 0,
-            "sellerCommission": 0,
-            "commissionRates": {"maker": "0.00100000", "taker": "0.00100000", "buyer": "0.00000000", "seller": "0.00000000"},
-            "canTrade": true,
-            "canWithdraw": false,
-            "canDeposit": false,
-            "brokered": false,
-            "requireSelfTradePrevention": false,
-            "preventSor": false,
-            "updateTime": now_ms(),
-            "accountType": "SPOT",
-            "balances": balances,
-            "permissions": ["SPOT"],
-            "uid": account_uid(&account.api_key),
-        })
-        .to_string())
-    })
-    .await
-}
-
-/// A stable user id for an API key.
-fn account_uid(api_key: &str) -> u64 {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(api_key.as_bytes());
-    u64::from_le_bytes(digest[..8].try_into().expect("8 bytes")) >> 16
 }

@@ -21,6 +21,8 @@ use std::sync::Arc;
 const MARKET_SLACK: Fixed = Fixed::from_raw(110_000_000);
 /// A few units of 1e-8 on top of a computed lock, so rounding never leaves a fill short.
 const DUST: Fixed = Fixed::from_raw(4);
+/// The most a limit buy locks for the rounding of its fills, in units of 1e-8 (0.01).
+const MAX_ROUNDING_ROOM: i64 = 1_000_000;
 
 /// What an order locks and commits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,10 +36,18 @@ pub struct Lock {
 }
 
 /// What `request` must lock, valued at `price` (its limit price, or the market's) with fee rates
-/// `fees`, given `free` of the asset it locks. A limit buy locks its notional plus the larger fee;
-/// a market buy its estimated cost plus 10 % for the book to move (at most what is free, at least
-/// the estimate); a sell locks its base quantity.
-pub fn lock_for(request: &OrderRequest, price: Fixed, fees: FeeRates, free: Fixed) -> Lock {
+/// `fees`, given `free` of the asset it locks and the symbol's lot `step`. A limit buy locks its
+/// notional plus the larger fee, and 1e-8 for each fill it can have (each fill rounds its quote
+/// and fee to 1e-8, and is at least one lot step), so rounding never leaves its last part
+/// unpaid; a market buy its estimated cost plus 10 % for the book to move (at most what is free,
+/// at least the estimate); a sell locks its base quantity.
+pub fn lock_for(
+    request: &OrderRequest,
+    price: Fixed,
+    fees: FeeRates,
+    free: Fixed,
+    step: Fixed,
+) -> Lock {
     let rate = fees.maker.max(fees.taker).max(Fixed::ZERO);
     let with_fee = |notional: Fixed| {
         notional
@@ -63,7 +73,9 @@ pub fn lock_for(request: &OrderRequest, price: Fixed, fees: FeeRates, free: Fixe
             let amount = if market_like {
                 needed.saturating_mul(MARKET_SLACK).min(free).max(needed)
             } else {
-                needed
+                let fills = (q.raw() / step.raw().max(1)).saturating_add(1);
+                let rounding = Fixed::from_raw(fills.min(MAX_ROUNDING_ROOM));
+                needed.saturating_add(rounding).min(free).max(needed)
             };
             Lock {
                 amount,
@@ -189,7 +201,7 @@ impl Oms {
             )
         })?;
         let free = account.balance(lock_asset).free;
-        let lock = lock_for(&request, price, fees, free);
+        let lock = lock_for(&request, price, fees, free, instrument.step());
         if free < lock.needed {
             return Err(Rejection::new(
                 RejectCode::InsufficientBalance,
