@@ -686,3 +686,337 @@ fn binance_sdk_spot_trades_on_the_simulator_unchanged() {
     assert_eq!(r["balances"]["BTC"][0], "1.01000000");
     assert_eq!(r["balances"]["USDT"][1], "0.00000000");
 }
+
+/// A WebSocket API connection: requests answered by id, user data events kept as they come.
+struct WsApi {
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    next_id: u64,
+    events: Vec<Value>,
+}
+
+impl WsApi {
+    async fn connect(base: &str) -> WsApi {
+        let url = format!("{}/ws-api/v3", base.replacen("http://", "ws://", 1));
+        let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        WsApi {
+            socket,
+            next_id: 0,
+            events: Vec::new(),
+        }
+    }
+
+    async fn send_text(&mut self, text: String) -> Value {
+        use futures_util::SinkExt;
+        self.socket
+            .send(tokio_tungstenite::tungstenite::Message::Text(text.into()))
+            .await
+            .unwrap();
+        self.next_frame().await
+    }
+
+    async fn next_frame(&mut self) -> Value {
+        use futures_util::StreamExt;
+        loop {
+            let frame =
+                tokio::time::timeout(std::time::Duration::from_secs(10), self.socket.next())
+                    .await
+                    .expect("the simulator answers within 10 s")
+                    .expect("the connection stays open")
+                    .unwrap();
+            if let tokio_tungstenite::tungstenite::Message::Text(t) = frame {
+                return serde_json::from_str(t.as_str()).unwrap();
+            }
+        }
+    }
+
+    /// Sends `method` with `params` and returns its answer, keeping events that come first.
+    async fn call(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = format!("req-{}", self.next_id);
+        let request = serde_json::json!({"id": id, "method": method, "params": params});
+        let mut frame = self.send_text(request.to_string()).await;
+        while frame.get("event").is_some() {
+            self.events.push(frame);
+            frame = self.next_frame().await;
+        }
+        assert_eq!(frame["id"], id.as_str(), "{frame}");
+        frame
+    }
+
+    /// Waits for the next user data event of type `kind`, skipping others.
+    async fn event(&mut self, kind: &str) -> Value {
+        loop {
+            let event = if self.events.is_empty() {
+                self.next_frame().await
+            } else {
+                self.events.remove(0)
+            };
+            if event["event"]["e"] == kind {
+                return event;
+            }
+        }
+    }
+}
+
+/// `params` with `apiKey` and `timestamp`, signed as the WebSocket API signs: HMAC-SHA256 of the
+/// parameters sorted by name.
+fn ws_signed(params: Value, key: &str, secret: &str) -> Value {
+    let mut map = params.as_object().unwrap().clone();
+    map.insert("apiKey".into(), key.into());
+    map.insert("timestamp".into(), now_ms().into());
+    let payload = ws_payload(&map);
+    map.insert("signature".into(), sign(secret, &payload).into());
+    Value::Object(map)
+}
+
+fn ws_payload(map: &serde_json::Map<String, Value>) -> String {
+    let mut pairs: Vec<(String, String)> = map
+        .iter()
+        .map(|(k, v)| {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), text)
+        })
+        .collect();
+    pairs.sort();
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[test]
+fn the_websocket_api_trades_and_streams_the_accounts_events() {
+    let (_sim, base) = start();
+    let (bid, _) = touch(&base);
+    let price = format!("{:.2}", bid * 0.95);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let mut ws = WsApi::connect(&base).await;
+        let signed = |params: Value| ws_signed(params, KEY, SECRET);
+
+        // Without a session the stream needs a signature; an HMAC key cannot log on.
+        let refused = ws.call("userDataStream.subscribe", serde_json::json!({})).await;
+        assert_eq!((refused["status"].as_u64(), refused["error"]["code"].as_i64()), (Some(401), Some(-2015)));
+        let refused = ws.call("session.logon", signed(serde_json::json!({}))).await;
+        assert_eq!(refused["error"]["code"], -4056, "{refused}");
+        let subscribed = ws
+            .call("userDataStream.subscribe.signature", signed(serde_json::json!({})))
+            .await;
+        assert_eq!(subscribed["status"], 200, "{subscribed}");
+        assert_eq!(subscribed["result"]["subscriptionId"], 0);
+
+        // A limit buy placed over the WebSocket API; its events follow.
+        let placed = ws
+            .call(
+                "order.place",
+                signed(serde_json::json!({
+                    "symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                    "quantity": "0.01", "price": price, "newClientOrderId": "ws-1"
+                })),
+            )
+            .await;
+        assert_eq!(placed["status"], 200, "{placed}");
+        assert_eq!(placed["result"]["status"], "NEW");
+        let limits = placed["rateLimits"].as_array().unwrap();
+        assert!(limits.iter().any(|l| l["rateLimitType"] == "ORDERS" && l["count"] == 1), "{placed}");
+        let id = placed["result"]["orderId"].as_u64().unwrap();
+        let report = ws.event("executionReport").await;
+        assert_eq!(report["subscriptionId"], 0);
+        let e = &report["event"];
+        assert_eq!((e["x"].as_str(), e["X"].as_str(), e["i"].as_u64()), (Some("NEW"), Some("NEW"), Some(id)));
+        assert_eq!(e["c"], "ws-1");
+        let position = ws.event("outboundAccountPosition").await;
+        let usdt = position["event"]["B"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["a"] == "USDT")
+            .unwrap()
+            .clone();
+        assert!(fixed(&usdt["l"]).is_positive(), "{position}");
+
+        let status = ws
+            .call("order.status", signed(serde_json::json!({"symbol": "BTCUSDT", "orderId": id})))
+            .await;
+        assert_eq!(status["result"]["status"], "NEW", "{status}");
+        let cancelled = ws
+            .call("order.cancel", signed(serde_json::json!({"symbol": "BTCUSDT", "origClientOrderId": "ws-1"})))
+            .await;
+        assert_eq!(cancelled["result"]["status"], "CANCELED", "{cancelled}");
+        let report = ws.event("executionReport").await;
+        assert_eq!(report["event"]["x"], "CANCELED");
+
+        // A market buy through REST reaches this stream as trades.
+        let rest = base.clone();
+        let (status, _, bought) = std::thread::spawn(move || {
+            Trader(&rest).post(
+                "/api/v3/order",
+                "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.01",
+            )
+        })
+        .join()
+        .unwrap();
+        assert_eq!(status, 200, "{bought}");
+        let mut filled = Fixed::ZERO;
+        loop {
+            let report = ws.event("executionReport").await;
+            let e = &report["event"];
+            if e["x"] == "NEW" {
+                // Binance announces a market order before its trades too.
+                continue;
+            }
+            assert_eq!(e["x"], "TRADE", "{e}");
+            assert_eq!(e["N"], "USDT");
+            assert_eq!(e["m"], false);
+            filled = filled.saturating_add(fixed(&e["l"]));
+            assert_eq!(fixed(&e["z"]), filled);
+            if e["X"] == "FILLED" {
+                break;
+            }
+        }
+        assert_eq!(filled, "0.01".parse().unwrap());
+
+        // Refusals.
+        let mut forged = signed(serde_json::json!({"symbol": "BTCUSDT"}));
+        forged["symbol"] = "ETHUSDT".into();
+        let refused = ws.call("openOrders.status", forged).await;
+        assert_eq!(refused["error"]["code"], -1022, "{refused}");
+        let refused = ws.call("order.fly", serde_json::json!({})).await;
+        assert_eq!(refused["status"], 400);
+        let malformed = ws.send_text("{not json".into()).await;
+        assert_eq!((malformed["id"].clone(), malformed["status"].as_u64()), (Value::Null, Some(400)));
+        let refused = ws
+            .call(
+                "order.place",
+                signed(serde_json::json!({"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.000001"})),
+            )
+            .await;
+        assert_eq!(refused["error"]["msg"], "Filter failure: LOT_SIZE");
+    });
+}
+
+#[test]
+fn an_ed25519_session_logs_on_once_and_trades_without_signatures() {
+    use ed25519_dalek::pkcs8::EncodePublicKey;
+    use ed25519_dalek::{Signer, SigningKey};
+    let signing = SigningKey::from_bytes(&[7; 32]);
+    let dir = tempfile::tempdir().unwrap();
+    let public = dir.path().join("public.pem");
+    std::fs::write(
+        &public,
+        signing
+            .verifying_key()
+            .to_public_key_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+            .unwrap(),
+    )
+    .unwrap();
+    let flags = [
+        "--api-key".as_ref(),
+        "ed-key".as_ref(),
+        "--ed25519-key".as_ref(),
+        public.as_os_str(),
+        "--balances".as_ref(),
+        "USDT=1000".as_ref(),
+    ];
+    let (_sim, base) = start_with(&flags);
+    let (bid, _) = touch(&base);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        use base64::Engine as _;
+        let mut ws = WsApi::connect(&base).await;
+        let mut logon = serde_json::Map::new();
+        logon.insert("apiKey".into(), "ed-key".into());
+        logon.insert("timestamp".into(), now_ms().into());
+        let signature = signing.sign(ws_payload(&logon).as_bytes());
+        logon.insert(
+            "signature".into(),
+            base64::engine::general_purpose::STANDARD
+                .encode(signature.to_bytes())
+                .into(),
+        );
+        let session = ws.call("session.logon", Value::Object(logon)).await;
+        assert_eq!(session["status"], 200, "{session}");
+        assert_eq!(session["result"]["apiKey"], "ed-key");
+        let subscribed = ws
+            .call("userDataStream.subscribe", serde_json::json!({}))
+            .await;
+        assert_eq!(subscribed["result"]["subscriptionId"], 0, "{subscribed}");
+        let placed = ws
+            .call(
+                "order.place",
+                serde_json::json!({"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT",
+                    "timeInForce": "GTC", "quantity": 0.001, "price": format!("{:.2}", bid * 0.9)}),
+            )
+            .await;
+        assert_eq!(placed["result"]["status"], "NEW", "{placed}");
+        let report = ws.event("executionReport").await;
+        assert_eq!(report["event"]["i"], placed["result"]["orderId"]);
+        let status = ws.call("session.status", serde_json::json!({})).await;
+        assert_eq!(status["result"]["userDataStream"], true);
+        let account = ws.call("account.status", serde_json::json!({})).await;
+        assert_eq!(account["result"]["accountType"], "SPOT", "{account}");
+        // After logout, requests need their own signatures again.
+        ws.call("session.logout", serde_json::json!({})).await;
+        let refused = ws.call("account.status", serde_json::json!({})).await;
+        assert_eq!(refused["error"]["code"], -2015, "{refused}");
+    });
+}
+
+#[test]
+fn binance_sdk_spot_trades_over_the_websocket_api_with_its_user_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = common::repo_root().join("tests/exchange_sim/ed25519_keys.py");
+    assert!(
+        Command::new("python3")
+            .arg(&keys)
+            .arg(dir.path())
+            .status()
+            .unwrap()
+            .success()
+    );
+    let public = dir.path().join("public.pem");
+    let flags = [
+        "--api-key".as_ref(),
+        "ed-key".as_ref(),
+        "--ed25519-key".as_ref(),
+        public.as_os_str(),
+        "--balances".as_ref(),
+        "USDT=1000".as_ref(),
+    ];
+    let (_sim, base) = start_with(&flags);
+    let url = format!("{}/ws-api/v3", base.replacen("http://", "ws://", 1));
+    let script = common::repo_root().join("tests/exchange_sim/sdk_ws_trading.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .args([&url, "ed-key"])
+        .arg(dir.path().join("private.pem"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["logon_key"], "ed-key");
+    assert_eq!(r["placed"]["status"], "FILLED", "{r}");
+    assert_eq!(r["status"], "FILLED");
+    // The client parsed the stream's events: the order's NEW and its trades, and the balances.
+    let events = r["events"].as_array().unwrap();
+    let executions: Vec<&str> = events.iter().filter_map(|e| e["x"].as_str()).collect();
+    assert_eq!(executions.first(), Some(&"NEW"), "{r}");
+    assert!(executions[1..].iter().all(|x| *x == "TRADE"), "{r}");
+    assert!(events.iter().any(|e| e["B"].is_array()), "{r}");
+    let btc = events
+        .iter()
+        .rev()
+        .find_map(|e| e["B"].as_array())
+        .and_then(|b| b.iter().find(|a| a["a"] == "BTC"))
+        .unwrap();
+    assert_eq!(btc["f"], "0.00100000");
+}

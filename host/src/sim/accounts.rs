@@ -4,6 +4,7 @@
 //! `recvWindow` of the server's clock. The error codes and messages are Binance's.
 
 use super::binance_error;
+use super::trading::SimError;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use hmac::{Hmac, Mac};
@@ -55,6 +56,13 @@ impl Credential {
                     .is_some_and(|sig| key.verify_strict(text.as_bytes(), &sig).is_ok())
             }
         }
+    }
+}
+
+impl SimAccount {
+    /// Whether it signs with an Ed25519 key (which `session.logon` requires).
+    pub fn is_ed25519(&self) -> bool {
+        matches!(self.credential, Credential::Ed25519(_))
     }
 }
 
@@ -150,7 +158,12 @@ impl SimAccounts {
         Ok(())
     }
 
-    /// Authenticates a signed request as Binance does: the key in `X-MBX-APIKEY`, the
+    /// The account with `api_key`.
+    pub fn get(&self, api_key: &str) -> Option<&SimAccount> {
+        self.by_key.get(api_key)
+    }
+
+    /// Authenticates a signed REST request as Binance does: the key in `X-MBX-APIKEY`, the
     /// signature of the query string without its `signature` followed by the body,
     /// and a `timestamp` no older than `recvWindow` and at most a second ahead of `now_ms`.
     /// The account and every parameter (query and form body) on success.
@@ -165,39 +178,48 @@ impl SimAccounts {
             .get("x-mbx-apikey")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
+        let (signed, signature) = split_signature(query, body);
+        let params = parameters(query, body);
+        let signature: Option<String> = signature.map(|s| {
+            form_urlencoded::parse(format!("s={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        });
+        let account = self
+            .verify(key, &signed, signature.as_deref(), &params, now_ms)
+            .map_err(|e| binance_error(e.status, e.code, &e.msg))?;
+        Ok((account, params))
+    }
+
+    /// Checks a signed request of account `key`: `signature` of `signed` with its credential,
+    /// and the `timestamp` of `params` within their `recvWindow` of `now_ms`.
+    pub fn verify(
+        &self,
+        key: &str,
+        signed: &str,
+        signature: Option<&str>,
+        params: &BTreeMap<String, String>,
+        now_ms: i64,
+    ) -> Result<&SimAccount, SimError> {
         let account = self.by_key.get(key).ok_or_else(|| {
-            binance_error(
+            SimError::new(
                 StatusCode::UNAUTHORIZED,
                 -2015,
                 "Invalid API-key, IP, or permissions for action.",
             )
         })?;
-        let (signed, signature) = split_signature(query, body);
-        let params = parameters(query, body);
         let timestamp = params
             .get("timestamp")
             .and_then(|t| t.parse::<i64>().ok())
-            .ok_or_else(|| {
-                binance_error(
-                    StatusCode::BAD_REQUEST,
-                    -1102,
-                    "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.",
-                )
-            })?;
-        let Some(signature) = signature else {
-            return Err(binance_error(
-                StatusCode::BAD_REQUEST,
-                -1102,
-                "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.",
-            ));
-        };
+            .ok_or_else(|| SimError::missing("timestamp"))?;
+        let signature = signature.ok_or_else(|| SimError::missing("signature"))?;
         let window = match params.get("recvWindow") {
             None => DEFAULT_RECV_WINDOW,
             Some(w) => match w.parse::<f64>() {
                 Ok(w) if w > 0.0 && w <= MAX_RECV_WINDOW as f64 => w as i64,
                 _ => {
-                    return Err(binance_error(
-                        StatusCode::BAD_REQUEST,
+                    return Err(SimError::bad_request(
                         -1131,
                         "recvWindow must be less than 60000",
                     ));
@@ -205,29 +227,21 @@ impl SimAccounts {
             },
         };
         if timestamp < now_ms - window || timestamp > now_ms + AHEAD_MS {
-            return Err(binance_error(
-                StatusCode::BAD_REQUEST,
+            return Err(SimError::bad_request(
                 -1021,
                 "Timestamp for this request is outside of the recvWindow.",
             ));
         }
-        let signature: String = form_urlencoded::parse(format!("s={signature}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default();
-        if !account.credential.verifies(&signed, &signature) {
-            return Err(binance_error(
-                StatusCode::BAD_REQUEST,
+        if !account.credential.verifies(signed, signature) {
+            return Err(SimError::bad_request(
                 -1022,
                 "Signature for this request is not valid.",
             ));
         }
-        Ok((account, params))
+        Ok(account)
     }
 }
 
-/// The text a signature covers (the query string without its `signature` pair, then the body)
-/// and the signature given, if any.
 fn split_signature<'a>(query: &'a str, body: &'a str) -> (String, Option<&'a str>) {
     let mut signature = None;
     let mut keep = |text: &'a str| -> String {

@@ -6,6 +6,10 @@
 //! WebSocket: `/stream?streams=<symbol>@depth@100ms/<symbol>@kline_<interval>/...` (combined,
 //! any symbols, up to 1024 streams) and `/ws/<stream>` (raw), with SUBSCRIBE / UNSUBSCRIBE at
 //! run time; see [`socket`].
+//! Trading accounts (`--api-key`, [`accounts`]) reach Binance's signed REST endpoints
+//! ([`orders`]) and the WebSocket API at `/ws-api/v3` with its user data stream ([`ws_api`]);
+//! their orders match on the simulator's own books through the host's order path
+//! ([`trading`]).
 
 // Handlers build their error answers as axum `Response`s and return them as `Err`: that is
 // the point of those results, so their size is not a concern here.
@@ -18,6 +22,7 @@ mod market;
 mod orders;
 pub mod socket;
 mod trading;
+mod ws_api;
 
 pub use accounts::{AccountError, Credential, SimAccounts, parse_balances};
 pub use faults::{FaultError, Faults};
@@ -146,6 +151,7 @@ pub fn router_with_accounts(
         .route("/api/v3/historicalTrades", get(historical_trades))
         .route("/stream", get(combined_stream))
         .route("/ws/{stream}", get(raw_stream))
+        .route("/ws-api/v3", get(ws_api_socket))
         .merge(orders::routes())
         .with_state(sim)
 }
@@ -162,47 +168,61 @@ fn binance_error(status: StatusCode, code: i64, msg: &str) -> Response {
         .into_response()
 }
 
+impl Sim {
+    /// Counts a request of `weight` against the minute's REQUEST_WEIGHT (shared by REST and
+    /// the WebSocket API, as on Binance): the weight used, or with the 429 storm fault or over
+    /// the limit, the weight used and the seconds to wait.
+    fn take_weight(&self, weight: u64) -> Result<u64, (u64, u64)> {
+        let n = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        let used = {
+            let mut w = self.weight.lock().unwrap_or_else(|p| p.into_inner());
+            let minute = (now_ms() / 60_000) as u64;
+            if w.0 != minute {
+                *w = (minute, 0);
+            }
+            w.1 += weight;
+            w.1
+        };
+        let forced_429 = self
+            .faults
+            .http429_every
+            .is_some_and(|k| n.is_multiple_of(k));
+        if forced_429 {
+            Err((used, self.faults.retry_after_s))
+        } else if used > WEIGHT_LIMIT {
+            // Like Binance: an over-limit client waits for the minute to end.
+            Err((used, (60 - (now_ms() / 1000) % 60) as u64))
+        } else {
+            Ok(used)
+        }
+    }
+}
+
 /// Applies weight accounting and faults, then builds the response from `body`.
 async fn respond(
     sim: &Sim,
     weight: u64,
     body: impl FnOnce() -> Result<String, Response>,
 ) -> Response {
-    let n = sim.requests.fetch_add(1, Ordering::Relaxed) + 1;
     if let Some(ms) = sim.faults.slow_ms {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
-    let used = {
-        let mut w = sim.weight.lock().unwrap_or_else(|p| p.into_inner());
-        let minute = (now_ms() / 60_000) as u64;
-        if w.0 != minute {
-            *w = (minute, 0);
+    let used = match sim.take_weight(weight) {
+        Ok(used) => used,
+        Err((used, retry_after)) => {
+            let mut r = binance_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                -1003,
+                "Too much request weight used; please use WebSocket Streams for live updates to avoid polling the API.",
+            );
+            r.headers_mut()
+                .insert("retry-after", HeaderValue::from(retry_after));
+            r.headers_mut()
+                .insert("x-mbx-used-weight-1m", HeaderValue::from(used));
+            return r;
         }
-        w.1 += weight;
-        w.1
     };
-    let forced_429 = sim
-        .faults
-        .http429_every
-        .is_some_and(|k| n.is_multiple_of(k));
-    if forced_429 || used > WEIGHT_LIMIT {
-        // Like Binance: an over-limit client waits for the minute to end.
-        let retry_after = if forced_429 {
-            sim.faults.retry_after_s
-        } else {
-            (60 - (now_ms() / 1000) % 60) as u64
-        };
-        let mut r = binance_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            -1003,
-            "Too much request weight used; please use WebSocket Streams for live updates to avoid polling the API.",
-        );
-        r.headers_mut()
-            .insert("retry-after", HeaderValue::from(retry_after));
-        r.headers_mut()
-            .insert("x-mbx-used-weight-1m", HeaderValue::from(used));
-        return r;
-    }
+    let n = sim.requests.load(Ordering::Relaxed);
     let mut r = match body() {
         Ok(mut text) => {
             if sim
@@ -402,6 +422,11 @@ async fn raw_stream(
     ws: WebSocketUpgrade,
 ) -> Response {
     serve_socket(&sim, ws, vec![stream], false)
+}
+
+/// `/ws-api/v3`: the WebSocket API.
+async fn ws_api_socket(State(sim): State<Arc<Sim>>, ws: WebSocketUpgrade) -> Response {
+    ws.on_upgrade(move |socket| ws_api::serve(socket, sim))
 }
 
 fn serve_socket(sim: &Sim, ws: WebSocketUpgrade, streams: Vec<String>, combined: bool) -> Response {

@@ -1,7 +1,9 @@
 //! The JSON of Binance's answers about orders and trades: field names, eight-decimal strings,
 //! status and type names as Binance spot writes them.
 
-use crate::model::{Amount, Fixed, OrderStatus, OrderType, Side, TimeInForce, Trigger};
+use crate::model::{
+    Amount, ExecutionType, Fixed, OrderStatus, OrderType, OrderUpdate, Side, TimeInForce, Trigger,
+};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -206,6 +208,63 @@ impl SimOrder {
         m.insert("clientOrderId".into(), json!(cancel_id));
         m.insert("transactTime".into(), json!(now));
         Value::Object(m)
+    }
+}
+
+/// Binance's execution type of an update, for `executionReport`.
+fn execution_name(execution: ExecutionType) -> &'static str {
+    match execution {
+        ExecutionType::New | ExecutionType::Triggered => "NEW",
+        ExecutionType::Trade => "TRADE",
+        ExecutionType::Cancelled => "CANCELED",
+        ExecutionType::Rejected => "REJECTED",
+        ExecutionType::Expired => "EXPIRED",
+        ExecutionType::CancelRejected => "CANCEL_REJECTED",
+    }
+}
+
+impl SimOrder {
+    /// The user data stream's `executionReport` of `update` to this order (already applied),
+    /// with `fill` for a trade.
+    pub fn execution_report(&self, update: &OrderUpdate, fill: Option<&SimFill>) -> Value {
+        let (orig, orig_quote) = self.quantities();
+        json!({
+            "e": "executionReport",
+            "E": update.time,
+            "s": self.symbol,
+            "c": self.client_order_id,
+            "S": side_name(self.side),
+            "o": self.order_type.name(),
+            "f": tif_name(&self.order_type),
+            "q": text(orig),
+            "p": text(self.order_type.limit_price().unwrap_or(Fixed::ZERO)),
+            "P": text(self.stop_price().unwrap_or(Fixed::ZERO)),
+            "F": text(self.iceberg.unwrap_or(Fixed::ZERO)),
+            "g": -1,
+            "C": "",
+            "x": execution_name(update.execution),
+            "X": status_name(self.status),
+            "r": "NONE",
+            "i": self.id,
+            "l": text(fill.map_or(Fixed::ZERO, |f| f.quantity)),
+            "z": text(self.executed),
+            "L": text(fill.map_or(Fixed::ZERO, |f| f.price)),
+            "n": text(fill.map_or(Fixed::ZERO, |f| f.commission)),
+            "N": fill.map(|f| f.commission_asset.clone()),
+            "T": update.time,
+            "t": fill.map_or(-1, |f| f.id as i64),
+            "v": 0,
+            "I": update.time,
+            "w": self.working_time.is_some() && self.status.is_open(),
+            "m": fill.is_some_and(|f| f.is_maker),
+            "M": false,
+            "O": self.time,
+            "Z": text(self.quote),
+            "Y": text(fill.map_or(Fixed::ZERO, |f| f.quote)),
+            "Q": text(orig_quote),
+            "W": self.working_time.unwrap_or(-1),
+            "V": "NONE",
+        })
     }
 }
 

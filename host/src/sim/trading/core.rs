@@ -4,7 +4,7 @@
 //! each account as Binance reports them.
 
 use super::SimError;
-use super::answers::{SimFill, SimOrder};
+use super::answers::{SimFill, SimOrder, text};
 use super::limits::{OrderCounter, OrderCounts};
 use super::params::{NewOrder, RespType};
 use crate::execution::OrderPath;
@@ -20,6 +20,7 @@ use crate::model::{
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use tokio::sync::broadcast;
 
 /// Orders kept in all (beyond it the oldest ended ones are forgotten, down to nine tenths).
 const KEPT_ORDERS: usize = 200_000;
@@ -39,6 +40,17 @@ pub struct Core {
     trades: Vec<Vec<SimFill>>,
     counters: Vec<OrderCounter>,
     next_client: u64,
+    /// The accounts' user data events.
+    events: broadcast::Sender<UserEvent>,
+}
+
+/// An event of one account's user data stream.
+#[derive(Clone, Debug)]
+pub struct UserEvent {
+    /// The account's number.
+    pub account: u32,
+    /// The event's JSON (`executionReport`, `outboundAccountPosition`).
+    pub json: Arc<str>,
 }
 
 /// The Binance error for a refusal of the order path.
@@ -110,6 +122,7 @@ impl Core {
             trades: vec![Vec::new(); accounts.len()],
             counters: vec![OrderCounter::default(); accounts.len()],
             next_client: 0,
+            events: broadcast::channel(4096).0,
         })
     }
 
@@ -153,29 +166,78 @@ impl Core {
             ExecutionType::Triggered => order.working_time = Some(u.time),
             _ => {}
         }
-        if let Some(fill) = &u.fill {
-            let quote_asset = self
-                .market
-                .instrument(fill.symbol)
-                .map_or("?", |i| self.market.instruments.asset_name(i.quote));
+        let quote_asset = self
+            .market
+            .instrument(u.request.symbol)
+            .map_or("?", |i| self.market.instruments.asset_name(i.quote));
+        let fill = u.fill.as_ref().map(|fill| SimFill {
+            symbol: order.symbol.clone(),
+            id: fill.trade_id,
+            order_id: u.order_id,
+            price: fill.price,
+            quantity: fill.quantity,
+            quote: fill.quote_quantity,
+            commission: fill.fee,
+            commission_asset: quote_asset.into(),
+            time: fill.time,
+            is_buyer: fill.side == Side::Buy,
+            is_maker: fill.liquidity == Liquidity::Maker,
+        });
+        if let Some(fill) = &fill {
             let trades = &mut self.trades[order.account as usize];
             if trades.len() == KEPT_TRADES {
                 trades.remove(0);
             }
-            trades.push(SimFill {
-                symbol: order.symbol.clone(),
-                id: fill.trade_id,
-                order_id: u.order_id,
-                price: fill.price,
-                quantity: fill.quantity,
-                quote: fill.quote_quantity,
-                commission: fill.fee,
-                commission_asset: quote_asset.into(),
-                time: fill.time,
-                is_buyer: fill.side == Side::Buy,
-                is_maker: fill.liquidity == Liquidity::Maker,
-            });
+            trades.push(fill.clone());
         }
+        // A refusal at placement is an error answer, and a failed cancel changes nothing:
+        // neither is an event, as on Binance.
+        let silent = matches!(
+            u.execution,
+            ExecutionType::Rejected | ExecutionType::CancelRejected
+        );
+        if silent || self.events.receiver_count() == 0 {
+            return;
+        }
+        let account = order.account;
+        let report = order.execution_report(u, fill.as_ref());
+        self.publish(account, report);
+        let position = self.account_position(account, u.request.symbol, u.time);
+        self.publish(account, position);
+    }
+
+    fn publish(&self, account: u32, event: Value) {
+        let _ = self.events.send(UserEvent {
+            account,
+            json: event.to_string().into(),
+        });
+    }
+
+    /// `outboundAccountPosition` of the assets of `symbol` in `account`.
+    fn account_position(&self, account: u32, symbol: SymbolId, time: i64) -> Value {
+        let balances: Vec<Value> = match (
+            self.market.instrument(symbol),
+            self.path.account(DeploymentId(account)),
+        ) {
+            (Some(i), Some(a)) => [i.base, i.quote]
+                .into_iter()
+                .map(|asset| {
+                    let b = a.balance(asset);
+                    serde_json::json!({
+                        "a": self.market.instruments.asset_name(asset),
+                        "f": text(b.free),
+                        "l": text(b.locked),
+                    })
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        serde_json::json!({"e": "outboundAccountPosition", "E": time, "u": time, "B": balances})
+    }
+
+    /// A receiver of every account's user data events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<UserEvent> {
+        self.events.subscribe()
     }
 
     fn symbol(&self, name: &str) -> Result<(SymbolId, Arc<str>), SimError> {

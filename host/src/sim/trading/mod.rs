@@ -7,7 +7,7 @@ mod core;
 mod limits;
 pub mod params;
 
-pub use self::core::OrderRef;
+pub use self::core::{OrderRef, UserEvent};
 pub use answers::text;
 pub use limits::{ORDERS_PER_10S, ORDERS_PER_DAY, OrderCounts};
 
@@ -215,6 +215,11 @@ impl SimTrading {
     ) -> Result<Value, SimError> {
         self.core()
             .my_trades(account, symbol, ids.0, ids.1, range.0, range.1, limit)
+    }
+
+    /// A receiver of every account's user data events from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<UserEvent> {
+        self.core().subscribe()
     }
 
     /// The balances of `account` by asset.
