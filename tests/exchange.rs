@@ -1020,3 +1020,162 @@ fn binance_sdk_spot_trades_over_the_websocket_api_with_its_user_stream() {
         .unwrap();
     assert_eq!(btc["f"], "0.00100000");
 }
+
+/// The simulator with account `KEY` and `faults`.
+fn start_faulty(faults: &str) -> (Process, String) {
+    let flags = [
+        "--api-key",
+        KEY,
+        "--api-secret",
+        SECRET,
+        "--balances",
+        "USDT=10000,BTC=1",
+        "--faults",
+        faults,
+    ];
+    start_with(&flags.map(std::ffi::OsStr::new))
+}
+
+#[test]
+fn a_drifting_clock_and_lost_acknowledgements_are_what_clients_must_survive() {
+    let (_sim, base) = start_faulty("ack_drop=2,drift=30000");
+    // The server's clock is 30 s ahead: a client's own timestamp is outside the window.
+    let time: Value = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        reqwest::get(format!("{base}/api/v3/time"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    let offset = time["serverTime"].as_i64().unwrap() - now_ms();
+    assert!((28_000..32_000).contains(&offset), "offset {offset}");
+    let (bid, _) = touch(&base);
+    let order = format!(
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price={:.2}",
+        bid * 0.9
+    );
+    let at = |offset: i64, params: &str| {
+        let query = format!("{params}&timestamp={}", now_ms() + offset);
+        signed(
+            reqwest::Method::POST,
+            &base,
+            "/api/v3/order",
+            KEY,
+            SECRET,
+            &query,
+        )
+    };
+    let (status, _, refused) = at(0, &order);
+    assert_eq!((status, refused["code"].as_i64()), (400, Some(-1021)));
+    // Synchronised with the server's time, the first order is acknowledged, the second's
+    // acknowledgement is lost (503, -1007) though the order was placed.
+    let (status, _, first) = at(offset, &order);
+    assert_eq!(status, 200, "{first}");
+    let (status, _, lost) = at(offset, &order);
+    assert_eq!(
+        (status, lost["code"].as_i64()),
+        (503, Some(-1007)),
+        "{lost}"
+    );
+    let query = format!("symbol=BTCUSDT&timestamp={}", now_ms() + offset);
+    let (status, _, open) = signed(
+        reqwest::Method::GET,
+        &base,
+        "/api/v3/openOrders",
+        KEY,
+        SECRET,
+        &query,
+    );
+    assert_eq!(status, 200, "{open}");
+    assert_eq!(open.as_array().unwrap().len(), 2, "{open}");
+}
+
+#[test]
+fn the_user_stream_is_duplicated_reordered_late_and_dropped_on_demand() {
+    let (_sim, base) = start_faulty("ack_delay=300,dup=3,swap=4,stream_drop=9");
+    let (bid, _) = touch(&base);
+    let price = format!("{:.2}", bid * 0.9);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let mut ws = WsApi::connect(&base).await;
+        let signed = |params: Value| ws_signed(params, KEY, SECRET);
+        let subscribed = ws
+            .call(
+                "userDataStream.subscribe.signature",
+                signed(serde_json::json!({})),
+            )
+            .await;
+        assert_eq!(subscribed["status"], 200, "{subscribed}");
+        // Each placement's answer comes 300 ms late, after the events it caused.
+        let mut ids = Vec::new();
+        for n in 0..3 {
+            let started = std::time::Instant::now();
+            let before = ws.events.len();
+            let placed = ws
+                .call(
+                    "order.place",
+                    signed(serde_json::json!({"symbol": "BTCUSDT", "side": "BUY",
+                        "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.001",
+                        "price": price, "newClientOrderId": format!("f-{n}")})),
+                )
+                .await;
+            assert_eq!(placed["status"], 200, "{placed}");
+            assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+            assert!(
+                ws.events.len() > before,
+                "the events came before the answer"
+            );
+            ids.push(placed["result"]["orderId"].as_u64().unwrap());
+        }
+        // Each order sent NEW then the balances: events 1..6 in order. The 3rd came twice, the
+        // 4th after the 5th.
+        let kinds: Vec<(String, Option<u64>)> = ws
+            .events
+            .iter()
+            .map(|e| {
+                (
+                    e["event"]["e"].as_str().unwrap().to_string(),
+                    e["event"]["i"].as_u64(),
+                )
+            })
+            .collect();
+        let report = |i: usize| ("executionReport".to_string(), Some(ids[i]));
+        let position = || ("outboundAccountPosition".to_string(), None);
+        assert_eq!(
+            kinds[..6],
+            [
+                report(0),
+                position(),
+                report(1),
+                report(1),
+                report(2),
+                position()
+            ],
+            "{kinds:?}"
+        );
+        // Cancelling the three makes events 7 to 12: the 9th closes the connection, before the
+        // (late) answer.
+        use futures_util::{SinkExt, StreamExt};
+        let cancel = serde_json::json!({"id": "cancel", "method": "openOrders.cancelAll",
+            "params": signed(serde_json::json!({"symbol": "BTCUSDT"}))});
+        ws.socket
+            .send(tokio_tungstenite::tungstenite::Message::Text(
+                cancel.to_string().into(),
+            ))
+            .await
+            .unwrap();
+        let mut closed = false;
+        while let Ok(Some(frame)) =
+            tokio::time::timeout(std::time::Duration::from_secs(5), ws.socket.next()).await
+        {
+            if matches!(
+                frame,
+                Ok(tokio_tungstenite::tungstenite::Message::Close(_)) | Err(_)
+            ) {
+                closed = true;
+                break;
+            }
+        }
+        assert!(closed, "the stream drop fault closes the connection");
+    });
+}

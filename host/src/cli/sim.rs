@@ -30,7 +30,8 @@ pub struct Args {
     /// Candles in the generated market.
     #[arg(long, default_value_t = 100_000)]
     candles: usize,
-    /// Faults to inject, e.g. `429=5,malformed=7,slow=20,drop=500,skip=50,garbage=30`.
+    /// Faults to inject, e.g. `429=5,malformed=7,slow=20,drop=500,skip=50,garbage=30`; for
+    /// trading `ack_delay=<ms>,ack_drop=<k>,stream_drop=<k>,dup=<k>,swap=<k>,drift=<ms>`.
     #[arg(long, default_value = "")]
     faults: String,
     /// Milliseconds between depth diffs.

@@ -82,6 +82,8 @@ struct Sim {
     events: broadcast::Sender<live::Published>,
     faults: Faults,
     requests: AtomicU64,
+    /// Acknowledgements of order placements and cancels given so far.
+    acks: AtomicU64,
     weight: std::sync::Mutex<(u64, u64)>, // (minute, used)
     accounts: SimAccounts,
     /// The accounts' orders and matching, when there are accounts.
@@ -112,7 +114,7 @@ pub fn router_with_accounts(
             .into_iter()
             .map(|a| a.starting.clone())
             .collect();
-        trading::SimTrading::new(&names, &exchange_info_json(&markets), &starting)
+        trading::SimTrading::new(&names, &exchange_info_json(&markets, now_ms()), &starting)
             .expect("the simulator describes its own symbols")
     });
     for (i, market) in markets.into_iter().enumerate() {
@@ -133,6 +135,7 @@ pub fn router_with_accounts(
         events,
         faults: config.faults,
         requests: AtomicU64::new(0),
+        acks: AtomicU64::new(0),
         weight: Default::default(),
         accounts,
         trading,
@@ -169,6 +172,23 @@ fn binance_error(status: StatusCode, code: i64, msg: &str) -> Response {
 }
 
 impl Sim {
+    /// The server's clock as clients see it (`serverTime`, and what request timestamps are
+    /// checked against): the wall clock, off by the drift fault.
+    fn clock(&self) -> i64 {
+        now_ms() + self.faults.drift_ms
+    }
+
+    /// Whether the next acknowledgement of an order placement or cancel is lost, and how long
+    /// it is late, under the acknowledgement faults.
+    fn ack_fault(&self) -> (bool, Option<Duration>) {
+        let n = self.acks.fetch_add(1, Ordering::Relaxed) + 1;
+        let lost = self
+            .faults
+            .ack_drop_every
+            .is_some_and(|k| n.is_multiple_of(k));
+        (lost, self.faults.ack_delay_ms.map(Duration::from_millis))
+    }
+
     /// Counts a request of `weight` against the minute's REQUEST_WEIGHT (shared by REST and
     /// the WebSocket API, as on Binance): the weight used, or with the 429 storm fault or over
     /// the limit, the weight used and the seconds to wait.
@@ -243,24 +263,27 @@ async fn respond(
 
 async fn time(State(sim): State<Arc<Sim>>) -> Response {
     respond(&sim, 1, || {
-        Ok(serde_json::json!({ "serverTime": now_ms() }).to_string())
+        Ok(serde_json::json!({ "serverTime": sim.clock() }).to_string())
     })
     .await
 }
 
 async fn exchange_info(State(sim): State<Arc<Sim>>) -> Response {
     respond(&sim, 20, || {
-        Ok(exchange_info_json(sim.symbols.values().map(|s| &s.market)))
+        Ok(exchange_info_json(
+            sim.symbols.values().map(|s| &s.market),
+            sim.clock(),
+        ))
     })
     .await
 }
 
 /// `exchangeInfo` of `markets`, with Binance's rate limits.
-fn exchange_info_json<'a>(markets: impl IntoIterator<Item = &'a SimMarket>) -> String {
+fn exchange_info_json<'a>(markets: impl IntoIterator<Item = &'a SimMarket>, now: i64) -> String {
     let symbols: Vec<serde_json::Value> = markets.into_iter().map(SimMarket::symbol_info).collect();
     serde_json::json!({
         "timezone": "UTC",
-        "serverTime": now_ms(),
+        "serverTime": now,
         "rateLimits": [
             {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": WEIGHT_LIMIT},
             {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": trading::ORDERS_PER_10S},

@@ -19,6 +19,9 @@ use std::sync::Arc;
 pub struct Endpoint {
     /// The REQUEST_WEIGHT it costs.
     pub weight: fn(&Params) -> u64,
+    /// Whether its answer acknowledges an order placement or cancel (which the
+    /// acknowledgement faults delay or lose).
+    pub acknowledges: bool,
     /// What it does.
     pub work: fn(&SimTrading, &SimAccount, &Params) -> Answer,
 }
@@ -103,16 +106,17 @@ async fn rest<const N: usize>(
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
     let weight = (endpoint.weight)(&Params(&unsigned));
-    let mut counts = None;
+    let (mut counts, mut ran) = (None, false);
     let mut response = respond(&sim, weight, || {
         let (account, params) = sim
             .accounts
-            .authenticate(&headers, &query, &body, now_ms())?;
+            .authenticate(&headers, &query, &body, sim.clock())?;
         let trading = sim
             .trading
             .as_ref()
             .expect("a simulator with accounts trades");
         let answer = (endpoint.work)(trading, account, &Params(&params));
+        ran = true;
         counts = answer.counts;
         answer
             .result
@@ -120,6 +124,20 @@ async fn rest<const N: usize>(
             .map_err(|(e, data)| error_response(e, data))
     })
     .await;
+    // Only an order the exchange acted on has an acknowledgement to lose.
+    if endpoint.acknowledges && ran {
+        let (lost, delay) = sim.ack_fault();
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
+        if lost {
+            return super::binance_error(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                -1007,
+                "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
+            );
+        }
+    }
     if let Some(c) = counts {
         let h = response.headers_mut();
         h.insert("x-mbx-order-count-10s", HeaderValue::from(c.ten_seconds));
@@ -173,6 +191,7 @@ fn placed(result: Result<(Value, OrderCounts), (SimError, OrderCounts)>) -> Answ
 /// `GET /api/v3/account`, `account.status` (weight 20): commissions, permissions and balances
 /// (`omitZeroBalances=true` leaves out the empty ones), as Binance answers it.
 pub const ACCOUNT: Endpoint = Endpoint {
+    acknowledges: false,
     weight: |_| 20,
     work: |trading, account, p| {
         let omit_zero = p.get("omitZeroBalances") == Some("true");
@@ -212,6 +231,7 @@ pub const ACCOUNT: Endpoint = Endpoint {
 
 /// `POST /api/v3/order`, `order.place` (weight 1, one order).
 pub const PLACE: Endpoint = Endpoint {
+    acknowledges: true,
     weight: |_| 1,
     work: |trading, account, p| match p.new_order() {
         Err(e) => Answer::refused(e),
@@ -222,6 +242,7 @@ pub const PLACE: Endpoint = Endpoint {
 /// `POST /api/v3/order/test`, `order.test` (weight 1; 20 with `computeCommissionRates=true`,
 /// which answers the rates the order would pay).
 pub const TEST: Endpoint = Endpoint {
+    acknowledges: false,
     weight: |p| {
         if p.get("computeCommissionRates") == Some("true") {
             20
@@ -251,6 +272,7 @@ pub const TEST: Endpoint = Endpoint {
 
 /// `GET /api/v3/order`, `order.status` (weight 4).
 pub const QUERY: Endpoint = Endpoint {
+    acknowledges: false,
     weight: |_| 4,
     work: |trading, account, p| {
         (|| {
@@ -264,6 +286,7 @@ pub const QUERY: Endpoint = Endpoint {
 
 /// `DELETE /api/v3/order`, `order.cancel` (weight 1).
 pub const CANCEL: Endpoint = Endpoint {
+    acknowledges: true,
     weight: |_| 1,
     work: |trading, account, p| {
         (|| {
@@ -279,6 +302,7 @@ pub const CANCEL: Endpoint = Endpoint {
 /// `POST /api/v3/order/cancelReplace`, `order.cancelReplace` (weight 1, one order): cancels,
 /// then places.
 pub const CANCEL_REPLACE: Endpoint = Endpoint {
+    acknowledges: true,
     weight: |_| 1,
     work: |trading, account, p| {
         let parsed = (|| {
@@ -322,6 +346,7 @@ pub const CANCEL_REPLACE: Endpoint = Endpoint {
 
 /// `GET /api/v3/openOrders`, `openOrders.status` (weight 6 for one symbol, 80 for all).
 pub const OPEN_ORDERS: Endpoint = Endpoint {
+    acknowledges: false,
     weight: |p| if p.get("symbol").is_some() { 6 } else { 80 },
     work: |trading, account, p| {
         let symbol = p.get("symbol").map(str::to_ascii_uppercase);
@@ -334,6 +359,7 @@ pub const OPEN_ORDERS: Endpoint = Endpoint {
 /// `DELETE /api/v3/openOrders`, `openOrders.cancelAll` (weight 1): cancels every open order of
 /// a symbol.
 pub const CANCEL_ALL: Endpoint = Endpoint {
+    acknowledges: true,
     weight: |_| 1,
     work: |trading, account, p| {
         (|| {
@@ -346,6 +372,7 @@ pub const CANCEL_ALL: Endpoint = Endpoint {
 
 /// `GET /api/v3/allOrders`, `allOrders` (weight 20).
 pub const ALL_ORDERS: Endpoint = Endpoint {
+    acknowledges: false,
     weight: |_| 20,
     work: |trading, account, p| {
         (|| {
@@ -360,6 +387,7 @@ pub const ALL_ORDERS: Endpoint = Endpoint {
 
 /// `GET /api/v3/myTrades`, `myTrades` (weight 20; 5 for one order's).
 pub const MY_TRADES: Endpoint = Endpoint {
+    acknowledges: false,
     weight: |p| if p.get("orderId").is_some() { 5 } else { 20 },
     work: |trading, account, p| {
         (|| {

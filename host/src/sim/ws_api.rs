@@ -7,16 +7,18 @@
 //! `{"subscriptionId", "event"}`. The trading methods are the REST endpoints' own work
 //! ([`super::orders`]), with the same weights and ORDERS counts.
 
+use super::Sim;
 use super::orders::{self, Endpoint};
 use super::trading::params::Params;
 use super::trading::{OrderCounts, SimError, UserEvent};
-use super::{Sim, now_ms};
 use axum::extract::ws::{Message, WebSocket};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use tokio::sync::broadcast;
+use tokio::time::Instant;
 
 /// One connection's state.
 struct Session {
@@ -28,6 +30,20 @@ struct Session {
     /// The user data subscription: its id and the account's events.
     subscription: Option<(u64, u32, broadcast::Receiver<UserEvent>)>,
     next_subscription: u64,
+    /// User data events sent, for the stream faults.
+    events_sent: u64,
+    /// An event held back by the reorder fault, sent after the next one.
+    held: Option<Value>,
+}
+
+/// What becomes of an answer under the acknowledgement faults.
+enum Outgoing {
+    /// Sent at once.
+    Now(Value),
+    /// Sent at this instant.
+    At(Instant, Value),
+    /// Lost.
+    Never,
 }
 
 /// What a request answers: its result or error, and the rate limits it used.
@@ -35,6 +51,8 @@ struct Reply {
     result: Result<Value, (SimError, Option<Value>)>,
     weight_used: u64,
     orders: Option<OrderCounts>,
+    /// Whether a trading method's work ran (the exchange acted on the request).
+    ran: bool,
 }
 
 /// The trading method of `name`, with the REST endpoint it shares its work with.
@@ -97,7 +115,7 @@ impl Session {
             &signature_payload(params),
             params.get("signature").map(String::as_str),
             params,
-            now_ms(),
+            self.sim.clock(),
         )?;
         Ok(account.api_key.clone())
     }
@@ -128,10 +146,11 @@ impl Session {
                             -1003,
                             "Too much request weight used; current limit is 6000 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.",
                         ),
-                        Some(json!({"retryAfter": now_ms() + retry_after as i64 * 1000})),
+                        Some(json!({"retryAfter": self.sim.clock() + retry_after as i64 * 1000})),
                     )),
                     weight_used: used,
                     orders: None,
+                    ran: false,
                 };
             }
         };
@@ -139,6 +158,7 @@ impl Session {
             result: result.map_err(|e| (e, None)),
             weight_used: used,
             orders: None,
+            ran: false,
         };
         if let Some(endpoint) = endpoint(method) {
             let account = match self.account_for(params) {
@@ -155,11 +175,12 @@ impl Session {
                 result: answer.result,
                 weight_used: used,
                 orders: answer.counts,
+                ran: true,
             };
         }
         match method {
             "ping" => reply(Ok(json!({}))),
-            "time" => reply(Ok(json!({"serverTime": now_ms()}))),
+            "time" => reply(Ok(json!({"serverTime": self.sim.clock()}))),
             "session.logon" => reply(self.logon(params)),
             "session.status" => reply(Ok(self.status())),
             "session.logout" => {
@@ -207,7 +228,7 @@ impl Session {
             ));
         }
         self.logged_on = Some(key);
-        self.authorized_since = Some(now_ms());
+        self.authorized_since = Some(self.sim.clock());
         Ok(self.status())
     }
 
@@ -217,7 +238,7 @@ impl Session {
             "authorizedSince": self.authorized_since,
             "connectedSince": self.connected_since,
             "returnRateLimits": true,
-            "serverTime": now_ms(),
+            "serverTime": self.sim.clock(),
             "userDataStream": self.subscription.is_some(),
         })
     }
@@ -241,19 +262,34 @@ impl Session {
         Ok(json!({"subscriptionId": id}))
     }
 
-    /// The answer to one text frame.
-    fn answer(&mut self, text: &str) -> Value {
+    /// The answer to one text frame, delayed or lost for an acknowledgement under the faults.
+    fn answer(&mut self, text: &str) -> Outgoing {
+        let (answer, acknowledges) = self.answer_now(text);
+        if !acknowledges {
+            return Outgoing::Now(answer);
+        }
+        match self.sim.ack_fault() {
+            (true, _) => Outgoing::Never,
+            (false, Some(delay)) => Outgoing::At(Instant::now() + delay, answer),
+            (false, None) => Outgoing::Now(answer),
+        }
+    }
+
+    /// The answer to one text frame, and whether it acknowledges an order placement or cancel.
+    fn answer_now(&mut self, text: &str) -> (Value, bool) {
         let request: Value = match serde_json::from_str(text) {
             Ok(v @ Value::Object(_)) => v,
             _ => {
-                return json!({"id": null, "status": 400,
+                let refusal = json!({"id": null, "status": 400,
                     "error": {"code": -1000, "msg": "Malformed request: not a JSON object."}});
+                return (refusal, false);
             }
         };
         let id = request.get("id").cloned().unwrap_or(Value::Null);
         let Some(method) = request.get("method").and_then(Value::as_str) else {
-            return json!({"id": id, "status": 400,
+            let refusal = json!({"id": id, "status": 400,
                 "error": {"code": -1102, "msg": "Mandatory parameter 'method' was not sent, was empty/null, or malformed."}});
+            return (refusal, false);
         };
         let mut params = BTreeMap::new();
         if let Some(Value::Object(map)) = request.get("params") {
@@ -263,13 +299,15 @@ impl Session {
                         params.insert(k.clone(), text);
                     }
                     None => {
-                        return json!({"id": id, "status": 400,
+                        let refusal = json!({"id": id, "status": 400,
                             "error": {"code": -1100, "msg": format!("Illegal characters found in parameter '{k}'.")}});
+                        return (refusal, false);
                     }
                 }
             }
         }
         let reply = self.handle(method, &params);
+        let acknowledges = reply.ran && endpoint(method).is_some_and(|e| e.acknowledges);
         let mut limits = vec![
             json!({"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE",
             "intervalNum": 1, "limit": super::WEIGHT_LIMIT, "count": reply.weight_used}),
@@ -298,7 +336,7 @@ impl Session {
         if params.get("returnRateLimits").map(String::as_str) != Some("false") {
             answer["rateLimits"] = Value::Array(limits);
         }
-        answer
+        (answer, acknowledges)
     }
 
     /// The next user data event of the subscribed account, if subscribed.
@@ -319,20 +357,46 @@ impl Session {
             }
         }
     }
+
+    /// The frames to send for `event` under the stream faults (duplicated, held back for the
+    /// next, or with one held before), and whether the connection closes after them.
+    fn frames_for(&mut self, event: Value) -> (Vec<Value>, bool) {
+        self.events_sent += 1;
+        let n = self.events_sent;
+        let faults = &self.sim.faults;
+        let every = |k: Option<u64>| k.is_some_and(|k| n.is_multiple_of(k));
+        let mut frames = Vec::new();
+        if every(faults.report_swap_every) && self.held.is_none() {
+            self.held = Some(event);
+        } else {
+            if every(faults.report_dup_every) {
+                frames.push(event.clone());
+            }
+            frames.push(event);
+            frames.extend(self.held.take());
+        }
+        (frames, every(faults.stream_drop_every))
+    }
 }
 
 /// Serves one WebSocket API connection until the client leaves.
 pub async fn serve(mut socket: WebSocket, sim: Arc<Sim>) {
+    let connected_since = sim.clock();
     let mut session = Session {
         sim,
         logged_on: None,
-        connected_since: now_ms(),
+        connected_since,
         authorized_since: None,
         subscription: None,
         next_subscription: 0,
+        events_sent: 0,
+        held: None,
     };
+    // Answers the acknowledgement delay fault holds back, in the order they are due.
+    let mut delayed: VecDeque<(Instant, Value)> = VecDeque::new();
     loop {
-        tokio::select! {
+        let due = delayed.front().map(|(at, _)| *at);
+        let frames: Vec<Value> = tokio::select! {
             message = socket.recv() => {
                 let text = match message {
                     Some(Ok(Message::Text(text))) => text,
@@ -342,30 +406,51 @@ pub async fn serve(mut socket: WebSocket, sim: Arc<Sim>) {
                         }
                         continue;
                     }
-                    Some(Ok(Message::Binary(_))) => {
-                        let refusal = json!({"id": null, "status": 400,
-                            "error": {"code": -1000, "msg": "Binary frames are not supported."}});
-                        if socket.send(Message::Text(refusal.to_string().into())).await.is_err() {
-                            return;
-                        }
-                        continue;
-                    }
+                    // Binary frames (SBE) are not served: refused like an unknown request.
+                    Some(Ok(Message::Binary(_))) => "binary".into(),
                     Some(Ok(Message::Pong(_))) => continue,
                     Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
                 };
-                let answer = session.answer(text.as_str());
-                if socket.send(Message::Text(answer.to_string().into())).await.is_err() {
-                    return;
+                match session.answer(text.as_str()) {
+                    Outgoing::Now(answer) => vec![answer],
+                    Outgoing::At(at, answer) => {
+                        delayed.push_back((at, answer));
+                        continue;
+                    }
+                    Outgoing::Never => continue,
                 }
+            }
+            () = async { tokio::time::sleep_until(due.expect("a delayed answer")).await },
+                if due.is_some() =>
+            {
+                delayed.pop_front().map(|(_, answer)| answer).into_iter().collect()
             }
             event = session.next_event() => {
                 let Some(event) = event else {
                     let _ = socket.send(Message::Close(None)).await;
                     return;
                 };
-                if socket.send(Message::Text(event.to_string().into())).await.is_err() {
+                let (frames, close) = session.frames_for(event);
+                for frame in frames {
+                    if socket.send(Message::Text(frame.to_string().into())).await.is_err() {
+                        return;
+                    }
+                }
+                if close {
+                    // The stream drop fault: the connection ends, as a network failure would.
+                    let _ = socket.send(Message::Close(None)).await;
                     return;
                 }
+                continue;
+            }
+        };
+        for frame in frames {
+            if socket
+                .send(Message::Text(frame.to_string().into()))
+                .await
+                .is_err()
+            {
+                return;
             }
         }
     }
