@@ -161,19 +161,10 @@ fn accounts_answer_signed_requests_and_refuse_what_binance_refuses() {
 #[test]
 fn binance_sdk_spot_reads_the_account_unchanged() {
     let (_sim, base) = start();
-    let script = common::repo_root().join("tests/exchange_sim/sdk_account.py");
-    let out = Command::new("python3")
-        .arg(&script)
-        .args([&base, KEY, SECRET])
-        .output()
-        .expect("python3 with binance-sdk-spot (scripts/test installs it)");
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let account = client(
+        "sdk_account.py",
+        &[base.as_ref(), KEY.as_ref(), SECRET.as_ref()],
     );
-    let account: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(account["account_type"], "SPOT");
     assert_eq!(account["can_trade"], true);
     assert_eq!(account["balances"]["USDT"][0], "10000.00000000");
@@ -242,15 +233,7 @@ fn accounts_on_the_command_line_must_be_whole() {
 #[test]
 fn binance_sdk_spot_signs_with_ed25519_and_the_simulator_checks_it() {
     let dir = tempfile::tempdir().unwrap();
-    let keys = common::repo_root().join("tests/exchange_sim/ed25519_keys.py");
-    assert!(
-        Command::new("python3")
-            .arg(&keys)
-            .arg(dir.path())
-            .status()
-            .unwrap()
-            .success()
-    );
+    ed25519_keys(dir.path());
     let public = dir.path().join("public.pem");
     let flags = [
         "--api-key".as_ref(),
@@ -268,25 +251,19 @@ fn binance_sdk_spot_signs_with_ed25519_and_the_simulator_checks_it() {
         SECRET.as_ref(),
     ];
     let (_sim, base) = start_with(&flags);
-    let script = common::repo_root().join("tests/exchange_sim/sdk_account.py");
-    let run = |key: &str| {
-        Command::new("python3")
-            .arg(&script)
-            .args([&base, key, "--ed25519"])
-            .arg(dir.path().join("private.pem"))
-            .output()
-            .unwrap()
+    let private = dir.path().join("private.pem");
+    let args = |key: &'static str| {
+        [
+            std::ffi::OsStr::new(&base),
+            key.as_ref(),
+            "--ed25519".as_ref(),
+            private.as_os_str(),
+        ]
     };
-    let out = run("ed-key");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let account: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let account = client("sdk_account.py", &args("ed-key"));
     assert_eq!(account["balances"]["USDT"][0], "250.00000000");
     // The Ed25519 key signs for its own account only: the HMAC account refuses it.
-    assert!(!run(KEY).status.success());
+    assert!(!python("sdk_account.py", &args(KEY)).status.success());
     // The HMAC account, its flags in another order, still answers its own signatures.
     let (status, _) = signed_get(
         &base,
@@ -296,6 +273,37 @@ fn binance_sdk_spot_signs_with_ed25519_and_the_simulator_checks_it() {
         &format!("timestamp={}", now_ms()),
     );
     assert_eq!(status, 200);
+}
+
+/// Runs `tests/exchange_sim/<script>` with `args` in Python (with binance-sdk-spot, which
+/// scripts/test installs).
+fn python(script: &str, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new("python3")
+        .arg(common::repo_root().join("tests/exchange_sim").join(script))
+        .args(args)
+        .output()
+        .expect("python3 runs")
+}
+
+/// What a client script that must succeed printed, as JSON.
+fn client(script: &str, args: &[&std::ffi::OsStr]) -> Value {
+    let out = python(script, args);
+    assert!(
+        out.status.success(),
+        "{script}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// An Ed25519 key pair in `dir` (`private.pem`, `public.pem`), made as the client makes them.
+fn ed25519_keys(dir: &std::path::Path) {
+    assert!(
+        python("ed25519_keys.py", &[dir.as_os_str()])
+            .status
+            .success()
+    );
 }
 
 /// Account `KEY`'s signed calls on the simulator at `base`.
@@ -658,19 +666,10 @@ fn new_orders_past_binance_limits_get_429() {
 #[test]
 fn binance_sdk_spot_trades_on_the_simulator_unchanged() {
     let (_sim, base) = start();
-    let script = common::repo_root().join("tests/exchange_sim/sdk_trading.py");
-    let out = Command::new("python3")
-        .arg(&script)
-        .args([&base, KEY, SECRET])
-        .output()
-        .expect("python3 with binance-sdk-spot (scripts/test installs it)");
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let r = client(
+        "sdk_trading.py",
+        &[base.as_ref(), KEY.as_ref(), SECRET.as_ref()],
     );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["bought"]["status"], "FILLED", "{r}");
     assert_eq!(r["bought"]["executed"], "0.01000000");
     let fills = r["bought"]["fills"].as_array().unwrap();
@@ -969,15 +968,7 @@ fn an_ed25519_session_logs_on_once_and_trades_without_signatures() {
 #[test]
 fn binance_sdk_spot_trades_over_the_websocket_api_with_its_user_stream() {
     let dir = tempfile::tempdir().unwrap();
-    let keys = common::repo_root().join("tests/exchange_sim/ed25519_keys.py");
-    assert!(
-        Command::new("python3")
-            .arg(&keys)
-            .arg(dir.path())
-            .status()
-            .unwrap()
-            .success()
-    );
+    ed25519_keys(dir.path());
     let public = dir.path().join("public.pem");
     let flags = [
         "--api-key".as_ref(),
@@ -989,20 +980,11 @@ fn binance_sdk_spot_trades_over_the_websocket_api_with_its_user_stream() {
     ];
     let (_sim, base) = start_with(&flags);
     let url = format!("{}/ws-api/v3", base.replacen("http://", "ws://", 1));
-    let script = common::repo_root().join("tests/exchange_sim/sdk_ws_trading.py");
-    let out = Command::new("python3")
-        .arg(&script)
-        .args([&url, "ed-key"])
-        .arg(dir.path().join("private.pem"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let private = dir.path().join("private.pem");
+    let r = client(
+        "sdk_ws_trading.py",
+        &[url.as_ref(), "ed-key".as_ref(), private.as_os_str()],
     );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["logon_key"], "ed-key");
     assert_eq!(r["placed"]["status"], "FILLED", "{r}");
     assert_eq!(r["status"], "FILLED");
@@ -1177,5 +1159,90 @@ fn the_user_stream_is_duplicated_reordered_late_and_dropped_on_demand() {
             }
         }
         assert!(closed, "the stream drop fault closes the connection");
+    });
+}
+
+#[test]
+fn the_trading_client_keeps_the_exchanges_clock_and_learns_what_it_did_not_hear() {
+    use stratbox::execution::binance::{Credentials, Endpoints, TradingClient, TradingError};
+    let (_sim, base) = start_faulty("ack_drop=2,drift=-20000");
+    let (bid, _) = touch(&base);
+    let price = format!("{:.2}", bid * 0.9);
+    let ws_api = format!("{}/ws-api/v3", base.replacen("http://", "ws://", 1));
+    let order = |client_id: &str| {
+        serde_json::json!({"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT",
+            "timeInForce": "GTC", "quantity": "0.001", "price": price,
+            "newClientOrderId": client_id})
+        .as_object()
+        .unwrap()
+        .clone()
+    };
+    let by_client_id = |client_id: &str| {
+        serde_json::json!({"symbol": "BTCUSDT", "origClientOrderId": client_id})
+            .as_object()
+            .unwrap()
+            .clone()
+    };
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let mut client = TradingClient::new(
+            Endpoints {
+                rest: base.clone(),
+                ws_api: ws_api.clone(),
+            },
+            Credentials::hmac(KEY, SECRET),
+        );
+        client.timeout = std::time::Duration::from_secs(1);
+        // The exchange's clock is 20 s behind ours: our own timestamps are refused until the
+        // client learns the offset.
+        let refused = client.place(order("c-0")).await.unwrap_err();
+        assert!(
+            matches!(refused, TradingError::Refused { code: -1021, .. }),
+            "{refused:?}"
+        );
+        let offset = client.sync_clock().await.unwrap();
+        assert!((-22_000..-18_000).contains(&offset), "offset {offset}");
+        let first = client.place(order("c-1")).await.unwrap();
+        assert_eq!(first["status"], "NEW", "{first}");
+        // The second acknowledgement is lost: the outcome is unknown, and a query finds the
+        // order by its client id.
+        let lost = client.place(order("c-2")).await.unwrap_err();
+        assert!(matches!(lost, TradingError::Unknown { .. }), "{lost:?}");
+        let found = client.query(by_client_id("c-2")).await.unwrap();
+        assert_eq!(found["status"], "NEW", "{found}");
+        // The user data stream reports what the client does.
+        let mut events = client.user_data().await.unwrap();
+        let cancelled = client.cancel(by_client_id("c-1")).await.unwrap();
+        assert_eq!(cancelled["status"], "CANCELED");
+        let report = loop {
+            let event = tokio::time::timeout(std::time::Duration::from_secs(5), events.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            if event["e"] == "executionReport" {
+                break event;
+            }
+        };
+        assert_eq!(
+            (&report["x"], &report["c"]),
+            (&"CANCELED".into(), &"c-1".into())
+        );
+
+        // Without the WebSocket API, orders go through REST: the fourth acknowledgement is
+        // lost there too (503, -1007), the fifth comes.
+        let mut rest_only = TradingClient::new(
+            Endpoints {
+                rest: base.clone(),
+                ws_api: "ws://127.0.0.1:9/ws-api/v3".into(),
+            },
+            Credentials::hmac(KEY, SECRET),
+        );
+        rest_only.timeout = std::time::Duration::from_secs(2);
+        rest_only.sync_clock().await.unwrap();
+        let lost = rest_only.place(order("c-3")).await.unwrap_err();
+        assert!(matches!(lost, TradingError::Unknown { .. }), "{lost:?}");
+        let found = rest_only.query(by_client_id("c-3")).await.unwrap();
+        assert_eq!(found["clientOrderId"], "c-3", "{found}");
+        let placed = rest_only.place(order("c-4")).await.unwrap();
+        assert_eq!(placed["status"], "NEW", "{placed}");
     });
 }

@@ -93,6 +93,7 @@ async fn run_feed_configured(
             seed: 3,
             book_ms: 20,
             bars_per_second: 500.0,
+            ..SimConfig::default()
         },
     )
     .await;
@@ -268,6 +269,7 @@ async fn skipped_update_ids_resync_the_book_which_then_matches_the_simulator() {
             seed: 5,
             book_ms: 150,
             bars_per_second: 0.0,
+            ..SimConfig::default()
         },
     )
     .await;
@@ -460,6 +462,7 @@ async fn streams_are_subscribed_and_unsubscribed_at_run_time() {
             seed: 5,
             book_ms: 10,
             bars_per_second: 100.0,
+            ..SimConfig::default()
         },
     )
     .await;

@@ -307,7 +307,7 @@ async fn start_simulator(
         seed: market.seed,
         book_ms: 100,
         bars_per_second: market.bars_per_second,
-        trades: Vec::new(),
+        ..Default::default()
     };
     let router = crate::sim::router(markets, config);
     let task = tokio::spawn(async move {

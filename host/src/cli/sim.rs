@@ -43,6 +43,16 @@ pub struct Args {
     /// Recorded trades to replay with the candles (`timestamp_ms,trade_id,type,side,price,amount,cost`).
     #[arg(long)]
     trades: Option<PathBuf>,
+    /// New orders an account may place in ten seconds (Binance's ORDERS limit: 100); raise it
+    /// for load tests.
+    #[arg(long, default_value_t = 100)]
+    orders_per_10s: usize,
+    /// New orders an account may place in a day (Binance's: 200,000).
+    #[arg(long, default_value_t = 200_000)]
+    orders_per_day: u64,
+    /// Request weight all clients may use in a minute (Binance's: 6000).
+    #[arg(long, default_value_t = crate::sim::WEIGHT_LIMIT)]
+    weight_limit: u64,
     /// A trading account's API key; each account is an `--api-key` followed by its
     /// `--api-secret` (HMAC) or `--ed25519-key` (or both) and its `--balances`.
     #[arg(long)]
@@ -190,6 +200,11 @@ pub fn run(args: Args, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
             book_ms: args.book_ms,
             bars_per_second: args.bars_per_second,
             trades,
+            order_limits: crate::sim::OrderLimits {
+                per_10s: args.orders_per_10s,
+                per_day: args.orders_per_day,
+            },
+            weight_limit: args.weight_limit,
         };
         axum::serve(
             listener,

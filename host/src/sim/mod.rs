@@ -27,6 +27,7 @@ mod ws_api;
 pub use accounts::{AccountError, Credential, SimAccounts, parse_balances};
 pub use faults::{FaultError, Faults};
 pub use market::SimMarket;
+pub use trading::OrderLimits;
 
 /// How the simulator behaves.
 #[derive(Clone, Debug)]
@@ -41,6 +42,10 @@ pub struct SimConfig {
     pub bars_per_second: f64,
     /// Recorded trades to replay with the candles (instead of generated ones).
     pub trades: Vec<live::SimTrade>,
+    /// New orders an account may place (Binance's ORDERS limits by default).
+    pub order_limits: OrderLimits,
+    /// Request weight all clients together may use in a minute (Binance's 6000 by default).
+    pub weight_limit: u64,
 }
 
 impl Default for SimConfig {
@@ -51,6 +56,8 @@ impl Default for SimConfig {
             book_ms: 100,
             bars_per_second: 0.0,
             trades: Vec::new(),
+            order_limits: OrderLimits::default(),
+            weight_limit: WEIGHT_LIMIT,
         }
     }
 }
@@ -67,8 +74,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::broadcast;
 
-/// Binance spot's request-weight limit per minute, which the simulator enforces too.
-const WEIGHT_LIMIT: u64 = 6000;
+/// Binance spot's request-weight limit per minute, which the simulator enforces by default.
+pub const WEIGHT_LIMIT: u64 = 6000;
 
 /// One served symbol: its candles and its live side.
 struct Served {
@@ -88,6 +95,8 @@ struct Sim {
     accounts: SimAccounts,
     /// The accounts' orders and matching, when there are accounts.
     trading: Option<Arc<trading::SimTrading>>,
+    order_limits: OrderLimits,
+    weight_limit: u64,
 }
 
 /// The router serving `markets` as `config` says (recorded trades go with the first market).
@@ -114,8 +123,17 @@ pub fn router_with_accounts(
             .into_iter()
             .map(|a| a.starting.clone())
             .collect();
-        trading::SimTrading::new(&names, &exchange_info_json(&markets, now_ms()), &starting)
-            .expect("the simulator describes its own symbols")
+        trading::SimTrading::new(
+            &names,
+            &exchange_info_json(
+                &markets,
+                (config.weight_limit, config.order_limits),
+                now_ms(),
+            ),
+            &starting,
+            config.order_limits,
+        )
+        .expect("the simulator describes its own symbols")
     });
     for (i, market) in markets.into_iter().enumerate() {
         catalog.add(&market.symbol, &market.interval);
@@ -139,6 +157,8 @@ pub fn router_with_accounts(
         weight: Default::default(),
         accounts,
         trading,
+        order_limits: config.order_limits,
+        weight_limit: config.weight_limit,
     });
     Router::new()
         .route(
@@ -209,7 +229,7 @@ impl Sim {
             .is_some_and(|k| n.is_multiple_of(k));
         if forced_429 {
             Err((used, self.faults.retry_after_s))
-        } else if used > WEIGHT_LIMIT {
+        } else if used > self.weight_limit {
             // Like Binance: an over-limit client waits for the minute to end.
             Err((used, (60 - (now_ms() / 1000) % 60) as u64))
         } else {
@@ -272,6 +292,7 @@ async fn exchange_info(State(sim): State<Arc<Sim>>) -> Response {
     respond(&sim, 20, || {
         Ok(exchange_info_json(
             sim.symbols.values().map(|s| &s.market),
+            (sim.weight_limit, sim.order_limits),
             sim.clock(),
         ))
     })
@@ -279,15 +300,19 @@ async fn exchange_info(State(sim): State<Arc<Sim>>) -> Response {
 }
 
 /// `exchangeInfo` of `markets`, with Binance's rate limits.
-fn exchange_info_json<'a>(markets: impl IntoIterator<Item = &'a SimMarket>, now: i64) -> String {
+fn exchange_info_json<'a>(
+    markets: impl IntoIterator<Item = &'a SimMarket>,
+    (weight_limit, limits): (u64, OrderLimits),
+    now: i64,
+) -> String {
     let symbols: Vec<serde_json::Value> = markets.into_iter().map(SimMarket::symbol_info).collect();
     serde_json::json!({
         "timezone": "UTC",
         "serverTime": now,
         "rateLimits": [
-            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": WEIGHT_LIMIT},
-            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": trading::ORDERS_PER_10S},
-            {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": trading::ORDERS_PER_DAY}
+            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": weight_limit},
+            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": limits.per_10s},
+            {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": limits.per_day}
         ],
         "exchangeFilters": [],
         "symbols": symbols,

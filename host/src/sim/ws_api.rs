@@ -144,7 +144,10 @@ impl Session {
                         SimError::new(
                             StatusCode::TOO_MANY_REQUESTS,
                             -1003,
-                            "Too much request weight used; current limit is 6000 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.",
+                            format!(
+                                "Too much request weight used; current limit is {} request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.",
+                                self.sim.weight_limit
+                            ),
                         ),
                         Some(json!({"retryAfter": self.sim.clock() + retry_after as i64 * 1000})),
                     )),
@@ -310,16 +313,16 @@ impl Session {
         let acknowledges = reply.ran && endpoint(method).is_some_and(|e| e.acknowledges);
         let mut limits = vec![
             json!({"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE",
-            "intervalNum": 1, "limit": super::WEIGHT_LIMIT, "count": reply.weight_used}),
+            "intervalNum": 1, "limit": self.sim.weight_limit, "count": reply.weight_used}),
         ];
         if let Some(c) = reply.orders {
             limits.push(
                 json!({"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10,
-                "limit": super::trading::ORDERS_PER_10S, "count": c.ten_seconds}),
+                "limit": self.sim.order_limits.per_10s, "count": c.ten_seconds}),
             );
             limits.push(
                 json!({"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1,
-                "limit": super::trading::ORDERS_PER_DAY, "count": c.day}),
+                "limit": self.sim.order_limits.per_day, "count": c.day}),
             );
         }
         let mut answer = match reply.result {

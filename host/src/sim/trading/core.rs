@@ -5,7 +5,7 @@
 
 use super::SimError;
 use super::answers::{SimFill, SimOrder, text};
-use super::limits::{OrderCounter, OrderCounts};
+use super::limits::{OrderCounter, OrderCounts, OrderLimits};
 use super::params::{NewOrder, RespType};
 use crate::execution::OrderPath;
 use crate::execution::oms::Balance;
@@ -17,8 +17,9 @@ use crate::model::{
     DeploymentId, ExecutionType, Liquidity, OrderRequest, OrderStatus, OrderUpdate, RejectCode,
     Rejection, Side, SymbolId,
 };
+use crate::risk::AccountLimits;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
@@ -37,8 +38,9 @@ pub struct Core {
     /// Open orders by account and client id.
     open_clients: HashMap<(u32, String), u64>,
     /// Trades by account, oldest first.
-    trades: Vec<Vec<SimFill>>,
+    trades: Vec<VecDeque<SimFill>>,
     counters: Vec<OrderCounter>,
+    limits: OrderLimits,
     next_client: u64,
     /// The accounts' user data events.
     events: broadcast::Sender<UserEvent>,
@@ -69,6 +71,16 @@ pub fn refusal(r: &Rejection) -> SimError {
     SimError::bad_request(code, msg)
 }
 
+/// The page of `chosen` (oldest first) a list answers: its first `limit` when the request
+/// names where to start, its newest `limit` otherwise.
+fn page<T>(chosen: &[T], from_start: bool, limit: usize) -> &[T] {
+    if from_start {
+        &chosen[..limit.min(chosen.len())]
+    } else {
+        &chosen[chosen.len().saturating_sub(limit)..]
+    }
+}
+
 fn unknown_order() -> SimError {
     SimError::bad_request(-2013, "Order does not exist.")
 }
@@ -84,11 +96,12 @@ pub enum OrderRef {
 
 impl Core {
     /// A core trading `symbols` (described by `exchange_info`) for accounts with these starting
-    /// balances, in account order.
+    /// balances, in account order, each within `limits` of new orders.
     pub fn new(
         symbols: &[String],
         exchange_info: &str,
         accounts: &[BTreeMap<String, f64>],
+        limits: OrderLimits,
     ) -> Result<Core, String> {
         let mut market = MarketData::default();
         market
@@ -100,6 +113,12 @@ impl Core {
         }
         let venue = BookVenue::new(BookFillConfig::default());
         let mut path = OrderPath::new(Box::new(venue), Arc::new(NullJournal));
+        // The accounts are the exchange's customers, not one desk: no limit spans them (the
+        // ORDERS limits apply to each).
+        path.set_account_limits(AccountLimits {
+            max_orders_per_second: u32::MAX,
+            ..AccountLimits::default()
+        });
         for (n, balances) in accounts.iter().enumerate() {
             let mut budget = crate::risk::Budget::unlimited(0.0);
             budget.balances = balances.clone();
@@ -119,8 +138,9 @@ impl Core {
             path,
             orders: BTreeMap::new(),
             open_clients: HashMap::new(),
-            trades: vec![Vec::new(); accounts.len()],
+            trades: vec![VecDeque::new(); accounts.len()],
             counters: vec![OrderCounter::default(); accounts.len()],
+            limits,
             next_client: 0,
             events: broadcast::channel(4096).0,
         })
@@ -186,9 +206,9 @@ impl Core {
         if let Some(fill) = &fill {
             let trades = &mut self.trades[order.account as usize];
             if trades.len() == KEPT_TRADES {
-                trades.remove(0);
+                trades.pop_front();
             }
-            trades.push(fill.clone());
+            trades.push_back(fill.clone());
         }
         // A refusal at placement is an error answer, and a failed cancel changes nothing:
         // neither is an event, as on Binance.
@@ -253,7 +273,7 @@ impl Core {
     /// Counts a new order of `account` against the ORDERS limits.
     pub fn count_order(&mut self, account: u32, now: i64) -> Result<OrderCounts, SimError> {
         self.counters[account as usize]
-            .take(now)
+            .take(now, self.limits)
             .map_err(|msg| SimError::new(axum::http::StatusCode::TOO_MANY_REQUESTS, -1015, msg))
     }
 
@@ -340,7 +360,6 @@ impl Core {
                 working_time: None,
             },
         );
-        let first_trade = self.trades[account as usize].len();
         let updates = self.settle(now);
         if let Some(refused) = updates
             .iter()
@@ -358,11 +377,14 @@ impl Core {
             RespType::Ack => order.ack(),
             RespType::Result => order.result(None),
             RespType::Full => {
-                let fills: Vec<SimFill> = self.trades[account as usize][first_trade..]
+                // Its fills are the account's newest trades: nothing else traded meanwhile.
+                let mut fills: Vec<SimFill> = self.trades[account as usize]
                     .iter()
-                    .filter(|f| f.order_id == order_id)
+                    .rev()
+                    .take_while(|f| f.order_id == order_id)
                     .cloned()
                     .collect();
+                fills.reverse();
                 order.result(Some(&fills))
             }
         })
@@ -492,11 +514,7 @@ impl Core {
             .filter(|o| from_id.is_none_or(|f| o.id >= f))
             .filter(|o| start.is_none_or(|s| o.time >= s) && end.is_none_or(|e| o.time <= e))
             .collect();
-        let chosen = if from_id.is_some() || start.is_some() {
-            &chosen[..limit.min(chosen.len())]
-        } else {
-            &chosen[chosen.len().saturating_sub(limit)..]
-        };
+        let chosen = page(&chosen, from_id.is_some() || start.is_some(), limit);
         Ok(Value::Array(chosen.iter().map(|o| o.query()).collect()))
     }
 
@@ -521,11 +539,8 @@ impl Core {
             .filter(|t| from_id.is_none_or(|f| t.id >= f))
             .filter(|t| start.is_none_or(|s| t.time >= s) && end.is_none_or(|e| t.time <= e))
             .collect();
-        let chosen = if from_id.is_some() || start.is_some() || order_id.is_some() {
-            &chosen[..limit.min(chosen.len())]
-        } else {
-            &chosen[chosen.len().saturating_sub(limit)..]
-        };
+        let from_start = from_id.is_some() || start.is_some() || order_id.is_some();
+        let chosen = page(&chosen, from_start, limit);
         Ok(Value::Array(chosen.iter().map(|t| t.json()).collect()))
     }
 

@@ -3,10 +3,23 @@
 
 use std::collections::VecDeque;
 
-/// New orders an account may place in ten seconds.
-pub const ORDERS_PER_10S: usize = 100;
-/// New orders an account may place in a day (UTC).
-pub const ORDERS_PER_DAY: u64 = 200_000;
+/// How many new orders an account may place: Binance's limits by default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderLimits {
+    /// In any ten seconds.
+    pub per_10s: usize,
+    /// In a day (UTC).
+    pub per_day: u64,
+}
+
+impl Default for OrderLimits {
+    fn default() -> Self {
+        OrderLimits {
+            per_10s: 100,
+            per_day: 200_000,
+        }
+    }
+}
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -38,17 +51,20 @@ impl OrderCounter {
         }
     }
 
-    /// Counts a new order at `now`, or names the limit it would break (and counts nothing).
-    pub fn take(&mut self, now: i64) -> Result<OrderCounts, String> {
+    /// Counts a new order at `now` within `limits`, or names the limit it would break (and
+    /// counts nothing).
+    pub fn take(&mut self, now: i64, limits: OrderLimits) -> Result<OrderCounts, String> {
         self.roll(now);
-        if self.recent.len() >= ORDERS_PER_10S {
+        if self.recent.len() >= limits.per_10s {
             return Err(format!(
-                "Too many new orders; current limit is {ORDERS_PER_10S} orders per TEN_SECOND."
+                "Too many new orders; current limit is {} orders per TEN_SECOND.",
+                limits.per_10s
             ));
         }
-        if self.day.1 >= ORDERS_PER_DAY {
+        if self.day.1 >= limits.per_day {
             return Err(format!(
-                "Too many new orders; current limit is {ORDERS_PER_DAY} orders per DAY."
+                "Too many new orders; current limit is {} orders per DAY.",
+                limits.per_day
             ));
         }
         self.recent.push_back(now);
@@ -73,17 +89,18 @@ mod tests {
     #[test]
     fn ten_second_window_slides_and_day_resets() {
         let mut c = OrderCounter::default();
-        for i in 0..ORDERS_PER_10S as i64 {
-            c.take(1_000 + i).unwrap();
+        let limits = OrderLimits::default();
+        for i in 0..limits.per_10s as i64 {
+            c.take(1_000 + i, limits).unwrap();
         }
-        let refused = c.take(5_000).unwrap_err();
+        let refused = c.take(5_000, limits).unwrap_err();
         assert!(refused.contains("100 orders per TEN_SECOND"), "{refused}");
         assert_eq!(c.counts(5_000).ten_seconds, 100);
         // Ten seconds after the first, it has left the window.
-        assert_eq!(c.take(11_000).unwrap().ten_seconds, 100);
+        assert_eq!(c.take(11_000, limits).unwrap().ten_seconds, 100);
         assert_eq!(c.counts(11_000).day, 101);
         assert_eq!(
-            c.take(DAY_MS + 1).unwrap(),
+            c.take(DAY_MS + 1, limits).unwrap(),
             OrderCounts {
                 ten_seconds: 1,
                 day: 1

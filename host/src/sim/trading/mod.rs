@@ -9,7 +9,7 @@ pub mod params;
 
 pub use self::core::{OrderRef, UserEvent};
 pub use answers::text;
-pub use limits::{ORDERS_PER_10S, ORDERS_PER_DAY, OrderCounts};
+pub use limits::{OrderCounts, OrderLimits};
 
 use crate::execution::oms::Balance;
 use crate::feeds::{BookUpdate, BookUpdateKind, MarketEvent, TradePrint};
@@ -62,14 +62,16 @@ pub struct SimTrading {
 
 impl SimTrading {
     /// Trading in `symbols` (described by `exchange_info`) for accounts starting with these
-    /// balances (account `n` is the `n`-th).
+    /// balances (account `n` is the `n`-th), each within `limits` of new orders.
     pub fn new(
         symbols: &[String],
         exchange_info: &str,
         accounts: &[BTreeMap<String, f64>],
+        limits: OrderLimits,
     ) -> Result<Arc<Self>, String> {
+        let core = self::core::Core::new(symbols, exchange_info, accounts, limits)?;
         Ok(Arc::new(SimTrading {
-            core: Mutex::new(self::core::Core::new(symbols, exchange_info, accounts)?),
+            core: Mutex::new(core),
         }))
     }
 

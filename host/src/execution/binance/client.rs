@@ -1,0 +1,350 @@
+//! A connection to Binance spot's trading API (or its testnet, or `stratbox exchange-sim`): the
+//! WebSocket API for requests, signed per request or on a `session.logon` (Ed25519 keys), and
+//! the user data stream on the same connection; signed REST as the fallback when the
+//! WebSocket API cannot be reached. An answer that never comes (a timeout, a lost connection,
+//! REST's 503 -1007) is [`TradingError::Unknown`]: the request may or may not have acted, and
+//! only a query can tell.
+
+use super::clock::ServerClock;
+use super::credentials::Credentials;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Why a trading request did not succeed.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum TradingError {
+    /// The exchange refused it, with its code and message.
+    #[error("refused (HTTP {status}, {code}): {msg}")]
+    Refused {
+        /// HTTP status (or the WebSocket API's `status`).
+        status: u16,
+        /// Binance's error code.
+        code: i64,
+        /// Binance's message.
+        msg: String,
+    },
+    /// No answer: the request may have acted or not.
+    #[error("no answer to {what}: its outcome is unknown")]
+    Unknown {
+        /// The request.
+        what: String,
+    },
+    /// The request could not be sent.
+    #[error("{0}")]
+    Transport(String),
+}
+
+/// Where the exchange is.
+#[derive(Clone, Debug)]
+pub struct Endpoints {
+    /// REST base, e.g. `https://api.binance.com`.
+    pub rest: String,
+    /// WebSocket API, e.g. `wss://ws-api.binance.com:443/ws-api/v3`.
+    pub ws_api: String,
+}
+
+type Pending = HashMap<String, oneshot::Sender<Value>>;
+
+/// One WebSocket API connection: requests go to its task, answers come back by id, user data
+/// events to `events`.
+struct Connection {
+    requests: mpsc::Sender<(String, String, oneshot::Sender<Value>)>,
+}
+
+/// The trading connection of one account.
+pub struct TradingClient {
+    endpoints: Endpoints,
+    credentials: Arc<Credentials>,
+    clock: Arc<ServerClock>,
+    http: reqwest::Client,
+    connection: tokio::sync::Mutex<Option<Connection>>,
+    events: tokio::sync::Mutex<Option<mpsc::Sender<Value>>>,
+    next_id: std::sync::atomic::AtomicU64,
+    /// How long an answer may take before its outcome counts as unknown.
+    pub timeout: Duration,
+}
+
+fn refused(status: u16, body: &Value) -> TradingError {
+    TradingError::Refused {
+        status,
+        code: body["code"].as_i64().unwrap_or(0),
+        msg: body["msg"].as_str().unwrap_or("").to_string(),
+    }
+}
+
+/// A parameter's text as it is signed and sent.
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl TradingClient {
+    /// A client of `endpoints` for the account of `credentials`; nothing connects yet.
+    pub fn new(endpoints: Endpoints, credentials: Credentials) -> Self {
+        TradingClient {
+            endpoints,
+            credentials: Arc::new(credentials),
+            clock: Arc::new(ServerClock::default()),
+            http: reqwest::Client::new(),
+            connection: tokio::sync::Mutex::new(None),
+            events: tokio::sync::Mutex::new(None),
+            next_id: Default::default(),
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// The exchange's clock as this client keeps it.
+    pub fn clock(&self) -> &ServerClock {
+        &self.clock
+    }
+
+    /// Measures the exchange clock's offset (`GET /api/v3/time`).
+    pub async fn sync_clock(&self) -> Result<i64, TradingError> {
+        let sent = crate::model::time::wall_clock_ms();
+        let url = format!("{}/api/v3/time", self.endpoints.rest);
+        let answer: Value = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| TradingError::Transport(e.to_string()))?
+            .json()
+            .await
+            .map_err(|e| TradingError::Transport(e.to_string()))?;
+        let received = crate::model::time::wall_clock_ms();
+        let server = answer["serverTime"]
+            .as_i64()
+            .ok_or_else(|| TradingError::Transport(format!("no serverTime in {answer}")))?;
+        self.clock.observe(sent, server, received);
+        Ok(self.clock.offset_ms())
+    }
+
+    /// `params` with `apiKey`, the exchange's `timestamp` and the WebSocket API's signature (of
+    /// every parameter sorted by name).
+    fn ws_signed(&self, mut params: Map<String, Value>) -> Map<String, Value> {
+        params.insert("apiKey".into(), self.credentials.api_key().into());
+        params.insert("timestamp".into(), self.clock.now().into());
+        let mut pairs: Vec<(&String, String)> = params.iter().map(|(k, v)| (k, text(v))).collect();
+        pairs.sort();
+        let payload: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let signature = self.credentials.sign(&payload.join("&"));
+        params.insert("signature".into(), signature.into());
+        params
+    }
+
+    /// The connection, opened on first use; a closed one is opened again.
+    async fn connection(
+        &self,
+    ) -> Result<mpsc::Sender<(String, String, oneshot::Sender<Value>)>, TradingError> {
+        let mut guard = self.connection.lock().await;
+        if let Some(c) = guard.as_ref()
+            && !c.requests.is_closed()
+        {
+            return Ok(c.requests.clone());
+        }
+        let (socket, _) = tokio_tungstenite::connect_async(&self.endpoints.ws_api)
+            .await
+            .map_err(|e| TradingError::Transport(format!("{}: {e}", self.endpoints.ws_api)))?;
+        let (tx, rx) = mpsc::channel(1024);
+        let events = self.events.lock().await.clone();
+        tokio::spawn(serve_connection(socket, rx, events));
+        *guard = Some(Connection {
+            requests: tx.clone(),
+        });
+        Ok(tx)
+    }
+
+    /// Sends `method` with `params` (signed when `signed`) over the WebSocket API; its `result`.
+    pub async fn request(
+        &self,
+        method: &str,
+        params: Map<String, Value>,
+        signed: bool,
+    ) -> Result<Value, TradingError> {
+        let params = if signed {
+            self.ws_signed(params)
+        } else {
+            params
+        };
+        let id = format!(
+            "sb-{}",
+            self.next_id
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let request = serde_json::json!({"id": id, "method": method, "params": params});
+        let connection = self.connection().await?;
+        let (reply, answer) = oneshot::channel();
+        connection
+            .send((id, request.to_string(), reply))
+            .await
+            .map_err(|_| TradingError::Transport("the WebSocket API connection closed".into()))?;
+        let unknown = || TradingError::Unknown {
+            what: method.to_string(),
+        };
+        let answer = tokio::time::timeout(self.timeout, answer)
+            .await
+            .map_err(|_| unknown())?
+            .map_err(|_| unknown())?;
+        let status = answer["status"].as_u64().unwrap_or(0) as u16;
+        if status == 200 {
+            return Ok(answer["result"].clone());
+        }
+        Err(refused(status, &answer["error"]))
+    }
+
+    /// A signed REST request: `method` `path` with `params` in the query string.
+    pub async fn rest(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        params: &Map<String, Value>,
+    ) -> Result<Value, TradingError> {
+        let mut query: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params.iter().map(|(k, v)| (k.as_str(), text(v))))
+            .append_pair("timestamp", &self.clock.now().to_string())
+            .finish();
+        let signature = self.credentials.sign(&query);
+        query.push_str("&signature=");
+        query.push_str(&form_urlencoded::byte_serialize(signature.as_bytes()).collect::<String>());
+        let url = format!("{}{path}?{query}", self.endpoints.rest);
+        let unknown = || TradingError::Unknown {
+            what: format!("{method} {path}"),
+        };
+        let response = tokio::time::timeout(
+            self.timeout,
+            self.http
+                .request(method.clone(), url)
+                .header("X-MBX-APIKEY", self.credentials.api_key())
+                .send(),
+        )
+        .await
+        .map_err(|_| unknown())?
+        .map_err(|e| {
+            if e.is_connect() {
+                TradingError::Transport(e.to_string())
+            } else {
+                unknown()
+            }
+        })?;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.map_err(|_| unknown())?;
+        match status {
+            200 => Ok(body),
+            // Binance: "execution status unknown".
+            503 if body["code"] == -1007 => Err(unknown()),
+            _ => Err(refused(status, &body)),
+        }
+    }
+
+    /// Places an order (`params` as Binance names them): through the WebSocket API, or REST
+    /// when the WebSocket API cannot be reached. An unknown outcome is not resent here: the
+    /// caller queries by its client order id.
+    pub async fn place(&self, params: Map<String, Value>) -> Result<Value, TradingError> {
+        match self.request("order.place", params.clone(), true).await {
+            Err(TradingError::Transport(_)) => {
+                self.rest(reqwest::Method::POST, "/api/v3/order", &params)
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    /// Cancels an order (`symbol` and `orderId` or `origClientOrderId`).
+    pub async fn cancel(&self, params: Map<String, Value>) -> Result<Value, TradingError> {
+        match self.request("order.cancel", params.clone(), true).await {
+            Err(TradingError::Transport(_)) => {
+                self.rest(reqwest::Method::DELETE, "/api/v3/order", &params)
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    /// The order's state (`symbol` and `orderId` or `origClientOrderId`).
+    pub async fn query(&self, params: Map<String, Value>) -> Result<Value, TradingError> {
+        match self.request("order.status", params.clone(), true).await {
+            Err(TradingError::Transport(_)) => {
+                self.rest(reqwest::Method::GET, "/api/v3/order", &params)
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    /// Subscribes to the account's user data stream on the WebSocket API connection (after a
+    /// `session.logon` for an Ed25519 key, signed otherwise): its events (`executionReport`,
+    /// `outboundAccountPosition`, ...) as they come, until the connection ends.
+    pub async fn user_data(&self) -> Result<mpsc::Receiver<Value>, TradingError> {
+        let (tx, rx) = mpsc::channel(4096);
+        *self.events.lock().await = Some(tx);
+        // A new connection carries the stream.
+        *self.connection.lock().await = None;
+        if self.credentials.is_ed25519() {
+            self.request("session.logon", Map::new(), true).await?;
+            self.request("userDataStream.subscribe", Map::new(), false)
+                .await?;
+        } else {
+            self.request("userDataStream.subscribe.signature", Map::new(), true)
+                .await?;
+        }
+        Ok(rx)
+    }
+}
+
+/// Runs one WebSocket API connection: writes requests, routes answers to their waiters by id
+/// and events to `events`; ends when the socket closes (waiters then learn nothing, and their
+/// outcome is unknown).
+async fn serve_connection(
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    mut requests: mpsc::Receiver<(String, String, oneshot::Sender<Value>)>,
+    events: Option<mpsc::Sender<Value>>,
+) {
+    let (mut sink, mut stream) = socket.split();
+    let mut pending: Pending = HashMap::new();
+    loop {
+        tokio::select! {
+            request = requests.recv() => {
+                let Some((id, text, reply)) = request else { return };
+                // Waiters that gave up (their outcome unknown) are forgotten.
+                pending.retain(|_, waiter| !waiter.is_closed());
+                pending.insert(id, reply);
+                if sink.send(Message::Text(text.into())).await.is_err() {
+                    return;
+                }
+            }
+            frame = stream.next() => {
+                let text = match frame {
+                    Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(Message::Ping(p))) => {
+                        let _ = sink.send(Message::Pong(p)).await;
+                        continue;
+                    }
+                    Some(Ok(_)) => continue,
+                    Some(Err(_)) | None => return,
+                };
+                let Ok(value) = serde_json::from_str::<Value>(text.as_str()) else {
+                    tracing::warn!("the WebSocket API sent malformed JSON: {text}");
+                    continue;
+                };
+                if let Some(event) = value.get("event") {
+                    if let Some(events) = &events {
+                        let _ = events.send(event.clone()).await;
+                    }
+                    continue;
+                }
+                if let Some(reply) = value["id"].as_str().and_then(|id| pending.remove(id)) {
+                    let _ = reply.send(value);
+                }
+            }
+        }
+    }
+}

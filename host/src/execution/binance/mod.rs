@@ -1,0 +1,11 @@
+//! The connection to Binance spot the live venue trades through: an account's credentials
+//! ([`credentials`]), the exchange's clock ([`clock`]) and the trading client over the
+//! WebSocket API with REST as fallback ([`client`]). Tested against `stratbox exchange-sim`.
+
+pub mod client;
+pub mod clock;
+pub mod credentials;
+
+pub use client::{Endpoints, TradingClient, TradingError};
+pub use clock::ServerClock;
+pub use credentials::{Credentials, CredentialsError};
