@@ -167,6 +167,42 @@ fn read_back(db: Option<String>) {
     assert!(whole["deployment"].is_null());
     assert_eq!(whole["balances"].as_array().unwrap().len(), 2);
 
+    // The pre-trade cost of a buy from the book the engine keeps: half the spread at least,
+    // the taker fee, nothing left unfilled for a small order.
+    let cost = api.wait(
+        "/v1/cost?symbol=btcusdt&side=buy&quantity=0.01",
+        "a cost estimate",
+        |c| c["quantity"].is_number(),
+    );
+    let bps = |name: &str| cost[name].as_f64().unwrap();
+    assert!(bps("spread_bps") > 0.0, "{cost}");
+    assert!(
+        bps("impact_bps") >= bps("spread_bps") / 2.0 - 1e-6,
+        "{cost}"
+    );
+    assert!(
+        (bps("total_bps") - bps("impact_bps") - 10.0).abs() < 1e-6,
+        "{cost}"
+    );
+    assert_eq!(
+        (cost["quantity"].as_f64(), cost["unfilled"].as_f64()),
+        (Some(0.01), Some(0.0))
+    );
+    let sell = api.get("/v1/cost?symbol=BTCUSDT&side=sell&quote_amount=100", READER);
+    assert!(
+        (sell["notional"].as_f64().unwrap() - 100.0).abs() < 1.0,
+        "{sell}"
+    );
+    for (query, status) in [
+        ("symbol=DOGEUSDT&side=buy&quantity=1", 404),
+        ("symbol=BTCUSDT&side=hold&quantity=1", 400),
+        ("symbol=BTCUSDT&side=buy&quantity=1&quote_amount=5", 400),
+        ("symbol=BTCUSDT&side=buy&quantity=-1", 400),
+    ] {
+        let (got, body) = api.call("GET", &format!("/v1/cost?{query}"), READER, None);
+        assert_eq!(got, status, "{query}: {body}");
+    }
+
     // Orders newest first, two a page, the cursor reaching older ones.
     let first = api.get("/v1/deployments/mm/orders?limit=2", READER);
     let ids = |p: &Value| -> Vec<i64> {

@@ -7,6 +7,7 @@
 
 mod auth;
 mod client;
+mod cost;
 mod dashboard;
 mod deployments;
 mod feeds;
@@ -142,6 +143,7 @@ pub fn router(context: ApiContext) -> Router {
             .routes(routes!(read::fills))
             .routes(routes!(read::equity))
             .routes(routes!(read::signals))
+            .routes(routes!(cost::estimate))
             .routes(routes!(risk::report))
             .routes(routes!(feeds::counters))
             .routes(routes!(feeds::connections))

@@ -7,6 +7,7 @@ use super::{
     AccountSnapshot, Allowance, DeployError, DeploymentInfo, Engine, PrepareInputs, Prepared,
     RiskReport, Version,
 };
+use crate::execution::cost::{CostError, CostEstimate};
 use crate::feeds::MarketEvent;
 use crate::feeds::recorder::CaptureWriter;
 use crate::risk::TradingState;
@@ -118,12 +119,24 @@ enum Input {
         oneshot::Sender<Result<AccountSnapshot, DeployError>>,
     ),
     Signals(usize, oneshot::Sender<Vec<super::SignalRecord>>),
+    Cost(CostQuery, oneshot::Sender<Result<CostEstimate, CostError>>),
     Install(
         Result<Prepared, DeployError>,
         Install,
         oneshot::Sender<Reply>,
     ),
     Shutdown,
+}
+
+/// An order to estimate the cost of: symbol, side and amount.
+#[derive(Clone, Debug)]
+pub struct CostQuery {
+    /// The symbol.
+    pub symbol: String,
+    /// Buy or sell.
+    pub side: crate::model::Side,
+    /// Base quantity or quote amount.
+    pub amount: crate::model::Amount,
 }
 
 /// Feeds market events into the engine's queue.
@@ -202,6 +215,18 @@ impl EngineService {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Input::Signals(limit, reply))
+            .map_err(|_| DeployError::EngineStopped)?;
+        answer.await.map_err(|_| DeployError::EngineStopped)
+    }
+
+    /// What an order would cost taking the book now (the pre-trade estimate).
+    pub async fn cost(
+        &self,
+        query: CostQuery,
+    ) -> Result<Result<CostEstimate, CostError>, DeployError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Input::Cost(query, reply))
             .map_err(|_| DeployError::EngineStopped)?;
         answer.await.map_err(|_| DeployError::EngineStopped)
     }
@@ -298,6 +323,9 @@ fn run(
             }
             Input::Signals(limit, reply) => {
                 let _ = reply.send(engine.signals(limit));
+            }
+            Input::Cost(q, reply) => {
+                let _ = reply.send(engine.cost(&q.symbol, q.side, q.amount));
             }
             Input::Install(prepared, how, reply) => {
                 let result = prepared.and_then(|p| match how {

@@ -4,6 +4,7 @@
 
 use super::Engine;
 use super::deployment::DeployError;
+use crate::execution::cost::{CostError, CostEstimate};
 use crate::execution::oms::{Account, Order};
 use crate::market::MarketData;
 use crate::model::{Amount, Fixed, OrderStatus, OrderType, Side, TimestampMs};
@@ -207,6 +208,30 @@ fn total(snapshots: &[AccountSnapshot]) -> AccountSnapshot {
 }
 
 impl Engine {
+    /// The cost of taking `amount` on `side` of `symbol`'s book now, at the venue's fees.
+    pub fn cost(
+        &self,
+        symbol: &str,
+        side: Side,
+        amount: Amount,
+    ) -> Result<CostEstimate, CostError> {
+        let market = self.env.market();
+        let name = symbol.to_ascii_uppercase();
+        let id = market
+            .symbols()
+            .id(&name)
+            .ok_or_else(|| CostError::UnknownSymbol(name.clone()))?;
+        let book = market
+            .depth(id)
+            .ok_or_else(|| CostError::NoBook(name.clone()))?;
+        let step = market
+            .instrument(id)
+            .map_or(Fixed::from_raw(1), |i| i.step());
+        let fees = self.env.orders().fees(id, &market);
+        crate::execution::cost::estimate(book, side, amount, fees, step)
+            .ok_or(CostError::NoBook(name))
+    }
+
     /// Deployment `name`'s account now, or with `None` every deployment's summed.
     pub fn account(&self, name: Option<&str>) -> Result<AccountSnapshot, DeployError> {
         let market = self.env.market();

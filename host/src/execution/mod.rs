@@ -5,6 +5,7 @@
 //! without looking at what kind of order it was.
 
 pub mod binance;
+pub mod cost;
 pub mod latency;
 pub mod matching;
 pub mod oms;

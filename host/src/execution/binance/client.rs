@@ -243,39 +243,53 @@ impl TradingClient {
         }
     }
 
-    /// Places an order (`params` as Binance names them): through the WebSocket API, or REST
-    /// when the WebSocket API cannot be reached. An unknown outcome is not resent here: the
-    /// caller queries by its client order id.
-    pub async fn place(&self, params: Map<String, Value>) -> Result<Value, TradingError> {
-        match self.request("order.place", params.clone(), true).await {
-            Err(TradingError::Transport(_)) => {
-                self.rest(reqwest::Method::POST, "/api/v3/order", &params)
-                    .await
-            }
+    /// `ws_method` over the WebSocket API, or the same through REST (`http_method` `path`) when
+    /// the WebSocket API cannot be reached. An unknown outcome is not resent here.
+    async fn ws_or_rest(
+        &self,
+        ws_method: &str,
+        http_method: reqwest::Method,
+        path: &str,
+        params: Map<String, Value>,
+    ) -> Result<Value, TradingError> {
+        match self.request(ws_method, params.clone(), true).await {
+            Err(TradingError::Transport(_)) => self.rest(http_method, path, &params).await,
             other => other,
         }
+    }
+
+    /// Places an order (`params` as Binance names them). An unknown outcome is not resent: the
+    /// caller queries by its client order id.
+    pub async fn place(&self, params: Map<String, Value>) -> Result<Value, TradingError> {
+        self.ws_or_rest(
+            "order.place",
+            reqwest::Method::POST,
+            "/api/v3/order",
+            params,
+        )
+        .await
     }
 
     /// Cancels an order (`symbol` and `orderId` or `origClientOrderId`).
     pub async fn cancel(&self, params: Map<String, Value>) -> Result<Value, TradingError> {
-        match self.request("order.cancel", params.clone(), true).await {
-            Err(TradingError::Transport(_)) => {
-                self.rest(reqwest::Method::DELETE, "/api/v3/order", &params)
-                    .await
-            }
-            other => other,
-        }
+        self.ws_or_rest(
+            "order.cancel",
+            reqwest::Method::DELETE,
+            "/api/v3/order",
+            params,
+        )
+        .await
     }
 
     /// The order's state (`symbol` and `orderId` or `origClientOrderId`).
     pub async fn query(&self, params: Map<String, Value>) -> Result<Value, TradingError> {
-        match self.request("order.status", params.clone(), true).await {
-            Err(TradingError::Transport(_)) => {
-                self.rest(reqwest::Method::GET, "/api/v3/order", &params)
-                    .await
-            }
-            other => other,
-        }
+        self.ws_or_rest(
+            "order.status",
+            reqwest::Method::GET,
+            "/api/v3/order",
+            params,
+        )
+        .await
     }
 
     /// Subscribes to the account's user data stream on the WebSocket API connection (after a
