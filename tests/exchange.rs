@@ -1246,3 +1246,37 @@ fn the_trading_client_keeps_the_exchanges_clock_and_learns_what_it_did_not_hear(
         assert_eq!(placed["status"], "NEW", "{placed}");
     });
 }
+
+#[test]
+fn the_trading_client_holds_back_orders_past_binance_limits_before_the_exchange_must() {
+    use stratbox::execution::binance::{Credentials, Endpoints, TradingClient, TradingError};
+    let (_sim, base) = start();
+    let (bid, _) = touch(&base);
+    let order = serde_json::json!({"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT",
+        "timeInForce": "GTC", "quantity": "0.001", "price": format!("{:.2}", bid * 0.9),
+        "newOrderRespType": "ACK"})
+    .as_object()
+    .unwrap()
+    .clone();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let client = TradingClient::new(
+            Endpoints {
+                rest: base.clone(),
+                ws_api: format!("{}/ws-api/v3", base.replacen("http://", "ws://", 1)),
+            },
+            Credentials::hmac(KEY, SECRET),
+        );
+        client.sync_clock().await.unwrap();
+        for _ in 0..100 {
+            client.place(order.clone()).await.unwrap();
+        }
+        let held = client.place(order.clone()).await.unwrap_err();
+        assert!(
+            matches!(&held, TradingError::Throttled(m) if m.contains("100 orders per TEN_SECOND")),
+            "{held:?}"
+        );
+    });
+    // The exchange saw 100 orders and never had to refuse one.
+    let open = Trader(&base).get("/api/v3/openOrders", "symbol=BTCUSDT");
+    assert_eq!(open.as_array().unwrap().len(), 100);
+}

@@ -75,7 +75,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 /// Binance spot's request-weight limit per minute, which the simulator enforces by default.
-pub const WEIGHT_LIMIT: u64 = 6000;
+pub const WEIGHT_LIMIT: u64 = crate::execution::binance::REQUEST_WEIGHT_PER_MINUTE;
 
 /// One served symbol: its candles and its live side.
 struct Served {

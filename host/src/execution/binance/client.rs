@@ -3,10 +3,15 @@
 //! the user data stream on the same connection; signed REST as the fallback when the
 //! WebSocket API cannot be reached. An answer that never comes (a timeout, a lost connection,
 //! REST's 503 -1007) is [`TradingError::Unknown`]: the request may or may not have acted, and
-//! only a query can tell.
+//! only a query can tell. Both of Binance's limits are kept here too, so the exchange never has
+//! to enforce them: requests wait for room in the minute's REQUEST_WEIGHT (counted from the
+//! exchange's own reports), and a new order past the ORDERS limits is [`TradingError::Throttled`]
+//! without being sent.
 
 use super::clock::ServerClock;
 use super::credentials::Credentials;
+use super::limits::{OrderCounter, OrderLimits};
+use crate::feeds::binance::WeightLimiter;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -37,6 +42,9 @@ pub enum TradingError {
     /// The request could not be sent.
     #[error("{0}")]
     Transport(String),
+    /// A new order past the ORDERS limits, held back here (not sent).
+    #[error("held back: {0}")]
+    Throttled(String),
 }
 
 /// Where the exchange is.
@@ -65,8 +73,22 @@ pub struct TradingClient {
     connection: tokio::sync::Mutex<Option<Connection>>,
     events: tokio::sync::Mutex<Option<mpsc::Sender<Value>>>,
     next_id: std::sync::atomic::AtomicU64,
+    weight: WeightLimiter,
+    orders: std::sync::Mutex<OrderCounter>,
+    /// The account's ORDERS limits (Binance's by default).
+    pub order_limits: OrderLimits,
     /// How long an answer may take before its outcome counts as unknown.
     pub timeout: Duration,
+}
+
+/// The request weight of a trading method, as Binance documents it.
+fn weight_of(method: &str) -> u32 {
+    match method {
+        "order.status" => 4,
+        "session.logon" | "userDataStream.subscribe" | "userDataStream.subscribe.signature" => 2,
+        "account.status" | "allOrders" | "myTrades" => 20,
+        _ => 1,
+    }
 }
 
 fn refused(status: u16, body: &Value) -> TradingError {
@@ -96,6 +118,9 @@ impl TradingClient {
             connection: tokio::sync::Mutex::new(None),
             events: tokio::sync::Mutex::new(None),
             next_id: Default::default(),
+            weight: WeightLimiter::new(super::REQUEST_WEIGHT_PER_MINUTE as u32),
+            orders: Default::default(),
+            order_limits: OrderLimits::default(),
             timeout: Duration::from_secs(10),
         }
     }
@@ -179,6 +204,7 @@ impl TradingClient {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
         let request = serde_json::json!({"id": id, "method": method, "params": params});
+        tokio::time::sleep(self.weight.delay_for(weight_of(method))).await;
         let connection = self.connection().await?;
         let (reply, answer) = oneshot::channel();
         connection
@@ -192,7 +218,21 @@ impl TradingClient {
             .await
             .map_err(|_| unknown())?
             .map_err(|_| unknown())?;
+        if let Some(used) = answer["rateLimits"].as_array().and_then(|limits| {
+            limits
+                .iter()
+                .find(|l| l["rateLimitType"] == "REQUEST_WEIGHT")
+                .and_then(|l| l["count"].as_u64())
+        }) {
+            self.weight.observe_used(used as u32);
+        }
         let status = answer["status"].as_u64().unwrap_or(0) as u16;
+        if status == 429 || status == 418 {
+            let wait = answer["error"]["data"]["retryAfter"]
+                .as_i64()
+                .map_or(60_000, |at| (at - self.clock.now()).max(0));
+            self.weight.block_for(Duration::from_millis(wait as u64));
+        }
         if status == 200 {
             return Ok(answer["result"].clone());
         }
@@ -217,6 +257,12 @@ impl TradingClient {
         let unknown = || TradingError::Unknown {
             what: format!("{method} {path}"),
         };
+        let weight = match path {
+            "/api/v3/account" | "/api/v3/allOrders" | "/api/v3/myTrades" => 20,
+            "/api/v3/order" if method == reqwest::Method::GET => 4,
+            _ => 1,
+        };
+        tokio::time::sleep(self.weight.delay_for(weight)).await;
         let response = tokio::time::timeout(
             self.timeout,
             self.http
@@ -234,6 +280,20 @@ impl TradingClient {
             }
         })?;
         let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        if let Some(used) = header("x-mbx-used-weight-1m") {
+            self.weight.observe_used(used as u32);
+        }
+        if status == 429 || status == 418 {
+            let wait = header("retry-after").unwrap_or(60);
+            self.weight.block_for(Duration::from_secs(wait));
+        }
         let body: Value = response.json().await.map_err(|_| unknown())?;
         match status {
             200 => Ok(body),
@@ -261,6 +321,7 @@ impl TradingClient {
     /// Places an order (`params` as Binance names them). An unknown outcome is not resent: the
     /// caller queries by its client order id.
     pub async fn place(&self, params: Map<String, Value>) -> Result<Value, TradingError> {
+        self.count_order()?;
         self.ws_or_rest(
             "order.place",
             reqwest::Method::POST,
@@ -268,6 +329,16 @@ impl TradingClient {
             params,
         )
         .await
+    }
+
+    /// Counts a new order against the ORDERS limits, or holds it back.
+    fn count_order(&self) -> Result<(), TradingError> {
+        self.orders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take(self.clock.now(), self.order_limits)
+            .map(|_| ())
+            .map_err(TradingError::Throttled)
     }
 
     /// Cancels an order (`symbol` and `orderId` or `origClientOrderId`).

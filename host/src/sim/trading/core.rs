@@ -5,9 +5,9 @@
 
 use super::SimError;
 use super::answers::{SimFill, SimOrder, text};
-use super::limits::{OrderCounter, OrderCounts, OrderLimits};
 use super::params::{NewOrder, RespType};
 use crate::execution::OrderPath;
+use crate::execution::binance::{OrderCounter, OrderCounts, OrderLimits};
 use crate::execution::oms::Balance;
 use crate::execution::venues::{BookFillConfig, BookVenue};
 use crate::feeds::MarketEvent;

@@ -1,15 +1,14 @@
 //! Trading on the simulator: Binance's order endpoints over the host's own order path, so what
 //! the simulator fills is what a backtest on the same books would ([`core`]); the parameters
-//! ([`params`]), answers ([`answers`]) and ORDERS limits ([`limits`]) as Binance has them.
+//! ([`params`]), answers ([`answers`]) and ORDERS limits (`crate::execution::binance::limits`) as Binance has them.
 
 mod answers;
 mod core;
-mod limits;
 pub mod params;
 
 pub use self::core::{OrderRef, UserEvent};
+pub use crate::execution::binance::{OrderCounts, OrderLimits};
 pub use answers::text;
-pub use limits::{OrderCounts, OrderLimits};
 
 use crate::execution::oms::Balance;
 use crate::feeds::{BookUpdate, BookUpdateKind, MarketEvent, TradePrint};

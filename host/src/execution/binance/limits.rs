@@ -1,7 +1,12 @@
 //! Binance's ORDERS rate limits per account: new orders per ten seconds and per day, counted as
-//! the `X-MBX-ORDER-COUNT-10S` and `X-MBX-ORDER-COUNT-1D` headers report them.
+//! the `X-MBX-ORDER-COUNT-10S` and `X-MBX-ORDER-COUNT-1D` headers report them. The simulator
+//! enforces them with this counter; the trading client keeps one to stay under them before
+//! the exchange has to say so.
 
 use std::collections::VecDeque;
+
+/// Binance spot's REQUEST_WEIGHT limit per minute.
+pub const REQUEST_WEIGHT_PER_MINUTE: u64 = 6000;
 
 /// How many new orders an account may place: Binance's limits by default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
