@@ -765,28 +765,9 @@ fn ws_signed(params: Value, key: &str, secret: &str) -> Value {
     let mut map = params.as_object().unwrap().clone();
     map.insert("apiKey".into(), key.into());
     map.insert("timestamp".into(), now_ms().into());
-    let payload = ws_payload(&map);
+    let payload = stratbox::execution::binance::ws_payload(&map);
     map.insert("signature".into(), sign(secret, &payload).into());
     Value::Object(map)
-}
-
-fn ws_payload(map: &serde_json::Map<String, Value>) -> String {
-    let mut pairs: Vec<(String, String)> = map
-        .iter()
-        .map(|(k, v)| {
-            let text = match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            (k.clone(), text)
-        })
-        .collect();
-    pairs.sort();
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 #[test]
@@ -930,7 +911,8 @@ fn an_ed25519_session_logs_on_once_and_trades_without_signatures() {
         let mut logon = serde_json::Map::new();
         logon.insert("apiKey".into(), "ed-key".into());
         logon.insert("timestamp".into(), now_ms().into());
-        let signature = signing.sign(ws_payload(&logon).as_bytes());
+        let payload = stratbox::execution::binance::ws_payload(&logon);
+        let signature = signing.sign(payload.as_bytes());
         logon.insert(
             "signature".into(),
             base64::engine::general_purpose::STANDARD

@@ -177,19 +177,8 @@ async fn call(socket: &mut Socket, id: u64, method: &str, params: Value) -> Valu
 fn ws_signed(mut params: serde_json::Map<String, Value>, key: &str) -> Value {
     params.insert("apiKey".into(), key.into());
     params.insert("timestamp".into(), now_ms().into());
-    let mut pairs: Vec<(String, String)> = params
-        .iter()
-        .map(|(k, v)| {
-            let text = match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            (k.clone(), text)
-        })
-        .collect();
-    pairs.sort();
-    let payload: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    params.insert("signature".into(), sign(&payload.join("&")).into());
+    let payload = stratbox::execution::binance::ws_payload(&params);
+    params.insert("signature".into(), sign(&payload).into());
     Value::Object(params)
 }
 

@@ -107,6 +107,19 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// The text a WebSocket API signature covers: every parameter but `signature`, sorted by name,
+/// as `name=value` joined by `&`.
+pub fn ws_payload(params: &Map<String, Value>) -> String {
+    let mut pairs: Vec<(&String, String)> = params
+        .iter()
+        .filter(|(k, _)| k.as_str() != "signature")
+        .map(|(k, v)| (k, text(v)))
+        .collect();
+    pairs.sort();
+    let pairs: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    pairs.join("&")
+}
+
 impl TradingClient {
     /// A client of `endpoints` for the account of `credentials`; nothing connects yet.
     pub fn new(endpoints: Endpoints, credentials: Credentials) -> Self {
@@ -156,10 +169,7 @@ impl TradingClient {
     fn ws_signed(&self, mut params: Map<String, Value>) -> Map<String, Value> {
         params.insert("apiKey".into(), self.credentials.api_key().into());
         params.insert("timestamp".into(), self.clock.now().into());
-        let mut pairs: Vec<(&String, String)> = params.iter().map(|(k, v)| (k, text(v))).collect();
-        pairs.sort();
-        let payload: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let signature = self.credentials.sign(&payload.join("&"));
+        let signature = self.credentials.sign(&ws_payload(&params));
         params.insert("signature".into(), signature.into());
         params
     }

@@ -7,7 +7,7 @@ pub mod clock;
 pub mod credentials;
 pub mod limits;
 
-pub use client::{Endpoints, TradingClient, TradingError};
+pub use client::{Endpoints, TradingClient, TradingError, ws_payload};
 pub use clock::ServerClock;
 pub use credentials::{Credentials, CredentialsError};
 pub use limits::{OrderCounter, OrderCounts, OrderLimits, REQUEST_WEIGHT_PER_MINUTE};
