@@ -132,7 +132,7 @@ proptest! {
                     let side = if buy { Side::Buy } else { Side::Sell };
                     let order_type = order_type(kind, fx(price));
                     sent.push((id, Sent { side, limit: order_type.limit_price(), quantity: fx(qty), filled: Fixed::ZERO }));
-                    let order = VenueOrder { id, symbol: 0, side, amount: Amount::Base(fx(qty)), order_type, iceberg: None, spend_cap: None };
+                    let order = VenueOrder { id, owner: stratbox::model::DeploymentId(0), symbol: 0, side, amount: Amount::Base(fx(qty)), order_type, iceberg: None, spend_cap: None };
                     v.place(order, time, &m, &mut out);
                 }
                 Step::Cancel { index } => {

@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::api::Api;
 use common::service::{Server, TOKEN, market_maker_service, start_exchange_sim};
 use serde_json::Value;
 use std::path::Path;
@@ -12,66 +13,6 @@ use std::time::{Duration, Instant};
 
 /// The read token `[[server.tokens]]` configures (by its hash).
 const READER: &str = "reader-secret-0123456789";
-
-/// Talks HTTP to the service.
-struct Api {
-    runtime: tokio::runtime::Runtime,
-    http: reqwest::Client,
-    endpoint: String,
-}
-
-impl Api {
-    fn new(server: &Server) -> Api {
-        Api {
-            runtime: tokio::runtime::Runtime::new().unwrap(),
-            http: reqwest::Client::new(),
-            endpoint: server.endpoint.clone(),
-        }
-    }
-
-    fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
-        self.runtime.block_on(async {
-            let url = format!("{}{path}", self.endpoint);
-            let mut request = self
-                .http
-                .request(method.parse().unwrap(), url)
-                .bearer_auth(token);
-            if let Some(body) = body {
-                request = request.json(&body);
-            }
-            let response = request.send().await.unwrap();
-            let status = response.status().as_u16();
-            let text = response.text().await.unwrap();
-            (
-                status,
-                serde_json::from_str(&text).unwrap_or(Value::String(text)),
-            )
-        })
-    }
-
-    fn get(&self, path: &str, token: &str) -> Value {
-        let (status, body) = self.call("GET", path, token, None);
-        assert_eq!(status, 200, "GET {path}: {body}");
-        body
-    }
-
-    /// Polls `GET path` until `pred` holds, for at most 30 s.
-    fn wait(&self, path: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            // Four polls a second stay under the slowest rate limit the tests set.
-            let (status, body) = self.call("GET", path, TOKEN, None);
-            if status == 200 && pred(&body) {
-                return body;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "waited 30 s for {what}: {status} {body}"
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
-    }
-}
 
 /// The market maker's service with a configured read token and `server_extra` lines.
 fn config(dir: &Path, addr: &str, server_extra: &str) -> std::path::PathBuf {

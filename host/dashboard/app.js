@@ -143,6 +143,28 @@ function renderFeeds() {
     state.snap.feeds.map((f) => [td(f.symbol), tn(f.messages, 0), tn(f.malformed, 0), tn(f.lag_ms, 0), tn(f.reconnects, 0), tn(f.resyncs, 0), tn(f.backfilled, 0), td((f.streams || []).join(" "))]));
 }
 
+function renderVenue(v) {
+  const l = v.live;
+  if (!l) {
+    $("venue-summary").innerHTML = card("Venue", "simulated (paper trading)");
+    $("venue-balances").innerHTML = "";
+    $("venue-unknown").innerHTML = "";
+    return;
+  }
+  const use = (used, limit) => `${used} / ${limit}`;
+  $("venue-summary").innerHTML = card("Venue", "binance") + card("User stream", l.connected ? "connected" : "down") +
+    card("Reconnects", l.reconnects) + card("Clock offset", l.clock_offset_ms + " ms") +
+    card("Request weight", use(l.weight_used, l.weight_limit)) + card("Orders (10 s)", use(l.orders_10s, l.orders_10s_limit)) +
+    card("Orders (day)", use(l.orders_day, l.orders_day_limit)) + card("Open / in doubt", `${l.open_orders} / ${l.in_doubt}`) +
+    card("Reconciled", l.last_reconciliation ? esc(time(l.last_reconciliation)) + ` (${l.reconciliations})` : "not yet") +
+    card("Recovered fills", l.recovered_fills) + card("Unknown trades", l.unknown_trades) +
+    (l.last_error ? card("Last error", esc(l.last_error)) : "");
+  table($("venue-balances"), ["asset", "exchange", "host", "difference"],
+    v.balances.map((b) => [td(b.asset), tn(b.exchange), tn(b.host), tn(b.difference)]));
+  table($("venue-unknown"), ["unknown order", "symbol", "client id", "action"],
+    l.unknown_orders.map((o) => [tn(o.order_id, 0), td(o.symbol), td(o.client_order_id), td(o.action)]));
+}
+
 function renderModels() {
   const m = state.snap.inference;
   $("models-summary").innerHTML = card("Version", m.version) + card("Device", esc(m.device)) + card("Predictions", m.predictions) +
@@ -175,6 +197,8 @@ async function refreshCharts() {
       draw($("account-drawdown"), curve.items, "drawdown");
     } else if (state.page === "deployment") {
       await refreshDeployment();
+    } else if (state.page === "feeds") {
+      renderVenue(await api("GET", "/v1/venue"));
     } else if (state.page === "signals") {
       const signals = await api("GET", "/v1/signals?limit=200");
       table($("signals"), ["time", "stage", "source", "symbol", "kind", "direction", "strength", "confidence", "horizon (s)"],

@@ -22,6 +22,9 @@ pub struct ServiceConfig {
     /// The paper venue.
     #[serde(default)]
     pub execution: ExecutionConfig,
+    /// Where orders go: the simulated venue above (the default) or a Binance account.
+    #[serde(default)]
+    pub venue: VenueConfig,
     /// Bounds every guest runs under.
     #[serde(default)]
     pub sandbox: SandboxLimits,
@@ -298,6 +301,76 @@ impl ExecutionConfig {
     }
 }
 
+/// Which venue orders go to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VenueKind {
+    /// Paper trading on the matching simulator (`[execution]`).
+    #[default]
+    Simulated,
+    /// A Binance spot account (Binance, its testnet or `stratbox exchange-sim`).
+    Binance,
+}
+
+/// The `[venue]` section: a live exchange account instead of paper trading. Keys are read from
+/// the environment (or a private key file), never from this file, never logged or stored.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VenueConfig {
+    /// `simulated` or `binance`.
+    pub kind: VenueKind,
+    /// REST base URL, e.g. `https://api.binance.com` or `https://testnet.binance.vision`.
+    pub rest: Option<String>,
+    /// WebSocket API URL, e.g. `wss://ws-api.binance.com:443/ws-api/v3`.
+    pub ws_api: Option<String>,
+    /// The environment variable holding the API key.
+    pub api_key_env: String,
+    /// The environment variable holding an HMAC secret.
+    pub api_secret_env: String,
+    /// An Ed25519 private key (PKCS#8 PEM), used when the secret's variable is unset.
+    pub private_key_file: Option<PathBuf>,
+    /// Seconds between reconciliations with the exchange.
+    pub reconcile_seconds: u64,
+    /// Open orders on the account that are not ours: `report` them or `cancel` them.
+    pub unknown_orders: crate::execution::binance::UnknownPolicy,
+    /// Seconds between refreshes of the exchange's rules (`exchangeInfo` filters).
+    pub rules_seconds: u64,
+}
+
+impl Default for VenueConfig {
+    fn default() -> Self {
+        VenueConfig {
+            kind: VenueKind::Simulated,
+            rest: None,
+            ws_api: None,
+            api_key_env: "BINANCE_API_KEY".into(),
+            api_secret_env: "BINANCE_API_SECRET".into(),
+            private_key_file: None,
+            reconcile_seconds: 30,
+            unknown_orders: Default::default(),
+            rules_seconds: 3600,
+        }
+    }
+}
+
+impl VenueConfig {
+    /// The exchange's addresses, both required for a Binance venue.
+    pub fn endpoints(&self) -> Result<crate::execution::binance::Endpoints, String> {
+        let need = |name: &str, v: &Option<String>| {
+            v.clone()
+                .filter(|u| u.starts_with("http") || u.starts_with("ws"))
+                .ok_or_else(|| format!("venue.{name}: give the exchange's URL"))
+        };
+        if self.reconcile_seconds == 0 || self.rules_seconds == 0 {
+            return Err("venue.reconcile_seconds and venue.rules_seconds must be positive".into());
+        }
+        Ok(crate::execution::binance::Endpoints {
+            rest: need("rest", &self.rest)?.trim_end_matches('/').to_string(),
+            ws_api: need("ws_api", &self.ws_api)?,
+        })
+    }
+}
+
 /// A deployment declared in the configuration.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -360,6 +433,12 @@ impl ServiceConfig {
             message,
         };
         config.risk.validate().map_err(&invalid)?;
+        if config.venue.kind == VenueKind::Binance {
+            config.venue.endpoints().map_err(&invalid)?;
+            if let Some(file) = &config.venue.private_key_file {
+                config.venue.private_key_file = Some(base.join(file));
+            }
+        }
         match config.market.source {
             MarketSource::Replay => {
                 let data = config.market.data.as_ref().ok_or_else(|| {

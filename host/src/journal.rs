@@ -172,6 +172,80 @@ pub enum JournalEntry {
     },
 }
 
+/// How far a journal's writer has got, for whoever must not act before an entry is durable
+/// (a live venue sends an order only once its row is committed): entries are numbered in the
+/// order they are recorded and committed in that order.
+#[derive(Clone, Debug)]
+pub struct JournalProgress {
+    recorded: Arc<std::sync::atomic::AtomicU64>,
+    committed: tokio::sync::watch::Receiver<(u64, u64)>,
+}
+
+/// The writer's side of a [`JournalProgress`].
+#[derive(Debug)]
+pub struct ProgressWriter {
+    recorded: Arc<std::sync::atomic::AtomicU64>,
+    committed: tokio::sync::watch::Sender<(u64, u64)>,
+}
+
+impl ProgressWriter {
+    /// A writer with nothing recorded, and its progress.
+    pub fn new() -> (ProgressWriter, JournalProgress) {
+        let recorded = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (tx, rx) = tokio::sync::watch::channel((0, 0));
+        (
+            ProgressWriter {
+                recorded: recorded.clone(),
+                committed: tx,
+            },
+            JournalProgress {
+                recorded,
+                committed: rx,
+            },
+        )
+    }
+
+    /// Counts one more entry recorded.
+    pub fn recorded(&self) {
+        self.recorded
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// `n` more entries were written, `lost` of them refused by the store.
+    pub fn committed(&self, n: u64, lost: u64) {
+        self.committed.send_modify(|(done, failed)| {
+            *done += n;
+            *failed += lost;
+        });
+    }
+}
+
+impl JournalProgress {
+    /// The number of entries recorded so far: an entry recorded before this call is committed
+    /// once [`JournalProgress::committed`] of the number returns.
+    pub fn recorded(&self) -> u64 {
+        self.recorded.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits until the first `mark` entries are written; an error if the store refused any
+    /// entry meanwhile (the one that mattered may be among them) or the writer stopped.
+    pub async fn committed(&self, mark: u64) -> Result<(), String> {
+        let mut rx = self.committed.clone();
+        let lost_before = rx.borrow().1;
+        let (_, lost) = *rx
+            .wait_for(|(done, _)| *done >= mark)
+            .await
+            .map_err(|_| "the journal's writer has stopped".to_string())?;
+        if lost > lost_before {
+            return Err(format!(
+                "the store refused {} journal entries",
+                lost - lost_before
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Where journal entries go. Implementations must not block the caller.
 pub trait Journal: Send + Sync {
     /// Records one entry.

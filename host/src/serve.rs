@@ -3,7 +3,7 @@
 //! SIGTERM or Ctrl-C stops the replay, drains the engine and flushes the journal.
 
 use crate::api;
-use crate::config::{MarketSource, ServiceConfig};
+use crate::config::{MarketSource, ServiceConfig, VenueKind};
 use crate::engine::service::{EngineService, EventSender};
 use crate::engine::{Allowance, Engine, Inference, Version};
 use crate::feeds::follow::{FeedTemplate, Followed};
@@ -79,6 +79,14 @@ pub async fn serve(
     };
     let store = Store::open(&db_url).await?;
     let (journal, writer) = StoreJournal::start(store.clone());
+    let (venue, live): (Box<dyn crate::execution::Venue>, _) = match config.venue.kind {
+        VenueKind::Simulated => (Box::new(exchange), None),
+        VenueKind::Binance => {
+            let live = live_venue(&config, journal.progress())?;
+            let shared = live.shared();
+            (Box::new(live), Some(shared))
+        }
+    };
     let journal_backlog = journal.backlog();
     let journal_alive = Arc::new(journal.alive());
     let tokens = Arc::new(tokens(&config, &token, &store).await?);
@@ -88,16 +96,20 @@ pub async fn serve(
         .clone()
         .unwrap_or_else(|| crate::config::default_data_dir().join("components"));
     let runtime = Runtime::new(config.sandbox.clone())?.with_disk_cache(cache_dir);
-    let mut engine = Engine::new(runtime.clone(), Arc::new(journal), Box::new(exchange));
+    let mut engine = Engine::new(runtime.clone(), Arc::new(journal), venue);
     engine.enforce_cpu_share(true);
     let metrics = Arc::new(crate::monitor::ServiceMetrics::default());
     metrics.watch_journal(journal_backlog);
     engine.set_metrics(metrics.clone());
-    engine
-        .orders()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .set_latency(latency);
+    match &live {
+        Some(shared) => metrics.watch_venue(shared.clone()),
+        // The simulated venue's latency; a live exchange has its own.
+        None => engine
+            .orders()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .set_latency(latency),
+    }
     engine
         .orders()
         .lock()
@@ -140,6 +152,19 @@ pub async fn serve(
         _ => Vec::new(),
     };
 
+    let rules = match (&live, &config.venue.rest) {
+        (Some(_), Some(rest)) => {
+            venue_rules(rest, engine.market())
+                .await
+                .map_err(ServeError::Config)?;
+            Some(tokio::spawn(refresh_rules(
+                rest.clone(),
+                engine.market().clone(),
+                Duration::from_secs(config.venue.rules_seconds),
+            )))
+        }
+        _ => None,
+    };
     restore(&mut engine, &store, &config).await;
     let published: Arc<OnceLock<EventSender>> = Arc::new(OnceLock::new());
     let publisher = published.clone();
@@ -194,7 +219,7 @@ pub async fn serve(
                 service.events(),
                 service_market.clone(),
             ));
-            if config.execution.symbols.is_none() {
+            if config.execution.symbols.is_none() && live.is_none() {
                 followed.fetch_rules().await;
             }
             for (name, _) in &symbols {
@@ -253,6 +278,7 @@ pub async fn serve(
         )),
         journal_alive,
         alerts,
+        venue: live,
     });
     if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -264,6 +290,9 @@ pub async fn serve(
     tracing::info!("shutting down: stopping the replay, draining the engine, flushing the journal");
     watcher.abort();
     let _ = watcher.await;
+    if let Some(rules) = rules {
+        rules.abort();
+    }
     if let Some(simulator) = simulator {
         simulator.abort();
     }
@@ -278,6 +307,73 @@ pub async fn serve(
     let _ = writer.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The Binance venue `config.venue` describes, its credentials from the environment or a key
+/// file, its orders sent once `progress` has committed their rows.
+fn live_venue(
+    config: &ServiceConfig,
+    progress: crate::journal::JournalProgress,
+) -> Result<crate::execution::binance::LiveVenue, ServeError> {
+    use crate::execution::binance::{Credentials, LiveSettings, LiveVenue};
+    let venue = &config.venue;
+    let endpoints = venue.endpoints().map_err(ServeError::Config)?;
+    let credentials = Credentials::from_env(
+        &venue.api_key_env,
+        &venue.api_secret_env,
+        venue.private_key_file.as_deref(),
+    )
+    .map_err(|e| ServeError::Config(format!("[venue]: {e}")))?;
+    let symbols = match config.market.source {
+        MarketSource::Replay => config.market.symbol.iter().cloned().collect(),
+        _ => config.market.symbols.clone(),
+    };
+    tracing::info!(rest = %endpoints.rest, ws_api = %endpoints.ws_api, ed25519 = credentials.is_ed25519(), "trading on a Binance account");
+    Ok(LiveVenue::start(
+        LiveSettings {
+            endpoints,
+            reconcile_every: Duration::from_secs(venue.reconcile_seconds),
+            unknown_orders: venue.unknown_orders,
+            fees: config.execution.fees().map_err(ServeError::Config)?,
+            symbols: symbols.iter().map(|s| s.to_ascii_uppercase()).collect(),
+        },
+        credentials,
+        Some(progress),
+    ))
+}
+
+/// Reads the exchange's rules (`exchangeInfo` at `rest`) into `market`'s instruments.
+async fn venue_rules(
+    rest: &str,
+    market: &Arc<std::sync::RwLock<crate::market::MarketData>>,
+) -> Result<(), String> {
+    let url = format!("{}/api/v3/exchangeInfo", rest.trim_end_matches('/'));
+    let text = async { reqwest::get(&url).await?.error_for_status()?.text().await }
+        .await
+        .map_err(|e| format!("the venue's rules ({url}): {e}"))?;
+    market
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .instruments
+        .describe(&text)
+        .map(|symbols| tracing::debug!(symbols, "the venue's rules read"))
+        .map_err(|e| format!("the venue's rules ({url}): {e}"))
+}
+
+/// Reads the venue's rules again every `every`, until aborted.
+async fn refresh_rules(
+    rest: String,
+    market: Arc<std::sync::RwLock<crate::market::MarketData>>,
+    every: Duration,
+) {
+    let mut timer = tokio::time::interval(every);
+    timer.tick().await;
+    loop {
+        timer.tick().await;
+        if let Err(e) = venue_rules(&rest, &market).await {
+            tracing::warn!("{e}; the last rules stay");
+        }
+    }
 }
 
 /// Starts the exchange simulator for `market`'s symbols on a loopback port and points the

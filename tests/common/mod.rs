@@ -2,6 +2,7 @@
 //! market data, and making engines.
 #![allow(dead_code)]
 
+pub mod api;
 pub mod service;
 
 use std::path::PathBuf;

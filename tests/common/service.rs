@@ -19,11 +19,17 @@ pub struct Server {
 
 impl Server {
     pub fn start(config: &Path) -> Server {
+        Self::start_with_env(config, &[])
+    }
+
+    /// Starts the service with `env` (name, value) added to its environment.
+    pub fn start_with_env(config: &Path, env: &[(&str, &str)]) -> Server {
         let log = tempfile::NamedTempFile::new().expect("a file for the service's log");
         let mut child = Command::new(env!("CARGO_BIN_EXE_stratbox"))
             .args(["serve", "--config"])
             .arg(config)
             .env_remove("STRATBOX_TOKEN")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(log.reopen().expect("reopen the log file"))
             .spawn()
@@ -113,6 +119,11 @@ impl Drop for Process {
 /// Runs `stratbox exchange-sim` for `symbols` (comma-separated), pacing 100 bars a second;
 /// returns it and its address.
 pub fn start_exchange_sim(symbols: &str) -> (Process, String) {
+    start_exchange_sim_with(symbols, &[])
+}
+
+/// The same with more flags (accounts, faults).
+pub fn start_exchange_sim_with(symbols: &str, flags: &[&str]) -> (Process, String) {
     let mut sim = Command::new(env!("CARGO_BIN_EXE_stratbox"))
         .args([
             "exchange-sim",
@@ -129,6 +140,7 @@ pub fn start_exchange_sim(symbols: &str) -> (Process, String) {
             "--book-ms",
             "50",
         ])
+        .args(flags)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

@@ -17,6 +17,7 @@ mod read;
 mod risk;
 mod stream;
 mod tokens;
+mod venue;
 
 pub use auth::{
     RateLimiter, Scope, TokenInfo, TokenRegistry, TokenSource, hash_secret, new_secret,
@@ -87,6 +88,8 @@ pub struct ApiContext {
     pub journal_alive: Arc<dyn Fn() -> bool + Send + Sync>,
     /// The alerts.
     pub alerts: Arc<AlertCenter>,
+    /// The live venue's state, when orders go to an exchange.
+    pub venue: Option<Arc<crate::execution::binance::Shared>>,
 }
 
 #[derive(Clone)]
@@ -100,6 +103,7 @@ pub(crate) struct AppState {
     limiter: Arc<RateLimiter>,
     journal_alive: Arc<dyn Fn() -> bool + Send + Sync>,
     alerts: Arc<AlertCenter>,
+    venue: Option<Arc<crate::execution::binance::Shared>>,
 }
 
 /// Largest body of a request that carries no component or price series.
@@ -121,6 +125,7 @@ pub fn router(context: ApiContext) -> Router {
         limiter: context.limiter,
         journal_alive: context.journal_alive,
         alerts: context.alerts,
+        venue: context.venue,
     };
     let mut doc = ApiDoc::openapi();
     let mut scoped = |routes: OpenApiRouter<AppState>, scope: Scope, limit: usize| {
@@ -144,6 +149,7 @@ pub fn router(context: ApiContext) -> Router {
             .routes(routes!(read::equity))
             .routes(routes!(read::signals))
             .routes(routes!(cost::estimate))
+            .routes(routes!(venue::venue))
             .routes(routes!(risk::report))
             .routes(routes!(feeds::counters))
             .routes(routes!(feeds::connections))
@@ -235,6 +241,7 @@ pub fn router(context: ApiContext) -> Router {
         (name = "deployments", description = "Deploy, swap, roll back, halt, resume and remove strategies"),
         (name = "account", description = "Holdings now, orders, fills and equity curves"),
         (name = "risk", description = "Risk report, trading states, the kill switch, rebalancing, analyses"),
+        (name = "execution", description = "The venue orders go to and the pre-trade cost of an order"),
         (name = "feeds", description = "Live market feeds"),
         (name = "models", description = "The model ensemble"),
         (name = "admin", description = "Tokens and the audit log"),

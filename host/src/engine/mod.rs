@@ -498,6 +498,11 @@ impl Engine {
         }
     }
 
+    /// Collects what a remote venue has reported and delivers the updates that follow.
+    pub fn collect_venue_reports(&mut self) {
+        self.deliver_updates();
+    }
+
     /// Sets how predictions are made: inline (backtests), by an inference thread (the
     /// service), or not at all.
     pub fn set_inference(&mut self, inference: Inference) {

@@ -13,6 +13,7 @@ use crate::feeds::recorder::CaptureWriter;
 use crate::risk::TradingState;
 use crate::sandbox::StateStore;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 use tokio::sync::oneshot;
@@ -125,6 +126,8 @@ enum Input {
         Install,
         oneshot::Sender<Reply>,
     ),
+    /// A remote venue has reports to collect.
+    Venue,
     Shutdown,
 }
 
@@ -168,9 +171,21 @@ impl EngineService {
     pub fn start_recording(engine: Engine, recorder: Option<CaptureWriter>) -> Self {
         let (tx, rx) = channel();
         let loop_tx = tx.clone();
+        // One wake-up queued at a time: the loop collects everything reported until it runs.
+        let woken = Arc::new(AtomicBool::new(false));
+        let (wake_tx, flag) = (tx.clone(), woken.clone());
+        engine
+            .orders()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .set_waker(Arc::new(move || {
+                if !flag.swap(true, Ordering::AcqRel) {
+                    let _ = wake_tx.send(Input::Venue);
+                }
+            }));
         let thread = std::thread::Builder::new()
             .name("engine".into())
-            .spawn(move || run(engine, rx, loop_tx, recorder))
+            .spawn(move || run(engine, rx, loop_tx, recorder, woken))
             .expect("spawn engine thread");
         EngineService {
             tx,
@@ -292,9 +307,14 @@ fn run(
     rx: Receiver<Input>,
     tx: Sender<Input>,
     mut recorder: Option<CaptureWriter>,
+    woken: Arc<AtomicBool>,
 ) -> Engine {
     while let Ok(input) = rx.recv() {
         match input {
+            Input::Venue => {
+                woken.store(false, Ordering::Release);
+                engine.collect_venue_reports();
+            }
             Input::Event(event) => {
                 if let Some(recorder) = &mut recorder {
                     let market = engine.market().read().unwrap_or_else(|p| p.into_inner());

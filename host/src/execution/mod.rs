@@ -17,7 +17,7 @@ pub mod venues;
 pub use latency::LatencyModel;
 pub use protect::StopFired;
 pub use rebalance::RebalanceOrder;
-pub use venue::{ReportKind, Venue, VenueOrder, VenueReport};
+pub use venue::{ReportKind, Venue, VenueOrder, VenueReport, Waker};
 
 use crate::feeds::MarketEvent;
 use crate::journal::Journal;
@@ -99,6 +99,19 @@ fn flatten_order(
     })
 }
 
+/// Whether a report about an order being replaced settles its cancel: `Some(true)` cancelled,
+/// `Some(false)` it ended otherwise or the cancel failed, `None` not yet.
+fn replaced_order_outcome(kind: &ReportKind) -> Option<bool> {
+    match kind {
+        ReportKind::Cancelled => Some(true),
+        ReportKind::CancelRejected(_)
+        | ReportKind::Expired
+        | ReportKind::Rejected(_)
+        | ReportKind::Fill { complete: true, .. } => Some(false),
+        _ => None,
+    }
+}
+
 /// What a cancel-replace does when the cancel fails (Binance's `cancelReplaceMode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReplaceMode {
@@ -145,6 +158,18 @@ pub struct OrderPath {
     reports: Vec<VenueReport>,
     /// Protective stops by deployment and symbol.
     stops: BTreeMap<(DeploymentId, SymbolId), risk::StopState>,
+    /// Replacements waiting for a remote venue's answer to the cancel of the order they
+    /// replace, by that order's id.
+    replacing: BTreeMap<u64, Replacement>,
+}
+
+/// A cancel-replace's second half, waiting for its cancel.
+#[derive(Clone, Debug)]
+struct Replacement {
+    deployment: DeploymentId,
+    new_id: u64,
+    request: OrderRequest,
+    mode: ReplaceMode,
 }
 
 impl OrderPath {
@@ -161,6 +186,7 @@ impl OrderPath {
             seq: 0,
             reports: Vec::new(),
             stops: BTreeMap::new(),
+            replacing: BTreeMap::new(),
         }
     }
 
@@ -168,6 +194,11 @@ impl OrderPath {
     pub fn with_latency(mut self, latency: LatencyModel) -> Self {
         self.latency = latency;
         self
+    }
+
+    /// Sets how a venue that answers on its own time wakes the engine.
+    pub fn set_waker(&mut self, waker: Waker) {
+        self.venue.set_waker(waker);
     }
 
     /// Sets the latency between the strategies and the venue.
@@ -413,15 +444,35 @@ impl OrderPath {
             .flat_map(|a| a.open_orders())
             .map(|o| o.id)
             .collect();
-        let mut ignored = Vec::new();
-        for order_id in open {
-            self.venue.cancel(order_id, now, market, &mut ignored);
-        }
+        self.cancel_everything(id, &open, now, market);
+    }
+
+    /// Ends deployment `id`'s open orders `open` and its requests in flight. A simulated venue
+    /// drops them at once; a remote exchange is asked to cancel them, and they end as it
+    /// answers (a fill may still come first).
+    fn cancel_everything(
+        &mut self,
+        id: DeploymentId,
+        open: &[u64],
+        now: TimestampMs,
+        market: &MarketData,
+    ) {
         self.inflight.retain(|_, r| match r {
             Request::Place(o) => self.oms.owner(o.id) != Some(id),
             Request::Cancel(_) => true,
             Request::Replace { deployment, .. } => *deployment != id,
         });
+        if self.venue.is_remote() {
+            for &order_id in open {
+                self.venue.cancel(order_id, now, market, &mut self.reports);
+            }
+            self.apply_reports(market);
+            return;
+        }
+        let mut ignored = Vec::new();
+        for &order_id in open {
+            self.venue.cancel(order_id, now, market, &mut ignored);
+        }
         for update in self.oms.cancel_everything(id, now, market) {
             self.post(update, now);
         }
@@ -481,7 +532,6 @@ impl OrderPath {
             .set_account_state(TradingState::Reducing, reason.to_string(), now);
         let ids: Vec<DeploymentId> = self.oms.accounts().map(|a| a.id).collect();
         let mut report = KillReport::default();
-        let mut ignored = Vec::new();
         for &id in &ids {
             let open: Vec<u64> = self
                 .oms
@@ -490,18 +540,8 @@ impl OrderPath {
                 .flat_map(|a| a.open_orders())
                 .map(|o| o.id)
                 .collect();
-            for &order_id in &open {
-                self.venue.cancel(order_id, now, market, &mut ignored);
-            }
             report.cancelled += open.len();
-            self.inflight.retain(|_, r| match r {
-                Request::Place(o) => self.oms.owner(o.id) != Some(id),
-                Request::Cancel(_) => true,
-                Request::Replace { deployment, .. } => *deployment != id,
-            });
-            for update in self.oms.cancel_everything(id, now, market) {
-                self.post(update, now);
-            }
+            self.cancel_everything(id, &open, now, market);
         }
         if let Some(cap) = flatten {
             for &id in &ids {
@@ -584,30 +624,35 @@ impl OrderPath {
                 triggered: o.triggered,
             })
             .collect();
-        let venue_orders: Vec<VenueOrder> = orders
+        let venue_orders: Vec<(VenueOrder, Fixed)> = orders
             .iter()
-            .map(|o| VenueOrder {
-                id: o.id,
-                symbol: o.request.symbol,
-                side: o.request.side,
-                amount: match o.request.amount {
-                    crate::model::Amount::Base(q) => {
-                        crate::model::Amount::Base(q.saturating_sub(o.filled))
-                    }
-                    quote => quote,
-                },
-                order_type: if o.triggered {
-                    o.request.order_type.triggered()
-                } else {
-                    o.request.order_type
-                },
-                iceberg: o.request.iceberg,
-                spend_cap: (o.request.side == crate::model::Side::Buy).then_some(o.locked),
+            .map(|o| {
+                let order = VenueOrder {
+                    id: o.id,
+                    owner: id,
+                    symbol: o.request.symbol,
+                    side: o.request.side,
+                    amount: match o.request.amount {
+                        crate::model::Amount::Base(q) => {
+                            crate::model::Amount::Base(q.saturating_sub(o.filled))
+                        }
+                        quote => quote,
+                    },
+                    order_type: if o.triggered {
+                        o.request.order_type.triggered()
+                    } else {
+                        o.request.order_type
+                    },
+                    iceberg: o.request.iceberg,
+                    spend_cap: (o.request.side == crate::model::Side::Buy).then_some(o.locked),
+                };
+                (order, o.filled)
             })
             .collect();
         self.oms.restore(id, &balances, &positions, orders);
-        for order in venue_orders {
-            self.venue.place(order, now, market, &mut self.reports);
+        for (order, filled) in venue_orders {
+            self.venue
+                .restore(order, filled, now, market, &mut self.reports);
         }
         self.apply_reports(market);
     }
@@ -637,8 +682,16 @@ impl OrderPath {
         self.apply_reports(market);
     }
 
-    /// Hands the venue every request that has reached it by `now`, in the order they arrive.
+    /// Collects what a remote venue reported since the last call (stamped `now`: the engine
+    /// learns of it now), then hands the venue every request that has reached it by `now`, in
+    /// the order they arrive.
     pub fn advance(&mut self, now: TimestampMs, market: &MarketData) {
+        let before = self.reports.len();
+        self.venue.poll(&mut self.reports);
+        for report in &mut self.reports[before..] {
+            report.time = now;
+        }
+        self.apply_reports(market);
         while let Some(entry) = self.inflight.first_entry() {
             let (at, _) = *entry.key();
             if at > now {
@@ -657,27 +710,24 @@ impl OrderPath {
                     request,
                     mode,
                 } => {
-                    self.venue.cancel(old, at, market, &mut self.reports);
-                    let cancelled = self
-                        .reports
-                        .iter()
-                        .any(|r| r.order_id == old && r.kind == ReportKind::Cancelled);
-                    self.apply_reports(market);
-                    if !cancelled && mode == ReplaceMode::StopOnFailure {
-                        let reason = Rejection::new(
-                            RejectCode::UnknownOrder,
-                            format!(
-                                "the cancel of order {old} failed (it had ended), so its replacement was not placed"
-                            ),
-                        );
-                        self.refuse(deployment, new_id, request, reason, at, market);
+                    let replacement = Replacement {
+                        deployment,
+                        new_id,
+                        request,
+                        mode,
+                    };
+                    if self.venue.is_remote() {
+                        // The exchange answers the cancel later; the replacement waits for it.
+                        self.replacing.insert(old, replacement);
+                        self.venue.cancel(old, at, market, &mut self.reports);
                     } else {
-                        match self.admit(deployment, new_id, request, at, market, false) {
-                            Ok(order) => self.venue.place(order, at, market, &mut self.reports),
-                            Err(reason) => {
-                                self.refuse(deployment, new_id, request, reason, at, market)
-                            }
-                        }
+                        self.venue.cancel(old, at, market, &mut self.reports);
+                        let cancelled = self
+                            .reports
+                            .iter()
+                            .any(|r| r.order_id == old && r.kind == ReportKind::Cancelled);
+                        self.apply_reports(market);
+                        self.replace_after_cancel(old, replacement, cancelled, at, market);
                     }
                 }
             }
@@ -705,13 +755,49 @@ impl OrderPath {
     }
 
     fn apply_reports(&mut self, market: &MarketData) {
-        let reports = std::mem::take(&mut self.reports);
-        for report in reports {
-            let time = report.time;
-            if let Some(update) = self.oms.apply(report, market) {
-                let (_, response) = self.latency.latencies(time);
-                self.post(update, time + response);
+        while !self.reports.is_empty() {
+            let reports = std::mem::take(&mut self.reports);
+            let mut decided = Vec::new();
+            for report in reports {
+                let time = report.time;
+                if let Some(cancelled) = replaced_order_outcome(&report.kind)
+                    && let Some(replacement) = self.replacing.remove(&report.order_id)
+                {
+                    decided.push((report.order_id, replacement, cancelled, time));
+                }
+                if let Some(update) = self.oms.apply(report, market) {
+                    let (_, response) = self.latency.latencies(time);
+                    self.post(update, time + response);
+                }
             }
+            for (old, r, cancelled, at) in decided {
+                self.replace_after_cancel(old, r, cancelled, at, market);
+            }
+        }
+    }
+
+    /// Places (or refuses) a replacement once the remote venue has answered the cancel of order
+    /// `old`: `cancelled` or not.
+    fn replace_after_cancel(
+        &mut self,
+        old: u64,
+        r: Replacement,
+        cancelled: bool,
+        at: TimestampMs,
+        market: &MarketData,
+    ) {
+        if !cancelled && r.mode == ReplaceMode::StopOnFailure {
+            let reason = Rejection::new(
+                RejectCode::UnknownOrder,
+                format!(
+                    "the cancel of order {old} failed (it had ended), so its replacement was not placed"
+                ),
+            );
+            return self.refuse(r.deployment, r.new_id, r.request, reason, at, market);
+        }
+        match self.admit(r.deployment, r.new_id, r.request, at, market, false) {
+            Ok(order) => self.venue.place(order, at, market, &mut self.reports),
+            Err(reason) => self.refuse(r.deployment, r.new_id, r.request, reason, at, market),
         }
     }
 }

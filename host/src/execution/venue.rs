@@ -5,15 +5,21 @@
 use crate::feeds::MarketEvent;
 use crate::market::MarketData;
 use crate::model::{
-    Amount, FeeRates, Fixed, Liquidity, OrderType, RejectCode, Rejection, Side, SymbolId,
-    TimestampMs,
+    Amount, DeploymentId, FeeRates, Fixed, Liquidity, OrderType, RejectCode, Rejection, Side,
+    SymbolId, TimestampMs,
 };
+use std::sync::Arc;
+
+/// Wakes the engine when a venue that answers on its own time has reports to collect.
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
 
 /// An order as a venue sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VenueOrder {
     /// Host-assigned id.
     pub id: u64,
+    /// The deployment that owns it.
+    pub owner: DeploymentId,
     /// The instrument.
     pub symbol: SymbolId,
     /// Buy or sell.
@@ -116,4 +122,34 @@ pub trait Venue: Send {
 
     /// The fee rates of `symbol`.
     fn fees(&self, symbol: SymbolId, market: &MarketData) -> FeeRates;
+
+    /// Takes back an order that was open before a restart, `filled` of it already filled (a
+    /// simulated venue places what remains of it again).
+    fn restore(
+        &mut self,
+        order: VenueOrder,
+        filled: Fixed,
+        now: TimestampMs,
+        market: &MarketData,
+        out: &mut Vec<VenueReport>,
+    ) {
+        let _ = filled;
+        self.place(order, now, market, out);
+    }
+
+    /// Reports that arrived on the venue's own time since the last poll (a remote exchange's).
+    fn poll(&mut self, out: &mut Vec<VenueReport>) {
+        let _ = out;
+    }
+
+    /// Sets how to wake the engine when reports arrive on the venue's own time.
+    fn set_waker(&mut self, waker: Waker) {
+        let _ = waker;
+    }
+
+    /// Whether the venue is a remote exchange: it alone says when an order has ended, so a
+    /// halt asks it to cancel and waits for its answers instead of ending orders at once.
+    fn is_remote(&self) -> bool {
+        false
+    }
 }

@@ -5,6 +5,7 @@
 pub mod alerts;
 mod metrics;
 mod prometheus;
+mod venue_metrics;
 
 pub use metrics::{EquityPoint, Metrics, daily_returns, drawdown, measure, ratios};
 pub use prometheus::{DeploymentLabel, RejectionLabels, ServiceMetrics};

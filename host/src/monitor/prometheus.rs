@@ -77,10 +77,11 @@ pub struct ServiceMetrics {
     inference_latency: FloatGauge,
     inference_batches: Counter,
     inference_predictions: Counter,
+    venue: super::venue_metrics::VenueMetrics,
 }
 
 /// Brings a counter that mirrors a running total kept elsewhere up to `total`.
-fn raise_to(counter: &Counter, total: u64) {
+pub(super) fn raise_to(counter: &Counter, total: u64) {
     let seen = counter.get();
     if total > seen {
         counter.inc_by(total - seen);
@@ -221,7 +222,9 @@ impl Default for ServiceMetrics {
             "Model predictions published",
             inference_predictions.clone(),
         );
+        let venue = super::venue_metrics::VenueMetrics::register(&mut registry);
         ServiceMetrics {
+            venue,
             registry,
             inference_latency,
             inference_batches,
@@ -312,8 +315,14 @@ impl ServiceMetrics {
             .map_or(0, |queue| queue.load(Ordering::Relaxed))
     }
 
+    /// Reports the live venue's state at every scrape.
+    pub fn watch_venue(&self, shared: Arc<crate::execution::binance::Shared>) {
+        self.venue.watch(shared);
+    }
+
     /// Every metric in the text exposition format.
     pub fn render(&self) -> String {
+        self.venue.update();
         self.journal_backlog
             .set(i64::try_from(self.journal_backlog()).unwrap_or(i64::MAX));
         let mut out = String::new();

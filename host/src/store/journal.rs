@@ -2,7 +2,7 @@
 //! applies them to the [`Store`] in batches, so the event loop never waits for the disk.
 
 use super::Store;
-use crate::journal::{Journal, JournalEntry};
+use crate::journal::{Journal, JournalEntry, JournalProgress, ProgressWriter};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::mpsc;
@@ -19,6 +19,8 @@ const RETRY_PAUSES_MS: [u64; 4] = [20, 100, 500, 2_000];
 pub struct StoreJournal {
     tx: mpsc::UnboundedSender<JournalEntry>,
     backlog: Arc<AtomicUsize>,
+    progress: Arc<ProgressWriter>,
+    watch: JournalProgress,
 }
 
 impl StoreJournal {
@@ -28,21 +30,38 @@ impl StoreJournal {
         let (tx, mut rx) = mpsc::unbounded_channel::<JournalEntry>();
         let backlog = Arc::new(AtomicUsize::new(0));
         let pending = backlog.clone();
+        let (progress, watch) = ProgressWriter::new();
+        let progress = Arc::new(progress);
+        let committed = progress.clone();
         let writer = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while rx.recv_many(&mut batch, BATCH).await > 0 {
-                persist(&store, &batch).await;
+                let lost = persist(&store, &batch).await;
                 pending.fetch_sub(batch.len(), Ordering::Relaxed);
+                committed.committed(batch.len() as u64, lost);
                 batch.clear();
             }
         });
-        (StoreJournal { tx, backlog }, writer)
+        (
+            StoreJournal {
+                tx,
+                backlog,
+                progress,
+                watch,
+            },
+            writer,
+        )
     }
 
     /// Whether the writer task still takes entries (false once it has stopped).
     pub fn alive(&self) -> impl Fn() -> bool + Send + Sync + 'static {
         let weak = self.tx.downgrade();
         move || weak.upgrade().is_some_and(|tx| !tx.is_closed())
+    }
+
+    /// How far the writer has got, for whoever waits for an entry to be committed.
+    pub fn progress(&self) -> JournalProgress {
+        self.watch.clone()
     }
 
     /// Entries queued and not yet applied to the store, shared with whoever watches it.
@@ -53,10 +72,11 @@ impl StoreJournal {
 
 /// Applies a batch, retrying while the database fails; if it still fails, applies the entries
 /// one by one so that only those the store refuses are lost, each logged with its content.
-async fn persist(store: &Store, batch: &[JournalEntry]) {
+/// Returns how many were lost.
+async fn persist(store: &Store, batch: &[JournalEntry]) -> u64 {
     for pause in RETRY_PAUSES_MS {
         match store.apply(batch).await {
-            Ok(()) => return,
+            Ok(()) => return 0,
             Err(e) => {
                 tracing::warn!(
                     "journal batch of {} entries not persisted, retrying in {pause} ms: {e}",
@@ -67,18 +87,22 @@ async fn persist(store: &Store, batch: &[JournalEntry]) {
         }
     }
     if store.apply(batch).await.is_ok() {
-        return;
+        return 0;
     }
+    let mut lost = 0;
     for entry in batch {
         if let Err(e) = store.apply(std::slice::from_ref(entry)).await {
             tracing::error!("journal entry not persisted: {e}; entry: {entry:?}");
+            lost += 1;
         }
     }
+    lost
 }
 
 impl Journal for StoreJournal {
     fn record(&self, entry: JournalEntry) {
         self.backlog.fetch_add(1, Ordering::Relaxed);
+        self.progress.recorded();
         if self.tx.send(entry).is_err() {
             self.backlog.fetch_sub(1, Ordering::Relaxed);
             tracing::error!("journal writer has stopped; an entry was not persisted");

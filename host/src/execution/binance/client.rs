@@ -81,6 +81,19 @@ pub struct TradingClient {
     pub timeout: Duration,
 }
 
+/// How much of Binance's limits the client has used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Usage {
+    /// REQUEST_WEIGHT used this minute.
+    pub weight_used: u32,
+    /// REQUEST_WEIGHT allowed per minute.
+    pub weight_limit: u32,
+    /// New orders counted.
+    pub orders: super::OrderCounts,
+    /// The ORDERS limits kept.
+    pub limits: OrderLimits,
+}
+
 /// The request weight of a trading method, as Binance documents it.
 fn weight_of(method: &str) -> u32 {
     match method {
@@ -141,6 +154,21 @@ impl TradingClient {
     /// The exchange's clock as this client keeps it.
     pub fn clock(&self) -> &ServerClock {
         &self.clock
+    }
+
+    /// How much of both limits is in use now.
+    pub fn usage(&self) -> Usage {
+        let (weight_used, weight_limit) = self.weight.used();
+        Usage {
+            weight_used,
+            weight_limit,
+            orders: self
+                .orders
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .counts(self.clock.now()),
+            limits: self.order_limits,
+        }
     }
 
     /// Measures the exchange clock's offset (`GET /api/v3/time`).
@@ -375,7 +403,8 @@ impl TradingClient {
 
     /// Subscribes to the account's user data stream on the WebSocket API connection (after a
     /// `session.logon` for an Ed25519 key, signed otherwise): its events (`executionReport`,
-    /// `outboundAccountPosition`, ...) as they come, until the connection ends.
+    /// `outboundAccountPosition`, ...) as they come, until the connection ends (the receiver
+    /// then ends too; subscribe again).
     pub async fn user_data(&self) -> Result<mpsc::Receiver<Value>, TradingError> {
         let (tx, rx) = mpsc::channel(4096);
         *self.events.lock().await = Some(tx);
@@ -389,6 +418,8 @@ impl TradingClient {
             self.request("userDataStream.subscribe.signature", Map::new(), true)
                 .await?;
         }
+        // Only this connection carries the stream: a later one must not keep it open.
+        self.events.lock().await.take();
         Ok(rx)
     }
 }

@@ -239,6 +239,7 @@ impl Oms {
         self.journal_state(id, order_id, request.symbol, market);
         Ok(VenueOrder {
             id: order_id,
+            owner: id,
             symbol: request.symbol,
             side: request.side,
             amount: request.amount,

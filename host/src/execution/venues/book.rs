@@ -760,6 +760,7 @@ mod tests {
     fn order(id: u64, side: Side, qty: &str, order_type: OrderType) -> VenueOrder {
         VenueOrder {
             id,
+            owner: crate::model::DeploymentId(0),
             symbol: 0,
             side,
             amount: Amount::Base(fx(qty)),

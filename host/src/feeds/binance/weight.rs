@@ -63,6 +63,17 @@ impl WeightLimiter {
         Duration::ZERO
     }
 
+    /// The weight used in the current minute, and the limit.
+    pub fn used(&self) -> (u32, u32) {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let used = if s.minute == current_minute() {
+            s.used
+        } else {
+            0
+        };
+        (used, self.limit)
+    }
+
     /// Records the server's count of weight used this minute.
     pub fn observe_used(&self, used: u32) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());

@@ -1,0 +1,91 @@
+//! `GET /v1/venue`: where orders go, and for a live exchange its connection, rate-limit use,
+//! reconciliation, and its balances beside the host's.
+
+use super::{ApiError, AppState, Refusals};
+use crate::execution::binance::VenueStatus;
+use crate::model::Fixed;
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+
+/// One asset on the exchange and in the host's books.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct BalanceCheck {
+    /// The asset.
+    pub asset: String,
+    /// Free plus locked on the exchange.
+    pub exchange: Fixed,
+    /// Free plus locked over every deployment of the host.
+    pub host: Fixed,
+    /// Exchange minus host: what the host does not manage (or a discrepancy).
+    pub difference: Fixed,
+}
+
+/// The venue.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct VenueView {
+    /// `simulated` (paper trading on the matching simulator) or `binance`.
+    pub kind: String,
+    /// The live exchange's state (absent for the simulated venue).
+    pub live: Option<VenueStatus>,
+    /// The exchange's balances against the host's, by asset (empty for the simulated venue).
+    pub balances: Vec<BalanceCheck>,
+}
+
+/// The venue orders go to; for a live exchange, its state and balances beside the host's.
+#[utoipa::path(get, path = "/v1/venue", tag = "execution",
+    responses((status = 200, description = "The venue", body = VenueView), Refusals))]
+pub(super) async fn venue(State(s): State<AppState>) -> Result<Json<VenueView>, ApiError> {
+    let Some(shared) = &s.venue else {
+        return Ok(Json(VenueView {
+            kind: "simulated".into(),
+            live: None,
+            balances: Vec::new(),
+        }));
+    };
+    let status = shared.snapshot();
+    let account = s.service.account(None).await?;
+    let mut assets: Vec<String> = status
+        .balances
+        .iter()
+        .map(|b| b.asset.clone())
+        .chain(account.balances.iter().map(|b| b.asset.clone()))
+        .collect();
+    assets.sort();
+    assets.dedup();
+    let balances = assets
+        .into_iter()
+        .map(|asset| {
+            let total = |balances: &mut dyn Iterator<Item = (&str, Fixed, Fixed)>| {
+                balances
+                    .filter(|(a, _, _)| *a == asset)
+                    .fold(Fixed::ZERO, |sum, (_, free, locked)| {
+                        sum.saturating_add(free).saturating_add(locked)
+                    })
+            };
+            let exchange = total(
+                &mut status
+                    .balances
+                    .iter()
+                    .map(|b| (b.asset.as_str(), b.free, b.locked)),
+            );
+            let host = total(
+                &mut account
+                    .balances
+                    .iter()
+                    .map(|b| (b.asset.as_str(), b.free, b.locked)),
+            );
+            BalanceCheck {
+                asset,
+                exchange,
+                host,
+                difference: exchange.saturating_sub(host),
+            }
+        })
+        .collect();
+    Ok(Json(VenueView {
+        kind: "binance".into(),
+        live: Some(status),
+        balances,
+    }))
+}

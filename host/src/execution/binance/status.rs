@@ -1,0 +1,78 @@
+//! What operators see of the live venue: its connection, how much of Binance's limits it uses,
+//! its reconciliation and the exchange's own balances.
+
+use crate::model::Fixed;
+use serde::Serialize;
+
+/// An open order on the exchange account that no deployment of this host owns.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct UnknownOrder {
+    /// Its symbol.
+    pub symbol: String,
+    /// The exchange's order id.
+    pub order_id: i64,
+    /// Its client order id.
+    pub client_order_id: String,
+    /// What was done: `reported` or `cancelled`.
+    pub action: String,
+}
+
+/// One asset of the exchange account.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ExchangeBalance {
+    /// The asset.
+    pub asset: String,
+    /// Free.
+    #[schema(value_type = String)]
+    pub free: Fixed,
+    /// Locked in open orders.
+    #[schema(value_type = String)]
+    pub locked: Fixed,
+}
+
+/// The live venue's state.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct VenueStatus {
+    /// REST base URL.
+    pub rest: String,
+    /// WebSocket API URL.
+    pub ws_api: String,
+    /// Whether the user data stream is subscribed now.
+    pub connected: bool,
+    /// Times the user data stream was subscribed again after it ended.
+    pub reconnects: u64,
+    /// The exchange's clock minus ours, in milliseconds.
+    pub clock_offset_ms: i64,
+    /// REQUEST_WEIGHT used in the current minute, as last counted.
+    pub weight_used: u32,
+    /// REQUEST_WEIGHT allowed per minute.
+    pub weight_limit: u32,
+    /// New orders in the last ten seconds.
+    pub orders_10s: usize,
+    /// New orders allowed per ten seconds.
+    pub orders_10s_limit: usize,
+    /// New orders today.
+    pub orders_day: u64,
+    /// New orders allowed per day.
+    pub orders_day_limit: u64,
+    /// Requests sent and not yet answered.
+    pub in_flight: usize,
+    /// Orders of ours not yet ended.
+    pub open_orders: usize,
+    /// Orders whose placement's outcome is not known yet (no answer; reconciliation decides).
+    pub in_doubt: usize,
+    /// Reconciliations done.
+    pub reconciliations: u64,
+    /// When the last one ended (milliseconds since the epoch).
+    pub last_reconciliation: Option<i64>,
+    /// Fills learned by queries and reconciliation rather than from answers or the stream.
+    pub recovered_fills: u64,
+    /// Open orders on the account that are not ours.
+    pub unknown_orders: Vec<UnknownOrder>,
+    /// Trades on the account of orders that are not ours, since the first reconciliation.
+    pub unknown_trades: u64,
+    /// The exchange's balances (non-zero ones), at the last reconciliation or account event.
+    pub balances: Vec<ExchangeBalance>,
+    /// The last error talking to the exchange.
+    pub last_error: Option<String>,
+}

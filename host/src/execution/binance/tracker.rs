@@ -1,0 +1,477 @@
+//! What the exchange has told us about each of our orders, turned into the venue reports the
+//! order manager expects: an order is accepted once, triggered once, each trade is a fill once
+//! (by Binance's trade id) whichever message carried it first (the order's answer, the user
+//! data stream, a query, `myTrades`), and it ends once, after all its fills. Duplicated,
+//! reordered and lost messages therefore neither lose nor double anything; an order that ended
+//! with trades not yet seen waits for them ([`Tracker::missing_trades`]).
+
+use super::orders::{OrderView, Trade};
+use crate::execution::venue::{ReportKind, VenueReport};
+use crate::model::{Amount, Fixed, Liquidity, RejectCode, Rejection, TimestampMs};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// One of our orders as the exchange has described it so far.
+#[derive(Clone, Debug)]
+struct Tracked {
+    client_order_id: String,
+    symbol: String,
+    base: String,
+    quote: String,
+    amount: Amount,
+    is_stop: bool,
+    exchange_id: Option<i64>,
+    accepted: bool,
+    triggered: bool,
+    seen: HashSet<i64>,
+    /// Base quantity reported as fills.
+    filled: Fixed,
+    /// The most the exchange has said it executed.
+    executed: Fixed,
+    /// How it ended, once the exchange has said so.
+    ended: Option<String>,
+    done: bool,
+}
+
+/// What an order is, for tracking it.
+#[derive(Clone, Debug)]
+pub struct Placed {
+    /// Host order id.
+    pub order_id: u64,
+    /// Its client order id.
+    pub client_order_id: String,
+    /// Its symbol's name.
+    pub symbol: String,
+    /// The symbol's base asset.
+    pub base: String,
+    /// The symbol's quote asset.
+    pub quote: String,
+    /// What it asks for.
+    pub amount: Amount,
+    /// Whether it waits for a trigger.
+    pub is_stop: bool,
+}
+
+/// Every order of ours the exchange may still tell us about.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    orders: BTreeMap<u64, Tracked>,
+    /// Host order id by (symbol, exchange order id), for `myTrades`.
+    by_exchange: HashMap<(String, i64), u64>,
+}
+
+impl Tracker {
+    /// Starts tracking an order about to be sent.
+    pub fn track(&mut self, placed: Placed) {
+        self.orders.insert(
+            placed.order_id,
+            Tracked {
+                client_order_id: placed.client_order_id,
+                symbol: placed.symbol,
+                base: placed.base,
+                quote: placed.quote,
+                amount: placed.amount,
+                is_stop: placed.is_stop,
+                exchange_id: None,
+                accepted: false,
+                triggered: false,
+                seen: HashSet::new(),
+                filled: Fixed::ZERO,
+                executed: Fixed::ZERO,
+                ended: None,
+                done: false,
+            },
+        );
+    }
+
+    /// Order `order_id` was open before a restart with `filled` of it filled: of its `trades`,
+    /// the earliest that make up `filled` were counted then and are marked seen (and the order
+    /// accepted); the others are returned, to be reported.
+    pub fn restored(&mut self, order_id: u64, filled: Fixed, mut trades: Vec<Trade>) -> Vec<Trade> {
+        let Some(t) = self.orders.get_mut(&order_id) else {
+            return trades;
+        };
+        t.accepted = true;
+        trades.sort_by_key(|trade| trade.id);
+        let mut rest = Vec::new();
+        for trade in trades {
+            if t.filled < filled {
+                t.seen.insert(trade.id);
+                t.filled = t.filled.saturating_add(trade.quantity);
+            } else {
+                rest.push(trade);
+            }
+        }
+        // The restored order asks for what remained; what was filled before counts too.
+        if let Amount::Base(q) = t.amount {
+            t.amount = Amount::Base(q.saturating_add(t.filled));
+        }
+        rest
+    }
+
+    /// The client order id of order `order_id`, while tracked.
+    pub fn client_order_id(&self, order_id: u64) -> Option<String> {
+        self.orders
+            .get(&order_id)
+            .map(|t| t.client_order_id.clone())
+    }
+
+    /// The exchange's id of order `order_id`, once known.
+    pub fn exchange_id(&self, order_id: u64) -> Option<i64> {
+        self.orders.get(&order_id).and_then(|t| t.exchange_id)
+    }
+
+    /// The symbol of order `order_id`, while tracked.
+    pub fn symbol(&self, order_id: u64) -> Option<&str> {
+        self.orders.get(&order_id).map(|t| t.symbol.as_str())
+    }
+
+    /// The host order id of the exchange's order `exchange_id` on `symbol`.
+    pub fn host_id(&self, symbol: &str, exchange_id: i64) -> Option<u64> {
+        self.by_exchange
+            .get(&(symbol.to_string(), exchange_id))
+            .copied()
+    }
+
+    /// Orders not yet ended: (host id, symbol).
+    pub fn open(&self) -> Vec<(u64, String)> {
+        self.orders
+            .iter()
+            .filter(|(_, t)| !t.done)
+            .map(|(&id, t)| (id, t.symbol.clone()))
+            .collect()
+    }
+
+    /// Orders the exchange says have executed more than their fills seen so far: (host id,
+    /// symbol, exchange id), whose trades must be fetched.
+    pub fn missing_trades(&self) -> Vec<(u64, String, i64)> {
+        self.orders
+            .iter()
+            .filter(|(_, t)| !t.done && t.executed > t.filled)
+            .filter_map(|(&id, t)| Some((id, t.symbol.clone(), t.exchange_id?)))
+            .collect()
+    }
+
+    /// Order `order_id` ended before reaching the exchange: it is refused with `reason`.
+    pub fn refuse(
+        &mut self,
+        order_id: u64,
+        reason: Rejection,
+        now: TimestampMs,
+    ) -> Vec<VenueReport> {
+        match self.orders.remove(&order_id) {
+            Some(t) if !t.accepted => vec![VenueReport {
+                order_id,
+                time: now,
+                kind: ReportKind::Rejected(reason),
+            }],
+            Some(t) => {
+                self.orders.insert(order_id, t);
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// A cancel of order `order_id` was refused by the exchange: the order stays as it is.
+    pub fn cancel_refused(
+        &self,
+        order_id: u64,
+        reason: Rejection,
+        now: TimestampMs,
+    ) -> Vec<VenueReport> {
+        if self.orders.get(&order_id).is_some_and(|t| !t.done) {
+            vec![VenueReport {
+                order_id,
+                time: now,
+                kind: ReportKind::CancelRejected(reason),
+            }]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// What `view` of order `order_id` adds to what was reported, as reports; `convert` gives
+    /// the quote value of a commission (its amount, asset and the trade's price).
+    pub fn observe(
+        &mut self,
+        order_id: u64,
+        view: &OrderView,
+        convert: &dyn Fn(Fixed, &str, &str, &str, Fixed) -> Fixed,
+    ) -> Vec<VenueReport> {
+        let mut out = Vec::new();
+        let Some(t) = self.orders.get_mut(&order_id) else {
+            return out;
+        };
+        if t.done {
+            return out;
+        }
+        self.by_exchange
+            .insert((t.symbol.clone(), view.exchange_id), order_id);
+        t.exchange_id = Some(view.exchange_id);
+        let time = view.time;
+        let report = |kind| VenueReport {
+            order_id,
+            time,
+            kind,
+        };
+        if view.status == "REJECTED" && !t.accepted {
+            out.push(report(ReportKind::Rejected(Rejection::new(
+                RejectCode::InvalidOrder,
+                format!("the exchange rejected order {}", view.client_order_id),
+            ))));
+            t.done = true;
+            return out;
+        }
+        if !t.accepted {
+            t.accepted = true;
+            out.push(report(ReportKind::Accepted));
+        }
+        let fired = view.working || !view.trades.is_empty() || view.executed.is_positive();
+        if t.is_stop && !t.triggered && fired && view.status != "CANCELED" {
+            t.triggered = true;
+            out.push(report(ReportKind::Triggered));
+        }
+        t.executed = t.executed.max(view.executed);
+        if view.is_final() {
+            t.ended = Some(view.status.clone());
+        }
+        for trade in &view.trades {
+            if !t.seen.insert(trade.id) {
+                continue;
+            }
+            t.filled = t.filled.saturating_add(trade.quantity);
+            t.executed = t.executed.max(t.filled);
+            let fee = convert(
+                trade.commission,
+                &trade.commission_asset,
+                &t.base,
+                &t.quote,
+                trade.price,
+            );
+            let all = match t.amount {
+                Amount::Base(q) => t.filled >= q,
+                Amount::Quote(_) => false,
+            };
+            let complete = all || (t.ended.as_deref() == Some("FILLED") && t.filled >= t.executed);
+            out.push(report(ReportKind::Fill {
+                price: trade.price,
+                quantity: trade.quantity,
+                quote: trade.quote,
+                fee,
+                liquidity: if trade.maker {
+                    Liquidity::Maker
+                } else {
+                    Liquidity::Taker
+                },
+                complete,
+            }));
+            if complete {
+                t.done = true;
+                return out;
+            }
+        }
+        // It ended with every trade seen: cancelled, expired (or filled, its last fill told).
+        if let Some(end) = &t.ended
+            && t.filled >= t.executed
+        {
+            t.done = true;
+            match end.as_str() {
+                "CANCELED" => out.push(report(ReportKind::Cancelled)),
+                "FILLED" => {}
+                _ => out.push(report(ReportKind::Expired)),
+            }
+        }
+        out
+    }
+
+    /// Forgets orders that have ended (their reports are out): their (symbol, exchange id).
+    pub fn prune(&mut self) -> Vec<(String, i64)> {
+        let ended: Vec<u64> = self
+            .orders
+            .iter()
+            .filter(|(_, t)| t.done)
+            .map(|(&id, _)| id)
+            .collect();
+        let mut gone = Vec::new();
+        for id in ended {
+            if let Some(t) = self.orders.remove(&id)
+                && let Some(exchange_id) = t.exchange_id
+            {
+                let key = (t.symbol, exchange_id);
+                self.by_exchange.remove(&key);
+                gone.push(key);
+            }
+        }
+        gone
+    }
+}
+
+/// The quote value of a commission: as is in the quote asset, at the trade's price in the base
+/// asset, and zero (with a warning) in another asset, whose price the venue does not know.
+pub fn commission_in_quote(
+    commission: Fixed,
+    asset: &str,
+    base: &str,
+    quote: &str,
+    price: Fixed,
+) -> Fixed {
+    if asset == quote || commission.raw() == 0 {
+        commission
+    } else if asset == base {
+        commission.saturating_mul(price)
+    } else {
+        tracing::warn!(
+            "a commission of {commission} {asset} is not counted: only commissions in {base} or {quote} are"
+        );
+        Fixed::ZERO
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fx(s: &str) -> Fixed {
+        s.parse().unwrap()
+    }
+
+    fn trade(id: i64, qty: &str) -> Trade {
+        Trade {
+            id,
+            price: fx("100"),
+            quantity: fx(qty),
+            quote: fx("100").saturating_mul(fx(qty)),
+            commission: fx("0.01"),
+            commission_asset: "USDT".into(),
+            maker: true,
+        }
+    }
+
+    fn view(status: &str, executed: &str, trades: Vec<Trade>) -> OrderView {
+        OrderView {
+            client_order_id: "sb-0-1".into(),
+            exchange_id: 77,
+            symbol: "BTCUSDT".into(),
+            status: status.into(),
+            executed: fx(executed),
+            original: fx("1"),
+            working: true,
+            trades,
+            time: 5,
+        }
+    }
+
+    fn tracker(amount: Amount, is_stop: bool) -> Tracker {
+        let mut t = Tracker::default();
+        t.track(Placed {
+            order_id: 1,
+            client_order_id: "sb-0-1".into(),
+            symbol: "BTCUSDT".into(),
+            base: "BTC".into(),
+            quote: "USDT".into(),
+            amount,
+            is_stop,
+        });
+        t
+    }
+
+    fn kinds(reports: &[VenueReport]) -> Vec<String> {
+        reports
+            .iter()
+            .map(|r| match &r.kind {
+                ReportKind::Fill {
+                    quantity, complete, ..
+                } => format!("fill {quantity} {complete}"),
+                other => format!("{other:?}")
+                    .split(['(', ' '])
+                    .next()
+                    .unwrap()
+                    .to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn duplicated_and_reordered_messages_report_each_trade_once_and_the_end_last() {
+        let mut t = tracker(Amount::Base(fx("1")), false);
+        let c = &commission_in_quote;
+        let all = t.observe(1, &view("NEW", "0", vec![]), c);
+        assert_eq!(kinds(&all), ["Accepted"]);
+        // The last trade's report (status FILLED) overtakes the first's.
+        let last = view("FILLED", "1", vec![trade(11, "0.6")]);
+        let first = view("PARTIALLY_FILLED", "0.4", vec![trade(10, "0.4")]);
+        assert_eq!(kinds(&t.observe(1, &last, c)), ["fill 0.6 false"]);
+        assert_eq!(kinds(&t.observe(1, &last, c)), Vec::<String>::new());
+        assert_eq!(kinds(&t.observe(1, &first, c)), ["fill 0.4 true"]);
+        assert!(t.observe(1, &first, c).is_empty());
+        assert!(t.missing_trades().is_empty());
+    }
+
+    #[test]
+    fn an_order_cancelled_with_unseen_trades_ends_after_them() {
+        let mut t = tracker(Amount::Quote(fx("100")), false);
+        let c = &commission_in_quote;
+        let cancelled = t.observe(1, &view("CANCELED", "0.3", vec![]), c);
+        assert_eq!(kinds(&cancelled), ["Accepted"]);
+        assert_eq!(t.missing_trades(), vec![(1, "BTCUSDT".to_string(), 77)]);
+        let from_my_trades = view("CANCELED", "0.3", vec![trade(3, "0.1"), trade(4, "0.2")]);
+        assert_eq!(
+            kinds(&t.observe(1, &from_my_trades, c)),
+            ["fill 0.1 false", "fill 0.2 false", "Cancelled"]
+        );
+        t.prune();
+        assert!(t.open().is_empty() && t.host_id("BTCUSDT", 77).is_none());
+    }
+
+    #[test]
+    fn stops_trigger_once_before_their_fills_and_refusals_end_unaccepted_orders() {
+        let mut t = tracker(Amount::Base(fx("1")), true);
+        let c = &commission_in_quote;
+        let mut waiting = view("NEW", "0", vec![]);
+        waiting.working = false;
+        assert_eq!(kinds(&t.observe(1, &waiting, c)), ["Accepted"]);
+        let filled = view("FILLED", "1", vec![trade(1, "1")]);
+        assert_eq!(
+            kinds(&t.observe(1, &filled, c)),
+            ["Triggered", "fill 1 true"]
+        );
+        let mut t = tracker(Amount::Base(fx("1")), false);
+        let reason = Rejection::new(RejectCode::InsufficientBalance, "no");
+        assert_eq!(kinds(&t.refuse(1, reason, 9)), ["Rejected"]);
+        assert!(t.open().is_empty());
+    }
+
+    #[test]
+    fn commissions_become_quote() {
+        let price = fx("200");
+        assert_eq!(
+            commission_in_quote(fx("2"), "USDT", "BTC", "USDT", price),
+            fx("2")
+        );
+        assert_eq!(
+            commission_in_quote(fx("0.01"), "BTC", "BTC", "USDT", price),
+            fx("2")
+        );
+        assert_eq!(
+            commission_in_quote(fx("1"), "BNB", "BTC", "USDT", price),
+            Fixed::ZERO
+        );
+    }
+
+    #[test]
+    fn trades_counted_before_a_restart_are_not_filled_again() {
+        let mut t = tracker(Amount::Base(fx("0.6")), false);
+        let rest = t.restored(1, fx("0.4"), vec![trade(2, "0.3"), trade(1, "0.4")]);
+        assert_eq!(rest.iter().map(|t| t.id).collect::<Vec<_>>(), [2]);
+        let c = &commission_in_quote;
+        let all = view(
+            "FILLED",
+            "1",
+            vec![trade(1, "0.4"), trade(2, "0.3"), trade(3, "0.3")],
+        );
+        assert_eq!(
+            kinds(&t.observe(1, &all, c)),
+            ["fill 0.3 false", "fill 0.3 true"]
+        );
+    }
+}

@@ -1,0 +1,841 @@
+//! The live venue's task: it sends orders and cancels (each once its row is committed, never
+//! blocking the others), follows the user data stream (subscribing again when it ends), and
+//! reconciles with the exchange at start, after every reconnect and on a timer. Everything it
+//! learns goes through the [`Tracker`], so the order manager hears each fact once.
+
+use super::client::{TradingClient, TradingError};
+use super::orders::{self, OrderView, Trade};
+use super::status::{ExchangeBalance, UnknownOrder};
+use super::tracker::{Placed, Tracker, commission_in_quote};
+use super::venue::Shared;
+use crate::execution::venue::VenueReport;
+use crate::journal::JournalProgress;
+use crate::model::{AccountLimit, Fixed, RejectCode, Rejection};
+use serde_json::{Map, Value, json};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// What the venue asks of its task.
+#[derive(Debug)]
+pub enum Command {
+    /// Send a new order once the journal has committed up to `mark`.
+    Place {
+        /// The order.
+        placed: Placed,
+        /// Its parameters.
+        params: Map<String, Value>,
+        /// The journal position of its row.
+        mark: u64,
+    },
+    /// Take back an order that was open before a restart: look it up by its client order id
+    /// and follow it, or send it if it never reached the exchange.
+    Restore {
+        /// The order, for what remained of it.
+        placed: Placed,
+        /// Its parameters (for what remained).
+        params: Map<String, Value>,
+        /// Base quantity the order manager counted as filled before the restart.
+        filled: Fixed,
+    },
+    /// Cancel an order.
+    Cancel {
+        /// Host order id.
+        order_id: u64,
+    },
+}
+
+/// What to do with open orders on the account that are not ours.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownPolicy {
+    /// Leave them, report them.
+    #[default]
+    Report,
+    /// Cancel them.
+    Cancel,
+}
+
+/// The result of a request the task started.
+enum Outcome {
+    /// A placement's answer (or a query's, when its answer was lost or it was a duplicate).
+    Placed(u64, Result<Value, TradingError>),
+    /// A restored order's lookup: what was filled before, its query answer and its trades.
+    Restored(u64, Fixed, Result<(Value, Vec<Trade>), TradingError>),
+    /// A cancel's answer.
+    Cancelled(u64, Result<Value, TradingError>),
+    /// A query's answer.
+    Queried(u64, Result<Value, TradingError>),
+    /// An order's trades (`myTrades?orderId=`).
+    Trades(u64, Result<Vec<Trade>, TradingError>),
+    /// A reconciliation's findings.
+    Reconciled(Result<Box<Snapshot>, TradingError>),
+}
+
+/// What one reconciliation read from the exchange.
+struct Snapshot {
+    open: Vec<OrderView>,
+    /// New trades: symbol, the exchange's order id, the trade.
+    trades: Vec<(String, i64, Trade)>,
+    balances: Vec<ExchangeBalance>,
+    fees: Option<crate::model::FeeRates>,
+    /// The last trade id per symbol read.
+    last_trade: HashMap<String, i64>,
+    time: i64,
+}
+
+/// The task's state.
+pub struct Worker {
+    client: Arc<TradingClient>,
+    shared: Arc<Shared>,
+    progress: Option<JournalProgress>,
+    reports: std::sync::mpsc::Sender<VenueReport>,
+    tracker: Tracker,
+    outcomes: (
+        mpsc::UnboundedSender<Outcome>,
+        mpsc::UnboundedReceiver<Outcome>,
+    ),
+    /// Orders whose placement (or lookup) is in flight.
+    placing: HashSet<u64>,
+    /// Orders whose placement's outcome is unknown.
+    in_doubt: HashSet<u64>,
+    /// Cancels asked for while the order's placement was in flight.
+    deferred_cancels: HashSet<u64>,
+    /// Orders whose query or trades are being fetched.
+    fetching: HashSet<u64>,
+    /// Symbols we trade, for reconciliation.
+    symbols: HashSet<String>,
+    /// The last trade id seen per symbol.
+    last_trade: HashMap<String, i64>,
+    /// Orders that ended (symbol, exchange id): their trades are not unknown.
+    ended: HashSet<(String, i64)>,
+    /// Trades the last reconciliation could not match to an order yet (its placement's answer
+    /// may still be on its way): unknown if the next cannot either.
+    unmatched: Vec<(String, i64, Trade)>,
+    reconciling: bool,
+    in_flight: usize,
+    policy: UnknownPolicy,
+}
+
+fn rate_refusal(why: String) -> Rejection {
+    Rejection::new(RejectCode::Account(AccountLimit::OrderRate), why)
+}
+
+fn order_params(symbol: &str, client_order_id: &str) -> Map<String, Value> {
+    let mut p = Map::new();
+    p.insert("symbol".into(), json!(symbol));
+    p.insert("origClientOrderId".into(), json!(client_order_id));
+    p
+}
+
+/// Places `params`, resending while the request could not be sent, and asking after it when its
+/// answer was lost or the exchange calls it a duplicate (a resend of one that arrived).
+async fn place(client: &TradingClient, params: Map<String, Value>) -> Result<Value, TradingError> {
+    let symbol = params["symbol"].as_str().unwrap_or("").to_string();
+    let id = params["newClientOrderId"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let mut pause = Duration::from_millis(50);
+    for attempt in 0..4 {
+        let result = client.place(params.clone()).await;
+        let ask = match &result {
+            Err(TradingError::Transport(_)) if attempt < 3 => {
+                tokio::time::sleep(pause).await;
+                pause *= 4;
+                continue;
+            }
+            Err(TradingError::Unknown { .. }) => true,
+            Err(TradingError::Refused {
+                code: -2010, msg, ..
+            }) => msg.contains("Duplicate"),
+            _ => false,
+        };
+        if !ask {
+            return result;
+        }
+        match client.query(order_params(&symbol, &id)).await {
+            // It never arrived: send it again (the same client order id keeps it one order).
+            Err(TradingError::Refused { code: -2013, .. }) if attempt < 3 => continue,
+            other => return other,
+        }
+    }
+    Err(TradingError::Transport(format!(
+        "order {id} could not be sent after 4 attempts"
+    )))
+}
+
+/// A trades list of `myTrades`.
+fn trades_of(answer: &Value) -> Result<Vec<(i64, Trade)>, TradingError> {
+    let rows = answer.as_array().ok_or_else(|| {
+        TradingError::Transport(format!("myTrades answered with no list: {answer}"))
+    })?;
+    rows.iter()
+        .map(|row| orders::account_trade(row).map_err(TradingError::Transport))
+        .collect()
+}
+
+/// Up to 1000 trades of `symbol`, those after `filter` (`fromId` or `orderId` and its value)
+/// or the newest.
+async fn my_trades(
+    client: &TradingClient,
+    symbol: &str,
+    filter: Option<(&str, i64)>,
+) -> Result<Vec<(i64, Trade)>, TradingError> {
+    let mut p = Map::new();
+    p.insert("symbol".into(), json!(symbol));
+    if let Some((name, value)) = filter {
+        p.insert(name.into(), json!(value));
+    }
+    p.insert("limit".into(), json!(1000));
+    let answer = client
+        .rest(reqwest::Method::GET, "/api/v3/myTrades", &p)
+        .await?;
+    trades_of(&answer)
+}
+
+/// Reads open orders, balances and the trades after `last_trade` of `symbols`.
+async fn snapshot(
+    client: Arc<TradingClient>,
+    symbols: Vec<String>,
+    last_trade: HashMap<String, i64>,
+) -> Result<Box<Snapshot>, TradingError> {
+    let open = client
+        .rest(reqwest::Method::GET, "/api/v3/openOrders", &Map::new())
+        .await?;
+    let open = open
+        .as_array()
+        .ok_or_else(|| TradingError::Transport(format!("openOrders answered {open}")))?
+        .iter()
+        .map(|o| OrderView::from_answer(o).map_err(TradingError::Transport))
+        .collect::<Result<Vec<_>, _>>()?;
+    let account = client
+        .rest(reqwest::Method::GET, "/api/v3/account", &Map::new())
+        .await?;
+    let balances = account["balances"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| {
+            Some(ExchangeBalance {
+                asset: b["asset"].as_str()?.to_string(),
+                free: b["free"].as_str()?.parse().ok()?,
+                locked: b["locked"].as_str()?.parse().ok()?,
+            })
+        })
+        .filter(|b| b.free.raw() != 0 || b.locked.raw() != 0)
+        .collect();
+    let rate =
+        |name: &str| -> Option<Fixed> { account["commissionRates"][name].as_str()?.parse().ok() };
+    let fees = match (rate("maker"), rate("taker")) {
+        (Some(maker), Some(taker)) => Some(crate::model::FeeRates { maker, taker }),
+        _ => None,
+    };
+    let mut trades = Vec::new();
+    let mut last = last_trade.clone();
+    for symbol in symbols {
+        // Pages of 1000 after the last seen; the first reconciliation only learns where the
+        // account's history ends.
+        let first = last_trade.get(&symbol).copied();
+        let mut from = first.map(|id| id + 1);
+        loop {
+            let page = my_trades(&client, &symbol, from.map(|id| ("fromId", id))).await?;
+            let n = page.len();
+            for (order, trade) in page {
+                let newest = last.entry(symbol.clone()).or_insert(trade.id);
+                *newest = (*newest).max(trade.id);
+                if first.is_some() {
+                    trades.push((symbol.clone(), order, trade));
+                }
+            }
+            match (from, last.get(&symbol)) {
+                (Some(_), Some(&newest)) if n == 1000 => from = Some(newest + 1),
+                _ => break,
+            }
+        }
+        last.entry(symbol).or_insert(-1);
+    }
+    Ok(Box::new(Snapshot {
+        open,
+        trades,
+        balances,
+        fees,
+        last_trade: last,
+        time: crate::model::time::wall_clock_ms(),
+    }))
+}
+
+impl Worker {
+    /// A task for `client` reporting to `reports`, waiting for `progress` before each order,
+    /// reconciling the trades of `symbols` (and of any symbol it trades).
+    pub fn new(
+        client: Arc<TradingClient>,
+        shared: Arc<Shared>,
+        progress: Option<JournalProgress>,
+        reports: std::sync::mpsc::Sender<VenueReport>,
+        policy: UnknownPolicy,
+        symbols: Vec<String>,
+    ) -> Self {
+        Worker {
+            client,
+            shared,
+            progress,
+            reports,
+            tracker: Tracker::default(),
+            outcomes: mpsc::unbounded_channel(),
+            placing: HashSet::new(),
+            in_doubt: HashSet::new(),
+            deferred_cancels: HashSet::new(),
+            fetching: HashSet::new(),
+            symbols: symbols.into_iter().collect(),
+            last_trade: HashMap::new(),
+            ended: HashSet::new(),
+            unmatched: Vec::new(),
+            reconciling: false,
+            in_flight: 0,
+            policy,
+        }
+    }
+
+    /// Runs until the venue is dropped: commands from `commands`, the user data stream,
+    /// reconciliation every `every`.
+    pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>, every: Duration) {
+        if let Err(e) = self.client.sync_clock().await {
+            self.error(format!("clock not synchronised: {e}"));
+        }
+        let mut stream = self.subscribe(false).await;
+        self.reconcile();
+        let mut timer = tokio::time::interval(every);
+        timer.tick().await;
+        let mut retry = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => self.command(command),
+                    None => return,
+                },
+                Some(outcome) = self.outcomes.1.recv() => self.outcome(outcome),
+                event = next(&mut stream), if stream.is_some() => match event {
+                    Some(event) => self.event(&event),
+                    None => {
+                        stream = None;
+                        self.shared.status(|s| s.connected = false);
+                        tracing::warn!("the user data stream ended; subscribing again");
+                    }
+                },
+                _ = retry.tick(), if stream.is_none() => {
+                    stream = self.subscribe(true).await;
+                    if stream.is_some() {
+                        self.reconcile();
+                    }
+                }
+                _ = timer.tick() => {
+                    if let Err(e) = self.client.sync_clock().await {
+                        self.error(format!("clock not synchronised: {e}"));
+                    }
+                    self.reconcile();
+                }
+            }
+            self.follow_up();
+            self.publish();
+        }
+    }
+
+    async fn subscribe(&mut self, again: bool) -> Option<mpsc::Receiver<Value>> {
+        match self.client.user_data().await {
+            Ok(rx) => {
+                self.shared.status(|s| {
+                    s.connected = true;
+                    s.reconnects += u64::from(again);
+                });
+                Some(rx)
+            }
+            Err(e) => {
+                self.error(format!("user data stream not subscribed: {e}"));
+                None
+            }
+        }
+    }
+
+    fn error(&self, message: String) {
+        tracing::warn!("binance venue: {message}");
+        self.shared.status(|s| s.last_error = Some(message));
+    }
+
+    fn spawn<F>(&mut self, work: F)
+    where
+        F: std::future::Future<Output = Outcome> + Send + 'static,
+    {
+        self.in_flight += 1;
+        let tx = self.outcomes.0.clone();
+        tokio::spawn(async move {
+            let _ = tx.send(work.await);
+        });
+    }
+
+    fn emit(&mut self, reports: Vec<VenueReport>) {
+        for report in reports {
+            let _ = self.reports.send(report);
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::Place {
+                placed,
+                params,
+                mark,
+            } => {
+                let order_id = placed.order_id;
+                self.symbols.insert(placed.symbol.clone());
+                self.tracker.track(placed);
+                self.placing.insert(order_id);
+                let (client, progress) = (self.client.clone(), self.progress.clone());
+                self.spawn(async move {
+                    if let Some(progress) = progress
+                        && let Err(why) = progress.committed(mark).await
+                    {
+                        return Outcome::Placed(
+                            order_id,
+                            Err(TradingError::Throttled(format!(
+                                "not sent: its row was not stored ({why})"
+                            ))),
+                        );
+                    }
+                    Outcome::Placed(order_id, place(&client, params).await)
+                });
+            }
+            Command::Restore {
+                placed,
+                params,
+                filled,
+            } => {
+                let order_id = placed.order_id;
+                self.symbols.insert(placed.symbol.clone());
+                self.tracker.track(placed);
+                self.placing.insert(order_id);
+                let client = self.client.clone();
+                self.spawn(async move {
+                    let symbol = params["symbol"].as_str().unwrap_or("").to_string();
+                    let id = params["newClientOrderId"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string();
+                    let found = match client.query(order_params(&symbol, &id)).await {
+                        Err(TradingError::Refused { code: -2013, .. }) => {
+                            return Outcome::Placed(order_id, place(&client, params).await);
+                        }
+                        other => other,
+                    };
+                    let result = async {
+                        let answer = found?;
+                        let exchange_id = answer["orderId"].as_i64().unwrap_or(-1);
+                        let trades =
+                            my_trades(&client, &symbol, Some(("orderId", exchange_id))).await?;
+                        Ok((answer, trades.into_iter().map(|(_, t)| t).collect()))
+                    }
+                    .await;
+                    Outcome::Restored(order_id, filled, result)
+                });
+            }
+            Command::Cancel { order_id } => {
+                if self.placing.contains(&order_id) {
+                    self.deferred_cancels.insert(order_id);
+                } else {
+                    self.cancel(order_id);
+                }
+            }
+        }
+    }
+
+    fn cancel(&mut self, order_id: u64) {
+        let Some(symbol) = self.tracker.symbol(order_id).map(str::to_string) else {
+            let reason = Rejection::new(
+                RejectCode::UnknownOrder,
+                format!("Unknown order sent: order {order_id} is not open on the exchange"),
+            );
+            let now = self.client.clock().now();
+            let _ = self.reports.send(VenueReport {
+                order_id,
+                time: now,
+                kind: crate::execution::ReportKind::CancelRejected(reason),
+            });
+            return;
+        };
+        let client = self.client.clone();
+        let params = self.client_params(order_id, &symbol);
+        self.spawn(async move { Outcome::Cancelled(order_id, client.cancel(params).await) });
+    }
+
+    fn client_params(&self, order_id: u64, symbol: &str) -> Map<String, Value> {
+        order_params(
+            symbol,
+            &self.tracker.client_order_id(order_id).unwrap_or_default(),
+        )
+    }
+
+    fn query(&mut self, order_id: u64) {
+        let Some(symbol) = self.tracker.symbol(order_id).map(str::to_string) else {
+            return;
+        };
+        if !self.fetching.insert(order_id) {
+            return;
+        }
+        let client = self.client.clone();
+        let params = self.client_params(order_id, &symbol);
+        self.spawn(async move { Outcome::Queried(order_id, client.query(params).await) });
+    }
+
+    fn observe(&mut self, order_id: u64, view: &OrderView) -> usize {
+        let reports = self.tracker.observe(order_id, view, &commission_in_quote);
+        // The exchange has the order: a placement whose answer is late is settled, and a cancel
+        // that waited for it can go.
+        if self.tracker.exchange_id(order_id).is_some() {
+            self.in_doubt.remove(&order_id);
+            if self.placing.remove(&order_id) && self.deferred_cancels.remove(&order_id) {
+                self.cancel(order_id);
+            }
+        }
+        let fills = reports
+            .iter()
+            .filter(|r| matches!(r.kind, crate::execution::ReportKind::Fill { .. }))
+            .count();
+        self.emit(reports);
+        fills
+    }
+
+    fn outcome(&mut self, outcome: Outcome) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        let now = self.client.clock().now();
+        match outcome {
+            Outcome::Placed(order_id, result) => {
+                self.placing.remove(&order_id);
+                match result {
+                    Ok(answer) => {
+                        self.in_doubt.remove(&order_id);
+                        self.answer(order_id, &answer, false);
+                    }
+                    Err(TradingError::Refused { code, msg, .. }) => {
+                        let reports =
+                            self.tracker
+                                .refuse(order_id, orders::rejection(code, &msg), now);
+                        self.emit(reports);
+                    }
+                    Err(TradingError::Throttled(why)) => {
+                        let reports = self.tracker.refuse(order_id, rate_refusal(why), now);
+                        self.emit(reports);
+                    }
+                    Err(e) => {
+                        // Sent, perhaps; reconciliation will find it or find it missing.
+                        self.error(format!("order {order_id}: {e}"));
+                        if self.tracker.exchange_id(order_id).is_none() {
+                            self.in_doubt.insert(order_id);
+                        }
+                    }
+                }
+                if self.deferred_cancels.remove(&order_id) {
+                    self.cancel(order_id);
+                }
+            }
+            Outcome::Restored(order_id, filled, result) => {
+                self.placing.remove(&order_id);
+                match result {
+                    Ok((answer, trades)) => {
+                        // Trades before the restart were counted then; the rest are news.
+                        let rest = self.tracker.restored(order_id, filled, trades);
+                        self.trades(order_id, rest);
+                        self.answer(order_id, &answer, true);
+                    }
+                    Err(e) => {
+                        self.error(format!("restored order {order_id} not found: {e}"));
+                        self.in_doubt.insert(order_id);
+                    }
+                }
+                if self.deferred_cancels.remove(&order_id) {
+                    self.cancel(order_id);
+                }
+            }
+            Outcome::Cancelled(order_id, result) => match result {
+                Ok(answer) => self.answer(order_id, &answer, false),
+                Err(TradingError::Refused { code, msg, .. }) => {
+                    let reports =
+                        self.tracker
+                            .cancel_refused(order_id, orders::rejection(code, &msg), now);
+                    self.emit(reports);
+                    // It ended meanwhile: learn how.
+                    self.query(order_id);
+                }
+                Err(e) => {
+                    self.error(format!("cancel of order {order_id}: {e}"));
+                    self.query(order_id);
+                }
+            },
+            Outcome::Queried(order_id, result) => {
+                self.fetching.remove(&order_id);
+                match result {
+                    Ok(answer) => {
+                        self.in_doubt.remove(&order_id);
+                        self.answer(order_id, &answer, true);
+                    }
+                    Err(TradingError::Refused { code: -2013, .. })
+                        if self.in_doubt.remove(&order_id) =>
+                    {
+                        // It never reached the exchange.
+                        let reason = Rejection::new(
+                            RejectCode::InvalidOrder,
+                            "the order did not reach the exchange (no answer, and the exchange does not know it)",
+                        );
+                        let reports = self.tracker.refuse(order_id, reason, now);
+                        self.emit(reports);
+                    }
+                    Err(e) => self.error(format!("query of order {order_id}: {e}")),
+                }
+            }
+            Outcome::Trades(order_id, result) => {
+                self.fetching.remove(&order_id);
+                match result {
+                    Ok(trades) => self.trades(order_id, trades),
+                    Err(e) => self.error(format!("trades of order {order_id}: {e}")),
+                }
+            }
+            Outcome::Reconciled(result) => {
+                self.reconciling = false;
+                match result {
+                    Ok(snapshot) => self.reconciled(*snapshot),
+                    Err(e) => self.error(format!("reconciliation failed: {e}")),
+                }
+            }
+        }
+    }
+
+    /// An order answer (placement, query, cancel): `recovered` when it may carry fills the
+    /// answers and the stream did not.
+    fn answer(&mut self, order_id: u64, answer: &Value, recovered: bool) {
+        match OrderView::from_answer(answer) {
+            Ok(view) => {
+                let fills = self.observe(order_id, &view);
+                if recovered && fills > 0 {
+                    self.shared.status(|s| s.recovered_fills += fills as u64);
+                }
+            }
+            Err(e) => self.error(e),
+        }
+    }
+
+    /// Trades of order `order_id` from `myTrades`.
+    fn trades(&mut self, order_id: u64, trades: Vec<Trade>) {
+        if trades.is_empty() {
+            return;
+        }
+        let Some(symbol) = self.tracker.symbol(order_id).map(str::to_string) else {
+            return;
+        };
+        let view = OrderView {
+            client_order_id: self.tracker.client_order_id(order_id).unwrap_or_default(),
+            exchange_id: self.tracker.exchange_id(order_id).unwrap_or(-1),
+            symbol,
+            status: "TRADES".into(),
+            executed: Fixed::ZERO,
+            original: Fixed::ZERO,
+            working: true,
+            time: self.client.clock().now(),
+            trades,
+        };
+        let fills = self.observe(order_id, &view);
+        self.shared.status(|s| s.recovered_fills += fills as u64);
+    }
+
+    /// A user data stream event.
+    fn event(&mut self, event: &Value) {
+        match event["e"].as_str() {
+            Some("executionReport") => match OrderView::from_execution_report(event) {
+                Ok(view) => match orders::host_order_id(&view.client_order_id) {
+                    Some(order_id) => {
+                        self.observe(order_id, &view);
+                    }
+                    None => tracing::debug!(
+                        "execution report of an order not ours: {}",
+                        view.client_order_id
+                    ),
+                },
+                Err(e) => self.error(e),
+            },
+            Some("outboundAccountPosition") => {
+                let changed: Vec<ExchangeBalance> = event["B"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|b| {
+                        Some(ExchangeBalance {
+                            asset: b["a"].as_str()?.to_string(),
+                            free: b["f"].as_str()?.parse().ok()?,
+                            locked: b["l"].as_str()?.parse().ok()?,
+                        })
+                    })
+                    .collect();
+                self.shared.status(|s| {
+                    for c in changed {
+                        s.balances.retain(|b| b.asset != c.asset);
+                        if c.free.raw() != 0 || c.locked.raw() != 0 {
+                            s.balances.push(c);
+                        }
+                    }
+                    s.balances.sort_by(|a, b| a.asset.cmp(&b.asset));
+                });
+            }
+            Some("eventStreamTerminated") => {
+                self.error("the exchange ended the user data stream".into())
+            }
+            _ => {}
+        }
+    }
+
+    fn reconcile(&mut self) {
+        if self.reconciling {
+            return;
+        }
+        self.reconciling = true;
+        let client = self.client.clone();
+        let symbols: Vec<String> = self.symbols.iter().cloned().collect();
+        let last = self.last_trade.clone();
+        self.spawn(async move { Outcome::Reconciled(snapshot(client, symbols, last).await) });
+    }
+
+    fn reconciled(&mut self, snapshot: Snapshot) {
+        let mut open_ids = HashSet::new();
+        let mut unknown = Vec::new();
+        for view in &snapshot.open {
+            match orders::host_order_id(&view.client_order_id)
+                .filter(|id| self.tracker.symbol(*id).is_some())
+            {
+                Some(order_id) => {
+                    open_ids.insert(order_id);
+                    let fills = self.observe(order_id, view);
+                    self.shared.status(|s| s.recovered_fills += fills as u64);
+                }
+                None => unknown.push(view.clone()),
+            }
+        }
+        // Ours, not open there, not in flight: they ended (or never arrived); ask.
+        for (order_id, _) in self.tracker.open() {
+            if !open_ids.contains(&order_id) && !self.placing.contains(&order_id) {
+                self.query(order_id);
+            }
+        }
+        let mut unknown_trades = 0;
+        // A trade on a symbol where an order of ours has no known exchange id yet (its answer
+        // lost, its events missed) may be that order's: it waits until that is settled.
+        let unsettled: HashSet<String> = self
+            .placing
+            .iter()
+            .chain(&self.in_doubt)
+            .filter_map(|&id| self.tracker.symbol(id).map(str::to_string))
+            .collect();
+        let earlier = std::mem::take(&mut self.unmatched);
+        let fresh = snapshot.trades.into_iter().map(|t| (t, false));
+        for ((symbol, exchange_id, trade), late) in
+            earlier.into_iter().map(|t| (t, true)).chain(fresh)
+        {
+            match self.tracker.host_id(&symbol, exchange_id) {
+                Some(order_id) => self.trades(order_id, vec![trade]),
+                None if self.ended.contains(&(symbol.clone(), exchange_id)) => {}
+                None if late && !unsettled.contains(&symbol) => unknown_trades += 1,
+                None => self.unmatched.push((symbol, exchange_id, trade)),
+            }
+        }
+        let policy = self.policy;
+        let listed: Vec<UnknownOrder> = unknown
+            .iter()
+            .map(|v| UnknownOrder {
+                symbol: v.symbol.clone(),
+                order_id: v.exchange_id,
+                client_order_id: v.client_order_id.clone(),
+                action: match policy {
+                    UnknownPolicy::Report => "reported".into(),
+                    UnknownPolicy::Cancel => "cancelled".into(),
+                },
+            })
+            .collect();
+        if !listed.is_empty() {
+            tracing::warn!(
+                count = listed.len(),
+                ?policy,
+                "open orders on the account that are not ours"
+            );
+        }
+        if policy == UnknownPolicy::Cancel {
+            for v in unknown {
+                let client = self.client.clone();
+                let mut p = Map::new();
+                p.insert("symbol".into(), json!(v.symbol));
+                p.insert("orderId".into(), json!(v.exchange_id));
+                tokio::spawn(async move {
+                    if let Err(e) = client.cancel(p).await {
+                        tracing::warn!("cancelling an order not ours failed: {e}");
+                    }
+                });
+            }
+        }
+        self.last_trade = snapshot.last_trade;
+        if let Some(fees) = snapshot.fees {
+            *self.shared.fees.lock().unwrap_or_else(|p| p.into_inner()) = Some(fees);
+        }
+        self.shared.status(|s| {
+            s.reconciliations += 1;
+            s.last_reconciliation = Some(snapshot.time);
+            s.unknown_orders = listed;
+            s.unknown_trades += unknown_trades;
+            s.balances = snapshot.balances;
+        });
+    }
+
+    /// Fetches what the tracker knows is missing, forgets what has ended.
+    fn follow_up(&mut self) {
+        for (order_id, symbol, exchange_id) in self.tracker.missing_trades() {
+            if self.fetching.insert(order_id) {
+                let client = self.client.clone();
+                self.spawn(async move {
+                    let trades = my_trades(&client, &symbol, Some(("orderId", exchange_id)))
+                        .await
+                        .map(|rows| rows.into_iter().map(|(_, t)| t).collect());
+                    Outcome::Trades(order_id, trades)
+                });
+            }
+        }
+        for key in self.tracker.prune() {
+            self.ended.insert(key);
+        }
+    }
+
+    /// Tells the engine there is news, and operators the state.
+    fn publish(&mut self) {
+        self.shared.wake();
+        let usage = self.client.usage();
+        let (in_flight, open, in_doubt) = (
+            self.in_flight,
+            self.tracker.open().len(),
+            self.in_doubt.len(),
+        );
+        let offset = self.client.clock().offset_ms();
+        self.shared.status(|s| {
+            s.in_flight = in_flight;
+            s.open_orders = open;
+            s.in_doubt = in_doubt;
+            s.clock_offset_ms = offset;
+            s.weight_used = usage.weight_used;
+            s.weight_limit = usage.weight_limit;
+            s.orders_10s = usage.orders.ten_seconds;
+            s.orders_day = usage.orders.day;
+            s.orders_10s_limit = usage.limits.per_10s;
+            s.orders_day_limit = usage.limits.per_day;
+        });
+    }
+}
+
+async fn next(stream: &mut Option<mpsc::Receiver<Value>>) -> Option<Value> {
+    match stream {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}

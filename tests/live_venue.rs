@@ -1,0 +1,249 @@
+//! The host trading on an exchange through the live Binance venue (`[venue] kind = "binance"`),
+//! against `stratbox exchange-sim` with its trading faults on: lost acknowledgements, a user
+//! data stream that drops, duplicates and reorders its reports. Whatever the faults, every
+//! trade the exchange made is one fill in the host's books, and the host's balances are the
+//! exchange's.
+
+mod common;
+
+use common::api::Api;
+use common::service::{Process, Server, TOKEN, market_maker_service, start_exchange_sim_with};
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+use std::collections::BTreeMap;
+use stratbox::model::Fixed;
+
+const KEY: &str = "live-key";
+const SECRET: &str = "live-secret";
+
+/// The simulator for BTCUSDT with one account holding the market maker's budget, and `faults`.
+fn exchange(faults: &str) -> (Process, String) {
+    let account = [
+        "--api-key",
+        KEY,
+        "--api-secret",
+        SECRET,
+        "--balances",
+        "USDT=1000000,BTC=1",
+        "--faults",
+        faults,
+    ];
+    start_exchange_sim_with("BTCUSDT", &account)
+}
+
+/// A signed `GET path?query` of the account on the simulator at `addr`.
+fn signed_get(addr: &str, path: &str, query: &str) -> Value {
+    let query = format!(
+        "{query}&timestamp={}",
+        stratbox::model::time::wall_clock_ms()
+    );
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(query.as_bytes());
+    let signature = hex::encode(mac.finalize().into_bytes());
+    let url = format!("http://{addr}{path}?{query}&signature={signature}");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        reqwest::Client::new()
+            .get(url)
+            .header("X-MBX-APIKEY", KEY)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    })
+}
+
+/// The exchange's trades of the account: (price, quantity, commission) by trade id.
+fn exchange_trades(addr: &str) -> BTreeMap<i64, (Fixed, Fixed, Fixed)> {
+    let trades = signed_get(addr, "/api/v3/myTrades", "symbol=BTCUSDT&limit=1000");
+    let fx = |v: &Value| v.as_str().unwrap().parse::<Fixed>().unwrap();
+    trades
+        .as_array()
+        .unwrap_or_else(|| panic!("myTrades: {trades}"))
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_i64().unwrap(),
+                (fx(&t["price"]), fx(&t["qty"]), fx(&t["commission"])),
+            )
+        })
+        .collect()
+}
+
+/// Sorted (price, quantity, fee) of a list of trades or fills.
+fn sorted(rows: impl Iterator<Item = (Fixed, Fixed, Fixed)>) -> Vec<(Fixed, Fixed, Fixed)> {
+    let mut v: Vec<_> = rows.collect();
+    v.sort();
+    v
+}
+
+/// The market maker's service on the simulator's market at `addr`, trading on its account
+/// through the live venue (keys from `LIVE_TEST_KEY` and `LIVE_TEST_SECRET`).
+fn live_config(dir: &std::path::Path, addr: &str) -> std::path::PathBuf {
+    let config = market_maker_service(dir, addr, "");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "[[deploy]]",
+        &format!(
+            "[venue]\nkind = \"binance\"\nrest = \"http://{addr}\"\nws_api = \"ws://{addr}/ws-api/v3\"\n\
+             api_key_env = \"LIVE_TEST_KEY\"\napi_secret_env = \"LIVE_TEST_SECRET\"\nreconcile_seconds = 2\n\
+             [[deploy]]"
+        ),
+    );
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+const ENV: [(&str, &str); 2] = [("LIVE_TEST_KEY", KEY), ("LIVE_TEST_SECRET", SECRET)];
+
+/// Waits for `what`: the fills of `mm` to number at least `n`.
+fn fills_at_least(api: &Api, n: usize, seconds: u64) {
+    api.wait_for(
+        "/v1/deployments/mm/fills?limit=1000",
+        &format!("{n} fills"),
+        seconds,
+        |page| page["items"].as_array().unwrap().len() >= n,
+    );
+}
+
+/// Halts the market maker, waits for the venue to be quiet and reconciled after that, then
+/// checks the host's books against the exchange's: nothing unknown, balances equal to the last
+/// unit, one fill per trade. Returns the venue's state.
+fn settled_books_match(api: &Api, addr: &str) -> Value {
+    let (status, halted) = api.call("POST", "/v1/deployments/mm/halt", TOKEN, None);
+    assert_eq!(status, 200, "{halted}");
+    let quiet = api.wait_for("/v1/venue", "the venue quiet", 60, |v| {
+        let live = &v["live"];
+        live["in_flight"] == 0 && live["open_orders"] == 0 && live["in_doubt"] == 0
+    });
+    let after = quiet["live"]["reconciliations"].as_u64().unwrap();
+    let venue = api.wait_for("/v1/venue", "a reconciliation when quiet", 60, |v| {
+        v["live"]["reconciliations"].as_u64() > Some(after + 1)
+    });
+    let live = &venue["live"];
+    assert_eq!(live["unknown_orders"], serde_json::json!([]), "{venue}");
+    assert_eq!(live["unknown_trades"], 0, "{venue}");
+    for check in venue["balances"].as_array().unwrap() {
+        assert_eq!(
+            check["difference"]
+                .as_str()
+                .unwrap()
+                .parse::<Fixed>()
+                .unwrap(),
+            Fixed::ZERO,
+            "{check} in {venue}"
+        );
+    }
+    let trades = exchange_trades(addr);
+    let fills = api.wait_for(
+        "/v1/deployments/mm/fills?limit=1000",
+        "every trade stored",
+        30,
+        |page| page["items"].as_array().unwrap().len() >= trades.len(),
+    );
+    let fx = |v: &Value| v.as_str().unwrap().parse::<Fixed>().unwrap();
+    let host = sorted(
+        fills["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (fx(&f["price"]), fx(&f["quantity"]), fx(&f["fee"]))),
+    );
+    assert_eq!(host, sorted(trades.into_values()), "fills against trades");
+    venue
+}
+
+#[test]
+fn every_trade_on_the_exchange_is_one_fill_in_the_host_whatever_the_faults() {
+    let (_sim, addr) = exchange("ack_drop=4,dup=3,swap=5,stream_drop=15");
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with_env(&live_config(dir.path(), &addr), &ENV);
+    let api = Api::new(&server);
+    assert_eq!(api.get("/v1/venue", TOKEN)["kind"], "binance");
+    // Trade through the faults until the stream has dropped.
+    fills_at_least(&api, 40, 120);
+    api.wait_for("/v1/venue", "a reconnected user stream", 60, |v| {
+        v["live"]["reconnects"].as_u64() >= Some(1)
+    });
+    let venue = settled_books_match(&api, &addr);
+    let live = &venue["live"];
+    assert!(live["weight_used"].as_u64().unwrap() > 0, "{venue}");
+    assert!(live["orders_day"].as_u64().unwrap() >= 40, "{venue}");
+    assert!(live["recovered_fills"].as_u64().unwrap() > 0, "{venue}");
+    let (_, metrics) = api.call("GET", "/metrics", TOKEN, None);
+    let metrics = metrics.as_str().unwrap_or_default().to_string();
+    assert!(metrics.contains("stratbox_venue_connected 1"), "{metrics}");
+    assert!(
+        metrics.contains("stratbox_venue_recovered_fills_total"),
+        "{metrics}"
+    );
+    eprintln!(
+        "{} trades, {} recovered by queries or reconciliation, {} reconnects",
+        exchange_trades(&addr).len(),
+        live["recovered_fills"],
+        live["reconnects"]
+    );
+    assert!(server.log_tail().lines().all(|l| !l.contains(SECRET)));
+}
+
+#[test]
+fn a_host_killed_while_trading_takes_up_what_the_exchange_did_meanwhile() {
+    let (_sim, addr) = exchange("dup=5");
+    let dir = tempfile::tempdir().unwrap();
+    let config = live_config(dir.path(), &addr);
+    // Whether a quote of ours rests inside the exchange's spread, where its next trade on that
+    // side fills it.
+    let quote_inside = || {
+        let open = signed_get(&addr, "/api/v3/openOrders", "symbol=BTCUSDT");
+        let book: Value = tokio::runtime::Runtime::new().unwrap().block_on(async {
+            reqwest::get(format!("http://{addr}/api/v3/depth?symbol=BTCUSDT&limit=1"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        let fx = |v: &Value| v.as_str().and_then(|s| s.parse::<Fixed>().ok());
+        let (bid, ask) = (fx(&book["bids"][0][0]), fx(&book["asks"][0][0]));
+        open.as_array().into_iter().flatten().any(|o| {
+            let price = fx(&o["price"]);
+            match o["side"].as_str() {
+                Some("BUY") => price.is_some() && price > bid,
+                _ => price.is_some() && ask.is_some() && price < ask,
+            }
+        })
+    };
+    // Killed with a quote resting inside the spread, which the exchange goes on trading. The
+    // market maker replaces its quotes all the time, and the exchange's touch moves: until a
+    // kill catches one there and the exchange trades it within 10 s, the host starts again
+    // (taking up its orders as after any restart) and is killed again.
+    let mut fills = 0;
+    for attempt in 0.. {
+        assert!(
+            attempt < 8,
+            "never killed with a quote the exchange then traded"
+        );
+        let server = Server::start_with_env(&config, &ENV);
+        fills += 10;
+        fills_at_least(&Api::new(&server), fills, 120);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !quote_inside() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        server.kill();
+        let before = exchange_trades(&addr).len();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while exchange_trades(&addr).len() == before && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        if exchange_trades(&addr).len() > before {
+            break;
+        }
+    }
+    let before = exchange_trades(&addr).len();
+    let server = Server::start_with_env(&config, &ENV);
+    let api = Api::new(&server);
+    fills_at_least(&api, before + 5, 120);
+    settled_books_match(&api, &addr);
+}
