@@ -257,6 +257,14 @@ pub async fn serve(
     })?;
     tracing::info!(%addr, db = %db_url, "control endpoint listening");
     on_ready(addr);
+    // Stored candles beside the service's own tables (VWAP profiles); optional.
+    let history = match crate::history::HistoryStore::open(&db_url).await {
+        Ok(h) => Some(Arc::new(h)),
+        Err(e) => {
+            tracing::warn!("no history store (VWAP profiles unavailable): {e}");
+            None
+        }
+    };
     let alerts = Arc::new(AlertCenter::new(&config.alerts));
     let watcher = tokio::spawn(watch_alerts(
         alerts.clone(),
@@ -279,6 +287,7 @@ pub async fn serve(
         journal_alive,
         alerts,
         venue: live,
+        history,
     });
     if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

@@ -5,6 +5,7 @@
 //! OpenAPI 3.1 description the routers are built from is served at `/v1/openapi.json`.
 //! Components travel base64-encoded in JSON bodies.
 
+mod algos;
 mod auth;
 mod client;
 mod cost;
@@ -90,6 +91,8 @@ pub struct ApiContext {
     pub alerts: Arc<AlertCenter>,
     /// The live venue's state, when orders go to an exchange.
     pub venue: Option<Arc<crate::execution::binance::Shared>>,
+    /// Stored candles (VWAP volume profiles).
+    pub history: Option<Arc<crate::history::HistoryStore>>,
 }
 
 #[derive(Clone)]
@@ -104,6 +107,7 @@ pub(crate) struct AppState {
     journal_alive: Arc<dyn Fn() -> bool + Send + Sync>,
     alerts: Arc<AlertCenter>,
     venue: Option<Arc<crate::execution::binance::Shared>>,
+    history: Option<Arc<crate::history::HistoryStore>>,
 }
 
 /// Largest body of a request that carries no component or price series.
@@ -126,6 +130,7 @@ pub fn router(context: ApiContext) -> Router {
         journal_alive: context.journal_alive,
         alerts: context.alerts,
         venue: context.venue,
+        history: context.history,
     };
     let mut doc = ApiDoc::openapi();
     let mut scoped = |routes: OpenApiRouter<AppState>, scope: Scope, limit: usize| {
@@ -150,6 +155,7 @@ pub fn router(context: ApiContext) -> Router {
             .routes(routes!(read::signals))
             .routes(routes!(cost::estimate))
             .routes(routes!(venue::venue))
+            .routes(routes!(algos::list))
             .routes(routes!(risk::report))
             .routes(routes!(feeds::counters))
             .routes(routes!(feeds::connections))
@@ -184,7 +190,9 @@ pub fn router(context: ApiContext) -> Router {
             .routes(routes!(risk::deployment_state))
             .routes(routes!(risk::rebalance))
             .routes(routes!(risk::account_state))
-            .routes(routes!(risk::kill)),
+            .routes(routes!(risk::kill))
+            .routes(routes!(algos::start))
+            .routes(routes!(algos::cancel)),
         Scope::Trade,
         SMALL_BODY,
     );

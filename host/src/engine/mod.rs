@@ -7,6 +7,7 @@
 //! The same [`Engine`] runs backtests (driven directly) and the service (driven by
 //! [`service::EngineService`] on its own thread).
 
+mod algos;
 mod cpu;
 pub mod deployment;
 mod risk;
@@ -86,6 +87,8 @@ pub struct Engine {
     metrics: Option<Arc<crate::monitor::ServiceMetrics>>,
     /// The latest signals, for operators.
     signal_log: signal_log::SignalLog,
+    /// Parent orders worked by execution algorithms.
+    algos: crate::execution::algo::Algos,
 }
 
 /// How the engine obtains predictions.
@@ -117,6 +120,7 @@ impl Engine {
             enforce_cpu: false,
             metrics: None,
             signal_log: signal_log::SignalLog::default(),
+            algos: Default::default(),
         }
     }
 
@@ -359,7 +363,9 @@ impl Engine {
         }
         {
             let market = self.env.market();
-            self.env.orders().remove(d.id, self.now, &market);
+            let mut orders = self.env.orders();
+            self.algos.cancel_owner(d.id, self.now, &mut orders);
+            orders.remove(d.id, self.now, &market);
         }
         self.env
             .journal
@@ -465,6 +471,7 @@ impl Engine {
             let market = self.env.market();
             self.env.orders().on_event(event, &market);
         }
+        self.step_algos();
         self.deliver_updates();
     }
 
@@ -492,6 +499,9 @@ impl Engine {
                 if let Some(m) = &self.metrics {
                     count_update(m, &self.deployments[i].label, update);
                 }
+                if self.algos.on_update(update) {
+                    continue;
+                }
                 let now = self.now;
                 self.call(i, |instance| instance.on_order_update(update, now));
             }
@@ -500,6 +510,8 @@ impl Engine {
 
     /// Collects what a remote venue has reported and delivers the updates that follow.
     pub fn collect_venue_reports(&mut self) {
+        self.deliver_updates();
+        self.step_algos();
         self.deliver_updates();
     }
 
@@ -565,6 +577,8 @@ impl Engine {
     fn on_trade(&mut self, trade: &TradePrint, event: &MarketEvent) {
         self.advance_to(trade.time);
         self.env.market_mut().push_trade(trade);
+        self.algos
+            .on_trade(trade.symbol, trade.price, trade.quantity);
         self.match_event(event);
         self.protect(event);
         self.fire_timers(self.now);

@@ -128,7 +128,37 @@ enum Input {
     ),
     /// A remote venue has reports to collect.
     Venue,
+    Algo(AlgoCommand, oneshot::Sender<Result<AlgoReply, DeployError>>),
     Shutdown,
+}
+
+/// A request about parent orders worked by execution algorithms.
+#[derive(Clone, Debug)]
+pub enum AlgoCommand {
+    /// Start one on a deployment's account (`weights`: a VWAP's volume profile).
+    Start {
+        /// The deployment.
+        deployment: String,
+        /// The parent.
+        order: Box<crate::execution::algo::order::AlgoOrder>,
+        /// A VWAP's weights, one per slice.
+        weights: Option<Vec<f64>>,
+    },
+    /// Stop one.
+    Cancel(u64),
+    /// List them.
+    List,
+}
+
+/// The engine's answer to an [`AlgoCommand`].
+#[derive(Clone, Debug)]
+pub enum AlgoReply {
+    /// The new parent's id, or why the order was refused.
+    Started(Result<u64, String>),
+    /// Whether a working parent was stopped.
+    Cancelled(bool),
+    /// Every parent, newest first.
+    List(Vec<crate::execution::algo::AlgoView>),
 }
 
 /// An order to estimate the cost of: symbol, side and amount.
@@ -246,6 +276,15 @@ impl EngineService {
         answer.await.map_err(|_| DeployError::EngineStopped)
     }
 
+    /// Starts, stops or lists parent orders.
+    pub async fn algo(&self, command: AlgoCommand) -> Result<AlgoReply, DeployError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Input::Algo(command, reply))
+            .map_err(|_| DeployError::EngineStopped)?;
+        answer.await.map_err(|_| DeployError::EngineStopped)?
+    }
+
     /// Sends a command and blocks until its answer (outside an async runtime).
     pub fn command_blocking(&self, command: Command) -> Reply {
         let (reply, answer) = oneshot::channel();
@@ -311,6 +350,20 @@ fn run(
 ) -> Engine {
     while let Ok(input) = rx.recv() {
         match input {
+            Input::Algo(command, reply) => {
+                let answer = match command {
+                    AlgoCommand::Start {
+                        deployment,
+                        order,
+                        weights,
+                    } => engine
+                        .start_algo(&deployment, &order, weights)
+                        .map(AlgoReply::Started),
+                    AlgoCommand::Cancel(id) => Ok(AlgoReply::Cancelled(engine.cancel_algo(id))),
+                    AlgoCommand::List => Ok(AlgoReply::List(engine.algos())),
+                };
+                let _ = reply.send(answer);
+            }
             Input::Venue => {
                 woken.store(false, Ordering::Release);
                 engine.collect_venue_reports();

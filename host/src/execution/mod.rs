@@ -4,6 +4,7 @@
 //! What happens comes back as [`OrderUpdate`]s, which the engine forwards to each order's owner
 //! without looking at what kind of order it was.
 
+pub mod algo;
 pub mod binance;
 pub mod cost;
 pub mod latency;

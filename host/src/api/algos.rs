@@ -1,0 +1,127 @@
+//! Execution algorithms for operators: start a parent order on a deployment's account (TWAP,
+//! VWAP from the stored candles' volume profile, POV, iceberg, peg), list them with their cost
+//! analysis, stop one.
+
+use super::{ApiError, AppState, ErrorBody, Refusals};
+use crate::engine::service::{AlgoCommand, AlgoReply};
+use crate::execution::algo::order::AlgoOrder;
+use crate::execution::algo::{AlgoView, schedule};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Serialize;
+
+/// Days of stored one-minute candles a VWAP's volume profile is read from.
+const PROFILE_DAYS: i64 = 20;
+
+/// A started parent order.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Started {
+    /// Its id.
+    pub id: u64,
+}
+
+/// Whether a parent order was stopped.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Stopped {
+    /// True: it was working and is stopped now.
+    pub cancelled: bool,
+}
+
+fn unexpected() -> ApiError {
+    ApiError(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "unexpected answer from the engine".into(),
+    )
+}
+
+/// The VWAP weights of `order` from the stored one-minute candles of its symbol.
+async fn vwap_weights(s: &AppState, order: &AlgoOrder) -> Result<Vec<f64>, ApiError> {
+    let conflict = |m: String| ApiError(StatusCode::CONFLICT, m);
+    let history = s
+        .history
+        .as_ref()
+        .ok_or_else(|| conflict("no history store to read a volume profile from".into()))?;
+    let start = order
+        .start_ms
+        .unwrap_or_else(crate::model::time::wall_clock_ms);
+    let end = start + (order.duration_s.clamp(0.0, 7.0 * 86_400.0) * 1000.0) as i64;
+    let symbol = order.symbol.to_ascii_uppercase();
+    let candles = history
+        .candles(&symbol, "1m", start - PROFILE_DAYS * 86_400_000, start)
+        .await
+        .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let volumes: Vec<(i64, f64)> = candles
+        .iter()
+        .map(|c| (c.open_time, c.volume.to_f64()))
+        .collect();
+    schedule::volume_profile(&volumes, start, end, order.slices.unwrap_or(10)).ok_or_else(|| {
+        conflict(format!(
+            "no stored 1m candles of {symbol} in the last {PROFILE_DAYS} days cover the window's time of day: fetch history (stratbox history) or use twap"
+        ))
+    })
+}
+
+/// Starts a parent order worked by an execution algorithm on deployment `name`'s account.
+#[utoipa::path(post, path = "/v1/deployments/{name}/algos", tag = "execution",
+    params(("name" = String, Path, description = "The deployment")),
+    request_body = AlgoOrder,
+    responses(
+        (status = 201, description = "Started", body = Started),
+        (status = 400, description = "The order is malformed", body = ErrorBody),
+        (status = 404, description = "Unknown deployment", body = ErrorBody),
+        (status = 409, description = "No volume profile for a VWAP", body = ErrorBody),
+        Refusals))]
+pub(super) async fn start(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    body: Result<Json<AlgoOrder>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Started>), ApiError> {
+    let Json(order) = body.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let weights = if order.style.eq_ignore_ascii_case("vwap") {
+        Some(vwap_weights(&s, &order).await?)
+    } else {
+        None
+    };
+    let command = AlgoCommand::Start {
+        deployment: name,
+        order: Box::new(order),
+        weights,
+    };
+    match s.service.algo(command).await? {
+        AlgoReply::Started(Ok(id)) => Ok((StatusCode::CREATED, Json(Started { id }))),
+        AlgoReply::Started(Err(why)) => Err(ApiError(StatusCode::BAD_REQUEST, why)),
+        _ => Err(unexpected()),
+    }
+}
+
+/// Every parent order, newest first, with its state and cost analysis.
+#[utoipa::path(get, path = "/v1/algos", tag = "execution",
+    responses((status = 200, description = "The parent orders", body = [AlgoView]), Refusals))]
+pub(super) async fn list(State(s): State<AppState>) -> Result<Json<Vec<AlgoView>>, ApiError> {
+    match s.service.algo(AlgoCommand::List).await? {
+        AlgoReply::List(views) => Ok(Json(views)),
+        _ => Err(unexpected()),
+    }
+}
+
+/// Stops a parent order; its open children are cancelled.
+#[utoipa::path(delete, path = "/v1/algos/{id}", tag = "execution",
+    params(("id" = u64, Path, description = "The parent order")),
+    responses(
+        (status = 200, description = "Stopped", body = Stopped),
+        (status = 404, description = "No such working parent order", body = ErrorBody),
+        Refusals))]
+pub(super) async fn cancel(
+    State(s): State<AppState>,
+    Path(id): Path<u64>,
+) -> Result<Json<Stopped>, ApiError> {
+    match s.service.algo(AlgoCommand::Cancel(id)).await? {
+        AlgoReply::Cancelled(true) => Ok(Json(Stopped { cancelled: true })),
+        AlgoReply::Cancelled(false) => Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no working parent order {id}"),
+        )),
+        _ => Err(unexpected()),
+    }
+}
