@@ -220,26 +220,37 @@ impl ProgressWriter {
     }
 }
 
+/// A position in a journal: the entries recorded before it, and the entries the store had
+/// refused by then.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JournalMark {
+    entries: u64,
+    lost: u64,
+}
+
 impl JournalProgress {
-    /// The number of entries recorded so far: an entry recorded before this call is committed
-    /// once [`JournalProgress::committed`] of the number returns.
-    pub fn recorded(&self) -> u64 {
-        self.recorded.load(std::sync::atomic::Ordering::SeqCst)
+    /// Where the journal stands now: an entry recorded before this call is committed once
+    /// [`JournalProgress::committed`] of the mark returns.
+    pub fn mark(&self) -> JournalMark {
+        JournalMark {
+            entries: self.recorded.load(std::sync::atomic::Ordering::SeqCst),
+            lost: self.committed.borrow().1,
+        }
     }
 
-    /// Waits until the first `mark` entries are written; an error if the store refused any
-    /// entry meanwhile (the one that mattered may be among them) or the writer stopped.
-    pub async fn committed(&self, mark: u64) -> Result<(), String> {
+    /// Waits until the entries before `mark` are written; an error if the store refused any
+    /// entry since the mark was taken (the one that mattered may be among them) or the writer
+    /// stopped.
+    pub async fn committed(&self, mark: JournalMark) -> Result<(), String> {
         let mut rx = self.committed.clone();
-        let lost_before = rx.borrow().1;
         let (_, lost) = *rx
-            .wait_for(|(done, _)| *done >= mark)
+            .wait_for(|(done, _)| *done >= mark.entries)
             .await
             .map_err(|_| "the journal's writer has stopped".to_string())?;
-        if lost > lost_before {
+        if lost > mark.lost {
             return Err(format!(
                 "the store refused {} journal entries",
-                lost - lost_before
+                lost - mark.lost
             ));
         }
         Ok(())
@@ -266,5 +277,39 @@ impl Journal for NullJournal {
 
     fn keeps_state(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_mark_is_committed_once_the_entries_before_it_are_and_fails_on_a_loss() {
+        let (writer, progress) = ProgressWriter::new();
+        writer.recorded();
+        writer.recorded();
+        let mark = progress.mark();
+        writer.recorded();
+        let waiting = tokio::spawn({
+            let progress = progress.clone();
+            async move { progress.committed(mark).await }
+        });
+        writer.committed(1, 0);
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "one of two entries written");
+        writer.committed(2, 0);
+        assert_eq!(waiting.await.unwrap(), Ok(()));
+        // An entry refused after the mark was taken fails it.
+        let mark = progress.mark();
+        writer.recorded();
+        writer.committed(1, 1);
+        let e = progress.committed(mark).await.unwrap_err();
+        assert!(e.contains("refused 1"), "{e}");
+        // A loss before the mark does not.
+        writer.recorded();
+        let mark = progress.mark();
+        writer.committed(1, 0);
+        assert_eq!(progress.committed(mark).await, Ok(()));
     }
 }

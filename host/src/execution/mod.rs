@@ -717,7 +717,14 @@ impl OrderPath {
                         request,
                         mode,
                     };
-                    if self.venue.is_remote() {
+                    if self.venue.is_remote() && self.replacing.contains_key(&old) {
+                        let reason = Rejection::new(
+                            RejectCode::UnknownOrder,
+                            format!("order {old} is already being replaced"),
+                        );
+                        let r = replacement;
+                        self.refuse(r.deployment, r.new_id, r.request, reason, at, market);
+                    } else if self.venue.is_remote() {
                         // The exchange answers the cancel later; the replacement waits for it.
                         self.replacing.insert(old, replacement);
                         self.venue.cancel(old, at, market, &mut self.reports);

@@ -140,7 +140,10 @@ impl TradingClient {
             endpoints,
             credentials: Arc::new(credentials),
             clock: Arc::new(ServerClock::default()),
-            http: reqwest::Client::new(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
             connection: tokio::sync::Mutex::new(None),
             events: tokio::sync::Mutex::new(None),
             next_id: Default::default(),
@@ -212,9 +215,15 @@ impl TradingClient {
         {
             return Ok(c.requests.clone());
         }
-        let (socket, _) = tokio_tungstenite::connect_async(&self.endpoints.ws_api)
-            .await
-            .map_err(|e| TradingError::Transport(format!("{}: {e}", self.endpoints.ws_api)))?;
+        let (socket, _) = tokio::time::timeout(
+            self.timeout,
+            tokio_tungstenite::connect_async(&self.endpoints.ws_api),
+        )
+        .await
+        .map_err(|_| {
+            TradingError::Transport(format!("{}: connect timed out", self.endpoints.ws_api))
+        })?
+        .map_err(|e| TradingError::Transport(format!("{}: {e}", self.endpoints.ws_api)))?;
         let (tx, rx) = mpsc::channel(1024);
         let events = self.events.lock().await.clone();
         tokio::spawn(serve_connection(socket, rx, events));
@@ -274,6 +283,10 @@ impl TradingClient {
         if status == 200 {
             return Ok(answer["result"].clone());
         }
+        // Binance: a 5xx means the request's outcome is unknown.
+        if status >= 500 {
+            return Err(unknown());
+        }
         Err(refused(status, &answer["error"]))
     }
 
@@ -297,6 +310,8 @@ impl TradingClient {
         };
         let weight = match path {
             "/api/v3/account" | "/api/v3/allOrders" | "/api/v3/myTrades" => 20,
+            "/api/v3/openOrders" if !params.contains_key("symbol") => 80,
+            "/api/v3/openOrders" => 6,
             "/api/v3/order" if method == reqwest::Method::GET => 4,
             _ => 1,
         };
@@ -335,8 +350,8 @@ impl TradingClient {
         let body: Value = response.json().await.map_err(|_| unknown())?;
         match status {
             200 => Ok(body),
-            // Binance: "execution status unknown".
-            503 if body["code"] == -1007 => Err(unknown()),
+            // Binance: a 5xx means the outcome is unknown (503 -1007 "execution status unknown").
+            500.. => Err(unknown()),
             _ => Err(refused(status, &body)),
         }
     }

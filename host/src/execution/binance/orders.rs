@@ -184,8 +184,7 @@ fn fixed(v: &Value) -> Option<Fixed> {
 
 /// The malformed field of an exchange message.
 fn missing(field: &str, message: &Value) -> String {
-    let mut text = message.to_string();
-    text.truncate(300);
+    let text: String = message.to_string().chars().take(300).collect();
     format!("the exchange's order message has no valid {field}: {text}")
 }
 

@@ -29,6 +29,8 @@ struct Tracked {
     executed: Fixed,
     /// How it ended, once the exchange has said so.
     ended: Option<String>,
+    /// Whether a fill completing it was reported.
+    completed: bool,
     done: bool,
 }
 
@@ -78,6 +80,7 @@ impl Tracker {
                 filled: Fixed::ZERO,
                 executed: Fixed::ZERO,
                 ended: None,
+                completed: false,
                 done: false,
             },
         );
@@ -118,6 +121,11 @@ impl Tracker {
     /// The exchange's id of order `order_id`, once known.
     pub fn exchange_id(&self, order_id: u64) -> Option<i64> {
         self.orders.get(&order_id).and_then(|t| t.exchange_id)
+    }
+
+    /// Whether order `order_id` has ended (all its reports out).
+    pub fn is_done(&self, order_id: u64) -> bool {
+        self.orders.get(&order_id).is_some_and(|t| t.done)
     }
 
     /// The symbol of order `order_id`, while tracked.
@@ -205,9 +213,11 @@ impl Tracker {
         if t.done {
             return out;
         }
-        self.by_exchange
-            .insert((t.symbol.clone(), view.exchange_id), order_id);
-        t.exchange_id = Some(view.exchange_id);
+        if view.exchange_id >= 0 {
+            self.by_exchange
+                .insert((t.symbol.clone(), view.exchange_id), order_id);
+            t.exchange_id = Some(view.exchange_id);
+        }
         let time = view.time;
         let report = |kind| VenueReport {
             order_id,
@@ -266,6 +276,7 @@ impl Tracker {
                 complete,
             }));
             if complete {
+                t.completed = true;
                 t.done = true;
                 return out;
             }
@@ -277,6 +288,9 @@ impl Tracker {
             t.done = true;
             match end.as_str() {
                 "CANCELED" => out.push(report(ReportKind::Cancelled)),
+                // Filled, its last fill told before its status (from `myTrades`): nothing is
+                // left to fill, and the order manager releases what it still holds.
+                "FILLED" if !t.completed => out.push(report(ReportKind::Expired)),
                 "FILLED" => {}
                 _ => out.push(report(ReportKind::Expired)),
             }
@@ -439,6 +453,22 @@ mod tests {
         let reason = Rejection::new(RejectCode::InsufficientBalance, "no");
         assert_eq!(kinds(&t.refuse(1, reason, 9)), ["Rejected"]);
         assert!(t.open().is_empty());
+    }
+
+    #[test]
+    fn an_order_by_quote_amount_whose_trades_come_before_its_status_still_ends() {
+        let mut t = tracker(Amount::Quote(fx("100")), false);
+        let c = &commission_in_quote;
+        let trades = view("TRADES", "0", vec![trade(1, "0.5"), trade(2, "0.5")]);
+        assert_eq!(
+            kinds(&t.observe(1, &trades, c)),
+            ["Accepted", "fill 0.5 false", "fill 0.5 false"]
+        );
+        assert_eq!(
+            kinds(&t.observe(1, &view("FILLED", "1", vec![]), c)),
+            ["Expired"]
+        );
+        assert!(t.is_done(1));
     }
 
     #[test]

@@ -170,7 +170,7 @@ impl Venue for LiveVenue {
             return Self::unknown_symbol(&order, now, out);
         };
         // The order's row was journaled before it came here: it is sent once that is committed.
-        let mark = self.progress.as_ref().map_or(0, JournalProgress::recorded);
+        let mark = self.progress.as_ref().map(JournalProgress::mark);
         let _ = self.commands.send(Command::Place {
             placed,
             params,

@@ -9,7 +9,7 @@ use super::status::{ExchangeBalance, UnknownOrder};
 use super::tracker::{Placed, Tracker, commission_in_quote};
 use super::venue::Shared;
 use crate::execution::venue::VenueReport;
-use crate::journal::JournalProgress;
+use crate::journal::{JournalMark, JournalProgress};
 use crate::model::{AccountLimit, Fixed, RejectCode, Rejection};
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
@@ -27,7 +27,7 @@ pub enum Command {
         /// Its parameters.
         params: Map<String, Value>,
         /// The journal position of its row.
-        mark: u64,
+        mark: Option<JournalMark>,
     },
     /// Take back an order that was open before a restart: look it up by its client order id
     /// and follow it, or send it if it never reached the exchange.
@@ -100,6 +100,13 @@ pub struct Worker {
     placing: HashSet<u64>,
     /// Orders whose placement's outcome is unknown.
     in_doubt: HashSet<u64>,
+    /// Orders restored after a restart whose lookup is in flight: what the exchange says of
+    /// them meanwhile waits for it (the lookup decides which trades were counted before).
+    restoring: HashSet<u64>,
+    /// Cancels sent and not yet confirmed, with their attempts.
+    cancelling: HashMap<u64, u32>,
+    /// When each order's trades were last fetched.
+    fetched: HashMap<u64, std::time::Instant>,
     /// Cancels asked for while the order's placement was in flight.
     deferred_cancels: HashSet<u64>,
     /// Orders whose query or trades are being fetched.
@@ -110,6 +117,8 @@ pub struct Worker {
     last_trade: HashMap<String, i64>,
     /// Orders that ended (symbol, exchange id): their trades are not unknown.
     ended: HashSet<(String, i64)>,
+    /// The same, oldest first, to forget the oldest past [`MAX_ENDED`].
+    ended_order: std::collections::VecDeque<(String, i64)>,
     /// Trades the last reconciliation could not match to an order yet (its placement's answer
     /// may still be on its way): unknown if the next cannot either.
     unmatched: Vec<(String, i64, Trade)>,
@@ -117,6 +126,13 @@ pub struct Worker {
     in_flight: usize,
     policy: UnknownPolicy,
 }
+
+/// Ended orders remembered, so that their trades are not taken for unknown ones.
+const MAX_ENDED: usize = 100_000;
+/// Cancels sent for one order before its cancel counts as refused.
+const CANCEL_ATTEMPTS: u32 = 3;
+/// How long an order waits for its journal row to be committed before it is refused.
+const COMMIT_WAIT: Duration = Duration::from_secs(30);
 
 fn rate_refusal(why: String) -> Rejection {
     Rejection::new(RejectCode::Account(AccountLimit::OrderRate), why)
@@ -129,8 +145,11 @@ fn order_params(symbol: &str, client_order_id: &str) -> Map<String, Value> {
     p
 }
 
-/// Places `params`, resending while the request could not be sent, and asking after it when its
-/// answer was lost or the exchange calls it a duplicate (a resend of one that arrived).
+/// Places `params`, sending it again only while the request could not be sent at all. An
+/// answer that was lost, or a duplicate (an earlier send arrived), is settled by a query on the
+/// client order id; if that cannot tell, the outcome stays unknown (the order is in doubt until
+/// reconciliation finds it or finds it missing): sending again could make it two orders, as
+/// Binance keeps client order ids unique only among open orders.
 async fn place(client: &TradingClient, params: Map<String, Value>) -> Result<Value, TradingError> {
     let symbol = params["symbol"].as_str().unwrap_or("").to_string();
     let id = params["newClientOrderId"]
@@ -155,11 +174,12 @@ async fn place(client: &TradingClient, params: Map<String, Value>) -> Result<Val
         if !ask {
             return result;
         }
-        match client.query(order_params(&symbol, &id)).await {
-            // It never arrived: send it again (the same client order id keeps it one order).
-            Err(TradingError::Refused { code: -2013, .. }) if attempt < 3 => continue,
-            other => return other,
-        }
+        return match client.query(order_params(&symbol, &id)).await {
+            Ok(answer) => Ok(answer),
+            Err(e) => Err(TradingError::Unknown {
+                what: format!("order {id} (its answer lost, and the query said: {e})"),
+            }),
+        };
     }
     Err(TradingError::Transport(format!(
         "order {id} could not be sent after 4 attempts"
@@ -286,11 +306,15 @@ impl Worker {
             outcomes: mpsc::unbounded_channel(),
             placing: HashSet::new(),
             in_doubt: HashSet::new(),
+            restoring: HashSet::new(),
+            cancelling: HashMap::new(),
+            fetched: HashMap::new(),
             deferred_cancels: HashSet::new(),
             fetching: HashSet::new(),
             symbols: symbols.into_iter().collect(),
             last_trade: HashMap::new(),
             ended: HashSet::new(),
+            ended_order: Default::default(),
             unmatched: Vec::new(),
             reconciling: false,
             in_flight: 0,
@@ -317,8 +341,8 @@ impl Worker {
                 },
                 Some(outcome) = self.outcomes.1.recv() => self.outcome(outcome),
                 event = next(&mut stream), if stream.is_some() => match event {
-                    Some(event) => self.event(&event),
-                    None => {
+                    Some(event) if self.event(&event) => {}
+                    _ => {
                         stream = None;
                         self.shared.status(|s| s.connected = false);
                         tracing::warn!("the user data stream ended; subscribing again");
@@ -393,9 +417,17 @@ impl Worker {
                 self.placing.insert(order_id);
                 let (client, progress) = (self.client.clone(), self.progress.clone());
                 self.spawn(async move {
-                    if let Some(progress) = progress
-                        && let Err(why) = progress.committed(mark).await
-                    {
+                    let committed = match (&progress, mark) {
+                        (Some(progress), Some(mark)) => {
+                            tokio::time::timeout(COMMIT_WAIT, progress.committed(mark))
+                                .await
+                                .unwrap_or_else(|_| {
+                                    Err(format!("not committed within {COMMIT_WAIT:?}"))
+                                })
+                        }
+                        _ => Ok(()),
+                    };
+                    if let Err(why) = committed {
                         return Outcome::Placed(
                             order_id,
                             Err(TradingError::Throttled(format!(
@@ -415,6 +447,7 @@ impl Worker {
                 self.symbols.insert(placed.symbol.clone());
                 self.tracker.track(placed);
                 self.placing.insert(order_id);
+                self.restoring.insert(order_id);
                 let client = self.client.clone();
                 self.spawn(async move {
                     let symbol = params["symbol"].as_str().unwrap_or("").to_string();
@@ -463,9 +496,34 @@ impl Worker {
             });
             return;
         };
+        *self.cancelling.entry(order_id).or_insert(0) += 1;
         let client = self.client.clone();
         let params = self.client_params(order_id, &symbol);
         self.spawn(async move { Outcome::Cancelled(order_id, client.cancel(params).await) });
+    }
+
+    /// A cancel whose answer was lost: the query says the order is still open, so it is sent
+    /// again, and after [`CANCEL_ATTEMPTS`] counts as refused (a replacement waiting for it is
+    /// then decided).
+    fn settle_cancel(&mut self, order_id: u64, now: i64) {
+        let Some(&attempts) = self.cancelling.get(&order_id) else {
+            return;
+        };
+        if self.tracker.symbol(order_id).is_none() || self.tracker.is_done(order_id) {
+            self.cancelling.remove(&order_id);
+        } else if attempts < CANCEL_ATTEMPTS {
+            self.cancel(order_id);
+        } else {
+            self.cancelling.remove(&order_id);
+            let reason = Rejection::new(
+                RejectCode::UnknownOrder,
+                format!(
+                    "the cancel of order {order_id} got no answer {attempts} times; it is still open"
+                ),
+            );
+            let reports = self.tracker.cancel_refused(order_id, reason, now);
+            self.emit(reports);
+        }
     }
 
     fn client_params(&self, order_id: u64, symbol: &str) -> Map<String, Value> {
@@ -488,6 +546,10 @@ impl Worker {
     }
 
     fn observe(&mut self, order_id: u64, view: &OrderView) -> usize {
+        if self.restoring.contains(&order_id) {
+            // Reconciliation tells it again once the lookup has decided.
+            return 0;
+        }
         let reports = self.tracker.observe(order_id, view, &commission_in_quote);
         // The exchange has the order: a placement whose answer is late is settled, and a cancel
         // that waited for it can go.
@@ -540,12 +602,14 @@ impl Worker {
             }
             Outcome::Restored(order_id, filled, result) => {
                 self.placing.remove(&order_id);
+                self.restoring.remove(&order_id);
                 match result {
                     Ok((answer, trades)) => {
-                        // Trades before the restart were counted then; the rest are news.
+                        // Trades before the restart were counted then; the rest are news,
+                        // told after the order's state (so its end is known with its fills).
                         let rest = self.tracker.restored(order_id, filled, trades);
-                        self.trades(order_id, rest);
                         self.answer(order_id, &answer, true);
+                        self.trades(order_id, rest);
                     }
                     Err(e) => {
                         self.error(format!("restored order {order_id} not found: {e}"));
@@ -557,8 +621,12 @@ impl Worker {
                 }
             }
             Outcome::Cancelled(order_id, result) => match result {
-                Ok(answer) => self.answer(order_id, &answer, false),
+                Ok(answer) => {
+                    self.cancelling.remove(&order_id);
+                    self.answer(order_id, &answer, false)
+                }
                 Err(TradingError::Refused { code, msg, .. }) => {
+                    self.cancelling.remove(&order_id);
                     let reports =
                         self.tracker
                             .cancel_refused(order_id, orders::rejection(code, &msg), now);
@@ -577,6 +645,7 @@ impl Worker {
                     Ok(answer) => {
                         self.in_doubt.remove(&order_id);
                         self.answer(order_id, &answer, true);
+                        self.settle_cancel(order_id, now);
                     }
                     Err(TradingError::Refused { code: -2013, .. })
                         if self.in_doubt.remove(&order_id) =>
@@ -646,8 +715,8 @@ impl Worker {
         self.shared.status(|s| s.recovered_fills += fills as u64);
     }
 
-    /// A user data stream event.
-    fn event(&mut self, event: &Value) {
+    /// A user data stream event; false when it ends the stream.
+    fn event(&mut self, event: &Value) -> bool {
         match event["e"].as_str() {
             Some("executionReport") => match OrderView::from_execution_report(event) {
                 Ok(view) => match orders::host_order_id(&view.client_order_id) {
@@ -685,10 +754,12 @@ impl Worker {
                 });
             }
             Some("eventStreamTerminated") => {
-                self.error("the exchange ended the user data stream".into())
+                self.error("the exchange ended the user data stream".into());
+                return false;
             }
             _ => {}
         }
+        true
     }
 
     fn reconcile(&mut self) {
@@ -765,7 +836,11 @@ impl Worker {
             );
         }
         if policy == UnknownPolicy::Cancel {
-            for v in unknown {
+            // Never ours (an order of this host not followed yet, e.g. before a restore).
+            let foreign = unknown
+                .into_iter()
+                .filter(|v| orders::host_order_id(&v.client_order_id).is_none());
+            for v in foreign {
                 let client = self.client.clone();
                 let mut p = Map::new();
                 p.insert("symbol".into(), json!(v.symbol));
@@ -792,8 +867,15 @@ impl Worker {
 
     /// Fetches what the tracker knows is missing, forgets what has ended.
     fn follow_up(&mut self) {
+        let now = std::time::Instant::now();
         for (order_id, symbol, exchange_id) in self.tracker.missing_trades() {
-            if self.fetching.insert(order_id) {
+            // At most once a second per order: the exchange's trade list may lag its status.
+            let recent = self
+                .fetched
+                .get(&order_id)
+                .is_some_and(|at| now.duration_since(*at) < Duration::from_secs(1));
+            if !recent && self.fetching.insert(order_id) {
+                self.fetched.insert(order_id, now);
                 let client = self.client.clone();
                 self.spawn(async move {
                     let trades = my_trades(&client, &symbol, Some(("orderId", exchange_id)))
@@ -804,8 +886,17 @@ impl Worker {
             }
         }
         for key in self.tracker.prune() {
-            self.ended.insert(key);
+            self.ended.insert(key.clone());
+            self.ended_order.push_back(key);
         }
+        while self.ended_order.len() > MAX_ENDED {
+            if let Some(old) = self.ended_order.pop_front() {
+                self.ended.remove(&old);
+            }
+        }
+        let open: HashSet<u64> = self.tracker.open().into_iter().map(|(id, _)| id).collect();
+        self.fetched.retain(|id, _| open.contains(id));
+        self.cancelling.retain(|id, _| open.contains(id));
     }
 
     /// Tells the engine there is news, and operators the state.
