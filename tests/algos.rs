@@ -124,3 +124,64 @@ fn operators_work_parent_orders_and_read_their_costs() {
         Some(json!({"symbol": "BTCUSDT", "side": "buy", "quantity": 1, "style": "twap", "duration_s": 5})));
     assert_eq!(status, 404);
 }
+
+/// Strategies start parent orders through the contract in a backtest of the real BTCUSDT
+/// capture; the report carries each parent's cost analysis, and the children's fills are the
+/// deployment's fills.
+#[test]
+fn a_backtest_reports_the_costs_of_the_parents_its_strategies_worked() {
+    let (names, events) = common::btcusdt_capture();
+    let budget = stratbox::risk::Budget {
+        balances: [("USDT".to_string(), 100_000.0), ("BTC".to_string(), 1.0)].into(),
+        ..stratbox::risk::Budget::unlimited(1.0)
+    };
+    let probe = |name: &str, urgency: &str| stratbox::backtest::Component {
+        name: name.into(),
+        bytes: common::guest("order-probe"),
+        config: format!(
+            r#"{{"orders": "algo twap buy 0.05 60000 6 {urgency} bps=30", "at": 200}}"#
+        ),
+        budget: budget.clone(),
+    };
+    let report = stratbox::backtest::run(
+        stratbox::sandbox::Runtime::new(Default::default()).unwrap(),
+        stratbox::backtest::Backtest {
+            components: vec![probe("taker", "aggressive"), probe("maker", "passive")],
+            symbols: &names,
+            exchange_info: None,
+            events: &events,
+            execution: Default::default(),
+            inference: None,
+            progress: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(report.algos.len(), 2, "{:?}", report.algos);
+    let of = |name: &str| report.algos.iter().find(|a| a.deployment == name).unwrap();
+    let (taker, maker) = (of("taker"), of("maker"));
+    assert_eq!(taker.tca.fill_ratio, 1.0, "{taker:?}");
+    assert_eq!(taker.state, stratbox::execution::algo::AlgoState::Done);
+    assert_eq!(taker.tca.maker_share, 0.0);
+    assert!(taker.tca.shortfall_bps.unwrap() <= 30.0 + 1e-9, "{taker:?}");
+    assert!(taker.tca.children >= 6, "{taker:?}");
+    if maker.tca.filled > 0.0 {
+        assert_eq!(maker.tca.maker_share, 1.0, "{maker:?}");
+    }
+    // The children's fills are the deployments' fills.
+    let filled: f64 = report
+        .fills
+        .iter()
+        .filter(|f| f.deployment == "taker")
+        .map(|f| f.quantity.parse::<f64>().unwrap())
+        .sum();
+    assert!(
+        (filled - taker.tca.filled).abs() < 1e-9,
+        "{filled} vs {taker:?}"
+    );
+    let json = serde_json::to_value(&report).unwrap();
+    assert!(
+        json["algos"][0]["tca"]["shortfall_bps"].is_number(),
+        "{}",
+        json["algos"]
+    );
+}

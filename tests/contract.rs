@@ -318,10 +318,10 @@ fn a_0_1_optimizer_filters_the_signals_of_0_2_strategies() {
     );
 }
 
-/// Components built against 0.2.0 (before the `risk` interface) link to the 0.2.1 host through
+/// Components built against 0.2.0 (before the `risk` interface) link to the 0.2.2 host through
 /// wasmtime's semver-aware linker and trade exactly like their current builds.
 #[test]
-fn components_built_against_0_2_0_keep_deploying_and_trade_like_their_0_2_1_builds() {
+fn components_built_against_0_2_0_keep_deploying_and_trade_like_their_current_builds() {
     let runtime = Runtime::new(SandboxLimits::default()).unwrap();
     for name in [
         "sma-crossover",
@@ -341,7 +341,7 @@ fn components_built_against_0_2_0_keep_deploying_and_trade_like_their_0_2_1_buil
             current
                 .imports
                 .iter()
-                .all(|i| !i.contains("stratbox:strategy") || i.ends_with("@0.2.1")),
+                .all(|i| !i.contains("stratbox:strategy") || i.ends_with("@0.2.2")),
             "{name}: {:?}",
             current.imports
         );
@@ -364,6 +364,88 @@ fn components_built_against_0_2_0_keep_deploying_and_trade_like_their_0_2_1_buil
     assert_eq!(
         engine.equity("v020").unwrap(),
         engine.equity("v021").unwrap()
+    );
+}
+
+/// Components built against 0.2.1 (before the `execution` interface) link to the 0.2.2 host
+/// and trade exactly like their current builds.
+#[test]
+fn components_built_against_0_2_1_keep_deploying_and_trade_like_their_current_builds() {
+    let runtime = Runtime::new(SandboxLimits::default()).unwrap();
+    for name in [
+        "sma-crossover",
+        "market-maker",
+        "counter",
+        "confidence-optimizer",
+    ] {
+        let report = runtime.compile(&v0_2_1_guest(name)).unwrap().report.clone();
+        assert_eq!(report.contract, Contract::V0_2, "{name}");
+        assert!(
+            report.imports.iter().any(|i| i.ends_with("@0.2.1")),
+            "{name}: {:?}",
+            report.imports
+        );
+    }
+    let sma = r#"{"fast": 10, "slow": 30, "quantity": 100}"#;
+    let (engine, fills) = side_by_side(
+        runtime,
+        vec![
+            ("v021", v0_2_1_guest("sma-crossover"), sma),
+            ("v022", guest("sma-crossover"), sma),
+        ],
+    );
+    let of = |owner: &str| fills.get(owner).cloned().unwrap_or_default();
+    assert!(
+        of("v022").len() > 20,
+        "the strategy traded: {}",
+        of("v022").len()
+    );
+    assert_eq!(of("v021"), of("v022"));
+    assert_eq!(
+        engine.equity("v021").unwrap(),
+        engine.equity("v022").unwrap()
+    );
+}
+
+/// A 0.2.2 guest starts a TWAP through `execution`, follows it to the end, and never hears of
+/// its children; a malformed parent is refused with the reason.
+#[test]
+fn a_guest_works_a_parent_order_through_execution() {
+    let mut engine = engine(SandboxLimits::default());
+    engine
+        .deploy(
+            "probe",
+            guest("order-probe"),
+            r#"{"orders": "algo twap buy 3 240000 4 aggressive bps=500; algo swirl buy 1 1000 1", "at": 2}"#
+                .into(),
+            Budget::unlimited(1e6),
+            StateStore::default(),
+        )
+        .unwrap();
+    for bar in bars(10) {
+        engine.handle(&stratbox::feeds::MarketEvent::Bar(bar));
+    }
+    let state = engine.state("probe").unwrap();
+    let text = |key: &str| String::from_utf8(state.get(key).unwrap_or_default().to_vec()).unwrap();
+    assert!(text("submit0").starts_with("ok "), "{}", text("submit0"));
+    assert!(
+        text("submit1").contains("algo style swirl"),
+        "{}",
+        text("submit1")
+    );
+    let status = text("algo0");
+    let words: Vec<&str> = status.split(' ').collect();
+    assert_eq!(&words[..3], ["Done", "3", "4"], "{status}");
+    assert!(
+        words[3].parse::<f64>().is_ok(),
+        "a shortfall against the arrival mid: {status}"
+    );
+    // Its four children's updates went to the parent, not to the strategy.
+    assert_eq!(
+        state_u64(&engine, "probe", "updates").unwrap_or(0),
+        0,
+        "{}",
+        text("log")
     );
 }
 

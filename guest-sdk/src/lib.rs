@@ -2,7 +2,7 @@
 //!
 //! The SDK for writing trading strategies and signal optimizers that run inside the stratbox
 //! host as WebAssembly components (`wasm32-wasip2`), against the WIT contract
-//! `stratbox:strategy@0.2.1`.
+//! `stratbox:strategy@0.2.2`.
 //!
 //! A strategy is a type implementing [`Strategy`]; every callback has a no-op default, so a
 //! strategy overrides only what it needs. [`export_strategy!`] turns it into a component.
@@ -51,8 +51,9 @@
 //!
 //! The guest has no ambient capabilities: no files, sockets, environment or wall clock. Everything
 //! it can do is in the host interfaces re-exported here: [`market`], [`clock`], [`orders`],
-//! [`signals`], [`state`], [`log`] and [`risk`] (its trading state, drawdown and VaR as the
-//! host keeps them, and position sizes clipped to its budget; since 0.2.1).
+//! [`signals`], [`state`], [`log`], [`risk`] (its trading state, drawdown and VaR as the
+//! host keeps them, and position sizes clipped to its budget; since 0.2.1) and [`execution`]
+//! (parent orders the host works by TWAP, VWAP, POV, iceberg or peg; since 0.2.2).
 
 pub mod config;
 mod feature;
@@ -67,7 +68,7 @@ pub use order::Order;
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/0.2.1",
+        path: "../wit/0.2.2",
         world: "strategy",
         pub_export_macro: true,
         export_macro_name: "__export_strategy_world",
@@ -79,17 +80,17 @@ pub mod bindings {
 #[doc(hidden)]
 pub mod optimizer_bindings {
     wit_bindgen::generate!({
-        path: "../wit/0.2.1",
+        path: "../wit/0.2.2",
         world: "signal-optimizer",
         pub_export_macro: true,
         export_macro_name: "__export_optimizer_world",
         default_bindings_module: "stratbox_guest::optimizer_bindings",
         with: {
-            "stratbox:strategy/types@0.2.1": crate::bindings::stratbox::strategy::types,
-            "stratbox:strategy/market@0.2.1": crate::bindings::stratbox::strategy::market,
-            "stratbox:strategy/clock@0.2.1": crate::bindings::stratbox::strategy::clock,
-            "stratbox:strategy/state@0.2.1": crate::bindings::stratbox::strategy::state,
-            "stratbox:strategy/log@0.2.1": crate::bindings::stratbox::strategy::log,
+            "stratbox:strategy/types@0.2.2": crate::bindings::stratbox::strategy::types,
+            "stratbox:strategy/market@0.2.2": crate::bindings::stratbox::strategy::market,
+            "stratbox:strategy/clock@0.2.2": crate::bindings::stratbox::strategy::clock,
+            "stratbox:strategy/state@0.2.2": crate::bindings::stratbox::strategy::state,
+            "stratbox:strategy/log@0.2.2": crate::bindings::stratbox::strategy::log,
         },
     });
 }
@@ -107,6 +108,14 @@ pub use bindings::stratbox::strategy::types::{
 /// risked per stop distance, each scaled by a signal's strength (since contract 0.2.1).
 pub mod risk {
     pub use crate::bindings::stratbox::strategy::risk::*;
+}
+
+/// Parent orders the host works through child orders of this strategy's account: TWAP, VWAP
+/// (weights per slice), POV, iceberg and peg, within a limit price or slippage cap, resting or
+/// taking by urgency; their progress and cost against the arrival mid (since contract 0.2.2).
+/// The children's updates go to the parent, not to [`Strategy::on_order_update`].
+pub mod execution {
+    pub use crate::bindings::stratbox::strategy::execution::*;
 }
 
 /// Market data the host has seen: bars, book, instruments, named features, model predictions.

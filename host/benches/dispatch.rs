@@ -28,6 +28,7 @@ fn env() -> HostEnv {
             Box::new(BarVenue::new(BarFillConfig::default())),
             journal.clone(),
         ))),
+        algos: Default::default(),
         journal,
     }
 }

@@ -20,10 +20,12 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 use std::time::{Duration, Instant};
-use stratbox::sim::{Credential, OrderLimits, SimAccounts, SimConfig, SimMarket};
 use tokio_tungstenite::tungstenite::Message;
 
-const SECRET: &str = "bench-secret";
+#[path = "support/sim.rs"]
+mod sim;
+
+use sim::{SECRET, start};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -55,33 +57,6 @@ fn report(what: &str, times: &mut [Duration], baseline: f64) {
         "| {what} | {p50:.0} µs | {p99:.0} µs | {max:.0} µs | {:.2} |",
         p50 / baseline
     );
-}
-
-/// The simulator with `accounts` accounts (`bench-0`, `bench-1`, ...) on a loopback port.
-async fn start(accounts: usize) -> String {
-    let mut book = SimAccounts::default();
-    for n in 0..accounts {
-        book.open(
-            &format!("bench-{n}"),
-            Credential::Hmac(SECRET.as_bytes().to_vec()),
-            [("USDT".to_string(), 1e9), ("BTC".to_string(), 1e4)].into(),
-        )
-        .unwrap();
-    }
-    let market = SimMarket::generated("BTCUSDT", "1m", 60_000, 1_704_067_200_000, 2_000, 1);
-    let config = SimConfig {
-        order_limits: OrderLimits {
-            per_10s: usize::MAX,
-            per_day: u64::MAX,
-        },
-        weight_limit: u64::MAX,
-        ..SimConfig::default()
-    };
-    let app = stratbox::sim::router_with_accounts(vec![market], config, book);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("127.0.0.1:{}", addr.port())
 }
 
 /// A price far under the book, so orders rest until cancelled.

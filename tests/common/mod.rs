@@ -104,6 +104,16 @@ pub fn v0_2_0_guest(name: &str) -> Arc<[u8]> {
         .into()
 }
 
+/// A component as the 0.2.1 SDK built it (`tests/fixtures/components-v0.2.1`).
+pub fn v0_2_1_guest(name: &str) -> Arc<[u8]> {
+    let path = repo_root()
+        .join("tests/fixtures/components-v0.2.1")
+        .join(format!("{}.wasm", name.replace('-', "_")));
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+        .into()
+}
+
 /// `n` synthetic one-minute bars of symbol 0, consecutive, gently oscillating around 100.
 pub fn bars(n: usize) -> Vec<Bar> {
     (0..n)

@@ -110,12 +110,14 @@ pub(super) async fn list(State(s): State<AppState>) -> Result<Json<Vec<AlgoView>
     params(("id" = u64, Path, description = "The parent order")),
     responses(
         (status = 200, description = "Stopped", body = Stopped),
+        (status = 400, description = "The id is not a number", body = ErrorBody),
         (status = 404, description = "No such working parent order", body = ErrorBody),
         Refusals))]
 pub(super) async fn cancel(
     State(s): State<AppState>,
-    Path(id): Path<u64>,
+    id: Result<Path<u64>, axum::extract::rejection::PathRejection>,
 ) -> Result<Json<Stopped>, ApiError> {
+    let Path(id) = id.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
     match s.service.algo(AlgoCommand::Cancel(id)).await? {
         AlgoReply::Cancelled(true) => Ok(Json(Stopped { cancelled: true })),
         AlgoReply::Cancelled(false) => Err(ApiError(

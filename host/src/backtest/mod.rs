@@ -213,5 +213,6 @@ pub fn run(runtime: Arc<Runtime>, setup: Backtest<'_>) -> Result<BacktestReport,
         statuses,
         recorder.updates(),
         setup.events.len(),
+        engine.algos(),
     ))
 }

@@ -183,6 +183,9 @@ pub struct BacktestReport {
     pub orders: Vec<OrderRecord>,
     /// Every fill, in order.
     pub fills: Vec<FillRecord>,
+    /// Every parent order the strategies worked by execution algorithms, with its cost
+    /// analysis (shortfall against the arrival mid, VWAP slippage, fees, fill ratio).
+    pub algos: Vec<crate::execution::algo::AlgoView>,
 }
 
 impl BacktestReport {
@@ -203,6 +206,7 @@ pub(super) fn assemble(
     statuses: Vec<(String, Status)>,
     updates: Vec<(OrderUpdate, Arc<str>)>,
     events: usize,
+    algos: Vec<crate::execution::algo::AlgoView>,
 ) -> BacktestReport {
     let fills: Vec<(Fill, Arc<str>)> = updates
         .iter()
@@ -250,5 +254,6 @@ pub(super) fn assemble(
         deployments,
         orders: updates.iter().map(|(u, s)| OrderRecord::of(u, s)).collect(),
         fills: fills.iter().map(|(f, s)| FillRecord::of(f, s)).collect(),
+        algos,
     }
 }

@@ -20,8 +20,7 @@ impl Engine {
             order.resolve(&market, self.now, weights)
         };
         Ok(spec.map(|spec| {
-            let id = self.algos.start(owner, spec);
-            self.step_algos();
+            let id = self.env.algos().start(owner, spec);
             self.deliver_updates();
             id
         }))
@@ -31,7 +30,7 @@ impl Engine {
     pub fn cancel_algo(&mut self, id: u64) -> bool {
         let stopped = {
             let mut orders = self.env.orders();
-            self.algos.cancel(id, self.now, &mut orders)
+            self.env.algos().cancel(id, self.now, &mut orders)
         };
         self.deliver_updates();
         stopped
@@ -40,7 +39,7 @@ impl Engine {
     /// Every parent order, newest first, with its cost analysis.
     pub fn algos(&self) -> Vec<AlgoView> {
         let market = self.env.market();
-        self.algos.views(&market, |id| {
+        self.env.algos().views(&market, |id| {
             self.deployments
                 .iter()
                 .find(|d| d.id == id)
@@ -50,10 +49,11 @@ impl Engine {
 
     /// Works the parents at the current event time.
     pub(super) fn step_algos(&mut self) {
-        if self.algos.active() {
-            let market = self.env.market();
-            let mut orders = self.env.orders();
-            self.algos.step(self.now, &market, &mut orders);
+        let market = self.env.market();
+        let mut orders = self.env.orders();
+        let mut algos = self.env.algos();
+        if algos.active() {
+            algos.step(self.now, &market, &mut orders);
         }
     }
 }

@@ -87,8 +87,6 @@ pub struct Engine {
     metrics: Option<Arc<crate::monitor::ServiceMetrics>>,
     /// The latest signals, for operators.
     signal_log: signal_log::SignalLog,
-    /// Parent orders worked by execution algorithms.
-    algos: crate::execution::algo::Algos,
 }
 
 /// How the engine obtains predictions.
@@ -107,6 +105,7 @@ impl Engine {
         let env = HostEnv {
             market: Arc::new(RwLock::new(MarketData::default())),
             orders: Arc::new(Mutex::new(OrderPath::new(venue, journal.clone()))),
+            algos: Default::default(),
             journal,
         };
         Engine {
@@ -120,7 +119,6 @@ impl Engine {
             enforce_cpu: false,
             metrics: None,
             signal_log: signal_log::SignalLog::default(),
-            algos: Default::default(),
         }
     }
 
@@ -364,7 +362,7 @@ impl Engine {
         {
             let market = self.env.market();
             let mut orders = self.env.orders();
-            self.algos.cancel_owner(d.id, self.now, &mut orders);
+            self.env.algos().cancel_owner(d.id, self.now, &mut orders);
             orders.remove(d.id, self.now, &market);
         }
         self.env
@@ -471,13 +469,13 @@ impl Engine {
             let market = self.env.market();
             self.env.orders().on_event(event, &market);
         }
-        self.step_algos();
         self.deliver_updates();
     }
 
     /// Delivers waiting order updates to their owners; orders their callbacks submit that the
     /// venue settles at once are delivered in further rounds (at most [`UPDATE_ROUNDS`]).
     fn deliver_updates(&mut self) {
+        self.step_algos();
         for _ in 0..UPDATE_ROUNDS {
             let updates = {
                 let market = self.env.market();
@@ -499,7 +497,7 @@ impl Engine {
                 if let Some(m) = &self.metrics {
                     count_update(m, &self.deployments[i].label, update);
                 }
-                if self.algos.on_update(update) {
+                if self.env.algos().on_update(update) {
                     continue;
                 }
                 let now = self.now;
@@ -510,8 +508,6 @@ impl Engine {
 
     /// Collects what a remote venue has reported and delivers the updates that follow.
     pub fn collect_venue_reports(&mut self) {
-        self.deliver_updates();
-        self.step_algos();
         self.deliver_updates();
     }
 
@@ -577,7 +573,8 @@ impl Engine {
     fn on_trade(&mut self, trade: &TradePrint, event: &MarketEvent) {
         self.advance_to(trade.time);
         self.env.market_mut().push_trade(trade);
-        self.algos
+        self.env
+            .algos()
             .on_trade(trade.symbol, trade.price, trade.quantity);
         self.match_event(event);
         self.protect(event);

@@ -92,7 +92,15 @@ impl World {
     pub fn imports(self) -> &'static [&'static str] {
         match self {
             World::Strategy => &[
-                "types", "market", "clock", "orders", "signals", "state", "log", "risk",
+                "types",
+                "market",
+                "clock",
+                "orders",
+                "signals",
+                "state",
+                "log",
+                "risk",
+                "execution",
             ],
             World::SignalOptimizer => &["types", "market", "clock", "state", "log"],
         }

@@ -329,6 +329,26 @@ impl Algos {
         true
     }
 
+    /// Stops parent `id` if deployment `owner` started it (a guest stops only its own).
+    pub fn cancel_own(
+        &mut self,
+        owner: DeploymentId,
+        id: u64,
+        now: TimestampMs,
+        orders: &mut OrderPath,
+    ) -> bool {
+        self.parents.get(&id).is_some_and(|p| p.owner == owner) && self.cancel(id, now, orders)
+    }
+
+    /// Parent `id` of deployment `owner`: its state, open quantity and cost analysis.
+    pub fn status(&self, owner: DeploymentId, id: u64) -> Option<(AlgoState, Fixed, Tca)> {
+        let p = self.parents.get(&id).filter(|p| p.owner == owner)?;
+        let tca = p
+            .executions
+            .analyse(p.spec.side, p.spec.quantity, p.arrival_mid, p.sent);
+        Some((p.state, p.open_quantity(), tca))
+    }
+
     /// Stops every parent of deployment `owner`.
     pub fn cancel_owner(&mut self, owner: DeploymentId, now: TimestampMs, orders: &mut OrderPath) {
         let ids: Vec<u64> = self

@@ -1,11 +1,12 @@
 //! The host side of the WIT contract: the data of one guest's store ([`GuestCtx`]) and one
 //! module per host interface of the current contract (`market`, `clock`, `orders`, `signals`,
-//! `state`, `log`, `risk`), as wasmtime's own WASI host is laid out, plus [`v0_1`], the adapter of the
+//! `state`, `log`, `risk`, `execution`), as wasmtime's own WASI host is laid out, plus [`v0_1`], the adapter of the
 //! previous contract onto the same logic. Host functions translate between WIT and domain types
 //! (through [`super::convert`]), check the guest's bounds, and forward to the stage that owns
 //! the data; one that finds a guest abusing a bound records the reason and traps.
 
 mod clock;
+mod execution;
 mod log;
 mod market;
 mod orders;
@@ -94,6 +95,8 @@ pub struct HostEnv {
     pub journal: Arc<dyn Journal>,
     /// Risk checks, order manager and venue.
     pub orders: Arc<Mutex<OrderPath>>,
+    /// Parent orders worked by execution algorithms.
+    pub algos: Arc<Mutex<crate::execution::algo::Algos>>,
 }
 
 impl HostEnv {
@@ -110,6 +113,11 @@ impl HostEnv {
     /// Locks the order path (after the market, if both are needed).
     pub fn orders(&self) -> MutexGuard<'_, OrderPath> {
         self.orders.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Locks the parent orders (after the market and the order path, if those are needed).
+    pub fn algos(&self) -> MutexGuard<'_, crate::execution::algo::Algos> {
+        self.algos.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

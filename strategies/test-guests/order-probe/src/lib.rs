@@ -2,27 +2,76 @@
 //! order update it receives, so tests can follow an order's life through the contract.
 //!
 //! Config: `{"orders": "limit buy 1 100; market sell 0.5; cancel 0", "at": 1}` — actions separated
-//! by `;`, run in order on the `at`-th event (bars and book updates count; default 1):
+//! by `;`, run in order on the `at`-th event (bars and book updates count; default 1), and on
+//! every event after it too with `"every": 1` (for latency benchmarks):
 //! - `market|quote|limit|maker|stop|stoplimit|tp|tplimit <buy|sell> <qty> [price] [limit]`
 //!   (`quote` is a market order for a quote amount; `stop`/`tp` take the stop price, the limit
 //!   variants the stop then the limit price), followed by flags: `ioc`, `fok`, `reduce`,
 //!   `iceberg=Q`, `trail=BPS` (trailing from the stop price) or `trailnow=BPS` (trailing at once);
 //! - `cancel <i>`: cancels the order the i-th action submitted;
 //! - `cancelall`: cancels every open order of the symbol;
-//! - `replace <i> <order...>` / `replaceany <i> <order...>`: cancel-replace of the i-th order.
+//! - `replace <i> <order...>` / `replaceany <i> <order...>`: cancel-replace of the i-th order;
+//! - `algo <twap|pov|peg> <buy|sell> <qty> <duration ms> <slices|rate|ticks> [passive|aggressive]
+//!   [bps=N]` (the slippage cap):
+//!   starts a parent order (contract 0.2.2); after every event its status is in `algo<i>` as
+//!   `<state> <filled> <children> <shortfall bps>`;
+//! - `stopalgo <i>`: stops the parent the i-th action started.
 //!
 //! State: `submit<i>` holds `ok <order id>` or `err <code>: <message>` for each action; `log`
 //! holds one line per update: `<order id> <execution> <status> [<code>] [<liquidity> <qty>@<price>
 //! fee <fee>]`, and `updates` counts them.
 
+use stratbox_guest::execution::{self, AlgoStyle, ParentOrder, Urgency};
 use stratbox_guest::prelude::*;
 use stratbox_guest::{Amount, OrderRejected, OrderType, Trigger};
 
 struct Probe {
     actions: Vec<String>,
     at: u64,
+    every: bool,
     seen: u64,
     ids: Vec<Option<u64>>,
+    /// Parents started: (action index, id).
+    algos: Vec<(usize, u64)>,
+}
+
+fn parse_algo(symbol: u32, words: &[&str]) -> Result<ParentOrder, String> {
+    let [style, side, qty, duration, param, rest @ ..] = words else {
+        return Err(format!(
+            "algo needs a style, side, quantity, duration and parameter: {words:?}"
+        ));
+    };
+    let num = |s: &str| s.parse::<f64>().map_err(|e| format!("{s}: {e}"));
+    let style = match *style {
+        "twap" => AlgoStyle::Twap(num(param)? as u32),
+        "pov" => AlgoStyle::Pov(num(param)?),
+        "peg" => AlgoStyle::Peg(num(param)? as u32),
+        other => return Err(format!("algo style {other}")),
+    };
+    Ok(ParentOrder {
+        symbol,
+        side: if *side == "sell" {
+            Side::Sell
+        } else {
+            Side::Buy
+        },
+        quantity: num(qty)?,
+        style,
+        duration_ms: num(duration)? as i64,
+        limit_price: None,
+        max_slippage_bps: rest
+            .iter()
+            .find_map(|w| w.strip_prefix("bps="))
+            .map(num)
+            .transpose()?,
+        urgency: if rest.contains(&"passive") {
+            Urgency::Passive
+        } else if rest.contains(&"aggressive") {
+            Urgency::Aggressive
+        } else {
+            Urgency::Neutral
+        },
+    })
 }
 
 fn parse_order(symbol: u32, words: &[&str]) -> Result<Order, String> {
@@ -109,7 +158,11 @@ fn outcome(result: Result<u64, OrderRejected>) -> (Option<u64>, String) {
 
 impl Probe {
     fn run(&mut self, symbol: u32) {
-        let actions = std::mem::take(&mut self.actions);
+        let actions = if self.every {
+            self.actions.clone()
+        } else {
+            std::mem::take(&mut self.actions)
+        };
         for (i, action) in actions.iter().enumerate() {
             let words: Vec<&str> = action.split_whitespace().collect();
             let index = |w: Option<&&str>| -> Option<u64> {
@@ -123,6 +176,20 @@ impl Probe {
                         Err(r) => (None, format!("err {}: {}", name(r.code), r.message)),
                     },
                     None => (None, "err no such order".into()),
+                },
+                ["algo", rest @ ..] => match parse_algo(symbol, rest) {
+                    Ok(order) => match execution::start(&order) {
+                        Ok(id) => {
+                            self.algos.push((i, id));
+                            (Some(id), format!("ok {id}"))
+                        }
+                        Err(e) => (None, format!("err {e}")),
+                    },
+                    Err(e) => (None, format!("err {e}")),
+                },
+                ["stopalgo", which] => match index(Some(which)) {
+                    Some(id) => (Some(id), format!("ok {}", execution::cancel(id))),
+                    None => (None, "err no such algo".into()),
                 },
                 ["cancelall"] => {
                     let ids = orders::cancel_all(symbol);
@@ -150,8 +217,20 @@ impl Probe {
     }
 
     fn event(&mut self, symbol: u32) {
+        for &(i, id) in &self.algos {
+            if let Some(s) = execution::status(id) {
+                let line = format!(
+                    "{} {} {} {}",
+                    name(s.state),
+                    s.filled,
+                    s.children,
+                    s.shortfall_bps.map_or("-".into(), |x| format!("{x:.4}"))
+                );
+                let _ = state::set(&format!("algo{i}"), line.as_bytes());
+            }
+        }
         self.seen += 1;
-        if self.seen == self.at {
+        if self.seen == self.at || (self.every && self.seen > self.at) {
             self.run(symbol);
         }
     }
@@ -167,8 +246,10 @@ impl Strategy for Probe {
                 .filter(|a| !a.is_empty())
                 .collect(),
             at: config::number(cfg, "at").unwrap_or(1.0) as u64,
+            every: config::number(cfg, "every").unwrap_or(0.0) > 0.0,
             seen: 0,
             ids: Vec::new(),
+            algos: Vec::new(),
         })
     }
 
