@@ -185,6 +185,43 @@ fn every_trade_on_the_exchange_is_one_fill_in_the_host_whatever_the_faults() {
         live["reconnects"]
     );
     assert!(server.log_tail().lines().all(|l| !l.contains(SECRET)));
+    // A deposit on the exchange account is announced (balanceUpdate) and shows as what the
+    // host does not manage; a withdrawal past what is free is refused.
+    let transfer = |amount: &str| {
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let r = reqwest::Client::new()
+                .post(format!(
+                    "http://{addr}/sim/transfer?apiKey={KEY}&asset=USDT&amount={amount}"
+                ))
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        })
+    };
+    let (status, deposited) = transfer("1000");
+    assert_eq!(status, 200, "{deposited}");
+    let venue = api.wait_for("/v1/venue", "the deposit seen", 30, |v| {
+        let usdt = v["balances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["asset"] == "USDT")
+            .cloned()
+            .unwrap_or_default();
+        !v["live"]["transfers"].as_array().unwrap().is_empty()
+            && usdt["difference"]
+                .as_str()
+                .and_then(|d| d.parse::<Fixed>().ok())
+                == Some("1000".parse().unwrap())
+    });
+    assert_eq!(venue["live"]["transfers"][0]["asset"], "USDT", "{venue}");
+    let (status, refused) = transfer("-100000000");
+    assert_eq!(
+        (status, refused["code"].as_i64()),
+        (400, Some(-2010)),
+        "{refused}"
+    );
 }
 
 #[test]

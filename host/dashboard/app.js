@@ -199,6 +199,10 @@ async function refreshCharts() {
       await refreshDeployment();
     } else if (state.page === "feeds") {
       renderVenue(await api("GET", "/v1/venue"));
+      const algos = await api("GET", "/v1/algos");
+      table($("algos"), ["id", "deployment", "symbol", "side", "style", "state", "filled", "of", "working", "shortfall (bps)", "vs VWAP (bps)", "fees", "maker", "children"],
+        algos.map((a) => [tn(a.id, 0), td(a.deployment), td(a.symbol), td(a.side), td(a.style), td(a.state), tn(a.tca.filled, 8), tn(a.quantity, 8), tn(a.working, 8),
+          tn(a.tca.shortfall_bps), tn(a.tca.vwap_slippage_bps), tn(a.tca.fees, 4), td(pct(a.tca.maker_share)), tn(a.tca.children, 0)]));
     } else if (state.page === "signals") {
       const signals = await api("GET", "/v1/signals?limit=200");
       table($("signals"), ["time", "stage", "source", "symbol", "kind", "direction", "strength", "confidence", "horizon (s)"],

@@ -197,6 +197,18 @@ impl OrderPath {
         self
     }
 
+    /// Deposits `delta` of `asset` into deployment `id`'s account (negative: withdraws up to
+    /// what is free).
+    pub fn transfer(
+        &mut self,
+        id: DeploymentId,
+        asset: crate::model::AssetId,
+        delta: Fixed,
+        market: &MarketData,
+    ) -> Result<(), String> {
+        self.oms.transfer(id, asset, delta, market)
+    }
+
     /// Sets how a venue that answers on its own time wakes the engine.
     pub fn set_waker(&mut self, waker: Waker) {
         self.venue.set_waker(waker);

@@ -9,7 +9,9 @@
 //! Trading accounts (`--api-key`, [`accounts`]) reach Binance's signed REST endpoints
 //! ([`orders`]) and the WebSocket API at `/ws-api/v3` with its user data stream ([`ws_api`]);
 //! their orders match on the simulator's own books through the host's order path
-//! ([`trading`]).
+//! ([`trading`]). `POST /sim/transfer?apiKey=K&asset=A&amount=X` (the simulator's own, not
+//! Binance's) deposits into an account (a negative amount withdraws), announced on its user
+//! data stream as `balanceUpdate` and `outboundAccountPosition`.
 
 // Handlers build their error answers as axum `Response`s and return them as `Err`: that is
 // the point of those results, so their size is not a concern here.
@@ -175,6 +177,7 @@ pub fn router_with_accounts(
         .route("/stream", get(combined_stream))
         .route("/ws/{stream}", get(raw_stream))
         .route("/ws-api/v3", get(ws_api_socket))
+        .route("/sim/transfer", axum::routing::post(transfer))
         .merge(orders::routes())
         .with_state(sim)
 }
@@ -279,6 +282,38 @@ async fn respond(
     r.headers_mut()
         .insert("x-mbx-used-weight-1m", HeaderValue::from(used));
     r
+}
+
+/// `POST /sim/transfer?apiKey=&asset=&amount=`: a deposit (negative: a withdrawal) into an
+/// account; its balance of the asset after it.
+async fn transfer(
+    State(sim): State<Arc<Sim>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let bad = |msg: String| binance_error(StatusCode::BAD_REQUEST, -1102, &msg);
+    let (Some(trading), Some(key), Some(asset), Some(amount)) = (
+        sim.trading.as_ref(),
+        q.get("apiKey"),
+        q.get("asset"),
+        q.get("amount"),
+    ) else {
+        return bad("give apiKey, asset and amount (and start the simulator with accounts)".into());
+    };
+    let Some(account) = sim.accounts.get(key) else {
+        return binance_error(StatusCode::UNAUTHORIZED, -2015, "Invalid API-key.");
+    };
+    let Ok(delta) = amount.parse::<crate::model::Fixed>() else {
+        return bad(format!("amount {amount:?} is not a decimal"));
+    };
+    match trading.transfer(account.number, asset, delta, now_ms()) {
+        Ok(b) => Json(serde_json::json!({
+            "asset": asset.to_ascii_uppercase(),
+            "free": b.free.to_string(),
+            "locked": b.locked.to_string(),
+        }))
+        .into_response(),
+        Err(e) => binance_error(e.status, e.code, &e.msg),
+    }
 }
 
 async fn time(State(sim): State<Arc<Sim>>) -> Response {

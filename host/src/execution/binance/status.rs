@@ -30,6 +30,21 @@ pub struct ExchangeBalance {
     pub locked: Fixed,
 }
 
+/// A deposit or withdrawal on the exchange account (`balanceUpdate`).
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Transfer {
+    /// The asset.
+    pub asset: String,
+    /// The change (negative: a withdrawal).
+    #[schema(value_type = String)]
+    pub delta: Fixed,
+    /// When it cleared (ms since the epoch).
+    pub time: i64,
+}
+
+/// Transfers remembered in the status.
+pub const MAX_TRANSFERS: usize = 20;
+
 /// The live venue's state.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct VenueStatus {
@@ -73,6 +88,10 @@ pub struct VenueStatus {
     pub unknown_trades: u64,
     /// The exchange's balances (non-zero ones), at the last reconciliation or account event.
     pub balances: Vec<ExchangeBalance>,
+    /// The latest deposits and withdrawals on the account, newest last (at most
+    /// [`MAX_TRANSFERS`]): the host's deployments do not own them, so they show in the balance
+    /// differences.
+    pub transfers: Vec<Transfer>,
     /// The last error talking to the exchange.
     pub last_error: Option<String>,
 }

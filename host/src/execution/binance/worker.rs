@@ -753,6 +753,30 @@ impl Worker {
                     s.balances.sort_by(|a, b| a.asset.cmp(&b.asset));
                 });
             }
+            Some("balanceUpdate") => {
+                let transfer = event["d"]
+                    .as_str()
+                    .and_then(|d| d.parse().ok())
+                    .map(|delta| super::status::Transfer {
+                        asset: event["a"].as_str().unwrap_or("").to_string(),
+                        delta,
+                        time: event["T"].as_i64().unwrap_or(0),
+                    });
+                match transfer {
+                    Some(t) => {
+                        tracing::info!(asset = %t.asset, delta = %t.delta, "a transfer on the exchange account");
+                        self.shared.status(|s| {
+                            s.transfers.push(t);
+                            let over = s
+                                .transfers
+                                .len()
+                                .saturating_sub(super::status::MAX_TRANSFERS);
+                            s.transfers.drain(..over);
+                        });
+                    }
+                    None => self.error(format!("malformed balanceUpdate: {event}")),
+                }
+            }
             Some("eventStreamTerminated") => {
                 self.error("the exchange ended the user data stream".into());
                 return false;

@@ -191,6 +191,21 @@ impl Account {
         self.orders.get(&id)
     }
 
+    /// Adds `delta` (negative: takes it away) to the free balance of `asset`: a deposit or a
+    /// withdrawal. Refused if it would take more than is free.
+    pub fn transfer(&mut self, asset: AssetId, delta: Fixed) -> Result<(), Insufficient> {
+        let b = self.balance_mut(asset);
+        let free = b.free.saturating_add(delta);
+        if free.raw() < 0 {
+            return Err(Insufficient {
+                needed: -delta,
+                free: b.free,
+            });
+        }
+        b.free = free;
+        Ok(())
+    }
+
     /// Moves `amount` of `asset` from free to locked, if that much is free.
     pub fn lock(&mut self, asset: AssetId, amount: Fixed) -> Result<(), Insufficient> {
         let b = self.balance_mut(asset);

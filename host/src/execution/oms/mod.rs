@@ -411,6 +411,36 @@ impl Oms {
         updates
     }
 
+    /// Deposits `delta` of `asset` into deployment `id`'s account (negative: withdraws it, up to
+    /// what is free), journaled.
+    pub fn transfer(
+        &mut self,
+        id: DeploymentId,
+        asset: crate::model::AssetId,
+        delta: Fixed,
+        market: &MarketData,
+    ) -> Result<(), String> {
+        let name = market.instruments.asset_name(asset).to_string();
+        let account = self
+            .account_mut(id)
+            .ok_or_else(|| format!("no account {}", id.0))?;
+        account
+            .transfer(asset, delta)
+            .map_err(|i| format!("cannot withdraw {} {name}: {} free", i.needed, i.free))?;
+        if self.journal.keeps_state()
+            && let Some(account) = self.account(id)
+        {
+            let b = account.balance(asset);
+            self.journal.record(JournalEntry::Balance {
+                deployment: account.name.clone(),
+                asset: name.into(),
+                free: b.free,
+                locked: b.locked,
+            });
+        }
+        Ok(())
+    }
+
     /// Journals what order `order_id` of deployment `id` changed: its record (while open), the
     /// balances of its symbol's assets and its position in the symbol.
     fn journal_state(

@@ -544,6 +544,36 @@ impl Core {
         Ok(Value::Array(chosen.iter().map(|t| t.json()).collect()))
     }
 
+    /// Deposits `delta` of `asset` into `account` (negative: withdraws it, up to what is free),
+    /// announced on the user data stream as Binance announces it: `balanceUpdate`, then
+    /// `outboundAccountPosition`. The asset's balance after it.
+    pub fn transfer(
+        &mut self,
+        account: u32,
+        asset: &str,
+        delta: crate::model::Fixed,
+        now: i64,
+    ) -> Result<Balance, SimError> {
+        let id = self.market.instruments.asset(&asset.to_ascii_uppercase());
+        self.path
+            .transfer(DeploymentId(account), id, delta, &self.market)
+            .map_err(|e| SimError::bad_request(-2010, &e))?;
+        let b = self
+            .path
+            .account(DeploymentId(account))
+            .map(|a| a.balance(id))
+            .unwrap_or_default();
+        let name = self.market.instruments.asset_name(id).to_string();
+        self.publish(
+            account,
+            serde_json::json!({"e": "balanceUpdate", "E": now, "a": name, "d": text(delta), "T": now}),
+        );
+        let position = serde_json::json!({"e": "outboundAccountPosition", "E": now, "u": now,
+            "B": [{"a": name, "f": text(b.free), "l": text(b.locked)}]});
+        self.publish(account, position);
+        Ok(b)
+    }
+
     /// The balances of `account`, by asset name.
     pub fn balances(&self, account: u32) -> Vec<(String, Balance)> {
         self.path

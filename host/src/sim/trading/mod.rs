@@ -223,6 +223,17 @@ impl SimTrading {
         self.core().subscribe()
     }
 
+    /// Deposits (or, negative, withdraws) `delta` of `asset` for `account`; its balance after.
+    pub fn transfer(
+        &self,
+        account: u32,
+        asset: &str,
+        delta: crate::model::Fixed,
+        now: i64,
+    ) -> Result<Balance, SimError> {
+        self.core().transfer(account, asset, delta, now)
+    }
+
     /// The balances of `account` by asset.
     pub fn balances(&self, account: u32) -> Vec<(String, Balance)> {
         self.core().balances(account)
