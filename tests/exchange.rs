@@ -1249,6 +1249,12 @@ fn the_trading_client_holds_back_orders_past_binance_limits_before_the_exchange_
             Credentials::hmac(KEY, SECRET),
         );
         client.sync_clock().await.unwrap();
+        // The exchange's own limits, from its exchangeInfo (here Binance's).
+        let (orders, weight) = client.learn_limits().await.unwrap();
+        assert_eq!(
+            (orders.per_10s, orders.per_day, weight),
+            (100, 200_000, 6000)
+        );
         for _ in 0..100 {
             client.place(order.clone()).await.unwrap();
         }
@@ -1261,4 +1267,37 @@ fn the_trading_client_holds_back_orders_past_binance_limits_before_the_exchange_
     // The exchange saw 100 orders and never had to refuse one.
     let open = Trader(&base).get("/api/v3/openOrders", "symbol=BTCUSDT");
     assert_eq!(open.as_array().unwrap().len(), 100);
+}
+
+#[test]
+fn the_trading_client_keeps_the_limits_the_exchange_states() {
+    use stratbox::execution::binance::{Credentials, Endpoints, TradingClient};
+    let flags = [
+        "--api-key",
+        KEY,
+        "--api-secret",
+        SECRET,
+        "--balances",
+        "USDT=10000",
+        "--orders-per-10s",
+        "500",
+        "--orders-per-day",
+        "9000",
+        "--weight-limit",
+        "12000",
+    ];
+    let (_sim, base) = start_with(&flags.map(std::ffi::OsStr::new));
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let client = TradingClient::new(
+            Endpoints {
+                rest: base.clone(),
+                ws_api: format!("{}/ws-api/v3", base.replacen("http://", "ws://", 1)),
+            },
+            Credentials::hmac(KEY, SECRET),
+        );
+        let (orders, weight) = client.learn_limits().await.unwrap();
+        assert_eq!((orders.per_10s, orders.per_day, weight), (500, 9000, 12000));
+        let usage = client.usage();
+        assert_eq!((usage.limits, usage.weight_limit), (orders, 12000));
+    });
 }

@@ -108,6 +108,15 @@ fn engine(
         market.add_symbol("BTCUSDT");
         market.instruments.describe(rules).unwrap();
     }
+    // One order an update, hundreds a second: the account-wide default of 100 would refuse them.
+    engine
+        .orders()
+        .lock()
+        .unwrap()
+        .set_account_limits(stratbox::risk::AccountLimits {
+            max_orders_per_second: 1_000_000,
+            ..Default::default()
+        });
     common::deploy(
         &mut engine,
         "probe",

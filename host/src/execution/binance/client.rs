@@ -75,8 +75,8 @@ pub struct TradingClient {
     next_id: std::sync::atomic::AtomicU64,
     weight: WeightLimiter,
     orders: std::sync::Mutex<OrderCounter>,
-    /// The account's ORDERS limits (Binance's by default).
-    pub order_limits: OrderLimits,
+    /// The account's ORDERS limits (Binance's until the exchange's own are read).
+    order_limits: std::sync::Mutex<OrderLimits>,
     /// How long an answer may take before its outcome counts as unknown.
     pub timeout: Duration,
 }
@@ -149,7 +149,7 @@ impl TradingClient {
             next_id: Default::default(),
             weight: WeightLimiter::new(super::REQUEST_WEIGHT_PER_MINUTE as u32),
             orders: Default::default(),
-            order_limits: OrderLimits::default(),
+            order_limits: Default::default(),
             timeout: Duration::from_secs(10),
         }
     }
@@ -170,8 +170,66 @@ impl TradingClient {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .counts(self.clock.now()),
-            limits: self.order_limits,
+            limits: self.order_limits(),
         }
+    }
+
+    /// Waits until the minute's REQUEST_WEIGHT has room for `weight` (at once when it has: a
+    /// zero sleep would still wait for the timer's next millisecond).
+    async fn room_for(&self, weight: u32) {
+        let wait = self.weight.delay_for(weight);
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// The ORDERS limits kept.
+    pub fn order_limits(&self) -> OrderLimits {
+        *self.order_limits.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps `orders` and `weight` (per minute) as the limits instead of Binance's defaults.
+    pub fn set_limits(&self, orders: OrderLimits, weight: u32) {
+        *self.order_limits.lock().unwrap_or_else(|p| p.into_inner()) = orders;
+        self.weight.set_limit(weight);
+    }
+
+    /// Reads the exchange's own limits from `GET /api/v3/exchangeInfo` (`rateLimits`: the
+    /// minute's REQUEST_WEIGHT, ORDERS per 10 s and per day) and keeps them; those it does not
+    /// state stay as they were.
+    pub async fn learn_limits(&self) -> Result<(OrderLimits, u32), TradingError> {
+        let url = format!("{}/api/v3/exchangeInfo", self.endpoints.rest);
+        let transport = |e: reqwest::Error| TradingError::Transport(e.to_string());
+        let info: Value = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(transport)?
+            .json()
+            .await
+            .map_err(transport)?;
+        let mut orders = self.order_limits();
+        let (mut weight, _) = self.weight.used();
+        for limit in info["rateLimits"].as_array().into_iter().flatten() {
+            let n = limit["limit"].as_u64().unwrap_or(0);
+            match (
+                limit["rateLimitType"].as_str(),
+                limit["interval"].as_str(),
+                limit["intervalNum"].as_u64(),
+            ) {
+                (Some("REQUEST_WEIGHT"), Some("MINUTE"), Some(1)) => {
+                    weight = u32::try_from(n).unwrap_or(u32::MAX)
+                }
+                (Some("ORDERS"), Some("SECOND"), Some(10)) => {
+                    orders.per_10s = usize::try_from(n).unwrap_or(usize::MAX)
+                }
+                (Some("ORDERS"), Some("DAY"), Some(1)) => orders.per_day = n,
+                _ => {}
+            }
+        }
+        self.set_limits(orders, weight);
+        Ok((orders, weight))
     }
 
     /// Measures the exchange clock's offset (`GET /api/v3/time`).
@@ -251,7 +309,7 @@ impl TradingClient {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
         let request = serde_json::json!({"id": id, "method": method, "params": params});
-        tokio::time::sleep(self.weight.delay_for(weight_of(method))).await;
+        self.room_for(weight_of(method)).await;
         let connection = self.connection().await?;
         let (reply, answer) = oneshot::channel();
         connection
@@ -315,7 +373,7 @@ impl TradingClient {
             "/api/v3/order" if method == reqwest::Method::GET => 4,
             _ => 1,
         };
-        tokio::time::sleep(self.weight.delay_for(weight)).await;
+        self.room_for(weight).await;
         let response = tokio::time::timeout(
             self.timeout,
             self.http
@@ -389,7 +447,7 @@ impl TradingClient {
         self.orders
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .take(self.clock.now(), self.order_limits)
+            .take(self.clock.now(), self.order_limits())
             .map(|_| ())
             .map_err(TradingError::Throttled)
     }

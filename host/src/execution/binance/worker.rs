@@ -328,6 +328,15 @@ impl Worker {
         if let Err(e) = self.client.sync_clock().await {
             self.error(format!("clock not synchronised: {e}"));
         }
+        match self.client.learn_limits().await {
+            Ok((orders, weight)) => tracing::info!(
+                orders_10s = orders.per_10s,
+                orders_day = orders.per_day,
+                weight,
+                "the exchange's limits"
+            ),
+            Err(e) => self.error(format!("limits not read (Binance's defaults kept): {e}")),
+        }
         let mut stream = self.subscribe(false).await;
         self.reconcile();
         let mut timer = tokio::time::interval(every);

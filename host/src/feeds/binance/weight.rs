@@ -3,12 +3,13 @@
 //! and after a 429 or 418 it waits as long as `Retry-After` says.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Shared weight accounting for one client.
 #[derive(Debug)]
 pub struct WeightLimiter {
-    limit: u32,
+    limit: AtomicU32,
     state: Mutex<State>,
 }
 
@@ -36,7 +37,7 @@ impl WeightLimiter {
     /// A limiter for `limit` weight per minute (6000 on Binance spot today).
     pub fn new(limit: u32) -> Self {
         WeightLimiter {
-            limit,
+            limit: AtomicU32::new(limit),
             state: Mutex::new(State::default()),
         }
     }
@@ -56,7 +57,7 @@ impl WeightLimiter {
             s.minute = minute;
             s.used = 0;
         }
-        if s.used + weight > self.limit {
+        if s.used.saturating_add(weight) > self.limit.load(Ordering::Relaxed) {
             return until_next_minute();
         }
         s.used += weight;
@@ -71,7 +72,12 @@ impl WeightLimiter {
         } else {
             0
         };
-        (used, self.limit)
+        (used, self.limit.load(Ordering::Relaxed))
+    }
+
+    /// Sets the limit per minute (the exchange's own, from its `rateLimits`).
+    pub fn set_limit(&self, limit: u32) {
+        self.limit.store(limit, Ordering::Relaxed);
     }
 
     /// Records the server's count of weight used this minute.

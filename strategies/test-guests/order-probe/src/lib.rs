@@ -158,6 +158,8 @@ fn outcome(result: Result<u64, OrderRejected>) -> (Option<u64>, String) {
 
 impl Probe {
     fn run(&mut self, symbol: u32) {
+        // Indices name this run's actions (every event's run has its own orders).
+        let base = self.ids.len();
         let actions = if self.every {
             self.actions.clone()
         } else {
@@ -167,7 +169,7 @@ impl Probe {
             let words: Vec<&str> = action.split_whitespace().collect();
             let index = |w: Option<&&str>| -> Option<u64> {
                 let i: usize = w?.parse().ok()?;
-                *self.ids.get(i)?
+                *self.ids.get(base + i)?
             };
             let (id, text) = match words.as_slice() {
                 ["cancel", which] => match index(Some(which)) {
