@@ -284,3 +284,57 @@ fn a_host_killed_while_trading_takes_up_what_the_exchange_did_meanwhile() {
     fills_at_least(&api, before + 5, 120);
     settled_books_match(&api, &addr);
 }
+
+/// The net position of `mm` in BTCUSDT, as the host keeps it.
+fn position(api: &Api) -> Fixed {
+    let account = api.get("/v1/deployments/mm/account", TOKEN);
+    account["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["symbol"] == "BTCUSDT")
+        .and_then(|p| p["quantity"].as_str())
+        .map_or(Fixed::ZERO, |q| q.parse().unwrap())
+}
+
+#[test]
+fn the_kill_switch_on_an_exchange_cancels_then_flattens_and_a_removal_waits_for_the_cancels() {
+    let (_sim, addr) = exchange("dup=5");
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with_env(&live_config(dir.path(), &addr), &ENV);
+    let api = Api::new(&server);
+    fills_at_least(&api, 10, 120);
+    api.wait_for("/v1/venue", "a position with quotes resting", 60, |v| {
+        v["live"]["open_orders"].as_u64() > Some(0) && position(&api) != Fixed::ZERO
+    });
+    let (status, killed) = api.call(
+        "POST",
+        "/v1/kill",
+        TOKEN,
+        Some(serde_json::json!({"flatten": 0.01, "reason": "test"})),
+    );
+    assert_eq!(status, 200, "{killed}");
+    eprintln!("cancelled {}, flatten pending: {}", killed["cancelled"], killed["flatten_pending"]);
+    // The exchange confirms the cancels first; the flatten goes out after.
+    assert!(
+        killed["flatten_pending"] == true
+            || killed["flatten"].as_array().is_some_and(|f| !f.is_empty()),
+        "{killed}"
+    );
+    api.wait_for("/v1/venue", "flat and quiet", 60, |v| {
+        let live = &v["live"];
+        live["in_flight"] == 0 && live["open_orders"] == 0 && position(&api) == Fixed::ZERO
+    });
+    settled_books_match(&api, &addr);
+    // Removed: its account stays until the exchange has ended its orders (none left here),
+    // then the host holds nothing.
+    let (status, removed) = api.call("DELETE", "/v1/deployments/mm", TOKEN, None);
+    assert_eq!(status, 200, "{removed}");
+    let account = api.wait("/v1/account", "nothing held", |a| {
+        a["balances"].as_array().is_some_and(|b| b.is_empty())
+    });
+    assert!(
+        account["open_orders"].as_array().unwrap().is_empty(),
+        "{account}"
+    );
+}

@@ -90,6 +90,10 @@ pub struct RiskReport {
     /// After a kill with flattening: each position's closing order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flatten: Vec<FlattenInfo>,
+    /// After the kill switch on a live exchange: the positions are closed once the exchange
+    /// has confirmed the cancels (their orders appear then).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flatten_pending: bool,
     /// After a rebalance: its orders.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rebalance: Vec<RebalanceInfo>,
@@ -383,6 +387,7 @@ impl Engine {
         RiskReport {
             cancelled: Some(outcome.cancelled),
             flatten,
+            flatten_pending: outcome.flatten_pending,
             ..self.risk_report()
         }
     }
@@ -442,6 +447,7 @@ impl Engine {
             deployments,
             cancelled: None,
             flatten: Vec::new(),
+            flatten_pending: false,
             rebalance: Vec::new(),
         }
     }

@@ -41,6 +41,9 @@ pub struct KillReport {
     pub cancelled: usize,
     /// The orders closing each position: their ids, or why none could be placed.
     pub flatten: Vec<(DeploymentId, SymbolId, Result<u64, Rejection>)>,
+    /// Whether the positions are closed only once a remote venue has confirmed the cancels
+    /// (the orders they held must be released first).
+    pub flatten_pending: bool,
 }
 
 /// An immediate-or-cancel limit order closing `position` of `symbol`, priced at most `cap`
@@ -162,6 +165,10 @@ pub struct OrderPath {
     /// Replacements waiting for a remote venue's answer to the cancel of the order they
     /// replace, by that order's id.
     replacing: BTreeMap<u64, Replacement>,
+    /// Deployments removed while a remote venue still held their orders: closed once those end.
+    closing: std::collections::BTreeSet<DeploymentId>,
+    /// The kill switch's slippage cap, while its flatten waits for a remote venue's cancels.
+    flatten_after_cancels: Option<f64>,
 }
 
 /// A cancel-replace's second half, waiting for its cancel.
@@ -188,6 +195,8 @@ impl OrderPath {
             reports: Vec::new(),
             stops: BTreeMap::new(),
             replacing: BTreeMap::new(),
+            closing: Default::default(),
+            flatten_after_cancels: None,
         }
     }
 
@@ -556,28 +565,83 @@ impl OrderPath {
             report.cancelled += open.len();
             self.cancel_everything(id, &open, now, market);
         }
-        if let Some(cap) = flatten {
-            for &id in &ids {
-                let positions: Vec<(SymbolId, Fixed)> = self
-                    .oms
-                    .account(id)
-                    .into_iter()
-                    .flat_map(|a| a.positions())
-                    .filter(|(_, p)| p.quantity.raw() != 0)
-                    .map(|(s, p)| (s, p.quantity))
-                    .collect();
-                for (symbol, quantity) in positions {
-                    let outcome = match flatten_order(symbol, quantity, cap, market) {
-                        Ok(request) => self.submit(id, request, now, market),
-                        Err(e) => Err(e),
-                    };
-                    report.flatten.push((id, symbol, outcome));
-                }
+        match flatten {
+            Some(cap) if self.venue.is_remote() && report.cancelled > 0 => {
+                self.flatten_after_cancels = Some(cap);
+                report.flatten_pending = true;
             }
+            Some(cap) => report.flatten = self.flatten_all(cap, now, market),
+            None => {}
         }
         self.risk
             .set_account_state(TradingState::Halted, reason.to_string(), now);
         report
+    }
+
+    /// Closes every position of every deployment by an immediate-or-cancel order at most `cap`
+    /// through the touch (protective: the halted state does not refuse them).
+    fn flatten_all(
+        &mut self,
+        cap: f64,
+        now: TimestampMs,
+        market: &MarketData,
+    ) -> Vec<(DeploymentId, SymbolId, Result<u64, Rejection>)> {
+        let ids: Vec<DeploymentId> = self.oms.accounts().map(|a| a.id).collect();
+        let mut out = Vec::new();
+        for id in ids {
+            let positions: Vec<(SymbolId, Fixed)> = self
+                .oms
+                .account(id)
+                .into_iter()
+                .flat_map(|a| a.positions())
+                .filter(|(_, p)| p.quantity.raw() != 0)
+                .map(|(s, p)| (s, p.quantity))
+                .collect();
+            for (symbol, quantity) in positions {
+                let outcome = match flatten_order(symbol, quantity, cap, market) {
+                    Ok(request) => self.submit_checked(id, request, now, market, true),
+                    Err(e) => Err(e),
+                };
+                out.push((id, symbol, outcome));
+            }
+        }
+        out
+    }
+
+    /// What waited for a remote venue's cancels, once they are confirmed: removed deployments'
+    /// accounts close, and the kill switch's flatten goes out.
+    fn after_cancels(&mut self, now: TimestampMs, market: &MarketData) {
+        let settled: Vec<DeploymentId> = self
+            .closing
+            .iter()
+            .copied()
+            .filter(|&id| {
+                self.oms
+                    .account(id)
+                    .is_none_or(|a| a.open_order_count() == 0)
+            })
+            .collect();
+        for id in settled {
+            self.closing.remove(&id);
+            self.close(id);
+        }
+        let all_ended = self.oms.accounts().all(|a| a.open_order_count() == 0);
+        if let Some(cap) = self.flatten_after_cancels.filter(|_| all_ended) {
+            self.flatten_after_cancels = None;
+            for (id, symbol, outcome) in self.flatten_all(cap, now, market) {
+                match outcome {
+                    Ok(order) => {
+                        tracing::warn!(deployment = id.0, symbol, order, "kill switch: flattening")
+                    }
+                    Err(e) => tracing::error!(
+                        deployment = id.0,
+                        symbol,
+                        "kill switch: not flattened: {}",
+                        e.message
+                    ),
+                }
+            }
+        }
     }
 
     /// Restores deployment `id`'s balances, positions and open orders from `record` (after a
@@ -679,6 +743,20 @@ impl OrderPath {
     /// its risk state and its protective stops.
     pub fn remove(&mut self, id: DeploymentId, now: TimestampMs, market: &MarketData) {
         self.halt(id, now, market);
+        let holding = self
+            .oms
+            .account(id)
+            .is_some_and(|a| a.open_order_count() > 0);
+        if self.venue.is_remote() && holding {
+            // Its orders end as the exchange answers (a fill may still come): the account
+            // stays until then.
+            self.closing.insert(id);
+        } else {
+            self.close(id);
+        }
+    }
+
+    fn close(&mut self, id: DeploymentId) {
         self.oms.close_account(id);
         self.risk.close(id);
         self.stops.retain(|(owner, _), _| *owner != id);
@@ -778,8 +856,10 @@ impl OrderPath {
         while !self.reports.is_empty() {
             let reports = std::mem::take(&mut self.reports);
             let mut decided = Vec::new();
+            let mut latest = None;
             for report in reports {
                 let time = report.time;
+                latest = Some(time);
                 if let Some(cancelled) = replaced_order_outcome(&report.kind)
                     && let Some(replacement) = self.replacing.remove(&report.order_id)
                 {
@@ -792,6 +872,10 @@ impl OrderPath {
             }
             for (old, r, cancelled, at) in decided {
                 self.replace_after_cancel(old, r, cancelled, at, market);
+            }
+            if !self.closing.is_empty() || self.flatten_after_cancels.is_some() {
+                let now = latest.unwrap_or(self.last_delivery);
+                self.after_cancels(now, market);
             }
         }
     }
