@@ -318,10 +318,10 @@ fn a_0_1_optimizer_filters_the_signals_of_0_2_strategies() {
     );
 }
 
-/// Components built against 0.2.0 (before the `risk` interface) link to the 0.2.2 host through
-/// wasmtime's semver-aware linker and trade exactly like their current builds.
-#[test]
-fn components_built_against_0_2_0_keep_deploying_and_trade_like_their_current_builds() {
+/// Components built by an older 0.2.x SDK (`old`, whose imports end with `@{version}`) link
+/// to the 0.2.2 host through wasmtime's semver-aware linker and trade exactly like their
+/// current builds (whose imports are all 0.2.2).
+fn older_builds_trade_like_current_ones(version: &str, old: fn(&str) -> std::sync::Arc<[u8]>) {
     let runtime = Runtime::new(SandboxLimits::default()).unwrap();
     for name in [
         "sma-crossover",
@@ -329,10 +329,11 @@ fn components_built_against_0_2_0_keep_deploying_and_trade_like_their_current_bu
         "counter",
         "confidence-optimizer",
     ] {
-        let report = runtime.compile(&v0_2_0_guest(name)).unwrap().report.clone();
+        let report = runtime.compile(&old(name)).unwrap().report.clone();
         assert_eq!(report.contract, Contract::V0_2, "{name}");
+        let suffix = format!("@{version}");
         assert!(
-            report.imports.iter().any(|i| i.ends_with("@0.2.0")),
+            report.imports.iter().any(|i| i.ends_with(&suffix)),
             "{name}: {:?}",
             report.imports
         );
@@ -350,61 +351,33 @@ fn components_built_against_0_2_0_keep_deploying_and_trade_like_their_current_bu
     let (engine, fills) = side_by_side(
         runtime,
         vec![
-            ("v020", v0_2_0_guest("sma-crossover"), sma),
-            ("v021", guest("sma-crossover"), sma),
+            ("old", old("sma-crossover"), sma),
+            ("current", guest("sma-crossover"), sma),
         ],
     );
     let of = |owner: &str| fills.get(owner).cloned().unwrap_or_default();
     assert!(
-        of("v021").len() > 20,
+        of("current").len() > 20,
         "the strategy traded: {}",
-        of("v021").len()
+        of("current").len()
     );
-    assert_eq!(of("v020"), of("v021"));
+    assert_eq!(of("old"), of("current"));
     assert_eq!(
-        engine.equity("v020").unwrap(),
-        engine.equity("v021").unwrap()
+        engine.equity("old").unwrap(),
+        engine.equity("current").unwrap()
     );
 }
 
-/// Components built against 0.2.1 (before the `execution` interface) link to the 0.2.2 host
-/// and trade exactly like their current builds.
+/// Components built against 0.2.0 (before the `risk` interface).
+#[test]
+fn components_built_against_0_2_0_keep_deploying_and_trade_like_their_current_builds() {
+    older_builds_trade_like_current_ones("0.2.0", v0_2_0_guest);
+}
+
+/// Components built against 0.2.1 (before the `execution` interface).
 #[test]
 fn components_built_against_0_2_1_keep_deploying_and_trade_like_their_current_builds() {
-    let runtime = Runtime::new(SandboxLimits::default()).unwrap();
-    for name in [
-        "sma-crossover",
-        "market-maker",
-        "counter",
-        "confidence-optimizer",
-    ] {
-        let report = runtime.compile(&v0_2_1_guest(name)).unwrap().report.clone();
-        assert_eq!(report.contract, Contract::V0_2, "{name}");
-        assert!(
-            report.imports.iter().any(|i| i.ends_with("@0.2.1")),
-            "{name}: {:?}",
-            report.imports
-        );
-    }
-    let sma = r#"{"fast": 10, "slow": 30, "quantity": 100}"#;
-    let (engine, fills) = side_by_side(
-        runtime,
-        vec![
-            ("v021", v0_2_1_guest("sma-crossover"), sma),
-            ("v022", guest("sma-crossover"), sma),
-        ],
-    );
-    let of = |owner: &str| fills.get(owner).cloned().unwrap_or_default();
-    assert!(
-        of("v022").len() > 20,
-        "the strategy traded: {}",
-        of("v022").len()
-    );
-    assert_eq!(of("v021"), of("v022"));
-    assert_eq!(
-        engine.equity("v021").unwrap(),
-        engine.equity("v022").unwrap()
-    );
+    older_builds_trade_like_current_ones("0.2.1", v0_2_1_guest);
 }
 
 /// A 0.2.2 guest starts a TWAP through `execution`, follows it to the end, and never hears of

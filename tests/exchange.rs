@@ -1229,9 +1229,21 @@ fn the_trading_client_keeps_the_exchanges_clock_and_learns_what_it_did_not_hear(
     });
 }
 
+/// The trading client of account `KEY` on the simulator at `base`, over its WebSocket API.
+fn trading_client(base: &str) -> stratbox::execution::binance::TradingClient {
+    use stratbox::execution::binance::{Credentials, Endpoints, TradingClient};
+    TradingClient::new(
+        Endpoints {
+            rest: base.to_string(),
+            ws_api: format!("{}/ws-api/v3", base.replacen("http://", "ws://", 1)),
+        },
+        Credentials::hmac(KEY, SECRET),
+    )
+}
+
 #[test]
 fn the_trading_client_holds_back_orders_past_binance_limits_before_the_exchange_must() {
-    use stratbox::execution::binance::{Credentials, Endpoints, TradingClient, TradingError};
+    use stratbox::execution::binance::TradingError;
     let (_sim, base) = start();
     let (bid, _) = touch(&base);
     let order = serde_json::json!({"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT",
@@ -1241,13 +1253,7 @@ fn the_trading_client_holds_back_orders_past_binance_limits_before_the_exchange_
     .unwrap()
     .clone();
     tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let client = TradingClient::new(
-            Endpoints {
-                rest: base.clone(),
-                ws_api: format!("{}/ws-api/v3", base.replacen("http://", "ws://", 1)),
-            },
-            Credentials::hmac(KEY, SECRET),
-        );
+        let client = trading_client(&base);
         client.sync_clock().await.unwrap();
         // The exchange's own limits, from its exchangeInfo (here Binance's).
         let (orders, weight) = client.learn_limits().await.unwrap();
@@ -1271,7 +1277,6 @@ fn the_trading_client_holds_back_orders_past_binance_limits_before_the_exchange_
 
 #[test]
 fn the_trading_client_keeps_the_limits_the_exchange_states() {
-    use stratbox::execution::binance::{Credentials, Endpoints, TradingClient};
     let flags = [
         "--api-key",
         KEY,
@@ -1288,13 +1293,7 @@ fn the_trading_client_keeps_the_limits_the_exchange_states() {
     ];
     let (_sim, base) = start_with(&flags.map(std::ffi::OsStr::new));
     tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let client = TradingClient::new(
-            Endpoints {
-                rest: base.clone(),
-                ws_api: format!("{}/ws-api/v3", base.replacen("http://", "ws://", 1)),
-            },
-            Credentials::hmac(KEY, SECRET),
-        );
+        let client = trading_client(&base);
         let (orders, weight) = client.learn_limits().await.unwrap();
         assert_eq!((orders.per_10s, orders.per_day, weight), (500, 9000, 12000));
         let usage = client.usage();

@@ -314,7 +314,10 @@ fn the_kill_switch_on_an_exchange_cancels_then_flattens_and_a_removal_waits_for_
         Some(serde_json::json!({"flatten": 0.01, "reason": "test"})),
     );
     assert_eq!(status, 200, "{killed}");
-    eprintln!("cancelled {}, flatten pending: {}", killed["cancelled"], killed["flatten_pending"]);
+    eprintln!(
+        "cancelled {}, flatten pending: {}",
+        killed["cancelled"], killed["flatten_pending"]
+    );
     // The exchange confirms the cancels first; the flatten goes out after.
     assert!(
         killed["flatten_pending"] == true
