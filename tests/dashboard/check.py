@@ -90,6 +90,9 @@ def main(url, token, deployment, shots):
                 expect(page.locator(check)).to_contain_text(deployment)
             if name == "feeds":
                 expect(page.locator(check)).to_contain_text("BTCUSDT", timeout=5_000)
+                # The venue (paper trading here) and the parent orders' table.
+                expect(page.locator("#venue-summary")).to_contain_text("simulated", timeout=5_000)
+                expect(page.locator("#algos")).to_contain_text("shortfall", timeout=5_000)
             page.screenshot(path=os.path.join(shots, name + ".png"), full_page=True)
 
         browser.close()
