@@ -437,3 +437,106 @@ fn a_limit_buy_filled_one_lot_step_at_a_time_completes_and_releases_its_lock() {
     assert_eq!(account.balance(usdt).locked, Fixed::ZERO);
     assert!(account.balance(usdt).free.is_positive());
 }
+
+/// A venue that fills every order at once at 100, keeping a buy's 0.1 % commission in base (as
+/// Binance does without BNB).
+struct BaseFeeVenue;
+
+impl super::Venue for BaseFeeVenue {
+    fn place(
+        &mut self,
+        order: super::VenueOrder,
+        now: i64,
+        _market: &MarketData,
+        out: &mut Vec<super::VenueReport>,
+    ) {
+        let Amount::Base(quantity) = order.amount else {
+            return;
+        };
+        let price = fx("100");
+        let commission = quantity.saturating_mul(fx("0.001"));
+        let (fee, base_fee) = match order.side {
+            Side::Buy => (commission.saturating_mul(price), commission),
+            Side::Sell => (
+                price.saturating_mul(quantity).saturating_mul(fx("0.001")),
+                Fixed::ZERO,
+            ),
+        };
+        for kind in [
+            super::ReportKind::Accepted,
+            super::ReportKind::Fill {
+                price,
+                quantity,
+                quote: price.saturating_mul(quantity),
+                fee,
+                base_fee,
+                liquidity: crate::model::Liquidity::Taker,
+                complete: true,
+            },
+        ] {
+            out.push(super::VenueReport {
+                order_id: order.id,
+                time: now,
+                kind,
+            });
+        }
+    }
+
+    fn cancel(
+        &mut self,
+        order_id: u64,
+        now: i64,
+        _: &MarketData,
+        out: &mut Vec<super::VenueReport>,
+    ) {
+        out.push(super::VenueReport::cancel_answer(order_id, false, now));
+    }
+
+    fn on_event(&mut self, _: &MarketEvent, _: &MarketData, _: &mut Vec<super::VenueReport>) {}
+
+    fn fees(&self, _: u32, _: &MarketData) -> crate::model::FeeRates {
+        crate::model::FeeRates::default()
+    }
+}
+
+#[test]
+fn a_commission_kept_in_base_leaves_less_base_and_no_quote_fee() {
+    let (mut market, _) = setup(budget());
+    let mut path = OrderPath::new(Box::new(BaseFeeVenue), Arc::new(NullJournal));
+    path.open(D, "s".into(), budget(), &mut market);
+    path.roll_day(0, &market);
+    let (btc, usdt) = (
+        market.instruments.asset_id("BTC").unwrap(),
+        market.instruments.asset_id("USDT").unwrap(),
+    );
+    path.submit(D, market_order(0, Side::Buy, "2"), 1, &market)
+        .unwrap();
+    path.advance(1, &market);
+    let a = path.account(D).unwrap();
+    // 2 bought at 100: 200 USDT paid and nothing more; 2 - 0.002 BTC received.
+    assert_eq!(a.balance(usdt).free, fx("9800"));
+    assert_eq!(a.balance(usdt).locked, Fixed::ZERO);
+    assert_eq!(a.balance(btc).free, fx("6.998"));
+    let position = a.position_in(0).unwrap();
+    assert_eq!(position.quantity, fx("1.998"));
+    // The commission is in the average price (200 / 1.998), not counted a second time.
+    assert_eq!(position.average_price, fx("100.10010010"));
+    assert_eq!(position.realized_pnl, Fixed::ZERO);
+    // Selling the whole position sells what the account holds.
+    path.submit(D, market_order(0, Side::Sell, "1.998"), 2, &market)
+        .unwrap();
+    path.advance(2, &market);
+    let a = path.account(D).unwrap();
+    assert_eq!(a.balance(btc).free, fx("5"));
+    assert_eq!(a.position_in(0).unwrap().quantity, Fixed::ZERO);
+    let updates = path.take_updates(i64::MAX);
+    let fees: Vec<Fixed> = updates
+        .iter()
+        .filter_map(|u| u.fill.as_ref().map(|f| f.fee))
+        .collect();
+    assert_eq!(
+        fees,
+        [fx("0.2"), fx("0.1998")],
+        "each fill's fee, valued in quote"
+    );
+}

@@ -51,8 +51,11 @@ pub enum ReportKind {
         quantity: Fixed,
         /// Exact quote quantity (`price * quantity`).
         quote: Fixed,
-        /// Fee in the quote asset.
+        /// The fee's value in the quote asset.
         fee: Fixed,
+        /// Of a buy's fee, what the venue kept of the base bought (Binance's commission on a buy
+        /// without BNB), in the base asset; zero when the whole fee is paid in quote.
+        base_fee: Fixed,
         /// Maker or taker.
         liquidity: Liquidity,
         /// Whether this fill completes the order.

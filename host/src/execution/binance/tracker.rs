@@ -263,11 +263,18 @@ impl Tracker {
                 Amount::Quote(_) => false,
             };
             let complete = all || (t.ended.as_deref() == Some("FILLED") && t.filled >= t.executed);
+            // Binance keeps a buy's commission out of the base bought (without BNB).
+            let base_fee = if trade.commission_asset == t.base {
+                trade.commission
+            } else {
+                Fixed::ZERO
+            };
             out.push(report(ReportKind::Fill {
                 price: trade.price,
                 quantity: trade.quantity,
                 quote: trade.quote,
                 fee,
+                base_fee,
                 liquidity: if trade.maker {
                     Liquidity::Maker
                 } else {
@@ -469,6 +476,20 @@ mod tests {
             ["Expired"]
         );
         assert!(t.is_done(1));
+    }
+
+    #[test]
+    fn a_commission_in_base_is_reported_as_kept_base_valued_in_quote() {
+        let mut t = tracker(Amount::Base(fx("1")), false);
+        let mut bought = trade(1, "1");
+        bought.commission = fx("0.001");
+        bought.commission_asset = "BTC".into();
+        let reports = t.observe(1, &view("FILLED", "1", vec![bought]), &commission_in_quote);
+        let fill = reports.iter().find_map(|r| match r.kind {
+            ReportKind::Fill { fee, base_fee, .. } => Some((fee, base_fee)),
+            _ => None,
+        });
+        assert_eq!(fill, Some((fx("0.1"), fx("0.001"))));
     }
 
     #[test]

@@ -87,8 +87,11 @@ pub struct Execution {
     pub quantity: Fixed,
     /// Exact quote quantity.
     pub quote: Fixed,
-    /// Fee in the quote asset.
+    /// The fee's value in the quote asset.
     pub fee: Fixed,
+    /// Of a buy's fee, the part the venue kept of the base bought (in base); the rest of the
+    /// fee, if any, is paid in quote.
+    pub base_fee: Fixed,
 }
 
 /// What an order adds to its symbol's counts.
@@ -286,14 +289,28 @@ impl Account {
             quantity,
             quote,
             fee,
+            base_fee,
         } = execution;
         let (base, quote_asset) = (instrument.base, instrument.quote);
         let mut order = self.orders.get(&id)?.clone();
         let side = order.request.side;
         let symbol = order.request.symbol;
+        // A buy's commission kept in base: the account receives less base, and pays no fee in
+        // quote (its value is in the position's average price, not a separate cost).
+        let base_fee = if side == Side::Buy {
+            base_fee.max(Fixed::ZERO).min(quantity)
+        } else {
+            Fixed::ZERO
+        };
+        let quote_fee = if base_fee.is_positive() {
+            fee.saturating_sub(base_fee.saturating_mul(price))
+                .max(Fixed::ZERO)
+        } else {
+            fee
+        };
         // Balances: the order's lock pays; proceeds are free at once.
         let (spent, spent_asset) = match side {
-            Side::Buy => (quote.saturating_add(fee), quote_asset),
+            Side::Buy => (quote.saturating_add(quote_fee), quote_asset),
             Side::Sell => (quantity, base),
         };
         let from_lock = spent.min(order.locked).max(Fixed::ZERO);
@@ -306,7 +323,7 @@ impl Account {
         match side {
             Side::Buy => {
                 let b = self.balance_mut(base);
-                b.free = b.free.saturating_add(quantity);
+                b.free = b.free.saturating_add(quantity.saturating_sub(base_fee));
             }
             Side::Sell => {
                 let b = self.balance_mut(quote_asset);
@@ -315,7 +332,7 @@ impl Account {
         }
         // Exposure: the filled quantity moves from the order to the position.
         let signed = match side {
-            Side::Buy => quantity,
+            Side::Buy => quantity.saturating_sub(base_fee),
             Side::Sell => -quantity,
         };
         let taken = if side == Side::Buy {
@@ -339,7 +356,7 @@ impl Account {
             price,
             quantity,
             quote,
-            fee,
+            quote_fee,
         );
         order.status = if complete {
             OrderStatus::Filled

@@ -309,6 +309,7 @@ impl Oms {
                 quantity,
                 quote,
                 fee,
+                base_fee,
                 liquidity,
                 complete,
             } => {
@@ -317,6 +318,7 @@ impl Oms {
                     quantity,
                     quote,
                     fee,
+                    base_fee,
                 };
                 let order = account.fill(report.order_id, &instrument, execution, complete)?;
                 let trade_id = *next_trade_id;

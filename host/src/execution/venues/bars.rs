@@ -234,6 +234,7 @@ impl BarVenue {
                     quantity,
                     quote,
                     fee,
+                    base_fee: Fixed::ZERO,
                     liquidity,
                     complete,
                 },

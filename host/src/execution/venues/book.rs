@@ -223,6 +223,7 @@ impl BookVenue {
                 quantity,
                 quote,
                 fee,
+                base_fee: Fixed::ZERO,
                 liquidity,
                 complete,
             },
