@@ -399,24 +399,19 @@ fn orders_match_on_the_simulators_book_and_answer_as_binance_does() {
     for f in fills {
         let (p, q) = (fixed(&f["price"]), fixed(&f["qty"]));
         assert!(p.to_f64() > bid, "a buy fills at the asks: {f} (bid {bid})");
-        assert_eq!(f["commissionAsset"], "USDT");
+        // As on Binance (no BNB): a buyer's commission is kept out of the base bought.
+        assert_eq!(f["commissionAsset"], "BTC");
         qty = qty.saturating_add(q);
         quote = quote.saturating_add(p.saturating_mul(q));
         fees = fees.saturating_add(fixed(&f["commission"]));
     }
     assert_eq!(qty, "0.01".parse().unwrap());
     assert_eq!(fixed(&bought["cummulativeQuoteQty"]), quote);
-    assert!(
-        (fees.to_f64() - quote.to_f64() * 0.001).abs() < 1e-6,
-        "{bought}"
-    );
-    // The account moved by exactly that.
-    assert_eq!(t.balance("BTC"), ("1.01".parse().unwrap(), Fixed::ZERO));
-    let usdt = "10000"
-        .parse::<Fixed>()
-        .unwrap()
-        .saturating_sub(quote)
-        .saturating_sub(fees);
+    assert!((fees.to_f64() - 0.01 * 0.001).abs() < 1e-12, "{bought}");
+    // The account moved by exactly that: 0.01 BTC less the commission, the quote and no more.
+    let btc = "1.01".parse::<Fixed>().unwrap().saturating_sub(fees);
+    assert_eq!(t.balance("BTC"), (btc, Fixed::ZERO));
+    let usdt = "10000".parse::<Fixed>().unwrap().saturating_sub(quote);
     assert_eq!(t.balance("USDT"), (usdt, Fixed::ZERO));
 
     // A limit buy below the book rests, locking its cost; it can be found and cancelled.
@@ -637,7 +632,8 @@ fn a_resting_order_fills_as_maker_when_trades_pass_its_queue() {
         assert_eq!(trade["isMaker"], true, "{trade}");
         assert_eq!(fixed(&trade["price"]), price.parse().unwrap());
     }
-    assert_eq!(t.balance("BTC").0, "1.001".parse().unwrap());
+    // 0.001 bought as maker, its 0.1 % commission kept in BTC.
+    assert_eq!(t.balance("BTC").0, "1.000999".parse().unwrap());
 }
 
 #[test]
@@ -682,7 +678,8 @@ fn binance_sdk_spot_trades_on_the_simulator_unchanged() {
     let trades = r["trades"].as_array().unwrap();
     assert_eq!(trades.len(), fills.len());
     assert!(trades.iter().all(|t| t[1] == true && t[2] == false));
-    assert_eq!(r["balances"]["BTC"][0], "1.01000000");
+    // 0.01 bought, 0.1 % of it kept as the commission (in BTC, as Binance does).
+    assert_eq!(r["balances"]["BTC"][0], "1.00999000");
     assert_eq!(r["balances"]["USDT"][1], "0.00000000");
 }
 
@@ -851,7 +848,7 @@ fn the_websocket_api_trades_and_streams_the_accounts_events() {
                 continue;
             }
             assert_eq!(e["x"], "TRADE", "{e}");
-            assert_eq!(e["N"], "USDT");
+            assert_eq!(e["N"], "BTC");
             assert_eq!(e["m"], false);
             filled = filled.saturating_add(fixed(&e["l"]));
             assert_eq!(fixed(&e["z"]), filled);
@@ -982,7 +979,8 @@ fn binance_sdk_spot_trades_over_the_websocket_api_with_its_user_stream() {
         .find_map(|e| e["B"].as_array())
         .and_then(|b| b.iter().find(|a| a["a"] == "BTC"))
         .unwrap();
-    assert_eq!(btc["f"], "0.00100000");
+    // 0.001 bought less its 0.1 % commission.
+    assert_eq!(btc["f"], "0.00099900");
 }
 
 /// The simulator with account `KEY` and `faults`.

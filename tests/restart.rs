@@ -264,6 +264,7 @@ fn trading_entries() -> (Vec<stratbox::journal::JournalEntry>, OrderRecord) {
         quantity: fx("0.5"),
         quote_quantity: fx("50"),
         fee: fx("0.05"),
+        base_fee: Fixed::ZERO,
         liquidity: Liquidity::Taker,
         time: 2_000,
         status: OrderStatus::Filled,

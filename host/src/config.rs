@@ -264,6 +264,7 @@ impl ExecutionConfig {
             crate::execution::venues::BookFillConfig {
                 fees: self.fees()?,
                 queue,
+                buyer_fee_in_base: false,
             },
         ))
     }

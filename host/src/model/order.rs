@@ -301,8 +301,11 @@ pub struct Fill {
     pub quantity: Fixed,
     /// `price * quantity`, exactly as the account moved it.
     pub quote_quantity: Fixed,
-    /// Fee in the quote asset (negative for a rebate).
+    /// Fee valued in the quote asset (negative for a rebate).
     pub fee: Fixed,
+    /// Of a buy's fee, the base the venue kept out of the base bought (zero when the fee was
+    /// paid in quote).
+    pub base_fee: Fixed,
     /// Maker or taker.
     pub liquidity: Liquidity,
     /// Event time of the execution.

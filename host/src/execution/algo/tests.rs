@@ -33,6 +33,7 @@ impl Desk {
             Box::new(BookVenue::new(BookFillConfig {
                 fees: FeeRates::default(),
                 queue: "risk-averse".parse().unwrap(),
+                buyer_fee_in_base: false,
             })),
             Arc::new(NullJournal),
         );

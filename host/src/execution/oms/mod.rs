@@ -334,6 +334,11 @@ impl Oms {
                     quantity,
                     quote_quantity: quote,
                     fee,
+                    base_fee: if order.request.side == Side::Buy {
+                        base_fee.max(Fixed::ZERO).min(quantity)
+                    } else {
+                        Fixed::ZERO
+                    },
                     liquidity,
                     time: report.time,
                     status: order.status,

@@ -38,6 +38,9 @@ pub struct BookFillConfig {
     pub fees: FeeRates,
     /// How queue positions advance.
     pub queue: QueueModel,
+    /// Whether a buy's fee is kept out of the base bought, as Binance does without BNB (the
+    /// exchange simulator); otherwise every fee is paid in quote (paper trading, backtests).
+    pub buyer_fee_in_base: bool,
 }
 
 /// A level of one side of a symbol's book: (symbol, the side whose orders rest there, price).
@@ -201,6 +204,7 @@ impl BookVenue {
     fn report_fill(
         &mut self,
         id: u64,
+        side: Side,
         price: Fixed,
         quantity: Fixed,
         liquidity: Liquidity,
@@ -214,7 +218,14 @@ impl BookVenue {
             Liquidity::Maker => terms.fees.maker,
             Liquidity::Taker => terms.fees.taker,
         };
-        let fee = quote.saturating_mul(rate);
+        // A buy's fee kept in base is paid out of the base bought: it costs no quote.
+        let (fee, base_fee, quote_fee) = if self.config.buyer_fee_in_base && side == Side::Buy {
+            let base_fee = quantity.saturating_mul(rate);
+            (base_fee.saturating_mul(price), base_fee, Fixed::ZERO)
+        } else {
+            let fee = quote.saturating_mul(rate);
+            (fee, Fixed::ZERO, fee)
+        };
         out.push(VenueReport {
             order_id: id,
             time,
@@ -223,12 +234,12 @@ impl BookVenue {
                 quantity,
                 quote,
                 fee,
-                base_fee: Fixed::ZERO,
+                base_fee,
                 liquidity,
                 complete,
             },
         });
-        (quote, fee)
+        (quote, quote_fee)
     }
 
     /// Walks the other side of `symbol`'s book for `taker`, best first, up to its limit.
@@ -288,6 +299,7 @@ impl BookVenue {
             taker.complete = taker.is_complete(price, terms);
             let (quote, fee) = self.report_fill(
                 taker.id,
+                taker.side,
                 price,
                 quantity,
                 Liquidity::Taker,
@@ -467,8 +479,10 @@ impl BookVenue {
             return Fixed::ZERO;
         }
         let complete = held.filled.saturating_add(quantity) >= total;
+        let side = held.order.side;
         let (quote, fee) = self.report_fill(
             id,
+            side,
             price,
             quantity,
             Liquidity::Maker,

@@ -111,7 +111,11 @@ impl Core {
         for s in symbols {
             market.add_symbol(s);
         }
-        let venue = BookVenue::new(BookFillConfig::default());
+        // Binance keeps a buyer's commission out of the base bought (no BNB here).
+        let venue = BookVenue::new(BookFillConfig {
+            buyer_fee_in_base: true,
+            ..BookFillConfig::default()
+        });
         let mut path = OrderPath::new(Box::new(venue), Arc::new(NullJournal));
         // The accounts are the exchange's customers, not one desk: no limit spans them (the
         // ORDERS limits apply to each).
@@ -186,10 +190,13 @@ impl Core {
             ExecutionType::Triggered => order.working_time = Some(u.time),
             _ => {}
         }
-        let quote_asset = self
-            .market
-            .instrument(u.request.symbol)
-            .map_or("?", |i| self.market.instruments.asset_name(i.quote));
+        let (base_asset, quote_asset) =
+            self.market
+                .instrument(u.request.symbol)
+                .map_or(("?", "?"), |i| {
+                    let names = &self.market.instruments;
+                    (names.asset_name(i.base), names.asset_name(i.quote))
+                });
         let fill = u.fill.as_ref().map(|fill| SimFill {
             symbol: order.symbol.clone(),
             id: fill.trade_id,
@@ -197,8 +204,16 @@ impl Core {
             price: fill.price,
             quantity: fill.quantity,
             quote: fill.quote_quantity,
-            commission: fill.fee,
-            commission_asset: quote_asset.into(),
+            commission: if fill.base_fee.is_positive() {
+                fill.base_fee
+            } else {
+                fill.fee
+            },
+            commission_asset: if fill.base_fee.is_positive() {
+                base_asset.into()
+            } else {
+                quote_asset.into()
+            },
             time: fill.time,
             is_buyer: fill.side == Side::Buy,
             is_maker: fill.liquidity == Liquidity::Maker,
