@@ -45,42 +45,23 @@ pub(super) async fn venue(State(s): State<AppState>) -> Result<Json<VenueView>, 
     };
     let status = shared.snapshot();
     let account = s.service.account(None).await?;
-    let mut assets: Vec<String> = status
-        .balances
-        .iter()
-        .map(|b| b.asset.clone())
-        .chain(account.balances.iter().map(|b| b.asset.clone()))
-        .collect();
-    assets.sort();
-    assets.dedup();
-    let balances = assets
+    // (exchange, host) totals by asset.
+    let mut totals: std::collections::BTreeMap<String, (Fixed, Fixed)> = Default::default();
+    for b in &status.balances {
+        let t = totals.entry(b.asset.clone()).or_default();
+        t.0 = t.0.saturating_add(b.free).saturating_add(b.locked);
+    }
+    for b in &account.balances {
+        let t = totals.entry(b.asset.clone()).or_default();
+        t.1 = t.1.saturating_add(b.free).saturating_add(b.locked);
+    }
+    let balances = totals
         .into_iter()
-        .map(|asset| {
-            let total = |balances: &mut dyn Iterator<Item = (&str, Fixed, Fixed)>| {
-                balances
-                    .filter(|(a, _, _)| *a == asset)
-                    .fold(Fixed::ZERO, |sum, (_, free, locked)| {
-                        sum.saturating_add(free).saturating_add(locked)
-                    })
-            };
-            let exchange = total(
-                &mut status
-                    .balances
-                    .iter()
-                    .map(|b| (b.asset.as_str(), b.free, b.locked)),
-            );
-            let host = total(
-                &mut account
-                    .balances
-                    .iter()
-                    .map(|b| (b.asset.as_str(), b.free, b.locked)),
-            );
-            BalanceCheck {
-                asset,
-                exchange,
-                host,
-                difference: exchange.saturating_sub(host),
-            }
+        .map(|(asset, (exchange, host))| BalanceCheck {
+            asset,
+            exchange,
+            host,
+            difference: exchange.saturating_sub(host),
         })
         .collect();
     Ok(Json(VenueView {

@@ -49,11 +49,12 @@ impl Engine {
 
     /// Works the parents at the current event time.
     pub(super) fn step_algos(&mut self) {
+        // Per event: nothing but one lock while no parent works.
+        if !self.env.algos().active() {
+            return;
+        }
         let market = self.env.market();
         let mut orders = self.env.orders();
-        let mut algos = self.env.algos();
-        if algos.active() {
-            algos.step(self.now, &market, &mut orders);
-        }
+        self.env.algos().step(self.now, &market, &mut orders);
     }
 }

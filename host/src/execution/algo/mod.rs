@@ -197,6 +197,9 @@ pub struct AlgoView {
 #[derive(Debug, Default)]
 pub struct Algos {
     parents: BTreeMap<u64, Parent>,
+    /// Parents not yet finished (working, or with children still open): the only ones the
+    /// engine steps on every event; finished ones stay in `parents` for their history.
+    live: std::collections::BTreeSet<u64>,
     /// Parent id by child order id.
     by_child: BTreeMap<u64, u64>,
     next_id: u64,
@@ -306,14 +309,23 @@ impl Algos {
                 pause_until: i64::MIN,
             },
         );
+        self.live.insert(self.next_id);
         self.next_id
     }
 
     /// Whether any parent is still working (the engine steps them on every event).
     pub fn active(&self) -> bool {
-        self.parents.values().any(|p| {
-            matches!(p.state, AlgoState::Waiting | AlgoState::Working) || !p.children.is_empty()
-        })
+        !self.live.is_empty()
+    }
+
+    /// Forgets parent `id` as live once it has finished and its children have ended.
+    fn retire(&mut self, id: u64) {
+        let finished = self.parents.get(&id).is_none_or(|p| {
+            !matches!(p.state, AlgoState::Waiting | AlgoState::Working) && p.children.is_empty()
+        });
+        if finished {
+            self.live.remove(&id);
+        }
     }
 
     /// Stops parent `id` (its open children are cancelled); false for no such working parent.
@@ -364,7 +376,10 @@ impl Algos {
 
     /// Counts a market trade on `symbol` for the parents working on it.
     pub fn on_trade(&mut self, symbol: SymbolId, price: f64, quantity: f64) {
-        for p in self.parents.values_mut() {
+        for id in &self.live {
+            let Some(p) = self.parents.get_mut(id) else {
+                continue;
+            };
             if p.spec.symbol == symbol && p.state == AlgoState::Working {
                 p.executions.market_volume += quantity;
                 p.executions.market_notional += price * quantity;
@@ -407,21 +422,22 @@ impl Algos {
         if !update.status.is_open() {
             p.children.remove(&update.order_id);
             self.by_child.remove(&update.order_id);
+            self.retire(id);
         }
         true
     }
 
     /// Works every parent at `now`: sends, re-pegs and cancels children, ends parents.
     pub fn step(&mut self, now: TimestampMs, market: &MarketData, orders: &mut OrderPath) {
-        let ids: Vec<u64> = self.parents.keys().copied().collect();
+        let ids: Vec<u64> = self.live.iter().copied().collect();
         for id in ids {
-            let sent = {
-                let p = self.parents.get_mut(&id).expect("listed");
-                step_parent(id, p, now, market, orders)
+            let Some(p) = self.parents.get_mut(&id) else {
+                continue;
             };
-            for child in sent {
+            for child in step_parent(id, p, now, market, orders) {
                 self.by_child.insert(child, id);
             }
+            self.retire(id);
         }
     }
 

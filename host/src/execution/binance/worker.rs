@@ -61,6 +61,8 @@ pub enum UnknownPolicy {
 enum Outcome {
     /// A placement's answer (or a query's, when its answer was lost or it was a duplicate).
     Placed(u64, Result<Value, TradingError>),
+    /// An order not sent because its row was not stored: why.
+    Unstored(u64, String),
     /// A restored order's lookup: what was filled before, its query answer and its trades.
     Restored(u64, Fixed, Result<(Value, Vec<Trade>), TradingError>),
     /// A cancel's answer.
@@ -437,12 +439,7 @@ impl Worker {
                         _ => Ok(()),
                     };
                     if let Err(why) = committed {
-                        return Outcome::Placed(
-                            order_id,
-                            Err(TradingError::Throttled(format!(
-                                "not sent: its row was not stored ({why})"
-                            ))),
-                        );
+                        return Outcome::Unstored(order_id, why);
                     }
                     Outcome::Placed(order_id, place(&client, params).await)
                 });
@@ -608,6 +605,16 @@ impl Worker {
                 if self.deferred_cancels.remove(&order_id) {
                     self.cancel(order_id);
                 }
+            }
+            Outcome::Unstored(order_id, why) => {
+                self.placing.remove(&order_id);
+                self.deferred_cancels.remove(&order_id);
+                let reason = Rejection::new(
+                    RejectCode::InvalidOrder,
+                    format!("not sent: its row was not stored ({why})"),
+                );
+                let reports = self.tracker.refuse(order_id, reason, now);
+                self.emit(reports);
             }
             Outcome::Restored(order_id, filled, result) => {
                 self.placing.remove(&order_id);

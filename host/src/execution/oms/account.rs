@@ -89,8 +89,8 @@ pub struct Execution {
     pub quote: Fixed,
     /// The fee's value in the quote asset.
     pub fee: Fixed,
-    /// Of a buy's fee, the part the venue kept of the base bought (in base); the rest of the
-    /// fee, if any, is paid in quote.
+    /// Of a buy's fee, the part the venue kept of the base bought (in base, at most the
+    /// quantity; zero for a sell); the rest of the fee, if any, is paid in quote.
     pub base_fee: Fixed,
 }
 
@@ -297,11 +297,6 @@ impl Account {
         let symbol = order.request.symbol;
         // A buy's commission kept in base: the account receives less base, and pays no fee in
         // quote (its value is in the position's average price, not a separate cost).
-        let base_fee = if side == Side::Buy {
-            base_fee.max(Fixed::ZERO).min(quantity)
-        } else {
-            Fixed::ZERO
-        };
         let quote_fee = if base_fee.is_positive() {
             fee.saturating_sub(base_fee.saturating_mul(price))
                 .max(Fixed::ZERO)

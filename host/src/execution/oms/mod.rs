@@ -313,6 +313,11 @@ impl Oms {
                 liquidity,
                 complete,
             } => {
+                // Only a buy receives base a venue can keep a commission out of.
+                let base_fee = match account.order(report.order_id)?.request.side {
+                    Side::Buy => base_fee.max(Fixed::ZERO).min(quantity),
+                    Side::Sell => Fixed::ZERO,
+                };
                 let execution = Execution {
                     price,
                     quantity,
@@ -334,11 +339,7 @@ impl Oms {
                     quantity,
                     quote_quantity: quote,
                     fee,
-                    base_fee: if order.request.side == Side::Buy {
-                        base_fee.max(Fixed::ZERO).min(quantity)
-                    } else {
-                        Fixed::ZERO
-                    },
+                    base_fee,
                     liquidity,
                     time: report.time,
                     status: order.status,
