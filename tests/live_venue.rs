@@ -178,7 +178,10 @@ fn every_trade_on_the_exchange_is_one_fill_in_the_host_whatever_the_faults() {
     assert!(live["recovered_fills"].as_u64().unwrap() > 0, "{venue}");
     let (_, metrics) = api.call("GET", "/metrics", TOKEN, None);
     let metrics = metrics.as_str().unwrap_or_default().to_string();
-    assert!(metrics.contains("stratbox_venue_connected 1"), "{metrics}");
+    assert!(
+        metrics.contains("stratbox_venue_connected{venue=\"binance\"} 1"),
+        "{metrics}"
+    );
     assert!(
         metrics.contains("stratbox_venue_recovered_fills_total"),
         "{metrics}"

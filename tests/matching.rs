@@ -132,7 +132,7 @@ proptest! {
                     let side = if buy { Side::Buy } else { Side::Sell };
                     let order_type = order_type(kind, fx(price));
                     sent.push((id, Sent { side, limit: order_type.limit_price(), quantity: fx(qty), filled: Fixed::ZERO }));
-                    let order = VenueOrder { id, owner: stratbox::model::DeploymentId(0), symbol: 0, side, amount: Amount::Base(fx(qty)), order_type, iceberg: None, spend_cap: None };
+                    let order = VenueOrder { id, owner: stratbox::model::DeploymentId(0), symbol: 0, side, amount: Amount::Base(fx(qty)), order_type, iceberg: None, spend_cap: None, venue: 0 };
                     v.place(order, time, &m, &mut out);
                 }
                 Step::Cancel { index } => {
@@ -215,7 +215,7 @@ proptest! {
                     path.on_event(&MarketEvent::Trade(trade), &m);
                 }
                 Step::Order { buy, kind, price, qty } => {
-                    let request = OrderRequest { client_id: 0, symbol: 0, side: if buy { Side::Buy } else { Side::Sell }, amount: Amount::Base(fx(qty)), order_type: order_type(kind, fx(price)), iceberg: None, reduce_only: false };
+                    let request = OrderRequest { client_id: 0, symbol: 0, side: if buy { Side::Buy } else { Side::Sell }, amount: Amount::Base(fx(qty)), order_type: order_type(kind, fx(price)), iceberg: None, reduce_only: false, venue: 0 };
                     // Every third order replaces the last one sent.
                     let result = match ids.last() {
                         Some(&old) if t % 3 == 0 => path.replace(id, old, request, ReplaceMode::AllowFailure, time),

@@ -233,6 +233,7 @@ fn trading_entries() -> (Vec<stratbox::journal::JournalEntry>, OrderRecord) {
             },
             iceberg: Some(fx("0.05")),
             reduce_only: false,
+            venue: 0,
         },
         status: OrderStatus::PartiallyFilled,
         filled: fx("0.1"),
@@ -252,6 +253,7 @@ fn trading_entries() -> (Vec<stratbox::journal::JournalEntry>, OrderRecord) {
         order_type: OrderType::Market,
         iceberg: None,
         reduce_only: true,
+        venue: 0,
     };
     let fill = Fill {
         order_id: 42,

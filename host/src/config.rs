@@ -311,6 +311,8 @@ pub enum VenueKind {
     Simulated,
     /// A Binance spot account (Binance, its testnet or `stratbox exchange-sim`).
     Binance,
+    /// Several Binance spot accounts (`[[venue.legs]]`), orders routed between them.
+    Routed,
 }
 
 /// The `[venue]` section: a live exchange account instead of paper trading. Keys are read from
@@ -336,6 +338,15 @@ pub struct VenueConfig {
     pub unknown_orders: crate::execution::binance::UnknownPolicy,
     /// Seconds between refreshes of the exchange's rules (`exchangeInfo` filters).
     pub rules_seconds: u64,
+    /// The venue's name (in metrics, the API and order routing).
+    pub name: String,
+    /// The exchange's market streams, e.g. `wss://stream.binance.com:9443`: each routed
+    /// venue's own books are kept from them.
+    pub streams: Option<String>,
+    /// For `kind = "routed"`: the Binance accounts orders are routed between, the first the
+    /// default one; each gives its `name`, `rest`, `ws_api`, `streams` and keys, and takes the
+    /// reconciliation and rules settings of `[venue]`.
+    pub legs: Vec<VenueConfig>,
 }
 
 impl Default for VenueConfig {
@@ -350,11 +361,59 @@ impl Default for VenueConfig {
             reconcile_seconds: 30,
             unknown_orders: Default::default(),
             rules_seconds: 3600,
+            name: "binance".into(),
+            streams: None,
+            legs: Vec::new(),
         }
     }
 }
 
 impl VenueConfig {
+    /// The Binance accounts of the venue: itself, or its legs when routed (each with the
+    /// shared settings of `[venue]`).
+    pub fn accounts(&self) -> Result<Vec<VenueConfig>, String> {
+        match self.kind {
+            VenueKind::Simulated => Ok(Vec::new()),
+            VenueKind::Binance => {
+                self.endpoints()?;
+                Ok(vec![self.clone()])
+            }
+            VenueKind::Routed => {
+                if self.legs.len() < 2 {
+                    return Err("venue.legs: a routed venue needs at least two accounts".into());
+                }
+                let mut names = std::collections::BTreeSet::new();
+                self.legs
+                    .iter()
+                    .map(|leg| {
+                        let what = format!("venue.legs {:?}", leg.name);
+                        if leg.kind == VenueKind::Routed || !leg.legs.is_empty() {
+                            return Err(format!("{what}: a leg is one Binance account"));
+                        }
+                        if !names.insert(leg.name.clone()) {
+                            return Err(format!("{what}: two legs have that name"));
+                        }
+                        if leg.streams.is_none() {
+                            return Err(format!(
+                                "{what}: give its market streams (streams = \"wss://...\") for its books"
+                            ));
+                        }
+                        let account = VenueConfig {
+                            kind: VenueKind::Binance,
+                            reconcile_seconds: self.reconcile_seconds,
+                            unknown_orders: self.unknown_orders,
+                            rules_seconds: self.rules_seconds,
+                            legs: Vec::new(),
+                            ..leg.clone()
+                        };
+                        account.endpoints().map_err(|e| format!("{what}: {e}"))?;
+                        Ok(account)
+                    })
+                    .collect()
+            }
+        }
+    }
+
     /// The exchange's addresses, both required for a Binance venue.
     pub fn endpoints(&self) -> Result<crate::execution::binance::Endpoints, String> {
         let need = |name: &str, v: &Option<String>| {
@@ -434,12 +493,18 @@ impl ServiceConfig {
             message,
         };
         config.risk.validate().map_err(&invalid)?;
-        if config.venue.kind == VenueKind::Binance {
-            config.venue.endpoints().map_err(&invalid)?;
-            if let Some(file) = &config.venue.private_key_file {
-                config.venue.private_key_file = Some(base.join(file));
+        config.venue.accounts().map_err(&invalid)?;
+        let key_file = |file: &mut Option<PathBuf>| {
+            if let Some(f) = file.as_mut() {
+                *f = base.join(&*f);
             }
-        }
+        };
+        key_file(&mut config.venue.private_key_file);
+        config
+            .venue
+            .legs
+            .iter_mut()
+            .for_each(|leg| key_file(&mut leg.private_key_file));
         match config.market.source {
             MarketSource::Replay => {
                 let data = config.market.data.as_ref().ok_or_else(|| {

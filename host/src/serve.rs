@@ -79,12 +79,44 @@ pub async fn serve(
     };
     let store = Store::open(&db_url).await?;
     let (journal, writer) = StoreJournal::start(store.clone());
-    let (venue, live): (Box<dyn crate::execution::Venue>, _) = match config.venue.kind {
-        VenueKind::Simulated => (Box::new(exchange), None),
-        VenueKind::Binance => {
-            let live = live_venue(&config, journal.progress())?;
-            let shared = live.shared();
-            (Box::new(live), Some(shared))
+    let accounts = config.venue.accounts().map_err(ServeError::Config)?;
+    let mut lives = Vec::with_capacity(accounts.len());
+    for account in &accounts {
+        lives.push(live_venue(&config, account, journal.progress())?);
+    }
+    // Each live account's name and status, for metrics and the API.
+    let live: Vec<(Arc<str>, Arc<crate::execution::binance::Shared>)> = accounts
+        .iter()
+        .zip(&lives)
+        .map(|(a, l)| (Arc::from(a.name.as_str()), l.shared()))
+        .collect();
+    let venue: Box<dyn crate::execution::Venue> = match config.venue.kind {
+        VenueKind::Simulated => Box::new(exchange),
+        VenueKind::Binance => Box::new(lives.remove(0)),
+        VenueKind::Routed => {
+            use crate::execution::route::{Leg, Router, books::LegBooks};
+            let runtime = tokio::runtime::Handle::current();
+            let legs = accounts
+                .iter()
+                .zip(lives)
+                .map(|(account, venue)| {
+                    let books = LegBooks::new(
+                        account.rest.as_deref().unwrap_or_default(),
+                        account.streams.as_deref().unwrap_or_default(),
+                        Some(runtime.clone()),
+                        Some(venue.shared()),
+                    );
+                    for symbol in traded_symbols(&config) {
+                        books.follow(&symbol);
+                    }
+                    Leg {
+                        name: account.name.as_str().into(),
+                        books: Arc::new(books),
+                        venue: Box::new(venue),
+                    }
+                })
+                .collect();
+            Box::new(Router::new(legs).map_err(ServeError::Config)?)
         }
     };
     let journal_backlog = journal.backlog();
@@ -101,14 +133,16 @@ pub async fn serve(
     let metrics = Arc::new(crate::monitor::ServiceMetrics::default());
     metrics.watch_journal(journal_backlog);
     engine.set_metrics(metrics.clone());
-    match &live {
-        Some(shared) => metrics.watch_venue(shared.clone()),
+    if live.is_empty() {
         // The simulated venue's latency; a live exchange has its own.
-        None => engine
+        engine
             .orders()
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .set_latency(latency),
+            .set_latency(latency);
+    }
+    for (name, shared) in &live {
+        metrics.watch_venue(name.clone(), shared.clone());
     }
     engine
         .orders()
@@ -152,18 +186,19 @@ pub async fn serve(
         _ => Vec::new(),
     };
 
-    let rules = match (&live, &config.venue.rest) {
-        (Some(_), Some(rest)) => {
-            venue_rules(rest, engine.market())
+    // The rules of the (default) exchange account's symbols.
+    let rules = match accounts.first().and_then(|a| a.rest.clone()) {
+        Some(rest) => {
+            venue_rules(&rest, engine.market())
                 .await
                 .map_err(ServeError::Config)?;
             Some(tokio::spawn(refresh_rules(
-                rest.clone(),
+                rest,
                 engine.market().clone(),
                 Duration::from_secs(config.venue.rules_seconds),
             )))
         }
-        _ => None,
+        None => None,
     };
     restore(&mut engine, &store, &config).await;
     let published: Arc<OnceLock<EventSender>> = Arc::new(OnceLock::new());
@@ -219,7 +254,7 @@ pub async fn serve(
                 service.events(),
                 service_market.clone(),
             ));
-            if config.execution.symbols.is_none() && live.is_none() {
+            if config.execution.symbols.is_none() && live.is_empty() {
                 followed.fetch_rules().await;
             }
             for (name, _) in &symbols {
@@ -318,37 +353,42 @@ pub async fn serve(
     Ok(())
 }
 
-/// The Binance venue `config.venue` describes, its credentials from the environment or a key
-/// file, its orders sent once `progress` has committed their rows.
+/// The Binance account `venue` (`[venue]` or one of its legs) describes, its credentials from
+/// the environment or a key file, its orders sent once `progress` has committed their rows.
 fn live_venue(
     config: &ServiceConfig,
+    venue: &crate::config::VenueConfig,
     progress: crate::journal::JournalProgress,
 ) -> Result<crate::execution::binance::LiveVenue, ServeError> {
     use crate::execution::binance::{Credentials, LiveSettings, LiveVenue};
-    let venue = &config.venue;
     let endpoints = venue.endpoints().map_err(ServeError::Config)?;
     let credentials = Credentials::from_env(
         &venue.api_key_env,
         &venue.api_secret_env,
         venue.private_key_file.as_deref(),
     )
-    .map_err(|e| ServeError::Config(format!("[venue]: {e}")))?;
-    let symbols = match config.market.source {
-        MarketSource::Replay => config.market.symbol.iter().cloned().collect(),
-        _ => config.market.symbols.clone(),
-    };
-    tracing::info!(rest = %endpoints.rest, ws_api = %endpoints.ws_api, ed25519 = credentials.is_ed25519(), "trading on a Binance account");
+    .map_err(|e| ServeError::Config(format!("[venue] {:?}: {e}", venue.name)))?;
+    tracing::info!(venue = %venue.name, rest = %endpoints.rest, ws_api = %endpoints.ws_api, ed25519 = credentials.is_ed25519(), "trading on a Binance account");
     Ok(LiveVenue::start(
         LiveSettings {
             endpoints,
             reconcile_every: Duration::from_secs(venue.reconcile_seconds),
             unknown_orders: venue.unknown_orders,
             fees: config.execution.fees().map_err(ServeError::Config)?,
-            symbols: symbols.iter().map(|s| s.to_ascii_uppercase()).collect(),
+            symbols: traded_symbols(config),
         },
         credentials,
         Some(progress),
     ))
+}
+
+/// The configured symbols, upper case.
+fn traded_symbols(config: &ServiceConfig) -> Vec<String> {
+    let symbols = match config.market.source {
+        MarketSource::Replay => config.market.symbol.iter().cloned().collect(),
+        _ => config.market.symbols.clone(),
+    };
+    symbols.iter().map(|s| s.to_ascii_uppercase()).collect()
 }
 
 /// Reads the exchange's rules (`exchangeInfo` at `rest`) into `market`'s instruments.

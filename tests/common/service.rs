@@ -122,8 +122,15 @@ pub fn start_exchange_sim(symbols: &str) -> (Process, String) {
     start_exchange_sim_with(symbols, &[])
 }
 
-/// The same with more flags (accounts, faults).
+/// The same with more flags (accounts, faults, fees), which replace the defaults they name.
 pub fn start_exchange_sim_with(symbols: &str, flags: &[&str]) -> (Process, String) {
+    // The defaults of these tests, unless `flags` gives its own.
+    let defaults = [
+        ("--interval", "1m"),
+        ("--candles", "5000"),
+        ("--bars-per-second", "100"),
+        ("--book-ms", "50"),
+    ];
     let mut sim = Command::new(env!("CARGO_BIN_EXE_stratbox"))
         .args([
             "exchange-sim",
@@ -131,15 +138,13 @@ pub fn start_exchange_sim_with(symbols: &str, flags: &[&str]) -> (Process, Strin
             "127.0.0.1:0",
             "--symbol",
             symbols,
-            "--interval",
-            "1m",
-            "--candles",
-            "5000",
-            "--bars-per-second",
-            "100",
-            "--book-ms",
-            "50",
         ])
+        .args(
+            defaults
+                .iter()
+                .filter(|(flag, _)| !flags.contains(flag))
+                .flat_map(|(flag, value)| [*flag, *value]),
+        )
         .args(flags)
         .stdout(Stdio::piped())
         .spawn()

@@ -89,8 +89,8 @@ pub struct ApiContext {
     pub journal_alive: Arc<dyn Fn() -> bool + Send + Sync>,
     /// The alerts.
     pub alerts: Arc<AlertCenter>,
-    /// The live venue's state, when orders go to an exchange.
-    pub venue: Option<Arc<crate::execution::binance::Shared>>,
+    /// Each live venue's name and state, when orders go to exchanges (none: paper trading).
+    pub venue: Vec<(Arc<str>, Arc<crate::execution::binance::Shared>)>,
     /// Stored candles (VWAP volume profiles).
     pub history: Option<Arc<crate::history::HistoryStore>>,
 }
@@ -106,7 +106,7 @@ pub(crate) struct AppState {
     limiter: Arc<RateLimiter>,
     journal_alive: Arc<dyn Fn() -> bool + Send + Sync>,
     alerts: Arc<AlertCenter>,
-    venue: Option<Arc<crate::execution::binance::Shared>>,
+    venue: Vec<(Arc<str>, Arc<crate::execution::binance::Shared>)>,
     history: Option<Arc<crate::history::HistoryStore>>,
 }
 

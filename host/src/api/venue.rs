@@ -21,33 +21,54 @@ pub struct BalanceCheck {
     pub difference: Fixed,
 }
 
+/// One live exchange account.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct LiveAccount {
+    /// The venue's name (`[venue] name`, or its leg's).
+    pub name: String,
+    /// Its state.
+    pub status: VenueStatus,
+}
+
 /// The venue.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct VenueView {
-    /// `simulated` (paper trading on the matching simulator) or `binance`.
+    /// `simulated` (paper trading on the matching simulator), `binance` or `routed` (orders
+    /// routed between several Binance accounts).
     pub kind: String,
-    /// The live exchange's state (absent for the simulated venue).
+    /// The (default) live exchange's state (absent for the simulated venue).
     pub live: Option<VenueStatus>,
-    /// The exchange's balances against the host's, by asset (empty for the simulated venue).
+    /// Every live exchange account, the default one first (one unless routed).
+    pub accounts: Vec<LiveAccount>,
+    /// The exchanges' balances, summed over every account, against the host's, by asset (empty
+    /// for the simulated venue).
     pub balances: Vec<BalanceCheck>,
 }
 
-/// The venue orders go to; for a live exchange, its state and balances beside the host's.
+/// The venue orders go to; for live exchanges, their state and balances beside the host's.
 #[utoipa::path(get, path = "/v1/venue", tag = "execution",
     responses((status = 200, description = "The venue", body = VenueView), Refusals))]
 pub(super) async fn venue(State(s): State<AppState>) -> Result<Json<VenueView>, ApiError> {
-    let Some(shared) = &s.venue else {
+    if s.venue.is_empty() {
         return Ok(Json(VenueView {
             kind: "simulated".into(),
             live: None,
+            accounts: Vec::new(),
             balances: Vec::new(),
         }));
-    };
-    let status = shared.snapshot();
+    }
+    let accounts: Vec<LiveAccount> = s
+        .venue
+        .iter()
+        .map(|(name, shared)| LiveAccount {
+            name: name.to_string(),
+            status: shared.snapshot(),
+        })
+        .collect();
     let account = s.service.account(None).await?;
     // (exchange, host) totals by asset.
     let mut totals: std::collections::BTreeMap<String, (Fixed, Fixed)> = Default::default();
-    for b in &status.balances {
+    for b in accounts.iter().flat_map(|a| &a.status.balances) {
         let t = totals.entry(b.asset.clone()).or_default();
         t.0 = t.0.saturating_add(b.free).saturating_add(b.locked);
     }
@@ -65,8 +86,14 @@ pub(super) async fn venue(State(s): State<AppState>) -> Result<Json<VenueView>, 
         })
         .collect();
     Ok(Json(VenueView {
-        kind: "binance".into(),
-        live: Some(status),
+        kind: if accounts.len() > 1 {
+            "routed"
+        } else {
+            "binance"
+        }
+        .into(),
+        live: accounts.first().map(|a| a.status.clone()),
+        accounts,
         balances,
     }))
 }

@@ -53,6 +53,12 @@ pub struct Args {
     /// Request weight all clients may use in a minute (Binance's: 6000).
     #[arg(long, default_value_t = crate::sim::WEIGHT_LIMIT)]
     weight_limit: u64,
+    /// The accounts' maker commission rate, a fraction (Binance's standard: 0.001).
+    #[arg(long, default_value = "0.001")]
+    maker_fee: crate::model::Fixed,
+    /// The accounts' taker commission rate, a fraction (Binance's standard: 0.001).
+    #[arg(long, default_value = "0.001")]
+    taker_fee: crate::model::Fixed,
     /// A trading account's API key; each account is an `--api-key` followed by its
     /// `--api-secret` (HMAC) or `--ed25519-key` (or both) and its `--balances`.
     #[arg(long)]
@@ -194,6 +200,15 @@ pub fn run(args: Args, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
             Some(path) => crate::sim::live::read_trades(path).map_err(anyhow::Error::msg)?,
             None => Vec::new(),
         };
+        let fees = crate::model::FeeRates {
+            maker: args.maker_fee,
+            taker: args.taker_fee,
+        };
+        for (flag, rate) in [("--maker-fee", fees.maker), ("--taker-fee", fees.taker)] {
+            if rate < crate::model::Fixed::ZERO || rate > crate::model::Fixed::from_raw(5_000_000) {
+                anyhow::bail!("{flag} {rate}: a commission rate is a fraction from 0 to 0.05");
+            }
+        }
         let config = SimConfig {
             faults,
             seed: args.seed,
@@ -205,6 +220,7 @@ pub fn run(args: Args, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
                 per_day: args.orders_per_day,
             },
             weight_limit: args.weight_limit,
+            fees,
         };
         axum::serve(
             listener,

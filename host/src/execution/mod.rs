@@ -12,6 +12,7 @@ pub mod matching;
 pub mod oms;
 mod protect;
 mod rebalance;
+pub mod route;
 mod venue;
 pub mod venues;
 
@@ -100,6 +101,7 @@ fn flatten_order(
         },
         iceberg: None,
         reduce_only: true,
+        venue: 0,
     })
 }
 
@@ -243,6 +245,12 @@ impl OrderPath {
         self.oms.account(id)
     }
 
+    /// The venues behind the order path's venue, as a split across them sees them for
+    /// `symbol` (empty with a single venue).
+    pub fn venue_legs(&self, symbol: SymbolId, market: &MarketData) -> Vec<route::LegView> {
+        self.venue.legs(symbol, market)
+    }
+
     /// The fee rates the venue charges on `symbol`.
     pub fn fees(&self, symbol: SymbolId, market: &MarketData) -> crate::model::FeeRates {
         self.venue.fees(symbol, market)
@@ -310,6 +318,14 @@ impl OrderPath {
         market: &MarketData,
         protective: bool,
     ) -> Result<VenueOrder, Rejection> {
+        // Stored with the order, so that a restart sends it back to the same venue.
+        let request = OrderRequest {
+            venue: match request.venue {
+                0 => self.venue.default_tag(),
+                tag => tag,
+            },
+            ..request
+        };
         let account = self.oms.account(id).ok_or_else(|| {
             Rejection::new(
                 RejectCode::StrategyHalted,
@@ -722,6 +738,7 @@ impl OrderPath {
                     },
                     iceberg: o.request.iceberg,
                     spend_cap: (o.request.side == crate::model::Side::Buy).then_some(o.locked),
+                    venue: o.request.venue,
                 };
                 (order, o.filled)
             })

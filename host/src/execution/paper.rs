@@ -126,6 +126,7 @@ mod tests {
                 kind,
                 time_in_force: tif,
                 reduce_only: false,
+                venue: 0,
             },
             status: OrderStatus::Accepted,
             filled: Fixed::ZERO,

@@ -145,6 +145,7 @@ impl OrderPath {
             order_type: OrderType::Market,
             iceberg: None,
             reduce_only: true,
+            venue: 0,
         };
         self.submit_protective(id, request, now, market)
     }

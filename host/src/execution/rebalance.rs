@@ -97,6 +97,7 @@ impl OrderPath {
                     order_type: OrderType::Market,
                     iceberg: None,
                     reduce_only: false,
+                    venue: 0,
                 };
                 RebalanceOrder {
                     symbol,

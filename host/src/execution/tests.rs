@@ -71,6 +71,7 @@ pub(super) fn market_order(symbol: u32, side: Side, qty: &str) -> OrderRequest {
         order_type: OrderType::Market,
         iceberg: None,
         reduce_only: false,
+        venue: 0,
     }
 }
 

@@ -32,6 +32,8 @@ pub struct VenueOrder {
     pub iceberg: Option<Fixed>,
     /// For a buy, the most quote its fills may cost, fees included (what the account locked).
     pub spend_cap: Option<Fixed>,
+    /// The tag of the venue it goes to when several are configured (0: the default one).
+    pub venue: u32,
 }
 
 /// What happened to an order at the venue.
@@ -154,5 +156,23 @@ pub trait Venue: Send {
     /// halt asks it to cancel and waits for its answers instead of ending orders at once.
     fn is_remote(&self) -> bool {
         false
+    }
+
+    /// The tag orders that name no venue are sent to (0 for a venue with none behind it).
+    fn default_tag(&self) -> u32 {
+        0
+    }
+
+    /// The venues behind this one, as a split across them sees them for `symbol`; empty for a
+    /// single venue.
+    fn legs(&self, symbol: SymbolId, market: &MarketData) -> Vec<crate::execution::route::LegView> {
+        let _ = (symbol, market);
+        Vec::new()
+    }
+
+    /// The free balance of `asset` on the venue's account, when it keeps one apart.
+    fn free(&self, asset: &str) -> Option<Fixed> {
+        let _ = asset;
+        None
     }
 }

@@ -206,6 +206,15 @@ pub struct OrderRequest {
     pub iceberg: Option<Fixed>,
     /// Only reduce the strategy's position in the symbol, never open or grow it.
     pub reduce_only: bool,
+    /// The tag of the venue it goes to when the host trades on several
+    /// ([`crate::execution::route::venue_tag`] of its name); 0 until the order path assigns the
+    /// default one.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub venue: u32,
+}
+
+fn is_zero(tag: &u32) -> bool {
+    *tag == 0
 }
 
 impl OrderRequest {

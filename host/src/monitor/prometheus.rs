@@ -315,9 +315,9 @@ impl ServiceMetrics {
             .map_or(0, |queue| queue.load(Ordering::Relaxed))
     }
 
-    /// Reports the live venue's state at every scrape.
-    pub fn watch_venue(&self, shared: Arc<crate::execution::binance::Shared>) {
-        self.venue.watch(shared);
+    /// Reports live venue `name`'s state at every scrape.
+    pub fn watch_venue(&self, name: Arc<str>, shared: Arc<crate::execution::binance::Shared>) {
+        self.venue.watch(name, shared);
     }
 
     /// Every metric in the text exposition format.

@@ -1,27 +1,37 @@
-//! The live venue's metrics, read from its status at each scrape: connection, use of Binance's
-//! limits, orders in doubt, reconciliation and what it found.
+//! The live venues' metrics, read from their status at each scrape, labelled with each venue's
+//! name: connection, use of Binance's limits, orders in doubt, reconciliation and what it
+//! found.
 
 use crate::execution::binance::Shared;
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
-/// The live venue's gauges and counters.
+/// A metric of one live venue.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VenueLabel {
+    /// The venue's name.
+    pub venue: String,
+}
+
+/// The live venues' gauges and counters.
 #[derive(Debug, Default)]
 pub struct VenueMetrics {
-    watched: OnceLock<Arc<Shared>>,
-    connected: Gauge,
-    weight_used: Gauge,
-    weight_limit: Gauge,
-    orders_10s: Gauge,
-    in_doubt: Gauge,
-    open_orders: Gauge,
-    unknown_orders: Gauge,
-    reconnects: Counter,
-    reconciliations: Counter,
-    recovered_fills: Counter,
-    unknown_trades: Counter,
+    watched: Mutex<Vec<(Arc<str>, Arc<Shared>)>>,
+    connected: Family<VenueLabel, Gauge>,
+    weight_used: Family<VenueLabel, Gauge>,
+    weight_limit: Family<VenueLabel, Gauge>,
+    orders_10s: Family<VenueLabel, Gauge>,
+    in_doubt: Family<VenueLabel, Gauge>,
+    open_orders: Family<VenueLabel, Gauge>,
+    unknown_orders: Family<VenueLabel, Gauge>,
+    reconnects: Family<VenueLabel, Counter>,
+    reconciliations: Family<VenueLabel, Counter>,
+    recovered_fills: Family<VenueLabel, Counter>,
+    unknown_trades: Family<VenueLabel, Counter>,
 }
 
 impl VenueMetrics {
@@ -96,32 +106,41 @@ impl VenueMetrics {
         m
     }
 
-    /// Reads `shared`'s status at every scrape.
-    pub fn watch(&self, shared: Arc<Shared>) {
-        let _ = self.watched.set(shared);
+    /// Reads the status of venue `name` from `shared` at every scrape.
+    pub fn watch(&self, name: Arc<str>, shared: Arc<Shared>) {
+        self.watched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((name, shared));
     }
 
-    /// Brings the metrics up to the venue's status (nothing without a live venue).
+    /// Brings the metrics up to the venues' status (nothing without a live venue).
     pub fn update(&self) {
-        let Some(shared) = self.watched.get() else {
-            return;
-        };
-        let s = shared.snapshot();
-        let set = |g: &Gauge, v: u64| g.set(i64::try_from(v).unwrap_or(i64::MAX));
-        set(&self.connected, u64::from(s.connected));
-        set(&self.weight_used, u64::from(s.weight_used));
-        set(&self.weight_limit, u64::from(s.weight_limit));
-        set(&self.orders_10s, s.orders_10s as u64);
-        set(&self.in_doubt, s.in_doubt as u64);
-        set(&self.open_orders, s.open_orders as u64);
-        set(&self.unknown_orders, s.unknown_orders.len() as u64);
-        for (counter, total) in [
-            (&self.reconnects, s.reconnects),
-            (&self.reconciliations, s.reconciliations),
-            (&self.recovered_fills, s.recovered_fills),
-            (&self.unknown_trades, s.unknown_trades),
-        ] {
-            super::prometheus::raise_to(counter, total);
+        let watched = self.watched.lock().unwrap_or_else(|p| p.into_inner());
+        for (name, shared) in watched.iter() {
+            let s = shared.snapshot();
+            let label = VenueLabel {
+                venue: name.to_string(),
+            };
+            let set = |g: &Family<VenueLabel, Gauge>, v: u64| {
+                g.get_or_create(&label)
+                    .set(i64::try_from(v).unwrap_or(i64::MAX));
+            };
+            set(&self.connected, u64::from(s.connected));
+            set(&self.weight_used, u64::from(s.weight_used));
+            set(&self.weight_limit, u64::from(s.weight_limit));
+            set(&self.orders_10s, s.orders_10s as u64);
+            set(&self.in_doubt, s.in_doubt as u64);
+            set(&self.open_orders, s.open_orders as u64);
+            set(&self.unknown_orders, s.unknown_orders.len() as u64);
+            for (counter, total) in [
+                (&self.reconnects, s.reconnects),
+                (&self.reconciliations, s.reconciliations),
+                (&self.recovered_fills, s.recovered_fills),
+                (&self.unknown_trades, s.unknown_trades),
+            ] {
+                super::prometheus::raise_to(&counter.get_or_create(&label), total);
+            }
         }
     }
 }

@@ -48,6 +48,8 @@ pub struct SimConfig {
     pub order_limits: OrderLimits,
     /// Request weight all clients together may use in a minute (Binance's 6000 by default).
     pub weight_limit: u64,
+    /// The commission rates of every account (Binance's standard 0.1 % by default).
+    pub fees: crate::model::FeeRates,
 }
 
 impl Default for SimConfig {
@@ -60,6 +62,7 @@ impl Default for SimConfig {
             trades: Vec::new(),
             order_limits: OrderLimits::default(),
             weight_limit: WEIGHT_LIMIT,
+            fees: crate::model::FeeRates::default(),
         }
     }
 }
@@ -134,6 +137,7 @@ pub fn router_with_accounts(
             ),
             &starting,
             config.order_limits,
+            config.fees,
         )
         .expect("the simulator describes its own symbols")
     });

@@ -207,12 +207,20 @@ pub const ACCOUNT: Endpoint = Endpoint {
                 })
             })
             .collect();
+        let fees = trading.fees();
+        // Binance's whole-number commissions are in 0.01 % (10: 0.1 %).
+        let bips = |rate: crate::model::Fixed| rate.raw() / 10_000;
         Ok::<_, SimError>(json!({
-            "makerCommission": 10,
-            "takerCommission": 10,
+            "makerCommission": bips(fees.maker),
+            "takerCommission": bips(fees.taker),
             "buyerCommission": 0,
             "sellerCommission": 0,
-            "commissionRates": {"maker": "0.00100000", "taker": "0.00100000", "buyer": "0.00000000", "seller": "0.00000000"},
+            "commissionRates": {
+                "maker": super::trading::text(fees.maker),
+                "taker": super::trading::text(fees.taker),
+                "buyer": "0.00000000",
+                "seller": "0.00000000",
+            },
             "canTrade": true,
             "canWithdraw": false,
             "canDeposit": false,
@@ -256,8 +264,12 @@ pub const TEST: Endpoint = Endpoint {
             .and_then(|new| trading.test(account.number, &new, now_ms()))
             .map(|empty| {
                 if rates {
+                    let fees = trading.fees();
                     json!({
-                        "standardCommissionForOrder": {"maker": "0.00100000", "taker": "0.00100000"},
+                        "standardCommissionForOrder": {
+                            "maker": super::trading::text(fees.maker),
+                            "taker": super::trading::text(fees.taker),
+                        },
                         "specialCommissionForOrder": {"maker": "0.00000000", "taker": "0.00000000"},
                         "taxCommissionForOrder": {"maker": "0.00000000", "taker": "0.00000000"},
                         "discount": {"enabledForAccount": false, "enabledForSymbol": false, "discountAsset": "BNB", "discount": "0.25000000"}

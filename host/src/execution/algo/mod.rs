@@ -10,10 +10,14 @@
 //! limit-maker at its own side's touch, re-pegged when the touch moves away) follows the
 //! urgency: `passive` always rests, `aggressive` always takes, `neutral` rests while on
 //! schedule and takes when more than one slice behind or in the last slice.
+//!
+//! With several venues, a child that takes is split across them for the best price after
+//! fees and one that rests goes to the cheapest maker ([`venues`]).
 
 pub mod order;
 pub mod schedule;
 pub mod tca;
+pub mod venues;
 
 use super::OrderPath;
 use crate::market::MarketData;
@@ -23,6 +27,7 @@ use crate::model::{
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use tca::{Executions, Tca};
 
 /// The slippage cap of a parent that sets neither a limit nor a cap, in basis points.
@@ -143,6 +148,8 @@ struct Child {
     resting: bool,
     since: TimestampMs,
     cancelling: bool,
+    /// The venue's name (empty with a single venue).
+    venue: Arc<str>,
 }
 
 /// A parent order as it works.
@@ -158,6 +165,8 @@ struct Parent {
     refused: u64,
     last_refusal: Option<String>,
     pause_until: TimestampMs,
+    /// What it executed on each venue, by name (only with several venues).
+    venues: BTreeMap<Arc<str>, venues::VenueExecution>,
 }
 
 /// What operators see of a parent order.
@@ -191,6 +200,8 @@ pub struct AlgoView {
     pub last_refusal: Option<String>,
     /// Its cost analysis so far.
     pub tca: Tca,
+    /// What it executed on each venue (empty with a single venue).
+    pub venues: Vec<venues::VenueExecution>,
 }
 
 /// Every parent order of the engine.
@@ -307,6 +318,7 @@ impl Algos {
                 refused: 0,
                 last_refusal: None,
                 pause_until: i64::MIN,
+                venues: BTreeMap::new(),
             },
         );
         self.live.insert(self.next_id);
@@ -412,6 +424,11 @@ impl Algos {
             }
             if let Some(c) = p.children.get_mut(&update.order_id) {
                 c.filled = c.filled.saturating_add(fill.quantity);
+                if let Some(v) = p.venues.get_mut(&c.venue) {
+                    v.filled += fill.quantity.to_f64();
+                    v.notional += fill.quote_quantity.to_f64();
+                    v.fees += fill.fee.to_f64();
+                }
             }
         }
         if update.execution == ExecutionType::Rejected {
@@ -474,6 +491,7 @@ impl Algos {
                     tca: p
                         .executions
                         .analyse(p.spec.side, p.spec.quantity, p.arrival_mid, p.sent),
+                    venues: p.venues.values().cloned().collect(),
                 }
             })
             .collect()
@@ -624,41 +642,60 @@ fn step_parent(
     if quantity < step || !quantity.is_positive() {
         return sent;
     }
-    let request = OrderRequest {
-        client_id: CHILD_CLIENT_ID | id,
-        symbol,
-        side,
-        amount: Amount::Base(quantity),
+    let legs = orders.venue_legs(symbol, market);
+    let takes = matches!(
         order_type,
-        iceberg,
-        reduce_only: false,
-    };
-    match orders.submit(p.owner, request, now, market) {
-        Ok(order_id) => {
-            p.sent += 1;
-            p.children.insert(
-                order_id,
-                Child {
-                    price: order_type.limit_price().unwrap_or(Fixed::ZERO),
-                    quantity,
-                    filled: Fixed::ZERO,
-                    resting: matches!(order_type, OrderType::LimitMaker { .. }),
-                    since: now,
-                    cancelling: false,
-                },
-            );
-            sent.push(order_id);
+        OrderType::Limit {
+            time_in_force: TimeInForce::Ioc,
+            ..
         }
-        Err(reason) => {
-            p.refused += 1;
-            p.pause_until = now + RETRY_MS;
-            if matches!(
-                reason.code,
-                RejectCode::StrategyHalted | RejectCode::TradingHalted
-            ) {
-                p.state = AlgoState::Cancelled;
+    );
+    let shares = venues::shares(&legs, instrument, side, quantity, takes, cap);
+    for share in shares {
+        let request = OrderRequest {
+            client_id: CHILD_CLIENT_ID | id,
+            symbol,
+            side,
+            amount: Amount::Base(share.quantity),
+            order_type,
+            iceberg,
+            reduce_only: false,
+            venue: share.tag,
+        };
+        match orders.submit(p.owner, request, now, market) {
+            Ok(order_id) => {
+                p.sent += 1;
+                if legs.len() > 1 {
+                    let v = p.venues.entry(share.name.clone()).or_default();
+                    v.venue = share.name.to_string();
+                    v.children += 1;
+                }
+                p.children.insert(
+                    order_id,
+                    Child {
+                        price: order_type.limit_price().unwrap_or(Fixed::ZERO),
+                        quantity: share.quantity,
+                        filled: Fixed::ZERO,
+                        resting: matches!(order_type, OrderType::LimitMaker { .. }),
+                        since: now,
+                        cancelling: false,
+                        venue: share.name,
+                    },
+                );
+                sent.push(order_id);
             }
-            p.last_refusal = Some(reason.message);
+            Err(reason) => {
+                p.refused += 1;
+                p.pause_until = now + RETRY_MS;
+                if matches!(
+                    reason.code,
+                    RejectCode::StrategyHalted | RejectCode::TradingHalted
+                ) {
+                    p.state = AlgoState::Cancelled;
+                }
+                p.last_refusal = Some(reason.message);
+                break;
+            }
         }
     }
     sent

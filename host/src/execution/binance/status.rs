@@ -94,4 +94,7 @@ pub struct VenueStatus {
     pub transfers: Vec<Transfer>,
     /// The last error talking to the exchange.
     pub last_error: Option<String>,
+    /// Symbols whose book the host keeps from this exchange's own market streams (a routed
+    /// venue's, to split orders by), once in sync.
+    pub books: Vec<String>,
 }

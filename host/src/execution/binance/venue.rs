@@ -233,4 +233,17 @@ impl Venue for LiveVenue {
     fn is_remote(&self) -> bool {
         true
     }
+
+    /// The exchange's free balance as of the last reconciliation or account event.
+    fn free(&self, asset: &str) -> Option<Fixed> {
+        let status = self.shared.status.lock().unwrap_or_else(|p| p.into_inner());
+        // Balances are known once the account has been read (zero ones are left out).
+        (status.reconciliations > 0).then(|| {
+            status
+                .balances
+                .iter()
+                .find(|b| b.asset == asset)
+                .map_or(Fixed::ZERO, |b| b.free)
+        })
+    }
 }

@@ -247,6 +247,7 @@ impl Oms {
             iceberg: request.iceberg,
             // A little under the lock, so rounding of fees never spends more than it holds.
             spend_cap: (request.side == Side::Buy).then_some(lock.amount.saturating_sub(DUST)),
+            venue: request.venue,
         })
     }
 

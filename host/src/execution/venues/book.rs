@@ -782,6 +782,7 @@ mod tests {
             order_type,
             iceberg: None,
             spend_cap: None,
+            venue: 0,
         }
     }
 

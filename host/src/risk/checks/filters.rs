@@ -442,6 +442,7 @@ mod tests {
             },
             iceberg: None,
             reduce_only: false,
+            venue: 0,
         }
     }
 

@@ -50,6 +50,7 @@ pub fn order_request(
         order_type,
         iceberg: None,
         reduce_only: order.reduce_only,
+        venue: 0,
     })
 }
 

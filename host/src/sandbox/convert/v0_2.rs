@@ -117,6 +117,7 @@ pub fn order_request(
             .map(|q| positive("iceberg quantity", q))
             .transpose()?,
         reduce_only: order.reduce_only,
+        venue: 0,
     })
 }
 

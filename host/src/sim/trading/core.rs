@@ -14,8 +14,8 @@ use crate::feeds::MarketEvent;
 use crate::journal::NullJournal;
 use crate::market::MarketData;
 use crate::model::{
-    DeploymentId, ExecutionType, Liquidity, OrderRequest, OrderStatus, OrderUpdate, RejectCode,
-    Rejection, Side, SymbolId,
+    DeploymentId, ExecutionType, FeeRates, Liquidity, OrderRequest, OrderStatus, OrderUpdate,
+    RejectCode, Rejection, Side, SymbolId,
 };
 use crate::risk::AccountLimits;
 use serde_json::Value;
@@ -41,6 +41,8 @@ pub struct Core {
     trades: Vec<VecDeque<SimFill>>,
     counters: Vec<OrderCounter>,
     limits: OrderLimits,
+    /// The accounts' commission rates.
+    pub fees: FeeRates,
     next_client: u64,
     /// The accounts' user data events.
     events: broadcast::Sender<UserEvent>,
@@ -96,12 +98,13 @@ pub enum OrderRef {
 
 impl Core {
     /// A core trading `symbols` (described by `exchange_info`) for accounts with these starting
-    /// balances, in account order, each within `limits` of new orders.
+    /// balances, in account order, each within `limits` of new orders and paying `fees`.
     pub fn new(
         symbols: &[String],
         exchange_info: &str,
         accounts: &[BTreeMap<String, f64>],
         limits: OrderLimits,
+        fees: FeeRates,
     ) -> Result<Core, String> {
         let mut market = MarketData::default();
         market
@@ -114,6 +117,7 @@ impl Core {
         // Binance keeps a buyer's commission out of the base bought (no BNB here).
         let venue = BookVenue::new(BookFillConfig {
             buyer_fee_in_base: true,
+            fees,
             ..BookFillConfig::default()
         });
         let mut path = OrderPath::new(Box::new(venue), Arc::new(NullJournal));
@@ -145,6 +149,7 @@ impl Core {
             trades: vec![VecDeque::new(); accounts.len()],
             counters: vec![OrderCounter::default(); accounts.len()],
             limits,
+            fees,
             next_client: 0,
             events: broadcast::channel(4096).0,
         })
@@ -307,6 +312,7 @@ impl Core {
             order_type: new.order_type,
             iceberg: new.iceberg,
             reduce_only: false,
+            venue: 0,
         };
         Ok((request, name))
     }

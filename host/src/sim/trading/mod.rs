@@ -12,7 +12,7 @@ pub use answers::text;
 
 use crate::execution::oms::Balance;
 use crate::feeds::{BookUpdate, BookUpdateKind, MarketEvent, TradePrint};
-use crate::model::{Fixed, Side, SymbolId};
+use crate::model::{FeeRates, Fixed, Side, SymbolId};
 use axum::http::StatusCode;
 use params::NewOrder;
 use serde_json::Value;
@@ -61,17 +61,24 @@ pub struct SimTrading {
 
 impl SimTrading {
     /// Trading in `symbols` (described by `exchange_info`) for accounts starting with these
-    /// balances (account `n` is the `n`-th), each within `limits` of new orders.
+    /// balances (account `n` is the `n`-th), each within `limits` of new orders and paying
+    /// `fees`.
     pub fn new(
         symbols: &[String],
         exchange_info: &str,
         accounts: &[BTreeMap<String, f64>],
         limits: OrderLimits,
+        fees: FeeRates,
     ) -> Result<Arc<Self>, String> {
-        let core = self::core::Core::new(symbols, exchange_info, accounts, limits)?;
+        let core = self::core::Core::new(symbols, exchange_info, accounts, limits, fees)?;
         Ok(Arc::new(SimTrading {
             core: Mutex::new(core),
         }))
+    }
+
+    /// The accounts' commission rates.
+    pub fn fees(&self) -> FeeRates {
+        self.core().fees
     }
 
     fn core(&self) -> MutexGuard<'_, self::core::Core> {

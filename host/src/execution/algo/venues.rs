@@ -1,0 +1,116 @@
+//! Where a parent's children go when the host trades on several venues: a child that takes is
+//! split across them for the best price after fees ([`crate::execution::route::split`]); one
+//! that rests goes whole to the venue with the lowest maker fee. Each parent keeps what it
+//! executed on each venue.
+
+use crate::execution::route::LegView;
+use crate::execution::route::split::{self, LegOffer, LotRules};
+use crate::model::{Fixed, Instrument, Side};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// A child's venue and quantity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Share {
+    /// The venue's tag (0: the default venue, with a single one).
+    pub tag: u32,
+    /// Its name (empty with a single venue).
+    pub name: Arc<str>,
+    /// Base quantity.
+    pub quantity: Fixed,
+}
+
+/// What a parent executed on one venue.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct VenueExecution {
+    /// The venue's name.
+    pub venue: String,
+    /// Children sent there.
+    pub children: u64,
+    /// Base quantity filled there.
+    pub filled: f64,
+    /// Quote moved there.
+    pub notional: f64,
+    /// Fees paid there, valued in quote.
+    pub fees: f64,
+}
+
+/// The symbol's lot rules.
+fn rules(instrument: &Instrument) -> LotRules {
+    let f = &instrument.filters;
+    LotRules {
+        step: instrument.step(),
+        min_qty: f.lot_size.map_or(Fixed::ZERO, |l| l.min_qty),
+        min_notional: [f.notional, f.min_notional]
+            .iter()
+            .flatten()
+            .map(|n| n.min_notional)
+            .max()
+            .unwrap_or(Fixed::ZERO),
+    }
+}
+
+/// The venues `quantity` goes to: split across `legs` within `cap` when the child takes,
+/// whole to the cheapest maker otherwise; whole to the default venue with fewer than two
+/// venues or no book to split by.
+pub fn shares(
+    legs: &[LegView],
+    instrument: &Instrument,
+    side: Side,
+    quantity: Fixed,
+    take: bool,
+    cap: Option<Fixed>,
+) -> Vec<Share> {
+    let whole = |leg: Option<&LegView>| {
+        vec![Share {
+            tag: leg.map_or(0, |l| l.tag),
+            name: leg.map_or_else(|| Arc::from(""), |l| l.name.clone()),
+            quantity,
+        }]
+    };
+    if legs.len() < 2 {
+        return whole(legs.first());
+    }
+    if !take {
+        // The first of the lowest maker fees.
+        let cheapest = legs.iter().reduce(|best, l| {
+            if l.fees.maker < best.fees.maker {
+                l
+            } else {
+                best
+            }
+        });
+        return whole(cheapest);
+    }
+    let offers: Vec<LegOffer> = legs
+        .iter()
+        .enumerate()
+        .filter_map(|(leg, l)| {
+            let levels = l.levels.as_ref()?;
+            Some(LegOffer {
+                leg,
+                levels: match side {
+                    Side::Buy => levels.asks.clone(),
+                    Side::Sell => levels.bids.clone(),
+                },
+                taker: l.fees.taker,
+                budget: match side {
+                    Side::Buy => l.quote_free,
+                    Side::Sell => l.base_free,
+                },
+            })
+        })
+        .collect();
+    let split = split::split(side, quantity, cap, rules(instrument), &offers);
+    if split.is_empty() {
+        return whole(legs.first());
+    }
+    split
+        .into_iter()
+        .map(|a| Share {
+            tag: legs[a.leg].tag,
+            name: legs[a.leg].name.clone(),
+            quantity: a.quantity,
+        })
+        .collect()
+}

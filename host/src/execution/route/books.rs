@@ -1,0 +1,144 @@
+//! Each routed venue's own order books, kept from its own market streams (the snapshot + diff
+//! procedure of the live feeds, on connections of the venue's own): the router compares
+//! venues by what each of them shows, not by the host's main feed.
+
+use crate::book::OrderBook;
+use crate::execution::binance::Shared;
+use crate::feeds::BookUpdateKind;
+use crate::feeds::binance::ws::{self, FeedEvent, FeedStats, HubConfig, LiveFeedConfig, StreamHub};
+use crate::model::Fixed;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// A book unchanged for this long is not used: the venue's streams have gone quiet (the
+/// streams' own silence limit, after which their connection is replaced and the book rebuilt).
+pub const STALE_AFTER: Duration = Duration::from_secs(60);
+
+/// Levels a side a split sees of each venue's book.
+pub const SPLIT_LEVELS: usize = 500;
+
+/// The best levels of one venue's book.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Levels {
+    /// Best bids first: (price, quantity).
+    pub bids: Vec<(Fixed, Fixed)>,
+    /// Best asks first.
+    pub asks: Vec<(Fixed, Fixed)>,
+}
+
+struct Book {
+    book: crate::book::OrderBook,
+    at: Instant,
+}
+
+struct Watch {
+    _stop: oneshot::Sender<()>,
+}
+
+/// One venue's books, by symbol, each followed once it is first asked for.
+pub struct LegBooks {
+    rest: String,
+    hub: Mutex<Option<StreamHub>>,
+    streams: String,
+    runtime: Option<tokio::runtime::Handle>,
+    books: Arc<Mutex<HashMap<String, Book>>>,
+    watches: Mutex<HashMap<String, Watch>>,
+    status: Option<Arc<Shared>>,
+}
+
+impl LegBooks {
+    /// Books of the venue whose REST base is `rest` and whose market streams are at `streams`
+    /// (e.g. `wss://stream.binance.com:9443`), followed on `runtime`. Without a runtime no
+    /// book is ever followed (every symbol's levels stay unknown). The venue's `status` lists
+    /// the books once in sync.
+    pub fn new(
+        rest: &str,
+        streams: &str,
+        runtime: Option<tokio::runtime::Handle>,
+        status: Option<Arc<Shared>>,
+    ) -> Self {
+        LegBooks {
+            rest: rest.to_string(),
+            hub: Mutex::new(None),
+            streams: streams.trim_end_matches('/').to_string(),
+            runtime,
+            books: Arc::default(),
+            watches: Mutex::default(),
+            status,
+        }
+    }
+
+    /// The levels of `symbol` (upper case) if its book is in sync and fresh; starts following
+    /// it on the first call.
+    pub fn levels(&self, symbol: &str) -> Option<Levels> {
+        self.follow(symbol);
+        let books = self.books.lock().unwrap_or_else(|p| p.into_inner());
+        books
+            .get(symbol)
+            .filter(|b| b.at.elapsed() < STALE_AFTER)
+            .map(|b| Levels {
+                bids: b.book.bids(SPLIT_LEVELS).collect(),
+                asks: b.book.asks(SPLIT_LEVELS).collect(),
+            })
+    }
+
+    /// Starts following `symbol`'s book, unless it already is.
+    pub fn follow(&self, symbol: &str) {
+        let Some(runtime) = &self.runtime else {
+            return;
+        };
+        let mut watches = self.watches.lock().unwrap_or_else(|p| p.into_inner());
+        if watches.contains_key(symbol) {
+            return;
+        }
+        let _guard = runtime.enter();
+        let hub = self
+            .hub
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert_with(|| StreamHub::start(HubConfig::new(&self.streams)))
+            .clone();
+        let mut config = LiveFeedConfig::new(&self.rest, &self.streams, symbol, "1m", 60_000);
+        config.trades = false;
+        let (events, mut rx) = mpsc::channel(256);
+        let (stop, shutdown) = oneshot::channel();
+        // No stream changes are ever asked for: the control channel's sender is dropped.
+        let (_, control) = mpsc::channel(1);
+        let stats = Arc::new(FeedStats::default());
+        runtime.spawn(async move {
+            ws::run_on(&hub, config, events, stats, shutdown, control).await;
+        });
+        let books = self.books.clone();
+        let name = symbol.to_string();
+        let status = self.status.clone();
+        runtime.spawn(async move {
+            while let Some(event) = rx.recv().await {
+                // The whole book, kept from its changes (the events' own levels are only
+                // the best few).
+                let FeedEvent::Book { change, .. } = event else {
+                    continue;
+                };
+                let mut books = books.lock().unwrap_or_else(|p| p.into_inner());
+                match (change.kind, books.get_mut(&name)) {
+                    (BookUpdateKind::Diff, Some(b)) => {
+                        b.book.apply(&change.bids, &change.asks);
+                        b.at = Instant::now();
+                    }
+                    (BookUpdateKind::Snapshot, _) => {
+                        if let (false, Some(status)) = (books.contains_key(&name), &status) {
+                            status.status(|s| s.books.push(name.clone()));
+                        }
+                        let book = OrderBook::from_snapshot(0, &change.bids, &change.asks);
+                        let at = Instant::now();
+                        books.insert(name.clone(), Book { book, at });
+                    }
+                    // A diff before any snapshot, or a best bid and ask only: not a book.
+                    _ => {}
+                }
+            }
+        });
+        watches.insert(symbol.to_string(), Watch { _stop: stop });
+    }
+}
