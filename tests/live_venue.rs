@@ -8,9 +8,7 @@ mod common;
 
 use common::api::Api;
 use common::service::{Process, Server, TOKEN, market_maker_service, start_exchange_sim_with};
-use hmac::{Hmac, Mac};
 use serde_json::Value;
-use sha2::Sha256;
 use std::collections::BTreeMap;
 use stratbox::model::Fixed;
 
@@ -34,46 +32,15 @@ fn exchange(faults: &str) -> (Process, String) {
 
 /// A signed `GET path?query` of the account on the simulator at `addr`.
 fn signed_get(addr: &str, path: &str, query: &str) -> Value {
-    let query = format!(
-        "{query}&timestamp={}",
-        stratbox::model::time::wall_clock_ms()
-    );
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(query.as_bytes());
-    let signature = hex::encode(mac.finalize().into_bytes());
-    let url = format!("http://{addr}{path}?{query}&signature={signature}");
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        reqwest::Client::new()
-            .get(url)
-            .header("X-MBX-APIKEY", KEY)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    })
+    common::exchange::signed_get(addr, path, query, KEY, SECRET)
 }
 
 /// The exchange's trades of the account: (price, quantity, commission valued in USDT, as the
 /// host values fees) by trade id.
 fn exchange_trades(addr: &str) -> BTreeMap<i64, (Fixed, Fixed, Fixed)> {
-    let trades = signed_get(addr, "/api/v3/myTrades", "symbol=BTCUSDT&limit=1000");
-    let fx = |v: &Value| v.as_str().unwrap().parse::<Fixed>().unwrap();
-    trades
-        .as_array()
-        .unwrap_or_else(|| panic!("myTrades: {trades}"))
-        .iter()
-        .map(|t| {
-            let (price, commission) = (fx(&t["price"]), fx(&t["commission"]));
-            // A buyer's commission is in BTC (kept out of the BTC bought).
-            let fee = if t["commissionAsset"] == "BTC" {
-                commission.saturating_mul(price)
-            } else {
-                commission
-            };
-            (t["id"].as_i64().unwrap(), (price, fx(&t["qty"]), fee))
-        })
+    common::exchange::my_trades(addr, KEY, SECRET)
+        .into_iter()
+        .map(|(id, price, quantity, fee)| (id, (price, quantity, fee)))
         .collect()
 }
 

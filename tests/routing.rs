@@ -10,9 +10,7 @@ mod common;
 
 use common::api::Api;
 use common::service::{Process, Server, TOKEN, start_exchange_sim_with};
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 use stratbox::execution::route::split::cost;
 use stratbox::model::{Fixed, Side};
 
@@ -50,51 +48,27 @@ fn exchange(candles: &std::path::Path, venue: usize) -> (Process, String) {
     start_exchange_sim_with("BTCUSDT", &flags)
 }
 
-fn get(url: &str, key: Option<&str>) -> Value {
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let mut request = reqwest::Client::new().get(url);
-        if let Some(key) = key {
-            request = request.header("X-MBX-APIKEY", key);
-        }
-        request.send().await.unwrap().json().await.unwrap()
-    })
+fn get(url: &str) -> Value {
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() })
 }
 
 /// The account's trades on venue `venue` at `addr`: (price, quantity, commission valued in
 /// USDT).
 fn trades(addr: &str, venue: usize) -> Vec<(Fixed, Fixed, Fixed)> {
     let (_, key, secret, ..) = VENUES[venue];
-    let query = format!(
-        "symbol=BTCUSDT&limit=1000&timestamp={}",
-        stratbox::model::time::wall_clock_ms()
-    );
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(query.as_bytes());
-    let signature = hex::encode(mac.finalize().into_bytes());
-    let url = format!("http://{addr}/api/v3/myTrades?{query}&signature={signature}");
-    let fx = |v: &Value| v.as_str().unwrap().parse::<Fixed>().unwrap();
-    get(&url, Some(key))
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            let (price, commission) = (fx(&t["price"]), fx(&t["commission"]));
-            let fee = if t["commissionAsset"] == "BTC" {
-                commission.saturating_mul(price)
-            } else {
-                commission
-            };
-            (price, fx(&t["qty"]), fee)
-        })
+    common::exchange::my_trades(addr, key, secret)
+        .into_iter()
+        .map(|(_, price, quantity, fee)| (price, quantity, fee))
         .collect()
 }
 
 /// The asks of the venue at `addr` (its whole book).
 fn asks(addr: &str) -> Vec<(Fixed, Fixed)> {
-    let book = get(
-        &format!("http://{addr}/api/v3/depth?symbol=BTCUSDT&limit=500"),
-        None,
-    );
+    let book = get(&format!(
+        "http://{addr}/api/v3/depth?symbol=BTCUSDT&limit=500"
+    ));
     let fx = |v: &Value| v.as_str().unwrap().parse::<Fixed>().unwrap();
     book["asks"]
         .as_array()

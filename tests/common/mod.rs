@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod exchange;
 pub mod service;
 
 use std::path::PathBuf;
