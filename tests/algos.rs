@@ -123,6 +123,26 @@ fn operators_work_parent_orders_and_read_their_costs() {
     let (status, _) = api.call("POST", "/v1/deployments/nobody/algos", TOKEN,
         Some(json!({"symbol": "BTCUSDT", "side": "buy", "quantity": 1, "style": "twap", "duration_s": 5})));
     assert_eq!(status, 404);
+
+    // Removing a deployment stops its parents, and they still hear their children end. (A
+    // peg capped at half the mid rests far below the market, where nothing fills it.)
+    let mid = api.get("/v1/cost?symbol=BTCUSDT&side=buy&quantity=0.01", TOKEN)["mid"]
+        .as_f64()
+        .unwrap();
+    let peg = json!({"symbol": "BTCUSDT", "side": "buy", "quantity": 0.01, "style": "peg",
+        "duration_s": 60, "urgency": "passive", "limit_price": (mid / 2.0).round()});
+    let (status, started) = api.call("POST", "/v1/deployments/mm/algos", TOKEN, Some(peg));
+    assert_eq!(status, 201, "{started}");
+    let id = started["id"].as_u64().unwrap();
+    api.wait("/v1/algos", "the peg resting", |_| {
+        algo(&api, id)["open_children"] == 1
+    });
+    let (status, removed) = api.call("DELETE", "/v1/deployments/mm", TOKEN, None);
+    assert_eq!(status, 200, "{removed}");
+    api.wait("/v1/algos", "the removed deployment's peg ended", |_| {
+        let a = algo(&api, id);
+        a["state"] == "cancelled" && a["open_children"] == 0
+    });
 }
 
 /// Strategies start parent orders through the contract in a backtest of the real BTCUSDT

@@ -389,7 +389,7 @@ fn a_guest_works_a_parent_order_through_execution() {
         .deploy(
             "probe",
             guest("order-probe"),
-            r#"{"orders": "algo twap buy 3 240000 4 aggressive bps=500; algo swirl buy 1 1000 1", "at": 2}"#
+            r#"{"orders": "algo twap buy 3 240000 4 aggressive bps=500; algo pov buy 1 1000 2", "at": 2}"#
                 .into(),
             Budget::unlimited(1e6),
             StateStore::default(),
@@ -401,8 +401,10 @@ fn a_guest_works_a_parent_order_through_execution() {
     let state = engine.state("probe").unwrap();
     let text = |key: &str| String::from_utf8(state.get(key).unwrap_or_default().to_vec()).unwrap();
     assert!(text("submit0").starts_with("ok "), "{}", text("submit0"));
-    assert!(
-        text("submit1").contains("algo style swirl"),
+    // The guest passes a POV of rate 2 on; the host refuses it, saying why.
+    assert_eq!(
+        text("submit1"),
+        "err rate 2 must be above 0 and below 1",
         "{}",
         text("submit1")
     );

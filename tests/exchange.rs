@@ -1298,3 +1298,27 @@ fn the_trading_client_keeps_the_limits_the_exchange_states() {
         assert_eq!((usage.limits, usage.weight_limit), (orders, 12000));
     });
 }
+
+#[test]
+fn limits_an_exchange_does_not_state_stay_as_they_were() {
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        // An exchange whose exchangeInfo states only the ORDERS limit per 10 s.
+        let info = serde_json::json!({"rateLimits": [
+            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 50}
+        ]});
+        let app = axum::Router::new().route(
+            "/api/v3/exchangeInfo",
+            axum::routing::get(move || async move { axum::Json(info) }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let client = trading_client(&base);
+        let before = client.usage();
+        let (orders, weight) = client.learn_limits().await.unwrap();
+        assert_eq!(orders.per_10s, 50);
+        assert_eq!(orders.per_day, before.limits.per_day);
+        assert_eq!(weight, before.weight_limit);
+        assert_eq!(client.usage().weight_limit, before.weight_limit);
+    });
+}

@@ -28,12 +28,9 @@ const READS: &[&str] = &[
     "/metrics",
 ];
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+#[path = "support/stats.rs"]
+mod stats;
+use stats::env_or;
 
 /// Latencies of `clients` clients requesting `paths` in turn for `seconds`, after a second of
 /// warm-up; (sorted latencies, requests per second, failures).

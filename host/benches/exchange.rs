@@ -24,15 +24,11 @@ use tokio_tungstenite::tungstenite::Message;
 
 #[path = "support/sim.rs"]
 mod sim;
+#[path = "support/stats.rs"]
+mod stats;
 
 use sim::{SECRET, start};
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use stats::{env_or, quantiles, report};
 
 fn sign(text: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
@@ -42,21 +38,6 @@ fn sign(text: &str) -> String {
 
 fn now_ms() -> i64 {
     stratbox::model::time::wall_clock_ms()
-}
-
-/// p50, p99 and max of `times`, in microseconds.
-fn quantiles(times: &mut [Duration]) -> (f64, f64, f64) {
-    times.sort();
-    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e6;
-    (at(0.5), at(0.99), at(1.0))
-}
-
-fn report(what: &str, times: &mut [Duration], baseline: f64) {
-    let (p50, p99, max) = quantiles(times);
-    println!(
-        "| {what} | {p50:.0} µs | {p99:.0} µs | {max:.0} µs | {:.2} |",
-        p50 / baseline
-    );
 }
 
 /// A price far under the book, so orders rest until cancelled.

@@ -13,8 +13,11 @@
 mod common;
 #[path = "support/sim.rs"]
 mod sim;
+#[path = "support/stats.rs"]
+mod stats;
 
 use futures_util::SinkExt;
+use stats::{env_or, quantiles, report};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
@@ -65,12 +68,6 @@ async fn proxy(target: String, tap: Arc<Tap>) -> String {
         }
     });
     addr
-}
-
-fn quantiles(times: &mut [Duration]) -> (f64, f64, f64) {
-    times.sort();
-    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e6;
-    (at(0.5), at(0.99), at(1.0))
 }
 
 /// The engine with the probe trading through the live venue at `rest` / `ws_api`, and
@@ -164,10 +161,7 @@ fn measure(
 }
 
 fn main() {
-    let n: usize = std::env::var("TICK_SAMPLES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2_000);
+    let n: usize = env_or("TICK_SAMPLES", 2_000);
     // Build the guests before the clock starts.
     common::guest_path("order-probe");
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -226,12 +220,14 @@ fn main() {
         }
         times
     });
-    let (base, base99, basemax) = quantiles(&mut loopback);
+    let (base, _, _) = quantiles(&mut loopback);
 
     println!("| path | p50 | p99 | max | p50 / loopback |");
     println!("|---|---|---|---|---|");
-    println!(
-        "| loopback: a client's frame to the proxy (baseline) | {base:.0} µs | {base99:.0} µs | {basemax:.0} µs | 1.00 |"
+    report(
+        "loopback: a client's frame to the proxy (baseline)",
+        &mut loopback,
+        base,
     );
     let dir = tempfile::tempdir().unwrap();
     for case in ["no journal", "SQLite journal"] {
@@ -251,10 +247,10 @@ fn main() {
             std::thread::sleep(Duration::from_millis(10));
         }
         let mut times = measure(&service, &tap, &wire, price, n);
-        let (p50, p99, max) = quantiles(&mut times);
-        println!(
-            "| book update in → order frame out, {case} | {p50:.0} µs | {p99:.0} µs | {max:.0} µs | {:.2} |",
-            p50 / base
+        report(
+            &format!("book update in → order frame out, {case}"),
+            &mut times,
+            base,
         );
         drop(service.shutdown());
         drop(writer);

@@ -181,34 +181,38 @@ pub struct JournalProgress {
     committed: tokio::sync::watch::Receiver<(u64, u64)>,
 }
 
-/// The writer's side of a [`JournalProgress`].
+/// The recording side of a [`JournalProgress`]: counts the entries handed to the writer.
+#[derive(Debug)]
+pub struct RecordCounter(Arc<std::sync::atomic::AtomicU64>);
+
+impl RecordCounter {
+    /// Counts one more entry handed to the writer.
+    pub fn recorded(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The writer's side of a [`JournalProgress`], owned by the writer alone: once it is dropped
+/// (the writer has stopped), waiting for a commit fails at once.
 #[derive(Debug)]
 pub struct ProgressWriter {
-    recorded: Arc<std::sync::atomic::AtomicU64>,
     committed: tokio::sync::watch::Sender<(u64, u64)>,
 }
 
 impl ProgressWriter {
-    /// A writer with nothing recorded, and its progress.
-    pub fn new() -> (ProgressWriter, JournalProgress) {
+    /// A journal's progress with nothing recorded: its counter, its writer's side, and the
+    /// progress to watch.
+    pub fn new() -> (RecordCounter, ProgressWriter, JournalProgress) {
         let recorded = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (tx, rx) = tokio::sync::watch::channel((0, 0));
         (
-            ProgressWriter {
-                recorded: recorded.clone(),
-                committed: tx,
-            },
+            RecordCounter(recorded.clone()),
+            ProgressWriter { committed: tx },
             JournalProgress {
                 recorded,
                 committed: rx,
             },
         )
-    }
-
-    /// Counts one more entry recorded.
-    pub fn recorded(&self) {
-        self.recorded
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// `n` more entries were written, `lost` of them refused by the store.
@@ -286,11 +290,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_mark_is_committed_once_the_entries_before_it_are_and_fails_on_a_loss() {
-        let (writer, progress) = ProgressWriter::new();
-        writer.recorded();
-        writer.recorded();
+        let (counter, writer, progress) = ProgressWriter::new();
+        counter.recorded();
+        counter.recorded();
         let mark = progress.mark();
-        writer.recorded();
+        counter.recorded();
         let waiting = tokio::spawn({
             let progress = progress.clone();
             async move { progress.committed(mark).await }
@@ -302,14 +306,20 @@ mod tests {
         assert_eq!(waiting.await.unwrap(), Ok(()));
         // An entry refused after the mark was taken fails it.
         let mark = progress.mark();
-        writer.recorded();
+        counter.recorded();
         writer.committed(1, 1);
         let e = progress.committed(mark).await.unwrap_err();
         assert!(e.contains("refused 1"), "{e}");
         // A loss before the mark does not.
-        writer.recorded();
+        counter.recorded();
         let mark = progress.mark();
         writer.committed(1, 0);
         assert_eq!(progress.committed(mark).await, Ok(()));
+        // A writer gone: waiting fails at once.
+        counter.recorded();
+        let mark = progress.mark();
+        drop(writer);
+        let e = progress.committed(mark).await.unwrap_err();
+        assert!(e.contains("stopped"), "{e}");
     }
 }

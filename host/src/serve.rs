@@ -189,6 +189,7 @@ pub async fn serve(
     // The rules of the (default) exchange account's symbols.
     let rules = match accounts.first().and_then(|a| a.rest.clone()) {
         Some(rest) => {
+            let rest = crate::feeds::binance::RestClient::new(&rest);
             venue_rules(&rest, engine.market())
                 .await
                 .map_err(ServeError::Config)?;
@@ -391,27 +392,27 @@ fn traded_symbols(config: &ServiceConfig) -> Vec<String> {
     symbols.iter().map(|s| s.to_ascii_uppercase()).collect()
 }
 
-/// Reads the exchange's rules (`exchangeInfo` at `rest`) into `market`'s instruments.
+/// Reads the exchange's rules (`exchangeInfo` through `rest`) into `market`'s instruments.
 async fn venue_rules(
-    rest: &str,
+    rest: &crate::feeds::binance::RestClient,
     market: &Arc<std::sync::RwLock<crate::market::MarketData>>,
 ) -> Result<(), String> {
-    let url = format!("{}/api/v3/exchangeInfo", rest.trim_end_matches('/'));
-    let text = async { reqwest::get(&url).await?.error_for_status()?.text().await }
+    let info = rest
+        .exchange_info()
         .await
-        .map_err(|e| format!("the venue's rules ({url}): {e}"))?;
+        .map_err(|e| format!("the venue's rules ({}): {e}", rest.base()))?;
     market
         .write()
         .unwrap_or_else(|p| p.into_inner())
         .instruments
-        .describe(&text)
+        .describe(&info.raw)
         .map(|symbols| tracing::debug!(symbols, "the venue's rules read"))
-        .map_err(|e| format!("the venue's rules ({url}): {e}"))
+        .map_err(|e| format!("the venue's rules ({}): {e}", rest.base()))
 }
 
 /// Reads the venue's rules again every `every`, until aborted.
 async fn refresh_rules(
-    rest: String,
+    rest: crate::feeds::binance::RestClient,
     market: Arc<std::sync::RwLock<crate::market::MarketData>>,
     every: Duration,
 ) {

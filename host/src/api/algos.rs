@@ -2,8 +2,7 @@
 //! VWAP from the stored candles' volume profile, POV, iceberg, peg), list them with their cost
 //! analysis, stop one.
 
-use super::{ApiError, AppState, ErrorBody, Refusals};
-use crate::engine::service::{AlgoCommand, AlgoReply};
+use super::{ApiError, AppState, Body, BodyRefusals, ErrorBody, Refusals};
 use crate::execution::algo::order::AlgoOrder;
 use crate::execution::algo::{AlgoView, schedule};
 use axum::Json;
@@ -28,24 +27,18 @@ pub struct Stopped {
     pub cancelled: bool,
 }
 
-fn unexpected() -> ApiError {
-    ApiError(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "unexpected answer from the engine".into(),
-    )
-}
-
-/// The VWAP weights of `order` from the stored one-minute candles of its symbol.
+/// The VWAP weights of `order` from the stored one-minute candles of its symbol, for its
+/// window as it would start now (the engine starts it at its own event time, which a live
+/// service keeps at the wall clock's).
 async fn vwap_weights(s: &AppState, order: &AlgoOrder) -> Result<Vec<f64>, ApiError> {
+    let (start, end, slices) = order
+        .window(crate::model::time::wall_clock_ms())
+        .map_err(|why| ApiError(StatusCode::BAD_REQUEST, why))?;
     let conflict = |m: String| ApiError(StatusCode::CONFLICT, m);
     let history = s
         .history
         .as_ref()
         .ok_or_else(|| conflict("no history store to read a volume profile from".into()))?;
-    let start = order
-        .start_ms
-        .unwrap_or_else(crate::model::time::wall_clock_ms);
-    let end = start + (order.duration_s.clamp(0.0, 7.0 * 86_400.0) * 1000.0) as i64;
     let symbol = order.symbol.to_ascii_uppercase();
     let candles = history
         .candles(&symbol, "1m", start - PROFILE_DAYS * 86_400_000, start)
@@ -55,7 +48,7 @@ async fn vwap_weights(s: &AppState, order: &AlgoOrder) -> Result<Vec<f64>, ApiEr
         .iter()
         .map(|c| (c.open_time, c.volume.to_f64()))
         .collect();
-    schedule::volume_profile(&volumes, start, end, order.slices.unwrap_or(10)).ok_or_else(|| {
+    schedule::volume_profile(&volumes, start, end, slices).ok_or_else(|| {
         conflict(format!(
             "no stored 1m candles of {symbol} in the last {PROFILE_DAYS} days cover the window's time of day: fetch history (stratbox history) or use twap"
         ))
@@ -68,30 +61,23 @@ async fn vwap_weights(s: &AppState, order: &AlgoOrder) -> Result<Vec<f64>, ApiEr
     request_body = AlgoOrder,
     responses(
         (status = 201, description = "Started", body = Started),
-        (status = 400, description = "The order is malformed", body = ErrorBody),
+        (status = 400, description = "The order is unusable", body = ErrorBody),
         (status = 404, description = "Unknown deployment", body = ErrorBody),
         (status = 409, description = "No volume profile for a VWAP", body = ErrorBody),
-        Refusals))]
+        Refusals, BodyRefusals))]
 pub(super) async fn start(
     State(s): State<AppState>,
     Path(name): Path<String>,
-    body: Result<Json<AlgoOrder>, axum::extract::rejection::JsonRejection>,
+    Body(order): Body<AlgoOrder>,
 ) -> Result<(StatusCode, Json<Started>), ApiError> {
-    let Json(order) = body.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
     let weights = if order.style.eq_ignore_ascii_case("vwap") {
         Some(vwap_weights(&s, &order).await?)
     } else {
         None
     };
-    let command = AlgoCommand::Start {
-        deployment: name,
-        order: Box::new(order),
-        weights,
-    };
-    match s.service.algo(command).await? {
-        AlgoReply::Started(Ok(id)) => Ok((StatusCode::CREATED, Json(Started { id }))),
-        AlgoReply::Started(Err(why)) => Err(ApiError(StatusCode::BAD_REQUEST, why)),
-        _ => Err(unexpected()),
+    match s.service.start_algo(name, order, weights).await? {
+        Ok(id) => Ok((StatusCode::CREATED, Json(Started { id }))),
+        Err(why) => Err(ApiError(StatusCode::BAD_REQUEST, why)),
     }
 }
 
@@ -99,10 +85,7 @@ pub(super) async fn start(
 #[utoipa::path(get, path = "/v1/algos", tag = "execution",
     responses((status = 200, description = "The parent orders", body = [AlgoView]), Refusals))]
 pub(super) async fn list(State(s): State<AppState>) -> Result<Json<Vec<AlgoView>>, ApiError> {
-    match s.service.algo(AlgoCommand::List).await? {
-        AlgoReply::List(views) => Ok(Json(views)),
-        _ => Err(unexpected()),
-    }
+    Ok(Json(s.service.algos().await?))
 }
 
 /// Stops a parent order; its open children are cancelled.
@@ -118,12 +101,12 @@ pub(super) async fn cancel(
     id: Result<Path<u64>, axum::extract::rejection::PathRejection>,
 ) -> Result<Json<Stopped>, ApiError> {
     let Path(id) = id.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
-    match s.service.algo(AlgoCommand::Cancel(id)).await? {
-        AlgoReply::Cancelled(true) => Ok(Json(Stopped { cancelled: true })),
-        AlgoReply::Cancelled(false) => Err(ApiError(
+    if s.service.cancel_algo(id).await? {
+        Ok(Json(Stopped { cancelled: true }))
+    } else {
+        Err(ApiError(
             StatusCode::NOT_FOUND,
             format!("no working parent order {id}"),
-        )),
-        _ => Err(unexpected()),
+        ))
     }
 }

@@ -492,6 +492,8 @@ impl Engine {
                     .iter()
                     .position(|d| d.id == update.deployment)
                 else {
+                    // A removed deployment's: its parents still hear how their children end.
+                    self.env.algos().on_update(update);
                     continue;
                 };
                 if let Some(m) = &self.metrics {

@@ -7,6 +7,8 @@ use super::{
     AccountSnapshot, Allowance, DeployError, DeploymentInfo, Engine, PrepareInputs, Prepared,
     RiskReport, Version,
 };
+use crate::execution::algo::AlgoView;
+use crate::execution::algo::order::AlgoOrder;
 use crate::execution::cost::{CostError, CostEstimate};
 use crate::feeds::MarketEvent;
 use crate::feeds::recorder::CaptureWriter;
@@ -128,37 +130,16 @@ enum Input {
     ),
     /// A remote venue has reports to collect.
     Venue,
-    Algo(AlgoCommand, oneshot::Sender<Result<AlgoReply, DeployError>>),
+    /// Start a parent order on a deployment's account (with a VWAP's weights).
+    StartAlgo(
+        String,
+        Box<AlgoOrder>,
+        Option<Vec<f64>>,
+        oneshot::Sender<Result<Result<u64, String>, DeployError>>,
+    ),
+    CancelAlgo(u64, oneshot::Sender<bool>),
+    Algos(oneshot::Sender<Vec<AlgoView>>),
     Shutdown,
-}
-
-/// A request about parent orders worked by execution algorithms.
-#[derive(Clone, Debug)]
-pub enum AlgoCommand {
-    /// Start one on a deployment's account (`weights`: a VWAP's volume profile).
-    Start {
-        /// The deployment.
-        deployment: String,
-        /// The parent.
-        order: Box<crate::execution::algo::order::AlgoOrder>,
-        /// A VWAP's weights, one per slice.
-        weights: Option<Vec<f64>>,
-    },
-    /// Stop one.
-    Cancel(u64),
-    /// List them.
-    List,
-}
-
-/// The engine's answer to an [`AlgoCommand`].
-#[derive(Clone, Debug)]
-pub enum AlgoReply {
-    /// The new parent's id, or why the order was refused.
-    Started(Result<u64, String>),
-    /// Whether a working parent was stopped.
-    Cancelled(bool),
-    /// Every parent, newest first.
-    List(Vec<crate::execution::algo::AlgoView>),
 }
 
 /// An order to estimate the cost of: symbol, side and amount.
@@ -276,13 +257,37 @@ impl EngineService {
         answer.await.map_err(|_| DeployError::EngineStopped)
     }
 
-    /// Starts, stops or lists parent orders.
-    pub async fn algo(&self, command: AlgoCommand) -> Result<AlgoReply, DeployError> {
+    /// Starts parent `order` on deployment `name`'s account (`weights`: a VWAP's volume
+    /// profile): its id, or why the order was refused.
+    pub async fn start_algo(
+        &self,
+        name: String,
+        order: AlgoOrder,
+        weights: Option<Vec<f64>>,
+    ) -> Result<Result<u64, String>, DeployError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Input::Algo(command, reply))
+            .send(Input::StartAlgo(name, Box::new(order), weights, reply))
             .map_err(|_| DeployError::EngineStopped)?;
         answer.await.map_err(|_| DeployError::EngineStopped)?
+    }
+
+    /// Stops parent order `id`: false for no such working parent.
+    pub async fn cancel_algo(&self, id: u64) -> Result<bool, DeployError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Input::CancelAlgo(id, reply))
+            .map_err(|_| DeployError::EngineStopped)?;
+        answer.await.map_err(|_| DeployError::EngineStopped)
+    }
+
+    /// Every parent order, newest first, with its state and cost analysis.
+    pub async fn algos(&self) -> Result<Vec<AlgoView>, DeployError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Input::Algos(reply))
+            .map_err(|_| DeployError::EngineStopped)?;
+        answer.await.map_err(|_| DeployError::EngineStopped)
     }
 
     /// Sends a command and blocks until its answer (outside an async runtime).
@@ -350,19 +355,14 @@ fn run(
 ) -> Engine {
     while let Ok(input) = rx.recv() {
         match input {
-            Input::Algo(command, reply) => {
-                let answer = match command {
-                    AlgoCommand::Start {
-                        deployment,
-                        order,
-                        weights,
-                    } => engine
-                        .start_algo(&deployment, &order, weights)
-                        .map(AlgoReply::Started),
-                    AlgoCommand::Cancel(id) => Ok(AlgoReply::Cancelled(engine.cancel_algo(id))),
-                    AlgoCommand::List => Ok(AlgoReply::List(engine.algos())),
-                };
-                let _ = reply.send(answer);
+            Input::StartAlgo(name, order, weights, reply) => {
+                let _ = reply.send(engine.start_algo(&name, &order, weights));
+            }
+            Input::CancelAlgo(id, reply) => {
+                let _ = reply.send(engine.cancel_algo(id));
+            }
+            Input::Algos(reply) => {
+                let _ = reply.send(engine.algos());
             }
             Input::Venue => {
                 woken.store(false, Ordering::Release);

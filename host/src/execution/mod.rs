@@ -164,8 +164,8 @@ pub struct OrderPath {
     reports: Vec<VenueReport>,
     /// Protective stops by deployment and symbol.
     stops: BTreeMap<(DeploymentId, SymbolId), risk::StopState>,
-    /// Replacements waiting for a remote venue's answer to the cancel of the order they
-    /// replace, by that order's id.
+    /// Replacements waiting for the venue's answer to the cancel of the order they replace, by
+    /// that order's id.
     replacing: BTreeMap<u64, Replacement>,
     /// Deployments removed while a remote venue still held their orders: closed once those end.
     closing: std::collections::BTreeSet<DeploymentId>,
@@ -495,14 +495,28 @@ impl OrderPath {
         now: TimestampMs,
         market: &MarketData,
     ) {
+        let mut unsent = Vec::new();
         self.inflight.retain(|_, r| match r {
-            Request::Place(o) => self.oms.owner(o.id) != Some(id),
-            Request::Cancel(_) => true,
+            Request::Place(o) if self.oms.owner(o.id) == Some(id) => {
+                unsent.push(o.id);
+                false
+            }
+            Request::Place(_) | Request::Cancel(_) => true,
             Request::Replace { deployment, .. } => *deployment != id,
         });
         if self.venue.is_remote() {
+            // Orders still held here never reached the exchange: they end here; the others
+            // end as the exchange answers their cancels.
             for &order_id in open {
-                self.venue.cancel(order_id, now, market, &mut self.reports);
+                if unsent.contains(&order_id) {
+                    self.reports.push(VenueReport {
+                        order_id,
+                        time: now,
+                        kind: ReportKind::Cancelled,
+                    });
+                } else {
+                    self.venue.cancel(order_id, now, market, &mut self.reports);
+                }
             }
             self.apply_reports(market);
             return;
@@ -824,25 +838,21 @@ impl OrderPath {
                         request,
                         mode,
                     };
-                    if self.venue.is_remote() && self.replacing.contains_key(&old) {
-                        let reason = Rejection::new(
-                            RejectCode::UnknownOrder,
-                            format!("order {old} is already being replaced"),
-                        );
-                        let r = replacement;
-                        self.refuse(r.deployment, r.new_id, r.request, reason, at, market);
-                    } else if self.venue.is_remote() {
-                        // The exchange answers the cancel later; the replacement waits for it.
-                        self.replacing.insert(old, replacement);
-                        self.venue.cancel(old, at, market, &mut self.reports);
-                    } else {
-                        self.venue.cancel(old, at, market, &mut self.reports);
-                        let cancelled = self
-                            .reports
-                            .iter()
-                            .any(|r| r.order_id == old && r.kind == ReportKind::Cancelled);
-                        self.apply_reports(market);
-                        self.replace_after_cancel(old, replacement, cancelled, at, market);
+                    match self.replacing.entry(old) {
+                        std::collections::btree_map::Entry::Vacant(waiting) => {
+                            // The replacement waits for the cancel's answer: a simulated
+                            // venue's comes at once (applied below), a remote exchange's later.
+                            waiting.insert(replacement);
+                            self.venue.cancel(old, at, market, &mut self.reports);
+                        }
+                        std::collections::btree_map::Entry::Occupied(_) => {
+                            let reason = Rejection::new(
+                                RejectCode::UnknownOrder,
+                                format!("order {old} is already being replaced"),
+                            );
+                            let r = replacement;
+                            self.refuse(r.deployment, r.new_id, r.request, reason, at, market);
+                        }
                     }
                 }
             }

@@ -541,3 +541,64 @@ fn a_commission_kept_in_base_leaves_less_base_and_no_quote_fee() {
         "each fill's fee, valued in quote"
     );
 }
+
+/// An exchange that answers on its own time: it records what reaches it and says nothing yet
+/// (a cancel of an order it never saw is refused, as Binance does).
+struct QuietRemote(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl super::Venue for QuietRemote {
+    fn place(
+        &mut self,
+        o: super::VenueOrder,
+        _: i64,
+        _: &MarketData,
+        _: &mut Vec<super::VenueReport>,
+    ) {
+        self.0.lock().unwrap().push(format!("place {}", o.id));
+    }
+
+    fn cancel(&mut self, id: u64, now: i64, _: &MarketData, out: &mut Vec<super::VenueReport>) {
+        self.0.lock().unwrap().push(format!("cancel {id}"));
+        out.push(super::VenueReport::cancel_answer(id, false, now));
+    }
+
+    fn on_event(&mut self, _: &MarketEvent, _: &MarketData, _: &mut Vec<super::VenueReport>) {}
+
+    fn fees(&self, _: u32, _: &MarketData) -> crate::model::FeeRates {
+        crate::model::FeeRates::default()
+    }
+
+    fn is_remote(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_halt_ends_orders_that_never_left_for_a_remote_exchange() {
+    let (mut market, _) = setup(budget());
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut path = OrderPath::new(Box::new(QuietRemote(seen.clone())), Arc::new(NullJournal));
+    path.open(D, "s".into(), budget(), &mut market);
+    path.roll_day(0, &market);
+    let usdt = market.instruments.asset_id("USDT").unwrap();
+    let id = path
+        .submit(D, market_order(0, Side::Buy, "1"), 1, &market)
+        .unwrap();
+    // Halted before the order went out: it ends here, its funds free again, and the exchange
+    // hears of neither it nor a cancel.
+    path.halt(D, 1, &market);
+    path.advance(2, &market);
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "{:?}",
+        seen.lock().unwrap()
+    );
+    let a = path.account(D).unwrap();
+    assert!(a.open_orders().next().is_none());
+    assert_eq!(a.balance(usdt).locked, Fixed::ZERO);
+    let updates = path.take_updates(i64::MAX);
+    assert_eq!(
+        updates.last().map(|u| (u.order_id, u.status)),
+        Some((id, crate::model::OrderStatus::Cancelled))
+    );
+}

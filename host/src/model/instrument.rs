@@ -165,6 +165,20 @@ impl Instrument {
             .unwrap_or(Fixed::from_raw(1))
     }
 
+    /// The smallest quantity of an order (`LOT_SIZE`'s `minQty`; zero without one).
+    pub fn min_qty(&self) -> Fixed {
+        self.filters.lot_size.map_or(Fixed::ZERO, |l| l.min_qty)
+    }
+
+    /// The smallest `price * quantity` of an order (`NOTIONAL`, else the legacy
+    /// `MIN_NOTIONAL`; zero without either).
+    pub fn min_notional(&self) -> Fixed {
+        self.filters
+            .notional
+            .or(self.filters.min_notional)
+            .map_or(Fixed::ZERO, |n| n.min_notional)
+    }
+
     /// Whether the symbol allows an order type (Binance name).
     pub fn allows(&self, order_type: &str) -> bool {
         self.order_types

@@ -78,6 +78,14 @@ pub enum Side {
 }
 
 impl Side {
+    /// Binance's name: `BUY` or `SELL`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Buy => "BUY",
+            Side::Sell => "SELL",
+        }
+    }
+
     /// +1 for a buy, -1 for a sell.
     pub fn sign(self) -> i64 {
         match self {

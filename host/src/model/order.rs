@@ -55,6 +55,17 @@ pub enum TimeInForce {
     Fok,
 }
 
+impl TimeInForce {
+    /// Binance's name: `GTC`, `IOC` or `FOK`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeInForce::Gtc => "GTC",
+            TimeInForce::Ioc => "IOC",
+            TimeInForce::Fok => "FOK",
+        }
+    }
+}
+
 /// The order types of Binance spot.
 #[derive(
     utoipa::ToSchema, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize,

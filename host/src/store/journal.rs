@@ -2,7 +2,7 @@
 //! applies them to the [`Store`] in batches, so the event loop never waits for the disk.
 
 use super::Store;
-use crate::journal::{Journal, JournalEntry, JournalProgress, ProgressWriter};
+use crate::journal::{Journal, JournalEntry, JournalProgress, ProgressWriter, RecordCounter};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::mpsc;
@@ -19,7 +19,7 @@ const RETRY_PAUSES_MS: [u64; 4] = [20, 100, 500, 2_000];
 pub struct StoreJournal {
     tx: mpsc::UnboundedSender<JournalEntry>,
     backlog: Arc<AtomicUsize>,
-    progress: Arc<ProgressWriter>,
+    recorded: RecordCounter,
     watch: JournalProgress,
 }
 
@@ -30,9 +30,7 @@ impl StoreJournal {
         let (tx, mut rx) = mpsc::unbounded_channel::<JournalEntry>();
         let backlog = Arc::new(AtomicUsize::new(0));
         let pending = backlog.clone();
-        let (progress, watch) = ProgressWriter::new();
-        let progress = Arc::new(progress);
-        let committed = progress.clone();
+        let (recorded, committed, watch) = ProgressWriter::new();
         let writer = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while rx.recv_many(&mut batch, BATCH).await > 0 {
@@ -46,7 +44,7 @@ impl StoreJournal {
             StoreJournal {
                 tx,
                 backlog,
-                progress,
+                recorded,
                 watch,
             },
             writer,
@@ -102,10 +100,12 @@ async fn persist(store: &Store, batch: &[JournalEntry]) -> u64 {
 impl Journal for StoreJournal {
     fn record(&self, entry: JournalEntry) {
         self.backlog.fetch_add(1, Ordering::Relaxed);
-        self.progress.recorded();
         if self.tx.send(entry).is_err() {
             self.backlog.fetch_sub(1, Ordering::Relaxed);
             tracing::error!("journal writer has stopped; an entry was not persisted");
+        } else {
+            // Counted once on its way: only then can it ever be committed.
+            self.recorded.recorded();
         }
     }
 }

@@ -167,6 +167,8 @@ struct Parent {
     pause_until: TimestampMs,
     /// What it executed on each venue, by name (only with several venues).
     venues: BTreeMap<Arc<str>, venues::VenueExecution>,
+    /// A TWAP's or VWAP's share due by the end of each slice (empty for the other styles).
+    due: Vec<f64>,
 }
 
 /// What operators see of a parent order.
@@ -194,6 +196,8 @@ pub struct AlgoView {
     pub cap: Option<f64>,
     /// Base quantity in open children.
     pub working: f64,
+    /// Children not yet ended at the venue, those being cancelled included.
+    pub open_children: usize,
     /// Children the checks or the venue refused.
     pub refused: u64,
     /// The last refusal.
@@ -264,11 +268,10 @@ impl Parent {
     /// How much should be filled or working by now.
     fn target(&self, now: TimestampMs) -> Fixed {
         let q = self.spec.quantity;
-        let share =
-            |weights: &[f64]| schedule::due_share(now, self.spec.start, self.spec.end, weights);
         let x = match &self.spec.style {
-            Style::Twap => share(&schedule::even(self.spec.slices)),
-            Style::Vwap { weights } => share(weights),
+            Style::Twap | Style::Vwap { .. } => {
+                schedule::due_share(now, self.spec.start, self.spec.end, &self.due)
+            }
             Style::Pov { rate } => {
                 let due = rate * self.executions.market_volume / q.to_f64().max(f64::MIN_POSITIVE);
                 due.clamp(0.0, 1.0)
@@ -284,9 +287,9 @@ impl Parent {
             Urgency::Aggressive => true,
             Urgency::Passive => false,
             Urgency::Neutral => {
-                let slices = match &self.spec.style {
-                    Style::Vwap { weights } => weights.len() as u32,
-                    _ => self.spec.slices.max(1),
+                let slices = match self.due.len() {
+                    0 => self.spec.slices.max(1),
+                    n => n as u32,
                 };
                 let slice = self.spec.quantity.to_f64() / f64::from(slices);
                 let behind = target.saturating_sub(self.executions.filled).to_f64();
@@ -305,6 +308,11 @@ impl Algos {
     /// Starts `spec` for deployment `owner`: its id.
     pub fn start(&mut self, owner: DeploymentId, spec: AlgoSpec) -> u64 {
         self.next_id += 1;
+        let due = match &spec.style {
+            Style::Twap => schedule::cumulative(&schedule::even(spec.slices)),
+            Style::Vwap { weights } => schedule::cumulative(weights),
+            _ => Vec::new(),
+        };
         self.parents.insert(
             self.next_id,
             Parent {
@@ -319,6 +327,7 @@ impl Algos {
                 last_refusal: None,
                 pause_until: i64::MIN,
                 venues: BTreeMap::new(),
+                due,
             },
         );
         self.live.insert(self.next_id);
@@ -486,6 +495,7 @@ impl Algos {
                     end_ms: p.spec.end,
                     cap: p.arrival_mid.and(p.cap(tick)).map(Fixed::to_f64),
                     working: p.open_quantity().to_f64(),
+                    open_children: p.children.len(),
                     refused: p.refused,
                     last_refusal: p.last_refusal.clone(),
                     tca: p
@@ -552,11 +562,13 @@ fn step_parent(
             Side::Sell => Side::Buy,
         },
     );
-    // Resting children left behind by the touch are cancelled, to be sent again at it.
+    let cap = p.cap(tick);
+    // Resting children left behind by the touch are cancelled, to be sent again at it (not
+    // those already at the cap: they would be sent again where they are).
     for (&order_id, c) in p.children.iter_mut() {
         let behind = own_touch.is_some_and(|t| match side {
-            Side::Buy => t > c.price,
-            Side::Sell => t < c.price,
+            Side::Buy => t.min(cap.unwrap_or(t)) > c.price,
+            Side::Sell => t.max(cap.unwrap_or(t)) < c.price,
         });
         if c.resting
             && !c.cancelling
@@ -582,7 +594,6 @@ fn step_parent(
         .saturating_sub(outstanding)
         .min(remaining)
         .floor_to(step);
-    let cap = p.cap(tick);
     let take = p.take(now, target);
     let (order_type, iceberg) = match &p.spec.style {
         Style::Iceberg { visible, native } => {

@@ -16,7 +16,7 @@ pub struct AlgoOrder {
     /// The symbol, e.g. `BTCUSDT`.
     pub symbol: String,
     /// `buy` or `sell`.
-    pub side: String,
+    pub side: Side,
     /// Base quantity in all.
     pub quantity: f64,
     /// `twap`, `vwap`, `pov`, `iceberg` or `peg`.
@@ -60,25 +60,25 @@ fn positive(name: &str, x: f64) -> Result<Fixed, String> {
         .ok_or_else(|| format!("{name} {x} must be a positive number"))
 }
 
+/// Whether `weights` can be a VWAP's volume profile: one to [`MAX_SLICES`] finite,
+/// non-negative weights with a positive sum.
+fn check_weights(weights: &[f64]) -> Result<(), String> {
+    let usable = (1..=MAX_SLICES as usize).contains(&weights.len())
+        && weights.iter().all(|x| x.is_finite() && *x >= 0.0)
+        && weights.iter().sum::<f64>() > 0.0;
+    if usable {
+        Ok(())
+    } else {
+        Err(format!(
+            "a VWAP needs 1 to {MAX_SLICES} finite, non-negative weights with a positive sum"
+        ))
+    }
+}
+
 impl AlgoOrder {
-    /// The parent it describes, starting at `now` unless it says when; `weights` is the VWAP
-    /// volume profile (one weight per slice), required for a VWAP.
-    pub fn resolve(
-        &self,
-        market: &MarketData,
-        now: TimestampMs,
-        weights: Option<Vec<f64>>,
-    ) -> Result<AlgoSpec, String> {
-        let symbol = market
-            .symbols()
-            .id(&self.symbol.to_ascii_uppercase())
-            .ok_or_else(|| format!("unknown symbol {:?}", self.symbol))?;
-        let side = match self.side.to_ascii_lowercase().as_str() {
-            "buy" => Side::Buy,
-            "sell" => Side::Sell,
-            other => return Err(format!("side {other:?}: use buy or sell")),
-        };
-        let quantity = positive("quantity", self.quantity)?;
+    /// When it works, from `now` unless it says when: (start, end, slices of a TWAP or VWAP),
+    /// or why it cannot.
+    pub fn window(&self, now: TimestampMs) -> Result<(TimestampMs, TimestampMs, u32), String> {
         if !(self.duration_s.is_finite()
             && self.duration_s > 0.0
             && self.duration_s <= 7.0 * 86_400.0)
@@ -92,6 +92,24 @@ impl AlgoOrder {
         if !(1..=MAX_SLICES).contains(&slices) {
             return Err(format!("slices {slices} must be 1 to {MAX_SLICES}"));
         }
+        let start = self.start_ms.unwrap_or(now).max(now);
+        Ok((start, start + (self.duration_s * 1000.0) as i64, slices))
+    }
+
+    /// The parent it describes, starting at `now` unless it says when; `weights` is the VWAP
+    /// volume profile (one weight per slice), required for a VWAP.
+    pub fn resolve(
+        &self,
+        market: &MarketData,
+        now: TimestampMs,
+        weights: Option<Vec<f64>>,
+    ) -> Result<AlgoSpec, String> {
+        let symbol = market
+            .symbols()
+            .id(&self.symbol.to_ascii_uppercase())
+            .ok_or_else(|| format!("unknown symbol {:?}", self.symbol))?;
+        let quantity = positive("quantity", self.quantity)?;
+        let (start, end, slices) = self.window(now)?;
         let limit = self
             .limit_price
             .map(|p| positive("limit_price", p))
@@ -105,9 +123,11 @@ impl AlgoOrder {
         }
         let style = match self.style.to_ascii_lowercase().as_str() {
             "twap" => Style::Twap,
-            "vwap" => Style::Vwap {
-                weights: weights.ok_or("a VWAP needs a volume profile")?,
-            },
+            "vwap" => {
+                let weights = weights.ok_or("a VWAP needs a volume profile")?;
+                check_weights(&weights)?;
+                Style::Vwap { weights }
+            }
             "pov" => {
                 let rate = self.rate.ok_or("a POV needs its rate")?;
                 if !(rate > 0.0 && rate < 1.0) {
@@ -142,14 +162,13 @@ impl AlgoOrder {
                 ));
             }
         };
-        let start = self.start_ms.unwrap_or(now).max(now);
         Ok(AlgoSpec {
             symbol,
-            side,
+            side: self.side,
             quantity,
             style,
             start,
-            end: start + (self.duration_s * 1000.0) as i64,
+            end,
             slices,
             limit,
             max_slippage_bps: self.max_slippage_bps,

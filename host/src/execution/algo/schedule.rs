@@ -18,21 +18,42 @@ pub fn slice_at(now: TimestampMs, start: TimestampMs, end: TimestampMs, slices: 
     (((now - start) as f64 / length) as u32).min(slices.saturating_sub(1))
 }
 
-/// The share of the parent due by the end of the current slice: what a schedule with
-/// `weights` (one per slice, any positive scale) has asked for by then. Each slice's share is
-/// due from its first moment, so the order works through the slice, not behind it.
-pub fn due_share(now: TimestampMs, start: TimestampMs, end: TimestampMs, weights: &[f64]) -> f64 {
-    if now < start || weights.is_empty() {
+/// The share of the parent due by the end of each slice of a schedule with `weights` (one per
+/// slice, any positive scale): computed once, read at every step by [`due_share`].
+pub fn cumulative(weights: &[f64]) -> Vec<f64> {
+    let total: f64 = weights.iter().sum();
+    let mut running = 0.0;
+    let mut shares: Vec<f64> = weights
+        .iter()
+        .map(|w| {
+            running += w;
+            if total > 0.0 {
+                (running / total).clamp(0.0, 1.0)
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    if let Some(last) = shares.last_mut() {
+        *last = 1.0;
+    }
+    shares
+}
+
+/// The share of the parent due by the end of the current slice, from the schedule's
+/// [`cumulative`] shares. Each slice's share is due from its first moment, so the order works
+/// through the slice, not behind it.
+pub fn due_share(
+    now: TimestampMs,
+    start: TimestampMs,
+    end: TimestampMs,
+    cumulative: &[f64],
+) -> f64 {
+    if now < start || cumulative.is_empty() {
         return 0.0;
     }
-    let slices = weights.len() as u32;
-    let current = slice_at(now, start, end, slices);
-    let total: f64 = weights.iter().sum();
-    if current >= slices || total <= 0.0 {
-        return 1.0;
-    }
-    let due: f64 = weights[..=current as usize].iter().sum();
-    (due / total).clamp(0.0, 1.0)
+    let current = slice_at(now, start, end, cumulative.len() as u32);
+    cumulative.get(current as usize).copied().unwrap_or(1.0)
 }
 
 /// Even weights for a TWAP of `slices` slices.
@@ -96,14 +117,14 @@ mod tests {
 
     #[test]
     fn slices_are_due_from_their_first_moment() {
-        let w = even(4);
+        let w = cumulative(&even(4));
         assert_eq!(due_share(-1, 0, 400, &w), 0.0);
         assert_eq!(due_share(0, 0, 400, &w), 0.25);
         assert_eq!(due_share(99, 0, 400, &w), 0.25);
         assert_eq!(due_share(100, 0, 400, &w), 0.5);
         assert_eq!(due_share(399, 0, 400, &w), 1.0);
         assert_eq!(due_share(400, 0, 400, &w), 1.0);
-        let front = [3.0, 1.0];
+        let front = cumulative(&[3.0, 1.0]);
         assert_eq!(due_share(10, 0, 100, &front), 0.75);
         assert_eq!(slice_at(1_000, 0, 400, 4), 4);
     }

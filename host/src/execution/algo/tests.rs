@@ -238,3 +238,30 @@ fn a_halt_stops_the_parent_and_its_refused_children_stay_away_from_the_strategy(
     assert!(v.last_refusal.is_some());
     assert!(d.strategy.is_empty(), "{:?}", d.strategy);
 }
+
+#[test]
+fn a_peg_held_at_its_cap_stays_where_it_rests() {
+    let mut d = Desk::new();
+    // Capped at 99 under a 99.5 bid: the child rests at 99 and, sent again, would rest there
+    // again, so the bid moving up does not make it churn.
+    d.algos.start(
+        D,
+        AlgoSpec {
+            limit: Some(fx("99")),
+            max_slippage_bps: None,
+            ..spec(Style::Peg { offset_ticks: 0 }, Urgency::Passive, "1")
+        },
+    );
+    d.run(1_000);
+    for (i, bid) in ["99.6", "99.7", "99.8"].iter().enumerate() {
+        d.book(
+            1_000 + 500 * (i as i64 + 1),
+            bid,
+            "100.5",
+            BookUpdateKind::Snapshot,
+        );
+    }
+    let v = d.view();
+    assert_eq!((v.tca.children, v.open_children), (1, 1), "{v:?}");
+    assert_eq!(v.working, 1.0);
+}

@@ -4,6 +4,7 @@
 //! executed on each venue.
 
 use crate::execution::route::LegView;
+use crate::execution::route::books::Levels;
 use crate::execution::route::split::{self, LegOffer, LotRules};
 use crate::model::{Fixed, Instrument, Side};
 use serde::Serialize;
@@ -35,21 +36,6 @@ pub struct VenueExecution {
     pub fees: f64,
 }
 
-/// The symbol's lot rules.
-fn rules(instrument: &Instrument) -> LotRules {
-    let f = &instrument.filters;
-    LotRules {
-        step: instrument.step(),
-        min_qty: f.lot_size.map_or(Fixed::ZERO, |l| l.min_qty),
-        min_notional: [f.notional, f.min_notional]
-            .iter()
-            .flatten()
-            .map(|n| n.min_notional)
-            .max()
-            .unwrap_or(Fixed::ZERO),
-    }
-}
-
 /// The venues `quantity` goes to: split across `legs` within `cap` when the child takes,
 /// whole to the cheapest maker otherwise; whole to the default venue with fewer than two
 /// venues or no book to split by.
@@ -73,43 +59,41 @@ pub fn shares(
     }
     if !take {
         // The first of the lowest maker fees.
-        let cheapest = legs.iter().reduce(|best, l| {
-            if l.fees.maker < best.fees.maker {
-                l
-            } else {
-                best
-            }
-        });
-        return whole(cheapest);
+        return whole(legs.iter().min_by_key(|l| l.fees.maker));
     }
-    let offers: Vec<LegOffer> = legs
+    // The venues with a book, and what each offers.
+    let booked: Vec<(&LegView, &Levels)> = legs
         .iter()
-        .enumerate()
-        .filter_map(|(leg, l)| {
-            let levels = l.levels.as_ref()?;
-            Some(LegOffer {
-                leg,
-                levels: match side {
-                    Side::Buy => levels.asks.clone(),
-                    Side::Sell => levels.bids.clone(),
-                },
-                taker: l.fees.taker,
-                budget: match side {
-                    Side::Buy => l.quote_free,
-                    Side::Sell => l.base_free,
-                },
-            })
+        .filter_map(|l| Some((l, l.levels.as_deref()?)))
+        .collect();
+    let offers: Vec<LegOffer> = booked
+        .iter()
+        .map(|(l, levels)| LegOffer {
+            levels: match side {
+                Side::Buy => &levels.asks,
+                Side::Sell => &levels.bids,
+            },
+            taker: l.fees.taker,
+            budget: match side {
+                Side::Buy => l.quote_free,
+                Side::Sell => l.base_free,
+            },
         })
         .collect();
-    let split = split::split(side, quantity, cap, rules(instrument), &offers);
+    let rules = LotRules {
+        step: instrument.step(),
+        min_qty: instrument.min_qty(),
+        min_notional: instrument.min_notional(),
+    };
+    let split = split::split(side, quantity, cap, rules, &offers);
     if split.is_empty() {
         return whole(legs.first());
     }
     split
         .into_iter()
         .map(|a| Share {
-            tag: legs[a.leg].tag,
-            name: legs[a.leg].name.clone(),
+            tag: booked[a.leg].0.tag,
+            name: booked[a.leg].0.name.clone(),
             quantity: a.quantity,
         })
         .collect()

@@ -210,7 +210,7 @@ impl TradingClient {
             .await
             .map_err(transport)?;
         let mut orders = self.order_limits();
-        let (mut weight, _) = self.weight.used();
+        let (_, mut weight) = self.weight.used();
         for limit in info["rateLimits"].as_array().into_iter().flatten() {
             let n = limit["limit"].as_u64().unwrap_or(0);
             match (

@@ -5,8 +5,7 @@
 
 use crate::execution::venue::VenueOrder;
 use crate::model::{
-    AccountLimit, Amount, DeploymentId, ExchangeFilter, Fixed, OrderType, RejectCode, Rejection,
-    Side, TimeInForce, Trigger,
+    AccountLimit, Amount, DeploymentId, ExchangeFilter, Fixed, RejectCode, Rejection, Trigger,
 };
 use serde_json::{Map, Value, json};
 
@@ -24,28 +23,13 @@ pub fn host_order_id(client_order_id: &str) -> Option<u64> {
     order.parse().ok()
 }
 
-fn side_name(side: Side) -> &'static str {
-    match side {
-        Side::Buy => "BUY",
-        Side::Sell => "SELL",
-    }
-}
-
-fn tif_name(tif: TimeInForce) -> &'static str {
-    match tif {
-        TimeInForce::Gtc => "GTC",
-        TimeInForce::Ioc => "IOC",
-        TimeInForce::Fok => "FOK",
-    }
-}
-
 /// The parameters of `order.place` / `POST /api/v3/order` for `order` on `symbol`, answered in
 /// full (`newOrderRespType=FULL`, with its fills).
 pub fn place_params(order: &VenueOrder, symbol: &str) -> Map<String, Value> {
     let mut p = Map::new();
     let text = |x: Fixed| Value::String(x.to_string());
     p.insert("symbol".into(), json!(symbol));
-    p.insert("side".into(), json!(side_name(order.side)));
+    p.insert("side".into(), json!(order.side.name()));
     p.insert("type".into(), json!(order.order_type.name()));
     match order.amount {
         Amount::Base(q) => p.insert("quantity".into(), text(q)),
@@ -54,19 +38,10 @@ pub fn place_params(order: &VenueOrder, symbol: &str) -> Map<String, Value> {
     if let Some(price) = order.order_type.limit_price() {
         p.insert("price".into(), text(price));
     }
-    if let Some(tif) = order.order_type.time_in_force()
-        && !matches!(order.order_type, OrderType::LimitMaker { .. })
-    {
-        p.insert("timeInForce".into(), json!(tif_name(tif)));
+    if let Some(tif) = order.order_type.time_in_force() {
+        p.insert("timeInForce".into(), json!(tif.name()));
     }
-    let trigger = match order.order_type {
-        OrderType::StopLoss { trigger }
-        | OrderType::StopLossLimit { trigger, .. }
-        | OrderType::TakeProfit { trigger }
-        | OrderType::TakeProfitLimit { trigger, .. } => Some(trigger),
-        _ => None,
-    };
-    match trigger {
+    match order.order_type.trigger() {
         Some(Trigger::Price(stop)) => {
             p.insert("stopPrice".into(), text(stop));
         }
@@ -163,8 +138,6 @@ pub struct OrderView {
     pub status: String,
     /// Base quantity executed so far.
     pub executed: Fixed,
-    /// Its original quantity (zero for an order by quote amount).
-    pub original: Fixed,
     /// Whether it works in the book (false for a stop order not yet triggered).
     pub working: bool,
     /// Executions this message carries.
@@ -216,7 +189,6 @@ impl OrderView {
             });
         }
         let status = text("status")?;
-        let original = get("origQty").and_then(fixed).unwrap_or(Fixed::ZERO);
         Ok(OrderView {
             // A cancel's answer names the cancel in `clientOrderId`, the order in
             // `origClientOrderId`.
@@ -228,7 +200,6 @@ impl OrderView {
             executed: get("executedQty")
                 .and_then(fixed)
                 .ok_or_else(|| missing("executedQty", answer))?,
-            original,
             // A stop order waiting for its trigger is not working (`workingTime` -1).
             working: get("isWorking")
                 .and_then(Value::as_bool)
@@ -281,7 +252,6 @@ impl OrderView {
             symbol: text("s")?,
             status: text("X")?,
             executed: number("z")?,
-            original: number("q")?,
             working: event["w"].as_bool().unwrap_or(true),
             trades,
             time: event["E"].as_i64().unwrap_or(0),
@@ -322,6 +292,7 @@ pub fn account_trade(trade: &Value) -> Result<(i64, Trade), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{OrderType, Side, TimeInForce};
 
     fn fx(s: &str) -> Fixed {
         s.parse().unwrap()

@@ -29,8 +29,7 @@ struct Tracked {
     executed: Fixed,
     /// How it ended, once the exchange has said so.
     ended: Option<String>,
-    /// Whether a fill completing it was reported.
-    completed: bool,
+    /// Whether its end has been reported.
     done: bool,
 }
 
@@ -80,7 +79,6 @@ impl Tracker {
                 filled: Fixed::ZERO,
                 executed: Fixed::ZERO,
                 ended: None,
-                completed: false,
                 done: false,
             },
         );
@@ -140,13 +138,17 @@ impl Tracker {
             .copied()
     }
 
-    /// Orders not yet ended: (host id, symbol).
-    pub fn open(&self) -> Vec<(u64, String)> {
+    /// The host ids of the orders not yet ended.
+    pub fn open(&self) -> impl Iterator<Item = u64> + '_ {
         self.orders
             .iter()
             .filter(|(_, t)| !t.done)
-            .map(|(&id, t)| (id, t.symbol.clone()))
-            .collect()
+            .map(|(&id, _)| id)
+    }
+
+    /// Whether order `order_id` is tracked and not yet ended.
+    pub fn is_open(&self, order_id: u64) -> bool {
+        self.orders.get(&order_id).is_some_and(|t| !t.done)
     }
 
     /// Orders the exchange says have executed more than their fills seen so far: (host id,
@@ -283,7 +285,6 @@ impl Tracker {
                 complete,
             }));
             if complete {
-                t.completed = true;
                 t.done = true;
                 return out;
             }
@@ -293,14 +294,14 @@ impl Tracker {
             && t.filled >= t.executed
         {
             t.done = true;
-            match end.as_str() {
-                "CANCELED" => out.push(report(ReportKind::Cancelled)),
-                // Filled, its last fill told before its status (from `myTrades`): nothing is
-                // left to fill, and the order manager releases what it still holds.
-                "FILLED" if !t.completed => out.push(report(ReportKind::Expired)),
-                "FILLED" => {}
-                _ => out.push(report(ReportKind::Expired)),
-            }
+            // Anything but a cancel ends as expired: a FILLED status after its last fill was
+            // told (from `myTrades`) leaves nothing to fill, and the order manager releases
+            // what it still holds.
+            out.push(report(if end == "CANCELED" {
+                ReportKind::Cancelled
+            } else {
+                ReportKind::Expired
+            }));
         }
         out
     }
@@ -375,7 +376,6 @@ mod tests {
             symbol: "BTCUSDT".into(),
             status: status.into(),
             executed: fx(executed),
-            original: fx("1"),
             working: true,
             trades,
             time: 5,
@@ -441,7 +441,7 @@ mod tests {
             ["fill 0.1 false", "fill 0.2 false", "Cancelled"]
         );
         t.prune();
-        assert!(t.open().is_empty() && t.host_id("BTCUSDT", 77).is_none());
+        assert!(t.open().next().is_none() && t.host_id("BTCUSDT", 77).is_none());
     }
 
     #[test]
@@ -459,7 +459,7 @@ mod tests {
         let mut t = tracker(Amount::Base(fx("1")), false);
         let reason = Rejection::new(RejectCode::InsufficientBalance, "no");
         assert_eq!(kinds(&t.refuse(1, reason, 9)), ["Rejected"]);
-        assert!(t.open().is_empty());
+        assert!(t.open().next().is_none());
     }
 
     #[test]

@@ -63,8 +63,8 @@ enum Outcome {
     Placed(u64, Result<Value, TradingError>),
     /// An order not sent because its row was not stored: why.
     Unstored(u64, String),
-    /// A restored order's lookup: what was filled before, its query answer and its trades.
-    Restored(u64, Fixed, Result<(Value, Vec<Trade>), TradingError>),
+    /// A restored order's lookup: its query answer and its trades.
+    Restored(u64, Result<(Value, Vec<Trade>), TradingError>),
     /// A cancel's answer.
     Cancelled(u64, Result<Value, TradingError>),
     /// A query's answer.
@@ -73,6 +73,8 @@ enum Outcome {
     Trades(u64, Result<Vec<Trade>, TradingError>),
     /// A reconciliation's findings.
     Reconciled(Result<Box<Snapshot>, TradingError>),
+    /// A measurement of the exchange clock's offset.
+    ClockSynced(Result<i64, TradingError>),
 }
 
 /// What one reconciliation read from the exchange.
@@ -102,9 +104,11 @@ pub struct Worker {
     placing: HashSet<u64>,
     /// Orders whose placement's outcome is unknown.
     in_doubt: HashSet<u64>,
-    /// Orders restored after a restart whose lookup is in flight: what the exchange says of
-    /// them meanwhile waits for it (the lookup decides which trades were counted before).
-    restoring: HashSet<u64>,
+    /// Orders restored after a restart whose lookup is in flight (tried again until the
+    /// exchange answers), with their placement's parameters and what was filled before: what
+    /// the exchange says of them meanwhile waits for it (the lookup decides which trades were
+    /// counted before).
+    restoring: HashMap<u64, (Map<String, Value>, Fixed)>,
     /// Cancels sent and not yet confirmed, with their attempts.
     cancelling: HashMap<u64, u32>,
     /// When each order's trades were last fetched.
@@ -127,6 +131,8 @@ pub struct Worker {
     reconciling: bool,
     in_flight: usize,
     policy: UnknownPolicy,
+    /// Reports sent since the engine was last woken.
+    news: bool,
 }
 
 /// Ended orders remembered, so that their trades are not taken for unknown ones.
@@ -135,6 +141,8 @@ const MAX_ENDED: usize = 100_000;
 const CANCEL_ATTEMPTS: u32 = 3;
 /// How long an order waits for its journal row to be committed before it is refused.
 const COMMIT_WAIT: Duration = Duration::from_secs(30);
+/// Pause before a restored order's lookup is tried again after a failure.
+const RESTORE_RETRY: Duration = Duration::from_secs(2);
 
 fn rate_refusal(why: String) -> Rejection {
     Rejection::new(RejectCode::Account(AccountLimit::OrderRate), why)
@@ -308,7 +316,7 @@ impl Worker {
             outcomes: mpsc::unbounded_channel(),
             placing: HashSet::new(),
             in_doubt: HashSet::new(),
-            restoring: HashSet::new(),
+            restoring: HashMap::new(),
             cancelling: HashMap::new(),
             fetched: HashMap::new(),
             deferred_cancels: HashSet::new(),
@@ -321,6 +329,7 @@ impl Worker {
             reconciling: false,
             in_flight: 0,
             policy,
+            news: false,
         }
     }
 
@@ -339,11 +348,13 @@ impl Worker {
             ),
             Err(e) => self.error(format!("limits not read (Binance's defaults kept): {e}")),
         }
-        let mut stream = self.subscribe(false).await;
+        let mut stream = self.subscribed(self.client.user_data().await, false);
         self.reconcile();
         let mut timer = tokio::time::interval(every);
         timer.tick().await;
         let mut retry = tokio::time::interval(Duration::from_secs(1));
+        // A subscription on its way (the loop never waits on the network itself).
+        let mut subscribing: Option<tokio::task::JoinHandle<_>> = None;
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
@@ -359,16 +370,22 @@ impl Worker {
                         tracing::warn!("the user data stream ended; subscribing again");
                     }
                 },
-                _ = retry.tick(), if stream.is_none() => {
-                    stream = self.subscribe(true).await;
+                joined = async { subscribing.as_mut().expect("guarded").await },
+                    if subscribing.is_some() => {
+                    subscribing = None;
+                    let result = joined.unwrap_or_else(|e| Err(TradingError::Transport(e.to_string())));
+                    stream = self.subscribed(result, true);
                     if stream.is_some() {
                         self.reconcile();
                     }
                 }
+                _ = retry.tick(), if stream.is_none() && subscribing.is_none() => {
+                    let client = self.client.clone();
+                    subscribing = Some(tokio::spawn(async move { client.user_data().await }));
+                }
                 _ = timer.tick() => {
-                    if let Err(e) = self.client.sync_clock().await {
-                        self.error(format!("clock not synchronised: {e}"));
-                    }
+                    let client = self.client.clone();
+                    self.spawn(async move { Outcome::ClockSynced(client.sync_clock().await) });
                     self.reconcile();
                 }
             }
@@ -377,8 +394,13 @@ impl Worker {
         }
     }
 
-    async fn subscribe(&mut self, again: bool) -> Option<mpsc::Receiver<Value>> {
-        match self.client.user_data().await {
+    /// The user data stream of a subscription's `result` (`again`: after one ended).
+    fn subscribed(
+        &mut self,
+        result: Result<mpsc::Receiver<Value>, TradingError>,
+        again: bool,
+    ) -> Option<mpsc::Receiver<Value>> {
+        match result {
             Ok(rx) => {
                 self.shared.status(|s| {
                     s.connected = true;
@@ -410,6 +432,7 @@ impl Worker {
     }
 
     fn emit(&mut self, reports: Vec<VenueReport>) {
+        self.news |= !reports.is_empty();
         for report in reports {
             let _ = self.reports.send(report);
         }
@@ -453,30 +476,8 @@ impl Worker {
                 self.symbols.insert(placed.symbol.clone());
                 self.tracker.track(placed);
                 self.placing.insert(order_id);
-                self.restoring.insert(order_id);
-                let client = self.client.clone();
-                self.spawn(async move {
-                    let symbol = params["symbol"].as_str().unwrap_or("").to_string();
-                    let id = params["newClientOrderId"]
-                        .as_str()
-                        .unwrap_or("")
-                        .to_string();
-                    let found = match client.query(order_params(&symbol, &id)).await {
-                        Err(TradingError::Refused { code: -2013, .. }) => {
-                            return Outcome::Placed(order_id, place(&client, params).await);
-                        }
-                        other => other,
-                    };
-                    let result = async {
-                        let answer = found?;
-                        let exchange_id = answer["orderId"].as_i64().unwrap_or(-1);
-                        let trades =
-                            my_trades(&client, &symbol, Some(("orderId", exchange_id))).await?;
-                        Ok((answer, trades.into_iter().map(|(_, t)| t).collect()))
-                    }
-                    .await;
-                    Outcome::Restored(order_id, filled, result)
-                });
+                self.restoring.insert(order_id, (params, filled));
+                self.look_up(order_id, Duration::ZERO);
             }
             Command::Cancel { order_id } => {
                 if self.placing.contains(&order_id) {
@@ -488,18 +489,42 @@ impl Worker {
         }
     }
 
+    /// Looks restored order `order_id` up by its client id after `pause`: its state and
+    /// trades, or, when the exchange has never seen it, sends it.
+    fn look_up(&mut self, order_id: u64, pause: Duration) {
+        let Some((params, _)) = self.restoring.get(&order_id) else {
+            return;
+        };
+        let params = params.clone();
+        let client = self.client.clone();
+        self.spawn(async move {
+            tokio::time::sleep(pause).await;
+            let symbol = params["symbol"].as_str().unwrap_or("").to_string();
+            let id = params["newClientOrderId"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            let found = match client.query(order_params(&symbol, &id)).await {
+                Err(TradingError::Refused { code: -2013, .. }) => {
+                    return Outcome::Placed(order_id, place(&client, params).await);
+                }
+                other => other,
+            };
+            let result = async {
+                let answer = found?;
+                let exchange_id = answer["orderId"].as_i64().unwrap_or(-1);
+                let trades = my_trades(&client, &symbol, Some(("orderId", exchange_id))).await?;
+                Ok((answer, trades.into_iter().map(|(_, t)| t).collect()))
+            }
+            .await;
+            Outcome::Restored(order_id, result)
+        });
+    }
+
     fn cancel(&mut self, order_id: u64) {
         let Some(symbol) = self.tracker.symbol(order_id).map(str::to_string) else {
-            let reason = Rejection::new(
-                RejectCode::UnknownOrder,
-                format!("Unknown order sent: order {order_id} is not open on the exchange"),
-            );
             let now = self.client.clock().now();
-            let _ = self.reports.send(VenueReport {
-                order_id,
-                time: now,
-                kind: crate::execution::ReportKind::CancelRejected(reason),
-            });
+            self.emit(vec![VenueReport::cancel_answer(order_id, false, now)]);
             return;
         };
         *self.cancelling.entry(order_id).or_insert(0) += 1;
@@ -552,7 +577,7 @@ impl Worker {
     }
 
     fn observe(&mut self, order_id: u64, view: &OrderView) -> usize {
-        if self.restoring.contains(&order_id) {
+        if self.restoring.contains_key(&order_id) {
             // Reconciliation tells it again once the lookup has decided.
             return 0;
         }
@@ -579,6 +604,8 @@ impl Worker {
         match outcome {
             Outcome::Placed(order_id, result) => {
                 self.placing.remove(&order_id);
+                // A restored order the exchange had never seen, now sent.
+                self.restoring.remove(&order_id);
                 match result {
                     Ok(answer) => {
                         self.in_doubt.remove(&order_id);
@@ -616,9 +643,18 @@ impl Worker {
                 let reports = self.tracker.refuse(order_id, reason, now);
                 self.emit(reports);
             }
-            Outcome::Restored(order_id, filled, result) => {
+            Outcome::Restored(order_id, Err(e)) if !matches!(e, TradingError::Refused { .. }) => {
+                // Until the lookup has decided which trades were counted before the restart,
+                // nothing the exchange says of the order is taken: ask again.
+                self.error(format!("restored order {order_id} not looked up yet: {e}"));
+                self.look_up(order_id, RESTORE_RETRY);
+            }
+            Outcome::Restored(order_id, result) => {
                 self.placing.remove(&order_id);
-                self.restoring.remove(&order_id);
+                let filled = self
+                    .restoring
+                    .remove(&order_id)
+                    .map_or(Fixed::ZERO, |(_, filled)| filled);
                 match result {
                     Ok((answer, trades)) => {
                         // Trades before the restart were counted then; the rest are news,
@@ -628,7 +664,7 @@ impl Worker {
                         self.trades(order_id, rest);
                     }
                     Err(e) => {
-                        self.error(format!("restored order {order_id} not found: {e}"));
+                        self.error(format!("restored order {order_id} refused its lookup: {e}"));
                         self.in_doubt.insert(order_id);
                     }
                 }
@@ -691,6 +727,11 @@ impl Worker {
                     Err(e) => self.error(format!("reconciliation failed: {e}")),
                 }
             }
+            Outcome::ClockSynced(result) => {
+                if let Err(e) = result {
+                    self.error(format!("clock not synchronised: {e}"));
+                }
+            }
         }
     }
 
@@ -722,7 +763,6 @@ impl Worker {
             symbol,
             status: "TRADES".into(),
             executed: Fixed::ZERO,
-            original: Fixed::ZERO,
             working: true,
             time: self.client.clock().now(),
             trades,
@@ -829,10 +869,13 @@ impl Worker {
             }
         }
         // Ours, not open there, not in flight: they ended (or never arrived); ask.
-        for (order_id, _) in self.tracker.open() {
-            if !open_ids.contains(&order_id) && !self.placing.contains(&order_id) {
-                self.query(order_id);
-            }
+        let gone: Vec<u64> = self
+            .tracker
+            .open()
+            .filter(|id| !open_ids.contains(id) && !self.placing.contains(id))
+            .collect();
+        for order_id in gone {
+            self.query(order_id);
         }
         let mut unknown_trades = 0;
         // A trade on a symbol where an order of ours has no known exchange id yet (its answer
@@ -934,18 +977,20 @@ impl Worker {
                 self.ended.remove(&old);
             }
         }
-        let open: HashSet<u64> = self.tracker.open().into_iter().map(|(id, _)| id).collect();
-        self.fetched.retain(|id, _| open.contains(id));
-        self.cancelling.retain(|id, _| open.contains(id));
+        let tracker = &self.tracker;
+        self.fetched.retain(|id, _| tracker.is_open(*id));
+        self.cancelling.retain(|id, _| tracker.is_open(*id));
     }
 
-    /// Tells the engine there is news, and operators the state.
+    /// Tells the engine there is news (if there is), and operators the state.
     fn publish(&mut self) {
-        self.shared.wake();
+        if std::mem::take(&mut self.news) {
+            self.shared.wake();
+        }
         let usage = self.client.usage();
         let (in_flight, open, in_doubt) = (
             self.in_flight,
-            self.tracker.open().len(),
+            self.tracker.open().count(),
             self.in_doubt.len(),
         );
         let offset = self.client.clock().offset_ms();

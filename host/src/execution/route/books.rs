@@ -29,8 +29,10 @@ pub struct Levels {
 }
 
 struct Book {
-    book: crate::book::OrderBook,
+    book: OrderBook,
     at: Instant,
+    /// Its best levels as last handed out, until it changes.
+    levels: Option<Arc<Levels>>,
 }
 
 struct Watch {
@@ -70,18 +72,21 @@ impl LegBooks {
         }
     }
 
-    /// The levels of `symbol` (upper case) if its book is in sync and fresh; starts following
-    /// it on the first call.
-    pub fn levels(&self, symbol: &str) -> Option<Levels> {
+    /// The best [`SPLIT_LEVELS`] levels a side of `symbol` (upper case) if its book is in sync
+    /// and fresh; starts following it on the first call.
+    pub fn levels(&self, symbol: &str) -> Option<Arc<Levels>> {
         self.follow(symbol);
-        let books = self.books.lock().unwrap_or_else(|p| p.into_inner());
-        books
-            .get(symbol)
-            .filter(|b| b.at.elapsed() < STALE_AFTER)
-            .map(|b| Levels {
+        let mut books = self.books.lock().unwrap_or_else(|p| p.into_inner());
+        let b = books
+            .get_mut(symbol)
+            .filter(|b| b.at.elapsed() < STALE_AFTER)?;
+        let levels = b.levels.get_or_insert_with(|| {
+            Arc::new(Levels {
                 bids: b.book.bids(SPLIT_LEVELS).collect(),
                 asks: b.book.asks(SPLIT_LEVELS).collect(),
             })
+        });
+        Some(levels.clone())
     }
 
     /// Starts following `symbol`'s book, unless it already is.
@@ -125,6 +130,7 @@ impl LegBooks {
                     (BookUpdateKind::Diff, Some(b)) => {
                         b.book.apply(&change.bids, &change.asks);
                         b.at = Instant::now();
+                        b.levels = None;
                     }
                     (BookUpdateKind::Snapshot, _) => {
                         if let (false, Some(status)) = (books.contains_key(&name), &status) {
@@ -132,7 +138,8 @@ impl LegBooks {
                         }
                         let book = OrderBook::from_snapshot(0, &change.bids, &change.asks);
                         let at = Instant::now();
-                        books.insert(name.clone(), Book { book, at });
+                        let levels = None;
+                        books.insert(name.clone(), Book { book, at, levels });
                     }
                     // A diff before any snapshot, or a best bid and ask only: not a book.
                     _ => {}

@@ -45,7 +45,7 @@ pub struct LegView {
     /// Its fee rates.
     pub fees: FeeRates,
     /// Its book, when in sync and fresh.
-    pub levels: Option<Levels>,
+    pub levels: Option<Arc<Levels>>,
     /// The free base asset of its account, when known.
     pub base_free: Option<Fixed>,
     /// The free quote asset of its account, when known.
@@ -91,7 +91,7 @@ impl Router {
         self.legs.iter().position(|(t, _)| *t == tag)
     }
 
-    /// Forgets the venue of orders that `reports` end.
+    /// Forgets the venue of orders that `reports` (what a venue has just answered) end.
     fn forget_ended(&mut self, reports: &[VenueReport]) {
         use super::venue::ReportKind;
         for r in reports {
@@ -131,9 +131,7 @@ impl Router {
         self.placed.insert(order.id, leg);
         let from = out.len();
         send(self.legs[leg].1.venue.as_mut(), order, out);
-        let answered = out.split_off(from);
-        self.forget_ended(&answered);
-        out.extend(answered);
+        self.forget_ended(&out[from..]);
     }
 }
 
@@ -163,9 +161,7 @@ impl Venue for Router {
         };
         let from = out.len();
         self.legs[leg].1.venue.cancel(order_id, now, market, out);
-        let answered = out.split_off(from);
-        self.forget_ended(&answered);
-        out.extend(answered);
+        self.forget_ended(&out[from..]);
     }
 
     fn on_event(&mut self, event: &MarketEvent, market: &MarketData, out: &mut Vec<VenueReport>) {
@@ -173,9 +169,7 @@ impl Venue for Router {
         for (_, leg) in &mut self.legs {
             leg.venue.on_event(event, market, out);
         }
-        let answered = out.split_off(from);
-        self.forget_ended(&answered);
-        out.extend(answered);
+        self.forget_ended(&out[from..]);
     }
 
     /// The highest rates of any venue, so that what an order locks covers its fees wherever
@@ -209,9 +203,7 @@ impl Venue for Router {
         for (_, leg) in &mut self.legs {
             leg.venue.poll(out);
         }
-        let answered = out.split_off(from);
-        self.forget_ended(&answered);
-        out.extend(answered);
+        self.forget_ended(&out[from..]);
     }
 
     fn set_waker(&mut self, waker: Waker) {

@@ -7,12 +7,10 @@
 use crate::model::{Fixed, Side};
 
 /// What one venue offers a split.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LegOffer {
-    /// The venue's index among the router's legs.
-    pub leg: usize,
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LegOffer<'a> {
     /// The levels the order takes, best first: asks for a buy, bids for a sell.
-    pub levels: Vec<(Fixed, Fixed)>,
+    pub levels: &'a [(Fixed, Fixed)],
     /// The venue's taker fee rate.
     pub taker: Fixed,
     /// What the venue's account can spend: quote, fees included, for a buy; base for a sell.
@@ -34,7 +32,7 @@ pub struct LotRules {
 /// One venue's share of a split.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Allocation {
-    /// The venue's index among the router's legs.
+    /// The venue: its offer's index.
     pub leg: usize,
     /// Base quantity sent there.
     pub quantity: Fixed,
@@ -58,10 +56,22 @@ fn after_fees(side: Side, price: Fixed, fee: Fixed) -> i128 {
     i128::from(price.raw()) * factor
 }
 
+/// What taking `quantity` at `price` uses of a budget: quote with the fee on top for a buy,
+/// base for a sell.
+fn spend(side: Side, price: Fixed, quantity: Fixed, taker: Fixed) -> Fixed {
+    match side {
+        Side::Buy => {
+            let quote = price.saturating_mul(quantity);
+            quote.saturating_add(quote.saturating_mul(taker))
+        }
+        Side::Sell => quantity,
+    }
+}
+
 /// Splits `quantity` to take on `side` across `offers`, never past `limit`: the venues' shares,
-/// by leg, each on the lot grid and meeting the minimums. What the books cannot give within the
-/// limit (and the lot grid's remainders) goes to the venue with the best price after fees at
-/// its top, where it takes whatever arrives there. Empty when no venue has a price.
+/// by offer, each on the lot grid and meeting the minimums. What the books cannot give within
+/// the limit (and the lot grid's remainders) goes to the venue with the best price after fees
+/// that can pay for it, where it takes whatever arrives there. Empty when no venue has a price.
 pub fn split(
     side: Side,
     quantity: Fixed,
@@ -75,9 +85,14 @@ pub fn split(
             Side::Sell => p >= l,
         })
     };
+    let better = |a: i128, b: i128| match side {
+        Side::Buy => a.cmp(&b),
+        Side::Sell => b.cmp(&a),
+    };
     let mut ranked: Vec<Ranked> = offers
         .iter()
-        .flat_map(|o| {
+        .enumerate()
+        .flat_map(|(leg, o)| {
             o.levels
                 .iter()
                 .filter(|(p, q)| p.is_positive() && q.is_positive() && within(*p))
@@ -85,145 +100,81 @@ pub fn split(
                     effective: after_fees(side, price, o.taker),
                     price,
                     quantity,
-                    leg: o.leg,
+                    leg,
                 })
         })
         .collect();
     // Best first; equal prices after fees go to the earlier leg.
-    ranked.sort_by(|a, b| {
-        let by_price = match side {
-            Side::Buy => a.effective.cmp(&b.effective),
-            Side::Sell => b.effective.cmp(&a.effective),
-        };
-        by_price.then(a.leg.cmp(&b.leg))
+    ranked.sort_by(|a, b| better(a.effective, b.effective).then(a.leg.cmp(&b.leg)));
+    // The top of each venue's book (zero without one).
+    let top = |leg: usize| offers[leg].levels.first().map_or(Fixed::ZERO, |l| l.0);
+    // No level within the limit: the best top of book after fees.
+    let best = ranked.first().map(|r| r.leg).or_else(|| {
+        (0..offers.len())
+            .filter(|&leg| top(leg).is_positive())
+            .min_by(|&a, &b| {
+                let price = |leg| after_fees(side, top(leg), offers[leg].taker);
+                better(price(a), price(b)).then(a.cmp(&b))
+            })
     });
-    let Some(best) = ranked.first().map(|r| r.leg).or_else(|| {
-        // No level within the limit: the best top of book after fees takes it all.
-        offers
-            .iter()
-            .filter_map(|o| {
-                o.levels
-                    .first()
-                    .map(|l| (after_fees(side, l.0, o.taker), o.leg))
-            })
-            .min_by(|a, b| match side {
-                Side::Buy => a.cmp(b),
-                Side::Sell => b.0.cmp(&a.0).then(a.1.cmp(&b.1)),
-            })
-            .map(|(_, leg)| leg)
-    }) else {
+    let Some(best) = best else {
         return Vec::new();
     };
-    let legs = offers.iter().map(|o| o.leg).max().map_or(0, |m| m + 1);
-    let mut taken = vec![Fixed::ZERO; legs];
-    let mut spent: Vec<Option<Fixed>> = vec![None; legs];
-    for o in offers {
-        spent[o.leg] = o.budget;
-    }
-    let taker_of = |leg: usize| {
-        offers
-            .iter()
-            .find(|o| o.leg == leg)
-            .map_or(Fixed::ZERO, |o| o.taker)
-    };
+    let mut taken = vec![Fixed::ZERO; offers.len()];
+    let mut room: Vec<Option<Fixed>> = offers.iter().map(|o| o.budget).collect();
+    // The dearest price each venue was taken at (what more of it costs at least).
+    let mut dearest: Vec<Fixed> = (0..offers.len()).map(top).collect();
     let mut left = quantity;
     for r in &ranked {
         if !left.is_positive() {
             break;
         }
+        let taker = offers[r.leg].taker;
         let mut q = r.quantity.min(left);
-        if let Some(room) = spent[r.leg] {
+        if let Some(room) = room[r.leg].as_mut() {
             let most = match side {
-                // Quote with the fee on top: how much base the rest of the budget buys here.
-                Side::Buy => {
-                    let unit = r
-                        .price
-                        .saturating_add(r.price.saturating_mul(taker_of(r.leg)));
-                    room.checked_div_floor(unit).unwrap_or(Fixed::ZERO)
-                }
-                Side::Sell => room,
+                Side::Buy => room
+                    .checked_div_floor(spend(side, r.price, Fixed::from_int(1), taker))
+                    .unwrap_or(Fixed::ZERO),
+                Side::Sell => *room,
             };
             q = q.min(most.max(Fixed::ZERO));
-            let used = match side {
-                Side::Buy => {
-                    let cost = r.price.saturating_mul(q);
-                    cost.saturating_add(cost.saturating_mul(taker_of(r.leg)))
-                }
-                Side::Sell => q,
-            };
-            spent[r.leg] = Some(room.saturating_sub(used));
+            *room = room.saturating_sub(spend(side, r.price, q, taker));
         }
-        taken[r.leg] = taken[r.leg].saturating_add(q);
-        left = left.saturating_sub(q);
+        if q.is_positive() {
+            taken[r.leg] = taken[r.leg].saturating_add(q);
+            dearest[r.leg] = r.price;
+            left = left.saturating_sub(q);
+        }
     }
-    // On the lot grid; what rounding and thin books leave goes to the best venue that can
-    // pay for it (none: it is not sent).
+    // On the lot grid; a share under the symbol's minimums (which could not be sent on its
+    // own) is dropped, but the best venue's.
     let step = if rules.step.is_positive() {
         rules.step
     } else {
         Fixed::from_raw(1)
     };
-    let price_of = |leg: usize| {
-        ranked
-            .iter()
-            .find(|r| r.leg == leg)
-            .map(|r| r.price)
-            .or_else(|| {
-                offers
-                    .iter()
-                    .find(|o| o.leg == leg)
-                    .and_then(|o| o.levels.first().map(|l| l.0))
-            })
-            .unwrap_or(Fixed::ZERO)
-    };
-    // The dearest price each venue was taken at (what more of it costs at least).
-    let mut dearest = vec![Fixed::ZERO; legs];
-    for r in ranked.iter().filter(|r| taken[r.leg].is_positive()) {
-        dearest[r.leg] = r.price;
-    }
     let mut rest = quantity;
     for (leg, q) in taken.iter_mut().enumerate() {
-        let floored = q.floor_to(step);
-        // A share under the symbol's minimums could not be sent on its own.
-        let small =
-            floored < rules.min_qty || price_of(leg).saturating_mul(floored) < rules.min_notional;
-        let kept = if leg != best && small {
-            Fixed::ZERO
-        } else {
-            floored
-        };
-        // What is not sent frees its cost (counted at the venue's best price: a lower bound).
-        if let Some(room) = spent[leg].as_mut() {
-            let freed = q.saturating_sub(kept);
-            *room = room.saturating_add(match side {
-                Side::Buy => price_of(leg).saturating_mul(freed),
-                Side::Sell => freed,
-            });
+        *q = q.floor_to(step);
+        let small = *q < rules.min_qty || top(leg).saturating_mul(*q) < rules.min_notional;
+        if leg != best && small {
+            *q = Fixed::ZERO;
         }
-        *q = kept;
-        rest = rest.saturating_sub(kept);
+        rest = rest.saturating_sub(*q);
     }
-    let fits = |leg: usize, q: Fixed| match spent[leg] {
-        None => true,
-        Some(room) => {
-            let at = dearest[leg].max(price_of(leg));
-            let need = match side {
-                Side::Buy => {
-                    let cost = at.saturating_mul(q);
-                    cost.saturating_add(cost.saturating_mul(taker_of(leg)))
-                }
-                Side::Sell => q,
-            };
-            need <= room
-        }
-    };
-    let mut order: Vec<usize> = vec![best];
+    // The rest to the best venue that can pay for it, then the others in the order of their
+    // best levels (none can: it is not sent).
+    let mut order = vec![best];
     for r in &ranked {
         if !order.contains(&r.leg) {
             order.push(r.leg);
         }
     }
-    if let Some(&leg) = order.iter().find(|&&leg| fits(leg, rest)) {
+    let fits = |leg: usize| {
+        room[leg].is_none_or(|room| spend(side, dearest[leg], rest, offers[leg].taker) <= room)
+    };
+    if let Some(&leg) = order.iter().find(|&&leg| fits(leg)) {
         taken[leg] = taken[leg].saturating_add(rest).floor_to(step);
     }
     taken
@@ -278,10 +229,10 @@ mod tests {
         }
     }
 
-    fn offer(leg: usize, l: &[(&str, &str)], taker: &str) -> LegOffer {
+    /// An offer of these levels (kept for the whole test run).
+    fn offer(l: &[(&str, &str)], taker: &str) -> LegOffer<'static> {
         LegOffer {
-            leg,
-            levels: levels(l),
+            levels: Box::leak(levels(l).into_boxed_slice()),
             taker: f(taker),
             budget: None,
         }
@@ -296,8 +247,8 @@ mod tests {
         // After fees: leg 1 at 100.05 costs 100.060005, leg 0 at 100 costs 100.1, leg 1 at
         // 100.5 costs 100.51005, leg 0 at 101 costs 101.101.
         let offers = [
-            offer(0, &[("100", "1"), ("101", "5")], "0.001"),
-            offer(1, &[("100.05", "2"), ("100.5", "5")], "0.0001"),
+            offer(&[("100", "1"), ("101", "5")], "0.001"),
+            offer(&[("100.05", "2"), ("100.5", "5")], "0.0001"),
         ];
         let a = split(Side::Buy, f("3"), None, rules(), &offers);
         assert_eq!(shares(&a), [(0, "1".into()), (1, "2".into())]);
@@ -306,17 +257,17 @@ mod tests {
         // Before fees leg 0's 100 looks best; after them the split pays less than either venue
         // alone.
         let both = cost(Side::Buy, &offers[0].levels[..1], offers[0].taker, f("1")).unwrap()
-            + cost(Side::Buy, &offers[1].levels, offers[1].taker, f("3")).unwrap();
+            + cost(Side::Buy, offers[1].levels, offers[1].taker, f("3")).unwrap();
         for o in &offers {
-            assert!(both < cost(Side::Buy, &o.levels, o.taker, f("4")).unwrap());
+            assert!(both < cost(Side::Buy, o.levels, o.taker, f("4")).unwrap());
         }
     }
 
     #[test]
     fn a_sell_takes_the_richest_bids_after_fees() {
         let offers = [
-            offer(0, &[("100", "1"), ("99", "5")], "0.0001"),
-            offer(1, &[("100.05", "2"), ("99.5", "5")], "0.001"),
+            offer(&[("100", "1"), ("99", "5")], "0.0001"),
+            offer(&[("100.05", "2"), ("99.5", "5")], "0.001"),
         ];
         // After fees: leg 0's 100 gives 99.99, leg 1's 100.05 gives 99.94995.
         let a = split(Side::Sell, f("2"), None, rules(), &offers);
@@ -326,8 +277,8 @@ mod tests {
     #[test]
     fn the_limit_price_bounds_every_venue_and_the_rest_goes_to_the_best() {
         let offers = [
-            offer(0, &[("100", "1"), ("101", "5")], "0.001"),
-            offer(1, &[("100.05", "2"), ("100.5", "5")], "0.0001"),
+            offer(&[("100", "1"), ("101", "5")], "0.001"),
+            offer(&[("100.05", "2"), ("100.5", "5")], "0.0001"),
         ];
         // Only 100 and 100.05 are within 100.2: 3 there, the other 2 rest where the best price
         // after fees is (leg 1).
@@ -341,8 +292,8 @@ mod tests {
     #[test]
     fn an_account_short_of_funds_gets_only_what_it_can_pay() {
         let mut offers = [
-            offer(0, &[("100", "10")], "0.001"),
-            offer(1, &[("99", "10")], "0.001"),
+            offer(&[("100", "10")], "0.001"),
+            offer(&[("99", "10")], "0.001"),
         ];
         // 150 quote buys 150 / (99 * 1.001) = 1.5137... → 1.51 on the lot grid.
         offers[1].budget = Some(f("150"));
@@ -350,8 +301,8 @@ mod tests {
         assert_eq!(shares(&a), [(0, "1.49".into()), (1, "1.51".into())]);
         // A seller's budget is base.
         let mut bids = [
-            offer(0, &[("100", "10")], "0.001"),
-            offer(1, &[("101", "10")], "0.001"),
+            offer(&[("100", "10")], "0.001"),
+            offer(&[("101", "10")], "0.001"),
         ];
         bids[1].budget = Some(f("0.5"));
         let a = split(Side::Sell, f("2"), None, rules(), &bids);
@@ -363,8 +314,8 @@ mod tests {
         // Leg 0 offers 0.004 at the best price: below the lot minimum, so leg 0 gets nothing
         // and its share goes to... leg 0 is the best venue, so it keeps the whole rest.
         let offers = [
-            offer(0, &[("100", "0.004"), ("102", "5")], "0.001"),
-            offer(1, &[("100.5", "0.037"), ("101", "5")], "0.001"),
+            offer(&[("100", "0.004"), ("102", "5")], "0.001"),
+            offer(&[("100.5", "0.037"), ("101", "5")], "0.001"),
         ];
         let a = split(Side::Buy, f("0.05"), None, rules(), &offers);
         // Merged: 0.004 @100 (leg 0), 0.037 @100.5 (leg 1), 0.009 @101 (leg 1) → leg 1 takes
@@ -377,7 +328,7 @@ mod tests {
 
     #[test]
     fn no_prices_no_split() {
-        assert!(split(Side::Buy, f("1"), None, rules(), &[offer(0, &[], "0.001")]).is_empty());
+        assert!(split(Side::Buy, f("1"), None, rules(), &[offer(&[], "0.001")]).is_empty());
         assert!(split(Side::Buy, f("1"), None, rules(), &[]).is_empty());
     }
 }

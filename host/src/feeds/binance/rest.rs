@@ -60,6 +60,11 @@ pub struct RestClient {
 }
 
 impl RestClient {
+    /// The base URL it talks to.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// A client for `base` (e.g. `https://api.binance.com` or the simulator's address).
     pub fn new(base: &str) -> Self {
         RestClient {

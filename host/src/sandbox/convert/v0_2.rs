@@ -291,11 +291,6 @@ pub fn instrument(
     fees: FeeRates,
 ) -> wit::Instrument {
     let lot = i.filters.lot_size.unwrap_or_default();
-    let min_notional = i
-        .filters
-        .notional
-        .or(i.filters.min_notional)
-        .map_or(Fixed::ZERO, |n| n.min_notional);
     wit::Instrument {
         symbol,
         name: i.symbol.to_string(),
@@ -305,7 +300,7 @@ pub fn instrument(
         step_size: lot.step_size.to_f64(),
         min_quantity: lot.min_qty.to_f64(),
         max_quantity: lot.max_qty.to_f64(),
-        min_notional: min_notional.to_f64(),
+        min_notional: i.min_notional().to_f64(),
         maker_fee: fees.maker.to_f64(),
         taker_fee: fees.taker.to_f64(),
     }

@@ -4,6 +4,7 @@
 use super::{GuestCtx, HostResult};
 use crate::execution::algo::order::AlgoOrder;
 use crate::execution::algo::{AlgoState, Urgency};
+use crate::model::Side;
 use crate::sandbox::bindings::v0_2::strategy::stratbox::strategy::{execution as wit, types};
 
 /// The operators' form of the guest's parent order (the same checks apply), and a VWAP's
@@ -26,15 +27,12 @@ fn order_of(order: &wit::ParentOrder, symbol: String) -> (AlgoOrder, Option<Vec<
         }
         wit::AlgoStyle::Peg(ticks) => ("peg", None, None, None, false, Some(*ticks), None),
     };
-    let weights = weights.filter(|w| {
-        !w.is_empty() && w.iter().all(|x| x.is_finite() && *x >= 0.0) && w.iter().sum::<f64>() > 0.0
-    });
     (
         AlgoOrder {
             symbol,
             side: match order.side {
-                types::Side::Buy => "buy".into(),
-                types::Side::Sell => "sell".into(),
+                types::Side::Buy => Side::Buy,
+                types::Side::Sell => Side::Sell,
             },
             quantity: order.quantity,
             style: style.into(),
@@ -79,9 +77,6 @@ impl wit::Host for GuestCtx {
             return Ok(Err(format!("unknown symbol id {}", order.symbol)));
         };
         let (parent, weights) = order_of(&order, name.to_string());
-        if parent.style == "vwap" && weights.is_none() {
-            return Ok(Err("a VWAP needs positive weights, one per slice".into()));
-        }
         let spec = match parent.resolve(&market, self.now, weights) {
             Ok(spec) => spec,
             Err(why) => return Ok(Err(why)),

@@ -2,7 +2,7 @@
 //! status and type names as Binance spot writes them.
 
 use crate::model::{
-    Amount, ExecutionType, Fixed, OrderStatus, OrderType, OrderUpdate, Side, TimeInForce, Trigger,
+    Amount, ExecutionType, Fixed, OrderStatus, OrderType, OrderUpdate, Side, Trigger,
 };
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -88,19 +88,12 @@ pub fn status_name(status: OrderStatus) -> &'static str {
     }
 }
 
-fn side_name(side: Side) -> &'static str {
-    match side {
-        Side::Buy => "BUY",
-        Side::Sell => "SELL",
-    }
-}
-
+/// The time in force Binance shows for an order of `order_type` (GTC for types without one).
 fn tif_name(order_type: &OrderType) -> &'static str {
-    match order_type.time_in_force() {
-        Some(TimeInForce::Ioc) => "IOC",
-        Some(TimeInForce::Fok) => "FOK",
-        Some(TimeInForce::Gtc) | None => "GTC",
-    }
+    order_type
+        .time_in_force()
+        .unwrap_or(crate::model::TimeInForce::Gtc)
+        .name()
 }
 
 impl SimOrder {
@@ -138,7 +131,7 @@ impl SimOrder {
         m.insert("status".into(), json!(status_name(self.status)));
         m.insert("timeInForce".into(), json!(tif_name(&self.order_type)));
         m.insert("type".into(), json!(self.order_type.name()));
-        m.insert("side".into(), json!(side_name(self.side)));
+        m.insert("side".into(), json!(self.side.name()));
         if let Some(stop) = self.stop_price() {
             m.insert("stopPrice".into(), json!(text(stop)));
         }
@@ -233,7 +226,7 @@ impl SimOrder {
             "E": update.time,
             "s": self.symbol,
             "c": self.client_order_id,
-            "S": side_name(self.side),
+            "S": self.side.name(),
             "o": self.order_type.name(),
             "f": tif_name(&self.order_type),
             "q": text(orig),
