@@ -35,18 +35,15 @@ struct Book {
     levels: Option<Arc<Levels>>,
 }
 
-struct Watch {
-    _stop: oneshot::Sender<()>,
-}
-
 /// One venue's books, by symbol, each followed once it is first asked for.
 pub struct LegBooks {
     rest: String,
-    hub: Mutex<Option<StreamHub>>,
     streams: String,
-    runtime: Option<tokio::runtime::Handle>,
+    /// The runtime the books are followed on, with the venue's stream connections.
+    runtime: Option<(tokio::runtime::Handle, StreamHub)>,
     books: Arc<Mutex<HashMap<String, Book>>>,
-    watches: Mutex<HashMap<String, Watch>>,
+    /// Each followed symbol's feed, stopped when dropped.
+    watches: Mutex<HashMap<String, oneshot::Sender<()>>>,
     status: Option<Arc<Shared>>,
 }
 
@@ -61,10 +58,17 @@ impl LegBooks {
         runtime: Option<tokio::runtime::Handle>,
         status: Option<Arc<Shared>>,
     ) -> Self {
+        let streams = streams.trim_end_matches('/').to_string();
+        let runtime = runtime.map(|runtime| {
+            let hub = {
+                let _inside = runtime.enter();
+                StreamHub::start(HubConfig::new(&streams))
+            };
+            (runtime, hub)
+        });
         LegBooks {
             rest: rest.to_string(),
-            hub: Mutex::new(None),
-            streams: streams.trim_end_matches('/').to_string(),
+            streams,
             runtime,
             books: Arc::default(),
             watches: Mutex::default(),
@@ -91,20 +95,14 @@ impl LegBooks {
 
     /// Starts following `symbol`'s book, unless it already is.
     pub fn follow(&self, symbol: &str) {
-        let Some(runtime) = &self.runtime else {
+        let Some((runtime, hub)) = &self.runtime else {
             return;
         };
         let mut watches = self.watches.lock().unwrap_or_else(|p| p.into_inner());
         if watches.contains_key(symbol) {
             return;
         }
-        let _guard = runtime.enter();
-        let hub = self
-            .hub
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_or_insert_with(|| StreamHub::start(HubConfig::new(&self.streams)))
-            .clone();
+        let hub = hub.clone();
         let mut config = LiveFeedConfig::new(&self.rest, &self.streams, symbol, "1m", 60_000);
         config.trades = false;
         let (events, mut rx) = mpsc::channel(256);
@@ -146,6 +144,6 @@ impl LegBooks {
                 }
             }
         });
-        watches.insert(symbol.to_string(), Watch { _stop: stop });
+        watches.insert(symbol.to_string(), stop);
     }
 }
