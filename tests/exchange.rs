@@ -703,13 +703,19 @@ impl WsApi {
         }
     }
 
+    /// Sends `text` and returns the answer, keeping the user data events that come first.
     async fn send_text(&mut self, text: String) -> Value {
         use futures_util::SinkExt;
         self.socket
             .send(tokio_tungstenite::tungstenite::Message::Text(text.into()))
             .await
             .unwrap();
-        self.next_frame().await
+        let mut frame = self.next_frame().await;
+        while frame.get("event").is_some() {
+            self.events.push(frame);
+            frame = self.next_frame().await;
+        }
+        frame
     }
 
     async fn next_frame(&mut self) -> Value {
@@ -727,16 +733,12 @@ impl WsApi {
         }
     }
 
-    /// Sends `method` with `params` and returns its answer, keeping events that come first.
+    /// Sends `method` with `params` and returns its answer.
     async fn call(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;
         let id = format!("req-{}", self.next_id);
         let request = serde_json::json!({"id": id, "method": method, "params": params});
-        let mut frame = self.send_text(request.to_string()).await;
-        while frame.get("event").is_some() {
-            self.events.push(frame);
-            frame = self.next_frame().await;
-        }
+        let frame = self.send_text(request.to_string()).await;
         assert_eq!(frame["id"], id.as_str(), "{frame}");
         frame
     }
