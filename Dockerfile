@@ -9,10 +9,13 @@ FROM rust:1.97-bookworm AS build
 WORKDIR /src
 RUN rustup target add wasm32-wasip2
 COPY . .
+# The guests are a workspace of their own: their build goes to the same (cached) target
+# directory as the host's, where the copy below finds them.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked -p stratbox \
  && cargo build --release --locked --target wasm32-wasip2 --manifest-path strategies/Cargo.toml \
+        --target-dir target \
  && mkdir -p /out/release \
  && cp target/release/stratbox /out/ \
  && cp target/wasm32-wasip2/release/*.wasm /out/release/

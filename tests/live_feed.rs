@@ -322,6 +322,58 @@ async fn skipped_update_ids_resync_the_book_which_then_matches_the_simulator() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_symbols_book_is_in_sync_without_waiting_for_a_change() {
+    let market = SimMarket::recorded("XRPETH", "1m", 60_000, rows(10));
+    let addr = start_sim(
+        market,
+        SimConfig {
+            seed: 5,
+            book_ms: 3_600_000, // one change as it starts, then none for an hour
+            bars_per_second: 0.0,
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    let mut config = LiveFeedConfig::new(
+        &format!("http://{addr}"),
+        &format!("ws://{addr}"),
+        "XRPETH",
+        "1m",
+        60_000,
+    );
+    config.resume_after = Some(i64::MAX - 120_000); // no bars wanted here
+    let (tx, mut rx) = mpsc::channel(1024);
+    let stats = Arc::new(FeedStats::default());
+    let (stop, shutdown) = oneshot::channel();
+    tokio::spawn(ws::run(config, tx, stats.clone(), shutdown));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let (last_update_id, bids, asks) = loop {
+        let event = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .expect("the book is in sync without a diff")
+            .unwrap();
+        if let FeedEvent::Book {
+            last_update_id,
+            bids,
+            asks,
+            ..
+        } = event
+        {
+            break (last_update_id, bids, asks);
+        }
+    };
+    let snapshot = RestClient::new(&format!("http://{addr}"))
+        .depth("XRPETH", 5000)
+        .await
+        .unwrap();
+    assert_eq!(last_update_id, snapshot.last_update_id);
+    assert_eq!(bids, snapshot.bids[..bids.len()]);
+    assert_eq!(asks, snapshot.asks[..asks.len()]);
+    assert_eq!(stats.resyncs.load(Ordering::Relaxed), 0);
+    let _ = stop.send(());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_shutdown_notice_is_met_with_an_overlapping_replacement() {
     let rows = rows(1000);
     let run = run_feed(

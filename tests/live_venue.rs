@@ -282,7 +282,6 @@ fn the_kill_switch_on_an_exchange_cancels_then_flattens_and_a_removal_waits_for_
     api.wait_for("/v1/venue", "a position with quotes resting", 60, |v| {
         v["live"]["open_orders"].as_u64() > Some(0) && position(&api) != Fixed::ZERO
     });
-    let before = position(&api).abs();
     let (status, killed) = api.call(
         "POST",
         "/v1/kill",
@@ -300,12 +299,12 @@ fn the_kill_switch_on_an_exchange_cancels_then_flattens_and_a_removal_waits_for_
             || killed["flatten"].as_array().is_some_and(|f| !f.is_empty()),
         "{killed}"
     );
-    // Flat but for dust: a lot step, and the commission a closing buy pays out of the base it
-    // buys (0.1 %, kept by the exchange).
-    let dust = Fixed::from_f64(before.to_f64() * 0.0011 + 0.00001).unwrap();
+    // Flat but for less than a lot (0.00001): a closing buy is grossed up by the commission the
+    // exchange keeps out of the base it buys (0.1 %).
+    let dust = Fixed::from_raw(1_000);
     api.wait_for("/v1/venue", "flat and quiet", 60, |v| {
         let live = &v["live"];
-        live["in_flight"] == 0 && live["open_orders"] == 0 && position(&api).abs() <= dust
+        live["in_flight"] == 0 && live["open_orders"] == 0 && position(&api).abs() < dust
     });
     settled_books_match(&api, &addr);
     // Removed: its account stays until the exchange has ended its orders (none left here),

@@ -276,6 +276,28 @@ fn tokens_have_scopes_limits_and_an_audit_trail_and_removal_keeps_history() {
     );
     assert_eq!(status, 201, "{created}");
     let ops = created["token"].as_str().unwrap().to_string();
+    let rate = serde_json::json!({"per_second": 1.0, "burst": 2.0});
+    let (status, created) = api.call(
+        "POST",
+        "/v1/tokens",
+        TOKEN,
+        Some(serde_json::json!({"name": "slow", "scope": "read", "rate_limit": rate})),
+    );
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["rate_limit"], rate);
+    let slow = created["token"].as_str().unwrap().to_string();
+    let unusable = serde_json::json!({"per_second": 0.0, "burst": 2.0});
+    let (status, body) = api.call(
+        "POST",
+        "/v1/tokens",
+        TOKEN,
+        Some(serde_json::json!({"name": "never", "scope": "read", "rate_limit": unusable})),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("above 0"),
+        "{body}"
+    );
     let (status, body) = api.call(
         "POST",
         "/v1/tokens",
@@ -386,6 +408,14 @@ fn tokens_have_scopes_limits_and_an_audit_trail_and_removal_keeps_history() {
         .map(|_| api.call("GET", "/v1/deployments", READER, None).0)
         .collect();
     assert!(statuses.contains(&429), "{statuses:?}");
+    assert_eq!(api.call("GET", "/v1/deployments", &ops, None).0, 200);
+
+    // A token with a rate of its own (1 a second, 2 at once; kept across the restart above)
+    // is held to it while the service's rate (5 a second, 30 at once) lets others on.
+    let statuses: Vec<u16> = (0..4)
+        .map(|_| api.call("GET", "/v1/deployments", &slow, None).0)
+        .collect();
+    assert_eq!(statuses, [200, 200, 429, 429]);
     assert_eq!(api.call("GET", "/v1/deployments", &ops, None).0, 200);
 
     // Removal: the deployment goes, its orders are cancelled, its history stays.
@@ -695,23 +725,23 @@ fn a_broken_alerts_section_is_refused_at_start() {
     }
 }
 
-/// Where the tests keep what they produce for people to look at (screenshots): beside the
-/// build's binaries, in `test-artifacts/`.
-fn artifacts(name: &str) -> std::path::PathBuf {
-    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_stratbox"));
-    let target = binary.parent().and_then(|p| p.parent()).unwrap();
-    target.join("test-artifacts").join(name)
-}
-
 /// The dashboard in Debian's Chromium through Playwright (`tests/dashboard/check.py`): the
-/// login refuses a wrong token, every page renders the running service's data, a halt and a
-/// resume clicked on the page reach the service; screenshots are kept in
+/// login refuses a wrong token, every page renders the running service's data, a halt (which
+/// fires an alert the page shows), a resume, a swap, a roll back and the kill switch clicked on
+/// the page reach the service, a read-only token is offered no action; screenshots are kept in
 /// `<target>/test-artifacts/dashboard/`.
 #[test]
 fn the_dashboard_shows_the_service_and_acts_on_it_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let (_sim, addr) = start_exchange_sim("BTCUSDT");
-    let server = Server::start(&config(dir.path(), &addr, ""));
+    let path = config(dir.path(), &addr, "");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(
+        "[alerts]\nevaluate_ms = 100\n\
+         [[alerts.rules]]\nname = \"mm-halted\"\nmetric = \"halted\"\nabove = 0.5\nsubject = \"mm\"\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    let server = Server::start(&path);
     let api = Api::new(&server);
     api.wait("/v1/deployments/mm/fills", "a fill", |p| {
         !items(p).is_empty()
@@ -725,10 +755,11 @@ fn the_dashboard_shows_the_service_and_acts_on_it_in_chromium() {
             .unwrap()
     });
     assert!(page.contains("<script src=\"/assets/app.js\">"), "{page}");
-    let shots = artifacts("dashboard");
+    let shots = common::artifacts("dashboard");
     let out = std::process::Command::new("python3")
         .arg(common::repo_root().join("tests/dashboard/check.py"))
-        .args([&server.endpoint, TOKEN, "mm"])
+        .args([&server.endpoint, TOKEN, READER, "mm"])
+        .arg(common::repo_root().join("tests/fixtures/components-v0.2.1/market_maker.wasm"))
         .arg(&shots)
         .output()
         .expect("python3 with playwright (scripts/test installs it)");
@@ -749,6 +780,8 @@ fn the_dashboard_shows_the_service_and_acts_on_it_in_chromium() {
         "feeds",
         "models",
         "alerts",
+        "killed",
+        "read-only",
     ] {
         let png = shots.join(format!("{shot}.png"));
         assert!(
@@ -824,6 +857,40 @@ fn the_demo_runs_from_the_repository_alone() {
     assert_eq!(first["symbol"], "BTCUSDT", "{first}");
     assert!(
         ["trend", "reversal", "breakout", "arbitrage"].contains(&first["kind"].as_str().unwrap())
+    );
+    // Filters: by stage, source, symbol and time, each keeping exactly the matching ones.
+    let emitted: Vec<&Value> = signals
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["stage"] == "emitted")
+        .collect();
+    let source = emitted[0]["source"].as_str().unwrap();
+    let since = emitted[0]["time_ms"].as_i64().unwrap();
+    let filtered = api.get(
+        &format!(
+            "/v1/signals?limit=1000&stage=emitted&symbol=BTCUSDT&source={source}&since={since}"
+        ),
+        TOKEN,
+    );
+    let filtered = filtered.as_array().unwrap();
+    assert!(!filtered.is_empty());
+    for x in filtered {
+        assert_eq!(
+            (x["stage"].as_str(), x["source"].as_str()),
+            (Some("emitted"), Some(source))
+        );
+        assert!(x["time_ms"].as_i64().unwrap() >= since, "{x}");
+    }
+    assert!(
+        api.get(&format!("/v1/signals?until={since}&since={since}"), TOKEN)
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        api.call("GET", "/v1/signals?stage=sideways", TOKEN, None).0,
+        400
     );
     server.terminate();
     assert!(

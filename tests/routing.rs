@@ -239,4 +239,57 @@ fn a_parent_order_is_split_between_two_exchanges_for_the_best_price_after_fees()
         let line = format!("stratbox_venue_connected{{venue=\"{name}\"}} 1");
         assert!(metrics.contains(&line), "{metrics}");
     }
+
+    // A parent pinned to the dear venue goes there whole, though the other is cheaper; a pin
+    // to a venue the host does not have is refused, naming the ones it has.
+    let dear_before = trades(&a, 0).len();
+    let pinned = json!({"symbol": "BTCUSDT", "side": "sell", "quantity": 1, "style": "twap",
+        "duration_s": 30, "slices": 1, "urgency": "aggressive", "venue": "dear"});
+    let (status, started) = api.call("POST", "/v1/deployments/q/algos", TOKEN, Some(pinned));
+    assert_eq!(status, 201, "{started}");
+    let id = started["id"].as_u64().unwrap();
+    let algos = api.wait_for("/v1/algos", "the pinned parent done", 60, |list| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == id && a["state"] == "done")
+    });
+    let parent = algos
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id)
+        .unwrap();
+    let venues: Vec<&str> = parent["venues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["venue"].as_str().unwrap())
+        .collect();
+    assert_eq!(venues, ["dear"], "{parent}");
+    assert!(trades(&a, 0).len() > dear_before);
+    let elsewhere = json!({"symbol": "BTCUSDT", "side": "sell", "quantity": 1, "style": "twap",
+        "duration_s": 30, "venue": "elsewhere"});
+    let (status, body) = api.call("POST", "/v1/deployments/q/algos", TOKEN, Some(elsewhere));
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("use one of"),
+        "{body}"
+    );
+
+    // The dashboard's Feeds page shows both accounts (Debian's Chromium through Playwright).
+    let shot = common::artifacts("dashboard").join("routed-venues.png");
+    let out = std::process::Command::new("python3")
+        .arg(common::repo_root().join("tests/dashboard/venues.py"))
+        .args([server.endpoint.as_str(), TOKEN])
+        .arg(&shot)
+        .args(["dear", "cheap"])
+        .output()
+        .expect("python3 with playwright (scripts/test installs it)");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -317,6 +317,7 @@ fn the_service_exports_its_metrics_for_prometheus() {
         "stratbox_var_ratio",
         "stratbox_gross_exposure",
         "stratbox_realized_pnl",
+        "stratbox_unrealized_pnl",
     ] {
         value(name, &mm);
     }

@@ -87,6 +87,7 @@ fn engine(
                 ws_api: ws_api.to_string(),
             },
             reconcile_every: Duration::from_secs(600),
+            answer_timeout: Duration::from_secs(3),
             unknown_orders: Default::default(),
             fees: Default::default(),
             symbols: vec!["BTCUSDT".into()],

@@ -35,6 +35,8 @@ function table(el, headers, rows) {
 }
 const td = (v) => "<td>" + esc(v) + "</td>";
 const tn = (v, d = 2) => '<td class="num">' + esc(num(v, d)) + "</td>";
+// An order type's name: serde writes a unit variant as a string, the others as { name: fields }.
+const kind = (t) => (typeof t === "string" ? t : Object.keys(t || {})[0] || "–");
 const stateTag = (s) => `<span class="state state-${esc(s)}">${esc(s)}</span>`;
 function bar(ratio, title) {
   if (ratio === null || ratio === undefined || !isFinite(ratio)) return "<td>–</td>";
@@ -114,8 +116,9 @@ function renderDeploymentSummary() {
 async function refreshDeployment() {
   const name = state.selected;
   if (!name) return;
-  const [account, fills, curve] = await Promise.all([
+  const [account, history, fills, curve] = await Promise.all([
     api("GET", `/v1/deployments/${encodeURIComponent(name)}/account`),
+    api("GET", `/v1/deployments/${encodeURIComponent(name)}/orders?limit=50`),
     api("GET", `/v1/deployments/${encodeURIComponent(name)}/fills?limit=50`),
     api("GET", `/v1/deployments/${encodeURIComponent(name)}/equity?limit=500`),
   ]);
@@ -123,7 +126,9 @@ async function refreshDeployment() {
   table($("deployment-positions"), ["symbol", "quantity", "average", "mark", "unrealised", "realised"],
     account.positions.map((p) => [td(p.symbol), tn(p.quantity, 8), tn(p.average_price), tn(p.mark_price), tn(p.unrealized_pnl), tn(p.realized_pnl)]));
   table($("deployment-orders"), ["id", "symbol", "side", "type", "status", "filled", "time"],
-    account.open_orders.map((o) => [tn(o.order_id, 0), td(o.symbol), td(o.side), td(Object.keys(o.order_type)[0] || o.order_type), td(o.status), tn(o.filled, 6), td(time(o.time_ms))]));
+    account.open_orders.map((o) => [tn(o.order_id, 0), td(o.symbol), td(o.side), td(kind(o.order_type)), td(o.status), tn(o.filled, 6), td(time(o.time_ms))]));
+  table($("deployment-history"), ["id", "symbol", "side", "type", "status", "filled", "fees", "time"],
+    history.items.map((o) => [tn(o.order_id, 0), td(o.symbol), td(o.request.side), td(kind(o.request.order_type)), td(o.status), tn(o.filled, 6), tn(o.fees, 6), td(time(o.time_ms))]));
   table($("deployment-fills"), ["trade", "order", "symbol", "side", "price", "quantity", "fee", "liquidity", "time"],
     fills.items.map((f) => [tn(f.trade_id, 0), tn(f.order_id, 0), td(f.symbol), td(f.side), tn(f.price), tn(f.quantity, 6), tn(f.fee, 6), td(f.liquidity), td(time(f.time_ms))]));
   draw($("deployment-equity"), curve.items, "equity");
@@ -143,26 +148,33 @@ function renderFeeds() {
     state.snap.feeds.map((f) => [td(f.symbol), tn(f.messages, 0), tn(f.malformed, 0), tn(f.lag_ms, 0), tn(f.reconnects, 0), tn(f.resyncs, 0), tn(f.backfilled, 0), td((f.streams || []).join(" "))]));
 }
 
-function renderVenue(v) {
-  const l = v.live;
-  if (!l) {
-    $("venue-summary").innerHTML = card("Venue", "simulated (paper trading)");
-    $("venue-balances").innerHTML = "";
-    $("venue-unknown").innerHTML = "";
-    return;
-  }
+// One live exchange account's cards.
+function accountCards(name, l) {
   const use = (used, limit) => `${used} / ${limit}`;
-  $("venue-summary").innerHTML = card("Venue", "binance") + card("User stream", l.connected ? "connected" : "down") +
+  return `<h3>${esc(name)}</h3><div class="cards">` + card("User stream", l.connected ? "connected" : "down") +
     card("Reconnects", l.reconnects) + card("Clock offset", l.clock_offset_ms + " ms") +
     card("Request weight", use(l.weight_used, l.weight_limit)) + card("Orders (10 s)", use(l.orders_10s, l.orders_10s_limit)) +
     card("Orders (day)", use(l.orders_day, l.orders_day_limit)) + card("Open / in doubt", `${l.open_orders} / ${l.in_doubt}`) +
     card("Reconciled", l.last_reconciliation ? esc(time(l.last_reconciliation)) + ` (${l.reconciliations})` : "not yet") +
     card("Recovered fills", l.recovered_fills) + card("Unknown trades", l.unknown_trades) +
-    (l.last_error ? card("Last error", esc(l.last_error)) : "");
+    (l.books && l.books.length ? card("Books", esc(l.books.join(" "))) : "") +
+    (l.last_error ? card("Last error", esc(l.last_error)) : "") + "</div>";
+}
+
+function renderVenue(v) {
+  if (!v.accounts.length) {
+    $("venue-summary").innerHTML = '<div class="cards">' + card("Venue", "simulated (paper trading)") + "</div>";
+    $("venue-balances").innerHTML = "";
+    $("venue-unknown").innerHTML = "";
+    return;
+  }
+  // Every account: one for a single exchange, each leg's when orders are routed.
+  $("venue-summary").innerHTML = '<div class="cards">' + card("Venue", esc(v.kind)) + "</div>" +
+    v.accounts.map((a) => accountCards(a.name || "binance", a.status)).join("");
   table($("venue-balances"), ["asset", "exchange", "host", "difference"],
     v.balances.map((b) => [td(b.asset), tn(b.exchange), tn(b.host), tn(b.difference)]));
-  table($("venue-unknown"), ["unknown order", "symbol", "client id", "action"],
-    l.unknown_orders.map((o) => [tn(o.order_id, 0), td(o.symbol), td(o.client_order_id), td(o.action)]));
+  table($("venue-unknown"), ["account", "unknown order", "symbol", "client id", "action"],
+    v.accounts.flatMap((a) => a.status.unknown_orders.map((o) => [td(a.name), tn(o.order_id, 0), td(o.symbol), td(o.client_order_id), td(o.action)])));
 }
 
 function renderModels() {
@@ -247,7 +259,11 @@ async function follow() {
           if (!data) continue;
           const payload = JSON.parse(data);
           if (event === "snapshot") { state.snap = payload; render(); if (++state.charts % 5 === 1) refreshCharts(); }
-          else if (event === "alert") say(`${payload.severity}: ${payload.message}`, payload.state === "firing" && payload.severity !== "info");
+          else if (event === "alert") {
+            const m = $("alert-message");
+            m.textContent = `${payload.severity} alert ${payload.state}: ${payload.message}`;
+            m.className = payload.state === "firing" && payload.severity !== "info" ? "error" : "";
+          }
         }
       }
     } catch (e) {
@@ -276,10 +292,20 @@ function logout(why) {
   $("login-error").textContent = why || "";
 }
 
+// Scopes in order: each includes the ones before it.
+const SCOPES = ["read", "trade", "admin"];
+
+// Shows only the controls the token's scope may use (the service refuses the others anyway).
+function allow(me) {
+  $("who").textContent = `${me.name} (${me.scope})`;
+  const rank = SCOPES.indexOf(me.scope);
+  document.querySelectorAll("[data-needs]").forEach((el) => { el.hidden = rank < SCOPES.indexOf(el.dataset.needs); });
+}
+
 async function login(token) {
   state.token = token;
   try {
-    await api("GET", "/v1/deployments");
+    allow(await api("GET", "/v1/session"));
   } catch (e) {
     if (e.message !== "unauthorized") logout(e.message);
     return;

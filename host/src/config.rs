@@ -87,6 +87,9 @@ pub struct TokenConfig {
     pub scope: crate::api::Scope,
     /// Hex SHA-256 of its secret.
     pub sha256: String,
+    /// Its own request rate (`{ per_second = 5, burst = 10 }`); `[server]`'s when absent.
+    #[serde(default)]
+    pub rate_limit: Option<crate::api::RateLimit>,
 }
 
 /// The database.
@@ -338,6 +341,9 @@ pub struct VenueConfig {
     pub unknown_orders: crate::execution::binance::UnknownPolicy,
     /// Seconds between refreshes of the exchange's rules (`exchangeInfo` filters).
     pub rules_seconds: u64,
+    /// Milliseconds an answer may take before the request's outcome counts as unknown and the
+    /// order is queried (the stream usually settles it first); 100 to 60,000.
+    pub answer_timeout_ms: u64,
     /// The venue's name (in metrics, the API and order routing).
     pub name: String,
     /// The exchange's market streams, e.g. `wss://stream.binance.com:9443`: each routed
@@ -361,6 +367,7 @@ impl Default for VenueConfig {
             reconcile_seconds: 30,
             unknown_orders: Default::default(),
             rules_seconds: 3600,
+            answer_timeout_ms: 3000,
             name: "binance".into(),
             streams: None,
             legs: Vec::new(),
@@ -403,6 +410,7 @@ impl VenueConfig {
                             reconcile_seconds: self.reconcile_seconds,
                             unknown_orders: self.unknown_orders,
                             rules_seconds: self.rules_seconds,
+                            answer_timeout_ms: self.answer_timeout_ms,
                             legs: Vec::new(),
                             ..leg.clone()
                         };
@@ -423,6 +431,12 @@ impl VenueConfig {
         };
         if self.reconcile_seconds == 0 || self.rules_seconds == 0 {
             return Err("venue.reconcile_seconds and venue.rules_seconds must be positive".into());
+        }
+        if !(100..=60_000).contains(&self.answer_timeout_ms) {
+            return Err(format!(
+                "venue.answer_timeout_ms {}: use 100 to 60000",
+                self.answer_timeout_ms
+            ));
         }
         Ok(crate::execution::binance::Endpoints {
             rest: need("rest", &self.rest)?.trim_end_matches('/').to_string(),
@@ -599,6 +613,12 @@ impl ServiceConfig {
                         "server.tokens {:?}: give a name other than admin and sha256 as 64 hex digits (stratbox token hash prints it)",
                         t.name
                     ),
+                });
+            }
+            if let Some(Err(e)) = t.rate_limit.map(|r| r.check()) {
+                return Err(ConfigError::Invalid {
+                    path: shown.clone(),
+                    message: format!("server.tokens {:?}: {e}", t.name),
                 });
             }
         }

@@ -233,6 +233,14 @@ pub struct JournalMark {
 }
 
 impl JournalProgress {
+    /// Entries recorded and not yet written (committed or refused by the store).
+    pub fn backlog(&self) -> u64 {
+        let written = self.committed.borrow().0;
+        self.recorded
+            .load(std::sync::atomic::Ordering::SeqCst)
+            .saturating_sub(written)
+    }
+
     /// Where the journal stands now: an entry recorded before this call is committed once
     /// [`JournalProgress::committed`] of the mark returns.
     pub fn mark(&self) -> JournalMark {
@@ -293,6 +301,7 @@ mod tests {
         let (counter, writer, progress) = ProgressWriter::new();
         counter.recorded();
         counter.recorded();
+        assert_eq!(progress.backlog(), 2);
         let mark = progress.mark();
         counter.recorded();
         let waiting = tokio::spawn({

@@ -119,7 +119,7 @@ pub async fn serve(
             Box::new(Router::new(legs).map_err(ServeError::Config)?)
         }
     };
-    let journal_backlog = journal.backlog();
+    let journal_progress = journal.progress();
     let journal_alive = Arc::new(journal.alive());
     let tokens = Arc::new(tokens(&config, &token, &store).await?);
     let cache_dir = config
@@ -131,7 +131,7 @@ pub async fn serve(
     let mut engine = Engine::new(runtime.clone(), Arc::new(journal), venue);
     engine.enforce_cpu_share(true);
     let metrics = Arc::new(crate::monitor::ServiceMetrics::default());
-    metrics.watch_journal(journal_backlog);
+    metrics.watch_journal(journal_progress);
     engine.set_metrics(metrics.clone());
     if live.is_empty() {
         // The simulated venue's latency; a live exchange has its own.
@@ -374,6 +374,7 @@ fn live_venue(
         LiveSettings {
             endpoints,
             reconcile_every: Duration::from_secs(venue.reconcile_seconds),
+            answer_timeout: Duration::from_millis(venue.answer_timeout_ms),
             unknown_orders: venue.unknown_orders,
             fees: config.execution.fees().map_err(ServeError::Config)?,
             symbols: traded_symbols(config),
@@ -509,17 +510,21 @@ async fn tokens(
     store: &Store,
 ) -> Result<api::TokenRegistry, ServeError> {
     let registry = api::TokenRegistry::default();
-    let from_config = |name: &str, scope| api::TokenInfo {
+    let from_config = |name: &str, scope, rate_limit| api::TokenInfo {
         name: name.to_string(),
         scope,
         source: api::TokenSource::Config,
+        rate_limit,
     };
     registry.insert(
         api::hash_secret(admin),
-        from_config("admin", api::Scope::Admin),
+        from_config("admin", api::Scope::Admin, None),
     );
     for t in &config.server.tokens {
-        registry.insert(t.sha256.clone(), from_config(&t.name, t.scope));
+        registry.insert(
+            t.sha256.clone(),
+            from_config(&t.name, t.scope, t.rate_limit),
+        );
     }
     for row in store.tokens().await? {
         let scope = row
@@ -536,6 +541,7 @@ async fn tokens(
                 name: row.name,
                 scope,
                 source: api::TokenSource::Api,
+                rate_limit: row.rate_limit,
             },
         );
     }

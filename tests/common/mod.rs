@@ -24,6 +24,14 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Where a test keeps what it leaves for people to look at (screenshots):
+/// `<target>/test-artifacts/<name>`.
+pub fn artifacts(name: &str) -> PathBuf {
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_stratbox"));
+    let target = binary.parent().and_then(|p| p.parent()).unwrap();
+    target.join("test-artifacts").join(name)
+}
+
 /// Where the real market data lives: `STRATBOX_TEST_DATA`, or `../shared/data` beside the repository.
 pub fn data_dir() -> PathBuf {
     std::env::var_os("STRATBOX_TEST_DATA")

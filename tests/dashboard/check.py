@@ -1,8 +1,10 @@
 """Drives the dashboard in a real headless Chromium (Debian's, through Playwright): logs in,
-checks that every page renders the running service's data, halts and resumes a deployment from
-the page and checks the service did it, and keeps a screenshot of each page.
+checks that every page renders the running service's data, halts, resumes, swaps, rolls back
+a deployment and pulls the kill switch from the page and checks the service did each, checks
+that a read-only token is offered no action, and keeps a screenshot of each page.
 
-Usage: python3 check.py URL TOKEN DEPLOYMENT SCREENSHOT_DIR
+Usage: python3 check.py URL TOKEN READ_TOKEN DEPLOYMENT COMPONENT SCREENSHOT_DIR
+(COMPONENT: a .wasm of another version of DEPLOYMENT's strategy, to swap to.)
 Prints one JSON line of measurements (the login page's load and the first render with data, in
 ms) and exits non-zero on any failure.
 """
@@ -24,7 +26,11 @@ def api(url, token, path):
         return json.load(response)
 
 
-def main(url, token, deployment, shots):
+def deployment_of(url, token, name):
+    return {d["name"]: d for d in api(url, token, "/v1/deployments")}[name]
+
+
+def main(url, token, reader, deployment, component, shots):
     os.makedirs(shots, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -71,11 +77,24 @@ def main(url, token, deployment, shots):
         listed = {d["name"]: d for d in api(url, token, "/v1/deployments")}
         assert listed[deployment]["status"] == "halted", listed[deployment]
         expect(page.locator("#deployment-summary")).to_contain_text("halted", timeout=5_000)
+        # The halt fires the configured alert: the live stream announces it, the badge counts it.
+        expect(page.locator("#alert-message")).to_contain_text("alert firing", timeout=10_000)
+        expect(page.locator("#alert-count")).to_have_text("1", timeout=10_000)
         page.screenshot(path=os.path.join(shots, "halted.png"), full_page=True)
         page.click('button[data-action="resume"]')
         expect(page.locator("#message")).to_contain_text("resume done")
         listed = {d["name"]: d for d in api(url, token, "/v1/deployments")}
         assert listed[deployment]["status"] == "running", listed[deployment]
+
+        # A swap to another version from the page, then a roll back to the first.
+        first = deployment_of(url, token, deployment)["hash"]
+        page.set_input_files("#swap-file", component)
+        expect(page.locator("#message")).to_contain_text("swapped to", timeout=15_000)
+        swapped = deployment_of(url, token, deployment)
+        assert swapped["hash"] != first and swapped["previous_hash"] == first, swapped
+        page.click('button[data-action="rollback"]')
+        expect(page.locator("#message")).to_contain_text("rollback done")
+        assert deployment_of(url, token, deployment)["hash"] == first
 
         for name, check in [
             ("risk", "#risk-deployments"),
@@ -93,7 +112,31 @@ def main(url, token, deployment, shots):
                 # The venue (paper trading here) and the parent orders' table.
                 expect(page.locator("#venue-summary")).to_contain_text("simulated", timeout=5_000)
                 expect(page.locator("#algos")).to_contain_text("shortfall", timeout=5_000)
+            if name == "alerts":
+                expect(page.locator("#alerts-recent")).to_contain_text("halted", timeout=5_000)
             page.screenshot(path=os.path.join(shots, name + ".png"), full_page=True)
+
+        # The kill switch, confirmed in the browser's dialog: the whole account halts.
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#kill")
+        expect(page.locator("#message")).to_contain_text("kill switch pulled")
+        account = api(url, token, "/v1/risk")["account"]
+        assert account["state"] == "halted", account
+        expect(page.locator("#account-state")).to_contain_text("halted", timeout=5_000)
+        page.screenshot(path=os.path.join(shots, "killed.png"), full_page=True)
+
+        # A read-only token sees everything and is offered no action.
+        page.click("#logout")
+        page.fill("#token", reader)
+        page.click("#login-form button")
+        expect(page.locator("#who")).to_have_text("grafana (read)", timeout=10_000)
+        expect(page.locator("#kill")).to_be_hidden()
+        page.click(f'header nav a[data-page="deployment"]')
+        expect(page.locator("#deployment-history")).to_contain_text("BTCUSDT", timeout=15_000)
+        for action in ["halt", "resume", "rollback", "remove"]:
+            expect(page.locator(f'button[data-action="{action}"]')).to_be_hidden()
+        expect(page.locator("label.button", has_text="Swap")).to_be_hidden()
+        page.screenshot(path=os.path.join(shots, "read-only.png"), full_page=True)
 
         browser.close()
         if errors:
@@ -102,4 +145,4 @@ def main(url, token, deployment, shots):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    main(*sys.argv[1:7])

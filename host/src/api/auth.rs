@@ -71,8 +71,36 @@ pub enum TokenSource {
     Api,
 }
 
+/// A token's own request rate, in place of the service's `[server]` one.
+#[derive(utoipa::ToSchema, Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Requests a second, on average (above 0).
+    pub per_second: f64,
+    /// Requests at once before the rate applies (at least 1).
+    pub burst: f64,
+}
+
+impl RateLimit {
+    /// Why the rate cannot be used, if it cannot.
+    pub fn check(&self) -> Result<(), String> {
+        if self.per_second > 0.0
+            && self.per_second.is_finite()
+            && self.burst >= 1.0
+            && self.burst.is_finite()
+        {
+            Ok(())
+        } else {
+            Err(format!(
+                "rate limit {} a second with a burst of {}: the rate must be above 0 and the burst at least 1",
+                self.per_second, self.burst
+            ))
+        }
+    }
+}
+
 /// A token the service accepts.
-#[derive(utoipa::ToSchema, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TokenInfo {
     /// Its name (who holds it).
     pub name: String,
@@ -80,6 +108,9 @@ pub struct TokenInfo {
     pub scope: Scope,
     /// Where it comes from.
     pub source: TokenSource,
+    /// Its own request rate; the service's when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// Hex SHA-256 of a secret.
@@ -140,39 +171,36 @@ pub fn new_secret() -> Result<String, getrandom::Error> {
     Ok(format!("sbx_{}", hex::encode(bytes)))
 }
 
-/// Requests each token may make: a bucket of `burst` that refills at `per_second`.
+/// Requests each token may make: a bucket of `burst` that refills at `per_second`, the
+/// token's own rate or the service's.
 #[derive(Debug)]
 pub struct RateLimiter {
-    per_second: f64,
-    burst: f64,
+    default: RateLimit,
     buckets: Mutex<HashMap<String, (f64, Instant)>>,
 }
 
 impl RateLimiter {
-    /// A limiter refilling `per_second` up to `burst`.
+    /// A limiter refilling `per_second` up to `burst` for tokens without a rate of their own.
     pub fn new(per_second: f64, burst: f64) -> Self {
         RateLimiter {
-            per_second,
-            burst,
+            default: RateLimit { per_second, burst },
             buckets: Mutex::new(HashMap::new()),
         }
     }
 
     /// Takes one request from `token`'s bucket at `now`, or the seconds until one is there.
-    pub fn take(&self, token: &str, now: Instant) -> Result<(), f64> {
+    pub fn take(&self, token: &TokenInfo, now: Instant) -> Result<(), f64> {
+        let RateLimit { per_second, burst } = token.rate_limit.unwrap_or(self.default);
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let (level, last) = buckets
-            .entry(token.to_string())
-            .or_insert((self.burst, now));
-        let refilled =
-            *level + now.saturating_duration_since(*last).as_secs_f64() * self.per_second;
-        *level = refilled.min(self.burst);
+        let (level, last) = buckets.entry(token.name.clone()).or_insert((burst, now));
+        let refilled = *level + now.saturating_duration_since(*last).as_secs_f64() * per_second;
+        *level = refilled.min(burst);
         *last = now;
         if *level >= 1.0 {
             *level -= 1.0;
             Ok(())
         } else {
-            Err((1.0 - *level) / self.per_second)
+            Err((1.0 - *level) / per_second)
         }
     }
 }
@@ -225,7 +253,7 @@ pub(super) async fn authorize(
         }
         return Err(ApiError(StatusCode::FORBIDDEN, message));
     }
-    if let Err(wait) = state.limiter.take(&token.name, Instant::now()) {
+    if let Err(wait) = state.limiter.take(&token, Instant::now()) {
         let retry = wait.ceil().max(1.0) as u64;
         let mut response = ApiError(
             StatusCode::TOO_MANY_REQUESTS,
@@ -291,35 +319,79 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    fn token(name: &str, rate_limit: Option<RateLimit>) -> TokenInfo {
+        TokenInfo {
+            name: name.into(),
+            scope: Scope::Read,
+            source: TokenSource::Config,
+            rate_limit,
+        }
+    }
+
     #[test]
     fn a_bucket_refuses_past_its_burst_and_refills_at_its_rate() {
         let limiter = RateLimiter::new(10.0, 3.0);
+        let (a, b) = (token("a", None), token("b", None));
         let t0 = Instant::now();
         for _ in 0..3 {
-            limiter.take("a", t0).unwrap();
+            limiter.take(&a, t0).unwrap();
         }
-        let wait = limiter.take("a", t0).unwrap_err();
+        let wait = limiter.take(&a, t0).unwrap_err();
         assert!((wait - 0.1).abs() < 1e-9, "{wait}");
         // Another token has its own bucket.
-        limiter.take("b", t0).unwrap();
+        limiter.take(&b, t0).unwrap();
         // 0.25 s later 2.5 requests are back.
         let t1 = t0 + Duration::from_millis(250);
-        limiter.take("a", t1).unwrap();
-        limiter.take("a", t1).unwrap();
-        assert!(limiter.take("a", t1).is_err());
+        limiter.take(&a, t1).unwrap();
+        limiter.take(&a, t1).unwrap();
+        assert!(limiter.take(&a, t1).is_err());
+    }
+
+    #[test]
+    fn a_token_with_a_rate_of_its_own_is_held_to_it() {
+        let limiter = RateLimiter::new(10.0, 3.0);
+        let slow = RateLimit {
+            per_second: 1.0,
+            burst: 1.0,
+        };
+        let (fast, slow) = (token("fast", None), token("slow", Some(slow)));
+        let t0 = Instant::now();
+        limiter.take(&slow, t0).unwrap();
+        let wait = limiter.take(&slow, t0).unwrap_err();
+        assert!((wait - 1.0).abs() < 1e-9, "{wait}");
+        for _ in 0..3 {
+            limiter.take(&fast, t0).unwrap();
+        }
+        assert!(
+            RateLimit {
+                per_second: 0.0,
+                burst: 1.0
+            }
+            .check()
+            .is_err()
+        );
+        assert!(
+            RateLimit {
+                per_second: 1.0,
+                burst: 0.5
+            }
+            .check()
+            .is_err()
+        );
+        assert!(
+            RateLimit {
+                per_second: f64::INFINITY,
+                burst: 1.0
+            }
+            .check()
+            .is_err()
+        );
     }
 
     #[test]
     fn tokens_are_found_by_their_secret_and_scopes_are_ordered() {
         let registry = TokenRegistry::default();
-        registry.insert(
-            hash_secret("s3cret-value"),
-            TokenInfo {
-                name: "grafana".into(),
-                scope: Scope::Read,
-                source: TokenSource::Config,
-            },
-        );
+        registry.insert(hash_secret("s3cret-value"), token("grafana", None));
         assert_eq!(registry.find("s3cret-value").unwrap().name, "grafana");
         assert!(registry.find("s3cret-valuf").is_none());
         assert!(Scope::Read < Scope::Trade && Scope::Trade < Scope::Admin);

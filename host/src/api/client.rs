@@ -117,15 +117,18 @@ impl Client {
         .await
     }
 
-    /// Creates a token with `scope`: its secret, shown once.
+    /// Creates a token with `scope` (and its own `rate_limit`, if given): its secret, shown
+    /// once.
     pub async fn create_token(
         &self,
         name: &str,
         scope: super::Scope,
+        rate_limit: Option<super::RateLimit>,
     ) -> anyhow::Result<super::CreatedToken> {
         let body = super::CreateTokenRequest {
             name: name.to_string(),
             scope,
+            rate_limit,
         };
         self.send(
             self.http

@@ -2,6 +2,7 @@
 
 use super::{AppState, Refusals};
 use crate::engine::service::Command;
+use crate::feeds::binance::ws::FeedCounters;
 use crate::monitor::alerts::AlertList;
 use axum::Json;
 use axum::extract::State;
@@ -25,16 +26,21 @@ pub struct Readiness {
     pub engine: bool,
     /// The journal's writer runs and its backlog is under 100,000 entries.
     pub journal: bool,
-    /// Every live feed has received a message (true for a replayed market).
+    /// Every live feed has received a message within the last minute, its streams' silence
+    /// limit (true for a replayed market).
     pub feeds: bool,
     /// What is not ready.
     pub problems: Vec<String>,
 }
 
 /// Most journal entries queued before the service calls itself not ready.
-const READY_BACKLOG: usize = 100_000;
+const READY_BACKLOG: u64 = 100_000;
 
-/// Readiness: the engine answers, the journal is writable and every live feed has data.
+/// Longest silence of a live feed before the service calls itself not ready: the streams' own
+/// silence limit, after which their connection is replaced.
+const READY_SILENCE_MS: i64 = 60_000;
+
+/// Readiness: the engine answers, the journal is writable and every live feed is receiving.
 #[utoipa::path(get, path = "/v1/ready", tag = "service", security(()),
     responses(
         (status = 200, description = "Ready", body = Readiness),
@@ -58,15 +64,11 @@ pub(super) async fn ready(State(s): State<AppState>) -> Response {
             (s.journal_alive)()
         ));
     }
-    let mut feeds = true;
-    if let Some(f) = &s.feeds {
-        for (symbol, c) in f.counters() {
-            if c.messages == 0 {
-                feeds = false;
-                problems.push(format!("feed {symbol} has received nothing yet"));
-            }
-        }
-    }
+    let silent = s.feeds.as_ref().map_or_else(Vec::new, |f| {
+        silent_feeds(&f.counters(), crate::model::time::wall_clock_ms())
+    });
+    let feeds = silent.is_empty();
+    problems.extend(silent);
     let readiness = Readiness {
         ready: problems.is_empty(),
         engine,
@@ -80,6 +82,21 @@ pub(super) async fn ready(State(s): State<AppState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(readiness)).into_response()
+}
+
+/// What keeps the live feeds from being ready at `now_ms`: one that has received nothing yet,
+/// or nothing for longer than [`READY_SILENCE_MS`].
+fn silent_feeds(counters: &[(String, FeedCounters)], now_ms: i64) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (symbol, c) in counters {
+        if c.messages == 0 {
+            problems.push(format!("feed {symbol} has received nothing yet"));
+        } else if now_ms - c.received_ms > READY_SILENCE_MS {
+            let silent = (now_ms - c.received_ms) / 1000;
+            problems.push(format!("feed {symbol} has received nothing for {silent} s"));
+        }
+    }
+    problems
 }
 
 /// Every metric in the OpenMetrics text format Prometheus scrapes.
@@ -108,4 +125,31 @@ pub(super) async fn metrics(State(s): State<AppState>) -> Response {
     responses((status = 200, description = "The alerts", body = AlertList), Refusals))]
 pub(super) async fn alerts(State(s): State<AppState>) -> Json<AlertList> {
     Json(s.alerts.list())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_feed_is_ready_while_it_receives_and_not_once_silent_past_the_limit() {
+        let feed = |messages, received_ms| {
+            let c = FeedCounters {
+                messages,
+                received_ms,
+                ..FeedCounters::default()
+            };
+            ("BTCUSDT".to_string(), c)
+        };
+        let now = 1_000_000;
+        assert!(silent_feeds(&[feed(5, now - READY_SILENCE_MS)], now).is_empty());
+        assert_eq!(
+            silent_feeds(&[feed(0, 0)], now),
+            ["feed BTCUSDT has received nothing yet"]
+        );
+        assert_eq!(
+            silent_feeds(&[feed(5, now - 90_000)], now),
+            ["feed BTCUSDT has received nothing for 90 s"]
+        );
+    }
 }

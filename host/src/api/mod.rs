@@ -21,7 +21,7 @@ mod tokens;
 mod venue;
 
 pub use auth::{
-    RateLimiter, Scope, TokenInfo, TokenRegistry, TokenSource, hash_secret, new_secret,
+    RateLimit, RateLimiter, Scope, TokenInfo, TokenRegistry, TokenSource, hash_secret, new_secret,
 };
 pub use client::Client;
 pub use deployments::{DeployRequest, SwapRequest};
@@ -162,6 +162,7 @@ pub fn router(context: ApiContext) -> Router {
             .routes(routes!(models::status))
             .routes(routes!(health::metrics))
             .routes(routes!(health::alerts))
+            .routes(routes!(tokens::session))
             .routes(routes!(stream::stream)),
         Scope::Read,
         SMALL_BODY,

@@ -3,7 +3,7 @@
 
 use super::{ApiError, AppState, ErrorBody, Refusals};
 use crate::engine::service::Command;
-use crate::engine::{AccountSnapshot, DeploymentInfo, SignalRecord};
+use crate::engine::{AccountSnapshot, DeploymentInfo, SIGNALS_KEPT, SignalRecord, SignalStage};
 use crate::store::{EquityPoint, FillRow, HistoryQuery, OrderRow, Page, StoreError};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -185,7 +185,7 @@ pub(super) async fn equity(
     Ok(Json(s.store.equity_curve(None, &checked(q)?).await?))
 }
 
-/// `limit` of the signals list (1 to 1000).
+/// Filters of the signals list.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -193,14 +193,34 @@ pub(super) struct SignalsQuery {
     /// Signals in the answer (1 to 1000; 100 when absent).
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
+    /// Only this symbol's (e.g. `BTCUSDT`).
+    symbol: Option<String>,
+    /// Only those of this source (the strategy or optimizer that made them).
+    source: Option<String>,
+    /// Only those seen at this stage: `emitted` or `optimized`.
+    stage: Option<SignalStage>,
+    /// Only those made at or after this time (ms since the epoch).
+    since: Option<i64>,
+    /// Only those made before this time (ms since the epoch).
+    until: Option<i64>,
+}
+
+impl SignalsQuery {
+    fn admits(&self, r: &SignalRecord) -> bool {
+        self.symbol.as_ref().is_none_or(|s| *s == r.symbol)
+            && self.source.as_ref().is_none_or(|s| *s == r.source)
+            && self.stage.is_none_or(|s| s == r.stage)
+            && self.since.is_none_or(|t| r.time_ms >= t)
+            && self.until.is_none_or(|t| r.time_ms < t)
+    }
 }
 
 /// The latest signals, newest first: as strategies emitted them and as the optimizers passed
-/// them on (kept in memory, the last 1000).
+/// them on (kept in memory, the last 1000), filtered.
 #[utoipa::path(get, path = "/v1/signals", tag = "account", params(SignalsQuery),
     responses(
         (status = 200, description = "The latest signals", body = Vec<SignalRecord>),
-        (status = 400, description = "The limit is unusable", body = ErrorBody),
+        (status = 400, description = "A filter is unusable", body = ErrorBody),
         Refusals))]
 pub(super) async fn signals(
     State(s): State<AppState>,
@@ -217,5 +237,11 @@ pub(super) async fn signals(
             ));
         }
     };
-    Ok(Json(s.service.signals(limit).await?))
+    let all = s.service.signals(SIGNALS_KEPT).await?;
+    Ok(Json(
+        all.into_iter()
+            .filter(|r| q.admits(r))
+            .take(limit)
+            .collect(),
+    ))
 }

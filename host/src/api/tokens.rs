@@ -1,7 +1,7 @@
-//! The administrator's endpoints: tokens (created with a fresh secret shown once, listed,
-//! revoked) and the audit log.
+//! Tokens: the caller's own (what the dashboard may offer it), and the administrator's
+//! endpoints: tokens created with a fresh secret shown once, listed, revoked; the audit log.
 
-use super::auth::{Caller, Scope, TokenInfo, TokenSource, hash_secret, new_secret};
+use super::auth::{Caller, RateLimit, Scope, TokenInfo, TokenSource, hash_secret, new_secret};
 use super::read::{QueryResult, checked};
 use super::{ApiError, AppState, Body, BodyRefusals, ErrorBody, Refusals};
 use crate::store::{AuditRow, HistoryQuery, Page, TokenRow};
@@ -19,6 +19,9 @@ pub struct CreateTokenRequest {
     pub name: String,
     /// `read`, `trade` or `admin`.
     pub scope: Scope,
+    /// Its own request rate; the service's when absent.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// A token just created: its secret is shown this once and stored only as a hash.
@@ -28,6 +31,9 @@ pub struct CreatedToken {
     pub name: String,
     /// Its scope.
     pub scope: Scope,
+    /// Its own request rate, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
     /// The bearer secret.
     pub token: String,
 }
@@ -37,6 +43,13 @@ fn valid_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// The token the request was made with: its name, scope and origin.
+#[utoipa::path(get, path = "/v1/session", tag = "service",
+    responses((status = 200, description = "The caller's token", body = TokenInfo), Refusals))]
+pub(super) async fn session(Extension(Caller(caller)): Extension<Caller>) -> Json<TokenInfo> {
+    Json(caller)
 }
 
 /// Every token's name, scope and origin (never a secret or its hash).
@@ -66,6 +79,9 @@ pub(super) async fn create(
             ),
         ));
     }
+    if let Some(Err(e)) = req.rate_limit.map(|r| r.check()) {
+        return Err(ApiError(StatusCode::UNPROCESSABLE_ENTITY, e));
+    }
     if s.tokens.named(&req.name).is_some() {
         return Err(ApiError(
             StatusCode::CONFLICT,
@@ -84,6 +100,7 @@ pub(super) async fn create(
         scope: req.scope.name().to_string(),
         created_by: caller.name,
         created_at_ms: crate::model::time::wall_clock_ms(),
+        rate_limit: req.rate_limit,
     };
     if !s.store.add_token(&row).await? {
         return Err(ApiError(
@@ -97,6 +114,7 @@ pub(super) async fn create(
             name: req.name.clone(),
             scope: req.scope,
             source: TokenSource::Api,
+            rate_limit: req.rate_limit,
         },
     );
     Ok((
@@ -104,6 +122,7 @@ pub(super) async fn create(
         Json(CreatedToken {
             name: req.name,
             scope: req.scope,
+            rate_limit: req.rate_limit,
             token: secret,
         }),
     ))

@@ -10,7 +10,10 @@
 //!    discard the book and start again from 1; otherwise apply and set the id to `u`.
 //!
 //! Events keep flowing into the buffer while a snapshot is fetched, so nothing is lost on
-//! re-initialisation, and the snapshot is requested only after the first diff is buffered.
+//! re-initialisation. The snapshot is requested once the first diff is buffered or, for a quiet
+//! symbol whose stream has sent nothing for a while after subscribing ([`BookSync::on_quiet`]),
+//! without one: every change after that snapshot is still to come on the stream, and a diff that
+//! does not follow it is a gap like any other.
 
 use super::OrderBook;
 use crate::model::Fixed;
@@ -108,6 +111,22 @@ impl BookSync {
         SyncAction::Updated
     }
 
+    /// Whether the procedure waits for its first diff: no book, nothing buffered, no snapshot
+    /// asked for.
+    pub fn waiting(&self) -> bool {
+        self.book.is_none() && !self.snapshot_requested
+    }
+
+    /// The stream has been subscribed for a while without a diff: asks for the snapshot now
+    /// rather than after the first diff, which a quiet symbol may not send for minutes.
+    pub fn on_quiet(&mut self) -> SyncAction {
+        if !self.waiting() {
+            return SyncAction::None;
+        }
+        self.snapshot_requested = true;
+        SyncAction::FetchSnapshot
+    }
+
     /// Feeds the snapshot that [`SyncAction::FetchSnapshot`] asked for. Returns
     /// `FetchSnapshot` again when it is older than the buffered diffs.
     pub fn on_snapshot(
@@ -187,6 +206,30 @@ mod tests {
         // An old event is ignored.
         assert_eq!(s.on_diff(diff(100, 111, "50", "1")), SyncAction::None);
         assert_eq!(s.book().unwrap().best_bid(), Some((fx("12"), fx("3"))));
+    }
+
+    #[test]
+    fn a_quiet_stream_gets_its_book_from_a_snapshot_before_any_diff() {
+        let mut s = BookSync::new();
+        assert!(s.waiting());
+        assert_eq!(s.on_quiet(), SyncAction::FetchSnapshot);
+        assert_eq!(s.on_quiet(), SyncAction::None, "asked once");
+        assert_eq!(
+            s.on_snapshot(50, &[(fx("10"), fx("1"))], &[]),
+            SyncAction::Updated
+        );
+        assert_eq!(s.book().unwrap().last_update_id, 50);
+        assert_eq!(s.on_quiet(), SyncAction::None, "in sync already");
+        // The next change follows the snapshot.
+        assert_eq!(s.on_diff(diff(51, 52, "10", "2")), SyncAction::Updated);
+        assert_eq!(s.book().unwrap().best_bid(), Some((fx("10"), fx("2"))));
+        // One that does not is a gap.
+        assert_eq!(
+            s.on_diff(diff(60, 61, "10", "3")),
+            SyncAction::FetchSnapshot
+        );
+        assert_eq!(s.resyncs, 1);
+        assert!(!s.waiting(), "the diff that revealed the gap is buffered");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! the API's tokens on a running service (an admin token required).
 
 use super::operator::Endpoint;
-use crate::api::{Client, Scope, hash_secret};
+use crate::api::{Client, RateLimit, Scope, hash_secret};
 use std::io::BufRead;
 use std::process::ExitCode;
 
@@ -19,6 +19,12 @@ pub enum TokenCommand {
         /// `read`, `trade` or `admin`.
         #[arg(long)]
         scope: String,
+        /// Its own request rate, requests a second (the service's when absent).
+        #[arg(long, requires = "burst")]
+        rate: Option<f64>,
+        /// Its own burst: requests at once before its rate applies.
+        #[arg(long, requires = "rate")]
+        burst: Option<f64>,
         #[command(flatten)]
         endpoint: Endpoint,
     },
@@ -54,15 +60,24 @@ pub fn run(command: TokenCommand) -> anyhow::Result<ExitCode> {
         TokenCommand::Create {
             name,
             scope,
+            rate,
+            burst,
             endpoint,
         } => {
             let scope: Scope = scope.parse().map_err(anyhow::Error::msg)?;
-            let created = runtime.block_on(client(&endpoint).create_token(&name, scope))?;
+            let rate_limit = rate
+                .zip(burst)
+                .map(|(per_second, burst)| RateLimit { per_second, burst });
+            let created =
+                runtime.block_on(client(&endpoint).create_token(&name, scope, rate_limit))?;
             println!("{}", created.token);
         }
         TokenCommand::List { endpoint } => {
             for t in runtime.block_on(client(&endpoint).tokens())? {
-                println!("{:<24} {:<6} {:?}", t.name, t.scope.name(), t.source);
+                let rate = t.rate_limit.map_or_else(String::new, |r| {
+                    format!(" {}/s burst {}", r.per_second, r.burst)
+                });
+                println!("{:<24} {:<6} {:?}{rate}", t.name, t.scope.name(), t.source);
             }
         }
         TokenCommand::Revoke { name, endpoint } => {

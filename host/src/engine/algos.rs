@@ -17,7 +17,15 @@ impl Engine {
         let owner = self.deployment_id(name)?;
         let spec = {
             let market = self.env.market();
-            order.resolve(&market, self.now, weights)
+            let venues: Vec<_> = market
+                .symbols()
+                .id(&order.symbol.to_ascii_uppercase())
+                .map(|symbol| self.env.orders().venue_legs(symbol, &market))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|l| l.name)
+                .collect();
+            order.resolve(&market, self.now, weights, &venues)
         };
         Ok(spec.map(|spec| {
             let id = self.env.algos().start(owner, spec);

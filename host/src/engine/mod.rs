@@ -16,7 +16,7 @@ mod signal_log;
 mod view;
 
 pub use risk::{DeploymentRiskInfo, FlattenInfo, RebalanceInfo, RiskReport, StopInfo, VarInfo};
-pub use signal_log::{SignalRecord, SignalStage};
+pub use signal_log::{KEPT as SIGNALS_KEPT, SignalRecord, SignalStage};
 pub use view::{AccountSnapshot, BalanceView, OrderView, PositionView};
 
 pub use deployment::{

@@ -276,11 +276,16 @@ impl Engine {
             let l = &d.label;
             let equity = account.equity(&market).map_or(0.0, Fixed::to_f64);
             m.equity.get_or_create(l).set(equity);
-            let pnl: f64 = account
-                .positions()
-                .map(|(_, p)| p.realized_pnl.to_f64())
-                .sum();
-            m.realized_pnl.get_or_create(l).set(pnl);
+            let (mut realized, mut unrealized) = (0.0, 0.0);
+            for (symbol, p) in account.positions() {
+                realized += p.realized_pnl.to_f64();
+                // At the last price, as the account's view marks it.
+                if let Some(mark) = market.average_price(symbol, 0, 0) {
+                    unrealized += (mark.to_f64() - p.average_price.to_f64()) * p.quantity.to_f64();
+                }
+            }
+            m.realized_pnl.get_or_create(l).set(realized);
+            m.unrealized_pnl.get_or_create(l).set(unrealized);
             m.drawdown.get_or_create(l).set(r.drawdown);
             m.var.get_or_create(l).set(r.var.unwrap_or(0.0));
             m.gross_exposure

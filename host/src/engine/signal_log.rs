@@ -8,10 +8,10 @@ use serde::Serialize;
 use std::collections::VecDeque;
 
 /// Signals kept.
-const KEPT: usize = 1_000;
+pub const KEPT: usize = 1_000;
 
 /// Where a signal was seen.
-#[derive(utoipa::ToSchema, Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SignalStage {
     /// As a strategy emitted it.

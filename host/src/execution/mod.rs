@@ -48,12 +48,15 @@ pub struct KillReport {
 }
 
 /// An immediate-or-cancel limit order closing `position` of `symbol`, priced at most `cap`
-/// (a fraction) through the touch, on the symbol's tick and lot grid.
+/// (a fraction) through the touch, on the symbol's tick and lot grid. With `buy_fee_in_base`
+/// (the taker rate of a venue that keeps a buyer's commission in base), a closing buy is
+/// grossed up so that what it brings in, after the commission, closes the position.
 fn flatten_order(
     symbol: SymbolId,
     position: Fixed,
     cap: f64,
     market: &MarketData,
+    buy_fee_in_base: Option<Fixed>,
 ) -> Result<OrderRequest, Rejection> {
     let no = |why: String| Rejection::new(RejectCode::InvalidOrder, why);
     if !(cap > 0.0 && cap < 1.0) {
@@ -83,7 +86,19 @@ fn flatten_order(
         Side::Sell => Fixed::from_raw(far.raw() + tick.raw() - 1).floor_to(tick),
         Side::Buy => far.floor_to(tick),
     };
-    let quantity = position.abs().floor_to(step);
+    let gross = match (side, buy_fee_in_base) {
+        (Side::Buy, Some(rate)) if rate.is_positive() && rate < Fixed::from_int(1) => {
+            // |position| / (1 - rate), up to the next lot: what arrives covers the position.
+            let kept = Fixed::from_int(1).saturating_sub(rate);
+            let needed = position
+                .abs()
+                .checked_div_floor(kept)
+                .unwrap_or(position.abs());
+            Some(Fixed::from_raw(needed.raw().saturating_add(step.raw() - 1)).floor_to(step))
+        }
+        _ => None,
+    };
+    let quantity = gross.unwrap_or_else(|| position.abs().floor_to(step));
     if quantity.raw() == 0 {
         return Err(no(format!(
             "position {position} of {} is below one lot step {step}",
@@ -100,7 +115,8 @@ fn flatten_order(
             time_in_force: TimeInForce::Ioc,
         },
         iceberg: None,
-        reduce_only: true,
+        // A grossed-up buy is larger than the position, though what it brings in is not.
+        reduce_only: gross.is_none(),
         venue: 0,
     })
 }
@@ -628,7 +644,11 @@ impl OrderPath {
                 .map(|(s, p)| (s, p.quantity))
                 .collect();
             for (symbol, quantity) in positions {
-                let outcome = match flatten_order(symbol, quantity, cap, market) {
+                let buy_fee_in_base = self
+                    .venue
+                    .buyers_pay_fee_in_base()
+                    .then(|| self.venue.fees(symbol, market).taker);
+                let outcome = match flatten_order(symbol, quantity, cap, market, buy_fee_in_base) {
                     Ok(request) => self.submit_checked(id, request, now, market, true),
                     Err(e) => Err(e),
                 };

@@ -498,6 +498,43 @@ impl super::Venue for BaseFeeVenue {
     fn fees(&self, _: u32, _: &MarketData) -> crate::model::FeeRates {
         crate::model::FeeRates::default()
     }
+
+    fn buyers_pay_fee_in_base(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn the_kill_switchs_closing_buy_is_grossed_up_by_a_commission_kept_in_base() {
+    let (mut market, _) = setup(budget());
+    let mut path = OrderPath::new(Box::new(BaseFeeVenue), Arc::new(NullJournal));
+    path.open(D, "s".into(), budget(), &mut market);
+    path.roll_day(0, &market);
+    // Sold 3 of the 5 BTC it was given: 3 short of where it started.
+    path.submit(D, market_order(0, Side::Sell, "3"), 1, &market)
+        .unwrap();
+    path.advance(1, &market);
+    let position = |p: &OrderPath| {
+        p.account(D)
+            .unwrap()
+            .position_in(0)
+            .map_or(Fixed::ZERO, |x| x.quantity)
+    };
+    assert_eq!(position(&path), fx("-3"));
+    let report = path.kill(2, &market, Some(0.05), "test kill");
+    let order_id = *report.flatten[0].2.as_ref().unwrap();
+    let order = path.account(D).unwrap().order(order_id).unwrap();
+    // 3 / 0.999 = 3.003003.., up to the next lot.
+    let step = market.instrument(0).unwrap().step();
+    let Amount::Base(bought) = order.request.amount else {
+        panic!("{:?}", order.request)
+    };
+    assert!(bought > fx("3.003") && bought <= fx("3.003004").saturating_add(step));
+    assert!(!order.request.reduce_only);
+    path.advance(3, &market);
+    // What arrived after the commission closes the position to within a lot, never short.
+    let left = position(&path);
+    assert!(left >= Fixed::ZERO && left < step, "{left}");
 }
 
 #[test]

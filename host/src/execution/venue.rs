@@ -170,6 +170,12 @@ pub trait Venue: Send {
         Vec::new()
     }
 
+    /// Whether a buy's commission is kept out of the base asset bought (Binance without BNB):
+    /// a buy that must bring in a quantity is grossed up by the taker fee.
+    fn buyers_pay_fee_in_base(&self) -> bool {
+        false
+    }
+
     /// The free balance of `asset` on the venue's account, when it keeps one apart.
     fn free(&self, asset: &str) -> Option<Fixed> {
         let _ = asset;

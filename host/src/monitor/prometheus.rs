@@ -12,7 +12,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 
 /// A metric of one deployment.
@@ -60,6 +60,8 @@ pub struct ServiceMetrics {
     pub equity: Family<DeploymentLabel, FloatGauge>,
     /// Realised profit and loss, summed over symbols, in the quote assets.
     pub realized_pnl: Family<DeploymentLabel, FloatGauge>,
+    /// Unrealised profit and loss at the last price, summed over symbols.
+    pub unrealized_pnl: Family<DeploymentLabel, FloatGauge>,
     /// Fall of equity from its peak, as a ratio.
     pub drawdown: Family<DeploymentLabel, FloatGauge>,
     /// One-day 95 % VaR of equity, as a ratio.
@@ -73,7 +75,7 @@ pub struct ServiceMetrics {
     feed_reconnects: Family<SymbolLabel, Counter>,
     feed_resyncs: Family<SymbolLabel, Counter>,
     journal_backlog: Gauge,
-    journal_queue: OnceLock<Arc<AtomicUsize>>,
+    journal_queue: OnceLock<crate::journal::JournalProgress>,
     inference_latency: FloatGauge,
     inference_batches: Counter,
     inference_predictions: Counter,
@@ -147,6 +149,12 @@ impl Default for ServiceMetrics {
             "realized_pnl",
             "Realised profit and loss, summed over symbols",
             realized_pnl.clone(),
+        );
+        let unrealized_pnl = Family::default();
+        registry.register(
+            "unrealized_pnl",
+            "Unrealised profit and loss of the open positions at the last price, summed over symbols",
+            unrealized_pnl.clone(),
         );
         let drawdown = Family::default();
         registry.register(
@@ -243,6 +251,7 @@ impl Default for ServiceMetrics {
             rejections,
             equity,
             realized_pnl,
+            unrealized_pnl,
             drawdown,
             var,
             gross_exposure,
@@ -269,6 +278,7 @@ impl ServiceMetrics {
         for gauge in [
             &self.equity,
             &self.realized_pnl,
+            &self.unrealized_pnl,
             &self.drawdown,
             &self.var,
             &self.gross_exposure,
@@ -303,16 +313,16 @@ impl ServiceMetrics {
         raise_to(&self.inference_predictions, status.predictions);
     }
 
-    /// Reports the journal's backlog (the store journal's shared count) at every scrape.
-    pub fn watch_journal(&self, backlog: Arc<AtomicUsize>) {
-        let _ = self.journal_queue.set(backlog);
+    /// Reports the journal's backlog (from the store journal's progress) at every scrape.
+    pub fn watch_journal(&self, progress: crate::journal::JournalProgress) {
+        let _ = self.journal_queue.set(progress);
     }
 
     /// Journal entries queued and not yet written (0 without a journal to watch).
-    pub fn journal_backlog(&self) -> usize {
+    pub fn journal_backlog(&self) -> u64 {
         self.journal_queue
             .get()
-            .map_or(0, |queue| queue.load(Ordering::Relaxed))
+            .map_or(0, crate::journal::JournalProgress::backlog)
     }
 
     /// Reports live venue `name`'s state at every scrape.

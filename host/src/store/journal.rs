@@ -3,8 +3,6 @@
 
 use super::Store;
 use crate::journal::{Journal, JournalEntry, JournalProgress, ProgressWriter, RecordCounter};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -18,7 +16,6 @@ const RETRY_PAUSES_MS: [u64; 4] = [20, 100, 500, 2_000];
 /// Queues journal entries for the writer task.
 pub struct StoreJournal {
     tx: mpsc::UnboundedSender<JournalEntry>,
-    backlog: Arc<AtomicUsize>,
     recorded: RecordCounter,
     watch: JournalProgress,
 }
@@ -28,14 +25,11 @@ impl StoreJournal {
     /// every clone of the journal to flush what is queued.
     pub fn start(store: Store) -> (StoreJournal, JoinHandle<()>) {
         let (tx, mut rx) = mpsc::unbounded_channel::<JournalEntry>();
-        let backlog = Arc::new(AtomicUsize::new(0));
-        let pending = backlog.clone();
         let (recorded, committed, watch) = ProgressWriter::new();
         let writer = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while rx.recv_many(&mut batch, BATCH).await > 0 {
                 let lost = persist(&store, &batch).await;
-                pending.fetch_sub(batch.len(), Ordering::Relaxed);
                 committed.committed(batch.len() as u64, lost);
                 batch.clear();
             }
@@ -43,7 +37,6 @@ impl StoreJournal {
         (
             StoreJournal {
                 tx,
-                backlog,
                 recorded,
                 watch,
             },
@@ -57,14 +50,10 @@ impl StoreJournal {
         move || weak.upgrade().is_some_and(|tx| !tx.is_closed())
     }
 
-    /// How far the writer has got, for whoever waits for an entry to be committed.
+    /// How far the writer has got, for whoever waits for an entry to be committed or watches
+    /// the backlog.
     pub fn progress(&self) -> JournalProgress {
         self.watch.clone()
-    }
-
-    /// Entries queued and not yet applied to the store, shared with whoever watches it.
-    pub fn backlog(&self) -> Arc<AtomicUsize> {
-        self.backlog.clone()
     }
 }
 
@@ -99,9 +88,7 @@ async fn persist(store: &Store, batch: &[JournalEntry]) -> u64 {
 
 impl Journal for StoreJournal {
     fn record(&self, entry: JournalEntry) {
-        self.backlog.fetch_add(1, Ordering::Relaxed);
         if self.tx.send(entry).is_err() {
-            self.backlog.fetch_sub(1, Ordering::Relaxed);
             tracing::error!("journal writer has stopped; an entry was not persisted");
         } else {
             // Counted once on its way: only then can it ever be committed.

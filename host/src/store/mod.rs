@@ -48,6 +48,11 @@ const MIGRATIONS: Migrations = migrations!(
             include_str!("../../migrations/sqlite/0005_operators.sql"),
             include_str!("../../migrations/postgres/0005_operators.sql"),
         ),
+        (
+            6,
+            include_str!("../../migrations/sqlite/0006_token_rates.sql"),
+            include_str!("../../migrations/postgres/0006_token_rates.sql"),
+        ),
     ]
 );
 

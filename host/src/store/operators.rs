@@ -6,7 +6,7 @@ use super::{Store, StoreError, db, wall_ms};
 use serde::{Deserialize, Serialize};
 
 /// A token as stored: its name, scope and the hash of its secret.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TokenRow {
     /// Its name (who holds it).
     pub name: String,
@@ -18,6 +18,8 @@ pub struct TokenRow {
     pub created_by: String,
     /// Wall-clock creation time.
     pub created_at_ms: i64,
+    /// Its own request rate, when it has one.
+    pub rate_limit: Option<crate::api::RateLimit>,
 }
 
 /// One operator action.
@@ -42,9 +44,18 @@ pub struct AuditRow {
 impl Store {
     /// Every token created through the API.
     pub async fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
-        let rows: Vec<(String, String, String, String, i64)> = on_pool!(self, |pool| {
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            i64,
+            Option<f64>,
+            Option<f64>,
+        );
+        let rows: Vec<Row> = on_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT name, sha256, scope, created_by, created_at_ms FROM api_tokens ORDER BY name",
+                "SELECT name, sha256, scope, created_by, created_at_ms, rate_per_second, rate_burst FROM api_tokens ORDER BY name",
             )
             .fetch_all(pool)
             .await
@@ -53,12 +64,15 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(
-                |(name, sha256, scope, created_by, created_at_ms)| TokenRow {
+                |(name, sha256, scope, created_by, created_at_ms, per_second, burst)| TokenRow {
                     name,
                     sha256,
                     scope,
                     created_by,
                     created_at_ms,
+                    rate_limit: per_second
+                        .zip(burst)
+                        .map(|(per_second, burst)| crate::api::RateLimit { per_second, burst }),
                 },
             )
             .collect())
@@ -68,13 +82,15 @@ impl Store {
     pub async fn add_token(&self, token: &TokenRow) -> Result<bool, StoreError> {
         let done = on_pool!(self, |pool| {
             sqlx::query(
-                "INSERT INTO api_tokens (name, sha256, scope, created_by, created_at_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                "INSERT INTO api_tokens (name, sha256, scope, created_by, created_at_ms, rate_per_second, rate_burst) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
             )
             .bind(&token.name)
             .bind(&token.sha256)
             .bind(&token.scope)
             .bind(&token.created_by)
             .bind(token.created_at_ms)
+            .bind(token.rate_limit.map(|r| r.per_second))
+            .bind(token.rate_limit.map(|r| r.burst))
             .execute(pool)
             .await
             .map(|r| r.rows_affected())

@@ -121,6 +121,11 @@ pub struct AlgoSpec {
     pub max_slippage_bps: Option<f64>,
     /// Taking or resting.
     pub urgency: Urgency,
+    /// The venue its children all go to (by name); every venue when absent.
+    pub venue: Option<Arc<str>>,
+    /// Whether it was asked to start now: its window then opens when it first has a price
+    /// (a service that has not yet seen the market would otherwise spend it waiting).
+    pub floating: bool,
 }
 
 /// Where a parent is in its life.
@@ -540,6 +545,10 @@ fn step_parent(
         };
         p.arrival_mid = Some(m);
         p.state = AlgoState::Working;
+        if std::mem::take(&mut p.spec.floating) {
+            p.spec.end = now + (p.spec.end - p.spec.start);
+            p.spec.start = now;
+        }
     }
     let remaining = p.spec.quantity.saturating_sub(p.executions.filled);
     if remaining < step || now >= p.spec.end {
@@ -554,18 +563,24 @@ fn step_parent(
         return sent;
     }
     let side = p.spec.side;
-    // The best price on the parent's own side: the bid for a buy.
-    let own_touch = market.touch(
-        symbol,
+    let mut legs = orders.venue_legs(symbol, market);
+    if let Some(pinned) = &p.spec.venue {
+        legs.retain(|l| l.name == *pinned);
+    }
+    // The best price on the parent's own side and on the other of the venue named: the bid
+    // and the ask for a buy.
+    let touches = |venue: &str| {
+        let (bid, ask) = venues::touch(&legs, venue, market, symbol);
         match side {
-            Side::Buy => Side::Sell,
-            Side::Sell => Side::Buy,
-        },
-    );
+            Side::Buy => (bid, ask),
+            Side::Sell => (ask, bid),
+        }
+    };
     let cap = p.cap(tick);
-    // Resting children left behind by the touch are cancelled, to be sent again at it (not
-    // those already at the cap: they would be sent again where they are).
+    // Resting children left behind by their venue's touch are cancelled, to be sent again at
+    // it (not those already at the cap: they would be sent again where they are).
     for (&order_id, c) in p.children.iter_mut() {
+        let (own_touch, _) = touches(&c.venue);
         let behind = own_touch.is_some_and(|t| match side {
             Side::Buy => t.min(cap.unwrap_or(t)) > c.price,
             Side::Sell => t.max(cap.unwrap_or(t)) < c.price,
@@ -630,13 +645,14 @@ fn step_parent(
                 }
                 _ => Fixed::ZERO,
             };
+            // At the touch of the venue it will rest on.
+            let (own_touch, other) = touches(venues::maker(&legs).map_or("", |l| &l.name));
             let Some(touch) = own_touch else { return sent };
             let at = match side {
                 Side::Buy => touch.saturating_add(offset),
                 Side::Sell => touch.saturating_sub(offset),
             };
             // Inside the spread at most: a resting child must not take.
-            let other = market.touch(symbol, side);
             let at = match (side, other) {
                 (Side::Buy, Some(ask)) if at >= ask => touch,
                 (Side::Sell, Some(bid)) if at <= bid => touch,
@@ -653,7 +669,6 @@ fn step_parent(
     if quantity < step || !quantity.is_positive() {
         return sent;
     }
-    let legs = orders.venue_legs(symbol, market);
     let takes = matches!(
         order_type,
         OrderType::Limit {
@@ -676,7 +691,7 @@ fn step_parent(
         match orders.submit(p.owner, request, now, market) {
             Ok(order_id) => {
                 p.sent += 1;
-                if legs.len() > 1 {
+                if !share.name.is_empty() {
                     let v = p.venues.entry(share.name.clone()).or_default();
                     v.venue = share.name.to_string();
                     v.children += 1;

@@ -5,6 +5,7 @@ use super::{AlgoSpec, Style, Urgency};
 use crate::market::MarketData;
 use crate::model::{Fixed, Side, TimestampMs};
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// Most slices of a TWAP or VWAP.
 pub const MAX_SLICES: u32 = 1_000;
@@ -51,6 +52,10 @@ pub struct AlgoOrder {
     /// Peg: ticks inside the touch.
     #[serde(default)]
     pub offset_ticks: Option<u32>,
+    /// With several venues (`[[venue.legs]]`): the one to work it on, by name; split across
+    /// all of them when absent.
+    #[serde(default)]
+    pub venue: Option<String>,
 }
 
 fn positive(name: &str, x: f64) -> Result<Fixed, String> {
@@ -97,13 +102,24 @@ impl AlgoOrder {
     }
 
     /// The parent it describes, starting at `now` unless it says when; `weights` is the VWAP
-    /// volume profile (one weight per slice), required for a VWAP.
+    /// volume profile (one weight per slice), required for a VWAP; `venues` the names of the
+    /// venues it may be pinned to.
     pub fn resolve(
         &self,
         market: &MarketData,
         now: TimestampMs,
         weights: Option<Vec<f64>>,
+        venues: &[Arc<str>],
     ) -> Result<AlgoSpec, String> {
+        let venue = match &self.venue {
+            None => None,
+            Some(name) => Some(venues.iter().find(|v| ***v == **name).cloned().ok_or_else(
+                || match venues.len() {
+                    0 => format!("venue {name:?}: this host trades on a single venue"),
+                    _ => format!("venue {name:?}: use one of {venues:?}"),
+                },
+            )?),
+        };
         let symbol = market
             .symbols()
             .id(&self.symbol.to_ascii_uppercase())
@@ -173,6 +189,8 @@ impl AlgoOrder {
             limit,
             max_slippage_bps: self.max_slippage_bps,
             urgency: self.urgency,
+            venue,
+            floating: self.start_ms.is_none(),
         })
     }
 }

@@ -2,6 +2,9 @@
 //! participation, expiry, and their cost analysis by hand.
 
 use super::*;
+use crate::execution::route::LegView;
+use crate::execution::route::books::Levels;
+use crate::execution::venue::{Venue, VenueOrder, VenueReport};
 use crate::execution::venues::{BookFillConfig, BookVenue};
 use crate::feeds::{BookUpdate, BookUpdateKind, MarketEvent, TradePrint};
 use crate::journal::NullJournal;
@@ -25,18 +28,24 @@ struct Desk {
     strategy: Vec<OrderUpdate>,
 }
 
+fn book_venue() -> BookVenue {
+    BookVenue::new(BookFillConfig {
+        fees: FeeRates::default(),
+        queue: "risk-averse".parse().unwrap(),
+        buyer_fee_in_base: false,
+    })
+}
+
 impl Desk {
     fn new() -> Desk {
+        Desk::on(Box::new(book_venue()))
+    }
+
+    /// A desk trading on `venue`.
+    fn on(venue: Box<dyn Venue>) -> Desk {
         let mut market = MarketData::default();
         market.add_symbol("BTCUSDT");
-        let mut path = OrderPath::new(
-            Box::new(BookVenue::new(BookFillConfig {
-                fees: FeeRates::default(),
-                queue: "risk-averse".parse().unwrap(),
-                buyer_fee_in_base: false,
-            })),
-            Arc::new(NullJournal),
-        );
+        let mut path = OrderPath::new(venue, Arc::new(NullJournal));
         let budget = Budget {
             balances: [("USDT".to_string(), 100_000.0), ("BTC".to_string(), 10.0)].into(),
             ..Budget::unlimited(0.0)
@@ -114,6 +123,8 @@ fn spec(style: Style, urgency: Urgency, quantity: &str) -> AlgoSpec {
         limit: None,
         max_slippage_bps: Some(100.0),
         urgency,
+        venue: None,
+        floating: false,
     }
 }
 
@@ -264,4 +275,164 @@ fn a_peg_held_at_its_cap_stays_where_it_rests() {
     let v = d.view();
     assert_eq!((v.tca.children, v.open_children), (1, 1), "{v:?}");
     assert_eq!(v.working, 1.0);
+}
+
+/// The book matcher seen as two venues with books of their own: "dear" (maker fee 0.05 %,
+/// 99.0 / 101.0) and "cheap" (no maker fee, 99.2 / 100.8), where the main feed shows
+/// 99.5 / 100.5.
+struct TwoVenues(BookVenue);
+
+impl Venue for TwoVenues {
+    fn place(
+        &mut self,
+        o: VenueOrder,
+        now: TimestampMs,
+        m: &MarketData,
+        out: &mut Vec<VenueReport>,
+    ) {
+        self.0.place(o, now, m, out)
+    }
+
+    fn cancel(&mut self, id: u64, now: TimestampMs, m: &MarketData, out: &mut Vec<VenueReport>) {
+        self.0.cancel(id, now, m, out)
+    }
+
+    fn on_event(&mut self, e: &MarketEvent, m: &MarketData, out: &mut Vec<VenueReport>) {
+        self.0.on_event(e, m, out)
+    }
+
+    fn fees(&self, symbol: SymbolId, m: &MarketData) -> FeeRates {
+        self.0.fees(symbol, m)
+    }
+
+    fn legs(&self, _: SymbolId, _: &MarketData) -> Vec<LegView> {
+        let leg = |name: &str, maker: &str, bid: &str, ask: &str| LegView {
+            tag: crate::execution::route::venue_tag(name),
+            name: name.into(),
+            fees: FeeRates {
+                maker: fx(maker),
+                taker: fx("0.001"),
+            },
+            levels: Some(Arc::new(Levels {
+                bids: vec![(fx(bid), fx("10"))],
+                asks: vec![(fx(ask), fx("10"))],
+            })),
+            base_free: None,
+            quote_free: None,
+        };
+        vec![
+            leg("dear", "0.0005", "99.0", "101.0"),
+            leg("cheap", "0", "99.2", "100.8"),
+        ]
+    }
+}
+
+#[test]
+fn a_resting_child_goes_to_the_cheapest_maker_at_that_venues_own_touch() {
+    let mut d = Desk::on(Box::new(TwoVenues(book_venue())));
+    d.algos.start(D, spec(Style::Twap, Urgency::Passive, "1"));
+    d.run(1_000);
+    let open: Vec<_> = d.path.account(D).unwrap().open_orders().collect();
+    assert_eq!(open.len(), 1);
+    let child = &open[0].request;
+    assert_eq!(child.venue, crate::execution::route::venue_tag("cheap"));
+    assert_eq!(
+        child.order_type,
+        OrderType::LimitMaker { price: fx("99.2") },
+        "the cheap venue's bid, not the main feed's 99.5"
+    );
+    // The main feed's bid rising does not move it: its own venue's bid has not.
+    d.book(1_300, "99.7", "100.5", BookUpdateKind::Snapshot);
+    d.run(1_301);
+    assert_eq!(d.view().tca.children, 1, "not re-pegged");
+}
+
+#[test]
+fn a_parent_pinned_to_a_venue_sends_every_child_there_at_its_touch() {
+    let mut d = Desk::on(Box::new(TwoVenues(book_venue())));
+    let pinned = AlgoSpec {
+        venue: Some("dear".into()),
+        ..spec(Style::Twap, Urgency::Passive, "1")
+    };
+    d.algos.start(D, pinned);
+    d.run(1_000);
+    let open: Vec<_> = d.path.account(D).unwrap().open_orders().collect();
+    assert_eq!(open.len(), 1);
+    assert_eq!(
+        open[0].request.venue,
+        crate::execution::route::venue_tag("dear")
+    );
+    assert_eq!(
+        open[0].request.order_type,
+        OrderType::LimitMaker { price: fx("99.0") },
+        "the dear venue's own bid"
+    );
+    assert_eq!(d.view().venues[0].venue, "dear");
+}
+
+#[test]
+fn a_pin_must_name_a_venue_of_the_host() {
+    let market = {
+        let mut m = MarketData::default();
+        m.add_symbol("BTCUSDT");
+        m
+    };
+    let order: order::AlgoOrder = serde_json::from_value(serde_json::json!({
+        "symbol": "BTCUSDT", "side": "buy", "quantity": 1.0, "style": "twap",
+        "duration_s": 60.0, "venue": "elsewhere"
+    }))
+    .unwrap();
+    let single = order.resolve(&market, 0, None, &[]).unwrap_err();
+    assert!(single.contains("single venue"), "{single}");
+    let names: Vec<Arc<str>> = vec!["a".into(), "b".into()];
+    let routed = order.resolve(&market, 0, None, &names).unwrap_err();
+    assert!(routed.contains("use one of"), "{routed}");
+    let on_b = order::AlgoOrder {
+        venue: Some("b".into()),
+        ..order
+    };
+    assert_eq!(
+        on_b.resolve(&market, 0, None, &names)
+            .unwrap()
+            .venue
+            .as_deref(),
+        Some("b")
+    );
+}
+
+#[test]
+fn a_parent_started_now_opens_its_window_when_it_first_has_a_price() {
+    let mut market = MarketData::default();
+    market.add_symbol("BTCUSDT");
+    let mut d = Desk {
+        market,
+        path: OrderPath::new(Box::new(book_venue()), Arc::new(NullJournal)),
+        algos: Algos::default(),
+        strategy: Vec::new(),
+    };
+    let budget = Budget {
+        balances: [("USDT".to_string(), 100_000.0)].into(),
+        ..Budget::unlimited(0.0)
+    };
+    d.path.open(D, "d".into(), budget, &mut d.market);
+    // Asked at 0 to work for 4 s, before the service has seen any price.
+    d.algos.start(
+        D,
+        AlgoSpec {
+            start: 0,
+            end: 4_000,
+            floating: true,
+            ..spec(Style::Twap, Urgency::Aggressive, "1")
+        },
+    );
+    d.run(0);
+    assert_eq!(d.view().state, AlgoState::Waiting);
+    // The first book comes at 10 s: the window is 10 s to 14 s.
+    d.book(10_000, "99.5", "100.5", BookUpdateKind::Snapshot);
+    let v = d.view();
+    assert_eq!(
+        (v.state, v.start_ms, v.end_ms),
+        (AlgoState::Working, 10_000, 14_000)
+    );
+    assert_eq!(v.tca.filled, 0.25, "the first slice, not expired");
 }

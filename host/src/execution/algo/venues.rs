@@ -6,7 +6,8 @@
 use crate::execution::route::LegView;
 use crate::execution::route::books::Levels;
 use crate::execution::route::split::{self, LegOffer, LotRules};
-use crate::model::{Fixed, Instrument, Side};
+use crate::market::MarketData;
+use crate::model::{Fixed, Instrument, Side, SymbolId};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -36,6 +37,36 @@ pub struct VenueExecution {
     pub fees: f64,
 }
 
+/// The venue a resting child goes to: the first of the lowest maker fees; none with a single
+/// venue (the default one, behind no router).
+pub fn maker(legs: &[LegView]) -> Option<&LegView> {
+    legs.iter().min_by_key(|l| l.fees.maker)
+}
+
+/// The best bid and ask of `symbol` on the venue named `venue`: its own book when the host
+/// keeps it in sync, the main feed's otherwise (a single venue, or a book not yet in sync).
+pub fn touch(
+    legs: &[LegView],
+    venue: &str,
+    market: &MarketData,
+    symbol: SymbolId,
+) -> (Option<Fixed>, Option<Fixed>) {
+    let own = legs
+        .iter()
+        .find(|l| &*l.name == venue)
+        .and_then(|l| l.levels.as_deref());
+    match own {
+        Some(levels) => (
+            levels.bids.first().map(|l| l.0),
+            levels.asks.first().map(|l| l.0),
+        ),
+        None => (
+            market.touch(symbol, Side::Sell),
+            market.touch(symbol, Side::Buy),
+        ),
+    }
+}
+
 /// The venues `quantity` goes to: split across `legs` within `cap` when the child takes,
 /// whole to the cheapest maker otherwise; whole to the default venue with fewer than two
 /// venues or no book to split by.
@@ -58,8 +89,7 @@ pub fn shares(
         return whole(legs.first());
     }
     if !take {
-        // The first of the lowest maker fees.
-        return whole(legs.iter().min_by_key(|l| l.fees.maker));
+        return whole(maker(legs));
     }
     // The venues with a book, and what each offers.
     let booked: Vec<(&LegView, &Levels)> = legs

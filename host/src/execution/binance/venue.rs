@@ -69,6 +69,8 @@ pub struct LiveSettings {
     pub endpoints: Endpoints,
     /// How often to reconcile.
     pub reconcile_every: Duration,
+    /// How long an answer may take before the request's outcome counts as unknown.
+    pub answer_timeout: Duration,
     /// What to do with open orders that are not ours.
     pub unknown_orders: UnknownPolicy,
     /// Fees until the account's own are read.
@@ -99,7 +101,9 @@ impl LiveVenue {
             s.rest = settings.endpoints.rest.clone();
             s.ws_api = settings.endpoints.ws_api.clone();
         });
-        let client = Arc::new(TradingClient::new(settings.endpoints, credentials));
+        let mut client = TradingClient::new(settings.endpoints, credentials);
+        client.timeout = settings.answer_timeout;
+        let client = Arc::new(client);
         let (commands, rx) = mpsc::unbounded_channel();
         let (report_tx, reports) = std::sync::mpsc::channel();
         let worker = Worker::new(
@@ -235,6 +239,12 @@ impl Venue for LiveVenue {
     }
 
     /// The exchange's free balance as of the last reconciliation or account event.
+    fn buyers_pay_fee_in_base(&self) -> bool {
+        // Binance keeps a buyer's commission in the base asset unless it is paid in BNB, which
+        // the host does not count (a BNB commission is logged, not booked).
+        true
+    }
+
     fn free(&self, asset: &str) -> Option<Fixed> {
         let status = self.shared.status.lock().unwrap_or_else(|p| p.into_inner());
         // Balances are known once the account has been read (zero ones are left out).

@@ -7,13 +7,16 @@ use crate::execution::binance::Shared;
 use crate::feeds::BookUpdateKind;
 use crate::feeds::binance::ws::{self, FeedEvent, FeedStats, HubConfig, LiveFeedConfig, StreamHub};
 use crate::model::Fixed;
+use crate::model::time::wall_clock_ms;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
-/// A book unchanged for this long is not used: the venue's streams have gone quiet (the
-/// streams' own silence limit, after which their connection is replaced and the book rebuilt).
+/// A book whose streams have said nothing for this long is not used: its connection has gone
+/// quiet (the streams' own silence limit, after which it is replaced and the book rebuilt).
+/// A book that merely does not change stays in use: its kline stream still speaks.
 pub const STALE_AFTER: Duration = Duration::from_secs(60);
 
 /// Levels a side a split sees of each venue's book.
@@ -30,9 +33,30 @@ pub struct Levels {
 
 struct Book {
     book: OrderBook,
-    at: Instant,
+    /// The counters of the feed it is kept from.
+    stats: Arc<FeedStats>,
+    /// The feed's restarts of its book procedure when this book was built: once they change,
+    /// the book is out of sync until the next snapshot replaces it.
+    restarts: u64,
     /// Its best levels as last handed out, until it changes.
     levels: Option<Arc<Levels>>,
+}
+
+impl Book {
+    /// Whether the feed still keeps this book: no restart since it was built, and its
+    /// streams spoke within [`STALE_AFTER`].
+    fn live(&self) -> bool {
+        let silent_ms = wall_clock_ms() - self.stats.received_ms.load(Ordering::Relaxed);
+        restarts(&self.stats) == self.restarts && silent_ms < STALE_AFTER.as_millis() as i64
+    }
+}
+
+/// Times `stats`' feed has started its book procedure over.
+fn restarts(stats: &FeedStats) -> u64 {
+    [&stats.reconnects, &stats.lagged, &stats.resyncs]
+        .iter()
+        .map(|c| c.load(Ordering::Relaxed))
+        .sum()
 }
 
 /// One venue's books, by symbol, each followed once it is first asked for.
@@ -77,13 +101,11 @@ impl LegBooks {
     }
 
     /// The best [`SPLIT_LEVELS`] levels a side of `symbol` (upper case) if its book is in sync
-    /// and fresh; starts following it on the first call.
+    /// and its streams alive; starts following it on the first call.
     pub fn levels(&self, symbol: &str) -> Option<Arc<Levels>> {
         self.follow(symbol);
         let mut books = self.books.lock().unwrap_or_else(|p| p.into_inner());
-        let b = books
-            .get_mut(symbol)
-            .filter(|b| b.at.elapsed() < STALE_AFTER)?;
+        let b = books.get_mut(symbol).filter(|b| b.live())?;
         let levels = b.levels.get_or_insert_with(|| {
             Arc::new(Levels {
                 bids: b.book.bids(SPLIT_LEVELS).collect(),
@@ -110,8 +132,9 @@ impl LegBooks {
         // No stream changes are ever asked for: the control channel's sender is dropped.
         let (_, control) = mpsc::channel(1);
         let stats = Arc::new(FeedStats::default());
-        runtime.spawn(async move {
-            ws::run_on(&hub, config, events, stats, shutdown, control).await;
+        runtime.spawn({
+            let stats = stats.clone();
+            async move { ws::run_on(&hub, config, events, stats, shutdown, control).await }
         });
         let books = self.books.clone();
         let name = symbol.to_string();
@@ -127,17 +150,19 @@ impl LegBooks {
                 match (change.kind, books.get_mut(&name)) {
                     (BookUpdateKind::Diff, Some(b)) => {
                         b.book.apply(&change.bids, &change.asks);
-                        b.at = Instant::now();
                         b.levels = None;
                     }
                     (BookUpdateKind::Snapshot, _) => {
                         if let (false, Some(status)) = (books.contains_key(&name), &status) {
                             status.status(|s| s.books.push(name.clone()));
                         }
-                        let book = OrderBook::from_snapshot(0, &change.bids, &change.asks);
-                        let at = Instant::now();
-                        let levels = None;
-                        books.insert(name.clone(), Book { book, at, levels });
+                        let book = Book {
+                            book: OrderBook::from_snapshot(0, &change.bids, &change.asks),
+                            stats: stats.clone(),
+                            restarts: restarts(&stats),
+                            levels: None,
+                        };
+                        books.insert(name.clone(), book);
                     }
                     // A diff before any snapshot, or a best bid and ask only: not a book.
                     _ => {}

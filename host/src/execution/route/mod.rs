@@ -174,6 +174,12 @@ impl Venue for Router {
 
     /// The highest rates of any venue, so that what an order locks covers its fees wherever
     /// it goes.
+    fn buyers_pay_fee_in_base(&self) -> bool {
+        self.legs
+            .iter()
+            .any(|(_, l)| l.venue.buyers_pay_fee_in_base())
+    }
+
     fn fees(&self, symbol: SymbolId, market: &MarketData) -> FeeRates {
         self.legs
             .iter()

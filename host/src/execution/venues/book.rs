@@ -728,6 +728,10 @@ impl Venue for BookVenue {
     fn fees(&self, symbol: SymbolId, market: &MarketData) -> FeeRates {
         self.terms(symbol, market).fees
     }
+
+    fn buyers_pay_fee_in_base(&self) -> bool {
+        self.config.buyer_fee_in_base
+    }
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ pub struct Readings<'a> {
     /// Every live feed's counters.
     pub feeds: &'a [(String, FeedCounters)],
     /// Journal entries not yet written.
-    pub journal_backlog: usize,
+    pub journal_backlog: u64,
 }
 
 /// Every metric the rules can watch, by subject, at `now_ms`.
@@ -88,7 +88,75 @@ pub fn samples(r: &Readings<'_>, silence: &mut FeedSilence, now_ms: i64) -> Vec<
 
 #[cfg(test)]
 mod tests {
+    use super::super::rules::{AlertRule, AlertState, Evaluator, Severity};
     use super::*;
+    use serde_json::json;
+
+    /// Deployment `a` 30 % below its peak with a VaR of 5 % against a 2 % limit, `b` well.
+    fn readings() -> (RiskReport, Vec<DeploymentInfo>) {
+        let active = json!({"state": "active", "reason": "", "since": 0});
+        let risk = |name: &str, drawdown: f64, var: f64| {
+            json!({"name": name, "state": active, "equity": 1000.0 * (1.0 - drawdown),
+                   "peak_equity": 1000.0, "drawdown": drawdown, "var": var, "max_var": 0.02,
+                   "gross_exposure": 0.0})
+        };
+        let report = json!({"account": active, "limits": {},
+                            "deployments": [risk("a", 0.3, 0.05), risk("b", 0.01, 0.01)]});
+        let info = |name: &str| {
+            json!({"name": name, "world": "strategy", "status": "running", "hash": "h",
+                   "previous_hash": null, "delivered": 1, "equity": 700.0, "open_orders": 0})
+        };
+        (
+            serde_json::from_value(report).unwrap(),
+            serde_json::from_value(json!([info("a"), info("b")])).unwrap(),
+        )
+    }
+
+    #[test]
+    fn drawdown_and_a_var_over_its_limit_fire_their_rules_for_that_deployment_only() {
+        let (risk, deployments) = readings();
+        let now = Readings {
+            risk: &risk,
+            deployments: &deployments,
+            feeds: &[],
+            journal_backlog: 0,
+        };
+        let taken = samples(&now, &mut FeedSilence::default(), 0);
+        let value = |metric, subject: &str| {
+            taken
+                .iter()
+                .find(|s| s.metric == metric && s.subject.as_deref() == Some(subject))
+                .map(|s| s.value)
+        };
+        assert_eq!(value(AlertMetric::Drawdown, "a"), Some(0.3));
+        assert_eq!(value(AlertMetric::VarUse, "a"), Some(2.5));
+        assert_eq!(value(AlertMetric::VarUse, "b"), Some(0.5));
+        let rule = |name: &str, metric, above| AlertRule {
+            name: name.into(),
+            metric,
+            above: Some(above),
+            below: None,
+            for_seconds: 0.0,
+            severity: Severity::Critical,
+            subject: None,
+        };
+        let mut rules = Evaluator::new(vec![
+            rule("drawdown", AlertMetric::Drawdown, 0.2),
+            rule("var-breach", AlertMetric::VarUse, 1.0),
+        ]);
+        let fired = rules.observe(&taken, 0);
+        let fired: Vec<(&str, &str, AlertState)> = fired
+            .iter()
+            .map(|e| (e.rule.as_str(), e.subject.as_deref().unwrap(), e.state))
+            .collect();
+        assert_eq!(
+            fired,
+            vec![
+                ("drawdown", "a", AlertState::Firing),
+                ("var-breach", "a", AlertState::Firing)
+            ]
+        );
+    }
 
     #[test]
     fn silence_counts_from_the_last_message() {

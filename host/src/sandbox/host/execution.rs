@@ -50,6 +50,8 @@ fn order_of(order: &wit::ParentOrder, symbol: String) -> (AlgoOrder, Option<Vec<
             visible,
             native,
             offset_ticks: offset,
+            // The contract names no venue: a guest's parents use every venue.
+            venue: None,
         },
         weights,
     )
@@ -77,7 +79,7 @@ impl wit::Host for GuestCtx {
             return Ok(Err(format!("unknown symbol id {}", order.symbol)));
         };
         let (parent, weights) = order_of(&order, name.to_string());
-        let spec = match parent.resolve(&market, self.now, weights) {
+        let spec = match parent.resolve(&market, self.now, weights, &[]) {
             Ok(spec) => spec,
             Err(why) => return Ok(Err(why)),
         };

@@ -134,6 +134,8 @@ pub enum FeedEvent {
 pub struct FeedStats {
     /// Messages read.
     pub messages: AtomicU64,
+    /// When the latest message was received (ms since the epoch; 0 before the first).
+    pub received_ms: AtomicI64,
     /// Messages that could not be parsed.
     pub malformed: AtomicU64,
     /// Connections opened after the first.
@@ -165,6 +167,9 @@ pub struct FeedStats {
 pub struct FeedCounters {
     /// Messages read.
     pub messages: u64,
+    /// When the latest message was received (ms since the epoch; 0 before the first).
+    #[serde(default)]
+    pub received_ms: i64,
     /// Messages that could not be parsed.
     pub malformed: u64,
     /// Connections opened after the first.
@@ -195,6 +200,7 @@ impl FeedStats {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         FeedCounters {
             messages: get(&self.messages),
+            received_ms: self.received_ms.load(Ordering::Relaxed),
             malformed: get(&self.malformed),
             reconnects: get(&self.reconnects),
             rotations: get(&self.rotations),

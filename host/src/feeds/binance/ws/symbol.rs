@@ -21,6 +21,10 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
+/// How long a subscribed depth stream may stay silent before its snapshot is fetched anyway: a
+/// quiet symbol's book is in sync from then on instead of after its first change.
+const QUIET_BOOK: Duration = Duration::from_secs(1);
+
 #[derive(Deserialize)]
 struct Envelope<'a> {
     stream: &'a str,
@@ -95,6 +99,9 @@ struct Feed {
     out: mpsc::Sender<FeedEvent>,
     next_open: Option<i64>,
     book: BookSync,
+    /// When the book procedure last started over (a quiet stream's snapshot is due
+    /// [`QUIET_BOOK`] after it).
+    book_since: Instant,
     /// The trades delivered, by stream: `[aggTrade, trade]` (their ids differ).
     trades: [TradeSequence; 2],
     /// Where fetched gaps arrive: (single trades?, the gap, its trades).
@@ -200,6 +207,12 @@ impl Feed {
         };
         let action = self.book.on_diff(diff);
         self.after_book_step(action, stamp, Some(change)).await
+    }
+
+    /// Starts the book procedure over (after a reconnect, a lag, a change of streams).
+    fn reset_book(&mut self) {
+        self.book.reset();
+        self.book_since = Instant::now();
     }
 
     /// Applies a fetched snapshot (or schedules another attempt after a failure).
@@ -338,6 +351,7 @@ impl Feed {
     /// Handles one text frame; false when the consumer is gone.
     async fn on_text(&mut self, text: &str, receive_ms: i64) -> bool {
         self.stats.messages.fetch_add(1, Ordering::Relaxed);
+        self.stats.received_ms.store(receive_ms, Ordering::Relaxed);
         let parsed: Result<Envelope, _> = serde_json::from_str(text);
         let Ok(envelope) = parsed else {
             self.stats.malformed.fetch_add(1, Ordering::Relaxed);
@@ -504,6 +518,7 @@ pub(super) async fn run(
         stats,
         out,
         book: BookSync::new(),
+        book_since: Instant::now(),
         trades: Default::default(),
         fills: fills_tx,
         last_ticker: None,
@@ -518,6 +533,8 @@ pub(super) async fn run(
             last_bar = Instant::now();
         }
         let bar_due = feed.config.bar_timeout.saturating_sub(last_bar.elapsed());
+        let quiet = feed.config.book && feed.book.waiting();
+        let quiet_due = QUIET_BOOK.saturating_sub(feed.book_since.elapsed());
         alive = tokio::select! {
             _ = &mut shutdown => false,
             Some(request) = control.recv() => {
@@ -537,7 +554,7 @@ pub(super) async fn run(
                                 let depth = |kinds: &[String]| kinds.iter().any(|k| k == "depth@100ms");
                                 if depth(add) || depth(remove) {
                                     feed.config.book = depth(add);
-                                    feed.book.reset();
+                                    feed.reset_book();
                                 }
                                 Ok(streams.clone())
                             }
@@ -558,6 +575,12 @@ pub(super) async fn run(
                 last_bar = Instant::now();
                 feed.backfill_to_now().await
             }
+            _ = tokio::time::sleep(quiet_due), if quiet => {
+                if feed.book.on_quiet() == SyncAction::FetchSnapshot {
+                    feed.request_snapshot(Duration::ZERO);
+                }
+                true
+            }
             Some(fetched) = snapshot_rx.recv() => feed.on_snapshot(fetched).await,
             Some((raw, gap, fetched)) = fills_rx.recv() => {
                 let outcome = feed.trades[usize::from(raw)].filled(gap, fetched, now_ms());
@@ -568,7 +591,7 @@ pub(super) async fn run(
                 Some(Routed::Text { text, receive_ms }) => feed.on_text(&text, receive_ms).await,
                 Some(Routed::Reconnected) => {
                     feed.stats.reconnects.fetch_add(1, Ordering::Relaxed);
-                    feed.book.reset();
+                    feed.reset_book();
                     feed.backfill_to_now().await
                 }
                 Some(Routed::Rotated) => {
@@ -578,7 +601,7 @@ pub(super) async fn run(
                 Some(Routed::Moved) => feed.backfill_to_now().await,
                 Some(Routed::Lagged) => {
                     feed.stats.lagged.fetch_add(1, Ordering::Relaxed);
-                    feed.book.reset();
+                    feed.reset_book();
                     feed.backfill_to_now().await
                 }
             },
