@@ -17,6 +17,7 @@ pub mod feeds;
 pub mod history;
 pub mod inference;
 pub mod journal;
+pub mod learning;
 pub mod market;
 pub mod model;
 pub mod monitor;

@@ -1,8 +1,9 @@
 //! Model manifests: the JSON that `reference_models.export()` writes beside the weights.
 //!
 //! A manifest is `{"arch": "lstm" | "transformer" | "cnn", ...the constructor's arguments}`, exactly
-//! what `reference_models.build()` accepts, so a model trained in PyTorch deploys unchanged. Parsing
-//! rejects unknown keys and impossible hyperparameters with an error naming the field.
+//! what `reference_models.build()` accepts, so a model trained in PyTorch deploys unchanged; the
+//! host's own kinds (`"logistic"`) follow the same form. Parsing rejects unknown keys and
+//! impossible hyperparameters with an error naming the field.
 
 use std::fmt;
 use std::path::Path;
@@ -21,6 +22,39 @@ pub enum Manifest {
     Transformer(TransformerSpec),
     /// Causal dilated 1-D convolutions with ReLU, global average pooling, head.
     Cnn(CnnSpec),
+    /// Multinomial logistic regression on the last step's standardised features (trained by
+    /// the host; CPU only).
+    Logistic(LogisticSpec),
+    /// Gradient-boosted trees on the last step's features (trained by the host; CPU only).
+    Gbt(GbtSpec),
+}
+
+/// The size of a gradient-boosted tree model: weights `base` (n_out), `roots` (trees) and, for
+/// every node of every tree, `feature` (−1 for a leaf), `threshold`, `left`, `right` (node
+/// indices) and `value`; tree `t` adds its leaf's value to class `t mod n_out`'s logit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GbtSpec {
+    /// Features per time step.
+    pub n_features: usize,
+    /// Outputs (classes).
+    pub n_out: usize,
+    /// Trees.
+    pub trees: usize,
+    /// Nodes of all trees together.
+    pub nodes: usize,
+}
+
+/// Hyperparameters of a logistic regression: weights `mean`, `scale` (features), `weight`
+/// (n_out, features) and `bias` (n_out); logits `((x − mean) / scale) · weightᵀ + bias` of the
+/// last time step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogisticSpec {
+    /// Features per time step.
+    pub n_features: usize,
+    /// Outputs (classes).
+    pub n_out: usize,
 }
 
 /// Hyperparameters of `LSTMNet`.
@@ -116,6 +150,8 @@ impl Manifest {
             Manifest::Lstm(_) => "lstm",
             Manifest::Transformer(_) => "transformer",
             Manifest::Cnn(_) => "cnn",
+            Manifest::Logistic(_) => "logistic",
+            Manifest::Gbt(_) => "gbt",
         }
     }
 
@@ -125,6 +161,8 @@ impl Manifest {
             Manifest::Lstm(s) => s.n_features,
             Manifest::Transformer(s) => s.n_features,
             Manifest::Cnn(s) => s.n_features,
+            Manifest::Logistic(s) => s.n_features,
+            Manifest::Gbt(s) => s.n_features,
         }
     }
 
@@ -134,6 +172,8 @@ impl Manifest {
             Manifest::Lstm(s) => s.n_out,
             Manifest::Transformer(s) => s.n_out,
             Manifest::Cnn(s) => s.n_out,
+            Manifest::Logistic(s) => s.n_out,
+            Manifest::Gbt(s) => s.n_out,
         }
     }
 
@@ -143,6 +183,11 @@ impl Manifest {
             Manifest::Transformer(s) => Some(s.seq_len),
             _ => None,
         }
+    }
+
+    /// Whether the GPU path runs it (the host's own small kinds run on the CPU only).
+    pub fn runs_on_gpu(&self) -> bool {
+        !matches!(self, Manifest::Logistic(_) | Manifest::Gbt(_))
     }
 
     /// Checks that an input of `seq` steps × `features` fits the model.
@@ -227,6 +272,22 @@ impl Manifest {
                 }
                 Ok(())
             }
+            Manifest::Logistic(s) => {
+                positive("n_features", s.n_features)?;
+                positive("n_out", s.n_out)
+            }
+            Manifest::Gbt(s) => {
+                positive("n_features", s.n_features)?;
+                positive("n_out", s.n_out)?;
+                positive("trees", s.trees)?;
+                if s.nodes < s.trees {
+                    return Err(InferError::Manifest(format!(
+                        "nodes ({}) must be at least one per tree ({})",
+                        s.nodes, s.trees
+                    )));
+                }
+                Ok(())
+            }
         }
     }
 
@@ -258,6 +319,9 @@ impl Manifest {
                 }
                 total + linear(input, s.n_out)
             }
+            Manifest::Logistic(s) => linear(s.n_features, s.n_out),
+            // Per node: its feature, threshold and value (children are structure).
+            Manifest::Gbt(s) => 3 * s.nodes + s.n_out,
         }
     }
 
@@ -292,6 +356,9 @@ impl Manifest {
                 }
                 total + mm(1, input, s.n_out)
             }
+            Manifest::Logistic(s) => 2 * s.n_features as u64 + mm(1, s.n_features, s.n_out),
+            // A comparison per level and an addition per tree, at most one per node.
+            Manifest::Gbt(s) => s.nodes as u64,
         }
     }
 }
@@ -328,6 +395,16 @@ impl fmt::Display for Manifest {
                 }
                 write!(f, " -> mean over time -> linear {}", s.n_out)
             }
+            Manifest::Logistic(s) => write!(
+                f,
+                "logistic: {} features of the last step, standardised -> linear {}",
+                s.n_features, s.n_out
+            ),
+            Manifest::Gbt(s) => write!(
+                f,
+                "gbt: {} features of the last step -> {} trees ({} nodes) -> {} logits",
+                s.n_features, s.trees, s.nodes, s.n_out
+            ),
         }
     }
 }
@@ -361,6 +438,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cnn.parameter_count(), 5_795);
+        let logistic =
+            Manifest::from_json(r#"{"arch": "logistic", "n_features": 16, "n_out": 3}"#).unwrap();
+        assert_eq!(logistic.parameter_count(), 16 * 3 + 3);
+        assert!(!logistic.runs_on_gpu());
     }
 
     #[test]

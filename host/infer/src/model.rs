@@ -39,6 +39,7 @@ impl Model {
     ) -> Result<Self, InferError> {
         let backend = match compute {
             Compute::Cpu { .. } => Backend::Cpu,
+            Compute::Gpu(_) if !manifest.runs_on_gpu() => Backend::Cpu,
             Compute::Gpu(context) => Backend::Gpu(Box::new(GpuModel::new(
                 context.clone(),
                 &manifest,

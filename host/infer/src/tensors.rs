@@ -44,15 +44,28 @@ pub fn read_array3(path: &Path, name: &str) -> Result<Array3<f32>, InferError> {
 
 /// Writes `tensors` (name, 2-D f32 array) to a safetensors file.
 pub fn write_array2s(path: &Path, tensors: &[(&str, &Array2<f32>)]) -> Result<(), InferError> {
+    let flat: Vec<(&str, Vec<usize>, Vec<f32>)> = tensors
+        .iter()
+        .map(|(name, a)| (*name, a.shape().to_vec(), a.iter().copied().collect()))
+        .collect();
+    write_tensors(path, &flat)
+}
+
+/// Writes `tensors` (name, shape, values in row-major order) to a safetensors file, as
+/// PyTorch's `save_file` does for float32 tensors.
+pub fn write_tensors(
+    path: &Path,
+    tensors: &[(&str, Vec<usize>, Vec<f32>)],
+) -> Result<(), InferError> {
     let bytes: Vec<Vec<u8>> = tensors
         .iter()
-        .map(|(_, a)| a.iter().flat_map(|v| v.to_le_bytes()).collect())
+        .map(|(_, _, values)| values.iter().flat_map(|v| v.to_le_bytes()).collect())
         .collect();
     let views = tensors
         .iter()
         .zip(&bytes)
-        .map(|((name, a), data)| {
-            let view = TensorView::new(Dtype::F32, a.shape().to_vec(), data)
+        .map(|((name, shape, _), data)| {
+            let view = TensorView::new(Dtype::F32, shape.clone(), data)
                 .map_err(|e| InferError::Io(format!("tensor `{name}`: {e}")))?;
             Ok((name.to_string(), view))
         })

@@ -11,7 +11,7 @@ use ndarray::{Array1, Array2, Array3};
 use safetensors::{Dtype, SafeTensors};
 
 use crate::InferError;
-use crate::manifest::{CnnSpec, LstmSpec, Manifest, TransformerSpec};
+use crate::manifest::{CnnSpec, GbtSpec, LogisticSpec, LstmSpec, Manifest, TransformerSpec};
 
 /// A fully connected layer in PyTorch's layout: `y = x · weightᵀ + bias`.
 #[derive(Clone, Debug)]
@@ -103,6 +103,38 @@ pub struct CnnWeights {
     pub head: Linear,
 }
 
+/// A logistic regression's parameters.
+#[derive(Clone, Debug)]
+pub struct LogisticWeights {
+    /// `mean`: each feature's training mean.
+    pub mean: Array1<f32>,
+    /// `scale`: each feature's training standard deviation.
+    pub scale: Array1<f32>,
+    /// `weight` and `bias`: on the standardised features.
+    pub linear: Linear,
+}
+
+/// Gradient-boosted trees, flat: node `i` of any tree splits on `feature[i]` (a leaf when
+/// negative) at `threshold[i]`, going to `left[i]` when the value is at most it, else
+/// `right[i]`; a leaf adds `value[i]`.
+#[derive(Clone, Debug)]
+pub struct GbtWeights {
+    /// Each class's logit before the trees.
+    pub base: Array1<f32>,
+    /// Each tree's first node.
+    pub roots: Vec<u32>,
+    /// Per node: the feature split on, or −1 for a leaf.
+    pub feature: Vec<i32>,
+    /// Per node: the split's threshold.
+    pub threshold: Vec<f32>,
+    /// Per node: the left child.
+    pub left: Vec<u32>,
+    /// Per node: the right child.
+    pub right: Vec<u32>,
+    /// Per node: a leaf's value.
+    pub value: Vec<f32>,
+}
+
 /// A model's parameters, checked against its manifest.
 #[derive(Clone, Debug)]
 pub enum Weights {
@@ -112,6 +144,10 @@ pub enum Weights {
     Transformer(TransformerWeights),
     /// See [`CnnWeights`].
     Cnn(CnnWeights),
+    /// See [`LogisticWeights`].
+    Logistic(LogisticWeights),
+    /// See [`GbtWeights`].
+    Gbt(GbtWeights),
 }
 
 impl Weights {
@@ -137,6 +173,8 @@ impl Weights {
             Manifest::Lstm(s) => Weights::Lstm(reader.lstm(s)?),
             Manifest::Transformer(s) => Weights::Transformer(reader.transformer(s)?),
             Manifest::Cnn(s) => Weights::Cnn(reader.cnn(s)?),
+            Manifest::Logistic(s) => Weights::Logistic(reader.logistic(s)?),
+            Manifest::Gbt(s) => Weights::Gbt(reader.gbt(s)?),
         };
         reader.finish(manifest)?;
         Ok(weights)
@@ -267,6 +305,77 @@ impl Reader<'_> {
         Ok(CnnWeights {
             convs,
             head: self.linear("head", input, s.n_out)?,
+        })
+    }
+
+    fn logistic(&mut self, s: &LogisticSpec) -> Result<LogisticWeights, InferError> {
+        let scale = self.vector("scale", s.n_features)?;
+        if let Some(bad) = scale.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
+            return Err(InferError::Weights(format!(
+                "tensor `scale` holds {bad}: every scale must be positive"
+            )));
+        }
+        Ok(LogisticWeights {
+            mean: self.vector("mean", s.n_features)?,
+            scale,
+            linear: Linear {
+                weight: self.matrix("weight", s.n_out, s.n_features)?,
+                bias: self.vector("bias", s.n_out)?,
+            },
+        })
+    }
+
+    /// Integers stored as float32: each a whole number in `range`.
+    fn indices(
+        &mut self,
+        name: &str,
+        n: usize,
+        range: std::ops::Range<i64>,
+    ) -> Result<Vec<i64>, InferError> {
+        self.take(name, &[n])?
+            .into_iter()
+            .map(|v| {
+                let i = v as i64;
+                if i as f32 == v && range.contains(&i) {
+                    Ok(i)
+                } else {
+                    Err(InferError::Weights(format!(
+                        "tensor `{name}` holds {v}, not a whole number in {range:?}"
+                    )))
+                }
+            })
+            .collect()
+    }
+
+    fn gbt(&mut self, s: &GbtSpec) -> Result<GbtWeights, InferError> {
+        let nodes = s.nodes as i64;
+        let roots = self.indices("roots", s.trees, 0..nodes)?;
+        let feature = self.indices("feature", s.nodes, -1..s.n_features as i64)?;
+        let left = self.indices("left", s.nodes, 0..nodes)?;
+        let right = self.indices("right", s.nodes, 0..nodes)?;
+        // Children come after their parent, so every walk ends at a leaf.
+        for i in 0..s.nodes {
+            if feature[i] >= 0 && (left[i] <= i as i64 || right[i] <= i as i64) {
+                return Err(InferError::Weights(format!(
+                    "node {i} splits to a node before it: the trees must point forward"
+                )));
+            }
+        }
+        let threshold = self.take("threshold", &[s.nodes])?;
+        if let Some(bad) = threshold.iter().find(|v| v.is_nan()) {
+            return Err(InferError::Weights(format!(
+                "tensor `threshold` holds {bad}"
+            )));
+        }
+        let u32s = |v: Vec<i64>| v.into_iter().map(|i| i as u32).collect();
+        Ok(GbtWeights {
+            base: self.vector("base", s.n_out)?,
+            roots: u32s(roots),
+            feature: feature.into_iter().map(|i| i as i32).collect(),
+            threshold,
+            left: u32s(left),
+            right: u32s(right),
+            value: self.take("value", &[s.nodes])?,
         })
     }
 

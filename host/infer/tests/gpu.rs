@@ -103,6 +103,7 @@ fn expected_dispatches(manifest: &Manifest) -> usize {
         Manifest::Lstm(s) => 2 * s.layers + 1,
         Manifest::Transformer(s) => 2 + 7 * s.layers,
         Manifest::Cnn(s) => s.channels.len() + 1,
+        Manifest::Logistic(_) | Manifest::Gbt(_) => 0, // run on the CPU
     }
 }
 

@@ -1,8 +1,11 @@
-//! `stratbox model`: run a PyTorch-exported model on a tensor file, or describe one.
+//! `stratbox model`: run a PyTorch-exported model on a tensor file, describe one, or train the
+//! host's own from candles.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::feeds::candles;
+use crate::learning::train::{TrainConfig, train};
 use anyhow::Context;
 use stratbox_infer::{Compute, DeviceChoice, Manifest, Model, tensors};
 
@@ -14,6 +17,24 @@ pub enum ModelCommand {
     Run(RunArgs),
     /// Prints a manifest's architecture, parameter count and FLOPs per inference.
     Info(InfoArgs),
+    /// Builds a training set from candle files through the feature engine, judges each model
+    /// of `train.toml` out of sample on purged walk-forward folds, trains it on the latest
+    /// window and writes it (manifest + safetensors) with `report.json` to `--output`.
+    Train(TrainArgs),
+}
+
+/// Arguments of `stratbox model train`.
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// What to learn and how: features, label, split, models (see examples/train.toml).
+    #[arg(long)]
+    config: PathBuf,
+    /// Candle files (CSV or zip, Binance's kline columns), one symbol each, named by the file.
+    #[arg(long, num_args = 1.., required = true)]
+    data: Vec<PathBuf>,
+    /// The directory the models and report.json are written to.
+    #[arg(long)]
+    output: PathBuf,
 }
 
 /// Arguments of `stratbox model run`.
@@ -67,6 +88,37 @@ pub fn run(command: ModelCommand) -> anyhow::Result<ExitCode> {
                 args.output.display()
             );
             Ok(ExitCode::SUCCESS)
+        }
+        ModelCommand::Train(args) => {
+            let config = TrainConfig::load(&args.config).map_err(anyhow::Error::msg)?;
+            let series = args
+                .data
+                .iter()
+                .map(|path| {
+                    let name = path
+                        .file_stem()
+                        .map_or_else(|| "data".into(), |s| s.to_string_lossy().into_owned());
+                    candles::read_file(path)
+                        .map(|rows| (name, rows))
+                        .map_err(|e| anyhow::anyhow!("{e}"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let report = train(&config, &series, &args.output, |line| eprintln!("{line}"))
+                .map_err(anyhow::Error::msg)?;
+            eprintln!(
+                "{} samples of {} symbol(s), {} test windows: models and report.json in {}",
+                report.samples,
+                report.symbols.len(),
+                report.folds,
+                args.output.display()
+            );
+            let leaking = report.models.iter().any(|m| !m.shuffled_at_chance);
+            Ok(if leaking {
+                eprintln!("a model beat chance on shuffled labels: the evaluation leaks");
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         ModelCommand::Info(args) => {
             let manifest = Manifest::load(&args.manifest)?;

@@ -2,6 +2,8 @@
 //! the fallback when no GPU adapter exists. Large batches are split across threads (rayon).
 
 mod cnn;
+mod gbt;
+mod logistic;
 mod lstm;
 pub mod ops;
 mod simd;
@@ -54,6 +56,8 @@ fn forward_chunk(manifest: &Manifest, weights: &Weights, input: ArrayView3<f32>)
             transformer::forward(s, w, x, batch, seq)
         }
         (Manifest::Cnn(_), Weights::Cnn(w)) => cnn::forward(w, x, batch, seq),
+        (Manifest::Logistic(_), Weights::Logistic(w)) => logistic::forward(w, x, batch, seq),
+        (Manifest::Gbt(_), Weights::Gbt(w)) => gbt::forward(w, x, batch, seq),
         _ => unreachable!("weights are loaded for their manifest"),
     }
 }

@@ -1,0 +1,370 @@
+//! `stratbox model train`: a training set from candles, every model (logistic regression,
+//! gradient-boosted trees) judged out of sample on purged walk-forward folds (and on shuffled
+//! labels, which must come out at chance), then trained on the latest window and written where
+//! inference loads it, with a report.
+
+use super::dataset::{Dataset, DatasetSpec};
+use crate::features::FeatureConfig;
+use crate::feeds::candles::Candle;
+use ndarray::{Array2, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use stratbox_learn::gbt::{Gbt, GbtSpec};
+use stratbox_learn::labels::LabelSpec;
+use stratbox_learn::logistic::{Logistic, LogisticSpec};
+use stratbox_learn::metrics::Scores;
+use stratbox_learn::split::{SplitSpec, uniqueness};
+
+/// `train.toml`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// The model inputs, by feature name (`transform:name` allowed), in order.
+    pub features: Vec<String>,
+    /// Rows (bars) per sample's window.
+    #[serde(default = "one")]
+    pub seq: usize,
+    /// The candles' interval (`1m`, `1h`, ...).
+    pub interval: String,
+    /// What each sample is labelled with.
+    pub label: LabelSpec,
+    /// How samples are split into training and test windows.
+    pub split: SplitSpec,
+    /// Weight samples by their labels' uniqueness (true) or alike.
+    #[serde(default = "yes")]
+    pub uniqueness_weights: bool,
+    /// Seed of the shuffled-labels control.
+    #[serde(default)]
+    pub seed: u64,
+    /// The feature engine's settings (`[features]` of a service config).
+    #[serde(default)]
+    pub feature_engine: FeatureConfig,
+    /// The models to train: each a table with `name`, `kind` and the kind's settings.
+    #[serde(rename = "models")]
+    raw_models: Vec<toml::Table>,
+    /// The models, read from `raw_models` by [`TrainConfig::load`].
+    #[serde(skip)]
+    pub models: Vec<ModelConfig>,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One model of `train.toml`.
+#[derive(Clone, Debug)]
+pub struct ModelConfig {
+    /// Its name: the files `<name>.json` and `<name>.safetensors`.
+    pub name: String,
+    /// What it is, with its settings.
+    pub kind: ModelKind,
+}
+
+/// The kinds of model the host trains.
+#[derive(Clone, Debug)]
+pub enum ModelKind {
+    /// Multinomial logistic regression on the last row of the window (`kind = "logistic"`;
+    /// settings `c`, `class_weight`, `tol`, `max_iter`).
+    Logistic(LogisticSpec),
+    /// Gradient-boosted trees on the last row of the window (`kind = "gbt"`; settings
+    /// `rounds`, `learning_rate`, `max_depth`, `min_child_weight`, `lambda`, `gamma`, `bins`).
+    Gbt(GbtSpec),
+}
+
+/// A trained model of any kind.
+enum Fitted {
+    Logistic(Logistic),
+    Gbt(Gbt),
+}
+
+impl ModelKind {
+    /// Trains on features `x`, labels `y` and weights `w`.
+    fn fit(
+        &self,
+        x: ArrayView2<f64>,
+        y: &[usize],
+        w: &[f64],
+        classes: usize,
+    ) -> Result<Fitted, String> {
+        match self {
+            ModelKind::Logistic(spec) => {
+                Logistic::fit(x, y, Some(w), classes, spec).map(Fitted::Logistic)
+            }
+            ModelKind::Gbt(spec) => Gbt::fit(x, y, Some(w), classes, spec).map(Fitted::Gbt),
+        }
+        .map_err(|e| e.to_string())
+    }
+}
+
+impl Fitted {
+    fn probabilities(&self, x: ArrayView2<f64>) -> Array2<f64> {
+        match self {
+            Fitted::Logistic(m) => m.probabilities(x),
+            Fitted::Gbt(m) => m.probabilities(x),
+        }
+    }
+
+    fn export(&self, stem: &Path) -> Result<(), String> {
+        match self {
+            Fitted::Logistic(m) => m.export(stem),
+            Fitted::Gbt(m) => m.export(stem),
+        }
+        .map_err(|e| e.to_string())
+    }
+}
+
+impl ModelConfig {
+    /// A `[[models]]` table: its `name`, its `kind`, and the kind's settings (nothing else).
+    fn parse(mut table: toml::Table) -> Result<ModelConfig, String> {
+        let mut take = |key: &str| match table.remove(key) {
+            Some(toml::Value::String(s)) => Ok(s),
+            Some(other) => Err(format!("models: {key} must be a string, not {other}")),
+            None => Err(format!("models: every model needs a {key}")),
+        };
+        let name = take("name")?;
+        let kind = take("kind")?;
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(format!(
+                "models: name {name:?}: use letters, digits, '-', '_' or '.' (it names files)"
+            ));
+        }
+        let settings = toml::Value::Table(table);
+        let bad = |e: toml::de::Error| format!("models {name:?} ({kind}): {e}");
+        let kind = match kind.as_str() {
+            "logistic" => ModelKind::Logistic(settings.try_into().map_err(bad)?),
+            "gbt" => ModelKind::Gbt(settings.try_into().map_err(bad)?),
+            other => {
+                return Err(format!(
+                    "models {name:?}: kind {other:?} is not one the host trains (logistic, gbt)"
+                ));
+            }
+        };
+        Ok(ModelConfig { name, kind })
+    }
+}
+
+impl TrainConfig {
+    /// Reads and checks `train.toml`.
+    pub fn load(path: &Path) -> Result<TrainConfig, String> {
+        let shown = path.display();
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
+        let mut config: TrainConfig = toml::from_str(&text).map_err(|e| format!("{shown}: {e}"))?;
+        config.label.check().map_err(|e| format!("{shown}: {e}"))?;
+        if config.label.classes() < 2 {
+            return Err(format!(
+                "{shown}: the models here are classifiers: use a fixed_horizon or triple_barrier label"
+            ));
+        }
+        config.models = std::mem::take(&mut config.raw_models)
+            .into_iter()
+            .map(ModelConfig::parse)
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("{shown}: {e}"))?;
+        if config.models.is_empty() {
+            return Err(format!("{shown}: name at least one [[models]]"));
+        }
+        let mut names: Vec<&str> = config.models.iter().map(|m| m.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(format!("{shown}: two models are named {:?}", w[0]));
+        }
+        config.interval_ms().map_err(|e| format!("{shown}: {e}"))?;
+        Ok(config)
+    }
+
+    /// The bars' interval in ms, or why it cannot be read.
+    pub fn interval_ms(&self) -> Result<u32, String> {
+        crate::feeds::replay::parse_interval(&self.interval)
+            .ok_or_else(|| format!("interval {:?}: use e.g. 1m, 15m, 1h or 1d", self.interval))
+    }
+}
+
+/// Out-of-sample results of one model.
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelReport {
+    /// Its name.
+    pub name: String,
+    /// Scores over every test window's predictions together.
+    pub out_of_sample: Scores,
+    /// Scores of each test window: (first test sample's time, scores).
+    pub folds: Vec<(i64, Scores)>,
+    /// The same folds trained on shuffled labels: accuracy should be chance.
+    pub shuffled: Scores,
+    /// Whether the shuffled control came out at chance (accuracy at most three standard errors
+    /// above its `chance`); when it does not, the evaluation leaks and its scores mean nothing.
+    pub shuffled_at_chance: bool,
+    /// The samples the deployed model was trained on (the latest training window).
+    pub trained_on: usize,
+}
+
+/// What `stratbox model train` writes to `report.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainReport {
+    /// Samples in the training set.
+    pub samples: usize,
+    /// The symbols.
+    pub symbols: Vec<String>,
+    /// The first and last sample's bar close times.
+    pub from_ms: i64,
+    /// See `from_ms`.
+    pub to_ms: i64,
+    /// Share of each class among the labels.
+    pub class_shares: Vec<f64>,
+    /// Test windows.
+    pub folds: usize,
+    /// Each model.
+    pub models: Vec<ModelReport>,
+}
+
+/// Trains every model of `config` on `series` (symbol, candles), writes them and
+/// `report.json` to `output`; calls `progress` with a line per fold and model.
+pub fn train(
+    config: &TrainConfig,
+    series: &[(String, Vec<Candle>)],
+    output: &Path,
+    mut progress: impl FnMut(&str),
+) -> Result<TrainReport, String> {
+    let spec = DatasetSpec {
+        features: config.features.clone(),
+        seq: config.seq,
+        label: config.label,
+        interval_ms: config.interval_ms()?,
+    };
+    let data = Dataset::build(series, &spec, config.feature_engine.clone())?;
+    let folds = config.split.folds(&data.spans).map_err(|e| e.to_string())?;
+    let classes = config.label.classes();
+    let x = last_rows(&data);
+    let labels: Vec<usize> = data.labels.iter().map(|l| l.class).collect();
+    let weights = if config.uniqueness_weights {
+        uniqueness(&data.spans)
+    } else {
+        vec![1.0; data.len()]
+    };
+    let shuffled = shuffle(&labels, config.seed);
+    std::fs::create_dir_all(output).map_err(|e| format!("{}: {e}", output.display()))?;
+    let mut models = Vec::new();
+    for model in &config.models {
+        let fit = |rows: &[usize], y: &[usize]| -> Result<Fitted, String> {
+            let xs = x.select(Axis(0), rows);
+            let ys: Vec<usize> = rows.iter().map(|&i| y[i]).collect();
+            let ws: Vec<f64> = rows.iter().map(|&i| weights[i]).collect();
+            model.kind.fit(xs.view(), &ys, &ws, classes)
+        };
+        let judge = |y: &[usize]| -> Result<(Scores, Vec<(i64, Scores)>), String> {
+            let mut all_p = Vec::new();
+            let mut all_y = Vec::new();
+            let mut per_fold = Vec::new();
+            for fold in &folds {
+                let fitted = fit(&fold.train, y)?;
+                let test: Vec<usize> = fold.test.clone().collect();
+                let p = fitted.probabilities(x.select(Axis(0), &test).view());
+                let truth: Vec<usize> = test.iter().map(|&i| y[i]).collect();
+                per_fold.push((data.times[fold.test.start], Scores::of(p.view(), &truth)));
+                all_p.extend(p.iter().copied());
+                all_y.extend(truth);
+            }
+            let p = Array2::from_shape_vec((all_y.len(), classes), all_p).expect("rows of classes");
+            Ok((Scores::of(p.view(), &all_y), per_fold))
+        };
+        let (out_of_sample, per_fold) = judge(&labels)?;
+        for (i, (_, s)) in per_fold.iter().enumerate() {
+            progress(&format!(
+                "{}: fold {}/{}: accuracy {:.4} (chance {:.4}), log loss {:.4}",
+                model.name,
+                i + 1,
+                folds.len(),
+                s.accuracy,
+                s.chance,
+                s.log_loss
+            ));
+        }
+        let (shuffled_scores, _) = judge(&shuffled)?;
+        let n = shuffled_scores.samples as f64;
+        let chance = shuffled_scores.chance;
+        let error = (chance * (1.0 - chance) / n).sqrt();
+        let at_chance = shuffled_scores.accuracy - chance <= 3.0 * error;
+        let latest = latest_window(&config.split, data.len());
+        let deployed = fit(&latest, &labels)?;
+        deployed.export(&output.join(&model.name))?;
+        progress(&format!(
+            "{}: out of sample accuracy {:.4} (chance {:.4}, base rate {:.4}), log loss {:.4}, Brier {:.4}; shuffled labels {:.4} (chance {:.4}){}",
+            model.name,
+            out_of_sample.accuracy,
+            out_of_sample.chance,
+            out_of_sample.base_rate,
+            out_of_sample.log_loss,
+            out_of_sample.brier,
+            shuffled_scores.accuracy,
+            shuffled_scores.chance,
+            if at_chance {
+                ""
+            } else {
+                " (ABOVE CHANCE: the evaluation leaks)"
+            }
+        ));
+        models.push(ModelReport {
+            name: model.name.clone(),
+            out_of_sample,
+            folds: per_fold,
+            shuffled: shuffled_scores,
+            shuffled_at_chance: at_chance,
+            trained_on: latest.len(),
+        });
+    }
+    let mut class_shares = vec![0.0; classes];
+    for &k in &labels {
+        class_shares[k] += 1.0 / labels.len() as f64;
+    }
+    let report = TrainReport {
+        samples: data.len(),
+        symbols: data.symbols.clone(),
+        from_ms: data.times[0],
+        to_ms: *data.times.last().expect("samples"),
+        class_shares,
+        folds: folds.len(),
+        models,
+    };
+    let path = output.join("report.json");
+    let json = serde_json::to_string_pretty(&report).expect("the report serialises");
+    std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(report)
+}
+
+/// The last row of every sample's window, as f64 (samples, features).
+fn last_rows(data: &Dataset) -> Array2<f64> {
+    let seq = data.x.len_of(Axis(1));
+    data.x.index_axis(Axis(1), seq - 1).mapv(f64::from)
+}
+
+/// The samples the deployed model learns from: the latest training window of the scheme (the
+/// last `train` samples when rolling, every sample otherwise); no test window follows it, so
+/// nothing is purged.
+fn latest_window(split: &SplitSpec, n: usize) -> Vec<usize> {
+    match *split {
+        SplitSpec::WalkForward {
+            train,
+            expanding: false,
+            ..
+        } => (n.saturating_sub(train)..n).collect(),
+        _ => (0..n).collect(),
+    }
+}
+
+/// `labels` in an order shuffled by `seed` (Fisher-Yates on the host's generator).
+fn shuffle(labels: &[usize], seed: u64) -> Vec<usize> {
+    let mut rng = crate::rng::Rng(seed);
+    let mut out = labels.to_vec();
+    for i in (1..out.len()).rev() {
+        let j = (rng.uniform() * (i + 1) as f64) as usize;
+        out.swap(i, j.min(i));
+    }
+    out
+}

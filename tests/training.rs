@@ -1,0 +1,142 @@
+//! Learning in the host on real candles (`../shared/data`): training sets built through the
+//! feature engine see no bar after their own, and `stratbox model train` judges a model out of
+//! sample on purged walk-forward folds, passes the shuffled-labels control, and writes a model
+//! that inference loads.
+
+mod common;
+
+use common::data_dir;
+use std::process::Command;
+use stratbox::features::FeatureConfig;
+use stratbox::feeds::candles;
+use stratbox::learning::dataset::{Dataset, DatasetSpec};
+use stratbox_learn::labels::{LabelSpec, Threshold};
+
+fn spec() -> DatasetSpec {
+    DatasetSpec {
+        features: ["ret_1", "RSI_14", "zscore_32:ret_1", "ADX_14"]
+            .map(String::from)
+            .to_vec(),
+        seq: 8,
+        label: LabelSpec::FixedHorizon {
+            horizon: 5,
+            threshold: Threshold::Volatility { k: 0.5, window: 30 },
+        },
+        interval_ms: 60_000,
+    }
+}
+
+/// A sample's inputs come from its bar and those before: the training set of the first bars
+/// alone holds the same windows for the samples both have.
+#[test]
+fn a_samples_inputs_do_not_depend_on_later_bars() {
+    let rows = candles::read_file(&data_dir().join("BTC_1m_a.csv")).unwrap();
+    let full = Dataset::build(
+        &[("BTCX".into(), rows[..3000].to_vec())],
+        &spec(),
+        FeatureConfig::default(),
+    )
+    .unwrap();
+    let short = Dataset::build(
+        &[("BTCX".into(), rows[..1500].to_vec())],
+        &spec(),
+        FeatureConfig::default(),
+    )
+    .unwrap();
+    assert!(short.len() > 1000, "{} samples", short.len());
+    for i in 0..short.len() {
+        assert_eq!(short.times[i], full.times[i]);
+        assert_eq!(short.spans[i], full.spans[i]);
+        assert_eq!(short.labels[i], full.labels[i]);
+        assert_eq!(
+            short.x.index_axis(ndarray::Axis(0), i),
+            full.x.index_axis(ndarray::Axis(0), i),
+            "sample {i}"
+        );
+    }
+    // Labels look ahead exactly their horizon; the last samples wait for theirs.
+    let last = full.spans.last().unwrap();
+    assert_eq!(last.end - last.start, 5);
+    assert!(full.times.last().unwrap() + 5 * 60_000 <= rows[2999].open_time + 60_000);
+}
+
+#[test]
+fn model_train_judges_out_of_sample_and_writes_a_model_inference_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("models");
+    let status = Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(["model", "train", "--config"])
+        .arg(common::repo_root().join("examples/train.toml"))
+        .arg("--data")
+        .arg(data_dir().join("BTC_1m_a.csv"))
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert!(status.status.success(), "{stderr}");
+    assert!(stderr.contains("logistic: fold 1/"), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert!(report["samples"].as_u64().unwrap() > 13_000, "{report}");
+    assert!(report["folds"].as_u64().unwrap() >= 8, "{report}");
+    assert_eq!(report["models"][1]["name"], "gbt");
+    assert_eq!(report["models"][1]["shuffled_at_chance"], true, "{report}");
+    let model = &report["models"][0];
+    assert_eq!(model["shuffled_at_chance"], true, "{model}");
+    let scores = &model["out_of_sample"];
+    let n = scores["samples"].as_u64().unwrap();
+    let confusion: u64 = scores["confusion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
+        .sum();
+    assert_eq!(confusion, n, "every test sample scored once");
+    assert!(scores["log_loss"].as_f64().unwrap() > 0.0);
+    // Deterministic training on fixed data: its skill over chance is a regression check.
+    assert!(
+        scores["accuracy"].as_f64().unwrap() > scores["chance"].as_f64().unwrap() + 0.02,
+        "{scores}"
+    );
+    assert_eq!(model["trained_on"], 4000);
+    // What inference loads: the manifest and its weights, run on a window of inputs.
+    let compute = stratbox_infer::Compute::select(stratbox_infer::DeviceChoice::Cpu).unwrap();
+    let mut loaded = stratbox_infer::Model::load(
+        &out.join("logistic.json"),
+        &out.join("logistic.safetensors"),
+        &compute,
+    )
+    .unwrap();
+    assert_eq!(loaded.manifest().arch(), "logistic");
+    let input = ndarray::Array3::<f32>::zeros((2, 1, 10));
+    assert_eq!(loaded.infer(input.view()).unwrap().dim(), (2, 3));
+    let mut trees = stratbox_infer::Model::load(
+        &out.join("gbt.json"),
+        &out.join("gbt.safetensors"),
+        &compute,
+    )
+    .unwrap();
+    assert_eq!(trees.infer(input.view()).unwrap().dim(), (2, 3));
+    // A broken configuration is refused, naming what is wrong.
+    let bad = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string(common::repo_root().join("examples/train.toml"))
+        .unwrap()
+        .replace("kind = \"logistic\"", "kind = \"forest\"");
+    std::fs::write(&bad, text).unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(["model", "train", "--config"])
+        .arg(&bad)
+        .arg("--data")
+        .arg(data_dir().join("BTC_1m_a.csv"))
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("kind \"forest\""),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
