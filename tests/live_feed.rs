@@ -254,25 +254,26 @@ async fn malformed_messages_are_counted_and_the_feed_goes_on() {
     assert!(malformed > 0, "{:?}", run.connections);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn skipped_update_ids_resync_the_book_which_then_matches_the_simulator() {
+/// A simulator of XRPETH whose book changes every `book_ms` with `faults`, and a feed of its
+/// book alone (no bars wanted): its address, the feed's events and counters, and its stop.
+async fn book_feed(
+    faults: Faults,
+    book_ms: u64,
+) -> (
+    String,
+    mpsc::Receiver<FeedEvent>,
+    Arc<FeedStats>,
+    oneshot::Sender<()>,
+) {
     let market = SimMarket::recorded("XRPETH", "1m", 60_000, rows(10));
-    let faults = Faults {
-        skip_every: Some(15),
-        ..Faults::default()
+    let config = SimConfig {
+        faults,
+        seed: 5,
+        book_ms,
+        bars_per_second: 0.0,
+        ..SimConfig::default()
     };
-    let addr = start_sim(
-        market,
-        SimConfig {
-            faults,
-            trades: Vec::new(),
-            seed: 5,
-            book_ms: 150,
-            bars_per_second: 0.0,
-            ..SimConfig::default()
-        },
-    )
-    .await;
+    let addr = start_sim(market, config).await;
     let mut config = LiveFeedConfig::new(
         &format!("http://{addr}"),
         &format!("ws://{addr}"),
@@ -280,11 +281,21 @@ async fn skipped_update_ids_resync_the_book_which_then_matches_the_simulator() {
         "1m",
         60_000,
     );
-    config.resume_after = Some(i64::MAX - 120_000); // no bars wanted here
-    let (tx, mut rx) = mpsc::channel(1024);
+    config.resume_after = Some(i64::MAX - 120_000);
+    let (tx, rx) = mpsc::channel(1024);
     let stats = Arc::new(FeedStats::default());
     let (stop, shutdown) = oneshot::channel();
     tokio::spawn(ws::run(config, tx, stats.clone(), shutdown));
+    (addr, rx, stats, stop)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skipped_update_ids_resync_the_book_which_then_matches_the_simulator() {
+    let faults = Faults {
+        skip_every: Some(15),
+        ..Faults::default()
+    };
+    let (addr, mut rx, stats, stop) = book_feed(faults, 150).await;
     let rest = RestClient::new(&format!("http://{addr}"));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let mut matched = 0;
@@ -323,29 +334,8 @@ async fn skipped_update_ids_resync_the_book_which_then_matches_the_simulator() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quiet_symbols_book_is_in_sync_without_waiting_for_a_change() {
-    let market = SimMarket::recorded("XRPETH", "1m", 60_000, rows(10));
-    let addr = start_sim(
-        market,
-        SimConfig {
-            seed: 5,
-            book_ms: 3_600_000, // one change as it starts, then none for an hour
-            bars_per_second: 0.0,
-            ..SimConfig::default()
-        },
-    )
-    .await;
-    let mut config = LiveFeedConfig::new(
-        &format!("http://{addr}"),
-        &format!("ws://{addr}"),
-        "XRPETH",
-        "1m",
-        60_000,
-    );
-    config.resume_after = Some(i64::MAX - 120_000); // no bars wanted here
-    let (tx, mut rx) = mpsc::channel(1024);
-    let stats = Arc::new(FeedStats::default());
-    let (stop, shutdown) = oneshot::channel();
-    tokio::spawn(ws::run(config, tx, stats.clone(), shutdown));
+    // One change as the simulator starts, then none for an hour.
+    let (addr, mut rx, stats, stop) = book_feed(Faults::default(), 3_600_000).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let (last_update_id, bids, asks) = loop {
         let event = tokio::time::timeout_at(deadline, rx.recv())

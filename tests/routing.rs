@@ -81,6 +81,26 @@ fn asks(addr: &str) -> Vec<(Fixed, Fixed)> {
 /// The service with a quiet deployment `q` (its strategy never trades here) whose budget is
 /// what the two accounts hold together, its orders routed between the two venues, the market
 /// read from the first.
+/// Starts parent `order` on deployment `q` and waits for it to be done: its view.
+fn work(api: &Api, order: Value) -> Value {
+    let (status, started) = api.call("POST", "/v1/deployments/q/algos", TOKEN, Some(order));
+    assert_eq!(status, 201, "{started}");
+    let id = started["id"].as_u64().unwrap();
+    let algos = api.wait_for("/v1/algos", "the parent done", 60, |list| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == id && a["state"] == "done")
+    });
+    algos
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id)
+        .unwrap()
+        .clone()
+}
+
 fn routed_config(dir: &std::path::Path, addrs: &[String]) -> std::path::PathBuf {
     let legs: String = VENUES
         .iter()
@@ -160,22 +180,7 @@ fn a_parent_order_is_split_between_two_exchanges_for_the_best_price_after_fees()
     let books: Vec<Vec<(Fixed, Fixed)>> = addrs.iter().map(|a| asks(a)).collect();
     let order = json!({"symbol": "BTCUSDT", "side": "buy", "quantity": 60, "style": "twap",
         "duration_s": 30, "slices": 1, "urgency": "aggressive", "max_slippage_bps": 100});
-    let (status, started) = api.call("POST", "/v1/deployments/q/algos", TOKEN, Some(order));
-    assert_eq!(status, 201, "{started}");
-    let id = started["id"].as_u64().unwrap();
-    let algos = api.wait_for("/v1/algos", "the parent done", 60, |list| {
-        list.as_array()
-            .unwrap()
-            .iter()
-            .any(|a| a["id"] == id && a["state"] == "done")
-    });
-    let parent = algos
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["id"] == id)
-        .unwrap()
-        .clone();
+    let parent = work(&api, order);
     eprintln!("{parent:#}");
     // Each exchange filled what the host sent it, and together the whole parent.
     let mut total = Fixed::ZERO;
@@ -245,21 +250,7 @@ fn a_parent_order_is_split_between_two_exchanges_for_the_best_price_after_fees()
     let dear_before = trades(&a, 0).len();
     let pinned = json!({"symbol": "BTCUSDT", "side": "sell", "quantity": 1, "style": "twap",
         "duration_s": 30, "slices": 1, "urgency": "aggressive", "venue": "dear"});
-    let (status, started) = api.call("POST", "/v1/deployments/q/algos", TOKEN, Some(pinned));
-    assert_eq!(status, 201, "{started}");
-    let id = started["id"].as_u64().unwrap();
-    let algos = api.wait_for("/v1/algos", "the pinned parent done", 60, |list| {
-        list.as_array()
-            .unwrap()
-            .iter()
-            .any(|a| a["id"] == id && a["state"] == "done")
-    });
-    let parent = algos
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["id"] == id)
-        .unwrap();
+    let parent = work(&api, pinned);
     let venues: Vec<&str> = parent["venues"]
         .as_array()
         .unwrap()

@@ -181,6 +181,17 @@ impl Weights {
     }
 }
 
+/// The deepest a tree of the host's own may be.
+pub const MAX_TREE_DEPTH: usize = 64;
+
+/// `values` of tensor `name` if all are finite.
+fn finite(name: &str, values: Array1<f32>) -> Result<Array1<f32>, InferError> {
+    match values.iter().find(|v| !v.is_finite()) {
+        Some(v) => Err(InferError::Weights(format!("tensor `{name}` holds {v}"))),
+        None => Ok(values),
+    }
+}
+
 struct Reader<'a> {
     tensors: &'a SafeTensors<'a>,
     used: BTreeMap<String, ()>,
@@ -315,12 +326,16 @@ impl Reader<'_> {
                 "tensor `scale` holds {bad}: every scale must be positive"
             )));
         }
+        let weight = self.matrix("weight", s.n_out, s.n_features)?;
+        if let Some(v) = weight.iter().find(|v| !v.is_finite()) {
+            return Err(InferError::Weights(format!("tensor `weight` holds {v}")));
+        }
         Ok(LogisticWeights {
-            mean: self.vector("mean", s.n_features)?,
+            mean: finite("mean", self.vector("mean", s.n_features)?)?,
             scale,
             linear: Linear {
-                weight: self.matrix("weight", s.n_out, s.n_features)?,
-                bias: self.vector("bias", s.n_out)?,
+                weight,
+                bias: finite("bias", self.vector("bias", s.n_out)?)?,
             },
         })
     }
@@ -353,29 +368,51 @@ impl Reader<'_> {
         let feature = self.indices("feature", s.nodes, -1..s.n_features as i64)?;
         let left = self.indices("left", s.nodes, 0..nodes)?;
         let right = self.indices("right", s.nodes, 0..nodes)?;
-        // Children come after their parent, so every walk ends at a leaf.
-        for i in 0..s.nodes {
-            if feature[i] >= 0 && (left[i] <= i as i64 || right[i] <= i as i64) {
-                return Err(InferError::Weights(format!(
-                    "node {i} splits to a node before it: the trees must point forward"
-                )));
+        let bad = |m: String| Err(InferError::Weights(m));
+        // Trees one after the other from node 0, each its own nodes alone.
+        if roots[0] != 0 || roots.windows(2).any(|w| w[1] <= w[0]) {
+            return bad(
+                "tensor `roots` must start at 0 and increase: one run of nodes per tree".into(),
+            );
+        }
+        for (t, &root) in roots.iter().enumerate() {
+            let end = roots.get(t + 1).copied().unwrap_or(nodes);
+            let mut depth = vec![0usize; (end - root) as usize];
+            for i in root..end {
+                if feature[i as usize] < 0 {
+                    continue;
+                }
+                // Children come after their parent and inside its tree: every walk ends at a
+                // leaf within MAX_TREE_DEPTH steps.
+                for child in [left[i as usize], right[i as usize]] {
+                    if child <= i || child >= end {
+                        return bad(format!(
+                            "node {i} of tree {t} splits to node {child}: the trees must point forward, each within its own nodes"
+                        ));
+                    }
+                    let d = depth[(i - root) as usize] + 1;
+                    if d > MAX_TREE_DEPTH {
+                        return bad(format!("tree {t} is deeper than {MAX_TREE_DEPTH} levels"));
+                    }
+                    depth[(child - root) as usize] = d;
+                }
             }
         }
         let threshold = self.take("threshold", &[s.nodes])?;
-        if let Some(bad) = threshold.iter().find(|v| v.is_nan()) {
-            return Err(InferError::Weights(format!(
-                "tensor `threshold` holds {bad}"
-            )));
+        if let Some(v) = threshold.iter().find(|v| v.is_nan()) {
+            return bad(format!("tensor `threshold` holds {v}"));
         }
         let u32s = |v: Vec<i64>| v.into_iter().map(|i| i as u32).collect();
+        let base = finite("base", self.vector("base", s.n_out)?)?;
+        let value = finite("value", self.vector("value", s.nodes)?)?;
         Ok(GbtWeights {
-            base: self.vector("base", s.n_out)?,
+            base,
             roots: u32s(roots),
             feature: feature.into_iter().map(|i| i as i32).collect(),
             threshold,
             left: u32s(left),
             right: u32s(right),
-            value: self.take("value", &[s.nodes])?,
+            value: value.to_vec(),
         })
     }
 

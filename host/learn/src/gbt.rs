@@ -1,7 +1,8 @@
 //! Gradient-boosted trees for several classes, trained by second-order boosting (the method of
 //! XGBoost: each round fits one regression tree per class to the softmax loss's gradients and
-//! Hessians, with an L2 penalty `lambda` on leaf values) over features binned by training
-//! quantiles, deterministically.
+//! Hessians, with an L2 penalty `lambda` on leaf values; the Hessian here is `p(1-p)`, half
+//! XGBoost's `2p(1-p)`) over features binned at evenly spaced ranks of their distinct training
+//! values, deterministically.
 //!
 //! - A split's gain is `½ [G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ)] − γ`; the best split of the
 //!   first feature and lowest threshold wins ties. A node splits only when the gain is positive
@@ -36,7 +37,7 @@ pub struct GbtSpec {
     pub lambda: f64,
     /// Least gain a split must bring (γ).
     pub gamma: f64,
-    /// Bins per feature (quantiles of the training values), 2 to 256.
+    /// Bins per feature (evenly spaced ranks of the distinct training values), 2 to 256.
     pub bins: usize,
 }
 
@@ -195,6 +196,12 @@ impl Gbt {
         let io = |e: String| LearnError::Data(e);
         let with = |ext: &str| stem.with_extension(ext);
         let nodes: usize = self.trees.iter().map(|t| t.feature.len()).sum();
+        // Node indices are stored as float32, exact up to 2^24.
+        if nodes > 1 << 24 {
+            return Err(io(format!(
+                "{nodes} nodes: more than the 16,777,216 a model file can index exactly"
+            )));
+        }
         let manifest = Manifest::Gbt(GbtManifest {
             n_features: self.features,
             n_out: self.classes,
@@ -237,8 +244,8 @@ fn check(
     spec: &GbtSpec,
 ) -> Result<(), LearnError> {
     let config = |m: String| Err(LearnError::Config(m));
-    if spec.rounds == 0 || spec.max_depth == 0 {
-        return config("gbt rounds and max_depth must be at least 1".into());
+    if spec.rounds == 0 || !(1..=64).contains(&spec.max_depth) {
+        return config("gbt rounds must be at least 1 and max_depth 1 to 64".into());
     }
     if !(2..=256).contains(&spec.bins) {
         return config(format!("gbt bins {} must be 2 to 256", spec.bins));

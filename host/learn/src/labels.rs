@@ -7,11 +7,13 @@
 //!   (profit-take) and a lower (stop-loss) barrier at `±k · σ_t · √horizon` in log price around the
 //!   close of `t`, and a vertical barrier `horizon` bars later. The first barrier touched, by a
 //!   bar's high or low, gives the class: up, down, or flat at the vertical barrier. A bar that
-//!   touches both counts as the stop (the order within a bar is unknown; the pessimistic side).
+//!   touches both counts as the stop (the order within a bar is unknown; this leans the classes
+//!   towards down, which the class shares of the report show).
 //! - **Forward return**: the log return over `horizon` bars, as a regression target.
 //!
 //! Every label records `end`, the bar whose close completes it: the splits use it to keep
-//! training labels out of test windows.
+//! training labels out of test windows. Where the volatility is (near) zero, a flat stretch,
+//! a volatility-scaled label is not made.
 
 use crate::LearnError;
 use serde::{Deserialize, Serialize};
@@ -22,6 +24,10 @@ pub const DOWN: usize = 0;
 pub const FLAT: usize = 1;
 /// Up.
 pub const UP: usize = 2;
+
+/// Below this volatility (of one-bar log returns) a stretch counts as flat: barriers scaled by
+/// it would have no width.
+pub const MIN_VOLATILITY: f64 = 1e-9;
 
 /// Bars of one symbol, oldest first (equal lengths).
 #[derive(Clone, Copy, Debug)]
@@ -179,8 +185,9 @@ impl LabelSpec {
                 }
                 let base = log(bars.close[t])?;
                 let ret = log(bars.close[end])? - base;
+                // A flat stretch has no volatility to scale by: no label there.
                 let sigma = match &sigma {
-                    Some(s) => Some(s[t]?),
+                    Some(s) => Some(s[t].filter(|v| *v > MIN_VOLATILITY)?),
                     None => None,
                 };
                 Some(match *self {
@@ -358,6 +365,25 @@ mod tests {
         let label = get(&close, &close);
         assert_eq!((label.class, label.end), (FLAT, 6));
         assert!(label.ret.abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_flat_stretch_gets_no_volatility_scaled_label() {
+        let close = [100.0; 8];
+        let spec = LabelSpec::TripleBarrier {
+            horizon: 2,
+            profit_take: 1.0,
+            stop_loss: 1.0,
+            window: 2,
+        };
+        let labels = spec
+            .labels(Bars {
+                high: &close,
+                low: &close,
+                close: &close,
+            })
+            .unwrap();
+        assert!(labels.iter().all(Option::is_none), "{labels:?}");
     }
 
     #[test]

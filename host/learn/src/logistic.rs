@@ -351,8 +351,12 @@ fn lbfgs(
                 .map(|(t, d)| t + step * d)
                 .collect();
             let (v, g) = problem.value_and_gradient(&next);
-            if v <= value + 1e-4 * step * slope || step < 1e-20 {
+            if v <= value + 1e-4 * step * slope {
                 break (next, v, g);
+            }
+            if step < 1e-20 {
+                // No step along the direction lowers the objective: as good as it gets.
+                return (theta, value, iteration + 1);
             }
             step *= 0.5;
         };
@@ -363,13 +367,9 @@ fn lbfgs(
             .map(|(a, b)| a - b)
             .collect();
         let sy = dot(&s, &y);
-        let stalled = next_value >= value && s.iter().all(|d| *d == 0.0);
         theta = next;
         value = next_value;
         gradient = next_gradient;
-        if stalled {
-            return (theta, value, iteration + 1);
-        }
         if sy > 1e-300 {
             if history.len() == PAIRS {
                 history.pop_front();

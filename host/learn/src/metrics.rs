@@ -39,6 +39,9 @@ pub struct Scores {
     pub chance: f64,
     /// Mean negative log-probability of the label.
     pub log_loss: f64,
+    /// The log loss of always predicting the labels' own shares (known only after the fact):
+    /// a model whose log loss is not below it has no skill at the probabilities.
+    pub prior_log_loss: f64,
     /// Mean squared distance between the probabilities and the label's one-hot vector, summed
     /// over classes.
     pub brier: f64,
@@ -80,6 +83,12 @@ impl Scores {
             .map(|row| row.iter().sum::<usize>())
             .max()
             .unwrap_or(0);
+        let prior_log_loss = -(0..k)
+            .map(|c| {
+                let share = per(confusion[c].iter().sum::<usize>() as f64);
+                if share > 0.0 { share * share.ln() } else { 0.0 }
+            })
+            .sum::<f64>();
         let chance = (0..k)
             .map(|c| {
                 let labelled: usize = confusion[c].iter().sum();
@@ -93,6 +102,7 @@ impl Scores {
             base_rate: per(most_common as f64),
             chance,
             log_loss: per(log_loss),
+            prior_log_loss,
             brier: per(brier),
             confusion,
             calibration: bins
@@ -169,6 +179,8 @@ mod tests {
         assert!((s.chance - 1.0 / 3.0).abs() < 1e-15);
         let loss = -(0.7f64.ln() + 0.3f64.ln() + 0.5f64.ln()) / 3.0;
         assert!((s.log_loss - loss).abs() < 1e-15);
+        let prior = -(1.0 / 3.0 * (1.0f64 / 3.0).ln() + 2.0 / 3.0 * (2.0f64 / 3.0).ln());
+        assert!((s.prior_log_loss - prior).abs() < 1e-15);
         let brier = ((0.09 + 0.04 + 0.01) + (0.01 + 0.49 + 0.36) + (0.04 + 0.25 + 0.09)) / 3.0;
         assert!((s.brier - brier).abs() < 1e-15);
         assert_eq!(

@@ -1,8 +1,38 @@
-//! Trees trained here, written as the host's inference reads them, give the same
+//! Models trained here, written as the host's inference reads them, give the same
 //! probabilities through `stratbox-infer`.
 
 use ndarray::{Array2, Array3};
+use std::path::Path;
 use stratbox_learn::gbt::{Gbt, GbtSpec};
+use stratbox_learn::logistic::{Logistic, LogisticSpec};
+
+/// The class probabilities the model written at `stem` gives `x` (samples, features) through
+/// the host's inference, fed as windows of two steps whose first is noise (the models read the
+/// last).
+fn through_inference(stem: &Path, x: &Array2<f64>) -> Array2<f64> {
+    let compute = stratbox_infer::Compute::select(stratbox_infer::DeviceChoice::Cpu).unwrap();
+    let mut loaded = stratbox_infer::Model::load(
+        &stem.with_extension("json"),
+        &stem.with_extension("safetensors"),
+        &compute,
+    )
+    .unwrap();
+    let input = Array3::from_shape_fn((x.nrows(), 2, x.ncols()), |(i, t, j)| {
+        if t == 0 { 1e6 } else { x[[i, j]] as f32 }
+    });
+    let mut p = loaded.infer(input.view()).unwrap().mapv(f64::from);
+    for mut row in p.rows_mut() {
+        let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        row.mapv_inplace(|v| (v - max).exp());
+        let sum = row.sum();
+        row.mapv_inplace(|v| v / sum);
+    }
+    p
+}
+
+fn largest_difference(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+    (a - b).iter().fold(0.0f64, |m, d| m.max(d.abs()))
+}
 
 /// Three classes by a ring and a half-plane: nothing linear.
 fn data(n: usize, seed: u64) -> (Array2<f64>, Vec<usize>) {
@@ -44,30 +74,25 @@ fn exported_trees_give_the_same_probabilities_through_inference() {
     let dir = tempfile::tempdir().unwrap();
     let stem = dir.path().join("gbt");
     model.export(&stem).unwrap();
-    let compute = stratbox_infer::Compute::select(stratbox_infer::DeviceChoice::Cpu).unwrap();
-    let mut loaded = stratbox_infer::Model::load(
-        &stem.with_extension("json"),
-        &stem.with_extension("safetensors"),
-        &compute,
-    )
-    .unwrap();
-    assert_eq!(loaded.manifest().arch(), "gbt");
     let (test, truth) = data(200, 2);
-    let input = Array3::from_shape_fn((200, 1, 3), |(i, _, j)| test[[i, j]] as f32);
-    let logits = loaded.infer(input.view()).unwrap();
-    let expected = model.probabilities(test.view());
-    let mut right = 0;
-    for (i, row) in logits.rows().into_iter().enumerate() {
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let sum: f64 = row.iter().map(|v| f64::from(v - max).exp()).sum();
-        for (k, v) in row.iter().enumerate() {
-            let p = f64::from(v - max).exp() / sum;
-            assert!((p - expected[[i, k]]).abs() < 1e-5, "sample {i} class {k}");
-        }
-        let best = (0..3).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap();
-        right += usize::from(best == truth[i]);
-    }
+    let p = through_inference(&stem, &test);
+    assert!(largest_difference(&p, &model.probabilities(test.view())) < 1e-5);
+    let right = (0..200)
+        .filter(|&i| (0..3).max_by(|&a, &b| p[[i, a]].total_cmp(&p[[i, b]])) == Some(truth[i]))
+        .count();
     assert!(right > 170, "{right} of 200 right");
+}
+
+#[test]
+fn an_exported_logistic_regression_gives_the_same_probabilities_through_inference() {
+    let (x, y) = data(400, 4);
+    let model = Logistic::fit(x.view(), &y, None, 3, &LogisticSpec::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let stem = dir.path().join("logistic");
+    model.export(&stem).unwrap();
+    let (test, _) = data(100, 5);
+    let p = through_inference(&stem, &test);
+    assert!(largest_difference(&p, &model.probabilities(test.view())) < 1e-5);
 }
 
 #[test]

@@ -3,9 +3,10 @@
 //!
 //! Each symbol's candles run through a [`FeatureEngine`] bar by bar; after each bar the
 //! symbol's window of `seq` rows of the model's inputs is taken as that bar's sample (values
-//! missing then are 0, as inference gives them), and its label from the bars after it. Samples
-//! of every symbol are merged in time order; their spans are on the bar grid of the interval
-//! (open time / interval), so splits purge across symbols by time.
+//! missing in its last row make no sample), and its label from the bars after it. Samples of
+//! every symbol are merged in time order; their spans are on the bar grid of the interval
+//! (open time / interval), so splits purge across symbols by time and a gap in the candles
+//! lengthens the spans across it.
 
 use crate::features::{FeatureConfig, FeatureEngine};
 use crate::feeds::candles::Candle;
@@ -55,6 +56,23 @@ pub struct Dataset {
     pub symbols: Vec<String>,
 }
 
+/// Why `candles` are not bars of `interval_ms`, if they are not: out of order, repeated, or
+/// closer together than the interval (another interval's candles).
+fn check_interval(name: &str, candles: &[Candle], interval_ms: u32) -> Result<(), String> {
+    let step = i64::from(interval_ms);
+    match candles
+        .windows(2)
+        .map(|w| w[1].open_time - w[0].open_time)
+        .find(|&gap| gap < step || gap % step != 0)
+    {
+        None => Ok(()),
+        Some(gap) => Err(format!(
+            "{name}: two candles open {gap} ms apart, not a multiple of the interval's {step} ms \
+             (another interval's candles, or out of order)"
+        )),
+    }
+}
+
 impl Dataset {
     /// Samples of `series` (symbol name, candles oldest first) as `spec` says, with the feature
     /// engine configured by `features` (its history is raised to what the windows need).
@@ -91,21 +109,30 @@ impl Dataset {
                     close: &close,
                 })
                 .map_err(|e| format!("{name}: {e}"))?;
+            check_interval(name, candles, spec.interval_ms)?;
+            let grid = |c: &Candle| {
+                usize::try_from(c.open_time / i64::from(spec.interval_ms))
+                    .map_err(|_| format!("{name}: a candle opens before 1970"))
+            };
             for (t, candle) in candles.iter().enumerate() {
                 let bar = candle.to_bar(id, spec.interval_ms);
                 engine.on_bar(&bar, &symbols);
                 let Some(label) = labels[t] else { continue };
-                let Some(Some((window, _missing))) =
+                let Some(Some((window, missing))) =
                     engine.windows(&[id], &inputs, spec.seq).into_iter().next()
                 else {
                     continue;
                 };
-                let grid = usize::try_from(candle.open_time / i64::from(spec.interval_ms))
-                    .map_err(|_| format!("{name}: a candle opens before 1970"))?;
+                // A value still missing in the row the models read most (the last) would be a
+                // 0 that means nothing: no sample until every input has one.
+                if missing.row(spec.seq - 1).iter().any(|&m| m) {
+                    continue;
+                }
                 rows.push(Row {
+                    // On the time grid, so a gap in the candles lengthens the span it lies in.
                     span: Span {
-                        start: grid,
-                        end: grid + (label.end - t),
+                        start: grid(candle)?,
+                        end: grid(&candles[label.end])?,
                     },
                     symbol: k,
                     window,

@@ -1,7 +1,7 @@
 //! `stratbox model train`: a training set from candles, every model (logistic regression,
-//! gradient-boosted trees) judged out of sample on purged walk-forward folds (and on shuffled
+//! gradient-boosted trees) judged out of sample on purged walk-forward folds (and on shifted
 //! labels, which must come out at chance), then trained on the latest window and written where
-//! inference loads it, with a report.
+//! inference loads it (only if that control passed), with a report.
 
 use super::dataset::{Dataset, DatasetSpec};
 use crate::features::FeatureConfig;
@@ -33,7 +33,7 @@ pub struct TrainConfig {
     /// Weight samples by their labels' uniqueness (true) or alike.
     #[serde(default = "yes")]
     pub uniqueness_weights: bool,
-    /// Seed of the shuffled-labels control.
+    /// Seed of the shifted-labels control.
     #[serde(default)]
     pub seed: u64,
     /// The feature engine's settings (`[features]` of a service config).
@@ -196,12 +196,15 @@ pub struct ModelReport {
     pub out_of_sample: Scores,
     /// Scores of each test window: (first test sample's time, scores).
     pub folds: Vec<(i64, Scores)>,
-    /// The same folds trained on shuffled labels: accuracy should be chance.
-    pub shuffled: Scores,
-    /// Whether the shuffled control came out at chance (accuracy at most three standard errors
-    /// above its `chance`); when it does not, the evaluation leaks and its scores mean nothing.
-    pub shuffled_at_chance: bool,
-    /// The samples the deployed model was trained on (the latest training window).
+    /// The same folds trained on labels shifted around the sample order (each sample given
+    /// another's label, the labels' own runs kept): accuracy should be chance.
+    pub shifted: Scores,
+    /// Whether that control came out at chance (accuracy at most three standard errors above
+    /// its `chance`, counting samples a horizon apart); when it does not, the evaluation leaks,
+    /// its scores mean nothing and the model is not written. A sanity check, not a proof: a
+    /// model that always predicts one class passes it trivially.
+    pub shifted_at_chance: bool,
+    /// The samples the written model was trained on (the latest training window).
     pub trained_on: usize,
 }
 
@@ -248,14 +251,18 @@ pub fn train(
     } else {
         vec![1.0; data.len()]
     };
-    let shuffled = shuffle(&labels, config.seed);
+    let shifted = shift(&labels, config.label.horizon(), config.seed);
     std::fs::create_dir_all(output).map_err(|e| format!("{}: {e}", output.display()))?;
     let mut models = Vec::new();
     for model in &config.models {
         let fit = |rows: &[usize], y: &[usize]| -> Result<Fitted, String> {
             let xs = x.select(Axis(0), rows);
             let ys: Vec<usize> = rows.iter().map(|&i| y[i]).collect();
-            let ws: Vec<f64> = rows.iter().map(|&i| weights[i]).collect();
+            // Weights of mean 1 in every training set, so the trees' absolute settings
+            // (min_child_weight, lambda) mean samples whatever the labels' overlap.
+            let sum: f64 = rows.iter().map(|&i| weights[i]).sum();
+            let scale = rows.len() as f64 / sum;
+            let ws: Vec<f64> = rows.iter().map(|&i| weights[i] * scale).collect();
             model.kind.fit(xs.view(), &ys, &ws, classes)
         };
         let judge = |y: &[usize]| -> Result<(Scores, Vec<(i64, Scores)>), String> {
@@ -286,36 +293,40 @@ pub fn train(
                 s.log_loss
             ));
         }
-        let (shuffled_scores, _) = judge(&shuffled)?;
-        let n = shuffled_scores.samples as f64;
-        let chance = shuffled_scores.chance;
+        let (shifted_scores, _) = judge(&shifted)?;
+        // Overlapping labels are not independent: count samples a horizon apart.
+        let n = shifted_scores.samples as f64 / config.label.horizon() as f64;
+        let chance = shifted_scores.chance;
         let error = (chance * (1.0 - chance) / n).sqrt();
-        let at_chance = shuffled_scores.accuracy - chance <= 3.0 * error;
+        let at_chance = shifted_scores.accuracy - chance <= 3.0 * error;
         let latest = latest_window(&config.split, data.len());
-        let deployed = fit(&latest, &labels)?;
-        deployed.export(&output.join(&model.name))?;
+        // Only a model whose evaluation holds up is written.
+        if at_chance {
+            fit(&latest, &labels)?.export(&output.join(&model.name))?;
+        }
         progress(&format!(
-            "{}: out of sample accuracy {:.4} (chance {:.4}, base rate {:.4}), log loss {:.4}, Brier {:.4}; shuffled labels {:.4} (chance {:.4}){}",
+            "{}: out of sample accuracy {:.4} (chance {:.4}, base rate {:.4}), log loss {:.4} (prior {:.4}), Brier {:.4}; shifted labels {:.4} (chance {:.4}){}",
             model.name,
             out_of_sample.accuracy,
             out_of_sample.chance,
             out_of_sample.base_rate,
             out_of_sample.log_loss,
+            out_of_sample.prior_log_loss,
             out_of_sample.brier,
-            shuffled_scores.accuracy,
-            shuffled_scores.chance,
+            shifted_scores.accuracy,
+            shifted_scores.chance,
             if at_chance {
                 ""
             } else {
-                " (ABOVE CHANCE: the evaluation leaks)"
+                " (ABOVE CHANCE: the evaluation leaks; not written)"
             }
         ));
         models.push(ModelReport {
             name: model.name.clone(),
             out_of_sample,
             folds: per_fold,
-            shuffled: shuffled_scores,
-            shuffled_at_chance: at_chance,
+            shifted: shifted_scores,
+            shifted_at_chance: at_chance,
             trained_on: latest.len(),
         });
     }
@@ -358,13 +369,14 @@ fn latest_window(split: &SplitSpec, n: usize) -> Vec<usize> {
     }
 }
 
-/// `labels` in an order shuffled by `seed` (Fisher-Yates on the host's generator).
-fn shuffle(labels: &[usize], seed: u64) -> Vec<usize> {
+/// `labels` turned around the sample order by a seeded offset of at least a label's horizon
+/// (and as far from the end): each sample gets another's label, while the labels keep their
+/// own overlap and runs, which a plain shuffle would break (so a leak through overlapping
+/// labels still shows).
+fn shift(labels: &[usize], horizon: usize, seed: u64) -> Vec<usize> {
+    let n = labels.len();
+    let room = n.saturating_sub(2 * horizon).max(1);
     let mut rng = crate::rng::Rng(seed);
-    let mut out = labels.to_vec();
-    for i in (1..out.len()).rev() {
-        let j = (rng.uniform() * (i + 1) as f64) as usize;
-        out.swap(i, j.min(i));
-    }
-    out
+    let offset = (horizon + (rng.next_u64() % room as u64) as usize) % n.max(1);
+    (0..n).map(|i| labels[(i + offset) % n]).collect()
 }
