@@ -756,18 +756,17 @@ fn the_dashboard_shows_the_service_and_acts_on_it_in_chromium() {
     });
     assert!(page.contains("<script src=\"/assets/app.js\">"), "{page}");
     let shots = common::artifacts("dashboard");
-    let out = std::process::Command::new("python3")
-        .arg(common::repo_root().join("tests/dashboard/check.py"))
-        .args([&server.endpoint, TOKEN, READER, "mm"])
-        .arg(common::repo_root().join("tests/fixtures/components-v0.2.1/market_maker.wasm"))
-        .arg(&shots)
-        .output()
-        .expect("python3 with playwright (scripts/test installs it)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let component = common::repo_root().join("tests/fixtures/components-v0.2.1/market_maker.wasm");
+    let stdout = common::browser_check(
+        "check.py",
+        &[
+            server.endpoint.as_ref(),
+            TOKEN.as_ref(),
+            READER.as_ref(),
+            "mm".as_ref(),
+            component.as_os_str(),
+            shots.as_os_str(),
+        ],
     );
     let measured: Value = serde_json::from_str(stdout.trim()).unwrap();
     assert!(measured["first_render_ms"].as_f64().unwrap() > 0.0);
@@ -794,7 +793,8 @@ fn the_dashboard_shows_the_service_and_acts_on_it_in_chromium() {
 
 /// The README's demo (`examples/demo.toml`) with nothing beside the repository: the example
 /// strategies, the market maker and the optimizer paper-trade the built-in simulator's live
-/// market, every deployment runs, fills arrive, the dashboard is served.
+/// market, every deployment runs, fills arrive, the dashboard shows them in Chromium
+/// (`tests/dashboard/demo.py`, screenshots kept).
 #[test]
 fn the_demo_runs_from_the_repository_alone() {
     let root = common::repo_root();
@@ -891,6 +891,12 @@ fn the_demo_runs_from_the_repository_alone() {
     assert_eq!(
         api.call("GET", "/v1/signals?stage=sideways", TOKEN, None).0,
         400
+    );
+    // The dashboard of the demo in Chromium: every deployment, the ensemble, the signals.
+    let shots = common::artifacts("dashboard");
+    common::browser_check(
+        "demo.py",
+        &[server.endpoint.as_ref(), TOKEN.as_ref(), shots.as_os_str()],
     );
     server.terminate();
     assert!(

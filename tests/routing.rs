@@ -270,17 +270,14 @@ fn a_parent_order_is_split_between_two_exchanges_for_the_best_price_after_fees()
 
     // The dashboard's Feeds page shows both accounts (Debian's Chromium through Playwright).
     let shot = common::artifacts("dashboard").join("routed-venues.png");
-    let out = std::process::Command::new("python3")
-        .arg(common::repo_root().join("tests/dashboard/venues.py"))
-        .args([server.endpoint.as_str(), TOKEN])
-        .arg(&shot)
-        .args(["dear", "cheap"])
-        .output()
-        .expect("python3 with playwright (scripts/test installs it)");
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    common::browser_check(
+        "venues.py",
+        &[
+            server.endpoint.as_ref(),
+            TOKEN.as_ref(),
+            shot.as_os_str(),
+            "dear".as_ref(),
+            "cheap".as_ref(),
+        ],
     );
 }

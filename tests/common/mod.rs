@@ -32,6 +32,23 @@ pub fn artifacts(name: &str) -> PathBuf {
     target.join("test-artifacts").join(name)
 }
 
+/// Runs the Playwright script `tests/dashboard/<script>` (Debian's Chromium) with `args` and
+/// returns what it printed; panics with its output when it fails.
+pub fn browser_check<S: AsRef<std::ffi::OsStr>>(script: &str, args: &[S]) -> String {
+    let out = Command::new("python3")
+        .arg(repo_root().join("tests/dashboard").join(script))
+        .args(args)
+        .output()
+        .expect("python3 with playwright (scripts/test installs it)");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{script}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 /// Where the real market data lives: `STRATBOX_TEST_DATA`, or `../shared/data` beside the repository.
 pub fn data_dir() -> PathBuf {
     std::env::var_os("STRATBOX_TEST_DATA")
