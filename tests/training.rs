@@ -101,6 +101,42 @@ fn model_train_judges_out_of_sample_and_writes_a_model_inference_loads() {
     assert!(scores["log_loss"].as_f64().unwrap() > 0.0);
     assert!(scores["prior_log_loss"].as_f64().unwrap() > 0.0);
     assert_eq!(model["trained_on"], 4000);
+    // The ensemble's table for PUT /v1/inference: both models, weighted by 1 / log loss.
+    let table: stratbox::inference::InferenceConfig =
+        serde_json::from_str(&std::fs::read_to_string(out.join("inference.json")).unwrap())
+            .unwrap();
+    assert_eq!(table.models.len(), 2);
+    for (member, report) in table
+        .models
+        .iter()
+        .zip(report["models"].as_array().unwrap())
+    {
+        assert_eq!(member.name, report["name"].as_str().unwrap());
+        let loss = report["out_of_sample"]["log_loss"].as_f64().unwrap();
+        assert!((member.weight - 1.0 / loss).abs() < 1e-12, "{member:?}");
+        assert!(member.manifest.is_absolute() && member.manifest.exists());
+        assert_eq!(member.features.len(), 10);
+    }
+    // A running service takes the table as it is: its ensemble becomes the two trained models.
+    let (_sim, addr) = common::service::start_exchange_sim("BTCUSDT");
+    let server = common::service::Server::start(&common::service::market_maker_service(
+        dir.path(),
+        &addr,
+        "",
+    ));
+    let api = common::api::Api::new(&server);
+    let table = serde_json::to_value(&table).unwrap();
+    let (status, body) = api.call("PUT", "/v1/inference", common::service::TOKEN, Some(table));
+    assert_eq!(status, 200, "{body}");
+    let running = api.get("/v1/inference", common::service::TOKEN);
+    let names: Vec<&str> = running["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["logistic", "gbt"], "{running}");
+    server.terminate();
     // What inference loads: the manifest and its weights, run on a window of inputs.
     let compute = stratbox_infer::Compute::select(stratbox_infer::DeviceChoice::Cpu).unwrap();
     let mut loaded = stratbox_infer::Model::load(

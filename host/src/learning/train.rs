@@ -1,11 +1,13 @@
 //! `stratbox model train`: a training set from candles, every model (logistic regression,
 //! gradient-boosted trees) judged out of sample on purged walk-forward folds (and on shifted
 //! labels, which must come out at chance), then trained on the latest window and written where
-//! inference loads it (only if that control passed), with a report.
+//! inference loads it (only if that control passed), with a report and the ensemble's
+//! `[inference]` table (`inference.json`, for `PUT /v1/inference`).
 
 use super::dataset::{Dataset, DatasetSpec};
 use crate::features::FeatureConfig;
 use crate::feeds::candles::Candle;
+use crate::inference::{InferenceConfig, MemberConfig};
 use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -253,7 +255,12 @@ pub fn train(
     };
     let shifted = shift(&labels, config.label.horizon(), config.seed);
     std::fs::create_dir_all(output).map_err(|e| format!("{}: {e}", output.display()))?;
+    // Absolute, so the ensemble's table reads the same from wherever the service runs.
+    let output = &output
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", output.display()))?;
     let mut models = Vec::new();
+    let mut members = Vec::new();
     for model in &config.models {
         let fit = |rows: &[usize], y: &[usize]| -> Result<Fitted, String> {
             let xs = x.select(Axis(0), rows);
@@ -300,9 +307,19 @@ pub fn train(
         let error = (chance * (1.0 - chance) / n).sqrt();
         let at_chance = shifted_scores.accuracy - chance <= 3.0 * error;
         let latest = latest_window(&config.split, data.len());
-        // Only a model whose evaluation holds up is written.
+        // Only a model whose evaluation holds up is written, and joins the ensemble weighted
+        // by its out-of-sample log loss as `Ensemble::weights_from_validation` weighs.
         if at_chance {
-            fit(&latest, &labels)?.export(&output.join(&model.name))?;
+            let stem = output.join(&model.name);
+            fit(&latest, &labels)?.export(&stem)?;
+            members.push(MemberConfig {
+                name: model.name.clone(),
+                manifest: stem.with_extension("json"),
+                weights: stem.with_extension("safetensors"),
+                weight: 1.0 / out_of_sample.log_loss.max(1e-9),
+                features: config.features.clone(),
+                seq: 1,
+            });
         }
         progress(&format!(
             "{}: out of sample accuracy {:.4} (chance {:.4}, base rate {:.4}), log loss {:.4} (prior {:.4}), Brier {:.4}; shifted labels {:.4} (chance {:.4}){}",
@@ -343,6 +360,15 @@ pub fn train(
         folds: folds.len(),
         models,
     };
+    if !members.is_empty() {
+        let ensemble = InferenceConfig {
+            models: members,
+            ..InferenceConfig::default()
+        };
+        let path = output.join("inference.json");
+        let json = serde_json::to_string_pretty(&ensemble).expect("the table serialises");
+        std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     let path = output.join("report.json");
     let json = serde_json::to_string_pretty(&report).expect("the report serialises");
     std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display()))?;
