@@ -7,23 +7,18 @@ use crate::feeds::binance::ws::FeedCounters;
 use crate::risk::TradingState;
 use std::collections::BTreeMap;
 
-/// When each live feed last received a message, to measure its silence.
+/// When each live feed was first watched: a feed that has received nothing is silent since.
 #[derive(Debug, Default)]
 pub struct FeedSilence {
-    last: BTreeMap<String, (u64, i64)>,
+    first_seen: BTreeMap<String, i64>,
 }
 
 impl FeedSilence {
-    /// Seconds since `symbol`'s message count last moved, as of `now_ms`.
-    fn seconds(&mut self, symbol: &str, messages: u64, now_ms: i64) -> f64 {
-        let entry = self
-            .last
-            .entry(symbol.to_string())
-            .or_insert((messages, now_ms));
-        if entry.0 != messages {
-            *entry = (messages, now_ms);
-        }
-        (now_ms - entry.1) as f64 / 1e3
+    /// Seconds since `symbol`'s feed last received a message (at `received_ms`, 0 for never),
+    /// or since it was first watched, as of `now_ms`.
+    fn seconds(&mut self, symbol: &str, received_ms: i64, now_ms: i64) -> f64 {
+        let first = *self.first_seen.entry(symbol.to_string()).or_insert(now_ms);
+        (now_ms - received_ms.max(first)) as f64 / 1e3
     }
 }
 
@@ -78,7 +73,7 @@ pub fn samples(r: &Readings<'_>, silence: &mut FeedSilence, now_ms: i64) -> Vec<
         push(
             AlertMetric::FeedSilenceSeconds,
             name,
-            silence.seconds(symbol, c.messages, now_ms),
+            silence.seconds(symbol, c.received_ms, now_ms),
         );
         push(AlertMetric::FeedLagSeconds, name, c.lag_ms as f64 / 1e3);
     }
@@ -161,10 +156,15 @@ mod tests {
     #[test]
     fn silence_counts_from_the_last_message() {
         let mut s = FeedSilence::default();
-        assert_eq!(s.seconds("BTCUSDT", 10, 1_000), 0.0);
-        assert_eq!(s.seconds("BTCUSDT", 10, 3_500), 2.5);
-        assert_eq!(s.seconds("BTCUSDT", 11, 4_000), 0.0);
+        assert_eq!(s.seconds("BTCUSDT", 900, 1_000), 0.0, "watched from now");
+        assert_eq!(s.seconds("BTCUSDT", 900, 3_500), 2.5);
+        assert_eq!(s.seconds("BTCUSDT", 4_000, 4_000), 0.0);
         assert_eq!(s.seconds("ETHUSDT", 0, 4_000), 0.0);
-        assert_eq!(s.seconds("BTCUSDT", 11, 6_000), 2.0);
+        assert_eq!(s.seconds("BTCUSDT", 4_000, 6_000), 2.0);
+        assert_eq!(
+            s.seconds("ETHUSDT", 0, 6_000),
+            2.0,
+            "never received: since watched"
+        );
     }
 }
