@@ -1,6 +1,6 @@
 //! Learning for stratbox, without I/O: what a model is trained to predict ([`labels`]), which
 //! samples it may learn from for each test window ([`split`]), and the models trained in the
-//! host ([`logistic`], [`gbt`]), and how good their predictions were out of sample ([`metrics`]).
+//! host ([`logistic`], [`gbt`], the networks of [`neural`]), and how good their predictions were out of sample ([`metrics`]).
 //!
 //! Samples are indexed by the bar they are made at: sample `t` sees bars up to and including
 //! `t` and its label is known at the close of bar `end >= t + 1`. Nothing here reads past a
@@ -11,6 +11,7 @@ pub mod gbt;
 pub mod labels;
 pub mod logistic;
 pub mod metrics;
+pub mod neural;
 pub mod split;
 
 /// What can be wrong with a learning problem; each message names the setting or the data.
