@@ -169,3 +169,62 @@ fn model_train_judges_out_of_sample_and_writes_a_model_inference_loads() {
         String::from_utf8_lossy(&refused.stderr)
     );
 }
+
+#[test]
+fn model_train_trains_the_three_networks_on_windows_and_inference_runs_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("networks");
+    let status = train(
+        &common::repo_root().join("examples/train-networks.toml"),
+        &out,
+    );
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert!(status.status.success(), "{stderr}");
+    assert!(stderr.contains("lstm: epoch 1/8"), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let table: stratbox::inference::InferenceConfig =
+        serde_json::from_str(&std::fs::read_to_string(out.join("inference.json")).unwrap())
+            .unwrap();
+    let compute = stratbox_infer::Compute::select(stratbox_infer::DeviceChoice::Cpu).unwrap();
+    for (k, arch) in ["lstm", "cnn", "transformer"].iter().enumerate() {
+        let model = &report["models"][k];
+        assert_eq!(model["name"], *arch);
+        assert_eq!(model["shifted_at_chance"], true, "{model}");
+        // The kept model is the best epoch's on the validation window.
+        let epochs = model["epochs"].as_array().unwrap();
+        assert!(!epochs.is_empty() && epochs.len() <= 8, "{model}");
+        let best = epochs
+            .iter()
+            .filter(|e| e["best"] == true)
+            .map(|e| e["validation_loss"].as_f64().unwrap())
+            .fold(f64::INFINITY, f64::min);
+        assert!(
+            epochs
+                .iter()
+                .all(|e| e["validation_loss"].as_f64().unwrap() >= best)
+        );
+        let member = &table.models[k];
+        assert_eq!((member.name.as_str(), member.seq), (*arch, 16));
+        let mut loaded =
+            stratbox_infer::Model::load(&member.manifest, &member.weights, &compute).unwrap();
+        assert_eq!(loaded.manifest().arch(), *arch);
+        let input = ndarray::Array3::<f32>::from_elem((2, 16, 10), 0.5);
+        let logits = loaded.infer(input.view()).unwrap();
+        assert_eq!(logits.dim(), (2, 3));
+        assert!(logits.iter().all(|v| v.is_finite()));
+    }
+    // A shape inference could not run is refused before any training, naming the model.
+    let bad = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string(common::repo_root().join("examples/train-networks.toml"))
+        .unwrap()
+        .replace("nhead = 2", "nhead = 3");
+    std::fs::write(&bad, text).unwrap();
+    let refused = train(&bad, &out);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(
+        stderr.contains("\"transformer\"") && stderr.contains("nhead"),
+        "{stderr}"
+    );
+}

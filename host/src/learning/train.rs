@@ -1,5 +1,5 @@
 //! `stratbox model train`: a training set from candles, every model (logistic regression,
-//! gradient-boosted trees) judged out of sample on purged walk-forward folds (and on shifted
+//! gradient-boosted trees, LSTM, CNN, Transformer) judged out of sample on purged walk-forward folds (and on shifted
 //! labels, which must come out at chance), then trained on the latest window and written where
 //! inference loads it (only if that control passed), with a report and the ensemble's
 //! `[inference]` table (`inference.json`, for `PUT /v1/inference`).
@@ -8,13 +8,16 @@ use super::dataset::{Dataset, DatasetSpec};
 use crate::features::FeatureConfig;
 use crate::feeds::candles::Candle;
 use crate::inference::{InferenceConfig, MemberConfig};
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use stratbox_learn::gbt::{Gbt, GbtSpec};
 use stratbox_learn::labels::LabelSpec;
 use stratbox_learn::logistic::{Logistic, LogisticSpec};
 use stratbox_learn::metrics::Scores;
+use stratbox_learn::neural::{
+    Architecture, CnnShape, EpochReport, LstmShape, Neural, Training, TransformerShape,
+};
 use stratbox_learn::split::{SplitSpec, uniqueness};
 
 /// `train.toml`.
@@ -75,38 +78,83 @@ pub enum ModelKind {
     /// Gradient-boosted trees on the last row of the window (`kind = "gbt"`; settings
     /// `rounds`, `learning_rate`, `max_depth`, `min_child_weight`, `lambda`, `gamma`, `bins`).
     Gbt(GbtSpec),
+    /// A network on the whole window (`kind = "lstm"` with `hidden`, `layers`; `"cnn"` with
+    /// `channels`, `kernels`, `dilations`; `"transformer"` with `d_model`, `nhead`, `layers`,
+    /// `ff`, `activation`, `norm_first`), trained with the settings of [`Training`]
+    /// (`epochs`, `batch`, `learning_rate`, `weight_decay`, `schedule`, `warmup`, `patience`,
+    /// `validation`, `clip_norm`, `class_weight`, `seed`).
+    Neural(Architecture, Training),
 }
+
+/// The settings of `[[models]]` that belong to [`Training`] rather than to a network's shape.
+const TRAINING_KEYS: [&str; 11] = [
+    "epochs",
+    "batch",
+    "learning_rate",
+    "weight_decay",
+    "schedule",
+    "warmup",
+    "patience",
+    "validation",
+    "clip_norm",
+    "class_weight",
+    "seed",
+];
 
 /// A trained model of any kind.
 enum Fitted {
     Logistic(Logistic),
     Gbt(Gbt),
+    Neural(Neural),
+}
+
+/// A model's inputs: every sample's window, and its last row as f64.
+#[derive(Clone, Copy)]
+struct Inputs<'a> {
+    windows: ArrayView3<'a, f32>,
+    last: ArrayView2<'a, f64>,
 }
 
 impl ModelKind {
-    /// Trains on features `x`, labels `y` and weights `w`.
+    /// Trains on inputs `x` (in time order), labels `y` and weights `w`; a network keeps
+    /// `gap` samples between its training and validation windows and reports its epochs.
     fn fit(
         &self,
-        x: ArrayView2<f64>,
+        x: Inputs<'_>,
         y: &[usize],
         w: &[f64],
         classes: usize,
+        gap: usize,
+        epochs: &mut dyn FnMut(&EpochReport),
     ) -> Result<Fitted, String> {
         match self {
             ModelKind::Logistic(spec) => {
-                Logistic::fit(x, y, Some(w), classes, spec).map(Fitted::Logistic)
+                Logistic::fit(x.last, y, Some(w), classes, spec).map(Fitted::Logistic)
             }
-            ModelKind::Gbt(spec) => Gbt::fit(x, y, Some(w), classes, spec).map(Fitted::Gbt),
+            ModelKind::Gbt(spec) => Gbt::fit(x.last, y, Some(w), classes, spec).map(Fitted::Gbt),
+            ModelKind::Neural(arch, training) => {
+                Neural::fit(arch, x.windows, y, Some(w), classes, gap, training, epochs)
+                    .map(Fitted::Neural)
+            }
         }
         .map_err(|e| e.to_string())
+    }
+
+    /// Rows of the window the model reads.
+    fn seq(&self, seq: usize) -> usize {
+        match self {
+            ModelKind::Neural(..) => seq,
+            _ => 1,
+        }
     }
 }
 
 impl Fitted {
-    fn probabilities(&self, x: ArrayView2<f64>) -> Array2<f64> {
+    fn probabilities(&self, x: Inputs<'_>) -> Array2<f64> {
         match self {
-            Fitted::Logistic(m) => m.probabilities(x),
-            Fitted::Gbt(m) => m.probabilities(x),
+            Fitted::Logistic(m) => m.probabilities(x.last),
+            Fitted::Gbt(m) => m.probabilities(x.last),
+            Fitted::Neural(m) => m.probabilities(x.windows),
         }
     }
 
@@ -114,6 +162,7 @@ impl Fitted {
         match self {
             Fitted::Logistic(m) => m.export(stem),
             Fitted::Gbt(m) => m.export(stem),
+            Fitted::Neural(m) => m.export(stem),
         }
         .map_err(|e| e.to_string())
     }
@@ -138,14 +187,37 @@ impl ModelConfig {
                 "models: name {name:?}: use letters, digits, '-', '_' or '.' (it names files)"
             ));
         }
-        let settings = toml::Value::Table(table);
         let bad = |e: toml::de::Error| format!("models {name:?} ({kind}): {e}");
+        let mut training = toml::Table::new();
+        if ["lstm", "cnn", "transformer"].contains(&kind.as_str()) {
+            for key in TRAINING_KEYS {
+                if let Some(v) = table.remove(key) {
+                    training.insert(key.to_string(), v);
+                }
+            }
+        }
+        let training = || -> Result<Training, String> {
+            toml::Value::Table(training.clone()).try_into().map_err(bad)
+        };
+        let settings = toml::Value::Table(table);
         let kind = match kind.as_str() {
             "logistic" => ModelKind::Logistic(settings.try_into().map_err(bad)?),
             "gbt" => ModelKind::Gbt(settings.try_into().map_err(bad)?),
+            "lstm" => ModelKind::Neural(
+                Architecture::Lstm(settings.try_into::<LstmShape>().map_err(bad)?),
+                training()?,
+            ),
+            "cnn" => ModelKind::Neural(
+                Architecture::Cnn(settings.try_into::<CnnShape>().map_err(bad)?),
+                training()?,
+            ),
+            "transformer" => ModelKind::Neural(
+                Architecture::Transformer(settings.try_into::<TransformerShape>().map_err(bad)?),
+                training()?,
+            ),
             other => {
                 return Err(format!(
-                    "models {name:?}: kind {other:?} is not one the host trains (logistic, gbt)"
+                    "models {name:?}: kind {other:?} is not one the host trains (logistic, gbt, lstm, cnn, transformer)"
                 ));
             }
         };
@@ -179,6 +251,16 @@ impl TrainConfig {
             return Err(format!("{shown}: two models are named {:?}", w[0]));
         }
         config.interval_ms().map_err(|e| format!("{shown}: {e}"))?;
+        if config.seq == 0 {
+            return Err(format!("{shown}: seq must be at least 1"));
+        }
+        for model in &config.models {
+            if let ModelKind::Neural(arch, _) = &model.kind {
+                let classes = config.label.classes();
+                arch.manifest(config.features.len(), config.seq, classes)
+                    .map_err(|e| format!("{shown}: models {:?}: {e}", model.name))?;
+            }
+        }
         Ok(config)
     }
 
@@ -208,6 +290,9 @@ pub struct ModelReport {
     pub shifted_at_chance: bool,
     /// The samples the written model was trained on (the latest training window).
     pub trained_on: usize,
+    /// A network's epochs in that training (the model kept is the best's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub epochs: Vec<EpochReport>,
 }
 
 /// What `stratbox model train` writes to `report.json`.
@@ -246,7 +331,7 @@ pub fn train(
     let data = Dataset::build(series, &spec, config.feature_engine.clone())?;
     let folds = config.split.folds(&data.spans).map_err(|e| e.to_string())?;
     let classes = config.label.classes();
-    let x = last_rows(&data);
+    let last = last_rows(&data);
     let labels: Vec<usize> = data.labels.iter().map(|l| l.class).collect();
     let weights = if config.uniqueness_weights {
         uniqueness(&data.spans)
@@ -262,24 +347,45 @@ pub fn train(
     let mut models = Vec::new();
     let mut members = Vec::new();
     for model in &config.models {
-        let fit = |rows: &[usize], y: &[usize]| -> Result<Fitted, String> {
-            let xs = x.select(Axis(0), rows);
+        let windows = matches!(model.kind, ModelKind::Neural(..));
+        // Only the inputs the model reads, for the samples `rows`.
+        let pick = |rows: &[usize]| {
+            if windows {
+                (data.x.select(Axis(0), rows), Array2::zeros((0, 0)))
+            } else {
+                (Array3::zeros((0, 0, 0)), last.select(Axis(0), rows))
+            }
+        };
+        let fit = |rows: &[usize],
+                   y: &[usize],
+                   epochs: &mut dyn FnMut(&EpochReport)|
+         -> Result<Fitted, String> {
+            let (w3, l2) = pick(rows);
+            let xs = Inputs {
+                windows: w3.view(),
+                last: l2.view(),
+            };
             let ys: Vec<usize> = rows.iter().map(|&i| y[i]).collect();
             // Weights of mean 1 in every training set, so the trees' absolute settings
             // (min_child_weight, lambda) mean samples whatever the labels' overlap.
             let sum: f64 = rows.iter().map(|&i| weights[i]).sum();
             let scale = rows.len() as f64 / sum;
             let ws: Vec<f64> = rows.iter().map(|&i| weights[i] * scale).collect();
-            model.kind.fit(xs.view(), &ys, &ws, classes)
+            let gap = config.label.horizon();
+            model.kind.fit(xs, &ys, &ws, classes, gap, epochs)
         };
         let judge = |y: &[usize]| -> Result<(Scores, Vec<(i64, Scores)>), String> {
             let mut all_p = Vec::new();
             let mut all_y = Vec::new();
             let mut per_fold = Vec::new();
             for fold in &folds {
-                let fitted = fit(&fold.train, y)?;
+                let fitted = fit(&fold.train, y, &mut |_| ())?;
                 let test: Vec<usize> = fold.test.clone().collect();
-                let p = fitted.probabilities(x.select(Axis(0), &test).view());
+                let (w3, l2) = pick(&test);
+                let p = fitted.probabilities(Inputs {
+                    windows: w3.view(),
+                    last: l2.view(),
+                });
                 let truth: Vec<usize> = test.iter().map(|&i| y[i]).collect();
                 per_fold.push((data.times[fold.test.start], Scores::of(p.view(), &truth)));
                 all_p.extend(p.iter().copied());
@@ -307,18 +413,34 @@ pub fn train(
         let error = (chance * (1.0 - chance) / n).sqrt();
         let at_chance = shifted_scores.accuracy - chance <= 3.0 * error;
         let latest = latest_window(&config.split, data.len());
+        let mut epochs = Vec::new();
         // Only a model whose evaluation holds up is written, and joins the ensemble weighted
         // by its out-of-sample log loss as `Ensemble::weights_from_validation` weighs.
         if at_chance {
             let stem = output.join(&model.name);
-            fit(&latest, &labels)?.export(&stem)?;
+            let fitted = fit(&latest, &labels, &mut |e: &EpochReport| {
+                progress(&format!(
+                    "{}: epoch {}/{}: learning rate {:.2e}, training loss {:.4}{}{}",
+                    model.name,
+                    e.epoch,
+                    e.epochs,
+                    e.learning_rate,
+                    e.train_loss,
+                    e.validation_loss
+                        .map(|v| format!(", validation loss {v:.4}"))
+                        .unwrap_or_default(),
+                    if e.best { " (best)" } else { "" }
+                ));
+                epochs.push(e.clone());
+            })?;
+            fitted.export(&stem)?;
             members.push(MemberConfig {
                 name: model.name.clone(),
                 manifest: stem.with_extension("json"),
                 weights: stem.with_extension("safetensors"),
                 weight: 1.0 / out_of_sample.log_loss.max(1e-9),
                 features: config.features.clone(),
-                seq: 1,
+                seq: model.kind.seq(config.seq),
             });
         }
         progress(&format!(
@@ -345,6 +467,7 @@ pub fn train(
             shifted: shifted_scores,
             shifted_at_chance: at_chance,
             trained_on: latest.len(),
+            epochs,
         });
     }
     let mut class_shares = vec![0.0; classes];
