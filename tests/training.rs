@@ -228,3 +228,97 @@ fn model_train_trains_the_three_networks_on_windows_and_inference_runs_them() {
         "{stderr}"
     );
 }
+
+#[test]
+fn model_evaluate_judges_the_written_models_on_later_candles_only_and_trades_them() {
+    let dir = tempfile::tempdir().unwrap();
+    // Train on the first 9000 bars; evaluate on the whole file (only what follows is judged).
+    let full = data_dir().join("BTC_1m_a.csv");
+    let text = std::fs::read_to_string(&full).unwrap();
+    let early = dir.path().join("BTC_1m_a.csv");
+    std::fs::write(
+        &early,
+        text.lines().take(9001).collect::<Vec<_>>().join("\n") + "\n",
+    )
+    .unwrap();
+    let out = dir.path().join("models");
+    let trained = Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(["model", "train", "--config"])
+        .arg(common::repo_root().join("examples/train.toml"))
+        .arg("--data")
+        .arg(&early)
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        trained.status.success(),
+        "{}",
+        String::from_utf8_lossy(&trained.stderr)
+    );
+    assert!(out.join("train.toml").exists(), "the settings are kept");
+    let evaluate = |data: &std::path::Path, report: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_stratbox"))
+            .args(["model", "evaluate", "--models"])
+            .arg(&out)
+            .arg("--data")
+            .arg(data)
+            .arg("--report")
+            .arg(report)
+            .arg("--strategy")
+            .arg(common::guest_path("model-follower"))
+            .args(["--trials", "10"])
+            .output()
+            .unwrap()
+    };
+    let path = dir.path().join("evaluation.json");
+    let run = evaluate(&full, &path);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let trained_to = report["trained_to_ms"].as_i64().unwrap();
+    // A label horizon (15 bars) after the last training sample.
+    assert!(
+        report["from_ms"].as_i64().unwrap() > trained_to + 15 * 60_000,
+        "{report}"
+    );
+    assert!(report["samples"].as_u64().unwrap() > 4000, "{report}");
+    assert_eq!(report["trials"], 10);
+    let names: Vec<&str> = report["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["logistic", "gbt", "ensemble"]);
+    for m in report["models"].as_array().unwrap() {
+        assert_eq!(m["shifted_at_chance"], true, "{m}");
+        let scores = &m["scores"];
+        assert_eq!(scores["samples"], report["samples"]);
+        for key in ["accuracy", "log_loss", "brier"] {
+            assert!(scores[key].as_f64().unwrap().is_finite(), "{m}");
+        }
+        assert!(m["ic_spearman"].as_f64().unwrap().abs() < 1.0);
+        let t = &m["trading"];
+        assert!(t["trades"].as_u64().unwrap() > 0, "{m}");
+        assert!(t["fees"].as_f64().unwrap() > 0.0, "{m}");
+        let sharpe = t["sharpe"].as_f64().unwrap();
+        let (lo, hi) = (
+            t["sharpe_interval"][0].as_f64().unwrap(),
+            t["sharpe_interval"][1].as_f64().unwrap(),
+        );
+        assert!(lo < sharpe && sharpe < hi, "{t}");
+        let deflated = t["deflated_sharpe"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&deflated), "{t}");
+        assert!((0.0..=1.0).contains(&t["max_drawdown"].as_f64().unwrap()));
+    }
+    // Candles the models were trained on cannot judge them.
+    let refused = evaluate(&early, &dir.path().join("none.json"));
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("after the training data"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}

@@ -7,12 +7,14 @@
 //! - [`backtest`]: Kupiec's and Christoffersen's tests of a VaR series, Basel's traffic light;
 //! - [`covariance`]: sample, Ledoit-Wolf and EWMA estimators;
 //! - [`optimize`]: minimum variance, maximum Sharpe, risk parity, HRP and minimum CVaR weights;
-//! - [`sizing`]: position sizes from volatility, Kelly or a stop distance.
+//! - [`sizing`]: position sizes from volatility, Kelly or a stop distance;
+//! - [`performance`]: a Sharpe ratio's bootstrap interval, probabilistic and deflated Sharpe.
 
 pub mod backtest;
 pub mod covariance;
 mod matrix;
 pub mod optimize;
+pub mod performance;
 pub mod rng;
 pub mod sizing;
 pub mod stats;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::feeds::candles;
+use crate::learning::evaluate::{EvaluateOptions, evaluate};
 use crate::learning::train::{TrainConfig, train};
 use anyhow::Context;
 use stratbox_infer::{Compute, DeviceChoice, Manifest, Model, tensors};
@@ -21,6 +22,65 @@ pub enum ModelCommand {
     /// of `train.toml` out of sample on purged walk-forward folds, trains it on the latest
     /// window and writes it (manifest + safetensors) with `report.json` to `--output`.
     Train(TrainArgs),
+    /// Judges the models `train` wrote on candles after their training data: scores, the
+    /// information coefficient, shifted labels, and the trading result of the model follower
+    /// on their predictions through the backtester.
+    Evaluate(EvaluateArgs),
+}
+
+/// Arguments of `stratbox model evaluate`.
+#[derive(clap::Args, Debug)]
+pub struct EvaluateArgs {
+    /// The directory `stratbox model train` wrote (train.toml, report.json, inference.json
+    /// and the models).
+    #[arg(long)]
+    models: PathBuf,
+    /// Candle files, one symbol each, named by the file; only their bars after the training
+    /// data (and a label horizon) are judged.
+    #[arg(long, num_args = 1.., required = true)]
+    data: Vec<PathBuf>,
+    /// Writes the report as JSON to this file.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// The model follower component that trades the predictions (default: the one built in
+    /// strategies/target, or in $CARGO_TARGET_DIR, when it exists).
+    #[arg(long)]
+    strategy: Option<PathBuf>,
+    /// Configurations tried in all (for the deflated Sharpe ratio; at least those evaluated).
+    #[arg(long)]
+    trials: Option<usize>,
+    /// Fee of both sides as a fraction of notional.
+    #[arg(long, default_value_t = 0.001)]
+    fee: f64,
+    /// Seed of the shifted labels and the bootstrap.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+}
+
+/// The model follower built from the repository (into `strategies/target` or
+/// `$CARGO_TARGET_DIR`), when it is.
+fn built_model_follower() -> Option<Vec<u8>> {
+    let built = "wasm32-wasip2/release/model_follower.wasm";
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(|dir| PathBuf::from(dir).join(built))
+        .into_iter()
+        .chain([PathBuf::from("strategies/target").join(built)])
+        .find_map(|path| std::fs::read(path).ok())
+}
+
+/// Candle files as (name from the file, candles).
+fn read_series(paths: &[PathBuf]) -> anyhow::Result<Vec<(String, Vec<candles::Candle>)>> {
+    paths
+        .iter()
+        .map(|path| {
+            let name = path
+                .file_stem()
+                .map_or_else(|| "data".into(), |s| s.to_string_lossy().into_owned());
+            candles::read_file(path)
+                .map(|rows| (name, rows))
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .collect()
 }
 
 /// Arguments of `stratbox model train`.
@@ -91,18 +151,7 @@ pub fn run(command: ModelCommand) -> anyhow::Result<ExitCode> {
         }
         ModelCommand::Train(args) => {
             let config = TrainConfig::load(&args.config).map_err(anyhow::Error::msg)?;
-            let series = args
-                .data
-                .iter()
-                .map(|path| {
-                    let name = path
-                        .file_stem()
-                        .map_or_else(|| "data".into(), |s| s.to_string_lossy().into_owned());
-                    candles::read_file(path)
-                        .map(|rows| (name, rows))
-                        .map_err(|e| anyhow::anyhow!("{e}"))
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
+            let series = read_series(&args.data)?;
             let report = train(&config, &series, &args.output, |line| eprintln!("{line}"))
                 .map_err(anyhow::Error::msg)?;
             eprintln!(
@@ -112,6 +161,10 @@ pub fn run(command: ModelCommand) -> anyhow::Result<ExitCode> {
                 report.folds,
                 args.output.display()
             );
+            // What `model evaluate` reads back: the settings these models were made with.
+            let kept = args.output.join("train.toml");
+            std::fs::copy(&args.config, &kept)
+                .with_context(|| format!("copying the config to {}", kept.display()))?;
             let leaking = report.models.iter().any(|m| !m.shifted_at_chance);
             Ok(if leaking {
                 eprintln!(
@@ -120,6 +173,38 @@ pub fn run(command: ModelCommand) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             } else {
                 ExitCode::SUCCESS
+            })
+        }
+        ModelCommand::Evaluate(args) => {
+            let series = read_series(&args.data)?;
+            let strategy = match &args.strategy {
+                Some(path) => Some(super::read_file(path)?),
+                None => built_model_follower(),
+            };
+            if strategy.is_none() {
+                eprintln!(
+                    "no trading results: give --strategy model_follower.wasm (build strategies/ for it)"
+                );
+            }
+            let options = EvaluateOptions {
+                strategy,
+                trials: args.trials,
+                fee: args.fee,
+                seed: args.seed,
+            };
+            let report = evaluate(&args.models, &series, &options, |line| eprintln!("{line}"))
+                .map_err(anyhow::Error::msg)?;
+            let json = serde_json::to_string_pretty(&report)?;
+            match &args.report {
+                Some(path) => std::fs::write(path, json)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => println!("{json}"),
+            }
+            Ok(if report.models.iter().all(|m| m.shifted_at_chance) {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("a model beat chance on shifted labels: its scores are suspect");
+                ExitCode::FAILURE
             })
         }
         ModelCommand::Info(args) => {

@@ -407,11 +407,7 @@ pub fn train(
             ));
         }
         let (shifted_scores, _) = judge(&shifted)?;
-        // Overlapping labels are not independent: count samples a horizon apart.
-        let n = shifted_scores.samples as f64 / config.label.horizon() as f64;
-        let chance = shifted_scores.chance;
-        let error = (chance * (1.0 - chance) / n).sqrt();
-        let at_chance = shifted_scores.accuracy - chance <= 3.0 * error;
+        let at_chance = at_chance(&shifted_scores, config.label.horizon());
         let latest = latest_window(&config.split, data.len());
         let mut epochs = Vec::new();
         // Only a model whose evaluation holds up is written, and joins the ensemble weighted
@@ -518,11 +514,21 @@ fn latest_window(split: &SplitSpec, n: usize) -> Vec<usize> {
     }
 }
 
+/// Whether `scores` of predictions against shifted labels are at chance: accuracy at most
+/// three standard errors above its `chance`, counting samples a label horizon apart (overlapping
+/// labels are not independent).
+pub(super) fn at_chance(scores: &Scores, horizon: usize) -> bool {
+    let n = scores.samples as f64 / horizon as f64;
+    let chance = scores.chance;
+    let error = (chance * (1.0 - chance) / n).sqrt();
+    scores.accuracy - chance <= 3.0 * error
+}
+
 /// `labels` turned around the sample order by a seeded offset of at least a label's horizon
 /// (and as far from the end): each sample gets another's label, while the labels keep their
 /// own overlap and runs, which a plain shuffle would break (so a leak through overlapping
 /// labels still shows).
-fn shift(labels: &[usize], horizon: usize, seed: u64) -> Vec<usize> {
+pub(super) fn shift(labels: &[usize], horizon: usize, seed: u64) -> Vec<usize> {
     let n = labels.len();
     let room = n.saturating_sub(2 * horizon).max(1);
     let mut rng = crate::rng::Rng(seed);

@@ -1,6 +1,7 @@
 //! Model follower: reads the host's ensemble prediction for the bar's symbol through
 //! `market::predict` and goes long `quantity` when the expected return is above `min_return`
-//! with at least `min_confidence`, flat again when the expected return turns negative. A
+//! with at least `min_confidence`, flat again (selling what it holds) when the expected return
+//! turns negative. A
 //! prediction older than `max_age_ms` (event time minus its `time`) is ignored.
 //! Config: `{"quantity": 100, "min_return": 0.0002, "min_confidence": 0.05, "max_age_ms": 120000}`.
 
@@ -46,7 +47,17 @@ impl Strategy for ModelFollower {
         let order = if enter {
             Order::market(bar.symbol, Side::Buy, self.quantity)
         } else {
-            Order::market(bar.symbol, Side::Sell, self.quantity).reduce_only()
+            // What the account holds: less than was bought where buyers pay fees in the base.
+            let held = orders::positions()
+                .iter()
+                .find(|p| p.symbol == bar.symbol)
+                .map_or(0.0, |p| p.quantity);
+            if held <= 0.0 {
+                self.long = false;
+                let _ = state::set_u64("long", 0);
+                return;
+            }
+            Order::market(bar.symbol, Side::Sell, held.min(self.quantity)).reduce_only()
         };
         match order.submit() {
             Ok(_) => {
