@@ -204,6 +204,8 @@ fn model_train_trains_the_three_networks_on_windows_and_inference_runs_them() {
                 .iter()
                 .all(|e| e["validation_loss"].as_f64().unwrap() >= best)
         );
+        let t = model["temperature"].as_f64().unwrap();
+        assert!(t > 0.05 && t < 20.0, "{model}");
         let member = &table.models[k];
         assert_eq!((member.name.as_str(), member.seq), (*arch, 16));
         let mut loaded =
@@ -321,4 +323,114 @@ fn model_evaluate_judges_the_written_models_on_later_candles_only_and_trades_the
         "{}",
         String::from_utf8_lossy(&refused.stderr)
     );
+}
+
+#[test]
+fn trained_runs_are_registered_listed_and_any_one_can_be_deployed_by_the_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    let config = common::repo_root().join("examples/train.toml");
+    // Two runs: the second with another seed of its control, so a lineage of two.
+    let second_config = dir.path().join("train.toml");
+    std::fs::write(
+        &second_config,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("seed = 7", "seed = 8"),
+    )
+    .unwrap();
+    for (config, out) in [(&config, "first"), (&second_config, "second")] {
+        let run = Command::new(env!("CARGO_BIN_EXE_stratbox"))
+            .args(["model", "train", "--config"])
+            .arg(config)
+            .arg("--data")
+            .arg(data_dir().join("BTC_1m_a.csv"))
+            .arg("--output")
+            .arg(dir.path().join(out))
+            .args(["--db", &db])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{stderr}");
+        assert!(stderr.contains("registered as model version"), "{stderr}");
+    }
+    let list = Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(["model", "list", "--json", "--db", &db])
+        .output()
+        .unwrap();
+    assert!(list.status.success());
+    let versions: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let versions = versions.as_array().unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[1]["parent_id"], versions[0]["id"]);
+    assert!(versions[1]["config"].as_str().unwrap().contains("seed = 8"));
+    assert_eq!(versions[0]["symbols"][0], "BTC_1m_a");
+    assert_eq!(
+        versions[0]["weights_sha256"].as_object().unwrap().len(),
+        2,
+        "both models written and hashed"
+    );
+    let table = Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(["model", "list", "--db", &db])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("logistic ") && table.contains("2017-"),
+        "{table}"
+    );
+    // The service on the same store lists them and installs any one's ensemble.
+    let (_sim, addr) = common::service::start_exchange_sim("BTCUSDT");
+    let server = common::service::Server::start(&common::service::market_maker_service(
+        dir.path(),
+        &addr,
+        "",
+    ));
+    let api = common::api::Api::new(&server);
+    let listed = api.get("/v1/models", common::service::TOKEN);
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    let first = versions[0]["id"].as_i64().unwrap();
+    let before = api.get("/v1/inference", common::service::TOKEN)["version"]
+        .as_u64()
+        .unwrap();
+    let (status, body) = api.call(
+        "POST",
+        &format!("/v1/models/{first}/deploy"),
+        common::service::TOKEN,
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let running = api.get("/v1/inference", common::service::TOKEN);
+    assert!(running["version"].as_u64().unwrap() > before, "{running}");
+    let names: Vec<&str> = running["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["logistic", "gbt"], "{running}");
+    // A version whose weights changed on disk is refused, naming the file; the running stays.
+    let second = versions[1]["id"].as_i64().unwrap();
+    let changed = dir.path().join("second/gbt.safetensors");
+    let mut bytes = std::fs::read(&changed).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&changed, bytes).unwrap();
+    let (status, body) = api.call(
+        "POST",
+        &format!("/v1/models/{second}/deploy"),
+        common::service::TOKEN,
+        None,
+    );
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("gbt.safetensors"), "{body}");
+    assert_eq!(
+        api.get("/v1/inference", common::service::TOKEN)["version"],
+        running["version"]
+    );
+    let (status, _) = api.call("POST", "/v1/models/99/deploy", common::service::TOKEN, None);
+    assert_eq!(status, 404);
+    let (status, _) = api.call("GET", "/v1/models/99", common::service::TOKEN, None);
+    assert_eq!(status, 404);
+    server.terminate();
 }

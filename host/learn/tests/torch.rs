@@ -31,7 +31,7 @@ fn assert_close(what: &str, a: &[f32], b: &[f32]) {
     assert_eq!(a.len(), b.len(), "{what}");
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
         let tol = 1e-5 + 1e-4 * y.abs();
-        assert!((x - y).abs() <= tol, "{what}[{i}]: {x} vs PyTorch {y}");
+        assert!((x - y).abs() <= tol, "{what}[{i}]: {x} vs expected {y}");
     }
 }
 

@@ -15,6 +15,7 @@ mod feeds;
 mod health;
 mod models;
 mod read;
+mod registry;
 mod risk;
 mod stream;
 mod tokens;
@@ -160,6 +161,8 @@ pub fn router(context: ApiContext) -> Router {
             .routes(routes!(feeds::counters))
             .routes(routes!(feeds::connections))
             .routes(routes!(models::status))
+            .routes(routes!(registry::list))
+            .routes(routes!(registry::get))
             .routes(routes!(health::metrics))
             .routes(routes!(health::alerts))
             .routes(routes!(tokens::session))
@@ -207,7 +210,8 @@ pub fn router(context: ApiContext) -> Router {
             .routes(routes!(feeds::unfollow))
             .routes(routes!(feeds::change_streams))
             .routes(routes!(models::load))
-            .routes(routes!(models::rollback)),
+            .routes(routes!(models::rollback))
+            .routes(routes!(registry::deploy)),
         Scope::Admin,
         SMALL_BODY,
     );

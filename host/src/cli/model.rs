@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use crate::feeds::candles;
 use crate::learning::evaluate::{EvaluateOptions, evaluate};
 use crate::learning::train::{TrainConfig, train};
+use crate::store::{NewModelVersion, Store};
 use anyhow::Context;
+use sha2::Digest;
 use stratbox_infer::{Compute, DeviceChoice, Manifest, Model, tensors};
 
 /// Subcommands of `stratbox model`.
@@ -26,6 +28,9 @@ pub enum ModelCommand {
     /// information coefficient, shifted labels, and the trading result of the model follower
     /// on their predictions through the backtester.
     Evaluate(EvaluateArgs),
+    /// Lists the model registry: every training run registered by `train --db`, with its data
+    /// range, models and their out-of-sample log loss.
+    List(ListArgs),
 }
 
 /// Arguments of `stratbox model evaluate`.
@@ -68,6 +73,79 @@ fn built_model_follower() -> Option<Vec<u8>> {
         .find_map(|path| std::fs::read(path).ok())
 }
 
+/// `YYYY-MM-DD HH:MM` (UTC) of a time in ms since the epoch.
+fn utc(ms: i64) -> String {
+    // Howard Hinnant's civil_from_days.
+    let (days, rest) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (hour, minute) = (rest / 3_600_000, rest / 60_000 % 60);
+    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}")
+}
+
+/// Runs `work` on a small runtime (the store is async).
+fn block_on<T>(work: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(work)
+}
+
+/// Registers the run written to `output` (with `config`) in the registry at `url`.
+fn register(url: &str, output: &std::path::Path, config: &std::path::Path) -> anyhow::Result<i64> {
+    let read_json = |name: &str| -> anyhow::Result<Option<serde_json::Value>> {
+        let path = output.join(name);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(
+                serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?,
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(anyhow::anyhow!("{}: {e}", path.display())),
+        }
+    };
+    let report = read_json("report.json")?.context("report.json was not written")?;
+    let ensemble = read_json("inference.json")?;
+    let mut weights_sha256 = std::collections::BTreeMap::new();
+    for member in ensemble
+        .as_ref()
+        .and_then(|e| e["models"].as_array())
+        .into_iter()
+        .flatten()
+    {
+        let name = member["name"].as_str().unwrap_or_default().to_string();
+        let path = PathBuf::from(member["weights"].as_str().unwrap_or_default());
+        let bytes = super::read_file(&path)?;
+        weights_sha256.insert(name, hex::encode(sha2::Sha256::digest(&bytes)));
+    }
+    let version = NewModelVersion {
+        directory: output
+            .canonicalize()
+            .unwrap_or_else(|_| output.to_path_buf())
+            .display()
+            .to_string(),
+        symbols: serde_json::from_value(report["symbols"].clone()).unwrap_or_default(),
+        data_from_ms: report["from_ms"].as_i64().unwrap_or_default(),
+        data_to_ms: report["to_ms"].as_i64().unwrap_or_default(),
+        config: super::read_text(config)?,
+        report,
+        ensemble,
+        weights_sha256,
+        code_version: format!("stratbox {}", env!("CARGO_PKG_VERSION")),
+    };
+    block_on(async {
+        let store = Store::open(url).await?;
+        Ok(store.register_model_version(&version).await?)
+    })
+    .with_context(|| format!("registering in {url}"))
+}
+
 /// Candle files as (name from the file, candles).
 fn read_series(paths: &[PathBuf]) -> anyhow::Result<Vec<(String, Vec<candles::Candle>)>> {
     paths
@@ -95,6 +173,22 @@ pub struct TrainArgs {
     /// The directory the models and report.json are written to.
     #[arg(long)]
     output: PathBuf,
+    /// Registers the run in this database's model registry (`sqlite://path` or
+    /// `postgres://...`; the service's store, where `GET /v1/models` lists it).
+    #[arg(long, env = "STRATBOX_DB")]
+    db: Option<String>,
+}
+
+/// Arguments of `stratbox model list`.
+#[derive(clap::Args, Debug)]
+pub struct ListArgs {
+    /// The database of the registry (`sqlite://path` or `postgres://...`); the default
+    /// SQLite file when omitted.
+    #[arg(long, env = "STRATBOX_DB")]
+    db: Option<String>,
+    /// Prints every version in full as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `stratbox model run`.
@@ -165,6 +259,10 @@ pub fn run(command: ModelCommand) -> anyhow::Result<ExitCode> {
             let kept = args.output.join("train.toml");
             std::fs::copy(&args.config, &kept)
                 .with_context(|| format!("copying the config to {}", kept.display()))?;
+            if let Some(url) = &args.db {
+                let id = register(url, &args.output, &args.config)?;
+                eprintln!("registered as model version {id} in {url}");
+            }
             let leaking = report.models.iter().any(|m| !m.shifted_at_chance);
             Ok(if leaking {
                 eprintln!(
@@ -206,6 +304,50 @@ pub fn run(command: ModelCommand) -> anyhow::Result<ExitCode> {
                 eprintln!("a model beat chance on shifted labels: its scores are suspect");
                 ExitCode::FAILURE
             })
+        }
+        ModelCommand::List(args) => {
+            let url = args.db.unwrap_or_else(crate::config::default_db_url);
+            let versions = block_on(async {
+                let store = Store::open(&url).await?;
+                Ok(store.model_versions().await?)
+            })
+            .with_context(|| format!("reading the model registry in {url}"))?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&versions)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "{:>4} {:>6} {:<24} {:<17} {:<17} models (out-of-sample log loss)",
+                "id", "parent", "symbols", "data from", "data to"
+            );
+            for v in &versions {
+                let models: Vec<String> = v.report["models"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|m| {
+                        let written = v
+                            .weights_sha256
+                            .contains_key(m["name"].as_str().unwrap_or(""));
+                        format!(
+                            "{} {:.4}{}",
+                            m["name"].as_str().unwrap_or("?"),
+                            m["out_of_sample"]["log_loss"].as_f64().unwrap_or(f64::NAN),
+                            if written { "" } else { " (not written)" }
+                        )
+                    })
+                    .collect();
+                println!(
+                    "{:>4} {:>6} {:<24} {:<17} {:<17} {}",
+                    v.id,
+                    v.parent_id.map_or("-".into(), |p| p.to_string()),
+                    v.symbols.join(","),
+                    utc(v.data_from_ms),
+                    utc(v.data_to_ms),
+                    models.join(", ")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
         }
         ModelCommand::Info(args) => {
             let manifest = Manifest::load(&args.manifest)?;

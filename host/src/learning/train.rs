@@ -82,12 +82,12 @@ pub enum ModelKind {
     /// `channels`, `kernels`, `dilations`; `"transformer"` with `d_model`, `nhead`, `layers`,
     /// `ff`, `activation`, `norm_first`), trained with the settings of [`Training`]
     /// (`epochs`, `batch`, `learning_rate`, `weight_decay`, `schedule`, `warmup`, `patience`,
-    /// `validation`, `clip_norm`, `class_weight`, `seed`).
+    /// `validation`, `clip_norm`, `class_weight`, `seed`, `calibrate`).
     Neural(Architecture, Training),
 }
 
 /// The settings of `[[models]]` that belong to [`Training`] rather than to a network's shape.
-const TRAINING_KEYS: [&str; 11] = [
+const TRAINING_KEYS: [&str; 12] = [
     "epochs",
     "batch",
     "learning_rate",
@@ -99,6 +99,7 @@ const TRAINING_KEYS: [&str; 11] = [
     "clip_norm",
     "class_weight",
     "seed",
+    "calibrate",
 ];
 
 /// A trained model of any kind.
@@ -293,6 +294,10 @@ pub struct ModelReport {
     /// A network's epochs in that training (the model kept is the best's).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub epochs: Vec<EpochReport>,
+    /// A network's calibration: the temperature its logits were divided by (fitted on the
+    /// validation window, folded into the head).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
 }
 
 /// What `stratbox model train` writes to `report.json`.
@@ -410,6 +415,7 @@ pub fn train(
         let at_chance = at_chance(&shifted_scores, config.label.horizon());
         let latest = latest_window(&config.split, data.len());
         let mut epochs = Vec::new();
+        let mut temperature = None;
         // Only a model whose evaluation holds up is written, and joins the ensemble weighted
         // by its out-of-sample log loss as `Ensemble::weights_from_validation` weighs.
         if at_chance {
@@ -429,6 +435,13 @@ pub fn train(
                 ));
                 epochs.push(e.clone());
             })?;
+            if let Fitted::Neural(n) = &fitted {
+                temperature = Some(n.temperature);
+                progress(&format!(
+                    "{}: calibrated on the validation window: logits / {:.4}",
+                    model.name, n.temperature
+                ));
+            }
             fitted.export(&stem)?;
             members.push(MemberConfig {
                 name: model.name.clone(),
@@ -464,6 +477,7 @@ pub fn train(
             shifted_at_chance: at_chance,
             trained_on: latest.len(),
             epochs,
+            temperature,
         });
     }
     let mut class_shares = vec![0.0; classes];

@@ -53,6 +53,11 @@ const MIGRATIONS: Migrations = migrations!(
             include_str!("../../migrations/sqlite/0006_token_rates.sql"),
             include_str!("../../migrations/postgres/0006_token_rates.sql"),
         ),
+        (
+            7,
+            include_str!("../../migrations/sqlite/0007_model_registry.sql"),
+            include_str!("../../migrations/postgres/0007_model_registry.sql"),
+        ),
     ]
 );
 
@@ -182,8 +187,10 @@ macro_rules! on_pool {
 
 mod history;
 mod operators;
+mod registry;
 pub use history::{EquityPoint, HistoryQuery, MAX_PAGE, OrderRow, Page};
 pub use operators::{AuditRow, TokenRow};
+pub use registry::{ModelVersion, NewModelVersion};
 
 impl Store {
     /// Opens (creating a SQLite file if needed) the database at `url` and applies pending

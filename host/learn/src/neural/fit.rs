@@ -41,6 +41,9 @@ pub struct Training {
     pub class_weight: ClassWeight,
     /// Seed of the initialisation and the batch order.
     pub seed: u64,
+    /// Calibrate the probabilities by a temperature fitted on the validation window (folded
+    /// into the head, so the saved model gives calibrated logits).
+    pub calibrate: bool,
 }
 
 impl Default for Training {
@@ -57,6 +60,7 @@ impl Default for Training {
             clip_norm: 1.0,
             class_weight: ClassWeight::None,
             seed: 0,
+            calibrate: true,
         }
     }
 }
@@ -115,6 +119,8 @@ pub struct Neural {
     scale: Vec<f32>,
     /// Every epoch's losses.
     pub history: Vec<EpochReport>,
+    /// The temperature the logits were divided by (1 when not calibrated).
+    pub temperature: f64,
 }
 
 /// Samples per forward pass when only predicting.
@@ -258,13 +264,29 @@ impl Neural {
                 break;
             }
         }
-        let params = best.map(|(_, p)| p).unwrap_or(params);
+        let mut params = best.map(|(_, p)| p).unwrap_or(params);
+        let mut temperature = 1.0;
+        if spec.calibrate && !validation.is_empty() {
+            let logits = logits_of(&network, &params, &xs, &validation);
+            let vy: Vec<usize> = validation.iter().map(|&i| y[i]).collect();
+            let vw: Vec<f32> = validation.iter().map(|&i| w[i]).collect();
+            temperature = fit_temperature(&logits, &vy, &vw);
+            for name in ["head.weight", "head.bias"] {
+                let p = params
+                    .list
+                    .iter_mut()
+                    .find(|p| p.name == name)
+                    .expect("every network has a head");
+                p.value.iter_mut().for_each(|v| *v /= temperature as f32);
+            }
+        }
         Ok(Neural {
             network,
             params,
             mean,
             scale,
             history,
+            temperature,
         })
     }
 
@@ -339,6 +361,43 @@ impl Neural {
     }
 }
 
+/// The logits of the samples `rows`.
+fn logits_of(network: &Network, params: &Params, xs: &Array3<f32>, rows: &[usize]) -> Array2<f32> {
+    let parts: Vec<Array2<f32>> = rows
+        .chunks(PREDICT_CHUNK)
+        .map(|chunk| network.logits(params, xs.select(Axis(0), chunk).view()))
+        .collect();
+    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+    ndarray::concatenate(Axis(0), &views).expect("same width")
+}
+
+/// The temperature `T` in [0.05, 20] minimising the weighted cross-entropy of `logits / T`
+/// (Guo et al.'s temperature scaling), by golden-section search on `ln T`.
+pub fn fit_temperature(logits: &Array2<f32>, y: &[usize], w: &[f32]) -> f64 {
+    let loss = |log_t: f64| {
+        let scaled = logits.mapv(|v| (f64::from(v) / log_t.exp()) as f32);
+        f64::from(cross_entropy(scaled.view(), y, w).0)
+    };
+    let (mut lo, mut hi) = (0.05f64.ln(), 20f64.ln());
+    let ratio = (5f64.sqrt() - 1.0) / 2.0;
+    let (mut a, mut b) = (hi - ratio * (hi - lo), lo + ratio * (hi - lo));
+    let (mut fa, mut fb) = (loss(a), loss(b));
+    for _ in 0..60 {
+        if fa <= fb {
+            hi = b;
+            (b, fb) = (a, fa);
+            a = hi - ratio * (hi - lo);
+            fa = loss(a);
+        } else {
+            lo = a;
+            (a, fa) = (b, fb);
+            b = lo + ratio * (hi - lo);
+            fb = loss(b);
+        }
+    }
+    ((lo + hi) / 2.0).exp()
+}
+
 /// The weighted cross-entropy of the samples `rows`.
 fn weighted_loss(
     network: &Network,
@@ -399,4 +458,36 @@ fn standardise(x: ArrayView3<f32>, mean: &[f32], scale: &[f32]) -> Array3<f32> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_temperature_undoes_overconfidence() {
+        // Labels drawn from softmax(z); logits given as 3·z: the fitted temperature is near 3.
+        let mut rng = Rng::new(9);
+        let n = 4000;
+        let z = Array2::from_shape_vec((n, 3), rng.normal(n * 3, 1.0)).unwrap();
+        let y: Vec<usize> = z
+            .rows()
+            .into_iter()
+            .map(|row| {
+                let e: Vec<f64> = row.iter().map(|v| f64::from(*v).exp()).collect();
+                let total: f64 = e.iter().sum();
+                let u = rng.unit() * total;
+                if u < e[0] {
+                    0
+                } else if u < e[0] + e[1] {
+                    1
+                } else {
+                    2
+                }
+            })
+            .collect();
+        let t = fit_temperature(&(&z * 3.0), &y, &vec![1.0; n]);
+        assert!((t - 3.0).abs() < 0.3, "{t}");
+        assert!((fit_temperature(&z, &y, &vec![1.0; n]) - 1.0).abs() < 0.1);
+    }
 }

@@ -1,6 +1,7 @@
 //! Neural networks trained in the host: the LSTM, CNN and Transformer of
 //! `shared/models/reference_models.py`, with hand-written backward passes checked against
-//! PyTorch's autograd, AdamW, a warm-up and cosine schedule, early stopping and seeds; saved
+//! PyTorch's autograd, AdamW, a warm-up and cosine schedule, early stopping, temperature
+//! calibration on the validation window, and seeds; saved
 //! as `reference_models.export()` saves them, so `stratbox-infer` and PyTorch load them alike.
 //!
 //! Why hand-written backward passes rather than an autodiff crate: the three architectures are
@@ -17,7 +18,7 @@ pub mod optim;
 pub mod params;
 mod transformer;
 
-pub use fit::{EpochReport, Neural, Training};
+pub use fit::{EpochReport, Neural, Training, fit_temperature};
 
 use crate::LearnError;
 use cnn::CnnNet;
