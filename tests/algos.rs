@@ -172,6 +172,7 @@ fn a_backtest_reports_the_costs_of_the_parents_its_strategies_worked() {
             events: &events,
             execution: Default::default(),
             inference: None,
+            features: None,
             progress: false,
         },
     )

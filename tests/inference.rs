@@ -472,6 +472,7 @@ fn a_strategy_trades_on_predictions_in_a_backtest() {
                 events: &events,
                 execution: Default::default(),
                 inference,
+                features: None,
                 progress: false,
             },
         )

@@ -272,6 +272,7 @@ fn capture_run(queue: &str, latency_ms: i64) -> String {
                 ..Default::default()
             },
             inference: None,
+            features: None,
             progress: false,
         },
     )

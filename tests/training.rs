@@ -339,17 +339,32 @@ fn trained_runs_are_registered_listed_and_any_one_can_be_deployed_by_the_service
             .replace("seed = 7", "seed = 8"),
     )
     .unwrap();
+    // The second reads the same candles from the history store instead of the file.
+    let imported = Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(["data", "import"])
+        .arg(data_dir().join("BTC_1m_a.csv"))
+        .args(["--symbol", "BTC_1m_a", "--interval", "1m", "--db", &db])
+        .output()
+        .unwrap();
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
     for (config, out) in [(&config, "first"), (&second_config, "second")] {
-        let run = Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_stratbox"));
+        command
             .args(["model", "train", "--config"])
             .arg(config)
-            .arg("--data")
-            .arg(data_dir().join("BTC_1m_a.csv"))
             .arg("--output")
             .arg(dir.path().join(out))
-            .args(["--db", &db])
-            .output()
-            .unwrap();
+            .args(["--db", &db]);
+        if out == "first" {
+            command.arg("--data").arg(data_dir().join("BTC_1m_a.csv"));
+        } else {
+            command.args(["--symbol", "BTC_1m_a"]);
+        }
+        let run = command.output().unwrap();
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert!(run.status.success(), "{stderr}");
         assert!(stderr.contains("registered as model version"), "{stderr}");
@@ -363,12 +378,20 @@ fn trained_runs_are_registered_listed_and_any_one_can_be_deployed_by_the_service
     let versions = versions.as_array().unwrap();
     assert_eq!(versions.len(), 2);
     assert_eq!(versions[1]["parent_id"], versions[0]["id"]);
+    // The same candles from the store make the same training set and the same models.
+    let (a, b) = (&versions[0]["report"], &versions[1]["report"]);
+    assert_eq!(a["samples"], b["samples"]);
+    assert_eq!(
+        a["models"][0]["out_of_sample"]["log_loss"],
+        b["models"][0]["out_of_sample"]["log_loss"]
+    );
+    assert_eq!(versions[0]["weights_sha256"], versions[1]["weights_sha256"]);
     assert!(versions[1]["config"].as_str().unwrap().contains("seed = 8"));
     assert_eq!(versions[0]["symbols"][0], "BTC_1m_a");
     assert_eq!(
         versions[0]["weights_sha256"].as_object().unwrap().len(),
-        2,
-        "both models written and hashed"
+        4,
+        "both models written, their weights and manifests hashed"
     );
     let table = Command::new(env!("CARGO_BIN_EXE_stratbox"))
         .args(["model", "list", "--db", &db])

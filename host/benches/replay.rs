@@ -144,6 +144,7 @@ fn run(runtime: &Arc<Runtime>, loaded: &Loaded, components: &[Component]) -> (Du
             events: &loaded.events,
             execution: ExecutionConfig::default(),
             inference: None,
+            features: None,
             progress: false,
         },
     )

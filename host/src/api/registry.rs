@@ -33,7 +33,8 @@ pub(super) async fn get(
 }
 
 /// Installs a registered version's ensemble through the hot swap, after checking its weights
-/// are the files it was trained into (their SHA-256); on any error the running one stays.
+/// and manifests are the files it was trained into (their SHA-256); on any error the running
+/// one stays.
 #[utoipa::path(post, path = "/v1/models/{id}/deploy", tag = "models",
     params(("id" = i64, Path, description = "The version's number")),
     responses(
@@ -56,22 +57,30 @@ pub(super) async fn deploy(
     })?;
     let config: InferenceConfig = serde_json::from_value(ensemble)
         .map_err(|e| refused(format!("version {id}: unreadable ensemble: {e}")))?;
-    for member in &config.models {
-        let expected = v.weights_sha256.get(&member.name);
-        let found = std::fs::read(&member.weights)
-            .map(|bytes| hex::encode(Sha256::digest(&bytes)))
-            .map_err(|e| refused(format!("{}: {e}", member.weights.display())))?;
-        if expected != Some(&found) {
-            return Err(refused(format!(
-                "{} is not the file version {id} trained (SHA-256 {found})",
-                member.weights.display()
-            )));
-        }
-    }
     let models = s.models.clone();
-    let status = tokio::task::spawn_blocking(move || models.load(&config))
-        .await
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    let hashes = v.weights_sha256;
+    // Hash and load off the async workers, one after the other.
+    let status = tokio::task::spawn_blocking(move || {
+        for member in &config.models {
+            for (path, key) in [
+                (&member.weights, member.name.clone()),
+                (&member.manifest, format!("{}.json", member.name)),
+            ] {
+                let found = std::fs::read(path)
+                    .map(|bytes| hex::encode(Sha256::digest(&bytes)))
+                    .map_err(|e| refused(format!("{}: {e}", path.display())))?;
+                if hashes.get(&key) != Some(&found) {
+                    return Err(refused(format!(
+                        "{} is not the file version {id} trained (SHA-256 {found})",
+                        path.display()
+                    )));
+                }
+            }
+        }
+        models.load(&config).map_err(ApiError::from)
+    })
+    .await
+    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
     Ok(Json(status))
 }
 

@@ -9,6 +9,7 @@ pub use report::{BacktestReport, DeploymentReport, OrderRecord};
 
 use crate::config::ExecutionConfig;
 use crate::engine::{DeployError, Engine, Inference, Status};
+use crate::features::{FeatureConfig, FeatureEngine};
 use crate::feeds::MarketEvent;
 use crate::inference::{InferenceConfig, InferenceError, Predictor};
 use crate::journal::{Journal, JournalEntry};
@@ -87,6 +88,8 @@ pub struct Backtest<'a> {
     pub execution: ExecutionConfig,
     /// A model ensemble predicting inline after every bar, if any.
     pub inference: Option<&'a InferenceConfig>,
+    /// The feature engine's settings (the service's `[features]`; the defaults when `None`).
+    pub features: Option<&'a FeatureConfig>,
     /// Shows a progress bar on long runs.
     pub progress: bool,
 }
@@ -132,6 +135,10 @@ pub fn run(runtime: Arc<Runtime>, setup: Backtest<'_>) -> Result<BacktestReport,
                 .instruments
                 .describe(info)
                 .map_err(|e| BacktestError::Setup(format!("exchange rules: {e}")))?;
+        }
+        if let Some(features) = setup.features {
+            market.features = FeatureEngine::new(features.clone())
+                .map_err(|e| BacktestError::Setup(format!("[features]: {e}")))?;
         }
         for s in setup.symbols {
             market.add_symbol(s);

@@ -320,6 +320,7 @@ pub fn run(args: Args, matches: &ArgMatches) -> anyhow::Result<ExitCode> {
             events: &events,
             execution,
             inference: inference.as_ref(),
+            features: None,
             progress: !args.json,
         },
     )?;

@@ -110,7 +110,7 @@ fn interval_ms(text: &str) -> anyhow::Result<u32> {
     parse_interval(text).with_context(|| format!("interval {text:?}: use e.g. 1m, 5m, 1h, 1d"))
 }
 
-fn time_arg(name: &str, text: &str) -> anyhow::Result<i64> {
+pub(super) fn time_arg(name: &str, text: &str) -> anyhow::Result<i64> {
     parse_utc_ms(text).with_context(|| {
         format!("--{name} {text:?}: use YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (UTC) or milliseconds")
     })

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::feeds::candles;
+use crate::history::HistoryStore;
 use crate::learning::evaluate::{EvaluateOptions, evaluate};
 use crate::learning::train::{TrainConfig, train};
 use crate::store::{NewModelVersion, Store};
@@ -42,8 +43,14 @@ pub struct EvaluateArgs {
     models: PathBuf,
     /// Candle files, one symbol each, named by the file; only their bars after the training
     /// data (and a label horizon) are judged.
-    #[arg(long, num_args = 1.., required = true)]
+    #[arg(long, num_args = 1..)]
     data: Vec<PathBuf>,
+    #[command(flatten)]
+    history: HistoryArgs,
+    /// The history store `--symbol` reads (`sqlite://path` or `postgres://...`); the default
+    /// SQLite file when omitted.
+    #[arg(long, env = "STRATBOX_DB")]
+    db: Option<String>,
     /// Writes the report as JSON to this file.
     #[arg(long)]
     report: Option<PathBuf>,
@@ -99,7 +106,7 @@ fn block_on<T>(work: impl std::future::Future<Output = anyhow::Result<T>>) -> an
 }
 
 /// Registers the run written to `output` (with `config`) in the registry at `url`.
-fn register(url: &str, output: &std::path::Path, config: &std::path::Path) -> anyhow::Result<i64> {
+fn register(url: &str, output: &std::path::Path, config: &str) -> anyhow::Result<i64> {
     let read_json = |name: &str| -> anyhow::Result<Option<serde_json::Value>> {
         let path = output.join(name);
         match std::fs::read_to_string(&path) {
@@ -120,9 +127,12 @@ fn register(url: &str, output: &std::path::Path, config: &std::path::Path) -> an
         .flatten()
     {
         let name = member["name"].as_str().unwrap_or_default().to_string();
-        let path = PathBuf::from(member["weights"].as_str().unwrap_or_default());
-        let bytes = super::read_file(&path)?;
-        weights_sha256.insert(name, hex::encode(sha2::Sha256::digest(&bytes)));
+        for (key, suffix) in [("weights", ""), ("manifest", ".json")] {
+            let path = PathBuf::from(member[key].as_str().unwrap_or_default());
+            let bytes = super::read_file(&path)?;
+            let hash = hex::encode(sha2::Sha256::digest(&bytes));
+            weights_sha256.insert(format!("{name}{suffix}"), hash);
+        }
     }
     let version = NewModelVersion {
         directory: output
@@ -133,7 +143,7 @@ fn register(url: &str, output: &std::path::Path, config: &std::path::Path) -> an
         symbols: serde_json::from_value(report["symbols"].clone()).unwrap_or_default(),
         data_from_ms: report["from_ms"].as_i64().unwrap_or_default(),
         data_to_ms: report["to_ms"].as_i64().unwrap_or_default(),
-        config: super::read_text(config)?,
+        config: config.to_string(),
         report,
         ensemble,
         weights_sha256,
@@ -168,15 +178,84 @@ pub struct TrainArgs {
     #[arg(long)]
     config: PathBuf,
     /// Candle files (CSV or zip, Binance's kline columns), one symbol each, named by the file.
-    #[arg(long, num_args = 1.., required = true)]
+    #[arg(long, num_args = 1..)]
     data: Vec<PathBuf>,
+    #[command(flatten)]
+    history: HistoryArgs,
     /// The directory the models and report.json are written to.
     #[arg(long)]
     output: PathBuf,
     /// Registers the run in this database's model registry (`sqlite://path` or
-    /// `postgres://...`; the service's store, where `GET /v1/models` lists it).
+    /// `postgres://...`; the service's store, where `GET /v1/models` lists it), and reads
+    /// `--symbol`'s candles from its history store.
     #[arg(long, env = "STRATBOX_DB")]
     db: Option<String>,
+}
+
+/// Candles from the history store (`stratbox data import` / `fetch` put them there), of the
+/// training config's interval.
+#[derive(clap::Args, Debug)]
+pub struct HistoryArgs {
+    /// A symbol whose candles the history store at `--db` holds; repeatable.
+    #[arg(long)]
+    symbol: Vec<String>,
+    /// First candle's open time (YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] UTC, or ms).
+    #[arg(long)]
+    from: Option<String>,
+    /// Last candle's open time.
+    #[arg(long)]
+    to: Option<String>,
+}
+
+/// The candles of `files` and of `history`'s symbols (from the store at `db`, or the default
+/// one), as (name, candles); at least one source.
+fn load_series(
+    files: &[PathBuf],
+    history: &HistoryArgs,
+    interval: &str,
+    db: Option<&str>,
+) -> anyhow::Result<Vec<(String, Vec<candles::Candle>)>> {
+    anyhow::ensure!(
+        !files.is_empty() || !history.symbol.is_empty(),
+        "give candle files (--data) or symbols of the history store (--symbol)"
+    );
+    let mut series = read_series(files)?;
+    if history.symbol.is_empty() {
+        return Ok(series);
+    }
+    let from = history
+        .from
+        .as_deref()
+        .map(|t| super::data::time_arg("from", t))
+        .transpose()?
+        .unwrap_or(0);
+    let to = history
+        .to
+        .as_deref()
+        .map(|t| super::data::time_arg("to", t))
+        .transpose()?
+        .unwrap_or(i64::MAX);
+    let url = db.map_or_else(crate::config::default_db_url, str::to_string);
+    let stored = block_on(async {
+        let store = HistoryStore::open(&url).await?;
+        let mut out = Vec::new();
+        for symbol in &history.symbol {
+            // The store keeps symbols upper-case, as Binance names them.
+            let symbol = symbol.to_ascii_uppercase();
+            let candles = store.candles(&symbol, interval, from, to).await?;
+            out.push((symbol, candles));
+        }
+        Ok(out)
+    })
+    .with_context(|| format!("reading candles from {url}"))?;
+    for (symbol, candles) in stored {
+        anyhow::ensure!(
+            !candles.is_empty(),
+            "no {interval} candles of {symbol} in {url} in that range (stratbox data import or fetch puts them there)"
+        );
+        series.push((symbol, candles));
+    }
+    Ok(series)
 }
 
 /// Arguments of `stratbox model list`.
@@ -245,7 +324,13 @@ pub fn run(command: ModelCommand) -> anyhow::Result<ExitCode> {
         }
         ModelCommand::Train(args) => {
             let config = TrainConfig::load(&args.config).map_err(anyhow::Error::msg)?;
-            let series = read_series(&args.data)?;
+            let config_text = super::read_text(&args.config)?;
+            let series = load_series(
+                &args.data,
+                &args.history,
+                &config.interval,
+                args.db.as_deref(),
+            )?;
             let report = train(&config, &series, &args.output, |line| eprintln!("{line}"))
                 .map_err(anyhow::Error::msg)?;
             eprintln!(
@@ -257,10 +342,10 @@ pub fn run(command: ModelCommand) -> anyhow::Result<ExitCode> {
             );
             // What `model evaluate` reads back: the settings these models were made with.
             let kept = args.output.join("train.toml");
-            std::fs::copy(&args.config, &kept)
-                .with_context(|| format!("copying the config to {}", kept.display()))?;
+            std::fs::write(&kept, &config_text)
+                .with_context(|| format!("writing {}", kept.display()))?;
             if let Some(url) = &args.db {
-                let id = register(url, &args.output, &args.config)?;
+                let id = register(url, &args.output, &config_text)?;
                 eprintln!("registered as model version {id} in {url}");
             }
             let leaking = report.models.iter().any(|m| !m.shifted_at_chance);
@@ -274,7 +359,14 @@ pub fn run(command: ModelCommand) -> anyhow::Result<ExitCode> {
             })
         }
         ModelCommand::Evaluate(args) => {
-            let series = read_series(&args.data)?;
+            let config =
+                TrainConfig::load(&args.models.join("train.toml")).map_err(anyhow::Error::msg)?;
+            let series = load_series(
+                &args.data,
+                &args.history,
+                &config.interval,
+                args.db.as_deref(),
+            )?;
             let strategy = match &args.strategy {
                 Some(path) => Some(super::read_file(path)?),
                 None => built_model_follower(),

@@ -11,6 +11,7 @@ use super::dataset::{Dataset, DatasetSpec};
 use super::train::{TrainConfig, at_chance, shift};
 use crate::backtest::{self, Backtest, Component};
 use crate::config::ExecutionConfig;
+use crate::features::{FeatureConfig, FeatureEngine};
 use crate::feeds::MarketEvent;
 use crate::feeds::candles::Candle;
 use crate::inference::{InferenceConfig, MemberConfig};
@@ -136,6 +137,16 @@ pub fn evaluate(
         interval_ms,
     };
     let data = Dataset::build(series, &spec, config.feature_engine.clone())?;
+    // The backtest computes features as the training set did, with the history the windows
+    // need.
+    let features = {
+        let probe = FeatureEngine::new(config.feature_engine.clone())?;
+        let needed = FeatureEngine::rows_needed(&probe.columns(&config.features)?, config.seq);
+        FeatureConfig {
+            history: config.feature_engine.history.max(needed + 1),
+            ..config.feature_engine.clone()
+        }
+    };
     let keep: Vec<usize> = (0..data.len()).filter(|&i| data.times[i] > cut).collect();
     if keep.len() < 2 {
         return Err(format!(
@@ -205,7 +216,7 @@ pub fn evaluate(
         .collect();
     let trials = options.trials.unwrap_or(0).max(models.len());
     let rule = format!(
-        "model_follower: long {} of equity when the expected return is above 0, flat when below; fee {}",
+        "model_follower: long {} of the starting equity (split between the symbols) when the expected return is above 0, flat when below; fee {}",
         EXPOSURE, options.fee
     );
     if let Some(bytes) = &options.strategy {
@@ -225,7 +236,15 @@ pub fn evaluate(
                 models: members,
                 ..table.clone()
             };
-            let (result, returns) = trade(bytes, series, cut, interval_ms, &inference, options)?;
+            let (result, returns) = trade(
+                bytes,
+                series,
+                cut,
+                interval_ms,
+                &inference,
+                &features,
+                options,
+            )?;
             progress(&format!(
                 "{}: {} trades, return {:.4}%, max drawdown {:.4}%",
                 model.name,
@@ -320,17 +339,16 @@ fn trade(
     cut: i64,
     interval_ms: u32,
     inference: &InferenceConfig,
+    features: &FeatureConfig,
     options: &EvaluateOptions,
 ) -> Result<(TradingResult, Vec<f64>), String> {
     let mut symbols = SymbolTable::default();
     let mut events = Vec::new();
-    let mut first_price = None;
     for (name, candles) in series {
         let id = symbols.intern(name);
         for c in candles {
             let bar = c.to_bar(id, interval_ms);
             if bar.open_time + i64::from(interval_ms) > cut {
-                first_price.get_or_insert(bar.close);
                 events.push(MarketEvent::Bar(bar));
             }
         }
@@ -340,11 +358,13 @@ fn trade(
         .map_while(|i| symbols.name(i).map(|n| n.to_string()))
         .collect();
     let capital = 10_000.0;
-    let price = first_price.ok_or("no bar after the training data to trade on")?;
-    // One symbol's worth of the equity: the rule is long or flat in each.
-    let quantity = (capital * EXPOSURE / names.len() as f64 / price * 1e5).floor() / 1e5;
+    if events.is_empty() {
+        return Err("no bar after the training data to trade on".into());
+    }
+    // Each symbol's share of the equity, bought at each entry's price: the rule is long or
+    // flat in each.
     let config = serde_json::json!({
-        "quantity": quantity,
+        "notional": capital * EXPOSURE / names.len() as f64,
         "min_return": 0.0,
         "min_confidence": 0.0,
         "max_age_ms": 2 * i64::from(interval_ms),
@@ -368,6 +388,7 @@ fn trade(
                 ..ExecutionConfig::default()
             },
             inference: Some(inference),
+            features: Some(features),
             progress: false,
         },
     )

@@ -18,7 +18,7 @@ use stratbox_learn::metrics::Scores;
 use stratbox_learn::neural::{
     Architecture, CnnShape, EpochReport, LstmShape, Neural, Training, TransformerShape,
 };
-use stratbox_learn::split::{SplitSpec, uniqueness};
+use stratbox_learn::split::{Span, SplitSpec, uniqueness};
 
 /// `train.toml`.
 #[derive(Clone, Debug, Deserialize)]
@@ -117,15 +117,15 @@ struct Inputs<'a> {
 }
 
 impl ModelKind {
-    /// Trains on inputs `x` (in time order), labels `y` and weights `w`; a network keeps
-    /// `gap` samples between its training and validation windows and reports its epochs.
+    /// Trains on inputs `x` (in time order), labels `y` and weights `w`; a network purges by
+    /// the samples' `spans` around its validation window and reports its epochs.
     fn fit(
         &self,
         x: Inputs<'_>,
         y: &[usize],
         w: &[f64],
         classes: usize,
-        gap: usize,
+        spans: &[Span],
         epochs: &mut dyn FnMut(&EpochReport),
     ) -> Result<Fitted, String> {
         match self {
@@ -133,10 +133,17 @@ impl ModelKind {
                 Logistic::fit(x.last, y, Some(w), classes, spec).map(Fitted::Logistic)
             }
             ModelKind::Gbt(spec) => Gbt::fit(x.last, y, Some(w), classes, spec).map(Fitted::Gbt),
-            ModelKind::Neural(arch, training) => {
-                Neural::fit(arch, x.windows, y, Some(w), classes, gap, training, epochs)
-                    .map(Fitted::Neural)
-            }
+            ModelKind::Neural(arch, training) => Neural::fit(
+                arch,
+                x.windows,
+                y,
+                Some(w),
+                classes,
+                spans,
+                training,
+                epochs,
+            )
+            .map(Fitted::Neural),
         }
         .map_err(|e| e.to_string())
     }
@@ -349,6 +356,11 @@ pub fn train(
     let output = &output
         .canonicalize()
         .map_err(|e| format!("{}: {e}", output.display()))?;
+    // A table left by an earlier run into the same directory must not outlive this one.
+    let table = output.join("inference.json");
+    if table.exists() {
+        std::fs::remove_file(&table).map_err(|e| format!("{}: {e}", table.display()))?;
+    }
     let mut models = Vec::new();
     let mut members = Vec::new();
     for model in &config.models {
@@ -376,8 +388,8 @@ pub fn train(
             let sum: f64 = rows.iter().map(|&i| weights[i]).sum();
             let scale = rows.len() as f64 / sum;
             let ws: Vec<f64> = rows.iter().map(|&i| weights[i] * scale).collect();
-            let gap = config.label.horizon();
-            model.kind.fit(xs, &ys, &ws, classes, gap, epochs)
+            let spans: Vec<Span> = rows.iter().map(|&i| data.spans[i]).collect();
+            model.kind.fit(xs, &ys, &ws, classes, &spans, epochs)
         };
         let judge = |y: &[usize]| -> Result<(Scores, Vec<(i64, Scores)>), String> {
             let mut all_p = Vec::new();

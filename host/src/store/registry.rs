@@ -22,7 +22,8 @@ pub struct NewModelVersion {
     pub report: serde_json::Value,
     /// `inference.json`, when a model passed its control.
     pub ensemble: Option<serde_json::Value>,
-    /// Hex SHA-256 of each written model's weights, by model name.
+    /// Hex SHA-256 of each written model's weights, by model name, and of its manifest, by
+    /// `<name>.json`.
     pub weights_sha256: std::collections::BTreeMap<String, String>,
     /// The host's version that trained it.
     pub code_version: String,
@@ -53,7 +54,8 @@ pub struct ModelVersion {
     /// `inference.json`: the ensemble it made (absent when no model passed its control).
     #[schema(value_type = Option<Object>)]
     pub ensemble: Option<serde_json::Value>,
-    /// Hex SHA-256 of each written model's weights, by model name.
+    /// Hex SHA-256 of each written model's weights, by model name, and of its manifest, by
+    /// `<name>.json`.
     pub weights_sha256: std::collections::BTreeMap<String, String>,
     /// The host's version that trained it.
     pub code_version: String,
@@ -122,13 +124,11 @@ impl Store {
     /// Registers a training run after the latest one; returns its number.
     pub async fn register_model_version(&self, v: &NewModelVersion) -> Result<i64, StoreError> {
         let json = |value: &serde_json::Value| value.to_string();
-        let parent = self.model_versions().await?.last().map(|p| p.id);
         let id: (i64,) = on_pool!(self, |pool| {
             sqlx::query_as(
-                "INSERT INTO model_versions (created_at_ms, parent_id, directory, symbols, data_from_ms, data_to_ms, config, report, ensemble, weights_sha256, code_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                "INSERT INTO model_versions (created_at_ms, parent_id, directory, symbols, data_from_ms, data_to_ms, config, report, ensemble, weights_sha256, code_version) VALUES ($1, (SELECT MAX(id) FROM model_versions), $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
             )
             .bind(wall_ms())
-            .bind(parent)
             .bind(&v.directory)
             .bind(serde_json::to_string(&v.symbols).expect("strings serialise"))
             .bind(v.data_from_ms)

@@ -1,18 +1,25 @@
 //! Model follower: reads the host's ensemble prediction for the bar's symbol through
-//! `market::predict` and goes long `quantity` when the expected return is above `min_return`
-//! with at least `min_confidence`, flat again (selling what it holds) when the expected return
-//! turns negative. A
-//! prediction older than `max_age_ms` (event time minus its `time`) is ignored.
-//! Config: `{"quantity": 100, "min_return": 0.0002, "min_confidence": 0.05, "max_age_ms": 120000}`.
+//! `market::predict` and goes long when the expected return is above `min_return` with at
+//! least `min_confidence`, flat again (selling what it holds) when the expected return turns
+//! negative; each symbol on its own. It buys `quantity`, or `notional` of the quote asset at
+//! the bar's close when that is given instead. A prediction older than `max_age_ms` (event
+//! time minus its `time`) is ignored.
+//! Config: `{"quantity": 100, "min_return": 0.0002, "min_confidence": 0.05, "max_age_ms": 120000}`
+//! or `{"notional": 1000, ...}`.
 
 use stratbox_guest::prelude::*;
 
 struct ModelFollower {
     quantity: f64,
+    notional: Option<f64>,
     min_return: f64,
     min_confidence: f64,
     max_age_ms: i64,
-    long: bool,
+}
+
+/// The state key of whether the strategy is long `symbol` (set when its buy is sent).
+fn long_key(symbol: u32) -> String {
+    format!("long.{symbol}")
 }
 
 impl Strategy for ModelFollower {
@@ -21,12 +28,16 @@ impl Strategy for ModelFollower {
         if !(quantity > 0.0) {
             return Err(format!("quantity must be positive, got {quantity}"));
         }
+        let notional = config::number(cfg, "notional");
+        if let Some(n) = notional.filter(|n| !(*n > 0.0)) {
+            return Err(format!("notional must be positive, got {n}"));
+        }
         Ok(ModelFollower {
             quantity,
+            notional,
             min_return: config::number(cfg, "min_return").unwrap_or(0.0002),
             min_confidence: config::number(cfg, "min_confidence").unwrap_or(0.05),
             max_age_ms: config::number(cfg, "max_age_ms").unwrap_or(120_000.0) as i64,
-            long: state::get_u64("long") == Some(1),
         })
     }
 
@@ -37,32 +48,37 @@ impl Strategy for ModelFollower {
         if clock::now() - p.time > self.max_age_ms {
             return;
         }
-        let enter = !self.long
-            && p.expected_return > self.min_return
-            && p.confidence >= self.min_confidence;
-        let exit = self.long && p.expected_return < 0.0;
-        if !enter && !exit {
-            return;
-        }
+        let key = long_key(bar.symbol);
+        let long = state::get_u64(&key) == Some(1);
+        let enter =
+            !long && p.expected_return > self.min_return && p.confidence >= self.min_confidence;
+        let exit = long && p.expected_return < 0.0;
         let order = if enter {
-            Order::market(bar.symbol, Side::Buy, self.quantity)
-        } else {
+            let quantity = match self.notional {
+                Some(n) if bar.close > 0.0 => n / bar.close,
+                _ => self.quantity,
+            };
+            Order::market(bar.symbol, Side::Buy, quantity)
+        } else if exit {
             // What the account holds: less than was bought where buyers pay fees in the base.
             let held = orders::positions()
                 .iter()
                 .find(|p| p.symbol == bar.symbol)
                 .map_or(0.0, |p| p.quantity);
             if held <= 0.0 {
-                self.long = false;
-                let _ = state::set_u64("long", 0);
+                // Flat already, unless the buy is still on its way.
+                if !orders::open_orders().iter().any(|o| o.symbol == bar.symbol) {
+                    let _ = state::set_u64(&key, 0);
+                }
                 return;
             }
-            Order::market(bar.symbol, Side::Sell, held.min(self.quantity)).reduce_only()
+            Order::market(bar.symbol, Side::Sell, held).reduce_only()
+        } else {
+            return;
         };
         match order.submit() {
             Ok(_) => {
-                self.long = enter;
-                let _ = state::set_u64("long", enter as u64);
+                let _ = state::set_u64(&key, u64::from(enter));
             }
             Err(rejected) => log::warn(&format!("order refused: {}", rejected.message)),
         }

@@ -1,6 +1,7 @@
 //! Training a network: standardised inputs, seeded mini-batches, weighted cross-entropy,
 //! gradient clipping, AdamW on a warm-up and cosine schedule, early stopping on a validation
-//! window at the end of the training data (a label horizon apart), and export with the
+//! window at the end of the training data (training samples whose labels reach into it
+//! purged), and export with the
 //! standardisation folded into the input layer, so the saved model reads raw features.
 
 use super::loss::cross_entropy;
@@ -9,6 +10,7 @@ use super::params::{Params, Rng};
 use super::{Architecture, Network};
 use crate::LearnError;
 use crate::logistic::ClassWeight;
+use crate::split::Span;
 use ndarray::{Array2, Array3, ArrayView3, Axis};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -128,8 +130,9 @@ const PREDICT_CHUNK: usize = 256;
 
 impl Neural {
     /// Trains a network of shape `arch` on `x` (samples in time order, seq, features), labels
-    /// `y` in `0..classes` and optional sample weights, keeping `gap` samples (a label's
-    /// horizon) between the training and validation windows; `progress` sees every epoch.
+    /// `y` in `0..classes` and optional sample weights; `spans` (each sample's bar and its
+    /// label's last bar) purge from training every sample whose label reaches the validation
+    /// window's first bar; `progress` sees every epoch.
     #[allow(clippy::too_many_arguments)]
     pub fn fit(
         arch: &Architecture,
@@ -137,17 +140,23 @@ impl Neural {
         y: &[usize],
         weights: Option<&[f64]>,
         classes: usize,
-        gap: usize,
+        spans: &[Span],
         spec: &Training,
         mut progress: impl FnMut(&EpochReport),
     ) -> Result<Neural, LearnError> {
         spec.check()?;
         let (n, seq, features) = x.dim();
-        if y.len() != n || weights.is_some_and(|w| w.len() != n) {
+        if y.len() != n || spans.len() != n || weights.is_some_and(|w| w.len() != n) {
             return Err(LearnError::Data(format!(
-                "{n} samples but {} labels",
-                y.len()
+                "{n} samples but {} labels and {} spans",
+                y.len(),
+                spans.len()
             )));
+        }
+        if weights.is_some_and(|w| w.iter().any(|v| !(v.is_finite() && *v >= 0.0))) {
+            return Err(LearnError::Data(
+                "sample weights must be finite and at least 0".into(),
+            ));
         }
         if let Some(&bad) = y.iter().find(|&&k| k >= classes) {
             return Err(LearnError::Data(format!(
@@ -161,13 +170,13 @@ impl Neural {
         }
         let manifest = arch.manifest(features, seq, classes)?;
         let held = (n as f64 * spec.validation).round() as usize;
-        let train_n = n.saturating_sub(held + if held > 0 { gap } else { 0 });
-        if train_n == 0 {
+        let train_rows = training_rows(spans, held);
+        if train_rows.is_empty() {
             return Err(LearnError::Data(format!(
-                "{n} samples leave none to train on after {held} for validation and a gap of {gap}"
+                "{n} samples leave none to train on after {held} for validation and those whose labels reach it"
             )));
         }
-        let (mean, scale) = standardisation(x.slice(ndarray::s![..train_n, .., ..]));
+        let (mean, scale) = standardisation(x.select(Axis(0), &train_rows).view());
         let xs = standardise(x, &mean, &scale);
         let (mut network, mut params) = Network::new(&manifest, spec.seed)?;
         if let Network::Cnn(cnn) = &mut network {
@@ -176,7 +185,7 @@ impl Neural {
         }
         let sample_w = |i: usize| weights.map_or(1.0, |w| w[i]);
         let mut class_total = vec![0.0f64; classes];
-        for i in 0..train_n {
+        for &i in &train_rows {
             class_total[y[i]] += sample_w(i);
         }
         let all: f64 = class_total.iter().sum();
@@ -191,7 +200,14 @@ impl Neural {
         let w: Vec<f32> = (0..n)
             .map(|i| (sample_w(i) * class_w[y[i]]) as f32)
             .collect();
+        // A validation window that weighs nothing (its classes absent from training) cannot
+        // choose an epoch or a temperature: then the last epoch is kept, uncalibrated.
         let validation: Vec<usize> = (n - held..n).collect();
+        let validation = if validation.iter().map(|&i| f64::from(w[i])).sum::<f64>() > 0.0 {
+            validation
+        } else {
+            Vec::new()
+        };
         let mut adam = AdamState::new(
             AdamW {
                 weight_decay: spec.weight_decay as f32,
@@ -211,7 +227,11 @@ impl Neural {
                 spec.epochs,
                 spec.warmup,
             );
-            let order = order_rng.permutation(train_n);
+            let order: Vec<usize> = order_rng
+                .permutation(train_rows.len())
+                .into_iter()
+                .map(|k| train_rows[k])
+                .collect();
             let (mut loss_sum, mut weight_sum) = (0.0f64, 0.0f64);
             for batch in order.chunks(spec.batch) {
                 let bx = xs.select(Axis(0), batch);
@@ -361,6 +381,17 @@ impl Neural {
     }
 }
 
+/// The samples a network trains on when the last `held` are kept for validation: those before
+/// them whose labels end before the validation window's first bar (with several symbols'
+/// samples interleaved, counting samples would not do).
+fn training_rows(spans: &[Span], held: usize) -> Vec<usize> {
+    let n = spans.len();
+    let first_held = spans[n - held..].iter().map(|s| s.start).min();
+    (0..n - held)
+        .filter(|&i| first_held.is_none_or(|start| spans[i].end < start))
+        .collect()
+}
+
 /// The logits of the samples `rows`.
 fn logits_of(network: &Network, params: &Params, xs: &Array3<f32>, rows: &[usize]) -> Array2<f32> {
     let parts: Vec<Array2<f32>> = rows
@@ -463,6 +494,22 @@ fn standardise(x: ArrayView3<f32>, mean: &[f32], scale: &[f32]) -> Array3<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_training_label_reaches_the_validation_window_whatever_the_symbols() {
+        // Two symbols' samples interleaved, labels 5 bars long: bar t has samples 2t, 2t+1.
+        let spans: Vec<Span> = (0..40)
+            .map(|i| Span {
+                start: i / 2,
+                end: i / 2 + 5,
+            })
+            .collect();
+        let rows = training_rows(&spans, 10);
+        // Validation starts at bar 15: training labels must end by bar 14, so bars 0..=9.
+        assert_eq!(rows, (0..20).collect::<Vec<_>>());
+        assert!(rows.iter().all(|&i| spans[i].end < spans[30].start));
+        assert_eq!(training_rows(&spans, 0), (0..40).collect::<Vec<_>>());
+    }
 
     #[test]
     fn the_temperature_undoes_overconfidence() {
