@@ -204,7 +204,7 @@ fn every_network_learns_a_learnable_task_and_the_same_seed_gives_the_same_model(
     };
     for (name, arch) in shapes() {
         let mut epochs: Vec<EpochReport> = Vec::new();
-        let fit = Neural::fit(
+        let model = Neural::fit(
             &arch,
             x.view(),
             &y,
@@ -215,7 +215,7 @@ fn every_network_learns_a_learnable_task_and_the_same_seed_gives_the_same_model(
             |e| epochs.push(e.clone()),
         )
         .unwrap();
-        let acc = accuracy(&fit.probabilities(test_x.view()), &test_y);
+        let acc = accuracy(&model.probabilities(test_x.view()), &test_y);
         assert!(acc > 0.85, "{name}: accuracy {acc} out of sample");
         assert!(!epochs.is_empty() && epochs.iter().all(|e| e.validation_loss.is_some()));
         // Far below the untrained model's (ln 2 ≈ 0.69 for two near-even classes).
@@ -224,19 +224,9 @@ fn every_network_learns_a_learnable_task_and_the_same_seed_gives_the_same_model(
             .filter_map(|e| e.validation_loss)
             .fold(f64::INFINITY, f64::min);
         assert!(best < 0.4, "{name}: best validation loss {best}");
-        let again = Neural::fit(
-            &arch,
-            x.view(),
-            &y,
-            None,
-            2,
-            &spans(x.dim().0),
-            &training,
-            |_| (),
-        )
-        .unwrap();
+        let again = fit(&arch, &x, &y, &training);
         assert_eq!(
-            fit.exported(),
+            model.exported(),
             again.exported(),
             "{name}: same seed, same model"
         );
@@ -244,18 +234,8 @@ fn every_network_learns_a_learnable_task_and_the_same_seed_gives_the_same_model(
             seed: 6,
             ..training.clone()
         };
-        let third = Neural::fit(
-            &arch,
-            x.view(),
-            &y,
-            None,
-            2,
-            &spans(x.dim().0),
-            &other,
-            |_| (),
-        )
-        .unwrap();
-        assert_ne!(fit.exported(), third.exported(), "{name}: another seed");
+        let third = fit(&arch, &x, &y, &other);
+        assert_ne!(model.exported(), third.exported(), "{name}: another seed");
     }
 }
 
@@ -303,31 +283,21 @@ fn a_model_trained_here_gives_in_pytorch_what_it_gives_in_our_inference() {
     let scratch = tempfile::tempdir().unwrap();
     let write = std::env::var("STRATBOX_WRITE_TRAINED").is_ok_and(|v| v == "1");
     for (name, arch) in shapes() {
-        let fit = Neural::fit(
-            &arch,
-            x.view(),
-            &y,
-            None,
-            2,
-            &spans(x.dim().0),
-            &training,
-            |_| (),
-        )
-        .unwrap();
+        let model = fit(&arch, &x, &y, &training);
         if write {
             std::fs::create_dir_all(&trained).unwrap();
-            fit.export(&trained.join(name)).unwrap();
+            model.export(&trained.join(name)).unwrap();
             continue;
         }
         let stem = scratch.path().join(name);
-        fit.export(&stem).unwrap();
+        model.export(&stem).unwrap();
         let ours = std::fs::read(stem.with_extension("safetensors")).unwrap();
         let committed = std::fs::read(trained.join(format!("{name}.safetensors"))).unwrap();
         let (ours, committed) = (
             SafeTensors::deserialize(&ours).unwrap(),
             SafeTensors::deserialize(&committed).unwrap(),
         );
-        for p in fit.exported().list {
+        for p in model.exported().list {
             assert_close(
                 &format!("retrained {name} {}", p.name),
                 &tensor(&ours, &p.name).1,
@@ -348,7 +318,7 @@ fn a_model_trained_here_gives_in_pytorch_what_it_gives_in_our_inference() {
             );
         }
         // The exported model reads raw features as the trained one read standardised ones.
-        let direct = fit.logits(input.view());
+        let direct = model.logits(input.view());
         let (a, b) = (direct.as_slice().unwrap(), logits.as_slice().unwrap());
         for (u, v) in a.iter().zip(b) {
             assert!((u - v).abs() < 1e-4, "{name}: folded {v} vs trained {u}");
@@ -359,4 +329,19 @@ fn a_model_trained_here_gives_in_pytorch_what_it_gives_in_our_inference() {
 /// Spans of samples whose labels are their own bar's (no overlap to purge).
 fn spans(n: usize) -> Vec<Span> {
     (0..n).map(|i| Span { start: i, end: i }).collect()
+}
+
+/// A two-class network of `arch` trained on `x` and `y` with `training`, no progress shown.
+fn fit(arch: &Architecture, x: &Array3<f32>, y: &[usize], training: &Training) -> Neural {
+    Neural::fit(
+        arch,
+        x.view(),
+        y,
+        None,
+        2,
+        &spans(x.dim().0),
+        training,
+        |_| (),
+    )
+    .unwrap()
 }
