@@ -280,9 +280,13 @@ fn model_evaluate_judges_the_written_models_on_later_candles_only_and_trades_the
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let trained_to = report["trained_to_ms"].as_i64().unwrap();
-    // A label horizon (15 bars) after the last training sample.
+    // Not before the last training label's last bar closed.
+    let training: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let labels_end = training["labels_end_ms"].as_i64().unwrap();
+    assert!(labels_end > trained_to, "{training}");
     assert!(
-        report["from_ms"].as_i64().unwrap() > trained_to + 15 * 60_000,
+        report["from_ms"].as_i64().unwrap() >= labels_end,
         "{report}"
     );
     assert!(report["samples"].as_u64().unwrap() > 4000, "{report}");

@@ -128,8 +128,12 @@ pub fn evaluate(
     }
     let interval_ms = config.interval_ms()?;
     let horizon = config.label.horizon();
-    // Samples whose inputs or labels could touch the training data's labels are left out.
-    let cut = trained_to_ms + (horizon as i64) * i64::from(interval_ms);
+    // Samples whose labels could overlap the training data's are left out: those made before
+    // the last training label's bar closed (reports of earlier builds lack it: then a label
+    // horizon after the last training sample).
+    let cut = trained["labels_end_ms"]
+        .as_i64()
+        .unwrap_or(trained_to_ms + (horizon as i64) * i64::from(interval_ms));
     let spec = DatasetSpec {
         features: config.features.clone(),
         seq: config.seq,
@@ -139,15 +143,16 @@ pub fn evaluate(
     let data = Dataset::build(series, &spec, config.feature_engine.clone())?;
     // The backtest computes features as the training set did, with the history the windows
     // need.
-    let features = {
+    let (features, warm_up) = {
         let probe = FeatureEngine::new(config.feature_engine.clone())?;
         let needed = FeatureEngine::rows_needed(&probe.columns(&config.features)?, config.seq);
-        FeatureConfig {
+        let features = FeatureConfig {
             history: config.feature_engine.history.max(needed + 1),
             ..config.feature_engine.clone()
-        }
+        };
+        (features, needed + 1)
     };
-    let keep: Vec<usize> = (0..data.len()).filter(|&i| data.times[i] > cut).collect();
+    let keep: Vec<usize> = (0..data.len()).filter(|&i| data.times[i] >= cut).collect();
     if keep.len() < 2 {
         return Err(format!(
             "{} of the data's samples lie after the training data (which ends at {trained_to_ms}) and a label horizon: evaluate on later candles",
@@ -242,7 +247,7 @@ pub fn evaluate(
                 cut,
                 interval_ms,
                 &inference,
-                &features,
+                (&features, warm_up),
                 options,
             )?;
             progress(&format!(
@@ -330,25 +335,27 @@ fn softmax(logits: &Array2<f32>) -> Array2<f64> {
     p
 }
 
-/// Backtests the model follower on the bars after `cut` (the first ones warm the features
-/// up) with `inference` predicting; returns its result (Sharpe fields unset) and its per-bar
-/// returns.
+/// Backtests the model follower with `inference` predicting: `warm_up` bars before `cut` warm
+/// the features up, the rule trades from `cut` on; returns its result (Sharpe fields unset)
+/// and its per-bar returns from `cut`.
 fn trade(
     component: &[u8],
     series: &[(String, Vec<Candle>)],
     cut: i64,
     interval_ms: u32,
     inference: &InferenceConfig,
-    features: &FeatureConfig,
+    (features, warm_up): (&FeatureConfig, usize),
     options: &EvaluateOptions,
 ) -> Result<(TradingResult, Vec<f64>), String> {
     let mut symbols = SymbolTable::default();
     let mut events = Vec::new();
+    // The bars before the cut warm the features up; the rule trades from the cut on.
+    let from = cut - warm_up as i64 * i64::from(interval_ms);
     for (name, candles) in series {
         let id = symbols.intern(name);
         for c in candles {
             let bar = c.to_bar(id, interval_ms);
-            if bar.open_time + i64::from(interval_ms) > cut {
+            if bar.close_time() > from {
                 events.push(MarketEvent::Bar(bar));
             }
         }
@@ -368,6 +375,7 @@ fn trade(
         "min_return": 0.0,
         "min_confidence": 0.0,
         "max_age_ms": 2 * i64::from(interval_ms),
+        "from_ms": cut,
     });
     let runtime = Runtime::new(SandboxLimits::default()).map_err(|e| e.to_string())?;
     let report = backtest::run(
@@ -401,9 +409,10 @@ fn trade(
         .first()
         .ok_or("the backtest reported no deployment")?;
     let m = &deployment.metrics;
+    // Per-bar returns from the cut on (nothing is held before it).
     let mut returns = Vec::with_capacity(deployment.equity.len());
     let mut previous = capital;
-    for point in &deployment.equity {
+    for point in deployment.equity.iter().filter(|p| p.time >= cut) {
         returns.push(point.equity / previous - 1.0);
         previous = point.equity;
     }

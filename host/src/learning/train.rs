@@ -318,6 +318,9 @@ pub struct TrainReport {
     pub from_ms: i64,
     /// See `from_ms`.
     pub to_ms: i64,
+    /// Close time of the last bar any label of the written models' training window reaches:
+    /// data judged later must start here (`model evaluate`).
+    pub labels_end_ms: i64,
     /// Share of each class among the labels.
     pub class_shares: Vec<f64>,
     /// Test windows.
@@ -501,6 +504,11 @@ pub fn train(
         symbols: data.symbols.clone(),
         from_ms: data.times[0],
         to_ms: *data.times.last().expect("samples"),
+        labels_end_ms: latest_window(&config.split, data.len())
+            .iter()
+            .map(|&i| (data.spans[i].end as i64 + 1) * i64::from(spec.interval_ms))
+            .max()
+            .unwrap_or(0),
         class_shares,
         folds: folds.len(),
         models,

@@ -3,7 +3,7 @@
 //! least `min_confidence`, flat again (selling what it holds) when the expected return turns
 //! negative; each symbol on its own. It buys `quantity`, or `notional` of the quote asset at
 //! the bar's close when that is given instead. A prediction older than `max_age_ms` (event
-//! time minus its `time`) is ignored.
+//! time minus its `time`) is ignored, and so is every bar before `from_ms` (when given).
 //! Config: `{"quantity": 100, "min_return": 0.0002, "min_confidence": 0.05, "max_age_ms": 120000}`
 //! or `{"notional": 1000, ...}`.
 
@@ -15,6 +15,7 @@ struct ModelFollower {
     min_return: f64,
     min_confidence: f64,
     max_age_ms: i64,
+    from_ms: i64,
 }
 
 /// The state key of whether the strategy is long `symbol` (set when its buy is sent).
@@ -38,10 +39,14 @@ impl Strategy for ModelFollower {
             min_return: config::number(cfg, "min_return").unwrap_or(0.0002),
             min_confidence: config::number(cfg, "min_confidence").unwrap_or(0.05),
             max_age_ms: config::number(cfg, "max_age_ms").unwrap_or(120_000.0) as i64,
+            from_ms: config::number(cfg, "from_ms").map_or(i64::MIN, |t| t as i64),
         })
     }
 
     fn on_bar(&mut self, bar: &Bar) {
+        if clock::now() < self.from_ms {
+            return;
+        }
         let Some(p) = market::predict(bar.symbol) else {
             return;
         };

@@ -702,13 +702,15 @@ impl Worker {
                     Err(TradingError::Refused { code: -2013, .. })
                         if self.in_doubt.remove(&order_id) =>
                     {
-                        // It never reached the exchange.
-                        let reason = Rejection::new(
-                            RejectCode::InvalidOrder,
-                            "the order did not reach the exchange (no answer, and the exchange does not know it)",
-                        );
-                        let reports = self.tracker.refuse(order_id, reason, now);
-                        self.emit(reports);
+                        // It never reached the exchange (told once, if it is still open here).
+                        if self.tracker.is_open(order_id) {
+                            let reason = Rejection::new(
+                                RejectCode::InvalidOrder,
+                                "the order did not reach the exchange (no answer, and the exchange does not know it)",
+                            );
+                            let reports = self.tracker.refuse(order_id, reason, now);
+                            self.emit(reports);
+                        }
                     }
                     Err(e) => self.error(format!("query of order {order_id}: {e}")),
                 }
@@ -876,6 +878,22 @@ impl Worker {
             .collect();
         for order_id in gone {
             self.query(order_id);
+        }
+        // An order still in doubt that has ended here meanwhile (its events told it, or a
+        // refusal of a resend did) is settled once the exchange's id for it is known; until
+        // then the exchange is asked about it again at every reconciliation.
+        let doubtful: Vec<u64> = self
+            .in_doubt
+            .iter()
+            .copied()
+            .filter(|&id| !self.tracker.is_open(id))
+            .collect();
+        for order_id in doubtful {
+            if self.tracker.exchange_id(order_id).is_some() {
+                self.in_doubt.remove(&order_id);
+            } else {
+                self.query(order_id);
+            }
         }
         let mut unknown_trades = 0;
         // A trade on a symbol where an order of ours has no known exchange id yet (its answer
