@@ -880,8 +880,10 @@ impl Worker {
             self.query(order_id);
         }
         // An order still in doubt that has ended here meanwhile (its events told it, or a
-        // refusal of a resend did) is settled once the exchange's id for it is known; until
-        // then the exchange is asked about it again at every reconciliation.
+        // refusal of a resend did) is settled once the exchange's id for it is known, or once
+        // the tracker has forgotten it (ended and pruned: a trade of it the host never counted
+        // would show as an unknown trade); until then the exchange is asked about it again at
+        // every reconciliation.
         let doubtful: Vec<u64> = self
             .in_doubt
             .iter()
@@ -889,7 +891,8 @@ impl Worker {
             .filter(|&id| !self.tracker.is_open(id))
             .collect();
         for order_id in doubtful {
-            if self.tracker.exchange_id(order_id).is_some() {
+            let forgotten = self.tracker.symbol(order_id).is_none();
+            if forgotten || self.tracker.exchange_id(order_id).is_some() {
                 self.in_doubt.remove(&order_id);
             } else {
                 self.query(order_id);
