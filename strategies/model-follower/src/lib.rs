@@ -23,6 +23,14 @@ fn long_key(symbol: u32) -> String {
     format!("long.{symbol}")
 }
 
+/// What the account holds of `symbol`.
+fn held(symbol: u32) -> f64 {
+    orders::positions()
+        .iter()
+        .find(|p| p.symbol == symbol)
+        .map_or(0.0, |p| p.quantity)
+}
+
 impl Strategy for ModelFollower {
     fn init(cfg: &str) -> Result<Self, String> {
         let quantity = config::number(cfg, "quantity").unwrap_or(0.01);
@@ -54,7 +62,12 @@ impl Strategy for ModelFollower {
             return;
         }
         let key = long_key(bar.symbol);
-        let long = state::get_u64(&key) == Some(1);
+        let long = match state::get_u64(&key) {
+            Some(flag) => flag == 1,
+            // State of a build before per-symbol keys (one `long` for the strategy): long
+            // where it holds the symbol, so a hot swap keeps an open position's exit.
+            None => state::get_u64("long") == Some(1) && held(bar.symbol) > 0.0,
+        };
         let enter =
             !long && p.expected_return > self.min_return && p.confidence >= self.min_confidence;
         let exit = long && p.expected_return < 0.0;
@@ -66,10 +79,7 @@ impl Strategy for ModelFollower {
             Order::market(bar.symbol, Side::Buy, quantity)
         } else if exit {
             // What the account holds: less than was bought where buyers pay fees in the base.
-            let held = orders::positions()
-                .iter()
-                .find(|p| p.symbol == bar.symbol)
-                .map_or(0.0, |p| p.quantity);
+            let held = held(bar.symbol);
             if held <= 0.0 {
                 // Flat already, unless the buy is still on its way.
                 if !orders::open_orders().iter().any(|o| o.symbol == bar.symbol) {
