@@ -62,11 +62,20 @@ fn a_samples_inputs_do_not_depend_on_later_bars() {
 
 /// `stratbox model train --config config` on the shared 1m candles, into `out`.
 fn train(config: &std::path::Path, out: &std::path::Path) -> std::process::Output {
+    train_on(config, &data_dir().join("BTC_1m_a.csv"), out)
+}
+
+/// `stratbox model train --config config --data data --output out`.
+fn train_on(
+    config: &std::path::Path,
+    data: &std::path::Path,
+    out: &std::path::Path,
+) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_stratbox"))
         .args(["model", "train", "--config"])
         .arg(config)
         .arg("--data")
-        .arg(data_dir().join("BTC_1m_a.csv"))
+        .arg(data)
         .arg("--output")
         .arg(out)
         .output()
@@ -244,15 +253,11 @@ fn model_evaluate_judges_the_written_models_on_later_candles_only_and_trades_the
     )
     .unwrap();
     let out = dir.path().join("models");
-    let trained = Command::new(env!("CARGO_BIN_EXE_stratbox"))
-        .args(["model", "train", "--config"])
-        .arg(common::repo_root().join("examples/train.toml"))
-        .arg("--data")
-        .arg(&early)
-        .arg("--output")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let trained = train_on(
+        &common::repo_root().join("examples/train.toml"),
+        &early,
+        &out,
+    );
     assert!(
         trained.status.success(),
         "{}",

@@ -95,10 +95,7 @@ impl Ensemble {
                 )));
             }
             Some(r) => r,
-            None if classes == 1 => vec![0.0],
-            None => (0..classes)
-                .map(|k| -1.0 + 2.0 * k as f64 / (classes - 1) as f64)
-                .collect(),
+            None => default_class_returns(classes),
         };
         Ok(Ensemble {
             members,
@@ -216,6 +213,17 @@ impl Ensemble {
         }
         Ok(weights)
     }
+}
+
+/// The return each of `classes` classes stands for when none are configured: evenly spaced
+/// from −1 to 1 (down / flat / up for three); 0 for a single output.
+pub fn default_class_returns(classes: usize) -> Vec<f64> {
+    if classes == 1 {
+        return vec![0.0];
+    }
+    (0..classes)
+        .map(|k| -1.0 + 2.0 * k as f64 / (classes - 1) as f64)
+        .collect()
 }
 
 /// Softmax in f64 of f32 logits, so the probabilities sum to 1 to double precision.

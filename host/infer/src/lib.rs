@@ -22,7 +22,9 @@ pub mod tensors;
 pub mod weights;
 
 pub use device::{Compute, DeviceChoice};
-pub use ensemble::{Ensemble, EnsembleMember, EnsembleOutput, MemberOutput, Prediction};
+pub use ensemble::{
+    Ensemble, EnsembleMember, EnsembleOutput, MemberOutput, Prediction, default_class_returns,
+};
 pub use manifest::Manifest;
 pub use model::Model;
 pub use weights::Weights;

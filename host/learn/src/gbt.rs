@@ -14,6 +14,7 @@
 //! leaf), threshold (go left when `x ≤ threshold`), children and value.
 
 use crate::LearnError;
+use crate::metrics::softmax_rows;
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -373,18 +374,6 @@ impl Grower<'_> {
         }
         best.map(|(_, feature, bin)| (feature, bin))
     }
-}
-
-/// Softmax of each row.
-fn softmax_rows(scores: &Array2<f64>) -> Array2<f64> {
-    let mut p = scores.clone();
-    for mut row in p.rows_mut() {
-        let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        row.mapv_inplace(|v| (v - max).exp());
-        let sum = row.sum();
-        row.mapv_inplace(|v| v / sum);
-    }
-    p
 }
 
 #[cfg(test)]

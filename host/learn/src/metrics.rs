@@ -2,7 +2,7 @@
 //! confusion matrix and a calibration table; and the information coefficient of an expected
 //! return against the realised one.
 
-use ndarray::ArrayView2;
+use ndarray::{Array2, ArrayView2};
 use serde::Serialize;
 
 /// Probabilities are clipped to this before the log loss (as scikit-learn's `log_loss` does with
@@ -118,6 +118,18 @@ impl Scores {
                 .collect(),
         }
     }
+}
+
+/// Softmax of each row (stable: each row's maximum is subtracted first).
+pub fn softmax_rows(scores: &Array2<f64>) -> Array2<f64> {
+    let mut p = scores.clone();
+    for mut row in p.rows_mut() {
+        let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        row.mapv_inplace(|v| (v - max).exp());
+        let sum = row.sum();
+        row.mapv_inplace(|v| v / sum);
+    }
+    p
 }
 
 /// Pearson correlation of `a` and `b` (NaN with fewer than two pairs or no variance).

@@ -100,7 +100,7 @@ pub(super) async fn cancel(
     State(s): State<AppState>,
     id: Result<Path<u64>, axum::extract::rejection::PathRejection>,
 ) -> Result<Json<Stopped>, ApiError> {
-    let Path(id) = id.map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let id = super::path_value(id)?;
     if s.service.cancel_algo(id).await? {
         Ok(Json(Stopped { cancelled: true }))
     } else {

@@ -335,6 +335,15 @@ pub struct ErrorBody {
     pub error: String,
 }
 
+/// A path parameter, or 400 naming why it could not be read (e.g. an id that is not a number).
+fn path_value<T>(
+    value: Result<axum::extract::Path<T>, axum::extract::rejection::PathRejection>,
+) -> Result<T, ApiError> {
+    value
+        .map(|axum::extract::Path(v)| v)
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))
+}
+
 /// The refusals of every scoped path.
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)]

@@ -1,7 +1,7 @@
 //! The model registry: every registered training run, and installing any one's ensemble (a
 //! rollback to any earlier version) through the ensemble's hot swap.
 
-use super::{ApiError, AppState, ErrorBody, Refusals};
+use super::{ApiError, AppState, ErrorBody, Refusals, path_value};
 use crate::inference::{InferenceConfig, InferenceStatus};
 use crate::store::ModelVersion;
 use axum::Json;
@@ -29,7 +29,7 @@ pub(super) async fn get(
     State(s): State<AppState>,
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<ModelVersion>, ApiError> {
-    Ok(Json(version(&s, number(id)?).await?))
+    Ok(Json(version(&s, path_value(id)?).await?))
 }
 
 /// Installs a registered version's ensemble through the hot swap, after checking its weights
@@ -47,7 +47,7 @@ pub(super) async fn deploy(
     State(s): State<AppState>,
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<InferenceStatus>, ApiError> {
-    let id = number(id)?;
+    let id = path_value(id)?;
     let v = version(&s, id).await?;
     let refused = |m: String| ApiError(StatusCode::UNPROCESSABLE_ENTITY, m);
     let ensemble = v.ensemble.ok_or_else(|| {
@@ -82,11 +82,6 @@ pub(super) async fn deploy(
     .await
     .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
     Ok(Json(status))
-}
-
-fn number(id: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
-    id.map(|Path(id)| id)
-        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.body_text()))
 }
 
 async fn version(s: &AppState, id: i64) -> Result<ModelVersion, ApiError> {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use crate::feeds::candles;
 use crate::history::HistoryStore;
 use crate::learning::evaluate::{EvaluateOptions, evaluate};
-use crate::learning::train::{TrainConfig, train};
+use crate::learning::train::{TrainConfig, TrainReport, train};
 use crate::store::{NewModelVersion, Store};
 use anyhow::Context;
 use sha2::Digest;
@@ -106,19 +106,21 @@ fn block_on<T>(work: impl std::future::Future<Output = anyhow::Result<T>>) -> an
 }
 
 /// Registers the run written to `output` (with `config`) in the registry at `url`.
-fn register(url: &str, output: &std::path::Path, config: &str) -> anyhow::Result<i64> {
-    let read_json = |name: &str| -> anyhow::Result<Option<serde_json::Value>> {
-        let path = output.join(name);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Some(
-                serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?,
-            )),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(anyhow::anyhow!("{}: {e}", path.display())),
+fn register(
+    url: &str,
+    output: &std::path::Path,
+    config: &str,
+    report: &TrainReport,
+) -> anyhow::Result<i64> {
+    // The ensemble's table, when a model passed its control (train removes an older one).
+    let table = output.join("inference.json");
+    let ensemble: Option<serde_json::Value> = match std::fs::read_to_string(&table) {
+        Ok(text) => {
+            Some(serde_json::from_str(&text).with_context(|| format!("{}", table.display()))?)
         }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(anyhow::anyhow!("{}: {e}", table.display())),
     };
-    let report = read_json("report.json")?.context("report.json was not written")?;
-    let ensemble = read_json("inference.json")?;
     let mut weights_sha256 = std::collections::BTreeMap::new();
     for member in ensemble
         .as_ref()
@@ -140,11 +142,11 @@ fn register(url: &str, output: &std::path::Path, config: &str) -> anyhow::Result
             .unwrap_or_else(|_| output.to_path_buf())
             .display()
             .to_string(),
-        symbols: serde_json::from_value(report["symbols"].clone()).unwrap_or_default(),
-        data_from_ms: report["from_ms"].as_i64().unwrap_or_default(),
-        data_to_ms: report["to_ms"].as_i64().unwrap_or_default(),
+        symbols: report.symbols.clone(),
+        data_from_ms: report.from_ms,
+        data_to_ms: report.to_ms,
         config: config.to_string(),
-        report,
+        report: serde_json::to_value(report)?,
         ensemble,
         weights_sha256,
         code_version: format!("stratbox {}", env!("CARGO_PKG_VERSION")),
@@ -345,7 +347,7 @@ pub fn run(command: ModelCommand) -> anyhow::Result<ExitCode> {
             std::fs::write(&kept, &config_text)
                 .with_context(|| format!("writing {}", kept.display()))?;
             if let Some(url) = &args.db {
-                let id = register(url, &args.output, &config_text)?;
+                let id = register(url, &args.output, &config_text, &report)?;
                 eprintln!("registered as model version {id} in {url}");
             }
             let leaking = report.models.iter().any(|m| !m.shifted_at_chance);

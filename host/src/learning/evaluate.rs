@@ -21,8 +21,8 @@ use crate::sandbox::{Runtime, SandboxLimits};
 use ndarray::{Array2, Axis, s};
 use serde::Serialize;
 use std::path::Path;
-use stratbox_infer::{Compute, DeviceChoice, Model};
-use stratbox_learn::metrics::{Scores, pearson, spearman};
+use stratbox_infer::{Compute, DeviceChoice, Model, default_class_returns};
+use stratbox_learn::metrics::{Scores, pearson, softmax_rows, spearman};
 use stratbox_quant::performance::{
     bootstrap_sharpe_interval, deflated_sharpe, sharpe as period_sharpe,
 };
@@ -166,7 +166,7 @@ pub fn evaluate(
     let class_returns = table
         .class_returns
         .clone()
-        .unwrap_or_else(|| evenly(classes));
+        .unwrap_or_else(|| default_class_returns(classes));
     let compute = Compute::select(DeviceChoice::Cpu).map_err(|e| e.to_string())?;
     let mut predictions: Vec<(String, Array2<f64>)> = Vec::new();
     for member in &table.models {
@@ -188,7 +188,7 @@ pub fn evaluate(
             let from = k * 512;
             probabilities
                 .slice_mut(s![from..from + logits.nrows(), ..])
-                .assign(&softmax(&logits));
+                .assign(&softmax_rows(&logits.mapv(f64::from)));
         }
         predictions.push((member.name.clone(), probabilities));
     }
@@ -315,25 +315,6 @@ pub fn evaluate(
 
 /// Share of the equity the rule buys with.
 const EXPOSURE: f64 = 0.95;
-
-/// Class returns −1 … 1 evenly (down / flat / up for three), as the ensemble's default.
-fn evenly(classes: usize) -> Vec<f64> {
-    (0..classes)
-        .map(|k| -1.0 + 2.0 * k as f64 / (classes - 1).max(1) as f64)
-        .collect()
-}
-
-/// Row-wise softmax of logits, in f64.
-fn softmax(logits: &Array2<f32>) -> Array2<f64> {
-    let mut p = logits.mapv(f64::from);
-    for mut row in p.rows_mut() {
-        let max = row.fold(f64::NEG_INFINITY, |m, &v| m.max(v));
-        row.mapv_inplace(|v| (v - max).exp());
-        let sum = row.sum();
-        row /= sum;
-    }
-    p
-}
 
 /// Backtests the model follower with `inference` predicting: `warm_up` bars before `cut` warm
 /// the features up, the rule trades from `cut` on; returns its result (Sharpe fields unset)

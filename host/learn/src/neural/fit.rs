@@ -10,6 +10,7 @@ use super::params::{Params, Rng};
 use super::{Architecture, Network};
 use crate::LearnError;
 use crate::logistic::ClassWeight;
+use crate::metrics::softmax_rows;
 use crate::split::Span;
 use ndarray::{Array2, Array3, ArrayView3, Axis};
 use serde::{Deserialize, Serialize};
@@ -326,14 +327,7 @@ impl Neural {
 
     /// Class probabilities (samples, classes) of raw inputs `x`.
     pub fn probabilities(&self, x: ArrayView3<f32>) -> Array2<f64> {
-        let mut p = self.logits(x).mapv(f64::from);
-        for mut row in p.rows_mut() {
-            let max = row.fold(f64::NEG_INFINITY, |m, &v| m.max(v));
-            row.mapv_inplace(|v| (v - max).exp());
-            let sum = row.sum();
-            row /= sum;
-        }
-        p
+        softmax_rows(&self.logits(x).mapv(f64::from))
     }
 
     /// The manifest `reference_models.build()` reads.
