@@ -46,6 +46,9 @@ pub struct ServiceConfig {
     /// Alert rules and where alerts are delivered.
     #[serde(default)]
     pub alerts: crate::monitor::alerts::AlertConfig,
+    /// Retraining of the ensemble inside the service; none without the section.
+    #[serde(default)]
+    pub training: Option<crate::learning::retrain::TrainingConfig>,
 }
 
 /// The operators' HTTP endpoint.
@@ -157,6 +160,10 @@ pub struct MarketConfig {
     /// Records every market event the engine handles to this capture file (gzip when it ends
     /// in `.gz`), which `stratbox backtest --capture` replays.
     pub record: Option<PathBuf>,
+    /// Stores every bar the engine handles as a candle of the history store (the service's
+    /// database), replacing a stored candle of the same symbol, interval and open time.
+    #[serde(default)]
+    pub store_candles: bool,
     /// Simulator: the seed of its generated prices.
     #[serde(default = "one")]
     pub seed: u64,
@@ -557,6 +564,12 @@ impl ServiceConfig {
             }
         }
         config.inference.resolve(base);
+        if let Some(training) = &mut config.training {
+            training.resolve(base);
+            training
+                .validate()
+                .map_err(|e| invalid(format!("[training]: {e}")))?;
+        }
         for path in [
             &mut config.execution.latency_file,
             &mut config.execution.symbols,

@@ -10,14 +10,17 @@ use crate::feeds::follow::{FeedTemplate, Followed};
 use crate::feeds::recorder::CaptureWriter;
 use crate::feeds::sources::Poller;
 use crate::feeds::{MarketEvent, replay};
-use crate::inference::{InferenceService, ModelControl};
+use crate::history::HistoryStore;
+use crate::inference::{AccuracyTracker, InferenceService, ModelControl};
+use crate::learning::retrain::{RetrainContext, Retrainer};
+use crate::model::Bar;
 use crate::model::SymbolId;
 use crate::monitor::alerts::{AlertCenter, FeedSilence, Readings, samples};
 use crate::sandbox::Runtime;
 use crate::store::{Store, StoreJournal};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// Why the service could not start.
@@ -224,6 +227,57 @@ pub async fn serve(
         tracing::info!(device = %status.device, members = status.members.len(), "ensemble loaded");
     }
     engine.set_inference(Inference::Background(inference.clone()));
+    // Stored candles beside the service's own tables (VWAP profiles, retraining); optional.
+    let history = match HistoryStore::open(&db_url).await {
+        Ok(h) => Some(Arc::new(h)),
+        Err(e) => {
+            tracing::warn!(
+                "no history store (VWAP profiles, stored bars and retraining unavailable): {e}"
+            );
+            None
+        }
+    };
+    let names: Vec<String> = symbols.iter().map(|(n, _)| n.clone()).collect();
+    let retrainer = match &config.training {
+        Some(training) => Some(start_retraining(
+            training,
+            &names,
+            &mut engine,
+            history.clone(),
+            store.clone(),
+            models.clone(),
+            &config.inference,
+        )?),
+        None => None,
+    };
+    let bar_store = if config.market.store_candles || retrainer.is_some() {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Bar>();
+        engine.set_bar_tap(Box::new(move |bar| {
+            let _ = tx.send(*bar);
+        }));
+        let clock = retrainer.clone();
+        let advance = move |t: i64| {
+            if let Some(r) = &clock {
+                r.advance(t)
+            }
+        };
+        Some(match (config.market.store_candles, &history) {
+            (true, Some(h)) => tokio::spawn(crate::history::live::store_bars(
+                h.clone(),
+                engine.market().clone(),
+                rx,
+                advance,
+            )),
+            (true, None) => {
+                return Err(ServeError::Config(
+                    "market.store_candles: the history store did not open".into(),
+                ));
+            }
+            (false, _) => tokio::spawn(follow_clock(rx, advance)),
+        })
+    } else {
+        None
+    };
     let recorder =
         match &config.market.record {
             Some(path) => Some(CaptureWriter::create(path).map_err(|e| {
@@ -293,20 +347,13 @@ pub async fn serve(
     })?;
     tracing::info!(%addr, db = %db_url, "control endpoint listening");
     on_ready(addr);
-    // Stored candles beside the service's own tables (VWAP profiles); optional.
-    let history = match crate::history::HistoryStore::open(&db_url).await {
-        Ok(h) => Some(Arc::new(h)),
-        Err(e) => {
-            tracing::warn!("no history store (VWAP profiles unavailable): {e}");
-            None
-        }
-    };
     let alerts = Arc::new(AlertCenter::new(&config.alerts));
     let watcher = tokio::spawn(watch_alerts(
         alerts.clone(),
         service.clone(),
         followed.clone(),
         metrics.clone(),
+        retrainer.clone(),
         Duration::from_millis(config.alerts.evaluate_ms),
     ));
     let app = api::router(api::ApiContext {
@@ -324,6 +371,7 @@ pub async fn serve(
         alerts,
         venue: live,
         history,
+        training: retrainer.clone(),
     });
     if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -346,6 +394,12 @@ pub async fn serve(
     }
     for source in sources {
         source.abort();
+    }
+    if let Some(bar_store) = bar_store {
+        bar_store.abort();
+    }
+    if let Some(retrainer) = retrainer {
+        drop(tokio::task::spawn_blocking(move || retrainer.stop()).await);
     }
     drop(tokio::task::spawn_blocking(move || drop(service.shutdown())).await);
     inference.stop();
@@ -469,6 +523,51 @@ async fn start_simulator(
     Ok(task)
 }
 
+/// Starts retraining as `[training]` says, with the engine's tracker of live accuracy.
+fn start_retraining(
+    training: &crate::learning::retrain::TrainingConfig,
+    symbols: &[String],
+    engine: &mut Engine,
+    history: Option<Arc<HistoryStore>>,
+    store: Store,
+    models: Arc<ModelControl>,
+    inference: &crate::inference::InferenceConfig,
+) -> Result<Arc<Retrainer>, ServeError> {
+    let refused = |e: String| ServeError::Config(format!("[training]: {e}"));
+    let history = history
+        .ok_or_else(|| refused("the history store the candles come from did not open".into()))?;
+    let baselines = crate::inference::Baselines::default();
+    let accuracy = Arc::new(Mutex::new(crate::inference::AccuracyStatus::default()));
+    let retrainer = Retrainer::start(
+        training.clone(),
+        symbols,
+        RetrainContext {
+            history,
+            store,
+            models,
+            runtime: tokio::runtime::Handle::current(),
+            template: inference.clone(),
+            output: training
+                .output
+                .clone()
+                .unwrap_or_else(|| crate::config::default_data_dir().join("models")),
+            baselines: baselines.clone(),
+            accuracy: accuracy.clone(),
+        },
+    )
+    .map_err(refused)?;
+    engine.set_accuracy_tracker(AccuracyTracker::new(retrainer.label(), baselines, accuracy));
+    Ok(retrainer)
+}
+
+/// Follows market time by the bars the engine handles, for retraining when bars are not
+/// stored by the service.
+async fn follow_clock(mut bars: tokio::sync::mpsc::UnboundedReceiver<Bar>, advance: impl Fn(i64)) {
+    while let Some(bar) = bars.recv().await {
+        advance(bar.close_time());
+    }
+}
+
 /// Evaluates the alert rules every `period` on the risk report, the deployments, the live
 /// feeds and the journal, until aborted.
 async fn watch_alerts(
@@ -476,6 +575,7 @@ async fn watch_alerts(
     service: Arc<crate::engine::service::EngineService>,
     feeds: Option<Arc<Followed>>,
     metrics: Arc<crate::monitor::ServiceMetrics>,
+    training: Option<Arc<Retrainer>>,
     period: Duration,
 ) {
     let mut silence = FeedSilence::default();
@@ -491,11 +591,13 @@ async fn watch_alerts(
             return;
         };
         let feeds = feeds.as_ref().map(|f| f.counters()).unwrap_or_default();
+        let training = training.as_ref().map(|t| t.status());
         let readings = Readings {
             risk: &risk,
             deployments: &deployments,
             feeds: &feeds,
             journal_backlog: metrics.journal_backlog(),
+            training: training.as_ref(),
         };
         let now = crate::model::time::wall_clock_ms();
         alerts.observe(&samples(&readings, &mut silence, now), now);

@@ -1,7 +1,7 @@
 //! The operators' control endpoint (axum): deploy, swap, rollback, halt, resume, remove and
 //! list strategies; read their holdings, orders, fills and equity; read the risk, set trading
-//! states and pull the kill switch; load, roll back and inspect the model ensemble; follow live
-//! feeds; manage tokens and read the audit log. Each path needs a token of its scope; the
+//! states and pull the kill switch; load, roll back and inspect the model ensemble and its
+//! retraining; follow live feeds; manage tokens and read the audit log. Each path needs a token of its scope; the
 //! OpenAPI 3.1 description the routers are built from is served at `/v1/openapi.json`.
 //! Components travel base64-encoded in JSON bodies.
 
@@ -19,6 +19,7 @@ mod registry;
 mod risk;
 mod stream;
 mod tokens;
+mod training;
 mod venue;
 
 pub use auth::{
@@ -94,6 +95,8 @@ pub struct ApiContext {
     pub venue: Vec<(Arc<str>, Arc<crate::execution::binance::Shared>)>,
     /// Stored candles (VWAP volume profiles).
     pub history: Option<Arc<crate::history::HistoryStore>>,
+    /// Retraining, when the service retrains.
+    pub training: Option<Arc<crate::learning::retrain::Retrainer>>,
 }
 
 #[derive(Clone)]
@@ -109,6 +112,7 @@ pub(crate) struct AppState {
     alerts: Arc<AlertCenter>,
     venue: Vec<(Arc<str>, Arc<crate::execution::binance::Shared>)>,
     history: Option<Arc<crate::history::HistoryStore>>,
+    training: Option<Arc<crate::learning::retrain::Retrainer>>,
 }
 
 /// Largest body of a request that carries no component or price series.
@@ -132,6 +136,7 @@ pub fn router(context: ApiContext) -> Router {
         alerts: context.alerts,
         venue: context.venue,
         history: context.history,
+        training: context.training,
     };
     let mut doc = ApiDoc::openapi();
     let mut scoped = |routes: OpenApiRouter<AppState>, scope: Scope, limit: usize| {
@@ -163,6 +168,7 @@ pub fn router(context: ApiContext) -> Router {
             .routes(routes!(models::status))
             .routes(routes!(registry::list))
             .routes(routes!(registry::get))
+            .routes(routes!(training::status))
             .routes(routes!(health::metrics))
             .routes(routes!(health::alerts))
             .routes(routes!(tokens::session))
@@ -211,7 +217,8 @@ pub fn router(context: ApiContext) -> Router {
             .routes(routes!(feeds::change_streams))
             .routes(routes!(models::load))
             .routes(routes!(models::rollback))
-            .routes(routes!(registry::deploy)),
+            .routes(routes!(registry::deploy))
+            .routes(routes!(training::run)),
         Scope::Admin,
         SMALL_BODY,
     );

@@ -8,9 +8,8 @@ use crate::feeds::candles;
 use crate::history::HistoryStore;
 use crate::learning::evaluate::{EvaluateOptions, evaluate};
 use crate::learning::train::{TrainConfig, TrainReport, train};
-use crate::store::{NewModelVersion, Store};
+use crate::store::Store;
 use anyhow::Context;
-use sha2::Digest;
 use stratbox_infer::{Compute, DeviceChoice, Manifest, Model, tensors};
 
 /// Subcommands of `stratbox model`.
@@ -112,45 +111,13 @@ fn register(
     config: &str,
     report: &TrainReport,
 ) -> anyhow::Result<i64> {
-    // The ensemble's table, when a model passed its control (train removes an older one).
-    let table = output.join("inference.json");
-    let ensemble: Option<serde_json::Value> = match std::fs::read_to_string(&table) {
-        Ok(text) => {
-            Some(serde_json::from_str(&text).with_context(|| format!("{}", table.display()))?)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(anyhow::anyhow!("{}: {e}", table.display())),
-    };
-    let mut weights_sha256 = std::collections::BTreeMap::new();
-    for member in ensemble
-        .as_ref()
-        .and_then(|e| e["models"].as_array())
-        .into_iter()
-        .flatten()
-    {
-        let name = member["name"].as_str().unwrap_or_default().to_string();
-        for (key, suffix) in [("weights", ""), ("manifest", ".json")] {
-            let path = PathBuf::from(member[key].as_str().unwrap_or_default());
-            let bytes = super::read_file(&path)?;
-            let hash = hex::encode(sha2::Sha256::digest(&bytes));
-            weights_sha256.insert(format!("{name}{suffix}"), hash);
-        }
-    }
-    let version = NewModelVersion {
-        directory: output
-            .canonicalize()
-            .unwrap_or_else(|_| output.to_path_buf())
-            .display()
-            .to_string(),
-        symbols: report.symbols.clone(),
-        data_from_ms: report.from_ms,
-        data_to_ms: report.to_ms,
-        config: config.to_string(),
-        report: serde_json::to_value(report)?,
-        ensemble,
-        weights_sha256,
-        code_version: format!("stratbox {}", env!("CARGO_PKG_VERSION")),
-    };
+    let version = crate::learning::registry::version_of(
+        output,
+        config,
+        report,
+        serde_json::to_value(report)?,
+    )
+    .map_err(anyhow::Error::msg)?;
     block_on(async {
         let store = Store::open(url).await?;
         Ok(store.register_model_version(&version).await?)

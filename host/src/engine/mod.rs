@@ -25,7 +25,7 @@ pub use deployment::{
 
 use crate::execution::{OrderPath, Venue};
 use crate::feeds::{BookUpdate, MarketEvent, TradePrint};
-use crate::inference::{InferenceService, Predictor};
+use crate::inference::{AccuracyTracker, InferenceService, Predictor};
 use crate::journal::{Journal, JournalEntry, VersionRecord};
 use crate::market::MarketData;
 use crate::model::{Bar, DeploymentId, Fixed, Signal, TimestampMs};
@@ -87,7 +87,14 @@ pub struct Engine {
     metrics: Option<Arc<crate::monitor::ServiceMetrics>>,
     /// The latest signals, for operators.
     signal_log: signal_log::SignalLog,
+    /// Told of every bar handled (the service stores them and follows market time by them).
+    bar_tap: Option<BarTap>,
+    /// Follows predictions to their outcomes (the service, when it retrains).
+    accuracy: Option<AccuracyTracker>,
 }
+
+/// What the engine tells of each bar it handles; it must not block.
+pub type BarTap = Box<dyn Fn(&Bar) + Send>;
 
 /// How the engine obtains predictions.
 pub enum Inference {
@@ -119,7 +126,19 @@ impl Engine {
             enforce_cpu: false,
             metrics: None,
             signal_log: signal_log::SignalLog::default(),
+            bar_tap: None,
+            accuracy: None,
         }
+    }
+
+    /// Tells `tap` of every bar from now on.
+    pub fn set_bar_tap(&mut self, tap: BarTap) {
+        self.bar_tap = Some(tap);
+    }
+
+    /// Follows every prediction received to its outcome with `tracker`.
+    pub fn set_accuracy_tracker(&mut self, tracker: AccuracyTracker) {
+        self.accuracy = Some(tracker);
     }
 
     /// The market data guests read.
@@ -436,11 +455,22 @@ impl Engine {
     /// Handles one market event.
     pub fn handle(&mut self, event: &MarketEvent) {
         match event {
-            MarketEvent::Bar(bar) => self.on_bar(bar, event),
+            MarketEvent::Bar(bar) => {
+                if let Some(tap) = &self.bar_tap {
+                    tap(bar);
+                }
+                if let Some(tracker) = &mut self.accuracy {
+                    tracker.on_bar(bar);
+                }
+                self.on_bar(bar, event)
+            }
             MarketEvent::Book(book) => self.on_book(book, event),
             MarketEvent::Trade(trade) => self.on_trade(trade, event),
             MarketEvent::Source(source) => self.env.market_mut().record(source.clone()),
             MarketEvent::Prediction(prediction) => {
+                if let Some(tracker) = &mut self.accuracy {
+                    tracker.on_prediction(prediction);
+                }
                 self.now = self.now.max(prediction.known_at);
                 self.env.market_mut().set_prediction(prediction.clone());
             }

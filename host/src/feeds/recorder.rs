@@ -8,6 +8,7 @@
 //! closed `@kline_<interval>`. Lines are written on a thread of their own (gzip when the path
 //! ends in `.gz`), so the engine never waits for the disk.
 
+use super::replay::interval_name;
 use super::{BookUpdateKind, MarketEvent};
 use crate::model::{Fixed, SymbolId, SymbolTable};
 use std::collections::HashMap;
@@ -30,21 +31,6 @@ fn levels(levels: &[(Fixed, Fixed)]) -> String {
         .map(|(p, q)| format!("[\"{p}\",\"{q}\"]"))
         .collect();
     format!("[{}]", items.join(","))
-}
-
-/// A kline interval's name (`1m`, `4h`) from its length.
-fn interval_name(ms: u32) -> String {
-    for (unit, size) in [
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-    ] {
-        if ms.is_multiple_of(size) {
-            return format!("{}{unit}", ms / size);
-        }
-    }
-    format!("{ms}ms")
 }
 
 impl CaptureWriter {

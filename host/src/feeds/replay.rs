@@ -34,6 +34,21 @@ pub fn parse_interval(text: &str) -> Option<u32> {
     n.checked_mul(unit_ms).filter(|&ms| ms > 0)
 }
 
+/// A kline interval's name (`1m`, `4h`) from its length.
+pub fn interval_name(ms: u32) -> String {
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+    ] {
+        if ms.is_multiple_of(size) {
+            return format!("{}{unit}", ms / size);
+        }
+    }
+    format!("{ms}ms")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

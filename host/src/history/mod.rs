@@ -2,6 +2,9 @@
 //! PostgreSQL when the URL says `postgres:`. Upserts are idempotent (the key is symbol,
 //! interval and open time), reads come back in open-time order, and gap queries say which open
 //! times are missing from a range. Market history is a cache: it can always be fetched again.
+//! The service can store the bars it handles ([`live`]).
+
+pub mod live;
 
 use crate::feeds::candles::Candle;
 use crate::model::Decimal;

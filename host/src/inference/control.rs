@@ -8,6 +8,9 @@ use stratbox_infer::{Compute, DeviceChoice};
 use super::{InferenceConfig, InferenceError, InferenceService, InferenceStatus, Predictor};
 use crate::market::MarketData;
 
+/// An installed ensemble: its predictor version and configuration.
+type Running = (u64, InferenceConfig);
+
 /// Loads, swaps and rolls back the service's predictor.
 pub struct ModelControl {
     service: Arc<InferenceService>,
@@ -16,6 +19,9 @@ pub struct ModelControl {
     /// The last version given, held while a predictor loads, so versions are given in order
     /// and only to predictors that load.
     version: Mutex<u64>,
+    /// The running ensemble's version and configuration, and the previous one's (swapped by a
+    /// rollback as the predictors are).
+    configs: Mutex<(Option<Running>, Option<Running>)>,
 }
 
 impl ModelControl {
@@ -26,6 +32,7 @@ impl ModelControl {
             market,
             computes: Mutex::new(Vec::new()),
             version: Mutex::new(0),
+            configs: Mutex::new((None, None)),
         }
     }
 
@@ -38,14 +45,28 @@ impl ModelControl {
         let predictor = Predictor::load(config, &compute, &self.market, version)?;
         *last = version;
         tracing::info!(version, device = %predictor.device(), "predictor installed");
+        let mut configs = self.configs.lock().unwrap_or_else(|p| p.into_inner());
         self.service.install(predictor);
+        configs.1 = configs.0.replace((version, config.clone()));
         Ok(self.service.status())
     }
 
     /// Switches back to the previous predictor.
     pub fn rollback(&self) -> Result<InferenceStatus, InferenceError> {
+        let mut configs = self.configs.lock().unwrap_or_else(|p| p.into_inner());
         self.service.rollback()?;
+        let (current, previous) = (configs.0.take(), configs.1.take());
+        *configs = (previous, current);
         Ok(self.service.status())
+    }
+
+    /// The running ensemble's version and configuration, if one runs.
+    pub fn running(&self) -> Option<(u64, InferenceConfig)> {
+        self.configs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+            .clone()
     }
 
     /// The status.

@@ -6,11 +6,13 @@
 //! instead, so they stay deterministic. Strategies read the latest prediction through the WIT
 //! `market.predict`, whose `time` is the close time of the bar it was made from.
 
+mod accuracy;
 mod config;
 mod control;
 mod predictor;
 mod service;
 
+pub use accuracy::{AccuracyStatus, AccuracyTracker, Baselines, LiveAccuracy};
 pub use config::{InferenceConfig, MemberConfig};
 pub use control::ModelControl;
 pub use predictor::{InputSpec, MemberInfo, Predictor, Request};

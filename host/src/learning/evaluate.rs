@@ -8,6 +8,7 @@
 //! configurations tried.
 
 use super::dataset::{Dataset, DatasetSpec};
+use super::judge::{member_probabilities, weighted};
 use super::train::{TrainConfig, at_chance, shift};
 use crate::backtest::{self, Backtest, Component};
 use crate::config::ExecutionConfig;
@@ -18,11 +19,11 @@ use crate::inference::{InferenceConfig, MemberConfig};
 use crate::model::SymbolTable;
 use crate::risk::Budget;
 use crate::sandbox::{Runtime, SandboxLimits};
-use ndarray::{Array2, Axis, s};
+use ndarray::{Array2, Axis};
 use serde::Serialize;
 use std::path::Path;
-use stratbox_infer::{Compute, DeviceChoice, Model, default_class_returns};
-use stratbox_learn::metrics::{Scores, pearson, softmax_rows, spearman};
+use stratbox_infer::{Compute, DeviceChoice, default_class_returns};
+use stratbox_learn::metrics::{Scores, pearson, spearman};
 use stratbox_quant::performance::{
     bootstrap_sharpe_interval, deflated_sharpe, sharpe as period_sharpe,
 };
@@ -176,27 +177,11 @@ pub fn evaluate(
                 member.name
             ));
         }
-        let mut model =
-            Model::load(&member.manifest, &member.weights, &compute).map_err(|e| e.to_string())?;
-        let seq = member.seq.min(config.seq);
-        let input = windows.slice(s![.., config.seq - seq.., ..]);
-        let mut probabilities = Array2::zeros((keep.len(), classes));
-        for (k, chunk) in input.axis_chunks_iter(Axis(0), 512).enumerate() {
-            let logits = model
-                .infer(chunk)
-                .map_err(|e| format!("{}: {e}", member.name))?;
-            let from = k * 512;
-            probabilities
-                .slice_mut(s![from..from + logits.nrows(), ..])
-                .assign(&softmax_rows(&logits.mapv(f64::from)));
-        }
-        predictions.push((member.name.clone(), probabilities));
+        let p = member_probabilities(member, windows.view(), classes, &compute)?;
+        predictions.push((member.name.clone(), p));
     }
-    let total: f64 = table.models.iter().map(|m| m.weight).sum();
-    let mut ensemble = Array2::zeros((keep.len(), classes));
-    for (member, (_, p)) in table.models.iter().zip(&predictions) {
-        ensemble.scaled_add(member.weight / total, p);
-    }
+    let members: Vec<Array2<f64>> = predictions.iter().map(|(_, p)| p.clone()).collect();
+    let ensemble = weighted(&table, &members);
     predictions.push(("ensemble".into(), ensemble));
     let shifted_labels = shift(&labels, horizon, options.seed);
     let mut models: Vec<ModelEvaluation> = predictions

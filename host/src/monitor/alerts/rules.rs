@@ -39,6 +39,12 @@ pub enum AlertMetric {
     FeedLagSeconds,
     /// Journal entries not yet written to the store.
     JournalBacklog,
+    /// 1 while the running ensemble's live accuracy lies significantly below the accuracy it
+    /// had on its held-out days (subject `ensemble`), else 0 (retraining only).
+    ModelDrift,
+    /// Hours of market time since the training data of the ensemble retraining installed
+    /// ended.
+    ModelAgeHours,
 }
 
 impl AlertMetric {
@@ -54,6 +60,8 @@ impl AlertMetric {
             AlertMetric::FeedSilenceSeconds => "feed_silence_seconds",
             AlertMetric::FeedLagSeconds => "feed_lag_seconds",
             AlertMetric::JournalBacklog => "journal_backlog",
+            AlertMetric::ModelDrift => "model_drift",
+            AlertMetric::ModelAgeHours => "model_age_hours",
         }
     }
 }

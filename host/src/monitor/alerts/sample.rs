@@ -32,6 +32,8 @@ pub struct Readings<'a> {
     pub feeds: &'a [(String, FeedCounters)],
     /// Journal entries not yet written.
     pub journal_backlog: u64,
+    /// Retraining's status, when the service retrains.
+    pub training: Option<&'a crate::learning::retrain::TrainingStatus>,
 }
 
 /// Every metric the rules can watch, by subject, at `now_ms`.
@@ -78,6 +80,19 @@ pub fn samples(r: &Readings<'_>, silence: &mut FeedSilence, now_ms: i64) -> Vec<
         push(AlertMetric::FeedLagSeconds, name, c.lag_ms as f64 / 1e3);
     }
     push(AlertMetric::JournalBacklog, None, r.journal_backlog as f64);
+    if let Some(t) = r.training {
+        if let Some(age) = t.model_age_hours {
+            push(AlertMetric::ModelAgeHours, None, age);
+        }
+        // The running version's models: the newest version with live records.
+        if let Some(version) = t.live.models.first().map(|m| m.version) {
+            for m in t.live.models.iter().filter(|m| m.version == version) {
+                if m.validation_accuracy.is_some() {
+                    push(AlertMetric::ModelDrift, Some(&m.model), flag(m.drifting));
+                }
+            }
+        }
+    }
     out
 }
 
@@ -115,6 +130,7 @@ mod tests {
             deployments: &deployments,
             feeds: &[],
             journal_backlog: 0,
+            training: None,
         };
         let taken = samples(&now, &mut FeedSilence::default(), 0);
         let value = |metric, subject: &str| {
@@ -151,6 +167,49 @@ mod tests {
                 ("var-breach", "a", AlertState::Firing)
             ]
         );
+    }
+
+    #[test]
+    fn the_running_versions_drift_and_the_models_age_are_sampled() {
+        use crate::inference::LiveAccuracy;
+        let (risk, deployments) = readings();
+        let live = |version, model: &str, validation, drifting| LiveAccuracy {
+            version,
+            model: model.into(),
+            validation_accuracy: validation,
+            drifting,
+            ..LiveAccuracy::default()
+        };
+        let mut training = crate::learning::retrain::TrainingStatus {
+            model_age_hours: Some(30.0),
+            ..Default::default()
+        };
+        training.live.models = vec![
+            live(3, "ensemble", Some(0.6), true),
+            live(3, "logistic", None, false),
+            live(2, "ensemble", Some(0.6), false),
+        ];
+        let now = Readings {
+            risk: &risk,
+            deployments: &deployments,
+            feeds: &[],
+            journal_backlog: 0,
+            training: Some(&training),
+        };
+        let taken = samples(&now, &mut FeedSilence::default(), 0);
+        let of = |metric| -> Vec<(Option<String>, f64)> {
+            taken
+                .iter()
+                .filter(|s| s.metric == metric)
+                .map(|s| (s.subject.clone(), s.value))
+                .collect()
+        };
+        assert_eq!(
+            of(AlertMetric::ModelDrift),
+            vec![(Some("ensemble".into()), 1.0)],
+            "the running version only, and only what has a validation level"
+        );
+        assert_eq!(of(AlertMetric::ModelAgeHours), vec![(None, 30.0)]);
     }
 
     #[test]
