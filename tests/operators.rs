@@ -815,6 +815,12 @@ fn the_demo_runs_from_the_repository_alone() {
     )
     .unwrap();
     std::os::unix::fs::symlink(root.join("tests"), dir.path().join("tests")).unwrap();
+    // What the demo retrains.
+    std::fs::copy(
+        root.join("examples/demo-train.toml"),
+        examples.join("demo-train.toml"),
+    )
+    .unwrap();
     let config = examples.join("demo.toml");
     std::fs::write(
         &config,
@@ -838,6 +844,13 @@ fn the_demo_runs_from_the_repository_alone() {
         std::thread::sleep(Duration::from_millis(500));
     }
     assert_eq!(api.get("/v1/ready", "")["ready"], true);
+    // The demo retrains once a day and a quarter of bars is stored; till then it says so.
+    let training = api.wait("/v1/training", "retraining waiting for history", |s| {
+        s["waiting"]
+            .as_str()
+            .is_some_and(|w| w.contains("of the 1.25 days of 1m candles"))
+    });
+    assert_eq!(training["runs"], 0, "{training}");
     assert_eq!(
         api.get("/v1/inference", TOKEN)["members"]
             .as_array()

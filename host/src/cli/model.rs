@@ -7,9 +7,11 @@ use std::process::ExitCode;
 use crate::feeds::candles;
 use crate::history::HistoryStore;
 use crate::learning::evaluate::{EvaluateOptions, evaluate};
-use crate::learning::train::{TrainConfig, TrainReport, train};
+use crate::learning::train::{Progress, TrainConfig, TrainReport, train};
 use crate::store::Store;
 use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
 use stratbox_infer::{Compute, DeviceChoice, Manifest, Model, tensors};
 
 /// Subcommands of `stratbox model`.
@@ -94,6 +96,53 @@ fn utc(ms: i64) -> String {
     let year = yoe + era * 400 + i64::from(month <= 2);
     let (hour, minute) = (rest / 3_600_000, rest / 60_000 % 60);
     format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}")
+}
+
+/// `model train`'s progress on a terminal: the log above a bar of the current network's epochs
+/// with its latest losses; elsewhere the log alone.
+struct EpochBar(Option<ProgressBar>);
+
+impl EpochBar {
+    fn new() -> Self {
+        EpochBar(std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{bar:30}] epoch {pos}/{len} {wide_msg}")
+                    .expect("template")
+                    .progress_chars("=> "),
+            );
+            bar
+        }))
+    }
+
+    fn show(&self, progress: Progress<'_>) {
+        let line = match progress {
+            Progress::Line(line) => line,
+            Progress::Epoch(e, line) => {
+                if let Some(bar) = &self.0 {
+                    bar.set_length(e.epochs as u64);
+                    bar.set_position(e.epoch as u64);
+                    // "name: epoch i/n: rest" shown as "name: rest" beside the bar.
+                    let parts: Vec<&str> = line.splitn(3, ": ").collect();
+                    bar.set_message(match parts[..] {
+                        [name, _, rest] => format!("{name}: {rest}"),
+                        _ => line.to_string(),
+                    });
+                }
+                line
+            }
+        };
+        match &self.0 {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 /// Runs `work` on a small runtime (the store is async).
@@ -300,8 +349,10 @@ pub fn run(command: ModelCommand) -> anyhow::Result<ExitCode> {
                 &config.interval,
                 args.db.as_deref(),
             )?;
-            let report = train(&config, &series, &args.output, |line| eprintln!("{line}"))
+            let bar = EpochBar::new();
+            let report = train(&config, &series, &args.output, |p| bar.show(p))
                 .map_err(anyhow::Error::msg)?;
+            bar.finish();
             eprintln!(
                 "{} samples of {} symbol(s), {} test windows: models and report.json in {}",
                 report.samples,

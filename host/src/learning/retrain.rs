@@ -513,12 +513,11 @@ fn run_once(
         }
         dir = context.output.join(format!("run-{clock}-{n}"));
     }
-    let report = train(
-        &plan.train,
-        &training,
-        &dir,
-        |line| tracing::debug!(target: "stratbox::retrain", "{line}"),
-    )?;
+    let report = train(&plan.train, &training, &dir, |p| match p {
+        super::train::Progress::Line(line) | super::train::Progress::Epoch(_, line) => {
+            tracing::debug!(target: "stratbox::retrain", "{line}")
+        }
+    })?;
     let kept = dir.join("train.toml");
     std::fs::write(&kept, &plan.train_text).map_err(|e| format!("{}: {e}", kept.display()))?;
     if stopping.load(Ordering::Acquire) {

@@ -279,6 +279,14 @@ impl TrainConfig {
     }
 }
 
+/// What [`train`] reports as it goes.
+pub enum Progress<'a> {
+    /// A line for the log: a fold's scores, a calibration, a model's summary.
+    Line(&'a str),
+    /// An epoch of a network's final training, and the line that tells it.
+    Epoch(&'a EpochReport, &'a str),
+}
+
 /// Out-of-sample results of one model.
 #[derive(Clone, Debug, Serialize)]
 pub struct ModelReport {
@@ -330,12 +338,12 @@ pub struct TrainReport {
 }
 
 /// Trains every model of `config` on `series` (symbol, candles), writes them and
-/// `report.json` to `output`; calls `progress` with a line per fold and model.
+/// `report.json` to `output`; tells `progress` of each fold, model and epoch.
 pub fn train(
     config: &TrainConfig,
     series: &[(String, Vec<Candle>)],
     output: &Path,
-    mut progress: impl FnMut(&str),
+    mut progress: impl FnMut(Progress<'_>),
 ) -> Result<TrainReport, String> {
     let spec = DatasetSpec {
         features: config.features.clone(),
@@ -416,7 +424,7 @@ pub fn train(
         };
         let (out_of_sample, per_fold) = judge(&labels)?;
         for (i, (_, s)) in per_fold.iter().enumerate() {
-            progress(&format!(
+            progress(Progress::Line(&format!(
                 "{}: fold {}/{}: accuracy {:.4} (chance {:.4}), log loss {:.4}",
                 model.name,
                 i + 1,
@@ -424,7 +432,7 @@ pub fn train(
                 s.accuracy,
                 s.chance,
                 s.log_loss
-            ));
+            )));
         }
         let (shifted_scores, _) = judge(&shifted)?;
         let at_chance = at_chance(&shifted_scores, config.label.horizon());
@@ -436,7 +444,7 @@ pub fn train(
         if at_chance {
             let stem = output.join(&model.name);
             let fitted = fit(&latest, &labels, &mut |e: &EpochReport| {
-                progress(&format!(
+                let line = format!(
                     "{}: epoch {}/{}: learning rate {:.2e}, training loss {:.4}{}{}",
                     model.name,
                     e.epoch,
@@ -447,15 +455,16 @@ pub fn train(
                         .map(|v| format!(", validation loss {v:.4}"))
                         .unwrap_or_default(),
                     if e.best { " (best)" } else { "" }
-                ));
+                );
+                progress(Progress::Epoch(e, &line));
                 epochs.push(e.clone());
             })?;
             if let Fitted::Neural(n) = &fitted {
                 temperature = Some(n.temperature);
-                progress(&format!(
+                progress(Progress::Line(&format!(
                     "{}: calibrated on the validation window: logits / {:.4}",
                     model.name, n.temperature
-                ));
+                )));
             }
             fitted.export(&stem)?;
             members.push(MemberConfig {
@@ -467,7 +476,7 @@ pub fn train(
                 seq: model.kind.seq(config.seq),
             });
         }
-        progress(&format!(
+        progress(Progress::Line(&format!(
             "{}: out of sample accuracy {:.4} (chance {:.4}, base rate {:.4}), log loss {:.4} (prior {:.4}), Brier {:.4}; shifted labels {:.4} (chance {:.4}){}",
             model.name,
             out_of_sample.accuracy,
@@ -483,7 +492,7 @@ pub fn train(
             } else {
                 " (ABOVE CHANCE: the evaluation leaks; not written)"
             }
-        ));
+        )));
         models.push(ModelReport {
             name: model.name.clone(),
             out_of_sample,
