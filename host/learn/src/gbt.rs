@@ -189,6 +189,14 @@ impl Gbt {
         softmax_rows(&self.logits(x))
     }
 
+    /// Divides the logits by temperature `t` (calibration), in the base and the leaves.
+    pub fn set_temperature(&mut self, t: f64) {
+        self.base.iter_mut().for_each(|b| *b /= t);
+        for tree in &mut self.trees {
+            tree.value.iter_mut().for_each(|v| *v /= t);
+        }
+    }
+
     /// Writes `<stem>.json` (`"arch": "gbt"`) and `<stem>.safetensors`: `base` (classes), and
     /// every tree's nodes one after the other, `roots` (trees) giving each tree's first node;
     /// per node `feature` (−1 for a leaf), `threshold`, `left`, `right` (indices within all

@@ -1,12 +1,14 @@
 //! Learning for stratbox, without I/O: what a model is trained to predict ([`labels`]), which
 //! samples it may learn from for each test window ([`split`]), and the models trained in the
-//! host ([`logistic`], [`gbt`], the networks of [`neural`]), and how good their predictions were out of sample ([`metrics`]).
+//! host ([`logistic`], [`gbt`], the networks of [`neural`]), their probabilities' calibration
+//! ([`calibration`]), and how good their predictions were out of sample ([`metrics`]).
 //!
 //! Samples are indexed by the bar they are made at: sample `t` sees bars up to and including
 //! `t` and its label is known at the close of bar `end >= t + 1`. Nothing here reads past a
 //! sample's own bar to make its inputs, and the splits drop every training sample whose label
 //! reaches into the window it is tested on.
 
+pub mod calibration;
 pub mod gbt;
 pub mod labels;
 pub mod logistic;

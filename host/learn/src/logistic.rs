@@ -137,6 +137,12 @@ impl Logistic {
         z.dot(&self.weight.t()) + &self.bias
     }
 
+    /// Divides the logits by temperature `t` (calibration), in the coefficients themselves.
+    pub fn set_temperature(&mut self, t: f64) {
+        self.weight /= t;
+        self.bias /= t;
+    }
+
     /// Writes `<stem>.json` (the manifest, `"arch": "logistic"`) and `<stem>.safetensors`
     /// (`mean`, `scale`, `weight`, `bias` in float32), which the host's inference loads.
     pub fn export(&self, stem: &Path) -> Result<(), LearnError> {

@@ -11,6 +11,7 @@ use crate::inference::{InferenceConfig, MemberConfig};
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use stratbox_learn::calibration::{fit_temperature, training_rows};
 use stratbox_learn::gbt::{Gbt, GbtSpec};
 use stratbox_learn::labels::LabelSpec;
 use stratbox_learn::logistic::{Logistic, LogisticSpec};
@@ -67,16 +68,23 @@ pub struct ModelConfig {
     pub name: String,
     /// What it is, with its settings.
     pub kind: ModelKind,
+    /// A logistic regression's or trees' calibration (`calibrate = true`, with `validation`,
+    /// the share of each training set held out to fit it, 0.2 by default): the temperature
+    /// fitted there on a model trained on the rest divides the logits of the model trained on
+    /// all of it. (A network calibrates itself: [`Training`].)
+    pub calibration: Option<f64>,
 }
 
 /// The kinds of model the host trains.
 #[derive(Clone, Debug)]
 pub enum ModelKind {
     /// Multinomial logistic regression on the last row of the window (`kind = "logistic"`;
-    /// settings `c`, `class_weight`, `tol`, `max_iter`).
+    /// settings `c`, `class_weight`, `tol`, `max_iter`, and `calibrate`, `validation` of
+    /// [`ModelConfig::calibration`]).
     Logistic(LogisticSpec),
     /// Gradient-boosted trees on the last row of the window (`kind = "gbt"`; settings
-    /// `rounds`, `learning_rate`, `max_depth`, `min_child_weight`, `lambda`, `gamma`, `bins`).
+    /// `rounds`, `learning_rate`, `max_depth`, `min_child_weight`, `lambda`, `gamma`, `bins`,
+    /// and `calibrate`, `validation`).
     Gbt(GbtSpec),
     /// A network on the whole window (`kind = "lstm"` with `hidden`, `layers`; `"cnn"` with
     /// `channels`, `kernels`, `dilations`; `"transformer"` with `d_model`, `nhead`, `layers`,
@@ -157,7 +165,77 @@ impl ModelKind {
     }
 }
 
+impl ModelConfig {
+    /// Trains as [`ModelKind::fit`] does and calibrates as `calibration` says; returns the
+    /// model and the temperature its logits are divided by (a network's own, if it calibrated).
+    fn fit(
+        &self,
+        x: Inputs<'_>,
+        y: &[usize],
+        w: &[f64],
+        classes: usize,
+        spans: &[Span],
+        epochs: &mut dyn FnMut(&EpochReport),
+    ) -> Result<(Fitted, Option<f64>), String> {
+        let Some(share) = self.calibration else {
+            let fitted = self.kind.fit(x, y, w, classes, spans, epochs)?;
+            let t = match &fitted {
+                Fitted::Neural(n) => Some(n.temperature),
+                _ => None,
+            };
+            return Ok((fitted, t));
+        };
+        let n = y.len();
+        let held = (n as f64 * share).round() as usize;
+        let rows = training_rows(spans, held);
+        if held == 0 || rows.is_empty() {
+            return Err(format!(
+                "{}: {n} training samples leave none to calibrate on with validation = {share}",
+                self.name
+            ));
+        }
+        let part_x = x.last.select(Axis(0), &rows);
+        let of = |v: &[usize]| -> Vec<usize> { rows.iter().map(|&i| v[i]).collect() };
+        let part_w: Vec<f64> = rows.iter().map(|&i| w[i]).collect();
+        let part_spans: Vec<Span> = rows.iter().map(|&i| spans[i]).collect();
+        let part = self.kind.fit(
+            Inputs {
+                windows: x.windows,
+                last: part_x.view(),
+            },
+            &of(y),
+            &part_w,
+            classes,
+            &part_spans,
+            epochs,
+        )?;
+        let validation = x.last.slice(ndarray::s![n - held.., ..]);
+        let t = fit_temperature(&part.logits(validation), &y[n - held..], &w[n - held..]);
+        let mut full = self.kind.fit(x, y, w, classes, spans, epochs)?;
+        full.set_temperature(t);
+        Ok((full, Some(t)))
+    }
+}
+
 impl Fitted {
+    /// A logistic regression's or trees' logits.
+    fn logits(&self, x: ArrayView2<'_, f64>) -> Array2<f64> {
+        match self {
+            Fitted::Logistic(m) => m.logits(x),
+            Fitted::Gbt(m) => m.logits(x),
+            Fitted::Neural(_) => unreachable!("a network calibrates itself"),
+        }
+    }
+
+    /// Divides a logistic regression's or trees' logits by `t`.
+    fn set_temperature(&mut self, t: f64) {
+        match self {
+            Fitted::Logistic(m) => m.set_temperature(t),
+            Fitted::Gbt(m) => m.set_temperature(t),
+            Fitted::Neural(_) => unreachable!("a network calibrates itself"),
+        }
+    }
+
     fn probabilities(&self, x: Inputs<'_>) -> Array2<f64> {
         match self {
             Fitted::Logistic(m) => m.probabilities(x.last),
@@ -196,6 +274,32 @@ impl ModelConfig {
             ));
         }
         let bad = |e: toml::de::Error| format!("models {name:?} ({kind}): {e}");
+        let mut calibration = None;
+        if ["logistic", "gbt"].contains(&kind.as_str()) {
+            let share = match table.remove("validation") {
+                None => 0.2,
+                Some(toml::Value::Float(v)) => v,
+                Some(other) => {
+                    return Err(format!(
+                        "models {name:?}: validation must be a number between 0 and 1, not {other}"
+                    ));
+                }
+            };
+            match table.remove("calibrate") {
+                None | Some(toml::Value::Boolean(false)) => {}
+                Some(toml::Value::Boolean(true)) => calibration = Some(share),
+                Some(other) => {
+                    return Err(format!(
+                        "models {name:?}: calibrate must be true or false, not {other}"
+                    ));
+                }
+            }
+            if !(share > 0.0 && share < 1.0) {
+                return Err(format!(
+                    "models {name:?}: validation = {share}: give a share between 0 and 1"
+                ));
+            }
+        }
         let mut training = toml::Table::new();
         if ["lstm", "cnn", "transformer"].contains(&kind.as_str()) {
             for key in TRAINING_KEYS {
@@ -229,7 +333,11 @@ impl ModelConfig {
                 ));
             }
         };
-        Ok(ModelConfig { name, kind })
+        Ok(ModelConfig {
+            name,
+            kind,
+            calibration,
+        })
     }
 }
 
@@ -387,7 +495,7 @@ pub fn train(
         let fit = |rows: &[usize],
                    y: &[usize],
                    epochs: &mut dyn FnMut(&EpochReport)|
-         -> Result<Fitted, String> {
+         -> Result<(Fitted, Option<f64>), String> {
             let (w3, l2) = pick(rows);
             let xs = Inputs {
                 windows: w3.view(),
@@ -400,14 +508,14 @@ pub fn train(
             let scale = rows.len() as f64 / sum;
             let ws: Vec<f64> = rows.iter().map(|&i| weights[i] * scale).collect();
             let spans: Vec<Span> = rows.iter().map(|&i| data.spans[i]).collect();
-            model.kind.fit(xs, &ys, &ws, classes, &spans, epochs)
+            model.fit(xs, &ys, &ws, classes, &spans, epochs)
         };
         let judge = |y: &[usize]| -> Result<(Scores, Vec<(i64, Scores)>), String> {
             let mut all_p = Vec::new();
             let mut all_y = Vec::new();
             let mut per_fold = Vec::new();
             for fold in &folds {
-                let fitted = fit(&fold.train, y, &mut |_| ())?;
+                let (fitted, _) = fit(&fold.train, y, &mut |_| ())?;
                 let test: Vec<usize> = fold.test.clone().collect();
                 let (w3, l2) = pick(&test);
                 let p = fitted.probabilities(Inputs {
@@ -443,7 +551,7 @@ pub fn train(
         // by its out-of-sample log loss as `Ensemble::weights_from_validation` weighs.
         if at_chance {
             let stem = output.join(&model.name);
-            let fitted = fit(&latest, &labels, &mut |e: &EpochReport| {
+            let (fitted, fitted_temperature) = fit(&latest, &labels, &mut |e: &EpochReport| {
                 let line = format!(
                     "{}: epoch {}/{}: learning rate {:.2e}, training loss {:.4}{}{}",
                     model.name,
@@ -459,11 +567,11 @@ pub fn train(
                 progress(Progress::Epoch(e, &line));
                 epochs.push(e.clone());
             })?;
-            if let Fitted::Neural(n) = &fitted {
-                temperature = Some(n.temperature);
+            if let Some(t) = fitted_temperature {
+                temperature = Some(t);
                 progress(Progress::Line(&format!(
-                    "{}: calibrated on the validation window: logits / {:.4}",
-                    model.name, n.temperature
+                    "{}: calibrated on the validation window: logits / {t:.4}",
+                    model.name
                 )));
             }
             fitted.export(&stem)?;

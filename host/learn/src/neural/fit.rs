@@ -9,6 +9,7 @@ use super::optim::{AdamState, AdamW, Schedule, clip_grad_norm, learning_rate};
 use super::params::{Params, Rng};
 use super::{Architecture, Network};
 use crate::LearnError;
+use crate::calibration::{search_temperature, training_rows};
 use crate::logistic::ClassWeight;
 use crate::metrics::softmax_rows;
 use crate::split::Span;
@@ -375,17 +376,6 @@ impl Neural {
     }
 }
 
-/// The samples a network trains on when the last `held` are kept for validation: those before
-/// them whose labels end before the validation window's first bar (with several symbols'
-/// samples interleaved, counting samples would not do).
-fn training_rows(spans: &[Span], held: usize) -> Vec<usize> {
-    let n = spans.len();
-    let first_held = spans[n - held..].iter().map(|s| s.start).min();
-    (0..n - held)
-        .filter(|&i| first_held.is_none_or(|start| spans[i].end < start))
-        .collect()
-}
-
 /// The logits of the samples `rows`.
 fn logits_of(network: &Network, params: &Params, xs: &Array3<f32>, rows: &[usize]) -> Array2<f32> {
     let parts: Vec<Array2<f32>> = rows
@@ -397,30 +387,12 @@ fn logits_of(network: &Network, params: &Params, xs: &Array3<f32>, rows: &[usize
 }
 
 /// The temperature `T` in [0.05, 20] minimising the weighted cross-entropy of `logits / T`
-/// (Guo et al.'s temperature scaling), by golden-section search on `ln T`.
+/// (Guo et al.'s temperature scaling), computed in f32 as the networks train.
 pub fn fit_temperature(logits: &Array2<f32>, y: &[usize], w: &[f32]) -> f64 {
-    let loss = |log_t: f64| {
-        let scaled = logits.mapv(|v| (f64::from(v) / log_t.exp()) as f32);
+    search_temperature(|t| {
+        let scaled = logits.mapv(|v| (f64::from(v) / t) as f32);
         f64::from(cross_entropy(scaled.view(), y, w).0)
-    };
-    let (mut lo, mut hi) = (0.05f64.ln(), 20f64.ln());
-    let ratio = (5f64.sqrt() - 1.0) / 2.0;
-    let (mut a, mut b) = (hi - ratio * (hi - lo), lo + ratio * (hi - lo));
-    let (mut fa, mut fb) = (loss(a), loss(b));
-    for _ in 0..60 {
-        if fa <= fb {
-            hi = b;
-            (b, fb) = (a, fa);
-            a = hi - ratio * (hi - lo);
-            fa = loss(a);
-        } else {
-            lo = a;
-            (a, fa) = (b, fb);
-            b = lo + ratio * (hi - lo);
-            fb = loss(b);
-        }
-    }
-    ((lo + hi) / 2.0).exp()
+    })
 }
 
 /// The weighted cross-entropy of the samples `rows`.
@@ -488,22 +460,6 @@ fn standardise(x: ArrayView3<f32>, mean: &[f32], scale: &[f32]) -> Array3<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn no_training_label_reaches_the_validation_window_whatever_the_symbols() {
-        // Two symbols' samples interleaved, labels 5 bars long: bar t has samples 2t, 2t+1.
-        let spans: Vec<Span> = (0..40)
-            .map(|i| Span {
-                start: i / 2,
-                end: i / 2 + 5,
-            })
-            .collect();
-        let rows = training_rows(&spans, 10);
-        // Validation starts at bar 15: training labels must end by bar 14, so bars 0..=9.
-        assert_eq!(rows, (0..20).collect::<Vec<_>>());
-        assert!(rows.iter().all(|&i| spans[i].end < spans[30].start));
-        assert_eq!(training_rows(&spans, 0), (0..40).collect::<Vec<_>>());
-    }
 
     #[test]
     fn the_temperature_undoes_overconfidence() {
