@@ -502,7 +502,10 @@ fn calibrated_trees_fold_their_temperature_and_lose_less_out_of_sample() {
     let (plain, calibrated) = (&reports[0], &reports[1]);
     assert!(plain.get("temperature").is_none(), "{plain}");
     let t = calibrated["temperature"].as_f64().unwrap();
-    assert!(t.is_finite() && (0.05..=20.0).contains(&t) && t != 1.0, "T = {t}");
+    assert!(
+        t.is_finite() && (0.05..=20.0).contains(&t) && t != 1.0,
+        "T = {t}"
+    );
     let loss = |m: &serde_json::Value| m["out_of_sample"]["log_loss"].as_f64().unwrap();
     assert!(
         loss(calibrated) < loss(plain),
