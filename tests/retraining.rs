@@ -236,10 +236,21 @@ fn a_training_section_that_cannot_work_stops_the_service_naming_it() {
         )
         .unwrap();
     };
+    // Models of 5m bars for a market of 1m bars.
+    let text = std::fs::read_to_string(common::repo_root().join("examples/train.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("five.toml"),
+        text.replace("interval = \"1m\"", "interval = \"5m\""),
+    )
+    .unwrap();
     for (training, expected) in [
         (
             "config = \"missing.toml\"\ntrain_days = 4\ntest_days = 1\nevery_hours = 24",
             "missing.toml",
+        ),
+        (
+            "config = \"five.toml\"\ntrain_days = 4\ntest_days = 1\nevery_hours = 24",
+            "interval 5m is not the market's 1m",
         ),
         (
             "config = \"missing.toml\"\ntrain_days = 4\ntest_days = 1\nevery_hours = 0",

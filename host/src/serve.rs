@@ -242,6 +242,8 @@ pub async fn serve(
         Some(training) => Some(start_retraining(
             training,
             &names,
+            interval.or(bars.first().map(|b| b.interval_ms)),
+            &config.features,
             &mut engine,
             history.clone(),
             store.clone(),
@@ -395,13 +397,18 @@ pub async fn serve(
     for source in sources {
         source.abort();
     }
-    if let Some(bar_store) = bar_store {
-        bar_store.abort();
-    }
     if let Some(retrainer) = retrainer {
         drop(tokio::task::spawn_blocking(move || retrainer.stop()).await);
     }
     drop(tokio::task::spawn_blocking(move || drop(service.shutdown())).await);
+    // The engine is gone with its bar tap: the store ends once it has stored the last bars.
+    if let Some(bar_store) = bar_store
+        && tokio::time::timeout(Duration::from_secs(10), bar_store)
+            .await
+            .is_err()
+    {
+        tracing::warn!("the last bars were not all stored within 10 s");
+    }
     inference.stop();
     let _ = writer.await;
     tracing::info!("stopped");
@@ -524,9 +531,12 @@ async fn start_simulator(
 }
 
 /// Starts retraining as `[training]` says, with the engine's tracker of live accuracy.
+#[allow(clippy::too_many_arguments)]
 fn start_retraining(
     training: &crate::learning::retrain::TrainingConfig,
     symbols: &[String],
+    market_interval_ms: Option<u32>,
+    features: &crate::features::FeatureConfig,
     engine: &mut Engine,
     history: Option<Arc<HistoryStore>>,
     store: Store,
@@ -541,6 +551,8 @@ fn start_retraining(
     let retrainer = Retrainer::start(
         training.clone(),
         symbols,
+        market_interval_ms,
+        features,
         RetrainContext {
             history,
             store,
@@ -556,7 +568,12 @@ fn start_retraining(
         },
     )
     .map_err(refused)?;
-    engine.set_accuracy_tracker(AccuracyTracker::new(retrainer.label(), baselines, accuracy));
+    engine.set_accuracy_tracker(AccuracyTracker::new(
+        retrainer.label(),
+        retrainer.interval_ms(),
+        baselines,
+        accuracy,
+    ));
     Ok(retrainer)
 }
 

@@ -51,6 +51,23 @@ pub struct Scores {
     pub calibration: Vec<CalibrationBin>,
 }
 
+/// The class a row of probabilities predicts: the most probable, the lowest index on a tie.
+pub fn predicted_class(probabilities: &[f64]) -> usize {
+    (0..probabilities.len())
+        .max_by(|&a, &b| {
+            probabilities[a]
+                .total_cmp(&probabilities[b])
+                .then(b.cmp(&a))
+        })
+        .unwrap_or(0)
+}
+
+/// The log loss of a prediction that gave the label probability `p` (clamped away from 0 and
+/// 1, as the scores clamp it).
+pub fn label_log_loss(p: f64) -> f64 {
+    -p.clamp(EPSILON, 1.0 - EPSILON).ln()
+}
+
 impl Scores {
     /// Scores `probabilities` (samples, classes) against `labels`.
     pub fn of(probabilities: ArrayView2<f64>, labels: &[usize]) -> Scores {
@@ -60,12 +77,10 @@ impl Scores {
         let mut bins = vec![(0usize, 0.0f64, 0usize); BINS];
         let (mut log_loss, mut brier, mut right) = (0.0, 0.0, 0usize);
         for (row, &label) in probabilities.rows().into_iter().zip(labels) {
-            let predicted = (0..k)
-                .max_by(|&a, &b| row[a].total_cmp(&row[b]).then(b.cmp(&a)))
-                .unwrap_or(0);
+            let predicted = predicted_class(row.as_slice().unwrap_or(&row.to_vec()));
             confusion[label][predicted] += 1;
             right += usize::from(predicted == label);
-            log_loss -= row[label].clamp(EPSILON, 1.0 - EPSILON).ln();
+            log_loss += label_log_loss(row[label]);
             brier += row
                 .iter()
                 .enumerate()

@@ -10,6 +10,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use stratbox_learn::labels::{Bars, LabelSpec};
+use stratbox_learn::metrics::{label_log_loss, predicted_class};
 
 /// Resolved predictions the rolling figures cover, per model.
 pub const ROLLING: usize = 500;
@@ -17,6 +18,8 @@ pub const ROLLING: usize = 500;
 pub const MIN_RESOLVED: usize = 100;
 /// Bars a prediction may arrive after its own and still be judged.
 const LATE: usize = 1024;
+/// Predictor versions whose records are kept (the newest).
+const VERSIONS_KEPT: usize = 3;
 
 /// The validation accuracy of each predictor version, where known (retraining sets it when it
 /// installs one).
@@ -79,11 +82,34 @@ struct Record {
     resolved: u64,
     /// (hit, log loss) of the latest.
     latest: VecDeque<(bool, f64)>,
+    /// Hits among `latest`.
+    hits: usize,
+    /// Sum of the log losses of `latest`.
+    loss: f64,
+}
+
+impl Record {
+    fn push(&mut self, hit: bool, loss: f64) {
+        self.resolved += 1;
+        self.latest.push_back((hit, loss));
+        self.hits += usize::from(hit);
+        self.loss += loss;
+        if self.latest.len() > ROLLING
+            && let Some((h, l)) = self.latest.pop_front()
+        {
+            self.hits -= usize::from(h);
+            self.loss -= l;
+        }
+    }
 }
 
 /// Follows predictions to their outcomes; lives in the engine, which sees both.
 pub struct AccuracyTracker {
     label: LabelSpec,
+    /// The label's bars: bars of other intervals are not its bars.
+    interval_ms: u32,
+    /// Closes before a prediction's bar its label reads (the volatility window's).
+    window: usize,
     /// Bars kept per symbol: the label's volatility window and horizon, and room for
     /// predictions that arrive late (a replay runs far ahead of its predictions).
     keep: usize,
@@ -95,9 +121,14 @@ pub struct AccuracyTracker {
 }
 
 impl AccuracyTracker {
-    /// Judges predictions by `label`; reads validation accuracies from `baselines` and
-    /// publishes to `status`.
-    pub fn new(label: LabelSpec, baselines: Baselines, status: Arc<Mutex<AccuracyStatus>>) -> Self {
+    /// Judges predictions by `label` on bars of `interval_ms`; reads validation accuracies
+    /// from `baselines` and publishes to `status`.
+    pub fn new(
+        label: LabelSpec,
+        interval_ms: u32,
+        baselines: Baselines,
+        status: Arc<Mutex<AccuracyStatus>>,
+    ) -> Self {
         let window = match label {
             LabelSpec::FixedHorizon {
                 threshold: stratbox_learn::labels::Threshold::Volatility { window, .. },
@@ -108,6 +139,8 @@ impl AccuracyTracker {
         };
         AccuracyTracker {
             label,
+            interval_ms,
+            window,
             keep: window + label.horizon() + LATE,
             symbols: HashMap::new(),
             records: BTreeMap::new(),
@@ -155,6 +188,9 @@ impl AccuracyTracker {
 
     /// A bar closed: predictions whose labels it completes are judged.
     pub fn on_bar(&mut self, bar: &Bar) {
+        if bar.interval_ms != self.interval_ms {
+            return;
+        }
         let keep = self.keep;
         let s = self.symbols.entry(bar.symbol).or_default();
         s.close_time.push_back(bar.close_time());
@@ -177,29 +213,31 @@ impl AccuracyTracker {
             }
             let p = s.pending.pop_front().expect("a front");
             judged = true;
-            let Some(class) = label_of(&self.label, s, p.index) else {
+            let Some(class) = label_of(&self.label, self.window, s, p.index) else {
                 self.unresolved += 1;
                 continue;
             };
             for (model, probabilities) in p.predictions {
-                let record = self.records.entry((p.version, model)).or_default();
-                let best = probabilities
-                    .iter()
-                    .enumerate()
-                    .max_by(|a, b| a.1.total_cmp(b.1))
-                    .map(|(k, _)| k);
-                let p_true = probabilities.get(class).copied().unwrap_or(0.0);
-                record.resolved += 1;
-                record
-                    .latest
-                    .push_back((best == Some(class), -p_true.max(1e-15).ln()));
-                if record.latest.len() > ROLLING {
-                    record.latest.pop_front();
-                }
+                let hit = predicted_class(&probabilities) == class;
+                let loss = label_log_loss(probabilities.get(class).copied().unwrap_or(0.0));
+                self.records
+                    .entry((p.version, model))
+                    .or_default()
+                    .push(hit, loss);
             }
         }
         if judged {
+            self.prune();
             self.publish();
+        }
+    }
+
+    /// Forgets the records of all but the newest [`VERSIONS_KEPT`] versions.
+    fn prune(&mut self) {
+        let mut versions: Vec<u64> = self.records.keys().map(|(v, _)| *v).collect();
+        versions.dedup();
+        if let Some(&oldest_kept) = versions.iter().rev().nth(VERSIONS_KEPT - 1) {
+            self.records.retain(|(v, _), _| *v >= oldest_kept);
         }
     }
 
@@ -211,7 +249,7 @@ impl AccuracyTracker {
             .iter()
             .map(|((version, model), r)| {
                 let n = r.latest.len().max(1) as f64;
-                let accuracy = r.latest.iter().filter(|(hit, _)| *hit).count() as f64 / n;
+                let accuracy = r.hits as f64 / n;
                 let validation = (model == "ensemble")
                     .then(|| baselines.get(version).copied())
                     .flatten();
@@ -224,7 +262,7 @@ impl AccuracyTracker {
                     model: model.clone(),
                     resolved: r.resolved,
                     accuracy,
-                    log_loss: r.latest.iter().map(|(_, l)| l).sum::<f64>() / n,
+                    log_loss: r.loss / n,
                     validation_accuracy: validation,
                     drifting,
                 }
@@ -240,11 +278,13 @@ impl AccuracyTracker {
     }
 }
 
-/// The class of the label of the bar at `index` (in the symbol's count), from the bars kept.
-fn label_of(spec: &LabelSpec, s: &SymbolBars, index: u64) -> Option<usize> {
+/// The class of the label of the bar at `index` (in the symbol's count), from the bars it
+/// reads only: `window` closes before it (its volatility) and the horizon after it.
+fn label_of(spec: &LabelSpec, window: usize, s: &SymbolBars, index: u64) -> Option<usize> {
     let at = index.checked_sub(s.dropped)? as usize;
+    let from = at.saturating_sub(window + 1);
     let end = at + spec.horizon() + 1;
-    let slice = |v: &VecDeque<f64>| v.range(..end).copied().collect::<Vec<f64>>();
+    let slice = |v: &VecDeque<f64>| v.range(from..end).copied().collect::<Vec<f64>>();
     let (high, low, close) = (slice(&s.high), slice(&s.low), slice(&s.close));
     let labels = spec
         .labels(Bars {
@@ -253,7 +293,7 @@ fn label_of(spec: &LabelSpec, s: &SymbolBars, index: u64) -> Option<usize> {
             close: &close,
         })
         .ok()?;
-    labels.get(at).copied().flatten().map(|l| l.class)
+    labels.get(at - from).copied().flatten().map(|l| l.class)
 }
 
 #[cfg(test)]
@@ -301,7 +341,7 @@ mod tests {
         let baselines: Baselines = Arc::default();
         baselines.lock().unwrap().insert(1, 0.99);
         let status = Arc::new(Mutex::new(AccuracyStatus::default()));
-        let mut t = AccuracyTracker::new(label, baselines.clone(), status.clone());
+        let mut t = AccuracyTracker::new(label, 60_000, baselines.clone(), status.clone());
         let price = |i: i64| 100.0 * 1.01f64.powi(i as i32);
         for i in 0..400 {
             t.on_bar(&bar(i, price(i)));
@@ -332,5 +372,51 @@ mod tests {
         // A prediction of a bar never seen is counted, not kept.
         t.on_prediction(&prediction(10_000, 2, [0.7, 0.2, 0.1]));
         assert_eq!(status.lock().unwrap().unresolved, 1);
+    }
+
+    /// The label from the bars it reads equals the label of the whole series.
+    #[test]
+    fn a_label_from_its_own_bars_is_the_whole_series_label() {
+        let label = LabelSpec::TripleBarrier {
+            horizon: 5,
+            profit_take: 1.0,
+            stop_loss: 1.0,
+            window: 10,
+        };
+        let mut state = 3u64;
+        let mut price = 100.0;
+        let mut s = SymbolBars::default();
+        let (mut high, mut low, mut close) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..200 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let step = ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.02;
+            price *= 1.0 + step;
+            for (v, x) in [
+                (&mut high, price * 1.003),
+                (&mut low, price * 0.997),
+                (&mut close, price),
+            ] {
+                v.push(x);
+            }
+            s.high.push_back(price * 1.003);
+            s.low.push_back(price * 0.997);
+            s.close.push_back(price);
+        }
+        let whole = label
+            .labels(Bars {
+                high: &high,
+                low: &low,
+                close: &close,
+            })
+            .unwrap();
+        let mut compared = 0;
+        for (i, label_whole) in whole.iter().enumerate().take(195) {
+            let own = label_of(&label, 10, &s, i as u64);
+            assert_eq!(own, label_whole.map(|l| l.class), "bar {i}");
+            compared += usize::from(own.is_some());
+        }
+        assert!(compared > 150);
     }
 }

@@ -39,13 +39,48 @@ impl ModelControl {
     /// Loads the ensemble `config` describes and installs it; blocking (models load and GPU
     /// pipelines compile here), so call it off the async runtime's workers.
     pub fn load(&self, config: &InferenceConfig) -> Result<InferenceStatus, InferenceError> {
+        self.load_if(|_| Ok(()), config)
+    }
+
+    /// Loads and installs `config` as [`ModelControl::load`] does, only if the running
+    /// ensemble is still version `expected` (`None`: none runs); otherwise refuses, naming
+    /// the version that runs now (an operator changed it meanwhile).
+    pub fn load_replacing(
+        &self,
+        expected: Option<u64>,
+        config: &InferenceConfig,
+    ) -> Result<InferenceStatus, InferenceError> {
+        self.load_if(
+            |running| {
+                if running == expected {
+                    Ok(())
+                } else {
+                    Err(InferenceError::Config(format!(
+                        "the running ensemble is now version {}, not the version {} judged",
+                        running.map_or("none".into(), |v| v.to_string()),
+                        expected.map_or("none".into(), |v| v.to_string())
+                    )))
+                }
+            },
+            config,
+        )
+    }
+
+    /// Loads and installs `config` if `check` accepts the running version; the running
+    /// ensemble cannot change meanwhile.
+    fn load_if(
+        &self,
+        check: impl FnOnce(Option<u64>) -> Result<(), InferenceError>,
+        config: &InferenceConfig,
+    ) -> Result<InferenceStatus, InferenceError> {
         let mut last = self.version.lock().unwrap_or_else(|p| p.into_inner());
+        let mut configs = self.configs.lock().unwrap_or_else(|p| p.into_inner());
+        check(configs.0.as_ref().map(|(v, _)| *v))?;
         let compute = self.compute(config.device)?;
         let version = *last + 1;
         let predictor = Predictor::load(config, &compute, &self.market, version)?;
         *last = version;
         tracing::info!(version, device = %predictor.device(), "predictor installed");
-        let mut configs = self.configs.lock().unwrap_or_else(|p| p.into_inner());
         self.service.install(predictor);
         configs.1 = configs.0.replace((version, config.clone()));
         Ok(self.service.status())

@@ -180,8 +180,7 @@ pub fn evaluate(
         let p = member_probabilities(member, windows.view(), classes, &compute)?;
         predictions.push((member.name.clone(), p));
     }
-    let members: Vec<Array2<f64>> = predictions.iter().map(|(_, p)| p.clone()).collect();
-    let ensemble = weighted(&table, &members);
+    let ensemble = weighted(&table, predictions.iter().map(|(_, p)| p));
     predictions.push(("ensemble".into(), ensemble));
     let shifted_labels = shift(&labels, horizon, options.seed);
     let mut models: Vec<ModelEvaluation> = predictions

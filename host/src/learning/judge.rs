@@ -51,9 +51,13 @@ pub fn member_probabilities(
 }
 
 /// The weighted mean of the members' probabilities, by `table`'s weights.
-pub fn weighted(table: &InferenceConfig, members: &[Array2<f64>]) -> Array2<f64> {
+pub fn weighted<'a>(
+    table: &InferenceConfig,
+    members: impl ExactSizeIterator<Item = &'a Array2<f64>> + Clone,
+) -> Array2<f64> {
     let total: f64 = table.models.iter().map(|m| m.weight).sum();
-    let mut ensemble = Array2::zeros(members[0].raw_dim());
+    let shape = members.clone().next().map_or((0, 0), |p| p.dim());
+    let mut ensemble = Array2::zeros(shape);
     for (member, p) in table.models.iter().zip(members) {
         ensemble.scaled_add(member.weight / total, p);
     }
@@ -79,9 +83,11 @@ pub struct HeldOutScores {
     pub accuracy: f64,
     /// Mean negative log probability of the label (lower is better).
     pub log_loss: f64,
-    /// Mean squared error of the probabilities against the one-hot label.
+    /// Mean over samples of the squared distances between the probabilities and the one-hot
+    /// label, summed over classes.
     pub brier: f64,
-    /// Accuracy of always predicting the most frequent class.
+    /// The accuracy predictions of the same class shares would have by chance (the sum over
+    /// classes of predicted share times label share).
     pub chance: f64,
 }
 
@@ -173,7 +179,7 @@ pub fn held_out(
         )?);
     }
     Ok(HeldOut {
-        probabilities: weighted(table, &members),
+        probabilities: weighted(table, members.iter()),
         keys,
         labels,
     })

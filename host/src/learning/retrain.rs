@@ -1,17 +1,21 @@
 //! Retraining inside the service (`[training]`, FreqAI's live retraining): on a schedule of
 //! market time, on a thread of the lowest CPU priority (it runs only when a core would
-//! otherwise idle, so events are never kept waiting), the models of a `train.toml` are trained
+//! otherwise idle; its database calls and the install run on the service's threads, so no
+//! lock the engine needs is held at that priority), the models of a `train.toml` are trained
 //! on the latest `train_days` of stored candles, judged together with the running ensemble on
 //! the `test_days` after them, and installed through the ensemble's hot swap only when their
 //! log loss there is lower. Every run is registered in the model registry with its judgement.
 
 use super::judge::{self, HeldOutScores};
-use super::train::{TrainConfig, TrainReport, train};
+use super::train::{Progress, TrainConfig, TrainReport, train};
+use crate::features::FeatureConfig;
 use crate::feeds::candles::Candle;
+use crate::feeds::replay::interval_name;
 use crate::history::HistoryStore;
 use crate::inference::{AccuracyStatus, Baselines, InferenceConfig, ModelControl};
 use crate::store::Store;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -19,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 use stratbox_learn::labels::LabelSpec;
+use stratbox_learn::metrics::Scores;
 
 const HOUR_MS: f64 = 3_600_000.0;
 const DAY_MS: f64 = 24.0 * HOUR_MS;
@@ -146,12 +151,14 @@ pub struct TrainingStatus {
     pub last: Option<RunOutcome>,
     /// The last failure.
     pub last_error: Option<String>,
-    /// The end of the training data of the ensemble retraining last installed.
+    /// The end of the running ensemble's training data, when retraining installed it.
     pub installed_data_to_ms: Option<i64>,
     /// Hours of market time since then.
     pub model_age_hours: Option<f64>,
     /// Whether that age is past `expiry_hours`.
     pub expired: bool,
+    /// The running ensemble's predictor version.
+    pub running_version: Option<u64>,
     /// The running models' accuracy on their predictions' realised labels.
     pub live: AccuracyStatus,
 }
@@ -249,7 +256,12 @@ impl Schedule {
 /// The retraining thread.
 pub struct Retrainer {
     label: LabelSpec,
+    interval_ms: u32,
+    expiry_hours: Option<f64>,
     accuracy: Arc<Mutex<AccuracyStatus>>,
+    models: Arc<ModelControl>,
+    /// The end of each installed version's training data.
+    trained_to: Arc<Mutex<HashMap<u64, i64>>>,
     tx: Mutex<Sender<Message>>,
     status: Arc<Mutex<TrainingStatus>>,
     stopping: Arc<AtomicBool>,
@@ -257,17 +269,34 @@ pub struct Retrainer {
 }
 
 impl Retrainer {
-    /// Reads and checks `[training]`'s `train.toml` and starts the thread; `symbols` are the
-    /// market's, used when `config` names none.
+    /// Reads and checks `[training]`'s `train.toml` against the service (the market's
+    /// interval `market_interval_ms` when known, its `[features]`) and starts the thread;
+    /// `symbols` are the market's, used when `config` names none.
     pub fn start(
         config: TrainingConfig,
         symbols: &[String],
+        market_interval_ms: Option<u32>,
+        features: &FeatureConfig,
         context: RetrainContext,
     ) -> Result<Arc<Self>, String> {
         config.validate()?;
         let train = TrainConfig::load(&config.config)?;
-        let train_text = std::fs::read_to_string(&config.config)
-            .map_err(|e| format!("{}: {e}", config.config.display()))?;
+        let shown = config.config.display();
+        let interval_ms = train.interval_ms()?;
+        if let Some(market) = market_interval_ms.filter(|m| *m != interval_ms) {
+            return Err(format!(
+                "{shown}: interval {} is not the market's {}: the models would learn from other bars than they are given",
+                train.interval,
+                interval_name(market)
+            ));
+        }
+        if train.feature_engine != *features {
+            return Err(format!(
+                "{shown}: [feature_engine] differs from the service's [features]: the models would learn from other features than they are given"
+            ));
+        }
+        let train_text =
+            std::fs::read_to_string(&config.config).map_err(|e| format!("{shown}: {e}"))?;
         let symbols: Vec<String> = if config.symbols.is_empty() {
             symbols.to_vec()
         } else {
@@ -279,7 +308,21 @@ impl Retrainer {
         if symbols.is_empty() {
             return Err("no symbol to train on: name them in symbols".into());
         }
-        let (label, accuracy) = (train.label, context.accuracy.clone());
+        // The CPU inference's pool is made here at normal priority, before the thread's
+        // lower priority could pass to its threads.
+        rayon::current_num_threads();
+        let retrainer = Arc::new(Retrainer {
+            label: train.label,
+            interval_ms,
+            expiry_hours: config.expiry_hours,
+            accuracy: context.accuracy.clone(),
+            models: context.models.clone(),
+            trained_to: Arc::default(),
+            tx: Mutex::new(channel().0),
+            status: Arc::default(),
+            stopping: Arc::default(),
+            thread: Mutex::new(None),
+        });
         let plan = Plan {
             config,
             train,
@@ -287,24 +330,21 @@ impl Retrainer {
             symbols,
         };
         let (tx, rx) = channel();
-        let status = Arc::new(Mutex::new(TrainingStatus::default()));
-        let stopping = Arc::new(AtomicBool::new(false));
-        let (thread_status, thread_stopping) = (status.clone(), stopping.clone());
+        *lock(&retrainer.tx) = tx;
+        let shared = Shared {
+            status: retrainer.status.clone(),
+            stopping: retrainer.stopping.clone(),
+            trained_to: retrainer.trained_to.clone(),
+        };
         let thread = std::thread::Builder::new()
             .name("retrain".into())
             .spawn(move || {
                 lower_priority();
-                run(rx, plan, context, thread_status, thread_stopping)
+                run(rx, plan, context, shared)
             })
             .map_err(|e| format!("starting the retraining thread: {e}"))?;
-        Ok(Arc::new(Retrainer {
-            label,
-            accuracy,
-            tx: Mutex::new(tx),
-            status,
-            stopping,
-            thread: Mutex::new(Some(thread)),
-        }))
+        *lock(&retrainer.thread) = Some(thread);
+        Ok(retrainer)
     }
 
     /// Stored bars now reach close time `clock_ms`; a run starts if one is due.
@@ -317,10 +357,23 @@ impl Retrainer {
         let _ = lock(&self.tx).send(Message::Now);
     }
 
-    /// The status now.
+    /// The status now: the running ensemble's age is that of its training data, when
+    /// retraining installed it.
     pub fn status(&self) -> TrainingStatus {
         let mut status = lock(&self.status).clone();
         status.live = lock(&self.accuracy).clone();
+        status.running_version = self.models.running().map(|(v, _)| v);
+        status.installed_data_to_ms = status
+            .running_version
+            .and_then(|v| lock(&self.trained_to).get(&v).copied());
+        status.model_age_hours = status
+            .installed_data_to_ms
+            .zip(status.market_time_ms)
+            .map(|(to, now)| (now - to) as f64 / HOUR_MS);
+        status.expired = status
+            .model_age_hours
+            .zip(self.expiry_hours)
+            .is_some_and(|(age, expiry)| age > expiry);
         status
     }
 
@@ -329,17 +382,31 @@ impl Retrainer {
         self.label
     }
 
+    /// The interval of the bars the models learn from.
+    pub fn interval_ms(&self) -> u32 {
+        self.interval_ms
+    }
+
     /// Stops the thread: at once when idle; a run under way installs and registers nothing
-    /// more and the thread ends after it, unwaited.
+    /// more, and the thread ends after it, unwaited.
     pub fn stop(&self) {
-        self.stopping.store(true, Ordering::Release);
+        let running = {
+            let status = lock(&self.status);
+            self.stopping.store(true, Ordering::Release);
+            status.running
+        };
         let _ = lock(&self.tx).send(Message::Stop);
-        if !lock(&self.status).running
-            && let Some(thread) = lock(&self.thread).take()
-        {
+        if !running && let Some(thread) = lock(&self.thread).take() {
             let _ = thread.join();
         }
     }
+}
+
+/// What the thread shares with the [`Retrainer`].
+struct Shared {
+    status: Arc<Mutex<TrainingStatus>>,
+    stopping: Arc<AtomicBool>,
+    trained_to: Arc<Mutex<HashMap<u64, i64>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -365,16 +432,17 @@ pub fn lower_priority() {
     }
 }
 
-fn run(
-    rx: Receiver<Message>,
-    plan: Plan,
-    context: RetrainContext,
-    status: Arc<Mutex<TrainingStatus>>,
-    stopping: Arc<AtomicBool>,
-) {
+fn run(rx: Receiver<Message>, plan: Plan, context: RetrainContext, shared: Shared) {
     let every_ms = (plan.config.every_hours * HOUR_MS).round() as i64;
     let mut schedule = Schedule::new(every_ms);
     let mut clock: Option<i64> = None;
+    // The CPU inference of judging runs on this pool, whose threads are made here and so
+    // share this thread's priority.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .thread_name(|i| format!("retrain-{i}"))
+        .build();
+    let status = &shared.status;
     loop {
         let Ok(first) = rx.recv() else { return };
         // Everything queued meanwhile counts at once: only the latest clock matters.
@@ -388,28 +456,40 @@ fn run(
         }
         let Some(now) = clock else {
             if asked {
-                lock(&status).last_error =
+                lock(status).last_error =
                     Some("no market time yet: retraining waits for the first stored bar".into());
             }
             continue;
         };
         {
-            let mut s = lock(&status);
+            let mut s = lock(status);
             s.market_time_ms = Some(now);
-            if let Some(to) = s.installed_data_to_ms {
-                let age = (now - to) as f64 / HOUR_MS;
-                s.model_age_hours = Some(age);
-                s.expired = plan.config.expiry_hours.is_some_and(|e| age > e);
+            // Under the status lock, as `stop` reads `running`: a stop either sees the run
+            // or keeps it from starting.
+            if shared.stopping.load(Ordering::Acquire) {
+                return;
             }
             if !(asked || schedule.due(now)) {
                 continue;
             }
             s.running = true;
         }
-        let result = run_once(&plan, &context, now, &stopping);
-        let mut s = lock(&status);
+        let attempt = || run_once(&plan, &context, now, &shared);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &pool {
+            Ok(pool) => pool.install(attempt),
+            Err(_) => attempt(),
+        }))
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Err(RunError::Failed(format!("the run panicked: {what}")))
+        });
+        let mut s = lock(status);
         s.running = false;
-        if stopping.load(Ordering::Acquire) {
+        if shared.stopping.load(Ordering::Acquire) {
             return;
         }
         match result {
@@ -419,9 +499,6 @@ fn run(
                 s.waiting = None;
                 if outcome.installed {
                     s.installs += 1;
-                    s.installed_data_to_ms = Some(outcome.trained_to_ms);
-                    s.model_age_hours = Some((now - outcome.trained_to_ms) as f64 / HOUR_MS);
-                    s.expired = false;
                 }
                 tracing::info!(
                     installed = outcome.installed,
@@ -447,6 +524,30 @@ fn run(
     }
 }
 
+/// `work` on the service's runtime: a database's futures, or a blocking call that must not
+/// run at this thread's priority (the threads it starts would inherit it, and the engine may
+/// wait on the locks it takes).
+fn at_normal_priority<T: Send + 'static>(
+    runtime: &tokio::runtime::Handle,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    runtime
+        .block_on(runtime.spawn(async move { tokio::task::spawn_blocking(work).await }))
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+}
+
+/// `future` on a worker of the service's runtime (so a connection it opens gets a worker
+/// thread of normal priority).
+fn on_runtime<T: Send + 'static>(
+    runtime: &tokio::runtime::Handle,
+    future: impl std::future::Future<Output = T> + Send + 'static,
+) -> Result<T, String> {
+    runtime
+        .block_on(runtime.spawn(future))
+        .map_err(|e| e.to_string())
+}
+
 /// The stored candles of every symbol over the window ending at `clock`, or when the store
 /// will hold enough.
 fn window(
@@ -454,28 +555,29 @@ fn window(
     context: &RetrainContext,
     clock: i64,
 ) -> Result<Vec<(String, Vec<Candle>)>, RunError> {
-    let interval = i64::from(plan.train.interval_ms()?);
+    let interval_ms = plan.train.interval_ms()?;
+    let interval = i64::from(interval_ms);
+    // Stored under the name the bars' length gives (`60m` is stored as `1h`).
+    let stored_as = interval_name(interval_ms);
     let span = ((plan.config.train_days + plan.config.test_days) * DAY_MS).round() as i64;
     let from = clock - span;
     let mut series = Vec::with_capacity(plan.symbols.len());
     for symbol in &plan.symbols {
-        let candles = context
-            .runtime
-            .block_on(
-                context
-                    .history
-                    .candles(symbol, &plan.train.interval, from, clock - interval),
-            )
-            .map_err(|e| format!("reading {symbol}'s candles: {e}"))?;
+        let (history, name, stored) = (context.history.clone(), symbol.clone(), stored_as.clone());
+        let candles = on_runtime(&context.runtime, async move {
+            history
+                .candles(&name, &stored, from, clock - interval)
+                .await
+        })?
+        .map_err(|e| format!("reading {symbol}'s candles: {e}"))?;
         let first = candles.first().map(|c| c.open_time);
         if first.is_none_or(|f| f > from + interval) {
             let have = first.map_or(0.0, |f| (clock - f) as f64 / DAY_MS);
             return Err(RunError::Wait {
                 until: first.map_or(clock + 1, |f| f + span),
                 reason: format!(
-                    "{symbol}: {have:.2} of the {:.2} days of {} candles the window needs are stored",
+                    "{symbol}: {have:.2} of the {:.2} days of {stored_as} candles the window needs are stored",
                     span as f64 / DAY_MS,
-                    plan.train.interval
                 ),
             });
         }
@@ -489,9 +591,10 @@ fn run_once(
     plan: &Plan,
     context: &RetrainContext,
     clock: i64,
-    stopping: &AtomicBool,
+    shared: &Shared,
 ) -> Result<RunOutcome, RunError> {
     let started = Instant::now();
+    let stopping = || shared.stopping.load(Ordering::Acquire);
     let series = window(plan, context, clock)?;
     let interval_ms = plan.train.interval_ms()?;
     let split = clock - (plan.config.test_days * DAY_MS).round() as i64;
@@ -514,13 +617,13 @@ fn run_once(
         dir = context.output.join(format!("run-{clock}-{n}"));
     }
     let report = train(&plan.train, &training, &dir, |p| match p {
-        super::train::Progress::Line(line) | super::train::Progress::Epoch(_, line) => {
+        Progress::Line(line) | Progress::Epoch(_, line) => {
             tracing::debug!(target: "stratbox::retrain", "{line}")
         }
     })?;
     let kept = dir.join("train.toml");
     std::fs::write(&kept, &plan.train_text).map_err(|e| format!("{}: {e}", kept.display()))?;
-    if stopping.load(Ordering::Acquire) {
+    if stopping() {
         return Err(RunError::Failed("the service is stopping".into()));
     }
     let mut outcome = RunOutcome {
@@ -538,42 +641,89 @@ fn run_once(
         reason: String::new(),
         seconds: 0.0,
     };
-    match judge_and_install(plan, context, &series, &dir, &report, &mut outcome) {
-        Ok(reason) => outcome.reason = reason,
+    let judged = judge(plan, context, &series, &dir, &report, &mut outcome);
+    match judged {
+        Ok(Some(install)) if stopping() => {
+            drop(install);
+            return Err(RunError::Failed("the service is stopping".into()));
+        }
+        Ok(Some(install)) => {
+            let (models, expected) = (context.models.clone(), outcome.running_version);
+            match at_normal_priority(&context.runtime, move || {
+                models.load_replacing(expected, &install)
+            })
+            .and_then(|loaded| loaded.map_err(|e| e.to_string()))
+            {
+                Ok(status) => {
+                    outcome.installed = true;
+                    outcome.installed_version = Some(status.version);
+                    lock(&shared.trained_to).insert(status.version, report.to_ms);
+                    if let Some(scores) = &outcome.candidate {
+                        lock(&context.baselines).insert(status.version, scores.accuracy);
+                    }
+                }
+                Err(e) => outcome.reason = format!("not installed: {e}"),
+            }
+        }
+        Ok(None) => {}
         Err(e) => outcome.reason = format!("not installed: {e}"),
     }
     outcome.seconds = started.elapsed().as_secs_f64();
+    if stopping() {
+        return Err(RunError::Failed("the service is stopping".into()));
+    }
     let mut report_json = serde_json::to_value(&report).expect("the report serialises");
     report_json["retraining"] = serde_json::to_value(&outcome).expect("the outcome serialises");
     let version = super::registry::version_of(&dir, &plan.train_text, &report, report_json)?;
-    outcome.registry_id = Some(
-        context
-            .runtime
-            .block_on(context.store.register_model_version(&version))
-            .map_err(|e| format!("registering the run: {e}"))?,
-    );
+    let store = context.store.clone();
+    // The run stands (and may already be installed) whether or not the registry takes it.
+    match on_runtime(&context.runtime, async move {
+        store.register_model_version(&version).await
+    })
+    .and_then(|r| r.map_err(|e| e.to_string()))
+    {
+        Ok(id) => outcome.registry_id = Some(id),
+        Err(e) => {
+            tracing::error!("retraining run not registered: {e}");
+            outcome.reason = format!("{} (not registered: {e})", outcome.reason);
+        }
+    }
     Ok(outcome)
 }
 
 /// Judges the ensemble written to `dir` against the running one on the samples after its
-/// training labels and installs it if it wins; says why it did or did not.
-fn judge_and_install(
+/// training labels: the ensemble to install if it wins (also written to `dir` as its
+/// `inference.json`, with the service's device and class returns), with the outcome's scores
+/// and reason set either way.
+fn judge(
     plan: &Plan,
     context: &RetrainContext,
     series: &[(String, Vec<Candle>)],
     dir: &Path,
     report: &TrainReport,
     outcome: &mut RunOutcome,
-) -> Result<String, String> {
+) -> Result<Option<InferenceConfig>, String> {
     let table_path = dir.join("inference.json");
     if !table_path.exists() {
-        return Ok("not installed: no model passed its shifted-labels control".into());
+        outcome.reason = "not installed: no model passed its shifted-labels control".into();
+        return Ok(None);
     }
     let text = std::fs::read_to_string(&table_path)
         .map_err(|e| format!("{}: {e}", table_path.display()))?;
     let candidate: InferenceConfig =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", table_path.display()))?;
-    let judge = |table: &InferenceConfig| {
+    let running = context.models.running();
+    let template = running
+        .as_ref()
+        .map_or(&context.template, |(_, config)| config);
+    let install = InferenceConfig {
+        models: candidate.models.clone(),
+        ..template.clone()
+    };
+    // What the registry keeps and a later deploy of this run loads: the table as installed.
+    let json = serde_json::to_string_pretty(&install).expect("the table serialises");
+    std::fs::write(&table_path, json).map_err(|e| format!("{}: {e}", table_path.display()))?;
+    let held_out = |table: &InferenceConfig| {
         judge::held_out(
             table,
             series,
@@ -583,65 +733,45 @@ fn judge_and_install(
             report.labels_end_ms,
         )
     };
-    let new = judge(&candidate)?;
-    let running = context.models.running();
-    let template = running
-        .as_ref()
-        .map_or(&context.template, |(_, config)| config);
-    let install = InferenceConfig {
-        models: candidate.models.clone(),
-        ..template.clone()
-    };
-    let reason = match &running {
-        None => {
-            outcome.held_out_samples = new.labels.len();
-            outcome.candidate = Some(
-                (&stratbox_learn::metrics::Scores::of(new.probabilities.view(), &new.labels))
-                    .into(),
-            );
-            "installed: no ensemble was running".to_string()
+    let new = held_out(&candidate)?;
+    let Some((version, table)) = &running else {
+        outcome.held_out_samples = new.labels.len();
+        if new.labels.len() < MIN_HELD_OUT {
+            return Err(too_few(new.labels.len()));
         }
-        Some((version, table)) => {
-            outcome.running_version = Some(*version);
-            let old = judge(table).map_err(|e| {
-                format!("the running ensemble (version {version}) cannot be judged on these samples: {e}")
-            })?;
-            let (a, b, n) = judge::compare(&new, &old);
-            outcome.held_out_samples = n;
-            if n < MIN_HELD_OUT {
-                return Err(too_few(n));
-            }
-            outcome.candidate = Some((&a).into());
-            outcome.running = Some((&b).into());
-            let needed = b.log_loss - plan.config.min_improvement;
-            if a.log_loss >= needed {
-                return Ok(format!(
-                    "not installed: held-out log loss {:.5} is not below the running ensemble's {:.5}{}",
-                    a.log_loss,
-                    b.log_loss,
-                    if plan.config.min_improvement > 0.0 {
-                        format!(" less {}", plan.config.min_improvement)
-                    } else {
-                        String::new()
-                    }
-                ));
-            }
-            format!(
-                "installed: held-out log loss {:.5} against the running ensemble's {:.5}",
-                a.log_loss, b.log_loss
-            )
-        }
+        outcome.candidate = Some((&Scores::of(new.probabilities.view(), &new.labels)).into());
+        outcome.reason = "installed: no ensemble was running".into();
+        return Ok(Some(install));
     };
-    if outcome.held_out_samples < MIN_HELD_OUT {
-        return Err(too_few(outcome.held_out_samples));
+    outcome.running_version = Some(*version);
+    let old = held_out(table).map_err(|e| {
+        format!("the running ensemble (version {version}) cannot be judged on these samples: {e}")
+    })?;
+    let (a, b, n) = judge::compare(&new, &old);
+    outcome.held_out_samples = n;
+    if n < MIN_HELD_OUT {
+        return Err(too_few(n));
     }
-    let status = context.models.load(&install).map_err(|e| e.to_string())?;
-    if let Some(scores) = &outcome.candidate {
-        lock(&context.baselines).insert(status.version, scores.accuracy);
+    outcome.candidate = Some((&a).into());
+    outcome.running = Some((&b).into());
+    if a.log_loss >= b.log_loss - plan.config.min_improvement {
+        outcome.reason = format!(
+            "not installed: held-out log loss {:.5} is not below the running ensemble's {:.5}{}",
+            a.log_loss,
+            b.log_loss,
+            if plan.config.min_improvement > 0.0 {
+                format!(" less {}", plan.config.min_improvement)
+            } else {
+                String::new()
+            }
+        );
+        return Ok(None);
     }
-    outcome.installed = true;
-    outcome.installed_version = Some(status.version);
-    Ok(reason)
+    outcome.reason = format!(
+        "installed: held-out log loss {:.5} against the running ensemble's {:.5}",
+        a.log_loss, b.log_loss
+    );
+    Ok(Some(install))
 }
 
 fn too_few(n: usize) -> String {

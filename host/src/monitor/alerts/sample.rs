@@ -84,12 +84,15 @@ pub fn samples(r: &Readings<'_>, silence: &mut FeedSilence, now_ms: i64) -> Vec<
         if let Some(age) = t.model_age_hours {
             push(AlertMetric::ModelAgeHours, None, age);
         }
-        // The running version's models: the newest version with live records.
-        if let Some(version) = t.live.models.first().map(|m| m.version) {
-            for m in t.live.models.iter().filter(|m| m.version == version) {
-                if m.validation_accuracy.is_some() {
-                    push(AlertMetric::ModelDrift, Some(&m.model), flag(m.drifting));
-                }
+        // The running version's models.
+        for m in t
+            .live
+            .models
+            .iter()
+            .filter(|m| Some(m.version) == t.running_version)
+        {
+            if m.validation_accuracy.is_some() {
+                push(AlertMetric::ModelDrift, Some(&m.model), flag(m.drifting));
             }
         }
     }
@@ -182,9 +185,11 @@ mod tests {
         };
         let mut training = crate::learning::retrain::TrainingStatus {
             model_age_hours: Some(30.0),
+            running_version: Some(3),
             ..Default::default()
         };
         training.live.models = vec![
+            live(4, "ensemble", Some(0.6), false),
             live(3, "ensemble", Some(0.6), true),
             live(3, "logistic", None, false),
             live(2, "ensemble", Some(0.6), false),
