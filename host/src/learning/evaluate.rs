@@ -129,8 +129,8 @@ pub fn evaluate(
     }
     let interval_ms = config.interval_ms()?;
     let horizon = config.label.horizon();
-    // Samples whose labels could overlap the training data's are left out: those made before
-    // the last training label's bar closed (reports of earlier builds lack it: then a label
+    // Samples whose labels could overlap the training data's are left out: those made at or
+    // before the close of the last training label's bar (reports of earlier builds lack it: then a label
     // horizon after the last training sample).
     let cut = trained["labels_end_ms"]
         .as_i64()
@@ -153,7 +153,7 @@ pub fn evaluate(
         };
         (features, needed + 1)
     };
-    let keep: Vec<usize> = (0..data.len()).filter(|&i| data.times[i] >= cut).collect();
+    let keep: Vec<usize> = (0..data.len()).filter(|&i| data.times[i] > cut).collect();
     if keep.len() < 2 {
         return Err(format!(
             "{} of the data's samples lie after the training data (which ends at {trained_to_ms}) and a label horizon: evaluate on later candles",

@@ -102,7 +102,7 @@ impl From<&Scores> for HeldOutScores {
     }
 }
 
-/// `table`'s predictions of the samples of `series` (symbol, candles) made at or after
+/// `table`'s predictions of the samples of `series` (symbol, candles) made after
 /// `from_ms`, labelled by `label` on bars of `interval_ms`; each member reads its own features
 /// through a feature engine configured by `engine`. Samples some member cannot make (a
 /// feature missing in its window) are left out.
@@ -150,13 +150,13 @@ pub fn held_out(
         .collect();
     let first = &sets[0].2;
     let keys: Vec<(usize, i64)> = (0..first.len())
-        .filter(|&i| first.times[i] >= from_ms)
+        .filter(|&i| first.times[i] > from_ms)
         .map(|i| key(first, i))
         .filter(|k| index.iter().all(|m| m.contains_key(k)))
         .collect();
     if keys.is_empty() {
         return Err(format!(
-            "no sample with a complete label at or after {from_ms} ms"
+            "no sample with a complete label after {from_ms} ms"
         ));
     }
     let labels: Vec<usize> = keys
