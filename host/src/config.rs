@@ -46,6 +46,9 @@ pub struct ServiceConfig {
     /// Alert rules and where alerts are delivered.
     #[serde(default)]
     pub alerts: crate::monitor::alerts::AlertConfig,
+    /// The host's own signal detectors; none without the section.
+    #[serde(default)]
+    pub signals: crate::signals::config::SignalsConfig,
     /// Retraining of the ensemble inside the service; none without the section.
     #[serde(default)]
     pub training: Option<crate::learning::retrain::TrainingConfig>,
@@ -564,6 +567,10 @@ impl ServiceConfig {
             }
         }
         config.inference.resolve(base);
+        config
+            .signals
+            .validate()
+            .map_err(|e| invalid(format!("[signals]: {e}")))?;
         if let Some(training) = &mut config.training {
             training.resolve(base);
             training

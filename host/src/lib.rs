@@ -25,5 +25,6 @@ pub mod risk;
 pub mod rng;
 pub mod sandbox;
 pub mod serve;
+pub mod signals;
 pub mod sim;
 pub mod store;

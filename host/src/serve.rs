@@ -170,8 +170,15 @@ pub async fn serve(
         .market()
         .write()
         .unwrap_or_else(|p| p.into_inner())
-        .features = crate::features::FeatureEngine::new(config.features.clone())
+        .features = crate::signals::with_detector_features(&config.features, &config.signals)
+        .and_then(crate::features::FeatureEngine::new)
         .map_err(|e| ServeError::Config(format!("[features]: {e}")))?;
+    let detectors = crate::signals::Detectors::new(
+        &config.signals,
+        &mut engine.market().write().unwrap_or_else(|p| p.into_inner()),
+    )
+    .map_err(|e| ServeError::Config(format!("[signals]: {e}")))?;
+    engine.set_detectors(detectors);
     let market = &config.market;
     let symbols: Vec<(String, SymbolId)> = {
         let mut data = engine.market().write().unwrap_or_else(|p| p.into_inner());

@@ -31,6 +31,7 @@ use crate::market::MarketData;
 use crate::model::{Bar, DeploymentId, Fixed, Signal, TimestampMs};
 use crate::risk::{AccountView, Budget};
 use crate::sandbox::{Halt, HostEnv, Instance, Runtime, StateStore, World, lock};
+use crate::signals::Detectors;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
@@ -91,6 +92,8 @@ pub struct Engine {
     bar_tap: Option<BarTap>,
     /// Follows predictions to their outcomes (the service, when it retrains).
     accuracy: Option<AccuracyTracker>,
+    /// The host's own signal detectors (`[signals]`).
+    detectors: Option<Detectors>,
 }
 
 /// What the engine tells of each bar it handles; it must not block.
@@ -128,12 +131,19 @@ impl Engine {
             signal_log: signal_log::SignalLog::default(),
             bar_tap: None,
             accuracy: None,
+            detectors: None,
         }
     }
 
     /// Tells `tap` of every bar from now on.
     pub fn set_bar_tap(&mut self, tap: BarTap) {
         self.bar_tap = Some(tap);
+    }
+
+    /// Runs `detectors` on every bar, their signals joining the strategies' in the bar's
+    /// signal path.
+    pub fn set_detectors(&mut self, detectors: Detectors) {
+        self.detectors = (!detectors.is_empty()).then_some(detectors);
     }
 
     /// Follows every prediction received to its outcome with `tracker`.
@@ -588,7 +598,10 @@ impl Engine {
         self.monitor_risk(now, i64::from(bar.interval_ms));
         self.request_prediction(bar);
         self.fire_timers(now);
-        let mut raw_signals: Vec<Signal> = Vec::new();
+        let mut raw_signals: Vec<Signal> = match &mut self.detectors {
+            Some(detectors) => detectors.on_bar(bar, &self.env.market().features),
+            None => Vec::new(),
+        };
         self.each_running(World::Strategy, true, |instance| {
             let result = instance.on_bar(bar, now);
             if instance.has_emitted() {
