@@ -456,35 +456,3 @@ fn standardise(x: ArrayView3<f32>, mean: &[f32], scale: &[f32]) -> Array3<f32> {
     }
     out
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_temperature_undoes_overconfidence() {
-        // Labels drawn from softmax(z); logits given as 3·z: the fitted temperature is near 3.
-        let mut rng = Rng::new(9);
-        let n = 4000;
-        let z = Array2::from_shape_vec((n, 3), rng.normal(n * 3, 1.0)).unwrap();
-        let y: Vec<usize> = z
-            .rows()
-            .into_iter()
-            .map(|row| {
-                let e: Vec<f64> = row.iter().map(|v| f64::from(*v).exp()).collect();
-                let total: f64 = e.iter().sum();
-                let u = rng.unit() * total;
-                if u < e[0] {
-                    0
-                } else if u < e[0] + e[1] {
-                    1
-                } else {
-                    2
-                }
-            })
-            .collect();
-        let t = fit_temperature(&(&z * 3.0), &y, &vec![1.0; n]);
-        assert!((t - 3.0).abs() < 0.3, "{t}");
-        assert!((fit_temperature(&z, &y, &vec![1.0; n]) - 1.0).abs() < 0.1);
-    }
-}
