@@ -142,7 +142,30 @@ fn a_trend_fires_when_the_averages_cross_in_a_trending_market() {
     assert_eq!(&*s.source, "host:trend");
 }
 
-/// The signals up to any bar are the same whether or not later bars exist.
+#[test]
+fn no_trend_signal_while_the_adx_says_the_market_ranges() {
+    let config = SignalsConfig {
+        trend: Some(TrendConfig {
+            adx_min: 101.0,
+            ..TrendConfig::default()
+        }),
+        ..SignalsConfig::default()
+    };
+    let bars: Vec<Bar> = (0..160)
+        .map(|i| {
+            let close = if i < 80 {
+                200.0 - 0.5 * i as f64
+            } else {
+                160.0 + (i - 80) as f64
+            };
+            bar(i, close, 0.3, 10.0)
+        })
+        .collect();
+    assert!(run(&config, &bars).is_empty());
+}
+
+/// The signals up to any bar are the same whether or not later bars exist. (The detectors
+/// stream, so this guards against one that would buffer bars ahead.)
 #[test]
 fn no_detector_reads_a_bar_after_the_one_it_signals_at() {
     let candles =
@@ -216,7 +239,10 @@ fn a_feature_no_detector_can_read_is_refused_naming_the_setting() {
             Detectors::new(&config, &mut market).map(|_| ())
         });
     let e = refused.unwrap_err();
-    assert!(e.contains("NOPE"), "{e}");
+    assert!(
+        e.contains("signals.trend.fast") && e.contains("NOPE_10"),
+        "{e}"
+    );
     let bad = SignalsConfig {
         reversal: Some(ReversalConfig {
             oversold: 80.0,

@@ -141,7 +141,8 @@ impl Engine {
     }
 
     /// Runs `detectors` on every bar, their signals joining the strategies' in the bar's
-    /// signal path.
+    /// signal path. Build them against the market's feature engine as it will stay: they read
+    /// its columns by number.
     pub fn set_detectors(&mut self, detectors: Detectors) {
         self.detectors = (!detectors.is_empty()).then_some(detectors);
     }

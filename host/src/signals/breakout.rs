@@ -67,7 +67,8 @@ impl Detector for Breakout {
         let (upper, lower) = before?;
         let mean = mean.filter(|m| *m > 0.0)?;
         let ratio = bar.volume / mean;
-        if ratio < c.volume_ratio {
+        // A non-finite volume makes no signal.
+        if !ratio.is_finite() || ratio < c.volume_ratio {
             return None;
         }
         let (direction, beyond) = if bar.close > upper {

@@ -27,6 +27,8 @@ pub struct TrendConfig {
     pub slow: String,
     /// The trend-strength feature (ADX).
     pub adx: String,
+    /// The volatility the slow average's move is measured in (ATR).
+    pub atr: String,
     /// No signal while the ADX is below this (a ranging market).
     pub adx_min: f64,
     /// Bars over which the slow average's slope must point the signal's way.
@@ -41,6 +43,7 @@ impl Default for TrendConfig {
             fast: "EMA_10".into(),
             slow: "EMA_30".into(),
             adx: "ADX_14".into(),
+            atr: "ATR_14".into(),
             adx_min: 20.0,
             slope_bars: 5,
             horizon_bars: 20,
@@ -158,7 +161,12 @@ impl SignalsConfig {
     pub fn features(&self) -> Vec<&str> {
         let mut names = Vec::new();
         if let Some(t) = &self.trend {
-            names.extend([t.fast.as_str(), t.slow.as_str(), t.adx.as_str()]);
+            names.extend([
+                t.fast.as_str(),
+                t.slow.as_str(),
+                t.adx.as_str(),
+                t.atr.as_str(),
+            ]);
         }
         if let Some(r) = &self.reversal {
             names.extend([r.rsi.as_str(), r.upper.as_str(), r.lower.as_str()]);

@@ -44,7 +44,10 @@ impl Inputs<'_> {
 }
 
 /// `features` with the TA-Lib specs the detectors read that it does not compute added to its
-/// `extra` (`EMA_10` for `EMA_10`, `DONCHIAN_55` for `DONCHIAN_55.upperband`).
+/// `extra`: for `EMA_10`, `zscore_32:EMA_10` or `DONCHIAN_55.upperband`, the spec among the
+/// name and its prefixes before a `.` whose outputs hold the name (`EMA_10`, `DONCHIAN_55`;
+/// `BBANDS_20_2.5_2.5_0.upperband` keeps its decimals). A name no spec gives is left for
+/// [`Detectors::new`] to refuse, naming its setting.
 pub fn with_detector_features(
     features: &FeatureConfig,
     signals: &SignalsConfig,
@@ -55,13 +58,25 @@ pub fn with_detector_features(
         if probe.input(name).is_ok() {
             continue;
         }
-        let feature = name.rsplit(':').next().unwrap_or(name);
-        let spec = feature.split('.').next().unwrap_or(feature).to_string();
-        if !out.extra.contains(&spec) {
+        if let Some(spec) = spec_of(name)
+            && !out.extra.contains(&spec)
+        {
             out.extra.push(spec);
         }
     }
     Ok(out)
+}
+
+/// The TA-Lib spec whose outputs hold feature `name` (a `transform:` prefix left aside).
+fn spec_of(name: &str) -> Option<String> {
+    let feature = name.split_once(':').map_or(name, |(_, f)| f);
+    let cuts = feature
+        .match_indices('.')
+        .map(|(i, _)| i)
+        .chain([feature.len()]);
+    cuts.filter_map(|end| stratbox_ta::Spec::parse(&feature[..end]).ok())
+        .find(|spec| spec.column_names().iter().any(|c| c == feature))
+        .map(|spec| spec.name())
 }
 
 /// The detectors `[signals]` runs.
@@ -109,17 +124,40 @@ impl Detectors {
             let Some((direction, strength, confidence)) = detector.on_bar(bar, features) else {
                 continue;
             };
+            // A bar's non-finite value makes no signal, as a guest's is refused.
+            if !(strength.is_finite() && confidence.is_finite()) {
+                continue;
+            }
             out.push(Signal {
                 symbol: bar.symbol,
                 time: bar.close_time(),
                 direction,
-                strength,
-                confidence,
+                strength: strength.clamp(0.0, 1.0),
+                confidence: confidence.clamp(0.0, 1.0),
                 kind: detector.kind(),
                 horizon_ms: u64::from(detector.horizon_bars()) * u64::from(bar.interval_ms),
                 source: source.clone(),
             });
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_feature_names_the_spec_whose_outputs_hold_it() {
+        assert_eq!(spec_of("EMA_10").as_deref(), Some("EMA_10"));
+        assert_eq!(spec_of("zscore_32:EMA_10").as_deref(), Some("EMA_10"));
+        assert_eq!(
+            spec_of("DONCHIAN_55.upperband").as_deref(),
+            Some("DONCHIAN_55")
+        );
+        let bands = spec_of("BBANDS_20_2.5_2.5_0.upperband").expect("a spec");
+        assert!(bands.starts_with("BBANDS_20_2.5"), "{bands}");
+        assert_eq!(spec_of("NOPE_10"), None);
+        assert_eq!(spec_of("micro.spred"), None);
     }
 }

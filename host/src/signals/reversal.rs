@@ -4,9 +4,10 @@
 //!
 //! Strength: how far the close lies beyond the band, in half band widths (half a width or more
 //! counting 1). Confidence: how far the RSI lies into its extreme (0 at the threshold, 1 at 0
-//! or 100), plus 0.5 (capped at 1) with a divergence: the close at a new extreme of the last
-//! `divergence_bars` bars that the RSI does not reach (a lower low with a higher RSI low, or a
-//! higher high with a lower RSI high).
+//! or 100), plus 0.5 (capped at 1) with a divergence: the close beyond the lowest (highest)
+//! close of the last `divergence_bars` bars while the RSI is above (below) the RSI at that bar
+//! (a lower price low with a higher RSI, or a higher high with a lower RSI). A bar missing a
+//! feature empties the window: it holds consecutive bars.
 
 use super::config::ReversalConfig;
 use super::{Detector, Inputs};
@@ -19,6 +20,26 @@ use std::collections::{HashMap, VecDeque};
 struct State {
     closes: VecDeque<f64>,
     rsi: VecDeque<f64>,
+}
+
+impl State {
+    /// Whether `close` and `rsi` diverge from the window's lowest (`low`) or highest close.
+    fn diverges(&self, close: f64, rsi: f64, low: bool) -> bool {
+        let order = |a: &(usize, &f64), b: &(usize, &f64)| a.1.total_cmp(b.1);
+        let closes = self.closes.iter().enumerate();
+        let at = if low {
+            closes.min_by(order)
+        } else {
+            closes.max_by(order)
+        };
+        at.is_some_and(|(k, &extreme)| {
+            if low {
+                close < extreme && rsi > self.rsi[k]
+            } else {
+                close > extreme && rsi < self.rsi[k]
+            }
+        })
+    }
 }
 
 /// The reversal detector.
@@ -43,17 +64,6 @@ impl Reversal {
     }
 }
 
-fn extreme(values: &VecDeque<f64>, low: bool) -> f64 {
-    values.iter().copied().fold(
-        if low {
-            f64::INFINITY
-        } else {
-            f64::NEG_INFINITY
-        },
-        |m, v| if low { m.min(v) } else { m.max(v) },
-    )
-}
-
 impl Detector for Reversal {
     fn kind(&self) -> SignalKind {
         SignalKind::Reversal
@@ -65,30 +75,25 @@ impl Detector for Reversal {
 
     fn on_bar(&mut self, bar: &Bar, f: &FeatureEngine) -> Option<(Direction, f64, f64)> {
         let value = |input| f.value_of(bar.symbol, input);
-        let (rsi, upper, lower) = (value(self.rsi)?, value(self.upper)?, value(self.lower)?);
         let c = &self.config;
-        let close = bar.close;
         let s = self.symbols.entry(bar.symbol).or_default();
+        let (Some(rsi), Some(upper), Some(lower)) =
+            (value(self.rsi), value(self.upper), value(self.lower))
+        else {
+            s.closes.clear();
+            s.rsi.clear();
+            return None;
+        };
+        let close = bar.close;
         let full = s.closes.len() == c.divergence_bars;
         let signal = if rsi < c.oversold && close < lower {
-            let divergence =
-                full && close < extreme(&s.closes, true) && rsi > extreme(&s.rsi, true);
-            Some((
-                Direction::Long,
-                lower - close,
-                (c.oversold - rsi) / c.oversold.max(1e-9),
-                divergence,
-            ))
+            let extremity = (c.oversold - rsi) / c.oversold.max(1e-9);
+            let divergence = full && s.diverges(close, rsi, true);
+            Some((Direction::Long, lower - close, extremity, divergence))
         } else if rsi > c.overbought && close > upper {
-            let divergence =
-                full && close > extreme(&s.closes, false) && rsi < extreme(&s.rsi, false);
-            let room = (100.0 - c.overbought).max(1e-9);
-            Some((
-                Direction::Short,
-                close - upper,
-                (rsi - c.overbought) / room,
-                divergence,
-            ))
+            let extremity = (rsi - c.overbought) / (100.0 - c.overbought).max(1e-9);
+            let divergence = full && s.diverges(close, rsi, false);
+            Some((Direction::Short, close - upper, extremity, divergence))
         } else {
             None
         };
@@ -107,5 +112,27 @@ impl Detector for Reversal {
         };
         let confidence = (extremity.clamp(0.0, 1.0) + if divergence { 0.5 } else { 0.0 }).min(1.0);
         Some((direction, strength, confidence))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_divergence_is_against_the_rsi_at_the_windows_price_extreme() {
+        // The window's lowest close (95) came with an RSI of 25; its lowest RSI (20) elsewhere.
+        let s = State {
+            closes: [100.0, 98.0, 95.0, 97.0].into(),
+            rsi: [20.0, 30.0, 25.0, 35.0].into(),
+        };
+        // A lower low with an RSI above 25 diverges; with 22 (above the window's lowest RSI,
+        // below the RSI at the price low) it confirms.
+        assert!(s.diverges(94.0, 27.0, true));
+        assert!(!s.diverges(94.0, 22.0, true));
+        assert!(!s.diverges(96.0, 40.0, true), "no new low");
+        // The highest close (100) came with an RSI of 20: a higher high with a lower RSI.
+        assert!(s.diverges(101.0, 15.0, false));
+        assert!(!s.diverges(101.0, 25.0, false));
     }
 }

@@ -2,9 +2,11 @@
 //! ADX is at least `adx_min` (the market trends) and the slow average has moved the signal's
 //! way over the last `slope_bars` bars.
 //!
-//! Strength: the gap between the averages after the cross as a share of the slow one, a 1 %
-//! gap or more counting 1. Confidence: how far the ADX is above `adx_min`, 50 or more
-//! counting 1.
+//! A cross is a change of the sign of fast minus slow from the last bar where it had one (a
+//! touch at zero that turns back is none). Strength: the slow average's move over
+//! `slope_bars` bars in ATRs, one ATR or more counting 1. Confidence: how far the ADX is above
+//! `adx_min`, 50 or more counting 1. A bar missing a feature restarts the detector's memory of
+//! the symbol: its crosses and slopes are over consecutive bars.
 
 use super::config::TrendConfig;
 use super::{Detector, Inputs};
@@ -15,8 +17,8 @@ use std::collections::{HashMap, VecDeque};
 /// What the trend detector keeps of each symbol.
 #[derive(Default)]
 struct State {
-    /// Fast minus slow at the previous bar that had both.
-    gap: Option<f64>,
+    /// The sign of fast minus slow at the last bar where it was not zero (true: above).
+    above: Option<bool>,
     /// The slow average's last `slope_bars + 1` values.
     slow: VecDeque<f64>,
 }
@@ -27,6 +29,7 @@ pub struct Trend {
     fast: WindowInput,
     slow: WindowInput,
     adx: WindowInput,
+    atr: WindowInput,
     symbols: HashMap<SymbolId, State>,
 }
 
@@ -37,6 +40,7 @@ impl Trend {
             fast: inputs.resolve("trend.fast", &config.fast)?,
             slow: inputs.resolve("trend.slow", &config.slow)?,
             adx: inputs.resolve("trend.adx", &config.adx)?,
+            atr: inputs.resolve("trend.atr", &config.atr)?,
             config,
             symbols: HashMap::new(),
         })
@@ -54,31 +58,46 @@ impl Detector for Trend {
 
     fn on_bar(&mut self, bar: &Bar, f: &FeatureEngine) -> Option<(Direction, f64, f64)> {
         let value = |input| f.value_of(bar.symbol, input);
-        let (fast, slow, adx) = (value(self.fast)?, value(self.slow)?, value(self.adx)?);
         let c = &self.config;
         let s = self.symbols.entry(bar.symbol).or_default();
+        let (Some(fast), Some(slow), Some(adx), Some(atr)) = (
+            value(self.fast),
+            value(self.slow),
+            value(self.adx),
+            value(self.atr),
+        ) else {
+            *s = State::default();
+            return None;
+        };
         s.slow.push_back(slow);
         if s.slow.len() > c.slope_bars + 1 {
             s.slow.pop_front();
         }
         let gap = fast - slow;
-        let direction = match s.gap.replace(gap) {
-            Some(before) if before <= 0.0 && gap > 0.0 => Direction::Long,
-            Some(before) if before >= 0.0 && gap < 0.0 => Direction::Short,
+        if gap == 0.0 {
+            return None;
+        }
+        let direction = match s.above.replace(gap > 0.0) {
+            Some(false) if gap > 0.0 => Direction::Long,
+            Some(true) if gap < 0.0 => Direction::Short,
             _ => return None,
         };
         if adx < c.adx_min || s.slow.len() <= c.slope_bars {
             return None;
         }
-        let slope = slow - s.slow[0];
+        let moved = slow - s.slow[0];
         let agrees = match direction {
-            Direction::Long => slope > 0.0,
-            _ => slope < 0.0,
+            Direction::Long => moved > 0.0,
+            _ => moved < 0.0,
         };
-        if !agrees || slow <= 0.0 {
+        if !agrees {
             return None;
         }
-        let strength = (gap.abs() / slow * 100.0).min(1.0);
+        let strength = if atr > 0.0 {
+            (moved.abs() / atr).min(1.0)
+        } else {
+            1.0
+        };
         let confidence = if c.adx_min >= 50.0 {
             1.0
         } else {
