@@ -117,14 +117,9 @@ fn a_reversal_fires_when_a_fall_overshoots_the_band_with_the_rsi_oversold() {
     );
 }
 
-#[test]
-fn a_trend_fires_when_the_averages_cross_in_a_trending_market() {
-    let config = SignalsConfig {
-        trend: Some(TrendConfig::default()),
-        ..SignalsConfig::default()
-    };
-    // Down 0.5 a bar for 80 bars, then up 1 a bar for 80.
-    let bars: Vec<Bar> = (0..160)
+/// Down 0.5 a bar for 80 bars, then up 1 a bar for 80.
+fn v_shape() -> Vec<Bar> {
+    (0..160)
         .map(|i| {
             let close = if i < 80 {
                 200.0 - 0.5 * i as f64
@@ -133,7 +128,16 @@ fn a_trend_fires_when_the_averages_cross_in_a_trending_market() {
             };
             bar(i, close, 0.3, 10.0)
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn a_trend_fires_when_the_averages_cross_in_a_trending_market() {
+    let config = SignalsConfig {
+        trend: Some(TrendConfig::default()),
+        ..SignalsConfig::default()
+    };
+    let bars = v_shape();
     let signals = run(&config, &bars);
     assert_eq!(signals.len(), 1, "{signals:?}");
     let s = &signals[0];
@@ -151,16 +155,7 @@ fn no_trend_signal_while_the_adx_says_the_market_ranges() {
         }),
         ..SignalsConfig::default()
     };
-    let bars: Vec<Bar> = (0..160)
-        .map(|i| {
-            let close = if i < 80 {
-                200.0 - 0.5 * i as f64
-            } else {
-                160.0 + (i - 80) as f64
-            };
-            bar(i, close, 0.3, 10.0)
-        })
-        .collect();
+    let bars = v_shape();
     assert!(run(&config, &bars).is_empty());
 }
 
