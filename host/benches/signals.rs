@@ -1,0 +1,154 @@
+//! What the host's detectors cost the event loop: `Engine::handle` of bars for 100 symbols
+//! (one bar each per minute, ten sma-crossover strategies deployed) with no detectors and with
+//! all three (`[signals.trend]`, `[signals.reversal]`, `[signals.breakout]` at their defaults,
+//! the indicators they read included), alternating rounds; the detectors' share of a bar's
+//! processing is the difference over the time without.
+//!
+//! `cargo bench -p stratbox --bench signals -- --bench` (build the guests first: see
+//! BENCHMARKS.md).
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+use stratbox::feeds::MarketEvent;
+use stratbox::model::Bar;
+use stratbox::sandbox::SandboxLimits;
+use stratbox::signals::config::{BreakoutConfig, ReversalConfig, SignalsConfig, TrendConfig};
+use stratbox::signals::{Detectors, with_detector_features};
+
+const SYMBOLS: usize = 100;
+const MINUTES: usize = 600;
+const ROUNDS: usize = 3;
+
+/// Bars of every symbol, minute by minute: prices walking around 100 with their own phase.
+fn bars() -> Vec<Bar> {
+    let mut out = Vec::with_capacity(SYMBOLS * MINUTES);
+    for m in 0..MINUTES {
+        for s in 0..SYMBOLS {
+            let c = 100.0 + ((m as f64 + 7.0 * s as f64) / 9.0).sin() * 2.0 + (m as f64 / 97.0);
+            out.push(Bar {
+                symbol: s as u32,
+                interval_ms: 60_000,
+                open_time: m as i64 * 60_000,
+                open: c,
+                high: c + 0.4,
+                low: c - 0.4,
+                close: c,
+                volume: 10.0 + ((m * 31 + s * 17) % 23) as f64,
+            });
+        }
+    }
+    out
+}
+
+/// What runs beside the strategies.
+#[derive(Clone, Copy, PartialEq)]
+enum Case {
+    /// Nothing.
+    Without,
+    /// The indicators the detectors read, computed, no detector.
+    Indicators,
+    /// The detectors and their indicators.
+    Detectors,
+}
+
+/// Total handling time of `bars` through a fresh engine.
+fn handle(bars: &[Bar], case: Case) -> Duration {
+    let detectors = case != Case::Without;
+    let mut engine = common::engine(SandboxLimits::default());
+    let config = SignalsConfig {
+        trend: Some(TrendConfig::default()),
+        reversal: Some(ReversalConfig::default()),
+        breakout: Some(BreakoutConfig::default()),
+    };
+    {
+        let mut market = engine.market().write().unwrap();
+        for s in 1..SYMBOLS {
+            market.add_symbol(&format!("SYM{s}USDT"));
+        }
+        if detectors {
+            let features =
+                with_detector_features(&stratbox::features::FeatureConfig::default(), &config)
+                    .unwrap();
+            market.features = stratbox::features::FeatureEngine::new(features).unwrap();
+        }
+    }
+    if detectors {
+        // Every symbol computes what the detectors read from here on.
+        let d = Detectors::new(&config, &mut engine.market().write().unwrap()).unwrap();
+        if case == Case::Detectors {
+            engine.set_detectors(d);
+        }
+    }
+    for i in 0..10 {
+        common::deploy(
+            &mut engine,
+            &format!("s{i}"),
+            "sma-crossover",
+            r#"{"fast": 5, "slow": 20, "quantity": 1}"#,
+        );
+    }
+    let started = Instant::now();
+    for bar in bars {
+        engine.handle(&MarketEvent::Bar(*bar));
+    }
+    started.elapsed()
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let bars = bars();
+    let cases = [Case::Without, Case::Indicators, Case::Detectors];
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); cases.len()];
+    for round in 0..ROUNDS {
+        for (k, case) in cases.iter().enumerate() {
+            times[k].push(handle(&bars, *case));
+        }
+        println!(
+            "round {round}: {} bars of {SYMBOLS} symbols: without {:.2?}, indicators only {:.2?}, detectors {:.2?}",
+            bars.len(),
+            times[0][round],
+            times[1][round],
+            times[2][round]
+        );
+    }
+    let per_bar = |v: &[Duration]| v.iter().min().unwrap().as_secs_f64() * 1e6 / bars.len() as f64;
+    let (a, i, d) = (per_bar(&times[0]), per_bar(&times[1]), per_bar(&times[2]));
+    // How many signals the strategies were handed, and what detection alone costs.
+    let config = SignalsConfig {
+        trend: Some(TrendConfig::default()),
+        reversal: Some(ReversalConfig::default()),
+        breakout: Some(BreakoutConfig::default()),
+    };
+    let features =
+        with_detector_features(&stratbox::features::FeatureConfig::default(), &config).unwrap();
+    let mut market = stratbox::market::MarketData::new(
+        stratbox::features::FeatureEngine::new(features).unwrap(),
+    );
+    for s in 0..SYMBOLS {
+        market.add_symbol(&format!("SYM{s}USDT"));
+    }
+    let mut detectors = Detectors::new(&config, &mut market).unwrap();
+    let (mut signals, mut detecting) = (0usize, Duration::ZERO);
+    for bar in &bars {
+        market.push_bar(*bar);
+        let t = Instant::now();
+        signals += detectors.on_bar(bar, &market.features).len();
+        detecting += t.elapsed();
+    }
+    println!(
+        "{signals} signals over {} bars ({:.1} % of bars); detection alone {:.3} µs a bar",
+        bars.len(),
+        signals as f64 * 100.0 / bars.len() as f64,
+        detecting.as_secs_f64() * 1e6 / bars.len() as f64
+    );
+    println!(
+        "best of {ROUNDS}, µs a bar: {a:.2} without, {i:.2} with the detectors' indicators, {d:.2} with the detectors: the detectors' own logic {:.1} % of the bar with their indicators ({:.2} µs), detectors and indicators together {:.1} % over nothing",
+        (d / i - 1.0) * 100.0,
+        d - i,
+        (d / a - 1.0) * 100.0
+    );
+}
