@@ -81,6 +81,17 @@ pub async fn serve(
         _ => None,
     };
     let store = Store::open(&db_url).await?;
+    // Stored candles beside the service's own tables (VWAP profiles, retraining); optional.
+    // Opened (its schema migrated) before the journal starts writing to the same database.
+    let history = match HistoryStore::open(&db_url).await {
+        Ok(h) => Some(Arc::new(h)),
+        Err(e) => {
+            tracing::warn!(
+                "no history store (VWAP profiles, stored bars and retraining unavailable): {e}"
+            );
+            None
+        }
+    };
     let (journal, writer) = StoreJournal::start(store.clone());
     let accounts = config.venue.accounts().map_err(ServeError::Config)?;
     let mut lives = Vec::with_capacity(accounts.len());
@@ -234,16 +245,6 @@ pub async fn serve(
         tracing::info!(device = %status.device, members = status.members.len(), "ensemble loaded");
     }
     engine.set_inference(Inference::Background(inference.clone()));
-    // Stored candles beside the service's own tables (VWAP profiles, retraining); optional.
-    let history = match HistoryStore::open(&db_url).await {
-        Ok(h) => Some(Arc::new(h)),
-        Err(e) => {
-            tracing::warn!(
-                "no history store (VWAP profiles, stored bars and retraining unavailable): {e}"
-            );
-            None
-        }
-    };
     let names: Vec<String> = symbols.iter().map(|(n, _)| n.clone()).collect();
     let retrainer = match &config.training {
         Some(training) => Some(start_retraining(
