@@ -311,18 +311,18 @@ impl Retrainer {
         // The CPU inference's pool is made here at normal priority, before the thread's
         // lower priority could pass to its threads.
         rayon::current_num_threads();
-        let retrainer = Arc::new(Retrainer {
-            label: train.label,
-            interval_ms,
-            expiry_hours: config.expiry_hours,
-            accuracy: context.accuracy.clone(),
-            models: context.models.clone(),
-            trained_to: Arc::default(),
-            tx: Mutex::new(channel().0),
+        let (label, expiry_hours) = (train.label, config.expiry_hours);
+        let (accuracy, models) = (context.accuracy.clone(), context.models.clone());
+        let shared = Shared {
             status: Arc::default(),
             stopping: Arc::default(),
-            thread: Mutex::new(None),
-        });
+            trained_to: Arc::default(),
+        };
+        let (status, stopping, trained_to) = (
+            shared.status.clone(),
+            shared.stopping.clone(),
+            shared.trained_to.clone(),
+        );
         let plan = Plan {
             config,
             train,
@@ -330,12 +330,6 @@ impl Retrainer {
             symbols,
         };
         let (tx, rx) = channel();
-        *lock(&retrainer.tx) = tx;
-        let shared = Shared {
-            status: retrainer.status.clone(),
-            stopping: retrainer.stopping.clone(),
-            trained_to: retrainer.trained_to.clone(),
-        };
         let thread = std::thread::Builder::new()
             .name("retrain".into())
             .spawn(move || {
@@ -343,8 +337,18 @@ impl Retrainer {
                 run(rx, plan, context, shared)
             })
             .map_err(|e| format!("starting the retraining thread: {e}"))?;
-        *lock(&retrainer.thread) = Some(thread);
-        Ok(retrainer)
+        Ok(Arc::new(Retrainer {
+            label,
+            interval_ms,
+            expiry_hours,
+            accuracy,
+            models,
+            trained_to,
+            tx: Mutex::new(tx),
+            status,
+            stopping,
+            thread: Mutex::new(Some(thread)),
+        }))
     }
 
     /// Stored bars now reach close time `clock_ms`; a run starts if one is due.
