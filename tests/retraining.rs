@@ -92,7 +92,8 @@ fn the_service_retrains_on_its_stored_bars_and_installs_only_an_ensemble_that_be
              [market]\nsource = \"replay\"\ndata = \"{data}\"\nsymbol = \"BTCUSDT\"\nbars_per_second = 2000\nstore_candles = true\n\
              [inference]\ndevice = \"cpu\"\n\
              [[inference.models]]\nname = \"logistic\"\nmanifest = \"bad/logistic.json\"\nweights = \"bad/logistic.safetensors\"\nseq = 1\nfeatures = [{features}]\n\
-             [training]\nconfig = \"train.toml\"\ntrain_days = 4\ntest_days = 1\nevery_hours = 24\nexpiry_hours = 60\noutput = \"models\"\n",
+             [training]\nconfig = \"train.toml\"\ntrain_days = 4\ntest_days = 1\nevery_hours = 24\nexpiry_hours = 60\noutput = \"models\"\n\
+             [signals.model]\nmin_probability = 0.4\n",
             db = dir.path().join("db.sqlite").display(),
             data = common::data_dir().join("BTC_1m_a.csv").display(),
         ),
@@ -184,6 +185,22 @@ fn the_service_retrains_on_its_stored_bars_and_installs_only_an_ensemble_that_be
             .any(|m| m["version"] == 2 && m["model"] == "logistic"),
         "{status}"
     );
+    // The model detector's signals from the predictions the inference thread published, each
+    // version's scored apart.
+    let quality = api.get("/v1/signals/quality", TOKEN);
+    let of = |version: &str| {
+        quality["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["source"] == version)
+            .unwrap_or_else(|| panic!("{version}: {quality}"))
+            .clone()
+    };
+    let (wrong, better) = (of("model:v1"), of("model:v2"));
+    assert!(wrong["signals"].as_u64() > Some(10), "{wrong}");
+    assert!(better["signals"].as_u64() > Some(10), "{better}");
+    assert_eq!(wrong["kind"], "trend");
 
     // Twice on demand at the same market time: the same data and seed make the same model,
     // which does not beat itself once installed.

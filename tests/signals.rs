@@ -10,7 +10,10 @@ use stratbox::feeds::MarketEvent;
 use stratbox::market::MarketData;
 use stratbox::model::{Bar, Direction, Signal, SignalKind};
 use stratbox::sandbox::SandboxLimits;
-use stratbox::signals::config::{BreakoutConfig, ReversalConfig, SignalsConfig, TrendConfig};
+use stratbox::signals::config::{
+    BreakoutConfig, PairConfig, ReversalConfig, SignalsConfig, SqueezeConfig, TrendConfig,
+    TriangleConfig,
+};
 use stratbox::signals::{Detectors, with_detector_features};
 
 fn bar(i: usize, close: f64, range: f64, volume: f64) -> Bar {
@@ -35,7 +38,7 @@ fn run(config: &SignalsConfig, bars: &[Bar]) -> Vec<Signal> {
     let mut out = Vec::new();
     for b in bars {
         market.push_bar(*b);
-        out.extend(detectors.on_bar(b, &market.features));
+        out.extend(detectors.on_bar(b, &market));
     }
     out
 }
@@ -45,6 +48,7 @@ fn all() -> SignalsConfig {
         trend: Some(TrendConfig::default()),
         reversal: Some(ReversalConfig::default()),
         breakout: Some(BreakoutConfig::default()),
+        ..SignalsConfig::default()
     }
 }
 
@@ -249,4 +253,444 @@ fn a_feature_no_detector_can_read_is_refused_naming_the_setting() {
         .err()
         .unwrap();
     assert!(e.contains("oversold"), "{e}");
+}
+
+/// Return in `s`'s direction from the close it was made at to the first close at or after
+/// its horizon (of a bar that opened after it), from the bars alone; `None` if the bars end
+/// first.
+fn outcome_from_bars(s: &Signal, bars: &[Bar]) -> Option<f64> {
+    let entry = bars.iter().find(|b| b.close_time() == s.time)?.close;
+    let exit = bars
+        .iter()
+        .find(|b| b.open_time >= s.time && b.close_time() >= s.time + s.horizon_ms as i64)?
+        .close;
+    let sign = if s.direction == Direction::Short {
+        -1.0
+    } else {
+        1.0
+    };
+    Some(sign * (exit / entry - 1.0))
+}
+
+/// The engine follows every signal to its horizon and scores each source from what happened:
+/// its figures equal those computed here from the bars alone, and the optimizer's scores of
+/// the same signals (the confidence optimizer scores sqrt(strength x confidence)) are measured
+/// against the same returns.
+#[test]
+fn every_signal_is_scored_at_its_horizon_and_each_optimizers_scores_with_it() {
+    let candles =
+        stratbox::feeds::candles::read_file(&common::data_dir().join("BTC_1m_a.csv")).unwrap();
+    let bars: Vec<Bar> = candles[..3000]
+        .iter()
+        .map(|c| c.to_bar(0, 60_000))
+        .collect();
+    let config = all();
+    let mut engine = common::engine(SandboxLimits::default());
+    engine.market().write().unwrap().features =
+        FeatureEngine::new(with_detector_features(&FeatureConfig::default(), &config).unwrap())
+            .unwrap();
+    let detectors = Detectors::new(&config, &mut engine.market().write().unwrap()).unwrap();
+    engine.set_detectors(detectors);
+    common::deploy(&mut engine, "opt", "confidence-optimizer", "{}");
+    for b in &bars {
+        engine.handle(&MarketEvent::Bar(*b));
+    }
+    let report = engine.signal_quality();
+
+    let signals = run(&config, &bars);
+    let resolved: Vec<(&Signal, f64)> = signals
+        .iter()
+        .filter_map(|s| outcome_from_bars(s, &bars).map(|r| (s, r)))
+        .collect();
+    assert_eq!(report.pending, signals.len() - resolved.len());
+    assert_eq!(report.resolved as usize, resolved.len());
+    assert_eq!(report.untracked, 0);
+    for source in ["host:trend", "host:reversal", "host:breakout"] {
+        let mine: Vec<f64> = resolved
+            .iter()
+            .filter(|(s, _)| &*s.source == source)
+            .map(|(_, r)| *r)
+            .collect();
+        let q = report
+            .sources
+            .iter()
+            .find(|q| &*q.source == source)
+            .unwrap_or_else(|| panic!("{source} has no quality: {report:?}"));
+        assert_eq!(&*q.symbol, "BTCUSDT");
+        assert_eq!(q.signals, mine.len(), "{source}");
+        assert_eq!(
+            q.hits,
+            mine.iter().filter(|r| **r > 0.0).count(),
+            "{source}"
+        );
+        let mean = mine.iter().sum::<f64>() / mine.len() as f64;
+        assert!(
+            (q.mean_return - mean).abs() < 1e-12,
+            "{source}: {q:?} vs {mean}"
+        );
+        assert!(q.hit_rate_low <= q.hit_rate && q.hit_rate <= q.hit_rate_high);
+        assert!(q.mean_adverse >= 0.0 && q.mean_favourable >= 0.0);
+        assert!(
+            (q.edge_by_horizon[3] - q.mean_return).abs() < 1e-12,
+            "the last quarter is the horizon"
+        );
+    }
+    let opt = &report.optimizers[0];
+    assert_eq!(&*opt.optimizer, "opt");
+    assert_eq!(opt.scored, resolved.len());
+    let scores: Vec<f64> = resolved
+        .iter()
+        .map(|(s, _)| (s.strength * s.confidence).sqrt())
+        .collect();
+    let returns: Vec<f64> = resolved.iter().map(|(_, r)| *r).collect();
+    let ic = stratbox_learn::metrics::pearson(&scores, &returns);
+    assert!((opt.ic.unwrap() - ic).abs() < 1e-9, "{opt:?} vs {ic}");
+}
+
+/// The Engle-Granger test equals statsmodels' `coint` on real and synthetic pairs
+/// (tests/fixtures/cointegration, written by the script beside it).
+#[test]
+fn the_engle_granger_test_matches_statsmodels() {
+    let path = common::repo_root().join("tests/fixtures/cointegration/reference.json");
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let closes = |file: &str| -> Vec<(i64, f64)> {
+        stratbox::feeds::candles::read_file(&common::data_dir().join(file))
+            .unwrap()
+            .iter()
+            .map(|c| (c.open_time, c.close.to_f64()))
+            .collect()
+    };
+    for case in reference["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let series = |key: &str| -> Vec<f64> {
+            case[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect()
+        };
+        let (y0, y1) = if case["files"].is_array() {
+            let a = closes(case["files"][0].as_str().unwrap());
+            let b: std::collections::HashMap<i64, f64> = closes(case["files"][1].as_str().unwrap())
+                .into_iter()
+                .collect();
+            let first = case["first_open_time_ms"].as_i64().unwrap();
+            let bars = case["bars"].as_u64().unwrap() as usize;
+            let matched: Vec<(f64, f64)> = a
+                .iter()
+                .filter(|(t, _)| *t >= first)
+                .filter_map(|(t, p)| b.get(t).map(|q| (p.ln(), q.ln())))
+                .take(bars)
+                .collect();
+            assert_eq!(matched.len(), bars, "{name}");
+            matched.into_iter().unzip()
+        } else {
+            (series("y0"), series("y1"))
+        };
+        let got = stratbox_quant::cointegration::engle_granger(&y0, &y1).unwrap();
+        let close = |a: f64, b: f64, tol: f64| (a - b).abs() <= tol * b.abs().max(1.0);
+        let want = |key: &str| case[key].as_f64().unwrap();
+        assert_eq!(
+            got.lags as u64,
+            case["lags"].as_u64().unwrap(),
+            "{name}: lags"
+        );
+        assert!(
+            close(got.statistic, want("statistic"), 1e-8),
+            "{name}: {} vs {}",
+            got.statistic,
+            want("statistic")
+        );
+        assert!(
+            close(got.p_value, want("p_value"), 1e-8),
+            "{name}: p {} vs {}",
+            got.p_value,
+            want("p_value")
+        );
+        assert!(close(got.beta, want("beta"), 1e-8), "{name}: beta");
+        assert!(close(got.alpha, want("alpha"), 1e-8), "{name}: alpha");
+        for (g, w) in got
+            .critical
+            .iter()
+            .zip(case["critical"].as_array().unwrap())
+        {
+            assert!(close(*g, w.as_f64().unwrap(), 1e-10), "{name}: critical");
+        }
+    }
+}
+
+/// Bars of two symbols whose log prices move together (`ln a = 1.5 ln b + 1 + u`, `u` a
+/// small AR(1) noise whose bounded innovations keep it within 2.5 of its deviations) on a
+/// random walk of `b`; from bar `shock` on, `a` is 8 % dearer.
+fn pair_bars(n: usize, shock: usize) -> Vec<Bar> {
+    let mut rng = stratbox::rng::Rng(5);
+    let (mut lb, mut u) = (3.0f64, 0.0f64);
+    let mut out = Vec::new();
+    for i in 0..n {
+        lb += (rng.uniform() - 0.5) * 0.02;
+        u = 0.3 * u + (rng.uniform() - 0.5) * 0.01;
+        let la = 1.5 * lb + 1.0 + u + if i >= shock { 0.08 } else { 0.0 };
+        for (symbol, price) in [(0, la.exp()), (1, lb.exp())] {
+            out.push(Bar {
+                symbol,
+                ..bar(i, price, price * 0.001, 10.0)
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn a_pair_signals_when_its_cointegrated_spread_stretches() {
+    let config = SignalsConfig {
+        pair: vec![PairConfig {
+            symbols: ["AAAUSDT".into(), "BBBUSDT".into()],
+            window: 100,
+            refit_bars: 10,
+            max_p_value: 0.05,
+            entry_z: 4.0,
+            horizon_bars: 10,
+        }],
+        ..SignalsConfig::default()
+    };
+    let mut market = MarketData::default();
+    market.add_symbol("AAAUSDT");
+    market.add_symbol("BBBUSDT");
+    let mut detectors = Detectors::new(&config, &mut market).unwrap();
+    let mut signals = Vec::new();
+    for b in pair_bars(300, 250) {
+        market.push_bar(b);
+        signals.extend(detectors.on_bar(&b, &market));
+    }
+    let at: Vec<(i64, u32, Direction)> = signals
+        .iter()
+        .map(|s| (s.time / 60_000 - 1, s.symbol, s.direction))
+        .collect();
+    // Only when the spread jumps, once: short the dear leg, long the other.
+    assert_eq!(
+        at,
+        [(250, 0, Direction::Short), (250, 1, Direction::Long)],
+        "{signals:?}"
+    );
+    assert_eq!(&*signals[0].source, "host:pair:AAAUSDT/BBBUSDT");
+    assert_eq!(signals[0].kind, SignalKind::Arbitrage);
+    assert!(signals[0].confidence > 0.9, "p-value near 0: {signals:?}");
+
+    // The test's p-value there is near 0.006: asked for 0.001, the same stretch is no signal.
+    let strict = SignalsConfig {
+        pair: vec![PairConfig {
+            max_p_value: 0.001,
+            ..config.pair[0].clone()
+        }],
+        ..SignalsConfig::default()
+    };
+    let mut market = MarketData::default();
+    market.add_symbol("AAAUSDT");
+    market.add_symbol("BBBUSDT");
+    let mut detectors = Detectors::new(&strict, &mut market).unwrap();
+    let mut quiet = Vec::new();
+    for b in pair_bars(300, 250) {
+        market.push_bar(b);
+        quiet.extend(detectors.on_bar(&b, &market));
+    }
+    assert!(quiet.is_empty(), "{quiet:?}");
+}
+
+#[test]
+fn a_triangle_signals_a_cross_rate_out_of_line_beyond_three_fees() {
+    let config = SignalsConfig {
+        triangle: vec![TriangleConfig {
+            cross: "ETHBTC".into(),
+            base: "ETHUSDT".into(),
+            quote: "BTCUSDT".into(),
+            taker_fee: 0.001,
+            min_edge: 0.0,
+            full_edge: 0.01,
+            max_age_ms: 60_000,
+            horizon_bars: 1,
+        }],
+        ..SignalsConfig::default()
+    };
+    let mut market = MarketData::default();
+    for name in ["ETHBTC", "ETHUSDT", "BTCUSDT"] {
+        market.add_symbol(name);
+    }
+    let mut detectors = Detectors::new(&config, &mut market).unwrap();
+    // ETH at 2000 USDT, BTC at 40000: ETHBTC in line at 0.05; at bar 3 ETHUSDT is 0.2 %
+    // dearer (less than three fees), at bar 5 1 % dearer (more).
+    let eth = [2000.0, 2000.0, 2000.0, 2004.0, 2004.0, 2020.0, 2020.0];
+    let mut signals = Vec::new();
+    for (i, e) in eth.iter().enumerate() {
+        for (symbol, price) in [(0, 0.05), (1, *e), (2, 40_000.0)] {
+            let b = Bar {
+                symbol,
+                ..bar(i, price, 0.0, 1.0)
+            };
+            market.push_bar(b);
+            signals.extend(detectors.on_bar(&b, &market));
+        }
+    }
+    let at: Vec<(i64, u32, Direction)> = signals
+        .iter()
+        .map(|s| (s.time / 60_000 - 1, s.symbol, s.direction))
+        .collect();
+    // Buy BTC, buy ETH with it, sell ETH for USDT: long BTCUSDT and ETHBTC, short ETHUSDT.
+    assert_eq!(
+        at,
+        [
+            (5, 0, Direction::Long),
+            (5, 1, Direction::Short),
+            (5, 2, Direction::Long)
+        ],
+        "{signals:?}"
+    );
+    let edge = 1.01 * 0.999f64.powi(3) - 1.0;
+    assert!(
+        (signals[0].strength - edge / 0.01).abs() < 1e-9,
+        "{signals:?}"
+    );
+    assert_eq!(signals[0].confidence, 0.5, "priced from closes, not books");
+}
+
+#[test]
+fn a_squeeze_fires_when_a_quiet_market_breaks_its_band_on_volume() {
+    let config = SignalsConfig {
+        squeeze: Some(SqueezeConfig {
+            lookback: 60,
+            ..SqueezeConfig::default()
+        }),
+        ..SignalsConfig::default()
+    };
+    // Wide swings for 80 bars, then 40 quiet ones, then a close far above on volume.
+    let mut bars: Vec<Bar> = (0..80)
+        .map(|i| bar(i, 100.0 + 3.0 * (i as f64 / 2.0).sin(), 0.5, 10.0))
+        .collect();
+    for i in 80..120 {
+        bars.push(bar(i, 100.0 + 0.05 * (i as f64).sin(), 0.05, 10.0));
+    }
+    bars.push(bar(120, 101.0, 0.1, 25.0));
+    let signals = run(&config, &bars);
+    let at: Vec<(i64, Direction)> = signals
+        .iter()
+        .map(|s| (s.time / 60_000 - 1, s.direction))
+        .collect();
+    assert_eq!(at, [(120, Direction::Long)], "{signals:?}");
+    assert_eq!(&*signals[0].source, "host:squeeze");
+    assert_eq!(signals[0].kind, SignalKind::Breakout);
+    assert_eq!(signals[0].strength, 1.0, "far beyond the band");
+    // The same break on ordinary volume is none.
+    let mut quiet = bars.clone();
+    quiet[120].volume = 10.0;
+    assert!(run(&config, &quiet).is_empty());
+}
+
+/// The service follows its detectors' signals to their outcomes: the API's rolling quality,
+/// the metrics, and `stratbox signals report` over the stored outcomes agree.
+#[test]
+fn the_service_scores_its_signals_and_the_report_reads_them_back() {
+    use common::api::Api;
+    use common::service::{Server, TOKEN};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    let config = dir.path().join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n\
+             [store]\nurl = \"{db}\"\ncomponent_cache = \"components\"\n\
+             [market]\nsource = \"replay\"\ndata = \"{data}\"\nsymbol = \"BTCUSDT\"\nbars_per_second = 5000\n\
+             [signals.breakout]\n[signals.squeeze]\n[signals.reversal]\n",
+            data = common::data_dir().join("BTC_1m_a.csv").display(),
+        ),
+    )
+    .unwrap();
+    let server = Server::start(&config);
+    let api = Api::new(&server);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !server.log_tail().contains("replay finished") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            server.log_tail()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // The engine may still be working through the last events: wait until it settles.
+    let last = std::cell::RefCell::new(serde_json::Value::Null);
+    let quality = api.wait("/v1/signals/quality", "the quality to settle", |q| {
+        let settled = *q == *last.borrow();
+        *last.borrow_mut() = q.clone();
+        settled && q["resolved"].as_u64() > Some(0)
+    });
+    let sources = quality["sources"].as_array().unwrap();
+    for source in ["host:breakout", "host:squeeze", "host:reversal"] {
+        assert!(
+            sources.iter().any(|q| q["source"] == source),
+            "{source}: {quality}"
+        );
+    }
+    let (_, metrics) = api.call("GET", "/metrics", TOKEN, None);
+    let metrics = metrics.as_str().unwrap_or_default();
+    assert!(
+        metrics.contains("stratbox_signal_outcomes_total{source=\"host:breakout\",kind=\"breakout\",symbol=\"BTCUSDT\"}"),
+        "{metrics}"
+    );
+    server.terminate();
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(["signals", "report", "--json", "--db", &db])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stored: u64 = report["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|q| q["symbol"] != "*")
+        .map(|q| q["signals"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        stored,
+        quality["resolved"].as_u64().unwrap(),
+        "every outcome is stored"
+    );
+    // Where the board's window holds every outcome, both tell the same.
+    for q in sources.iter().filter(|q| q["signals"].as_u64() < Some(500)) {
+        let r = report["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["source"] == q["source"] && r["symbol"] == q["symbol"])
+            .unwrap();
+        assert_eq!(r["signals"], q["signals"]);
+        assert_eq!(r["hits"], q["hits"]);
+        let (a, b) = (
+            r["mean_return"].as_f64().unwrap(),
+            q["mean_return"].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() < 1e-12, "{r} vs {q}");
+    }
+    // A later --since leaves the earlier out; the text report names every source.
+    let text = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(["signals", "report", "--db", &db, "--since", "2017-11-14"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("host:breakout") && text.contains("95% interval"),
+        "{text}"
+    );
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(["signals", "report", "--db", &db, "--since", "yesterday"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("yesterday"));
 }

@@ -1,8 +1,9 @@
 //! What the host's detectors cost the event loop: `Engine::handle` of bars for 100 symbols
 //! (one bar each per minute, ten sma-crossover strategies deployed) with no detectors and with
-//! all three (`[signals.trend]`, `[signals.reversal]`, `[signals.breakout]` at their defaults,
-//! the indicators they read included), alternating rounds; the detectors' share of a bar's
-//! processing is the difference over the time without.
+//! all of them (`[signals.trend]`, `reversal`, `breakout`, `squeeze` at their defaults, ten
+//! pairs and five triangles: [`all_detectors`]; the indicators they read included),
+//! alternating rounds; the detectors' share of a bar's processing is the difference over the
+//! time without. Every signal is also followed to its outcome (the engine always does).
 //!
 //! `cargo bench -p stratbox --bench signals -- --bench` (build the guests first: see
 //! BENCHMARKS.md).
@@ -14,7 +15,10 @@ use std::time::{Duration, Instant};
 use stratbox::feeds::MarketEvent;
 use stratbox::model::Bar;
 use stratbox::sandbox::SandboxLimits;
-use stratbox::signals::config::{BreakoutConfig, ReversalConfig, SignalsConfig, TrendConfig};
+use stratbox::signals::config::{
+    BreakoutConfig, PairConfig, ReversalConfig, SignalsConfig, SqueezeConfig, TrendConfig,
+    TriangleConfig,
+};
 use stratbox::signals::{Detectors, with_detector_features};
 
 const SYMBOLS: usize = 100;
@@ -42,6 +46,42 @@ fn bars() -> Vec<Bar> {
     out
 }
 
+/// Every detector on one symbol's features at its defaults; ten pairs (SYM1/SYM2 to
+/// SYM19/SYM20, a 200-bar window so that their tests run within the bench's 600 minutes,
+/// re-estimated every 50) and five triangles (SYM81 to SYM95).
+fn all_detectors() -> SignalsConfig {
+    let sym = |i: usize| format!("SYM{i}USDT");
+    SignalsConfig {
+        trend: Some(TrendConfig::default()),
+        reversal: Some(ReversalConfig::default()),
+        breakout: Some(BreakoutConfig::default()),
+        squeeze: Some(SqueezeConfig::default()),
+        model: None,
+        pair: (0..10)
+            .map(|k| PairConfig {
+                symbols: [sym(2 * k + 1), sym(2 * k + 2)],
+                window: 200,
+                refit_bars: 50,
+                max_p_value: 0.05,
+                entry_z: 2.0,
+                horizon_bars: 20,
+            })
+            .collect(),
+        triangle: (0..5)
+            .map(|k| TriangleConfig {
+                cross: sym(81 + 3 * k),
+                base: sym(82 + 3 * k),
+                quote: sym(83 + 3 * k),
+                taker_fee: 0.001,
+                min_edge: 0.0,
+                full_edge: 0.005,
+                max_age_ms: 60_000,
+                horizon_bars: 1,
+            })
+            .collect(),
+    }
+}
+
 /// What runs beside the strategies.
 #[derive(Clone, Copy, PartialEq)]
 enum Case {
@@ -57,11 +97,7 @@ enum Case {
 fn handle(bars: &[Bar], case: Case) -> Duration {
     let detectors = case != Case::Without;
     let mut engine = common::engine(SandboxLimits::default());
-    let config = SignalsConfig {
-        trend: Some(TrendConfig::default()),
-        reversal: Some(ReversalConfig::default()),
-        breakout: Some(BreakoutConfig::default()),
-    };
+    let config = all_detectors();
     {
         let mut market = engine.market().write().unwrap();
         for s in 1..SYMBOLS {
@@ -118,11 +154,7 @@ fn main() {
     let per_bar = |v: &[Duration]| v.iter().min().unwrap().as_secs_f64() * 1e6 / bars.len() as f64;
     let (a, i, d) = (per_bar(&times[0]), per_bar(&times[1]), per_bar(&times[2]));
     // How many signals the strategies were handed, and what detection alone costs.
-    let config = SignalsConfig {
-        trend: Some(TrendConfig::default()),
-        reversal: Some(ReversalConfig::default()),
-        breakout: Some(BreakoutConfig::default()),
-    };
+    let config = all_detectors();
     let features =
         with_detector_features(&stratbox::features::FeatureConfig::default(), &config).unwrap();
     let mut market = stratbox::market::MarketData::new(
@@ -136,7 +168,7 @@ fn main() {
     for bar in &bars {
         market.push_bar(*bar);
         let t = Instant::now();
-        signals += detectors.on_bar(bar, &market.features).len();
+        signals += detectors.on_bar(bar, &market).len();
         detecting += t.elapsed();
     }
     println!(

@@ -163,6 +163,8 @@ pub enum JournalEntry {
         /// The deployment.
         deployment: Arc<str>,
     },
+    /// A signal's horizon passed: the signal with what became of it.
+    SignalOutcome(Box<crate::signals::outcome::Outcome>),
     /// A trading state changed, by a breach or by the operator.
     TradingState {
         /// The deployment, or `None` for the whole account.

@@ -11,6 +11,7 @@
 //! - [`performance`]: a Sharpe ratio's bootstrap interval, probabilistic and deflated Sharpe.
 
 pub mod backtest;
+pub mod cointegration;
 pub mod covariance;
 mod matrix;
 pub mod optimize;

@@ -3,7 +3,9 @@
 
 use super::{ApiError, AppState, ErrorBody, Refusals};
 use crate::engine::service::Command;
-use crate::engine::{AccountSnapshot, DeploymentInfo, SIGNALS_KEPT, SignalRecord, SignalStage};
+use crate::engine::{
+    AccountSnapshot, DeploymentInfo, SIGNALS_KEPT, SignalQualityReport, SignalRecord, SignalStage,
+};
 use crate::store::{EquityPoint, FillRow, HistoryQuery, OrderRow, Page, StoreError};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -244,4 +246,19 @@ pub(super) async fn signals(
             .take(limit)
             .collect(),
     ))
+}
+
+/// The signals' quality: for each source (a strategy, a detector `host:<kind>`, a model) x
+/// kind x symbol, what its latest signals (up to 500) turned out to be once their horizon
+/// passed: hit rate with its 95 % interval, mean return in their direction, information
+/// coefficient of strength against realised return, and the edge at each quarter of the
+/// horizon; and each signal optimizer's skill at scoring them.
+#[utoipa::path(get, path = "/v1/signals/quality", tag = "account",
+    responses(
+        (status = 200, description = "The signals' rolling quality", body = SignalQualityReport),
+        Refusals))]
+pub(super) async fn signal_quality(
+    State(s): State<AppState>,
+) -> Result<Json<SignalQualityReport>, ApiError> {
+    Ok(Json(s.service.signal_quality().await?))
 }

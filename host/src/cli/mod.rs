@@ -11,6 +11,7 @@ mod model;
 mod operator;
 mod risk;
 mod serve;
+mod signals;
 mod sim;
 mod token;
 mod trading;
@@ -90,6 +91,17 @@ enum Command {
     /// Risk measures over candle files: VaR and CVaR, portfolio weights, VaR backtests.
     #[command(subcommand)]
     Risk(risk::RiskCommand),
+    /// The signals' stored outcomes: quality per source, kind and symbol, optimizers' skill.
+    #[command(subcommand)]
+    Signals(signals::SignalsCommand),
+}
+
+/// Runs `work` to completion on a runtime of the calling thread.
+fn block_on<T>(work: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(work)
 }
 
 /// Parses the command line, runs the subcommand, and maps errors to a non-zero exit.
@@ -138,6 +150,7 @@ pub fn main() -> ExitCode {
         Command::Features(command) => features::run(command),
         Command::Model(command) => model::run(command),
         Command::Risk(command) => risk::run(command),
+        Command::Signals(command) => signals::run(command),
     };
     match result {
         Ok(code) => code,

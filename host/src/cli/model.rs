@@ -1,6 +1,7 @@
 //! `stratbox model`: run a PyTorch-exported model on a tensor file, describe one, or train the
 //! host's own from candles.
 
+use super::block_on;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -143,14 +144,6 @@ impl EpochBar {
             bar.finish_and_clear();
         }
     }
-}
-
-/// Runs `work` on a small runtime (the store is async).
-fn block_on<T>(work: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(work)
 }
 
 /// Registers the run written to `output` (with `config`) in the registry at `url`.

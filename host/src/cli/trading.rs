@@ -1,6 +1,7 @@
 //! `stratbox kill`, `stratbox trading-state` and `stratbox rebalance`: the kill switch, the
 //! trading states and target weights of a running service, over its control endpoint.
 
+use super::block_on;
 use super::operator::Endpoint;
 use crate::api::Client;
 use crate::engine::RiskReport;
@@ -100,13 +101,6 @@ pub fn state(args: StateArgs) -> anyhow::Result<ExitCode> {
         None => block_on(client.risk())?,
     };
     print(&report, args.json)
-}
-
-fn block_on<T>(work: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(work)
 }
 
 fn print(report: &RiskReport, json: bool) -> anyhow::Result<ExitCode> {

@@ -13,10 +13,12 @@ pub mod deployment;
 mod risk;
 pub mod service;
 mod signal_log;
+mod signal_quality;
 mod view;
 
 pub use risk::{DeploymentRiskInfo, FlattenInfo, RebalanceInfo, RiskReport, StopInfo, VarInfo};
 pub use signal_log::{KEPT as SIGNALS_KEPT, SignalRecord, SignalStage};
+pub use signal_quality::SignalQualityReport;
 pub use view::{AccountSnapshot, BalanceView, OrderView, PositionView};
 
 pub use deployment::{
@@ -94,6 +96,8 @@ pub struct Engine {
     accuracy: Option<AccuracyTracker>,
     /// The host's own signal detectors (`[signals]`).
     detectors: Option<Detectors>,
+    /// What became of the signals, and each source's quality.
+    signal_quality: signal_quality::SignalQuality,
 }
 
 /// What the engine tells of each bar it handles; it must not block.
@@ -132,6 +136,7 @@ impl Engine {
             bar_tap: None,
             accuracy: None,
             detectors: None,
+            signal_quality: Default::default(),
         }
     }
 
@@ -483,7 +488,14 @@ impl Engine {
                     tracker.on_prediction(prediction);
                 }
                 self.now = self.now.max(prediction.known_at);
+                let signal = self
+                    .detectors
+                    .as_ref()
+                    .and_then(|d| d.on_prediction(prediction, &self.env.market()));
                 self.env.market_mut().set_prediction(prediction.clone());
+                if let Some(signal) = signal {
+                    self.dispatch_signals(vec![signal], self.now);
+                }
             }
         }
     }
@@ -560,21 +572,25 @@ impl Engine {
         self.inference = inference;
     }
 
-    /// Assembles the bar's symbol's model windows and predicts inline or queues the request.
-    fn request_prediction(&mut self, bar: &Bar) {
+    /// Assembles the bar's symbol's model windows and predicts inline or queues the request;
+    /// the model detector's signals from the predictions made inline.
+    fn request_prediction(&mut self, bar: &Bar) -> Vec<Signal> {
         let spec = match &self.inference {
-            Inference::Off => return,
+            Inference::Off => return Vec::new(),
             Inference::Inline(predictor) => predictor.spec().clone(),
             Inference::Background(service) => match service.spec() {
                 Some(spec) => spec,
-                None => return,
+                None => return Vec::new(),
             },
         };
         let request = {
             let market = self.env.market();
             spec.request(&market.features, &[bar.symbol], &[bar.close_time()])
         };
-        let Some(request) = request else { return };
+        let Some(request) = request else {
+            return Vec::new();
+        };
+        let mut signals = Vec::new();
         match &mut self.inference {
             Inference::Off => {}
             Inference::Background(service) => service.submit(request),
@@ -582,27 +598,31 @@ impl Engine {
                 Ok(predictions) => {
                     let mut market = self.env.market_mut();
                     for p in predictions {
+                        if let Some(d) = &self.detectors {
+                            signals.extend(d.on_prediction(&p, &market));
+                        }
                         market.set_prediction(p);
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "inference failed"),
             },
         }
+        signals
     }
 
     fn on_bar(&mut self, bar: &Bar, event: &MarketEvent) {
         let now = bar.close_time();
         self.advance_to(now);
         self.env.market_mut().push_bar(*bar);
+        self.resolve_signals(bar);
         self.match_event(event);
         self.protect(event);
         self.monitor_risk(now, i64::from(bar.interval_ms));
-        self.request_prediction(bar);
+        let mut raw_signals = self.request_prediction(bar);
         self.fire_timers(now);
-        let mut raw_signals: Vec<Signal> = match &mut self.detectors {
-            Some(detectors) => detectors.on_bar(bar, &self.env.market().features),
-            None => Vec::new(),
-        };
+        if let Some(detectors) = &mut self.detectors {
+            raw_signals.extend(detectors.on_bar(bar, &self.env.market()));
+        }
         self.each_running(World::Strategy, true, |instance| {
             let result = instance.on_bar(bar, now);
             if instance.has_emitted() {
@@ -671,6 +691,7 @@ impl Engine {
     fn dispatch_signals(&mut self, mut signals: Vec<Signal>, now: TimestampMs) {
         self.signal_log
             .record(SignalStage::Emitted, &signals, &self.env.market());
+        self.track_signals(&signals, now);
         let conditions: Vec<crate::market::Conditions> = {
             let market = self.env.market();
             let mut symbols: Vec<u32> = signals.iter().map(|s| s.symbol).collect();

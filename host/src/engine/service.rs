@@ -122,6 +122,7 @@ enum Input {
         oneshot::Sender<Result<AccountSnapshot, DeployError>>,
     ),
     Signals(usize, oneshot::Sender<Vec<super::SignalRecord>>),
+    SignalQuality(oneshot::Sender<super::SignalQualityReport>),
     Cost(CostQuery, oneshot::Sender<Result<CostEstimate, CostError>>),
     Install(
         Result<Prepared, DeployError>,
@@ -241,6 +242,15 @@ impl EngineService {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Input::Signals(limit, reply))
+            .map_err(|_| DeployError::EngineStopped)?;
+        answer.await.map_err(|_| DeployError::EngineStopped)
+    }
+
+    /// The signals' outcomes and rolling quality now.
+    pub async fn signal_quality(&self) -> Result<super::SignalQualityReport, DeployError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Input::SignalQuality(reply))
             .map_err(|_| DeployError::EngineStopped)?;
         answer.await.map_err(|_| DeployError::EngineStopped)
     }
@@ -396,6 +406,9 @@ fn run(
             }
             Input::Signals(limit, reply) => {
                 let _ = reply.send(engine.signals(limit));
+            }
+            Input::SignalQuality(reply) => {
+                let _ = reply.send(engine.signal_quality());
             }
             Input::Cost(q, reply) => {
                 let _ = reply.send(engine.cost(&q.symbol, q.side, q.amount));

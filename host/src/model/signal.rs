@@ -4,7 +4,9 @@ use super::{SymbolId, TimestampMs};
 use std::sync::Arc;
 
 /// The direction a signal points.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// Expect the price to rise.
@@ -16,7 +18,9 @@ pub enum Direction {
 }
 
 /// What kind of move a signal expects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum SignalKind {
     /// A trend continuing.
@@ -27,6 +31,49 @@ pub enum SignalKind {
     Breakout,
     /// A mispricing between instruments.
     Arbitrage,
+}
+
+impl Direction {
+    /// Its name as the API writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Long => "long",
+            Direction::Short => "short",
+            Direction::Neutral => "neutral",
+        }
+    }
+
+    /// The direction named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Direction::Long, Direction::Short, Direction::Neutral]
+            .into_iter()
+            .find(|d| d.as_str() == name)
+    }
+}
+
+impl SignalKind {
+    /// Every kind.
+    pub const ALL: [SignalKind; 4] = [
+        SignalKind::Trend,
+        SignalKind::Reversal,
+        SignalKind::Breakout,
+        SignalKind::Arbitrage,
+    ];
+
+    /// Its name as the API writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignalKind::Trend => "trend",
+            SignalKind::Reversal => "reversal",
+            SignalKind::Breakout => "breakout",
+            SignalKind::Arbitrage => "arbitrage",
+        }
+    }
+
+    /// The kind named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
 }
 
 /// One signal.

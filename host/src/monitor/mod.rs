@@ -5,7 +5,9 @@
 pub mod alerts;
 mod metrics;
 mod prometheus;
+mod signal_metrics;
 mod venue_metrics;
 
 pub use metrics::{EquityPoint, Metrics, daily_returns, drawdown, measure, ratios};
 pub use prometheus::{DeploymentLabel, RejectionLabels, ServiceMetrics};
+pub use signal_metrics::{SignalLabels, SignalMetrics};

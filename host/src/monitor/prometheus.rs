@@ -1,6 +1,7 @@
 //! The service's metrics in Prometheus' text exposition format (`GET /metrics`), kept by the
 //! engine as it runs: events and callback latency per deployment, CPU share, orders, fills and
-//! rejections by rule, equity, realised PnL, drawdown, VaR, exposure and trading state; and, at
+//! rejections by rule, equity, realised PnL, drawdown, VaR, exposure, trading state and the
+//! signals' quality by source, kind and symbol; and, at
 //! each scrape, the live feeds' lag, messages, reconnects and resynchronisations per symbol,
 //! the journal's backlog and the inference thread's latency and counts.
 //! Names follow Prometheus' conventions (base units in names, `_total` counters).
@@ -80,6 +81,8 @@ pub struct ServiceMetrics {
     inference_batches: Counter,
     inference_predictions: Counter,
     venue: super::venue_metrics::VenueMetrics,
+    /// The signals' quality, by source, kind and symbol.
+    pub signals: super::signal_metrics::SignalMetrics,
 }
 
 /// Brings a counter that mirrors a running total kept elsewhere up to `total`.
@@ -231,8 +234,10 @@ impl Default for ServiceMetrics {
             inference_predictions.clone(),
         );
         let venue = super::venue_metrics::VenueMetrics::register(&mut registry);
+        let signals = super::signal_metrics::SignalMetrics::register(&mut registry);
         ServiceMetrics {
             venue,
+            signals,
             registry,
             inference_latency,
             inference_batches,

@@ -13,13 +13,38 @@ use crate::features::{FeatureEngine, WindowInput};
 use crate::model::{Bar, Direction, SignalKind, SymbolId};
 use std::collections::{HashMap, VecDeque};
 
+/// The volumes of the last bars, for the mean a bar's volume is set against.
+pub(super) struct VolumeWindow {
+    bars: usize,
+    volumes: VecDeque<f64>,
+}
+
+impl VolumeWindow {
+    /// A window of `bars` bars (at least 1).
+    pub(super) fn new(bars: usize) -> Self {
+        VolumeWindow {
+            bars,
+            volumes: VecDeque::with_capacity(bars + 1),
+        }
+    }
+
+    /// Takes in a bar's volume; the mean of the `bars` before it, once there are as many.
+    pub(super) fn push(&mut self, volume: f64) -> Option<f64> {
+        let mean = (self.volumes.len() == self.bars)
+            .then(|| self.volumes.iter().sum::<f64>() / self.bars as f64);
+        self.volumes.push_back(volume);
+        if self.volumes.len() > self.bars {
+            self.volumes.pop_front();
+        }
+        mean
+    }
+}
+
 /// What the breakout detector keeps of each symbol.
-#[derive(Default)]
 struct State {
     /// The previous bar's channel.
     channel: Option<(f64, f64)>,
-    /// The volumes of the last `volume_bars` bars before the current.
-    volumes: VecDeque<f64>,
+    volumes: VolumeWindow,
 }
 
 /// The breakout detector.
@@ -53,17 +78,15 @@ impl Detector for Breakout {
 
     fn on_bar(&mut self, bar: &Bar, f: &FeatureEngine) -> Option<(Direction, f64, f64)> {
         let c = &self.config;
-        let s = self.symbols.entry(bar.symbol).or_default();
+        let s = self.symbols.entry(bar.symbol).or_insert_with(|| State {
+            channel: None,
+            volumes: VolumeWindow::new(c.volume_bars),
+        });
         let now = f
             .value_of(bar.symbol, self.upper)
             .zip(f.value_of(bar.symbol, self.lower));
         let before = std::mem::replace(&mut s.channel, now);
-        let mean = (s.volumes.len() == c.volume_bars)
-            .then(|| s.volumes.iter().sum::<f64>() / c.volume_bars as f64);
-        s.volumes.push_back(bar.volume);
-        if s.volumes.len() > c.volume_bars {
-            s.volumes.pop_front();
-        }
+        let mean = s.volumes.push(bar.volume);
         let (upper, lower) = before?;
         let mean = mean.filter(|m| *m > 0.0)?;
         let ratio = bar.volume / mean;

@@ -1,15 +1,27 @@
-//! The signal stage's own detectors, between the features and the strategies: [`trend`],
-//! [`reversal`] and [`breakout`], configured by `[signals]` ([`config`]). After each closed bar
-//! they read the feature engine (its values as of that bar: nothing later exists yet) and emit
-//! signals marked with their source (`host:trend`, `host:reversal`, `host:breakout`) into the
-//! per-bar path the strategies' own signals take: the signal optimizers, then the strategies.
+//! The signal stage's own detectors, between the features and the strategies, configured by
+//! `[signals]` ([`config`]): on one symbol's features [`trend`], [`reversal`], [`breakout`] and
+//! [`squeeze`]; across symbols the arbitrage detectors [`pair`] (cointegrated spreads) and
+//! [`triangle`] (cross rates against their legs); and [`model`], from the ensemble's
+//! predictions. After each closed bar they read the market as of that bar (nothing later exists
+//! yet) and emit signals marked with their source (`host:trend`, `host:pair:A/B`,
+//! `model:v3`, ...) into the per-bar path the strategies' own signals take: the signal
+//! optimizers, then the strategies.
+//! Every signal on that path, whoever made it, is followed to its [`outcome`], and each
+//! source's [`quality`] measured from the outcomes.
 
 pub mod breakout;
 pub mod config;
+pub mod model;
+pub mod outcome;
+pub mod pair;
+pub mod quality;
 pub mod reversal;
+pub mod squeeze;
 pub mod trend;
+pub mod triangle;
 
 use crate::features::{FeatureConfig, FeatureEngine, WindowInput};
+use crate::inference::PredictionEvent;
 use crate::market::MarketData;
 use crate::model::{Bar, Direction, Signal, SignalKind};
 use config::SignalsConfig;
@@ -83,6 +95,9 @@ fn spec_of(name: &str) -> Option<String> {
 #[derive(Default)]
 pub struct Detectors {
     detectors: Vec<(Arc<str>, Box<dyn Detector>)>,
+    pairs: Vec<pair::Pair>,
+    triangles: Vec<triangle::Triangle>,
+    model: Option<model::ModelSignals>,
 }
 
 impl Detectors {
@@ -107,19 +122,53 @@ impl Detectors {
             let d = breakout::Breakout::new(c.clone(), &mut inputs)?;
             detectors.push(("host:breakout".into(), Box::new(d)));
         }
+        if let Some(c) = &config.squeeze {
+            let d = squeeze::Squeeze::new(c.clone(), &mut inputs)?;
+            detectors.push(("host:squeeze".into(), Box::new(d)));
+        }
         let resolved = inputs.resolved;
         market.require_everywhere(&resolved);
-        Ok(Detectors { detectors })
+        Ok(Detectors {
+            detectors,
+            pairs: config.pair.iter().cloned().map(pair::Pair::new).collect(),
+            triangles: config
+                .triangle
+                .iter()
+                .cloned()
+                .map(triangle::Triangle::new)
+                .collect(),
+            model: config.model.clone().map(model::ModelSignals::new),
+        })
     }
 
     /// Whether no detector runs.
     pub fn is_empty(&self) -> bool {
         self.detectors.is_empty()
+            && self.pairs.is_empty()
+            && self.triangles.is_empty()
+            && self.model.is_none()
     }
 
-    /// The signals of every detector at `bar`, whose features `features` has just computed.
-    pub fn on_bar(&mut self, bar: &Bar, features: &FeatureEngine) -> Vec<Signal> {
+    /// The model detector's signal from `prediction`, made on bars of its symbol in `market`.
+    pub fn on_prediction(
+        &self,
+        prediction: &PredictionEvent,
+        market: &MarketData,
+    ) -> Option<Signal> {
+        let interval_ms = market.last_bar(prediction.symbol)?.interval_ms;
+        self.model.as_ref()?.on_prediction(prediction, interval_ms)
+    }
+
+    /// The signals of every detector at `bar`, which `market` has just taken in.
+    pub fn on_bar(&mut self, bar: &Bar, market: &MarketData) -> Vec<Signal> {
+        let features = &market.features;
         let mut out = Vec::new();
+        for pair in &mut self.pairs {
+            out.extend(pair.on_bar(bar, market));
+        }
+        for triangle in &mut self.triangles {
+            out.extend(triangle.on_bar(bar, market));
+        }
         for (source, detector) in &mut self.detectors {
             let Some((direction, strength, confidence)) = detector.on_bar(bar, features) else {
                 continue;

@@ -58,6 +58,11 @@ const MIGRATIONS: Migrations = migrations!(
             include_str!("../../migrations/sqlite/0007_model_registry.sql"),
             include_str!("../../migrations/postgres/0007_model_registry.sql"),
         ),
+        (
+            8,
+            include_str!("../../migrations/sqlite/0008_signal_outcomes.sql"),
+            include_str!("../../migrations/postgres/0008_signal_outcomes.sql"),
+        ),
     ]
 );
 
@@ -188,6 +193,7 @@ macro_rules! on_pool {
 mod history;
 mod operators;
 mod registry;
+mod signals;
 pub use history::{EquityPoint, HistoryQuery, MAX_PAGE, OrderRow, Page};
 pub use operators::{AuditRow, TokenRow};
 pub use registry::{ModelVersion, NewModelVersion};
@@ -425,6 +431,33 @@ impl Store {
                         .execute(&mut *tx)
                         .await
                         .map_err(db("storing an equity sample"))?;
+                    }
+                    JournalEntry::SignalOutcome(o) => {
+                        let scores = serde_json::to_string(&o.scores)
+                            .map_err(|e| StoreError::Schema(format!("signal scores: {e}")))?;
+                        sqlx::query("INSERT INTO signal_outcomes (source, kind, symbol, time_ms, direction, strength, confidence, horizon_ms, entry_price, exit_price, exit_time_ms, realized_return, hit, max_adverse, max_favourable, return_q1, return_q2, return_q3, scores) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)")
+                        .bind(&*o.source)
+                        .bind(o.kind.as_str())
+                        .bind(&*o.symbol)
+                        .bind(o.time_ms)
+                        .bind(o.direction.as_str())
+                        .bind(o.strength)
+                        .bind(o.confidence)
+                        .bind(i64::try_from(o.horizon_ms).unwrap_or(i64::MAX))
+                        .bind(o.entry_price)
+                        .bind(o.exit_price)
+                        .bind(o.exit_time_ms)
+                        .bind(o.realized_return)
+                        .bind(i64::from(o.hit))
+                        .bind(o.max_adverse)
+                        .bind(o.max_favourable)
+                        .bind(o.path[0])
+                        .bind(o.path[1])
+                        .bind(o.path[2])
+                        .bind(scores)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db("storing a signal's outcome"))?;
                     }
                     JournalEntry::Removed { deployment } => {
                         for sql in [

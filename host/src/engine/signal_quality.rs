@@ -1,0 +1,102 @@
+//! What became of the bar's signals: each raw signal (a strategy's or a detector's, before the
+//! optimizers pass over it) is scored by every running signal optimizer's `score`, then
+//! followed to its horizon ([`crate::signals::outcome`]); its outcome is journaled (the
+//! `signal_outcomes` table `stratbox signals report` reads), taken into the rolling quality
+//! board and the metrics.
+
+use super::Engine;
+use crate::journal::JournalEntry;
+use crate::model::{Bar, Signal, TimestampMs};
+use crate::sandbox::World;
+use crate::signals::outcome::OutcomeTracker;
+use crate::signals::quality::{OptimizerSkill, Quality, QualityBoard};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// The signals' quality as operators read it.
+#[derive(utoipa::ToSchema, Clone, Debug, PartialEq, Serialize)]
+pub struct SignalQualityReport {
+    /// Quality of the latest outcomes (up to 500) per source x kind x symbol.
+    pub sources: Vec<Quality>,
+    /// Each signal optimizer's skill at scoring them (latest 2000 scores).
+    pub optimizers: Vec<OptimizerSkill>,
+    /// Signals waiting for their horizon to pass.
+    pub pending: usize,
+    /// Outcomes measured since the engine started.
+    pub resolved: u64,
+    /// Signals that could not be followed (no price yet, a horizon over 90 days, dropped
+    /// when 200,000 were waiting).
+    pub untracked: u64,
+}
+
+/// The engine's signal outcomes and quality board.
+#[derive(Default)]
+pub(super) struct SignalQuality {
+    outcomes: OutcomeTracker,
+    board: QualityBoard,
+}
+
+impl Engine {
+    /// Every running optimizer's scores of `signals`: for each signal, `(optimizer, score)`.
+    /// An optimizer whose `score` fails is halted, as when `optimize` fails.
+    fn score_signals(&mut self, signals: &[Signal], now: TimestampMs) -> Vec<Vec<(Arc<str>, f64)>> {
+        let mut per_signal = vec![Vec::new(); signals.len()];
+        for i in 0..self.deployments.len() {
+            let d = &self.deployments[i];
+            if d.world != World::SignalOptimizer || d.instance.is_none() {
+                continue;
+            }
+            let name = d.name.clone();
+            let mut scores = Vec::new();
+            self.call(i, |instance| {
+                scores = instance.score(signals, now)?;
+                Ok(())
+            });
+            for (slot, score) in per_signal.iter_mut().zip(scores) {
+                slot.push((name.clone(), score));
+            }
+        }
+        per_signal
+    }
+
+    /// Scores this bar's raw `signals` and follows each to its outcome.
+    pub(super) fn track_signals(&mut self, signals: &[Signal], now: TimestampMs) {
+        let scores = self.score_signals(signals, now);
+        let market = self.env.market();
+        for (signal, scores) in signals.iter().zip(scores) {
+            let name: Arc<str> = match market.symbols().name(signal.symbol) {
+                Some(n) => n.clone(),
+                None => format!("#{}", signal.symbol).into(),
+            };
+            let entry = market.last_bar(signal.symbol).map(|b| b.close);
+            self.signal_quality
+                .outcomes
+                .track(signal, name, entry, scores);
+        }
+    }
+
+    /// Takes `bar` into the waiting signals' outcomes; journals and scores those it completes.
+    pub(super) fn resolve_signals(&mut self, bar: &Bar) {
+        for outcome in self.signal_quality.outcomes.on_bar(bar) {
+            let quality = self.signal_quality.board.add(&outcome);
+            if let Some(m) = &self.metrics {
+                m.signals.record(&quality);
+            }
+            self.env
+                .journal
+                .record(JournalEntry::SignalOutcome(Box::new(outcome)));
+        }
+    }
+
+    /// The signals' quality now.
+    pub fn signal_quality(&mut self) -> SignalQualityReport {
+        let q = &mut self.signal_quality;
+        SignalQualityReport {
+            sources: q.board.qualities(),
+            optimizers: q.board.optimizers(),
+            pending: q.outcomes.pending(),
+            resolved: q.board.resolved(),
+            untracked: q.outcomes.untracked(),
+        }
+    }
+}

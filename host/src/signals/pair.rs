@@ -1,0 +1,146 @@
+//! The pair detector (`[[signals.pair]]`): statistical arbitrage on two symbols whose log
+//! prices are cointegrated. Over the last `window` bars both closed (matched by close time),
+//! every `refit_bars` of them, the Engle-Granger test (statsmodels' `coint`, see
+//! [`stratbox_quant::cointegration`]) re-estimates the hedge ratio `beta` and intercept of
+//! `ln a = alpha + beta ln b` and its p-value. While that p-value is at most `max_p_value`,
+//! the spread `ln a - alpha - beta ln b` is measured as a z-score against the window's
+//! spreads; when it crosses `entry_z` the spread is expected to revert: above (a rich
+//! against b) a short signal on `a` and a long one on `b`, below the opposite.
+//!
+//! Strength: |z| over twice `entry_z` (capped at 1). Confidence: 0.5, up to 1 as the p-value
+//! falls from `max_p_value` to 0. The test sees only bars up to the one it runs at.
+
+use super::config::PairConfig;
+use crate::market::MarketData;
+use crate::model::{Bar, Direction, Signal, SignalKind, SymbolId, TimestampMs};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use stratbox_quant::cointegration::{EngleGranger, engle_granger};
+
+/// One pair's state.
+pub struct Pair {
+    config: PairConfig,
+    source: Arc<str>,
+    /// The two symbols' ids, once the market knows both.
+    ids: Option<(SymbolId, SymbolId)>,
+    /// The latest close of each leg not yet matched, with its bar's close time.
+    pending: [Option<(TimestampMs, f64)>; 2],
+    /// Matched log closes (a, b), oldest first, at most `window`.
+    history: VecDeque<(f64, f64)>,
+    /// Matched bars since the last test.
+    since_fit: usize,
+    /// The latest test, when it ran.
+    fit: Option<EngleGranger>,
+    /// Whether the spread was beyond `entry_z` at the previous matched bar.
+    beyond: bool,
+}
+
+impl Pair {
+    /// The detector `config` describes.
+    pub fn new(config: PairConfig) -> Self {
+        let source = format!("host:pair:{}/{}", config.symbols[0], config.symbols[1]).into();
+        Pair {
+            history: VecDeque::with_capacity(config.window + 1),
+            config,
+            source,
+            ids: None,
+            pending: [None, None],
+            since_fit: 0,
+            fit: None,
+            beyond: false,
+        }
+    }
+
+    /// The latest Engle-Granger test, when one has run.
+    pub fn test(&self) -> Option<&EngleGranger> {
+        self.fit.as_ref()
+    }
+
+    /// Takes `bar` in; the pair's signals when it completes a matched bar that crosses.
+    pub fn on_bar(&mut self, bar: &Bar, market: &MarketData) -> Vec<Signal> {
+        let c = &self.config;
+        let (a, b) = match self.ids {
+            Some(ids) => ids,
+            None => {
+                let symbols = market.symbols();
+                match (symbols.id(&c.symbols[0]), symbols.id(&c.symbols[1])) {
+                    (Some(a), Some(b)) => *self.ids.insert((a, b)),
+                    _ => return Vec::new(),
+                }
+            }
+        };
+        let leg = if bar.symbol == a {
+            0
+        } else if bar.symbol == b {
+            1
+        } else {
+            return Vec::new();
+        };
+        if !(bar.close.is_finite() && bar.close > 0.0) {
+            return Vec::new();
+        }
+        let time = bar.close_time();
+        self.pending[leg] = Some((time, bar.close.ln()));
+        let (Some((ta, la)), Some((tb, lb))) = (self.pending[0], self.pending[1]) else {
+            return Vec::new();
+        };
+        if ta != tb {
+            return Vec::new();
+        }
+        self.pending = [None, None];
+        self.history.push_back((la, lb));
+        if self.history.len() > c.window {
+            self.history.pop_front();
+        }
+        self.since_fit += 1;
+        if self.history.len() < c.window {
+            return Vec::new();
+        }
+        if self.fit.is_none() || self.since_fit >= c.refit_bars {
+            self.since_fit = 0;
+            let (ya, yb): (Vec<f64>, Vec<f64>) = self.history.iter().copied().unzip();
+            self.fit = engle_granger(&ya, &yb).ok();
+        }
+        let Some(fit) = self.fit else {
+            return Vec::new();
+        };
+        let spreads: Vec<f64> = self
+            .history
+            .iter()
+            .map(|(x, y)| x - fit.alpha - fit.beta * y)
+            .collect();
+        let n = spreads.len() as f64;
+        let mean = spreads.iter().sum::<f64>() / n;
+        let sd = (spreads.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        let z = (spreads[spreads.len() - 1] - mean) / sd;
+        let was_beyond = std::mem::replace(&mut self.beyond, z.abs() >= c.entry_z);
+        if !z.is_finite() || !self.beyond || was_beyond || fit.p_value > c.max_p_value {
+            return Vec::new();
+        }
+        let strength = (z.abs() / (2.0 * c.entry_z)).min(1.0);
+        let confidence = if c.max_p_value > 0.0 {
+            0.5 + 0.5 * (1.0 - fit.p_value / c.max_p_value).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        let (on_a, on_b) = if z > 0.0 {
+            (Direction::Short, Direction::Long)
+        } else {
+            (Direction::Long, Direction::Short)
+        };
+        let horizon_ms = u64::from(c.horizon_bars) * u64::from(bar.interval_ms);
+        [(a, on_a), (b, on_b)]
+            .into_iter()
+            .map(|(symbol, direction)| Signal {
+                symbol,
+                time,
+                direction,
+                strength,
+                confidence,
+                kind: SignalKind::Arbitrage,
+                horizon_ms,
+                source: self.source.clone(),
+            })
+            .collect()
+    }
+}
