@@ -319,9 +319,10 @@ fn a_0_1_optimizer_filters_the_signals_of_0_2_strategies() {
 }
 
 /// Components built by an older 0.2.x SDK (`old`, whose imports end with `@{version}`) link
-/// to the 0.2.2 host through wasmtime's semver-aware linker and trade exactly like their
-/// current builds (whose imports are all 0.2.2).
-fn older_builds_trade_like_current_ones(version: &str, old: fn(&str) -> std::sync::Arc<[u8]>) {
+/// to the current host through wasmtime's semver-aware linker and trade exactly like their
+/// current builds (whose imports are all 0.2.3).
+fn older_builds_trade_like_current_ones(version: &str) {
+    let old = |name: &str| older_guest(version, name);
     let runtime = Runtime::new(SandboxLimits::default()).unwrap();
     for name in [
         "sma-crossover",
@@ -342,7 +343,7 @@ fn older_builds_trade_like_current_ones(version: &str, old: fn(&str) -> std::syn
             current
                 .imports
                 .iter()
-                .all(|i| !i.contains("stratbox:strategy") || i.ends_with("@0.2.2")),
+                .all(|i| !i.contains("stratbox:strategy") || i.ends_with("@0.2.3")),
             "{name}: {:?}",
             current.imports
         );
@@ -371,13 +372,19 @@ fn older_builds_trade_like_current_ones(version: &str, old: fn(&str) -> std::syn
 /// Components built against 0.2.0 (before the `risk` interface).
 #[test]
 fn components_built_against_0_2_0_keep_deploying_and_trade_like_their_current_builds() {
-    older_builds_trade_like_current_ones("0.2.0", v0_2_0_guest);
+    older_builds_trade_like_current_ones("0.2.0");
 }
 
 /// Components built against 0.2.1 (before the `execution` interface).
 #[test]
 fn components_built_against_0_2_1_keep_deploying_and_trade_like_their_current_builds() {
-    older_builds_trade_like_current_ones("0.2.1", v0_2_1_guest);
+    older_builds_trade_like_current_ones("0.2.1");
+}
+
+/// Components built against 0.2.2 (before the `conditions` interface).
+#[test]
+fn components_built_against_0_2_2_keep_deploying_and_trade_like_their_current_builds() {
+    older_builds_trade_like_current_ones("0.2.2");
 }
 
 /// A 0.2.2 guest starts a TWAP through `execution`, follows it to the end, and never hears of

@@ -694,3 +694,179 @@ fn the_service_scores_its_signals_and_the_report_reads_them_back() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("yesterday"));
 }
+
+/// Regimes follow the market: a choppy stretch ranges, a steep steady rise trends up, wide
+/// swings are high volatility and the quiet after them low; liquidity is read from the book.
+#[test]
+fn regimes_follow_volatility_trend_and_the_book() {
+    use stratbox::feeds::{BookUpdate, BookUpdateKind};
+    use stratbox::model::Fixed;
+    use stratbox::signals::config::RegimeConfig;
+    use stratbox::signals::regime::{TrendRegime, VolatilityRegime};
+    let config = SignalsConfig {
+        regimes: Some(RegimeConfig {
+            vol_history: 200,
+            ..RegimeConfig::default()
+        }),
+        ..SignalsConfig::default()
+    };
+    let features = with_detector_features(&FeatureConfig::default(), &config).unwrap();
+    let mut market = MarketData::new(FeatureEngine::new(features).unwrap());
+    market.add_symbol("BTCUSDT");
+    let mut detectors = Detectors::new(&config, &mut market).unwrap();
+    // 150 calm bars wobbling around 100, 60 rising 1 % a bar with little noise, 60 swinging
+    // 3 % either way, then 40 quieter than anything before.
+    let mut closes: Vec<f64> = (0..150)
+        .map(|i| 100.0 + 0.05 * (i as f64 * 1.7).sin())
+        .collect();
+    for i in 0..60 {
+        closes.push(100.0 * 1.01f64.powi(i + 1) * (1.0 + 0.0005 * (i as f64).sin()));
+    }
+    let top = *closes.last().unwrap();
+    for i in 0..60 {
+        closes.push(top * if i % 2 == 0 { 1.03 } else { 0.97 });
+    }
+    for i in 0..40 {
+        closes.push(top * (1.0 + 0.00002 * (i as f64 * 1.7).sin()));
+    }
+    let mut seen = Vec::new();
+    for (i, c) in closes.iter().enumerate() {
+        let b = bar(i, *c, c * 0.001, 10.0);
+        market.push_bar(b);
+        detectors.on_bar(&b, &market);
+        if let Some(r) = detectors.regimes().unwrap().current(0) {
+            seen.push((i, r.volatility, r.trend));
+        }
+    }
+    let at = |i: usize| *seen.iter().find(|s| s.0 == i).unwrap();
+    assert_eq!(at(140).2, TrendRegime::Range, "{seen:?}");
+    assert_eq!(at(205).2, TrendRegime::Up, "{seen:?}");
+    assert_eq!(at(269).1, VolatilityRegime::High, "{seen:?}");
+    assert_eq!(at(309).1, VolatilityRegime::Low, "{seen:?}");
+    let history = detectors.regimes().unwrap().histories();
+    assert_eq!(&*history[0].current.symbol, "BTCUSDT");
+    let changes = &history[0].changes;
+    assert!(changes.windows(2).all(|w| w[0].time_ms < w[1].time_ms));
+    assert!(changes.iter().any(|c| c.trend == TrendRegime::Up));
+    assert_eq!(history[0].current.spread_bps, None, "no book yet");
+
+    // A book: 99.9 / 100.1 with 1 BTC a level every 0.1 for ten levels.
+    let fx = |x: f64| Fixed::from_f64(x).unwrap();
+    let levels = |from: f64, step: f64| -> Vec<(Fixed, Fixed)> {
+        (0..10)
+            .map(|k| (fx(from + step * k as f64), fx(1.0)))
+            .collect()
+    };
+    market.apply_book(&BookUpdate {
+        symbol: 0,
+        time: 0,
+        kind: BookUpdateKind::Snapshot,
+        bids: levels(99.9, -0.1),
+        asks: levels(100.1, 0.1),
+    });
+    let b = bar(closes.len(), 100.0, 0.1, 10.0);
+    market.push_bar(b);
+    detectors.on_bar(&b, &market);
+    let r = detectors.regimes().unwrap().current(0).unwrap().clone();
+    assert!((r.spread_bps.unwrap() - 20.0).abs() < 1e-9, "{r:?}");
+    // Within 10 bp of 100: 99.9 and 100.1, one BTC each.
+    assert!((r.depth_quote.unwrap() - 200.0).abs() < 1e-9, "{r:?}");
+    // 10,000 USDT is deeper than the ten levels: no impact figure.
+    assert_eq!(r.impact_bps, None);
+}
+
+/// The optimized signals of an engine running every detector (and the regimes) over `bars`
+/// with the confidence optimizer configured by `config`, oldest first; and the engine.
+fn optimized_with(
+    bars: &[Bar],
+    optimizer: &str,
+) -> (
+    Vec<stratbox::engine::SignalRecord>,
+    stratbox::engine::Engine,
+) {
+    let config = SignalsConfig {
+        regimes: Some(stratbox::signals::config::RegimeConfig::default()),
+        ..all()
+    };
+    let mut engine = common::engine(SandboxLimits::default());
+    engine.market().write().unwrap().features =
+        FeatureEngine::new(with_detector_features(&FeatureConfig::default(), &config).unwrap())
+            .unwrap();
+    let detectors = Detectors::new(&config, &mut engine.market().write().unwrap()).unwrap();
+    engine.set_detectors(detectors);
+    common::deploy(&mut engine, "opt", "confidence-optimizer", optimizer);
+    for b in bars {
+        engine.handle(&MarketEvent::Bar(*b));
+    }
+    let log = engine.signals(stratbox::engine::SIGNALS_KEPT);
+    assert!(
+        log.len() < stratbox::engine::SIGNALS_KEPT,
+        "the log kept every signal"
+    );
+    let mut optimized: Vec<_> = log
+        .into_iter()
+        .filter(|r| r.stage == SignalStage::Optimized)
+        .collect();
+    optimized.reverse();
+    (optimized, engine)
+}
+
+/// An optimizer reads the host's measurements through `conditions` (contract 0.2.3): with
+/// `min_hit_rate` the confidence optimizer drops a source's signals once its measured hit rate
+/// on that kind and symbol is below it, with `skip_high_volatility` every signal while the
+/// symbol's volatility regime is high.
+#[test]
+fn an_optimizer_weighs_signals_by_their_measured_quality_and_the_regime() {
+    let candles =
+        stratbox::feeds::candles::read_file(&common::data_dir().join("BTC_1m_a.csv")).unwrap();
+    let bars: Vec<Bar> = candles[..3000]
+        .iter()
+        .map(|c| c.to_bar(0, 60_000))
+        .collect();
+    let (all_passed, _) = optimized_with(&bars, "{}");
+    let (demanding, _) = optimized_with(&bars, r#"{"min_hit_rate": 0.99, "min_outcomes": 1}"#);
+    assert!(!demanding.is_empty() && demanding.len() < all_passed.len());
+    // Each signal let through had, at its time, no outcome of its source and kind yet, or only
+    // hits: computed here from the bars alone.
+    let signals = run(&all(), &bars);
+    let exit_time = |s: &Signal| {
+        bars.iter()
+            .find(|b| b.open_time >= s.time && b.close_time() >= s.time + s.horizon_ms as i64)
+            .map(|b| (b.close_time(), outcome_from_bars(s, &bars).unwrap() > 0.0))
+    };
+    let outcomes: Vec<(&Signal, i64, bool)> = signals
+        .iter()
+        .filter_map(|s| exit_time(s).map(|(t, hit)| (s, t, hit)))
+        .collect();
+    for r in &demanding {
+        let known: Vec<bool> = outcomes
+            .iter()
+            .filter(|(s, t, _)| *s.source == r.source && s.kind == r.kind && *t <= r.time_ms)
+            .map(|(_, _, hit)| *hit)
+            .collect();
+        let rate = known.iter().filter(|h| **h).count() as f64 / known.len().max(1) as f64;
+        assert!(
+            known.is_empty() || rate >= 0.99,
+            "{r:?} passed at a hit rate of {rate}"
+        );
+    }
+
+    let (calm, engine) = optimized_with(&bars, r#"{"skip_high_volatility": true}"#);
+    let history = engine.regimes();
+    let changes = &history[0].changes;
+    let regime_at = |t: i64| {
+        changes
+            .iter()
+            .rev()
+            .find(|c| c.time_ms <= t)
+            .map(|c| c.volatility)
+    };
+    assert!(calm.len() < all_passed.len());
+    for r in &calm {
+        assert_ne!(
+            regime_at(r.time_ms),
+            Some(stratbox::signals::regime::VolatilityRegime::High),
+            "{r:?}"
+        );
+    }
+}

@@ -2,7 +2,7 @@
 //!
 //! The SDK for writing trading strategies and signal optimizers that run inside the stratbox
 //! host as WebAssembly components (`wasm32-wasip2`), against the WIT contract
-//! `stratbox:strategy@0.2.2`.
+//! `stratbox:strategy@0.2.3`.
 //!
 //! A strategy is a type implementing [`Strategy`]; every callback has a no-op default, so a
 //! strategy overrides only what it needs. [`export_strategy!`] turns it into a component.
@@ -52,8 +52,9 @@
 //! The guest has no ambient capabilities: no files, sockets, environment or wall clock. Everything
 //! it can do is in the host interfaces re-exported here: [`market`], [`clock`], [`orders`],
 //! [`signals`], [`state`], [`log`], [`risk`] (its trading state, drawdown and VaR as the
-//! host keeps them, and position sizes clipped to its budget; since 0.2.1) and [`execution`]
-//! (parent orders the host works by TWAP, VWAP, POV, iceberg or peg; since 0.2.2).
+//! host keeps them, and position sizes clipped to its budget; since 0.2.1), [`execution`]
+//! (parent orders the host works by TWAP, VWAP, POV, iceberg or peg; since 0.2.2) and
+//! [`conditions`] (market regimes and the signals' measured quality; since 0.2.3).
 
 pub mod config;
 mod feature;
@@ -68,7 +69,7 @@ pub use order::Order;
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/0.2.2",
+        path: "../wit/0.2.3",
         world: "strategy",
         pub_export_macro: true,
         export_macro_name: "__export_strategy_world",
@@ -80,17 +81,18 @@ pub mod bindings {
 #[doc(hidden)]
 pub mod optimizer_bindings {
     wit_bindgen::generate!({
-        path: "../wit/0.2.2",
+        path: "../wit/0.2.3",
         world: "signal-optimizer",
         pub_export_macro: true,
         export_macro_name: "__export_optimizer_world",
         default_bindings_module: "stratbox_guest::optimizer_bindings",
         with: {
-            "stratbox:strategy/types@0.2.2": crate::bindings::stratbox::strategy::types,
-            "stratbox:strategy/market@0.2.2": crate::bindings::stratbox::strategy::market,
-            "stratbox:strategy/clock@0.2.2": crate::bindings::stratbox::strategy::clock,
-            "stratbox:strategy/state@0.2.2": crate::bindings::stratbox::strategy::state,
-            "stratbox:strategy/log@0.2.2": crate::bindings::stratbox::strategy::log,
+            "stratbox:strategy/types@0.2.3": crate::bindings::stratbox::strategy::types,
+            "stratbox:strategy/market@0.2.3": crate::bindings::stratbox::strategy::market,
+            "stratbox:strategy/clock@0.2.3": crate::bindings::stratbox::strategy::clock,
+            "stratbox:strategy/state@0.2.3": crate::bindings::stratbox::strategy::state,
+            "stratbox:strategy/log@0.2.3": crate::bindings::stratbox::strategy::log,
+            "stratbox:strategy/conditions@0.2.3": crate::bindings::stratbox::strategy::conditions,
         },
     });
 }
@@ -116,6 +118,13 @@ pub mod risk {
 /// The children's updates go to the parent, not to [`Strategy::on_order_update`].
 pub mod execution {
     pub use crate::bindings::stratbox::strategy::execution::*;
+}
+
+/// Each symbol's market regimes (volatility, trend, liquidity) and the measured quality of each
+/// source's signals (hit rate with its interval, mean return, information coefficient), as the
+/// host keeps them (since contract 0.2.3).
+pub mod conditions {
+    pub use crate::bindings::stratbox::strategy::conditions::*;
 }
 
 /// Market data the host has seen: bars, book, instruments, named features, model predictions.
@@ -265,8 +274,8 @@ pub mod prelude {
     pub use crate::{
         Bar, BookLevels, Direction, Execution, ExecutionType, Feature, Liquidity, MarketConditions,
         Order, OrderStatus, OrderUpdate, RejectCode, Side, Signal, SignalKind, SignalOptimizer,
-        Strategy, TimeInForce, Timer, TopOfBook, Trade, clock, config, export_optimizer,
-        export_strategy, log, market, orders, risk, signals, state,
+        Strategy, TimeInForce, Timer, TopOfBook, Trade, clock, conditions, config,
+        export_optimizer, export_strategy, log, market, orders, risk, signals, state,
     };
 }
 

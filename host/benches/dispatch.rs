@@ -29,6 +29,7 @@ fn env() -> HostEnv {
             journal.clone(),
         ))),
         algos: Default::default(),
+        signals: Default::default(),
         journal,
     }
 }

@@ -1,7 +1,7 @@
 //! What the host's detectors cost the event loop: `Engine::handle` of bars for 100 symbols
 //! (one bar each per minute, ten sma-crossover strategies deployed) with no detectors and with
-//! all of them (`[signals.trend]`, `reversal`, `breakout`, `squeeze` at their defaults, ten
-//! pairs and five triangles: [`all_detectors`]; the indicators they read included),
+//! all of them (`[signals.trend]`, `reversal`, `breakout`, `squeeze` and `regimes` at their
+//! defaults, ten pairs and five triangles: [`all_detectors`]; the indicators they read included),
 //! alternating rounds; the detectors' share of a bar's processing is the difference over the
 //! time without. Every signal is also followed to its outcome (the engine always does).
 //!
@@ -16,8 +16,8 @@ use stratbox::feeds::MarketEvent;
 use stratbox::model::Bar;
 use stratbox::sandbox::SandboxLimits;
 use stratbox::signals::config::{
-    BreakoutConfig, PairConfig, ReversalConfig, SignalsConfig, SqueezeConfig, TrendConfig,
-    TriangleConfig,
+    BreakoutConfig, PairConfig, RegimeConfig, ReversalConfig, SignalsConfig, SqueezeConfig,
+    TrendConfig, TriangleConfig,
 };
 use stratbox::signals::{Detectors, with_detector_features};
 
@@ -57,6 +57,7 @@ fn all_detectors() -> SignalsConfig {
         breakout: Some(BreakoutConfig::default()),
         squeeze: Some(SqueezeConfig::default()),
         model: None,
+        regimes: Some(RegimeConfig::default()),
         pair: (0..10)
             .map(|k| PairConfig {
                 symbols: [sym(2 * k + 1), sym(2 * k + 2)],
@@ -132,6 +133,28 @@ fn handle(bars: &[Bar], case: Case) -> Duration {
     started.elapsed()
 }
 
+/// Signals the detectors of `config` make over `bars` and the time they take, market updates
+/// left out.
+fn detect_alone(bars: &[Bar], config: &SignalsConfig) -> (usize, Duration) {
+    let features =
+        with_detector_features(&stratbox::features::FeatureConfig::default(), config).unwrap();
+    let mut market = stratbox::market::MarketData::new(
+        stratbox::features::FeatureEngine::new(features).unwrap(),
+    );
+    for s in 0..SYMBOLS {
+        market.add_symbol(&format!("SYM{s}USDT"));
+    }
+    let mut detectors = Detectors::new(config, &mut market).unwrap();
+    let (mut signals, mut detecting) = (0usize, Duration::ZERO);
+    for bar in bars {
+        market.push_bar(*bar);
+        let t = Instant::now();
+        signals += detectors.on_bar(bar, &market).len();
+        detecting += t.elapsed();
+    }
+    (signals, detecting)
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
@@ -153,30 +176,58 @@ fn main() {
     }
     let per_bar = |v: &[Duration]| v.iter().min().unwrap().as_secs_f64() * 1e6 / bars.len() as f64;
     let (a, i, d) = (per_bar(&times[0]), per_bar(&times[1]), per_bar(&times[2]));
-    // How many signals the strategies were handed, and what detection alone costs.
-    let config = all_detectors();
-    let features =
-        with_detector_features(&stratbox::features::FeatureConfig::default(), &config).unwrap();
-    let mut market = stratbox::market::MarketData::new(
-        stratbox::features::FeatureEngine::new(features).unwrap(),
-    );
-    for s in 0..SYMBOLS {
-        market.add_symbol(&format!("SYM{s}USDT"));
+    // How many signals the strategies were handed, and what detection alone costs, in all and
+    // by family.
+    let all = all_detectors();
+    let families = [
+        ("all", all.clone()),
+        (
+            "trend+reversal+breakout",
+            SignalsConfig {
+                trend: all.trend.clone(),
+                reversal: all.reversal.clone(),
+                breakout: all.breakout.clone(),
+                ..SignalsConfig::default()
+            },
+        ),
+        (
+            "squeeze",
+            SignalsConfig {
+                squeeze: all.squeeze.clone(),
+                ..SignalsConfig::default()
+            },
+        ),
+        (
+            "regimes",
+            SignalsConfig {
+                regimes: all.regimes.clone(),
+                ..SignalsConfig::default()
+            },
+        ),
+        (
+            "10 pairs",
+            SignalsConfig {
+                pair: all.pair.clone(),
+                ..SignalsConfig::default()
+            },
+        ),
+        (
+            "5 triangles",
+            SignalsConfig {
+                triangle: all.triangle.clone(),
+                ..SignalsConfig::default()
+            },
+        ),
+    ];
+    for (name, config) in families {
+        let (signals, detecting) = detect_alone(&bars, &config);
+        println!(
+            "{name}: {signals} signals over {} bars ({:.1} % of bars); detection alone {:.3} µs a bar",
+            bars.len(),
+            signals as f64 * 100.0 / bars.len() as f64,
+            detecting.as_secs_f64() * 1e6 / bars.len() as f64
+        );
     }
-    let mut detectors = Detectors::new(&config, &mut market).unwrap();
-    let (mut signals, mut detecting) = (0usize, Duration::ZERO);
-    for bar in &bars {
-        market.push_bar(*bar);
-        let t = Instant::now();
-        signals += detectors.on_bar(bar, &market).len();
-        detecting += t.elapsed();
-    }
-    println!(
-        "{signals} signals over {} bars ({:.1} % of bars); detection alone {:.3} µs a bar",
-        bars.len(),
-        signals as f64 * 100.0 / bars.len() as f64,
-        detecting.as_secs_f64() * 1e6 / bars.len() as f64
-    );
     println!(
         "best of {ROUNDS}, µs a bar: {a:.2} without, {i:.2} with the detectors' indicators, {d:.2} with the detectors: the detectors' own logic {:.1} % of the bar with their indicators ({:.2} µs), detectors and indicators together {:.1} % over nothing",
         (d / i - 1.0) * 100.0,

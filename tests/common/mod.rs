@@ -120,20 +120,10 @@ pub fn v0_1_guest(name: &str) -> Arc<[u8]> {
         .into()
 }
 
-/// A component as the 0.2.0 SDK built it (`tests/fixtures/components-v0.2.0`).
-pub fn v0_2_0_guest(name: &str) -> Arc<[u8]> {
+/// A component as the `version` SDK built it (`tests/fixtures/components-v<version>`).
+pub fn older_guest(version: &str, name: &str) -> Arc<[u8]> {
     let path = repo_root()
-        .join("tests/fixtures/components-v0.2.0")
-        .join(format!("{}.wasm", name.replace('-', "_")));
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-        .into()
-}
-
-/// A component as the 0.2.1 SDK built it (`tests/fixtures/components-v0.2.1`).
-pub fn v0_2_1_guest(name: &str) -> Arc<[u8]> {
-    let path = repo_root()
-        .join("tests/fixtures/components-v0.2.1")
+        .join(format!("tests/fixtures/components-v{version}"))
         .join(format!("{}.wasm", name.replace('-', "_")));
     std::fs::read(&path)
         .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))

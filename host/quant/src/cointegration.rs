@@ -53,6 +53,9 @@ struct Fit {
     ssr: f64,
     /// Diagonal of `(X'X)^-1`.
     inv_diag: Vec<f64>,
+    /// The sum of squared residuals of the regression on the first `j + 1` columns only, for
+    /// each `j` (read off the same decomposition: `|(Q'y)[j+1..]|^2`).
+    prefix_ssr: Vec<f64>,
 }
 
 fn least_squares(x: &[Vec<f64>], y: &[f64]) -> Result<Fit, CointegrationError> {
@@ -115,11 +118,15 @@ fn least_squares(x: &[Vec<f64>], y: &[f64]) -> Result<Fit, CointegrationError> {
         .map(|t| y[t] - (0..k).map(|j| x[j][t] * coef[j]).sum::<f64>())
         .collect();
     let ssr = resid.iter().map(|e| e * e).sum();
+    let prefix_ssr = (0..k)
+        .map(|j| qty[j + 1..].iter().map(|v| v * v).sum())
+        .collect();
     Ok(Fit {
         coef,
         resid,
         ssr,
         inv_diag,
+        prefix_ssr,
     })
 }
 
@@ -154,13 +161,14 @@ fn adf_no_constant(e: &[f64]) -> Result<(f64, usize), CointegrationError> {
             "{n} observations are too few"
         )));
     }
-    // Every lag count on the observations the longest allows.
+    // Every lag count on the observations the longest allows: the models are nested, so one
+    // decomposition of the longest gives each one's residuals.
     let rows = diffs - maxlag;
+    let (x, y) = adf_design(e, maxlag, rows);
+    let nested = least_squares(&x, &y)?;
     let mut best = (f64::INFINITY, 0);
     for lags in 0..=maxlag {
-        let (x, y) = adf_design(e, lags, rows);
-        let fit = least_squares(&x, &y)?;
-        let ic = aic(fit.ssr, rows, lags + 1);
+        let ic = aic(nested.prefix_ssr[lags], rows, lags + 1);
         if ic < best.0 {
             best = (ic, lags);
         }
@@ -250,6 +258,9 @@ mod tests {
         // (X'X)^-1 of [x, 1] over x = 0..9: Sxx = 82.5, so 1/82.5 and 1/10 + 4.5^2/82.5.
         assert!((fit.inv_diag[0] - 1.0 / 82.5).abs() < 1e-12);
         assert!((fit.inv_diag[1] - (0.1 + 20.25 / 82.5)).abs() < 1e-12);
+        // The nested fit on x alone: y = 3 + 2x through the origin leaves a known residual.
+        let alone = least_squares(std::slice::from_ref(&x1), &y).unwrap();
+        assert!((fit.prefix_ssr[0] - alone.ssr).abs() < 1e-9 * alone.ssr);
         assert!(least_squares(&[vec![1.0; 10], vec![1.0; 10]], &y).is_err());
     }
 

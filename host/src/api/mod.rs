@@ -160,6 +160,7 @@ pub fn router(context: ApiContext) -> Router {
             .routes(routes!(read::equity))
             .routes(routes!(read::signals))
             .routes(routes!(read::signal_quality))
+            .routes(routes!(read::regimes))
             .routes(routes!(cost::estimate))
             .routes(routes!(venue::venue))
             .routes(routes!(algos::list))

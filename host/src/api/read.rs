@@ -6,6 +6,7 @@ use crate::engine::service::Command;
 use crate::engine::{
     AccountSnapshot, DeploymentInfo, SIGNALS_KEPT, SignalQualityReport, SignalRecord, SignalStage,
 };
+use crate::signals::regime::RegimeHistory;
 use crate::store::{EquityPoint, FillRow, HistoryQuery, OrderRow, Page, StoreError};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -261,4 +262,17 @@ pub(super) async fn signal_quality(
     State(s): State<AppState>,
 ) -> Result<Json<SignalQualityReport>, ApiError> {
     Ok(Json(s.service.signal_quality().await?))
+}
+
+/// Every symbol's market regimes as of its latest bar (volatility by quantiles of realised
+/// volatility, trend by ADX and slope, liquidity from the book) with the history of their
+/// changes (the latest 1000), when `[signals.regimes]` tracks them (empty otherwise).
+#[utoipa::path(get, path = "/v1/signals/regimes", tag = "account",
+    responses(
+        (status = 200, description = "Market regimes by symbol", body = Vec<RegimeHistory>),
+        Refusals))]
+pub(super) async fn regimes(
+    State(s): State<AppState>,
+) -> Result<Json<Vec<RegimeHistory>>, ApiError> {
+    Ok(Json(s.service.regimes().await?))
 }

@@ -120,6 +120,7 @@ impl Engine {
             market: Arc::new(RwLock::new(MarketData::default())),
             orders: Arc::new(Mutex::new(OrderPath::new(venue, journal.clone()))),
             algos: Default::default(),
+            signals: Default::default(),
             journal,
         };
         Engine {
@@ -150,6 +151,15 @@ impl Engine {
     /// its columns by number.
     pub fn set_detectors(&mut self, detectors: Detectors) {
         self.detectors = (!detectors.is_empty()).then_some(detectors);
+    }
+
+    /// Every symbol's market regimes with their changes, when `[signals.regimes]` tracks them.
+    pub fn regimes(&self) -> Vec<crate::signals::regime::RegimeHistory> {
+        self.detectors
+            .as_ref()
+            .and_then(Detectors::regimes)
+            .map(|r| r.histories())
+            .unwrap_or_default()
     }
 
     /// Follows every prediction received to its outcome with `tracker`.
@@ -622,6 +632,12 @@ impl Engine {
         self.fire_timers(now);
         if let Some(detectors) = &mut self.detectors {
             raw_signals.extend(detectors.on_bar(bar, &self.env.market()));
+            // Guests read the bar's regimes through `conditions`.
+            if let Some(regime) = detectors.regimes().and_then(|r| r.current(bar.symbol)) {
+                self.env
+                    .signals_mut()
+                    .set_regime(bar.symbol, regime.clone());
+            }
         }
         self.each_running(World::Strategy, true, |instance| {
             let result = instance.on_bar(bar, now);

@@ -123,6 +123,7 @@ enum Input {
     ),
     Signals(usize, oneshot::Sender<Vec<super::SignalRecord>>),
     SignalQuality(oneshot::Sender<super::SignalQualityReport>),
+    Regimes(oneshot::Sender<Vec<crate::signals::regime::RegimeHistory>>),
     Cost(CostQuery, oneshot::Sender<Result<CostEstimate, CostError>>),
     Install(
         Result<Prepared, DeployError>,
@@ -251,6 +252,15 @@ impl EngineService {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Input::SignalQuality(reply))
+            .map_err(|_| DeployError::EngineStopped)?;
+        answer.await.map_err(|_| DeployError::EngineStopped)
+    }
+
+    /// Every symbol's market regimes with their changes.
+    pub async fn regimes(&self) -> Result<Vec<crate::signals::regime::RegimeHistory>, DeployError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Input::Regimes(reply))
             .map_err(|_| DeployError::EngineStopped)?;
         answer.await.map_err(|_| DeployError::EngineStopped)
     }
@@ -409,6 +419,9 @@ fn run(
             }
             Input::SignalQuality(reply) => {
                 let _ = reply.send(engine.signal_quality());
+            }
+            Input::Regimes(reply) => {
+                let _ = reply.send(engine.regimes());
             }
             Input::Cost(q, reply) => {
                 let _ = reply.send(engine.cost(&q.symbol, q.side, q.amount));

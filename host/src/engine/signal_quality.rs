@@ -2,7 +2,7 @@
 //! optimizers pass over it) is scored by every running signal optimizer's `score`, then
 //! followed to its horizon ([`crate::signals::outcome`]); its outcome is journaled (the
 //! `signal_outcomes` table `stratbox signals report` reads), taken into the rolling quality
-//! board and the metrics.
+//! board, the metrics, and what guests read through `conditions`.
 
 use super::Engine;
 use crate::journal::JournalEntry;
@@ -82,6 +82,8 @@ impl Engine {
             if let Some(m) = &self.metrics {
                 m.signals.record(&quality);
             }
+            // Guests read it through `conditions`.
+            self.env.signals_mut().set_quality(quality);
             self.env
                 .journal
                 .record(JournalEntry::SignalOutcome(Box::new(outcome)));

@@ -101,8 +101,9 @@ impl World {
                 "log",
                 "risk",
                 "execution",
+                "conditions",
             ],
-            World::SignalOptimizer => &["types", "market", "clock", "state", "log"],
+            World::SignalOptimizer => &["types", "market", "clock", "state", "log", "conditions"],
         }
     }
 }

@@ -22,6 +22,52 @@ pub struct SignalsConfig {
     pub pair: Vec<PairConfig>,
     /// Cross rates out of line with their legs net of fees (`[[signals.triangle]]`).
     pub triangle: Vec<TriangleConfig>,
+    /// Each symbol's volatility, trend and liquidity regimes.
+    pub regimes: Option<RegimeConfig>,
+}
+
+/// `[signals.regimes]`: volatility by quantiles of realised volatility, trend by ADX and
+/// slope, liquidity from the book.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegimeConfig {
+    /// Log returns the realised volatility is measured over.
+    pub vol_window: usize,
+    /// Realised volatilities it is ranked among.
+    pub vol_history: usize,
+    /// At or below this rank: low volatility.
+    pub low_quantile: f64,
+    /// Above this rank: high volatility.
+    pub high_quantile: f64,
+    /// The trend-strength feature (ADX).
+    pub adx: String,
+    /// Trending at or above this ADX.
+    pub trend_adx: f64,
+    /// Ranging below this ADX (between the two, the regime stays).
+    pub range_adx: f64,
+    /// Bars the slope (log return) is measured over.
+    pub slope_bars: usize,
+    /// Depth counts the book within this many basis points of the mid.
+    pub depth_bps: f64,
+    /// Impact is that of taking this much of the quote asset.
+    pub impact_quote: f64,
+}
+
+impl Default for RegimeConfig {
+    fn default() -> Self {
+        RegimeConfig {
+            vol_window: 20,
+            vol_history: 1_000,
+            low_quantile: 1.0 / 3.0,
+            high_quantile: 2.0 / 3.0,
+            adx: "ADX_14".into(),
+            trend_adx: 25.0,
+            range_adx: 20.0,
+            slope_bars: 20,
+            depth_bps: 10.0,
+            impact_quote: 10_000.0,
+        }
+    }
 }
 
 /// `[signals.trend]`: the fast average crossing the slow one, while the ADX says the market
@@ -366,6 +412,32 @@ impl SignalsConfig {
                 return Err(format!("{name}: entry_z = {}: give more than 0", p.entry_z));
             }
         }
+        if let Some(r) = &self.regimes {
+            if r.vol_window < 2 || r.vol_history == 0 || r.slope_bars == 0 {
+                return Err(
+                    "regimes: vol_window must be at least 2, vol_history and slope_bars at least 1"
+                        .into(),
+                );
+            }
+            if !(0.0 <= r.low_quantile
+                && r.low_quantile <= r.high_quantile
+                && r.high_quantile <= 1.0)
+            {
+                return Err(format!(
+                    "regimes: low_quantile {} and high_quantile {} must lie in 0..1, low first",
+                    r.low_quantile, r.high_quantile
+                ));
+            }
+            if !(r.range_adx.is_finite() && r.trend_adx.is_finite() && r.range_adx <= r.trend_adx) {
+                return Err(format!(
+                    "regimes: range_adx {} must be at most trend_adx {}",
+                    r.range_adx, r.trend_adx
+                ));
+            }
+            if !(r.depth_bps > 0.0 && r.impact_quote > 0.0 && r.impact_quote < 1e9) {
+                return Err("regimes: depth_bps and impact_quote must be above 0".into());
+            }
+        }
         for t in &self.triangle {
             let name = format!("triangle {}/{}/{}", t.cross, t.base, t.quote);
             if t.cross == t.base || t.cross == t.quote || t.base == t.quote {
@@ -410,6 +482,9 @@ impl SignalsConfig {
         }
         if let Some(q) = &self.squeeze {
             names.extend([q.upper.as_str(), q.middle.as_str(), q.lower.as_str()]);
+        }
+        if let Some(r) = &self.regimes {
+            names.push(r.adx.as_str());
         }
         names
     }

@@ -7,7 +7,8 @@
 //! `model:v3`, ...) into the per-bar path the strategies' own signals take: the signal
 //! optimizers, then the strategies.
 //! Every signal on that path, whoever made it, is followed to its [`outcome`], and each
-//! source's [`quality`] measured from the outcomes.
+//! source's [`quality`] measured from the outcomes. Beside them, [`regime`] keeps each symbol's
+//! volatility, trend and liquidity regimes.
 
 pub mod breakout;
 pub mod config;
@@ -15,7 +16,9 @@ pub mod model;
 pub mod outcome;
 pub mod pair;
 pub mod quality;
+pub mod regime;
 pub mod reversal;
+pub mod shared;
 pub mod squeeze;
 pub mod trend;
 pub mod triangle;
@@ -98,6 +101,7 @@ pub struct Detectors {
     pairs: Vec<pair::Pair>,
     triangles: Vec<triangle::Triangle>,
     model: Option<model::ModelSignals>,
+    regimes: Option<regime::Regimes>,
 }
 
 impl Detectors {
@@ -126,9 +130,14 @@ impl Detectors {
             let d = squeeze::Squeeze::new(c.clone(), &mut inputs)?;
             detectors.push(("host:squeeze".into(), Box::new(d)));
         }
+        let regimes = match &config.regimes {
+            Some(c) => Some(regime::Regimes::new(c.clone(), &mut inputs)?),
+            None => None,
+        };
         let resolved = inputs.resolved;
         market.require_everywhere(&resolved);
         Ok(Detectors {
+            regimes,
             detectors,
             pairs: config.pair.iter().cloned().map(pair::Pair::new).collect(),
             triangles: config
@@ -147,6 +156,12 @@ impl Detectors {
             && self.pairs.is_empty()
             && self.triangles.is_empty()
             && self.model.is_none()
+            && self.regimes.is_none()
+    }
+
+    /// The market regimes, when `[signals.regimes]` tracks them.
+    pub fn regimes(&self) -> Option<&regime::Regimes> {
+        self.regimes.as_ref()
     }
 
     /// The model detector's signal from `prediction`, made on bars of its symbol in `market`.
@@ -161,6 +176,9 @@ impl Detectors {
 
     /// The signals of every detector at `bar`, which `market` has just taken in.
     pub fn on_bar(&mut self, bar: &Bar, market: &MarketData) -> Vec<Signal> {
+        if let Some(regimes) = &mut self.regimes {
+            regimes.on_bar(bar, market);
+        }
         let features = &market.features;
         let mut out = Vec::new();
         for pair in &mut self.pairs {

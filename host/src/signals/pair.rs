@@ -17,6 +17,15 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use stratbox_quant::cointegration::{EngleGranger, engle_granger};
 
+/// Adds (`sign` 1) or removes (-1) the point (a, b) from the window's sums.
+fn add(sums: &mut [f64; 5], a: f64, b: f64, sign: f64) {
+    sums[0] += sign * a;
+    sums[1] += sign * b;
+    sums[2] += sign * a * a;
+    sums[3] += sign * b * b;
+    sums[4] += sign * a * b;
+}
+
 /// One pair's state.
 pub struct Pair {
     config: PairConfig,
@@ -27,8 +36,10 @@ pub struct Pair {
     pending: [Option<(TimestampMs, f64)>; 2],
     /// Matched log closes (a, b), oldest first, at most `window`.
     history: VecDeque<(f64, f64)>,
-    /// Matched bars since the last test.
-    since_fit: usize,
+    /// Sums over `history` of a, b, a², b² and ab, for the spread's moments in O(1).
+    sums: [f64; 5],
+    /// Matched bars since the last test, `None` before the first.
+    since_fit: Option<usize>,
     /// The latest test, when it ran.
     fit: Option<EngleGranger>,
     /// Whether the spread was beyond `entry_z` at the previous matched bar.
@@ -41,11 +52,12 @@ impl Pair {
         let source = format!("host:pair:{}/{}", config.symbols[0], config.symbols[1]).into();
         Pair {
             history: VecDeque::with_capacity(config.window + 1),
+            sums: [0.0; 5],
             config,
             source,
             ids: None,
             pending: [None, None],
-            since_fit: 0,
+            since_fit: None,
             fit: None,
             beyond: false,
         }
@@ -89,30 +101,38 @@ impl Pair {
         }
         self.pending = [None, None];
         self.history.push_back((la, lb));
-        if self.history.len() > c.window {
-            self.history.pop_front();
+        add(&mut self.sums, la, lb, 1.0);
+        if self.history.len() > c.window
+            && let Some((oa, ob)) = self.history.pop_front()
+        {
+            add(&mut self.sums, oa, ob, -1.0);
         }
-        self.since_fit += 1;
         if self.history.len() < c.window {
             return Vec::new();
         }
-        if self.fit.is_none() || self.since_fit >= c.refit_bars {
-            self.since_fit = 0;
+        let since = self.since_fit.map_or(usize::MAX, |n| n + 1);
+        self.since_fit = Some(since);
+        // A test that cannot run (a singular regression) waits for the next refit too.
+        if since >= c.refit_bars {
+            self.since_fit = Some(0);
             let (ya, yb): (Vec<f64>, Vec<f64>) = self.history.iter().copied().unzip();
             self.fit = engle_granger(&ya, &yb).ok();
+            // The running sums restart exact at every test, so no rounding accumulates.
+            self.sums = [0.0; 5];
+            for &(x, y) in &self.history {
+                add(&mut self.sums, x, y, 1.0);
+            }
         }
         let Some(fit) = self.fit else {
             return Vec::new();
         };
-        let spreads: Vec<f64> = self
-            .history
-            .iter()
-            .map(|(x, y)| x - fit.alpha - fit.beta * y)
-            .collect();
-        let n = spreads.len() as f64;
-        let mean = spreads.iter().sum::<f64>() / n;
-        let sd = (spreads.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-        let z = (spreads[spreads.len() - 1] - mean) / sd;
+        // The spread d = a - beta b over the window (alpha shifts it, not its z-score).
+        let [sa, sb, saa, sbb, sab] = self.sums;
+        let n = self.history.len() as f64;
+        let sum = sa - fit.beta * sb;
+        let squares = saa - 2.0 * fit.beta * sab + fit.beta * fit.beta * sbb;
+        let sd = ((squares - sum * sum / n) / (n - 1.0)).max(0.0).sqrt();
+        let z = (la - fit.beta * lb - sum / n) / sd;
         let was_beyond = std::mem::replace(&mut self.beyond, z.abs() >= c.entry_z);
         if !z.is_finite() || !self.beyond || was_beyond || fit.p_value > c.max_p_value {
             return Vec::new();

@@ -1,6 +1,7 @@
 //! How good each source's signals have been, out of sample: every figure comes from signals
 //! whose outcome ([`super::outcome`]) arrived after they were made, per source x kind x
-//! symbol over the latest [`WINDOW`] outcomes (the board the engine keeps) or over any stored
+//! symbol over the latest [`WINDOW`] outcomes (the board the engine keeps, from running sums as
+//! each outcome arrives, the rank IC refreshed every [`REFRESH_EVERY`]) or over any stored
 //! span (`stratbox signals report`), and each signal optimizer's own skill: how well its
 //! `score` of a signal foretold that signal's realised return.
 //!
@@ -91,9 +92,10 @@ pub struct Quality {
     pub mean_favourable: f64,
     /// Mean largest adverse excursion.
     pub mean_adverse: f64,
-    /// When the oldest and newest measured signal was made.
+    /// When the signal of the oldest outcome measured was made (outcomes in the order they
+    /// arrived; a stored report reads them in the order the signals were made).
     pub first_ms: i64,
-    /// See `first_ms`.
+    /// When the signal of the newest outcome measured was made.
     pub last_ms: i64,
 }
 
@@ -157,8 +159,8 @@ pub fn summarize(
         edge_by_horizon: edge,
         mean_favourable: mean(outcomes.iter().map(|o| o.max_favourable)),
         mean_adverse: mean(outcomes.iter().map(|o| o.max_adverse)),
-        first_ms: outcomes.iter().map(|o| o.time_ms).min().unwrap_or(0),
-        last_ms: outcomes.iter().map(|o| o.time_ms).max().unwrap_or(0),
+        first_ms: outcomes.first().map_or(0, |o| o.time_ms),
+        last_ms: outcomes.last().map_or(0, |o| o.time_ms),
     }
 }
 
@@ -266,16 +268,147 @@ pub fn tally(
     }
 }
 
+/// Outcomes between two exact recomputations of a window's running sums and rank IC.
+pub const REFRESH_EVERY: usize = 25;
+
+/// Running sums of a window's outcomes: count, hits, strength s and return r (s, r, s², r²,
+/// sr), the return at each checkpoint, favourable and adverse excursions.
+#[derive(Clone, Copy, Default)]
+struct Sums {
+    n: usize,
+    hits: usize,
+    s: f64,
+    r: f64,
+    ss: f64,
+    rr: f64,
+    sr: f64,
+    path: [f64; 4],
+    favourable: f64,
+    adverse: f64,
+}
+
+impl Sums {
+    fn add(&mut self, o: &Scored, sign: f64) {
+        if sign > 0.0 {
+            self.n += 1;
+            self.hits += usize::from(o.realized_return > 0.0);
+        } else {
+            self.n -= 1;
+            self.hits -= usize::from(o.realized_return > 0.0);
+        }
+        let (s, r) = (o.strength, o.realized_return);
+        self.s += sign * s;
+        self.r += sign * r;
+        self.ss += sign * s * s;
+        self.rr += sign * r * r;
+        self.sr += sign * s * r;
+        for (p, v) in self.path.iter_mut().zip(o.path) {
+            *p += sign * v;
+        }
+        self.favourable += sign * o.max_favourable;
+        self.adverse += sign * o.max_adverse;
+    }
+
+    /// Pearson correlation of strength with return (none below three or without variance).
+    fn ic(&self) -> Option<f64> {
+        if self.n < 3 {
+            return None;
+        }
+        let n = self.n as f64;
+        let vs = self.ss - self.s * self.s / n;
+        let vr = self.rr - self.r * self.r / n;
+        // Variances lost in rounding count as none.
+        if vs <= 1e-12 * self.ss.max(f64::MIN_POSITIVE)
+            || vr <= 1e-12 * self.rr.max(f64::MIN_POSITIVE)
+        {
+            return None;
+        }
+        finite((self.sr - self.s * self.r / n) / (vs * vr).sqrt())
+    }
+}
+
+/// One source x kind x symbol's latest outcomes with their running sums.
+#[derive(Default)]
+struct Window {
+    outcomes: VecDeque<Scored>,
+    sums: Sums,
+    rank_ic: Option<f64>,
+    since_refresh: usize,
+}
+
+impl Window {
+    fn push(&mut self, o: Scored) {
+        self.outcomes.push_back(o);
+        self.sums.add(&o, 1.0);
+        if self.outcomes.len() > WINDOW
+            && let Some(old) = self.outcomes.pop_front()
+        {
+            self.sums.add(&old, -1.0);
+        }
+        self.since_refresh += 1;
+        if self.since_refresh >= REFRESH_EVERY || self.outcomes.len() < 2 * REFRESH_EVERY {
+            self.refresh();
+        }
+    }
+
+    /// Recomputes the sums exactly (no rounding carried over) and the rank IC.
+    fn refresh(&mut self) {
+        self.since_refresh = 0;
+        let mut sums = Sums::default();
+        for o in &self.outcomes {
+            sums.add(o, 1.0);
+        }
+        self.sums = sums;
+        self.rank_ic = (self.outcomes.len() >= 3)
+            .then(|| {
+                let (s, r): (Vec<f64>, Vec<f64>) = self
+                    .outcomes
+                    .iter()
+                    .map(|o| (o.strength, o.realized_return))
+                    .unzip();
+                spearman(&s, &r)
+            })
+            .and_then(finite);
+    }
+
+    /// The window's quality from its sums: exact but for the rank IC, which is as of the
+    /// last refresh (at most [`REFRESH_EVERY`] outcomes ago).
+    fn quick(&self, source: Arc<str>, kind: SignalKind, symbol: Arc<str>) -> Quality {
+        let q = &self.sums;
+        let n = q.n.max(1) as f64;
+        let (low, high) = wilson(q.hits, q.n);
+        Quality {
+            source,
+            kind,
+            symbol,
+            signals: q.n,
+            hits: q.hits,
+            hit_rate: q.hits as f64 / n,
+            hit_rate_low: low,
+            hit_rate_high: high,
+            mean_return: q.r / n,
+            ic: q.ic(),
+            rank_ic: self.rank_ic,
+            edge_by_horizon: q.path.map(|p| p / n),
+            mean_favourable: q.favourable / n,
+            mean_adverse: q.adverse / n,
+            first_ms: self.outcomes.front().map_or(0, |o| o.time_ms),
+            last_ms: self.outcomes.back().map_or(0, |o| o.time_ms),
+        }
+    }
+}
+
 /// The rolling quality the engine keeps as outcomes arrive.
 #[derive(Default)]
 pub struct QualityBoard {
-    windows: BTreeMap<Key, VecDeque<Scored>>,
+    windows: BTreeMap<Key, Window>,
     optimizers: BTreeMap<Arc<str>, VecDeque<(f64, f64)>>,
     resolved: u64,
 }
 
 impl QualityBoard {
-    /// Takes `outcome` in; the key's quality after it.
+    /// Takes `outcome` in; the key's quality after it, from running sums (its rank IC as of
+    /// the window's last refresh, every [`REFRESH_EVERY`] outcomes).
     pub fn add(&mut self, outcome: &Outcome) -> Quality {
         self.resolved += 1;
         for (optimizer, score) in &outcome.scores {
@@ -287,24 +420,21 @@ impl QualityBoard {
         }
         let key = (outcome.source.clone(), outcome.kind, outcome.symbol.clone());
         let window = self.windows.entry(key).or_default();
-        if window.len() == WINDOW {
-            window.pop_front();
-        }
-        window.push_back(Scored::from(outcome));
-        summarize(
-            outcome.source.clone(),
-            outcome.kind,
-            outcome.symbol.clone(),
-            window.make_contiguous(),
-        )
+        window.push(Scored::from(outcome));
+        window.quick(outcome.source.clone(), outcome.kind, outcome.symbol.clone())
     }
 
-    /// The quality of every source x kind x symbol, sorted by them.
+    /// The quality of every source x kind x symbol, sorted by them, computed afresh.
     pub fn qualities(&mut self) -> Vec<Quality> {
         self.windows
             .iter_mut()
             .map(|((source, kind, symbol), w)| {
-                summarize(source.clone(), *kind, symbol.clone(), w.make_contiguous())
+                summarize(
+                    source.clone(),
+                    *kind,
+                    symbol.clone(),
+                    w.outcomes.make_contiguous(),
+                )
             })
             .collect()
     }
@@ -367,6 +497,48 @@ mod tests {
         let flat: Vec<Scored> = (0..5).map(|i| scored(0.5, i as f64)).collect();
         let q = summarize("s".into(), SignalKind::Trend, "BTC".into(), &flat);
         assert_eq!(q.ic, None, "no variance in strength");
+    }
+
+    #[test]
+    fn the_running_quality_equals_the_exact_one() {
+        let mut board = QualityBoard::default();
+        let mut last = None;
+        for i in 0..(WINDOW + 137) {
+            let r = ((i * 37 % 101) as f64 - 50.0) / 1e4;
+            let outcome = Outcome {
+                source: "s".into(),
+                kind: SignalKind::Trend,
+                symbol: "BTC".into(),
+                time_ms: i as i64,
+                direction: crate::model::Direction::Long,
+                strength: (i * 13 % 17) as f64 / 17.0,
+                confidence: 0.5,
+                horizon_ms: 60_000,
+                entry_price: 100.0,
+                exit_price: 100.0 * (1.0 + r),
+                exit_time_ms: i as i64 + 60_000,
+                realized_return: r,
+                hit: r > 0.0,
+                max_adverse: 0.001,
+                max_favourable: (i % 7) as f64 / 1e3,
+                path: [r / 4.0, r / 2.0, r * 0.75, r],
+                scores: Vec::new(),
+            };
+            last = Some(board.add(&outcome));
+        }
+        let quick = last.unwrap();
+        let exact = board.qualities().remove(0);
+        assert_eq!((quick.signals, quick.hits), (exact.signals, exact.hits));
+        for (a, b) in [
+            (quick.mean_return, exact.mean_return),
+            (quick.ic.unwrap(), exact.ic.unwrap()),
+            (quick.mean_favourable, exact.mean_favourable),
+            (quick.edge_by_horizon[2], exact.edge_by_horizon[2]),
+        ] {
+            assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+        }
+        // WINDOW + 137 outcomes: the last refresh was 12 outcomes ago.
+        assert!((quick.rank_ic.unwrap() - exact.rank_ic.unwrap()).abs() < 0.05);
     }
 
     #[test]

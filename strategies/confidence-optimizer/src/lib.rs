@@ -1,17 +1,38 @@
 //! A signal optimizer: drops signals below a minimum strength, lowers confidence when the
-//! market is volatile, and keeps only the strongest signal per symbol and direction.
-//! Config: `{"min_strength": 0.1, "volatility_scale": 100.0}`.
+//! market is volatile, and keeps only the strongest signal per symbol and direction. With the
+//! host's measurements (contract 0.2.3's `conditions`) it can also drop the signals of a
+//! source whose measured hit rate on that kind and symbol is below `min_hit_rate` (once it has
+//! `min_outcomes` outcomes), and every signal on a symbol in the high-volatility regime.
+//! Config: `{"min_strength": 0.1, "volatility_scale": 100.0, "min_hit_rate": 0.0,
+//! "min_outcomes": 20, "skip_high_volatility": false}`.
 
 use stratbox_guest::prelude::*;
 
 struct ConfidenceOptimizer {
     min_strength: f64,
     volatility_scale: f64,
+    min_hit_rate: f64,
+    min_outcomes: u32,
+    skip_high_volatility: bool,
 }
 
 impl ConfidenceOptimizer {
     fn quality(&self, s: &Signal) -> f64 {
         (s.strength * s.confidence).sqrt()
+    }
+
+    /// Whether the host's measurements let `s` through.
+    fn measured_well(&self, s: &Signal) -> bool {
+        if self.min_hit_rate > 0.0
+            && let Some(q) = conditions::signal_quality(&s.source, s.kind, s.symbol)
+            && q.signals >= self.min_outcomes
+            && q.hit_rate < self.min_hit_rate
+        {
+            return false;
+        }
+        !(self.skip_high_volatility
+            && conditions::regime(s.symbol)
+                .is_some_and(|r| r.volatility == conditions::VolatilityRegime::High))
     }
 }
 
@@ -24,9 +45,19 @@ impl SignalOptimizer for ConfidenceOptimizer {
                 "need 0 <= min_strength <= 1 and volatility_scale >= 0; got {min_strength}, {volatility_scale}"
             ));
         }
+        let min_hit_rate = config::number(cfg, "min_hit_rate").unwrap_or(0.0);
+        let min_outcomes = config::number(cfg, "min_outcomes").unwrap_or(20.0);
+        if !(0.0..=1.0).contains(&min_hit_rate) || !(min_outcomes >= 0.0) {
+            return Err(format!(
+                "need 0 <= min_hit_rate <= 1 and min_outcomes >= 0; got {min_hit_rate}, {min_outcomes}"
+            ));
+        }
         Ok(ConfidenceOptimizer {
             min_strength,
             volatility_scale,
+            min_hit_rate,
+            min_outcomes: min_outcomes as u32,
+            skip_high_volatility: config::flag(cfg, "skip_high_volatility").unwrap_or(false),
         })
     }
 
@@ -34,7 +65,7 @@ impl SignalOptimizer for ConfidenceOptimizer {
         let mut best: Vec<Signal> = Vec::new();
         for mut s in signals
             .into_iter()
-            .filter(|s| s.strength >= self.min_strength)
+            .filter(|s| s.strength >= self.min_strength && self.measured_well(s))
         {
             if let Some(c) = conditions.iter().find(|c| c.symbol == s.symbol) {
                 s.confidence /= 1.0 + c.volatility * self.volatility_scale;

@@ -30,14 +30,14 @@ pub mod v0_1 {
     }
 }
 
-/// `stratbox:strategy@0.2.2`, the current contract (0.2.1 added the `risk` interface, 0.2.2
-/// `execution`). A component built against 0.2.0 or 0.2.1 imports a subset of it, which
-/// wasmtime's semver-aware linker resolves to these 0.2.2 definitions.
+/// `stratbox:strategy@0.2.3`, the current contract (0.2.1 added the `risk` interface, 0.2.2
+/// `execution`, 0.2.3 `conditions`). A component built against an earlier 0.2.x imports a
+/// subset of it, which wasmtime's semver-aware linker resolves to these 0.2.3 definitions.
 pub mod v0_2 {
     /// The `strategy` world and every interface of the package.
     pub mod strategy {
         wasmtime::component::bindgen!({
-            path: "../wit/0.2.2",
+            path: "../wit/0.2.3",
             world: "strategy",
             imports: { default: trappable },
         });
@@ -46,7 +46,7 @@ pub mod v0_2 {
     /// The `signal-optimizer` world.
     pub mod optimizer {
         wasmtime::component::bindgen!({
-            path: "../wit/0.2.2",
+            path: "../wit/0.2.3",
             world: "signal-optimizer",
             imports: { default: trappable },
             with: {
@@ -55,6 +55,7 @@ pub mod v0_2 {
                 "stratbox:strategy/clock": super::strategy::stratbox::strategy::clock,
                 "stratbox:strategy/state": super::strategy::stratbox::strategy::state,
                 "stratbox:strategy/log": super::strategy::stratbox::strategy::log,
+                "stratbox:strategy/conditions": super::strategy::stratbox::strategy::conditions,
             },
         });
     }

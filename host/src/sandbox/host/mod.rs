@@ -1,11 +1,12 @@
 //! The host side of the WIT contract: the data of one guest's store ([`GuestCtx`]) and one
 //! module per host interface of the current contract (`market`, `clock`, `orders`, `signals`,
-//! `state`, `log`, `risk`, `execution`), as wasmtime's own WASI host is laid out, plus [`v0_1`], the adapter of the
+//! `state`, `log`, `risk`, `execution`, `conditions`), as wasmtime's own WASI host is laid out, plus [`v0_1`], the adapter of the
 //! previous contract onto the same logic. Host functions translate between WIT and domain types
 //! (through [`super::convert`]), check the guest's bounds, and forward to the stage that owns
 //! the data; one that finds a guest abusing a bound records the reason and traps.
 
 mod clock;
+mod conditions;
 mod execution;
 mod log;
 mod market;
@@ -97,6 +98,8 @@ pub struct HostEnv {
     pub orders: Arc<Mutex<OrderPath>>,
     /// Parent orders worked by execution algorithms.
     pub algos: Arc<Mutex<crate::execution::algo::Algos>>,
+    /// The market regimes and signal quality the signal stage shows guests.
+    pub signals: Arc<RwLock<crate::signals::shared::SignalsView>>,
 }
 
 impl HostEnv {
@@ -113,6 +116,18 @@ impl HostEnv {
     /// Locks the order path (after the market, if both are needed).
     pub fn orders(&self) -> MutexGuard<'_, OrderPath> {
         self.orders.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reads what the signal stage shows guests.
+    pub fn signals(&self) -> std::sync::RwLockReadGuard<'_, crate::signals::shared::SignalsView> {
+        self.signals.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes what the signal stage shows guests.
+    pub fn signals_mut(
+        &self,
+    ) -> std::sync::RwLockWriteGuard<'_, crate::signals::shared::SignalsView> {
+        self.signals.write().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Locks the parent orders (after the market and the order path, if those are needed).

@@ -1,0 +1,47 @@
+//! What the signal stage shows the guests through the contract's `conditions` interface: each
+//! symbol's latest regimes and the latest quality of each source x kind x symbol, written by
+//! the engine as bars and outcomes arrive and read by host functions during callbacks.
+
+use super::quality::Quality;
+use super::regime::Regime;
+use crate::model::{SignalKind, SymbolId};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One source's quality by kind and symbol name.
+type ByKindAndSymbol = HashMap<SignalKind, HashMap<Arc<str>, Quality>>;
+
+/// The regimes and signal quality guests may read.
+#[derive(Debug, Default)]
+pub struct SignalsView {
+    regimes: HashMap<SymbolId, Regime>,
+    /// By source, kind and symbol name.
+    quality: HashMap<Arc<str>, ByKindAndSymbol>,
+}
+
+impl SignalsView {
+    /// `symbol`'s regimes from now on.
+    pub fn set_regime(&mut self, symbol: SymbolId, regime: Regime) {
+        self.regimes.insert(symbol, regime);
+    }
+
+    /// `symbol`'s latest regimes.
+    pub fn regime(&self, symbol: SymbolId) -> Option<&Regime> {
+        self.regimes.get(&symbol)
+    }
+
+    /// The quality of `quality`'s source x kind x symbol from now on.
+    pub fn set_quality(&mut self, quality: Quality) {
+        self.quality
+            .entry(quality.source.clone())
+            .or_default()
+            .entry(quality.kind)
+            .or_default()
+            .insert(quality.symbol.clone(), quality);
+    }
+
+    /// The latest quality of `source`'s `kind` signals on `symbol` (by name).
+    pub fn quality(&self, source: &str, kind: SignalKind, symbol: &str) -> Option<&Quality> {
+        self.quality.get(source)?.get(&kind)?.get(symbol)
+    }
+}
