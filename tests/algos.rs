@@ -173,6 +173,7 @@ fn a_backtest_reports_the_costs_of_the_parents_its_strategies_worked() {
             execution: Default::default(),
             inference: None,
             features: None,
+            signals: None,
             progress: false,
         },
     )

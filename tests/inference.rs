@@ -473,6 +473,7 @@ fn a_strategy_trades_on_predictions_in_a_backtest() {
                 execution: Default::default(),
                 inference,
                 features: None,
+                signals: None,
                 progress: false,
             },
         )

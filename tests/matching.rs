@@ -273,6 +273,7 @@ fn capture_run(queue: &str, latency_ms: i64) -> String {
             },
             inference: None,
             features: None,
+            signals: None,
             progress: false,
         },
     )

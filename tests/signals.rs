@@ -870,3 +870,68 @@ fn an_optimizer_weighs_signals_by_their_measured_quality_and_the_regime() {
         );
     }
 }
+
+/// `stratbox backtest --signals` runs the host's detectors as the service does and reports
+/// every signal's outcome: as many as the bars alone say have passed their horizon.
+#[test]
+fn a_backtest_runs_the_detectors_and_reports_their_signals_quality() {
+    let dir = tempfile::tempdir().unwrap();
+    let candles = std::fs::read_to_string(common::data_dir().join("BTC_1m_a.csv")).unwrap();
+    let head: Vec<&str> = candles.lines().take(3001).collect();
+    let data = dir.path().join("BTCUSDT.csv");
+    std::fs::write(&data, head.join("\n") + "\n").unwrap();
+    let signals = dir.path().join("serve.toml");
+    std::fs::write(
+        &signals,
+        "[server]\nlisten = \"127.0.0.1:0\"\n[signals.trend]\n[signals.reversal]\n[signals.breakout]\n",
+    )
+    .unwrap();
+    let report = dir.path().join("report.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .arg("backtest")
+        .arg("--data")
+        .arg(&data)
+        .arg("--strategy")
+        .arg(common::guest_path("sma-crossover"))
+        .arg("--signals")
+        .arg(&signals)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("host:breakout") && text.contains("95% interval"), "{text}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let bars: Vec<Bar> = stratbox::feeds::candles::read_file(&data)
+        .unwrap()
+        .iter()
+        .map(|c| c.to_bar(0, 60_000))
+        .collect();
+    let made = run(&all(), &bars);
+    let resolved = made
+        .iter()
+        .filter(|s| outcome_from_bars(s, &bars).is_some())
+        .count();
+    assert_eq!(report["signals"]["signals"], resolved, "{}", report["signals"]);
+    assert_eq!(report["signals"]["pending"], made.len() - resolved);
+    let sources = report["signals"]["quality"]["sources"].as_array().unwrap();
+    assert!(sources.iter().any(|q| q["source"] == "host:trend"), "{sources:?}");
+
+    // A [signals] table that cannot work is refused, naming it.
+    std::fs::write(&signals, "[signals.reversal]\noversold = 90.0\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .arg("backtest")
+        .arg("--data")
+        .arg(&data)
+        .arg("--strategy")
+        .arg(common::guest_path("sma-crossover"))
+        .arg("--signals")
+        .arg(&signals)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("[signals]") && err.contains("oversold"), "{err}");
+}

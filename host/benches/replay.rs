@@ -145,6 +145,7 @@ fn run(runtime: &Arc<Runtime>, loaded: &Loaded, components: &[Component]) -> (Du
             execution: ExecutionConfig::default(),
             inference: None,
             features: None,
+            signals: None,
             progress: false,
         },
     )

@@ -1,11 +1,12 @@
 //! Backtests: strategies and signal optimizers over recorded market events (candles, trades,
 //! book captures) through the same engine, risk checks, order manager and simulated exchange
 //! the service paper-trades with; the result is every order change, every fill, each
-//! deployment's equity curve and its metrics ([`report`]).
+//! deployment's equity curve and its metrics ([`report`]); with `[signals]`, the host's
+//! detectors run as in the service and the report measures every signal's outcome.
 
 pub mod report;
 
-pub use report::{BacktestReport, DeploymentReport, OrderRecord};
+pub use report::{BacktestReport, DeploymentReport, OrderRecord, SignalsReport};
 
 use crate::config::ExecutionConfig;
 use crate::engine::{DeployError, Engine, Inference, Status};
@@ -17,19 +18,32 @@ use crate::model::{Fill, OrderUpdate, TimestampMs};
 use crate::monitor::EquityPoint;
 use crate::risk::Budget;
 use crate::sandbox::{Runtime, StateStore};
+use crate::signals::config::SignalsConfig;
+use crate::signals::outcome::Outcome;
+use crate::signals::quality::{Scored, tally};
+use crate::signals::{Detectors, with_detector_features};
 use std::sync::{Arc, Mutex};
 use stratbox_infer::Compute;
 
-/// Keeps every order update of a run in memory.
+/// Keeps every order update and every signal outcome of a run in memory.
 #[derive(Default)]
 pub struct UpdateRecorder {
     updates: Mutex<Vec<(OrderUpdate, Arc<str>)>>,
+    outcomes: Mutex<Vec<Outcome>>,
 }
 
 impl UpdateRecorder {
     /// The updates so far with their symbols' names, in order.
     pub fn updates(&self) -> Vec<(OrderUpdate, Arc<str>)> {
         self.updates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The signals' outcomes so far, in the order they arrived.
+    pub fn outcomes(&self) -> Vec<Outcome> {
+        self.outcomes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
@@ -48,11 +62,18 @@ impl UpdateRecorder {
 
 impl Journal for UpdateRecorder {
     fn record(&self, entry: JournalEntry) {
-        if let JournalEntry::Order { update, symbol } = entry {
-            self.updates
+        match entry {
+            JournalEntry::Order { update, symbol } => self
+                .updates
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .push((update, symbol));
+                .push((update, symbol)),
+            JournalEntry::SignalOutcome(outcome) => self
+                .outcomes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(*outcome),
+            _ => {}
         }
     }
 
@@ -90,6 +111,8 @@ pub struct Backtest<'a> {
     pub inference: Option<&'a InferenceConfig>,
     /// The feature engine's settings (the service's `[features]`; the defaults when `None`).
     pub features: Option<&'a FeatureConfig>,
+    /// The host's signal detectors and regimes (the service's `[signals]`), if any.
+    pub signals: Option<&'a SignalsConfig>,
     /// Shows a progress bar on long runs.
     pub progress: bool,
 }
@@ -136,13 +159,27 @@ pub fn run(runtime: Arc<Runtime>, setup: Backtest<'_>) -> Result<BacktestReport,
                 .describe(info)
                 .map_err(|e| BacktestError::Setup(format!("exchange rules: {e}")))?;
         }
-        if let Some(features) = setup.features {
-            market.features = FeatureEngine::new(features.clone())
+        if setup.features.is_some() || setup.signals.is_some() {
+            let features = setup.features.cloned().unwrap_or_default();
+            let features = match setup.signals {
+                Some(signals) => with_detector_features(&features, signals)
+                    .map_err(|e| BacktestError::Setup(format!("[signals]: {e}")))?,
+                None => features,
+            };
+            market.features = FeatureEngine::new(features)
                 .map_err(|e| BacktestError::Setup(format!("[features]: {e}")))?;
         }
         for s in setup.symbols {
             market.add_symbol(s);
         }
+    }
+    if let Some(signals) = setup.signals {
+        let detectors = Detectors::new(
+            signals,
+            &mut engine.market().write().unwrap_or_else(|p| p.into_inner()),
+        )
+        .map_err(|e| BacktestError::Setup(format!("[signals]: {e}")))?;
+        engine.set_detectors(detectors);
     }
     if let Some(config) = setup.inference {
         let compute = Compute::select(config.device).map_err(InferenceError::from)?;
@@ -213,7 +250,8 @@ pub fn run(runtime: Arc<Runtime>, setup: Backtest<'_>) -> Result<BacktestReport,
         .map(|d| (d.name, d.status))
         .collect();
     let initial: Vec<f64> = initial.into_iter().map(|e| e.unwrap_or(0.0)).collect();
-    Ok(report::assemble(
+    let outcomes = recorder.outcomes();
+    let mut report = report::assemble(
         &traders,
         &initial,
         curves,
@@ -221,5 +259,17 @@ pub fn run(runtime: Arc<Runtime>, setup: Backtest<'_>) -> Result<BacktestReport,
         recorder.updates(),
         setup.events.len(),
         engine.algos(),
-    ))
+    );
+    report.signals = SignalsReport {
+        signals: outcomes.len(),
+        pending: engine.signal_quality().pending,
+        quality: tally(outcomes.iter().map(|o| {
+            (
+                (o.source.clone(), o.kind, o.symbol.clone()),
+                Scored::from(o),
+                o.scores.clone(),
+            )
+        })),
+    };
+    Ok(report)
 }

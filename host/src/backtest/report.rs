@@ -186,6 +186,19 @@ pub struct BacktestReport {
     /// Every parent order the strategies worked by execution algorithms, with its cost
     /// analysis (shortfall against the arrival mid, VWAP slippage, fees, fill ratio).
     pub algos: Vec<crate::execution::algo::AlgoView>,
+    /// The run's signals (the strategies' and the host's detectors') and their quality.
+    pub signals: SignalsReport,
+}
+
+/// What the run's signals turned out to be.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SignalsReport {
+    /// Signals whose horizon passed within the run.
+    pub signals: usize,
+    /// Signals whose horizon had not passed when the run ended.
+    pub pending: usize,
+    /// Their quality per source x kind x symbol, and each optimizer's skill.
+    pub quality: crate::signals::quality::QualityReport,
 }
 
 impl BacktestReport {
@@ -255,5 +268,6 @@ pub(super) fn assemble(
         orders: updates.iter().map(|(u, s)| OrderRecord::of(u, s)).collect(),
         fills: fills.iter().map(|(f, s)| FillRecord::of(f, s)).collect(),
         algos,
+        signals: SignalsReport::default(),
     }
 }

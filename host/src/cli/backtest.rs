@@ -11,6 +11,7 @@ use crate::inference::InferenceConfig;
 use crate::model::{Side, SymbolTable};
 use crate::risk::Budget;
 use crate::sandbox::{Runtime, SandboxLimits};
+use crate::signals::config::SignalsConfig;
 use anyhow::Context;
 use clap::ArgMatches;
 use std::path::{Path, PathBuf};
@@ -91,12 +92,32 @@ pub struct Args {
     /// after every bar, before the strategies see it, so `market.predict` answers.
     #[arg(long)]
     models: Option<PathBuf>,
+    /// The host's signal detectors and regimes (TOML with a `[signals]` table, as in the
+    /// service configuration, which may be given whole): they run after every bar and the
+    /// report measures every signal's outcome.
+    #[arg(long)]
+    signals: Option<PathBuf>,
     /// Writes the full report (orders, fills, equity curves, metrics) as JSON to this file.
     #[arg(long)]
     report: Option<PathBuf>,
     /// Prints the report as JSON instead of tables.
     #[arg(long)]
     json: bool,
+}
+
+/// Reads the `[signals]` table of a TOML file (other tables ignored).
+fn signals_config(path: &Path) -> anyhow::Result<SignalsConfig> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        #[serde(default)]
+        signals: SignalsConfig,
+    }
+    let file: File = toml::from_str(&super::read_text(path)?)
+        .with_context(|| format!("in {}", path.display()))?;
+    file.signals
+        .validate()
+        .map_err(|e| anyhow::anyhow!("{}: [signals]: {e}", path.display()))?;
+    Ok(file.signals)
 }
 
 /// Reads an `[inference]` table, paths relative to its file.
@@ -311,6 +332,10 @@ pub fn run(args: Args, matches: &ArgMatches) -> anyhow::Result<ExitCode> {
         Some(path) => Some(models_config(path)?),
         None => None,
     };
+    let signals = match &args.signals {
+        Some(path) => Some(signals_config(path)?),
+        None => None,
+    };
     let report = backtest::run(
         runtime,
         backtest::Backtest {
@@ -321,6 +346,7 @@ pub fn run(args: Args, matches: &ArgMatches) -> anyhow::Result<ExitCode> {
             execution,
             inference: inference.as_ref(),
             features: None,
+            signals: signals.as_ref(),
             progress: !args.json,
         },
     )?;
@@ -398,5 +424,13 @@ fn print_tables(report: &backtest::BacktestReport) {
         println!("  fees           {:.8}", m.fees);
         println!("  exposure       {:.2}%", m.exposure_time * 100.0);
         println!("  final equity   {:.8}", m.final_equity);
+    }
+    if report.signals.signals + report.signals.pending > 0 {
+        println!();
+        println!(
+            "signals: {} measured, {} still within their horizon at the end",
+            report.signals.signals, report.signals.pending
+        );
+        print!("{}", super::signals::table(&report.signals.quality));
     }
 }

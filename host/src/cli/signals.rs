@@ -75,7 +75,7 @@ fn rate(x: Option<f64>) -> String {
 }
 
 /// The report as text tables (returns in basis points).
-fn table(report: &QualityReport) -> String {
+pub(super) fn table(report: &QualityReport) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     if report.sources.is_empty() {

@@ -362,6 +362,7 @@ fn trade(
             },
             inference: Some(inference),
             features: Some(features),
+            signals: None,
             progress: false,
         },
     )
