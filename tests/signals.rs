@@ -899,9 +899,16 @@ fn a_backtest_runs_the_detectors_and_reports_their_signals_quality() {
         .arg(&report)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("host:breakout") && text.contains("95% interval"), "{text}");
+    assert!(
+        text.contains("host:breakout") && text.contains("95% interval"),
+        "{text}"
+    );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     let bars: Vec<Bar> = stratbox::feeds::candles::read_file(&data)
@@ -914,10 +921,17 @@ fn a_backtest_runs_the_detectors_and_reports_their_signals_quality() {
         .iter()
         .filter(|s| outcome_from_bars(s, &bars).is_some())
         .count();
-    assert_eq!(report["signals"]["signals"], resolved, "{}", report["signals"]);
+    assert_eq!(
+        report["signals"]["signals"], resolved,
+        "{}",
+        report["signals"]
+    );
     assert_eq!(report["signals"]["pending"], made.len() - resolved);
     let sources = report["signals"]["quality"]["sources"].as_array().unwrap();
-    assert!(sources.iter().any(|q| q["source"] == "host:trend"), "{sources:?}");
+    assert!(
+        sources.iter().any(|q| q["source"] == "host:trend"),
+        "{sources:?}"
+    );
 
     // A [signals] table that cannot work is refused, naming it.
     std::fs::write(&signals, "[signals.reversal]\noversold = 90.0\n").unwrap();
@@ -933,5 +947,8 @@ fn a_backtest_runs_the_detectors_and_reports_their_signals_quality() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("[signals]") && err.contains("oversold"), "{err}");
+    assert!(
+        err.contains("[signals]") && err.contains("oversold"),
+        "{err}"
+    );
 }
