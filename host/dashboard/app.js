@@ -216,7 +216,19 @@ async function refreshCharts() {
         algos.map((a) => [tn(a.id, 0), td(a.deployment), td(a.symbol), td(a.side), td(a.style), td(a.state), tn(a.tca.filled, 8), tn(a.quantity, 8), tn(a.working, 8),
           tn(a.tca.shortfall_bps), tn(a.tca.vwap_slippage_bps), tn(a.tca.fees, 4), td(pct(a.tca.maker_share)), tn(a.tca.children, 0)]));
     } else if (state.page === "signals") {
-      const signals = await api("GET", "/v1/signals?limit=200");
+      const [quality, regimes, signals] = await Promise.all([
+        api("GET", "/v1/signals/quality"), api("GET", "/v1/signals/regimes"), api("GET", "/v1/signals?limit=200")]);
+      const bp = (x, d = 1) => tn(x === null || x === undefined ? null : x * 1e4, d);
+      table($("signals-quality"), ["source", "kind", "symbol", "outcomes", "hit rate", "95 % interval", "mean (bp)", "IC", "rank IC", "edge at 1/4, 1/2, 3/4, 1 (bp)", "MFE (bp)", "MAE (bp)"],
+        quality.sources.map((q) => [td(q.source), td(q.kind), td(q.symbol), tn(q.signals, 0), td(pct(q.hit_rate)),
+          td(pct(q.hit_rate_low) + " – " + pct(q.hit_rate_high)), bp(q.mean_return), tn(q.ic, 3), tn(q.rank_ic, 3),
+          td(q.edge_by_horizon.map((e) => num(e * 1e4, 1)).join(", ")), bp(q.mean_favourable), bp(q.mean_adverse)]));
+      table($("signals-optimizers"), ["optimizer", "scored", "IC", "rank IC", "hit rate scored ≥ 0.5", "of", "hit rate scored < 0.5", "of"],
+        quality.optimizers.map((o) => [td(o.optimizer), tn(o.scored, 0), tn(o.ic, 3), tn(o.rank_ic, 3), td(pct(o.favoured_hit_rate)), tn(o.favoured, 0),
+          td(pct(o.disfavoured_hit_rate)), tn(o.disfavoured, 0)]));
+      table($("signals-regimes"), ["symbol", "as of", "volatility", "percentile", "realised vol", "trend", "ADX", "slope", "spread (bp)", "depth (quote)", "impact (bp)", "changes"],
+        regimes.map((h) => { const r = h.current; return [td(r.symbol), td(time(r.time_ms)), td(r.volatility), td(pct(r.volatility_percentile)), tn(r.realized_volatility, 5),
+          td(r.trend), tn(r.adx, 1), tn(r.slope, 4), tn(r.spread_bps, 2), tn(r.depth_quote, 0), tn(r.impact_bps, 2), tn(h.changes.length, 0)]; }));
       table($("signals"), ["time", "stage", "source", "symbol", "kind", "direction", "strength", "confidence", "horizon (s)"],
         signals.map((s) => [td(time(s.time_ms)), td(s.stage), td(s.source), td(s.symbol), td(s.kind), td(s.direction), tn(s.strength, 3), tn(s.confidence, 3), tn(s.horizon_ms / 1000, 0)]));
     }

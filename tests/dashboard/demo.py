@@ -1,6 +1,7 @@
 """The dashboard of the running demo (examples/demo.toml) in Debian's Chromium through
 Playwright: every deployment listed, the ensemble's three members on the Models page, the
-strategies' signals on the Signals page; a screenshot of each.
+strategies' signals on the Signals page with their measured quality and the market regimes; a
+screenshot of each.
 
 Usage: python3 demo.py URL TOKEN SCREENSHOT_DIR
 Exits non-zero on any failure.
@@ -35,6 +36,8 @@ def main(url, token, shots):
         page.screenshot(path=os.path.join(shots, "demo-models.png"), full_page=True)
         page.click('header nav a[data-page="signals"]')
         expect(page.locator("#signals")).to_contain_text("BTCUSDT", timeout=30_000)
+        expect(page.locator("#signals-regimes")).to_contain_text("BTCUSDT", timeout=60_000)
+        expect(page.locator("#signals-quality")).to_contain_text("BTCUSDT", timeout=90_000)
         page.screenshot(path=os.path.join(shots, "demo-signals.png"), full_page=True)
         browser.close()
         if errors:
