@@ -214,7 +214,8 @@ pub fn mackinnon_critical(nobs: usize) -> [f64; 3] {
     TAU.map(|c| c[0] + c[1] * inv + c[2] * inv * inv)
 }
 
-/// The Engle-Granger test of `y0` against `y1` (the same length, at least 20 values).
+/// The Engle-Granger test of `y0` against `y1` (the same length, at least 21 values: the
+/// fewest the lag search leaves room for).
 pub fn engle_granger(y0: &[f64], y1: &[f64]) -> Result<EngleGranger, CointegrationError> {
     if y0.len() != y1.len() {
         return Err(CointegrationError::Shape(format!(
@@ -223,9 +224,9 @@ pub fn engle_granger(y0: &[f64], y1: &[f64]) -> Result<EngleGranger, Cointegrati
             y1.len()
         )));
     }
-    if y0.len() < 20 {
+    if y0.len() < 21 {
         return Err(CointegrationError::Shape(format!(
-            "{} values: at least 20 are needed",
+            "{} values: at least 21 are needed",
             y0.len()
         )));
     }

@@ -262,7 +262,7 @@ pub fn run(runtime: Arc<Runtime>, setup: Backtest<'_>) -> Result<BacktestReport,
     );
     report.signals = SignalsReport {
         signals: outcomes.len(),
-        pending: engine.signal_quality().pending,
+        pending: engine.pending_signals(),
         quality: tally(outcomes.iter().map(|o| {
             (
                 (o.source.clone(), o.kind, o.symbol.clone()),

@@ -105,19 +105,25 @@ pub struct Args {
     json: bool,
 }
 
-/// Reads the `[signals]` table of a TOML file (other tables ignored).
+/// Reads the `[signals]` table of a TOML file (other tables ignored); one naming no detector
+/// is an error.
 fn signals_config(path: &Path) -> anyhow::Result<SignalsConfig> {
     #[derive(serde::Deserialize)]
     struct File {
-        #[serde(default)]
-        signals: SignalsConfig,
+        signals: Option<SignalsConfig>,
     }
     let file: File = toml::from_str(&super::read_text(path)?)
         .with_context(|| format!("in {}", path.display()))?;
-    file.signals
+    let Some(signals) = file.signals.filter(|s| *s != SignalsConfig::default()) else {
+        anyhow::bail!(
+            "{}: no [signals] table naming a detector (e.g. [signals.trend])",
+            path.display()
+        );
+    };
+    signals
         .validate()
         .map_err(|e| anyhow::anyhow!("{}: [signals]: {e}", path.display()))?;
-    Ok(file.signals)
+    Ok(signals)
 }
 
 /// Reads an `[inference]` table, paths relative to its file.

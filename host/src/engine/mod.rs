@@ -498,10 +498,17 @@ impl Engine {
                     tracker.on_prediction(prediction);
                 }
                 self.now = self.now.max(prediction.known_at);
-                let signal = self
-                    .detectors
-                    .as_ref()
-                    .and_then(|d| d.on_prediction(prediction, &self.env.market()));
+                // Only a prediction the market takes (not older than the one it holds) speaks.
+                let signal = {
+                    let market = self.env.market();
+                    let fresh = market
+                        .prediction(prediction.symbol)
+                        .is_none_or(|p| p.as_of <= prediction.as_of);
+                    self.detectors
+                        .as_ref()
+                        .filter(|_| fresh)
+                        .and_then(|d| d.on_prediction(prediction, &market))
+                };
                 self.env.market_mut().set_prediction(prediction.clone());
                 if let Some(signal) = signal {
                     self.dispatch_signals(vec![signal], self.now);

@@ -24,8 +24,8 @@ pub struct SignalQualityReport {
     pub pending: usize,
     /// Outcomes measured since the engine started.
     pub resolved: u64,
-    /// Signals that could not be followed (no price yet, a horizon over 90 days, dropped
-    /// when 200,000 were waiting).
+    /// Signals that could not be followed (a horizon over 90 days, a source with 50,000
+    /// waiting, the oldest when 200,000 wait, still waiting a day after the horizon).
     pub untracked: u64,
 }
 
@@ -68,26 +68,41 @@ impl Engine {
                 Some(n) => n.clone(),
                 None => format!("#{}", signal.symbol).into(),
             };
-            let entry = market.last_bar(signal.symbol).map(|b| b.close);
+            let last_close = market
+                .last_bar(signal.symbol)
+                .map(|b| (b.close_time(), b.close));
             self.signal_quality
                 .outcomes
-                .track(signal, name, entry, scores);
+                .track(signal, name, last_close, scores);
         }
     }
 
     /// Takes `bar` into the waiting signals' outcomes; journals and scores those it completes.
     pub(super) fn resolve_signals(&mut self, bar: &Bar) {
         for outcome in self.signal_quality.outcomes.on_bar(bar) {
-            let quality = self.signal_quality.board.add(&outcome);
+            let added = self.signal_quality.board.add(&outcome);
             if let Some(m) = &self.metrics {
-                m.signals.record(&quality);
+                m.signals.record(&added.quality);
+                if let Some(key) = &added.evicted {
+                    m.signals.forget(key);
+                }
             }
             // Guests read it through `conditions`.
-            self.env.signals_mut().set_quality(quality);
+            let mut view = self.env.signals_mut();
+            if let Some(key) = &added.evicted {
+                view.remove_quality(key);
+            }
+            view.set_quality(added.quality);
+            drop(view);
             self.env
                 .journal
                 .record(JournalEntry::SignalOutcome(Box::new(outcome)));
         }
+    }
+
+    /// Signals waiting for their horizon to pass.
+    pub fn pending_signals(&self) -> usize {
+        self.signal_quality.outcomes.pending()
     }
 
     /// The signals' quality now.

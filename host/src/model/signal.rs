@@ -4,9 +4,7 @@ use super::{SymbolId, TimestampMs};
 use std::sync::Arc;
 
 /// The direction a signal points.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// Expect the price to rise.
@@ -18,9 +16,7 @@ pub enum Direction {
 }
 
 /// What kind of move a signal expects.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SignalKind {
     /// A trend continuing.
@@ -41,13 +37,6 @@ impl Direction {
             Direction::Short => "short",
             Direction::Neutral => "neutral",
         }
-    }
-
-    /// The direction named `name`.
-    pub fn parse(name: &str) -> Option<Self> {
-        [Direction::Long, Direction::Short, Direction::Neutral]
-            .into_iter()
-            .find(|d| d.as_str() == name)
     }
 }
 

@@ -52,11 +52,25 @@ impl SignalMetrics {
             m.mean_return.clone(),
         );
         registry.register(
-            "signal_information_coefficient",
-            "Rank correlation of strength with realised return, latest outcomes (absent below three)",
+            "signal_rank_ic",
+            "Rank correlation of strength with realised return, latest outcomes, refreshed every 25 (absent below three)",
             m.ic.clone(),
         );
         m
+    }
+
+    /// Ends the series of a source x kind x symbol the quality board dropped.
+    pub fn forget(&self, key: &crate::signals::quality::Key) {
+        let (source, kind, symbol) = key;
+        let labels = SignalLabels {
+            source: source.to_string(),
+            kind: kind.as_str().to_string(),
+            symbol: symbol.to_string(),
+        };
+        self.outcomes.remove(&labels);
+        self.hit_rate.remove(&labels);
+        self.mean_return.remove(&labels);
+        self.ic.remove(&labels);
     }
 
     /// Takes in one more outcome of `quality`'s key, and the key's quality after it.
@@ -71,8 +85,13 @@ impl SignalMetrics {
         self.mean_return
             .get_or_create(&labels)
             .set(quality.mean_return);
-        if let Some(ic) = quality.rank_ic {
-            self.ic.get_or_create(&labels).set(ic);
+        match quality.rank_ic {
+            Some(ic) => {
+                self.ic.get_or_create(&labels).set(ic);
+            }
+            None => {
+                self.ic.remove(&labels);
+            }
         }
     }
 }

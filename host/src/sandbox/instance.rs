@@ -44,6 +44,8 @@ pub struct Instance {
     store: Store<GuestCtx>,
     guest: Guest,
     limits: Arc<SandboxLimits>,
+    /// Whether its unusable scores have been logged (once per instance).
+    bad_scores_logged: bool,
 }
 
 /// Runs a call into a guest, turning a panic of a host function it called (a host bug the guest
@@ -111,6 +113,7 @@ impl Instance {
             store,
             guest,
             limits,
+            bad_scores_logged: false,
         }
     }
 
@@ -340,7 +343,10 @@ impl Instance {
         Ok(out)
     }
 
-    /// Asks an optimizer to score signals; one finite score per signal.
+    /// Asks an optimizer to score signals: one score per signal, clamped to 0..1. Scores that
+    /// are not one finite value per signal are ignored (logged once), not a reason to halt:
+    /// the host measures them, the contract never used them before 0.2.3's host. A trap
+    /// halts, as in any call.
     pub fn score(&mut self, signals: &[Signal], now: TimestampMs) -> Result<Vec<f64>, Halt> {
         let scores = optimizer_call!(self, now, |g, store, c| {
             let wit_signals: Vec<_> = signals.iter().map(c::signal_out).collect();
@@ -350,15 +356,17 @@ impl Instance {
             return Ok(Vec::new());
         };
         if scores.len() != signals.len() || scores.iter().any(|s| !s.is_finite()) {
-            return Err(Halt {
-                reason: format!(
-                    "score returned {} values for {} signals (one finite score each is required)",
+            if !std::mem::replace(&mut self.bad_scores_logged, true) {
+                tracing::warn!(
+                    deployment = %self.store.data().name,
+                    "score returned {} values for {} signals (one finite score each is needed); its scores are not measured",
                     scores.len(),
                     signals.len()
-                ),
-            });
+                );
+            }
+            return Ok(Vec::new());
         }
-        Ok(scores)
+        Ok(scores.into_iter().map(|s| s.clamp(0.0, 1.0)).collect())
     }
 
     /// Takes the signals the guest emitted since the last take.

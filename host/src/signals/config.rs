@@ -435,7 +435,9 @@ impl SignalsConfig {
                 ));
             }
             if !(r.depth_bps > 0.0 && r.impact_quote > 0.0 && r.impact_quote < 1e9) {
-                return Err("regimes: depth_bps and impact_quote must be above 0".into());
+                return Err(
+                    "regimes: depth_bps must be above 0, impact_quote above 0 and below 1e9".into(),
+                );
             }
         }
         for t in &self.triangle {

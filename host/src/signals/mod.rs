@@ -191,20 +191,22 @@ impl Detectors {
             let Some((direction, strength, confidence)) = detector.on_bar(bar, features) else {
                 continue;
             };
-            // A bar's non-finite value makes no signal, as a guest's is refused.
-            if !(strength.is_finite() && confidence.is_finite()) {
-                continue;
-            }
             out.push(Signal {
                 symbol: bar.symbol,
                 time: bar.close_time(),
                 direction,
-                strength: strength.clamp(0.0, 1.0),
-                confidence: confidence.clamp(0.0, 1.0),
+                strength,
+                confidence,
                 kind: detector.kind(),
                 horizon_ms: u64::from(detector.horizon_bars()) * u64::from(bar.interval_ms),
                 source: source.clone(),
             });
+        }
+        // A non-finite value makes no signal, as a guest's is refused.
+        out.retain(|s| s.strength.is_finite() && s.confidence.is_finite());
+        for s in &mut out {
+            s.strength = s.strength.clamp(0.0, 1.0);
+            s.confidence = s.confidence.clamp(0.0, 1.0);
         }
         out
     }

@@ -1,14 +1,18 @@
-//! What became of each signal: from the close it was made at, the bars of its symbol that
-//! follow are watched until its horizon has passed; then its outcome is the return in its
-//! direction at the first close at or after the horizon, whether that return was positive (a
-//! hit), the largest adverse and favourable excursions on the way (from the bars' lows and
-//! highs), and the return at each quarter of the horizon ([`CHECKPOINTS`]), which shows how
-//! the edge builds or decays.
+//! What became of each signal: from its entry price, the bars of its symbol that follow are
+//! watched until its horizon has passed; then its outcome is the return in its direction at
+//! the first close at or after the horizon, whether that return was positive (a hit), the
+//! largest adverse and favourable excursions on the way (from the bars' lows and highs), and
+//! the return at each quarter of the horizon ([`CHECKPOINTS`]), which shows how the edge
+//! builds or decays.
 //!
-//! Only bars that open at or after the signal's time count (a bar already under way when the
-//! signal was made holds prices from before it), so nothing the signal could have seen is
-//! scored. Neutral signals predict no direction and are not tracked; a signal whose symbol has
-//! no price yet, or whose horizon is beyond [`MAX_HORIZON_MS`], is counted as untracked.
+//! The entry is the close of the symbol's bar that closed when the signal was made (a signal at
+//! a bar's close), else the open of the symbol's first bar opening at or after it (a signal on
+//! another symbol, or one made between bars: the first price it could have traded at). Only
+//! bars that open at or after the signal's time count, so nothing from before it is scored.
+//! Neutral signals predict no direction and are not followed. Untracked (counted): a horizon
+//! beyond [`MAX_HORIZON_MS`], a source with [`MAX_PENDING_PER_SOURCE`] signals waiting, the
+//! oldest when [`MAX_PENDING`] wait, and one still waiting a day after its horizon (its symbol
+//! stopped trading). Bars with a non-finite or non-positive price are skipped.
 
 use crate::model::{Bar, Direction, Signal, SignalKind, SymbolId, TimestampMs};
 use serde::Serialize;
@@ -23,6 +27,16 @@ pub const MAX_HORIZON_MS: u64 = 90 * 86_400_000;
 
 /// Most signals waiting for their outcome at once; past it the oldest is dropped (untracked).
 pub const MAX_PENDING: usize = 200_000;
+
+/// Most signals of one source waiting at once; its further signals are untracked, so a source
+/// that floods the path cannot push the others' out.
+pub const MAX_PENDING_PER_SOURCE: usize = 50_000;
+
+/// How long after its horizon a signal may still wait for a bar of its symbol.
+const GRACE_MS: i64 = 86_400_000;
+
+/// Bars between sweeps for signals whose symbol stopped trading.
+const SWEEP_EVERY: u64 = 4_096;
 
 /// One signal with what became of it.
 #[derive(utoipa::ToSchema, Clone, Debug, PartialEq, Serialize)]
@@ -71,7 +85,8 @@ pub struct Outcome {
 struct Pending {
     signal: Signal,
     symbol: Arc<str>,
-    entry: f64,
+    /// Known at once for a signal at its symbol's bar close, else from the first bar's open.
+    entry: Option<f64>,
     favourable: f64,
     adverse: f64,
     path: [f64; 4],
@@ -90,20 +105,22 @@ impl Pending {
         }
     }
 
-    fn ret(&self, price: f64) -> f64 {
-        self.sign() * (price / self.entry - 1.0)
+    fn ret(&self, entry: f64, price: f64) -> f64 {
+        self.sign() * (price / entry - 1.0)
     }
 
-    /// Takes `bar` into account; the outcome once its horizon has passed.
+    /// Takes `bar` (its prices finite and positive) into account; the outcome once its horizon
+    /// has passed.
     fn on_bar(&mut self, bar: &Bar) -> Option<Outcome> {
         if bar.open_time < self.signal.time {
             return None;
         }
+        let entry = *self.entry.get_or_insert(bar.open);
         let (high, low, close) = (bar.high, bar.low, bar.close);
         let (best, worst) = if self.sign() > 0.0 {
-            (self.ret(high), self.ret(low))
+            (self.ret(entry, high), self.ret(entry, low))
         } else {
-            (self.ret(low), self.ret(high))
+            (self.ret(entry, low), self.ret(entry, high))
         };
         self.favourable = self.favourable.max(best);
         self.adverse = self.adverse.min(worst);
@@ -111,13 +128,13 @@ impl Pending {
         while self.reached < CHECKPOINTS.len()
             && elapsed >= CHECKPOINTS[self.reached] * self.signal.horizon_ms as f64
         {
-            self.path[self.reached] = self.ret(close);
+            self.path[self.reached] = self.ret(entry, close);
             self.reached += 1;
         }
         if self.reached < CHECKPOINTS.len() {
             return None;
         }
-        let realized_return = self.ret(close);
+        let realized_return = self.ret(entry, close);
         Some(Outcome {
             source: self.signal.source.clone(),
             kind: self.signal.kind,
@@ -127,7 +144,7 @@ impl Pending {
             strength: self.signal.strength,
             confidence: self.signal.confidence,
             horizon_ms: self.signal.horizon_ms,
-            entry_price: self.entry,
+            entry_price: entry,
             exit_price: close,
             exit_time_ms: bar.close_time(),
             realized_return,
@@ -144,38 +161,40 @@ impl Pending {
 #[derive(Default)]
 pub struct OutcomeTracker {
     pending: HashMap<SymbolId, VecDeque<Pending>>,
+    per_source: HashMap<Arc<str>, usize>,
     count: usize,
     seq: u64,
+    bars: u64,
     untracked: u64,
 }
 
 impl OutcomeTracker {
-    /// Watches `signal`, made when its symbol (named `symbol`) last closed at `entry`, with the
-    /// optimizers' `scores` of it; false when it cannot be tracked (neutral, no price, a
-    /// horizon too long).
+    /// Follows `signal` (its symbol named `symbol`), with the optimizers' `scores` of it;
+    /// `last_close` is its symbol's latest bar as (close time, close), if any. False when it
+    /// is not followed (neutral, or untracked: see the module).
     pub fn track(
         &mut self,
         signal: &Signal,
         symbol: Arc<str>,
-        entry: Option<f64>,
+        last_close: Option<(TimestampMs, f64)>,
         scores: Vec<(Arc<str>, f64)>,
     ) -> bool {
-        let entry = entry.filter(|p| p.is_finite() && *p > 0.0);
-        let Some(entry) = entry else {
-            self.untracked += 1;
-            return false;
-        };
         if signal.direction == Direction::Neutral {
             return false;
         }
-        if signal.horizon_ms > MAX_HORIZON_MS {
+        let waiting = self.per_source.get(&signal.source).copied().unwrap_or(0);
+        if signal.horizon_ms > MAX_HORIZON_MS || waiting >= MAX_PENDING_PER_SOURCE {
             self.untracked += 1;
             return false;
         }
         if self.count == MAX_PENDING {
             self.drop_oldest();
         }
+        let entry = last_close
+            .filter(|(time, close)| *time == signal.time && close.is_finite() && *close > 0.0)
+            .map(|(_, close)| close);
         self.seq += 1;
+        *self.per_source.entry(signal.source.clone()).or_default() += 1;
         self.pending
             .entry(signal.symbol)
             .or_default()
@@ -194,6 +213,17 @@ impl OutcomeTracker {
         true
     }
 
+    /// Counts a signal of `source` as no longer waiting.
+    fn release(&mut self, source: &str) {
+        self.count -= 1;
+        if let Some(n) = self.per_source.get_mut(source) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_source.remove(source);
+            }
+        }
+    }
+
     fn drop_oldest(&mut self) {
         let oldest = self
             .pending
@@ -201,28 +231,61 @@ impl OutcomeTracker {
             .filter_map(|(symbol, list)| list.front().map(|p| (p.seq, *symbol)))
             .min();
         if let Some((_, symbol)) = oldest
-            && let Some(list) = self.pending.get_mut(&symbol)
+            && let Some(p) = self.pending.get_mut(&symbol).and_then(VecDeque::pop_front)
         {
-            list.pop_front();
-            self.count -= 1;
+            self.release(&p.signal.source);
             self.untracked += 1;
         }
     }
 
+    /// Drops the signals still waiting a day after their horizon at `now`.
+    fn sweep(&mut self, now: TimestampMs) {
+        let mut gone = Vec::new();
+        for list in self.pending.values_mut() {
+            list.retain(|p| {
+                let due = p.signal.time.saturating_add(p.signal.horizon_ms as i64);
+                let keep = due.saturating_add(GRACE_MS) >= now;
+                if !keep {
+                    gone.push(p.signal.source.clone());
+                }
+                keep
+            });
+        }
+        for source in gone {
+            self.release(&source);
+            self.untracked += 1;
+        }
+        self.pending.retain(|_, list| !list.is_empty());
+    }
+
     /// Takes a closed bar into account; the outcomes it completes, oldest signal first.
     pub fn on_bar(&mut self, bar: &Bar) -> Vec<Outcome> {
+        self.bars += 1;
+        if self.bars.is_multiple_of(SWEEP_EVERY) {
+            self.sweep(bar.close_time());
+        }
+        let priced = [bar.open, bar.high, bar.low, bar.close]
+            .iter()
+            .all(|p| p.is_finite() && *p > 0.0);
+        if !priced {
+            return Vec::new();
+        }
         let Some(list) = self.pending.get_mut(&bar.symbol) else {
             return Vec::new();
         };
         let mut done = Vec::new();
+        let mut finished = Vec::new();
         list.retain_mut(|p| match p.on_bar(bar) {
             Some(outcome) => {
                 done.push(outcome);
+                finished.push(p.signal.source.clone());
                 false
             }
             None => true,
         });
-        self.count -= done.len();
+        for source in finished {
+            self.release(&source);
+        }
         done
     }
 
@@ -231,14 +294,9 @@ impl OutcomeTracker {
         self.count
     }
 
-    /// Signals that could not be tracked (no price, too long a horizon, dropped when full).
+    /// Signals that could not be followed (see the module).
     pub fn untracked(&self) -> u64 {
         self.untracked
-    }
-
-    /// When `symbol`'s oldest waiting signal was made, for tests and status.
-    pub fn oldest(&self, symbol: SymbolId) -> Option<TimestampMs> {
-        self.pending.get(&symbol)?.front().map(|p| p.signal.time)
     }
 }
 
@@ -277,7 +335,7 @@ mod tests {
         assert!(t.track(
             &signal(Direction::Long, 240_000),
             "BTCUSDT".into(),
-            Some(100.0),
+            Some((60_000, 100.0)),
             vec![("opt".into(), 0.9)]
         ));
         // A bar already under way when the signal was made does not count.
@@ -307,7 +365,7 @@ mod tests {
         t.track(
             &signal(Direction::Short, 60_000),
             "BTCUSDT".into(),
-            Some(100.0),
+            Some((60_000, 100.0)),
             Vec::new(),
         );
         let o = &t.on_bar(&bar(60_000, 101.0, 90.0, 95.0))[0];
@@ -318,29 +376,72 @@ mod tests {
     }
 
     #[test]
-    fn untrackable_signals_are_counted_and_the_oldest_goes_when_full() {
+    fn a_signal_between_bars_enters_at_the_next_open() {
+        let mut t = OutcomeTracker::default();
+        // The symbol's last bar closed before the signal (made on another symbol's bar).
+        t.track(
+            &signal(Direction::Long, 60_000),
+            "ETHUSDT".into(),
+            Some((30_000, 90.0)),
+            Vec::new(),
+        );
+        let mut b = bar(60_000, 103.0, 99.0, 102.0);
+        b.open = 100.0;
+        let o = &t.on_bar(&b)[0];
+        assert_eq!(o.entry_price, 100.0);
+        assert!((o.realized_return - 0.02).abs() < 1e-12);
+        // A bar with a broken price is skipped.
+        t.track(
+            &signal(Direction::Long, 60_000),
+            "ETHUSDT".into(),
+            None,
+            Vec::new(),
+        );
+        assert!(t.on_bar(&bar(60_000, f64::NAN, 99.0, 102.0)).is_empty());
+        assert_eq!(t.pending(), 1);
+    }
+
+    #[test]
+    fn untrackable_signals_are_counted_and_floods_are_bounded() {
         let mut t = OutcomeTracker::default();
         assert!(!t.track(
             &signal(Direction::Neutral, 60_000),
             "X".into(),
-            Some(1.0),
+            None,
             vec![]
         ));
-        assert!(!t.track(&signal(Direction::Long, 60_000), "X".into(), None, vec![]));
         assert!(!t.track(
             &signal(Direction::Long, MAX_HORIZON_MS + 1),
             "X".into(),
-            Some(1.0),
+            Some((60_000, 1.0)),
             vec![]
         ));
-        assert_eq!(t.untracked(), 2);
-        for i in 0..MAX_PENDING + 1 {
+        assert_eq!(
+            t.untracked(),
+            1,
+            "a neutral signal is not followed, not untracked"
+        );
+        // One source past its share: its own further signals go untracked.
+        for _ in 0..MAX_PENDING_PER_SOURCE + 3 {
+            t.track(&signal(Direction::Long, 60_000), "X".into(), None, vec![]);
+        }
+        assert_eq!(t.pending(), MAX_PENDING_PER_SOURCE);
+        assert_eq!(t.untracked(), 4);
+        // Many sources past the global bound: the oldest go.
+        for i in 0..MAX_PENDING {
             let mut s = signal(Direction::Long, 60_000);
-            s.time = i as i64;
-            t.track(&s, "X".into(), Some(1.0), vec![]);
+            s.source = format!("s{}", i % 7).into();
+            t.track(&s, "X".into(), None, vec![]);
         }
         assert_eq!(t.pending(), MAX_PENDING);
-        assert_eq!(t.oldest(0), Some(1));
-        assert_eq!(t.untracked(), 3);
+        assert_eq!(t.untracked(), 4 + MAX_PENDING_PER_SOURCE as u64);
+        // A day after their horizon with no bar of their symbol, the rest are swept.
+        let mut other = bar(0, 1.0, 1.0, 1.0);
+        other.symbol = 1;
+        other.open_time = 3 * 86_400_000;
+        for _ in 0..SWEEP_EVERY {
+            t.on_bar(&other);
+        }
+        assert_eq!(t.pending(), 0);
     }
 }

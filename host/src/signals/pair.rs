@@ -63,11 +63,6 @@ impl Pair {
         }
     }
 
-    /// The latest Engle-Granger test, when one has run.
-    pub fn test(&self) -> Option<&EngleGranger> {
-        self.fit.as_ref()
-    }
-
     /// Takes `bar` in; the pair's signals when it completes a matched bar that crosses.
     pub fn on_bar(&mut self, bar: &Bar, market: &MarketData) -> Vec<Signal> {
         let c = &self.config;
@@ -134,7 +129,8 @@ impl Pair {
         let sd = ((squares - sum * sum / n) / (n - 1.0)).max(0.0).sqrt();
         let z = (la - fit.beta * lb - sum / n) / sd;
         let was_beyond = std::mem::replace(&mut self.beyond, z.abs() >= c.entry_z);
-        if !z.is_finite() || !self.beyond || was_beyond || fit.p_value > c.max_p_value {
+        let tested = fit.p_value.is_finite() && fit.p_value <= c.max_p_value;
+        if !z.is_finite() || !self.beyond || was_beyond || !tested {
             return Vec::new();
         }
         let strength = (z.abs() / (2.0 * c.entry_z)).min(1.0);

@@ -25,6 +25,13 @@ pub const WINDOW: usize = 500;
 /// Scores each optimizer keeps on the board.
 pub const OPTIMIZER_WINDOW: usize = 2_000;
 
+/// Source x kind x symbol windows the board keeps (sources come and go: deployments, model
+/// versions); past it the one whose latest outcome is oldest goes.
+pub const MAX_WINDOWS: usize = 10_000;
+
+/// Optimizers the board keeps; past it the one scored longest ago goes.
+pub const MAX_OPTIMIZERS: usize = 1_000;
+
 /// z of a two-sided 95 % interval.
 const Z95: f64 = 1.959_963_984_540_054;
 
@@ -215,7 +222,11 @@ pub fn optimizer_skill(optimizer: Arc<str>, pairs: &[(f64, f64)]) -> OptimizerSk
     }
 }
 
-type Key = (Arc<str>, SignalKind, Arc<str>);
+/// An optimizer's (score, realised return) pairs, oldest first.
+type Pairs = VecDeque<(f64, f64)>;
+
+/// A source, kind and symbol.
+pub type Key = (Arc<str>, SignalKind, Arc<str>);
 
 /// The quality of a span of outcomes, as `stratbox signals report` prints it.
 #[derive(utoipa::ToSchema, Clone, Debug, Default, PartialEq, Serialize)]
@@ -250,7 +261,10 @@ pub fn tally(
     }
     let mut sources: Vec<Quality> = keys
         .into_iter()
-        .map(|((source, kind, symbol), list)| summarize(source, kind, symbol, &list))
+        .map(|((source, kind, symbol), mut list)| {
+            list.sort_by_key(|o| o.time_ms);
+            summarize(source, kind, symbol, &list)
+        })
         .collect();
     for ((source, kind), (symbols, mut list)) in all {
         if symbols > 1 {
@@ -334,6 +348,8 @@ struct Window {
     sums: Sums,
     rank_ic: Option<f64>,
     since_refresh: usize,
+    /// The board's outcome count when it last took one in.
+    last_seen: u64,
 }
 
 impl Window {
@@ -398,30 +414,65 @@ impl Window {
     }
 }
 
+/// The key seen longest ago among `(key, last seen)`.
+fn oldest<'a, K: Clone + 'a>(entries: impl Iterator<Item = (&'a K, u64)>) -> Option<K> {
+    entries
+        .min_by_key(|(_, seen)| *seen)
+        .map(|(k, _)| k.clone())
+}
+
 /// The rolling quality the engine keeps as outcomes arrive.
 #[derive(Default)]
 pub struct QualityBoard {
     windows: BTreeMap<Key, Window>,
-    optimizers: BTreeMap<Arc<str>, VecDeque<(f64, f64)>>,
+    /// Each optimizer's latest (score, return) pairs and when it last scored.
+    optimizers: BTreeMap<Arc<str>, (Pairs, u64)>,
     resolved: u64,
+}
+
+/// What taking an outcome in did to the board.
+pub struct Added {
+    /// The key's quality after it.
+    pub quality: Quality,
+    /// A window dropped to stay within [`MAX_WINDOWS`].
+    pub evicted: Option<Key>,
 }
 
 impl QualityBoard {
     /// Takes `outcome` in; the key's quality after it, from running sums (its rank IC as of
     /// the window's last refresh, every [`REFRESH_EVERY`] outcomes).
-    pub fn add(&mut self, outcome: &Outcome) -> Quality {
+    pub fn add(&mut self, outcome: &Outcome) -> Added {
         self.resolved += 1;
+        let now = self.resolved;
         for (optimizer, score) in &outcome.scores {
-            let window = self.optimizers.entry(optimizer.clone()).or_default();
+            if !self.optimizers.contains_key(optimizer)
+                && self.optimizers.len() >= MAX_OPTIMIZERS
+                && let Some(stale) = oldest(self.optimizers.iter().map(|(k, v)| (k, v.1)))
+            {
+                self.optimizers.remove(&stale);
+            }
+            let (window, seen) = self.optimizers.entry(optimizer.clone()).or_default();
             if window.len() == OPTIMIZER_WINDOW {
                 window.pop_front();
             }
             window.push_back((*score, outcome.realized_return));
+            *seen = now;
         }
         let key = (outcome.source.clone(), outcome.kind, outcome.symbol.clone());
+        let mut evicted = None;
+        if !self.windows.contains_key(&key) && self.windows.len() >= MAX_WINDOWS {
+            evicted = oldest(self.windows.iter().map(|(k, w)| (k, w.last_seen)));
+            if let Some(stale) = &evicted {
+                self.windows.remove(stale);
+            }
+        }
         let window = self.windows.entry(key).or_default();
         window.push(Scored::from(outcome));
-        window.quick(outcome.source.clone(), outcome.kind, outcome.symbol.clone())
+        window.last_seen = now;
+        Added {
+            quality: window.quick(outcome.source.clone(), outcome.kind, outcome.symbol.clone()),
+            evicted,
+        }
     }
 
     /// The quality of every source x kind x symbol, sorted by them, computed afresh.
@@ -443,7 +494,7 @@ impl QualityBoard {
     pub fn optimizers(&mut self) -> Vec<OptimizerSkill> {
         self.optimizers
             .iter_mut()
-            .map(|(name, w)| optimizer_skill(name.clone(), w.make_contiguous()))
+            .map(|(name, (w, _))| optimizer_skill(name.clone(), w.make_contiguous()))
             .collect()
     }
 
@@ -524,7 +575,7 @@ mod tests {
                 path: [r / 4.0, r / 2.0, r * 0.75, r],
                 scores: Vec::new(),
             };
-            last = Some(board.add(&outcome));
+            last = Some(board.add(&outcome).quality);
         }
         let quick = last.unwrap();
         let exact = board.qualities().remove(0);
@@ -537,7 +588,7 @@ mod tests {
         ] {
             assert!((a - b).abs() < 1e-12, "{a} vs {b}");
         }
-        // WINDOW + 137 outcomes: the last refresh was 12 outcomes ago.
+        // WINDOW + 137 outcomes: the rank IC is that of a refresh a few outcomes ago.
         assert!((quick.rank_ic.unwrap() - exact.rank_ic.unwrap()).abs() < 0.05);
     }
 

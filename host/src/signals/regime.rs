@@ -2,7 +2,8 @@
 //!
 //! - volatility: the realised volatility of the last `vol_window` log returns (sample standard
 //!   deviation), ranked among its own last `vol_history` values: `low` in the bottom
-//!   `low_quantile`, `high` above `high_quantile`, `normal` between;
+//!   `low_quantile`, `high` above `high_quantile`, `normal` between; nothing is published
+//!   until [`MIN_HISTORY`] values are held (a rank among a few means little);
 //! - trend: `up` or `down` (by the sign of the log return over `slope_bars`) while the ADX is at
 //!   least `trend_adx`, `range` while it is below `range_adx`; between the two the regime
 //!   stays as it was (hysteresis; `range` at first);
@@ -26,6 +27,10 @@ use std::sync::Arc;
 
 /// Regime changes kept per symbol.
 pub const CHANGES_KEPT: usize = 1_000;
+
+/// Realised volatilities a symbol's history must hold (or all of `vol_history`, if fewer)
+/// before its regimes are published.
+pub const MIN_HISTORY: usize = 100;
 
 /// How volatile a symbol is against its own history.
 #[derive(utoipa::ToSchema, Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -177,6 +182,10 @@ impl Regimes {
         {
             let at = s.sorted.partition_point(|v| *v < old);
             s.sorted.remove(at);
+        }
+        // Ranked among too few, the first volatilities would all look extreme.
+        if s.history.len() < c.vol_history.min(MIN_HISTORY) {
+            return;
         }
         let at_or_below = s.sorted.partition_point(|v| *v <= rv);
         let percentile = at_or_below as f64 / s.history.len() as f64;

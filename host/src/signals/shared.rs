@@ -40,6 +40,22 @@ impl SignalsView {
             .insert(quality.symbol.clone(), quality);
     }
 
+    /// Forgets the quality of `key`'s source x kind x symbol.
+    pub fn remove_quality(&mut self, key: &super::quality::Key) {
+        let (source, kind, symbol) = key;
+        if let Some(kinds) = self.quality.get_mut(source) {
+            if let Some(symbols) = kinds.get_mut(kind) {
+                symbols.remove(symbol);
+                if symbols.is_empty() {
+                    kinds.remove(kind);
+                }
+            }
+            if kinds.is_empty() {
+                self.quality.remove(source);
+            }
+        }
+    }
+
     /// The latest quality of `source`'s `kind` signals on `symbol` (by name).
     pub fn quality(&self, source: &str, kind: SignalKind, symbol: &str) -> Option<&Quality> {
         self.quality.get(source)?.get(&kind)?.get(symbol)

@@ -7,7 +7,7 @@
 //!
 //! Strength: how far the close lies beyond the broken band, in half band widths (half a width
 //! or more counting 1). Confidence: 0.5, up to 1 the lower the contracted bandwidth ranked
-//! (the lowest of the lookback counting 1). A bar missing a feature restarts the symbol's
+//! (the share of the lookback's other bandwidths below it: the lowest of the lookback counts 1). A bar missing a feature restarts the symbol's
 //! bandwidth history.
 
 use super::breakout::VolumeWindow;
@@ -77,9 +77,9 @@ impl Detector for Squeeze {
                 if s.widths.len() > c.lookback {
                     s.widths.pop_front();
                 }
-                // The share of the lookback's bandwidths at or below this one.
+                // The share of the lookback's other bandwidths below this one (0: the lowest).
                 let rank = (s.widths.len() == c.lookback).then(|| {
-                    s.widths.iter().filter(|w| **w <= width).count() as f64 / c.lookback as f64
+                    s.widths.iter().filter(|w| **w < width).count() as f64 / (c.lookback - 1) as f64
                 });
                 let contracted = rank.filter(|r| *r <= c.quantile);
                 Some((upper, lower, contracted))

@@ -10,10 +10,11 @@
 //! mispricing: signals on all three legs in the loop's direction (first loop: long ETHBTC,
 //! long BTCUSDT, short ETHUSDT; second: the opposite), once per crossing into the edge.
 //!
-//! Prices are the books' best bid and ask where the market has books, else the last closes
-//! (bid = ask = close, a cruder test, with half the confidence). The three must be no older
-//! than `max_age_ms` apart. Strength: the net edge over `full_edge` (capped at 1).
-//! Evaluated after each bar of any leg.
+//! Prices are the books' best bid and ask where the market has books (each no older than
+//! `max_age_ms` at the bar's close), else the closes of the three legs' bars of the same close
+//! time (bid = ask = close, a cruder test, with half the confidence). Strength: the net edge
+//! over `full_edge` (capped at 1). Evaluated after each bar of any leg; the signal's time is
+//! the bar's close or the newest book's time, whichever is later.
 
 use super::config::TriangleConfig;
 use crate::market::{MarketData, Top};
@@ -84,10 +85,20 @@ impl Triangle {
         let priced = tops
             .iter()
             .all(|t| t.bid.0.is_finite() && t.ask.0.is_finite() && t.bid.0 > 0.0 && t.ask.0 > 0.0);
-        let newest = tops.iter().map(|t| t.time).max().unwrap_or(0);
+        let now = bar.close_time();
         let oldest = tops.iter().map(|t| t.time).min().unwrap_or(0);
-        if !priced || newest - oldest > c.max_age_ms {
-            self.beyond = false;
+        let newest = tops.iter().map(|t| t.time).max().unwrap_or(0);
+        // A leg priced by its close (no book: no sizes) counts only once its bar of this close
+        // time is in; a book counts while no older than max_age_ms. Until then nothing is
+        // decided, and the last decision stands.
+        let fresh = tops.iter().all(|t| {
+            if t.ask.1 > 0.0 && t.bid.1 > 0.0 {
+                now - t.time <= c.max_age_ms
+            } else {
+                t.time == now
+            }
+        });
+        if !priced || !fresh || newest - oldest > c.max_age_ms {
             return Vec::new();
         }
         let (first, second) = Self::loops(&tops, c.taker_fee);
@@ -114,7 +125,7 @@ impl Triangle {
             .into_iter()
             .map(|(symbol, direction)| Signal {
                 symbol,
-                time: bar.close_time(),
+                time: now.max(newest),
                 direction,
                 strength,
                 confidence,

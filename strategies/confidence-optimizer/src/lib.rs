@@ -1,8 +1,9 @@
 //! A signal optimizer: drops signals below a minimum strength, lowers confidence when the
 //! market is volatile, and keeps only the strongest signal per symbol and direction. With the
 //! host's measurements (contract 0.2.3's `conditions`) it can also drop the signals of a
-//! source whose measured hit rate on that kind and symbol is below `min_hit_rate` (once it has
-//! `min_outcomes` outcomes), and every signal on a symbol in the high-volatility regime.
+//! source whose measured hit rate on that kind and symbol is surely below `min_hit_rate` (the
+//! upper end of its 95 % interval is, once it has `min_outcomes` outcomes), and every signal
+//! on a symbol in the high-volatility regime.
 //! Config: `{"min_strength": 0.1, "volatility_scale": 100.0, "min_hit_rate": 0.0,
 //! "min_outcomes": 20, "skip_high_volatility": false}`.
 
@@ -26,7 +27,7 @@ impl ConfidenceOptimizer {
         if self.min_hit_rate > 0.0
             && let Some(q) = conditions::signal_quality(&s.source, s.kind, s.symbol)
             && q.signals >= self.min_outcomes
-            && q.hit_rate < self.min_hit_rate
+            && q.hit_rate_high < self.min_hit_rate
         {
             return false;
         }
