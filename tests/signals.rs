@@ -29,12 +29,31 @@ fn bar(i: usize, close: f64, range: f64, volume: f64) -> Bar {
     }
 }
 
-/// Every signal the detectors of `config` make over `bars`, bar by bar.
-fn run(config: &SignalsConfig, bars: &[Bar]) -> Vec<Signal> {
+/// A market of BTCUSDT computing what the detectors of `config` read, and those detectors.
+fn market_for(config: &SignalsConfig) -> (MarketData, Detectors) {
     let features = with_detector_features(&FeatureConfig::default(), config).unwrap();
     let mut market = MarketData::new(FeatureEngine::new(features).unwrap());
     market.add_symbol("BTCUSDT");
-    let mut detectors = Detectors::new(config, &mut market).unwrap();
+    let detectors = Detectors::new(config, &mut market).unwrap();
+    (market, detectors)
+}
+
+/// An engine (BTCUSDT) running the detectors of `config`, with the confidence optimizer
+/// deployed as `opt` with `optimizer` (its JSON configuration).
+fn engine_for(config: &SignalsConfig, optimizer: &str) -> stratbox::engine::Engine {
+    let mut engine = common::engine(SandboxLimits::default());
+    engine.market().write().unwrap().features =
+        FeatureEngine::new(with_detector_features(&FeatureConfig::default(), config).unwrap())
+            .unwrap();
+    let detectors = Detectors::new(config, &mut engine.market().write().unwrap()).unwrap();
+    engine.set_detectors(detectors);
+    common::deploy(&mut engine, "opt", "confidence-optimizer", optimizer);
+    engine
+}
+
+/// Every signal the detectors of `config` make over `bars`, bar by bar.
+fn run(config: &SignalsConfig, bars: &[Bar]) -> Vec<Signal> {
+    let (mut market, mut detectors) = market_for(config);
     let mut out = Vec::new();
     for b in bars {
         market.push_bar(*b);
@@ -285,13 +304,7 @@ fn every_signal_is_scored_at_its_horizon_and_each_optimizers_scores_with_it() {
         .map(|c| c.to_bar(0, 60_000))
         .collect();
     let config = all();
-    let mut engine = common::engine(SandboxLimits::default());
-    engine.market().write().unwrap().features =
-        FeatureEngine::new(with_detector_features(&FeatureConfig::default(), &config).unwrap())
-            .unwrap();
-    let detectors = Detectors::new(&config, &mut engine.market().write().unwrap()).unwrap();
-    engine.set_detectors(detectors);
-    common::deploy(&mut engine, "opt", "confidence-optimizer", "{}");
+    let mut engine = engine_for(&config, "{}");
     for b in &bars {
         engine.handle(&MarketEvent::Bar(*b));
     }
@@ -755,10 +768,7 @@ fn regimes_follow_volatility_trend_and_the_book() {
         }),
         ..SignalsConfig::default()
     };
-    let features = with_detector_features(&FeatureConfig::default(), &config).unwrap();
-    let mut market = MarketData::new(FeatureEngine::new(features).unwrap());
-    market.add_symbol("BTCUSDT");
-    let mut detectors = Detectors::new(&config, &mut market).unwrap();
+    let (mut market, mut detectors) = market_for(&config);
     // 150 calm bars wobbling around 100, 60 rising 1 % a bar with little noise, 60 swinging
     // 3 % either way, then 40 quieter than anything before.
     let mut closes: Vec<f64> = (0..150)
@@ -833,13 +843,7 @@ fn optimized_with(
         regimes: Some(stratbox::signals::config::RegimeConfig::default()),
         ..all()
     };
-    let mut engine = common::engine(SandboxLimits::default());
-    engine.market().write().unwrap().features =
-        FeatureEngine::new(with_detector_features(&FeatureConfig::default(), &config).unwrap())
-            .unwrap();
-    let detectors = Detectors::new(&config, &mut engine.market().write().unwrap()).unwrap();
-    engine.set_detectors(detectors);
-    common::deploy(&mut engine, "opt", "confidence-optimizer", optimizer);
+    let mut engine = engine_for(&config, optimizer);
     for b in bars {
         engine.handle(&MarketEvent::Bar(*b));
     }

@@ -26,7 +26,7 @@ pub mod triangle;
 use crate::features::{FeatureConfig, FeatureEngine, WindowInput};
 use crate::inference::PredictionEvent;
 use crate::market::MarketData;
-use crate::model::{Bar, Direction, Signal, SignalKind};
+use crate::model::{Bar, Direction, Signal, SignalKind, SymbolId, TimestampMs};
 use config::SignalsConfig;
 use std::sync::Arc;
 
@@ -92,6 +92,29 @@ fn spec_of(name: &str) -> Option<String> {
     cuts.filter_map(|end| stratbox_ta::Spec::parse(&feature[..end]).ok())
         .find(|spec| spec.column_names().iter().any(|c| c == feature))
         .map(|spec| spec.name())
+}
+
+/// The arbitrage signals of a cross-symbol detector: one per leg, each in its direction, all
+/// of one strength, confidence, time, horizon and source.
+pub(crate) fn leg_signals(
+    legs: impl IntoIterator<Item = (SymbolId, Direction)>,
+    time: TimestampMs,
+    (strength, confidence): (f64, f64),
+    horizon_ms: u64,
+    source: &Arc<str>,
+) -> Vec<Signal> {
+    legs.into_iter()
+        .map(|(symbol, direction)| Signal {
+            symbol,
+            time,
+            direction,
+            strength,
+            confidence,
+            kind: SignalKind::Arbitrage,
+            horizon_ms,
+            source: source.clone(),
+        })
+        .collect()
 }
 
 /// The detectors `[signals]` runs.

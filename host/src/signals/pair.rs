@@ -11,8 +11,9 @@
 //! falls from `max_p_value` to 0. The test sees only bars up to the one it runs at.
 
 use super::config::PairConfig;
+use super::leg_signals;
 use crate::market::MarketData;
-use crate::model::{Bar, Direction, Signal, SignalKind, SymbolId, TimestampMs};
+use crate::model::{Bar, Direction, Signal, SymbolId, TimestampMs};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use stratbox_quant::cointegration::{EngleGranger, engle_granger};
@@ -145,18 +146,12 @@ impl Pair {
             (Direction::Long, Direction::Short)
         };
         let horizon_ms = u64::from(c.horizon_bars) * u64::from(bar.interval_ms);
-        [(a, on_a), (b, on_b)]
-            .into_iter()
-            .map(|(symbol, direction)| Signal {
-                symbol,
-                time,
-                direction,
-                strength,
-                confidence,
-                kind: SignalKind::Arbitrage,
-                horizon_ms,
-                source: self.source.clone(),
-            })
-            .collect()
+        leg_signals(
+            [(a, on_a), (b, on_b)],
+            time,
+            (strength, confidence),
+            horizon_ms,
+            &self.source,
+        )
     }
 }

@@ -17,8 +17,9 @@
 //! the bar's close or the newest book's time, whichever is later.
 
 use super::config::TriangleConfig;
+use super::leg_signals;
 use crate::market::{MarketData, Top};
-use crate::model::{Bar, Direction, Signal, SignalKind, SymbolId};
+use crate::model::{Bar, Direction, Signal, SymbolId};
 use std::sync::Arc;
 
 /// One triangle's state.
@@ -121,19 +122,13 @@ impl Triangle {
             (Direction::Short, Direction::Long, Direction::Short)
         };
         let horizon_ms = u64::from(c.horizon_bars) * u64::from(bar.interval_ms);
-        [(ids[0], on_cross), (ids[1], on_base), (ids[2], on_quote)]
-            .into_iter()
-            .map(|(symbol, direction)| Signal {
-                symbol,
-                time: now.max(newest),
-                direction,
-                strength,
-                confidence,
-                kind: SignalKind::Arbitrage,
-                horizon_ms,
-                source: self.source.clone(),
-            })
-            .collect()
+        leg_signals(
+            [(ids[0], on_cross), (ids[1], on_base), (ids[2], on_quote)],
+            now.max(newest),
+            (strength, confidence),
+            horizon_ms,
+            &self.source,
+        )
     }
 }
 
