@@ -192,19 +192,27 @@ fn no_detector_reads_a_bar_after_the_one_it_signals_at() {
         .iter()
         .map(|c| c.to_bar(0, 60_000))
         .collect();
-    let config = all();
+    let config = SignalsConfig {
+        squeeze: Some(SqueezeConfig::default()),
+        regimes: Some(stratbox::signals::config::RegimeConfig::default()),
+        ..all()
+    };
     let whole = run(&config, &bars);
     assert!(
         whole.len() > 20,
         "the detectors fire on real bars: {}",
         whole.len()
     );
-    for kind in [
-        SignalKind::Trend,
-        SignalKind::Reversal,
-        SignalKind::Breakout,
+    for source in [
+        "host:trend",
+        "host:reversal",
+        "host:breakout",
+        "host:squeeze",
     ] {
-        assert!(whole.iter().any(|s| s.kind == kind), "{kind:?} never fired");
+        assert!(
+            whole.iter().any(|s| &*s.source == source),
+            "{source} never fired"
+        );
     }
     for cut in [700, 1500, 2999] {
         let part = run(&config, &bars[..cut]);
@@ -983,6 +991,20 @@ fn a_backtest_runs_the_detectors_and_reports_their_signals_quality() {
         sources.iter().any(|q| q["source"] == "host:trend"),
         "{sources:?}"
     );
+    // Each signal with its outcome, as the bars alone give it.
+    let outcomes = report["signals"]["outcomes"].as_array().unwrap();
+    assert_eq!(outcomes.len(), resolved);
+    for o in outcomes {
+        let s = made
+            .iter()
+            .find(|s| s.time == o["time_ms"].as_i64().unwrap() && *s.source == o["source"])
+            .unwrap();
+        let r = outcome_from_bars(s, &bars).unwrap();
+        assert!(
+            (o["realized_return"].as_f64().unwrap() - r).abs() < 1e-12,
+            "{o}"
+        );
+    }
 
     // A [signals] table that cannot work is refused, naming it.
     std::fs::write(&signals, "[signals.reversal]\noversold = 90.0\n").unwrap();

@@ -270,6 +270,7 @@ pub fn run(runtime: Arc<Runtime>, setup: Backtest<'_>) -> Result<BacktestReport,
                 o.scores.clone(),
             )
         })),
+        outcomes,
     };
     Ok(report)
 }

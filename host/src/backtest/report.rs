@@ -199,6 +199,8 @@ pub struct SignalsReport {
     pub pending: usize,
     /// Their quality per source x kind x symbol, and each optimizer's skill.
     pub quality: crate::signals::quality::QualityReport,
+    /// Each measured signal with its outcome, in the order the outcomes arrived.
+    pub outcomes: Vec<crate::signals::outcome::Outcome>,
 }
 
 impl BacktestReport {
