@@ -759,6 +759,15 @@ fn the_service_scores_its_signals_and_the_report_reads_them_back() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("yesterday"));
+    // A database that is not there is not created empty.
+    let missing = dir.path().join("nope.sqlite");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(["signals", "report", "--db"])
+        .arg(format!("sqlite://{}", missing.display()))
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && !missing.exists());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no database"));
 }
 
 /// Regimes follow the market: a choppy stretch ranges, a steep steady rise trends up, wide

@@ -44,6 +44,17 @@ fn parse_since(text: &str) -> Result<i64, String> {
 pub fn run(command: SignalsCommand) -> anyhow::Result<ExitCode> {
     let SignalsCommand::Report(args) = command;
     let url = args.db.unwrap_or_else(crate::config::default_db_url);
+    // Opening a SQLite URL creates the file: a mistyped path would report nothing, silently.
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .map(|p| p.split('?').next().unwrap_or(p))
+        && !std::path::Path::new(path).exists()
+    {
+        anyhow::bail!(
+            "no database at {path}: give the service's --db (sqlite://path or postgres://...)"
+        );
+    }
     let report = block_on(async {
         let store = Store::open(&url).await?;
         Ok(store.signal_report(args.since).await?)

@@ -39,6 +39,8 @@ pub struct RegimeConfig {
     pub low_quantile: f64,
     /// Above this rank: high volatility.
     pub high_quantile: f64,
+    /// A volatility regime is left only when the rank is this far back inside its line.
+    pub hysteresis: f64,
     /// The trend-strength feature (ADX).
     pub adx: String,
     /// Trending at or above this ADX.
@@ -60,6 +62,7 @@ impl Default for RegimeConfig {
             vol_history: 1_000,
             low_quantile: 1.0 / 3.0,
             high_quantile: 2.0 / 3.0,
+            hysteresis: 0.05,
             adx: "ADX_14".into(),
             trend_adx: 25.0,
             range_adx: 20.0,
@@ -426,6 +429,12 @@ impl SignalsConfig {
                 return Err(format!(
                     "regimes: low_quantile {} and high_quantile {} must lie in 0..1, low first",
                     r.low_quantile, r.high_quantile
+                ));
+            }
+            if !(0.0..0.5).contains(&r.hysteresis) {
+                return Err(format!(
+                    "regimes.hysteresis = {}: give 0 to below 0.5",
+                    r.hysteresis
                 ));
             }
             if !(r.range_adx.is_finite() && r.trend_adx.is_finite() && r.range_adx <= r.trend_adx) {

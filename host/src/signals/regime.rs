@@ -2,7 +2,8 @@
 //!
 //! - volatility: the realised volatility of the last `vol_window` log returns (sample standard
 //!   deviation), ranked among its own last `vol_history` values: `low` in the bottom
-//!   `low_quantile`, `high` above `high_quantile`, `normal` between; nothing is published
+//!   `low_quantile`, `high` above `high_quantile`, `normal` between, each left only once the
+//!   rank is `hysteresis` back inside its line (no flapping on the lines); nothing is published
 //!   until [`MIN_HISTORY`] values are held (a rank among a few means little);
 //! - trend: `up` or `down` (by the sign of the log return over `slope_bars`) while the ADX is at
 //!   least `trend_adx`, `range` while it is below `range_adx`; between the two the regime
@@ -189,9 +190,17 @@ impl Regimes {
         }
         let at_or_below = s.sorted.partition_point(|v| *v <= rv);
         let percentile = at_or_below as f64 / s.history.len() as f64;
-        let volatility = if percentile <= c.low_quantile {
+        // Entered past a quantile line, left only `hysteresis` back inside it.
+        let previous = s.current.as_ref().map(|r| r.volatility);
+        let volatility = if percentile <= c.low_quantile
+            || (previous == Some(VolatilityRegime::Low)
+                && percentile <= c.low_quantile + c.hysteresis)
+        {
             VolatilityRegime::Low
-        } else if percentile > c.high_quantile {
+        } else if percentile > c.high_quantile
+            || (previous == Some(VolatilityRegime::High)
+                && percentile > c.high_quantile - c.hysteresis)
+        {
             VolatilityRegime::High
         } else {
             VolatilityRegime::Normal
