@@ -588,6 +588,23 @@ fn a_triangle_signals_a_cross_rate_out_of_line_beyond_three_fees() {
         "{signals:?}"
     );
     assert_eq!(signals[0].confidence, 0.5, "priced from closes, not books");
+
+    // Legs arriving one by one are judged together: at minute 7 ETH and BTC both rise 1 %
+    // (the cross stays in line), ETH's bar first. Against BTC's previous close it would look
+    // 1 % dear; judged once BTC's bar of the same minute is in, it is not.
+    let mut detectors = Detectors::new(&config, &mut market).unwrap();
+    let mut later = Vec::new();
+    for (i, eth, btc) in [(7, 2000.0, 40_000.0), (8, 2020.0, 40_400.0)] {
+        for (symbol, price) in [(0, 0.05), (1, eth), (2, btc)] {
+            let b = Bar {
+                symbol,
+                ..bar(i, price, 0.0, 1.0)
+            };
+            market.push_bar(b);
+            later.extend(detectors.on_bar(&b, &market));
+        }
+    }
+    assert!(later.is_empty(), "{later:?}");
 }
 
 #[test]
