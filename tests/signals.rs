@@ -29,11 +29,13 @@ fn bar(i: usize, close: f64, range: f64, volume: f64) -> Bar {
     }
 }
 
-/// A market of BTCUSDT computing what the detectors of `config` read, and those detectors.
-fn market_for(config: &SignalsConfig) -> (MarketData, Detectors) {
+/// A market of `symbols` computing what the detectors of `config` read, and those detectors.
+fn market_for(config: &SignalsConfig, symbols: &[&str]) -> (MarketData, Detectors) {
     let features = with_detector_features(&FeatureConfig::default(), config).unwrap();
     let mut market = MarketData::new(FeatureEngine::new(features).unwrap());
-    market.add_symbol("BTCUSDT");
+    for name in symbols {
+        market.add_symbol(name);
+    }
     let detectors = Detectors::new(config, &mut market).unwrap();
     (market, detectors)
 }
@@ -51,9 +53,14 @@ fn engine_for(config: &SignalsConfig, optimizer: &str) -> stratbox::engine::Engi
     engine
 }
 
-/// Every signal the detectors of `config` make over `bars`, bar by bar.
+/// Every signal the detectors of `config` make over `bars` of BTCUSDT, bar by bar.
 fn run(config: &SignalsConfig, bars: &[Bar]) -> Vec<Signal> {
-    let (mut market, mut detectors) = market_for(config);
+    run_on(config, &["BTCUSDT"], bars)
+}
+
+/// Every signal the detectors of `config` make over `bars` of `symbols` (ids in that order).
+fn run_on(config: &SignalsConfig, symbols: &[&str], bars: &[Bar]) -> Vec<Signal> {
+    let (mut market, mut detectors) = market_for(config, symbols);
     let mut out = Vec::new();
     for b in bars {
         market.push_bar(*b);
@@ -491,15 +498,7 @@ fn a_pair_signals_when_its_cointegrated_spread_stretches() {
         }],
         ..SignalsConfig::default()
     };
-    let mut market = MarketData::default();
-    market.add_symbol("AAAUSDT");
-    market.add_symbol("BBBUSDT");
-    let mut detectors = Detectors::new(&config, &mut market).unwrap();
-    let mut signals = Vec::new();
-    for b in pair_bars(300, 250) {
-        market.push_bar(b);
-        signals.extend(detectors.on_bar(&b, &market));
-    }
+    let signals = run_on(&config, &["AAAUSDT", "BBBUSDT"], &pair_bars(300, 250));
     let at: Vec<(i64, u32, Direction)> = signals
         .iter()
         .map(|s| (s.time / 60_000 - 1, s.symbol, s.direction))
@@ -522,15 +521,7 @@ fn a_pair_signals_when_its_cointegrated_spread_stretches() {
         }],
         ..SignalsConfig::default()
     };
-    let mut market = MarketData::default();
-    market.add_symbol("AAAUSDT");
-    market.add_symbol("BBBUSDT");
-    let mut detectors = Detectors::new(&strict, &mut market).unwrap();
-    let mut quiet = Vec::new();
-    for b in pair_bars(300, 250) {
-        market.push_bar(b);
-        quiet.extend(detectors.on_bar(&b, &market));
-    }
+    let quiet = run_on(&strict, &["AAAUSDT", "BBBUSDT"], &pair_bars(300, 250));
     assert!(quiet.is_empty(), "{quiet:?}");
 }
 
@@ -549,25 +540,28 @@ fn a_triangle_signals_a_cross_rate_out_of_line_beyond_three_fees() {
         }],
         ..SignalsConfig::default()
     };
-    let mut market = MarketData::default();
-    for name in ["ETHBTC", "ETHUSDT", "BTCUSDT"] {
-        market.add_symbol(name);
-    }
-    let mut detectors = Detectors::new(&config, &mut market).unwrap();
+    const LEGS: [&str; 3] = ["ETHBTC", "ETHUSDT", "BTCUSDT"];
+    // Each minute's bars of the three legs, in that order, from (minute, ETH, BTC) in USDT.
+    let minutes = |prices: &[(usize, f64, f64)]| -> Vec<Bar> {
+        prices
+            .iter()
+            .flat_map(|&(i, eth, btc)| {
+                [(0, 0.05), (1, eth), (2, btc)].map(|(symbol, price)| Bar {
+                    symbol,
+                    ..bar(i, price, 0.0, 1.0)
+                })
+            })
+            .collect()
+    };
     // ETH at 2000 USDT, BTC at 40000: ETHBTC in line at 0.05; at bar 3 ETHUSDT is 0.2 %
     // dearer (less than three fees), at bar 5 1 % dearer (more).
     let eth = [2000.0, 2000.0, 2000.0, 2004.0, 2004.0, 2020.0, 2020.0];
-    let mut signals = Vec::new();
-    for (i, e) in eth.iter().enumerate() {
-        for (symbol, price) in [(0, 0.05), (1, *e), (2, 40_000.0)] {
-            let b = Bar {
-                symbol,
-                ..bar(i, price, 0.0, 1.0)
-            };
-            market.push_bar(b);
-            signals.extend(detectors.on_bar(&b, &market));
-        }
-    }
+    let prices: Vec<(usize, f64, f64)> = eth
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (i, *e, 40_000.0))
+        .collect();
+    let signals = run_on(&config, &LEGS, &minutes(&prices));
     let at: Vec<(i64, u32, Direction)> = signals
         .iter()
         .map(|s| (s.time / 60_000 - 1, s.symbol, s.direction))
@@ -589,21 +583,14 @@ fn a_triangle_signals_a_cross_rate_out_of_line_beyond_three_fees() {
     );
     assert_eq!(signals[0].confidence, 0.5, "priced from closes, not books");
 
-    // Legs arriving one by one are judged together: at minute 7 ETH and BTC both rise 1 %
+    // Legs arriving one by one are judged together: at minute 8 ETH and BTC both rise 1 %
     // (the cross stays in line), ETH's bar first. Against BTC's previous close it would look
     // 1 % dear; judged once BTC's bar of the same minute is in, it is not.
-    let mut detectors = Detectors::new(&config, &mut market).unwrap();
-    let mut later = Vec::new();
-    for (i, eth, btc) in [(7, 2000.0, 40_000.0), (8, 2020.0, 40_400.0)] {
-        for (symbol, price) in [(0, 0.05), (1, eth), (2, btc)] {
-            let b = Bar {
-                symbol,
-                ..bar(i, price, 0.0, 1.0)
-            };
-            market.push_bar(b);
-            later.extend(detectors.on_bar(&b, &market));
-        }
-    }
+    let later = run_on(
+        &config,
+        &LEGS,
+        &minutes(&[(7, 2000.0, 40_000.0), (8, 2020.0, 40_400.0)]),
+    );
     assert!(later.is_empty(), "{later:?}");
 }
 
@@ -802,7 +789,7 @@ fn regimes_follow_volatility_trend_and_the_book() {
         }),
         ..SignalsConfig::default()
     };
-    let (mut market, mut detectors) = market_for(&config);
+    let (mut market, mut detectors) = market_for(&config, &["BTCUSDT"]);
     // 150 calm bars wobbling around 100, 60 rising 1 % a bar with little noise, 60 swinging
     // 3 % either way, then 40 quieter than anything before.
     let mut closes: Vec<f64> = (0..150)

@@ -60,10 +60,7 @@ impl SignalLog {
             }
             self.records.push_front(SignalRecord {
                 stage,
-                symbol: market
-                    .symbols()
-                    .name(s.symbol)
-                    .map_or_else(|| format!("#{}", s.symbol), |n| n.to_string()),
+                symbol: market.symbols().label(s.symbol).to_string(),
                 time_ms: s.time,
                 direction: s.direction,
                 strength: s.strength,

@@ -64,10 +64,7 @@ impl Engine {
         let scores = self.score_signals(signals, now);
         let market = self.env.market();
         for (signal, scores) in signals.iter().zip(scores) {
-            let name: Arc<str> = match market.symbols().name(signal.symbol) {
-                Some(n) => n.clone(),
-                None => format!("#{}", signal.symbol).into(),
-            };
+            let name = market.symbols().label(signal.symbol);
             let last_close = market
                 .last_bar(signal.symbol)
                 .map(|b| (b.close_time(), b.close));
@@ -93,7 +90,6 @@ impl Engine {
                 view.remove_quality(key);
             }
             view.set_quality(added.quality);
-            drop(view);
             self.env
                 .journal
                 .record(JournalEntry::SignalOutcome(Box::new(outcome)));

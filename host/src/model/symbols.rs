@@ -38,4 +38,11 @@ impl SymbolTable {
     pub fn name(&self, id: SymbolId) -> Option<&Arc<str>> {
         self.names.get(id as usize)
     }
+
+    /// The name of `id`, or `#id` for an id the table does not know (for reports).
+    pub fn label(&self, id: SymbolId) -> Arc<str> {
+        self.name(id)
+            .cloned()
+            .unwrap_or_else(|| format!("#{id}").into())
+    }
 }

@@ -107,6 +107,8 @@ pub struct RegimeHistory {
 }
 
 struct State {
+    /// The symbol's name, resolved at its first bar.
+    name: Arc<str>,
     closes: VecDeque<f64>,
     /// The last `vol_window` log returns, with their running sum and sum of squares.
     returns: VecDeque<f64>,
@@ -144,6 +146,7 @@ impl Regimes {
             return;
         }
         let s = self.symbols.entry(bar.symbol).or_insert_with(|| State {
+            name: market.symbols().label(bar.symbol),
             closes: VecDeque::with_capacity(c.slope_bars + 2),
             returns: VecDeque::with_capacity(c.vol_window + 1),
             sums: (0.0, 0.0),
@@ -219,11 +222,6 @@ impl Regimes {
             }
         }
         let (spread_bps, depth_quote, impact_bps) = liquidity(market, bar.symbol, c);
-        let symbol = market
-            .symbols()
-            .name(bar.symbol)
-            .cloned()
-            .unwrap_or_else(|| format!("#{}", bar.symbol).into());
         let changed = s
             .current
             .as_ref()
@@ -239,7 +237,7 @@ impl Regimes {
             });
         }
         s.current = Some(Regime {
-            symbol,
+            symbol: s.name.clone(),
             time_ms: bar.close_time(),
             volatility,
             realized_volatility: rv,

@@ -488,10 +488,7 @@ impl Algos {
                 AlgoView {
                     id,
                     deployment: name_of(p.owner),
-                    symbol: market
-                        .symbols()
-                        .name(p.spec.symbol)
-                        .map_or_else(|| format!("#{}", p.spec.symbol), |n| n.to_string()),
+                    symbol: market.symbols().label(p.spec.symbol).to_string(),
                     side: p.spec.side,
                     style: p.spec.style.name().into(),
                     quantity: p.spec.quantity.to_f64(),
