@@ -641,9 +641,7 @@ impl Engine {
             raw_signals.extend(detectors.on_bar(bar, &self.env.market()));
             // Guests read the bar's regimes through `conditions`.
             if let Some(regime) = detectors.regimes().and_then(|r| r.current(bar.symbol)) {
-                self.env
-                    .signals_mut()
-                    .set_regime(bar.symbol, regime.clone());
+                self.env.signals_mut().set_regime(bar.symbol, regime);
             }
         }
         self.each_running(World::Strategy, true, |instance| {

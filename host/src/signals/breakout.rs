@@ -8,35 +8,40 @@
 //! the required multiple.
 
 use super::config::BreakoutConfig;
+use super::per_symbol::PerSymbol;
 use super::{Detector, Inputs};
 use crate::features::{FeatureEngine, WindowInput};
-use crate::model::{Bar, Direction, SignalKind, SymbolId};
-use std::collections::{HashMap, VecDeque};
+use crate::model::{Bar, Direction, SignalKind};
+use std::collections::VecDeque;
 
-/// The volumes of the last bars, for the mean a bar's volume is set against.
+/// The volumes of the latest bar and the `bars` before it, for the mean the latest is set
+/// against (summed only when a bar asks: most bars break nothing).
 pub(super) struct VolumeWindow {
     bars: usize,
     volumes: VecDeque<f64>,
 }
 
 impl VolumeWindow {
-    /// A window of `bars` bars (at least 1).
+    /// A window of `bars` bars (at least 1) before the latest.
     pub(super) fn new(bars: usize) -> Self {
         VolumeWindow {
             bars,
-            volumes: VecDeque::with_capacity(bars + 1),
+            volumes: VecDeque::with_capacity(bars + 2),
         }
     }
 
-    /// Takes in a bar's volume; the mean of the `bars` before it, once there are as many.
-    pub(super) fn push(&mut self, volume: f64) -> Option<f64> {
-        let mean = (self.volumes.len() == self.bars)
-            .then(|| self.volumes.iter().sum::<f64>() / self.bars as f64);
+    /// Takes in a bar's volume.
+    pub(super) fn push(&mut self, volume: f64) {
         self.volumes.push_back(volume);
-        if self.volumes.len() > self.bars {
+        if self.volumes.len() > self.bars + 1 {
             self.volumes.pop_front();
         }
-        mean
+    }
+
+    /// The mean volume of the `bars` bars before the latest, once there are as many.
+    pub(super) fn mean_before(&self) -> Option<f64> {
+        (self.volumes.len() == self.bars + 1)
+            .then(|| self.volumes.iter().take(self.bars).sum::<f64>() / self.bars as f64)
     }
 }
 
@@ -52,7 +57,7 @@ pub struct Breakout {
     config: BreakoutConfig,
     upper: WindowInput,
     lower: WindowInput,
-    symbols: HashMap<SymbolId, State>,
+    symbols: PerSymbol<State>,
 }
 
 impl Breakout {
@@ -62,7 +67,7 @@ impl Breakout {
             upper: inputs.resolve("breakout.upper", &config.upper)?,
             lower: inputs.resolve("breakout.lower", &config.lower)?,
             config,
-            symbols: HashMap::new(),
+            symbols: PerSymbol::default(),
         })
     }
 }
@@ -78,7 +83,7 @@ impl Detector for Breakout {
 
     fn on_bar(&mut self, bar: &Bar, f: &FeatureEngine) -> Option<(Direction, f64, f64)> {
         let c = &self.config;
-        let s = self.symbols.entry(bar.symbol).or_insert_with(|| State {
+        let s = self.symbols.get_or_insert_with(bar.symbol, || State {
             channel: None,
             volumes: VolumeWindow::new(c.volume_bars),
         });
@@ -86,14 +91,8 @@ impl Detector for Breakout {
             .value_of(bar.symbol, self.upper)
             .zip(f.value_of(bar.symbol, self.lower));
         let before = std::mem::replace(&mut s.channel, now);
-        let mean = s.volumes.push(bar.volume);
+        s.volumes.push(bar.volume);
         let (upper, lower) = before?;
-        let mean = mean.filter(|m| *m > 0.0)?;
-        let ratio = bar.volume / mean;
-        // A non-finite volume makes no signal.
-        if !ratio.is_finite() || ratio < c.volume_ratio {
-            return None;
-        }
         let (direction, beyond) = if bar.close > upper {
             (Direction::Long, bar.close - upper)
         } else if bar.close < lower {
@@ -101,6 +100,12 @@ impl Detector for Breakout {
         } else {
             return None;
         };
+        let mean = s.volumes.mean_before().filter(|m| *m > 0.0)?;
+        let ratio = bar.volume / mean;
+        // A non-finite volume makes no signal.
+        if !ratio.is_finite() || ratio < c.volume_ratio {
+            return None;
+        }
         let width = upper - lower;
         let strength = if width > 0.0 {
             (beyond / (width / 4.0)).clamp(0.0, 1.0)

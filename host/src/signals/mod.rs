@@ -15,7 +15,9 @@ pub mod config;
 pub mod model;
 pub mod outcome;
 pub mod pair;
+pub mod per_symbol;
 pub mod quality;
+pub mod rank_window;
 pub mod regime;
 pub mod reversal;
 pub mod shared;
@@ -117,12 +119,23 @@ pub(crate) fn leg_signals(
         .collect()
 }
 
+/// A cross-symbol detector, by its place in [`Detectors`].
+#[derive(Clone, Copy, PartialEq)]
+enum CrossSymbol {
+    Pair(usize),
+    Triangle(usize),
+}
+
 /// The detectors `[signals]` runs.
 #[derive(Default)]
 pub struct Detectors {
     detectors: Vec<(Arc<str>, Box<dyn Detector>)>,
     pairs: Vec<pair::Pair>,
     triangles: Vec<triangle::Triangle>,
+    /// The cross-symbol detectors each symbol's bars go to (a bar touches only its own).
+    routes: per_symbol::PerSymbol<Vec<CrossSymbol>>,
+    /// Those with a symbol the market does not know yet.
+    unrouted: Vec<CrossSymbol>,
     model: Option<model::ModelSignals>,
     regimes: Option<regime::Regimes>,
 }
@@ -159,9 +172,15 @@ impl Detectors {
         };
         let resolved = inputs.resolved;
         market.require_everywhere(&resolved);
+        let unrouted = (0..config.pair.len())
+            .map(CrossSymbol::Pair)
+            .chain((0..config.triangle.len()).map(CrossSymbol::Triangle))
+            .collect();
         Ok(Detectors {
             regimes,
             detectors,
+            routes: per_symbol::PerSymbol::default(),
+            unrouted,
             pairs: config.pair.iter().cloned().map(pair::Pair::new).collect(),
             triangles: config
                 .triangle
@@ -197,18 +216,48 @@ impl Detectors {
         self.model.as_ref()?.on_prediction(prediction, interval_ms)
     }
 
+    /// Routes the bars of each cross-symbol detector whose symbols `market` now knows.
+    fn route(&mut self, market: &MarketData) {
+        let known = market.symbols();
+        let (pairs, triangles) = (&self.pairs, &self.triangles);
+        let routes = &mut self.routes;
+        self.unrouted.retain(|detector| {
+            let names: Vec<&str> = match *detector {
+                CrossSymbol::Pair(i) => pairs[i].symbols().collect(),
+                CrossSymbol::Triangle(i) => triangles[i].symbols().collect(),
+            };
+            let Some(ids) = names
+                .iter()
+                .map(|n| known.id(n))
+                .collect::<Option<Vec<_>>>()
+            else {
+                return true;
+            };
+            for id in ids {
+                let to = routes.get_or_default(id);
+                if !to.contains(detector) {
+                    to.push(*detector);
+                }
+            }
+            false
+        });
+    }
+
     /// The signals of every detector at `bar`, which `market` has just taken in.
     pub fn on_bar(&mut self, bar: &Bar, market: &MarketData) -> Vec<Signal> {
         if let Some(regimes) = &mut self.regimes {
             regimes.on_bar(bar, market);
         }
+        if !self.unrouted.is_empty() {
+            self.route(market);
+        }
         let features = &market.features;
         let mut out = Vec::new();
-        for pair in &mut self.pairs {
-            out.extend(pair.on_bar(bar, market));
-        }
-        for triangle in &mut self.triangles {
-            out.extend(triangle.on_bar(bar, market));
+        for route in self.routes.get(bar.symbol).into_iter().flatten() {
+            out.extend(match *route {
+                CrossSymbol::Pair(i) => self.pairs[i].on_bar(bar, market),
+                CrossSymbol::Triangle(i) => self.triangles[i].on_bar(bar, market),
+            });
         }
         for (source, detector) in &mut self.detectors {
             let Some((direction, strength, confidence)) = detector.on_bar(bar, features) else {

@@ -64,6 +64,11 @@ impl Pair {
         }
     }
 
+    /// The symbols its bars come from.
+    pub fn symbols(&self) -> impl Iterator<Item = &str> {
+        self.config.symbols.iter().map(String::as_str)
+    }
+
     /// Takes `bar` in; the pair's signals when it completes a matched bar that crosses.
     pub fn on_bar(&mut self, bar: &Bar, market: &MarketData) -> Vec<Signal> {
         let c = &self.config;

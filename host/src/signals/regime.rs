@@ -18,12 +18,14 @@
 
 use super::Inputs;
 use super::config::RegimeConfig;
+use super::per_symbol::PerSymbol;
+use super::rank_window::RankWindow;
 use crate::execution::cost::estimate;
 use crate::features::WindowInput;
 use crate::market::MarketData;
 use crate::model::{Amount, Bar, FeeRates, Fixed, Side, SymbolId, TimestampMs};
 use serde::Serialize;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// Regime changes kept per symbol.
@@ -107,16 +109,13 @@ pub struct RegimeHistory {
 }
 
 struct State {
-    /// The symbol's name, resolved at its first bar.
-    name: Arc<str>,
-    closes: VecDeque<f64>,
+    /// Log closes, the last `slope_bars + 1`.
+    logs: VecDeque<f64>,
     /// The last `vol_window` log returns, with their running sum and sum of squares.
     returns: VecDeque<f64>,
     sums: (f64, f64),
-    /// Realised volatilities, the newest last, at most `vol_history`.
-    history: VecDeque<f64>,
-    /// The same, sorted, for ranks by binary search.
-    sorted: Vec<f64>,
+    /// The last `vol_history` realised volatilities.
+    history: RankWindow,
     trend: TrendRegime,
     current: Option<Regime>,
     changes: VecDeque<RegimeChange>,
@@ -126,7 +125,7 @@ struct State {
 pub struct Regimes {
     config: RegimeConfig,
     adx: WindowInput,
-    symbols: HashMap<SymbolId, State>,
+    symbols: PerSymbol<State>,
 }
 
 impl Regimes {
@@ -135,7 +134,7 @@ impl Regimes {
         Ok(Regimes {
             adx: inputs.resolve("regimes.adx", &config.adx)?,
             config,
-            symbols: HashMap::new(),
+            symbols: PerSymbol::default(),
         })
     }
 
@@ -145,19 +144,18 @@ impl Regimes {
         if !(bar.close.is_finite() && bar.close > 0.0) {
             return;
         }
-        let s = self.symbols.entry(bar.symbol).or_insert_with(|| State {
-            name: market.symbols().label(bar.symbol),
-            closes: VecDeque::with_capacity(c.slope_bars + 2),
+        let s = self.symbols.get_or_insert_with(bar.symbol, || State {
+            logs: VecDeque::with_capacity(c.slope_bars + 2),
             returns: VecDeque::with_capacity(c.vol_window + 1),
             sums: (0.0, 0.0),
-            history: VecDeque::with_capacity(c.vol_history + 1),
-            sorted: Vec::with_capacity(c.vol_history + 1),
+            history: RankWindow::new(c.vol_history),
             trend: TrendRegime::Range,
             current: None,
             changes: VecDeque::new(),
         });
-        if let Some(&last) = s.closes.back() {
-            let r: f64 = (bar.close / last).ln();
+        let log = bar.close.ln();
+        if let Some(&last) = s.logs.back() {
+            let r = log - last;
             s.returns.push_back(r);
             s.sums.0 += r;
             s.sums.1 += r * r;
@@ -168,30 +166,21 @@ impl Regimes {
                 s.sums.1 -= old * old;
             }
         }
-        s.closes.push_back(bar.close);
-        if s.closes.len() > c.slope_bars + 1 {
-            s.closes.pop_front();
+        s.logs.push_back(log);
+        if s.logs.len() > c.slope_bars + 1 {
+            s.logs.pop_front();
         }
-        if s.returns.len() < c.vol_window || s.closes.len() <= c.slope_bars {
+        if s.returns.len() < c.vol_window || s.logs.len() <= c.slope_bars {
             return;
         }
         let n = c.vol_window as f64;
         let variance = ((s.sums.1 - s.sums.0 * s.sums.0 / n) / (n - 1.0)).max(0.0);
         let rv = variance.sqrt();
-        s.history.push_back(rv);
-        let at = s.sorted.partition_point(|v| *v < rv);
-        s.sorted.insert(at, rv);
-        if s.history.len() > c.vol_history
-            && let Some(old) = s.history.pop_front()
-        {
-            let at = s.sorted.partition_point(|v| *v < old);
-            s.sorted.remove(at);
-        }
+        let at_or_below = s.history.push(rv);
         // Ranked among too few, the first volatilities would all look extreme.
         if s.history.len() < c.vol_history.min(MIN_HISTORY) {
             return;
         }
-        let at_or_below = s.sorted.partition_point(|v| *v <= rv);
         let percentile = at_or_below as f64 / s.history.len() as f64;
         // Entered past a quantile line, left only `hysteresis` back inside it.
         let previous = s.current.as_ref().map(|r| r.volatility);
@@ -208,7 +197,7 @@ impl Regimes {
         } else {
             VolatilityRegime::Normal
         };
-        let slope = (bar.close / s.closes[0]).ln();
+        let slope = log - s.logs[0];
         let adx = market.features.value_of(bar.symbol, self.adx);
         if let Some(adx) = adx {
             if adx >= c.trend_adx {
@@ -236,8 +225,13 @@ impl Regimes {
                 trend: s.trend,
             });
         }
+        // The name moves from the previous regimes (no reference count touched each bar).
+        let symbol = match s.current.take() {
+            Some(previous) => previous.symbol,
+            None => market.symbols().label(bar.symbol),
+        };
         s.current = Some(Regime {
-            symbol: s.name.clone(),
+            symbol,
             time_ms: bar.close_time(),
             volatility,
             realized_volatility: rv,
@@ -253,7 +247,7 @@ impl Regimes {
 
     /// `symbol`'s regimes as of its latest bar.
     pub fn current(&self, symbol: SymbolId) -> Option<&Regime> {
-        self.symbols.get(&symbol)?.current.as_ref()
+        self.symbols.get(symbol)?.current.as_ref()
     }
 
     /// Every symbol's regimes with their changes, by symbol name.

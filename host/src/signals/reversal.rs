@@ -10,10 +10,11 @@
 //! feature empties the window: it holds consecutive bars.
 
 use super::config::ReversalConfig;
+use super::per_symbol::PerSymbol;
 use super::{Detector, Inputs};
 use crate::features::{FeatureEngine, WindowInput};
-use crate::model::{Bar, Direction, SignalKind, SymbolId};
-use std::collections::{HashMap, VecDeque};
+use crate::model::{Bar, Direction, SignalKind};
+use std::collections::VecDeque;
 
 /// The closes and RSI values of a symbol's last `divergence_bars` bars (before the current).
 #[derive(Default)]
@@ -48,7 +49,7 @@ pub struct Reversal {
     rsi: WindowInput,
     upper: WindowInput,
     lower: WindowInput,
-    symbols: HashMap<SymbolId, State>,
+    symbols: PerSymbol<State>,
 }
 
 impl Reversal {
@@ -59,7 +60,7 @@ impl Reversal {
             upper: inputs.resolve("reversal.upper", &config.upper)?,
             lower: inputs.resolve("reversal.lower", &config.lower)?,
             config,
-            symbols: HashMap::new(),
+            symbols: PerSymbol::default(),
         })
     }
 }
@@ -76,7 +77,7 @@ impl Detector for Reversal {
     fn on_bar(&mut self, bar: &Bar, f: &FeatureEngine) -> Option<(Direction, f64, f64)> {
         let value = |input| f.value_of(bar.symbol, input);
         let c = &self.config;
-        let s = self.symbols.entry(bar.symbol).or_default();
+        let s = self.symbols.get_or_default(bar.symbol);
         let (Some(rsi), Some(upper), Some(lower)) =
             (value(self.rsi), value(self.upper), value(self.lower))
         else {

@@ -2,6 +2,7 @@
 //! symbol's latest regimes and the latest quality of each source x kind x symbol, written by
 //! the engine as bars and outcomes arrive and read by host functions during callbacks.
 
+use super::per_symbol::PerSymbol;
 use super::quality::Quality;
 use super::regime::Regime;
 use crate::model::{SignalKind, SymbolId};
@@ -14,20 +15,31 @@ type ByKindAndSymbol = HashMap<SignalKind, HashMap<Arc<str>, Quality>>;
 /// The regimes and signal quality guests may read.
 #[derive(Debug, Default)]
 pub struct SignalsView {
-    regimes: HashMap<SymbolId, Regime>,
+    regimes: PerSymbol<Regime>,
     /// By source, kind and symbol name.
     quality: HashMap<Arc<str>, ByKindAndSymbol>,
 }
 
 impl SignalsView {
-    /// `symbol`'s regimes from now on.
-    pub fn set_regime(&mut self, symbol: SymbolId, regime: Regime) {
-        self.regimes.insert(symbol, regime);
+    /// `symbol`'s regimes from now on (a copy; the symbol's name is shared, its reference
+    /// count touched only when the name changes).
+    pub fn set_regime(&mut self, symbol: SymbolId, regime: &Regime) {
+        let name = match self.regimes.take(symbol) {
+            Some(held) if Arc::ptr_eq(&held.symbol, &regime.symbol) => held.symbol,
+            _ => regime.symbol.clone(),
+        };
+        self.regimes.set(
+            symbol,
+            Regime {
+                symbol: name,
+                ..*regime
+            },
+        );
     }
 
     /// `symbol`'s latest regimes.
     pub fn regime(&self, symbol: SymbolId) -> Option<&Regime> {
-        self.regimes.get(&symbol)
+        self.regimes.get(symbol)
     }
 
     /// The quality of `quality`'s source x kind x symbol from now on.

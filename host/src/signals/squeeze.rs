@@ -12,18 +12,30 @@
 
 use super::breakout::VolumeWindow;
 use super::config::SqueezeConfig;
+use super::per_symbol::PerSymbol;
 use super::{Detector, Inputs};
 use crate::features::{FeatureEngine, WindowInput};
-use crate::model::{Bar, Direction, SignalKind, SymbolId};
-use std::collections::{HashMap, VecDeque};
+use crate::model::{Bar, Direction, SignalKind};
+use std::collections::VecDeque;
 
 /// What the detector keeps of each symbol.
 struct State {
-    /// The last `lookback` bandwidths, the newest last.
+    /// The last `lookback` bandwidths up to the previous bar's, the newest last.
     widths: VecDeque<f64>,
-    /// The previous bar's bands and whether they had contracted, with the bandwidth's rank.
-    previous: Option<(f64, f64, Option<f64>)>,
+    /// The previous bar's bands (upper, lower).
+    previous: Option<(f64, f64)>,
     volumes: VolumeWindow,
+}
+
+impl State {
+    /// The share of the lookback's other bandwidths below the newest (0: the lowest), once
+    /// the lookback is full; ranked only when a bar breaks out (most do not).
+    fn rank_of_newest(&self, lookback: usize) -> Option<f64> {
+        let width = *self.widths.back()?;
+        (self.widths.len() == lookback).then(|| {
+            self.widths.iter().filter(|w| **w < width).count() as f64 / (lookback - 1) as f64
+        })
+    }
 }
 
 /// The volatility-contraction breakout detector.
@@ -32,7 +44,7 @@ pub struct Squeeze {
     upper: WindowInput,
     middle: WindowInput,
     lower: WindowInput,
-    symbols: HashMap<SymbolId, State>,
+    symbols: PerSymbol<State>,
 }
 
 impl Squeeze {
@@ -43,7 +55,7 @@ impl Squeeze {
             middle: inputs.resolve("squeeze.middle", &config.middle)?,
             lower: inputs.resolve("squeeze.lower", &config.lower)?,
             config,
-            symbols: HashMap::new(),
+            symbols: PerSymbol::default(),
         })
     }
 }
@@ -59,50 +71,46 @@ impl Detector for Squeeze {
 
     fn on_bar(&mut self, bar: &Bar, f: &FeatureEngine) -> Option<(Direction, f64, f64)> {
         let c = &self.config;
-        let s = self.symbols.entry(bar.symbol).or_insert_with(|| State {
+        let s = self.symbols.get_or_insert_with(bar.symbol, || State {
             widths: VecDeque::with_capacity(c.lookback + 1),
             previous: None,
             volumes: VolumeWindow::new(c.volume_bars),
         });
-        let mean_volume = s.volumes.push(bar.volume);
+        s.volumes.push(bar.volume);
+        let signal = s.previous.and_then(|(upper, lower)| {
+            let (direction, beyond) = if bar.close > upper {
+                (Direction::Long, bar.close - upper)
+            } else if bar.close < lower {
+                (Direction::Short, lower - bar.close)
+            } else {
+                return None;
+            };
+            let ratio = bar.volume / s.volumes.mean_before().filter(|m| *m > 0.0)?;
+            if !ratio.is_finite() || ratio < c.volume_ratio {
+                return None;
+            }
+            let rank = s.rank_of_newest(c.lookback).filter(|r| *r <= c.quantile)?;
+            Some((upper, lower, direction, beyond, rank))
+        });
         let bands = (
             f.value_of(bar.symbol, self.upper),
             f.value_of(bar.symbol, self.middle),
             f.value_of(bar.symbol, self.lower),
         );
-        let now = match bands {
+        s.previous = match bands {
             (Some(upper), Some(middle), Some(lower)) if middle > 0.0 && upper >= lower => {
-                let width = (upper - lower) / middle;
-                s.widths.push_back(width);
+                s.widths.push_back((upper - lower) / middle);
                 if s.widths.len() > c.lookback {
                     s.widths.pop_front();
                 }
-                // The share of the lookback's other bandwidths below this one (0: the lowest).
-                let rank = (s.widths.len() == c.lookback).then(|| {
-                    s.widths.iter().filter(|w| **w < width).count() as f64 / (c.lookback - 1) as f64
-                });
-                let contracted = rank.filter(|r| *r <= c.quantile);
-                Some((upper, lower, contracted))
+                Some((upper, lower))
             }
             _ => {
                 s.widths.clear();
                 None
             }
         };
-        let before = std::mem::replace(&mut s.previous, now);
-        let (upper, lower, contracted) = before?;
-        let rank = contracted?;
-        let ratio = bar.volume / mean_volume.filter(|m| *m > 0.0)?;
-        if !ratio.is_finite() || ratio < c.volume_ratio {
-            return None;
-        }
-        let (direction, beyond) = if bar.close > upper {
-            (Direction::Long, bar.close - upper)
-        } else if bar.close < lower {
-            (Direction::Short, lower - bar.close)
-        } else {
-            return None;
-        };
+        let (upper, lower, direction, beyond, rank) = signal?;
         let half = (upper - lower) / 2.0;
         let strength = if half > 0.0 {
             (beyond / half).clamp(0.0, 1.0)

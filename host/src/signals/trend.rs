@@ -9,10 +9,11 @@
 //! the symbol: its crosses and slopes are over consecutive bars.
 
 use super::config::TrendConfig;
+use super::per_symbol::PerSymbol;
 use super::{Detector, Inputs};
 use crate::features::{FeatureEngine, WindowInput};
-use crate::model::{Bar, Direction, SignalKind, SymbolId};
-use std::collections::{HashMap, VecDeque};
+use crate::model::{Bar, Direction, SignalKind};
+use std::collections::VecDeque;
 
 /// What the trend detector keeps of each symbol.
 #[derive(Default)]
@@ -30,7 +31,7 @@ pub struct Trend {
     slow: WindowInput,
     adx: WindowInput,
     atr: WindowInput,
-    symbols: HashMap<SymbolId, State>,
+    symbols: PerSymbol<State>,
 }
 
 impl Trend {
@@ -42,7 +43,7 @@ impl Trend {
             adx: inputs.resolve("trend.adx", &config.adx)?,
             atr: inputs.resolve("trend.atr", &config.atr)?,
             config,
-            symbols: HashMap::new(),
+            symbols: PerSymbol::default(),
         })
     }
 }
@@ -59,7 +60,7 @@ impl Detector for Trend {
     fn on_bar(&mut self, bar: &Bar, f: &FeatureEngine) -> Option<(Direction, f64, f64)> {
         let value = |input| f.value_of(bar.symbol, input);
         let c = &self.config;
-        let s = self.symbols.entry(bar.symbol).or_default();
+        let s = self.symbols.get_or_default(bar.symbol);
         let (Some(fast), Some(slow), Some(adx), Some(atr)) = (
             value(self.fast),
             value(self.slow),

@@ -57,6 +57,14 @@ impl Triangle {
         (first, second)
     }
 
+    /// The symbols its bars come from.
+    pub fn symbols(&self) -> impl Iterator<Item = &str> {
+        let c = &self.config;
+        [&c.cross, &c.base, &c.quote]
+            .into_iter()
+            .map(String::as_str)
+    }
+
     /// Takes `bar` in; the triangle's signals when a loop crosses into the edge.
     pub fn on_bar(&mut self, bar: &Bar, market: &MarketData) -> Vec<Signal> {
         let c = &self.config;
