@@ -4,12 +4,15 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use stratbox::features::{FeatureConfig, FeatureEngine};
 use stratbox::feeds::candles;
 use stratbox::feeds::sources::{Headline, Observation, SourceEvent};
 use stratbox::feeds::{BookUpdate, BookUpdateKind, TradePrint};
 use stratbox::market::MarketData;
 use stratbox::model::{Bar, Fixed, Side};
+use stratbox_ta::{Series, Spec, registry};
 
 /// Everything the engine can see, in the order it sees it.
 #[derive(Clone, Debug)]
@@ -376,4 +379,213 @@ fn features_are_read_by_name_and_windows_become_tensors() {
             .unwrap_err()
             .contains("unknown feature")
     );
+}
+
+// `stratbox indicators` over several real candle files in parallel: every column equals the
+// functions' batch over the whole file (the command reads, computes and writes a chunk at a
+// time, several files and functions at once), one thread writes what two do, and a bad file
+// costs only its own output.
+
+fn run_stratbox(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// A fresh directory for one test.
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("stratbox-indicators-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The CSV the whole file's batch gives: open time, then every column of `specs`, values as
+/// Rust prints them, empty where not finite.
+fn whole_batch_csv(input: &Path, specs: &[Spec]) -> String {
+    let rows = candles::read_file(input).unwrap();
+    let mut series = Series::default();
+    for c in &rows {
+        series.push(stratbox_ta::Bar {
+            open: c.open.to_f64(),
+            high: c.high.to_f64(),
+            low: c.low.to_f64(),
+            close: c.close.to_f64(),
+            volume: c.volume.to_f64(),
+        });
+    }
+    let mut header = vec!["open_time_ms".to_string()];
+    let mut columns = Vec::new();
+    for spec in specs {
+        let mut out = vec![Vec::new(); spec.function.outputs.len()];
+        spec.build().batch(&series, &mut out);
+        columns.extend(out);
+        header.extend(spec.column_names());
+    }
+    let mut text = header.join(",") + "\n";
+    for (i, c) in rows.iter().enumerate() {
+        text.push_str(&c.open_time.to_string());
+        for column in &columns {
+            text.push(',');
+            if column[i].is_finite() {
+                text.push_str(&column[i].to_string());
+            }
+        }
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn files_in_parallel_equal_each_files_whole_batch() {
+    let data = common::data_dir();
+    // 13,681 1m bars (four chunks) and two 5m files.
+    let names = ["BTC_1m_a", "ETH_BTC_5m", "ADA_BTC_5m"];
+    let inputs: Vec<PathBuf> = names
+        .iter()
+        .map(|n| data.join(format!("{n}.csv")))
+        .collect();
+    let list = inputs
+        .iter()
+        .map(|p| p.to_str().unwrap())
+        .collect::<Vec<_>>()
+        .join(",");
+    let dir = scratch_dir("parallel");
+    let out = dir.join("out");
+    let (ok, text) = run_stratbox(&[
+        "indicators",
+        "--input",
+        &list,
+        "--output",
+        out.to_str().unwrap(),
+        "--jobs",
+        "2",
+        "--quiet",
+    ]);
+    assert!(ok, "{text}");
+    let specs: Vec<Spec> = registry::all()
+        .iter()
+        .map(|f| Spec::with_defaults(f))
+        .collect();
+    for (name, input) in names.iter().zip(&inputs) {
+        let got = std::fs::read_to_string(out.join(format!("{name}.csv"))).unwrap();
+        let want = whole_batch_csv(input, &specs);
+        assert_eq!(got.lines().count(), want.lines().count(), "{name}");
+        for (k, (g, w)) in got.lines().zip(want.lines()).enumerate() {
+            assert_eq!(g, w, "{name}, line {}", k + 1);
+        }
+    }
+    // One thread, one file, some functions: the same columns.
+    let single = dir.join("single.csv");
+    let (ok, text) = run_stratbox(&[
+        "indicators",
+        "--input",
+        inputs[0].to_str().unwrap(),
+        "--output",
+        single.to_str().unwrap(),
+        "--only",
+        "SMA_20,MACD_12_26_9,CDLENGULFING",
+        "--jobs",
+        "1",
+    ]);
+    assert!(ok, "{text}");
+    let only: Vec<Spec> = ["SMA_20", "MACD_12_26_9", "CDLENGULFING"]
+        .iter()
+        .map(|s| Spec::parse(s).unwrap())
+        .collect();
+    assert_eq!(
+        std::fs::read_to_string(&single).unwrap(),
+        whole_batch_csv(&inputs[0], &only)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_bad_file_costs_only_its_own_output() {
+    let dir = scratch_dir("bad");
+    let good = common::data_dir().join("ETH_BTC_5m.csv");
+    let bad = dir.join("broken.csv");
+    std::fs::write(
+        &bad,
+        "open_time_ms,open,high,low,close,volume\n0,1,2,0.5,1.5,10\n300000,1,2,x,1.2,3\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    // An output of the bad file's name from an earlier run stays as it was.
+    std::fs::write(out.join("broken.csv"), "earlier\n").unwrap();
+    let list = format!("{},{}", good.display(), bad.display());
+    let (ok, text) = run_stratbox(&[
+        "indicators",
+        "--input",
+        &list,
+        "--output",
+        out.to_str().unwrap(),
+        "--only",
+        "SMA_5",
+        "--quiet",
+    ]);
+    assert!(!ok);
+    assert!(
+        text.contains("broken.csv, line 3") && text.contains("low \"x\""),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("broken.csv")).unwrap(),
+        "earlier\n"
+    );
+    assert!(!out.join("broken.csv.partial").exists());
+    let written = std::fs::read_to_string(out.join("ETH_BTC_5m.csv")).unwrap();
+    assert_eq!(
+        written,
+        whole_batch_csv(&good, &[Spec::parse("SMA_5").unwrap()])
+    );
+    // Two inputs of one name would write one file: refused before anything runs.
+    let twice = format!(
+        "{},{}",
+        good.display(),
+        dir.join("ETH_BTC_5m.csv").display()
+    );
+    let (ok, text) = run_stratbox(&[
+        "indicators",
+        "--input",
+        &twice,
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && text.contains("two inputs are named ETH_BTC_5m"),
+        "{text}"
+    );
+    let (ok, text) = run_stratbox(&["indicators", "--input", &list, "--output", "-"]);
+    assert!(!ok && text.contains("--output - takes one input"), "{text}");
+    // A device is written as it is, not renamed over.
+    let (ok, text) = run_stratbox(&[
+        "indicators",
+        "--input",
+        good.to_str().unwrap(),
+        "--output",
+        "/dev/null",
+        "--only",
+        "SMA_5",
+    ]);
+    assert!(ok, "{text}");
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

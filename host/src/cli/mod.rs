@@ -6,7 +6,7 @@ mod check;
 mod data;
 mod features;
 mod fetch;
-mod indicators;
+pub mod indicators;
 mod model;
 mod operator;
 mod risk;

@@ -10,6 +10,7 @@
 //! per-symbol history from which transforms ([`preprocess`]) and model input windows
 //! ([`FeatureEngine::windows`]) are read.
 
+pub mod batch;
 pub mod catalog;
 pub mod cross;
 pub mod microstructure;

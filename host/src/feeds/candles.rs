@@ -4,7 +4,7 @@
 //! an export gives back the same values.
 
 use crate::model::{Bar, Decimal, SymbolId};
-use std::io::Read;
+use std::io::{BufRead, Read, Seek};
 use std::path::Path;
 
 /// One candle with exact values.
@@ -71,15 +71,29 @@ pub const HEADER: &str = "open_time_ms,open,high,low,close,volume";
 
 /// Reads a candle file; a `.zip` is read through its first CSV entry.
 pub fn read_file(path: &Path) -> Result<Vec<Candle>, CandleError> {
+    let candles = rows(path)?.collect::<Result<Vec<_>, _>>()?;
+    if candles.is_empty() {
+        return Err(CandleError::Empty(path.display().to_string()));
+    }
+    Ok(candles)
+}
+
+/// The candles of a file one by one, read as they are asked for (a plain file is never held
+/// whole; a `.zip`'s CSV entry is inflated first). Stops at the first bad row, after its error.
+pub fn rows(path: &Path) -> Result<Rows, CandleError> {
     let shown = path.display().to_string();
     let io = |message: String| CandleError::Io {
         path: shown.clone(),
         message,
     };
-    let bytes = std::fs::read(path).map_err(|e| io(e.to_string()))?;
-    let text = if bytes.starts_with(b"PK\x03\x04") {
-        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-            .map_err(|e| io(format!("not a readable zip: {e}")))?;
+    let mut file = std::fs::File::open(path).map_err(|e| io(e.to_string()))?;
+    let mut magic = [0u8; 4];
+    let zipped = file.read_exact(&mut magic).is_ok() && &magic == b"PK\x03\x04";
+    file.seek(std::io::SeekFrom::Start(0))
+        .map_err(|e| io(e.to_string()))?;
+    let reader: Box<dyn BufRead + Send> = if zipped {
+        let mut archive =
+            zip::ZipArchive::new(file).map_err(|e| io(format!("not a readable zip: {e}")))?;
         let index = (0..archive.len())
             .find(|&i| {
                 archive
@@ -89,34 +103,117 @@ pub fn read_file(path: &Path) -> Result<Vec<Candle>, CandleError> {
             })
             .ok_or_else(|| io("the zip holds no .csv file".into()))?;
         let mut entry = archive.by_index(index).map_err(|e| io(e.to_string()))?;
-        let mut text = String::new();
+        let mut text = Vec::new();
         entry
-            .read_to_string(&mut text)
+            .read_to_end(&mut text)
             .map_err(|e| io(format!("zip entry {index}: {e}")))?;
-        text
+        Box::new(std::io::Cursor::new(text))
     } else {
-        String::from_utf8(bytes).map_err(|e| io(format!("not UTF-8 text: {e}")))?
+        Box::new(std::io::BufReader::with_capacity(1 << 16, file))
     };
-    parse_csv(&text, &shown)
+    Ok(Rows {
+        reader,
+        line: String::new(),
+        parser: RowParser::new(&shown),
+        done: false,
+    })
+}
+
+/// The candles of a file, row by row: [`rows`].
+pub struct Rows {
+    reader: Box<dyn BufRead + Send>,
+    line: String,
+    parser: RowParser,
+    done: bool,
+}
+
+impl Iterator for Rows {
+    type Item = Result<Candle, CandleError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            self.line.clear();
+            let read = match self.reader.read_line(&mut self.line) {
+                Ok(read) => read,
+                Err(e) => {
+                    self.done = true;
+                    let message = if e.kind() == std::io::ErrorKind::InvalidData {
+                        "not UTF-8 text".to_string()
+                    } else {
+                        e.to_string()
+                    };
+                    return Some(Err(CandleError::Io {
+                        path: self.parser.origin.clone(),
+                        message,
+                    }));
+                }
+            };
+            if read == 0 {
+                self.done = true;
+                break;
+            }
+            match self.parser.row(&self.line) {
+                Ok(Some(candle)) => return Some(Ok(candle)),
+                Ok(None) => {}
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        None
+    }
 }
 
 /// Parses candle CSV text; `origin` names it in errors. Rows must be in increasing open time.
 pub fn parse_csv(text: &str, origin: &str) -> Result<Vec<Candle>, CandleError> {
+    let mut parser = RowParser::new(origin);
     let mut candles: Vec<Candle> = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        let line_no = index + 1;
+    for line in text.lines() {
+        if let Some(candle) = parser.row(line)? {
+            candles.push(candle);
+        }
+    }
+    if candles.is_empty() {
+        return Err(CandleError::Empty(origin.to_string()));
+    }
+    Ok(candles)
+}
+
+/// Parses a candle file's lines in order, checking each against the one before.
+struct RowParser {
+    origin: String,
+    /// Lines seen.
+    line: usize,
+    /// The previous candle's open time.
+    previous: Option<i64>,
+}
+
+impl RowParser {
+    fn new(origin: &str) -> Self {
+        RowParser {
+            origin: origin.to_string(),
+            line: 0,
+            previous: None,
+        }
+    }
+
+    /// The candle of the next line, none for a blank line or the header.
+    fn row(&mut self, line: &str) -> Result<Option<Candle>, CandleError> {
+        self.line += 1;
+        let line_no = self.line;
         let line = line.trim();
         if line.is_empty() {
-            continue;
+            return Ok(None);
         }
         let err = |message: String| CandleError::Row {
-            path: origin.to_string(),
+            path: self.origin.clone(),
             line: line_no,
             message,
         };
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        if index == 0 && fields[0].parse::<i64>().is_err() {
-            continue; // header
+        if line_no == 1 && fields[0].parse::<i64>().is_err() {
+            return Ok(None); // header
         }
         if fields.len() != 6 && fields.len() != 12 {
             return Err(err(format!(
@@ -157,27 +254,23 @@ pub fn parse_csv(text: &str, origin: &str) -> Result<Vec<Candle>, CandleError> {
                 "inconsistent candle: open {open} high {high} low {low} close {close}"
             )));
         }
-        if let Some(prev) = candles.last()
-            && open_time <= prev.open_time
+        if let Some(previous) = self.previous
+            && open_time <= previous
         {
             return Err(err(format!(
-                "open time {open_time} is not after the previous {}",
-                prev.open_time
+                "open time {open_time} is not after the previous {previous}"
             )));
         }
-        candles.push(Candle {
+        self.previous = Some(open_time);
+        Ok(Some(Candle {
             open_time,
             open,
             high,
             low,
             close,
             volume,
-        });
+        }))
     }
-    if candles.is_empty() {
-        return Err(CandleError::Empty(origin.to_string()));
-    }
-    Ok(candles)
 }
 
 /// Writes candles in the plain format, header first.

@@ -12,6 +12,7 @@ use crate::features::{FeatureConfig, FeatureEngine};
 use crate::feeds::candles::Candle;
 use crate::model::SymbolTable;
 use ndarray::{Array3, Axis};
+use rayon::prelude::*;
 use stratbox_learn::labels::{Bars, Label, LabelSpec};
 use stratbox_learn::split::Span;
 
@@ -92,55 +93,19 @@ impl Dataset {
             history: features.history.max(needed + 1),
             ..features
         };
-        let mut rows: Vec<Row> = Vec::new();
         let mut symbols = SymbolTable::default();
-        for (k, (name, candles)) in series.iter().enumerate() {
-            let mut engine = FeatureEngine::new(config.clone())?;
-            engine.require_everywhere(&inputs, &[]);
-            let id = symbols.intern(name);
-            let high: Vec<f64> = candles.iter().map(|c| c.high.to_f64()).collect();
-            let low: Vec<f64> = candles.iter().map(|c| c.low.to_f64()).collect();
-            let close: Vec<f64> = candles.iter().map(|c| c.close.to_f64()).collect();
-            let labels = spec
-                .label
-                .labels(Bars {
-                    high: &high,
-                    low: &low,
-                    close: &close,
-                })
-                .map_err(|e| format!("{name}: {e}"))?;
-            check_interval(name, candles, spec.interval_ms)?;
-            let grid = |c: &Candle| {
-                usize::try_from(c.open_time / i64::from(spec.interval_ms))
-                    .map_err(|_| format!("{name}: a candle opens before 1970"))
-            };
-            for (t, candle) in candles.iter().enumerate() {
-                let bar = candle.to_bar(id, spec.interval_ms);
-                engine.on_bar(&bar, &symbols);
-                let Some(label) = labels[t] else { continue };
-                let Some(Some((window, missing))) =
-                    engine.windows(&[id], &inputs, spec.seq).into_iter().next()
-                else {
-                    continue;
-                };
-                // A value still missing in the row the models read most (the last) would be a
-                // 0 that means nothing: no sample until every input has one.
-                if missing.row(spec.seq - 1).iter().any(|&m| m) {
-                    continue;
-                }
-                rows.push(Row {
-                    // On the time grid, so a gap in the candles lengthens the span it lies in.
-                    span: Span {
-                        start: grid(candle)?,
-                        end: grid(&candles[label.end])?,
-                    },
-                    symbol: k,
-                    window,
-                    label,
-                    time: bar.close_time(),
-                });
-            }
+        for (name, _) in series {
+            symbols.intern(name);
         }
+        // Each symbol runs through its own engine: the symbols in parallel.
+        let per_symbol: Vec<Vec<Row>> = series
+            .par_iter()
+            .enumerate()
+            .map(|(k, (name, candles))| {
+                symbol_rows(k, name, candles, spec, &config, &inputs, &symbols)
+            })
+            .collect::<Result<_, String>>()?;
+        let mut rows: Vec<Row> = per_symbol.into_iter().flatten().collect();
         if rows.is_empty() {
             return Err(format!(
                 "no sample: the candles are shorter than the {} bars the windows need plus the label's {} bars ahead",
@@ -172,4 +137,65 @@ impl Dataset {
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
+}
+
+/// The samples of one symbol (`k`-th of the series, `name`), through its own feature engine.
+fn symbol_rows(
+    k: usize,
+    name: &str,
+    candles: &[Candle],
+    spec: &DatasetSpec,
+    config: &FeatureConfig,
+    inputs: &[crate::features::WindowInput],
+    symbols: &SymbolTable,
+) -> Result<Vec<Row>, String> {
+    let mut rows = Vec::new();
+    let mut engine = FeatureEngine::new(config.clone())?;
+    engine.require_everywhere(inputs, &[]);
+    let id = symbols
+        .id(name)
+        .ok_or_else(|| format!("{name}: not interned"))?;
+    let high: Vec<f64> = candles.iter().map(|c| c.high.to_f64()).collect();
+    let low: Vec<f64> = candles.iter().map(|c| c.low.to_f64()).collect();
+    let close: Vec<f64> = candles.iter().map(|c| c.close.to_f64()).collect();
+    let labels = spec
+        .label
+        .labels(Bars {
+            high: &high,
+            low: &low,
+            close: &close,
+        })
+        .map_err(|e| format!("{name}: {e}"))?;
+    check_interval(name, candles, spec.interval_ms)?;
+    let grid = |c: &Candle| {
+        usize::try_from(c.open_time / i64::from(spec.interval_ms))
+            .map_err(|_| format!("{name}: a candle opens before 1970"))
+    };
+    for (t, candle) in candles.iter().enumerate() {
+        let bar = candle.to_bar(id, spec.interval_ms);
+        engine.on_bar(&bar, symbols);
+        let Some(label) = labels[t] else { continue };
+        let Some(Some((window, missing))) =
+            engine.windows(&[id], inputs, spec.seq).into_iter().next()
+        else {
+            continue;
+        };
+        // A value still missing in the row the models read most (the last) would be a
+        // 0 that means nothing: no sample until every input has one.
+        if missing.row(spec.seq - 1).iter().any(|&m| m) {
+            continue;
+        }
+        rows.push(Row {
+            // On the time grid, so a gap in the candles lengthens the span it lies in.
+            span: Span {
+                start: grid(candle)?,
+                end: grid(&candles[label.end])?,
+            },
+            symbol: k,
+            window,
+            label,
+            time: bar.close_time(),
+        });
+    }
+    Ok(rows)
 }

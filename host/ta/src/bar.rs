@@ -62,6 +62,19 @@ impl Series {
         self.volume.push(bar.volume);
     }
 
+    /// Drops every bar, keeping the columns' room.
+    pub fn clear(&mut self) {
+        for column in [
+            &mut self.open,
+            &mut self.high,
+            &mut self.low,
+            &mut self.close,
+            &mut self.volume,
+        ] {
+            column.clear();
+        }
+    }
+
     /// The first `n` bars (all of them when `n` is larger).
     pub fn head(&self, n: usize) -> Series {
         let n = n.min(self.len());
