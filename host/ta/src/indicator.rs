@@ -37,7 +37,7 @@ pub trait Indicator: Send + Sync {
 /// transparent huge pages where the system allows them on request (as numpy does for its
 /// arrays): a fresh 8 MB column otherwise costs 2,048 page faults, more time than most
 /// functions' arithmetic.
-fn prepare(column: &mut Vec<f64>, n: usize) {
+pub(crate) fn prepare(column: &mut Vec<f64>, n: usize) {
     column.clear();
     column.reserve_exact(n);
     #[cfg(target_os = "linux")]
@@ -64,7 +64,7 @@ fn prepare(column: &mut Vec<f64>, n: usize) {
 /// target feature `f64::mul_add` is a call into libm that also spills every live register, and
 /// the blocks' EMAs and T3 chain them; both give the same correctly rounded result.
 #[inline(always)]
-fn run_fastest<I: Indicator + ?Sized, const W: usize>(
+pub(crate) fn run_fastest<I: Indicator + ?Sized, const W: usize>(
     indicator: &mut I,
     series: &Series,
     columns: [&mut Vec<f64>; W],

@@ -16,6 +16,7 @@ mod functions;
 pub mod indicator;
 pub mod registry;
 pub mod spec;
+mod windowed;
 
 pub use bar::{Bar, Series};
 pub use indicator::Indicator;

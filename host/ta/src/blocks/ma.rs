@@ -175,4 +175,11 @@ impl Stream for MovingAverage {
             MovingAverage::Mama(s) => s.next(x),
         }
     }
+
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
+        match self {
+            MovingAverage::Sma(s) => s.next_many(xs, out),
+            _ => false,
+        }
+    }
 }

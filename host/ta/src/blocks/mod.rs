@@ -37,6 +37,15 @@ pub trait Stream: Send + Sync {
     fn lookback(&self) -> usize;
     /// Consumes the next value; `None` until the lookback has passed.
     fn next(&mut self, x: f64) -> Option<f64>;
+
+    /// Consumes `xs` in order, pushing each output (NaN before the lookback) onto `out`, the
+    /// same numbers as [`Stream::next`] value by value, where the block has a faster path over
+    /// a whole array (reading its window from `xs` rather than its ring); false, consuming
+    /// nothing, where it has none.
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
+        let _ = (xs, out);
+        false
+    }
 }
 
 /// A computation over two aligned streams of values, one pair per step (correlation or beta

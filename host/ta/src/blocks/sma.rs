@@ -40,4 +40,32 @@ impl Stream for Sma {
         self.total -= self.window.get(0);
         Some(out)
     }
+
+    /// Past the first window, the value leaving is read from `xs` itself.
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
+        let p = self.period;
+        let head = (p - 1).min(xs.len());
+        for &x in &xs[..head] {
+            out.push(self.next(x).unwrap_or(f64::NAN));
+        }
+        if head == xs.len() {
+            return true;
+        }
+        let period = p as f64;
+        let mut total = self.total;
+        let arriving = &xs[head..];
+        let leaving = &xs[head + 1 - p..];
+        out.extend(arriving.iter().zip(leaving).map(|(&x, &old)| {
+            total += x;
+            let mean = total / period;
+            total -= old;
+            mean
+        }));
+        self.total = total;
+        // The ring holds the last window again, for the next call.
+        for &x in &xs[xs.len() - p..] {
+            self.window.push(x);
+        }
+        true
+    }
 }

@@ -1,7 +1,7 @@
 //! Directional movement, range and oscillator functions (Momentum and Volatility groups).
 
 use super::period;
-use crate::bar::Bar;
+use crate::bar::{Bar, Series};
 use crate::blocks::dm::DirectionalMovement;
 use crate::blocks::extreme::{Highest, Lowest};
 use crate::blocks::ma::{MaType, MovingAverage};
@@ -13,6 +13,7 @@ use crate::blocks::window::Window;
 use crate::blocks::{self, Stream};
 use crate::indicator::{Indicator, Warmup};
 use crate::registry::{Field, Function, Group, Param};
+use crate::windowed::{self, Windowed, window_extremes};
 
 const CLOSE: &[Field] = &[Field::Close];
 const HL: &[Field] = &[Field::High, Field::Low];
@@ -800,17 +801,54 @@ impl Indicator for WillR {
         let low = self.lowest.next(bar.low);
         let high = self.highest.next(bar.high);
         out[0] = match (low, high) {
-            (Some((lowest, _)), Some((highest, _))) => {
-                let range = highest - lowest;
-                if range.abs() <= (highest.abs() + lowest.abs()) * 1e-14 {
-                    0.0
-                } else {
-                    let r = ((highest - bar.close) / range) * -100.0;
-                    if r > 0.0 { 0.0 } else { r.max(-100.0) }
-                }
-            }
+            (Some((lowest, _)), Some((highest, _))) => willr(highest, lowest, bar.close),
             _ => f64::NAN,
         };
+    }
+
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        windowed::batch(self, series, out);
+    }
+}
+
+impl Windowed for WillR {
+    fn window(&self) -> usize {
+        self.highest.lookback() + 1
+    }
+
+    fn fresh(&self) -> Self {
+        WillR::new(self.window())
+    }
+
+    fn kernel(&self, series: &Series, from: usize, out: &mut [Vec<f64>]) -> bool {
+        let column = &mut out[0];
+        let close = &series.close;
+        window_extremes(&series.high, &series.low, self.window(), from, |i, h, l| {
+            column.push(willr(h, l, close[i]))
+        })
+    }
+}
+
+impl WillR {
+    /// WILLR over `period` bars.
+    fn new(period: usize) -> Self {
+        WillR {
+            highest: Highest::new(period, false),
+            lowest: Lowest::new(period, false),
+        }
+    }
+}
+
+/// %R of `close` in the range from `lowest` to `highest`: 0 for a range too narrow to divide
+/// by, else clamped to -100..0.
+#[inline(always)]
+fn willr(highest: f64, lowest: f64, close: f64) -> f64 {
+    let range = highest - lowest;
+    if range.abs() <= (highest.abs() + lowest.abs()) * 1e-14 {
+        0.0
+    } else {
+        let r = ((highest - close) / range) * -100.0;
+        if r > 0.0 { 0.0 } else { r.max(-100.0) }
     }
 }
 
@@ -968,6 +1006,61 @@ impl Indicator for Fractal {
         } else {
             0.0
         };
+    }
+
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        windowed::batch(self, series, out);
+    }
+}
+
+impl Fractal {
+    /// Swing points with `left` bars before the pivot and `right` after it.
+    fn new(left: usize, right: usize) -> Self {
+        let len = left + right + 1;
+        Fractal {
+            right,
+            highs: Window::new(len),
+            lows: Window::new(len),
+        }
+    }
+}
+
+impl Windowed for Fractal {
+    fn window(&self) -> usize {
+        self.highs.capacity()
+    }
+
+    fn fresh(&self) -> Self {
+        Fractal::new(self.window() - 1 - self.right, self.right)
+    }
+
+    /// The same comparisons as `next`, in the same order, on the columns themselves.
+    fn kernel(&self, series: &Series, from: usize, out: &mut [Vec<f64>]) -> bool {
+        let [swing_high, swing_low] = out else {
+            return false;
+        };
+        let len = self.window();
+        let pivot = len - 1 - self.right;
+        let n = series.len();
+        let (highs, lows) = (&series.high[..n], &series.low[..n]);
+        for i in from..n {
+            let (h, l) = (&highs[i + 1 - len..=i], &lows[i + 1 - len..=i]);
+            let (mut other_high, mut other_low) = (h[0], l[0]);
+            for k in 1..len {
+                if k == pivot {
+                    continue;
+                }
+                if h[k] > other_high {
+                    other_high = h[k];
+                }
+                if l[k] < other_low {
+                    other_low = l[k];
+                }
+            }
+            swing_high.push(if h[pivot] > other_high { 100.0 } else { 0.0 });
+            swing_low.push(if l[pivot] < other_low { 100.0 } else { 0.0 });
+        }
+        true
     }
 }
 
@@ -1266,12 +1359,7 @@ pub(crate) static FUNCTIONS: &[Function] = &[
         inputs: HLC,
         params: &[Param::period("timeperiod", 14, 2)],
         outputs: REAL,
-        build: |p| {
-            Box::new(WillR {
-                highest: Highest::new(period(p[0]), false),
-                lowest: Lowest::new(period(p[0]), false),
-            })
-        },
+        build: |p| Box::new(WillR::new(period(p[0]))),
     },
     Function {
         name: "BOP",
@@ -1315,14 +1403,7 @@ pub(crate) static FUNCTIONS: &[Function] = &[
             Param::period("rightbars", 2, 1),
         ],
         outputs: &["swinghigh", "swinglow"],
-        build: |p| {
-            let len = period(p[0]) + period(p[1]) + 1;
-            Box::new(Fractal {
-                right: period(p[1]),
-                highs: Window::new(len),
-                lows: Window::new(len),
-            })
-        },
+        build: |p| Box::new(Fractal::new(period(p[0]), period(p[1]))),
     },
     Function {
         name: "WAD",

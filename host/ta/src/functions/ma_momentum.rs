@@ -236,6 +236,30 @@ impl<F: Fn(f64, f64) -> f64 + Send + Sync> Stream for Change<F> {
             .is_full()
             .then(|| (self.formula)(x, self.window.get(0)))
     }
+
+    /// Past the first window, the earlier value is read from `xs` itself.
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
+        let len = self.window.capacity();
+        let head = (len - 1).min(xs.len());
+        for &x in &xs[..head] {
+            out.push(self.next(x).unwrap_or(f64::NAN));
+        }
+        if head == xs.len() {
+            return true;
+        }
+        let formula = &self.formula;
+        out.extend(
+            xs[head..]
+                .iter()
+                .zip(&xs[head + 1 - len..])
+                .map(|(&x, &earlier)| formula(x, earlier)),
+        );
+        // The ring holds the last window again, for the next call.
+        for &x in &xs[xs.len() - len..] {
+            self.window.push(x);
+        }
+        true
+    }
 }
 
 /// TA-Lib's ROC: `(x / prev - 1) * 100`, 0 when `prev` is zero.

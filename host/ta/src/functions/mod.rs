@@ -41,6 +41,14 @@ impl<S: Stream> Indicator for OnClose<S> {
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = self.0.next(bar.close).unwrap_or(f64::NAN);
     }
+
+    fn batch(&mut self, series: &crate::bar::Series, out: &mut [Vec<f64>]) {
+        let [column] = out else { panic!("one output") };
+        crate::indicator::prepare(column, series.len());
+        if !self.0.next_many(&series.close[..series.len()], column) {
+            crate::indicator::run_fastest(self, series, [column]);
+        }
+    }
 }
 
 /// A parameter value as a period.

@@ -126,8 +126,29 @@ impl Stream for StdDev {
 
     #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
-        let v = self.variance.next(x)?.sqrt();
-        Some(if self.nbdev != 1.0 { v * self.nbdev } else { v })
+        let variance = self.variance.next(x)?;
+        Some(self.deviation(variance))
+    }
+
+    /// The variances' array path, each made a deviation where `next` makes one.
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
+        let start = out.len() + self.variance.pending().min(xs.len());
+        if !self.variance.next_many(xs, out) {
+            return false;
+        }
+        for v in &mut out[start..] {
+            *v = self.deviation(*v);
+        }
+        true
+    }
+}
+
+impl StdDev {
+    /// The deviation of `variance`.
+    #[inline(always)]
+    fn deviation(&self, variance: f64) -> f64 {
+        let v = variance.sqrt();
+        if self.nbdev != 1.0 { v * self.nbdev } else { v }
     }
 }
 

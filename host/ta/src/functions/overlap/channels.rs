@@ -1,8 +1,9 @@
 //! Extremes over a window: Donchian channels, MIDPOINT and MIDPRICE.
 
-use crate::bar::Bar;
+use crate::bar::{Bar, Series};
 use crate::blocks::window::Window;
 use crate::indicator::Indicator;
+use crate::windowed::{self, Windowed, window_extremes};
 
 /// The highest of `a` and the lowest of `b` over the last `period` bars (TA-Lib rescans).
 #[derive(Clone, Debug)]
@@ -71,6 +72,31 @@ impl Indicator for Donchian {
             None => out[..3].fill(f64::NAN),
         }
     }
+
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        windowed::batch(self, series, out);
+    }
+}
+
+impl Windowed for Donchian {
+    fn window(&self) -> usize {
+        self.0.lookback() + 1
+    }
+
+    fn fresh(&self) -> Self {
+        Donchian::new(self.window())
+    }
+
+    fn kernel(&self, series: &Series, from: usize, out: &mut [Vec<f64>]) -> bool {
+        let [upper, middle, lower] = out else {
+            return false;
+        };
+        window_extremes(&series.high, &series.low, self.window(), from, |_, h, l| {
+            upper.push(h);
+            middle.push((h + l) / 2.0);
+            lower.push(l);
+        })
+    }
 }
 
 /// TA-Lib's MIDPRICE (`(highest high + lowest low) / 2`) or, on the close only, MIDPOINT.
@@ -105,5 +131,31 @@ impl Indicator for Midpoint {
             .extremes
             .next(a, b)
             .map_or(f64::NAN, |(highest, lowest)| (highest + lowest) / 2.0);
+    }
+
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        windowed::batch(self, series, out);
+    }
+}
+
+impl Windowed for Midpoint {
+    fn window(&self) -> usize {
+        self.extremes.lookback() + 1
+    }
+
+    fn fresh(&self) -> Self {
+        Midpoint::new(self.window(), self.close_only)
+    }
+
+    fn kernel(&self, series: &Series, from: usize, out: &mut [Vec<f64>]) -> bool {
+        let (a, b) = if self.close_only {
+            (&series.close, &series.close)
+        } else {
+            (&series.high, &series.low)
+        };
+        let column = &mut out[0];
+        window_extremes(a, b, self.window(), from, |_, h, l| {
+            column.push((h + l) / 2.0)
+        })
     }
 }

@@ -1,0 +1,147 @@
+//! Batch runs of functions whose output at a bar is a function of the `len` bars ending at it
+//! alone, bit for bit, whatever came before (no sum carried from bar to bar): the extremes of
+//! a window and what is made of them. Such a batch goes through `next` only while a window may
+//! reach back before the series (its first `len - 1` bars), then through an array kernel over
+//! the series' own columns, and rebuilds the streaming state from the last bars, so that the
+//! next call (a batch or `next`) continues exactly as if every bar had gone through `next`.
+
+use crate::bar::Series;
+use crate::indicator::{Indicator, MAX_OUTPUTS, prepare};
+
+/// A function whose outputs depend only on a window of bars, with an array kernel.
+pub(crate) trait Windowed: Indicator + Sized {
+    /// Bars a window spans.
+    fn window(&self) -> usize;
+
+    /// The state a fresh start gives.
+    fn fresh(&self) -> Self;
+
+    /// Pushes onto `out` the outputs of bars `from..` of `series` (each bar's window lies in
+    /// it), or returns false, pushing nothing, when the series holds values the kernel could
+    /// order differently from `next` (see [`window_extremes`]).
+    fn kernel(&self, series: &Series, from: usize, out: &mut [Vec<f64>]) -> bool;
+}
+
+/// The batch of a [`Windowed`] function: the same numbers as `next` bar by bar.
+pub(crate) fn batch<I: Windowed>(indicator: &mut I, series: &Series, out: &mut [Vec<f64>]) {
+    let n = series.len();
+    for column in out.iter_mut() {
+        prepare(column, n);
+    }
+    let len = indicator.window();
+    let head = (len - 1).min(n);
+    let mut values = [f64::NAN; MAX_OUTPUTS];
+    let w = out.len();
+    let mut step = |indicator: &mut I, i: usize, out: &mut [Vec<f64>]| {
+        indicator.next(&series.bar(i), &mut values[..w]);
+        for (column, value) in out.iter_mut().zip(values) {
+            column.push(value);
+        }
+    };
+    for i in 0..head {
+        step(indicator, i, out);
+    }
+    if head < n && indicator.kernel(series, head, out) {
+        // Every output now depends on the last `len - 1` bars only: a fresh state fed them
+        // continues as the old one would have.
+        let mut fresh = indicator.fresh();
+        let mut scratch = [f64::NAN; MAX_OUTPUTS];
+        for i in n + 1 - len..n {
+            fresh.next(&series.bar(i), &mut scratch[..w]);
+        }
+        *indicator = fresh;
+    } else {
+        for i in head..n {
+            step(indicator, i, out);
+        }
+    }
+}
+
+/// Calls `each(i, highest a, lowest b)` for each bar `i` from `from` on (at least `len - 1`),
+/// over the `len` values ending there; `a` and `b` may be the same column. Returns false,
+/// calling nothing, when a value those windows read is NaN or a zero: the extreme of values
+/// without them is one number whatever the order of comparison, but a NaN or a signed zero
+/// makes it depend on the order `next` compares in.
+pub(crate) fn window_extremes(
+    a: &[f64],
+    b: &[f64],
+    len: usize,
+    from: usize,
+    mut each: impl FnMut(usize, f64, f64),
+) -> bool {
+    let n = a.len().min(b.len());
+    let start = from + 1 - len;
+    if !ordered(&a[start..n]) || !ordered(&b[start..n]) {
+        return false;
+    }
+    if len <= SCAN_UP_TO {
+        // Short windows: every window scanned, in lanes the compiler vectorises.
+        for i in from..n {
+            let first = i + 1 - len;
+            each(i, highest(&a[first..=i]), lowest(&b[first..=i]));
+        }
+        return true;
+    }
+    // Long ones as TA-Lib does: the extreme and where it is, rescanning only when it leaves.
+    const NONE: usize = usize::MAX;
+    let (mut high, mut high_at) = (0.0, NONE);
+    let (mut low, mut low_at) = (0.0, NONE);
+    for i in from..n {
+        let first = i + 1 - len;
+        if high_at == NONE || high_at < first {
+            high = highest(&a[first..=i]);
+            high_at = first + a[first..=i].iter().rposition(|v| *v == high).unwrap_or(0);
+        } else if a[i] >= high {
+            high = a[i];
+            high_at = i;
+        }
+        if low_at == NONE || low_at < first {
+            low = lowest(&b[first..=i]);
+            low_at = first + b[first..=i].iter().rposition(|v| *v == low).unwrap_or(0);
+        } else if b[i] <= low {
+            low = b[i];
+            low_at = i;
+        }
+        each(i, high, low);
+    }
+    true
+}
+
+/// Windows up to this long are scanned whole at each bar.
+const SCAN_UP_TO: usize = 48;
+
+/// Whether no value is NaN or a zero (`!(|v| > 0)` catches both), in lanes.
+fn ordered(x: &[f64]) -> bool {
+    x.chunks(256)
+        .all(|chunk| chunk.iter().fold(true, |ok, v| ok & (v.abs() > 0.0)))
+}
+
+/// The highest of `w` (not empty, without NaN), four lanes at a time.
+#[inline(always)]
+fn highest(w: &[f64]) -> f64 {
+    lanes(w, |x, m| if x > m { x } else { m })
+}
+
+/// The lowest of `w` (not empty, without NaN), four lanes at a time.
+#[inline(always)]
+fn lowest(w: &[f64]) -> f64 {
+    lanes(w, |x, m| if x < m { x } else { m })
+}
+
+/// `w` reduced by `pick` (associative on values without NaN) in four independent lanes.
+#[inline(always)]
+fn lanes(w: &[f64], pick: impl Fn(f64, f64) -> f64) -> f64 {
+    let mut m = [w[0]; 4];
+    let chunks = w.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..4 {
+            m[k] = pick(c[k], m[k]);
+        }
+    }
+    let mut best = pick(pick(m[0], m[1]), pick(m[2], m[3]));
+    for &x in rest {
+        best = pick(x, best);
+    }
+    best
+}

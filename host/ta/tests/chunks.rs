@@ -1,0 +1,106 @@
+//! Every function's batch, run over a series in pieces (shorter and longer than its windows)
+//! and followed by `next`, gives the numbers `next` gives bar by bar, bit for bit: on a plain
+//! walk, and on one with NaN, zero and negative-zero prices (which the array paths hand back
+//! to `next`).
+
+use stratbox_ta::bar::{Bar, Series};
+use stratbox_ta::registry;
+
+/// A walk; with `awkward`, from bar 400, NaN, zero and negative-zero prices now and then.
+fn series(n: usize, awkward: bool) -> Series {
+    let mut s = Series::default();
+    let mut close: f64 = 50.0;
+    for i in 0..n {
+        let open = close;
+        close = open * (1.0 + ((i * 37 % 101) as f64 - 50.0) / 1_000.0);
+        let mut bar = Bar {
+            open,
+            high: open.max(close) * 1.01,
+            low: open.min(close) * 0.99,
+            close,
+            volume: 1.0 + (i % 17) as f64,
+        };
+        if awkward && i >= 400 {
+            match i % 37 {
+                0 => bar.low = f64::NAN,
+                5 => bar.close = 0.0,
+                9 => bar.high = -0.0,
+                _ => {}
+            }
+        }
+        s.push(bar);
+    }
+    s
+}
+
+fn slice(s: &Series, from: usize, to: usize) -> Series {
+    Series {
+        open: s.open[from..to].to_vec(),
+        high: s.high[from..to].to_vec(),
+        low: s.low[from..to].to_vec(),
+        close: s.close[from..to].to_vec(),
+        volume: s.volume[from..to].to_vec(),
+    }
+}
+
+#[test]
+fn batches_in_pieces_equal_next_bar_by_bar_bit_for_bit() {
+    let mut failures = Vec::new();
+    for awkward in [false, true] {
+        let s = series(1_500, awkward);
+        for f in registry::all() {
+            // The defaults, and the first parameter (a period for most) at 2 and at 50.
+            let mut variants = vec![f.defaults()];
+            if let Some(p) = f.params.first() {
+                for v in [2.0, 50.0] {
+                    if p.check(v).is_ok() {
+                        let mut params = f.defaults();
+                        params[0] = v;
+                        variants.push(params);
+                    }
+                }
+            }
+            for params in variants {
+                let width = f.outputs.len();
+                let mut values = [0.0; 4];
+                let mut streaming = f.build(&params).unwrap();
+                let mut want = vec![Vec::new(); width];
+                for i in 0..s.len() {
+                    streaming.next(&s.bar(i), &mut values[..width]);
+                    for (column, v) in want.iter_mut().zip(values) {
+                        column.push(v);
+                    }
+                }
+                let mut pieces = f.build(&params).unwrap();
+                let mut got = vec![Vec::new(); width];
+                let mut start = 0;
+                for len in [1, 3, 48, 200, 300, 647] {
+                    let mut out = vec![Vec::new(); width];
+                    pieces.batch(&slice(&s, start, start + len), &mut out);
+                    for (column, part) in got.iter_mut().zip(out) {
+                        column.extend(part);
+                    }
+                    start += len;
+                }
+                for i in start..s.len() {
+                    pieces.next(&s.bar(i), &mut values[..width]);
+                    for (column, v) in got.iter_mut().zip(values) {
+                        column.push(v);
+                    }
+                }
+                'columns: for (k, (w, g)) in want.iter().zip(&got).enumerate() {
+                    for (i, (a, b)) in w.iter().zip(g).enumerate() {
+                        if a.to_bits() != b.to_bits() && !(a.is_nan() && b.is_nan()) {
+                            failures.push(format!(
+                                "{} {params:?} (awkward {awkward}) {}[{i}]: next {a}, batch {b}",
+                                f.name, f.outputs[k]
+                            ));
+                            break 'columns;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
