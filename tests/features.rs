@@ -564,8 +564,74 @@ fn a_bad_file_costs_only_its_own_output() {
         out.to_str().unwrap(),
     ]);
     assert!(
-        !ok && text.contains("two inputs are named ETH_BTC_5m"),
+        !ok && text.contains("two inputs would both be written to ETH_BTC_5m.csv"),
         "{text}"
+    );
+    // Names with dots keep them: two years of one pair are two outputs.
+    let years = dir.join("years");
+    std::fs::create_dir_all(&years).unwrap();
+    for year in ["2023", "2024"] {
+        std::fs::copy(&good, years.join(format!("ETHBTC.{year}.csv"))).unwrap();
+    }
+    let dotted = format!(
+        "{},{}",
+        years.join("ETHBTC.2023.csv").display(),
+        years.join("ETHBTC.2024.csv").display()
+    );
+    let by_year = dir.join("by_year");
+    let (ok, text) = run_stratbox(&[
+        "indicators",
+        "--input",
+        &dotted,
+        "--output",
+        by_year.to_str().unwrap(),
+        "--only",
+        "SMA_5",
+    ]);
+    assert!(ok, "{text}");
+    for year in ["2023", "2024"] {
+        assert!(by_year.join(format!("ETHBTC.{year}.csv")).is_file());
+    }
+    // Written into the inputs' own directory, each output would replace its input: refused,
+    // the candles untouched.
+    let candles_before = std::fs::read(years.join("ETHBTC.2023.csv")).unwrap();
+    let (ok, text) = run_stratbox(&[
+        "indicators",
+        "--input",
+        &dotted,
+        "--output",
+        years.to_str().unwrap(),
+    ]);
+    assert!(!ok && text.contains("is an input"), "{text}");
+    assert_eq!(
+        std::fs::read(years.join("ETHBTC.2023.csv")).unwrap(),
+        candles_before
+    );
+    // Candles from a pipe (which cannot seek back).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(["indicators", "--input", "/dev/stdin", "--output", "-"])
+        .args(["--only", "SMA_5"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write as _;
+        stdin.write_all(&bytes).unwrap();
+    });
+    let piped = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(
+        piped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(piped.stdout).unwrap(),
+        whole_batch_csv(&good, &[Spec::parse("SMA_5").unwrap()])
     );
     let (ok, text) = run_stratbox(&["indicators", "--input", &list, "--output", "-"]);
     assert!(!ok && text.contains("--output - takes one input"), "{text}");

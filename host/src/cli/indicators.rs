@@ -97,37 +97,55 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Each input's output: `output` itself for one input, `output/<name>.csv` for several (two
-/// inputs of one name are refused rather than one overwriting the other).
+/// inputs of one output name are refused rather than one overwriting the other); an output
+/// that is one of the inputs is refused.
 fn outputs(inputs: &[PathBuf], output: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    if let [_] = inputs {
-        return Ok(vec![output.to_path_buf()]);
-    }
-    anyhow::ensure!(
-        output.as_os_str() != "-",
-        "--output - takes one input; for several give a directory"
-    );
-    std::fs::create_dir_all(output)
-        .with_context(|| format!("cannot create the directory {}", output.display()))?;
-    let mut seen = std::collections::HashSet::new();
-    inputs
+    let outputs = if let [_] = inputs {
+        vec![output.to_path_buf()]
+    } else {
+        anyhow::ensure!(
+            output.as_os_str() != "-",
+            "--output - takes one input; for several give a directory"
+        );
+        let mut seen = std::collections::HashSet::new();
+        let outputs = inputs
+            .iter()
+            .map(|input| {
+                let stem = input
+                    .file_stem()
+                    .with_context(|| format!("{} names no file", input.display()))?;
+                let name = format!("{}.csv", stem.to_string_lossy());
+                anyhow::ensure!(
+                    seen.insert(name.clone()),
+                    "two inputs would both be written to {name}"
+                );
+                Ok(output.join(name))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        std::fs::create_dir_all(output)
+            .with_context(|| format!("cannot create the directory {}", output.display()))?;
+        outputs
+    };
+    let inputs: Vec<PathBuf> = inputs
         .iter()
-        .map(|input| {
-            let stem = input
-                .file_stem()
-                .with_context(|| format!("{} names no file", input.display()))?;
+        .filter_map(|i| std::fs::canonicalize(i).ok())
+        .collect();
+    for out in &outputs {
+        if let Ok(target) = std::fs::canonicalize(out) {
             anyhow::ensure!(
-                seen.insert(stem.to_owned()),
-                "two inputs are named {}: their outputs would be one file",
-                stem.to_string_lossy()
+                !inputs.contains(&target),
+                "{} is an input: its output would replace it",
+                out.display()
             );
-            Ok(output.join(stem).with_extension("csv"))
-        })
-        .collect()
+        }
+    }
+    Ok(outputs)
 }
 
-/// Writes the CSV of `input` to `output` (`-`: standard output; a device or pipe as it is)
-/// through a `.partial` file renamed once complete: a file that fails leaves no half output,
-/// and an earlier output of the same name stays until a new one is whole.
+/// Writes the CSV of `input` to `output` (`-`: standard output; a device or pipe as it is,
+/// where the rows before a bad line are already out when the command fails on it) through a
+/// `.partial` file renamed once complete: a file that fails leaves no half output, and an
+/// earlier output of the same name stays until a new one is whole.
 fn write_output(
     input: &Path,
     output: &Path,

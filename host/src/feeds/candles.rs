@@ -4,7 +4,7 @@
 //! an export gives back the same values.
 
 use crate::model::{Bar, Decimal, SymbolId};
-use std::io::{BufRead, Read, Seek};
+use std::io::{BufRead, Read};
 use std::path::Path;
 
 /// One candle with exact values.
@@ -78,22 +78,29 @@ pub fn read_file(path: &Path) -> Result<Vec<Candle>, CandleError> {
     Ok(candles)
 }
 
-/// The candles of a file one by one, read as they are asked for (a plain file is never held
-/// whole; a `.zip`'s CSV entry is inflated first). Stops at the first bad row, after its error.
+/// The candles of a file one by one, read as they are asked for (a plain file or pipe is never
+/// held whole; a `.zip`'s CSV entry is inflated in memory first). Stops at the first bad row,
+/// after its error.
 pub fn rows(path: &Path) -> Result<Rows, CandleError> {
     let shown = path.display().to_string();
     let io = |message: String| CandleError::Io {
         path: shown.clone(),
         message,
     };
-    let mut file = std::fs::File::open(path).map_err(|e| io(e.to_string()))?;
-    let mut magic = [0u8; 4];
-    let zipped = file.read_exact(&mut magic).is_ok() && &magic == b"PK\x03\x04";
-    file.seek(std::io::SeekFrom::Start(0))
-        .map_err(|e| io(e.to_string()))?;
+    let file = std::fs::File::open(path).map_err(|e| io(e.to_string()))?;
+    let mut buffered = std::io::BufReader::with_capacity(1 << 16, file);
+    // Peeked, not consumed (a pipe cannot seek back).
+    let zipped = buffered
+        .fill_buf()
+        .map_err(|e| io(e.to_string()))?
+        .starts_with(b"PK\x03\x04");
     let reader: Box<dyn BufRead + Send> = if zipped {
-        let mut archive =
-            zip::ZipArchive::new(file).map_err(|e| io(format!("not a readable zip: {e}")))?;
+        let mut bytes = Vec::new();
+        buffered
+            .read_to_end(&mut bytes)
+            .map_err(|e| io(e.to_string()))?;
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+            .map_err(|e| io(format!("not a readable zip: {e}")))?;
         let index = (0..archive.len())
             .find(|&i| {
                 archive
@@ -109,7 +116,7 @@ pub fn rows(path: &Path) -> Result<Rows, CandleError> {
             .map_err(|e| io(format!("zip entry {index}: {e}")))?;
         Box::new(std::io::Cursor::new(text))
     } else {
-        Box::new(std::io::BufReader::with_capacity(1 << 16, file))
+        Box::new(buffered)
     };
     Ok(Rows {
         reader,
@@ -137,14 +144,18 @@ impl Iterator for Rows {
                 Ok(read) => read,
                 Err(e) => {
                     self.done = true;
-                    let message = if e.kind() == std::io::ErrorKind::InvalidData {
-                        "not UTF-8 text".to_string()
+                    let path = self.parser.origin.clone();
+                    return Some(Err(if e.kind() == std::io::ErrorKind::InvalidData {
+                        CandleError::Row {
+                            path,
+                            line: self.parser.line + 1,
+                            message: "not UTF-8 text".into(),
+                        }
                     } else {
-                        e.to_string()
-                    };
-                    return Some(Err(CandleError::Io {
-                        path: self.parser.origin.clone(),
-                        message,
+                        CandleError::Io {
+                            path,
+                            message: e.to_string(),
+                        }
                     }));
                 }
             };

@@ -98,13 +98,15 @@ impl Dataset {
             symbols.intern(name);
         }
         // Each symbol runs through its own engine: the symbols in parallel.
-        let per_symbol: Vec<Vec<Row>> = series
+        let per_symbol: Vec<Result<Vec<Row>, String>> = series
             .par_iter()
             .enumerate()
             .map(|(k, (name, candles))| {
                 symbol_rows(k, name, candles, spec, &config, &inputs, &symbols)
             })
-            .collect::<Result<_, String>>()?;
+            .collect();
+        // The first symbol's error in the given order, whichever thread met it first.
+        let per_symbol: Vec<Vec<Row>> = per_symbol.into_iter().collect::<Result<_, _>>()?;
         let mut rows: Vec<Row> = per_symbol.into_iter().flatten().collect();
         if rows.is_empty() {
             return Err(format!(
