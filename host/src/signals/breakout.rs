@@ -39,9 +39,28 @@ impl VolumeWindow {
     }
 
     /// The mean volume of the `bars` bars before the latest, once there are as many.
-    pub(super) fn mean_before(&self) -> Option<f64> {
+    fn mean_before(&self) -> Option<f64> {
         (self.volumes.len() == self.bars + 1)
             .then(|| self.volumes.iter().take(self.bars).sum::<f64>() / self.bars as f64)
+    }
+
+    /// The latest volume over the mean before it, when that is at least `min` (a zero mean or
+    /// a non-finite volume makes none).
+    pub(super) fn ratio_at_least(&self, min: f64) -> Option<f64> {
+        let latest = *self.volumes.back()?;
+        let ratio = latest / self.mean_before().filter(|m| *m > 0.0)?;
+        (ratio.is_finite() && ratio >= min).then_some(ratio)
+    }
+}
+
+/// The direction of a close beyond a channel from `lower` to `upper`, and by how much.
+pub(super) fn beyond(close: f64, upper: f64, lower: f64) -> Option<(Direction, f64)> {
+    if close > upper {
+        Some((Direction::Long, close - upper))
+    } else if close < lower {
+        Some((Direction::Short, lower - close))
+    } else {
+        None
     }
 }
 
@@ -93,19 +112,8 @@ impl Detector for Breakout {
         let before = std::mem::replace(&mut s.channel, now);
         s.volumes.push(bar.volume);
         let (upper, lower) = before?;
-        let (direction, beyond) = if bar.close > upper {
-            (Direction::Long, bar.close - upper)
-        } else if bar.close < lower {
-            (Direction::Short, lower - bar.close)
-        } else {
-            return None;
-        };
-        let mean = s.volumes.mean_before().filter(|m| *m > 0.0)?;
-        let ratio = bar.volume / mean;
-        // A non-finite volume makes no signal.
-        if !ratio.is_finite() || ratio < c.volume_ratio {
-            return None;
-        }
+        let (direction, beyond) = beyond(bar.close, upper, lower)?;
+        let ratio = s.volumes.ratio_at_least(c.volume_ratio)?;
         let width = upper - lower;
         let strength = if width > 0.0 {
             (beyond / (width / 4.0)).clamp(0.0, 1.0)

@@ -10,7 +10,7 @@
 //! (the share of the lookback's other bandwidths below it: the lowest of the lookback counts 1). A bar missing a feature restarts the symbol's
 //! bandwidth history.
 
-use super::breakout::VolumeWindow;
+use super::breakout::{VolumeWindow, beyond};
 use super::config::SqueezeConfig;
 use super::per_symbol::PerSymbol;
 use super::{Detector, Inputs};
@@ -78,17 +78,8 @@ impl Detector for Squeeze {
         });
         s.volumes.push(bar.volume);
         let signal = s.previous.and_then(|(upper, lower)| {
-            let (direction, beyond) = if bar.close > upper {
-                (Direction::Long, bar.close - upper)
-            } else if bar.close < lower {
-                (Direction::Short, lower - bar.close)
-            } else {
-                return None;
-            };
-            let ratio = bar.volume / s.volumes.mean_before().filter(|m| *m > 0.0)?;
-            if !ratio.is_finite() || ratio < c.volume_ratio {
-                return None;
-            }
+            let (direction, beyond) = beyond(bar.close, upper, lower)?;
+            s.volumes.ratio_at_least(c.volume_ratio)?;
             let rank = s.rank_of_newest(c.lookback).filter(|r| *r <= c.quantile)?;
             Some((upper, lower, direction, beyond, rank))
         });
