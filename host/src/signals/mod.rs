@@ -219,18 +219,14 @@ impl Detectors {
     /// Routes the bars of each cross-symbol detector whose symbols `market` now knows.
     fn route(&mut self, market: &MarketData) {
         let known = market.symbols();
-        let (pairs, triangles) = (&self.pairs, &self.triangles);
+        let (pairs, triangles) = (&mut self.pairs, &mut self.triangles);
         let routes = &mut self.routes;
         self.unrouted.retain(|detector| {
-            let names: Vec<&str> = match *detector {
-                CrossSymbol::Pair(i) => pairs[i].symbols().collect(),
-                CrossSymbol::Triangle(i) => triangles[i].symbols().collect(),
+            let ids = match *detector {
+                CrossSymbol::Pair(i) => pairs[i].bind(known),
+                CrossSymbol::Triangle(i) => triangles[i].bind(known),
             };
-            let Some(ids) = names
-                .iter()
-                .map(|n| known.id(n))
-                .collect::<Option<Vec<_>>>()
-            else {
+            let Some(ids) = ids else {
                 return true;
             };
             for id in ids {
@@ -255,7 +251,7 @@ impl Detectors {
         let mut out = Vec::new();
         for route in self.routes.get(bar.symbol).into_iter().flatten() {
             out.extend(match *route {
-                CrossSymbol::Pair(i) => self.pairs[i].on_bar(bar, market),
+                CrossSymbol::Pair(i) => self.pairs[i].on_bar(bar),
                 CrossSymbol::Triangle(i) => self.triangles[i].on_bar(bar, market),
             });
         }

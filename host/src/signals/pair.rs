@@ -12,8 +12,7 @@
 
 use super::config::PairConfig;
 use super::leg_signals;
-use crate::market::MarketData;
-use crate::model::{Bar, Direction, Signal, SymbolId, TimestampMs};
+use crate::model::{Bar, Direction, Signal, SymbolId, SymbolTable, TimestampMs};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use stratbox_quant::cointegration::{EngleGranger, engle_granger};
@@ -31,7 +30,7 @@ fn add(sums: &mut [f64; 5], a: f64, b: f64, sign: f64) {
 pub struct Pair {
     config: PairConfig,
     source: Arc<str>,
-    /// The two symbols' ids, once the market knows both.
+    /// The two symbols' ids, once [`Pair::bind`] found both.
     ids: Option<(SymbolId, SymbolId)>,
     /// The latest close of each leg not yet matched, with its bar's close time.
     pending: [Option<(TimestampMs, f64)>; 2],
@@ -64,23 +63,19 @@ impl Pair {
         }
     }
 
-    /// The symbols its bars come from.
-    pub fn symbols(&self) -> impl Iterator<Item = &str> {
-        self.config.symbols.iter().map(String::as_str)
+    /// Its two symbols' ids once `known` has both (kept from then on), for routing its bars.
+    pub fn bind(&mut self, known: &SymbolTable) -> Option<Vec<SymbolId>> {
+        let [a, b] = &self.config.symbols;
+        let ids = (known.id(a)?, known.id(b)?);
+        self.ids = Some(ids);
+        Some(vec![ids.0, ids.1])
     }
 
     /// Takes `bar` in; the pair's signals when it completes a matched bar that crosses.
-    pub fn on_bar(&mut self, bar: &Bar, market: &MarketData) -> Vec<Signal> {
+    pub fn on_bar(&mut self, bar: &Bar) -> Vec<Signal> {
         let c = &self.config;
-        let (a, b) = match self.ids {
-            Some(ids) => ids,
-            None => {
-                let symbols = market.symbols();
-                match (symbols.id(&c.symbols[0]), symbols.id(&c.symbols[1])) {
-                    (Some(a), Some(b)) => *self.ids.insert((a, b)),
-                    _ => return Vec::new(),
-                }
-            }
+        let Some((a, b)) = self.ids else {
+            return Vec::new();
         };
         let leg = if bar.symbol == a {
             0

@@ -19,14 +19,14 @@
 use super::config::TriangleConfig;
 use super::leg_signals;
 use crate::market::{MarketData, Top};
-use crate::model::{Bar, Direction, Signal, SymbolId};
+use crate::model::{Bar, Direction, Signal, SymbolId, SymbolTable};
 use std::sync::Arc;
 
 /// One triangle's state.
 pub struct Triangle {
     config: TriangleConfig,
     source: Arc<str>,
-    /// cross, base, quote ids once the market knows all three.
+    /// cross, base, quote ids, once [`Triangle::bind`] found all three.
     ids: Option<[SymbolId; 3]>,
     /// Whether a loop was beyond the edge at the previous evaluation.
     beyond: bool,
@@ -57,30 +57,20 @@ impl Triangle {
         (first, second)
     }
 
-    /// The symbols its bars come from.
-    pub fn symbols(&self) -> impl Iterator<Item = &str> {
+    /// Its three symbols' ids once `known` has them all (kept from then on), for routing its
+    /// bars.
+    pub fn bind(&mut self, known: &SymbolTable) -> Option<Vec<SymbolId>> {
         let c = &self.config;
-        [&c.cross, &c.base, &c.quote]
-            .into_iter()
-            .map(String::as_str)
+        let ids = [known.id(&c.cross)?, known.id(&c.base)?, known.id(&c.quote)?];
+        self.ids = Some(ids);
+        Some(ids.to_vec())
     }
 
     /// Takes `bar` in; the triangle's signals when a loop crosses into the edge.
     pub fn on_bar(&mut self, bar: &Bar, market: &MarketData) -> Vec<Signal> {
         let c = &self.config;
-        let ids = match self.ids {
-            Some(ids) => ids,
-            None => {
-                let symbols = market.symbols();
-                match (
-                    symbols.id(&c.cross),
-                    symbols.id(&c.base),
-                    symbols.id(&c.quote),
-                ) {
-                    (Some(x), Some(b), Some(q)) => *self.ids.insert([x, b, q]),
-                    _ => return Vec::new(),
-                }
-            }
+        let Some(ids) = self.ids else {
+            return Vec::new();
         };
         if !ids.contains(&bar.symbol) {
             return Vec::new();

@@ -63,9 +63,7 @@ impl Stream for Sma {
         }));
         self.total = total;
         // The ring holds the last window again, for the next call.
-        for &x in &xs[xs.len() - p..] {
-            self.window.push(x);
-        }
+        self.window.push_all(xs);
         true
     }
 }

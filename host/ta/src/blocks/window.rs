@@ -37,6 +37,15 @@ impl Window {
         }
     }
 
+    /// Pushes the last `capacity` of `values` (all of them if fewer): the window then holds
+    /// what pushing every one of them would leave.
+    pub fn push_all(&mut self, values: &[f64]) {
+        let from = values.len().saturating_sub(self.values.len());
+        for &x in &values[from..] {
+            self.push(x);
+        }
+    }
+
     /// The `i`-th oldest value held (0 = oldest).
     #[inline(always)]
     pub fn get(&self, i: usize) -> f64 {
@@ -106,5 +115,7 @@ mod tests {
         assert_eq!(w.back(0), 4.0);
         assert_eq!(w.back(2), 2.0);
         assert_eq!(w.as_slices(), (&[2.0, 3.0][..], &[4.0][..]));
+        w.push_all(&[5.0, 6.0, 7.0, 8.0, 9.0]);
+        assert_eq!(w.iter().collect::<Vec<_>>(), vec![7.0, 8.0, 9.0]);
     }
 }

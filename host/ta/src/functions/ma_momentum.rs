@@ -255,9 +255,7 @@ impl<F: Fn(f64, f64) -> f64 + Send + Sync> Stream for Change<F> {
                 .map(|(&x, &earlier)| formula(x, earlier)),
         );
         // The ring holds the last window again, for the next call.
-        for &x in &xs[xs.len() - len..] {
-            self.window.push(x);
-        }
+        self.window.push_all(xs);
         true
     }
 }
