@@ -158,6 +158,7 @@ fn take_in(bars: &[Bar], features: &SignalsConfig, config: &SignalsConfig) -> (u
     let mut signals = 0;
     let t = Instant::now();
     for bar in bars {
+        detectors.prefetch(bar.symbol);
         market.push_bar(*bar);
         signals += detectors.on_bar(bar, &market).len();
     }

@@ -630,6 +630,9 @@ impl Engine {
     fn on_bar(&mut self, bar: &Bar, event: &MarketEvent) {
         let now = bar.close_time();
         self.advance_to(now);
+        if let Some(detectors) = &self.detectors {
+            detectors.prefetch(bar.symbol);
+        }
         self.env.market_mut().push_bar(*bar);
         self.resolve_signals(bar);
         self.match_event(event);

@@ -149,7 +149,8 @@ pub struct FeatureEngine {
     catalog: Catalog,
     technical: TechnicalLayout,
     layout: Layout,
-    symbols: Vec<Option<SymbolFeatures>>,
+    /// Boxed: a bar takes its symbol's state out and puts it back, a pointer's move.
+    symbols: Vec<Option<Box<SymbolFeatures>>>,
     sources: SourceState,
 }
 
@@ -290,18 +291,20 @@ impl FeatureEngine {
             self.symbols.resize_with(i + 1, || None);
         }
         let (technical, catalog, config) = (&self.technical, &self.catalog, &self.config);
-        self.symbols[i].get_or_insert_with(|| SymbolFeatures {
-            values: vec![f64::NAN; catalog.len()],
-            technical: technical.symbol(),
-            micro: Microstructure::new(config.micro.clone()),
-            pairs: config
-                .references
-                .iter()
-                .map(|_| CrossPair::new(config.cross_window))
-                .collect(),
-            closes: VecDeque::with_capacity(RETURN_DEPTH + 1),
-            recent: VecDeque::with_capacity(PAIRING_DEPTH + 1),
-            history: VecDeque::with_capacity(config.history + 1),
+        self.symbols[i].get_or_insert_with(|| {
+            Box::new(SymbolFeatures {
+                values: vec![f64::NAN; catalog.len()],
+                technical: technical.symbol(),
+                micro: Microstructure::new(config.micro.clone()),
+                pairs: config
+                    .references
+                    .iter()
+                    .map(|_| CrossPair::new(config.cross_window))
+                    .collect(),
+                closes: VecDeque::with_capacity(RETURN_DEPTH + 1),
+                recent: VecDeque::with_capacity(PAIRING_DEPTH + 1),
+                history: VecDeque::with_capacity(config.history + 1),
+            })
         })
     }
 

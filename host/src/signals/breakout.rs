@@ -11,7 +11,7 @@ use super::config::BreakoutConfig;
 use super::per_symbol::PerSymbol;
 use super::{Detector, Inputs};
 use crate::features::{FeatureEngine, WindowInput};
-use crate::model::{Bar, Direction, SignalKind};
+use crate::model::{Bar, Direction, SignalKind, SymbolId};
 use std::collections::VecDeque;
 
 /// The volumes of the latest bar and the `bars` before it, for the mean the latest is set
@@ -28,6 +28,11 @@ impl VolumeWindow {
             bars,
             volumes: VecDeque::with_capacity(bars + 2),
         }
+    }
+
+    /// Requests the lines its next bar touches (see [`super::prefetch`]).
+    pub(super) fn prefetch(&self) {
+        super::prefetch::deque_ends(&self.volumes);
     }
 
     /// Takes in a bar's volume.
@@ -98,6 +103,16 @@ impl Detector for Breakout {
 
     fn horizon_bars(&self) -> u32 {
         self.config.horizon_bars
+    }
+
+    fn prefetch(&self, symbol: SymbolId) {
+        self.symbols.prefetch(symbol);
+    }
+
+    fn prefetch_heap(&self, symbol: SymbolId) {
+        if let Some(s) = self.symbols.get(symbol) {
+            s.volumes.prefetch();
+        }
     }
 
     fn on_bar(&mut self, bar: &Bar, f: &FeatureEngine) -> Option<(Direction, f64, f64)> {

@@ -16,6 +16,7 @@ pub mod model;
 pub mod outcome;
 pub mod pair;
 pub mod per_symbol;
+pub mod prefetch;
 pub mod quality;
 pub mod rank_window;
 pub mod regime;
@@ -40,6 +41,10 @@ pub trait Detector: Send {
     fn horizon_bars(&self) -> u32;
     /// The direction, strength (0..1) and confidence (0..1) of a signal at `bar`, if any.
     fn on_bar(&mut self, bar: &Bar, features: &FeatureEngine) -> Option<(Direction, f64, f64)>;
+    /// Requests `symbol`'s state from memory ahead of its bar (a hint: see [`prefetch`]).
+    fn prefetch(&self, symbol: SymbolId);
+    /// Requests what `symbol`'s state points to, its state itself requested before.
+    fn prefetch_heap(&self, symbol: SymbolId);
 }
 
 /// Resolves the detectors' feature names, remembering them so that every symbol computes them.
@@ -239,8 +244,26 @@ impl Detectors {
         });
     }
 
+    /// Requests the state of `symbol`'s detectors from memory: called as its bar arrives,
+    /// before the market takes it in, so that it is near when [`Detectors::on_bar`] runs.
+    pub fn prefetch(&self, symbol: SymbolId) {
+        for (_, detector) in &self.detectors {
+            detector.prefetch(symbol);
+        }
+        if let Some(regimes) = &self.regimes {
+            regimes.prefetch(symbol);
+        }
+    }
+
     /// The signals of every detector at `bar`, which `market` has just taken in.
     pub fn on_bar(&mut self, bar: &Bar, market: &MarketData) -> Vec<Signal> {
+        // What the states point to, all requested at once before any is read.
+        for (_, detector) in &self.detectors {
+            detector.prefetch_heap(bar.symbol);
+        }
+        if let Some(regimes) = &self.regimes {
+            regimes.prefetch_heap(bar.symbol);
+        }
         if let Some(regimes) = &mut self.regimes {
             regimes.on_bar(bar, market);
         }

@@ -1,6 +1,7 @@
 //! Detector state kept for each symbol, by the symbol's id (ids are dense, from the market's
 //! symbol table): an index instead of a hash on every bar.
 
+use super::prefetch;
 use crate::model::SymbolId;
 
 /// A `T` for each symbol seen, indexed by its id.
@@ -40,6 +41,14 @@ impl<T> PerSymbol<T> {
     /// `symbol`'s state, if it has one.
     pub fn get(&self, symbol: SymbolId) -> Option<&T> {
         self.0.get(symbol as usize)?.as_ref()
+    }
+
+    /// Requests `symbol`'s state from memory ahead of its use (see [`prefetch`]).
+    #[inline]
+    pub fn prefetch(&self, symbol: SymbolId) {
+        if let Some(slot) = self.0.get(symbol as usize) {
+            prefetch::value(slot);
+        }
     }
 
     /// Every symbol's state, by id.

@@ -17,6 +17,10 @@ pub struct RankWindow {
     lasts: Vec<f64>,
     /// Each block's length (beside `lasts`: the few lines a rank reads).
     lens: Vec<u32>,
+    /// Where the values of the block the newest value went into start: the next value, close
+    /// to it, most likely goes there too. Only ever requested from memory (a stale address is
+    /// harmless there), never read.
+    hint: usize,
 }
 
 impl RankWindow {
@@ -29,7 +33,18 @@ impl RankWindow {
             blocks: Vec::new(),
             lasts: Vec::new(),
             lens: Vec::new(),
+            hint: 0,
         }
+    }
+
+    /// Requests the lines the next [`RankWindow::push`] most likely touches (see
+    /// [`super::prefetch`]).
+    pub fn prefetch(&self) {
+        super::prefetch::deque_ends(&self.arrival);
+        super::prefetch::slice(&self.lasts);
+        super::prefetch::slice(&self.lens);
+        super::prefetch::slice(&self.blocks);
+        super::prefetch::range(self.hint as *const f64, 2 * BLOCK * size_of::<f64>());
     }
 
     /// Values held.
@@ -68,6 +83,7 @@ impl RankWindow {
         let k = count(&self.lasts, |last| last < value).min(self.blocks.len() - 1);
         let block = &mut self.blocks[k];
         block.insert(count(block, |v| v < value), value);
+        self.hint = block.as_ptr() as usize;
         if block.len() > 2 * BLOCK {
             let mut upper = Vec::with_capacity(2 * BLOCK + 1);
             upper.extend_from_slice(&block[BLOCK..]);

@@ -245,6 +245,20 @@ impl Regimes {
         });
     }
 
+    /// Requests `symbol`'s state from memory ahead of its bar (see [`super::prefetch`]).
+    pub fn prefetch(&self, symbol: SymbolId) {
+        self.symbols.prefetch(symbol);
+    }
+
+    /// Requests what `symbol`'s state points to, its state itself requested before.
+    pub fn prefetch_heap(&self, symbol: SymbolId) {
+        if let Some(s) = self.symbols.get(symbol) {
+            super::prefetch::deque_ends(&s.logs);
+            super::prefetch::deque_ends(&s.returns);
+            s.history.prefetch();
+        }
+    }
+
     /// `symbol`'s regimes as of its latest bar.
     pub fn current(&self, symbol: SymbolId) -> Option<&Regime> {
         self.symbols.get(symbol)?.current.as_ref()

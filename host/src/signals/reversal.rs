@@ -11,9 +11,10 @@
 
 use super::config::ReversalConfig;
 use super::per_symbol::PerSymbol;
+use super::prefetch;
 use super::{Detector, Inputs};
 use crate::features::{FeatureEngine, WindowInput};
-use crate::model::{Bar, Direction, SignalKind};
+use crate::model::{Bar, Direction, SignalKind, SymbolId};
 use std::collections::VecDeque;
 
 /// The closes and RSI values of a symbol's last `divergence_bars` bars (before the current).
@@ -72,6 +73,17 @@ impl Detector for Reversal {
 
     fn horizon_bars(&self) -> u32 {
         self.config.horizon_bars
+    }
+
+    fn prefetch(&self, symbol: SymbolId) {
+        self.symbols.prefetch(symbol);
+    }
+
+    fn prefetch_heap(&self, symbol: SymbolId) {
+        if let Some(s) = self.symbols.get(symbol) {
+            prefetch::deque_ends(&s.closes);
+            prefetch::deque_ends(&s.rsi);
+        }
     }
 
     fn on_bar(&mut self, bar: &Bar, f: &FeatureEngine) -> Option<(Direction, f64, f64)> {

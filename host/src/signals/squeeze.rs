@@ -15,7 +15,7 @@ use super::config::SqueezeConfig;
 use super::per_symbol::PerSymbol;
 use super::{Detector, Inputs};
 use crate::features::{FeatureEngine, WindowInput};
-use crate::model::{Bar, Direction, SignalKind};
+use crate::model::{Bar, Direction, SignalKind, SymbolId};
 use std::collections::VecDeque;
 
 /// What the detector keeps of each symbol.
@@ -67,6 +67,17 @@ impl Detector for Squeeze {
 
     fn horizon_bars(&self) -> u32 {
         self.config.horizon_bars
+    }
+
+    fn prefetch(&self, symbol: SymbolId) {
+        self.symbols.prefetch(symbol);
+    }
+
+    fn prefetch_heap(&self, symbol: SymbolId) {
+        if let Some(s) = self.symbols.get(symbol) {
+            s.volumes.prefetch();
+            super::prefetch::deque_ends(&s.widths);
+        }
     }
 
     fn on_bar(&mut self, bar: &Bar, f: &FeatureEngine) -> Option<(Direction, f64, f64)> {

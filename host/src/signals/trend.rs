@@ -10,9 +10,10 @@
 
 use super::config::TrendConfig;
 use super::per_symbol::PerSymbol;
+use super::prefetch;
 use super::{Detector, Inputs};
 use crate::features::{FeatureEngine, WindowInput};
-use crate::model::{Bar, Direction, SignalKind};
+use crate::model::{Bar, Direction, SignalKind, SymbolId};
 use std::collections::VecDeque;
 
 /// What the trend detector keeps of each symbol.
@@ -55,6 +56,16 @@ impl Detector for Trend {
 
     fn horizon_bars(&self) -> u32 {
         self.config.horizon_bars
+    }
+
+    fn prefetch(&self, symbol: SymbolId) {
+        self.symbols.prefetch(symbol);
+    }
+
+    fn prefetch_heap(&self, symbol: SymbolId) {
+        if let Some(s) = self.symbols.get(symbol) {
+            prefetch::deque_ends(&s.slow);
+        }
     }
 
     fn on_bar(&mut self, bar: &Bar, f: &FeatureEngine) -> Option<(Direction, f64, f64)> {
