@@ -24,14 +24,18 @@ pub fn line<T>(p: *const T) {
     let _ = p;
 }
 
-/// Requests the lines of `bytes` bytes from `p`.
+/// Requests the lines of `bytes` bytes from `p` (none for no bytes).
 #[inline(always)]
 pub fn range<T>(p: *const T, bytes: usize) {
     let start = p as usize;
+    let end = start.saturating_add(bytes);
     let mut at = start & !(LINE - 1);
-    while at < start + bytes {
+    while at < end {
         line(at as *const u8);
-        at += LINE;
+        match at.checked_add(LINE) {
+            Some(next) => at = next,
+            None => break,
+        }
     }
 }
 
@@ -47,7 +51,9 @@ pub fn slice<T>(values: &[T]) {
     range(values.as_ptr(), size_of_val(values));
 }
 
-/// Requests the lines a deque's next push and pop touch: its front and its back.
+/// Requests a deque's front and back lines: what its next pop takes and, most often, the line
+/// its next push writes (the slot after the back). Values read across the whole deque (a
+/// detector's scan on the rare bar that breaks out) are left to be fetched then.
 #[inline(always)]
 pub fn deque_ends<T>(deque: &VecDeque<T>) {
     let (a, b) = deque.as_slices();
@@ -57,12 +63,4 @@ pub fn deque_ends<T>(deque: &VecDeque<T>) {
     if let Some(back) = b.last().or(a.last()) {
         line(back);
     }
-}
-
-/// Requests all the lines of a deque's values.
-#[inline(always)]
-pub fn deque<T>(deque: &VecDeque<T>) {
-    let (a, b) = deque.as_slices();
-    slice(a);
-    slice(b);
 }

@@ -17,9 +17,9 @@ pub struct RankWindow {
     lasts: Vec<f64>,
     /// Each block's length (beside `lasts`: the few lines a rank reads).
     lens: Vec<u32>,
-    /// Where the values of the block the newest value went into start: the next value, close
-    /// to it, most likely goes there too. Only ever requested from memory (a stale address is
-    /// harmless there), never read.
+    /// Where the values of the block the newest value went into start (as it was before any
+    /// split; 0 before the first value): the next value, close to it, most likely goes there
+    /// too. Only ever requested from memory (a stale address is harmless there), never read.
     hint: usize,
 }
 
@@ -44,7 +44,9 @@ impl RankWindow {
         super::prefetch::slice(&self.lasts);
         super::prefetch::slice(&self.lens);
         super::prefetch::slice(&self.blocks);
-        super::prefetch::range(self.hint as *const f64, 2 * BLOCK * size_of::<f64>());
+        if self.hint != 0 {
+            super::prefetch::range(self.hint as *const f64, 2 * BLOCK * size_of::<f64>());
+        }
     }
 
     /// Values held.

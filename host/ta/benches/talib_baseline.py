@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """TA-Lib's side of the `talib_compare` benchmark (run by it, not by hand).
 
-Usage: talib_baseline.py SERIES_CSV LIVE_WINDOW LIVE_BARS [per-function]
+Usage: talib_baseline.py SERIES_CSV LIVE_WINDOW LIVE_BARS [per-function [NAME,NAME...]]
 Prints JSON: the mean seconds to update all functions for one new bar the way a TA-Lib user does
 in a live loop (recompute each over the last LIVE_WINDOW bars), the seconds to compute all of
 them once over the whole series (the batch case), and with `per-function` each function's batch
-seconds (median of 3).
+seconds (median of 3), of the functions named if a list follows.
 """
 import json
 import sys
@@ -45,7 +45,10 @@ def main():
     result = {"functions": len(functions), "live_per_bar_s": live, "batch_s": batch}
     if len(sys.argv) > 4 and sys.argv[4] == "per-function":
         per_function = {}
+        only = [n.strip() for n in sys.argv[5].split(",")] if len(sys.argv) > 5 else names
         for name, f in zip(names, functions):
+            if name not in only:
+                continue
             times = []
             for _ in range(3):
                 start = time.perf_counter()

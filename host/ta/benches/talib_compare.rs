@@ -4,7 +4,7 @@
 //! `cargo bench -p stratbox-ta --bench talib_compare` (needs `python3` with `TA-Lib` from PyPI for
 //! the TA-Lib side; without it only our figures are printed). `TA_BENCH_BARS` sets the batch
 //! series length (default 1,000,000); `TA_BENCH_PER_FUNCTION=1` adds each function's batch time on
-//! both sides, sorted by ratio.
+//! both sides, sorted by ratio (`TA_BENCH_PER_FUNCTION=ADX,VORTEX`: only those functions').
 //!
 //! - live: one new bar through all 112 streaming indicators, against recomputing each over the
 //!   last 500 bars with TA-Lib, as a TA-Lib user's live loop does;
@@ -127,10 +127,20 @@ fn main() {
     println!("  live  (one bar, all functions): {:>10.3} us", live * 1e6);
     println!("  batch (whole series, all):      {:>10.3} s", batch);
 
-    let per_function = std::env::var_os("TA_BENCH_PER_FUNCTION").is_some();
-    let ours_per_function: Vec<(&str, f64)> = if per_function {
+    let per_function =
+        std::env::var_os("TA_BENCH_PER_FUNCTION").map(|v| v.to_string_lossy().into_owned());
+    // Function names (upper case) time only those; any other value, every function.
+    let only: Option<Vec<String>> = per_function
+        .as_deref()
+        .filter(|v| v.chars().any(|c| c.is_ascii_uppercase()))
+        .map(|v| v.split(',').map(|name| name.trim().to_string()).collect());
+    let ours_per_function: Vec<(&str, f64)> = if per_function.is_some() {
         functions()
             .iter()
+            .filter(|f| {
+                only.as_ref()
+                    .is_none_or(|names| names.iter().any(|n| n == f.name))
+            })
             .map(|f| {
                 let times = (0..3)
                     .map(|_| {
@@ -156,8 +166,11 @@ fn main() {
         LIVE_WINDOW.to_string(),
         LIVE_BARS.to_string(),
     ];
-    if per_function {
+    if per_function.is_some() {
         args.push("per-function".into());
+        if let Some(names) = &only {
+            args.push(names.join(","));
+        }
     }
     let python = std::process::Command::new("python3").args(&args).output();
     match python {

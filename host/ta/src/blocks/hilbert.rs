@@ -32,7 +32,7 @@ struct PriceSmoother {
 
 impl PriceSmoother {
     /// The smoothed price, from the fourth value on.
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         let k = self.seen;
         self.seen += 1;

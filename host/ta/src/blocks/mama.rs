@@ -52,7 +52,7 @@ impl Stream for Mama {
         LOOKBACK
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         self.ready = self.warmup.tick();
         let cycle = self.hilbert.next(x)?;

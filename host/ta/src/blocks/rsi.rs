@@ -69,7 +69,7 @@ impl Stream for Rsi {
         self.0.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         let (gain, loss) = self.0.next(x)?;
         let total = gain + loss;

@@ -136,7 +136,7 @@ impl<S: Stage> Indicator for Ht<S> {
         self.warmup.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let ready = self.warmup.tick();
         self.stage.price(bar.close);
@@ -390,7 +390,7 @@ impl Indicator for MamaFama {
         self.0.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = self.0.next(bar.close).unwrap_or(f64::NAN);
         out[1] = self.0.fama();

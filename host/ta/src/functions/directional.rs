@@ -115,7 +115,7 @@ impl Indicator for Dm {
         self.sum.as_ref().map_or(1, |s| s.lookback() + 1)
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let value = self.dm.next(bar.high, bar.low).and_then(|(up, down)| {
             let x = self.side.pick(up, down);
@@ -170,7 +170,7 @@ impl Indicator for Di {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = match self {
             Di::Raw { side, dm, tr } => {
@@ -211,7 +211,7 @@ impl Indicator for Dx {
         self.warmup.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let sums = self.sums.next(bar);
         out[0] = match (self.warmup.tick(), sums) {
@@ -273,7 +273,7 @@ impl Indicator for Adx {
         Adx::lookback(self)
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = Adx::next(self, bar).unwrap_or(f64::NAN);
     }
@@ -290,7 +290,7 @@ impl Indicator for Adxr {
         self.adx.lookback() + self.history.capacity() - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = f64::NAN;
         if let Some(adx) = self.adx.next(bar) {
@@ -313,7 +313,7 @@ impl Indicator for Atr {
         self.atr.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let atr = self.atr.next(bar.high, bar.low, bar.close);
         out[0] = match atr {
@@ -338,7 +338,7 @@ impl Indicator for Trange {
         1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = self
             .0
@@ -355,7 +355,7 @@ impl Indicator for Adr {
         self.0.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = self.0.next(bar.high - bar.low).unwrap_or(f64::NAN);
     }
@@ -387,7 +387,7 @@ impl Indicator for Aroon {
         self.period
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let low = self.lowest.next(bar.low);
         let high = self.highest.next(bar.high);
@@ -418,7 +418,7 @@ impl Indicator for Cci {
         self.buffer.len() - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let n = self.buffer.len();
         let last = ((bar.high + bar.low) + bar.close) / 3.0;
@@ -459,7 +459,7 @@ impl Indicator for Cmo {
         self.0.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = match self.0.next(bar.close) {
             Some((gain, loss)) => {
@@ -502,7 +502,7 @@ impl Indicator for Cmou {
         self.period
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = f64::NAN;
         let full = self.closes.is_full();
@@ -540,7 +540,7 @@ impl Indicator for StochRsi {
         self.rsi.lookback() + self.highest.lookback() + self.fast_d.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out.fill(f64::NAN);
         let Some(rsi) = self.rsi.next(bar.close) else {
@@ -583,7 +583,7 @@ impl Indicator for Mfi {
         self.period
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = f64::NAN;
         let typical = (bar.high + bar.low + bar.close) / 3.0;
@@ -665,7 +665,7 @@ impl Indicator for UltOsc {
         self.periods[2]
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = f64::NAN;
         let today = self.today;
@@ -739,7 +739,7 @@ impl Indicator for Vortex {
         self.period
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out.fill(f64::NAN);
         let today = self.today;
@@ -796,7 +796,7 @@ impl Indicator for WillR {
         self.highest.lookback()
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let low = self.lowest.next(bar.low);
         let high = self.highest.next(bar.high);
@@ -860,7 +860,7 @@ impl Indicator for Bop {
         0
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let range = bar.high - bar.low;
         out[0] = if range > 0.0 {
@@ -883,7 +883,7 @@ impl Indicator for Imi {
         self.opens.capacity() - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         self.opens.push(bar.open);
         self.closes.push(bar.close);
@@ -936,7 +936,7 @@ impl Indicator for Eri {
         self.period - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         if self.period == 1 {
             out[0] = bar.high - bar.close;
@@ -973,7 +973,7 @@ impl Indicator for Fractal {
         self.highs.capacity() - 1
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         self.highs.push(bar.high);
         self.lows.push(bar.low);
@@ -1075,7 +1075,7 @@ impl Indicator for Wad {
         0
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let close = bar.close;
         let prev = self.prev_close.replace(close).unwrap_or(close);

@@ -191,6 +191,7 @@ impl Indicator for Sar {
         1
     }
 
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         match self.phase {
             Phase::Empty => {

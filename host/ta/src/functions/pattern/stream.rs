@@ -132,7 +132,7 @@ impl<R: Rule> Indicator for Candlestick<R> {
         self.lookback
     }
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         let t = self.seen;
         self.seen += 1;
