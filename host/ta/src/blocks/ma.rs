@@ -179,6 +179,7 @@ impl Stream for MovingAverage {
     fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
         match self {
             MovingAverage::Sma(s) => s.next_many(xs, out),
+            MovingAverage::Wma(s) => s.next_many(xs, out),
             _ => false,
         }
     }

@@ -55,12 +55,13 @@ impl Stream for Sma {
         let mut total = self.total;
         let arriving = &xs[head..];
         let leaving = &xs[head + 1 - p..];
-        out.extend(arriving.iter().zip(leaving).map(|(&x, &old)| {
+        // A plain loop, not `extend` over a closure: the total stays in a register.
+        out.reserve(arriving.len());
+        for (&x, &old) in arriving.iter().zip(leaving) {
             total += x;
-            let mean = total / period;
+            out.push(total / period);
             total -= old;
-            mean
-        }));
+        }
         self.total = total;
         // The ring holds the last window again, for the next call.
         self.window.push_all(xs);

@@ -137,16 +137,18 @@ impl Stream for Variance {
         if head == xs.len() {
             return true;
         }
-        out.extend(xs[head + 1 - p..].windows(p).map(|window| {
-            match self.step(window[p - 1], window[0]) {
+        // A plain loop, not `extend` over a closure: the sums stay in registers.
+        out.reserve(xs.len() - head);
+        for window in xs[head + 1 - p..].windows(p) {
+            out.push(match self.step(window[p - 1], window[0]) {
                 Some(variance) => variance,
                 None => {
                     let (sums, variance) = reseeded(window, &[], self.inv_period);
                     (self.shift, self.total1, self.total2) = sums;
                     variance
                 }
-            }
-        }));
+            });
+        }
         // The ring holds the last window again, for the next call.
         self.window.push_all(xs);
         true

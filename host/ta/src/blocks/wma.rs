@@ -68,4 +68,53 @@ impl Stream for Wma {
         self.weighted -= self.plain;
         Some(out)
     }
+
+    /// Past the first window, each window (for the periodic rebuild and the value that leaves)
+    /// is read from `xs` itself, and the sums stay in locals.
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
+        let p = self.period;
+        if p == 1 {
+            out.extend_from_slice(xs);
+            return true;
+        }
+        let head = (p - 1).min(xs.len());
+        for &x in &xs[..head] {
+            out.push(self.next(x).unwrap_or(f64::NAN));
+        }
+        if head == xs.len() {
+            return true;
+        }
+        let period = p as f64;
+        let (divider, mut trailing) = (self.divider, self.trailing);
+        let (mut plain, mut weighted) = (self.plain, self.weighted);
+        let mut until_rebuild = self.until_rebuild;
+        // From `head` on, bar `j`'s window is `xs[j + 1 - p..=j]`: full, as `next` would see it.
+        // A plain loop, not `extend` over a closure: the sums must stay in registers.
+        out.reserve(xs.len() - head);
+        for j in head..xs.len() {
+            let x = xs[j];
+            plain += x;
+            plain -= trailing;
+            weighted += x * period;
+            until_rebuild -= 1;
+            let window = &xs[j + 1 - p..=j];
+            if until_rebuild == 0 {
+                until_rebuild = 8 * p;
+                plain = 0.0;
+                weighted = 0.0;
+                for (i, v) in window.iter().enumerate() {
+                    plain += v;
+                    weighted += v * (i + 1) as f64;
+                }
+            }
+            trailing = window[0];
+            out.push(weighted / divider);
+            weighted -= plain;
+        }
+        (self.trailing, self.plain, self.weighted) = (trailing, plain, weighted);
+        self.until_rebuild = until_rebuild;
+        // The ring holds the last window again, for the next call.
+        self.window.push_all(xs);
+        true
+    }
 }
