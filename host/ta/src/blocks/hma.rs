@@ -68,4 +68,33 @@ impl Stream for Hma {
             }
         }
     }
+
+    /// From the bar where both inner WMAs give values (periods of 4 and more), the three
+    /// WMAs' array paths one after the other.
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
+        if self.period < 4 {
+            return false;
+        }
+        // Both inner WMAs give a value from the bar of index `period - 1` on.
+        let head = (self.period - 1).saturating_sub(self.seen).min(xs.len());
+        for &x in &xs[..head] {
+            out.push(self.next(x).unwrap_or(f64::NAN));
+        }
+        let rest = &xs[head..];
+        if rest.is_empty() {
+            return true;
+        }
+        self.seen += rest.len();
+        // A WMA's array path always runs.
+        let (mut full, mut half) = (Vec::new(), Vec::new());
+        crate::indicator::prepare(&mut full, rest.len());
+        crate::indicator::prepare(&mut half, rest.len());
+        self.full.next_many(rest, &mut full);
+        self.half.next_many(rest, &mut half);
+        for (f, h) in full.iter_mut().zip(&half) {
+            *f = 2.0 * h - *f;
+        }
+        self.outer.next_many(&full, out);
+        true
+    }
 }

@@ -89,4 +89,46 @@ impl Stream for Trima {
         self.numerator += x;
         Some(self.numerator * self.factor)
     }
+
+    /// Once seeded, with a window and the value leaving it inside `xs`, each step reads them
+    /// from `xs` itself, its sums in locals.
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
+        let p = self.period;
+        if p == 1 {
+            out.extend_from_slice(xs);
+            return true;
+        }
+        let mut head = 0;
+        while head < xs.len() && (!self.seeded || head < p) {
+            out.push(self.next(xs[head]).unwrap_or(f64::NAN));
+            head += 1;
+        }
+        if head == xs.len() {
+            return true;
+        }
+        let (half, factor, odd) = (self.half, self.factor, p % 2 == 1);
+        let (mut numerator, mut sub, mut add) = (self.numerator, self.sub, self.add);
+        // A plain loop, not `extend` over a closure: the sums stay in registers.
+        out.reserve(xs.len() - head);
+        for j in head..xs.len() {
+            let (x, leaving, middle) = (xs[j], xs[j - p], xs[j - half]);
+            numerator -= sub;
+            sub -= leaving;
+            sub += middle;
+            if odd {
+                numerator += add;
+                add -= middle;
+            } else {
+                add -= middle;
+                numerator += add;
+            }
+            add += x;
+            numerator += x;
+            out.push(numerator * factor);
+        }
+        (self.numerator, self.sub, self.add) = (numerator, sub, add);
+        // The ring holds the last window again, for the next call.
+        self.window.push_all(xs);
+        true
+    }
 }
