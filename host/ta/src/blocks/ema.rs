@@ -55,4 +55,48 @@ impl Stream for Ema {
         self.prev = self.seed_total / self.period as f64;
         Some(self.prev)
     }
+
+    /// Past the seed, the smoothing over `xs` in one loop, compiled for FMA where the CPU has
+    /// it (`mul_add` is otherwise a call into libm; both give the same correctly rounded value).
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
+        if self.period == 1 {
+            out.extend_from_slice(xs);
+            return true;
+        }
+        let mut head = 0;
+        while head < xs.len() && self.seen < self.period {
+            out.push(self.next(xs[head]).unwrap_or(f64::NAN));
+            head += 1;
+        }
+        self.prev = smooth(&xs[head..], self.prev, self.k, out);
+        true
+    }
+}
+
+/// Pushes `prev = (x - prev) * k + prev` (fused) for each `x` of `xs` onto `out`; the last.
+fn smooth(xs: &[f64], prev: f64, k: f64, out: &mut Vec<f64>) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has FMA, just checked.
+        return unsafe { smooth_fma(xs, prev, k, out) };
+    }
+    smooth_steps(xs, prev, k, out)
+}
+
+/// [`smooth_steps`] compiled for FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "fma")]
+fn smooth_fma(xs: &[f64], prev: f64, k: f64, out: &mut Vec<f64>) -> f64 {
+    smooth_steps(xs, prev, k, out)
+}
+
+/// The loop of [`smooth`]: a plain loop, so that `prev` stays in a register.
+#[inline(always)]
+fn smooth_steps(xs: &[f64], mut prev: f64, k: f64, out: &mut Vec<f64>) -> f64 {
+    out.reserve(xs.len());
+    for &x in xs {
+        prev = (x - prev).mul_add(k, prev);
+        out.push(prev);
+    }
+    prev
 }

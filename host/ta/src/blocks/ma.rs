@@ -180,6 +180,8 @@ impl Stream for MovingAverage {
         match self {
             MovingAverage::Sma(s) => s.next_many(xs, out),
             MovingAverage::Wma(s) => s.next_many(xs, out),
+            MovingAverage::Ema(s) => s.next_many(xs, out),
+            MovingAverage::Trima(s) => s.next_many(xs, out),
             _ => false,
         }
     }
