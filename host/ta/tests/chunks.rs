@@ -4,7 +4,7 @@
 //! to `next`).
 
 use stratbox_ta::bar::{Bar, Series};
-use stratbox_ta::registry;
+use stratbox_ta::registry::{self, ParamKind};
 
 /// A walk; with `awkward`, from bar 400, NaN, zero and negative-zero prices now and then.
 fn series(n: usize, awkward: bool) -> Series {
@@ -49,13 +49,23 @@ fn batches_in_pieces_equal_next_bar_by_bar_bit_for_bit() {
     for awkward in [false, true] {
         let s = series(1_500, awkward);
         for f in registry::all() {
-            // The defaults, and the first parameter (a period for most) at 2 and at 50.
+            // The defaults; the first parameter (a period for most) at 2, 7 (odd windows have
+            // their own paths) and 50; each moving-average type parameter at every type.
             let mut variants = vec![f.defaults()];
             if let Some(p) = f.params.first() {
-                for v in [2.0, 50.0] {
+                for v in [2.0, 7.0, 50.0] {
                     if p.check(v).is_ok() {
                         let mut params = f.defaults();
                         params[0] = v;
+                        variants.push(params);
+                    }
+                }
+            }
+            for (k, p) in f.params.iter().enumerate() {
+                if p.kind == ParamKind::MaType {
+                    for t in p.min as u8..=p.max as u8 {
+                        let mut params = f.defaults();
+                        params[k] = f64::from(t);
                         variants.push(params);
                     }
                 }
@@ -88,6 +98,8 @@ fn batches_in_pieces_equal_next_bar_by_bar_bit_for_bit() {
                         column.push(v);
                     }
                 }
+                // A NaN equals a NaN whatever its payload (`0.0 / 0.0` and `f64::NAN` differ in
+                // sign on x86, and neither means more than "no value").
                 'columns: for (k, (w, g)) in want.iter().zip(&got).enumerate() {
                     for (i, (a, b)) in w.iter().zip(g).enumerate() {
                         if a.to_bits() != b.to_bits() && !(a.is_nan() && b.is_nan()) {

@@ -73,7 +73,8 @@ impl Stream for Ema {
     }
 }
 
-/// Pushes `prev = (x - prev) * k + prev` (fused) for each `x` of `xs` onto `out`; the last.
+/// Pushes `prev = (x - prev) * k + prev` (fused) for each `x` of `xs` onto `out`, and returns
+/// the last `prev`.
 fn smooth(xs: &[f64], prev: f64, k: f64, out: &mut Vec<f64>) -> f64 {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("fma") {

@@ -182,6 +182,7 @@ impl Stream for MovingAverage {
             MovingAverage::Wma(s) => s.next_many(xs, out),
             MovingAverage::Ema(s) => s.next_many(xs, out),
             MovingAverage::Trima(s) => s.next_many(xs, out),
+            MovingAverage::Hma(s) => s.next_many(xs, out),
             _ => false,
         }
     }

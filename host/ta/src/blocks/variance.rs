@@ -137,7 +137,8 @@ impl Stream for Variance {
         if head == xs.len() {
             return true;
         }
-        // A plain loop, not `extend` over a closure: the sums stay in registers.
+        // A plain loop, not `extend` over a closure (faster here, measured: the closure's
+        // captured state is reloaded each step).
         out.reserve(xs.len() - head);
         for window in xs[head + 1 - p..].windows(p) {
             out.push(match self.step(window[p - 1], window[0]) {
