@@ -1,6 +1,7 @@
 //! Hull moving average.
 
 use super::Stream;
+use super::through_next;
 use super::wma::Wma;
 
 /// TA-Lib's HMA: `WMA(2 * WMA(x, n/2) - WMA(x, n), floor(sqrt(n)))`, each WMA with TA-Lib's
@@ -77,9 +78,7 @@ impl Stream for Hma {
         }
         // Both inner WMAs give a value from the bar of index `period - 1` on.
         let head = (self.period - 1).saturating_sub(self.seen).min(xs.len());
-        for &x in &xs[..head] {
-            out.push(self.next(x).unwrap_or(f64::NAN));
-        }
+        through_next(self, &xs[..head], out);
         let rest = &xs[head..];
         if rest.is_empty() {
             return true;

@@ -48,6 +48,14 @@ pub trait Stream: Send + Sync {
     }
 }
 
+/// Feeds `xs` to `stream.next` value by value, pushing each output (NaN before the lookback):
+/// the start of an array path, whose windows there still reach back before `xs`.
+pub(crate) fn through_next<S: Stream + ?Sized>(stream: &mut S, xs: &[f64], out: &mut Vec<f64>) {
+    for &x in xs {
+        out.push(stream.next(x).unwrap_or(f64::NAN));
+    }
+}
+
 /// A computation over two aligned streams of values, one pair per step (correlation or beta
 /// between two series).
 pub trait PairStream: Send + Sync {

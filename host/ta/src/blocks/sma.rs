@@ -1,6 +1,7 @@
 //! Simple moving average with TA-Lib's running sum.
 
 use super::Stream;
+use super::through_next;
 use super::window::Window;
 
 /// Mean of the last `period` values, kept as TA-Lib keeps it: add the new value, divide, then
@@ -45,9 +46,7 @@ impl Stream for Sma {
     fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
         let p = self.period;
         let head = (p - 1).min(xs.len());
-        for &x in &xs[..head] {
-            out.push(self.next(x).unwrap_or(f64::NAN));
-        }
+        through_next(self, &xs[..head], out);
         if head == xs.len() {
             return true;
         }

@@ -1,6 +1,7 @@
 //! Rolling population variance with TA-Lib's shifted running sums.
 
 use super::Stream;
+use super::through_next;
 use super::window::Window;
 
 /// TA-Lib's VAR over the last `period` values: running sums of the deviations from a shift near
@@ -131,9 +132,7 @@ impl Stream for Variance {
         let head = (p - 1)
             .max(usize::from(self.window.is_empty()))
             .min(xs.len());
-        for &x in &xs[..head] {
-            out.push(self.next(x).unwrap_or(f64::NAN));
-        }
+        through_next(self, &xs[..head], out);
         if head == xs.len() {
             return true;
         }

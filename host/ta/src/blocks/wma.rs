@@ -1,6 +1,7 @@
 //! Linearly weighted moving average with TA-Lib's two running sums.
 
 use super::Stream;
+use super::through_next;
 use super::window::Window;
 
 /// TA-Lib's WMA: weights 1..=period, newest heaviest, kept as a running weighted sum and a
@@ -78,9 +79,7 @@ impl Stream for Wma {
             return true;
         }
         let head = (p - 1).min(xs.len());
-        for &x in &xs[..head] {
-            out.push(self.next(x).unwrap_or(f64::NAN));
-        }
+        through_next(self, &xs[..head], out);
         if head == xs.len() {
             return true;
         }

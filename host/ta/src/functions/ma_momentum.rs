@@ -8,6 +8,7 @@ use crate::blocks::ema::Ema;
 use crate::blocks::high_low::HighLow;
 use crate::blocks::ma::{MaType, MovingAverage};
 use crate::blocks::sma::Sma;
+use crate::blocks::through_next;
 use crate::blocks::window::Window;
 use crate::blocks::wma::Wma;
 use crate::indicator::Indicator;
@@ -241,9 +242,7 @@ impl<F: Fn(f64, f64) -> f64 + Send + Sync> Stream for Change<F> {
     fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
         let len = self.window.capacity();
         let head = (len - 1).min(xs.len());
-        for &x in &xs[..head] {
-            out.push(self.next(x).unwrap_or(f64::NAN));
-        }
+        through_next(self, &xs[..head], out);
         if head == xs.len() {
             return true;
         }
