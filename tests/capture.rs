@@ -57,3 +57,65 @@ fn captures_rebuild_books_that_agree_with_binances_ticker() {
         assert!(books > 3_000, "{file}: {books}");
     }
 }
+
+#[test]
+fn check_book_reports_each_books_faults_in_a_real_capture() {
+    let path = data_dir().join("l2").join("btcusdt_20240808.gz");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(["data", "check-book", path.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The lag of each depth diff, from the file itself.
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::MultiGzDecoder::new(std::fs::File::open(&path).unwrap()),
+        &mut text,
+    )
+    .unwrap();
+    let lags: Vec<i64> = text
+        .lines()
+        .filter(|l| l.contains("@depth"))
+        .map(|l| {
+            let (ns, json) = l.split_once(' ').unwrap();
+            let v: serde_json::Value = serde_json::from_str(json).unwrap();
+            ns.parse::<i64>().unwrap().div_euclid(1_000_000) - v["data"]["E"].as_i64().unwrap()
+        })
+        .collect();
+    let books = report["books"].as_array().unwrap();
+    assert_eq!(books.len(), 1, "{report}");
+    let b = &books[0];
+    assert_eq!(b["symbol"], "BTCUSDT");
+    assert_eq!(b["diffs"], 3_451);
+    assert_eq!(b["diffs"], lags.len());
+    // Binance's stream, rebuilt by its procedure: no gap, never crossed, nothing repeated.
+    assert_eq!(
+        (
+            &b["sequence_gaps"],
+            &b["crossed"],
+            &b["outdated"],
+            &b["synced"]
+        ),
+        (&0.into(), &0.into(), &0.into(), &true.into()),
+        "{report}"
+    );
+    // The capture's clock ran behind Binance's: every lag is negative, and lateness is
+    // measured from the fastest diff before each.
+    assert_eq!(b["max_lag_ms"], *lags.iter().max().unwrap());
+    assert_eq!(b["min_lag_ms"], *lags.iter().min().unwrap());
+    let mut fastest = i64::MAX;
+    let late = lags
+        .iter()
+        .filter(|&&l| {
+            fastest = fastest.min(l);
+            l - fastest > stratbox::book::LATE_MS
+        })
+        .count();
+    assert_eq!(b["late"], late);
+    assert_eq!(report["totals"]["depth_diffs"], 3_451);
+}

@@ -440,7 +440,7 @@ async fn the_history_schema_is_versioned_and_adopts_older_databases() {
             .unwrap();
     }
     let store = HistoryStore::open(&url).await.unwrap();
-    assert_eq!(store.schema_versions().await.unwrap(), vec![1]);
+    assert_eq!(store.schema_versions().await.unwrap(), vec![1, 2]);
     assert_eq!(
         store
             .candles("ADABTC", "5m", i64::MIN, i64::MAX)
@@ -450,7 +450,7 @@ async fn the_history_schema_is_versioned_and_adopts_older_databases() {
         50
     );
     let again = HistoryStore::open(&url).await.unwrap();
-    assert_eq!(again.schema_versions().await.unwrap(), vec![1]);
+    assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2]);
 
     // A database from a newer build is refused, naming the versions, and left as it is.
     let HistoryStore::Sqlite(pool) = &again else {
@@ -462,7 +462,7 @@ async fn the_history_schema_is_versioned_and_adopts_older_databases() {
         .unwrap();
     let err = HistoryStore::open(&url).await.unwrap_err().to_string();
     assert!(
-        err.contains("schema version 99") && err.contains("knows (1)"),
+        err.contains("schema version 99") && err.contains("knows (2)"),
         "{err}"
     );
     assert_eq!(
@@ -481,6 +481,507 @@ async fn the_history_schema_is_versioned_and_adopts_older_databases() {
             .await
             .unwrap()
             .expect("PostgreSQL at 127.0.0.1:5432 (database test)");
-        assert_eq!(store.schema_versions().await.unwrap(), vec![1]);
+        assert_eq!(store.schema_versions().await.unwrap(), vec![1, 2]);
     }
+}
+
+/// Minute candles from 2023-11-14 22:13 UTC, quiet (closes wandering by a few ticks), with one
+/// of each problem the quality checks know planted: every row's text, in file order, and the
+/// open time of row `i` of the clean series.
+fn planted_problems() -> (Vec<String>, impl Fn(usize) -> i64) {
+    const T0: i64 = 1_699_999_980_000;
+    let at = |i: usize| T0 + i as i64 * 60_000;
+    let row =
+        |i: usize, o: f64, h: f64, l: f64, c: f64, v: f64| format!("{},{o},{h},{l},{c},{v}", at(i));
+    let mut rows: Vec<String> = Vec::new();
+    for i in 0..150 {
+        let c = 100.0 + ((i * 7) % 5) as f64 * 0.01;
+        let mut v = 10.0 + ((i * 3) % 4) as f64;
+        let (mut o, mut h, mut l, mut cl) = (c, c + 0.02, c - 0.02, c);
+        match i {
+            20 | 21 => continue,       // a gap of two
+            30..=34 => v = 0.0,        // a zero-volume stretch
+            40 => h = c - 0.05,        // high below the close
+            41 => (o, l) = (0.0, 0.0), // a zero price
+            50 | 51 => {
+                // repeats of row 49
+                let r49 = rows
+                    .iter()
+                    .find(|r| r.starts_with(&at(49).to_string()))
+                    .unwrap();
+                rows.push(r49.replacen(&at(49).to_string(), &at(i).to_string(), 1));
+                continue;
+            }
+            90 => v = -1.0,                                      // negative volume
+            120 => (o, h, l, cl) = (130.0, 130.0, 130.0, 130.0), // a 30 % jump, and back
+            130 => v = 100_000.0,                                // a volume spike
+            _ => {}
+        }
+        rows.push(row(i, o, h, l, cl, v));
+    }
+    // Rows 70 and 71 swapped; row 60 again, and row 61 again with another close.
+    let k = rows
+        .iter()
+        .position(|r| r.starts_with(&at(70).to_string()))
+        .unwrap();
+    rows.swap(k, k + 1);
+    let again = rows
+        .iter()
+        .find(|r| r.starts_with(&at(60).to_string()))
+        .unwrap()
+        .clone();
+    rows.push(again);
+    rows.push(row(61, 100.0, 101.0, 99.0, 100.5, 12.0));
+    (rows, at)
+}
+
+fn write_candles(path: &std::path::Path, rows: &[String]) {
+    let mut text = String::from("open_time_ms,open,high,low,close,volume\n");
+    for r in rows {
+        text.push_str(r);
+        text.push('\n');
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn a_files_problems_are_each_found_and_named_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("planted.csv");
+    let (rows, at) = planted_problems();
+    write_candles(&file, &rows);
+    let line_of = |i: usize| {
+        rows.iter()
+            .position(|r| r.starts_with(&at(i).to_string()))
+            .unwrap()
+            + 2
+    };
+    let (ok, out) = stratbox(&[
+        "data",
+        "check",
+        "--file",
+        file.to_str().unwrap(),
+        "--symbol",
+        "XYZUSDT",
+        "--interval",
+        "1m",
+        "--json",
+    ]);
+    assert!(ok, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let counts = &report["counts"];
+    for (kind, n) in [
+        ("gap", 1),
+        ("duplicate", 2),
+        ("out_of_order", 1),
+        ("misaligned", 0),
+        ("ohlc", 1),
+        ("non_positive_price", 1),
+        ("negative_volume", 1),
+        ("zero_volume", 1),
+        ("return_outlier", 2),
+        ("volume_outlier", 1),
+        ("stale_repeat", 1),
+    ] {
+        assert_eq!(counts[kind], n, "{kind}: {out}");
+    }
+    assert_eq!(report["missing_rows"], 2);
+    assert_eq!(report["rows"], rows.len());
+    let find = |kind: &str| -> Vec<&serde_json::Value> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] == kind)
+            .collect()
+    };
+    assert_eq!(find("gap")[0]["open_time"], at(20));
+    assert_eq!(find("gap")[0]["last_open_time"], at(21));
+    assert_eq!(find("ohlc")[0]["line"], line_of(40));
+    assert_eq!(find("non_positive_price")[0]["detail"], "open 0, low 0");
+    assert_eq!(find("negative_volume")[0]["line"], line_of(90));
+    assert_eq!(find("zero_volume")[0]["rows"], 5);
+    assert_eq!(find("stale_repeat")[0]["open_time"], at(50));
+    assert_eq!(find("stale_repeat")[0]["rows"], 2);
+    let jumps: Vec<i64> = find("return_outlier")
+        .iter()
+        .map(|f| f["open_time"].as_i64().unwrap())
+        .collect();
+    assert_eq!(jumps, vec![at(120), at(121)]);
+    assert_eq!(find("volume_outlier")[0]["open_time"], at(130));
+    let duplicates = find("duplicate");
+    assert_eq!(duplicates[0]["line"], rows.len());
+    assert!(
+        duplicates[0]["detail"].as_str().unwrap().contains(&format!(
+            "same open time and values as line {}",
+            line_of(60)
+        )),
+        "{out}"
+    );
+    assert!(
+        duplicates[1]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("with other values"),
+        "{out}"
+    );
+    assert_eq!(find("out_of_order")[0]["open_time"], at(70));
+
+    // The text report names each by line; --limit shortens it.
+    let (ok, out) = stratbox(&[
+        "data",
+        "check",
+        "--file",
+        file.to_str().unwrap(),
+        "--symbol",
+        "XYZUSDT",
+        "--interval",
+        "1m",
+        "--limit",
+        "3",
+    ]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("1 gap (missing 2 rows)") && out.contains("2 duplicate"),
+        "{out}"
+    );
+    assert!(out.contains("and 9 more"), "{out}");
+    // A policy acts on the store, not on a file.
+    let (ok, out) = stratbox(&[
+        "data",
+        "check",
+        "--file",
+        file.to_str().unwrap(),
+        "--symbol",
+        "XYZUSDT",
+        "--interval",
+        "1m",
+        "--fix",
+        "mark-suspect",
+    ]);
+    assert!(!ok && out.contains("data import"), "{out}");
+}
+
+#[test]
+fn an_import_is_refused_unless_a_policy_takes_its_problems_in_and_never_overwrites_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("h.db").display());
+    let file = dir.path().join("planted.csv");
+    let (rows, at) = planted_problems();
+    write_candles(&file, &rows);
+    let import = |extra: &[&str]| {
+        let mut args = vec![
+            "data",
+            "import",
+            file.to_str().unwrap(),
+            "--symbol",
+            "XYZUSDT",
+            "--interval",
+            "1m",
+            "--db",
+            &db,
+        ];
+        args.extend_from_slice(extra);
+        stratbox(&args)
+    };
+    let check_store = |extra: &[&str]| {
+        let mut args = vec![
+            "data",
+            "check",
+            "--symbol",
+            "XYZUSDT",
+            "--interval",
+            "1m",
+            "--db",
+            &db,
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let (ok, out) = stratbox(&args);
+        assert!(ok, "{out}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    let (ok, out) = import(&[]);
+    assert!(
+        !ok && out.contains("2 rows repeat an earlier open time and 1 open before the row above")
+            && out.contains("--fix drop-duplicates"),
+        "{out}"
+    );
+    let (ok, out) = import(&["--fix", "drop-duplicates"]);
+    assert!(
+        !ok && out.contains("3 broken candles") && out.contains("--fix mark-suspect"),
+        "{out}"
+    );
+    let (ok, out) = stratbox(&[
+        "data",
+        "check",
+        "--symbol",
+        "XYZUSDT",
+        "--interval",
+        "1m",
+        "--db",
+        &db,
+    ]);
+    assert!(
+        !ok && out.contains("no candles of XYZUSDT 1m"),
+        "nothing stored: {out}"
+    );
+
+    let (ok, out) = import(&["--fix", "drop-duplicates,mark-suspect"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("imported 148 candles"), "{out}");
+    // Marked: the broken three, the zero-volume five, the two repeats, the outliers' three.
+    assert!(out.contains("marked 13 suspect rows"), "{out}");
+    let stored = check_store(&[]);
+    assert_eq!(stored["rows"], 148);
+    assert_eq!(stored["flagged"], 13);
+    assert_eq!(stored["counts"]["duplicate"], 0);
+    assert_eq!(stored["counts"]["gap"], 1);
+    // The first of the two rows of 61 was kept.
+    let output = dir.path().join("out.csv");
+    let (ok, out) = stratbox(&[
+        "data",
+        "export",
+        "--symbol",
+        "XYZUSDT",
+        "--interval",
+        "1m",
+        "--output",
+        output.to_str().unwrap(),
+        "--db",
+        &db,
+    ]);
+    assert!(ok, "{out}");
+    // The broken candles went in marked, so the file has them: read it as the checks do.
+    let unchecked = |path: &std::path::Path| -> Vec<Candle> {
+        candles::read_unchecked(path)
+            .unwrap()
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect()
+    };
+    let exported = unchecked(&output);
+    let r61 = exported.iter().find(|c| c.open_time == at(61)).unwrap();
+    assert_eq!(r61.close.as_str(), "100.02");
+
+    // Another file with one candle's close changed: refused, the store untouched; then
+    // replaced on --overwrite, and said so.
+    let changed = dir.path().join("changed.csv");
+    let clean: Vec<String> = exported
+        .iter()
+        .map(|c| {
+            let close = if c.open_time == at(100) {
+                "100.5".to_string()
+            } else {
+                c.close.to_string()
+            };
+            let high = if c.open_time == at(100) {
+                "100.5".to_string()
+            } else {
+                c.high.to_string()
+            };
+            format!(
+                "{},{},{high},{},{close},{}",
+                c.open_time, c.open, c.low, c.volume
+            )
+        })
+        .collect();
+    write_candles(&changed, &clean);
+    let import_changed = |extra: &[&str]| {
+        let mut args = vec![
+            "data",
+            "import",
+            changed.to_str().unwrap(),
+            "--symbol",
+            "XYZUSDT",
+            "--interval",
+            "1m",
+            "--db",
+            &db,
+            "--fix",
+            "mark-suspect",
+        ];
+        args.extend_from_slice(extra);
+        stratbox(&args)
+    };
+    let (ok, out) = import_changed(&[]);
+    assert!(
+        !ok && out.contains("1 candles of XYZUSDT 1m already stored differ")
+            && out.contains("stored open 100 high 100.02")
+            && out.contains("--overwrite"),
+        "{out}"
+    );
+    let (ok, out) = stratbox(&[
+        "data",
+        "export",
+        "--symbol",
+        "XYZUSDT",
+        "--interval",
+        "1m",
+        "--output",
+        output.to_str().unwrap(),
+        "--db",
+        &db,
+    ]);
+    assert!(ok, "{out}");
+    assert_eq!(unchecked(&output), exported, "nothing changed");
+    let (ok, out) = import_changed(&["--overwrite"]);
+    assert!(ok && out.contains("replaced 1 stored candles"), "{out}");
+}
+
+#[test]
+fn a_check_refills_gaps_from_the_venue_and_says_when_it_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = data_dir().join("ADA_BTC_5m.csv");
+    let all = candles::read_file(&data).unwrap();
+    // The store lacks 11 candles the venue has.
+    let holed: Vec<Candle> = all
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !(100..110).contains(i) && *i != 2000)
+        .map(|(_, c)| c.clone())
+        .collect();
+    let file = dir.path().join("holed.csv");
+    let mut text = Vec::new();
+    candles::write_csv(&holed, &mut text).unwrap();
+    std::fs::write(&file, text).unwrap();
+    let db = format!("sqlite://{}", dir.path().join("h.db").display());
+    let (ok, out) = stratbox(&[
+        "data",
+        "import",
+        file.to_str().unwrap(),
+        "--symbol",
+        "ADABTC",
+        "--interval",
+        "5m",
+        "--db",
+        &db,
+    ]);
+    assert!(ok, "{out}");
+    // The file's own gaps (the venue lacks those too), from an independent count.
+    let step = 300_000;
+    let own: Vec<i64> = all
+        .windows(2)
+        .filter(|w| w[1].open_time - w[0].open_time > step)
+        .map(|w| (w[1].open_time - w[0].open_time) / step - 1)
+        .collect();
+    let own_missing: i64 = own.iter().sum();
+    let check = |extra: &[&str]| {
+        let mut args = vec![
+            "data",
+            "check",
+            "--symbol",
+            "ADABTC",
+            "--interval",
+            "5m",
+            "--db",
+            &db,
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let (ok, out) = stratbox(&args);
+        assert!(ok, "{out}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    let before = check(&[]);
+    assert_eq!(before["counts"]["gap"], own.len() + 2);
+    assert_eq!(before["missing_rows"], own_missing + 11);
+
+    // An unreachable venue: said, nothing changed.
+    let unreachable = check(&[
+        "--fix",
+        "refill-gaps",
+        "--binance-rest",
+        "http://127.0.0.1:9",
+    ]);
+    assert!(
+        unreachable["refill_error"]
+            .as_str()
+            .unwrap()
+            .contains("could not refill"),
+        "{unreachable}"
+    );
+    assert_eq!(unreachable["missing_rows"], own_missing + 11);
+
+    let mut sim = Command::new(bin())
+        .args([
+            "exchange-sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--data",
+            data.to_str().unwrap(),
+            "--symbol",
+            "ADABTC",
+            "--interval",
+            "5m",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = announced(&mut sim, "exchange-sim listening on ");
+    let sim = common::service::Process(sim);
+    let after = check(&["--fix", "refill-gaps", "--binance-rest", &base]);
+    drop(sim);
+    assert_eq!(after["refilled"], 11, "{after}");
+    assert_eq!(after["counts"]["gap"], own.len());
+    assert_eq!(after["missing_rows"], own_missing);
+    let output = dir.path().join("out.csv");
+    let (ok, out) = stratbox(&[
+        "data",
+        "export",
+        "--symbol",
+        "ADABTC",
+        "--interval",
+        "5m",
+        "--output",
+        output.to_str().unwrap(),
+        "--db",
+        &db,
+    ]);
+    assert!(ok, "{out}");
+    assert_eq!(
+        candles::read_file(&output).unwrap(),
+        all,
+        "the venue's candles, exactly"
+    );
+}
+
+#[tokio::test]
+async fn suspect_marks_live_beside_the_candles_in_postgres() {
+    let store = HistoryStore::open(POSTGRES)
+        .await
+        .expect("PostgreSQL at 127.0.0.1:5432 (database test)");
+    let symbol = unique_symbol("FLAG");
+    let rows = candles::read_file(&data_dir().join("XLM_BTC_5m.csv")).unwrap();
+    store.upsert(&symbol, "5m", &rows[..20]).await.unwrap();
+    let t = rows[5].open_time;
+    let marks = vec![
+        (
+            t,
+            "return_outlier",
+            "log return 0.3: robust z 40.0".to_string(),
+        ),
+        (t, "volume_outlier", "volume 9: robust z 7.0".to_string()),
+    ];
+    assert_eq!(store.flag(&symbol, "5m", &marks, 1_000).await.unwrap(), 2);
+    // Marking again replaces, never duplicates.
+    store.flag(&symbol, "5m", &marks[..1], 2_000).await.unwrap();
+    let flags = store
+        .flags(&symbol, "5m", i64::MIN, i64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(flags.len(), 2);
+    assert_eq!(
+        (flags[0].kind.as_str(), flags[0].flagged_at),
+        ("return_outlier", 2_000)
+    );
+    assert_eq!(flags[1].kind, "volume_outlier");
+    assert_eq!(
+        store
+            .candles(&symbol, "5m", i64::MIN, i64::MAX)
+            .await
+            .unwrap(),
+        rows[..20].to_vec(),
+        "the candles are untouched"
+    );
 }

@@ -9,7 +9,7 @@
 mod ladder;
 mod sync;
 
-pub use sync::{BookSync, DepthDiff, SyncAction, SyncError};
+pub use sync::{BookSync, DepthDiff, LATE_MS, Lags, SyncAction, SyncError};
 
 use crate::model::Fixed;
 use ladder::Ladder;
@@ -114,6 +114,12 @@ impl OrderBook {
     /// Best ask (price, quantity), O(1).
     pub fn best_ask(&self) -> Option<(Fixed, Fixed)> {
         self.best_ask
+    }
+
+    /// Whether the best bid is at or above the best ask (a book the exchange never has: a sign
+    /// of a missed or misapplied update).
+    pub fn is_crossed(&self) -> bool {
+        matches!((self.best_bid, self.best_ask), (Some((bid, _)), Some((ask, _))) if bid >= ask)
     }
 
     /// The best `n` bids, best first.

@@ -14,9 +14,42 @@
 //! symbol whose stream has sent nothing for a while after subscribing ([`BookSync::on_quiet`]),
 //! without one: every change after that snapshot is still to come on the stream, and a diff that
 //! does not follow it is a gap like any other.
+//!
+//! Beside its gaps the procedure counts what else a stream got wrong: diffs that left the book
+//! crossed, and diffs repeating updates the stream had already delivered (outdated). Callers
+//! count late diffs ([`LATE_MS`]), which need the receive time.
 
 use super::OrderBook;
 use crate::model::Fixed;
+
+/// A diff is late (stale when it arrives) when its lag (receive time less exchange event time)
+/// exceeds the smallest lag seen so far by more than this many ms. The smallest lag stands for
+/// the clocks' offset plus the fastest delivery, so a clock that runs behind or ahead of the
+/// exchange's does not make every diff late, or none.
+pub const LATE_MS: i64 = 1_000;
+
+/// The lags of a stream's events: smallest, largest, and the late ones ([`LATE_MS`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lags {
+    /// The smallest lag seen, ms (none before the first event).
+    pub min: Option<i64>,
+    /// The largest lag seen, ms.
+    pub max: Option<i64>,
+    /// Events late against the smallest lag seen before or with them.
+    pub late: u64,
+}
+
+impl Lags {
+    /// Takes in one event's lag (receive less exchange time, ms); whether it was late.
+    pub fn observe(&mut self, lag: i64) -> bool {
+        let min = self.min.map_or(lag, |m| m.min(lag));
+        self.min = Some(min);
+        self.max = Some(self.max.map_or(lag, |m| m.max(lag)));
+        let late = lag - min > LATE_MS;
+        self.late += u64::from(late);
+        late
+    }
+}
 
 /// A depth diff event (`<symbol>@depth@100ms`).
 #[derive(Clone, Debug, PartialEq)]
@@ -66,6 +99,13 @@ pub struct BookSync {
     pub resyncs: u64,
     /// The last gap seen.
     pub last_gap: Option<SyncError>,
+    /// Diffs after which the book was crossed (best bid at or above best ask).
+    pub crossed: u64,
+    /// Diffs whose updates the stream had already delivered (a repeat, or one arriving after
+    /// a later one), ignored.
+    pub outdated: u64,
+    /// The last id of the latest diff applied since the book was (re)built.
+    last_diff_id: Option<u64>,
 }
 
 impl BookSync {
@@ -90,6 +130,13 @@ impl BookSync {
             return SyncAction::FetchSnapshot;
         };
         if diff.final_update_id <= book.last_update_id {
+            // Older than the snapshot is expected (step 4); older than a diff applied, not.
+            if self
+                .last_diff_id
+                .is_some_and(|last| diff.final_update_id <= last)
+            {
+                self.outdated += 1;
+            }
             return SyncAction::None;
         }
         if diff.first_update_id > book.last_update_id + 1 {
@@ -102,12 +149,15 @@ impl BookSync {
             self.last_gap = Some(gap);
             self.resyncs += 1;
             self.book = None;
+            self.last_diff_id = None;
             self.buffer = vec![diff];
             self.snapshot_requested = true;
             return SyncAction::FetchSnapshot;
         }
         book.apply(&diff.bids, &diff.asks);
         book.last_update_id = diff.final_update_id;
+        self.last_diff_id = Some(diff.final_update_id);
+        self.crossed += u64::from(book.is_crossed());
         SyncAction::Updated
     }
 
@@ -141,6 +191,7 @@ impl BookSync {
         }
         self.snapshot_requested = false;
         self.book = Some(OrderBook::from_snapshot(last_update_id, bids, asks));
+        self.last_diff_id = None;
         let mut buffered = std::mem::take(&mut self.buffer).into_iter();
         while let Some(diff) = buffered.next() {
             if diff.final_update_id <= last_update_id {
@@ -158,6 +209,7 @@ impl BookSync {
     /// Starts over (after a reconnect): the book is dropped and diffs are buffered again.
     pub fn reset(&mut self) {
         self.book = None;
+        self.last_diff_id = None;
         self.buffer.clear();
         self.snapshot_requested = false;
     }
@@ -206,6 +258,47 @@ mod tests {
         // An old event is ignored.
         assert_eq!(s.on_diff(diff(100, 111, "50", "1")), SyncAction::None);
         assert_eq!(s.book().unwrap().best_bid(), Some((fx("12"), fx("3"))));
+    }
+
+    #[test]
+    fn crossed_books_and_repeated_diffs_are_counted_and_old_ones_after_a_snapshot_are_not() {
+        let mut s = BookSync::new();
+        s.on_diff(diff(101, 105, "10", "1"));
+        s.on_snapshot(105, &[(fx("9"), fx("1"))], &[(fx("11"), fx("1"))]);
+        // The buffered diff older than the snapshot is step 4's, not a fault; so is one
+        // arriving after the snapshot, before any diff is applied.
+        assert_eq!(s.on_diff(diff(104, 104, "10", "3")), SyncAction::None);
+        assert_eq!((s.outdated, s.crossed), (0, 0));
+        assert_eq!(s.on_diff(diff(106, 107, "10", "2")), SyncAction::Updated);
+        // A repeat of an applied diff, or a part of one, is outdated.
+        assert_eq!(s.on_diff(diff(106, 107, "10", "2")), SyncAction::None);
+        assert_eq!(s.on_diff(diff(107, 107, "10", "2")), SyncAction::None);
+        assert_eq!(s.outdated, 2);
+        // A bid at the ask crosses the book; removing it uncrosses it.
+        assert_eq!(s.on_diff(diff(108, 108, "11", "1")), SyncAction::Updated);
+        assert_eq!(s.crossed, 1);
+        assert!(s.book().unwrap().is_crossed());
+        assert_eq!(s.on_diff(diff(109, 109, "11", "0")), SyncAction::Updated);
+        assert_eq!(s.crossed, 1);
+        assert!(!s.book().unwrap().is_crossed());
+    }
+
+    #[test]
+    fn lateness_is_measured_from_the_smallest_lag_so_whatever_the_clocks_offset() {
+        // A local clock 1.3 s behind the exchange's: every lag negative. Only the diff 1,050 ms
+        // slower than the fastest is late; 1,000 ms slower is not.
+        let mut lags = Lags::default();
+        for lag in [-1_280, -1_300, -1_250, -250, -300, -301] {
+            lags.observe(lag);
+        }
+        assert_eq!(
+            lags,
+            Lags {
+                min: Some(-1_300),
+                max: Some(-250),
+                late: 1
+            }
+        );
     }
 
     #[test]

@@ -1,11 +1,15 @@
-//! `stratbox data`: import candle files into the history store, export them, and fetch them
-//! from a Binance-compatible REST API.
+//! `stratbox data`: import candle files into the history store, export them, fetch them from
+//! a Binance-compatible REST API, and check their quality. Imports and fetches are checked as
+//! they come in; an import never changes a stored candle unless told to (`--overwrite`).
 
+use super::data_check::{CheckArgs, CheckBookArgs, FixPolicy, Thresholds};
 use crate::feeds::candles::{self, Candle};
 use crate::feeds::replay::parse_interval;
 use crate::history::HistoryStore;
+use crate::history::quality::{self, FindingKind, QualityReport};
 use crate::model::time::parse_utc_ms;
 use anyhow::{Context, bail};
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -18,6 +22,13 @@ pub enum DataCommand {
     Export(ExportArgs),
     /// Fetches candles over a time range from the REST API, resuming where the store has gaps.
     Fetch(FetchArgs),
+    /// Checks a history (stored, or a file) for gaps, duplicates, disorder, broken candles,
+    /// zero-volume stretches, outliers and stale repeats; `--fix` refills gaps from the venue
+    /// or marks suspect rows.
+    Check(CheckArgs),
+    /// Rebuilds the order books of stream captures and reports their sequence gaps, crossed
+    /// books, outdated and late diffs.
+    CheckBook(CheckBookArgs),
 }
 
 /// Where the history store is.
@@ -29,7 +40,8 @@ pub struct Db {
 }
 
 impl Db {
-    async fn open(&self) -> anyhow::Result<HistoryStore> {
+    /// Opens the store.
+    pub(super) async fn open(&self) -> anyhow::Result<HistoryStore> {
         let url = self
             .db
             .clone()
@@ -51,6 +63,17 @@ pub struct ImportArgs {
     /// Interval of the candles, e.g. 5m.
     #[arg(long)]
     interval: String,
+    /// Policies for what the checks find, comma separated: drop-duplicates (keep the first row
+    /// of each open time, take rows out of order into their place), mark-suspect (take in
+    /// broken candles and mark them, with every other suspect row, in `candle_flags`).
+    /// Without them such a file is refused, nothing stored.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    fix: Vec<FixPolicy>,
+    /// Replace stored candles whose values differ from the file's (refused otherwise).
+    #[arg(long)]
+    overwrite: bool,
+    #[command(flatten)]
+    thresholds: Thresholds,
     #[command(flatten)]
     db: Db,
 }
@@ -106,7 +129,8 @@ pub struct FetchArgs {
     db: Db,
 }
 
-fn interval_ms(text: &str) -> anyhow::Result<u32> {
+/// An interval's length in ms, from its name.
+pub(super) fn interval_ms(text: &str) -> anyhow::Result<u32> {
     parse_interval(text).with_context(|| format!("interval {text:?}: use e.g. 1m, 5m, 1h, 1d"))
 }
 
@@ -125,6 +149,8 @@ pub fn run(command: DataCommand) -> anyhow::Result<ExitCode> {
         match command {
             DataCommand::Import(a) => import(a).await,
             DataCommand::Export(a) => export(a).await,
+            DataCommand::Check(a) => super::data_check::run(a).await,
+            DataCommand::CheckBook(a) => super::data_check::run_book(a),
             DataCommand::Fetch(a) => {
                 super::fetch::run(
                     a.symbol,
@@ -154,32 +180,141 @@ pub fn fetch_range(interval: &str, from: &str, to: &str) -> anyhow::Result<(u32,
 
 async fn import(a: ImportArgs) -> anyhow::Result<()> {
     let step = i64::from(interval_ms(&a.interval)?);
-    let candles = candles::read_file(&a.file)?;
-    if let Some(w) = candles
-        .windows(2)
-        .find(|w| (w[1].open_time - w[0].open_time) % step != 0)
-    {
+    let config = a.thresholds.config()?;
+    if a.fix.contains(&FixPolicy::RefillGaps) {
         bail!(
-            "{}: candles at {} and {} are not a whole number of {} intervals apart; is --interval right?",
-            a.file.display(),
-            w[0].open_time,
-            w[1].open_time,
-            a.interval
+            "--fix refill-gaps acts on the store: run `stratbox data check --fix refill-gaps` after the import"
         );
     }
+    let shown = a.file.display().to_string();
+    let (lines, rows): (Vec<usize>, Vec<Candle>) =
+        candles::read_unchecked(&a.file)?.into_iter().unzip();
+    let report = quality::check(&rows, &lines, step, None, &config);
+    refuse(&shown, &a, &report)?;
+    // One row per open time (the first), in order.
+    let mut seen = HashSet::with_capacity(rows.len());
+    let mut rows: Vec<Candle> = rows
+        .into_iter()
+        .filter(|c| seen.insert(c.open_time))
+        .collect();
+    rows.sort_by_key(|c| c.open_time);
     let store = a.db.open().await?;
     let symbol = a.symbol.to_ascii_uppercase();
-    for chunk in candles.chunks(5_000) {
+    let (first, last) = (rows[0].open_time, rows[rows.len() - 1].open_time);
+    let stored: HashMap<i64, Candle> = store
+        .candles(&symbol, &a.interval, first, last)
+        .await?
+        .into_iter()
+        .map(|c| (c.open_time, c))
+        .collect();
+    let differing: Vec<(&Candle, &Candle)> = rows
+        .iter()
+        .filter_map(|c| stored.get(&c.open_time).map(|s| (s, c)))
+        .filter(|(s, c)| s != c)
+        .collect();
+    if let Some((s, c)) = differing.first()
+        && !a.overwrite
+    {
+        bail!(
+            "{shown}: {} candles of {symbol} {} already stored differ from the file's (the first at {}: stored open {} high {} low {} close {} volume {}, file open {} high {} low {} close {} volume {}); nothing was imported; --overwrite replaces them",
+            differing.len(),
+            a.interval,
+            quality::utc(s.open_time),
+            s.open,
+            s.high,
+            s.low,
+            s.close,
+            s.volume,
+            c.open,
+            c.high,
+            c.low,
+            c.close,
+            c.volume
+        );
+    }
+    for chunk in rows.chunks(5_000) {
         store.upsert(&symbol, &a.interval, chunk).await?;
     }
-    let (first, last) = (candles[0].open_time, candles[candles.len() - 1].open_time);
     let gaps = store.gaps(&symbol, &a.interval, step, first, last).await?;
     println!(
         "imported {} candles of {symbol} {} ({first} to {last}); {} gaps in that range",
-        candles.len(),
+        rows.len(),
         a.interval,
         gaps.len()
     );
+    if !differing.is_empty() {
+        println!(
+            "replaced {} stored candles whose values differed",
+            differing.len()
+        );
+    }
+    println!("quality: {}", report.summary());
+    if a.fix.contains(&FixPolicy::MarkSuspect) {
+        let marks = super::data_check::marks(&report, &rows);
+        let n = store
+            .flag(
+                &symbol,
+                &a.interval,
+                &marks,
+                crate::model::time::wall_clock_ms(),
+            )
+            .await?;
+        println!("marked {n} suspect rows in candle_flags (the candles are unchanged)");
+    }
+    Ok(())
+}
+
+/// Refuses a file the checks found wrong where no `--fix` policy takes it in: off the
+/// interval's grid (a wrong `--interval`, most likely), duplicated or disordered rows, broken
+/// candles.
+fn refuse(shown: &str, a: &ImportArgs, report: &QualityReport) -> anyhow::Result<()> {
+    let first = |kinds: &[FindingKind]| {
+        report
+            .findings
+            .iter()
+            .filter(|f| kinds.contains(&f.kind))
+            .min_by_key(|f| f.line)
+            .map(|f| {
+                format!(
+                    "line {}: {} {}",
+                    f.line.unwrap_or(0),
+                    f.kind.name(),
+                    f.detail
+                )
+            })
+            .unwrap_or_default()
+    };
+    let count = |k: FindingKind| report.counts.get(&k).copied().unwrap_or(0);
+    if count(FindingKind::Misaligned) > 0 {
+        bail!(
+            "{shown}: {} candles open off the {} grid ({}); is --interval right?",
+            count(FindingKind::Misaligned),
+            a.interval,
+            first(&[FindingKind::Misaligned])
+        );
+    }
+    let (duplicates, disordered) = (
+        count(FindingKind::Duplicate),
+        count(FindingKind::OutOfOrder),
+    );
+    if duplicates + disordered > 0 && !a.fix.contains(&FixPolicy::DropDuplicates) {
+        bail!(
+            "{shown}: {duplicates} rows repeat an earlier open time and {disordered} open before the row above them ({}); nothing was imported; `stratbox data check --file` lists them all, --fix drop-duplicates keeps the first row of each open time",
+            first(&[FindingKind::Duplicate, FindingKind::OutOfOrder])
+        );
+    }
+    let broken = [
+        FindingKind::Ohlc,
+        FindingKind::NonPositivePrice,
+        FindingKind::NegativeVolume,
+    ];
+    let n: u64 = broken.iter().map(|k| count(*k)).sum();
+    if n > 0 && !a.fix.contains(&FixPolicy::MarkSuspect) {
+        bail!(
+            "{shown}: {n} broken candles ({}); nothing was imported; `stratbox data check --file` lists them all, --fix mark-suspect takes them in marked",
+            first(&broken)
+        );
+    }
     Ok(())
 }
 

@@ -1,8 +1,10 @@
 //! `stratbox data fetch`: klines over a range from the REST API into the history store. It
-//! asks only for the gaps the store has, so an interrupted fetch resumes where it stopped.
+//! asks only for the gaps the store has, so an interrupted fetch resumes where it stopped, and
+//! checks the range's quality once done.
 
 use crate::feeds::binance::RestClient;
 use crate::history::HistoryStore;
+use crate::history::quality::{self, CheckConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub async fn run(
@@ -63,5 +65,14 @@ pub async fn run(
         (((to - 1 - from) / step + 1) as u64).saturating_sub(wanted),
         missing.len()
     );
+    let rows = store.candles(&symbol, &interval, from, to - 1).await?;
+    let report = quality::check(
+        &rows,
+        &[],
+        step,
+        Some((from, to - 1)),
+        &CheckConfig::default(),
+    );
+    println!("quality: {}", report.summary());
     Ok(())
 }

@@ -4,6 +4,7 @@
 mod backtest;
 mod check;
 mod data;
+mod data_check;
 mod features;
 mod fetch;
 pub mod indicators;

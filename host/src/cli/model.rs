@@ -84,19 +84,7 @@ fn built_model_follower() -> Option<Vec<u8>> {
 
 /// `YYYY-MM-DD HH:MM` (UTC) of a time in ms since the epoch.
 fn utc(ms: i64) -> String {
-    // Howard Hinnant's civil_from_days.
-    let (days, rest) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let (hour, minute) = (rest / 3_600_000, rest / 60_000 % 60);
-    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}")
+    crate::model::time::format_utc(ms, false)
 }
 
 /// `model train`'s progress on a terminal: the log above a bar of the current network's epochs

@@ -82,6 +82,25 @@ pub fn read_file(path: &Path) -> Result<Vec<Candle>, CandleError> {
 /// held whole; a `.zip`'s CSV entry is inflated in memory first). Stops at the first bad row,
 /// after its error.
 pub fn rows(path: &Path) -> Result<Rows, CandleError> {
+    open_rows(path, true)
+}
+
+/// Every candle of a file with its line number, each row's syntax checked but not its values
+/// or its order (what [`crate::history::quality`] reports on, all at once, where
+/// [`read_file`] stops at the first).
+pub fn read_unchecked(path: &Path) -> Result<Vec<(usize, Candle)>, CandleError> {
+    let mut rows = open_rows(path, false)?;
+    let mut out = Vec::new();
+    while let Some(candle) = rows.next() {
+        out.push((rows.parser.line, candle?));
+    }
+    if out.is_empty() {
+        return Err(CandleError::Empty(path.display().to_string()));
+    }
+    Ok(out)
+}
+
+fn open_rows(path: &Path, checked: bool) -> Result<Rows, CandleError> {
     let shown = path.display().to_string();
     let io = |message: String| CandleError::Io {
         path: shown.clone(),
@@ -121,7 +140,10 @@ pub fn rows(path: &Path) -> Result<Rows, CandleError> {
     Ok(Rows {
         reader,
         line: String::new(),
-        parser: RowParser::new(&shown),
+        parser: RowParser {
+            checked,
+            ..RowParser::new(&shown)
+        },
         done: false,
     })
 }
@@ -198,6 +220,8 @@ struct RowParser {
     line: usize,
     /// The previous candle's open time.
     previous: Option<i64>,
+    /// Whether values and order are checked, not only syntax.
+    checked: bool,
 }
 
 impl RowParser {
@@ -206,6 +230,7 @@ impl RowParser {
             origin: origin.to_string(),
             line: 0,
             previous: None,
+            checked: true,
         }
     }
 
@@ -252,7 +277,7 @@ impl RowParser {
                     fields[i + 1]
                 ))
             })?;
-            if d.as_str().starts_with('-') {
+            if self.checked && d.as_str().starts_with('-') {
                 return Err(err(format!("{name} {d} is negative")));
             }
             values.push(d);
@@ -260,12 +285,13 @@ impl RowParser {
         let [open, high, low, close, volume]: [Decimal; 5] =
             values.try_into().expect("five values");
         let (o, h, l, c) = (open.to_f64(), high.to_f64(), low.to_f64(), close.to_f64());
-        if h < l || h < o.max(c) || l > o.min(c) {
+        if self.checked && (h < l || h < o.max(c) || l > o.min(c)) {
             return Err(err(format!(
                 "inconsistent candle: open {open} high {high} low {low} close {close}"
             )));
         }
-        if let Some(previous) = self.previous
+        if self.checked
+            && let Some(previous) = self.previous
             && open_time <= previous
         {
             return Err(err(format!(

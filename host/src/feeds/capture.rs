@@ -16,7 +16,7 @@
 
 use super::trade_bars::TradeBars;
 use super::{BookUpdate, BookUpdateKind, MarketEvent, TradePrint};
-use crate::book::{BookSync, DepthDiff, SyncAction};
+use crate::book::{BookSync, DepthDiff, Lags, SyncAction};
 use crate::model::{Fixed, Side, SymbolId, TimestampMs};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -73,6 +73,35 @@ pub struct CaptureStats {
     pub resyncs: u64,
     /// Diffs left unapplied because no snapshot covered them.
     pub unsynced_diffs: u64,
+    /// Diffs after which a book was crossed (best bid at or above best ask).
+    pub crossed: u64,
+    /// Diffs repeating updates already applied, ignored.
+    pub outdated_diffs: u64,
+    /// Diffs late against their symbol's smallest lag ([`crate::book::LATE_MS`]).
+    pub late_diffs: u64,
+}
+
+/// One symbol's order book over a capture: what went wrong in its depth stream.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BookQuality {
+    /// The symbol.
+    pub symbol: String,
+    /// Depth diffs read.
+    pub diffs: u64,
+    /// Gaps in update ids (the book rebuilt from the next snapshot).
+    pub sequence_gaps: u64,
+    /// Diffs after which the book was crossed.
+    pub crossed: u64,
+    /// Diffs repeating updates already applied.
+    pub outdated: u64,
+    /// Diffs received more than [`crate::book::LATE_MS`] later than the fastest before them.
+    pub late: u64,
+    /// The smallest lag of a diff (receive less event time, ms; the clocks' offset with it).
+    pub min_lag_ms: Option<i64>,
+    /// The largest.
+    pub max_lag_ms: Option<i64>,
+    /// Whether the book was in sync at the end.
+    pub synced: bool,
 }
 
 /// A capture's events, in file order, and what it held.
@@ -82,6 +111,8 @@ pub struct Capture {
     pub events: Vec<MarketEvent>,
     /// Counts.
     pub stats: CaptureStats,
+    /// Each depth-streamed symbol's book quality, by symbol.
+    pub books: Vec<BookQuality>,
 }
 
 #[derive(Deserialize)]
@@ -181,6 +212,9 @@ struct KlineBody<'a> {
 struct SymbolState {
     book: BookSync,
     has_depth: bool,
+    /// Depth diffs read, and their lags.
+    diffs: u64,
+    lags: Lags,
     /// Book tickers not yet matched to the book's update of the same id (they travel faster
     /// than the depth stream's batches).
     pending: std::collections::VecDeque<PendingTicker>,
@@ -291,6 +325,24 @@ impl<'i> CaptureReader<'i> {
             .values()
             .filter(|(_, s)| s.book.book().is_none())
             .count() as u64;
+        let mut books: Vec<BookQuality> = self
+            .symbols
+            .iter()
+            .filter(|(_, (_, s))| s.has_depth)
+            .map(|(name, (_, s))| BookQuality {
+                symbol: name.clone(),
+                diffs: s.diffs,
+                sequence_gaps: s.book.resyncs,
+                crossed: s.book.crossed,
+                outdated: s.book.outdated,
+                late: s.lags.late,
+                min_lag_ms: s.lags.min,
+                max_lag_ms: s.lags.max,
+                synced: s.book.book().is_some(),
+            })
+            .collect();
+        books.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+        self.capture.books = books;
         self.capture
     }
 
@@ -390,12 +442,21 @@ impl<'i> CaptureReader<'i> {
             let (bids, asks) = (diff.bids.clone(), diff.asks.clone());
             let (id, state) = self.symbol(symbol);
             state.has_depth = true;
-            let resyncs = state.book.resyncs;
+            state.diffs += 1;
+            let late = state.lags.observe(time - d.event_time);
+            let before = (state.book.resyncs, state.book.crossed, state.book.outdated);
             let action = state.book.on_diff(diff);
-            let gap = state.book.resyncs > resyncs;
+            let (resyncs, crossed, outdated) = (
+                state.book.resyncs - before.0,
+                state.book.crossed - before.1,
+                state.book.outdated - before.2,
+            );
             let (agree, disagree) = state.check_tickers();
             let stats = &mut self.capture.stats;
-            stats.resyncs += u64::from(gap);
+            stats.resyncs += resyncs;
+            stats.crossed += crossed;
+            stats.outdated_diffs += outdated;
+            stats.late_diffs += u64::from(late);
             stats.tickers_agreeing += agree;
             stats.tickers_disagreeing += disagree;
             if action == SyncAction::Updated {
@@ -597,5 +658,53 @@ mod tests {
             reader_of(&[r#"1 {"stream":"x@depth","data":{"U":1,"u":1,"b":[["1","x"]],"a":[]}}"#])
                 .unwrap_err();
         assert!(err.contains("\"x\""), "{err}");
+    }
+
+    #[test]
+    fn each_books_faults_are_counted_sequence_gaps_crossed_outdated_and_late() {
+        let depth = |recv_ms: i64, e: i64, u0: u64, u1: u64, bid: &str| {
+            format!(
+                r#"{} {{"stream":"ethusdt@depth@100ms","data":{{"e":"depthUpdate","E":{e},"s":"ETHUSDT","U":{u0},"u":{u1},"b":[["{bid}","1"]],"a":[]}}}}"#,
+                recv_ms * 1_000_000
+            )
+        };
+        let snapshot = |recv_ms: i64, id: u64| {
+            format!(
+                r#"{} {{"lastUpdateId":{id},"bids":[["99.0","5"]],"asks":[["101.0","2"]]}}"#,
+                recv_ms * 1_000_000
+            )
+        };
+        let lines = [
+            depth(1_000, 990, 10, 12, "99.5"),
+            snapshot(1_010, 11),
+            // Applied; then repeated (outdated).
+            depth(1_100, 1_090, 13, 13, "99.6"),
+            depth(1_200, 1_190, 13, 13, "99.6"),
+            // A bid at the ask: crossed. Received 1.5 s after its event: late.
+            depth(2_800, 1_300, 14, 14, "101.0"),
+            // Ids jump: a sequence gap, the book waits for the next snapshot.
+            depth(2_900, 2_890, 20, 21, "99.7"),
+        ];
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let c = reader_of(&lines).unwrap();
+        assert_eq!(
+            c.books,
+            vec![BookQuality {
+                symbol: "ETHUSDT".into(),
+                diffs: 5,
+                sequence_gaps: 1,
+                crossed: 1,
+                outdated: 1,
+                late: 1,
+                min_lag_ms: Some(10),
+                max_lag_ms: Some(1_500),
+                synced: false,
+            }]
+        );
+        let s = &c.stats;
+        assert_eq!(
+            (s.resyncs, s.crossed, s.outdated_diffs, s.late_diffs),
+            (1, 1, 1, 1)
+        );
     }
 }

@@ -2,9 +2,12 @@
 //! PostgreSQL when the URL says `postgres:`. Upserts are idempotent (the key is symbol,
 //! interval and open time), reads come back in open-time order, and gap queries say which open
 //! times are missing from a range. Market history is a cache: it can always be fetched again.
-//! The service can store the bars it handles ([`live`]).
+//! The service can store the bars it handles ([`live`]). [`quality`] checks a history; the rows
+//! it finds suspect can be marked in `candle_flags` beside the candles, which are never changed
+//! by a mark.
 
 pub mod live;
+pub mod quality;
 
 use crate::feeds::candles::Candle;
 use crate::model::Decimal;
@@ -19,8 +22,32 @@ const MIGRATIONS: Migrations = migrations!(
     "history",
     "history_migrations",
     "7400001",
-    &[(1, SQLITE_SCHEMA, POSTGRES_SCHEMA)]
+    &[
+        (1, SQLITE_SCHEMA, POSTGRES_SCHEMA),
+        (2, FLAGS_SCHEMA, FLAGS_SCHEMA)
+    ]
 );
+
+/// Suspect rows, one per candle and kind of finding, with what was found and when.
+const FLAGS_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS candle_flags (
+    symbol TEXT NOT NULL,
+    interval TEXT NOT NULL,
+    open_time BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    flagged_at BIGINT NOT NULL,
+    PRIMARY KEY (symbol, interval, open_time, kind)
+)";
+
+const UPSERT_FLAG: &str =
+    "INSERT INTO candle_flags (symbol, interval, open_time, kind, detail, flagged_at)
+    VALUES ($1, $2, $3, $4, $5, $6)
+    ON CONFLICT (symbol, interval, open_time, kind) DO UPDATE SET
+      detail = excluded.detail, flagged_at = excluded.flagged_at";
+
+const SELECT_FLAGS: &str = "SELECT open_time, kind, detail, flagged_at FROM candle_flags
+    WHERE symbol = $1 AND interval = $2 AND open_time >= $3 AND open_time <= $4
+    ORDER BY open_time, kind";
 
 const SQLITE_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS candles (
     symbol TEXT NOT NULL,
@@ -64,6 +91,19 @@ pub struct Gap {
     pub from: i64,
     /// Last missing open time.
     pub to: i64,
+}
+
+/// A candle marked suspect.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Flag {
+    /// The candle's open time.
+    pub open_time: i64,
+    /// The kind of finding (`quality::FindingKind::name`).
+    pub kind: String,
+    /// What was found.
+    pub detail: String,
+    /// When it was marked, ms since the epoch.
+    pub flagged_at: i64,
 }
 
 /// The candle store.
@@ -178,6 +218,63 @@ impl HistoryStore {
                 })
             })
             .collect()
+    }
+
+    /// Marks candles of `symbol` at `interval` suspect (open time, kind, detail), in one
+    /// transaction, at `now` ms; a mark of the same candle and kind is replaced. The candles
+    /// are not touched. Returns how many marks were written.
+    pub async fn flag(
+        &self,
+        symbol: &str,
+        interval: &str,
+        marks: &[(i64, &str, String)],
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await.map_err(db("starting a flag batch"))?;
+            for (open_time, kind, detail) in marks {
+                sqlx::query(UPSERT_FLAG)
+                    .bind(symbol)
+                    .bind(interval)
+                    .bind(open_time)
+                    .bind(kind)
+                    .bind(detail.as_str())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("storing a candle flag"))?;
+            }
+            tx.commit().await.map_err(db("committing a flag batch"))?;
+        });
+        Ok(marks.len() as u64)
+    }
+
+    /// Marks of candles with open time in `from..=to`, in open-time order.
+    pub async fn flags(
+        &self,
+        symbol: &str,
+        interval: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<Flag>, StoreError> {
+        type Row = (i64, String, String, i64);
+        let rows: Vec<Row> = on_pool!(self, |pool| sqlx::query_as(SELECT_FLAGS)
+            .bind(symbol)
+            .bind(interval)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await
+            .map_err(db("reading candle flags"))?);
+        Ok(rows
+            .into_iter()
+            .map(|(open_time, kind, detail, flagged_at)| Flag {
+                open_time,
+                kind,
+                detail,
+                flagged_at,
+            })
+            .collect())
     }
 
     /// Open times missing between `from` and `to` (both included, aligned to `interval_ms`).

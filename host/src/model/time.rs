@@ -18,6 +18,27 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// `YYYY-MM-DD HH:MM:SS` (UTC) of a time in ms since the epoch, or `YYYY-MM-DD HH:MM` without
+/// `seconds` (Howard Hinnant's civil_from_days).
+pub fn format_utc(ms: i64, seconds: bool) -> String {
+    let (days, rest) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (hour, minute, second) = (rest / 3_600_000, rest / 60_000 % 60, rest / 1000 % 60);
+    if seconds {
+        format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}")
+    } else {
+        format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}")
+    }
+}
+
 /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM`, `YYYY-MM-DDTHH:MM:SS` (UTC, `Z` optional) or a
 /// plain integer of milliseconds.
 pub fn parse_utc_ms(text: &str) -> Option<i64> {
@@ -55,5 +76,11 @@ mod tests {
         assert_eq!(parse_utc_ms("1509836520000"), Some(1_509_836_520_000));
         assert_eq!(parse_utc_ms("2024-13-01"), None);
         assert_eq!(parse_utc_ms("yesterday"), None);
+        for ms in [0, 1_509_838_920_000, 1_709_208_001_000, -86_400_000] {
+            let text = format_utc(ms, true);
+            assert_eq!(parse_utc_ms(&text), Some(ms), "{text}");
+        }
+        assert_eq!(format_utc(1_709_208_001_000, true), "2024-02-29 12:00:01");
+        assert_eq!(format_utc(1_709_208_001_000, false), "2024-02-29 12:00");
     }
 }

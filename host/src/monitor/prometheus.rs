@@ -75,6 +75,9 @@ pub struct ServiceMetrics {
     feed_messages: Family<SymbolLabel, Counter>,
     feed_reconnects: Family<SymbolLabel, Counter>,
     feed_resyncs: Family<SymbolLabel, Counter>,
+    feed_crossed: Family<SymbolLabel, Counter>,
+    feed_outdated: Family<SymbolLabel, Counter>,
+    feed_late: Family<SymbolLabel, Counter>,
     journal_backlog: Gauge,
     journal_queue: OnceLock<crate::journal::JournalProgress>,
     inference_latency: FloatGauge,
@@ -208,6 +211,24 @@ impl Default for ServiceMetrics {
             "Order book rebuilds after a gap in update ids",
             feed_resyncs.clone(),
         );
+        let feed_crossed = Family::default();
+        registry.register(
+            "feed_crossed_books",
+            "Depth diffs after which the local book was crossed (best bid at or above best ask)",
+            feed_crossed.clone(),
+        );
+        let feed_outdated = Family::default();
+        registry.register(
+            "feed_outdated_diffs",
+            "Depth diffs repeating updates already applied, ignored",
+            feed_outdated.clone(),
+        );
+        let feed_late = Family::default();
+        registry.register(
+            "feed_late_diffs",
+            "Depth diffs received more than a second later than the fastest before them",
+            feed_late.clone(),
+        );
         let journal_backlog = Gauge::default();
         registry.register(
             "journal_backlog_entries",
@@ -248,6 +269,9 @@ impl Default for ServiceMetrics {
             feed_messages,
             feed_reconnects,
             feed_resyncs,
+            feed_crossed,
+            feed_outdated,
+            feed_late,
             events,
             callback_seconds,
             cpu_share,
@@ -308,6 +332,9 @@ impl ServiceMetrics {
             to(&self.feed_messages, &label, c.messages);
             to(&self.feed_reconnects, &label, c.reconnects);
             to(&self.feed_resyncs, &label, c.resyncs);
+            to(&self.feed_crossed, &label, c.crossed);
+            to(&self.feed_outdated, &label, c.outdated);
+            to(&self.feed_late, &label, c.late);
         }
     }
 

@@ -144,6 +144,13 @@ pub struct FeedStats {
     pub rotations: AtomicU64,
     /// Order book rebuilds after a gap in update ids.
     pub resyncs: AtomicU64,
+    /// Depth diffs after which the book was crossed (best bid at or above best ask).
+    pub crossed: AtomicU64,
+    /// Depth diffs repeating updates already applied, ignored.
+    pub outdated: AtomicU64,
+    /// Depth diffs received more than [`crate::book::LATE_MS`] later than the fastest before
+    /// them.
+    pub late: AtomicU64,
     /// Bars fetched over REST to fill gaps.
     pub backfilled: AtomicU64,
     /// Latest feed lag (receive minus exchange time), ms.
@@ -178,6 +185,15 @@ pub struct FeedCounters {
     pub rotations: u64,
     /// Order book rebuilds after a gap in update ids.
     pub resyncs: u64,
+    /// Depth diffs after which the book was crossed (best bid at or above best ask).
+    #[serde(default)]
+    pub crossed: u64,
+    /// Depth diffs repeating updates already applied, ignored.
+    #[serde(default)]
+    pub outdated: u64,
+    /// Depth diffs received more than a second later than the fastest before them.
+    #[serde(default)]
+    pub late: u64,
     /// Bars fetched over REST to fill gaps.
     pub backfilled: u64,
     /// Latest feed lag (receive minus exchange time), ms.
@@ -205,6 +221,9 @@ impl FeedStats {
             reconnects: get(&self.reconnects),
             rotations: get(&self.rotations),
             resyncs: get(&self.resyncs),
+            crossed: get(&self.crossed),
+            outdated: get(&self.outdated),
+            late: get(&self.late),
             backfilled: get(&self.backfilled),
             lag_ms: self.lag_ms.load(Ordering::Relaxed),
             last_bar_open: self.last_bar_open.load(Ordering::Relaxed),

@@ -99,6 +99,8 @@ struct Feed {
     out: mpsc::Sender<FeedEvent>,
     next_open: Option<i64>,
     book: BookSync,
+    /// The depth diffs' lags, for counting late ones.
+    depth_lags: crate::book::Lags,
     /// When the book procedure last started over (a quiet stream's snapshot is due
     /// [`QUIET_BOOK`] after it).
     book_since: Instant,
@@ -205,6 +207,12 @@ impl Feed {
             bids: diff.bids.clone(),
             asks: diff.asks.clone(),
         };
+        if self
+            .depth_lags
+            .observe(stamp.receive_ms - stamp.exchange_ms)
+        {
+            self.stats.late.fetch_add(1, Ordering::Relaxed);
+        }
         let action = self.book.on_diff(diff);
         self.after_book_step(action, stamp, Some(change)).await
     }
@@ -246,6 +254,12 @@ impl Feed {
         self.stats
             .resyncs
             .store(self.book.resyncs, Ordering::Relaxed);
+        self.stats
+            .crossed
+            .store(self.book.crossed, Ordering::Relaxed);
+        self.stats
+            .outdated
+            .store(self.book.outdated, Ordering::Relaxed);
         match (action, self.book.book()) {
             (SyncAction::FetchSnapshot, _) => {
                 self.request_snapshot(Duration::ZERO);
@@ -518,6 +532,7 @@ pub(super) async fn run(
         stats,
         out,
         book: BookSync::new(),
+        depth_lags: crate::book::Lags::default(),
         book_since: Instant::now(),
         trades: Default::default(),
         fills: fills_tx,
