@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use stratbox::features::{FeatureConfig, FeatureEngine};
 use stratbox::feeds::candles;
-use stratbox::feeds::sources::{Headline, Observation, SourceEvent};
+use stratbox::feeds::sources::{Headline, Observation, Post, SourceEvent};
 use stratbox::feeds::{BookUpdate, BookUpdateKind, TradePrint};
 use stratbox::market::MarketData;
 use stratbox::model::{Bar, Fixed, Side};
@@ -31,6 +31,7 @@ impl Event {
             Event::Book(b) => b.time,
             Event::Source(SourceEvent::Observation(o)) => o.known_at,
             Event::Source(SourceEvent::Headline(h)) => h.known_at,
+            Event::Source(SourceEvent::Post(p)) => p.known_at,
         }
     }
 }
@@ -40,6 +41,10 @@ fn config() -> FeatureConfig {
         extra: vec!["RSI_7".into(), "BBANDS_50_2_2_0".into()],
         references: vec!["ETHBTC".into()],
         macro_series: vec!["fred.DGS10".into()],
+        social: stratbox::features::social::SocialConfig {
+            sources: vec!["reddit".into()],
+            ..Default::default()
+        },
         cross_window: 30,
         micro: stratbox::features::microstructure::MicroConfig {
             vpin_bucket_volume: 5_000.0,
@@ -52,7 +57,7 @@ fn config() -> FeatureConfig {
 }
 
 /// Three 5m BTC pairs interleaved by time, XRP/ETH trades with a book rebuilt around each trade,
-/// and sentiment and macro values becoming known along the way.
+/// and sentiment, macro values and social posts becoming known along the way.
 fn events(market: &mut MarketData) -> Vec<Event> {
     let mut events = Vec::new();
     for (name, file) in [
@@ -143,6 +148,26 @@ fn events(market: &mut MarketData) -> Vec<Event> {
             title: title.into(),
             published_at: None,
             known_at,
+        })));
+    }
+    // Posts every ten minutes naming the symbols' base assets by ticker, cashtag and name.
+    let texts = [
+        "ETH breaking out 🚀",
+        "$ADA looks like a rug",
+        "stellar XLM to the moon",
+        "cardano fud again",
+        "XRP dumping, rekt",
+        "ETH and ADA both green",
+    ];
+    for k in 0..240i64 {
+        events.push(Event::Source(SourceEvent::Post(Post {
+            source: "reddit".into(),
+            id: format!("t3_{k}"),
+            author: format!("user{}", k % 7),
+            text: texts[k as usize % texts.len()].into(),
+            engagement: (k % 13) as f64,
+            created_at: Some(start + k * 600_000 - 5_000),
+            known_at: start + k * 600_000 + 777,
         })));
     }
     events.sort_by_key(Event::time); // stable: bars of the same time keep their file order

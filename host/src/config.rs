@@ -517,6 +517,13 @@ impl ServiceConfig {
             message,
         };
         config.risk.validate().map_err(&invalid)?;
+        for source in &config.sources {
+            source.validate().map_err(&invalid)?;
+            // Every social source is a feature source too.
+            if source.format.is_social() && !config.features.social.sources.contains(&source.name) {
+                config.features.social.sources.push(source.name.clone());
+            }
+        }
         config.venue.accounts().map_err(&invalid)?;
         let key_file = |file: &mut Option<PathBuf>| {
             if let Some(f) = file.as_mut() {

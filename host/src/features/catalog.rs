@@ -16,6 +16,8 @@ pub enum Source {
     Sentiment,
     /// A macro series, as of its publication.
     Macro,
+    /// A social source's posts (`[[sources]]` of a social format).
+    Social,
     /// Bars of the symbol and of a reference symbol.
     Cross(String),
 }
@@ -28,6 +30,7 @@ impl std::fmt::Display for Source {
             Source::Book => f.write_str("book"),
             Source::Sentiment => f.write_str("sentiment"),
             Source::Macro => f.write_str("macro"),
+            Source::Social => f.write_str("social"),
             Source::Cross(r) => write!(f, "bars+{r}"),
         }
     }

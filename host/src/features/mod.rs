@@ -13,9 +13,11 @@
 pub mod batch;
 pub mod catalog;
 pub mod cross;
+pub mod lexicon;
 pub mod microstructure;
 pub mod preprocess;
 pub mod sentiment;
+pub mod social;
 mod technical;
 
 use std::collections::VecDeque;
@@ -31,6 +33,7 @@ use cross::{BarPoint, CROSS_FEATURES, CrossPair, PAIRING_DEPTH};
 use microstructure::{BOOK_FEATURES, FLOW_FEATURES, MicroConfig, Microstructure};
 use preprocess::Transform;
 use sentiment::{SENTIMENT_FEATURES, SourceState};
+use social::{SOCIAL_FEATURES, SocialConfig, SocialState};
 use technical::{Technical, TechnicalLayout};
 
 /// What the feature engine computes besides its defaults.
@@ -43,6 +46,8 @@ pub struct FeatureConfig {
     pub references: Vec<String>,
     /// Macro series (`source.series`, e.g. `fred.DGS10`) published as features.
     pub macro_series: Vec<String>,
+    /// Social sources published as features per symbol (`social.<source>.<name>`).
+    pub social: SocialConfig,
     /// Paired bars the cross-market statistics cover.
     pub cross_window: usize,
     /// Rows of history kept per symbol for transforms and model windows (the market keeps at
@@ -66,6 +71,7 @@ impl Default for FeatureConfig {
                 "fred.CPIAUCSL".into(),
                 "fred.GDP".into(),
             ],
+            social: SocialConfig::default(),
             cross_window: 50,
             history: 256,
             micro: MicroConfig::default(),
@@ -106,6 +112,7 @@ struct Layout {
     book: usize,
     sentiment: usize,
     macro_: usize,
+    social: usize,
     cross: usize,
 }
 
@@ -152,6 +159,7 @@ pub struct FeatureEngine {
     /// Boxed: a bar takes its symbol's state out and puts it back, a pointer's move.
     symbols: Vec<Option<Box<SymbolFeatures>>>,
     sources: SourceState,
+    social: SocialState,
 }
 
 impl std::fmt::Debug for FeatureEngine {
@@ -235,6 +243,26 @@ impl FeatureEngine {
                 format!("change of {series} from its previous period"),
             );
         }
+        let social = catalog.len();
+        for (i, source) in config.social.sources.iter().enumerate() {
+            if source.is_empty() || config.social.sources[..i].contains(source) {
+                return Err(format!(
+                    "features.social.sources: {source:?} is empty or listed twice"
+                ));
+            }
+            for (name, description) in SOCIAL_FEATURES {
+                catalog.add(
+                    format!("social.{source}.{name}"),
+                    format!("window={}m", config.social.window_minutes),
+                    0,
+                    Source::Social,
+                    description,
+                );
+            }
+        }
+        if config.social.window_minutes == 0 {
+            return Err("features.social.window_minutes must be at least 1".into());
+        }
         let cross = catalog.len();
         for reference in &config.references {
             for (suffix, description) in CROSS_FEATURES {
@@ -252,15 +280,17 @@ impl FeatureEngine {
             book,
             sentiment,
             macro_,
+            social,
             cross,
         };
         Ok(Self {
             technical: TechnicalLayout::new(specs, technical, config.eager),
-            config,
             catalog,
             layout,
             symbols: Vec::new(),
             sources: SourceState::default(),
+            social: SocialState::new(config.social.clone()),
+            config,
         })
     }
 
@@ -321,9 +351,13 @@ impl FeatureEngine {
         s.values[first..first + BOOK_FEATURES.len()].copy_from_slice(s.micro.book_values());
     }
 
-    /// Takes a non-market source's event.
-    pub fn on_source(&mut self, event: &SourceEvent) {
-        self.sources.record(event);
+    /// Takes a non-market source's event; a social post's mentions are found among
+    /// `symbols`.
+    pub fn on_source(&mut self, event: &SourceEvent, symbols: &SymbolTable) {
+        match event {
+            SourceEvent::Post(post) => self.social.record(post, symbols),
+            other => self.sources.record(other),
+        }
     }
 
     /// Takes a closed bar and computes the symbol's row for it.
@@ -356,6 +390,9 @@ impl FeatureEngine {
             v[layout.macro_ + 2 * i] = value;
             v[layout.macro_ + 2 * i + 1] = change;
         }
+        let social =
+            layout.social..layout.social + self.config.social.sources.len() * SOCIAL_FEATURES.len();
+        self.social.features(bar.symbol, now, &mut v[social]);
         let point = BarPoint {
             open_time: bar.open_time,
             log_return,

@@ -3,109 +3,11 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use super::lexicon;
 use crate::feeds::sources::{Headline, Observation, SourceEvent};
 
 /// How far back headlines count towards the news features.
 pub const NEWS_WINDOW_MS: i64 = 24 * 3600 * 1000;
-
-/// Words that read as good or bad news for a market, with their weights.
-const LEXICON: &[(&str, f64)] = &[
-    ("surge", 1.0),
-    ("surges", 1.0),
-    ("soar", 1.0),
-    ("soars", 1.0),
-    ("rally", 1.0),
-    ("rallies", 1.0),
-    ("gain", 0.5),
-    ("gains", 0.5),
-    ("rise", 0.5),
-    ("rises", 0.5),
-    ("record", 0.5),
-    ("high", 0.3),
-    ("bull", 1.0),
-    ("bullish", 1.0),
-    ("approve", 1.0),
-    ("approves", 1.0),
-    ("approval", 1.0),
-    ("adopt", 0.5),
-    ("adoption", 0.5),
-    ("upgrade", 0.5),
-    ("growth", 0.5),
-    ("boost", 0.5),
-    ("beat", 0.5),
-    ("beats", 0.5),
-    ("recover", 0.5),
-    ("recovers", 0.5),
-    ("partnership", 0.5),
-    ("inflows", 0.7),
-    ("breakout", 0.7),
-    ("crash", -1.0),
-    ("crashes", -1.0),
-    ("plunge", -1.0),
-    ("plunges", -1.0),
-    ("slump", -1.0),
-    ("fall", -0.5),
-    ("falls", -0.5),
-    ("drop", -0.5),
-    ("drops", -0.5),
-    ("loss", -0.5),
-    ("losses", -0.5),
-    ("bear", -1.0),
-    ("bearish", -1.0),
-    ("hack", -1.0),
-    ("hacked", -1.0),
-    ("exploit", -1.0),
-    ("ban", -1.0),
-    ("bans", -1.0),
-    ("lawsuit", -0.7),
-    ("sues", -0.7),
-    ("fraud", -1.0),
-    ("bankrupt", -1.0),
-    ("bankruptcy", -1.0),
-    ("liquidation", -0.7),
-    ("liquidations", -0.7),
-    ("outflows", -0.7),
-    ("sell-off", -1.0),
-    ("selloff", -1.0),
-    ("fear", -0.5),
-    ("recession", -0.7),
-    ("inflation", -0.3),
-    ("downgrade", -0.5),
-    ("reject", -0.7),
-    ("rejects", -0.7),
-    ("delay", -0.3),
-    ("delays", -0.3),
-    ("warning", -0.5),
-];
-
-/// Words that flip the sign of the next scored word.
-const NEGATIONS: &[&str] = &["no", "not", "never", "without", "fails", "fail"];
-
-/// A headline's score: the mean weight of its scored words (negations flip the next one),
-/// within -1..=1; 0 when no word is scored.
-pub fn headline_score(title: &str) -> f64 {
-    let (mut total, mut scored, mut negate) = (0.0, 0u32, false);
-    for word in title
-        .split(|c: char| !(c.is_alphanumeric() || c == '-'))
-        .filter(|w| !w.is_empty())
-    {
-        let word = word.to_lowercase();
-        if NEGATIONS.contains(&word.as_str()) {
-            negate = true;
-            continue;
-        }
-        if let Some((_, w)) = LEXICON.iter().find(|(k, _)| *k == word) {
-            total += if negate { -w } else { *w };
-            scored += 1;
-        }
-        negate = false;
-    }
-    if scored == 0 {
-        0.0
-    } else {
-        (total / f64::from(scored)).clamp(-1.0, 1.0)
-    }
-}
 
 /// Feature names this module publishes besides the macro series, with descriptions.
 pub const SENTIMENT_FEATURES: [(&str, &str); 4] = [
@@ -145,6 +47,8 @@ impl SourceState {
         match event {
             SourceEvent::Observation(o) => self.observe(o),
             SourceEvent::Headline(h) => self.headline(h),
+            // Posts are the social features' ([`super::social`]).
+            SourceEvent::Post(_) => {}
         }
     }
 
@@ -182,7 +86,7 @@ impl SourceState {
             self.headlines.pop_front();
         }
         self.headlines
-            .push_back((h.known_at, headline_score(&h.title)));
+            .push_back((h.known_at, lexicon::score(&h.title)));
     }
 
     /// The latest value of `source.series` and its change from the previous period.
@@ -224,10 +128,11 @@ mod tests {
 
     #[test]
     fn headlines_score_by_lexicon_with_negation() {
-        assert_eq!(headline_score("Bitcoin surges to record"), 0.75);
-        assert_eq!(headline_score("Exchange hacked; prices plunge"), -1.0);
-        assert_eq!(headline_score("SEC does not approve ETF"), -1.0);
-        assert_eq!(headline_score("Weekly market wrap"), 0.0);
+        use super::lexicon;
+        assert_eq!(lexicon::score("Bitcoin surges to record"), 0.75);
+        assert_eq!(lexicon::score("Exchange hacked; prices plunge"), -1.0);
+        assert_eq!(lexicon::score("SEC does not approve ETF"), -1.0);
+        assert_eq!(lexicon::score("Weekly market wrap"), 0.0);
     }
 
     #[test]

@@ -248,7 +248,7 @@ impl MarketData {
     /// Records a value or headline from a non-market source (the features keep what they need:
     /// each series' latest period, the last day of headlines).
     pub fn record(&mut self, event: SourceEvent) {
-        self.features.on_source(&event);
+        self.features.on_source(&event, &self.symbols);
     }
 
     /// The best levels of `symbol`'s book, if a feed keeps one.

@@ -27,6 +27,16 @@ impl SymbolTable {
         id
     }
 
+    /// Symbols interned (ids run from 0 to this, exclusive).
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether no symbol is interned.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
     /// The id of a known name.
     pub fn id(&self, name: &str) -> Option<SymbolId> {
         self.by_name

@@ -1,6 +1,6 @@
 //! Non-market sources the feature engine needs, as pollers with one event model: the Crypto
-//! Fear & Greed index (alternative.me's JSON), macro series in FRED's CSV format, and news
-//! headlines from RSS 2.0 or Atom feeds.
+//! Fear & Greed index (alternative.me's JSON), macro series in FRED's CSV format, news
+//! headlines from RSS 2.0 or Atom feeds, and social posts from Reddit, Telegram and X.
 //!
 //! Every value is stamped with `known_at`, the time this host received it: a value is never
 //! visible earlier than it became known, whatever date the source puts on it (`observed_at`
@@ -10,6 +10,7 @@ mod fear_greed;
 mod fred;
 mod news;
 mod poller;
+pub mod social;
 
 pub use fear_greed::parse_fear_greed;
 pub use fred::parse_fred_csv;
@@ -48,6 +49,26 @@ pub struct Headline {
     pub known_at: i64,
 }
 
+/// A social-media post or comment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Post {
+    /// The source's name (its poller's).
+    pub source: String,
+    /// Its id at the source (Reddit's fullname, Telegram's chat and message ids, the tweet's).
+    pub id: String,
+    /// Its author, as the source names them.
+    pub author: String,
+    /// Its text (a Reddit post's title and body).
+    pub text: String,
+    /// The engagement the source reports: Reddit's score and comments, X's likes, reposts,
+    /// replies and quotes (0 where none is given, as by Telegram).
+    pub engagement: f64,
+    /// When the source says it was written (ms), if it does.
+    pub created_at: Option<i64>,
+    /// When this host received it (ms).
+    pub known_at: i64,
+}
+
 /// What a poller produces.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SourceEvent {
@@ -55,4 +76,6 @@ pub enum SourceEvent {
     Observation(Observation),
     /// A headline.
     Headline(Headline),
+    /// A social post.
+    Post(Post),
 }

@@ -114,7 +114,7 @@ fn append(item: &mut Option<Item>, field: &Option<String>, text: &str) {
 }
 
 /// RFC 3339 (`2003-12-13T18:30:02Z`, offsets allowed) or RFC 2822 (`Tue, 10 Jun 2003 04:00:00 GMT`).
-fn parse_date(text: &str) -> Option<i64> {
+pub(super) fn parse_date(text: &str) -> Option<i64> {
     let t = text.trim();
     if t.is_empty() {
         return None;

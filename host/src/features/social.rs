@@ -1,0 +1,409 @@
+//! Social features per symbol and social source (`social.<source>.<name>`), from the posts the
+//! source has delivered: how much a symbol is talked about, how fast that changes, its share of
+//! the talk, the mood of what is said and by how many people. A post counts from the moment this
+//! host received it, never earlier.
+//!
+//! A post mentions a symbol when it names the symbol's base asset (BTC for BTCUSDT and BTCEUR):
+//! its cashtag (`$BTC`, any case), its ticker in capitals (`BTC`), a well-known asset's name or
+//! lower-case ticker (`bitcoin`, `btc`), or an alias configured for it. A lower-case ticker
+//! alone does not count for assets whose tickers are English words (ONE, GAS).
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
+
+use super::lexicon;
+use crate::feeds::sources::Post;
+use crate::model::{SymbolId, SymbolTable};
+
+/// Which social sources are features and how mentions are found.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SocialConfig {
+    /// Social sources (their poller names) published as features; the service adds every
+    /// configured Reddit, Telegram and X source.
+    pub sources: Vec<String>,
+    /// How far back mentions count, minutes.
+    pub window_minutes: u64,
+    /// More single-word names of a base asset (`BTC = ["sats", "₿"]`), matched in any case.
+    pub aliases: BTreeMap<String, Vec<String>>,
+}
+
+impl Default for SocialConfig {
+    fn default() -> Self {
+        SocialConfig {
+            sources: Vec::new(),
+            window_minutes: 60,
+            aliases: BTreeMap::new(),
+        }
+    }
+}
+
+/// Feature names (after `social.<source>.`) with descriptions.
+pub const SOCIAL_FEATURES: [(&str, &str); 7] = [
+    (
+        "mentions",
+        "posts mentioning the symbol received in the window",
+    ),
+    (
+        "mention_velocity",
+        "mentions in the window less mentions in the window before it",
+    ),
+    (
+        "share_of_voice",
+        "the symbol's share of every symbol's mentions in the window (0..1)",
+    ),
+    (
+        "sentiment",
+        "mean lexicon score of the window's mentions (-1..1)",
+    ),
+    (
+        "weighted_sentiment",
+        "mean score weighted by engagement: each mention weighs 1 + ln(1 + engagement)",
+    ),
+    ("authors", "distinct authors of the window's mentions"),
+    (
+        "author_diversity",
+        "distinct authors per mention in the window (0..1)",
+    ),
+];
+
+/// Quote assets stripped from a symbol to find its base asset, longest first.
+const QUOTES: [&str; 14] = [
+    "FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USD", "DAI", "EUR", "TRY", "BRL", "BTC", "ETH",
+    "BNB", "GBP",
+];
+
+/// Names of well-known assets matched in any case, their lower-case ticker among them.
+const KNOWN: [(&str, &[&str]); 18] = [
+    ("BTC", &["btc", "bitcoin", "₿"]),
+    ("ETH", &["eth", "ethereum", "ether"]),
+    ("BNB", &["bnb"]),
+    ("SOL", &["solana"]),
+    ("XRP", &["xrp", "ripple"]),
+    ("ADA", &["ada", "cardano"]),
+    ("DOGE", &["doge", "dogecoin"]),
+    ("XLM", &["xlm", "stellar"]),
+    ("LTC", &["ltc", "litecoin"]),
+    ("DOT", &["polkadot"]),
+    ("AVAX", &["avax", "avalanche"]),
+    ("LINK", &["chainlink"]),
+    ("TRX", &["trx", "tron"]),
+    ("SHIB", &["shib"]),
+    ("TON", &["toncoin"]),
+    ("MATIC", &["matic", "polygon"]),
+    ("ATOM", &["cosmos"]),
+    ("UNI", &["uniswap"]),
+];
+
+/// A symbol's base asset: the symbol less the longest known quote it ends with.
+pub fn base_asset(symbol: &str) -> &str {
+    QUOTES
+        .iter()
+        .filter(|q| symbol.len() > q.len() && symbol.ends_with(*q))
+        .map(|q| &symbol[..symbol.len() - q.len()])
+        .next()
+        .unwrap_or(symbol)
+}
+
+/// Finds the symbols a post mentions.
+#[derive(Debug, Default)]
+struct Matcher {
+    /// Upper-case tickers (in capitals or as cashtags) to symbols.
+    tickers: HashMap<String, Vec<SymbolId>>,
+    /// Lower-case names and aliases to symbols.
+    names: HashMap<String, Vec<SymbolId>>,
+    /// Symbols known when built.
+    built_for: usize,
+}
+
+impl Matcher {
+    fn new(symbols: &SymbolTable, aliases: &BTreeMap<String, Vec<String>>) -> Self {
+        let mut m = Matcher {
+            built_for: symbols.len(),
+            ..Matcher::default()
+        };
+        for id in 0..symbols.len() as SymbolId {
+            let Some(name) = symbols.name(id) else {
+                continue;
+            };
+            let base = base_asset(name).to_string();
+            let known = KNOWN
+                .iter()
+                .find(|(t, _)| *t == base)
+                .map_or(&[][..], |(_, names)| *names);
+            let configured = aliases.get(&base).map_or(&[][..], Vec::as_slice);
+            for n in known
+                .iter()
+                .map(|s| s.to_string())
+                .chain(configured.iter().map(|s| s.to_lowercase()))
+            {
+                m.names.entry(n).or_default().push(id);
+            }
+            m.tickers.entry(base).or_default().push(id);
+        }
+        m
+    }
+
+    /// The symbols `text` mentions, each once, in id order.
+    fn mentions(&self, text: &str) -> Vec<SymbolId> {
+        let mut out = Vec::new();
+        for raw in text.split(|c: char| c.is_whitespace() || (c.is_ascii_punctuation() && c != '$'))
+        {
+            let (cashtag, word) = match raw.strip_prefix('$') {
+                Some(rest) => (true, rest),
+                None => (false, raw),
+            };
+            if word.is_empty() {
+                continue;
+            }
+            let capitals = word.chars().any(|c| c.is_ascii_uppercase())
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            if cashtag || capitals {
+                out.extend(
+                    self.tickers
+                        .get(&word.to_ascii_uppercase())
+                        .into_iter()
+                        .flatten(),
+                );
+            }
+            for token in lexicon::tokens(word) {
+                out.extend(self.names.get(&token).into_iter().flatten());
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// One mention: when it became known, its score and weight, and who wrote it.
+#[derive(Clone, Copy, Debug)]
+struct Mention {
+    known_at: i64,
+    score: f64,
+    weight: f64,
+    author: u64,
+}
+
+/// One source's mentions of the last two windows.
+#[derive(Debug, Default)]
+struct SourceMentions {
+    /// Every symbol's mentions (one per symbol a post names), by time.
+    all: VecDeque<i64>,
+    /// Each symbol's, by time.
+    by_symbol: Vec<VecDeque<Mention>>,
+}
+
+/// The social sources' mentions as of the posts seen so far.
+#[derive(Debug)]
+pub struct SocialState {
+    config: SocialConfig,
+    window_ms: i64,
+    matcher: Matcher,
+    sources: Vec<SourceMentions>,
+}
+
+impl SocialState {
+    /// The state for `config`'s sources.
+    pub fn new(config: SocialConfig) -> Self {
+        SocialState {
+            window_ms: config.window_minutes.max(1) as i64 * 60_000,
+            sources: config
+                .sources
+                .iter()
+                .map(|_| SourceMentions::default())
+                .collect(),
+            matcher: Matcher::default(),
+            config,
+        }
+    }
+
+    /// Takes a post (in the order the engine sees it, which is when it became known), finding
+    /// the mentions among `symbols`.
+    pub fn record(&mut self, post: &Post, symbols: &SymbolTable) {
+        let Some(k) = self.config.sources.iter().position(|s| *s == post.source) else {
+            return;
+        };
+        if self.matcher.built_for != symbols.len() {
+            self.matcher = Matcher::new(symbols, &self.config.aliases);
+        }
+        let mentioned = self.matcher.mentions(&post.text);
+        let source = &mut self.sources[k];
+        let horizon = post.known_at - 2 * self.window_ms;
+        while source.all.front().is_some_and(|t| *t <= horizon) {
+            source.all.pop_front();
+        }
+        if mentioned.is_empty() {
+            return;
+        }
+        let mut hasher = DefaultHasher::new();
+        post.author.hash(&mut hasher);
+        let mention = Mention {
+            known_at: post.known_at,
+            score: lexicon::score(&post.text),
+            weight: 1.0 + post.engagement.max(0.0).ln_1p(),
+            author: hasher.finish(),
+        };
+        for id in mentioned {
+            let i = id as usize;
+            if source.by_symbol.len() <= i {
+                source.by_symbol.resize_with(i + 1, VecDeque::new);
+            }
+            let mentions = &mut source.by_symbol[i];
+            while mentions.front().is_some_and(|m| m.known_at <= horizon) {
+                mentions.pop_front();
+            }
+            mentions.push_back(mention);
+            source.all.push_back(post.known_at);
+        }
+    }
+
+    /// Writes `symbol`'s features of every source ([`SOCIAL_FEATURES`] each, sources in their
+    /// configured order) as of `now` into `out`.
+    pub fn features(&self, symbol: SymbolId, now: i64, out: &mut [f64]) {
+        let w = self.window_ms;
+        // Mentions known in (from, to].
+        let span = |times: &VecDeque<i64>, from: i64, to: i64| {
+            times.partition_point(|t| *t <= to) - times.partition_point(|t| *t <= from)
+        };
+        for (k, source) in self.sources.iter().enumerate() {
+            let out = &mut out[k * SOCIAL_FEATURES.len()..(k + 1) * SOCIAL_FEATURES.len()];
+            let empty = VecDeque::new();
+            let mentions = source.by_symbol.get(symbol as usize).unwrap_or(&empty);
+            let start = mentions.partition_point(|m| m.known_at <= now - w);
+            let end = mentions.partition_point(|m| m.known_at <= now);
+            let before = start - mentions.partition_point(|m| m.known_at <= now - 2 * w);
+            let window = mentions.range(start..end);
+            let n = end - start;
+            let (mut sum, mut weighted, mut weights) = (0.0, 0.0, 0.0);
+            let mut authors = HashSet::new();
+            for m in window {
+                sum += m.score;
+                weighted += m.score * m.weight;
+                weights += m.weight;
+                authors.insert(m.author);
+            }
+            let all = span(&source.all, now - w, now);
+            let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+            out[0] = n as f64;
+            out[1] = n as f64 - before as f64;
+            out[2] = ratio(n as f64, all as f64);
+            out[3] = ratio(sum, n as f64);
+            out[4] = ratio(weighted, weights);
+            out[5] = authors.len() as f64;
+            out[6] = ratio(authors.len() as f64, n as f64);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(names: &[&str]) -> SymbolTable {
+        let mut t = SymbolTable::default();
+        for n in names {
+            t.intern(n);
+        }
+        t
+    }
+
+    fn post(source: &str, at: i64, author: &str, text: &str, engagement: f64) -> Post {
+        Post {
+            source: source.into(),
+            id: format!("{at}{author}"),
+            author: author.into(),
+            text: text.into(),
+            engagement,
+            created_at: None,
+            known_at: at,
+        }
+    }
+
+    #[test]
+    fn base_assets_and_mentions_by_cashtag_capitals_name_and_alias() {
+        assert_eq!(base_asset("BTCUSDT"), "BTC");
+        assert_eq!(base_asset("ETHBTC"), "ETH");
+        assert_eq!(base_asset("BNBFDUSD"), "BNB");
+        assert_eq!(base_asset("BTC"), "BTC");
+        let symbols = table(&["BTCUSDT", "ETHBTC", "ONEUSDT", "PEPEUSDT"]);
+        let aliases = BTreeMap::from([("PEPE".to_string(), vec!["Frog".to_string()])]);
+        let m = Matcher::new(&symbols, &aliases);
+        assert_eq!(m.mentions("$btc and Ethereum, both!"), vec![0, 1]);
+        assert_eq!(m.mentions("BTC."), vec![0]);
+        assert_eq!(
+            m.mentions("sats, ₿ and ETH"),
+            vec![0, 1],
+            "₿ is a name of bitcoin"
+        );
+        assert_eq!(
+            m.mentions("one more time"),
+            Vec::<u32>::new(),
+            "a word is not a ticker"
+        );
+        assert_eq!(m.mentions("ONE to 1$"), vec![2]);
+        assert_eq!(m.mentions("the frog 🐸"), vec![3]);
+        assert_eq!(
+            m.mentions("bitcoiner"),
+            Vec::<u32>::new(),
+            "whole words only"
+        );
+    }
+
+    #[test]
+    fn window_counts_share_sentiment_and_authors_as_of_each_moment() {
+        let symbols = table(&["BTCUSDT", "ETHUSDT"]);
+        let mut s = SocialState::new(SocialConfig {
+            sources: vec!["reddit".into(), "x".into()],
+            window_minutes: 10,
+            ..SocialConfig::default()
+        });
+        let min = 60_000;
+        // The window before: one BTC mention. The window: three BTC mentions by two authors
+        // and one ETH mention; another source's post and an unconfigured source's are apart.
+        s.record(&post("reddit", 2 * min, "a", "BTC dump", 0.0), &symbols);
+        s.record(
+            &post("reddit", 15 * min, "a", "BTC to the moon 🚀", 0.0),
+            &symbols,
+        );
+        let e = std::f64::consts::E - 1.0;
+        s.record(&post("reddit", 16 * min, "b", "bitcoin rug", e), &symbols);
+        s.record(
+            &post("reddit", 17 * min, "a", "$BTC and $ETH: fud", 0.0),
+            &symbols,
+        );
+        s.record(&post("x", 18 * min, "c", "ETH moon", 0.0), &symbols);
+        s.record(&post("telegram", 18 * min, "d", "BTC", 0.0), &symbols);
+        let mut out = [0.0; 14];
+        s.features(0, 20 * min, &mut out);
+        let reddit = &out[..7];
+        assert_eq!(reddit[0], 3.0, "mentions");
+        assert_eq!(reddit[1], 2.0, "velocity: 3 against 1");
+        assert_eq!(reddit[2], 0.75, "share: 3 of the 4 mentions");
+        let scores = [1.0, -1.0, -0.7];
+        assert!((reddit[3] - scores.iter().sum::<f64>() / 3.0).abs() < 1e-12);
+        // The rug post weighs 1 + ln(1 + (e - 1)) = 2.
+        assert!((reddit[4] - (1.0 - 2.0 - 0.7) / 4.0).abs() < 1e-12);
+        assert_eq!((reddit[5], reddit[6]), (2.0, 2.0 / 3.0));
+        assert_eq!(
+            &out[7..10],
+            &[0.0, 0.0, 0.0],
+            "no BTC on x, where ETH was mentioned"
+        );
+        assert!(
+            out[10].is_nan() && out[13].is_nan(),
+            "no mood or diversity of nothing"
+        );
+        // Earlier, the later posts are not seen; long after, all have left the window.
+        s.features(0, 15 * min, &mut out);
+        assert_eq!((out[0], out[1]), (1.0, 0.0));
+        s.features(1, 18 * min, &mut out);
+        assert_eq!((out[0], out[7], out[9]), (1.0, 1.0, 1.0));
+        s.features(0, 40 * min, &mut out);
+        assert_eq!((out[0], out[1]), (0.0, 0.0));
+        assert!(out[3].is_nan());
+    }
+}
