@@ -646,6 +646,33 @@ fn a_files_problems_are_each_found_and_named_by_line() {
         "{out}"
     );
     assert!(out.contains("and 9 more"), "{out}");
+    // --fail-on gates a pipeline on the kinds it names.
+    let gate = |kinds: &str| {
+        std::process::Command::new(bin())
+            .args([
+                "data",
+                "check",
+                "--file",
+                file.to_str().unwrap(),
+                "--symbol",
+                "XYZUSDT",
+                "--interval",
+                "1m",
+                "--fail-on",
+                kinds,
+            ])
+            .output()
+            .unwrap()
+    };
+    assert_eq!(gate("gap").status.code(), Some(1));
+    assert_eq!(gate("misaligned").status.code(), Some(0));
+    assert_eq!(gate("any").status.code(), Some(1));
+    let bad = gate("holes");
+    assert!(
+        !bad.status.success()
+            && String::from_utf8_lossy(&bad.stderr).contains("--fail-on \"holes\""),
+        "{bad:?}"
+    );
     // A policy acts on the store, not on a file.
     let (ok, out) = stratbox(&[
         "data",
@@ -731,7 +758,10 @@ fn an_import_is_refused_unless_a_policy_takes_its_problems_in_and_never_overwrit
     assert!(ok, "{out}");
     assert!(out.contains("imported 148 candles"), "{out}");
     // Marked: the broken three, the zero-volume five, the two repeats, the outliers' three.
-    assert!(out.contains("marked 13 suspect rows"), "{out}");
+    assert!(
+        out.contains("marked 13 rows suspect") && out.contains("(13 marks"),
+        "{out}"
+    );
     let stored = check_store(&[]);
     assert_eq!(stored["rows"], 148);
     assert_eq!(stored["flagged"], 13);
@@ -763,6 +793,34 @@ fn an_import_is_refused_unless_a_policy_takes_its_problems_in_and_never_overwrit
     let exported = unchecked(&output);
     let r61 = exported.iter().find(|c| c.open_time == at(61)).unwrap();
     assert_eq!(r61.close.as_str(), "100.02");
+    // The marks are on exactly the suspect rows.
+    let kept = dir.path().join("kept.csv");
+    let (ok, out) = stratbox(&[
+        "data",
+        "export",
+        "--symbol",
+        "XYZUSDT",
+        "--interval",
+        "1m",
+        "--output",
+        kept.to_str().unwrap(),
+        "--db",
+        &db,
+        "--skip-flagged",
+    ]);
+    assert!(ok && out.contains("(13 marked suspect left out)"), "{out}");
+    let kept: std::collections::HashSet<i64> =
+        unchecked(&kept).iter().map(|c| c.open_time).collect();
+    let left_out: Vec<i64> = exported
+        .iter()
+        .map(|c| c.open_time)
+        .filter(|t| !kept.contains(t))
+        .collect();
+    let suspect: Vec<i64> = [30, 31, 32, 33, 34, 40, 41, 50, 51, 90, 120, 121, 130]
+        .into_iter()
+        .map(&at)
+        .collect();
+    assert_eq!(left_out, suspect);
 
     // Another file with one candle's close changed: refused, the store untouched; then
     // replaced on --overwrite, and said so.
@@ -954,7 +1012,7 @@ async fn suspect_marks_live_beside_the_candles_in_postgres() {
     let symbol = unique_symbol("FLAG");
     let rows = candles::read_file(&data_dir().join("XLM_BTC_5m.csv")).unwrap();
     store.upsert(&symbol, "5m", &rows[..20]).await.unwrap();
-    let t = rows[5].open_time;
+    let (t, u) = (rows[5].open_time, rows[9].open_time);
     let marks = vec![
         (
             t,
@@ -962,20 +1020,40 @@ async fn suspect_marks_live_beside_the_candles_in_postgres() {
             "log return 0.3: robust z 40.0".to_string(),
         ),
         (t, "volume_outlier", "volume 9: robust z 7.0".to_string()),
+        (u, "stale_repeat", "1 candle(s) repeating".to_string()),
     ];
-    assert_eq!(store.flag(&symbol, "5m", &marks, 1_000).await.unwrap(), 2);
-    // Marking again replaces, never duplicates.
-    store.flag(&symbol, "5m", &marks[..1], 2_000).await.unwrap();
+    let whole = (rows[0].open_time, rows[19].open_time);
+    store
+        .replace_flags(&symbol, "5m", whole, &marks, 1_000)
+        .await
+        .unwrap();
+    // A later check of part of the range replaces that part's marks only.
+    store
+        .replace_flags(&symbol, "5m", (t, rows[7].open_time), &marks[..1], 2_000)
+        .await
+        .unwrap();
     let flags = store
         .flags(&symbol, "5m", i64::MIN, i64::MAX)
         .await
         .unwrap();
-    assert_eq!(flags.len(), 2);
+    let got: Vec<(i64, &str, i64)> = flags
+        .iter()
+        .map(|f| (f.open_time, f.kind.as_str(), f.flagged_at))
+        .collect();
     assert_eq!(
-        (flags[0].kind.as_str(), flags[0].flagged_at),
-        ("return_outlier", 2_000)
+        got,
+        vec![(t, "return_outlier", 2_000), (u, "stale_repeat", 1_000)]
     );
-    assert_eq!(flags[1].kind, "volume_outlier");
+    // A replaced candle loses its marks.
+    store.unflag(&symbol, "5m", &[u]).await.unwrap();
+    assert_eq!(
+        store
+            .flags(&symbol, "5m", i64::MIN, i64::MAX)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(
         store
             .candles(&symbol, "5m", i64::MIN, i64::MAX)

@@ -144,8 +144,8 @@ function renderRisk() {
 }
 
 function renderFeeds() {
-  table($("feeds"), ["symbol", "messages", "malformed", "lag (ms)", "reconnects", "resyncs", "crossed", "outdated", "late", "backfilled", "streams"],
-    state.snap.feeds.map((f) => [td(f.symbol), tn(f.messages, 0), tn(f.malformed, 0), tn(f.lag_ms, 0), tn(f.reconnects, 0), tn(f.resyncs, 0), tn(f.crossed, 0), tn(f.outdated, 0), tn(f.late, 0), tn(f.backfilled, 0), td((f.streams || []).join(" "))]));
+  table($("feeds"), ["symbol", "messages", "malformed", "lag (ms)", "reconnects", "resyncs", "crossed", "late", "backfilled", "streams"],
+    state.snap.feeds.map((f) => [td(f.symbol), tn(f.messages, 0), tn(f.malformed, 0), tn(f.lag_ms, 0), tn(f.reconnects, 0), tn(f.resyncs, 0), tn(f.crossed, 0), tn(f.late, 0), tn(f.backfilled, 0), td((f.streams || []).join(" "))]));
 }
 
 // One live exchange account's cards.

@@ -20,8 +20,8 @@ pub struct FeedReport {
 }
 
 /// Every live feed's messages, malformed messages, reconnects, rotations, book resyncs,
-/// crossed books, outdated and late depth diffs, backfilled bars and latest lag (none for a
-/// replayed market).
+/// crossed books, late depth diffs, backfilled bars and latest lag (none for a replayed
+/// market).
 #[utoipa::path(get, path = "/v1/feeds", tag = "feeds",
     responses((status = 200, description = "Every live feed", body = Vec<FeedReport>), Refusals))]
 pub(super) async fn counters(State(s): State<AppState>) -> Json<Vec<FeedReport>> {

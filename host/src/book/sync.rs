@@ -16,17 +16,22 @@
 //! does not follow it is a gap like any other.
 //!
 //! Beside its gaps the procedure counts what else a stream got wrong: diffs that left the book
-//! crossed, and diffs repeating updates the stream had already delivered (outdated). Callers
-//! count late diffs ([`LATE_MS`]), which need the receive time.
+//! crossed, and diffs repeating updates the stream had already delivered (outdated; a capture's
+//! fault, while a live feed's connection rotation repeats some by design). Callers count late
+//! diffs ([`LATE_MS`]), which need the receive time.
 
 use super::OrderBook;
 use crate::model::Fixed;
 
 /// A diff is late (stale when it arrives) when its lag (receive time less exchange event time)
-/// exceeds the smallest lag seen so far by more than this many ms. The smallest lag stands for
-/// the clocks' offset plus the fastest delivery, so a clock that runs behind or ahead of the
-/// exchange's does not make every diff late, or none.
+/// exceeds the smallest lag of the last five to ten minutes (event time) by more than this many
+/// ms. The smallest lag stands for the clocks' offset plus the fastest delivery, so a clock that
+/// runs behind or ahead of the exchange's does not make every diff late, or none; taken over
+/// recent minutes only, it follows a drifting clock and forgets a clock step.
 pub const LATE_MS: i64 = 1_000;
+
+/// How long each of the two spans whose smallest lags make the baseline lasts (event time).
+const BASELINE_SPAN_MS: i64 = 5 * 60_000;
 
 /// The lags of a stream's events: smallest, largest, and the late ones ([`LATE_MS`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -35,17 +40,31 @@ pub struct Lags {
     pub min: Option<i64>,
     /// The largest lag seen, ms.
     pub max: Option<i64>,
-    /// Events late against the smallest lag seen before or with them.
+    /// Events late against the recent smallest lag.
     pub late: u64,
+    /// The smallest lags of the current span and of the one before it.
+    recent: (Option<i64>, Option<i64>),
+    /// When the current span began (event time, ms).
+    since: Option<i64>,
 }
 
 impl Lags {
-    /// Takes in one event's lag (receive less exchange time, ms); whether it was late.
-    pub fn observe(&mut self, lag: i64) -> bool {
-        let min = self.min.map_or(lag, |m| m.min(lag));
-        self.min = Some(min);
+    /// Takes in one event's lag (receive less exchange time, ms) at its exchange time `at`;
+    /// whether it was late.
+    pub fn observe(&mut self, lag: i64, at: i64) -> bool {
+        if self
+            .since
+            .is_none_or(|since| at - since >= BASELINE_SPAN_MS)
+        {
+            self.recent = (None, self.recent.0);
+            self.since = Some(at);
+        }
+        let current = self.recent.0.map_or(lag, |m| m.min(lag));
+        self.recent.0 = Some(current);
+        let baseline = self.recent.1.map_or(current, |m| m.min(current));
+        self.min = Some(self.min.map_or(lag, |m| m.min(lag)));
         self.max = Some(self.max.map_or(lag, |m| m.max(lag)));
-        let late = lag - min > LATE_MS;
+        let late = lag - baseline > LATE_MS;
         self.late += u64::from(late);
         late
     }
@@ -284,21 +303,34 @@ mod tests {
     }
 
     #[test]
-    fn lateness_is_measured_from_the_smallest_lag_so_whatever_the_clocks_offset() {
+    fn lateness_is_measured_from_the_recent_smallest_lag_whatever_the_clocks_do() {
         // A local clock 1.3 s behind the exchange's: every lag negative. Only the diff 1,050 ms
         // slower than the fastest is late; 1,000 ms slower is not.
         let mut lags = Lags::default();
-        for lag in [-1_280, -1_300, -1_250, -250, -300, -301] {
-            lags.observe(lag);
+        for (i, lag) in [-1_280, -1_300, -1_250, -250, -300, -301]
+            .into_iter()
+            .enumerate()
+        {
+            lags.observe(lag, i as i64 * 100);
         }
         assert_eq!(
-            lags,
-            Lags {
-                min: Some(-1_300),
-                max: Some(-250),
-                late: 1
-            }
+            (lags.min, lags.max, lags.late),
+            (Some(-1_300), Some(-250), 1)
         );
+        // A clock drifting 1 ms a second for an hour: never late.
+        let mut drift = Lags::default();
+        for s in 0..3_600 {
+            drift.observe(s, s * 1_000);
+        }
+        assert_eq!(drift.late, 0);
+        // A clock stepped back 5 s for a moment: the diffs after it are late only until the
+        // step has left the baseline (at most ten minutes).
+        let mut step = Lags::default();
+        let late: Vec<i64> = (0..1_200)
+            .filter(|&s| step.observe(if s == 100 { -5_000 } else { 0 }, s * 1_000))
+            .collect();
+        assert_eq!(late.first(), Some(&101));
+        assert!(*late.last().unwrap() < 100 + 600, "{late:?}");
     }
 
     #[test]

@@ -96,6 +96,9 @@ pub struct ExportArgs {
     /// Last open time (inclusive).
     #[arg(long)]
     to: Option<String>,
+    /// Leave out the candles marked suspect (`data check --fix mark-suspect`).
+    #[arg(long)]
+    skip_flagged: bool,
     #[command(flatten)]
     db: Db,
 }
@@ -145,27 +148,30 @@ pub fn run(command: DataCommand) -> anyhow::Result<ExitCode> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(async {
+    let failed = runtime.block_on(async {
         match command {
-            DataCommand::Import(a) => import(a).await,
-            DataCommand::Export(a) => export(a).await,
+            DataCommand::Import(a) => import(a).await.map(|()| false),
+            DataCommand::Export(a) => export(a).await.map(|()| false),
             DataCommand::Check(a) => super::data_check::run(a).await,
-            DataCommand::CheckBook(a) => super::data_check::run_book(a),
-            DataCommand::Fetch(a) => {
-                super::fetch::run(
-                    a.symbol,
-                    a.interval,
-                    &a.from,
-                    &a.to,
-                    a.binance_rest,
-                    a.quiet,
-                    a.db.open().await?,
-                )
-                .await
-            }
+            DataCommand::CheckBook(a) => super::data_check::run_book(a).map(|()| false),
+            DataCommand::Fetch(a) => super::fetch::run(
+                a.symbol,
+                a.interval,
+                &a.from,
+                &a.to,
+                a.binance_rest,
+                a.quiet,
+                a.db.open().await?,
+            )
+            .await
+            .map(|()| false),
         }
     })?;
-    Ok(ExitCode::SUCCESS)
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The range arguments of `fetch`, resolved.
@@ -189,7 +195,7 @@ async fn import(a: ImportArgs) -> anyhow::Result<()> {
     let shown = a.file.display().to_string();
     let (lines, rows): (Vec<usize>, Vec<Candle>) =
         candles::read_unchecked(&a.file)?.into_iter().unzip();
-    let report = quality::check(&rows, &lines, step, None, &config);
+    let report = quality::check(&rows, &lines, step, (None, None), &config);
     refuse(&shown, &a, &report)?;
     // One row per open time (the first), in order.
     let mut seen = HashSet::with_capacity(rows.len());
@@ -251,15 +257,23 @@ async fn import(a: ImportArgs) -> anyhow::Result<()> {
     println!("quality: {}", report.summary());
     if a.fix.contains(&FixPolicy::MarkSuspect) {
         let marks = super::data_check::marks(&report, &rows);
-        let n = store
-            .flag(
+        store
+            .replace_flags(
                 &symbol,
                 &a.interval,
+                (first, last),
                 &marks,
                 crate::model::time::wall_clock_ms(),
             )
             .await?;
-        println!("marked {n} suspect rows in candle_flags (the candles are unchanged)");
+        let mut marked: Vec<i64> = marks.iter().map(|(t, _, _)| *t).collect();
+        marked.sort_unstable();
+        marked.dedup();
+        println!(
+            "marked {} rows suspect in candle_flags ({} marks, a row and a kind each; the candles are unchanged)",
+            marked.len(),
+            marks.len()
+        );
     }
     Ok(())
 }
@@ -285,10 +299,11 @@ fn refuse(shown: &str, a: &ImportArgs, report: &QualityReport) -> anyhow::Result
             .unwrap_or_default()
     };
     let count = |k: FindingKind| report.counts.get(&k).copied().unwrap_or(0);
-    if count(FindingKind::Misaligned) > 0 {
+    let misaligned = count(FindingKind::Misaligned);
+    if misaligned > 0 && !a.fix.contains(&FixPolicy::MarkSuspect) {
         bail!(
-            "{shown}: {} candles open off the {} grid ({}); is --interval right?",
-            count(FindingKind::Misaligned),
+            "{shown}: {misaligned} of {} candles open off the {} grid ({}); is --interval right? nothing was imported; --fix mark-suspect takes them in marked",
+            report.rows,
             a.interval,
             first(&[FindingKind::Misaligned])
         );
@@ -333,7 +348,19 @@ async fn export(a: ExportArgs) -> anyhow::Result<()> {
             .unwrap_or(i64::MAX);
     let store = a.db.open().await?;
     let symbol = a.symbol.to_ascii_uppercase();
-    let rows: Vec<Candle> = store.candles(&symbol, &a.interval, from, to).await?;
+    let mut rows: Vec<Candle> = store.candles(&symbol, &a.interval, from, to).await?;
+    let mut skipped = 0;
+    if a.skip_flagged {
+        let flagged: HashSet<i64> = store
+            .flags(&symbol, &a.interval, from, to)
+            .await?
+            .into_iter()
+            .map(|f| f.open_time)
+            .collect();
+        let before = rows.len();
+        rows.retain(|c| !flagged.contains(&c.open_time));
+        skipped = before - rows.len();
+    }
     if rows.is_empty() {
         bail!("no candles of {symbol} {} in that range", a.interval);
     }
@@ -344,10 +371,15 @@ async fn export(a: ExportArgs) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", a.output.display()))?;
     std::io::Write::flush(&mut out)?;
     println!(
-        "exported {} candles of {symbol} {} to {}",
+        "exported {} candles of {symbol} {} to {}{}",
         rows.len(),
         a.interval,
-        a.output.display()
+        a.output.display(),
+        if a.skip_flagged {
+            format!(" ({skipped} marked suspect left out)")
+        } else {
+            String::new()
+        }
     );
     Ok(())
 }

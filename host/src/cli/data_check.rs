@@ -73,10 +73,12 @@ pub struct CheckArgs {
     /// Check this candle file (.csv or .zip) instead of the store.
     #[arg(long)]
     file: Option<PathBuf>,
-    /// First open time the history should cover (date, date-time in UTC, or milliseconds).
+    /// First open time the history should cover (date, date-time in UTC, or milliseconds);
+    /// the rows before it are read as the outlier checks' history.
     #[arg(long)]
     from: Option<String>,
-    /// Last open time it should cover (inclusive).
+    /// Last open time it should cover, included (unlike `data fetch --to`), at most the last
+    /// closed candle's.
     #[arg(long)]
     to: Option<String>,
     /// Print the report (every finding) as JSON.
@@ -85,9 +87,14 @@ pub struct CheckArgs {
     /// Findings listed in the text report.
     #[arg(long, default_value_t = 50)]
     limit: usize,
-    /// Policies to apply to the store, comma separated: refill-gaps, mark-suspect.
+    /// Policies to apply to the store, comma separated: refill-gaps (closed candles only),
+    /// mark-suspect (replaces the range's earlier marks).
     #[arg(long, value_enum, value_delimiter = ',')]
     fix: Vec<FixPolicy>,
+    /// Exit with status 1 when a finding of these kinds is made (comma separated, e.g.
+    /// `gap,ohlc`; `any` for every kind), to gate a pipeline.
+    #[arg(long, value_delimiter = ',')]
+    fail_on: Vec<String>,
     /// REST base URL the gaps are refilled from.
     #[arg(
         long,
@@ -116,7 +123,7 @@ struct Output<'a> {
     /// Why the venue could not refill them.
     #[serde(skip_serializing_if = "Option::is_none")]
     refill_error: Option<String>,
-    /// Marks written (with `--fix mark-suspect`).
+    /// Marks written (a row and a kind each; with `--fix mark-suspect`).
     #[serde(skip_serializing_if = "Option::is_none")]
     marked: Option<u64>,
     /// Candles of the range marked suspect in the store, after any marking.
@@ -124,10 +131,11 @@ struct Output<'a> {
     flagged: Option<u64>,
 }
 
-/// Runs `data check`.
-pub async fn run(a: CheckArgs) -> anyhow::Result<()> {
+/// Runs `data check`: whether a finding of a `--fail-on` kind was made.
+pub async fn run(a: CheckArgs) -> anyhow::Result<bool> {
     let step = i64::from(interval_ms(&a.interval)?);
     let config = a.thresholds.config()?;
+    let fail_on = fail_kinds(&a.fail_on)?;
     let symbol = a.symbol.to_ascii_uppercase();
     let from = a.from.as_deref().map(|t| time_arg("from", t)).transpose()?;
     let to = a.to.as_deref().map(|t| time_arg("to", t)).transpose()?;
@@ -136,8 +144,14 @@ pub async fn run(a: CheckArgs) -> anyhow::Result<()> {
     {
         bail!("--to must not be before --from");
     }
-    let range = from.zip(to);
-    let bounds = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
+    // Candles still open (or to come) are not missing yet.
+    let last_closed = crate::model::time::wall_clock_ms() - step;
+    let to = to.map(|t| t.min(last_closed));
+    let range = (from, to);
+    // The outlier windows start this far before the range, on history that is only read.
+    let history_from =
+        from.map(|f| f.saturating_sub(step.saturating_mul(config.window as i64 + 1)));
+    let (read_from, read_to) = (history_from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
     if let Some(file) = &a.file {
         if !a.fix.is_empty() {
             bail!(
@@ -147,7 +161,7 @@ pub async fn run(a: CheckArgs) -> anyhow::Result<()> {
         }
         let rows: Vec<(usize, Candle)> = candles::read_unchecked(file)?
             .into_iter()
-            .filter(|(_, c)| (bounds.0..=bounds.1).contains(&c.open_time))
+            .filter(|(_, c)| (read_from..=read_to).contains(&c.open_time))
             .collect();
         let (lines, rows): (Vec<usize>, Vec<Candle>) = rows.into_iter().unzip();
         let report = quality::check(&rows, &lines, step, range, &config);
@@ -161,7 +175,8 @@ pub async fn run(a: CheckArgs) -> anyhow::Result<()> {
             marked: None,
             flagged: None,
         };
-        return print(&out, a.json, a.limit);
+        print(&out, a.json, a.limit)?;
+        return Ok(fails(&report, &fail_on));
     }
     if a.fix.contains(&FixPolicy::DropDuplicates) {
         bail!(
@@ -170,55 +185,56 @@ pub async fn run(a: CheckArgs) -> anyhow::Result<()> {
     }
     let store = a.db.open().await?;
     let mut rows = store
-        .candles(&symbol, &a.interval, bounds.0, bounds.1)
+        .candles(&symbol, &a.interval, read_from, read_to)
         .await?;
-    if rows.is_empty() && range.is_none() {
+    let mut report = quality::check(&rows, &[], step, range, &config);
+    if report.rows == 0 && from.is_none() && to.is_none() {
         bail!(
-            "no candles of {symbol} {} in the store{}; give --from and --to to check for a range that should be there",
-            a.interval,
-            if a.from.is_some() || a.to.is_some() {
-                " in that range"
-            } else {
-                ""
-            }
+            "no candles of {symbol} {} in the store; give --from and --to to check for a range that should be there",
+            a.interval
         );
     }
-    let mut report = quality::check(&rows, &[], step, range, &config);
     let (mut refilled, mut refill_error) = (None, None);
     if a.fix.contains(&FixPolicy::RefillGaps) && report.missing_rows > 0 {
-        match refill(&store, &symbol, &a.interval, step, &report, &a.binance_rest).await {
-            Ok(n) => refilled = Some(n),
-            Err(e) => {
-                refill_error = Some(format!(
-                    "the venue at {} could not refill the gaps: {e}",
-                    a.binance_rest
-                ));
-            }
-        }
+        let (n, venue_error) =
+            refill(&store, &symbol, &a.interval, step, &report, &a.binance_rest).await?;
+        refilled = Some(n);
+        refill_error = venue_error.map(|e| {
+            format!(
+                "the venue at {} could not refill every gap ({n} candles came before it failed): {e}",
+                a.binance_rest
+            )
+        });
         // Whatever arrived is checked with the rest.
         rows = store
-            .candles(&symbol, &a.interval, bounds.0, bounds.1)
+            .candles(&symbol, &a.interval, read_from, read_to)
             .await?;
         report = quality::check(&rows, &[], step, range, &config);
     }
+    // The range the marks describe: the one checked.
+    let span = (
+        from.or(report.first_open_time).unwrap_or(i64::MIN),
+        to.or(report.last_open_time).unwrap_or(i64::MAX),
+    );
     let marked = if a.fix.contains(&FixPolicy::MarkSuspect) {
-        let marks = marks(&report, &rows);
-        Some(
-            store
-                .flag(
-                    &symbol,
-                    &a.interval,
-                    &marks,
-                    crate::model::time::wall_clock_ms(),
-                )
-                .await?,
-        )
+        let mut marks = marks(&report, &rows);
+        marks.retain(|(t, _, _)| (span.0..=span.1).contains(t));
+        store
+            .replace_flags(
+                &symbol,
+                &a.interval,
+                span,
+                &marks,
+                crate::model::time::wall_clock_ms(),
+            )
+            .await?;
+        Some(marks.len() as u64)
     } else {
         None
     };
     let flagged = {
         let mut times: Vec<i64> = store
-            .flags(&symbol, &a.interval, bounds.0, bounds.1)
+            .flags(&symbol, &a.interval, span.0, span.1)
             .await?
             .into_iter()
             .map(|f| f.open_time)
@@ -236,10 +252,36 @@ pub async fn run(a: CheckArgs) -> anyhow::Result<()> {
         marked,
         flagged: Some(flagged),
     };
-    print(&out, a.json, a.limit)
+    print(&out, a.json, a.limit)?;
+    Ok(fails(&report, &fail_on))
 }
 
-/// Fetches every gap of `report` from the venue into the store: how many candles arrived.
+/// The kinds `--fail-on` names (`any` for all of them).
+fn fail_kinds(names: &[String]) -> anyhow::Result<Vec<FindingKind>> {
+    let mut kinds = Vec::new();
+    for name in names {
+        if name == "any" {
+            kinds.extend(FindingKind::ALL);
+            continue;
+        }
+        match FindingKind::ALL.iter().find(|k| k.name() == name) {
+            Some(k) => kinds.push(*k),
+            None => bail!(
+                "--fail-on {name:?}: use any, or kinds among {}",
+                FindingKind::ALL.map(FindingKind::name).join(", ")
+            ),
+        }
+    }
+    Ok(kinds)
+}
+
+/// Whether `report` found anything of `kinds`.
+fn fails(report: &QualityReport, kinds: &[FindingKind]) -> bool {
+    report.findings.iter().any(|f| kinds.contains(&f.kind))
+}
+
+/// Fetches every gap of `report` from the venue into the store, closed candles only: how many
+/// arrived, and the venue's error if it failed (after them). A store error ends the command.
 async fn refill(
     store: &HistoryStore,
     symbol: &str,
@@ -247,16 +289,17 @@ async fn refill(
     step: i64,
     report: &QualityReport,
     base: &str,
-) -> Result<u64, RestError> {
+) -> anyhow::Result<(u64, Option<RestError>)> {
     let client = RestClient::new(base);
-    let mut fetched = 0;
+    let mut stored = 0u64;
+    let mut store_error = None;
     for gap in report
         .findings
         .iter()
         .filter(|f| f.kind == FindingKind::Gap)
     {
         let last = gap.last_open_time.unwrap_or(gap.open_time);
-        fetched += client
+        let fetched = client
             .klines_range(
                 symbol,
                 interval,
@@ -264,18 +307,36 @@ async fn refill(
                 gap.open_time,
                 last + 1,
                 async |page| {
-                    store.upsert(symbol, interval, &page).await.map_err(|e| {
-                        RestError::Transport {
-                            path: "store".into(),
-                            message: e.to_string(),
+                    let now = crate::model::time::wall_clock_ms();
+                    let closed: Vec<Candle> = page
+                        .into_iter()
+                        .filter(|c| c.open_time + step <= now)
+                        .collect();
+                    match store.upsert(symbol, interval, &closed).await {
+                        Ok(n) => {
+                            stored += n;
+                            Ok(())
                         }
-                    })?;
-                    Ok(())
+                        Err(e) => {
+                            store_error = Some(e);
+                            Err(RestError::Transport {
+                                path: "store".into(),
+                                message: "the store failed".into(),
+                            })
+                        }
+                    }
                 },
             )
-            .await?;
+            .await;
+        if let Some(e) = store_error {
+            return Err(anyhow::Error::new(e)
+                .context(format!("storing refilled candles ({stored} stored before)")));
+        }
+        if let Err(e) = fetched {
+            return Ok((stored, Some(e)));
+        }
     }
-    Ok(fetched)
+    Ok((stored, None))
 }
 
 /// The marks `report`'s findings put on `rows`: each row a finding about rows covers, once
@@ -323,10 +384,12 @@ fn print(out: &Output<'_>, json: bool, limit: usize) -> anyhow::Result<()> {
         );
     }
     if let Some(e) = &out.refill_error {
-        println!("{e}; the gaps are left as they are");
+        println!("{e}");
     }
     if let Some(n) = out.marked {
-        println!("marked {n} suspect rows in candle_flags (the candles are unchanged)");
+        println!(
+            "wrote {n} suspect marks (a row and a kind each) in candle_flags, replacing the range's earlier ones; the candles are unchanged"
+        );
     }
     if let Some(n) = out.flagged {
         println!("{n} candles of the range are marked suspect in the store");

@@ -1,6 +1,6 @@
 //! `stratbox data fetch`: klines over a range from the REST API into the history store. It
-//! asks only for the gaps the store has, so an interrupted fetch resumes where it stopped, and
-//! checks the range's quality once done.
+//! asks only for the gaps the store has, so an interrupted fetch resumes where it stopped,
+//! fetches closed candles only, and checks the range's quality once done.
 
 use crate::feeds::binance::RestClient;
 use crate::history::HistoryStore;
@@ -18,6 +18,11 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let (step, from, to) = super::data::fetch_range(&interval, from, to)?;
     let step = i64::from(step);
+    // Only closed candles: one still open would be stored half made and never fetched again.
+    let to = to.min(crate::model::time::wall_clock_ms() - step + 1);
+    if to <= from {
+        anyhow::bail!("no {interval} candle of that range has closed yet");
+    }
     let symbol = symbol.to_ascii_uppercase();
     let client = RestClient::new(&base);
     let gaps = store.gaps(&symbol, &interval, step, from, to - 1).await?;
@@ -70,7 +75,7 @@ pub async fn run(
         &rows,
         &[],
         step,
-        Some((from, to - 1)),
+        (Some(from), Some(to - 1)),
         &CheckConfig::default(),
     );
     println!("quality: {}", report.summary());

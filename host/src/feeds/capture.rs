@@ -77,7 +77,7 @@ pub struct CaptureStats {
     pub crossed: u64,
     /// Diffs repeating updates already applied, ignored.
     pub outdated_diffs: u64,
-    /// Diffs late against their symbol's smallest lag ([`crate::book::LATE_MS`]).
+    /// Diffs late against their symbol's recent smallest lag ([`crate::book::LATE_MS`]).
     pub late_diffs: u64,
 }
 
@@ -94,7 +94,7 @@ pub struct BookQuality {
     pub crossed: u64,
     /// Diffs repeating updates already applied.
     pub outdated: u64,
-    /// Diffs received more than [`crate::book::LATE_MS`] later than the fastest before them.
+    /// Diffs received more than [`crate::book::LATE_MS`] later than the recent fastest.
     pub late: u64,
     /// The smallest lag of a diff (receive less event time, ms; the clocks' offset with it).
     pub min_lag_ms: Option<i64>,
@@ -443,7 +443,7 @@ impl<'i> CaptureReader<'i> {
             let (id, state) = self.symbol(symbol);
             state.has_depth = true;
             state.diffs += 1;
-            let late = state.lags.observe(time - d.event_time);
+            let late = state.lags.observe(time - d.event_time, d.event_time);
             let before = (state.book.resyncs, state.book.crossed, state.book.outdated);
             let action = state.book.on_diff(diff);
             let (resyncs, crossed, outdated) = (

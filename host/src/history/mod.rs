@@ -45,6 +45,9 @@ const UPSERT_FLAG: &str =
     ON CONFLICT (symbol, interval, open_time, kind) DO UPDATE SET
       detail = excluded.detail, flagged_at = excluded.flagged_at";
 
+const DELETE_FLAGS: &str = "DELETE FROM candle_flags
+    WHERE symbol = $1 AND interval = $2 AND open_time >= $3 AND open_time <= $4";
+
 const SELECT_FLAGS: &str = "SELECT open_time, kind, detail, flagged_at FROM candle_flags
     WHERE symbol = $1 AND interval = $2 AND open_time >= $3 AND open_time <= $4
     ORDER BY open_time, kind";
@@ -220,18 +223,27 @@ impl HistoryStore {
             .collect()
     }
 
-    /// Marks candles of `symbol` at `interval` suspect (open time, kind, detail), in one
-    /// transaction, at `now` ms; a mark of the same candle and kind is replaced. The candles
-    /// are not touched. Returns how many marks were written.
-    pub async fn flag(
+    /// Marks candles of `symbol` at `interval` suspect (open time, kind, detail) at `now` ms,
+    /// replacing every earlier mark of open times in `span` (both ends included), in one
+    /// transaction: the marks are those of the latest check. The candles are not touched.
+    pub async fn replace_flags(
         &self,
         symbol: &str,
         interval: &str,
+        span: (i64, i64),
         marks: &[(i64, &str, String)],
         now: i64,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<(), StoreError> {
         on_pool!(self, |pool| {
             let mut tx = pool.begin().await.map_err(db("starting a flag batch"))?;
+            sqlx::query(DELETE_FLAGS)
+                .bind(symbol)
+                .bind(interval)
+                .bind(span.0)
+                .bind(span.1)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("dropping earlier candle flags"))?;
             for (open_time, kind, detail) in marks {
                 sqlx::query(UPSERT_FLAG)
                     .bind(symbol)
@@ -246,7 +258,31 @@ impl HistoryStore {
             }
             tx.commit().await.map_err(db("committing a flag batch"))?;
         });
-        Ok(marks.len() as u64)
+        Ok(())
+    }
+
+    /// Drops every mark of the candles opening at `open_times` (their values were replaced).
+    pub async fn unflag(
+        &self,
+        symbol: &str,
+        interval: &str,
+        open_times: &[i64],
+    ) -> Result<(), StoreError> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await.map_err(db("starting a flag batch"))?;
+            for t in open_times {
+                sqlx::query(DELETE_FLAGS)
+                    .bind(symbol)
+                    .bind(interval)
+                    .bind(t)
+                    .bind(t)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db("dropping a candle's flags"))?;
+            }
+            tx.commit().await.map_err(db("committing a flag batch"))?;
+        });
+        Ok(())
     }
 
     /// Marks of candles with open time in `from..=to`, in open-time order.

@@ -11,8 +11,10 @@
 //! standard deviation under normality). Prices move in whole ticks, so most returns of a quiet
 //! or illiquid market are one of a few values and their MAD is zero or float noise; the mean
 //! deviation still sees the ticks (Iglewicz and Hoaglin's modified z-score falls back on it the
-//! same way), and a few outliers move it little. The median and spread are recomputed every
-//! tenth of a window, so a 1M-row history is checked in a second.
+//! same way). A window whose values are all equal makes any other value an outlier. Values go
+//! into the window winsorised at the threshold, so one spike cannot hide the next. The median
+//! and spread are recomputed every tenth of a window, so a 1M-row history is checked in a
+//! second. Volume outliers are spikes only (thin volume is the zero-volume check's).
 
 use crate::feeds::candles::Candle;
 use serde::Serialize;
@@ -23,7 +25,8 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 pub struct CheckConfig {
     /// A log return whose robust z-score is above this (in absolute value) is an outlier.
     pub return_z: f64,
-    /// A candle's log volume whose robust z-score is above this is an outlier.
+    /// A candle's log volume whose robust z-score is above this is an outlier (spikes only:
+    /// thin volume is the zero-volume check's).
     pub volume_z: f64,
     /// Values (returns, log volumes) in the trailing window a value is scored against.
     pub window: usize,
@@ -194,92 +197,108 @@ pub fn utc(ms: i64) -> String {
 
 /// The grid a series of `step` ms candles opens on: multiples of `step` from the epoch for
 /// intervals that divide a day, Mondays 00:00 UTC for weeks (as Binance's klines), else the
-/// phase of the first candle.
-fn grid_phase(step: i64, first: i64) -> i64 {
+/// phase most of the open times share (`fallback`'s without any).
+fn grid_phase(step: i64, times: impl Iterator<Item = i64>, fallback: i64) -> i64 {
     const DAY: i64 = 86_400_000;
     if DAY % step == 0 {
-        0
-    } else if step % (7 * DAY) == 0 {
-        // 1970-01-01 was a Thursday: the first Monday is four days on.
-        4 * DAY
-    } else {
-        first.rem_euclid(step)
+        return 0;
     }
+    if step % (7 * DAY) == 0 {
+        // 1970-01-01 was a Thursday: the first Monday is four days on.
+        return 4 * DAY;
+    }
+    let mut phases: HashMap<i64, usize> = HashMap::new();
+    for t in times {
+        *phases.entry(t.rem_euclid(step)).or_default() += 1;
+    }
+    phases
+        .into_iter()
+        .max_by_key(|&(phase, n)| (n, std::cmp::Reverse(phase)))
+        .map_or(fallback.rem_euclid(step), |(phase, _)| phase)
 }
 
 /// Checks `candles` of one symbol at one interval of `step` ms, in the order given (a file's,
 /// whose line numbers `lines` holds, one per candle; a store's, in open-time order, with
-/// `lines` empty). `range`, when given, is the span of open times the history should cover
-/// (both ends included): open times missing at its ends are gaps too.
+/// `lines` empty). `range` is the span of open times the history should cover, both ends
+/// included (the rows' own first and last where not given): open times missing at its ends are
+/// gaps too. Rows before its start are history only: the outlier windows start on them (so the
+/// range's first rows are scored too), and nothing is reported about them.
 pub fn check(
     candles: &[Candle],
     lines: &[usize],
     step: i64,
-    range: Option<(i64, i64)>,
+    range: (Option<i64>, Option<i64>),
     config: &CheckConfig,
 ) -> QualityReport {
     assert!(step > 0, "an interval is at least 1 ms");
     let line = |i: usize| lines.get(i).copied();
+    let at = |i: usize| line(i).map_or(format!("row {}", i + 1), |l| format!("line {l}"));
     let mut findings: Vec<Finding> = Vec::new();
-    // Rows in the order given: duplicates and disorder.
+    // Rows in the order given: duplicates, and rows opening before the row above them.
     let mut seen: HashMap<i64, usize> = HashMap::with_capacity(candles.len());
-    let mut latest = i64::MIN;
+    let mut previous: Option<usize> = None;
     let mut unique: Vec<usize> = Vec::with_capacity(candles.len());
     for (i, c) in candles.iter().enumerate() {
         if let Some(&first) = seen.get(&c.open_time) {
             let earlier = &candles[first];
-            let at = line(first).map_or(format!("row {}", first + 1), |l| format!("line {l}"));
             let detail = if same_values(earlier, c) {
-                format!("same open time and values as {at}")
+                format!("same open time and values as {}", at(first))
             } else {
                 format!(
-                    "same open time as {at} with other values (close {} there, {} here; volume {} there, {} here)",
-                    earlier.close, c.close, earlier.volume, c.volume
+                    "same open time as {} with other values (close {} there, {} here; volume {} there, {} here)",
+                    at(first),
+                    earlier.close,
+                    c.close,
+                    earlier.volume,
+                    c.volume
                 )
             };
             findings.push(row_finding(FindingKind::Duplicate, c, line(i), detail));
             continue;
         }
         seen.insert(c.open_time, i);
-        if c.open_time < latest {
+        if let Some(p) = previous
+            && c.open_time < candles[p].open_time
+        {
             findings.push(row_finding(
                 FindingKind::OutOfOrder,
                 c,
                 line(i),
-                format!("opens before the row above it ({})", utc(latest)),
+                format!(
+                    "opens before the row above it ({}, opening {})",
+                    at(p),
+                    utc(candles[p].open_time)
+                ),
             ));
         }
-        latest = latest.max(c.open_time);
+        previous = Some(i);
         unique.push(i);
     }
     unique.sort_by_key(|&i| candles[i].open_time);
     let rows: Vec<&Candle> = unique.iter().map(|&i| &candles[i]).collect();
     let row_line = |k: usize| line(unique[k]);
     let mut missing_rows = 0;
-    let phase = grid_phase(
-        step,
-        rows.first()
-            .map(|c| c.open_time)
-            .or(range.map(|r| r.0))
-            .unwrap_or(0),
-    );
+    let phase = grid_phase(step, rows.iter().map(|c| c.open_time), range.0.unwrap_or(0));
     let on_grid = move |t: i64| (t - phase).rem_euclid(step) == 0;
-    let on_grid_rows = || {
+    // The grid slot each row fills: a row off the grid fills the slot it opens in (and is
+    // reported), so the slot is not a gap that a refill would fill twice.
+    let slots = || {
+        let mut last = None;
         rows.iter()
-            .map(|c| c.open_time)
-            .filter(move |t| on_grid(*t))
+            .map(move |c| c.open_time - (c.open_time - phase).rem_euclid(step))
+            .filter(move |slot| last.replace(*slot) != Some(*slot))
     };
     // The span the grid should fill: the range's ends moved onto it, else the rows' own.
-    let span = match range {
-        Some((from, to)) => Some((
-            from + (phase - from).rem_euclid(step),
-            to - (to - phase).rem_euclid(step),
-        )),
-        None => on_grid_rows().next().zip(on_grid_rows().next_back()),
-    };
-    if let Some((from, to)) = span {
-        // Open times on the grid only fill it: one off it is reported below.
-        for g in super::find_gaps(on_grid_rows().filter(|t| *t <= to), step, from, to) {
+    let from = range
+        .0
+        .map(|from| from + (phase - from).rem_euclid(step))
+        .or_else(|| slots().next());
+    let to = range
+        .1
+        .map(|to| to - (to - phase).rem_euclid(step))
+        .or_else(|| slots().last());
+    if let (Some(from), Some(to)) = (from, to) {
+        for g in super::find_gaps(slots().filter(|t| *t <= to), step, from, to) {
             let n = ((g.to - g.from) / step + 1) as u64;
             missing_rows += n;
             findings.push(Finding {
@@ -312,15 +331,19 @@ pub fn check(
     }
     runs(&rows, step, config, &row_line, &mut findings);
     outliers(&rows, step, config, &row_line, &mut findings);
+    // Rows before the range were history only.
+    let start = range.0.unwrap_or(i64::MIN);
+    findings.retain(|f| f.last_open_time.unwrap_or(f.open_time) >= start);
     findings.sort_by_key(|f| (f.kind, f.open_time));
     let mut counts: BTreeMap<FindingKind, u64> = FindingKind::ALL.iter().map(|k| (*k, 0)).collect();
     for f in &findings {
         *counts.entry(f.kind).or_default() += 1;
     }
+    let checked = || rows.iter().filter(|c| c.open_time >= start);
     QualityReport {
-        rows: candles.len() as u64,
-        first_open_time: rows.first().map(|c| c.open_time),
-        last_open_time: rows.last().map(|c| c.open_time),
+        rows: candles.iter().filter(|c| c.open_time >= start).count() as u64,
+        first_open_time: checked().next().map(|c| c.open_time),
+        last_open_time: checked().last().map(|c| c.open_time),
         missing_rows,
         counts,
         findings,
@@ -498,14 +521,14 @@ fn outliers(
                         ),
                     ));
                 }
-                returns.push(r);
+                returns.push(r, config.return_z);
             }
         }
         let v = c.volume.to_f64();
         if v > 0.0 {
             let lv = v.ln();
             if let Some(z) = volumes.score(lv)
-                && z.abs() > config.volume_z
+                && z > config.volume_z
             {
                 findings.push(row_finding(
                     FindingKind::VolumeOutlier,
@@ -514,12 +537,14 @@ fn outliers(
                     format!("volume {}: robust z of its log {z:.1}", c.volume),
                 ));
             }
-            volumes.push(lv);
+            volumes.push(lv, config.volume_z);
         }
     }
 }
 
 /// The last `window` values with their median and spread, recomputed every tenth of a window.
+/// A value far out goes in at the threshold's distance (winsorised), so one spike cannot widen
+/// the spread enough to hide the next.
 struct Trailing {
     values: VecDeque<f64>,
     window: usize,
@@ -545,7 +570,14 @@ impl Trailing {
         }
     }
 
-    fn push(&mut self, x: f64) {
+    /// Takes in `x`, moved to within `threshold` spreads of the median.
+    fn push(&mut self, x: f64, threshold: f64) {
+        let x = match self.stats {
+            Some((median, scale)) if scale > 0.0 => {
+                x.clamp(median - threshold * scale, median + threshold * scale)
+            }
+            _ => x,
+        };
         self.values.push_back(x);
         if self.values.len() > self.window {
             self.values.pop_front();
@@ -567,14 +599,20 @@ impl Trailing {
         self.scratch
             .extend(self.values.iter().map(|x| (x - median).abs()));
         let mad = median_of(&mut self.scratch);
-        let scale = (1.4826 * mad).max(1.2533 * mean_abs);
-        (scale > 0.0).then_some((median, scale))
+        Some((median, (1.4826 * mad).max(1.2533 * mean_abs)))
     }
 
-    /// `x`'s robust z-score against the values so far, once there are enough.
+    /// `x`'s robust z-score against the values so far, once there are enough; infinite for
+    /// any other value than the median of a window whose values are all equal.
     fn score(&self, x: f64) -> Option<f64> {
         let (median, scale) = self.stats?;
-        Some((x - median) / scale)
+        Some(if x == median {
+            0.0
+        } else if scale > 0.0 {
+            (x - median) / scale
+        } else {
+            f64::INFINITY.copysign(x - median)
+        })
     }
 }
 
@@ -637,7 +675,7 @@ mod tests {
 
     #[test]
     fn a_clean_series_has_no_finding() {
-        let r = check(&series(500), &[], M, None, &CheckConfig::default());
+        let r = check(&series(500), &[], M, (None, None), &CheckConfig::default());
         assert!(r.is_clean(), "{:?}", r.findings);
         assert_eq!(r.rows, 500);
         assert_eq!(r.counts.len(), FindingKind::ALL.len());
@@ -647,7 +685,7 @@ mod tests {
     fn gaps_are_found_with_their_lengths_and_at_the_ranges_ends() {
         let mut rows = series(20);
         rows.retain(|c| !(5..8).contains(&(c.open_time / M)) && c.open_time != 12 * M);
-        let r = check(&rows, &[], M, None, &CheckConfig::default());
+        let r = check(&rows, &[], M, (None, None), &CheckConfig::default());
         assert_eq!(
             kinds(&r),
             vec![(FindingKind::Gap, 5 * M, 3), (FindingKind::Gap, 12 * M, 1)]
@@ -660,7 +698,7 @@ mod tests {
             &rows,
             &[],
             M,
-            Some((-2 * M - 5, 21 * M + 5)),
+            (Some(-2 * M - 5), Some(21 * M + 5)),
             &CheckConfig::default(),
         );
         assert_eq!(
@@ -673,7 +711,7 @@ mod tests {
             ]
         );
         // No rows at all: the range is one gap.
-        let r = check(&[], &[], M, Some((0, 9 * M)), &CheckConfig::default());
+        let r = check(&[], &[], M, (Some(0), Some(9 * M)), &CheckConfig::default());
         assert_eq!(kinds(&r), vec![(FindingKind::Gap, 0, 10)]);
     }
 
@@ -687,7 +725,7 @@ mod tests {
         dup.high = "101".parse().unwrap();
         rows.push(dup);
         let lines: Vec<usize> = (2..2 + rows.len()).collect();
-        let r = check(&rows, &lines, M, None, &CheckConfig::default());
+        let r = check(&rows, &lines, M, (None, None), &CheckConfig::default());
         assert_eq!(
             kinds(&r),
             vec![
@@ -721,7 +759,7 @@ mod tests {
         rows[4] = candle(4 * M, "100", "101", "100.2", "100", "1");
         rows[6] = candle(6 * M, "0", "1", "-1", "0.5", "1");
         rows[8] = candle(8 * M, "1", "1", "1", "1", "-3");
-        let r = check(&rows, &[], M, None, &CheckConfig::default());
+        let r = check(&rows, &[], M, (None, None), &CheckConfig::default());
         let by = |k| r.findings.iter().filter(move |f| f.kind == k);
         let ohlc: Vec<_> = by(FindingKind::Ohlc).collect();
         assert_eq!(ohlc.len(), 2, "{ohlc:?}");
@@ -742,7 +780,7 @@ mod tests {
             rows[k].volume = "0".parse().unwrap();
         }
         rows.remove(33); // a gap splits the last stretch into 3 and 2
-        let r = check(&rows, &[], M, None, &CheckConfig::default());
+        let r = check(&rows, &[], M, (None, None), &CheckConfig::default());
         let zero: Vec<_> = r
             .findings
             .iter()
@@ -773,7 +811,7 @@ mod tests {
                 ..flat.clone()
             };
         }
-        let r = check(&rows, &[], M, None, &CheckConfig::default());
+        let r = check(&rows, &[], M, (None, None), &CheckConfig::default());
         let stale: Vec<_> = r
             .findings
             .iter()
@@ -795,7 +833,7 @@ mod tests {
         rows[300].volume = "10000".parse().unwrap();
         // Before the window holds enough values nothing is scored, however wild.
         rows[50] = candle(50 * M, "150", "150", "150", "150", "10");
-        let r = check(&rows, &[], M, None, &CheckConfig::default());
+        let r = check(&rows, &[], M, (None, None), &CheckConfig::default());
         let found: Vec<(FindingKind, i64)> = r
             .findings
             .iter()
@@ -819,7 +857,7 @@ mod tests {
         let mut gapped = rows.clone();
         gapped.remove(251);
         gapped.remove(249);
-        let r = check(&gapped, &[], M, None, &CheckConfig::default());
+        let r = check(&gapped, &[], M, (None, None), &CheckConfig::default());
         assert!(
             r.findings
                 .iter()
@@ -840,7 +878,7 @@ mod tests {
             .collect();
         let jump = candle(280 * M, "103", "103", "103", "103", "1");
         rows[280] = jump;
-        let r = check(&rows, &[], M, None, &CheckConfig::default());
+        let r = check(&rows, &[], M, (None, None), &CheckConfig::default());
         let returns: Vec<i64> = r
             .findings
             .iter()
@@ -854,21 +892,16 @@ mod tests {
     fn open_times_off_the_grid_are_misaligned() {
         let mut rows = series(10);
         rows[4].open_time += 1_000;
-        let r = check(&rows, &[], M, None, &CheckConfig::default());
-        assert_eq!(
-            kinds(&r),
-            vec![
-                (FindingKind::Gap, 4 * M, 1),
-                (FindingKind::Misaligned, 4 * M + 1_000, 1)
-            ]
-        );
+        let r = check(&rows, &[], M, (None, None), &CheckConfig::default());
+        // The row fills the slot it opens in: no gap a refill would fill twice.
+        assert_eq!(kinds(&r), vec![(FindingKind::Misaligned, 4 * M + 1_000, 1)]);
         // Weeks open on Mondays (2024-01-01 was one).
         let week = 7 * 86_400_000;
         let monday = 1_704_067_200_000;
         let weeks: Vec<Candle> = (0..3)
             .map(|i| candle(monday + i * week, "1", "5", "1", &format!("{}", 2 + i), "1"))
             .collect();
-        assert!(check(&weeks, &[], week, None, &CheckConfig::default()).is_clean());
+        assert!(check(&weeks, &[], week, (None, None), &CheckConfig::default()).is_clean());
         let thursdays: Vec<Candle> = weeks
             .iter()
             .map(|c| Candle {
@@ -876,7 +909,126 @@ mod tests {
                 ..c.clone()
             })
             .collect();
-        let r = check(&thursdays, &[], week, None, &CheckConfig::default());
+        let r = check(&thursdays, &[], week, (None, None), &CheckConfig::default());
         assert_eq!(r.counts[&FindingKind::Misaligned], 3);
+    }
+
+    #[test]
+    fn intervals_that_do_not_divide_a_day_take_the_phase_most_rows_share() {
+        let day = 86_400_000;
+        let step = 3 * day;
+        let mut rows: Vec<Candle> = (0..6)
+            .map(|i| {
+                let c = format!("{}", 10 + i);
+                candle(day + i * step, "10", "20", "5", &c, "1")
+            })
+            .collect();
+        rows[0].open_time += 3_600_000;
+        let r = check(&rows, &[], step, (None, None), &CheckConfig::default());
+        assert_eq!(
+            kinds(&r),
+            vec![(FindingKind::Misaligned, day + 3_600_000, 1)]
+        );
+    }
+
+    #[test]
+    fn rows_before_the_range_are_history_only_and_one_bound_is_enough() {
+        let mut rows = series(400);
+        rows[100] = candle(100 * M, "100", "99", "98", "100.5", "1");
+        for k in [250usize, 251] {
+            let c = if k == 250 { "120" } else { "100" };
+            rows[k] = candle(k as i64 * M, c, c, c, c, "10");
+        }
+        let r = check(
+            &rows,
+            &[],
+            M,
+            (Some(200 * M), None),
+            &CheckConfig::default(),
+        );
+        assert_eq!(
+            kinds(&r),
+            vec![
+                (FindingKind::ReturnOutlier, 250 * M, 1),
+                (FindingKind::ReturnOutlier, 251 * M, 1)
+            ],
+            "the broken candle before the range is not reported"
+        );
+        assert_eq!((r.rows, r.first_open_time), (200, Some(200 * M)));
+        // With the range alone, its first rows are not scored against anything.
+        let alone: Vec<Candle> = rows[240..].to_vec();
+        let r = check(
+            &alone,
+            &[],
+            M,
+            (Some(240 * M), None),
+            &CheckConfig::default(),
+        );
+        assert!(r.is_clean(), "{:?}", r.findings);
+        // A start before the rows: the missing head is a gap; the end is the rows' own.
+        let r = check(
+            &rows[..10],
+            &[],
+            M,
+            (Some(-3 * M), None),
+            &CheckConfig::default(),
+        );
+        assert_eq!(kinds(&r), vec![(FindingKind::Gap, -3 * M, 3)]);
+    }
+
+    #[test]
+    fn one_spike_does_not_hide_the_next_and_a_still_market_makes_any_move_an_outlier() {
+        let mut rows = series(600);
+        for k in [250usize, 251] {
+            let c = if k == 250 { "118" } else { "100" };
+            rows[k] = candle(k as i64 * M, c, c, c, c, "10");
+        }
+        // A 2 % bad print, well inside the spike's reach in the window.
+        rows[300] = candle(300 * M, "102", "102", "102", "102", "10");
+        let r = check(&rows, &[], M, (None, None), &CheckConfig::default());
+        let found: Vec<i64> = r
+            .findings
+            .iter()
+            .filter(|f| f.kind == FindingKind::ReturnOutlier)
+            .map(|f| f.open_time / M)
+            .collect();
+        assert_eq!(found, vec![250, 251, 300, 301]);
+        // 200 minutes without a trade at one price, then a tick.
+        let mut still: Vec<Candle> = (0..201)
+            .map(|i| candle(i * M, "5", "5", "5", "5", "1"))
+            .collect();
+        still[200] = candle(200 * M, "5.01", "5.01", "5.01", "5.01", "1");
+        let r = check(&still, &[], M, (None, None), &CheckConfig::default());
+        let returns: Vec<&Finding> = r
+            .findings
+            .iter()
+            .filter(|f| f.kind == FindingKind::ReturnOutlier)
+            .collect();
+        assert_eq!(returns.len(), 1, "{:?}", r.findings);
+        assert!(
+            returns[0].detail.ends_with("robust z inf"),
+            "{}",
+            returns[0].detail
+        );
+    }
+
+    #[test]
+    fn an_early_row_from_the_future_is_one_disorder_not_every_row_after_it() {
+        let mut rows = series(10);
+        rows[1].open_time = 100 * M;
+        let lines: Vec<usize> = (2..12).collect();
+        let r = check(&rows, &lines, M, (None, None), &CheckConfig::default());
+        let disorder: Vec<&Finding> = r
+            .findings
+            .iter()
+            .filter(|f| f.kind == FindingKind::OutOfOrder)
+            .collect();
+        assert_eq!(disorder.len(), 1);
+        assert_eq!(disorder[0].line, Some(4));
+        assert!(
+            disorder[0].detail.contains("(line 3, opening"),
+            "{}",
+            disorder[0].detail
+        );
     }
 }

@@ -76,7 +76,6 @@ pub struct ServiceMetrics {
     feed_reconnects: Family<SymbolLabel, Counter>,
     feed_resyncs: Family<SymbolLabel, Counter>,
     feed_crossed: Family<SymbolLabel, Counter>,
-    feed_outdated: Family<SymbolLabel, Counter>,
     feed_late: Family<SymbolLabel, Counter>,
     journal_backlog: Gauge,
     journal_queue: OnceLock<crate::journal::JournalProgress>,
@@ -217,16 +216,10 @@ impl Default for ServiceMetrics {
             "Depth diffs after which the local book was crossed (best bid at or above best ask)",
             feed_crossed.clone(),
         );
-        let feed_outdated = Family::default();
-        registry.register(
-            "feed_outdated_diffs",
-            "Depth diffs repeating updates already applied, ignored",
-            feed_outdated.clone(),
-        );
         let feed_late = Family::default();
         registry.register(
             "feed_late_diffs",
-            "Depth diffs received more than a second later than the fastest before them",
+            "Depth diffs received more than a second later than the recent fastest",
             feed_late.clone(),
         );
         let journal_backlog = Gauge::default();
@@ -270,7 +263,6 @@ impl Default for ServiceMetrics {
             feed_reconnects,
             feed_resyncs,
             feed_crossed,
-            feed_outdated,
             feed_late,
             events,
             callback_seconds,
@@ -333,7 +325,6 @@ impl ServiceMetrics {
             to(&self.feed_reconnects, &label, c.reconnects);
             to(&self.feed_resyncs, &label, c.resyncs);
             to(&self.feed_crossed, &label, c.crossed);
-            to(&self.feed_outdated, &label, c.outdated);
             to(&self.feed_late, &label, c.late);
         }
     }

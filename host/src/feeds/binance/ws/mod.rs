@@ -146,10 +146,7 @@ pub struct FeedStats {
     pub resyncs: AtomicU64,
     /// Depth diffs after which the book was crossed (best bid at or above best ask).
     pub crossed: AtomicU64,
-    /// Depth diffs repeating updates already applied, ignored.
-    pub outdated: AtomicU64,
-    /// Depth diffs received more than [`crate::book::LATE_MS`] later than the fastest before
-    /// them.
+    /// Depth diffs received more than [`crate::book::LATE_MS`] later than the recent fastest.
     pub late: AtomicU64,
     /// Bars fetched over REST to fill gaps.
     pub backfilled: AtomicU64,
@@ -188,10 +185,7 @@ pub struct FeedCounters {
     /// Depth diffs after which the book was crossed (best bid at or above best ask).
     #[serde(default)]
     pub crossed: u64,
-    /// Depth diffs repeating updates already applied, ignored.
-    #[serde(default)]
-    pub outdated: u64,
-    /// Depth diffs received more than a second later than the fastest before them.
+    /// Depth diffs received more than a second later than the recent fastest.
     #[serde(default)]
     pub late: u64,
     /// Bars fetched over REST to fill gaps.
@@ -222,7 +216,6 @@ impl FeedStats {
             rotations: get(&self.rotations),
             resyncs: get(&self.resyncs),
             crossed: get(&self.crossed),
-            outdated: get(&self.outdated),
             late: get(&self.late),
             backfilled: get(&self.backfilled),
             lag_ms: self.lag_ms.load(Ordering::Relaxed),

@@ -209,7 +209,7 @@ impl Feed {
         };
         if self
             .depth_lags
-            .observe(stamp.receive_ms - stamp.exchange_ms)
+            .observe(stamp.receive_ms - stamp.exchange_ms, stamp.exchange_ms)
         {
             self.stats.late.fetch_add(1, Ordering::Relaxed);
         }
@@ -220,6 +220,8 @@ impl Feed {
     /// Starts the book procedure over (after a reconnect, a lag, a change of streams).
     fn reset_book(&mut self) {
         self.book.reset();
+        // A new connection may take another route: its lags start a new baseline.
+        self.depth_lags = crate::book::Lags::default();
         self.book_since = Instant::now();
     }
 
@@ -257,9 +259,6 @@ impl Feed {
         self.stats
             .crossed
             .store(self.book.crossed, Ordering::Relaxed);
-        self.stats
-            .outdated
-            .store(self.book.outdated, Ordering::Relaxed);
         match (action, self.book.book()) {
             (SyncAction::FetchSnapshot, _) => {
                 self.request_snapshot(Duration::ZERO);
