@@ -28,6 +28,8 @@ fn poller(name: &str, url: String, format: Format) -> Poller {
         format,
         every_s: 60,
         token_env: None,
+        token: None,
+        user_agent: None,
     })
 }
 
@@ -195,7 +197,11 @@ async fn reddit_listings_through_a_429_a_5xx_and_malformed_json_give_each_post_o
         ),
         (200, vec![], payload("reddit_new_2.json")),
     ]);
-    let comments = Script::new(vec![(200, vec![], payload("reddit_comments.json"))]);
+    let comments = Script::new(vec![
+        (200, vec![], payload("reddit_comments.json")),
+        (200, vec![], payload("reddit_comments_2.json")),
+        (200, vec![], payload("reddit_comments_3.json")),
+    ]);
     let base = serve(
         Router::new()
             .route("/r/CryptoCurrency/new.json", new.route())
@@ -241,8 +247,21 @@ async fn reddit_listings_through_a_429_a_5xx_and_malformed_json_give_each_post_o
         Format::Reddit,
     );
     let c = posts(comments_poller.poll().await.unwrap());
-    assert_eq!(ids(&c), ["t1_l6abc01", "t1_l6abc02"]);
+    assert_eq!(
+        ids(&c),
+        ["t1_l6abc01", "t1_l6abc02"],
+        "the first poll takes one page"
+    );
     assert_eq!(c[0].text, "BTC dip is pure fud, accumulating");
+    // The next poll's page is all new: the older page follows, up to a comment seen before.
+    let c = posts(comments_poller.poll().await.unwrap());
+    assert_eq!(ids(&c), ["t1_l6abc07", "t1_l6abc06", "t1_l6abc05"]);
+    let after: Vec<Option<String>> = comments
+        .calls()
+        .into_iter()
+        .map(|(q, _)| q.get("after").cloned())
+        .collect();
+    assert_eq!(after, [None, None, Some("t1_l6abc05".into())]);
 }
 
 #[tokio::test]
@@ -255,14 +274,14 @@ async fn telegram_pages_on_by_offset_waits_as_asked_and_never_shows_its_token() 
     ]);
     let token = "6012345678:AAFsecret-token";
     let base = serve(Router::new().route(&format!("/bot{token}/getUpdates"), script.route())).await;
-    // SAFETY: each test runs in its own process under nextest; nothing else reads it.
-    unsafe { std::env::set_var("STRATBOX_TEST_TELEGRAM_TOKEN", token) };
     let config = |url: String| PollerConfig {
         name: "telegram".into(),
         url,
         format: Format::Telegram,
         every_s: 60,
-        token_env: Some("STRATBOX_TEST_TELEGRAM_TOKEN".into()),
+        token_env: Some("TELEGRAM_BOT_TOKEN".into()),
+        token: Some(token.into()),
+        user_agent: None,
     };
     let mut tg = Poller::new(config(format!("{base}/bot{{token}}/getUpdates")));
     let first = posts(tg.poll().await.unwrap());
@@ -302,6 +321,7 @@ async fn telegram_pages_on_by_offset_waits_as_asked_and_never_shows_its_token() 
         "{err}"
     );
     let mut unset = config(format!("{base}/bot{{token}}/getUpdates"));
+    unset.token = None;
     unset.token_env = Some("STRATBOX_TEST_UNSET_TOKEN".into());
     let err = Poller::new(unset).poll().await.unwrap_err();
     assert!(
@@ -315,13 +335,12 @@ async fn x_search_sends_its_bearer_pages_by_since_id_and_waits_for_the_reset() {
     let reset = (now_ms() / 1000 + 30).to_string();
     let script = Script::new(vec![
         (200, vec![], payload("x_search.json")),
+        (200, vec![], payload("x_search_page2.json")),
         (429, vec![("x-rate-limit-reset", reset)], r#"{"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429}"#.into()),
         (200, vec![], payload("x_empty.json")),
         (200, vec![], payload("x_search_2.json")),
     ]);
     let base = serve(Router::new().route("/2/tweets/search/recent", script.route())).await;
-    // SAFETY: each test runs in its own process under nextest; nothing else reads it.
-    unsafe { std::env::set_var("STRATBOX_TEST_X_BEARER", "bearer-abc") };
     let mut x = Poller::new(PollerConfig {
         name: "x".into(),
         url: format!(
@@ -329,10 +348,12 @@ async fn x_search_sends_its_bearer_pages_by_since_id_and_waits_for_the_reset() {
         ),
         format: Format::XRecentSearch,
         every_s: 60,
-        token_env: Some("STRATBOX_TEST_X_BEARER".into()),
+        token_env: Some("X_BEARER_TOKEN".into()),
+        token: Some("bearer-abc".into()),
+        user_agent: None,
     });
     let first = posts(x.poll().await.unwrap());
-    assert_eq!(ids(&first), ["1797001", "1797000"]);
+    assert_eq!(ids(&first), ["1797001", "1797000", "1796990"], "both pages");
     assert_eq!(
         (first[0].author.as_str(), first[0].engagement),
         ("solmaxi", 98.0)
@@ -353,13 +374,25 @@ async fn x_search_sends_its_bearer_pages_by_since_id_and_waits_for_the_reset() {
         "{:?}",
         calls
     );
-    let since: Vec<Option<&str>> = calls
+    let since: Vec<(Option<&str>, Option<&str>)> = calls
         .iter()
-        .map(|(q, _)| q.get("since_id").map(String::as_str))
+        .map(|(q, _)| {
+            (
+                q.get("since_id").map(String::as_str),
+                q.get("pagination_token").map(String::as_str),
+            )
+        })
         .collect();
+    // The second page of the first search, then the search from its newest tweet on.
     assert_eq!(
         since,
-        [None, Some("1797001"), Some("1797001"), Some("1797001")]
+        [
+            (None, None),
+            (None, Some("b26v89c19zqg8o3fpe17")),
+            (Some("1797001"), None),
+            (Some("1797001"), None),
+            (Some("1797001"), None)
+        ]
     );
     assert_eq!(
         calls[0].0.get("query").map(String::as_str),

@@ -1,6 +1,7 @@
-//! The sentiment lexicon that headlines and social posts are scored with: market words with
-//! their weights, the crypto vocabulary of social media ("moon", "rug", "fud", ...) and its
-//! emoji, and negations that flip the next scored word.
+//! The sentiment lexicons: market words with their weights, which headlines are scored with
+//! ([`score`], unchanged so `sentiment.news_score` keeps its meaning), the same extended with
+//! the crypto vocabulary of social media ("moon", "rug", "fud", ...) and its emoji, which posts
+//! are scored with ([`social_score`]), and negations that flip the next scored word.
 
 /// Words that read as good or bad news for a market, with their weights.
 pub const LEXICON: &[(&str, f64)] = &[
@@ -70,7 +71,10 @@ pub const LEXICON: &[(&str, f64)] = &[
     ("delay", -0.3),
     ("delays", -0.3),
     ("warning", -0.5),
-    // The crypto vocabulary of social media.
+];
+
+/// The crypto vocabulary of social media and its emoji, beside [`LEXICON`] for posts.
+pub const SOCIAL_LEXICON: &[(&str, f64)] = &[
     ("moon", 1.0),
     ("mooning", 1.0),
     ("moonshot", 0.7),
@@ -104,7 +108,7 @@ pub const LEXICON: &[(&str, f64)] = &[
     ("depegged", -1.0),
     ("insolvent", -1.0),
     ("shitcoin", -0.5),
-    // Emoji, each a token of its own.
+    // Emoji, each a token of its own (see [`tokens`]).
     ("🚀", 1.0),
     ("🌕", 0.7),
     ("🌝", 0.7),
@@ -153,16 +157,29 @@ pub fn tokens(text: &str) -> Vec<String> {
     out
 }
 
-/// A text's score: the mean weight of its scored tokens (negations flip the next one), within
-/// -1..=1; 0 when no token is scored.
+/// A headline's score: the mean weight of its words in [`LEXICON`] (negations flip the next
+/// one), within -1..=1; 0 when no word is scored.
 pub fn score(text: &str) -> f64 {
+    scored(text, &[LEXICON])
+}
+
+/// A social post's score: as [`score`], with [`SOCIAL_LEXICON`] too.
+pub fn social_score(text: &str) -> f64 {
+    scored(text, &[LEXICON, SOCIAL_LEXICON])
+}
+
+fn scored(text: &str, lexicons: &[&[(&str, f64)]]) -> f64 {
     let (mut total, mut scored, mut negate) = (0.0, 0u32, false);
     for token in tokens(text) {
         if NEGATIONS.contains(&token.as_str()) {
             negate = true;
             continue;
         }
-        if let Some((_, w)) = LEXICON.iter().find(|(k, _)| *k == token) {
+        if let Some((_, w)) = lexicons
+            .iter()
+            .flat_map(|l| l.iter())
+            .find(|(k, _)| *k == token)
+        {
             total += if negate { -w } else { *w };
             scored += 1;
         }
@@ -180,22 +197,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn crypto_words_and_emoji_score_and_negations_flip_them() {
-        assert_eq!(score("ETH to the moon 🚀🚀"), 1.0);
-        assert_eq!(score("another rug, pure fud"), -0.85);
-        assert_eq!(score("not rugged"), 1.0);
+    fn crypto_words_and_emoji_score_posts_and_negations_flip_them() {
+        assert_eq!(social_score("ETH to the moon 🚀🚀"), 1.0);
+        assert_eq!(social_score("another rug, pure fud"), -0.85);
+        assert_eq!(social_score("not rugged"), 1.0);
         assert_eq!(
-            score("not a rug"),
+            social_score("not a rug"),
             -1.0,
             "a negation reaches the next word only"
         );
-        assert_eq!(score("💀📉"), -0.7);
+        assert_eq!(social_score("💀📉"), -0.7);
         assert_eq!(
-            score("⚠️ warning"),
+            social_score("⚠️ warning"),
             -0.5,
             "the variation selector is dropped"
         );
-        assert_eq!(score("gm frens"), 0.0);
+        assert_eq!(social_score("gm frens"), 0.0);
+        // Headlines keep the market lexicon alone.
+        assert_eq!(score("ETH to the moon 🚀 after record inflows"), 0.6);
         assert_eq!(
             tokens("$BTC to 100k 🚀! Sell-off?"),
             ["btc", "to", "100k", "🚀", "sell-off"]

@@ -3,10 +3,17 @@
 //! the talk, the mood of what is said and by how many people. A post counts from the moment this
 //! host received it, never earlier.
 //!
-//! A post mentions a symbol when it names the symbol's base asset (BTC for BTCUSDT and BTCEUR):
-//! its cashtag (`$BTC`, any case), its ticker in capitals (`BTC`), a well-known asset's name or
-//! lower-case ticker (`bitcoin`, `btc`), or an alias configured for it. A lower-case ticker
-//! alone does not count for assets whose tickers are English words (ONE, GAS).
+//! A post mentions a symbol when it names the symbol (`BTCUSDT`, `$BTCUSDT`) or its base asset
+//! (BTC for BTCUSDT and BTCEUR): its cashtag (`$BTC`, any case, `$SOL🚀` too), its ticker in
+//! capitals (`BTC`), a well-known asset's unambiguous name or lower-case ticker (`bitcoin`,
+//! `btc`), or an alias configured for it. A ticker of one or two letters, or one that is an
+//! English word (ONE, NOT, GAS, NEAR), counts only as a cashtag, and capitals count not at all
+//! in a post written mostly in capitals.
+//!
+//! A post the source says was written more than a window before it was received (a backlog
+//! after a restart or an outage) is not counted: it would tell the present about the past. The
+//! share of voice counts each post once per base asset it names, however many of the asset's
+//! pairs are followed. Engagement is as the source reported it when the post was first seen.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -69,31 +76,38 @@ pub const SOCIAL_FEATURES: [(&str, &str); 7] = [
 ];
 
 /// Quote assets stripped from a symbol to find its base asset, longest first.
-const QUOTES: [&str; 14] = [
-    "FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USD", "DAI", "EUR", "TRY", "BRL", "BTC", "ETH",
-    "BNB", "GBP",
+const QUOTES: [&str; 27] = [
+    "FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDP", "USD1", "USD", "DAI", "EUR", "TRY", "BRL",
+    "GBP", "JPY", "AUD", "RUB", "PLN", "MXN", "ARS", "ZAR", "UAH", "IDR", "COP", "CZK", "BTC",
+    "ETH", "BNB",
 ];
 
-/// Names of well-known assets matched in any case, their lower-case ticker among them.
-const KNOWN: [(&str, &[&str]); 18] = [
+/// Unambiguous names of well-known assets matched in any case, their lower-case ticker among
+/// them (names that are English words, such as stellar or ripple, are left out).
+const KNOWN: [(&str, &[&str]); 16] = [
     ("BTC", &["btc", "bitcoin", "₿"]),
-    ("ETH", &["eth", "ethereum", "ether"]),
+    ("ETH", &["eth", "ethereum"]),
     ("BNB", &["bnb"]),
-    ("SOL", &["solana"]),
-    ("XRP", &["xrp", "ripple"]),
-    ("ADA", &["ada", "cardano"]),
+    ("SOL", &["sol", "solana"]),
+    ("XRP", &["xrp"]),
+    ("ADA", &["cardano"]),
     ("DOGE", &["doge", "dogecoin"]),
-    ("XLM", &["xlm", "stellar"]),
+    ("XLM", &["xlm"]),
     ("LTC", &["ltc", "litecoin"]),
     ("DOT", &["polkadot"]),
-    ("AVAX", &["avax", "avalanche"]),
+    ("AVAX", &["avax"]),
     ("LINK", &["chainlink"]),
-    ("TRX", &["trx", "tron"]),
+    ("TRX", &["trx"]),
     ("SHIB", &["shib"]),
     ("TON", &["toncoin"]),
-    ("MATIC", &["matic", "polygon"]),
-    ("ATOM", &["cosmos"]),
     ("UNI", &["uniswap"]),
+];
+
+/// Tickers that are English words or common abbreviations: cashtags only.
+const WORDS: [&str; 40] = [
+    "AI", "ALT", "AND", "ANY", "ARE", "BIG", "CAN", "CAT", "DAY", "FOR", "FUN", "GAS", "GET", "GO",
+    "HIGH", "HOT", "ID", "KEY", "LOW", "ME", "MORE", "NEAR", "NEW", "NOT", "NOW", "OK", "ONE",
+    "OP", "OUT", "POWER", "REAL", "SUN", "THE", "TOP", "TRUE", "TWO", "USA", "WIN", "YOU", "CEO",
 ];
 
 /// A symbol's base asset: the symbol less the longest known quote it ends with.
@@ -109,10 +123,14 @@ pub fn base_asset(symbol: &str) -> &str {
 /// Finds the symbols a post mentions.
 #[derive(Debug, Default)]
 struct Matcher {
-    /// Upper-case tickers (in capitals or as cashtags) to symbols.
+    /// Upper-case tickers and symbols (in capitals or as cashtags) to symbols.
     tickers: HashMap<String, Vec<SymbolId>>,
+    /// Tickers that count only as cashtags.
+    cashtag_only: HashSet<String>,
     /// Lower-case names and aliases to symbols.
     names: HashMap<String, Vec<SymbolId>>,
+    /// Each symbol's base asset, by index.
+    base_of: Vec<usize>,
     /// Symbols known when built.
     built_for: usize,
 }
@@ -123,16 +141,29 @@ impl Matcher {
             built_for: symbols.len(),
             ..Matcher::default()
         };
+        let aliases: HashMap<String, &Vec<String>> = aliases
+            .iter()
+            .map(|(base, names)| (base.to_ascii_uppercase(), names))
+            .collect();
+        let mut bases: Vec<String> = Vec::new();
         for id in 0..symbols.len() as SymbolId {
-            let Some(name) = symbols.name(id) else {
-                continue;
-            };
+            let name = symbols.name(id).map_or("", |n| n);
             let base = base_asset(name).to_string();
+            m.base_of.push(match bases.iter().position(|b| *b == base) {
+                Some(i) => i,
+                None => {
+                    bases.push(base.clone());
+                    bases.len() - 1
+                }
+            });
+            if name.is_empty() {
+                continue;
+            }
             let known = KNOWN
                 .iter()
                 .find(|(t, _)| *t == base)
                 .map_or(&[][..], |(_, names)| *names);
-            let configured = aliases.get(&base).map_or(&[][..], Vec::as_slice);
+            let configured = aliases.get(&base).map_or(&[][..], |v| v.as_slice());
             for n in known
                 .iter()
                 .map(|s| s.to_string())
@@ -140,42 +171,64 @@ impl Matcher {
             {
                 m.names.entry(n).or_default().push(id);
             }
+            if base.len() <= 2 || WORDS.contains(&base.as_str()) {
+                m.cashtag_only.insert(base.clone());
+            }
             m.tickers.entry(base).or_default().push(id);
+            if name != base_asset(name) {
+                m.tickers.entry(name.to_string()).or_default().push(id);
+            }
         }
         m
     }
 
     /// The symbols `text` mentions, each once, in id order.
     fn mentions(&self, text: &str) -> Vec<SymbolId> {
+        let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+        let capitals = text.chars().filter(|c| c.is_uppercase()).count();
+        // In a post shouting in capitals, capitals name nothing.
+        let shouting = letters >= 12 && capitals * 2 > letters;
         let mut out = Vec::new();
-        for raw in text.split(|c: char| c.is_whitespace() || (c.is_ascii_punctuation() && c != '$'))
-        {
-            let (cashtag, word) = match raw.strip_prefix('$') {
-                Some(rest) => (true, rest),
-                None => (false, raw),
-            };
-            if word.is_empty() {
-                continue;
-            }
-            let capitals = word.chars().any(|c| c.is_ascii_uppercase())
-                && word
-                    .chars()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-            if cashtag || capitals {
-                out.extend(
-                    self.tickers
-                        .get(&word.to_ascii_uppercase())
-                        .into_iter()
-                        .flatten(),
-                );
-            }
-            for token in lexicon::tokens(word) {
-                out.extend(self.names.get(&token).into_iter().flatten());
+        let mut chars = text.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c.is_alphanumeric() {
+                let mut end = i + c.len_utf8();
+                while let Some(&(j, d)) = chars.peek()
+                    && d.is_alphanumeric()
+                {
+                    end = j + d.len_utf8();
+                    chars.next();
+                }
+                let word = &text[i..end];
+                let cashtag = text[..i].ends_with('$');
+                let upper = word.to_uppercase();
+                let in_capitals = !shouting
+                    && word.chars().any(char::is_uppercase)
+                    && !word.chars().any(char::is_lowercase)
+                    && !self.cashtag_only.contains(&upper);
+                if cashtag || in_capitals {
+                    out.extend(self.tickers.get(&upper).into_iter().flatten());
+                }
+                out.extend(self.names.get(&word.to_lowercase()).into_iter().flatten());
+            } else if !c.is_ascii() && !c.is_whitespace() {
+                // A symbol of its own, such as ₿.
+                out.extend(self.names.get(&c.to_string()).into_iter().flatten());
             }
         }
         out.sort_unstable();
         out.dedup();
         out
+    }
+
+    /// Distinct base assets among `symbols`.
+    fn bases(&self, symbols: &[SymbolId]) -> usize {
+        let mut bases: Vec<usize> = symbols
+            .iter()
+            .filter_map(|s| self.base_of.get(*s as usize).copied())
+            .collect();
+        bases.sort_unstable();
+        bases.dedup();
+        bases.len()
     }
 }
 
@@ -191,7 +244,7 @@ struct Mention {
 /// One source's mentions of the last two windows.
 #[derive(Debug, Default)]
 struct SourceMentions {
-    /// Every symbol's mentions (one per symbol a post names), by time.
+    /// Every mention of a base asset (one per asset a post names), by time.
     all: VecDeque<i64>,
     /// Each symbol's, by time.
     by_symbol: Vec<VecDeque<Mention>>,
@@ -210,7 +263,7 @@ impl SocialState {
     /// The state for `config`'s sources.
     pub fn new(config: SocialConfig) -> Self {
         SocialState {
-            window_ms: config.window_minutes.max(1) as i64 * 60_000,
+            window_ms: config.window_minutes as i64 * 60_000,
             sources: config
                 .sources
                 .iter()
@@ -230,12 +283,20 @@ impl SocialState {
         if self.matcher.built_for != symbols.len() {
             self.matcher = Matcher::new(symbols, &self.config.aliases);
         }
-        let mentioned = self.matcher.mentions(&post.text);
         let source = &mut self.sources[k];
-        let horizon = post.known_at - 2 * self.window_ms;
+        // Kept: what a bar up to a window before this post still reads (a bar may be computed
+        // after posts received after its close).
+        let horizon = post.known_at - 3 * self.window_ms;
         while source.all.front().is_some_and(|t| *t <= horizon) {
             source.all.pop_front();
         }
+        if post
+            .created_at
+            .is_some_and(|at| at < post.known_at - self.window_ms)
+        {
+            return;
+        }
+        let mentioned = self.matcher.mentions(&post.text);
         if mentioned.is_empty() {
             return;
         }
@@ -243,10 +304,13 @@ impl SocialState {
         post.author.hash(&mut hasher);
         let mention = Mention {
             known_at: post.known_at,
-            score: lexicon::score(&post.text),
+            score: lexicon::social_score(&post.text),
             weight: 1.0 + post.engagement.max(0.0).ln_1p(),
             author: hasher.finish(),
         };
+        for _ in 0..self.matcher.bases(&mentioned) {
+            source.all.push_back(post.known_at);
+        }
         for id in mentioned {
             let i = id as usize;
             if source.by_symbol.len() <= i {
@@ -257,7 +321,6 @@ impl SocialState {
                 mentions.pop_front();
             }
             mentions.push_back(mention);
-            source.all.push_back(post.known_at);
         }
     }
 
@@ -329,9 +392,10 @@ mod tests {
         assert_eq!(base_asset("ETHBTC"), "ETH");
         assert_eq!(base_asset("BNBFDUSD"), "BNB");
         assert_eq!(base_asset("BTC"), "BTC");
-        let symbols = table(&["BTCUSDT", "ETHBTC", "ONEUSDT", "PEPEUSDT"]);
-        let aliases = BTreeMap::from([("PEPE".to_string(), vec!["Frog".to_string()])]);
+        let symbols = table(&["BTCUSDT", "ETHBTC", "ONEUSDT", "PEPEUSDT", "NOTUSDT"]);
+        let aliases = BTreeMap::from([("pepe".to_string(), vec!["Frog".to_string()])]);
         let m = Matcher::new(&symbols, &aliases);
+        let none = Vec::<u32>::new();
         assert_eq!(m.mentions("$btc and Ethereum, both!"), vec![0, 1]);
         assert_eq!(m.mentions("BTC."), vec![0]);
         assert_eq!(
@@ -339,18 +403,86 @@ mod tests {
             vec![0, 1],
             "₿ is a name of bitcoin"
         );
+        assert_eq!(m.mentions("one more time"), none, "a word is not a ticker");
+        assert_eq!(m.mentions("ONE to 1$"), none, "nor in capitals");
+        assert_eq!(m.mentions("$ONE to 1"), vec![2], "but as a cashtag");
+        assert_eq!(m.mentions("NOT financial advice"), none);
+        assert_eq!(m.mentions("$NOT pumps"), vec![4]);
         assert_eq!(
-            m.mentions("one more time"),
-            Vec::<u32>::new(),
-            "a word is not a ticker"
+            m.mentions("the frog 🐸"),
+            vec![3],
+            "an alias, its asset in any case"
         );
-        assert_eq!(m.mentions("ONE to 1$"), vec![2]);
-        assert_eq!(m.mentions("the frog 🐸"), vec![3]);
+        assert_eq!(m.mentions("bitcoiner"), none, "whole words only");
+        assert_eq!(m.mentions("$PEPE’s run, $BTC🚀"), vec![0, 3]);
         assert_eq!(
-            m.mentions("bitcoiner"),
-            Vec::<u32>::new(),
-            "whole words only"
+            m.mentions("BTCUSDT breaking out"),
+            vec![0],
+            "the symbol itself"
         );
+        assert_eq!(
+            m.mentions("HUGE NEWS FOR PEPE TODAY, eth too"),
+            vec![1],
+            "capitals name nothing in a shouted post; names still do"
+        );
+    }
+
+    #[test]
+    fn a_post_received_after_a_close_changes_nothing_of_that_bars_features() {
+        let symbols = table(&["BTCUSDT"]);
+        let config = SocialConfig {
+            sources: vec!["reddit".into()],
+            window_minutes: 60,
+            ..SocialConfig::default()
+        };
+        let hour = 3_600_000;
+        let close = 2 * hour;
+        let early = post("reddit", 500, "a", "BTC", 0.0);
+        let late = post("reddit", close + 800, "b", "BTC", 0.0);
+        let mut in_order = SocialState::new(config.clone());
+        in_order.record(&early, &symbols);
+        let mut expected = [0.0; 7];
+        in_order.features(0, close, &mut expected);
+        // Live, the bar may be computed after a post received after its close.
+        let mut live = SocialState::new(config);
+        live.record(&early, &symbols);
+        live.record(&late, &symbols);
+        let mut got = [0.0; 7];
+        live.features(0, close, &mut got);
+        assert_eq!(
+            got.map(f64::to_bits),
+            expected.map(f64::to_bits),
+            "{got:?} against {expected:?}"
+        );
+        assert_eq!(
+            expected[1], -1.0,
+            "none in the window, the one at 0:00:00.5 in the window before"
+        );
+    }
+
+    #[test]
+    fn backlogs_do_not_count_and_each_post_is_one_voice_per_asset() {
+        let symbols = table(&["BTCUSDT", "BTCEUR", "ETHUSDT"]);
+        let mut s = SocialState::new(SocialConfig {
+            sources: vec!["x".into()],
+            ..SocialConfig::default()
+        });
+        let min = 60_000;
+        s.record(&post("x", 10 * min, "a", "BTC", 0.0), &symbols);
+        s.record(&post("x", 11 * min, "b", "ETH", 0.0), &symbols);
+        // Written two hours before it arrived: a restart's backlog.
+        let mut old = post("x", 12 * min, "c", "ETH ETH ETH", 0.0);
+        old.created_at = Some(12 * min - 120 * min);
+        s.record(&old, &symbols);
+        let mut out = [0.0; 7];
+        s.features(2, 20 * min, &mut out);
+        assert_eq!(
+            (out[0], out[2]),
+            (1.0, 0.5),
+            "two pairs of BTC are one voice"
+        );
+        s.features(1, 20 * min, &mut out);
+        assert_eq!((out[0], out[2]), (1.0, 0.5));
     }
 
     #[test]

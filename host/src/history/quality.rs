@@ -282,23 +282,22 @@ pub fn check(
     let on_grid = move |t: i64| (t - phase).rem_euclid(step) == 0;
     // The grid slot each row fills: a row off the grid fills the slot it opens in (and is
     // reported), so the slot is not a gap that a refill would fill twice.
-    let slots = || {
-        let mut last = None;
-        rows.iter()
-            .map(move |c| c.open_time - (c.open_time - phase).rem_euclid(step))
-            .filter(move |slot| last.replace(*slot) != Some(*slot))
-    };
-    // The span the grid should fill: the range's ends moved onto it, else the rows' own.
+    let mut slots: Vec<i64> = rows
+        .iter()
+        .map(|c| c.open_time - (c.open_time - phase).rem_euclid(step))
+        .collect();
+    slots.dedup();
     let from = range
         .0
         .map(|from| from + (phase - from).rem_euclid(step))
-        .or_else(|| slots().next());
+        .or_else(|| slots.first().copied());
     let to = range
         .1
         .map(|to| to - (to - phase).rem_euclid(step))
-        .or_else(|| slots().last());
+        .or_else(|| slots.last().copied());
     if let (Some(from), Some(to)) = (from, to) {
-        for g in super::find_gaps(slots().filter(|t| *t <= to), step, from, to) {
+        let filled = slots.iter().copied().filter(|t| *t <= to);
+        for g in super::find_gaps(filled, step, from, to) {
             let n = ((g.to - g.from) / step + 1) as u64;
             missing_rows += n;
             findings.push(Finding {
@@ -339,11 +338,11 @@ pub fn check(
     for f in &findings {
         *counts.entry(f.kind).or_default() += 1;
     }
-    let checked = || rows.iter().filter(|c| c.open_time >= start);
+    let first_checked = rows.iter().find(|c| c.open_time >= start);
     QualityReport {
         rows: candles.iter().filter(|c| c.open_time >= start).count() as u64,
-        first_open_time: checked().next().map(|c| c.open_time),
-        last_open_time: checked().last().map(|c| c.open_time),
+        first_open_time: first_checked.map(|c| c.open_time),
+        last_open_time: first_checked.and(rows.last()).map(|c| c.open_time),
         missing_rows,
         counts,
         findings,

@@ -7,7 +7,7 @@ mod reddit;
 mod telegram;
 mod x;
 
-pub use reddit::parse_reddit;
+pub use reddit::{RedditPage, parse_reddit};
 pub use telegram::{TelegramPage, parse_telegram, retry_after as telegram_retry_after};
 pub use x::{XPage, parse_x_search};
 

@@ -21,6 +21,17 @@ struct Listing {
 #[derive(Deserialize)]
 struct ListingData {
     children: Vec<Thing>,
+    #[serde(default)]
+    after: Option<String>,
+}
+
+/// What one listing held.
+#[derive(Debug, Default, PartialEq)]
+pub struct RedditPage {
+    /// The posts and comments with text.
+    pub posts: Vec<Post>,
+    /// The next (older) page's cursor (`after`), if there is one.
+    pub after: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -45,7 +56,7 @@ struct Entry {
 
 /// The posts and comments of a Reddit listing, as source `source`, received at `known_at`.
 /// Things other than posts and comments (`more`, subreddits) are passed over.
-pub fn parse_reddit(json: &str, source: &str, known_at: i64) -> Result<Vec<Post>, String> {
+pub fn parse_reddit(json: &str, source: &str, known_at: i64) -> Result<RedditPage, String> {
     let answer: Answer =
         serde_json::from_str(json).map_err(|e| format!("{source}: not a Reddit listing: {e}"))?;
     let listings = match answer {
@@ -53,6 +64,7 @@ pub fn parse_reddit(json: &str, source: &str, known_at: i64) -> Result<Vec<Post>
         Answer::Many(ls) => ls,
     };
     let mut out = Vec::new();
+    let mut after = None;
     for listing in listings {
         if listing.kind != "Listing" {
             return Err(format!(
@@ -60,6 +72,7 @@ pub fn parse_reddit(json: &str, source: &str, known_at: i64) -> Result<Vec<Post>
                 listing.kind
             ));
         }
+        after = listing.data.after;
         for thing in listing.data.children {
             let text_of = |e: &Entry| match thing.kind.as_str() {
                 "t3" => Some(
@@ -103,7 +116,7 @@ pub fn parse_reddit(json: &str, source: &str, known_at: i64) -> Result<Vec<Post>
             }
         }
     }
-    Ok(out)
+    Ok(RedditPage { posts: out, after })
 }
 
 #[cfg(test)]
@@ -121,7 +134,9 @@ mod tests {
             {"kind": "t1", "data": {"body": "fud everywhere", "author": "bob", "name": "t1_c",
              "score": -3, "created_utc": 1717171730.5, "link_id": "t3_a"}}
         ]}}"#;
-        let posts = parse_reddit(json, "reddit", 99).unwrap();
+        let page = parse_reddit(json, "reddit", 99).unwrap();
+        assert_eq!(page.after.as_deref(), Some("t3_b"));
+        let posts = page.posts;
         assert_eq!(posts.len(), 2, "{posts:?}");
         assert_eq!(
             (

@@ -29,6 +29,11 @@ struct Message {
     date: i64,
     chat: Chat,
     from: Option<User>,
+    /// The chat it was sent on behalf of: the channel, or the group of an anonymous admin.
+    sender_chat: Option<Chat>,
+    /// A channel post a linked group received by itself: the channel's post again.
+    #[serde(default)]
+    is_automatic_forward: bool,
     author_signature: Option<String>,
     text: Option<String>,
     caption: Option<String>,
@@ -77,13 +82,28 @@ pub fn parse_telegram(json: &str, source: &str, known_at: i64) -> Result<Telegra
         let Some(m) = update.channel_post.or(update.message) else {
             continue;
         };
-        let author = m
-            .from
-            .map(|u| u.username.unwrap_or_else(|| u.id.to_string()))
-            .or(m.author_signature)
-            .or_else(|| m.chat.username.clone())
-            .or_else(|| m.chat.title.clone())
-            .unwrap_or_else(|| m.chat.id.to_string());
+        if m.is_automatic_forward {
+            continue;
+        }
+        // Who speaks: a channel (or an anonymous admin's group) by its signature or name, a
+        // member by their name.
+        let chat_name = |c: &Chat| {
+            c.username
+                .clone()
+                .or_else(|| c.title.clone())
+                .unwrap_or_else(|| c.id.to_string())
+        };
+        let author = match (&m.sender_chat, &m.from) {
+            (Some(chat), _) => m
+                .author_signature
+                .clone()
+                .unwrap_or_else(|| chat_name(chat)),
+            (None, Some(u)) => u.username.clone().unwrap_or_else(|| u.id.to_string()),
+            (None, None) => m
+                .author_signature
+                .clone()
+                .unwrap_or_else(|| chat_name(&m.chat)),
+        };
         let post = Post {
             source: source.to_string(),
             id: format!("{}:{}", m.chat.id, m.message_id),
@@ -113,7 +133,7 @@ mod tests {
     #[test]
     fn channel_posts_and_group_messages_with_the_next_offset() {
         let json = r#"{"ok": true, "result": [
-            {"update_id": 500, "channel_post": {"message_id": 7, "sender_chat": {"id": -1001, "title": "Whale Alerts", "type": "channel"},
+            {"update_id": 500, "channel_post": {"message_id": 7, "sender_chat": {"id": -1001, "title": "Whale Alerts", "username": "whales", "type": "channel"},
              "chat": {"id": -1001, "title": "Whale Alerts", "username": "whales", "type": "channel"},
              "date": 1717171717, "text": "ETH breakout 🚀"}},
             {"update_id": 501, "message": {"message_id": 3, "from": {"id": 42, "is_bot": false, "first_name": "C", "username": "carol"},
@@ -121,10 +141,16 @@ mod tests {
              "photo": [], "caption": "rug incoming"}},
             {"update_id": 502, "edited_channel_post": {"message_id": 7, "chat": {"id": -1001, "type": "channel"}, "date": 1717171717, "edit_date": 1717171800, "text": "ETH breakout"}},
             {"update_id": 503, "message": {"message_id": 4, "from": {"id": 43, "is_bot": false, "first_name": "D"},
-             "chat": {"id": -2002, "type": "supergroup"}, "date": 1717171730, "sticker": {}}}
+             "chat": {"id": -2002, "type": "supergroup"}, "date": 1717171730, "sticker": {}}},
+            {"update_id": 504, "message": {"message_id": 5, "from": {"id": 777000, "is_bot": false, "first_name": "Telegram"},
+             "sender_chat": {"id": -1001, "title": "Whale Alerts", "username": "whales", "type": "channel"},
+             "is_automatic_forward": true, "chat": {"id": -2002, "type": "supergroup"}, "date": 1717171740, "text": "ETH breakout 🚀"}},
+            {"update_id": 505, "message": {"message_id": 6, "from": {"id": 1087968824, "is_bot": true, "first_name": "Group", "username": "GroupAnonymousBot"},
+             "sender_chat": {"id": -2002, "title": "Traders", "type": "supergroup"},
+             "chat": {"id": -2002, "title": "Traders", "type": "supergroup"}, "date": 1717171750, "text": "SOL looks weak"}}
         ]}"#;
         let page = parse_telegram(json, "tg", 5).unwrap();
-        assert_eq!(page.next_offset, Some(504));
+        assert_eq!(page.next_offset, Some(506));
         let got: Vec<(&str, &str, &str, Option<i64>)> = page
             .posts
             .iter()
@@ -147,6 +173,12 @@ mod tests {
                     Some(1_717_171_717_000)
                 ),
                 ("-2002:3", "carol", "rug incoming", Some(1_717_171_720_000)),
+                (
+                    "-2002:6",
+                    "Traders",
+                    "SOL looks weak",
+                    Some(1_717_171_750_000)
+                ),
             ]
         );
     }

@@ -49,6 +49,7 @@ struct XUser {
 #[derive(Deserialize)]
 struct Meta {
     newest_id: Option<String>,
+    next_token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -64,6 +65,8 @@ pub struct XPage {
     pub posts: Vec<Post>,
     /// The newest tweet's id: the next search's `since_id`.
     pub newest_id: Option<String>,
+    /// The next (older) page of the same search (`pagination_token`), if there is one.
+    pub next_token: Option<String>,
 }
 
 /// The tweets of a recent-search answer, as source `source`, received at `known_at`.
@@ -106,9 +109,13 @@ pub fn parse_x_search(json: &str, source: &str, known_at: i64) -> Result<XPage, 
         })
         .filter(keep)
         .collect();
+    let (newest_id, next_token) = answer
+        .meta
+        .map_or((None, None), |m| (m.newest_id, m.next_token));
     Ok(XPage {
         posts,
-        newest_id: answer.meta.and_then(|m| m.newest_id),
+        newest_id,
+        next_token,
     })
 }
 
