@@ -4,7 +4,7 @@
 //! `@aggTrade` and `@kline_<interval>`), raw stream messages (the same `data` on its own), and
 //! REST depth snapshots (`{"lastUpdateId": ..., "bids": [...], "asks": [...]}`, for the file's
 //! one symbol, or wrapped as `{"stream": "btcusdt@depthSnapshot", "data": {...}}` in captures
-//! the host records itself).
+//! the host records itself), and in those also the polled sources' events ([`SOURCE_STREAM`]).
 //!
 //! Each symbol's book is rebuilt by Binance's documented procedure ([`BookSync`]): diffs are
 //! buffered until a snapshot covers them, a gap in update ids drops the book until the next
@@ -14,6 +14,7 @@
 //! book from its tickers. Event time is the local receive time (in ms): what a strategy
 //! would have known when.
 
+use super::sources::SourceEvent;
 use super::trade_bars::TradeBars;
 use super::{BookUpdate, BookUpdateKind, MarketEvent, TradePrint};
 use crate::book::{BookSync, DepthDiff, Lags, SyncAction};
@@ -69,6 +70,8 @@ pub struct CaptureStats {
     pub trades: u64,
     /// Closed klines read.
     pub klines: u64,
+    /// Polled sources' values, headlines and posts read ([`SOURCE_STREAM`]).
+    pub sources: u64,
     /// Times a symbol's book was dropped on a gap in update ids.
     pub resyncs: u64,
     /// Diffs left unapplied because no snapshot covered them.
@@ -80,6 +83,10 @@ pub struct CaptureStats {
     /// Diffs late against their symbol's recent smallest lag ([`crate::book::LATE_MS`]).
     pub late_diffs: u64,
 }
+
+/// The stream name of a recording's polled-source events: `{"stream": SOURCE_STREAM, "data":
+/// <SourceEvent as JSON>}`, stamped with the time the value became known.
+pub const SOURCE_STREAM: &str = "stratbox@source";
 
 /// One symbol's order book over a capture: what went wrong in its depth stream.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -388,6 +395,13 @@ impl<'i> CaptureReader<'i> {
                 .data
                 .ok_or("a combined-stream message without data")?
                 .get();
+            if stream == SOURCE_STREAM {
+                let event: SourceEvent =
+                    serde_json::from_str(data).map_err(|e| format!("{SOURCE_STREAM}: {e}"))?;
+                self.capture.stats.sources += 1;
+                self.push(MarketEvent::Source(event));
+                return Ok(());
+            }
             let (symbol, kind) = stream
                 .split_once('@')
                 .ok_or_else(|| format!("stream {stream:?} names no symbol"))?;

@@ -5,7 +5,9 @@
 //!
 //! Books are written as a snapshot (`<symbol>@depthSnapshot`) whenever the feed sends a whole
 //! book, then diffs numbered on from it; tickers as `@bookTicker`, trades as `@trade`, bars as
-//! closed `@kline_<interval>`. Lines are written on a thread of their own (gzip when the path
+//! closed `@kline_<interval>`; the polled sources' values, headlines and posts as
+//! [`super::capture::SOURCE_STREAM`] lines stamped with the time they became known, so a
+//! backtest of the recording sees sentiment and social features as the live run did. Lines are written on a thread of their own (gzip when the path
 //! ends in `.gz`), so the engine never waits for the disk.
 
 use super::replay::interval_name;
@@ -63,8 +65,8 @@ impl CaptureWriter {
         })
     }
 
-    /// Writes `event`; symbols are named by `symbols`. Events the capture format has no place
-    /// for (polled sources, predictions) are left out.
+    /// Writes `event`; symbols are named by `symbols`. Predictions are left out (a backtest
+    /// makes its own).
     pub fn record(&mut self, event: &MarketEvent, symbols: &SymbolTable) {
         let Some(line) = self.line(event, symbols) else {
             return;
@@ -146,7 +148,14 @@ impl CaptureWriter {
                     }
                 }
             }
-            MarketEvent::Source(_) | MarketEvent::Prediction(_) => return None,
+            MarketEvent::Source(source) => {
+                let data = serde_json::to_string(source).ok()?;
+                return Some(format!(
+                    r#"{ns} {{"stream":"{}","data":{data}}}"#,
+                    super::capture::SOURCE_STREAM
+                ));
+            }
+            MarketEvent::Prediction(_) => return None,
         };
         Some(format!(
             r#"{ns} {{"stream":"{}@{stream}","data":{data}}}"#,
@@ -179,6 +188,7 @@ impl Drop for CaptureWriter {
 mod tests {
     use super::*;
     use crate::feeds::capture;
+    use crate::feeds::sources::{Headline, Observation, Post, SourceEvent};
     use crate::feeds::{BookUpdate, TradePrint};
     use crate::model::{Bar, Side};
 
@@ -229,6 +239,30 @@ mod tests {
                 close: 0.1 + 0.2,
                 volume: 123.456,
             }),
+            MarketEvent::Source(SourceEvent::Observation(Observation {
+                source: "fred".into(),
+                series: "DGS10".into(),
+                observed_at: 0,
+                known_at: 1_300,
+                value: 0.1 + 0.7,
+                label: None,
+            })),
+            MarketEvent::Source(SourceEvent::Headline(Headline {
+                source: "wire".into(),
+                id: "n1".into(),
+                title: "Rates \"cut\"\n".into(),
+                published_at: Some(1_000),
+                known_at: 1_310,
+            })),
+            MarketEvent::Source(SourceEvent::Post(Post {
+                source: "reddit".into(),
+                id: "t3_a".into(),
+                author: "alice".into(),
+                text: "ETH to the moon 🚀".into(),
+                engagement: 1.0 / 3.0,
+                created_at: None,
+                known_at: 1_320,
+            })),
         ];
         for file in ["capture.gz", "capture.txt"] {
             let path = dir.path().join(file);

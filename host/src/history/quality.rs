@@ -1,7 +1,8 @@
 //! Data quality checks of a candle history, stored or in a file: gaps (with their lengths),
 //! duplicated and out-of-order rows, open times off the interval's grid, OHLC inconsistencies,
 //! zero or negative prices, negative volume, zero-volume stretches, outliers (robust z-score of
-//! log returns and of log volume) and stale repeats (a candle identical to the one before it,
+//! log returns, of log volume and of the log range high/low, where fat-finger wicks show) and
+//! stale repeats (a candle identical to the one before it,
 //! volume included). [`check`] reports; it changes nothing: the `--fix` policies of
 //! `stratbox data` act on its findings.
 //!
@@ -13,8 +14,8 @@
 //! deviation still sees the ticks (Iglewicz and Hoaglin's modified z-score falls back on it the
 //! same way). A window whose values are all equal makes any other value an outlier. Values go
 //! into the window winsorised at the threshold, so one spike cannot hide the next. The median
-//! and spread are recomputed every tenth of a window, so a 1M-row history is checked in a
-//! second. Volume outliers are spikes only (thin volume is the zero-volume check's).
+//! and spread are recomputed every tenth of a window rather than for every row. Volume and
+//! range outliers are spikes only (thin volume is the zero-volume check's).
 
 use crate::feeds::candles::Candle;
 use serde::Serialize;
@@ -28,6 +29,9 @@ pub struct CheckConfig {
     /// A candle's log volume whose robust z-score is above this is an outlier (spikes only:
     /// thin volume is the zero-volume check's).
     pub volume_z: f64,
+    /// A candle's log range, ln(high / low), whose robust z-score is above this is an outlier
+    /// (a wick far out: a fat finger or a bad print).
+    pub range_z: f64,
     /// Values (returns, log volumes) in the trailing window a value is scored against.
     pub window: usize,
     /// Values the window must hold before any is scored.
@@ -41,6 +45,7 @@ impl Default for CheckConfig {
         CheckConfig {
             return_z: 10.0,
             volume_z: 6.0,
+            range_z: 10.0,
             window: 1_000,
             min_window: 100,
             zero_volume_run: 5,
@@ -70,15 +75,17 @@ pub enum FindingKind {
     ZeroVolume,
     /// A log return far from the trailing window's.
     ReturnOutlier,
-    /// A log volume far from the trailing window's.
+    /// A log volume far above the trailing window's.
     VolumeOutlier,
+    /// A high-to-low range far above the trailing window's.
+    RangeOutlier,
     /// Candles identical to the one before them, volume included.
     StaleRepeat,
 }
 
 impl FindingKind {
     /// Every kind, in report order.
-    pub const ALL: [FindingKind; 11] = [
+    pub const ALL: [FindingKind; 12] = [
         FindingKind::Gap,
         FindingKind::Duplicate,
         FindingKind::OutOfOrder,
@@ -89,6 +96,7 @@ impl FindingKind {
         FindingKind::ZeroVolume,
         FindingKind::ReturnOutlier,
         FindingKind::VolumeOutlier,
+        FindingKind::RangeOutlier,
         FindingKind::StaleRepeat,
     ];
 
@@ -105,6 +113,7 @@ impl FindingKind {
             FindingKind::ZeroVolume => "zero_volume",
             FindingKind::ReturnOutlier => "return_outlier",
             FindingKind::VolumeOutlier => "volume_outlier",
+            FindingKind::RangeOutlier => "range_outlier",
             FindingKind::StaleRepeat => "stale_repeat",
         }
     }
@@ -489,7 +498,7 @@ fn runs(
     }
 }
 
-/// Return and volume outliers by robust z-score against the trailing window.
+/// Return, volume and range outliers by robust z-score against the trailing window.
 fn outliers(
     rows: &[&Candle],
     step: i64,
@@ -499,7 +508,26 @@ fn outliers(
 ) {
     let mut returns = Trailing::new(config);
     let mut volumes = Trailing::new(config);
+    let mut ranges = Trailing::new(config);
     for (k, c) in rows.iter().enumerate() {
+        let (high, low) = (c.high.to_f64(), c.low.to_f64());
+        if low > 0.0 && high >= low {
+            let range = (high / low).ln();
+            if let Some(z) = ranges.score(range)
+                && z > config.range_z
+            {
+                findings.push(row_finding(
+                    FindingKind::RangeOutlier,
+                    c,
+                    line(k),
+                    format!(
+                        "high {} low {} (close {}): log range {range:.6}, robust z {z:.1}",
+                        c.high, c.low, c.close
+                    ),
+                ));
+            }
+            ranges.push(range, config.range_z);
+        }
         let close = c.close.to_f64();
         if k > 0 {
             let before = rows[k - 1].close.to_f64();
@@ -1028,6 +1056,39 @@ mod tests {
             disorder[0].detail.contains("(line 3, opening"),
             "{}",
             disorder[0].detail
+        );
+    }
+
+    #[test]
+    fn a_fat_finger_wick_is_a_range_outlier() {
+        let mut rows: Vec<Candle> = (0..300)
+            .map(|i| {
+                let c = 100.0 + ((i * 7) % 5) as f64 * 0.01;
+                let wick = 0.02 + ((i * 3) % 7) as f64 * 0.01;
+                candle(
+                    i as i64 * M,
+                    &format!("{c}"),
+                    &format!("{}", c + wick),
+                    &format!("{}", c - wick),
+                    &format!("{c}"),
+                    "10",
+                )
+            })
+            .collect();
+        rows[250].high = "150".parse().unwrap();
+        rows[260].low = "99.5".parse().unwrap();
+        let r = check(&rows, &[], M, (None, None), &CheckConfig::default());
+        let wicks: Vec<i64> = r
+            .findings
+            .iter()
+            .filter(|f| f.kind == FindingKind::RangeOutlier)
+            .map(|f| f.open_time / M)
+            .collect();
+        assert_eq!(wicks, vec![250], "{:?}", r.findings);
+        assert!(
+            r.findings
+                .iter()
+                .all(|f| f.kind == FindingKind::RangeOutlier)
         );
     }
 }

@@ -18,7 +18,7 @@ pub use news::parse_feed;
 pub use poller::{Format, Poller, PollerConfig};
 
 /// A numeric value of a series.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Observation {
     /// The source, e.g. `fear_greed`, `fred`.
     pub source: String,
@@ -29,13 +29,14 @@ pub struct Observation {
     /// When this host received it (ms).
     pub known_at: i64,
     /// The value.
+    #[serde(with = "exact")]
     pub value: f64,
     /// A label the source gives it (the index's classification, say).
     pub label: Option<String>,
 }
 
 /// A news headline.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Headline {
     /// The feed's name.
     pub source: String,
@@ -50,7 +51,7 @@ pub struct Headline {
 }
 
 /// A social-media post or comment.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Post {
     /// The source's name (its poller's).
     pub source: String,
@@ -62,6 +63,7 @@ pub struct Post {
     pub text: String,
     /// The engagement the source reports: Reddit's score and comments, X's likes, reposts,
     /// replies and quotes (0 where none is given, as by Telegram).
+    #[serde(with = "exact")]
     pub engagement: f64,
     /// When the source says it was written (ms), if it does.
     pub created_at: Option<i64>,
@@ -69,8 +71,9 @@ pub struct Post {
     pub known_at: i64,
 }
 
-/// What a poller produces.
-#[derive(Clone, Debug, PartialEq)]
+/// What a poller produces (recorded in captures as JSON tagged by `kind`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SourceEvent {
     /// A numeric value.
     Observation(Observation),
@@ -78,4 +81,19 @@ pub enum SourceEvent {
     Headline(Headline),
     /// A social post.
     Post(Post),
+}
+
+/// An f64 written as its shortest decimal text and read back exactly (a JSON number would go
+/// through serde_json's faster parser, which may miss by a unit in the last place).
+mod exact {
+    /// Writes `x` as text.
+    pub fn serialize<S: serde::Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(x)
+    }
+
+    /// Reads the text back.
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
 }
