@@ -111,7 +111,7 @@ pub(crate) fn window_extremes(
 const SCAN_UP_TO: usize = 48;
 
 /// Whether no value is NaN or a zero (`!(|v| > 0)` catches both), in lanes.
-fn ordered(x: &[f64]) -> bool {
+pub(crate) fn ordered(x: &[f64]) -> bool {
     x.chunks(256)
         .all(|chunk| chunk.iter().fold(true, |ok, v| ok & (v.abs() > 0.0)))
 }

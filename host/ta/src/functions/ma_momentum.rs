@@ -546,6 +546,86 @@ struct Vhf {
     closes: Window,
 }
 
+/// The filter of a window of closes, oldest first, as TA-Lib computes it: the path summed from
+/// the oldest change on, the extremes of all but the oldest close.
+#[inline(always)]
+fn vhf_of(window: impl Iterator<Item = f64>, newest: f64) -> f64 {
+    let mut window = window;
+    let (mut highest, mut lowest, mut path) = (newest, newest, 0.0);
+    let Some(mut prev) = window.next() else {
+        return 0.0;
+    };
+    for value in window {
+        path += (value - prev).abs();
+        highest = highest.max(value);
+        lowest = lowest.min(value);
+        prev = value;
+    }
+    vhf_ratio(highest, lowest, path)
+}
+
+/// Range over path, 0 on a flat window (TA-Lib guards on an exact zero).
+#[inline(always)]
+fn vhf_ratio(highest: f64, lowest: f64, path: f64) -> f64 {
+    if path > 0.0 {
+        (highest - lowest) / path
+    } else {
+        0.0
+    }
+}
+
+/// The filter of each bar from `from` on (each window, `len` closes, within `xs`), pushed onto
+/// `out`, `L` bars side by side: each bar's sum is a chain of additions in `next`'s order, so
+/// bars in separate lanes overlap their chains instead of waiting. Windows holding a NaN or a
+/// zero (whose extreme could take another sign of zero in a lane) take `next`'s own loop.
+#[inline(always)]
+fn vhf_lanes<const L: usize>(xs: &[f64], len: usize, from: usize, out: &mut Vec<f64>) {
+    let mut i = from;
+    while i < xs.len() {
+        let first = i + 1 - len;
+        let lanes = L.min(xs.len() - i);
+        let span = &xs[first..i + lanes];
+        if lanes < L || !crate::windowed::ordered(span) {
+            for k in i..i + lanes {
+                out.push(vhf_of(xs[k + 1 - len..=k].iter().copied(), xs[k]));
+            }
+            i += lanes;
+            continue;
+        }
+        let mut highest: [f64; L] = std::array::from_fn(|k| xs[i + k]);
+        let mut lowest = highest;
+        let mut prev: [f64; L] = std::array::from_fn(|k| span[k]);
+        let mut path = [0.0; L];
+        for j in 1..len {
+            let values: &[f64; L] = span[j..j + L].try_into().expect("a lane per bar");
+            for k in 0..L {
+                let value = values[k];
+                path[k] += (value - prev[k]).abs();
+                // `max` and `min` without their NaN cases (there is none here): the same
+                // numbers, in one instruction each.
+                highest[k] = if value > highest[k] {
+                    value
+                } else {
+                    highest[k]
+                };
+                lowest[k] = if value < lowest[k] { value } else { lowest[k] };
+                prev[k] = value;
+            }
+        }
+        for k in 0..L {
+            out.push(vhf_ratio(highest[k], lowest[k], path[k]));
+        }
+        i += L;
+    }
+}
+
+/// [`vhf_lanes`] with AVX2's wider registers: eight bars at once.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn vhf_lanes_avx2(xs: &[f64], len: usize, from: usize, out: &mut Vec<f64>) {
+    vhf_lanes::<8>(xs, len, from, out);
+}
+
 impl Stream for Vhf {
     fn lookback(&self) -> usize {
         self.closes.capacity() - 1
@@ -557,19 +637,29 @@ impl Stream for Vhf {
         if !self.closes.is_full() {
             return None;
         }
-        let (mut highest, mut lowest, mut path) = (x, x, 0.0);
-        let mut prev = self.closes.get(0);
-        for value in self.closes.iter().skip(1) {
-            path += (value - prev).abs();
-            highest = highest.max(value);
-            lowest = lowest.min(value);
-            prev = value;
+        Some(vhf_of(self.closes.iter(), x))
+    }
+
+    /// Past the first window, each bar's window is read from `xs` ([`vhf_lanes`]).
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
+        let len = self.closes.capacity();
+        let head = (len - 1).min(xs.len());
+        through_next(self, &xs[..head], out);
+        if head == xs.len() {
+            return true;
         }
-        Some(if path > 0.0 {
-            (highest - lowest) / path
-        } else {
-            0.0
-        })
+        out.reserve(xs.len() - head);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, just checked.
+            unsafe { vhf_lanes_avx2(xs, len, head, out) };
+            self.closes.push_all(xs);
+            return true;
+        }
+        vhf_lanes::<4>(xs, len, head, out);
+        // The ring holds the last window again, for the next call.
+        self.closes.push_all(xs);
+        true
     }
 }
 
