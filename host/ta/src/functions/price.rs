@@ -2,8 +2,8 @@
 
 use super::{OnClose, period};
 use crate::bar::Bar;
-use crate::blocks::Stream;
 use crate::blocks::window::Window;
+use crate::blocks::{Stream, through_next};
 use crate::indicator::Indicator;
 use crate::registry::{Field, Function, Group, Param};
 
@@ -52,6 +52,72 @@ impl Stream for AverageDeviation {
         }
         Some(deviation / n as f64)
     }
+
+    /// Past the first window, each bar's window is read from `xs` ([`average_deviations`]).
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
+        let n = self.window.capacity();
+        let head = (n - 1).min(xs.len());
+        through_next(self, &xs[..head], out);
+        if head == xs.len() {
+            return true;
+        }
+        out.reserve(xs.len() - head);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, just checked.
+            unsafe { average_deviations_avx2(xs, n, head, out) };
+            self.window.push_all(xs);
+            return true;
+        }
+        average_deviations::<4>(xs, n, head, out);
+        // The ring holds the last window again, for the next call.
+        self.window.push_all(xs);
+        true
+    }
+}
+
+/// The average deviation of each bar from `from` on (each window, `n` values, within `xs`),
+/// pushed onto `out`, `L` bars side by side: each bar's sums are chains of additions in
+/// `next`'s order (newest value first), so bars in separate lanes overlap their chains.
+#[inline(always)]
+fn average_deviations<const L: usize>(xs: &[f64], n: usize, from: usize, out: &mut Vec<f64>) {
+    let mut i = from;
+    while i + L <= xs.len() {
+        let mut sum = [0.0; L];
+        for ago in 0..n {
+            let values: &[f64; L] = xs[i - ago..i - ago + L].try_into().expect("a lane per bar");
+            for k in 0..L {
+                sum[k] += values[k];
+            }
+        }
+        let mean: [f64; L] = std::array::from_fn(|k| sum[k] / n as f64);
+        let mut deviation = [0.0; L];
+        for ago in 0..n {
+            let values: &[f64; L] = xs[i - ago..i - ago + L].try_into().expect("a lane per bar");
+            for k in 0..L {
+                deviation[k] += (values[k] - mean[k]).abs();
+            }
+        }
+        out.extend(deviation.iter().map(|d| d / n as f64));
+        i += L;
+    }
+    // The last bars one at a time, in the same order.
+    for i in i..xs.len() {
+        let window = &xs[i + 1 - n..=i];
+        let sum = window.iter().rev().fold(0.0, |s, x| s + x);
+        let deviation = window
+            .iter()
+            .rev()
+            .fold(0.0, |d, x| d + (x - sum / n as f64).abs());
+        out.push(deviation / n as f64);
+    }
+}
+
+/// [`average_deviations`] with AVX2's wider registers: eight bars at once.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn average_deviations_avx2(xs: &[f64], n: usize, from: usize, out: &mut Vec<f64>) {
+    average_deviations::<8>(xs, n, from, out);
 }
 
 /// HA: Heikin-Ashi candles; the first open is the midpoint of the first bar's open and close.
