@@ -70,17 +70,18 @@ pub(crate) fn window_extremes(
     mut each: impl FnMut(usize, f64, f64),
 ) -> bool {
     let n = a.len().min(b.len());
+    if len <= SCAN_UP_TO {
+        // Short windows: every window scanned, bars side by side in lanes.
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, just checked.
+            return unsafe { scan_avx2(a, b, len, from, n, &mut each) };
+        }
+        return scan::<4>(a, b, len, from, n, &mut each);
+    }
     let start = from + 1 - len;
     if !ordered(&a[start..n]) || !ordered(&b[start..n]) {
         return false;
-    }
-    if len <= SCAN_UP_TO {
-        // Short windows: every window scanned, in lanes the compiler vectorises.
-        for i in from..n {
-            let first = i + 1 - len;
-            each(i, highest(&a[first..=i]), lowest(&b[first..=i]));
-        }
-        return true;
     }
     // Long ones as TA-Lib does: the extreme and where it is, rescanning only when it leaves.
     const NONE: usize = usize::MAX;
@@ -107,10 +108,73 @@ pub(crate) fn window_extremes(
     true
 }
 
+/// Calls `each(i, highest a, lowest b)` for bars `from..n`, each over the `len` values ending
+/// there, `L` bars side by side: the `j`-th values of `L` windows lie next to one another, so
+/// each step compares a whole register of them. False, calling nothing, where the windows
+/// hold a NaN or a zero (see [`window_extremes`]).
+#[inline(always)]
+fn scan<const L: usize>(
+    a: &[f64],
+    b: &[f64],
+    len: usize,
+    from: usize,
+    n: usize,
+    each: &mut impl FnMut(usize, f64, f64),
+) -> bool {
+    let start = from + 1 - len;
+    if !ordered(&a[start..n]) || !ordered(&b[start..n]) {
+        return false;
+    }
+    let mut i = from;
+    while i + L <= n {
+        let first = i + 1 - len;
+        let mut high: [f64; L] = a[first..first + L].try_into().expect("a lane per bar");
+        let mut low: [f64; L] = b[first..first + L].try_into().expect("a lane per bar");
+        for j in 1..len {
+            let (ha, lb): (&[f64; L], &[f64; L]) = (
+                a[first + j..first + j + L]
+                    .try_into()
+                    .expect("a lane per bar"),
+                b[first + j..first + j + L]
+                    .try_into()
+                    .expect("a lane per bar"),
+            );
+            for k in 0..L {
+                high[k] = if ha[k] > high[k] { ha[k] } else { high[k] };
+                low[k] = if lb[k] < low[k] { lb[k] } else { low[k] };
+            }
+        }
+        for k in 0..L {
+            each(i + k, high[k], low[k]);
+        }
+        i += L;
+    }
+    for i in i..n {
+        let first = i + 1 - len;
+        each(i, highest(&a[first..=i]), lowest(&b[first..=i]));
+    }
+    true
+}
+
+/// [`scan`] with AVX2's wider registers: eight bars at once.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn scan_avx2(
+    a: &[f64],
+    b: &[f64],
+    len: usize,
+    from: usize,
+    n: usize,
+    each: &mut impl FnMut(usize, f64, f64),
+) -> bool {
+    scan::<8>(a, b, len, from, n, each)
+}
+
 /// Windows up to this long are scanned whole at each bar.
 const SCAN_UP_TO: usize = 48;
 
 /// Whether no value is NaN or a zero (`!(|v| > 0)` catches both), in lanes.
+#[inline(always)]
 pub(crate) fn ordered(x: &[f64]) -> bool {
     x.chunks(256)
         .all(|chunk| chunk.iter().fold(true, |ok, v| ok & (v.abs() > 0.0)))
