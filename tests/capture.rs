@@ -61,16 +61,7 @@ fn captures_rebuild_books_that_agree_with_binances_ticker() {
 #[test]
 fn check_book_reports_each_books_faults_in_a_real_capture() {
     let path = data_dir().join("l2").join("btcusdt_20240808.gz");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
-        .args(["data", "check-book", path.to_str().unwrap(), "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = common::stratbox_json(&["data", "check-book", path.to_str().unwrap(), "--json"]);
     // The lag of each depth diff, from the file itself.
     let mut text = String::new();
     std::io::Read::read_to_string(

@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::run_stratbox;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use stratbox::features::{FeatureConfig, FeatureEngine};
@@ -410,21 +412,6 @@ fn features_are_read_by_name_and_windows_become_tensors() {
 // functions' batch over the whole file (the command reads, computes and writes a chunk at a
 // time, several files and functions at once), one thread writes what two do, and a bad file
 // costs only its own output.
-
-fn run_stratbox(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_stratbox"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
 
 /// A fresh directory for one test.
 fn scratch_dir(name: &str) -> PathBuf {

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::run_stratbox as stratbox;
 use common::*;
 use std::io::Write;
 use std::process::Command;
@@ -17,16 +18,27 @@ fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_stratbox")
 }
 
-fn stratbox(args: &[&str]) -> (bool, String) {
-    let out = Command::new(bin()).args(args).output().unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+/// The exchange simulator serving `data` as ADABTC 5m candles (with `extra` arguments): its
+/// base URL, and the process, stopped when dropped.
+fn exchange_sim(data: &std::path::Path, extra: &[&str]) -> (String, common::service::Process) {
+    let mut sim = Command::new(bin())
+        .args([
+            "exchange-sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--data",
+            data.to_str().unwrap(),
+            "--symbol",
+            "ADABTC",
+            "--interval",
+            "5m",
+        ])
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = announced(&mut sim, "exchange-sim listening on ");
+    (base, common::service::Process(sim))
 }
 
 /// A symbol no other test run uses, so tests can share one PostgreSQL database.
@@ -355,25 +367,7 @@ async fn exchange_errors_and_rules_are_parsed_exactly() {
 fn fetch_then_export_gives_back_the_simulators_rows() {
     let dir = tempfile::tempdir().unwrap();
     let data = data_dir().join("ADA_BTC_5m.csv");
-    let mut sim = Command::new(bin())
-        .args([
-            "exchange-sim",
-            "--listen",
-            "127.0.0.1:0",
-            "--data",
-            data.to_str().unwrap(),
-            "--symbol",
-            "ADABTC",
-            "--interval",
-            "5m",
-            "--faults",
-            "429=9",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let base = announced(&mut sim, "exchange-sim listening on ");
-    let sim = common::service::Process(sim);
+    let (base, sim) = exchange_sim(&data, &["--faults", "429=9"]);
     let db = format!("sqlite://{}", dir.path().join("h.db").display());
     let args = [
         "data",
@@ -961,23 +955,7 @@ fn a_check_refills_gaps_from_the_venue_and_says_when_it_cannot() {
     );
     assert_eq!(unreachable["missing_rows"], own_missing + 11);
 
-    let mut sim = Command::new(bin())
-        .args([
-            "exchange-sim",
-            "--listen",
-            "127.0.0.1:0",
-            "--data",
-            data.to_str().unwrap(),
-            "--symbol",
-            "ADABTC",
-            "--interval",
-            "5m",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let base = announced(&mut sim, "exchange-sim listening on ");
-    let sim = common::service::Process(sim);
+    let (base, sim) = exchange_sim(&data, &[]);
     let after = check(&["--fix", "refill-gaps", "--binance-rest", &base]);
     drop(sim);
     assert_eq!(after["refilled"], 11, "{after}");

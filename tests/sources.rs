@@ -412,18 +412,7 @@ fn a_services_social_sources_are_feature_sources_and_a_tokenless_x_search_is_ref
             ),
         )
         .unwrap();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_stratbox"))
-            .args(["features", "list", "--config", path.to_str().unwrap()])
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
+        common::run_stratbox(&["features", "list", "--config", path.to_str().unwrap()])
     };
     let (ok, out) = write("");
     assert!(ok, "{out}");

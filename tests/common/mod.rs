@@ -16,6 +16,36 @@ use stratbox::model::Bar;
 use stratbox::risk::Budget;
 use stratbox::sandbox::{Runtime, SandboxLimits, StateStore};
 
+/// Runs the `stratbox` command: whether it succeeded, and its stdout and stderr together.
+pub fn run_stratbox(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Runs the `stratbox` command, which must succeed, and reads its stdout as JSON.
+pub fn stratbox_json(args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "stratbox {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     manifest_dir()

@@ -56,6 +56,46 @@ pub(crate) fn through_next<S: Stream + ?Sized>(stream: &mut S, xs: &[f64], out: 
     }
 }
 
+/// A stream whose output at a bar is computed afresh from the last values its `ring` holds
+/// (VHF, AVGDEV), with an array kernel computing several bars side by side.
+pub(crate) trait FreshWindow: Stream {
+    /// The ring of the last values.
+    fn ring(&mut self) -> &mut window::Window;
+
+    /// Pushes onto `out` the outputs of bars `from..` of `xs`, each over the `len` values
+    /// ending there, four bars side by side.
+    fn lanes(xs: &[f64], len: usize, from: usize, out: &mut Vec<f64>);
+
+    /// The same eight bars side by side, built for AVX2.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn lanes_avx2(xs: &[f64], len: usize, from: usize, out: &mut Vec<f64>);
+}
+
+/// The array path of a [`FreshWindow`] stream: `next` for the first values (whose windows reach
+/// back before `xs`), then its kernel over `xs` (the AVX2 build where the CPU has it), then the
+/// ring refilled with the last values for the next call.
+pub(crate) fn fresh_windows<S: FreshWindow>(stream: &mut S, xs: &[f64], out: &mut Vec<f64>) {
+    let len = stream.ring().capacity();
+    let head = (len - 1).min(xs.len());
+    through_next(stream, &xs[..head], out);
+    if head == xs.len() {
+        return;
+    }
+    out.reserve(xs.len() - head);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, just checked.
+        unsafe { S::lanes_avx2(xs, len, head, out) };
+        stream.ring().push_all(xs);
+        return;
+    }
+    S::lanes(xs, len, head, out);
+    stream.ring().push_all(xs);
+}
+
 /// A computation over two aligned streams of values, one pair per step (correlation or beta
 /// between two series).
 pub trait PairStream: Send + Sync {

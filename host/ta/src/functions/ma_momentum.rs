@@ -8,9 +8,9 @@ use crate::blocks::ema::Ema;
 use crate::blocks::high_low::HighLow;
 use crate::blocks::ma::{MaType, MovingAverage};
 use crate::blocks::sma::Sma;
-use crate::blocks::through_next;
 use crate::blocks::window::Window;
 use crate::blocks::wma::Wma;
+use crate::blocks::{FreshWindow, fresh_windows, through_next};
 use crate::indicator::Indicator;
 use crate::registry::{Field, Function, Group, Param};
 
@@ -619,13 +619,6 @@ fn vhf_lanes<const L: usize>(xs: &[f64], len: usize, from: usize, out: &mut Vec<
     }
 }
 
-/// [`vhf_lanes`] with AVX2's wider registers: eight bars at once.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn vhf_lanes_avx2(xs: &[f64], len: usize, from: usize, out: &mut Vec<f64>) {
-    vhf_lanes::<8>(xs, len, from, out);
-}
-
 impl Stream for Vhf {
     fn lookback(&self) -> usize {
         self.closes.capacity() - 1
@@ -642,24 +635,24 @@ impl Stream for Vhf {
 
     /// Past the first window, each bar's window is read from `xs` ([`vhf_lanes`]).
     fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
-        let len = self.closes.capacity();
-        let head = (len - 1).min(xs.len());
-        through_next(self, &xs[..head], out);
-        if head == xs.len() {
-            return true;
-        }
-        out.reserve(xs.len() - head);
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, just checked.
-            unsafe { vhf_lanes_avx2(xs, len, head, out) };
-            self.closes.push_all(xs);
-            return true;
-        }
-        vhf_lanes::<4>(xs, len, head, out);
-        // The ring holds the last window again, for the next call.
-        self.closes.push_all(xs);
+        fresh_windows(self, xs, out);
         true
+    }
+}
+
+impl FreshWindow for Vhf {
+    fn ring(&mut self) -> &mut Window {
+        &mut self.closes
+    }
+
+    fn lanes(xs: &[f64], len: usize, from: usize, out: &mut Vec<f64>) {
+        vhf_lanes::<4>(xs, len, from, out);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn lanes_avx2(xs: &[f64], len: usize, from: usize, out: &mut Vec<f64>) {
+        vhf_lanes::<8>(xs, len, from, out);
     }
 }
 

@@ -3,7 +3,7 @@
 use super::{OnClose, period};
 use crate::bar::Bar;
 use crate::blocks::window::Window;
-use crate::blocks::{Stream, through_next};
+use crate::blocks::{FreshWindow, Stream, fresh_windows};
 use crate::indicator::Indicator;
 use crate::registry::{Field, Function, Group, Param};
 
@@ -55,24 +55,24 @@ impl Stream for AverageDeviation {
 
     /// Past the first window, each bar's window is read from `xs` ([`average_deviations`]).
     fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
-        let n = self.window.capacity();
-        let head = (n - 1).min(xs.len());
-        through_next(self, &xs[..head], out);
-        if head == xs.len() {
-            return true;
-        }
-        out.reserve(xs.len() - head);
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, just checked.
-            unsafe { average_deviations_avx2(xs, n, head, out) };
-            self.window.push_all(xs);
-            return true;
-        }
-        average_deviations::<4>(xs, n, head, out);
-        // The ring holds the last window again, for the next call.
-        self.window.push_all(xs);
+        fresh_windows(self, xs, out);
         true
+    }
+}
+
+impl FreshWindow for AverageDeviation {
+    fn ring(&mut self) -> &mut Window {
+        &mut self.window
+    }
+
+    fn lanes(xs: &[f64], len: usize, from: usize, out: &mut Vec<f64>) {
+        average_deviations::<4>(xs, len, from, out);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn lanes_avx2(xs: &[f64], len: usize, from: usize, out: &mut Vec<f64>) {
+        average_deviations::<8>(xs, len, from, out);
     }
 }
 
@@ -111,13 +111,6 @@ fn average_deviations<const L: usize>(xs: &[f64], n: usize, from: usize, out: &m
             .fold(0.0, |d, x| d + (x - sum / n as f64).abs());
         out.push(deviation / n as f64);
     }
-}
-
-/// [`average_deviations`] with AVX2's wider registers: eight bars at once.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn average_deviations_avx2(xs: &[f64], n: usize, from: usize, out: &mut Vec<f64>) {
-    average_deviations::<8>(xs, n, from, out);
 }
 
 /// HA: Heikin-Ashi candles; the first open is the midpoint of the first bar's open and close.
