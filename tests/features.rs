@@ -34,6 +34,7 @@ impl Event {
             Event::Source(SourceEvent::Observation(o)) => o.known_at,
             Event::Source(SourceEvent::Headline(h)) => h.known_at,
             Event::Source(SourceEvent::Post(p)) => p.known_at,
+            Event::Source(SourceEvent::Polled(p)) => p.known_at,
         }
     }
 }

@@ -166,7 +166,13 @@ impl Script {
     }
 }
 
+/// The posts of a social poll, which ends with its `Polled` mark (and holds nothing else).
 fn posts(events: Vec<SourceEvent>) -> Vec<Post> {
+    let mut events = events;
+    match events.pop() {
+        Some(SourceEvent::Polled(p)) => assert!(p.known_at > 0, "{p:?}"),
+        other => panic!("a social poll ends with its mark: {other:?}"),
+    }
     events
         .into_iter()
         .map(|e| match e {
@@ -292,7 +298,7 @@ async fn telegram_pages_on_by_offset_waits_as_asked_and_never_shows_its_token() 
     assert!(err.contains("429") && err.contains("wait 3 s"), "{err}");
     let second = posts(tg.poll().await.unwrap());
     assert_eq!(ids(&second), ["-1009876543210:313"]);
-    assert!(tg.poll().await.unwrap().is_empty());
+    assert!(posts(tg.poll().await.unwrap()).is_empty());
     let offsets: Vec<Option<String>> = script
         .calls()
         .into_iter()
@@ -364,7 +370,7 @@ async fn x_search_sends_its_bearer_pages_by_since_id_and_waits_for_the_reset() {
         err.contains("429") && (28..=30).contains(&wait),
         "{err}: {wait}"
     );
-    assert!(x.poll().await.unwrap().is_empty());
+    assert!(posts(x.poll().await.unwrap()).is_empty());
     assert_eq!(ids(&posts(x.poll().await.unwrap())), ["1797050"]);
     let calls = script.calls();
     assert!(

@@ -356,6 +356,7 @@ impl FeatureEngine {
     pub fn on_source(&mut self, event: &SourceEvent, symbols: &SymbolTable) {
         match event {
             SourceEvent::Post(post) => self.social.record(post, symbols),
+            SourceEvent::Polled(poll) => self.social.polled(&poll.source, poll.known_at),
             other => self.sources.record(other),
         }
     }

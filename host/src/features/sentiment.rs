@@ -47,8 +47,8 @@ impl SourceState {
         match event {
             SourceEvent::Observation(o) => self.observe(o),
             SourceEvent::Headline(h) => self.headline(h),
-            // Posts are the social features' ([`super::social`]).
-            SourceEvent::Post(_) => {}
+            // Posts and polls are the social features' ([`super::social`]).
+            SourceEvent::Post(_) | SourceEvent::Polled(_) => {}
         }
     }
 

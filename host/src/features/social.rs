@@ -14,6 +14,9 @@
 //! after a restart or an outage) is not counted: it would tell the present about the past. The
 //! share of voice counts each post once per base asset it names, however many of the asset's
 //! pairs are followed. Engagement is as the source reported it when the post was first seen.
+//!
+//! A source that has not answered within the window (no successful poll, no post) gives NaN
+//! for every feature: its mentions are unknown, not zero, while it is down or rate limited.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -244,10 +247,25 @@ struct Mention {
 /// One source's mentions of the last two windows.
 #[derive(Debug, Default)]
 struct SourceMentions {
+    /// When the source answered (a poll or a post), ms, in order, over the last windows.
+    answers: VecDeque<i64>,
     /// Every mention of a base asset (one per asset a post names), by time.
     all: VecDeque<i64>,
     /// Each symbol's, by time.
     by_symbol: Vec<VecDeque<Mention>>,
+}
+
+impl SourceMentions {
+    /// Notes an answer at `at`, forgetting those older than `keep` before it.
+    fn answered(&mut self, at: i64, keep: i64) {
+        if self.answers.back().is_some_and(|last| *last > at) {
+            return;
+        }
+        while self.answers.front().is_some_and(|t| *t <= at - keep) {
+            self.answers.pop_front();
+        }
+        self.answers.push_back(at);
+    }
 }
 
 /// The social sources' mentions as of the posts seen so far.
@@ -284,6 +302,7 @@ impl SocialState {
             self.matcher = Matcher::new(symbols, &self.config.aliases);
         }
         let source = &mut self.sources[k];
+        source.answered(post.known_at, 3 * self.window_ms);
         // Kept: what a bar up to a window before this post still reads (a bar may be computed
         // after posts received after its close).
         let horizon = post.known_at - 3 * self.window_ms;
@@ -324,6 +343,13 @@ impl SocialState {
         }
     }
 
+    /// Takes a successful poll of `source` at `known_at`.
+    pub fn polled(&mut self, source: &str, known_at: i64) {
+        if let Some(k) = self.config.sources.iter().position(|s| s == source) {
+            self.sources[k].answered(known_at, 3 * self.window_ms);
+        }
+    }
+
     /// Writes `symbol`'s features of every source ([`SOCIAL_FEATURES`] each, sources in their
     /// configured order) as of `now` into `out`.
     pub fn features(&self, symbol: SymbolId, now: i64, out: &mut [f64]) {
@@ -334,6 +360,11 @@ impl SocialState {
         };
         for (k, source) in self.sources.iter().enumerate() {
             let out = &mut out[k * SOCIAL_FEATURES.len()..(k + 1) * SOCIAL_FEATURES.len()];
+            // Unknown while the source has not answered within the window.
+            if span(&source.answers, now - w, now) == 0 {
+                out.fill(f64::NAN);
+                continue;
+            }
             let empty = VecDeque::new();
             let mentions = source.by_symbol.get(symbol as usize).unwrap_or(&empty);
             let start = mentions.partition_point(|m| m.known_at <= now - w);
@@ -441,11 +472,13 @@ mod tests {
         let late = post("reddit", close + 800, "b", "BTC", 0.0);
         let mut in_order = SocialState::new(config.clone());
         in_order.record(&early, &symbols);
+        in_order.polled("reddit", close - 1_000);
         let mut expected = [0.0; 7];
         in_order.features(0, close, &mut expected);
         // Live, the bar may be computed after a post received after its close.
         let mut live = SocialState::new(config);
         live.record(&early, &symbols);
+        live.polled("reddit", close - 1_000);
         live.record(&late, &symbols);
         let mut got = [0.0; 7];
         live.features(0, close, &mut got);
@@ -534,8 +567,33 @@ mod tests {
         assert_eq!((out[0], out[1]), (1.0, 0.0));
         s.features(1, 18 * min, &mut out);
         assert_eq!((out[0], out[7], out[9]), (1.0, 1.0, 1.0));
+        s.polled("reddit", 39 * min);
         s.features(0, 40 * min, &mut out);
         assert_eq!((out[0], out[1]), (0.0, 0.0));
         assert!(out[3].is_nan());
+    }
+
+    #[test]
+    fn a_source_that_has_not_answered_within_the_window_is_unknown_not_quiet() {
+        let symbols = table(&["BTCUSDT"]);
+        let mut s = SocialState::new(SocialConfig {
+            sources: vec!["x".into()],
+            window_minutes: 10,
+            ..SocialConfig::default()
+        });
+        let min = 60_000;
+        let mut out = [0.0; 7];
+        s.features(0, 5 * min, &mut out);
+        assert!(out.iter().all(|v| v.is_nan()), "never answered: {out:?}");
+        s.polled("x", 6 * min);
+        s.features(0, 7 * min, &mut out);
+        assert_eq!((out[0], out[1], out[5]), (0.0, 0.0, 0.0), "answered, quiet");
+        s.features(0, 5 * min, &mut out);
+        assert!(out[0].is_nan(), "the poll after the bar is not known at it");
+        s.features(0, 17 * min, &mut out);
+        assert!(out[0].is_nan(), "no answer for a window: unknown again");
+        s.record(&post("x", 18 * min, "a", "BTC", 0.0), &symbols);
+        s.features(0, 18 * min, &mut out);
+        assert_eq!(out[0], 1.0, "a post is an answer");
     }
 }

@@ -95,6 +95,7 @@ impl MarketEvent {
             MarketEvent::Source(sources::SourceEvent::Observation(o)) => o.known_at,
             MarketEvent::Source(sources::SourceEvent::Headline(h)) => h.known_at,
             MarketEvent::Source(sources::SourceEvent::Post(p)) => p.known_at,
+            MarketEvent::Source(sources::SourceEvent::Polled(p)) => p.known_at,
             MarketEvent::Prediction(p) => p.known_at,
         }
     }

@@ -188,7 +188,7 @@ impl Drop for CaptureWriter {
 mod tests {
     use super::*;
     use crate::feeds::capture;
-    use crate::feeds::sources::{Headline, Observation, Post, SourceEvent};
+    use crate::feeds::sources::{Headline, Observation, Poll, Post, SourceEvent};
     use crate::feeds::{BookUpdate, TradePrint};
     use crate::model::{Bar, Side};
 
@@ -262,6 +262,10 @@ mod tests {
                 engagement: 1.0 / 3.0,
                 created_at: None,
                 known_at: 1_320,
+            })),
+            MarketEvent::Source(SourceEvent::Polled(Poll {
+                source: "reddit".into(),
+                known_at: 1_321,
             })),
         ];
         for file in ["capture.gz", "capture.txt"] {

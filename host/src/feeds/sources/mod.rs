@@ -71,6 +71,16 @@ pub struct Post {
     pub known_at: i64,
 }
 
+/// A successful poll of a social source, whether or not it brought anything new: what tells
+/// "nobody posted" from "the source could not be read".
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Poll {
+    /// The source's name.
+    pub source: String,
+    /// When the answer arrived (ms).
+    pub known_at: i64,
+}
+
 /// What a poller produces (recorded in captures as JSON tagged by `kind`).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -81,6 +91,8 @@ pub enum SourceEvent {
     Headline(Headline),
     /// A social post.
     Post(Post),
+    /// A social source answered.
+    Polled(Poll),
 }
 
 /// An f64 written as its shortest decimal text and read back exactly (a JSON number would go

@@ -10,7 +10,9 @@
 //! Telegram's `retry_after`) is not asked again before it said (an hour at most); any failure
 //! (a 5xx, a malformed answer) is logged with the start of the answer, nothing emitted from it,
 //! and the source asked again after a backoff that doubles with each failure in a row (15
-//! minutes at most). Tokens come from the environment and never appear in errors or logs.
+//! minutes at most). Tokens come from the environment and never appear in errors or logs. A
+//! social source's successful poll ends with a [`super::SourceEvent::Polled`], so that the
+//! features tell a quiet source from one that could not be read.
 
 use super::social::{self, RedditPage, TelegramPage, XPage};
 use super::{SourceEvent, fear_greed, fred, news};
@@ -379,7 +381,7 @@ impl Poller {
         if newest.is_some() {
             self.cursor = newest;
         }
-        Ok(events
+        let mut fresh: Vec<SourceEvent> = events
             .into_iter()
             .filter(|e| {
                 let key = match e {
@@ -388,10 +390,19 @@ impl Poller {
                     }
                     SourceEvent::Headline(h) => format!("{}/{}", h.source, h.id),
                     SourceEvent::Post(p) => format!("{}/{}", p.source, p.id),
+                    SourceEvent::Polled(_) => return true,
                 };
                 self.seen.insert(key)
             })
-            .collect())
+            .collect();
+        // A social source's silence means something only while it answers.
+        if self.config.format.is_social() {
+            fresh.push(SourceEvent::Polled(super::Poll {
+                source: name,
+                known_at: now_ms(),
+            }));
+        }
+        Ok(fresh)
     }
 
     /// How long to wait before the next poll: the period, longer when the source asked for it,
