@@ -436,4 +436,10 @@ fn a_services_social_sources_are_feature_sources_and_a_tokenless_x_search_is_ref
         !ok && out.contains("sources.x: X's recent search needs token_env"),
         "{out}"
     );
+    // A poll period as long as the window would leave the features unknown between polls.
+    let (ok, out) = write("\n[features.social]\nwindow_minutes = 1\n");
+    assert!(
+        !ok && out.contains("must be shorter than features.social.window_minutes (1 min)"),
+        "{out}"
+    );
 }

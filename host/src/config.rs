@@ -523,6 +523,13 @@ impl ServiceConfig {
             if source.format.is_social() && !config.features.social.sources.contains(&source.name) {
                 config.features.social.sources.push(source.name.clone());
             }
+            let window_s = config.features.social.window_minutes.saturating_mul(60);
+            if source.format.is_social() && source.every_s >= window_s {
+                return Err(invalid(format!(
+                    "sources.{}: every_s ({}) must be shorter than features.social.window_minutes ({} min), or its features read as unknown between polls",
+                    source.name, source.every_s, config.features.social.window_minutes
+                )));
+            }
         }
         config.venue.accounts().map_err(&invalid)?;
         let key_file = |file: &mut Option<PathBuf>| {

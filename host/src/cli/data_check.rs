@@ -34,10 +34,10 @@ pub struct Thresholds {
     /// A candle's log volume whose robust z-score is above this is an outlier.
     #[arg(long, default_value_t = CheckConfig::default().volume_z)]
     volume_z: f64,
-    /// A candle's log range ln(high / low) whose robust z-score is above this is an outlier
-    /// (a wick far out).
-    #[arg(long, default_value_t = CheckConfig::default().range_z)]
-    range_z: f64,
+    /// A candle's wick beyond its body (in log) whose robust z-score is above this is an
+    /// outlier: a fat finger or a bad print.
+    #[arg(long, default_value_t = CheckConfig::default().wick_z)]
+    wick_z: f64,
     /// Values (returns, log volumes, log ranges) in the trailing window each is scored against.
     #[arg(long, default_value_t = CheckConfig::default().window)]
     outlier_window: usize,
@@ -49,8 +49,8 @@ pub struct Thresholds {
 impl Thresholds {
     /// The checks' configuration.
     pub fn config(&self) -> anyhow::Result<CheckConfig> {
-        if !(self.return_z > 0.0 && self.volume_z > 0.0 && self.range_z > 0.0) {
-            bail!("--return-z, --volume-z and --range-z must be above 0");
+        if !(self.return_z > 0.0 && self.volume_z > 0.0 && self.wick_z > 0.0) {
+            bail!("--return-z, --volume-z and --wick-z must be above 0");
         }
         if self.outlier_window < 2 {
             bail!("--outlier-window must be at least 2");
@@ -58,7 +58,7 @@ impl Thresholds {
         Ok(CheckConfig {
             return_z: self.return_z,
             volume_z: self.volume_z,
-            range_z: self.range_z,
+            wick_z: self.wick_z,
             window: self.outlier_window,
             min_window: CheckConfig::default().min_window.min(self.outlier_window),
             zero_volume_run: self.zero_volume_run.max(1),

@@ -256,15 +256,14 @@ struct SourceMentions {
 }
 
 impl SourceMentions {
-    /// Notes an answer at `at`, forgetting those older than `keep` before it.
+    /// Notes an answer at `at` (in its place among the others), forgetting those older than
+    /// `keep` before it.
     fn answered(&mut self, at: i64, keep: i64) {
-        if self.answers.back().is_some_and(|last| *last > at) {
-            return;
-        }
         while self.answers.front().is_some_and(|t| *t <= at - keep) {
             self.answers.pop_front();
         }
-        self.answers.push_back(at);
+        let place = self.answers.partition_point(|t| *t <= at);
+        self.answers.insert(place, at);
     }
 }
 

@@ -70,7 +70,7 @@ pub struct CaptureStats {
     pub trades: u64,
     /// Closed klines read.
     pub klines: u64,
-    /// Polled sources' values, headlines and posts read ([`SOURCE_STREAM`]).
+    /// Polled sources' events read ([`SOURCE_STREAM`]): values, headlines, posts and polls.
     pub sources: u64,
     /// Times a symbol's book was dropped on a gap in update ids.
     pub resyncs: u64,

@@ -5,9 +5,11 @@
 //!
 //! Books are written as a snapshot (`<symbol>@depthSnapshot`) whenever the feed sends a whole
 //! book, then diffs numbered on from it; tickers as `@bookTicker`, trades as `@trade`, bars as
-//! closed `@kline_<interval>`; the polled sources' values, headlines and posts as
+//! closed `@kline_<interval>`; the polled sources' values, headlines, posts and polls as
 //! [`super::capture::SOURCE_STREAM`] lines stamped with the time they became known, so a
-//! backtest of the recording sees sentiment and social features as the live run did. Lines are written on a thread of their own (gzip when the path
+//! backtest of the recording sees sentiment and social features as the live run did
+//! (recordings made before polls were recorded read their social features as unknown). Lines
+//! are written on a thread of their own (gzip when the path
 //! ends in `.gz`), so the engine never waits for the disk.
 
 use super::replay::interval_name;

@@ -1,7 +1,7 @@
 //! Data quality checks of a candle history, stored or in a file: gaps (with their lengths),
 //! duplicated and out-of-order rows, open times off the interval's grid, OHLC inconsistencies,
 //! zero or negative prices, negative volume, zero-volume stretches, outliers (robust z-score of
-//! log returns, of log volume and of the log range high/low, where fat-finger wicks show) and
+//! log returns, of log volume and of the wicks beyond the body, where fat fingers show) and
 //! stale repeats (a candle identical to the one before it,
 //! volume included). [`check`] reports; it changes nothing: the `--fix` policies of
 //! `stratbox data` act on its findings.
@@ -29,10 +29,12 @@ pub struct CheckConfig {
     /// A candle's log volume whose robust z-score is above this is an outlier (spikes only:
     /// thin volume is the zero-volume check's).
     pub volume_z: f64,
-    /// A candle's log range, ln(high / low), whose robust z-score is above this is an outlier
-    /// (a wick far out: a fat finger or a bad print).
-    pub range_z: f64,
-    /// Values (returns, log volumes) in the trailing window a value is scored against.
+    /// A candle's wick beyond its body, ln(high / max(open, close)) above or
+    /// ln(min(open, close) / low) below, whose robust z-score (against the trailing window of
+    /// wicks on its side) is above this is an outlier: a fat finger or a bad print. A real
+    /// move has a body; a bad print is a wick.
+    pub wick_z: f64,
+    /// Values (returns, log volumes, wicks) in the trailing window a value is scored against.
     pub window: usize,
     /// Values the window must hold before any is scored.
     pub min_window: usize,
@@ -45,7 +47,7 @@ impl Default for CheckConfig {
         CheckConfig {
             return_z: 10.0,
             volume_z: 6.0,
-            range_z: 10.0,
+            wick_z: 10.0,
             window: 1_000,
             min_window: 100,
             zero_volume_run: 5,
@@ -77,8 +79,8 @@ pub enum FindingKind {
     ReturnOutlier,
     /// A log volume far above the trailing window's.
     VolumeOutlier,
-    /// A high-to-low range far above the trailing window's.
-    RangeOutlier,
+    /// A wick far beyond the trailing window's.
+    WickOutlier,
     /// Candles identical to the one before them, volume included.
     StaleRepeat,
 }
@@ -96,7 +98,7 @@ impl FindingKind {
         FindingKind::ZeroVolume,
         FindingKind::ReturnOutlier,
         FindingKind::VolumeOutlier,
-        FindingKind::RangeOutlier,
+        FindingKind::WickOutlier,
         FindingKind::StaleRepeat,
     ];
 
@@ -113,7 +115,7 @@ impl FindingKind {
             FindingKind::ZeroVolume => "zero_volume",
             FindingKind::ReturnOutlier => "return_outlier",
             FindingKind::VolumeOutlier => "volume_outlier",
-            FindingKind::RangeOutlier => "range_outlier",
+            FindingKind::WickOutlier => "wick_outlier",
             FindingKind::StaleRepeat => "stale_repeat",
         }
     }
@@ -498,7 +500,7 @@ fn runs(
     }
 }
 
-/// Return, volume and range outliers by robust z-score against the trailing window.
+/// Return, volume and wick outliers by robust z-score against the trailing window.
 fn outliers(
     rows: &[&Candle],
     step: i64,
@@ -508,27 +510,33 @@ fn outliers(
 ) {
     let mut returns = Trailing::new(config);
     let mut volumes = Trailing::new(config);
-    let mut ranges = Trailing::new(config);
+    let mut wicks = [Trailing::new(config), Trailing::new(config)];
     for (k, c) in rows.iter().enumerate() {
-        let (high, low) = (c.high.to_f64(), c.low.to_f64());
-        if low > 0.0 && high >= low {
-            let range = (high / low).ln();
-            if let Some(z) = ranges.score(range)
-                && z > config.range_z
-            {
-                findings.push(row_finding(
-                    FindingKind::RangeOutlier,
-                    c,
-                    line(k),
-                    format!(
-                        "high {} low {} (close {}): log range {range:.6}, robust z {z:.1}",
-                        c.high, c.low, c.close
-                    ),
-                ));
-            }
-            ranges.push(range, config.range_z);
-        }
         let close = c.close.to_f64();
+        let (open, high, low) = (c.open.to_f64(), c.high.to_f64(), c.low.to_f64());
+        let (top, bottom) = (open.max(close), open.min(close));
+        if low > 0.0 && bottom > 0.0 && high >= top && bottom >= low {
+            for (side, (name, wick)) in
+                [("upper", (high / top).ln()), ("lower", (bottom / low).ln())]
+                    .into_iter()
+                    .enumerate()
+            {
+                if let Some(z) = wicks[side].score(wick)
+                    && z > config.wick_z
+                {
+                    findings.push(row_finding(
+                        FindingKind::WickOutlier,
+                        c,
+                        line(k),
+                        format!(
+                            "{name} wick to {} from a body of {bottom} to {top}: {wick:.6} in log, robust z {z:.1}",
+                            if side == 0 { &c.high } else { &c.low },
+                        ),
+                    ));
+                }
+                wicks[side].push(wick, config.wick_z);
+            }
+        }
         if k > 0 {
             let before = rows[k - 1].close.to_f64();
             // Returns between neighbours only: across a gap it spans several bars.
@@ -1060,7 +1068,7 @@ mod tests {
     }
 
     #[test]
-    fn a_fat_finger_wick_is_a_range_outlier() {
+    fn a_fat_finger_wick_is_a_wick_outlier_and_a_modest_one_is_not() {
         let mut rows: Vec<Candle> = (0..300)
             .map(|i| {
                 let c = 100.0 + ((i * 7) % 5) as f64 * 0.01;
@@ -1076,19 +1084,19 @@ mod tests {
             })
             .collect();
         rows[250].high = "150".parse().unwrap();
-        rows[260].low = "99.5".parse().unwrap();
+        rows[260].low = "99.9".parse().unwrap();
         let r = check(&rows, &[], M, (None, None), &CheckConfig::default());
         let wicks: Vec<i64> = r
             .findings
             .iter()
-            .filter(|f| f.kind == FindingKind::RangeOutlier)
+            .filter(|f| f.kind == FindingKind::WickOutlier)
             .map(|f| f.open_time / M)
             .collect();
         assert_eq!(wicks, vec![250], "{:?}", r.findings);
         assert!(
             r.findings
                 .iter()
-                .all(|f| f.kind == FindingKind::RangeOutlier)
+                .all(|f| f.kind == FindingKind::WickOutlier)
         );
     }
 }

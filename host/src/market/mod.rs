@@ -245,8 +245,9 @@ impl MarketData {
         self.features.on_book(view);
     }
 
-    /// Records a value or headline from a non-market source (the features keep what they need:
-    /// each series' latest period, the last day of headlines).
+    /// Records an event of a non-market source: a value, a headline, a social post or poll (the
+    /// features keep what they need: each series' latest period, the last day of headlines,
+    /// the social windows' mentions and answers).
     pub fn record(&mut self, event: SourceEvent) {
         self.features.on_source(&event, &self.symbols);
     }

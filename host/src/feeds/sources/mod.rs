@@ -95,8 +95,9 @@ pub enum SourceEvent {
     Polled(Poll),
 }
 
-/// An f64 written as its shortest decimal text and read back exactly (a JSON number would go
-/// through serde_json's faster parser, which may miss by a unit in the last place).
+/// An f64 written as decimal text (Rust's shortest round-trip digits, never an exponent) and
+/// read back exactly, NaN and infinities included (a JSON number would go through
+/// serde_json's faster parser, which may miss by a unit in the last place).
 mod exact {
     /// Writes `x` as text.
     pub fn serialize<S: serde::Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {

@@ -390,6 +390,7 @@ impl Poller {
                     }
                     SourceEvent::Headline(h) => format!("{}/{}", h.source, h.id),
                     SourceEvent::Post(p) => format!("{}/{}", p.source, p.id),
+                    // Parsers give no polls (the mark is added below); none to deduplicate.
                     SourceEvent::Polled(_) => return true,
                 };
                 self.seen.insert(key)
