@@ -2,9 +2,8 @@
 //! duplicated and out-of-order rows, open times off the interval's grid, OHLC inconsistencies,
 //! zero or negative prices, negative volume, zero-volume stretches, outliers (robust z-score of
 //! log returns, of log volume and of the wicks beyond the body, where fat fingers show) and
-//! stale repeats (a candle identical to the one before it,
-//! volume included). [`check`] reports; it changes nothing: the `--fix` policies of
-//! `stratbox data` act on its findings.
+//! stale repeats (a candle identical to the one before it, volume included). [`check`]
+//! reports; it changes nothing: the `--fix` policies of `stratbox data` act on its findings.
 //!
 //! The robust z-score of a value is its distance from the median of the trailing window's
 //! values (those before it, never after) in units of the larger of 1.4826 x their median
@@ -15,7 +14,7 @@
 //! same way). A window whose values are all equal makes any other value an outlier. Values go
 //! into the window winsorised at the threshold, so one spike cannot hide the next. The median
 //! and spread are recomputed every tenth of a window rather than for every row. Volume and
-//! range outliers are spikes only (thin volume is the zero-volume check's).
+//! wick outliers are spikes only (thin volume is the zero-volume check's).
 
 use crate::feeds::candles::Candle;
 use serde::Serialize;
