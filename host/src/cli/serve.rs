@@ -31,6 +31,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let shutdown = {
+        let _context = runtime.enter();
+        shutdown_signal()?
+    };
     runtime.block_on(crate::serve::serve(
         config,
         db,
@@ -43,27 +47,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
             let _ = std::io::stdout().flush();
         },
-        shutdown_signal(),
+        shutdown,
     ))?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Completes on SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Listens for SIGTERM and Ctrl-C (SIGINT) from now on and completes on the first: a signal
+/// that arrives while the service is still starting is kept until the service can stop cleanly,
+/// not left to the default action that would end the process mid-start. Needs a runtime context.
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => drop(s.recv().await),
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = interrupt.recv() => {},
+            }
+        })
     }
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
