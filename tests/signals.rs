@@ -1038,3 +1038,282 @@ fn a_backtest_runs_the_detectors_and_reports_their_signals_quality() {
         "{err}"
     );
 }
+
+/// A stop does not lose the signals still waiting for their horizon: they are stored with
+/// their progress and a restart follows them on, to the outcomes an uninterrupted run gives;
+/// the rolling quality starts from the stored outcomes, and nothing is scored twice.
+#[test]
+fn signals_waiting_at_a_stop_are_followed_on_after_the_restart() {
+    use common::api::Api;
+    use common::service::{Server, TOKEN};
+    let dir = tempfile::tempdir().unwrap();
+    // The history in two parts, the second continuing the first.
+    let whole = std::fs::read_to_string(common::data_dir().join("BTC_1m_a.csv")).unwrap();
+    let (header, rows) = whole.split_once('\n').unwrap();
+    let rows: Vec<&str> = rows.lines().collect();
+    let split = 10_000;
+    let split_ms: i64 = rows[split].split(',').next().unwrap().parse().unwrap();
+    let write = |name: &str, part: &[&str]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("{header}\n{}\n", part.join("\n"))).unwrap();
+        path
+    };
+    let parts = [
+        write("first.csv", &rows[..split]),
+        write("second.csv", &rows[split..]),
+    ];
+    let full = write("whole.csv", &rows);
+    let config = |db: &str, data: &std::path::Path| {
+        let path = dir
+            .path()
+            .join(format!("{db}-{}.toml", data.file_stem().unwrap().display()));
+        let url = format!("sqlite://{}", dir.path().join(db).display());
+        std::fs::write(
+            &path,
+            format!(
+                "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n\
+                 [store]\nurl = \"{url}\"\ncomponent_cache = \"components\"\n\
+                 [market]\nsource = \"replay\"\ndata = \"{data}\"\nsymbol = \"BTCUSDT\"\nbars_per_second = 5000\n\
+                 [signals.breakout]\nhorizon_bars = 240\n[signals.reversal]\nhorizon_bars = 240\n",
+                data = data.display(),
+            ),
+        )
+        .unwrap();
+        (path, url)
+    };
+    // Runs the service over `data` to its end; the quality it settles at.
+    let run = |config: &std::path::Path| {
+        let server = Server::start(config);
+        let api = Api::new(&server);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while !server.log_tail().contains("replay finished") {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{}",
+                server.log_tail()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        let last = std::cell::RefCell::new(serde_json::Value::Null);
+        let quality = api.wait("/v1/signals/quality", "the quality to settle", |q| {
+            let settled = *q == *last.borrow();
+            *last.borrow_mut() = q.clone();
+            settled
+        });
+        server.terminate();
+        quality
+    };
+    type Row = (
+        String,
+        String,
+        i64,
+        String,
+        f64,
+        f64,
+        i64,
+        f64,
+        f64,
+        f64,
+        f64,
+        f64,
+        f64,
+    );
+    let query = |url: &str, sql: &'static str| -> Vec<Row> {
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
+        })
+    };
+    const OUTCOMES: &str = "SELECT source, kind, time_ms, direction, entry_price, exit_price, \
+         exit_time_ms, realized_return, max_adverse, max_favourable, return_q1, return_q2, \
+         return_q3 FROM signal_outcomes ORDER BY time_ms, source, id";
+    let count = |url: &str, sql: &'static str| -> i64 {
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap()
+        })
+    };
+
+    let (first, url) = config("split.sqlite", &parts[0]);
+    let before = run(&first);
+    let waiting = before["pending"].as_u64().unwrap();
+    assert!(waiting > 0, "signals wait at the stop: {before}");
+    assert_eq!(
+        count(&url, "SELECT COUNT(*) FROM signal_pending") as u64,
+        waiting,
+        "every waiting signal is stored"
+    );
+    let resolved_before = count(&url, "SELECT COUNT(*) FROM signal_outcomes");
+    let (second, _) = config("split.sqlite", &parts[1]);
+    let after = run(&second);
+    let resolved_after = count(&url, "SELECT COUNT(*) FROM signal_outcomes");
+    assert_eq!(
+        after["resolved"].as_i64().unwrap(),
+        resolved_after - resolved_before,
+        "the restarted service counts only its own outcomes: {after}"
+    );
+    assert_eq!(
+        count(&url, "SELECT COUNT(*) FROM signal_pending") as u64,
+        after["pending"].as_u64().unwrap(),
+        "the rows of resolved signals are gone"
+    );
+    // The board went on from the stored outcomes: a window not yet full holds both runs'.
+    let stored_by_source = |source: &str| {
+        query(&url, OUTCOMES)
+            .iter()
+            .filter(|r| r.0 == source)
+            .count() as u64
+    };
+    for q in after["sources"].as_array().unwrap() {
+        let n = q["signals"].as_u64().unwrap();
+        if n < 500 {
+            assert_eq!(n, stored_by_source(q["source"].as_str().unwrap()), "{q}");
+        }
+    }
+
+    // The signals made before the stop end as an uninterrupted run's, none twice.
+    let (straight, straight_url) = config("straight.sqlite", &full);
+    run(&straight);
+    // Each outcome's columns as text (a float's shortest exact form).
+    let made_before = |url: &str| -> Vec<String> {
+        query(url, OUTCOMES)
+            .into_iter()
+            .filter(|r| r.2 < split_ms)
+            .map(|r| {
+                format!(
+                    "{:?} {:?}",
+                    (r.0, r.1, r.2, r.3, r.4, r.5, r.6),
+                    (r.7, r.8, r.9, r.10, r.11, r.12)
+                )
+            })
+            .collect()
+    };
+    let (split_rows, straight_rows) = (made_before(&url), made_before(&straight_url));
+    let exits_after_the_restart = query(&url, OUTCOMES)
+        .iter()
+        .filter(|r| r.2 < split_ms && r.6 >= split_ms)
+        .count();
+    assert!(
+        exits_after_the_restart > 0,
+        "some outcomes were read after the restart"
+    );
+    assert_eq!(split_rows, straight_rows);
+}
+
+/// Waiting signals and outcomes as the journal stores them and a restart reads them back.
+async fn signal_store_round_trip(store: &stratbox::store::Store, url: &str) {
+    use stratbox::journal::JournalEntry;
+    use stratbox::signals::outcome::{Outcome, PendingRecord};
+    let pending = |id: u64, reached: usize| PendingRecord {
+        id,
+        source: "host:breakout".into(),
+        kind: SignalKind::Breakout,
+        symbol: "BTCUSDT".into(),
+        time_ms: 60_000 * id as i64,
+        direction: Direction::Short,
+        strength: 0.7,
+        confidence: 0.4,
+        horizon_ms: 600_000,
+        entry: (reached > 0).then_some(101.25),
+        favourable: 0.01 * reached as f64,
+        adverse: -0.003,
+        path: [0.001, 0.0, 0.0, 0.0],
+        reached,
+        scores: vec![("opt".into(), 0.25)],
+    };
+    let outcome = |source: &str, time_ms: i64, scored: bool| Outcome {
+        source: source.into(),
+        kind: SignalKind::Trend,
+        symbol: "ETHUSDT".into(),
+        time_ms,
+        direction: Direction::Long,
+        strength: 0.5,
+        confidence: 0.5,
+        horizon_ms: 60_000,
+        entry_price: 10.0,
+        exit_price: 10.5,
+        exit_time_ms: time_ms + 60_000,
+        realized_return: 0.05,
+        hit: true,
+        max_adverse: 0.01,
+        max_favourable: 0.06,
+        path: [0.01, 0.02, 0.03, 0.05],
+        scores: if scored {
+            vec![("opt".into(), 0.9)]
+        } else {
+            Vec::new()
+        },
+    };
+    let mut entries: Vec<JournalEntry> = (1..=3)
+        .map(|id| JournalEntry::SignalPending(Box::new(pending(id, 0))))
+        .collect();
+    // Progress at a stop replaces the row as made; an outcome and a drop remove theirs.
+    entries.push(JournalEntry::SignalPending(Box::new(pending(2, 3))));
+    entries.push(JournalEntry::SignalOutcome {
+        pending: 1,
+        outcome: Box::new(outcome("host:trend", 1, false)),
+    });
+    entries.push(JournalEntry::SignalDropped(3));
+    // 501 more of one source, 3 of another with scores.
+    entries.extend((2..=502).map(|t| JournalEntry::SignalOutcome {
+        pending: 1_000 + t as u64,
+        outcome: Box::new(outcome("host:trend", t, false)),
+    }));
+    entries.extend((0..3).map(|t| JournalEntry::SignalOutcome {
+        pending: 5_000 + t as u64,
+        outcome: Box::new(outcome("opt-source", 10_000 + t, true)),
+    }));
+    store.apply(&entries).await.unwrap();
+    let (records, problems) = store.pending_signals().await.unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(records, vec![pending(2, 3)]);
+    let recent = store.recent_signal_outcomes().await.unwrap();
+    assert_eq!(
+        recent.len(),
+        503,
+        "the latest 500 of a source, and the scored"
+    );
+    assert_eq!(recent[0], outcome("host:trend", 3, false), "oldest first");
+    assert_eq!(recent[502], outcome("opt-source", 10_002, true));
+    // A row that cannot be read is named and left where it is.
+    store
+        .apply(&[JournalEntry::SignalPending(Box::new(pending(9, 1)))])
+        .await
+        .unwrap();
+    corrupt_pending_row(url, 9).await;
+    let (records, problems) = store.pending_signals().await.unwrap();
+    assert_eq!(records, vec![pending(2, 3)]);
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].contains("signal_pending row 9"), "{problems:?}");
+    let (_, again) = store.pending_signals().await.unwrap();
+    assert_eq!(again, problems, "the damaged row is kept");
+}
+
+/// Overwrites waiting signal `id`'s stored state with text that is not one.
+async fn corrupt_pending_row(url: &str, id: i64) {
+    const SQL: &str = "UPDATE signal_pending SET state = 'not json' WHERE id = $1";
+    if url.starts_with("sqlite") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::query(SQL).bind(id).execute(&pool).await.unwrap();
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query(SQL).bind(id).execute(&pool).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn waiting_signals_and_recent_outcomes_round_trip_through_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    let store = stratbox::store::Store::open(&url).await.unwrap();
+    signal_store_round_trip(&store, &url).await;
+}
+
+#[tokio::test]
+async fn waiting_signals_and_recent_outcomes_round_trip_through_postgresql() {
+    let schema = common::PgSchema::create("stratbox_sig").await;
+    let store = stratbox::store::Store::open(&schema.url).await.unwrap();
+    signal_store_round_trip(&store, &schema.url).await;
+    drop(store);
+    schema.drop_all().await;
+}

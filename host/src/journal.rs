@@ -163,8 +163,17 @@ pub enum JournalEntry {
         /// The deployment.
         deployment: Arc<str>,
     },
-    /// A signal's horizon passed: the signal with what became of it.
-    SignalOutcome(Box<crate::signals::outcome::Outcome>),
+    /// A signal's horizon passed: the signal with what became of it; it waits no longer.
+    SignalOutcome {
+        /// Its id while it waited.
+        pending: u64,
+        /// The signal with what became of it.
+        outcome: Box<crate::signals::outcome::Outcome>,
+    },
+    /// A signal waits for its horizon: as made, or with its progress when the engine stops.
+    SignalPending(Box<crate::signals::outcome::PendingRecord>),
+    /// A waiting signal is no longer followed (see [`crate::signals::outcome`]), by id.
+    SignalDropped(u64),
     /// A trading state changed, by a breach or by the operator.
     TradingState {
         /// The deployment, or `None` for the whole account.

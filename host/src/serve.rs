@@ -408,7 +408,14 @@ pub async fn serve(
     if let Some(retrainer) = retrainer {
         drop(tokio::task::spawn_blocking(move || retrainer.stop()).await);
     }
-    drop(tokio::task::spawn_blocking(move || drop(service.shutdown())).await);
+    drop(
+        tokio::task::spawn_blocking(move || {
+            if let Some(engine) = service.shutdown() {
+                engine.journal_pending_signals();
+            }
+        })
+        .await,
+    );
     // The engine is gone with its bar tap: the store ends once it has stored the last bars.
     if let Some(bar_store) = bar_store
         && tokio::time::timeout(Duration::from_secs(10), bar_store)
@@ -746,6 +753,7 @@ async fn restore(engine: &mut Engine, store: &Store, config: &ServiceConfig) {
             .resume_ids(orders, trades),
         Err(e) => tracing::error!("order and trade ids not restored: {e}"),
     }
+    restore_signals(engine, store).await;
     for d in &config.deploy {
         if records.iter().any(|r| r.name == d.name) {
             continue;
@@ -771,6 +779,36 @@ async fn restore(engine: &mut Engine, store: &Store, config: &ServiceConfig) {
             tracing::error!(deployment = %d.name, "configured deployment not started: {e}");
         }
     }
+}
+
+/// Follows on the signals that were waiting for their horizon when the service stopped, and
+/// starts their quality from the stored outcomes. What cannot be read is logged and left in
+/// the store as it is.
+async fn restore_signals(engine: &mut Engine, store: &Store) {
+    let pending = match store.pending_signals().await {
+        Ok((records, problems)) => {
+            for problem in problems {
+                tracing::error!("a waiting signal not restored: {problem}");
+            }
+            records
+        }
+        Err(e) => {
+            tracing::error!("waiting signals not restored: {e}");
+            Vec::new()
+        }
+    };
+    let outcomes = store.recent_signal_outcomes().await.unwrap_or_else(|e| {
+        tracing::error!("signal quality not restored (it starts empty): {e}");
+        Vec::new()
+    });
+    if !(pending.is_empty() && outcomes.is_empty()) {
+        tracing::info!(
+            pending = pending.len(),
+            outcomes = outcomes.len(),
+            "signals restored"
+        );
+    }
+    engine.restore_signals(pending, &outcomes);
 }
 
 /// Restores a restored deployment's balances, positions and open orders, if it has traded.

@@ -68,7 +68,7 @@ impl Journal for UpdateRecorder {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .push((update, symbol)),
-            JournalEntry::SignalOutcome(outcome) => self
+            JournalEntry::SignalOutcome { outcome, .. } => self
                 .outcomes
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())

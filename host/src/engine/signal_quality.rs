@@ -2,13 +2,15 @@
 //! optimizers pass over it) is scored by every running signal optimizer's `score`, then
 //! followed to its horizon ([`crate::signals::outcome`]); its outcome is journaled (the
 //! `signal_outcomes` table `stratbox signals report` reads), taken into the rolling quality
-//! board, the metrics, and what guests read through `conditions`.
+//! board, the metrics, and what guests read through `conditions`. A journal that keeps state
+//! also keeps the signals still waiting (as made, with their progress when the engine stops),
+//! so that a restart follows them on ([`Engine::restore_signals`]).
 
 use super::Engine;
 use crate::journal::JournalEntry;
 use crate::model::{Bar, Signal, TimestampMs};
 use crate::sandbox::World;
-use crate::signals::outcome::OutcomeTracker;
+use crate::signals::outcome::{Outcome, OutcomeTracker, PendingRecord};
 use crate::signals::quality::{OptimizerSkill, Quality, QualityBoard};
 use serde::Serialize;
 use std::sync::Arc;
@@ -62,21 +64,39 @@ impl Engine {
     /// Scores this bar's raw `signals` and follows each to its outcome.
     pub(super) fn track_signals(&mut self, signals: &[Signal], now: TimestampMs) {
         let scores = self.score_signals(signals, now);
+        let keeps = self.env.journal.keeps_state();
         let market = self.env.market();
         for (signal, scores) in signals.iter().zip(scores) {
             let name = market.symbols().label(signal.symbol);
             let last_close = market
                 .last_bar(signal.symbol)
                 .map(|b| (b.close_time(), b.close));
-            self.signal_quality
+            let made = self
+                .signal_quality
                 .outcomes
                 .track(signal, name, last_close, scores);
+            if let Some(record) = made.filter(|_| keeps) {
+                self.env
+                    .journal
+                    .record(JournalEntry::SignalPending(Box::new(record)));
+            }
+        }
+        drop(market);
+        self.journal_dropped_signals();
+    }
+
+    /// Journals the signals dropped while waiting, so that their rows go.
+    fn journal_dropped_signals(&mut self) {
+        for id in self.signal_quality.outcomes.take_dropped() {
+            if self.env.journal.keeps_state() {
+                self.env.journal.record(JournalEntry::SignalDropped(id));
+            }
         }
     }
 
     /// Takes `bar` into the waiting signals' outcomes; journals and scores those it completes.
     pub(super) fn resolve_signals(&mut self, bar: &Bar) {
-        for outcome in self.signal_quality.outcomes.on_bar(bar) {
+        for (pending, outcome) in self.signal_quality.outcomes.on_bar(bar) {
             let added = self.signal_quality.board.add(&outcome);
             if let Some(m) = &self.metrics {
                 m.signals.record(&added.quality);
@@ -90,9 +110,47 @@ impl Engine {
                 view.remove_quality(key);
             }
             view.set_quality(added.quality);
+            self.env.journal.record(JournalEntry::SignalOutcome {
+                pending,
+                outcome: Box::new(outcome),
+            });
+        }
+        self.journal_dropped_signals();
+    }
+
+    /// Journals every waiting signal with its progress (the engine is stopping: a restart
+    /// follows them on from here).
+    pub fn journal_pending_signals(&self) {
+        if !self.env.journal.keeps_state() {
+            return;
+        }
+        for record in self.signal_quality.outcomes.records() {
             self.env
                 .journal
-                .record(JournalEntry::SignalOutcome(Box::new(outcome)));
+                .record(JournalEntry::SignalPending(Box::new(record)));
+        }
+    }
+
+    /// A restart: follows the stored waiting signals on (their symbols added to the market
+    /// if it does not know them yet) and starts the quality board, the metrics and what
+    /// guests read through `conditions` from the stored `outcomes` (oldest first).
+    pub fn restore_signals(&mut self, pending: Vec<PendingRecord>, outcomes: &[Outcome]) {
+        {
+            let mut market = self.env.market_mut();
+            self.signal_quality
+                .outcomes
+                .restore(pending, |name| market.add_symbol(name));
+        }
+        self.journal_dropped_signals();
+        let board = &mut self.signal_quality.board;
+        board.restore(outcomes);
+        let qualities = board.qualities();
+        let mut view = self.env.signals_mut();
+        for quality in qualities {
+            if let Some(m) = &self.metrics {
+                m.signals.record(&quality);
+            }
+            view.set_quality(quality);
         }
     }
 

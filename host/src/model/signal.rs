@@ -4,7 +4,7 @@ use super::{SymbolId, TimestampMs};
 use std::sync::Arc;
 
 /// The direction a signal points.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// Expect the price to rise.
@@ -16,7 +16,9 @@ pub enum Direction {
 }
 
 /// What kind of move a signal expects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum SignalKind {
     /// A trend continuing.

@@ -13,9 +13,13 @@
 //! beyond [`MAX_HORIZON_MS`], a source with [`MAX_PENDING_PER_SOURCE`] signals waiting, the
 //! oldest when [`MAX_PENDING`] wait, and one still waiting a day after its horizon (its symbol
 //! stopped trading). Bars with a non-finite or non-positive price are skipped.
+//!
+//! A waiting signal can be written out as a [`PendingRecord`] (its symbol by name, its
+//! progress so far) and taken back in by [`OutcomeTracker::restore`], so that a restart follows
+//! it on: each has an id, unique among the waiting, that names its stored row.
 
 use crate::model::{Bar, Direction, Signal, SignalKind, SymbolId, TimestampMs};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -82,6 +86,41 @@ pub struct Outcome {
     pub scores: Vec<(Arc<str>, f64)>,
 }
 
+/// A waiting signal as it is stored: the signal, its symbol by name, and its progress.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PendingRecord {
+    /// Its id among the waiting (order of arrival).
+    pub id: u64,
+    /// Who made it.
+    pub source: Arc<str>,
+    /// What kind of move it expects.
+    pub kind: SignalKind,
+    /// Its symbol's name.
+    pub symbol: Arc<str>,
+    /// When it was made.
+    pub time_ms: TimestampMs,
+    /// `long` or `short`.
+    pub direction: Direction,
+    /// 0..1, as made.
+    pub strength: f64,
+    /// 0..1, as made.
+    pub confidence: f64,
+    /// How long it is expected to hold, in ms.
+    pub horizon_ms: u64,
+    /// Its entry price, once known.
+    pub entry: Option<f64>,
+    /// Best return in its direction so far (from the bars' highs and lows).
+    pub favourable: f64,
+    /// Worst return in its direction so far.
+    pub adverse: f64,
+    /// Returns at the [`CHECKPOINTS`] reached so far.
+    pub path: [f64; 4],
+    /// How many checkpoints it has reached.
+    pub reached: usize,
+    /// The optimizers' scores of it.
+    pub scores: Vec<(Arc<str>, f64)>,
+}
+
 struct Pending {
     signal: Signal,
     symbol: Arc<str>,
@@ -92,8 +131,8 @@ struct Pending {
     path: [f64; 4],
     reached: usize,
     scores: Vec<(Arc<str>, f64)>,
-    /// Order of arrival, to drop the oldest when full.
-    seq: u64,
+    /// Order of arrival (drops the oldest when full), and the id of its stored row.
+    id: u64,
 }
 
 impl Pending {
@@ -107,6 +146,27 @@ impl Pending {
 
     fn ret(&self, entry: f64, price: f64) -> f64 {
         self.sign() * (price / entry - 1.0)
+    }
+
+    fn record(&self) -> PendingRecord {
+        let s = &self.signal;
+        PendingRecord {
+            id: self.id,
+            source: s.source.clone(),
+            kind: s.kind,
+            symbol: self.symbol.clone(),
+            time_ms: s.time,
+            direction: s.direction,
+            strength: s.strength,
+            confidence: s.confidence,
+            horizon_ms: s.horizon_ms,
+            entry: self.entry,
+            favourable: self.favourable,
+            adverse: self.adverse,
+            path: self.path,
+            reached: self.reached,
+            scores: self.scores.clone(),
+        }
     }
 
     /// Takes `bar` (its prices finite and positive) into account; the outcome once its horizon
@@ -166,22 +226,46 @@ pub struct OutcomeTracker {
     seq: u64,
     bars: u64,
     untracked: u64,
+    /// Ids of signals dropped while waiting, not yet taken by [`OutcomeTracker::take_dropped`].
+    dropped: Vec<u64>,
 }
 
 impl OutcomeTracker {
     /// Follows `signal` (its symbol named `symbol`), with the optimizers' `scores` of it;
-    /// `last_close` is its symbol's latest bar as (close time, close), if any. False when it
-    /// is not followed (neutral, or untracked: see the module).
+    /// `last_close` is its symbol's latest bar as (close time, close), if any. Its record
+    /// as made, or `None` when it is not followed (neutral, or untracked: see the module).
     pub fn track(
         &mut self,
         signal: &Signal,
         symbol: Arc<str>,
         last_close: Option<(TimestampMs, f64)>,
         scores: Vec<(Arc<str>, f64)>,
-    ) -> bool {
+    ) -> Option<PendingRecord> {
         if signal.direction == Direction::Neutral {
-            return false;
+            return None;
         }
+        let entry = last_close
+            .filter(|(time, close)| *time == signal.time && close.is_finite() && *close > 0.0)
+            .map(|(_, close)| close);
+        self.seq += 1;
+        let pending = Pending {
+            signal: signal.clone(),
+            symbol,
+            entry,
+            favourable: 0.0,
+            adverse: 0.0,
+            path: [0.0; 4],
+            reached: 0,
+            scores,
+            id: self.seq,
+        };
+        let record = pending.record();
+        self.admit(pending).then_some(record)
+    }
+
+    /// Takes `pending` in, within the bounds (see the module); false when it is untracked.
+    fn admit(&mut self, pending: Pending) -> bool {
+        let signal = &pending.signal;
         let waiting = self.per_source.get(&signal.source).copied().unwrap_or(0);
         if signal.horizon_ms > MAX_HORIZON_MS || waiting >= MAX_PENDING_PER_SOURCE {
             self.untracked += 1;
@@ -190,27 +274,68 @@ impl OutcomeTracker {
         if self.count == MAX_PENDING {
             self.drop_oldest();
         }
-        let entry = last_close
-            .filter(|(time, close)| *time == signal.time && close.is_finite() && *close > 0.0)
-            .map(|(_, close)| close);
-        self.seq += 1;
         *self.per_source.entry(signal.source.clone()).or_default() += 1;
         self.pending
             .entry(signal.symbol)
             .or_default()
-            .push_back(Pending {
-                signal: signal.clone(),
-                symbol,
-                entry,
-                favourable: 0.0,
-                adverse: 0.0,
-                path: [0.0; 4],
-                reached: 0,
-                scores,
-                seq: self.seq,
-            });
+            .push_back(pending);
         self.count += 1;
         true
+    }
+
+    /// Takes stored waiting signals back in (a restart), oldest id first, each symbol's id
+    /// from `symbol_id`; ids go on after the largest. The ids of those the bounds refuse are
+    /// among [`OutcomeTracker::take_dropped`]'s.
+    pub fn restore(
+        &mut self,
+        mut records: Vec<PendingRecord>,
+        mut symbol_id: impl FnMut(&str) -> SymbolId,
+    ) {
+        records.sort_by_key(|r| r.id);
+        for r in records {
+            self.seq = self.seq.max(r.id);
+            let pending = Pending {
+                signal: Signal {
+                    symbol: symbol_id(&r.symbol),
+                    time: r.time_ms,
+                    direction: r.direction,
+                    strength: r.strength,
+                    confidence: r.confidence,
+                    kind: r.kind,
+                    horizon_ms: r.horizon_ms,
+                    source: r.source,
+                },
+                symbol: r.symbol,
+                entry: r.entry,
+                favourable: r.favourable,
+                adverse: r.adverse,
+                path: r.path,
+                reached: r.reached,
+                scores: r.scores,
+                id: r.id,
+            };
+            let direction_known = pending.signal.direction != Direction::Neutral;
+            if !(direction_known && self.admit(pending)) {
+                self.dropped.push(r.id);
+            }
+        }
+    }
+
+    /// Every waiting signal's record with its progress, by id.
+    pub fn records(&self) -> Vec<PendingRecord> {
+        let mut out: Vec<PendingRecord> = self
+            .pending
+            .values()
+            .flatten()
+            .map(Pending::record)
+            .collect();
+        out.sort_by_key(|r| r.id);
+        out
+    }
+
+    /// The ids of the signals dropped while waiting since the last call (see the module).
+    pub fn take_dropped(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.dropped)
     }
 
     /// Counts a signal of `source` as no longer waiting.
@@ -228,12 +353,13 @@ impl OutcomeTracker {
         let oldest = self
             .pending
             .iter()
-            .filter_map(|(symbol, list)| list.front().map(|p| (p.seq, *symbol)))
+            .filter_map(|(symbol, list)| list.front().map(|p| (p.id, *symbol)))
             .min();
         if let Some((_, symbol)) = oldest
             && let Some(p) = self.pending.get_mut(&symbol).and_then(VecDeque::pop_front)
         {
             self.release(&p.signal.source);
+            self.dropped.push(p.id);
             self.untracked += 1;
         }
     }
@@ -246,20 +372,22 @@ impl OutcomeTracker {
                 let due = p.signal.time.saturating_add(p.signal.horizon_ms as i64);
                 let keep = due.saturating_add(GRACE_MS) >= now;
                 if !keep {
-                    gone.push(p.signal.source.clone());
+                    gone.push((p.signal.source.clone(), p.id));
                 }
                 keep
             });
         }
-        for source in gone {
+        for (source, id) in gone {
             self.release(&source);
+            self.dropped.push(id);
             self.untracked += 1;
         }
         self.pending.retain(|_, list| !list.is_empty());
     }
 
-    /// Takes a closed bar into account; the outcomes it completes, oldest signal first.
-    pub fn on_bar(&mut self, bar: &Bar) -> Vec<Outcome> {
+    /// Takes a closed bar into account; the outcomes it completes with their signals' ids,
+    /// oldest signal first.
+    pub fn on_bar(&mut self, bar: &Bar) -> Vec<(u64, Outcome)> {
         self.bars += 1;
         if self.bars.is_multiple_of(SWEEP_EVERY) {
             self.sweep(bar.close_time());
@@ -277,7 +405,7 @@ impl OutcomeTracker {
         let mut finished = Vec::new();
         list.retain_mut(|p| match p.on_bar(bar) {
             Some(outcome) => {
-                done.push(outcome);
+                done.push((p.id, outcome));
                 finished.push(p.signal.source.clone());
                 false
             }
@@ -332,12 +460,15 @@ mod tests {
     #[test]
     fn a_long_is_scored_at_its_horizon_with_its_excursions_and_path() {
         let mut t = OutcomeTracker::default();
-        assert!(t.track(
-            &signal(Direction::Long, 240_000),
-            "BTCUSDT".into(),
-            Some((60_000, 100.0)),
-            vec![("opt".into(), 0.9)]
-        ));
+        assert!(
+            t.track(
+                &signal(Direction::Long, 240_000),
+                "BTCUSDT".into(),
+                Some((60_000, 100.0)),
+                vec![("opt".into(), 0.9)]
+            )
+            .is_some()
+        );
         // A bar already under way when the signal was made does not count.
         assert!(t.on_bar(&bar(0, 200.0, 1.0, 150.0)).is_empty());
         assert!(t.on_bar(&bar(60_000, 103.0, 97.0, 101.0)).is_empty());
@@ -345,7 +476,7 @@ mod tests {
         assert!(t.on_bar(&bar(180_000, 102.0, 95.0, 96.0)).is_empty());
         let done = t.on_bar(&bar(240_000, 99.0, 96.0, 98.0));
         assert_eq!(done.len(), 1);
-        let o = &done[0];
+        let o = &done[0].1;
         assert!((o.realized_return - -0.02).abs() < 1e-12);
         assert!(!o.hit);
         assert!((o.max_favourable - 0.04).abs() < 1e-12);
@@ -368,7 +499,7 @@ mod tests {
             Some((60_000, 100.0)),
             Vec::new(),
         );
-        let o = &t.on_bar(&bar(60_000, 101.0, 90.0, 95.0))[0];
+        let o = &t.on_bar(&bar(60_000, 101.0, 90.0, 95.0))[0].1;
         assert!((o.realized_return - 0.05).abs() < 1e-12);
         assert!(o.hit);
         assert!((o.max_favourable - 0.10).abs() < 1e-12);
@@ -387,7 +518,7 @@ mod tests {
         );
         let mut b = bar(60_000, 103.0, 99.0, 102.0);
         b.open = 100.0;
-        let o = &t.on_bar(&b)[0];
+        let o = &t.on_bar(&b)[0].1;
         assert_eq!(o.entry_price, 100.0);
         assert!((o.realized_return - 0.02).abs() < 1e-12);
         // A bar with a broken price is skipped.
@@ -404,18 +535,24 @@ mod tests {
     #[test]
     fn untrackable_signals_are_counted_and_floods_are_bounded() {
         let mut t = OutcomeTracker::default();
-        assert!(!t.track(
-            &signal(Direction::Neutral, 60_000),
-            "X".into(),
-            None,
-            vec![]
-        ));
-        assert!(!t.track(
-            &signal(Direction::Long, MAX_HORIZON_MS + 1),
-            "X".into(),
-            Some((60_000, 1.0)),
-            vec![]
-        ));
+        assert!(
+            t.track(
+                &signal(Direction::Neutral, 60_000),
+                "X".into(),
+                None,
+                vec![]
+            )
+            .is_none()
+        );
+        assert!(
+            t.track(
+                &signal(Direction::Long, MAX_HORIZON_MS + 1),
+                "X".into(),
+                Some((60_000, 1.0)),
+                vec![]
+            )
+            .is_none()
+        );
         assert_eq!(
             t.untracked(),
             1,
@@ -443,5 +580,76 @@ mod tests {
             t.on_bar(&other);
         }
         assert_eq!(t.pending(), 0);
+    }
+
+    #[test]
+    fn a_signal_written_out_and_taken_back_in_ends_as_if_never_interrupted() {
+        let bars = [
+            bar(60_000, 103.0, 97.0, 101.0),
+            bar(120_000, 104.0, 99.0, 102.0),
+            bar(180_000, 102.0, 95.0, 96.0),
+            bar(240_000, 99.0, 96.0, 98.0),
+        ];
+        let track = |t: &mut OutcomeTracker| {
+            t.track(
+                &signal(Direction::Long, 240_000),
+                "BTCUSDT".into(),
+                Some((60_000, 100.0)),
+                vec![("opt".into(), 0.9)],
+            )
+        };
+        let mut straight = OutcomeTracker::default();
+        track(&mut straight);
+        let mut expected = Vec::new();
+        for b in &bars {
+            expected.extend(straight.on_bar(b));
+        }
+        let mut before = OutcomeTracker::default();
+        let made = track(&mut before).expect("followed");
+        assert_eq!(made.reached, 0);
+        before.on_bar(&bars[0]);
+        before.on_bar(&bars[1]);
+        // Through JSON, as the store keeps it.
+        let stored: Vec<PendingRecord> =
+            serde_json::from_str(&serde_json::to_string(&before.records()).unwrap()).unwrap();
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].reached, 2);
+        let mut after = OutcomeTracker::default();
+        after.restore(stored, |name| {
+            assert_eq!(name, "BTCUSDT");
+            0
+        });
+        assert_eq!(after.pending(), 1);
+        let mut got = Vec::new();
+        for b in &bars[2..] {
+            got.extend(after.on_bar(b));
+        }
+        assert_eq!(got, expected);
+        assert!(after.take_dropped().is_empty());
+        // New signals take ids after the restored ones.
+        assert_eq!(track(&mut after).map(|r| r.id), Some(made.id + 1));
+    }
+
+    #[test]
+    fn signals_dropped_while_waiting_are_named_by_id() {
+        let mut t = OutcomeTracker::default();
+        let first = t
+            .track(&signal(Direction::Long, 60_000), "X".into(), None, vec![])
+            .unwrap();
+        let mut other = bar(0, 1.0, 1.0, 1.0);
+        other.symbol = 1;
+        other.open_time = 3 * 86_400_000;
+        for _ in 0..SWEEP_EVERY {
+            t.on_bar(&other);
+        }
+        assert_eq!(t.take_dropped(), vec![first.id]);
+        assert!(t.take_dropped().is_empty());
+        // A stored neutral signal (a damaged row) is not taken in, and named.
+        let mut bad = first.clone();
+        bad.id = 7;
+        bad.direction = Direction::Neutral;
+        t.restore(vec![bad], |_| 0);
+        assert_eq!(t.pending(), 0);
+        assert_eq!(t.take_dropped(), vec![7]);
     }
 }

@@ -427,7 +427,9 @@ pub struct QualityBoard {
     windows: BTreeMap<Key, Window>,
     /// Each optimizer's latest (score, return) pairs and when it last scored.
     optimizers: BTreeMap<Arc<str>, (Pairs, u64)>,
+    /// Outcomes taken in, [`QualityBoard::restore`]'s among them.
     resolved: u64,
+    restored: u64,
 }
 
 /// What taking an outcome in did to the board.
@@ -498,9 +500,18 @@ impl QualityBoard {
             .collect()
     }
 
-    /// Outcomes taken in since the start.
+    /// Takes in stored outcomes, oldest first, as a restart's starting point; they are not
+    /// counted among [`QualityBoard::resolved`].
+    pub fn restore(&mut self, outcomes: &[Outcome]) {
+        for o in outcomes {
+            self.add(o);
+        }
+        self.restored += outcomes.len() as u64;
+    }
+
+    /// Outcomes taken in since the start (not those restored).
     pub fn resolved(&self) -> u64 {
-        self.resolved
+        self.resolved - self.restored
     }
 }
 

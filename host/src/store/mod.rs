@@ -63,6 +63,11 @@ const MIGRATIONS: Migrations = migrations!(
             include_str!("../../migrations/sqlite/0008_signal_outcomes.sql"),
             include_str!("../../migrations/postgres/0008_signal_outcomes.sql"),
         ),
+        (
+            9,
+            include_str!("../../migrations/sqlite/0009_signal_pending.sql"),
+            include_str!("../../migrations/postgres/0009_signal_pending.sql"),
+        ),
     ]
 );
 
@@ -179,6 +184,9 @@ impl std::fmt::Debug for Store {
         write!(f, "Store({kind})")
     }
 }
+
+/// Deletes a waiting signal's row, by id.
+const DELETE_PENDING_SIGNAL: &str = "DELETE FROM signal_pending WHERE id = $1";
 
 /// Runs the same code, statements included, on whichever pool the store has.
 macro_rules! on_pool {
@@ -432,7 +440,10 @@ impl Store {
                         .await
                         .map_err(db("storing an equity sample"))?;
                     }
-                    JournalEntry::SignalOutcome(o) => {
+                    JournalEntry::SignalOutcome {
+                        pending,
+                        outcome: o,
+                    } => {
                         let scores = serde_json::to_string(&o.scores)
                             .map_err(|e| StoreError::Schema(format!("signal scores: {e}")))?;
                         sqlx::query("INSERT INTO signal_outcomes (source, kind, symbol, time_ms, direction, strength, confidence, horizon_ms, entry_price, exit_price, exit_time_ms, realized_return, hit, max_adverse, max_favourable, return_q1, return_q2, return_q3, scores) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)")
@@ -458,6 +469,31 @@ impl Store {
                         .execute(&mut *tx)
                         .await
                         .map_err(db("storing a signal's outcome"))?;
+                        sqlx::query(DELETE_PENDING_SIGNAL)
+                            .bind(i64::try_from(*pending).unwrap_or(i64::MAX))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db("removing a signal that waited"))?;
+                    }
+                    JournalEntry::SignalPending(record) => {
+                        let state =
+                            serde_json::to_string(record).map_err(|e| StoreError::Corrupt {
+                                table: "signal_pending",
+                                detail: e.to_string(),
+                            })?;
+                        sqlx::query("INSERT INTO signal_pending (id, state) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET state = excluded.state")
+                        .bind(i64::try_from(record.id).unwrap_or(i64::MAX))
+                        .bind(state)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db("storing a waiting signal"))?;
+                    }
+                    JournalEntry::SignalDropped(id) => {
+                        sqlx::query(DELETE_PENDING_SIGNAL)
+                            .bind(i64::try_from(*id).unwrap_or(i64::MAX))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db("removing a signal no longer followed"))?;
                     }
                     JournalEntry::Removed { deployment } => {
                         for sql in [
