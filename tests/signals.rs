@@ -1157,18 +1157,25 @@ fn signals_waiting_at_a_stop_are_followed_on_after_the_restart() {
         after["pending"].as_u64().unwrap(),
         "the rows of resolved signals are gone"
     );
-    // The board went on from the stored outcomes: a window not yet full holds both runs'.
-    let stored_by_source = |source: &str| {
-        query(&url, OUTCOMES)
-            .iter()
-            .filter(|r| r.0 == source)
-            .count() as u64
-    };
-    for q in after["sources"].as_array().unwrap() {
-        let n = q["signals"].as_u64().unwrap();
-        if n < 500 {
-            assert_eq!(n, stored_by_source(q["source"].as_str().unwrap()), "{q}");
-        }
+    // The board went on from the stored outcomes: each window holds its source's latest 500
+    // stored, those of the run before the stop among them.
+    const BY_ID: &str = "SELECT source, kind, time_ms, direction, entry_price, exit_price, \
+         exit_time_ms, realized_return, max_adverse, max_favourable, return_q1, return_q2, \
+         return_q3 FROM signal_outcomes ORDER BY id";
+    let stored = query(&url, BY_ID);
+    let sources = after["sources"].as_array().unwrap();
+    assert!(!sources.is_empty(), "{after}");
+    for q in sources {
+        let of_source: Vec<&Row> = stored.iter().filter(|r| r.0 == q["source"]).collect();
+        let window = &of_source[of_source.len().saturating_sub(500)..];
+        let hits = window.iter().filter(|r| r.7 > 0.0).count();
+        assert_eq!(q["signals"].as_u64(), Some(window.len() as u64), "{q}");
+        assert_eq!(q["hits"].as_u64(), Some(hits as u64), "{q}");
+        assert_eq!(q["first_ms"].as_i64(), Some(window[0].2), "{q}");
+        assert!(
+            window[0].2 < split_ms,
+            "the window reaches before the stop: {q}"
+        );
     }
 
     // The signals made before the stop end as an uninterrupted run's, none twice.
@@ -1219,6 +1226,7 @@ async fn signal_store_round_trip(store: &stratbox::store::Store, url: &str) {
         adverse: -0.003,
         path: [0.001, 0.0, 0.0, 0.0],
         reached,
+        seen_to_ms: 60_000 * (id + reached as u64) as i64,
         scores: vec![("opt".into(), 0.25)],
     };
     let outcome = |source: &str, time_ms: i64, scored: bool| Outcome {
@@ -1250,23 +1258,24 @@ async fn signal_store_round_trip(store: &stratbox::store::Store, url: &str) {
     // Progress at a stop replaces the row as made; an outcome and a drop remove theirs.
     entries.push(JournalEntry::SignalPending(Box::new(pending(2, 3))));
     entries.push(JournalEntry::SignalOutcome {
-        pending: 1,
+        pending_id: 1,
         outcome: Box::new(outcome("host:trend", 1, false)),
     });
     entries.push(JournalEntry::SignalDropped(3));
     // 501 more of one source, 3 of another with scores.
     entries.extend((2..=502).map(|t| JournalEntry::SignalOutcome {
-        pending: 1_000 + t as u64,
+        pending_id: 1_000 + t as u64,
         outcome: Box::new(outcome("host:trend", t, false)),
     }));
     entries.extend((0..3).map(|t| JournalEntry::SignalOutcome {
-        pending: 5_000 + t as u64,
+        pending_id: 5_000 + t as u64,
         outcome: Box::new(outcome("opt-source", 10_000 + t, true)),
     }));
     store.apply(&entries).await.unwrap();
-    let (records, problems) = store.pending_signals().await.unwrap();
-    assert!(problems.is_empty(), "{problems:?}");
-    assert_eq!(records, vec![pending(2, 3)]);
+    let stored = store.pending_signals().await.unwrap();
+    assert!(stored.problems.is_empty(), "{:?}", stored.problems);
+    assert_eq!(stored.records, vec![pending(2, 3)]);
+    assert_eq!(stored.largest_id, 2);
     let recent = store.recent_signal_outcomes().await.unwrap();
     assert_eq!(
         recent.len(),
@@ -1281,12 +1290,17 @@ async fn signal_store_round_trip(store: &stratbox::store::Store, url: &str) {
         .await
         .unwrap();
     corrupt_pending_row(url, 9).await;
-    let (records, problems) = store.pending_signals().await.unwrap();
-    assert_eq!(records, vec![pending(2, 3)]);
-    assert_eq!(problems.len(), 1);
-    assert!(problems[0].contains("signal_pending row 9"), "{problems:?}");
-    let (_, again) = store.pending_signals().await.unwrap();
-    assert_eq!(again, problems, "the damaged row is kept");
+    let stored = store.pending_signals().await.unwrap();
+    assert_eq!(stored.records, vec![pending(2, 3)]);
+    assert_eq!(stored.problems.len(), 1);
+    assert!(
+        stored.problems[0].contains("signal_pending row 9"),
+        "{:?}",
+        stored.problems
+    );
+    assert_eq!(stored.largest_id, 9, "new ids go past the damaged row's");
+    let again = store.pending_signals().await.unwrap();
+    assert_eq!(again.problems, stored.problems, "the damaged row is kept");
 }
 
 /// Overwrites waiting signal `id`'s stored state with text that is not one.

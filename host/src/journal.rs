@@ -166,7 +166,7 @@ pub enum JournalEntry {
     /// A signal's horizon passed: the signal with what became of it; it waits no longer.
     SignalOutcome {
         /// Its id while it waited.
-        pending: u64,
+        pending_id: u64,
         /// The signal with what became of it.
         outcome: Box<crate::signals::outcome::Outcome>,
     },

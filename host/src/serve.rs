@@ -785,30 +785,33 @@ async fn restore(engine: &mut Engine, store: &Store, config: &ServiceConfig) {
 /// starts their quality from the stored outcomes. What cannot be read is logged and left in
 /// the store as it is.
 async fn restore_signals(engine: &mut Engine, store: &Store) {
-    let pending = match store.pending_signals().await {
-        Ok((records, problems)) => {
-            for problem in problems {
-                tracing::error!("a waiting signal not restored: {problem}");
-            }
-            records
+    let stored = store.pending_signals().await.unwrap_or_else(|e| {
+        tracing::error!("waiting signals not restored: {e}");
+        // New ids beyond any a store of this service could hold, so that no stored row is
+        // overwritten: a thousand per millisecond of the wall clock.
+        let wall_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        crate::store::StoredPending {
+            largest_id: wall_ms.saturating_mul(1_000),
+            ..Default::default()
         }
-        Err(e) => {
-            tracing::error!("waiting signals not restored: {e}");
-            Vec::new()
-        }
-    };
+    });
+    for problem in &stored.problems {
+        tracing::error!("a waiting signal not restored: {problem}");
+    }
     let outcomes = store.recent_signal_outcomes().await.unwrap_or_else(|e| {
         tracing::error!("signal quality not restored (it starts empty): {e}");
         Vec::new()
     });
-    if !(pending.is_empty() && outcomes.is_empty()) {
+    if !(stored.records.is_empty() && outcomes.is_empty()) {
         tracing::info!(
-            pending = pending.len(),
+            pending = stored.records.len(),
             outcomes = outcomes.len(),
             "signals restored"
         );
     }
-    engine.restore_signals(pending, &outcomes);
+    engine.restore_signals(stored.records, stored.largest_id, &outcomes);
 }
 
 /// Restores a restored deployment's balances, positions and open orders, if it has traded.

@@ -6,3 +6,5 @@ CREATE TABLE signal_pending (
     id INTEGER PRIMARY KEY,
     state TEXT NOT NULL
 );
+-- A restart reads each source x kind x symbol's latest outcomes back (its rolling quality).
+CREATE INDEX signal_outcomes_by_key ON signal_outcomes (source, kind, symbol, id);

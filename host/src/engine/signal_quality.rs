@@ -96,7 +96,7 @@ impl Engine {
 
     /// Takes `bar` into the waiting signals' outcomes; journals and scores those it completes.
     pub(super) fn resolve_signals(&mut self, bar: &Bar) {
-        for (pending, outcome) in self.signal_quality.outcomes.on_bar(bar) {
+        for (pending_id, outcome) in self.signal_quality.outcomes.on_bar(bar) {
             let added = self.signal_quality.board.add(&outcome);
             if let Some(m) = &self.metrics {
                 m.signals.record(&added.quality);
@@ -111,7 +111,7 @@ impl Engine {
             }
             view.set_quality(added.quality);
             self.env.journal.record(JournalEntry::SignalOutcome {
-                pending,
+                pending_id,
                 outcome: Box::new(outcome),
             });
         }
@@ -132,14 +132,20 @@ impl Engine {
     }
 
     /// A restart: follows the stored waiting signals on (their symbols added to the market
-    /// if it does not know them yet) and starts the quality board, the metrics and what
-    /// guests read through `conditions` from the stored `outcomes` (oldest first).
-    pub fn restore_signals(&mut self, pending: Vec<PendingRecord>, outcomes: &[Outcome]) {
+    /// if it does not know them yet; new signals' ids after `used_ids`) and starts the quality
+    /// board, the metrics and what guests read through `conditions` from the stored
+    /// `outcomes` (oldest first).
+    pub fn restore_signals(
+        &mut self,
+        pending: Vec<PendingRecord>,
+        used_ids: u64,
+        outcomes: &[Outcome],
+    ) {
         {
             let mut market = self.env.market_mut();
             self.signal_quality
                 .outcomes
-                .restore(pending, |name| market.add_symbol(name));
+                .restore(pending, used_ids, |name| market.add_symbol(name));
         }
         self.journal_dropped_signals();
         let board = &mut self.signal_quality.board;
@@ -148,7 +154,7 @@ impl Engine {
         let mut view = self.env.signals_mut();
         for quality in qualities {
             if let Some(m) = &self.metrics {
-                m.signals.record(&quality);
+                m.signals.show(&quality);
             }
             view.set_quality(quality);
         }

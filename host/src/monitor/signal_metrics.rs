@@ -75,12 +75,13 @@ impl SignalMetrics {
 
     /// Takes in one more outcome of `quality`'s key, and the key's quality after it.
     pub fn record(&self, quality: &Quality) {
-        let labels = SignalLabels {
-            source: quality.source.to_string(),
-            kind: quality.kind.as_str().to_string(),
-            symbol: quality.symbol.to_string(),
-        };
-        self.outcomes.get_or_create(&labels).inc();
+        self.outcomes.get_or_create(&labels(quality)).inc();
+        self.show(quality);
+    }
+
+    /// Shows `quality` (its key's gauges), no outcome counted: a restart's starting point.
+    pub fn show(&self, quality: &Quality) {
+        let labels = labels(quality);
         self.hit_rate.get_or_create(&labels).set(quality.hit_rate);
         self.mean_return
             .get_or_create(&labels)
@@ -93,5 +94,14 @@ impl SignalMetrics {
                 self.ic.remove(&labels);
             }
         }
+    }
+}
+
+/// The labels of `quality`'s source x kind x symbol.
+fn labels(quality: &Quality) -> SignalLabels {
+    SignalLabels {
+        source: quality.source.to_string(),
+        kind: quality.kind.as_str().to_string(),
+        symbol: quality.symbol.to_string(),
     }
 }

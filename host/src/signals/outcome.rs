@@ -12,11 +12,15 @@
 //! Neutral signals predict no direction and are not followed. Untracked (counted): a horizon
 //! beyond [`MAX_HORIZON_MS`], a source with [`MAX_PENDING_PER_SOURCE`] signals waiting, the
 //! oldest when [`MAX_PENDING`] wait, and one still waiting a day after its horizon (its symbol
-//! stopped trading). Bars with a non-finite or non-positive price are skipped.
+//! stopped trading; a bar closing that late reads no outcome). Bars with a non-finite or
+//! non-positive price are skipped.
 //!
 //! A waiting signal can be written out as a [`PendingRecord`] (its symbol by name, its
 //! progress so far) and taken back in by [`OutcomeTracker::restore`], so that a restart follows
-//! it on: each has an id, unique among the waiting, that names its stored row.
+//! it on: each has an id, unique among the waiting, that names its stored row. A restored
+//! signal goes on only if the first new bar of its symbol is the one right after the last it
+//! took in (the bars between would be missing from its excursions and path); else it is
+//! dropped, untracked. Bars it has already taken in are passed over.
 
 use crate::model::{Bar, Direction, Signal, SignalKind, SymbolId, TimestampMs};
 use serde::{Deserialize, Serialize};
@@ -117,6 +121,9 @@ pub struct PendingRecord {
     pub path: [f64; 4],
     /// How many checkpoints it has reached.
     pub reached: usize,
+    /// Close time of the last bar of its symbol it took in (its symbol's latest close when it
+    /// was made, else its own time).
+    pub seen_to_ms: TimestampMs,
     /// The optimizers' scores of it.
     pub scores: Vec<(Arc<str>, f64)>,
 }
@@ -133,6 +140,10 @@ struct Pending {
     scores: Vec<(Arc<str>, f64)>,
     /// Order of arrival (drops the oldest when full), and the id of its stored row.
     id: u64,
+    /// Close time of the last bar of its symbol taken in.
+    seen_to: TimestampMs,
+    /// Restored: the open time the next bar of its symbol must have to go on.
+    resume_at: Option<TimestampMs>,
 }
 
 impl Pending {
@@ -165,13 +176,24 @@ impl Pending {
             adverse: self.adverse,
             path: self.path,
             reached: self.reached,
+            seen_to_ms: self.seen_to,
             scores: self.scores.clone(),
         }
+    }
+
+    /// Whether `now` is more than [`GRACE_MS`] past its horizon: too late to read it.
+    fn expired_at(&self, now: TimestampMs) -> bool {
+        let due = self
+            .signal
+            .time
+            .saturating_add(self.signal.horizon_ms as i64);
+        now > due.saturating_add(GRACE_MS)
     }
 
     /// Takes `bar` (its prices finite and positive) into account; the outcome once its horizon
     /// has passed.
     fn on_bar(&mut self, bar: &Bar) -> Option<Outcome> {
+        self.seen_to = bar.close_time();
         if bar.open_time < self.signal.time {
             return None;
         }
@@ -247,6 +269,7 @@ impl OutcomeTracker {
         let entry = last_close
             .filter(|(time, close)| *time == signal.time && close.is_finite() && *close > 0.0)
             .map(|(_, close)| close);
+        let seen_to = last_close.map_or(signal.time, |(time, _)| time);
         self.seq += 1;
         let pending = Pending {
             signal: signal.clone(),
@@ -258,6 +281,8 @@ impl OutcomeTracker {
             reached: 0,
             scores,
             id: self.seq,
+            seen_to,
+            resume_at: None,
         };
         let record = pending.record();
         self.admit(pending).then_some(record)
@@ -284,13 +309,16 @@ impl OutcomeTracker {
     }
 
     /// Takes stored waiting signals back in (a restart), oldest id first, each symbol's id
-    /// from `symbol_id`; ids go on after the largest. The ids of those the bounds refuse are
-    /// among [`OutcomeTracker::take_dropped`]'s.
+    /// from `symbol_id`; new ids go on after `used_ids` (the largest id stored, readable or
+    /// not) and the records'. The ids of those the bounds refuse are among
+    /// [`OutcomeTracker::take_dropped`]'s.
     pub fn restore(
         &mut self,
         mut records: Vec<PendingRecord>,
+        used_ids: u64,
         mut symbol_id: impl FnMut(&str) -> SymbolId,
     ) {
+        self.seq = self.seq.max(used_ids);
         records.sort_by_key(|r| r.id);
         for r in records {
             self.seq = self.seq.max(r.id);
@@ -313,6 +341,8 @@ impl OutcomeTracker {
                 reached: r.reached,
                 scores: r.scores,
                 id: r.id,
+                seen_to: r.seen_to_ms,
+                resume_at: Some(r.seen_to_ms),
             };
             let direction_known = pending.signal.direction != Direction::Neutral;
             if !(direction_known && self.admit(pending)) {
@@ -358,8 +388,15 @@ impl OutcomeTracker {
         if let Some((_, symbol)) = oldest
             && let Some(p) = self.pending.get_mut(&symbol).and_then(VecDeque::pop_front)
         {
-            self.release(&p.signal.source);
-            self.dropped.push(p.id);
+            self.untrack(vec![(p.signal.source, p.id)]);
+        }
+    }
+
+    /// Counts the `(source, id)` signals, taken out while waiting, as untracked and dropped.
+    fn untrack(&mut self, gone: Vec<(Arc<str>, u64)>) {
+        for (source, id) in gone {
+            self.release(&source);
+            self.dropped.push(id);
             self.untracked += 1;
         }
     }
@@ -369,19 +406,14 @@ impl OutcomeTracker {
         let mut gone = Vec::new();
         for list in self.pending.values_mut() {
             list.retain(|p| {
-                let due = p.signal.time.saturating_add(p.signal.horizon_ms as i64);
-                let keep = due.saturating_add(GRACE_MS) >= now;
-                if !keep {
+                let expired = p.expired_at(now);
+                if expired {
                     gone.push((p.signal.source.clone(), p.id));
                 }
-                keep
+                !expired
             });
         }
-        for (source, id) in gone {
-            self.release(&source);
-            self.dropped.push(id);
-            self.untracked += 1;
-        }
+        self.untrack(gone);
         self.pending.retain(|_, list| !list.is_empty());
     }
 
@@ -403,17 +435,36 @@ impl OutcomeTracker {
         };
         let mut done = Vec::new();
         let mut finished = Vec::new();
-        list.retain_mut(|p| match p.on_bar(bar) {
-            Some(outcome) => {
-                done.push((p.id, outcome));
-                finished.push(p.signal.source.clone());
-                false
+        let mut gone = Vec::new();
+        list.retain_mut(|p| {
+            if let Some(at) = p.resume_at {
+                if bar.close_time() <= p.seen_to {
+                    // Taken in before the restart.
+                    return true;
+                }
+                p.resume_at = None;
+                if bar.open_time != at {
+                    gone.push((p.signal.source.clone(), p.id));
+                    return false;
+                }
             }
-            None => true,
+            if p.expired_at(bar.close_time()) {
+                gone.push((p.signal.source.clone(), p.id));
+                return false;
+            }
+            match p.on_bar(bar) {
+                Some(outcome) => {
+                    done.push((p.id, outcome));
+                    finished.push(p.signal.source.clone());
+                    false
+                }
+                None => true,
+            }
         });
         for source in finished {
             self.release(&source);
         }
+        self.untrack(gone);
         done
     }
 
@@ -615,7 +666,7 @@ mod tests {
         assert_eq!(stored.len(), 1);
         assert_eq!(stored[0].reached, 2);
         let mut after = OutcomeTracker::default();
-        after.restore(stored, |name| {
+        after.restore(stored, 0, |name| {
             assert_eq!(name, "BTCUSDT");
             0
         });
@@ -648,8 +699,62 @@ mod tests {
         let mut bad = first.clone();
         bad.id = 7;
         bad.direction = Direction::Neutral;
-        t.restore(vec![bad], |_| 0);
+        t.restore(vec![bad], 0, |_| 0);
         assert_eq!(t.pending(), 0);
         assert_eq!(t.take_dropped(), vec![7]);
+    }
+
+    #[test]
+    fn a_restored_signal_goes_on_only_from_the_bar_after_the_last_it_saw() {
+        let made = |t: &mut OutcomeTracker| {
+            t.track(
+                &signal(Direction::Long, 240_000),
+                "BTCUSDT".into(),
+                Some((60_000, 100.0)),
+                Vec::new(),
+            );
+            t.on_bar(&bar(60_000, 101.0, 99.0, 100.5));
+            t.records()
+        };
+        let mut before = OutcomeTracker::default();
+        let stored = made(&mut before);
+        assert_eq!(stored[0].seen_to_ms, 120_000);
+        // The bar it saw again is passed over; the next one carries it on.
+        let mut again = OutcomeTracker::default();
+        again.restore(stored.clone(), 0, |_| 0);
+        assert!(again.on_bar(&bar(60_000, 101.0, 99.0, 100.5)).is_empty());
+        assert!(again.on_bar(&bar(120_000, 101.0, 99.0, 100.5)).is_empty());
+        assert_eq!((again.pending(), again.untracked()), (1, 0));
+        // A bar missed while the service was down: dropped, not read from what is left.
+        let mut gap = OutcomeTracker::default();
+        gap.restore(stored, 5, |_| 0);
+        assert!(gap.on_bar(&bar(180_000, 101.0, 99.0, 100.5)).is_empty());
+        assert_eq!((gap.pending(), gap.untracked()), (0, 1));
+        assert_eq!(gap.take_dropped(), vec![1]);
+        // Ids go on after the largest stored.
+        let next = gap
+            .track(&signal(Direction::Long, 60_000), "X".into(), None, vec![])
+            .unwrap();
+        assert_eq!(next.id, 6);
+    }
+
+    #[test]
+    fn a_bar_a_day_past_the_horizon_reads_no_outcome() {
+        let mut t = OutcomeTracker::default();
+        let made = t
+            .track(
+                &signal(Direction::Long, 60_000),
+                "BTCUSDT".into(),
+                Some((60_000, 100.0)),
+                Vec::new(),
+            )
+            .unwrap();
+        // The symbol's next bar comes two days later.
+        assert!(
+            t.on_bar(&bar(2 * 86_400_000, 101.0, 99.0, 100.5))
+                .is_empty()
+        );
+        assert_eq!((t.pending(), t.untracked()), (0, 1));
+        assert_eq!(t.take_dropped(), vec![made.id]);
     }
 }

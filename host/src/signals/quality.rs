@@ -427,9 +427,10 @@ pub struct QualityBoard {
     windows: BTreeMap<Key, Window>,
     /// Each optimizer's latest (score, return) pairs and when it last scored.
     optimizers: BTreeMap<Arc<str>, (Pairs, u64)>,
-    /// Outcomes taken in, [`QualityBoard::restore`]'s among them.
+    /// Outcomes taken in, restored ones included: the clock of the windows' `last_seen`.
+    clock: u64,
+    /// Outcomes taken in by [`QualityBoard::add`].
     resolved: u64,
-    restored: u64,
 }
 
 /// What taking an outcome in did to the board.
@@ -445,7 +446,13 @@ impl QualityBoard {
     /// the window's last refresh, every [`REFRESH_EVERY`] outcomes).
     pub fn add(&mut self, outcome: &Outcome) -> Added {
         self.resolved += 1;
-        let now = self.resolved;
+        self.take_in(outcome)
+    }
+
+    /// Takes `outcome` into its key's window and its optimizers' pairs.
+    fn take_in(&mut self, outcome: &Outcome) -> Added {
+        self.clock += 1;
+        let now = self.clock;
         for (optimizer, score) in &outcome.scores {
             if !self.optimizers.contains_key(optimizer)
                 && self.optimizers.len() >= MAX_OPTIMIZERS
@@ -504,14 +511,13 @@ impl QualityBoard {
     /// counted among [`QualityBoard::resolved`].
     pub fn restore(&mut self, outcomes: &[Outcome]) {
         for o in outcomes {
-            self.add(o);
+            self.take_in(o);
         }
-        self.restored += outcomes.len() as u64;
     }
 
     /// Outcomes taken in since the start (not those restored).
     pub fn resolved(&self) -> u64 {
-        self.resolved - self.restored
+        self.resolved
     }
 }
 

@@ -205,6 +205,7 @@ mod signals;
 pub use history::{EquityPoint, HistoryQuery, MAX_PAGE, OrderRow, Page};
 pub use operators::{AuditRow, TokenRow};
 pub use registry::{ModelVersion, NewModelVersion};
+pub use signals::StoredPending;
 
 impl Store {
     /// Opens (creating a SQLite file if needed) the database at `url` and applies pending
@@ -441,7 +442,7 @@ impl Store {
                         .map_err(db("storing an equity sample"))?;
                     }
                     JournalEntry::SignalOutcome {
-                        pending,
+                        pending_id,
                         outcome: o,
                     } => {
                         let scores = serde_json::to_string(&o.scores)
@@ -470,7 +471,7 @@ impl Store {
                         .await
                         .map_err(db("storing a signal's outcome"))?;
                         sqlx::query(DELETE_PENDING_SIGNAL)
-                            .bind(i64::try_from(*pending).unwrap_or(i64::MAX))
+                            .bind(i64::try_from(*pending_id).unwrap_or(i64::MAX))
                             .execute(&mut *tx)
                             .await
                             .map_err(db("removing a signal that waited"))?;

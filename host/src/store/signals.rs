@@ -61,25 +61,44 @@ impl Store {
     }
 }
 
+/// The waiting signals a store holds.
+#[derive(Debug, Default)]
+pub struct StoredPending {
+    /// Those that could be read, by id.
+    pub records: Vec<PendingRecord>,
+    /// What could not be read, by row (left in the store as it is).
+    pub problems: Vec<String>,
+    /// The largest id stored, readable or not: new signals' ids go on after it.
+    pub largest_id: u64,
+}
+
 impl Store {
     /// The signals waiting for their horizon, by id; a row that cannot be read is left as it
     /// is and named among the problems.
-    pub async fn pending_signals(&self) -> Result<(Vec<PendingRecord>, Vec<String>), StoreError> {
+    pub async fn pending_signals(&self) -> Result<StoredPending, StoreError> {
         let rows: Vec<(i64, String)> = on_pool!(self, |pool| {
             sqlx::query_as("SELECT id, state FROM signal_pending ORDER BY id")
                 .fetch_all(pool)
                 .await
         })
         .map_err(db("reading the waiting signals"))?;
-        let (mut records, mut problems) = (Vec::new(), Vec::new());
+        let mut stored = StoredPending {
+            records: Vec::new(),
+            problems: Vec::new(),
+            largest_id: rows.iter().map(|(id, _)| *id).max().unwrap_or(0).max(0) as u64,
+        };
         for (id, state) in rows {
             match serde_json::from_str::<PendingRecord>(&state) {
-                Ok(r) if i64::try_from(r.id) == Ok(id) => records.push(r),
-                Ok(r) => problems.push(format!("signal_pending row {id} holds id {}", r.id)),
-                Err(e) => problems.push(format!("signal_pending row {id}: {e}")),
+                Ok(r) if i64::try_from(r.id) == Ok(id) => stored.records.push(r),
+                Ok(r) => stored
+                    .problems
+                    .push(format!("signal_pending row {id} holds id {}", r.id)),
+                Err(e) => stored
+                    .problems
+                    .push(format!("signal_pending row {id}: {e}")),
             }
         }
-        Ok((records, problems))
+        Ok(stored)
     }
 
     /// The stored outcomes a restarted quality board starts from, oldest first: the latest
