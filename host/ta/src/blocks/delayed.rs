@@ -22,6 +22,11 @@ impl<S: Stream> Delayed<S> {
         }
     }
 
+    /// The stream it feeds, once its first `skip` inputs have passed.
+    pub fn started(&mut self) -> Option<&mut S> {
+        (self.remaining == 0).then_some(&mut self.inner)
+    }
+
     /// `inner`, started late enough that its warm-up ends after `lookback` inputs.
     pub fn ending_at(lookback: usize, inner: S) -> Self {
         Self::new(lookback.saturating_sub(inner.lookback()), inner)

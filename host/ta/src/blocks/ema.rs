@@ -33,6 +33,23 @@ impl Ema {
     }
 }
 
+impl Ema {
+    /// Its smoothing factor, once seeded (a period of 1 passes values through instead).
+    pub(crate) fn smoothing(&self) -> Option<f64> {
+        (self.period > 1 && self.seen >= self.period).then_some(self.k)
+    }
+
+    /// Its last value (meaningful once seeded).
+    pub(crate) fn value(&self) -> f64 {
+        self.prev
+    }
+
+    /// Sets its last value, after steps taken outside it (once seeded).
+    pub(crate) fn set_value(&mut self, value: f64) {
+        self.prev = value;
+    }
+}
+
 impl Stream for Ema {
     fn lookback(&self) -> usize {
         self.period - 1

@@ -25,6 +25,27 @@ impl Sma {
     }
 }
 
+impl Sma {
+    /// Its period.
+    pub(crate) fn period(&self) -> usize {
+        self.period
+    }
+
+    /// Its running total once its window is full (the sum of the last `period - 1` values:
+    /// the next one is added before the mean is taken), for array paths that step it
+    /// themselves.
+    pub(crate) fn running_total(&self) -> Option<f64> {
+        self.window.is_full().then_some(self.total)
+    }
+
+    /// Takes back the state after steps taken outside it: the running total, and the values
+    /// that arrived (at least its last `period`).
+    pub(crate) fn resume(&mut self, total: f64, arrived: &[f64]) {
+        self.total = total;
+        self.window.push_all(arrived);
+    }
+}
+
 impl Stream for Sma {
     fn lookback(&self) -> usize {
         self.period - 1

@@ -1,7 +1,7 @@
 //! Momentum functions built on moving averages, differences and ranges.
 
 use super::{OnClose, period};
-use crate::bar::Bar;
+use crate::bar::{Bar, Series};
 use crate::blocks::Stream;
 use crate::blocks::delayed::Delayed;
 use crate::blocks::ema::Ema;
@@ -35,13 +35,14 @@ fn median(bar: &Bar) -> f64 {
     (bar.high + bar.low) / 2.0
 }
 
-/// A single-output function of one derived value per bar.
-struct Mapped<S> {
-    input: fn(&Bar) -> f64,
+/// A single-output function of one derived value per bar (the input a function item or a
+/// closure, so that it inlines into the loop).
+struct Mapped<F, S> {
+    input: F,
     stream: S,
 }
 
-impl<S: Stream> Indicator for Mapped<S> {
+impl<F: Fn(&Bar) -> f64 + Send + Sync, S: Stream> Indicator for Mapped<F, S> {
     fn lookback(&self) -> usize {
         self.stream.lookback()
     }
@@ -107,12 +108,146 @@ impl<F: Stream, S: Stream> Stream for PercentSpread<F, S> {
     }
 }
 
-/// Two SMAs of `fast` and `slow`, started so that both end their warm-up together.
-fn aligned_smas(fast: usize, slow: usize) -> Pair<Delayed<Sma>, Delayed<Sma>> {
-    let lookback = fast.max(slow) - 1;
-    Pair {
-        fast: Delayed::ending_at(lookback, Sma::new(fast)),
-        slow: Delayed::ending_at(lookback, Sma::new(slow)),
+/// AO's oscillator: the fast minus the slow SMA of the median price, both started so that
+/// they end their warm-up on the same bar, with a fused array path.
+struct MedianSpread(Pair<Delayed<Sma>, Delayed<Sma>>);
+
+impl MedianSpread {
+    fn new(fast: usize, slow: usize) -> Self {
+        let lookback = fast.max(slow) - 1;
+        MedianSpread(Pair {
+            fast: Delayed::ending_at(lookback, Sma::new(fast)),
+            slow: Delayed::ending_at(lookback, Sma::new(slow)),
+        })
+    }
+
+    fn lookback(&self) -> usize {
+        self.0.lookback()
+    }
+
+    #[inline(always)]
+    fn next(&mut self, bar: &Bar) -> Option<f64> {
+        self.0.next(median(bar)).map(|(fast, slow)| fast - slow)
+    }
+
+    /// Pushes the oscillator at every bar of `high` and `low` onto `out` (NaN before its
+    /// lookback): `next` until both SMAs are full and their windows lie within the arrays,
+    /// then both running sums in one loop, in `next`'s order (the median price recomputed
+    /// where a value leaves a window, the same number).
+    fn fill(&mut self, high: &[f64], low: &[f64], out: &mut Vec<f64>) {
+        let n = high.len().min(low.len());
+        let at = |i: usize| (high[i] + low[i]) / 2.0;
+        let mut head = 0;
+        let running = loop {
+            if let (Some(fast), Some(slow)) = (self.0.fast.started(), self.0.slow.started())
+                && let (Some(tf), Some(ts)) = (fast.running_total(), slow.running_total())
+                && head + 1 >= fast.period().max(slow.period())
+            {
+                break Some(([tf, ts], [fast.period(), slow.period()]));
+            }
+            if head == n {
+                break None;
+            }
+            let bar = Bar {
+                high: high[head],
+                low: low[head],
+                ..Bar::default()
+            };
+            out.push(self.next(&bar).unwrap_or(f64::NAN));
+            head += 1;
+        };
+        let Some(([mut tf, mut ts], [pf, ps])) = running else {
+            return;
+        };
+        out.reserve(n - head);
+        let (df, ds) = (pf as f64, ps as f64);
+        for i in head..n {
+            let m = at(i);
+            tf += m;
+            let fast = tf / df;
+            tf -= at(i + 1 - pf);
+            ts += m;
+            let slow = ts / ds;
+            ts -= at(i + 1 - ps);
+            out.push(fast - slow);
+        }
+        let recent: Vec<f64> = (n - pf.max(ps)..n).map(at).collect();
+        for (sma, total) in [(&mut self.0.fast, tf), (&mut self.0.slow, ts)] {
+            sma.started().expect("started").resume(total, &recent);
+        }
+    }
+}
+
+/// AO: [`MedianSpread`] as an indicator.
+struct Awesome(MedianSpread);
+
+impl Indicator for Awesome {
+    fn lookback(&self) -> usize {
+        self.0.lookback()
+    }
+
+    #[inline(always)]
+    fn next(&mut self, bar: &Bar, out: &mut [f64]) {
+        out[0] = self.0.next(bar).unwrap_or(f64::NAN);
+    }
+
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        let [column] = out else { panic!("one output") };
+        crate::indicator::prepare(column, series.len());
+        let n = series.len();
+        self.0.fill(&series.high[..n], &series.low[..n], column);
+    }
+}
+
+/// AC: the Awesome Oscillator minus its SMA over `signal` bars.
+struct Accelerator {
+    oscillator: MedianSpread,
+    signal: Sma,
+    /// Bars taken in: the oscillator has a value from the one past its lookback.
+    seen: usize,
+}
+
+impl Indicator for Accelerator {
+    fn lookback(&self) -> usize {
+        self.oscillator.lookback() + self.signal.lookback()
+    }
+
+    #[inline(always)]
+    fn next(&mut self, bar: &Bar, out: &mut [f64]) {
+        self.seen += 1;
+        out[0] = self
+            .oscillator
+            .next(bar)
+            .and_then(|osc| self.signal.next(osc).map(|mean| osc - mean))
+            .unwrap_or(f64::NAN);
+    }
+
+    /// The oscillator's array path a chunk at a time, then the signal SMA's over the
+    /// oscillator's values (those past its lookback).
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        const CHUNK: usize = 4096;
+        let [column] = out else { panic!("one output") };
+        crate::indicator::prepare(column, series.len());
+        let n = series.len();
+        let (mut osc, mut means) = (Vec::with_capacity(CHUNK), Vec::with_capacity(CHUNK));
+        for start in (0..n).step_by(CHUNK) {
+            let end = (start + CHUNK).min(n);
+            osc.clear();
+            means.clear();
+            self.oscillator
+                .fill(&series.high[start..end], &series.low[start..end], &mut osc);
+            let valued = self
+                .oscillator
+                .lookback()
+                .saturating_sub(self.seen)
+                .min(osc.len());
+            self.seen += osc.len();
+            column.extend(std::iter::repeat_n(f64::NAN, valued));
+            if !self.signal.next_many(&osc[valued..], &mut means) {
+                unreachable!("an SMA has an array path");
+            }
+            column.extend(osc[valued..].iter().zip(&means).map(|(o, m)| o - m));
+        }
     }
 }
 
@@ -128,24 +263,6 @@ fn ma_pair(
     Pair {
         fast: MovingAverage::new(kind, fast, own_default),
         slow: MovingAverage::new(kind, slow, own_default),
-    }
-}
-
-/// Awesome Oscillator minus its SMA over `signal` bars.
-struct Accelerator {
-    oscillator: Spread<Delayed<Sma>, Delayed<Sma>>,
-    signal: Sma,
-}
-
-impl Stream for Accelerator {
-    fn lookback(&self) -> usize {
-        self.oscillator.lookback() + self.signal.lookback()
-    }
-
-    #[inline(always)]
-    fn next(&mut self, x: f64) -> Option<f64> {
-        let osc = self.oscillator.next(x)?;
-        self.signal.next(osc).map(|mean| osc - mean)
     }
 }
 
@@ -178,13 +295,141 @@ impl<F: Stream, S: Stream, G: Stream> Indicator for Macd<F, S, G> {
 /// MACD over two EMAs: TA-Lib seeds the fast one over the last `fast` of the first `slow` bars.
 fn ema_macd(fast: Ema, slow: Ema, signal: usize) -> Box<dyn Indicator> {
     let skip = slow.lookback() - fast.lookback();
-    Box::new(Macd {
+    Box::new(EmaMacd(Macd {
         line: Pair {
             fast: Delayed::new(skip, fast),
             slow,
         },
         signal: Ema::new(signal),
-    })
+    }))
+}
+
+/// MACD and MACDFIX: a [`Macd`] of three EMAs whose array path, once all three are seeded,
+/// runs them in one loop with their values in registers (the three recurrences overlap).
+struct EmaMacd(Macd<Delayed<Ema>, Ema, Ema>);
+
+impl EmaMacd {
+    /// The three EMAs' values and smoothing factors (fast, slow, signal), once all are seeded.
+    fn seeded(&mut self) -> Option<([f64; 3], [f64; 3])> {
+        let fast = self.0.line.fast.started()?;
+        let (kf, ks, kg) = (
+            fast.smoothing()?,
+            self.0.line.slow.smoothing()?,
+            self.0.signal.smoothing()?,
+        );
+        let values = [
+            fast.value(),
+            self.0.line.slow.value(),
+            self.0.signal.value(),
+        ];
+        Some((values, [kf, ks, kg]))
+    }
+}
+
+impl Indicator for EmaMacd {
+    fn lookback(&self) -> usize {
+        self.0.lookback()
+    }
+
+    #[inline(always)]
+    fn next(&mut self, bar: &Bar, out: &mut [f64]) {
+        self.0.next(bar, out);
+    }
+
+    /// `next` until the three EMAs are seeded, then [`macd_steps`] over the rest.
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        let [line, signal, hist] = out else {
+            panic!("three outputs")
+        };
+        let close = &series.close[..series.len()];
+        for column in [&mut *line, &mut *signal, &mut *hist] {
+            crate::indicator::prepare(column, close.len());
+        }
+        let mut head = 0;
+        let mut values = [f64::NAN; 3];
+        let seeded = loop {
+            if let Some(seeded) = self.seeded() {
+                break Some(seeded);
+            }
+            let Some(&x) = close.get(head) else {
+                break None;
+            };
+            let bar = Bar {
+                close: x,
+                ..Bar::default()
+            };
+            self.0.next(&bar, &mut values);
+            for (column, v) in [&mut *line, &mut *signal, &mut *hist]
+                .into_iter()
+                .zip(values)
+            {
+                column.push(v);
+            }
+            head += 1;
+        };
+        let Some((mut state, k)) = seeded else {
+            return;
+        };
+        macd_steps(&close[head..], &mut state, k, [line, signal, hist]);
+        self.0
+            .line
+            .fast
+            .started()
+            .expect("seeded")
+            .set_value(state[0]);
+        self.0.line.slow.set_value(state[1]);
+        self.0.signal.set_value(state[2]);
+    }
+}
+
+/// Steps the seeded fast, slow and signal EMAs (`state`, factors `k`) over `xs`, pushing the
+/// line, the signal and their difference: `next`'s operations in `next`'s order, compiled for
+/// FMA where the CPU has it (`mul_add` is otherwise a call into libm; both round alike).
+fn macd_steps(xs: &[f64], state: &mut [f64; 3], k: [f64; 3], out: [&mut Vec<f64>; 3]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has FMA, just checked.
+        return unsafe { macd_steps_fma(xs, state, k, out) };
+    }
+    macd_loop(xs, state, k, out)
+}
+
+/// [`macd_loop`] compiled for FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "fma")]
+fn macd_steps_fma(xs: &[f64], state: &mut [f64; 3], k: [f64; 3], out: [&mut Vec<f64>; 3]) {
+    macd_loop(xs, state, k, out)
+}
+
+/// The loop of [`macd_steps`], writing into the columns' spare room (reserved by the caller).
+#[inline(always)]
+fn macd_loop(xs: &[f64], state: &mut [f64; 3], k: [f64; 3], out: [&mut Vec<f64>; 3]) {
+    let [line, signal, hist] = out;
+    for column in [&mut *line, &mut *signal, &mut *hist] {
+        column.reserve(xs.len());
+    }
+    let [mut fast, mut slow, mut average] = *state;
+    let start = [line.len(), signal.len(), hist.len()];
+    let rows = line.spare_capacity_mut()[..xs.len()]
+        .iter_mut()
+        .zip(&mut signal.spare_capacity_mut()[..xs.len()])
+        .zip(&mut hist.spare_capacity_mut()[..xs.len()]);
+    for (&x, ((l, s), h)) in xs.iter().zip(rows) {
+        fast = (x - fast).mul_add(k[0], fast);
+        slow = (x - slow).mul_add(k[1], slow);
+        let macd = fast - slow;
+        average = (macd - average).mul_add(k[2], average);
+        l.write(macd);
+        s.write(average);
+        h.write(macd - average);
+    }
+    // SAFETY: the first `xs.len()` spare values of each column were all written just above.
+    unsafe {
+        line.set_len(start[0] + xs.len());
+        signal.set_len(start[1] + xs.len());
+        hist.set_len(start[2] + xs.len());
+    }
+    *state = [fast, slow, average];
 }
 
 fn build_macd(p: &[f64]) -> Box<dyn Indicator> {
@@ -676,12 +921,10 @@ pub(crate) static FUNCTIONS: &[Function] = &[
         ],
         outputs: REAL,
         build: |p| {
-            Box::new(Mapped {
-                input: median,
-                stream: Accelerator {
-                    oscillator: Spread(aligned_smas(period(p[0]), period(p[1]))),
-                    signal: Sma::new(period(p[2])),
-                },
+            Box::new(Accelerator {
+                oscillator: MedianSpread::new(period(p[0]), period(p[1])),
+                signal: Sma::new(period(p[2])),
+                seen: 0,
             })
         },
     },
@@ -695,12 +938,7 @@ pub(crate) static FUNCTIONS: &[Function] = &[
             Param::period("slowperiod", 34, 2),
         ],
         outputs: REAL,
-        build: |p| {
-            Box::new(Mapped {
-                input: median,
-                stream: Spread(aligned_smas(period(p[0]), period(p[1]))),
-            })
-        },
+        build: |p| Box::new(Awesome(MedianSpread::new(period(p[0]), period(p[1])))),
     },
     Function {
         name: "APO",
@@ -865,7 +1103,7 @@ pub(crate) static FUNCTIONS: &[Function] = &[
         build: |p| {
             let pair = ma_pair(period(p[0]), period(p[1]), ma_type(p[2]), MaType::Ema);
             Box::new(Mapped {
-                input: |bar| bar.volume,
+                input: |bar: &Bar| bar.volume,
                 stream: PercentSpread(pair),
             })
         },
@@ -879,7 +1117,7 @@ pub(crate) static FUNCTIONS: &[Function] = &[
         outputs: REAL,
         build: |p| {
             Box::new(Mapped {
-                input: |bar| bar.close - bar.open,
+                input: |bar: &Bar| bar.close - bar.open,
                 stream: Sma::new(period(p[0])),
             })
         },
