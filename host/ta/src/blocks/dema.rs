@@ -38,4 +38,26 @@ impl Stream for Dema {
         let e2 = self.e2.next(e1)?;
         Some(2.0 * e1 - e2)
     }
+
+    /// Once both EMAs are seeded, the chain in one loop ([`super::ema::chained`]).
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
+        if self.period == 1 {
+            out.extend_from_slice(xs);
+            return true;
+        }
+        let mut chain = [self.e1.clone(), self.e2.clone()];
+        super::ema::chained(
+            &mut chain,
+            xs,
+            out,
+            |[e1, e2], x| {
+                let v1 = e1.next(x)?;
+                let v2 = e2.next(v1)?;
+                Some(2.0 * v1 - v2)
+            },
+            |[e1, e2]| 2.0 * e1 - e2,
+        );
+        [self.e1, self.e2] = chain;
+        true
+    }
 }

@@ -118,3 +118,72 @@ fn smooth_steps(xs: &[f64], mut prev: f64, k: f64, out: &mut Vec<f64>) -> f64 {
     }
     prev
 }
+
+/// The array path of a chain of `N` EMAs of one smoothing factor, each fed the one before
+/// (DEMA, TEMA): `next` (`step`, value by value) until the last is seeded, then the chain in
+/// one loop with its values in registers, each output from the chain's values by `combine`
+/// (the same arithmetic `next` does), compiled for FMA where the CPU has it.
+pub(crate) fn chained<const N: usize>(
+    chain: &mut [Ema; N],
+    xs: &[f64],
+    out: &mut Vec<f64>,
+    mut step: impl FnMut(&mut [Ema; N], f64) -> Option<f64>,
+    combine: impl Fn([f64; N]) -> f64,
+) {
+    let mut head = 0;
+    while head < xs.len() && chain[N - 1].smoothing().is_none() {
+        out.push(step(chain, xs[head]).unwrap_or(f64::NAN));
+        head += 1;
+    }
+    let Some(k) = chain[N - 1].smoothing() else {
+        return;
+    };
+    let mut values = chain.each_ref().map(Ema::value);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has FMA, just checked.
+        unsafe { chain_fma(&xs[head..], &mut values, k, out, &combine) };
+    } else {
+        chain_steps(&xs[head..], &mut values, k, out, &combine);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    chain_steps(&xs[head..], &mut values, k, out, &combine);
+    for (ema, value) in chain.iter_mut().zip(values) {
+        ema.set_value(value);
+    }
+}
+
+/// [`chain_steps`] compiled for FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "fma")]
+fn chain_fma<const N: usize>(
+    xs: &[f64],
+    values: &mut [f64; N],
+    k: f64,
+    out: &mut Vec<f64>,
+    combine: &impl Fn([f64; N]) -> f64,
+) {
+    chain_steps(xs, values, k, out, combine)
+}
+
+/// The loop of [`chained`]: each value enters the first EMA, each EMA's new value the next.
+#[inline(always)]
+fn chain_steps<const N: usize>(
+    xs: &[f64],
+    values: &mut [f64; N],
+    k: f64,
+    out: &mut Vec<f64>,
+    combine: &impl Fn([f64; N]) -> f64,
+) {
+    out.reserve(xs.len());
+    let mut v = *values;
+    for &x in xs {
+        let mut input = x;
+        for prev in v.iter_mut() {
+            *prev = (input - *prev).mul_add(k, *prev);
+            input = *prev;
+        }
+        out.push(combine(v));
+    }
+    *values = v;
+}

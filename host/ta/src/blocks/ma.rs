@@ -183,6 +183,8 @@ impl Stream for MovingAverage {
             MovingAverage::Ema(s) => s.next_many(xs, out),
             MovingAverage::Trima(s) => s.next_many(xs, out),
             MovingAverage::Hma(s) => s.next_many(xs, out),
+            MovingAverage::Dema(s) => s.next_many(xs, out),
+            MovingAverage::Tema(s) => s.next_many(xs, out),
             _ => false,
         }
     }

@@ -41,4 +41,27 @@ impl Stream for Tema {
         let e3 = self.e3.next(e2)?;
         Some(e3 + (3.0 * e1 - 3.0 * e2))
     }
+
+    /// Once the three EMAs are seeded, the chain in one loop ([`super::ema::chained`]).
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
+        if self.period == 1 {
+            out.extend_from_slice(xs);
+            return true;
+        }
+        let mut chain = [self.e1.clone(), self.e2.clone(), self.e3.clone()];
+        super::ema::chained(
+            &mut chain,
+            xs,
+            out,
+            |[e1, e2, e3], x| {
+                let v1 = e1.next(x)?;
+                let v2 = e2.next(v1)?;
+                let v3 = e3.next(v2)?;
+                Some(v3 + (3.0 * v1 - 3.0 * v2))
+            },
+            |[e1, e2, e3]| e3 + (3.0 * e1 - 3.0 * e2),
+        );
+        [self.e1, self.e2, self.e3] = chain;
+        true
+    }
 }

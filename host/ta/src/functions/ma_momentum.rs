@@ -51,6 +51,49 @@ impl<F: Fn(&Bar) -> f64 + Send + Sync, S: Stream> Indicator for Mapped<F, S> {
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = self.stream.next((self.input)(bar)).unwrap_or(f64::NAN);
     }
+
+    /// The stream's array path over the derived values, a chunk at a time; without one, the
+    /// default loop.
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        const CHUNK: usize = 4096;
+        let [column] = out else { panic!("one output") };
+        let n = series.len();
+        crate::indicator::prepare(column, n);
+        let mut values = Vec::with_capacity(CHUNK.min(n));
+        for start in (0..n).step_by(CHUNK) {
+            let end = (start + CHUNK).min(n);
+            let (open, high, low) = (
+                &series.open[start..end],
+                &series.high[start..end],
+                &series.low[start..end],
+            );
+            let (close, volume) = (&series.close[start..end], &series.volume[start..end]);
+            values.clear();
+            values.extend((0..end - start).map(|i| {
+                (self.input)(&Bar {
+                    open: open[i],
+                    high: high[i],
+                    low: low[i],
+                    close: close[i],
+                    volume: volume[i],
+                })
+            }));
+            if !self.stream.next_many(&values, column) {
+                // No array path: nothing of this chunk was consumed. A stream has one or not,
+                // so this is the first chunk and the default loop runs the whole series.
+                if start == 0 {
+                    crate::indicator::run_fastest(self, series, [column]);
+                    return;
+                }
+                let mut value = [f64::NAN];
+                for i in start..n {
+                    self.next(&series.bar(i), &mut value);
+                    column.push(value[0]);
+                }
+                return;
+            }
+        }
+    }
 }
 
 /// Two streams over the same input, each fed every value.

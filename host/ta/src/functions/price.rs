@@ -1,7 +1,7 @@
 //! Price Transform: per-bar transforms of OHLC, Heikin-Ashi candles and the average deviation.
 
 use super::{OnClose, period};
-use crate::bar::Bar;
+use crate::bar::{Bar, Series};
 use crate::blocks::window::Window;
 use crate::blocks::{FreshWindow, Stream, fresh_windows};
 use crate::indicator::Indicator;
@@ -147,6 +147,70 @@ impl Indicator for HeikinAshi {
         }
         self.open_close = Some((open, close));
         out[..4].copy_from_slice(&[open, high, low, close]);
+    }
+
+    /// `next`'s arithmetic in one loop over the columns, the previous candle in registers
+    /// and the four outputs written straight into the columns' room.
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        let [o, h, l, c] = out else {
+            panic!("four outputs")
+        };
+        let n = series.len();
+        for column in [&mut *o, &mut *h, &mut *l, &mut *c] {
+            crate::indicator::prepare(column, n);
+        }
+        let (open, high, low, close) = (
+            &series.open[..n],
+            &series.high[..n],
+            &series.low[..n],
+            &series.close[..n],
+        );
+        let Some(&first) = open.first() else {
+            return;
+        };
+        let (mut last_open, mut last_close) = self.open_close.unwrap_or((first, close[0]));
+        let rows = o.spare_capacity_mut()[..n]
+            .iter_mut()
+            .zip(&mut h.spare_capacity_mut()[..n])
+            .zip(&mut l.spare_capacity_mut()[..n])
+            .zip(&mut c.spare_capacity_mut()[..n]);
+        for (i, (((ho, hh), hl), hc)) in rows.enumerate() {
+            let bar = Bar {
+                open: open[i],
+                high: high[i],
+                low: low[i],
+                close: close[i],
+                volume: 0.0,
+            };
+            let ha_open = (last_open + last_close) / 2.0;
+            let ha_close = (bar.open + bar.high + bar.low + bar.close) / 4.0;
+            let mut ha_high = bar.high;
+            if ha_open > ha_high {
+                ha_high = ha_open;
+            }
+            if ha_close > ha_high {
+                ha_high = ha_close;
+            }
+            let mut ha_low = bar.low;
+            if ha_open < ha_low {
+                ha_low = ha_open;
+            }
+            if ha_close < ha_low {
+                ha_low = ha_close;
+            }
+            ho.write(ha_open);
+            hh.write(ha_high);
+            hl.write(ha_low);
+            hc.write(ha_close);
+            (last_open, last_close) = (ha_open, ha_close);
+        }
+        // SAFETY: the first `n` spare values of each column were all written just above.
+        unsafe {
+            for column in [o, h, l, c] {
+                column.set_len(n);
+            }
+        }
+        self.open_close = Some((last_open, last_close));
     }
 }
 
