@@ -72,11 +72,65 @@ impl Stream for Rsi {
     #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         let (gain, loss) = self.0.next(x)?;
-        let total = gain + loss;
-        Some(if total > 0.0 {
-            (gain / total) * 100.0
-        } else {
-            0.0
-        })
+        Some(rsi(gain, loss))
     }
+
+    /// `next` until both averages are seeded, then one loop with the previous value and both
+    /// averages in registers ([`rsi_steps`]).
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
+        let mut head = 0;
+        let seeded = loop {
+            let g = &self.0;
+            if let (Some(prev), Some((n, r)), Some(_)) =
+                (g.prev, g.gain.reciprocal_steps(), g.loss.reciprocal_steps())
+            {
+                break Some((prev, n, r));
+            }
+            let Some(&x) = xs.get(head) else {
+                break None;
+            };
+            out.push(self.next(x).unwrap_or(f64::NAN));
+            head += 1;
+        };
+        let Some((prev, n, r)) = seeded else {
+            return true;
+        };
+        let mut state = [prev, self.0.gain.value(), self.0.loss.value()];
+        rsi_steps(&xs[head..], &mut state, (n, r), out);
+        let [prev, gain, loss] = state;
+        self.0.prev = Some(prev);
+        self.0.gain.set_value(gain);
+        self.0.loss.set_value(loss);
+        true
+    }
+}
+
+/// RSI of the averages: `gain / (gain + loss) * 100`, 0 when both are zero.
+#[inline(always)]
+fn rsi(gain: f64, loss: f64) -> f64 {
+    let total = gain + loss;
+    if total > 0.0 {
+        (gain / total) * 100.0
+    } else {
+        0.0
+    }
+}
+
+/// Steps `[previous value, average gain, average loss]` over `xs` as [`Rsi::next`] does (each
+/// average `(avg * (n - 1) + x) * r`), pushing each RSI.
+fn rsi_steps(xs: &[f64], state: &mut [f64; 3], (n, r): (f64, f64), out: &mut Vec<f64>) {
+    out.reserve(xs.len());
+    let [mut prev, mut gain, mut loss] = *state;
+    for &x in xs {
+        let change = x - prev;
+        prev = x;
+        // Selected by mask, not branched on: a change's sign is a coin toss.
+        let falls = change < 0.0;
+        let up = f64::from_bits(change.to_bits() & !(falls as u64).wrapping_neg());
+        let down = f64::from_bits((-change).to_bits() & (falls as u64).wrapping_neg());
+        gain = (gain * (n - 1.0) + up) * r;
+        loss = (loss * (n - 1.0) + down) * r;
+        out.push(rsi(gain, loss));
+    }
+    *state = [prev, gain, loss];
 }

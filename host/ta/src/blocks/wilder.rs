@@ -89,6 +89,20 @@ impl WilderAverage {
     pub fn value(&self) -> f64 {
         self.value
     }
+
+    /// Once seeded and when it multiplies by `1 / period` (RSI): `(period, 1 / period)`, for
+    /// array paths that take its steps themselves.
+    pub(crate) fn reciprocal_steps(&self) -> Option<(f64, f64)> {
+        match self.step {
+            Step::Reciprocal(r) if self.seen >= self.period => Some((self.period as f64, r)),
+            _ => None,
+        }
+    }
+
+    /// Sets its latest output, after steps taken outside it.
+    pub(crate) fn set_value(&mut self, value: f64) {
+        self.value = value;
+    }
 }
 
 impl Stream for WilderAverage {

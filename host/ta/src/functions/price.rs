@@ -23,6 +23,24 @@ impl<F: Fn(&Bar) -> f64 + Send + Sync> Indicator for PerBar<F> {
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
         out[0] = (self.0)(bar);
     }
+
+    /// One value per bar, written without a capacity check each (the loop vectorises).
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        let [column] = out else { panic!("one output") };
+        let n = series.len();
+        crate::indicator::prepare(column, n);
+        let (open, high, low) = (&series.open[..n], &series.high[..n], &series.low[..n]);
+        let (close, volume) = (&series.close[..n], &series.volume[..n]);
+        column.extend((0..n).map(|i| {
+            (self.0)(&Bar {
+                open: open[i],
+                high: high[i],
+                low: low[i],
+                close: close[i],
+                volume: volume[i],
+            })
+        }));
+    }
 }
 
 /// AVGDEV: mean absolute deviation from the window mean, rescanned each bar as TA-Lib does.
