@@ -63,9 +63,9 @@ impl Variance {
         let leaving = d * d;
         self.total2 -= leaving;
         self.since_reseed -= 1;
-        if variance < 1e-6 * (self.total2 * inv)
-            || leaving > 1e6 * self.total2
-            || self.since_reseed <= 0
+        if (variance < 1e-6 * (self.total2 * inv))
+            | (leaving > 1e6 * self.total2)
+            | (self.since_reseed <= 0)
         {
             self.since_reseed = 32 * self.period as i64;
             return None;
@@ -136,19 +136,36 @@ impl Stream for Variance {
         if head == xs.len() {
             return true;
         }
-        // A plain loop, not `extend` over a closure (faster here, measured: the closure's
-        // captured state is reloaded each step).
+        // `step`'s arithmetic in `step`'s order, the sums in registers (a plain loop, not
+        // `extend` over a closure, whose captured state is reloaded each step).
         out.reserve(xs.len() - head);
+        let inv = self.inv_period;
+        let reseed_every = 32 * p as i64;
+        let (mut shift, mut total1, mut total2) = (self.shift, self.total1, self.total2);
+        let mut age = self.since_reseed;
         for window in xs[head + 1 - p..].windows(p) {
-            out.push(match self.step(window[p - 1], window[0]) {
-                Some(variance) => variance,
-                None => {
-                    let (sums, variance) = reseeded(window, &[], self.inv_period);
-                    (self.shift, self.total1, self.total2) = sums;
-                    variance
-                }
-            });
+            let d = window[p - 1] - shift;
+            total1 += d;
+            total2 += d * d;
+            let mean = total1 * inv;
+            let variance = total2 * inv - mean * mean;
+            let d = window[0] - shift;
+            total1 -= d;
+            let leaving = d * d;
+            total2 -= leaving;
+            age -= 1;
+            // One branch for the three reasons (each alone is rare).
+            if (variance < 1e-6 * (total2 * inv)) | (leaving > 1e6 * total2) | (age <= 0) {
+                age = reseed_every;
+                let (sums, variance) = reseeded(window, &[], inv);
+                (shift, total1, total2) = sums;
+                out.push(variance);
+            } else {
+                out.push(variance);
+            }
         }
+        (self.shift, self.total1, self.total2) = (shift, total1, total2);
+        self.since_reseed = age;
         // The ring holds the last window again, for the next call.
         self.window.push_all(xs);
         true

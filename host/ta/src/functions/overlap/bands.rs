@@ -1,6 +1,6 @@
 //! Bands around a moving average: Bollinger, acceleration and Keltner.
 
-use crate::bar::Bar;
+use crate::bar::{Bar, Series};
 use crate::blocks::Stream;
 use crate::blocks::atr::Atr;
 use crate::blocks::ema::Ema;
@@ -59,21 +59,84 @@ impl Indicator for Bbands {
             out[..3].fill(f64::NAN);
             return;
         };
-        let deviation = if variance != 0.0 {
-            variance.sqrt()
-        } else {
-            0.0
-        };
-        if self.up == self.down {
-            let width = deviation * self.up;
-            out[0] = middle + width;
-            out[2] = middle - width;
-        } else {
-            out[0] = deviation.mul_add(self.up, middle);
-            out[2] = middle - deviation * self.down;
-        }
+        let deviation = deviation_of(variance);
+        (out[0], out[2]) = bands(middle, deviation, self.up, self.down);
         out[1] = middle;
     }
+
+    /// The average's and the variance's array paths over the closes (the variance into the
+    /// upper column, turned into the bands in place); the default loop for an average type
+    /// without one.
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        let [upper, middle, lower] = out else {
+            panic!("three outputs")
+        };
+        let n = series.len();
+        for column in [&mut *upper, &mut *middle, &mut *lower] {
+            crate::indicator::prepare(column, n);
+        }
+        let close = &series.close[..n];
+        if !self.ma.next_many(close, middle) {
+            crate::indicator::run_fastest(self, series, [upper, middle, lower]);
+            return;
+        }
+        let skip = self.variance_start.saturating_sub(self.seen).min(n);
+        upper.extend(std::iter::repeat_n(f64::NAN, skip));
+        let fed = self.variance.next_many(&close[skip..], upper);
+        debug_assert!(fed, "a variance has an array path");
+        // Before the lookback `next` gives no band, whatever the average already gives.
+        let warm = self.lookback.saturating_sub(self.seen).min(n);
+        self.seen += n;
+        middle[..warm].fill(f64::NAN);
+        lower.extend(std::iter::repeat_n(f64::NAN, warm));
+        upper[..warm].fill(f64::NAN);
+        let (up, down) = (self.up, self.down);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has FMA, just checked.
+            unsafe { bands_fma(&middle[warm..], &mut upper[warm..], lower, up, down) };
+            return;
+        }
+        bands_of(&middle[warm..], &mut upper[warm..], lower, up, down);
+    }
+}
+
+/// The deviation of `variance` as BBANDS takes it (a zero variance's is zero).
+#[inline(always)]
+fn deviation_of(variance: f64) -> f64 {
+    if variance != 0.0 {
+        variance.sqrt()
+    } else {
+        0.0
+    }
+}
+
+/// The upper and lower band around `middle` at `deviation` times `up` and `down`.
+#[inline(always)]
+fn bands(middle: f64, deviation: f64, up: f64, down: f64) -> (f64, f64) {
+    if up == down {
+        let width = deviation * up;
+        (middle + width, middle - width)
+    } else {
+        (deviation.mul_add(up, middle), middle - deviation * down)
+    }
+}
+
+/// [`bands_of`] compiled for FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "fma")]
+fn bands_fma(middle: &[f64], upper: &mut [f64], lower: &mut Vec<f64>, up: f64, down: f64) {
+    bands_of(middle, upper, lower, up, down)
+}
+
+/// Turns the variances in `upper` into the upper band and pushes the lower band onto `lower`.
+#[inline(always)]
+fn bands_of(middle: &[f64], upper: &mut [f64], lower: &mut Vec<f64>, up: f64, down: f64) {
+    lower.extend(middle.iter().zip(upper.iter_mut()).map(|(&m, u)| {
+        let (high, low) = bands(m, deviation_of(*u), up, down);
+        *u = high;
+        low
+    }));
 }
 
 /// Below this magnitude TA-Lib treats `high + low` as zero (`TA_IS_ZERO`).
