@@ -40,12 +40,7 @@ impl GainLoss {
     #[inline]
     pub fn next(&mut self, x: f64) -> Option<(f64, f64)> {
         let prev = self.prev.replace(x)?;
-        let change = x - prev;
-        let (up, down) = if change < 0.0 {
-            (0.0, -change)
-        } else {
-            (change, 0.0)
-        };
+        let (up, down) = split(x - prev);
         let gain = self.gain.next(up);
         let loss = self.loss.next(down);
         Some((gain?, loss?))
@@ -105,6 +100,17 @@ impl Stream for Rsi {
     }
 }
 
+/// A change as (gain, loss): `(0, -change)` when it is negative, else `(change, 0)`; selected
+/// by mask, not branched on (a change's sign is a coin toss, a branch mispredicts half the
+/// time).
+#[inline(always)]
+fn split(change: f64) -> (f64, f64) {
+    let falls = u64::from(change < 0.0).wrapping_neg();
+    let up = f64::from_bits(change.to_bits() & !falls);
+    let down = f64::from_bits((-change).to_bits() & falls);
+    (up, down)
+}
+
 /// RSI of the averages: `gain / (gain + loss) * 100`, 0 when both are zero.
 #[inline(always)]
 fn rsi(gain: f64, loss: f64) -> f64 {
@@ -122,12 +128,8 @@ fn rsi_steps(xs: &[f64], state: &mut [f64; 3], (n, r): (f64, f64), out: &mut Vec
     out.reserve(xs.len());
     let [mut prev, mut gain, mut loss] = *state;
     for &x in xs {
-        let change = x - prev;
+        let (up, down) = split(x - prev);
         prev = x;
-        // Selected by mask, not branched on: a change's sign is a coin toss.
-        let falls = change < 0.0;
-        let up = f64::from_bits(change.to_bits() & !(falls as u64).wrapping_neg());
-        let down = f64::from_bits((-change).to_bits() & (falls as u64).wrapping_neg());
         gain = (gain * (n - 1.0) + up) * r;
         loss = (loss * (n - 1.0) + down) * r;
         out.push(rsi(gain, loss));

@@ -1,6 +1,6 @@
 //! Wilder's parabolic stop and reverse, in TA-Lib's SAREXT form (SAR is its special case).
 
-use crate::bar::Bar;
+use crate::bar::{Bar, Series};
 use crate::indicator::Indicator;
 
 /// The acceleration settings of one direction.
@@ -37,6 +37,7 @@ impl Acceleration {
 /// `start` (> 0 long, < 0 short at `|start|`) or, when 0, from the first two bars' directional
 /// movement. When `signed`, stops of short positions are written negated (SAREXT); `offset` moves
 /// the stop away from price on each reversal.
+#[derive(Clone, Copy)]
 pub(crate) struct Sar {
     start: f64,
     offset: f64,
@@ -100,6 +101,7 @@ impl Sar {
     }
 
     /// One bar of the recursion; returns the stop for this bar.
+    #[inline(always)]
     fn step(&mut self, bar: &Bar) -> f64 {
         let (prev_high, prev_low) = (self.prev_high, self.prev_low);
         let (high, low) = (bar.high, bar.low);
@@ -207,4 +209,47 @@ impl Indicator for Sar {
         }
         out[0] = self.step(bar);
     }
+
+    /// `next` until the recursion runs, then [`sar_steps`] over the rest.
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        let [column] = out else { panic!("one output") };
+        let n = series.len();
+        crate::indicator::prepare(column, n);
+        let mut head = 0;
+        let mut value = [f64::NAN];
+        while head < n && !matches!(self.phase, Phase::Running) {
+            self.next(&series.bar(head), &mut value);
+            column.push(value[0]);
+            head += 1;
+        }
+        let (high, low) = (&series.high[head..n], &series.low[head..n]);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has FMA, just checked.
+            return unsafe { sar_steps_fma(self, high, low, column) };
+        }
+        sar_steps(self, high, low, column);
+    }
+}
+
+/// [`sar_steps`] compiled for FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "fma")]
+fn sar_steps_fma(sar: &mut Sar, high: &[f64], low: &[f64], out: &mut Vec<f64>) {
+    sar_steps(sar, high, low, out)
+}
+
+/// Steps a running `sar` over the bars of `high` and `low`, pushing each stop: a local copy
+/// steps, so that its state stays in registers.
+#[inline(always)]
+fn sar_steps(sar: &mut Sar, high: &[f64], low: &[f64], out: &mut Vec<f64>) {
+    let mut local = *sar;
+    out.extend(high.iter().zip(low).map(|(&high, &low)| {
+        local.step(&Bar {
+            high,
+            low,
+            ..Bar::default()
+        })
+    }));
+    *sar = local;
 }
