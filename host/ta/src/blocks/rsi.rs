@@ -37,7 +37,7 @@ impl GainLoss {
     }
 
     /// Consumes one value; `(average gain, average loss)` once `lookback()` values have passed.
-    #[inline]
+    #[inline(always)]
     pub fn next(&mut self, x: f64) -> Option<(f64, f64)> {
         let prev = self.prev.replace(x)?;
         let (up, down) = split(x - prev);
