@@ -40,19 +40,40 @@ impl<const HIGHEST: bool> RollingExtreme<HIGHEST> {
     }
 
     #[inline(always)]
-    fn beats(&self, x: f64, best: f64) -> bool {
+    fn beats(x: f64, best: f64) -> bool {
         if HIGHEST { x > best } else { x < best }
+    }
+
+    /// Whether `x` beats or ties `best` (`x > best || x == best` in one comparison: both are
+    /// false for a NaN).
+    #[inline(always)]
+    fn reaches(x: f64, best: f64) -> bool {
+        if HIGHEST { x >= best } else { x <= best }
     }
 
     /// Continues a rescan over `values`, the first of which sits at position `first` of the
     /// window (oldest first).
     #[inline(always)]
     fn rescan(&self, values: &[f64], first: usize, best: &mut f64, at: &mut usize) {
-        for (i, &v) in values.iter().enumerate() {
-            if self.beats(v, *best) || (self.rescan_keeps_latest && v == *best) {
-                *best = v;
-                *at = first + i;
+        #[inline(always)]
+        fn scan(
+            values: &[f64],
+            first: usize,
+            best: &mut f64,
+            at: &mut usize,
+            takes: impl Fn(f64, f64) -> bool,
+        ) {
+            for (i, &v) in values.iter().enumerate() {
+                if takes(v, *best) {
+                    *best = v;
+                    *at = first + i;
+                }
             }
+        }
+        if self.rescan_keeps_latest {
+            scan(values, first, best, at, Self::reaches);
+        } else {
+            scan(values, first, best, at, Self::beats);
         }
     }
 
@@ -75,7 +96,7 @@ impl<const HIGHEST: bool> RollingExtreme<HIGHEST> {
             self.rescan(newer, older.len(), &mut best, &mut at);
             self.best = best;
             self.best_index = Some(trailing + at);
-        } else if self.beats(x, self.best) || x == self.best {
+        } else if Self::reaches(x, self.best) {
             self.best = x;
             self.best_index = Some(today);
         }
