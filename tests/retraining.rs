@@ -89,7 +89,7 @@ fn the_service_retrains_on_its_stored_bars_and_installs_only_an_ensemble_that_be
         format!(
             "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n\
              [store]\nurl = \"sqlite://{db}\"\ncomponent_cache = \"components\"\n\
-             [market]\nsource = \"replay\"\ndata = \"{data}\"\nsymbol = \"BTCUSDT\"\nbars_per_second = 2000\nstore_candles = true\n\
+             [market]\nsource = \"replay\"\ndata = \"{data}\"\nsymbol = \"BTCUSDT\"\nbars_per_second = 500\nstore_candles = true\n\
              [inference]\ndevice = \"cpu\"\n\
              [[inference.models]]\nname = \"logistic\"\nmanifest = \"bad/logistic.json\"\nweights = \"bad/logistic.safetensors\"\nseq = 1\nfeatures = [{features}]\n\
              [training]\nconfig = \"train.toml\"\ntrain_days = 4\ntest_days = 1\nevery_hours = 24\nexpiry_hours = 60\noutput = \"models\"\n\
@@ -174,8 +174,9 @@ fn the_service_retrains_on_its_stored_bars_and_installs_only_an_ensemble_that_be
         .find(|m| m["version"] == 2 && m["model"] == "ensemble")
         .unwrap_or_else(|| panic!("{status}"));
     // The bars of a symbol that come while the inference thread gathers a batch are predicted
-    // once, from the newest, so how many of the replay's bars were predicted depends on the
-    // machine's load (86 with two heavy tests running beside it): enough to judge by.
+    // once, from the newest, and the retraining runs only on idle CPU: how many of the
+    // replay's bars the installed ensemble predicted depends on the machine's load (86 at 2000
+    // bars a second with two heavy tests running beside it, none once; hence 500 a second).
     assert!(first["resolved"].as_u64().unwrap() >= 30, "{first}");
     assert_eq!(
         first["validation_accuracy"], judged[0]["candidate"]["accuracy"],
