@@ -5,8 +5,8 @@
 //! the TA-Lib side; without it only our figures are printed). `TA_BENCH_BARS` sets the batch
 //! series length (default 1,000,000); `TA_BENCH_PER_FUNCTION=1` adds each function's batch time on
 //! both sides, sorted by ratio (`TA_BENCH_PER_FUNCTION=ADX,VORTEX`: only those functions'), each
-//! the median of three runs into the same output columns (`TA_BENCH_FRESH_OUTPUTS=1`: new
-//! columns each run, as before 2026-12-07).
+//! the median of three runs, each into new output columns as TA-Lib's side allocates new arrays
+//! (`TA_BENCH_REUSE_OUTPUTS=1`: the same columns run after run, no first touch of fresh memory).
 //!
 //! - live: one new bar through all 112 streaming indicators, against recomputing each over the
 //!   last 500 bars with TA-Lib, as a TA-Lib user's live loop does;
@@ -136,7 +136,7 @@ fn main() {
         .as_deref()
         .filter(|v| v.chars().any(|c| c.is_ascii_uppercase()))
         .map(|v| v.split(',').map(|name| name.trim().to_string()).collect());
-    let fresh_outputs = std::env::var_os("TA_BENCH_FRESH_OUTPUTS").is_some_and(|v| v == "1");
+    let reuse_outputs = std::env::var_os("TA_BENCH_REUSE_OUTPUTS").is_some_and(|v| v == "1");
     let ours_per_function: Vec<(&str, f64)> = if per_function.is_some() {
         functions()
             .iter()
@@ -145,15 +145,14 @@ fn main() {
                     .is_none_or(|names| names.iter().any(|n| n == f.name))
             })
             .map(|f| {
-                // The output columns are kept from run to run, as a caller computing many
-                // series keeps them: the first run pays the first touch of fresh memory, the
-                // median is the steady state. (TA-Lib's side allocates its arrays afresh, which
-                // its Python process's heap serves from memory it already holds.) With
-                // `TA_BENCH_FRESH_OUTPUTS=1` each run gets new columns instead.
+                // New output columns each run, as TA-Lib's side gets new arrays; with
+                // `TA_BENCH_REUSE_OUTPUTS=1` the same columns run after run, as a caller
+                // computing many series keeps them (the first run pays the first touch of
+                // fresh memory, the median is the steady state).
                 let mut out = vec![Vec::new(); f.outputs.len()];
                 let times = (0..3)
                     .map(|_| {
-                        if fresh_outputs {
+                        if !reuse_outputs {
                             out = vec![Vec::new(); f.outputs.len()];
                         }
                         let mut ind = (f.build)(&f.defaults());
