@@ -626,6 +626,30 @@ fn a_squeeze_fires_when_a_quiet_market_breaks_its_band_on_volume() {
     assert!(run(&config, &quiet).is_empty());
 }
 
+/// The signal quality of a service replaying a file, once the replay has finished and the
+/// quality has settled (two reads alike) where `until` holds.
+fn replayed_quality(
+    server: &common::service::Server,
+    until: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !server.log_tail().contains("replay finished") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            server.log_tail()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // The engine may still be working through the last events: wait until it settles.
+    let last = std::cell::RefCell::new(serde_json::Value::Null);
+    common::api::Api::new(server).wait("/v1/signals/quality", "the quality to settle", |q| {
+        let settled = *q == *last.borrow();
+        *last.borrow_mut() = q.clone();
+        settled && until(q)
+    })
+}
+
 /// The service follows its detectors' signals to their outcomes: the API's rolling quality,
 /// the metrics, and `stratbox signals report` over the stored outcomes agree.
 #[test]
@@ -648,22 +672,7 @@ fn the_service_scores_its_signals_and_the_report_reads_them_back() {
     .unwrap();
     let server = Server::start(&config);
     let api = Api::new(&server);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while !server.log_tail().contains("replay finished") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{}",
-            server.log_tail()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    // The engine may still be working through the last events: wait until it settles.
-    let last = std::cell::RefCell::new(serde_json::Value::Null);
-    let quality = api.wait("/v1/signals/quality", "the quality to settle", |q| {
-        let settled = *q == *last.borrow();
-        *last.borrow_mut() = q.clone();
-        settled && q["resolved"].as_u64() > Some(0)
-    });
+    let quality = replayed_quality(&server, |q| q["resolved"].as_u64() > Some(0));
     let sources = quality["sources"].as_array().unwrap();
     for source in ["host:breakout", "host:squeeze", "host:reversal"] {
         assert!(
@@ -1044,7 +1053,6 @@ fn a_backtest_runs_the_detectors_and_reports_their_signals_quality() {
 /// the rolling quality starts from the stored outcomes, and nothing is scored twice.
 #[test]
 fn signals_waiting_at_a_stop_are_followed_on_after_the_restart() {
-    use common::api::Api;
     use common::service::{Server, TOKEN};
     let dir = tempfile::tempdir().unwrap();
     // The history in two parts, the second continuing the first.
@@ -1084,22 +1092,7 @@ fn signals_waiting_at_a_stop_are_followed_on_after_the_restart() {
     // Runs the service over `data` to its end; the quality it settles at.
     let run = |config: &std::path::Path| {
         let server = Server::start(config);
-        let api = Api::new(&server);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-        while !server.log_tail().contains("replay finished") {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{}",
-                server.log_tail()
-            );
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
-        let last = std::cell::RefCell::new(serde_json::Value::Null);
-        let quality = api.wait("/v1/signals/quality", "the quality to settle", |q| {
-            let settled = *q == *last.borrow();
-            *last.borrow_mut() = q.clone();
-            settled
-        });
+        let quality = replayed_quality(&server, |_| true);
         server.terminate();
         quality
     };

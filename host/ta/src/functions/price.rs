@@ -144,27 +144,9 @@ impl Indicator for HeikinAshi {
 
     #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
-        let open = match self.open_close {
-            Some((open, close)) => (open + close) / 2.0,
-            None => (bar.open + bar.close) / 2.0,
-        };
-        let close = (bar.open + bar.high + bar.low + bar.close) / 4.0;
-        let mut high = bar.high;
-        if open > high {
-            high = open;
-        }
-        if close > high {
-            high = close;
-        }
-        let mut low = bar.low;
-        if open < low {
-            low = open;
-        }
-        if close < low {
-            low = close;
-        }
-        self.open_close = Some((open, close));
-        out[..4].copy_from_slice(&[open, high, low, close]);
+        let candle = heikin_ashi(bar, self.open_close.unwrap_or((bar.open, bar.close)));
+        self.open_close = Some((candle[0], candle[3]));
+        out[..4].copy_from_slice(&candle);
     }
 
     /// `next`'s arithmetic in one loop over the columns, the previous candle in registers
@@ -200,22 +182,7 @@ impl Indicator for HeikinAshi {
                 close: close[i],
                 volume: 0.0,
             };
-            let ha_open = (last_open + last_close) / 2.0;
-            let ha_close = (bar.open + bar.high + bar.low + bar.close) / 4.0;
-            let mut ha_high = bar.high;
-            if ha_open > ha_high {
-                ha_high = ha_open;
-            }
-            if ha_close > ha_high {
-                ha_high = ha_close;
-            }
-            let mut ha_low = bar.low;
-            if ha_open < ha_low {
-                ha_low = ha_open;
-            }
-            if ha_close < ha_low {
-                ha_low = ha_close;
-            }
+            let [ha_open, ha_high, ha_low, ha_close] = heikin_ashi(&bar, (last_open, last_close));
             ho.write(ha_open);
             hh.write(ha_high);
             hl.write(ha_low);
@@ -230,6 +197,29 @@ impl Indicator for HeikinAshi {
         }
         self.open_close = Some((last_open, last_close));
     }
+}
+
+/// The Heikin-Ashi candle (open, high, low, close) of `bar` after the candle whose open and
+/// close were `previous` (the first bar's own open and close for the first).
+#[inline(always)]
+fn heikin_ashi(bar: &Bar, (previous_open, previous_close): (f64, f64)) -> [f64; 4] {
+    let open = (previous_open + previous_close) / 2.0;
+    let close = (bar.open + bar.high + bar.low + bar.close) / 4.0;
+    let mut high = bar.high;
+    if open > high {
+        high = open;
+    }
+    if close > high {
+        high = close;
+    }
+    let mut low = bar.low;
+    if open < low {
+        low = open;
+    }
+    if close < low {
+        low = close;
+    }
+    [open, high, low, close]
 }
 
 pub(crate) static FUNCTIONS: &[Function] = &[
