@@ -60,6 +60,26 @@ pub(crate) fn prepare(column: &mut Vec<f64>, n: usize) {
     }
 }
 
+/// Runs `work` (inlined) compiled for the CPU's fused multiply-add instruction when it has
+/// one: the array paths' loops that step with `f64::mul_add`, a call into libm otherwise (both
+/// give the same correctly rounded result).
+#[inline(always)]
+pub(crate) fn with_fma<R>(work: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has FMA, just checked.
+        return unsafe { fma_enabled(work) };
+    }
+    work()
+}
+
+/// Calls `work` from code built with FMA, so that it inlines with FMA too.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "fma")]
+fn fma_enabled<R>(work: impl FnOnce() -> R) -> R {
+    work()
+}
+
 /// [`run`], compiled for the CPU's fused multiply-add instruction when it has one. Without a
 /// target feature `f64::mul_add` is a call into libm that also spills every live register, and
 /// the blocks' EMAs and T3 chain them; both give the same correctly rounded result.

@@ -93,19 +93,7 @@ impl Stream for Ema {
 /// Pushes `prev = (x - prev) * k + prev` (fused) for each `x` of `xs` onto `out`, and returns
 /// the last `prev`.
 fn smooth(xs: &[f64], prev: f64, k: f64, out: &mut Vec<f64>) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has FMA, just checked.
-        return unsafe { smooth_fma(xs, prev, k, out) };
-    }
-    smooth_steps(xs, prev, k, out)
-}
-
-/// [`smooth_steps`] compiled for FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "fma")]
-fn smooth_fma(xs: &[f64], prev: f64, k: f64, out: &mut Vec<f64>) -> f64 {
-    smooth_steps(xs, prev, k, out)
+    crate::indicator::with_fma(|| smooth_steps(xs, prev, k, out))
 }
 
 /// The loop of [`smooth`]: a plain loop, so that `prev` stays in a register.
@@ -139,31 +127,10 @@ pub(crate) fn chained<const N: usize>(
         return;
     };
     let mut values = chain.each_ref().map(Ema::value);
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has FMA, just checked.
-        unsafe { chain_fma(&xs[head..], &mut values, k, out, &combine) };
-    } else {
-        chain_steps(&xs[head..], &mut values, k, out, &combine);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    chain_steps(&xs[head..], &mut values, k, out, &combine);
+    crate::indicator::with_fma(|| chain_steps(&xs[head..], &mut values, k, out, &combine));
     for (ema, value) in chain.iter_mut().zip(values) {
         ema.set_value(value);
     }
-}
-
-/// [`chain_steps`] compiled for FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "fma")]
-fn chain_fma<const N: usize>(
-    xs: &[f64],
-    values: &mut [f64; N],
-    k: f64,
-    out: &mut Vec<f64>,
-    combine: &impl Fn([f64; N]) -> f64,
-) {
-    chain_steps(xs, values, k, out, combine)
 }
 
 /// The loop of [`chained`]: each value enters the first EMA, each EMA's new value the next.

@@ -286,9 +286,8 @@ impl Indicator for Accelerator {
                 .min(osc.len());
             self.seen += osc.len();
             column.extend(std::iter::repeat_n(f64::NAN, valued));
-            if !self.signal.next_many(&osc[valued..], &mut means) {
-                unreachable!("an SMA has an array path");
-            }
+            let fed = self.signal.next_many(&osc[valued..], &mut means);
+            debug_assert!(fed, "an SMA has an array path");
             column.extend(osc[valued..].iter().zip(&means).map(|(o, m)| o - m));
         }
     }
@@ -429,19 +428,7 @@ impl Indicator for EmaMacd {
 /// line, the signal and their difference: `next`'s operations in `next`'s order, compiled for
 /// FMA where the CPU has it (`mul_add` is otherwise a call into libm; both round alike).
 fn macd_steps(xs: &[f64], state: &mut [f64; 3], k: [f64; 3], out: [&mut Vec<f64>; 3]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has FMA, just checked.
-        return unsafe { macd_steps_fma(xs, state, k, out) };
-    }
-    macd_loop(xs, state, k, out)
-}
-
-/// [`macd_loop`] compiled for FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "fma")]
-fn macd_steps_fma(xs: &[f64], state: &mut [f64; 3], k: [f64; 3], out: [&mut Vec<f64>; 3]) {
-    macd_loop(xs, state, k, out)
+    crate::indicator::with_fma(|| macd_loop(xs, state, k, out))
 }
 
 /// The loop of [`macd_steps`], writing into the columns' spare room (reserved by the caller).

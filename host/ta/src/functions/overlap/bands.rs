@@ -91,13 +91,9 @@ impl Indicator for Bbands {
         lower.extend(std::iter::repeat_n(f64::NAN, warm));
         upper[..warm].fill(f64::NAN);
         let (up, down) = (self.up, self.down);
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has FMA, just checked.
-            unsafe { bands_fma(&middle[warm..], &mut upper[warm..], lower, up, down) };
-            return;
-        }
-        bands_of(&middle[warm..], &mut upper[warm..], lower, up, down);
+        crate::indicator::with_fma(|| {
+            bands_of(&middle[warm..], &mut upper[warm..], lower, up, down);
+        });
     }
 }
 
@@ -120,13 +116,6 @@ fn bands(middle: f64, deviation: f64, up: f64, down: f64) -> (f64, f64) {
     } else {
         (deviation.mul_add(up, middle), middle - deviation * down)
     }
-}
-
-/// [`bands_of`] compiled for FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "fma")]
-fn bands_fma(middle: &[f64], upper: &mut [f64], lower: &mut Vec<f64>, up: f64, down: f64) {
-    bands_of(middle, upper, lower, up, down)
 }
 
 /// Turns the variances in `upper` into the upper band and pushes the lower band onto `lower`.

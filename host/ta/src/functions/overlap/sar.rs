@@ -223,20 +223,8 @@ impl Indicator for Sar {
             head += 1;
         }
         let (high, low) = (&series.high[head..n], &series.low[head..n]);
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has FMA, just checked.
-            return unsafe { sar_steps_fma(self, high, low, column) };
-        }
-        sar_steps(self, high, low, column);
+        crate::indicator::with_fma(|| sar_steps(self, high, low, column));
     }
-}
-
-/// [`sar_steps`] compiled for FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "fma")]
-fn sar_steps_fma(sar: &mut Sar, high: &[f64], low: &[f64], out: &mut Vec<f64>) {
-    sar_steps(sar, high, low, out)
 }
 
 /// Steps a running `sar` over the bars of `high` and `low`, pushing each stop: a local copy
