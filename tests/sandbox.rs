@@ -174,16 +174,13 @@ fn an_optimizer_returning_ten_million_signals_is_halted() {
     }
 }
 
-/// A deployment that spends 90 % of its per-callback bound on every bar is halted once its
-/// share of wall time passes its budget's `max_cpu_share`; the one beside it runs on, and
-/// `list` reports both one's use.
+/// A deployment that spends 90 ms on every bar, well inside its per-callback bound, is halted
+/// once its share of wall time passes its budget's `max_cpu_share`; the one beside it runs on,
+/// and `list` reports both one's use. (The bound is 1 s, not the default 100 ms: on a loaded
+/// machine a guest preempted near the end of a 90 ms burn would overrun 100 ms of wall time.)
 #[test]
 fn a_deployment_over_its_cpu_share_is_halted_and_its_neighbour_runs_on() {
-    let mut engine = engine(SandboxLimits {
-        callback_ms: 100,
-        grant_wall_clock: true,
-        ..SandboxLimits::default()
-    });
+    let mut engine = engine_for_burners();
     engine.enforce_cpu_share(true);
     let budget = Budget {
         max_cpu_share: 0.2,
@@ -224,7 +221,7 @@ fn a_deployment_over_its_cpu_share_is_halted_and_its_neighbour_runs_on() {
     assert!(bystander.cpu_share < 0.05, "{bystander:?}");
 
     // Without enforcement (a backtest) the same use goes on.
-    let mut engine = engine_without_enforcement();
+    let mut engine = engine_for_burners();
     engine
         .deploy(
             "burner",
@@ -244,8 +241,10 @@ fn a_deployment_over_its_cpu_share_is_halted_and_its_neighbour_runs_on() {
     assert_eq!(engine.status("burner").unwrap(), &Status::Running);
 }
 
-fn engine_without_enforcement() -> Engine {
+/// An engine with the wall clock granted and a 1 s callback bound, for guests that burn time.
+fn engine_for_burners() -> Engine {
     engine(SandboxLimits {
+        callback_ms: 1_000,
         grant_wall_clock: true,
         ..SandboxLimits::default()
     })
