@@ -137,6 +137,22 @@ fn run<I: Indicator + ?Sized, const W: usize>(
     }
 }
 
+/// Where each stage of a chain gives its first output in a batch of `n` bars after `seen`
+/// before it: stage `s` of a chain of `lookbacks` gives one from the bar whose index since the
+/// start is the sum of the lookbacks up to and including its own (as local indices, at most
+/// `n`).
+pub(crate) fn stage_starts<const S: usize>(
+    lookbacks: [usize; S],
+    seen: usize,
+    n: usize,
+) -> [usize; S] {
+    let mut total = 0;
+    lookbacks.map(|lookback| {
+        total += lookback;
+        total.saturating_sub(seen).min(n)
+    })
+}
+
 /// The most outputs any function has (HA: open, high, low, close).
 pub const MAX_OUTPUTS: usize = 4;
 

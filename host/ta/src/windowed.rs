@@ -59,9 +59,9 @@ pub(crate) fn batch<I: Windowed>(indicator: &mut I, series: &Series, out: &mut [
 
 /// Calls `each(i, highest a, lowest b)` for each bar `i` from `from` on (at least `len - 1`),
 /// over the `len` values ending there; `a` and `b` may be the same column. Returns false,
-/// calling nothing, when a value those windows read is NaN or a zero: the extreme of values
-/// without them is one number whatever the order of comparison, but a NaN or a signed zero
-/// makes it depend on the order `next` compares in.
+/// calling nothing, when a value those windows read is NaN or a negative zero: the extreme of
+/// values without them is one number whatever the order of comparison, but a NaN, or a zero
+/// beside a zero of the other sign, makes it depend on the order `next` compares in.
 pub(crate) fn window_extremes(
     a: &[f64],
     b: &[f64],
@@ -111,7 +111,7 @@ pub(crate) fn window_extremes(
 /// Calls `each(i, highest a, lowest b)` for bars `from..n`, each over the `len` values ending
 /// there, `L` bars side by side: the `j`-th values of `L` windows lie next to one another, so
 /// each step compares a whole register of them. False, calling nothing, where the windows
-/// hold a NaN or a zero (see [`window_extremes`]).
+/// hold a NaN or a negative zero (see [`window_extremes`]).
 #[inline(always)]
 fn scan<const L: usize>(
     a: &[f64],
@@ -173,11 +173,17 @@ fn scan_avx2(
 /// Windows up to this long are scanned whole at each bar.
 const SCAN_UP_TO: usize = 48;
 
-/// Whether no value is NaN or a zero (`!(|v| > 0)` catches both), in lanes.
+/// Whether every comparison among the values agrees with their bits: no NaN, and no negative
+/// zero (so that equal values are the same number, and an extreme is one number whatever the
+/// order of comparison; prices and oscillators give zeros of one sign), in lanes.
 #[inline(always)]
 pub(crate) fn ordered(x: &[f64]) -> bool {
-    x.chunks(256)
-        .all(|chunk| chunk.iter().fold(true, |ok, v| ok & (v.abs() > 0.0)))
+    const NEGATIVE_ZERO: u64 = 1 << 63;
+    x.chunks(256).all(|chunk| {
+        chunk.iter().fold(true, |ok, v| {
+            ok & !v.is_nan() & (v.to_bits() != NEGATIVE_ZERO)
+        })
+    })
 }
 
 /// The highest of `w` (not empty, without NaN), four lanes at a time.

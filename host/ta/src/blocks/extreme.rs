@@ -104,6 +104,47 @@ impl<const HIGHEST: bool> RollingExtreme<HIGHEST> {
     }
 }
 
+impl<const HIGHEST: bool> RollingExtreme<HIGHEST> {
+    /// Consumes `xs` in order, calling `each(i, what next gives)` for each: `next`'s own steps,
+    /// but once a window lies within `xs` (from its `len - 1`-th value on) read from `xs` itself
+    /// rather than from the ring, which is refilled with the last values at the end. The same
+    /// comparisons in the same order: the same extremes and ages whatever the values.
+    #[inline(always)]
+    pub(crate) fn many(&mut self, xs: &[f64], mut each: impl FnMut(usize, Option<(f64, usize)>)) {
+        let n = xs.len();
+        let len = self.window.capacity();
+        let head = (len - 1).min(n);
+        for (i, &x) in xs[..head].iter().enumerate() {
+            each(i, self.next(x));
+        }
+        if head == n {
+            return;
+        }
+        // `xs[i]` is value number `base + i` since the start.
+        let base = self.today - head;
+        let (mut best, mut best_index) = (self.best, self.best_index);
+        for (i, &x) in xs.iter().enumerate().skip(head) {
+            let today = base + i;
+            let trailing = today + 1 - len;
+            if best_index.is_none_or(|b| b < trailing) {
+                let window = &xs[i + 1 - len..=i];
+                let (mut value, mut at) = (window[0], 0);
+                self.rescan(&window[1..], 1, &mut value, &mut at);
+                best = value;
+                best_index = Some(trailing + at);
+            } else if Self::reaches(x, best) {
+                best = x;
+                best_index = Some(today);
+            }
+            each(i, Some((best, today - best_index.unwrap_or(today))));
+        }
+        self.today = base + n;
+        self.best = best;
+        self.best_index = best_index;
+        self.window.push_all(xs);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +159,44 @@ mod tests {
         let mut min = Lowest::new(2, true);
         min.next(1.0);
         assert_eq!(min.next(1.0), Some((1.0, 0)));
+    }
+
+    #[test]
+    fn many_gives_what_next_gives_in_pieces() {
+        // Ties, zeros of both signs and NaN: `many` compares as `next` does.
+        let mut x = 11u64;
+        let mut values: Vec<f64> = (0..2_000)
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                ((x >> 40) % 40) as f64 - 20.0
+            })
+            .collect();
+        values[700] = -0.0;
+        values[900] = f64::NAN;
+        for (len, latest) in [(1, false), (3, true), (15, false), (60, true)] {
+            let mut one = Highest::new(len, latest);
+            let mut low_one = Lowest::new(len, latest);
+            let expected: Vec<_> = values
+                .iter()
+                .map(|&v| (one.next(v), low_one.next(v)))
+                .collect();
+            let (mut high, mut low) = (Highest::new(len, latest), Lowest::new(len, latest));
+            let (mut got_high, mut got_low) = (Vec::new(), Vec::new());
+            let mut start = 0;
+            for piece in [1, 2, 70, 500, 1_427] {
+                let end = start + piece;
+                high.many(&values[start..end], |i, v| {
+                    assert_eq!(start + i, got_high.len());
+                    got_high.push(v);
+                });
+                low.many(&values[start..end], |_, v| got_low.push(v));
+                start = end;
+            }
+            let bits = |v: Option<(f64, usize)>| v.map(|(x, age)| (x.to_bits(), age));
+            for (i, (h, l)) in expected.into_iter().enumerate() {
+                assert_eq!(bits(got_high[i]), bits(h), "len {len}, value {i}");
+                assert_eq!(bits(got_low[i]), bits(l), "len {len}, value {i}");
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Highest high and lowest low over the last bars, tracked as TA-Lib tracks them.
 
 use super::window::Window;
+use crate::windowed::window_extremes;
 
 /// The highest of the last `period` highs and the lowest of the last `period` lows (STOCH,
 /// STOCHF, SMI). Like TA-Lib it remembers where each extreme sits and rescans the window only
@@ -33,6 +34,46 @@ impl HighLow {
     /// Number of bars consumed before the first output.
     pub fn lookback(&self) -> usize {
         self.highs.capacity() - 1
+    }
+
+    /// Bars consumed so far.
+    pub fn seen(&self) -> usize {
+        self.seen
+    }
+
+    /// Consumes bars `high[i]`, `low[i]` in order, calling `each(i, what next gives)` for each:
+    /// through `next` while a window may reach back before the arrays (their first `period - 1`
+    /// bars), then from the arrays themselves by [`window_extremes`] where their values allow
+    /// it, the state then rebuilt from the last bars (a window's extremes depend on its bars
+    /// alone), so that later bars continue exactly as if each had gone through `next`.
+    #[inline(always)]
+    pub(crate) fn many(
+        &mut self,
+        high: &[f64],
+        low: &[f64],
+        mut each: impl FnMut(usize, Option<(f64, f64)>),
+    ) {
+        let n = high.len().min(low.len());
+        let len = self.highs.capacity();
+        let head = (len - 1).min(n);
+        for i in 0..head {
+            each(i, self.next(high[i], low[i]));
+        }
+        if head == n {
+            return;
+        }
+        if window_extremes(high, low, len, head, |i, h, l| each(i, Some((h, l)))) {
+            let seen = self.seen + (n - head);
+            *self = HighLow::new(len);
+            self.seen = seen - (len - 1);
+            for i in n + 1 - len..n {
+                self.next(high[i], low[i]);
+            }
+        } else {
+            for i in head..n {
+                each(i, self.next(high[i], low[i]));
+            }
+        }
     }
 
     /// Consumes one bar; `(highest, lowest)` once `period` bars have been seen.
@@ -103,5 +144,43 @@ mod tests {
                 Some((6.0, 0.5))
             ]
         );
+    }
+
+    #[test]
+    fn many_gives_what_next_gives_in_pieces() {
+        // Windows short and long (scanned whole, or tracked as TA-Lib does), in pieces that
+        // end inside a window; values with ties and zeros, then a NaN (next's own loop).
+        let mut x = 7u64;
+        let mut values: Vec<(f64, f64)> = (0..2_000)
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                let v = ((x >> 40) % 50) as f64 - 10.0;
+                (v + 3.0, v)
+            })
+            .collect();
+        values[1_500].1 = f64::NAN;
+        for period in [1, 3, 30, 60] {
+            let mut one = HighLow::new(period);
+            let expected: Vec<_> = values.iter().map(|&(h, l)| one.next(h, l)).collect();
+            let mut many = HighLow::new(period);
+            let mut got = Vec::new();
+            let mut start = 0;
+            for piece in [1, 2, 70, 500, 1_427] {
+                let end = (start + piece).min(values.len());
+                let (h, l): (Vec<f64>, Vec<f64>) = values[start..end].iter().copied().unzip();
+                many.many(&h, &l, |i, v| {
+                    assert_eq!(i, got.len() - start);
+                    got.push(v);
+                });
+                start = end;
+            }
+            assert_eq!(many.seen(), values.len());
+            let bits = |v: &[Option<(f64, f64)>]| -> Vec<_> {
+                v.iter()
+                    .map(|o| o.map(|(h, l)| (h.to_bits(), l.to_bits())))
+                    .collect()
+            };
+            assert_eq!(bits(&got), bits(&expected), "period {period}");
+        }
     }
 }

@@ -185,6 +185,7 @@ impl Stream for MovingAverage {
             MovingAverage::Hma(s) => s.next_many(xs, out),
             MovingAverage::Dema(s) => s.next_many(xs, out),
             MovingAverage::Tema(s) => s.next_many(xs, out),
+            MovingAverage::Rma(s) => s.next_many(xs, out),
             _ => false,
         }
     }

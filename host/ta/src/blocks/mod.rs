@@ -56,6 +56,15 @@ pub(crate) fn through_next<S: Stream + ?Sized>(stream: &mut S, xs: &[f64], out: 
     }
 }
 
+/// Feeds `xs` to `stream`, by its array path where it has one, else value by value: either way
+/// one output pushed onto `out` per value (NaN before the lookback).
+#[inline(always)]
+pub(crate) fn feed<S: Stream + ?Sized>(stream: &mut S, xs: &[f64], out: &mut Vec<f64>) {
+    if !stream.next_many(xs, out) {
+        through_next(stream, xs, out);
+    }
+}
+
 /// A stream whose output at a bar is computed afresh from the last values its `ring` holds
 /// (VHF, AVGDEV), with an array kernel computing several bars side by side.
 pub(crate) trait FreshWindow: Stream {

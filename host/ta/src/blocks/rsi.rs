@@ -57,6 +57,14 @@ impl Rsi {
     pub fn new(period: usize) -> Self {
         Self(GainLoss::reciprocal(period))
     }
+
+    /// Whether both averages are seeded: every later value gives an RSI.
+    pub(crate) fn is_seeded(&self) -> bool {
+        let g = &self.0;
+        g.prev.is_some()
+            && g.gain.reciprocal_steps().is_some()
+            && g.loss.reciprocal_steps().is_some()
+    }
 }
 
 impl Stream for Rsi {

@@ -4,6 +4,7 @@ use super::period;
 use crate::bar::{Bar, Series};
 use crate::blocks::dm::DirectionalMovement;
 use crate::blocks::extreme::{Highest, Lowest};
+use crate::blocks::high_low::HighLow;
 use crate::blocks::ma::{MaType, MovingAverage};
 use crate::blocks::rsi::{GainLoss, Rsi};
 use crate::blocks::sma::Sma;
@@ -11,7 +12,7 @@ use crate::blocks::true_range::{TrueRange, true_range};
 use crate::blocks::wilder::{WilderAverage, WilderSum};
 use crate::blocks::window::Window;
 use crate::blocks::{self, Stream};
-use crate::indicator::{Indicator, Warmup};
+use crate::indicator::{Indicator, Warmup, prepare, stage_starts};
 use crate::registry::{Field, Function, Group, Param};
 use crate::windowed::{self, Windowed, window_extremes};
 
@@ -402,6 +403,36 @@ impl Indicator for Aroon {
             out[1] = self.factor * (self.period - high_age) as f64;
         }
     }
+
+    /// One pass over the lows, then one over the highs, each reading its windows from the
+    /// column itself ([`Highest::many`]); both extremes span the same bars, so they
+    /// start giving ages at the same bar.
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        let n = series.len();
+        for column in out.iter_mut() {
+            prepare(column, n);
+        }
+        let (period, factor) = (self.period, self.factor);
+        let age = |extreme: Option<(f64, usize)>| extreme.map(|(_, age)| age);
+        if let [oscillator] = out {
+            // The low's age first, then the difference of the two ages in its place.
+            self.lowest.many(&series.low[..n], |_, low| {
+                oscillator.push(age(low).map_or(f64::NAN, |a| a as f64));
+            });
+            self.highest.many(&series.high[..n], |i, high| {
+                if let Some(high_age) = age(high) {
+                    oscillator[i] = factor * (oscillator[i] - high_age as f64);
+                }
+            });
+        } else if let [down, up] = out {
+            self.lowest.many(&series.low[..n], |_, low| {
+                down.push(age(low).map_or(f64::NAN, |a| factor * (period - a) as f64));
+            });
+            self.highest.many(&series.high[..n], |_, high| {
+                up.push(age(high).map_or(f64::NAN, |a| factor * (period - a) as f64));
+            });
+        }
+    }
 }
 
 /// CCI: the typical price's distance from its mean over 0.015 times the mean deviation, both
@@ -530,14 +561,14 @@ impl Indicator for Cmou {
 /// STOCHRSI: the fast stochastic of the RSI, its %D smoothed by any moving average.
 struct StochRsi {
     rsi: Rsi,
-    highest: Highest,
-    lowest: Lowest,
+    /// The RSI's highest and lowest (both columns the RSI).
+    range: HighLow,
     fast_d: MovingAverage,
 }
 
 impl Indicator for StochRsi {
     fn lookback(&self) -> usize {
-        self.rsi.lookback() + self.highest.lookback() + self.fast_d.lookback()
+        self.rsi.lookback() + self.range.lookback() + self.fast_d.lookback()
     }
 
     #[inline(always)]
@@ -546,22 +577,71 @@ impl Indicator for StochRsi {
         let Some(rsi) = self.rsi.next(bar.close) else {
             return;
         };
-        let low = self.lowest.next(rsi);
-        let high = self.highest.next(rsi);
-        let (Some((lowest, _)), Some((highest, _))) = (low, high) else {
+        let Some((highest, lowest)) = self.range.next(rsi, rsi) else {
             return;
         };
-        // TA-Lib's STOCHF: a range within 1e-14 of the extremes' magnitude counts as none.
-        let range = highest - lowest;
-        let k = if range.abs() <= (highest.abs() + lowest.abs()) * 1e-14 {
-            0.0
-        } else {
-            ((rsi - lowest) / range) * 100.0
-        };
+        let k = stoch_rsi_k(rsi, highest, lowest);
         if let Some(d) = self.fast_d.next(k) {
             out[0] = k;
             out[1] = d;
         }
+    }
+
+    /// [`Self::columns`], built with FMA where the CPU has it (the averages step with
+    /// `mul_add`).
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        crate::indicator::with_fma(|| self.columns(series, out));
+    }
+}
+
+impl StochRsi {
+    /// `next` until the RSI gives values, then array passes: the RSI of every later bar into
+    /// %D's column for now, %K from its extremes ([`HighLow::many`]), %D over %K's column.
+    #[inline(always)]
+    fn columns(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        let n = series.len();
+        let [k, d] = out else { panic!("two outputs") };
+        for column in [&mut *k, &mut *d] {
+            prepare(column, n);
+        }
+        let mut head = 0;
+        let mut values = [f64::NAN; 2];
+        while head < n && !self.rsi.is_seeded() {
+            self.next(&series.bar(head), &mut values);
+            k.push(values[0]);
+            d.push(values[1]);
+            head += 1;
+        }
+        // From here on every bar gives an RSI: stage starts count RSI values, from `head`.
+        let seen = self.range.seen();
+        let lookbacks = [self.range.lookback(), self.fast_d.lookback()];
+        let [ranged, valid] = stage_starts(lookbacks, seen, n - head).map(|s| head + s);
+        let fed = self.rsi.next_many(&series.close[head..n], d);
+        debug_assert!(fed, "the RSI has an array path");
+        k.extend(std::iter::repeat_n(f64::NAN, ranged - head));
+        let rsi = &d[head..];
+        self.range.many(rsi, rsi, |i, range| {
+            if let Some((highest, lowest)) = range {
+                k.push(stoch_rsi_k(rsi[i], highest, lowest));
+            }
+        });
+        debug_assert_eq!(k.len(), n);
+        d.truncate(head);
+        d.extend(std::iter::repeat_n(f64::NAN, ranged - head));
+        blocks::feed(&mut self.fast_d, &k[ranged..], d);
+        k[head..valid].fill(f64::NAN);
+    }
+}
+
+/// STOCHRSI's %K: TA-Lib's STOCHF of the RSI, a range within 1e-14 of the extremes' magnitude
+/// counting as none.
+#[inline(always)]
+fn stoch_rsi_k(rsi: f64, highest: f64, lowest: f64) -> f64 {
+    let range = highest - lowest;
+    if range.abs() <= (highest.abs() + lowest.abs()) * 1e-14 {
+        0.0
+    } else {
+        ((rsi - lowest) / range) * 100.0
     }
 }
 
@@ -1295,8 +1375,7 @@ pub(crate) static FUNCTIONS: &[Function] = &[
             let kind = MaType::from_number(p[3]).expect("checked matype");
             Box::new(StochRsi {
                 rsi: Rsi::new(period(p[0])),
-                highest: Highest::new(period(p[1]), false),
-                lowest: Lowest::new(period(p[1]), false),
+                range: HighLow::new(period(p[1])),
                 fast_d: MovingAverage::new(kind, period(p[2]), MaType::Sma),
             })
         },

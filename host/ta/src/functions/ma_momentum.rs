@@ -10,8 +10,8 @@ use crate::blocks::ma::{MaType, MovingAverage};
 use crate::blocks::sma::Sma;
 use crate::blocks::window::Window;
 use crate::blocks::wma::Wma;
-use crate::blocks::{FreshWindow, fresh_windows, through_next};
-use crate::indicator::Indicator;
+use crate::blocks::{FreshWindow, feed, fresh_windows, through_next};
+use crate::indicator::{Indicator, prepare, stage_starts};
 use crate::registry::{Field, Function, Group, Param};
 
 const CLOSE: &[Field] = &[Field::Close];
@@ -624,21 +624,62 @@ impl Indicator for Smi {
 
     #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
-        out[..2].fill(f64::NAN);
-        let Some((highest, lowest)) = self.range.next(bar.high, bar.low) else {
-            return;
-        };
-        let num = bar.close - (highest + lowest) * 0.5;
-        let Some((num, den)) = self.smoothed.next(num, highest - lowest) else {
-            return;
-        };
-        let half = 0.5 * den;
-        let smi = if half > 0.0 { 100.0 * num / half } else { 0.0 };
-        if let Some(signal) = self.signal.next(smi) {
-            out[0] = smi;
-            out[1] = signal;
-        }
+        let range = self.range.next(bar.high, bar.low);
+        let (smi, signal) = smi_step(&mut self.smoothed, &mut self.signal, bar.close, range);
+        out[0] = smi;
+        out[1] = signal;
     }
+
+    /// [`Self::columns`], built with FMA where the CPU has it (the averages step with
+    /// `mul_add`).
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        crate::indicator::with_fma(|| self.columns(series, out));
+    }
+}
+
+impl Smi {
+    /// The range's extremes from the high and low columns ([`HighLow::many`]), the rest bar
+    /// by bar as `next` takes it.
+    #[inline(always)]
+    fn columns(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        let n = series.len();
+        let [smi, signal] = out else {
+            panic!("two outputs")
+        };
+        for column in [&mut *smi, &mut *signal] {
+            prepare(column, n);
+        }
+        let close = &series.close[..n];
+        let (smoothed, ema) = (&mut self.smoothed, &mut self.signal);
+        self.range
+            .many(&series.high[..n], &series.low[..n], |i, range| {
+                let (a, b) = smi_step(smoothed, ema, close[i], range);
+                smi.push(a);
+                signal.push(b);
+            });
+    }
+}
+
+/// SMI and its signal at a bar closing at `close` in `range` (its highest and lowest, once
+/// known), both NaN until the signal gives a value.
+#[inline(always)]
+fn smi_step(
+    smoothed: &mut DoubleSmoothed,
+    signal: &mut Ema,
+    close: f64,
+    range: Option<(f64, f64)>,
+) -> (f64, f64) {
+    let none = (f64::NAN, f64::NAN);
+    let Some((highest, lowest)) = range else {
+        return none;
+    };
+    let num = close - (highest + lowest) * 0.5;
+    let Some((num, den)) = smoothed.next(num, highest - lowest) else {
+        return none;
+    };
+    let half = 0.5 * den;
+    let smi = if half > 0.0 { 100.0 * num / half } else { 0.0 };
+    signal.next(smi).map_or(none, |signal| (smi, signal))
 }
 
 /// TA-Lib's fast %K: where the close sits in the range, in %; 0 for an empty range.
@@ -693,6 +734,61 @@ impl Indicator for Stoch {
             }
         }
     }
+
+    /// [`Self::columns`], built with FMA where the CPU has it (the averages step with
+    /// `mul_add`).
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        crate::indicator::with_fma(|| self.columns(series, out));
+    }
+}
+
+impl Stoch {
+    /// Array passes: the fast %K of every bar (the range's extremes from the high and low
+    /// columns, [`HighLow::many`]) into %D's column for now, then each average over the
+    /// previous one's column (its array path where it has one).
+    #[inline(always)]
+    fn columns(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        let n = series.len();
+        let [k, d, rest @ ..] = out else {
+            panic!("two or three outputs")
+        };
+        for column in [&mut *k, &mut *d] {
+            prepare(column, n);
+        }
+        // Where each stage's first output falls: as `next` gives them, by bars seen before.
+        let seen = self.range.seen();
+        let lookbacks = [
+            self.range.lookback(),
+            self.slow_k.lookback(),
+            self.slow_d.lookback(),
+        ];
+        let [ranged, smoothed, valid] = stage_starts(lookbacks, seen, n);
+        let close = &series.close[..n];
+        let fast = &mut *d;
+        self.range
+            .many(&series.high[..n], &series.low[..n], |i, range| {
+                if let Some((highest, lowest)) = range {
+                    fast.push(fast_k(close[i], highest, lowest));
+                }
+            });
+        debug_assert_eq!(fast.len(), n - ranged);
+        k.extend(std::iter::repeat_n(f64::NAN, ranged));
+        feed(&mut self.slow_k, fast, k);
+        d.clear();
+        d.extend(std::iter::repeat_n(f64::NAN, smoothed));
+        feed(&mut self.slow_d, &k[smoothed..], d);
+        k[..valid].fill(f64::NAN);
+        if let [j] = rest {
+            prepare(j, n);
+            j.extend(std::iter::repeat_n(f64::NAN, valid));
+            j.extend(
+                k[valid..]
+                    .iter()
+                    .zip(&d[valid..])
+                    .map(|(k, d)| 3.0 * k - 2.0 * d),
+            );
+        }
+    }
 }
 
 /// Fast stochastic: %K and its moving average %D.
@@ -717,6 +813,40 @@ impl Indicator for StochF {
             out[0] = k;
             out[1] = d;
         }
+    }
+
+    /// [`Self::columns`], built with FMA where the CPU has it (the averages step with
+    /// `mul_add`).
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        crate::indicator::with_fma(|| self.columns(series, out));
+    }
+}
+
+impl StochF {
+    /// Array passes: %K of every bar (the range's extremes from the high and low columns,
+    /// [`HighLow::many`]), then %D over %K's column (its array path where it has one).
+    #[inline(always)]
+    fn columns(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        let n = series.len();
+        let [k, d] = out else { panic!("two outputs") };
+        for column in [&mut *k, &mut *d] {
+            prepare(column, n);
+        }
+        let seen = self.range.seen();
+        let [ranged, valid] =
+            stage_starts([self.range.lookback(), self.fast_d.lookback()], seen, n);
+        k.extend(std::iter::repeat_n(f64::NAN, ranged));
+        let close = &series.close[..n];
+        self.range
+            .many(&series.high[..n], &series.low[..n], |i, range| {
+                if let Some((highest, lowest)) = range {
+                    k.push(fast_k(close[i], highest, lowest));
+                }
+            });
+        debug_assert_eq!(k.len(), n);
+        d.extend(std::iter::repeat_n(f64::NAN, ranged));
+        feed(&mut self.fast_d, &k[ranged..], d);
+        k[..valid].fill(f64::NAN);
     }
 }
 
@@ -852,7 +982,8 @@ fn vhf_ratio(highest: f64, lowest: f64, path: f64) -> f64 {
 /// The filter of each bar from `from` on (each window, `len` closes, within `xs`), pushed onto
 /// `out`, `L` bars side by side: each bar's sum is a chain of additions in `next`'s order, so
 /// bars in separate lanes overlap their chains instead of waiting. Windows holding a NaN or a
-/// zero (whose extreme could take another sign of zero in a lane) take `next`'s own loop.
+/// negative zero (whose extreme could take another sign of zero in a lane) take `next`'s own
+/// loop.
 #[inline(always)]
 fn vhf_lanes<const L: usize>(xs: &[f64], len: usize, from: usize, out: &mut Vec<f64>) {
     let mut i = from;
