@@ -68,14 +68,12 @@ impl RankWindow {
             self.remove(old);
         }
         self.arrival.push_back(value);
-        self.insert(value);
-        // Blocks wholly at or below it, then its place in the first that is not.
-        let k = count(&self.lasts, |last| last <= value);
-        let whole: usize = self.lens[..k].iter().map(|n| *n as usize).sum();
-        whole + self.blocks.get(k).map_or(0, |b| count(b, |v| v <= value))
+        self.insert(value)
     }
 
-    fn insert(&mut self, value: f64) {
+    /// Inserts `value` in its place among the sorted values; how many held are at or below it
+    /// (itself included): those before its place, itself, and the copies of it after.
+    fn insert(&mut self, value: f64) -> usize {
         if self.blocks.is_empty() {
             self.blocks.push(Vec::with_capacity(2 * BLOCK + 1));
             self.lasts.push(value);
@@ -84,8 +82,23 @@ impl RankWindow {
         // The first block reaching it, else the last.
         let k = count(&self.lasts, |last| last < value).min(self.blocks.len() - 1);
         let block = &mut self.blocks[k];
-        block.insert(count(block, |v| v < value), value);
+        let at = count(block, |v| v < value);
+        block.insert(at, value);
         self.hint = block.as_ptr() as usize;
+        let before: usize = self.lens[..k].iter().map(|n| *n as usize).sum();
+        let copies = block[at..].iter().take_while(|v| **v == value).count();
+        let mut rank = before + at + copies;
+        if at + copies == block.len() {
+            // Copies may go on into the next blocks (rare: only among equal values).
+            for next in &self.blocks[k + 1..] {
+                let same = next.iter().take_while(|v| **v == value).count();
+                rank += same;
+                if same < next.len() {
+                    break;
+                }
+            }
+        }
+        let block = &mut self.blocks[k];
         if block.len() > 2 * BLOCK {
             let mut upper = Vec::with_capacity(2 * BLOCK + 1);
             upper.extend_from_slice(&block[BLOCK..]);
@@ -101,6 +114,7 @@ impl RankWindow {
             self.lasts[k] = block[block.len() - 1];
             self.lens[k] = block.len() as u32;
         }
+        rank
     }
 
     fn remove(&mut self, value: f64) {
