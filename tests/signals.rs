@@ -1200,6 +1200,177 @@ fn signals_waiting_at_a_stop_are_followed_on_after_the_restart() {
     assert_eq!(split_rows, straight_rows);
 }
 
+/// A live service stopped while signals wait for their horizon, and restarted after the
+/// exchange has moved on: the bars it missed are fetched back, and each signal waiting at the
+/// stop ends with the outcome its bars on the exchange give (none dropped at the gap). Once
+/// after a clean stop (the waiting signals stored with their progress), once after a crash
+/// (stored as they were made).
+#[test]
+fn signals_waiting_at_a_stop_follow_the_bars_missed_while_the_service_was_down() {
+    use common::api::Api;
+    use common::service::{Server, TOKEN, start_exchange_sim_with};
+    use stratbox::signals::outcome::{OutcomeTracker, PendingRecord};
+    let dir = tempfile::tempdir().unwrap();
+    // Bars come at 100 a second, enough of them for the whole test.
+    let (_sim, addr) = start_exchange_sim_with("BTCUSDT", &["--candles", "30000"]);
+    let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    let config = dir.path().join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n\
+             [store]\nurl = \"{url}\"\ncomponent_cache = \"components\"\n\
+             [market]\nsource = \"binance\"\nrest = \"http://{addr}\"\nws = \"ws://{addr}\"\n\
+             symbols = [\"BTCUSDT\"]\ninterval = \"1m\"\n\
+             [signals.breakout]\nhorizon_bars = 300\n[signals.reversal]\nhorizon_bars = 300\n\
+             [signals.squeeze]\nhorizon_bars = 300\n",
+        ),
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let waiting_rows = || -> Vec<PendingRecord> {
+        let states: Vec<String> = runtime.block_on(async {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            sqlx::query_scalar("SELECT state FROM signal_pending ORDER BY id")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        });
+        states
+            .iter()
+            .map(|state| serde_json::from_str(state).unwrap())
+            .collect()
+    };
+    type Stored = (String, String, i64, String, f64, f64, i64, f64, f64, f64);
+    let stored = || -> Vec<Stored> {
+        runtime.block_on(async {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            sqlx::query_as(
+                "SELECT source, kind, time_ms, direction, entry_price, exit_price, exit_time_ms, \
+                 realized_return, max_adverse, max_favourable FROM signal_outcomes",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        })
+    };
+    let outcome_of = |stored: &[Stored], record: &PendingRecord| -> Option<Stored> {
+        let direction = serde_json::to_value(record.direction).unwrap();
+        let kind = serde_json::to_value(record.kind).unwrap();
+        stored
+            .iter()
+            .find(|r| {
+                *r.0 == *record.source
+                    && r.1 == kind.as_str().unwrap()
+                    && r.2 == record.time_ms
+                    && r.3 == direction.as_str().unwrap()
+            })
+            .cloned()
+    };
+    // A restarted service: once every signal of `waiting` has its outcome stored.
+    let restart_until_resolved = |waiting: &[PendingRecord]| -> Server {
+        let server = Server::start(&config);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+        while !waiting.iter().all(|r| outcome_of(&stored(), r).is_some()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the waiting signals' outcomes were not stored: {}",
+                server.log_tail()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
+        let quality = Api::new(&server).wait("/v1/signals/quality", "the quality", |_| true);
+        assert_eq!(
+            quality["untracked"], 0,
+            "none dropped at the gap: {quality}"
+        );
+        assert!(
+            server
+                .log_tail()
+                .contains("waiting signals caught up on missed bars"),
+            "{}",
+            server.log_tail()
+        );
+        server
+    };
+    let signals_wait = |server: &Server| {
+        Api::new(server).wait_for("/v1/signals/quality", "signals waiting", 40, |q| {
+            q["pending"].as_u64().unwrap_or(0) >= 3
+        });
+    };
+
+    // A clean stop, then down for two seconds (some 200 bars).
+    let server = Server::start(&config);
+    signals_wait(&server);
+    server.terminate();
+    let stopped = waiting_rows();
+    assert!(stopped.len() >= 3, "{stopped:?}");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let server = restart_until_resolved(&stopped);
+    // A crash: what waits is stored as it was made.
+    signals_wait(&server);
+    server.kill();
+    let crashed = waiting_rows();
+    assert!(crashed.len() >= 3, "{crashed:?}");
+    assert!(
+        crashed
+            .iter()
+            .all(|r| r.seen_to_ms == r.time_ms && r.entry.is_some()),
+        "stored as made: {crashed:?}"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    restart_until_resolved(&crashed).terminate();
+
+    // Each outcome is what the exchange's bars give a signal made when it was.
+    let candles =
+        runtime
+            .block_on(
+                stratbox::feeds::binance::RestClient::new(&format!("http://{addr}"))
+                    .klines_between("BTCUSDT", "1m", 60_000, 0, i64::MAX / 4),
+            )
+            .unwrap();
+    let bars: Vec<Bar> = candles.iter().map(|c| c.to_bar(0, 60_000)).collect();
+    let stored = stored();
+    for record in stopped.iter().chain(&crashed) {
+        let signal = Signal {
+            symbol: 0,
+            time: record.time_ms,
+            direction: record.direction,
+            strength: record.strength,
+            confidence: record.confidence,
+            kind: record.kind,
+            horizon_ms: record.horizon_ms,
+            source: record.source.clone(),
+        };
+        let close = bars
+            .iter()
+            .find(|b| b.close_time() == record.time_ms)
+            .map(|b| (b.close_time(), b.close));
+        let mut tracker = OutcomeTracker::default();
+        tracker.track(&signal, "BTCUSDT".into(), close, Vec::new());
+        let expected = bars
+            .iter()
+            .filter(|b| b.open_time >= record.time_ms)
+            .find_map(|b| tracker.on_bar(b).pop())
+            .map(|(_, outcome)| outcome)
+            .expect("the exchange's bars reach its horizon");
+        let row = outcome_of(&stored, record)
+            .unwrap_or_else(|| panic!("no outcome stored for {record:?}"));
+        assert_eq!(
+            (row.4, row.5, row.6, row.7, row.8, row.9),
+            (
+                expected.entry_price,
+                expected.exit_price,
+                expected.exit_time_ms,
+                expected.realized_return,
+                expected.max_adverse,
+                expected.max_favourable
+            ),
+            "{record:?}"
+        );
+    }
+}
+
 /// Waiting signals and outcomes as the journal stores them and a restart reads them back.
 async fn signal_store_round_trip(store: &stratbox::store::Store, url: &str) {
     use stratbox::journal::JournalEntry;

@@ -223,6 +223,19 @@ pub async fn serve(
         None => None,
     };
     restore(&mut engine, &store, &config).await;
+    let caught_up = match (&market.source, &market.rest, &market.interval, interval) {
+        (
+            MarketSource::Binance | MarketSource::Simulator,
+            Some(rest),
+            Some(interval_name),
+            Some(interval_ms),
+        ) => {
+            let rest = crate::feeds::binance::RestClient::new(rest);
+            let followed: Vec<&str> = symbols.iter().map(|(name, _)| name.as_str()).collect();
+            catch_up_signals(&mut engine, &rest, interval_name, interval_ms, &followed).await
+        }
+        _ => Vec::new(),
+    };
     let published: Arc<OnceLock<EventSender>> = Arc::new(OnceLock::new());
     let publisher = published.clone();
     let inference = InferenceService::start(
@@ -321,6 +334,9 @@ pub async fn serve(
             ));
             if config.execution.symbols.is_none() && live.is_empty() {
                 followed.fetch_rules().await;
+            }
+            for (name, open_time) in &caught_up {
+                followed.resume_after(name, *open_time);
             }
             for (name, _) in &symbols {
                 if let Err(e) = followed.start(name) {
@@ -812,6 +828,64 @@ async fn restore_signals(engine: &mut Engine, store: &Store) {
         );
     }
     engine.restore_signals(stored.records, stored.largest_id, &outcomes);
+}
+
+/// Fetches the closed bars each followed symbol's restored signals missed while the service
+/// was down and takes them into their outcomes (a signal is followed on only over every bar
+/// of its horizon: without them it would be dropped at the gap). Returns each symbol's last
+/// bar taken in, for its live feed to go on after. A symbol whose bars cannot be fetched is
+/// logged; its signals are dropped at the gap as before.
+async fn catch_up_signals(
+    engine: &mut Engine,
+    rest: &crate::feeds::binance::RestClient,
+    interval: &str,
+    interval_ms: u32,
+    followed: &[&str],
+) -> Vec<(String, i64)> {
+    let mut last_bars = Vec::new();
+    for (symbol, from) in engine.signal_catch_up_points() {
+        if !followed.contains(&&*symbol) {
+            continue;
+        }
+        let candles = match rest
+            .klines_between(
+                &symbol,
+                interval,
+                i64::from(interval_ms),
+                from,
+                i64::MAX / 4,
+            )
+            .await
+        {
+            Ok(candles) => candles,
+            Err(e) => {
+                tracing::error!(%symbol, "bars missed since {from} not fetched: {e}");
+                continue;
+            }
+        };
+        let id = engine
+            .market()
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .symbols()
+            .id(&symbol);
+        let Some(id) = id else {
+            continue;
+        };
+        let now = crate::model::time::wall_clock_ms();
+        let bars: Vec<Bar> = candles
+            .iter()
+            .filter(|c| c.open_time + i64::from(interval_ms) <= now)
+            .map(|c| c.to_bar(id, interval_ms))
+            .collect();
+        let Some(last) = bars.last() else {
+            continue;
+        };
+        tracing::info!(%symbol, bars = bars.len(), "waiting signals caught up on missed bars");
+        last_bars.push((symbol.to_string(), last.open_time));
+        engine.catch_up_signals(&bars);
+    }
+    last_bars
 }
 
 /// Restores a restored deployment's balances, positions and open orders, if it has traded.

@@ -160,6 +160,27 @@ impl Engine {
         }
     }
 
+    /// The symbols whose restored signals wait for bars, each with the open time of the first
+    /// bar they need: where the bars missed while the service was down start.
+    pub fn signal_catch_up_points(&self) -> Vec<(Arc<str>, TimestampMs)> {
+        let market = self.env.market();
+        self.signal_quality
+            .outcomes
+            .resume_points()
+            .into_iter()
+            .map(|(symbol, from)| (market.symbols().label(symbol), from))
+            .collect()
+    }
+
+    /// Takes `bars` of a symbol, missed while the service was down (in order, from its
+    /// [`Engine::signal_catch_up_points`]), into the waiting signals' outcomes only: no
+    /// strategy, detector or feature sees them.
+    pub fn catch_up_signals(&mut self, bars: &[Bar]) {
+        for bar in bars {
+            self.resolve_signals(bar);
+        }
+    }
+
     /// Signals waiting for their horizon to pass.
     pub fn pending_signals(&self) -> usize {
         self.signal_quality.outcomes.pending()

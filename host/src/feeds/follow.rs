@@ -101,6 +101,16 @@ impl Followed {
         }
     }
 
+    /// Makes the next feed started for `symbol` go on after the bar opening at `open_time`: it
+    /// backfills every closed bar since, so that no bar is missed between bars taken in
+    /// another way (the restored signals' catch-up at start-up) and its own.
+    pub fn resume_after(&self, symbol: &str, open_time: i64) {
+        self.resume
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(symbol.to_ascii_uppercase(), open_time);
+    }
+
     /// Starts a feed for `symbol` (upper-cased) without asking the exchange first: for the
     /// configured symbols at start-up.
     pub fn start(&self, symbol: &str) -> Result<(), FollowError> {

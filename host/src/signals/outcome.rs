@@ -351,6 +351,22 @@ impl OutcomeTracker {
         }
     }
 
+    /// Each symbol whose restored signals wait to go on, with the open time of the first bar
+    /// they need (the earliest `seen_to` among them): the bars missed while the service was down
+    /// start there.
+    pub fn resume_points(&self) -> Vec<(SymbolId, TimestampMs)> {
+        self.pending
+            .iter()
+            .filter_map(|(symbol, list)| {
+                list.iter()
+                    .filter(|p| p.resume_at.is_some())
+                    .map(|p| p.seen_to)
+                    .min()
+                    .map(|from| (*symbol, from))
+            })
+            .collect()
+    }
+
     /// Every waiting signal's record with its progress, by id.
     pub fn records(&self) -> Vec<PendingRecord> {
         let mut out: Vec<PendingRecord> = self
