@@ -61,7 +61,10 @@ pub(crate) fn batch<I: Windowed>(indicator: &mut I, series: &Series, out: &mut [
 /// over the `len` values ending there; `a` and `b` may be the same column. Returns false,
 /// calling nothing, when a value those windows read is NaN or a negative zero: the extreme of
 /// values without them is one number whatever the order of comparison, but a NaN, or a zero
-/// beside a zero of the other sign, makes it depend on the order `next` compares in.
+/// beside a zero of the other sign, makes it depend on the order `next` compares in. Also
+/// false when one of the last `len - 1` values is a zero of either sign: the state a caller
+/// rebuilds from them afterwards would compare a later zero of the other sign with it in
+/// another order than the state `next` leaves (which keeps its extreme's position).
 pub(crate) fn window_extremes(
     a: &[f64],
     b: &[f64],
@@ -70,18 +73,27 @@ pub(crate) fn window_extremes(
     mut each: impl FnMut(usize, f64, f64),
 ) -> bool {
     let n = a.len().min(b.len());
+    if from >= n {
+        return true;
+    }
+    let (start, tail) = (from + 1 - len, n + 1 - len);
+    let fits = ordered(&a[start..n])
+        && ordered(&b[start..n])
+        && nonzero(&a[tail..n])
+        && nonzero(&b[tail..n]);
+    if !fits {
+        return false;
+    }
     if len <= SCAN_UP_TO {
         // Short windows: every window scanned, bars side by side in lanes.
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, just checked.
-            return unsafe { scan_avx2(a, b, len, from, n, &mut each) };
+            unsafe { scan_avx2(a, b, len, from, n, &mut each) };
+            return true;
         }
-        return scan::<4>(a, b, len, from, n, &mut each);
-    }
-    let start = from + 1 - len;
-    if !ordered(&a[start..n]) || !ordered(&b[start..n]) {
-        return false;
+        scan::<4>(a, b, len, from, n, &mut each);
+        return true;
     }
     // Long ones as TA-Lib does: the extreme and where it is, rescanning only when it leaves.
     const NONE: usize = usize::MAX;
@@ -110,8 +122,8 @@ pub(crate) fn window_extremes(
 
 /// Calls `each(i, highest a, lowest b)` for bars `from..n`, each over the `len` values ending
 /// there, `L` bars side by side: the `j`-th values of `L` windows lie next to one another, so
-/// each step compares a whole register of them. False, calling nothing, where the windows
-/// hold a NaN or a negative zero (see [`window_extremes`]).
+/// each step compares a whole register of them. The windows hold no NaN and no negative zero
+/// (see [`window_extremes`]).
 #[inline(always)]
 fn scan<const L: usize>(
     a: &[f64],
@@ -120,11 +132,7 @@ fn scan<const L: usize>(
     from: usize,
     n: usize,
     each: &mut impl FnMut(usize, f64, f64),
-) -> bool {
-    let start = from + 1 - len;
-    if !ordered(&a[start..n]) || !ordered(&b[start..n]) {
-        return false;
-    }
+) {
     let mut i = from;
     while i + L <= n {
         let first = i + 1 - len;
@@ -153,7 +161,6 @@ fn scan<const L: usize>(
         let first = i + 1 - len;
         each(i, highest(&a[first..=i]), lowest(&b[first..=i]));
     }
-    true
 }
 
 /// [`scan`] with AVX2's wider registers: eight bars at once.
@@ -166,7 +173,7 @@ fn scan_avx2(
     from: usize,
     n: usize,
     each: &mut impl FnMut(usize, f64, f64),
-) -> bool {
+) {
     scan::<8>(a, b, len, from, n, each)
 }
 
@@ -184,6 +191,13 @@ pub(crate) fn ordered(x: &[f64]) -> bool {
             ok & !v.is_nan() & (v.to_bits() != NEGATIVE_ZERO)
         })
     })
+}
+
+/// Whether no value is a zero of either sign or NaN (`!(|v| > 0)` catches all three), in
+/// lanes.
+#[inline(always)]
+fn nonzero(x: &[f64]) -> bool {
+    x.iter().fold(true, |ok, v| ok & (v.abs() > 0.0))
 }
 
 /// The highest of `w` (not empty, without NaN), four lanes at a time.

@@ -149,7 +149,8 @@ mod tests {
     #[test]
     fn many_gives_what_next_gives_in_pieces() {
         // Windows short and long (scanned whole, or tracked as TA-Lib does), in pieces that
-        // end inside a window; values with ties and zeros, then a NaN (next's own loop).
+        // end inside a window; values with ties and zeros of both signs, then a NaN (next's
+        // own loop).
         let mut x = 7u64;
         let mut values: Vec<(f64, f64)> = (0..2_000)
             .map(|_| {
@@ -159,6 +160,9 @@ mod tests {
             })
             .collect();
         values[1_500].1 = f64::NAN;
+        // A piece ending on a zero extreme, the next starting with a zero of the other sign.
+        values[70..74].copy_from_slice(&[(2.0, 1.0), (2.0, 1.0), (2.0, 0.0), (2.0, -0.0)]);
+        values[570..574].copy_from_slice(&[(-1.0, -3.0), (-1.0, -3.0), (0.0, -3.0), (-0.0, -3.0)]);
         for period in [1, 3, 30, 60] {
             let mut one = HighLow::new(period);
             let expected: Vec<_> = values.iter().map(|&(h, l)| one.next(h, l)).collect();
@@ -175,12 +179,11 @@ mod tests {
                 start = end;
             }
             assert_eq!(many.seen(), values.len());
-            let bits = |v: &[Option<(f64, f64)>]| -> Vec<_> {
-                v.iter()
-                    .map(|o| o.map(|(h, l)| (h.to_bits(), l.to_bits())))
-                    .collect()
-            };
-            assert_eq!(bits(&got), bits(&expected), "period {period}");
+            let bits = |v: Option<(f64, f64)>| v.map(|(h, l)| (h.to_bits(), l.to_bits()));
+            assert_eq!(got.len(), expected.len());
+            for (i, (got, expected)) in got.iter().zip(&expected).enumerate() {
+                assert_eq!(bits(*got), bits(*expected), "period {period}, bar {i}");
+            }
         }
     }
 }

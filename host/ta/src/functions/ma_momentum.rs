@@ -638,8 +638,9 @@ impl Indicator for Smi {
 }
 
 impl Smi {
-    /// The range's extremes from the high and low columns ([`HighLow::many`]), the rest bar
-    /// by bar as `next` takes it.
+    /// Array passes: each bar's distance from its range's middle and the range (the extremes
+    /// from the high and low columns, [`HighLow::many`]), each smoothed by its two EMAs in
+    /// turn, SMI from them, its signal's EMA over it (every EMA by its array path).
     #[inline(always)]
     fn columns(&mut self, series: &Series, out: &mut [Vec<f64>]) {
         let n = series.len();
@@ -649,14 +650,56 @@ impl Smi {
         for column in [&mut *smi, &mut *signal] {
             prepare(column, n);
         }
+        let lookbacks = [
+            self.range.lookback(),
+            self.smoothed.first.0.lookback(),
+            self.smoothed.second.0.lookback(),
+            self.signal.lookback(),
+        ];
+        let [ranged, first, second, valid] = stage_starts(lookbacks, self.range.seen(), n);
+        // Distances and ranges of bars `ranged..`, in the output columns for now.
         let close = &series.close[..n];
-        let (smoothed, ema) = (&mut self.smoothed, &mut self.signal);
+        let (distance, width) = (&mut *smi, &mut *signal);
         self.range
             .many(&series.high[..n], &series.low[..n], |i, range| {
-                let (a, b) = smi_step(smoothed, ema, close[i], range);
-                smi.push(a);
-                signal.push(b);
+                if let Some((highest, lowest)) = range {
+                    distance.push(close[i] - (highest + lowest) * 0.5);
+                    width.push(highest - lowest);
+                }
             });
+        let (mut once_distance, mut once_width) = (
+            Vec::with_capacity(n - ranged),
+            Vec::with_capacity(n - ranged),
+        );
+        let DoubleSmoothed {
+            first: (first_distance, first_width),
+            second: (second_distance, second_width),
+        } = &mut self.smoothed;
+        feed(first_distance, distance, &mut once_distance);
+        feed(first_width, width, &mut once_width);
+        // Smoothed twice, bars `first..`.
+        distance.clear();
+        width.clear();
+        feed(second_distance, &once_distance[first - ranged..], distance);
+        feed(second_width, &once_width[first - ranged..], width);
+        // SMI of bars `second..`, then its signal.
+        let values = &mut once_distance;
+        values.clear();
+        values.extend(
+            distance[second - first..]
+                .iter()
+                .zip(&width[second - first..])
+                .map(|(&num, &den)| {
+                    let half = 0.5 * den;
+                    if half > 0.0 { 100.0 * num / half } else { 0.0 }
+                }),
+        );
+        signal.clear();
+        signal.extend(std::iter::repeat_n(f64::NAN, second));
+        feed(&mut self.signal, values, signal);
+        smi.clear();
+        smi.extend(std::iter::repeat_n(f64::NAN, valid));
+        smi.extend_from_slice(&values[valid - second..]);
     }
 }
 
