@@ -831,9 +831,12 @@ async fn restore_signals(engine: &mut Engine, store: &Store) {
 }
 
 /// Fetches the closed bars each followed symbol's restored signals missed while the service
-/// was down and takes them into their outcomes (a signal is followed on only over every bar
-/// of its horizon: without them it would be dropped at the gap). Returns each symbol's last
-/// bar taken in, for its live feed to go on after. A symbol whose bars cannot be fetched is
+/// was down, up to the one that ends the last of their horizons, and takes them into their
+/// outcomes, every symbol's in time order as they came (a signal is followed on only over
+/// every bar of its horizon: without them it would be dropped at the gap). Returns the symbols
+/// whose signals may still wait after them, each with the open time of its last bar taken in
+/// (or of the one before the first they need, when none had closed), for its live feed to go
+/// on after: the exchange had no later closed bar. A symbol whose bars cannot be fetched is
 /// logged; its signals are dropped at the gap as before.
 async fn catch_up_signals(
     engine: &mut Engine,
@@ -842,50 +845,51 @@ async fn catch_up_signals(
     interval_ms: u32,
     followed: &[&str],
 ) -> Vec<(String, i64)> {
-    let mut last_bars = Vec::new();
-    for (symbol, from) in engine.signal_catch_up_points() {
-        if !followed.contains(&&*symbol) {
-            continue;
-        }
-        let candles = match rest
-            .klines_between(
-                &symbol,
-                interval,
-                i64::from(interval_ms),
-                from,
-                i64::MAX / 4,
-            )
-            .await
-        {
-            Ok(candles) => candles,
-            Err(e) => {
-                tracing::error!(%symbol, "bars missed since {from} not fetched: {e}");
-                continue;
-            }
-        };
+    let step = i64::from(interval_ms);
+    let mut missed = Vec::new();
+    let mut still_waiting = Vec::new();
+    for (symbol, point) in engine.signal_catch_up_points() {
         let id = engine
             .market()
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .symbols()
             .id(&symbol);
-        let Some(id) = id else {
+        let Some(id) = id.filter(|_| followed.contains(&&*symbol)) else {
             continue;
         };
-        let now = crate::model::time::wall_clock_ms();
+        // Only candles closed before the question was asked: the exchange also sends the one
+        // still open.
+        let asked_at = crate::model::time::wall_clock_ms();
+        // Up to the bar closing at or after the last horizon.
+        let until = point.due.saturating_add(step);
+        let candles = match rest
+            .klines_between(&symbol, interval, step, point.from, until)
+            .await
+        {
+            Ok(candles) => candles,
+            Err(e) => {
+                tracing::error!(%symbol, "bars missed since {} not fetched: {e}", point.from);
+                continue;
+            }
+        };
         let bars: Vec<Bar> = candles
             .iter()
-            .filter(|c| c.open_time + i64::from(interval_ms) <= now)
+            .filter(|c| c.open_time + step <= asked_at)
             .map(|c| c.to_bar(id, interval_ms))
             .collect();
-        let Some(last) = bars.last() else {
-            continue;
-        };
-        tracing::info!(%symbol, bars = bars.len(), "waiting signals caught up on missed bars");
-        last_bars.push((symbol.to_string(), last.open_time));
-        engine.catch_up_signals(&bars);
+        tracing::info!(%symbol, bars = bars.len(), "bars missed while down fetched for the waiting signals");
+        let last_open = bars.last().map_or(point.from - step, |b| b.open_time);
+        if last_open + step < point.due {
+            still_waiting.push((symbol.to_string(), last_open));
+        }
+        missed.extend(bars);
     }
-    last_bars
+    // As the bars came: the tracker reads a bar's close as the time (it drops what waited a
+    // day past its horizon by it).
+    missed.sort_by_key(|b| (b.open_time, b.symbol));
+    engine.catch_up_signals(&missed);
+    still_waiting
 }
 
 /// Restores a restored deployment's balances, positions and open orders, if it has traded.

@@ -60,6 +60,11 @@ impl Server {
         (out.status.success(), text)
     }
 
+    /// Everything the service has logged.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
+
     /// The last 40 lines the service logged.
     pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(self.log.path()).unwrap_or_default();

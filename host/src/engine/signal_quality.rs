@@ -10,7 +10,7 @@ use super::Engine;
 use crate::journal::JournalEntry;
 use crate::model::{Bar, Signal, TimestampMs};
 use crate::sandbox::World;
-use crate::signals::outcome::{Outcome, OutcomeTracker, PendingRecord};
+use crate::signals::outcome::{Outcome, OutcomeTracker, PendingRecord, ResumePoint};
 use crate::signals::quality::{OptimizerSkill, Quality, QualityBoard};
 use serde::Serialize;
 use std::sync::Arc;
@@ -160,21 +160,22 @@ impl Engine {
         }
     }
 
-    /// The symbols whose restored signals wait for bars, each with the open time of the first
-    /// bar they need: where the bars missed while the service was down start.
-    pub fn signal_catch_up_points(&self) -> Vec<(Arc<str>, TimestampMs)> {
+    /// The symbols whose restored signals wait for bars, by name, each with the open time of
+    /// the first bar they need and the time by which the last of their horizons has passed:
+    /// the bars missed while the service was down lie between.
+    pub fn signal_catch_up_points(&self) -> Vec<(Arc<str>, ResumePoint)> {
         let market = self.env.market();
         self.signal_quality
             .outcomes
             .resume_points()
             .into_iter()
-            .map(|(symbol, from)| (market.symbols().label(symbol), from))
+            .map(|point| (market.symbols().label(point.symbol), point))
             .collect()
     }
 
-    /// Takes `bars` of a symbol, missed while the service was down (in order, from its
-    /// [`Engine::signal_catch_up_points`]), into the waiting signals' outcomes only: no
-    /// strategy, detector or feature sees them.
+    /// Takes `bars`, missed while the service was down (each symbol's from its
+    /// [`Engine::signal_catch_up_points`], all in time order), into the waiting signals'
+    /// outcomes only: no strategy, detector or feature sees them.
     pub fn catch_up_signals(&mut self, bars: &[Bar]) {
         for bar in bars {
             self.resolve_signals(bar);

@@ -90,6 +90,17 @@ pub struct Outcome {
     pub scores: Vec<(Arc<str>, f64)>,
 }
 
+/// Where a symbol's restored signals go on from (see [`OutcomeTracker::resume_points`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResumePoint {
+    /// The symbol.
+    pub symbol: SymbolId,
+    /// Open time of the first bar they need.
+    pub from: TimestampMs,
+    /// When the last of their horizons has passed: the bar closing then or after ends them.
+    pub due: TimestampMs,
+}
+
 /// A waiting signal as it is stored: the signal, its symbol by name, and its progress.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PendingRecord {
@@ -351,18 +362,21 @@ impl OutcomeTracker {
         }
     }
 
-    /// Each symbol whose restored signals wait to go on, with the open time of the first bar
-    /// they need (the earliest `seen_to` among them): the bars missed while the service was down
-    /// start there.
-    pub fn resume_points(&self) -> Vec<(SymbolId, TimestampMs)> {
+    /// Each symbol whose restored signals wait to go on: the open time of the first bar they
+    /// need (the earliest `seen_to` among them) and the time by which the last of their
+    /// horizons has passed. The bars missed while the service was down lie between.
+    pub fn resume_points(&self) -> Vec<ResumePoint> {
         self.pending
             .iter()
             .filter_map(|(symbol, list)| {
-                list.iter()
-                    .filter(|p| p.resume_at.is_some())
-                    .map(|p| p.seen_to)
-                    .min()
-                    .map(|from| (*symbol, from))
+                let restored = || list.iter().filter(|p| p.resume_at.is_some());
+                Some(ResumePoint {
+                    symbol: *symbol,
+                    from: restored().map(|p| p.seen_to).min()?,
+                    due: restored()
+                        .map(|p| p.signal.time.saturating_add(p.signal.horizon_ms as i64))
+                        .max()?,
+                })
             })
             .collect()
     }
