@@ -589,6 +589,41 @@ impl DoubleSmoothed {
         let den = self.second.1.next(den?);
         Some((num?, den?))
     }
+
+    /// Once all four EMAs are seeded (and none passes values through): the first pair's and
+    /// the second pair's smoothing factors, and the four values, for [`double_step`].
+    fn seeded(&self) -> Option<((f64, f64), [f64; 4])> {
+        let (first, second) = (&self.first, &self.second);
+        let k = (first.0.smoothing()?, second.0.smoothing()?);
+        first.1.smoothing()?;
+        second.1.smoothing()?;
+        let values = [
+            first.0.value(),
+            first.1.value(),
+            second.0.value(),
+            second.1.value(),
+        ];
+        Some((k, values))
+    }
+
+    /// Sets the four values after [`double_step`]s taken outside.
+    fn set_values(&mut self, [a, b, c, d]: [f64; 4]) {
+        self.first.0.set_value(a);
+        self.first.1.set_value(b);
+        self.second.0.set_value(c);
+        self.second.1.set_value(d);
+    }
+}
+
+/// [`DoubleSmoothed::next`] of seeded EMAs, their values in `v` (in registers in a loop):
+/// each `(x - prev) * k + prev` fused, as [`Ema`] steps.
+#[inline(always)]
+fn double_step(v: &mut [f64; 4], (k1, k2): (f64, f64), num: f64, den: f64) -> (f64, f64) {
+    v[0] = (num - v[0]).mul_add(k1, v[0]);
+    v[1] = (den - v[1]).mul_add(k1, v[1]);
+    v[2] = (v[0] - v[2]).mul_add(k2, v[2]);
+    v[3] = (v[1] - v[3]).mul_add(k2, v[3]);
+    (v[2], v[3])
 }
 
 /// True Strength Index.
@@ -606,8 +641,39 @@ impl Stream for Tsi {
     fn next(&mut self, x: f64) -> Option<f64> {
         let momentum = x - self.prev.replace(x)?;
         let (num, den) = self.smoothed.next(momentum, momentum.abs())?;
-        Some(if den > 0.0 { 100.0 * num / den } else { 0.0 })
+        Some(tsi(num, den))
     }
+
+    /// `next` until the EMAs are seeded, then one loop with the previous value and the four
+    /// EMAs in registers ([`double_step`]), compiled with FMA where the CPU has it.
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
+        let mut head = 0;
+        while head < xs.len() && (self.prev.is_none() || self.smoothed.seeded().is_none()) {
+            out.push(self.next(xs[head]).unwrap_or(f64::NAN));
+            head += 1;
+        }
+        let (Some(mut prev), Some((k, mut values))) = (self.prev, self.smoothed.seeded()) else {
+            return true;
+        };
+        crate::indicator::with_fma(|| {
+            out.reserve(xs.len() - head);
+            for &x in &xs[head..] {
+                let momentum = x - prev;
+                prev = x;
+                let (num, den) = double_step(&mut values, k, momentum, momentum.abs());
+                out.push(tsi(num, den));
+            }
+        });
+        self.prev = Some(prev);
+        self.smoothed.set_values(values);
+        true
+    }
+}
+
+/// TSI of the doubly smoothed momentum and its size.
+#[inline(always)]
+fn tsi(num: f64, den: f64) -> f64 {
+    if den > 0.0 { 100.0 * num / den } else { 0.0 }
 }
 
 /// Stochastic Momentum Index and its EMA signal.
@@ -624,8 +690,15 @@ impl Indicator for Smi {
 
     #[inline(always)]
     fn next(&mut self, bar: &Bar, out: &mut [f64]) {
-        let range = self.range.next(bar.high, bar.low);
-        let (smi, signal) = smi_step(&mut self.smoothed, &mut self.signal, bar.close, range);
+        let (smi, signal) = match self.range.next(bar.high, bar.low) {
+            Some((highest, lowest)) => smi_step(
+                &mut self.smoothed,
+                &mut self.signal,
+                bar.close - (highest + lowest) * 0.5,
+                highest - lowest,
+            ),
+            None => (f64::NAN, f64::NAN),
+        };
         out[0] = smi;
         out[1] = signal;
     }
@@ -638,9 +711,10 @@ impl Indicator for Smi {
 }
 
 impl Smi {
-    /// Array passes: each bar's distance from its range's middle and the range (the extremes
-    /// from the high and low columns, [`HighLow::many`]), each smoothed by its two EMAs in
-    /// turn, SMI from them, its signal's EMA over it (every EMA by its array path).
+    /// The range's extremes from the high and low columns ([`HighLow::many`]) give each bar's
+    /// distance from the range's middle and the range, in the output columns; then `next`'s
+    /// steps until every EMA is seeded, and one loop with the five EMAs in registers
+    /// ([`double_step`]), each bar's outputs written over its inputs.
     #[inline(always)]
     fn columns(&mut self, series: &Series, out: &mut [Vec<f64>]) {
         let n = series.len();
@@ -650,14 +724,13 @@ impl Smi {
         for column in [&mut *smi, &mut *signal] {
             prepare(column, n);
         }
-        let lookbacks = [
-            self.range.lookback(),
-            self.smoothed.first.0.lookback(),
-            self.smoothed.second.0.lookback(),
-            self.signal.lookback(),
-        ];
-        let [ranged, first, second, valid] = stage_starts(lookbacks, self.range.seen(), n);
-        // Distances and ranges of bars `ranged..`, in the output columns for now.
+        let ranged = self
+            .range
+            .lookback()
+            .saturating_sub(self.range.seen())
+            .min(n);
+        smi.extend(std::iter::repeat_n(f64::NAN, ranged));
+        signal.extend(std::iter::repeat_n(f64::NAN, ranged));
         let close = &series.close[..n];
         let (distance, width) = (&mut *smi, &mut *signal);
         self.range
@@ -667,62 +740,54 @@ impl Smi {
                     width.push(highest - lowest);
                 }
             });
-        let (mut once_distance, mut once_width) = (
-            Vec::with_capacity(n - ranged),
-            Vec::with_capacity(n - ranged),
-        );
-        let DoubleSmoothed {
-            first: (first_distance, first_width),
-            second: (second_distance, second_width),
-        } = &mut self.smoothed;
-        feed(first_distance, distance, &mut once_distance);
-        feed(first_width, width, &mut once_width);
-        // Smoothed twice, bars `first..`.
-        distance.clear();
-        width.clear();
-        feed(second_distance, &once_distance[first - ranged..], distance);
-        feed(second_width, &once_width[first - ranged..], width);
-        // SMI of bars `second..`, then its signal.
-        let values = &mut once_distance;
-        values.clear();
-        values.extend(
-            distance[second - first..]
-                .iter()
-                .zip(&width[second - first..])
-                .map(|(&num, &den)| {
-                    let half = 0.5 * den;
-                    if half > 0.0 { 100.0 * num / half } else { 0.0 }
-                }),
-        );
-        signal.clear();
-        signal.extend(std::iter::repeat_n(f64::NAN, second));
-        feed(&mut self.signal, values, signal);
-        smi.clear();
-        smi.extend(std::iter::repeat_n(f64::NAN, valid));
-        smi.extend_from_slice(&values[valid - second..]);
+        let mut i = ranged;
+        let seeded = loop {
+            if let (Some(double), Some(k)) = (self.smoothed.seeded(), self.signal.smoothing()) {
+                break Some((double, k));
+            }
+            if i == n {
+                break None;
+            }
+            (smi[i], signal[i]) = smi_step(&mut self.smoothed, &mut self.signal, smi[i], signal[i]);
+            i += 1;
+        };
+        let Some(((k, mut values), signal_k)) = seeded else {
+            return;
+        };
+        let mut last = self.signal.value();
+        for (num, den) in smi[i..].iter_mut().zip(&mut signal[i..]) {
+            let (smoothed_num, smoothed_den) = double_step(&mut values, k, *num, *den);
+            let value = smi_of(smoothed_num, smoothed_den);
+            last = (value - last).mul_add(signal_k, last);
+            (*num, *den) = (value, last);
+        }
+        self.smoothed.set_values(values);
+        self.signal.set_value(last);
     }
 }
 
-/// SMI and its signal at a bar closing at `close` in `range` (its highest and lowest, once
-/// known), both NaN until the signal gives a value.
+/// SMI and its signal at a bar `distance` from its range's middle in a range `width` wide,
+/// both NaN until the signal gives a value.
 #[inline(always)]
 fn smi_step(
     smoothed: &mut DoubleSmoothed,
     signal: &mut Ema,
-    close: f64,
-    range: Option<(f64, f64)>,
+    distance: f64,
+    width: f64,
 ) -> (f64, f64) {
     let none = (f64::NAN, f64::NAN);
-    let Some((highest, lowest)) = range else {
+    let Some((num, den)) = smoothed.next(distance, width) else {
         return none;
     };
-    let num = close - (highest + lowest) * 0.5;
-    let Some((num, den)) = smoothed.next(num, highest - lowest) else {
-        return none;
-    };
-    let half = 0.5 * den;
-    let smi = if half > 0.0 { 100.0 * num / half } else { 0.0 };
+    let smi = smi_of(num, den);
     signal.next(smi).map_or(none, |signal| (smi, signal))
+}
+
+/// SMI of the doubly smoothed distance and range: the distance in % of half the range.
+#[inline(always)]
+fn smi_of(num: f64, den: f64) -> f64 {
+    let half = 0.5 * den;
+    if half > 0.0 { 100.0 * num / half } else { 0.0 }
 }
 
 /// TA-Lib's fast %K: where the close sits in the range, in %; 0 for an empty range.
