@@ -4,7 +4,7 @@ use super::{OnClose, period};
 use crate::bar::{Bar, Series};
 use crate::blocks::Stream;
 use crate::blocks::delayed::Delayed;
-use crate::blocks::ema::Ema;
+use crate::blocks::ema::{self, Ema};
 use crate::blocks::high_low::HighLow;
 use crate::blocks::ma::{MaType, MovingAverage};
 use crate::blocks::sma::Sma;
@@ -556,11 +556,44 @@ impl Stream for Trix {
 
     #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
-        let e1 = self.emas[0].next(x)?;
-        let e2 = self.emas[1].next(e1)?;
-        let e3 = self.emas[2].next(e2)?;
+        let e3 = triple(&mut self.emas, x)?;
         self.prev.replace(e3).map(|prev| roc(e3, prev))
     }
+
+    /// The triple EMA of every value by the chain's array path ([`ema::chained`]: its values
+    /// in registers once seeded), then each one's rate of change from the one before, in
+    /// place.
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
+        let start = out.len();
+        let mut warming = 0;
+        ema::chained(
+            &mut self.emas,
+            xs,
+            out,
+            |emas, x| {
+                let e3 = triple(emas, x);
+                warming += usize::from(e3.is_none());
+                e3
+            },
+            |[_, _, e3]| e3,
+        );
+        let mut prev = self.prev;
+        for value in &mut out[start + warming..] {
+            let e3 = *value;
+            *value = prev.map_or(f64::NAN, |prev| roc(e3, prev));
+            prev = Some(e3);
+        }
+        self.prev = prev;
+        true
+    }
+}
+
+/// The third of three chained EMAs fed `x`, once all three give values.
+#[inline(always)]
+fn triple(emas: &mut [Ema; 3], x: f64) -> Option<f64> {
+    let e1 = emas[0].next(x)?;
+    let e2 = emas[1].next(e1)?;
+    emas[2].next(e2)
 }
 
 /// A numerator and a denominator smoothed by the same two EMAs in turn (TSI, SMI).
