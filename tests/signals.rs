@@ -1096,22 +1096,7 @@ fn signals_waiting_at_a_stop_are_followed_on_after_the_restart() {
         server.terminate();
         quality
     };
-    type Row = (
-        String,
-        String,
-        i64,
-        String,
-        f64,
-        f64,
-        i64,
-        f64,
-        f64,
-        f64,
-        f64,
-        f64,
-        f64,
-    );
-    let query = |url: &str, sql: &'static str| -> Vec<Row> {
+    let query = |url: &str, sql: &'static str| -> Vec<OutcomeRow> {
         tokio::runtime::Runtime::new().unwrap().block_on(async {
             let pool = sqlx::SqlitePool::connect(url).await.unwrap();
             sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
@@ -1159,7 +1144,7 @@ fn signals_waiting_at_a_stop_are_followed_on_after_the_restart() {
     let sources = after["sources"].as_array().unwrap();
     assert!(!sources.is_empty(), "{after}");
     for q in sources {
-        let of_source: Vec<&Row> = stored.iter().filter(|r| r.0 == q["source"]).collect();
+        let of_source: Vec<&OutcomeRow> = stored.iter().filter(|r| r.0 == q["source"]).collect();
         let window = &of_source[of_source.len().saturating_sub(500)..];
         let hits = window.iter().filter(|r| r.7 > 0.0).count();
         assert_eq!(q["signals"].as_u64(), Some(window.len() as u64), "{q}");
@@ -1243,22 +1228,7 @@ fn signals_waiting_at_a_stop_follow_the_bars_missed_while_the_service_was_down()
             .map(|state| serde_json::from_str(state).unwrap())
             .collect()
     };
-    type Stored = (
-        String,
-        String,
-        i64,
-        String,
-        f64,
-        f64,
-        i64,
-        f64,
-        f64,
-        f64,
-        f64,
-        f64,
-        f64,
-    );
-    let stored = || -> Vec<Stored> {
+    let stored = || -> Vec<OutcomeRow> {
         runtime.block_on(async {
             let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
             sqlx::query_as(
@@ -1271,7 +1241,7 @@ fn signals_waiting_at_a_stop_follow_the_bars_missed_while_the_service_was_down()
             .unwrap()
         })
     };
-    let outcome_of = |stored: &[Stored], record: &PendingRecord| -> Option<Stored> {
+    let outcome_of = |stored: &[OutcomeRow], record: &PendingRecord| -> Option<OutcomeRow> {
         let direction = serde_json::to_value(record.direction).unwrap();
         let kind = serde_json::to_value(record.kind).unwrap();
         stored
@@ -1404,6 +1374,25 @@ fn signals_waiting_at_a_stop_follow_the_bars_missed_while_the_service_was_down()
         );
     }
 }
+
+/// A stored outcome as the restart tests read it: source, kind, time, direction, entry and
+/// exit prices, exit time, realised return, adverse and favourable excursions, and the returns
+/// at the first three quarters of the horizon.
+type OutcomeRow = (
+    String,
+    String,
+    i64,
+    String,
+    f64,
+    f64,
+    i64,
+    f64,
+    f64,
+    f64,
+    f64,
+    f64,
+    f64,
+);
 
 /// Waiting signals and outcomes as the journal stores them and a restart reads them back.
 async fn signal_store_round_trip(store: &stratbox::store::Store, url: &str) {

@@ -633,16 +633,21 @@ impl StochRsi {
     }
 }
 
-/// STOCHRSI's %K: TA-Lib's STOCHF of the RSI, a range within 1e-14 of the extremes' magnitude
-/// counting as none.
+/// STOCHRSI's %K: TA-Lib's STOCHF of the RSI, 0 for a [`negligible_range`].
 #[inline(always)]
 fn stoch_rsi_k(rsi: f64, highest: f64, lowest: f64) -> f64 {
-    let range = highest - lowest;
-    if range.abs() <= (highest.abs() + lowest.abs()) * 1e-14 {
+    if negligible_range(highest, lowest) {
         0.0
     } else {
-        ((rsi - lowest) / range) * 100.0
+        ((rsi - lowest) / (highest - lowest)) * 100.0
     }
+}
+
+/// Whether the range from `lowest` to `highest` is within 1e-14 of the extremes' magnitude,
+/// which TA-Lib's STOCHF and WILLR count as no range.
+#[inline(always)]
+fn negligible_range(highest: f64, lowest: f64) -> bool {
+    (highest - lowest).abs() <= (highest.abs() + lowest.abs()) * 1e-14
 }
 
 /// MFI: positive money flow's share of all money flow over `period` bars. A typical price that
@@ -923,11 +928,10 @@ impl WillR {
 /// by, else clamped to -100..0.
 #[inline(always)]
 fn willr(highest: f64, lowest: f64, close: f64) -> f64 {
-    let range = highest - lowest;
-    if range.abs() <= (highest.abs() + lowest.abs()) * 1e-14 {
+    if negligible_range(highest, lowest) {
         0.0
     } else {
-        let r = ((highest - close) / range) * -100.0;
+        let r = ((highest - close) / (highest - lowest)) * -100.0;
         if r > 0.0 { 0.0 } else { r.max(-100.0) }
     }
 }

@@ -850,40 +850,7 @@ impl Stoch {
             with_j,
         })
     }
-}
 
-impl Indicator for Stoch {
-    fn lookback(&self) -> usize {
-        self.range.lookback() + self.slow_k.lookback() + self.slow_d.lookback()
-    }
-
-    #[inline(always)]
-    fn next(&mut self, bar: &Bar, out: &mut [f64]) {
-        let width = if self.with_j { 3 } else { 2 };
-        out[..width].fill(f64::NAN);
-        let Some((highest, lowest)) = self.range.next(bar.high, bar.low) else {
-            return;
-        };
-        let Some(k) = self.slow_k.next(fast_k(bar.close, highest, lowest)) else {
-            return;
-        };
-        if let Some(d) = self.slow_d.next(k) {
-            out[0] = k;
-            out[1] = d;
-            if self.with_j {
-                out[2] = 3.0 * k - 2.0 * d;
-            }
-        }
-    }
-
-    /// [`Self::columns`], built with FMA where the CPU has it (the averages step with
-    /// `mul_add`).
-    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
-        crate::indicator::with_fma(|| self.columns(series, out));
-    }
-}
-
-impl Stoch {
     /// Array passes: the fast %K of every bar (the range's extremes from the high and low
     /// columns, [`HighLow::many`]) into %D's column for now, then each average over the
     /// previous one's column (its array path where it has one).
@@ -929,6 +896,37 @@ impl Stoch {
                     .map(|(k, d)| 3.0 * k - 2.0 * d),
             );
         }
+    }
+}
+
+impl Indicator for Stoch {
+    fn lookback(&self) -> usize {
+        self.range.lookback() + self.slow_k.lookback() + self.slow_d.lookback()
+    }
+
+    #[inline(always)]
+    fn next(&mut self, bar: &Bar, out: &mut [f64]) {
+        let width = if self.with_j { 3 } else { 2 };
+        out[..width].fill(f64::NAN);
+        let Some((highest, lowest)) = self.range.next(bar.high, bar.low) else {
+            return;
+        };
+        let Some(k) = self.slow_k.next(fast_k(bar.close, highest, lowest)) else {
+            return;
+        };
+        if let Some(d) = self.slow_d.next(k) {
+            out[0] = k;
+            out[1] = d;
+            if self.with_j {
+                out[2] = 3.0 * k - 2.0 * d;
+            }
+        }
+    }
+
+    /// [`Self::columns`], built with FMA where the CPU has it (the averages step with
+    /// `mul_add`).
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        crate::indicator::with_fma(|| self.columns(series, out));
     }
 }
 
