@@ -330,3 +330,149 @@ fn the_kill_switch_on_an_exchange_cancels_then_flattens_and_a_removal_waits_for_
         "{account}"
     );
 }
+
+/// The service with a deployment `q` that never trades on its own, holding what the exchange
+/// account holds, trading on it through the live venue; the market (BTCUSDT and BNBUSDT, which
+/// prices BNB) read from the simulator at `addr`.
+fn quiet_bnb_config(dir: &std::path::Path, addr: &str) -> std::path::PathBuf {
+    let config = dir.join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n\
+             [store]\nurl = \"sqlite://{}\"\ncomponent_cache = \"components\"\n\
+             [market]\nsource = \"binance\"\nrest = \"http://{addr}\"\nws = \"ws://{addr}\"\n\
+             symbols = [\"BTCUSDT\", \"BNBUSDT\"]\ninterval = \"1m\"\n\
+             [venue]\nkind = \"binance\"\nrest = \"http://{addr}\"\nws_api = \"ws://{addr}/ws-api/v3\"\n\
+             api_key_env = \"LIVE_TEST_KEY\"\napi_secret_env = \"LIVE_TEST_SECRET\"\nreconcile_seconds = 2\n\
+             [[deploy]]\nname = \"q\"\ncomponent = \"{}\"\n\
+             budget = {{ balances = {{ USDT = 1000000, BTC = 1, BNB = 10 }}, max_order_notional = 10000000, \
+             max_position_notional = 10000000, max_gross_exposure = 100000000, \
+             max_orders_per_second = 1000, max_daily_loss = 1000000 }}\n",
+            dir.join("db.sqlite").display(),
+            common::guest_path("counter").display(),
+        ),
+    )
+    .unwrap();
+    config
+}
+
+#[test]
+fn commissions_an_exchange_charges_in_bnb_are_booked_as_it_books_them_and_counted_in_pnl() {
+    let account = [
+        "--api-key",
+        KEY,
+        "--api-secret",
+        SECRET,
+        "--balances",
+        "USDT=1000000,BTC=1,BNB=10",
+        "--bnb-burn",
+    ];
+    let (_sim, addr) = start_exchange_sim_with("BTCUSDT,BNBUSDT", &account);
+    let discount = signed_get(&addr, "/api/v3/account/commission", "symbol=BTCUSDT");
+    assert_eq!(
+        (
+            &discount["discount"]["enabledForAccount"],
+            &discount["discount"]["discount"]
+        ),
+        (&Value::Bool(true), &Value::from("0.75000000")),
+        "{discount}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with_env(&quiet_bnb_config(dir.path(), &addr), &ENV);
+    let api = Api::new(&server);
+    api.wait_for("/v1/venue", "the account read", 60, |v| {
+        v["live"]["reconciliations"].as_u64() > Some(0)
+    });
+    // Bought and sold again, taking liquidity.
+    for side in ["buy", "sell"] {
+        let order = serde_json::json!({"symbol": "BTCUSDT", "side": side, "quantity": 0.5,
+            "style": "twap", "duration_s": 5, "slices": 1, "urgency": "aggressive",
+            "max_slippage_bps": 100});
+        let (status, started) = api.call("POST", "/v1/deployments/q/algos", TOKEN, Some(order));
+        assert_eq!(status, 201, "{started}");
+        let id = started["id"].clone();
+        api.wait_for("/v1/algos", "the parent done", 60, |list| {
+            list.as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["id"] == id && a["state"] == "done")
+        });
+    }
+    // The exchange charged every commission in BNB; the host's fills say the same.
+    let fx = |v: &Value| v.as_str().unwrap().parse::<Fixed>().unwrap();
+    let trades = signed_get(&addr, "/api/v3/myTrades", "symbol=BTCUSDT&limit=1000");
+    let mut charged: Vec<(Fixed, Fixed, Fixed, String)> = trades
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let asset = t["commissionAsset"].as_str().unwrap().to_string();
+            (fx(&t["price"]), fx(&t["qty"]), fx(&t["commission"]), asset)
+        })
+        .collect();
+    assert!(!charged.is_empty());
+    assert!(
+        charged.iter().all(|t| t.3 == "BNB" && t.2.is_positive()),
+        "{trades}"
+    );
+    charged.sort();
+    let fills = api.wait_for(
+        "/v1/deployments/q/fills?limit=1000",
+        "every trade stored",
+        30,
+        |page| page["items"].as_array().unwrap().len() >= charged.len(),
+    );
+    let items = fills["items"].as_array().unwrap();
+    let mut booked: Vec<(Fixed, Fixed, Fixed, String)> = items
+        .iter()
+        .map(|f| {
+            let asset = f["commission_asset"].as_str().unwrap().to_string();
+            (
+                fx(&f["price"]),
+                fx(&f["quantity"]),
+                fx(&f["commission"]),
+                asset,
+            )
+        })
+        .collect();
+    booked.sort();
+    assert_eq!(booked, charged, "fills against trades");
+    // Each fee is valued in USDT at the market's BNB price, and realised.
+    let fees = items
+        .iter()
+        .fold(Fixed::ZERO, |sum, f| sum.saturating_add(fx(&f["fee"])));
+    assert!(items.iter().all(|f| fx(&f["fee"]).is_positive()), "{fills}");
+    let account = api.get("/v1/deployments/q/account", TOKEN);
+    let btc = account["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["symbol"] == "BTCUSDT")
+        .unwrap_or_else(|| panic!("{account}"));
+    // Flat again: what it realised is what the sells brought in less what the buys cost and
+    // the fees (to the rounding of the average price).
+    assert_eq!(fx(&btc["quantity"]), Fixed::ZERO, "{account}");
+    let traded: Fixed = items.iter().fold(Fixed::ZERO, |pnl, f| {
+        let quote = fx(&f["quote_quantity"]);
+        if f["side"] == "sell" {
+            pnl.saturating_add(quote)
+        } else {
+            pnl.saturating_sub(quote)
+        }
+    });
+    let off = fx(&btc["realized_pnl"]).saturating_sub(traded.saturating_sub(fees));
+    assert!(off.abs() <= Fixed::from_raw(100), "{off} in {account}");
+    // Balances, BNB included, are the exchange's once reconciled.
+    let after = api.get("/v1/venue", TOKEN)["live"]["reconciliations"]
+        .as_u64()
+        .unwrap();
+    let venue = api.wait_for("/v1/venue", "a reconciliation after trading", 60, |v| {
+        v["live"]["reconciliations"].as_u64() > Some(after + 1)
+    });
+    let balances = venue["balances"].as_array().unwrap();
+    assert!(balances.iter().any(|b| b["asset"] == "BNB"), "{venue}");
+    for check in balances {
+        assert_eq!(fx(&check["difference"]), Fixed::ZERO, "{check} in {venue}");
+    }
+}

@@ -129,8 +129,9 @@ async function refreshDeployment() {
     account.open_orders.map((o) => [tn(o.order_id, 0), td(o.symbol), td(o.side), td(kind(o.order_type)), td(o.status), tn(o.filled, 6), td(time(o.time_ms))]));
   table($("deployment-history"), ["id", "symbol", "side", "type", "status", "filled", "fees", "time"],
     history.items.map((o) => [tn(o.order_id, 0), td(o.symbol), td(o.request.side), td(kind(o.request.order_type)), td(o.status), tn(o.filled, 6), tn(o.fees, 6), td(time(o.time_ms))]));
-  table($("deployment-fills"), ["trade", "order", "symbol", "side", "price", "quantity", "fee", "liquidity", "time"],
-    fills.items.map((f) => [tn(f.trade_id, 0), tn(f.order_id, 0), td(f.symbol), td(f.side), tn(f.price), tn(f.quantity, 6), tn(f.fee, 6), td(f.liquidity), td(time(f.time_ms))]));
+  table($("deployment-fills"), ["trade", "order", "symbol", "side", "price", "quantity", "fee", "commission", "liquidity", "time"],
+    fills.items.map((f) => [tn(f.trade_id, 0), tn(f.order_id, 0), td(f.symbol), td(f.side), tn(f.price), tn(f.quantity, 6), tn(f.fee, 6),
+      td(f.commission ? f.commission + " " + f.commission_asset : ""), td(f.liquidity), td(time(f.time_ms))]));
   draw($("deployment-equity"), curve.items, "equity");
   draw($("deployment-drawdown"), curve.items, "drawdown");
 }

@@ -59,6 +59,11 @@ pub struct Args {
     /// The accounts' taker commission rate, a fraction (Binance's standard: 0.001).
     #[arg(long, default_value = "0.001")]
     taker_fee: crate::model::Fixed,
+    /// The accounts pay their commissions in BNB at Binance's 25 % discount when they hold
+    /// enough BNB (Binance's "use BNB to pay fees"), at the price of a BNB symbol traded here
+    /// (e.g. `--symbol BTCUSDT,BNBUSDT`).
+    #[arg(long)]
+    bnb_burn: bool,
     /// A trading account's API key; each account is an `--api-key` followed by its
     /// `--api-secret` (HMAC) or `--ed25519-key` (or both) and its `--balances`.
     #[arg(long)]
@@ -221,6 +226,7 @@ pub fn run(args: Args, matches: &clap::ArgMatches) -> anyhow::Result<ExitCode> {
             },
             weight_limit: args.weight_limit,
             fees,
+            bnb_burn: args.bnb_burn,
         };
         axum::serve(
             listener,

@@ -19,7 +19,7 @@ pub mod venues;
 pub use latency::LatencyModel;
 pub use protect::StopFired;
 pub use rebalance::RebalanceOrder;
-pub use venue::{ReportKind, Venue, VenueOrder, VenueReport, Waker};
+pub use venue::{Commission, ReportKind, Venue, VenueOrder, VenueReport, Waker};
 
 use crate::feeds::MarketEvent;
 use crate::journal::Journal;
@@ -31,9 +31,12 @@ use crate::model::{
 use crate::risk::{
     self, AccountLimits, AccountView, Budget, RiskEngine, StateRecord, TradingState,
 };
-use oms::{Account, Oms};
+use oms::{Account, FeeAsset, Oms};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// The share of a fee an account paying in BNB pays (Binance: 25 % off).
+pub const BNB_FEE_MULTIPLIER: Fixed = Fixed::from_raw(75_000_000);
 
 /// What the kill switch did.
 #[derive(Debug, Default)]
@@ -296,8 +299,21 @@ impl OrderPath {
             .into_iter()
             .map(|(a, amount)| (market.instruments.asset(&a), amount))
             .collect();
-        self.oms
-            .open_account(Account::new(id, name, valuation, &starting));
+        let mut account = Account::new(id, name, valuation, &starting);
+        match &budget.fee_asset {
+            Some(fee_asset) if self.venue.is_remote() => tracing::warn!(
+                deployment = %account.name,
+                "fee_asset {fee_asset} is ignored: on an exchange the account's own setting decides"
+            ),
+            Some(fee_asset) => {
+                account.fee_asset = Some(FeeAsset {
+                    asset: market.instruments.asset(fee_asset),
+                    multiplier: BNB_FEE_MULTIPLIER,
+                })
+            }
+            None => {}
+        }
+        self.oms.open_account(account);
         self.risk.open(id, budget.clone(), valuation);
         budget
     }
@@ -953,6 +969,8 @@ impl OrderPath {
     }
 }
 
+#[cfg(test)]
+mod commission_tests;
 #[cfg(test)]
 mod risk_tests;
 #[cfg(test)]

@@ -456,11 +456,14 @@ impl super::Venue for BaseFeeVenue {
         };
         let price = fx("100");
         let commission = quantity.saturating_mul(fx("0.001"));
-        let (fee, base_fee) = match order.side {
-            Side::Buy => (commission.saturating_mul(price), commission),
+        let (fee, commission) = match order.side {
+            Side::Buy => (
+                commission.saturating_mul(price),
+                super::Commission::Base(commission),
+            ),
             Side::Sell => (
                 price.saturating_mul(quantity).saturating_mul(fx("0.001")),
-                Fixed::ZERO,
+                super::Commission::Quote,
             ),
         };
         for kind in [
@@ -470,7 +473,7 @@ impl super::Venue for BaseFeeVenue {
                 quantity,
                 quote: price.saturating_mul(quantity),
                 fee,
-                base_fee,
+                commission: commission.clone(),
                 liquidity: crate::model::Liquidity::Taker,
                 complete: true,
             },

@@ -36,6 +36,18 @@ pub struct VenueOrder {
     pub venue: u32,
 }
 
+/// How a venue charged a fill's commission.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Commission {
+    /// In the quote asset: the fill's fee.
+    Quote,
+    /// In the base asset, this much: kept out of the base a buy received (Binance's way
+    /// without BNB), taken from the base balance for a sell.
+    Base(Fixed),
+    /// In another asset, by name, this much (BNB, for an account that pays its fees with it).
+    Other(Arc<str>, Fixed),
+}
+
 /// What happened to an order at the venue.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ReportKind {
@@ -53,11 +65,11 @@ pub enum ReportKind {
         quantity: Fixed,
         /// Exact quote quantity (`price * quantity`).
         quote: Fixed,
-        /// The fee's value in the quote asset.
+        /// The fee's value in the quote asset (zero for a commission in another asset, which the
+        /// order manager values).
         fee: Fixed,
-        /// Of a buy's fee, what the venue kept of the base bought (Binance's commission on a buy
-        /// without BNB), in the base asset; zero when the whole fee is paid in quote.
-        base_fee: Fixed,
+        /// The asset and amount the venue charged.
+        commission: Commission,
         /// Maker or taker.
         liquidity: Liquidity,
         /// Whether this fill completes the order.

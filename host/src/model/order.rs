@@ -323,9 +323,11 @@ pub struct Fill {
     pub quote_quantity: Fixed,
     /// Fee valued in the quote asset (negative for a rebate).
     pub fee: Fixed,
-    /// Of a buy's fee, the base the venue kept out of the base bought (zero when the fee was
-    /// paid in quote).
-    pub base_fee: Fixed,
+    /// The commission as charged: this much of `commission_asset` (the quote asset; the base
+    /// a buy received, kept out of it; or the asset the account pays fees in, e.g. BNB).
+    pub commission: Fixed,
+    /// The asset the commission was charged in.
+    pub commission_asset: Arc<str>,
     /// Maker or taker.
     pub liquidity: Liquidity,
     /// Event time of the execution.

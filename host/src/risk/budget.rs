@@ -21,6 +21,12 @@ pub struct Budget {
     /// Starting holdings by asset (`{USDT = 10000, BTC = 0.5}`); `capital` of `asset` when empty.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub balances: BTreeMap<String, f64>,
+    /// The asset the account pays its fees in (`BNB`), at Binance's discount, when it holds
+    /// enough of it, as Binance's "use BNB to pay fees" does; on simulated venues (paper
+    /// trading, backtests, the exchange simulator): on an exchange its account's own setting
+    /// decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_asset: Option<String>,
     /// Largest notional of a single order.
     pub max_order_notional: f64,
     /// Largest absolute position per symbol, as notional (open orders included).
@@ -148,6 +154,7 @@ impl Budget {
             capital,
             asset: None,
             balances: BTreeMap::new(),
+            fee_asset: None,
             max_order_notional: 9e10,
             max_position_notional: 9e10,
             max_gross_exposure: 9e10,
@@ -256,10 +263,10 @@ impl Budget {
                 });
             }
         }
-        if let Some(asset) = &self.asset
-            && (asset.is_empty() || !asset.bytes().all(|b| b.is_ascii_alphanumeric()))
-        {
-            return Err(BudgetError::Asset(asset.clone()));
+        for asset in [&self.asset, &self.fee_asset].into_iter().flatten() {
+            if asset.is_empty() || !asset.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(BudgetError::Asset(asset.clone()));
+            }
         }
         if self.max_orders_per_second == 0 {
             return Err(BudgetError::Invalid {

@@ -50,6 +50,9 @@ pub struct SimConfig {
     pub weight_limit: u64,
     /// The commission rates of every account (Binance's standard 0.1 % by default).
     pub fees: crate::model::FeeRates,
+    /// Whether the accounts pay their commissions in BNB at Binance's 25 % discount when they
+    /// hold enough (Binance's "use BNB to pay fees").
+    pub bnb_burn: bool,
 }
 
 impl Default for SimConfig {
@@ -63,6 +66,7 @@ impl Default for SimConfig {
             order_limits: OrderLimits::default(),
             weight_limit: WEIGHT_LIMIT,
             fees: crate::model::FeeRates::default(),
+            bnb_burn: false,
         }
     }
 }
@@ -138,6 +142,7 @@ pub fn router_with_accounts(
             &starting,
             config.order_limits,
             config.fees,
+            config.bnb_burn,
         )
         .expect("the simulator describes its own symbols")
     });

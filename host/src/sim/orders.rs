@@ -66,10 +66,11 @@ pub fn routes() -> Router<Arc<Sim>> {
         .route("/api/v3/openOrders", get(rest::<6>).delete(rest::<7>))
         .route("/api/v3/allOrders", get(rest::<8>))
         .route("/api/v3/myTrades", get(rest::<9>))
+        .route("/api/v3/account/commission", get(rest::<10>))
 }
 
 /// The endpoints by the number their route names.
-const ENDPOINTS: [&Endpoint; 10] = [
+const ENDPOINTS: [&Endpoint; 11] = [
     &ACCOUNT,
     &PLACE,
     &TEST,
@@ -80,6 +81,7 @@ const ENDPOINTS: [&Endpoint; 10] = [
     &CANCEL_ALL,
     &ALL_ORDERS,
     &MY_TRADES,
+    &COMMISSION,
 ];
 
 fn error_response(e: SimError, data: Option<Value>) -> Response {
@@ -237,6 +239,48 @@ pub const ACCOUNT: Endpoint = Endpoint {
     },
 };
 
+/// Binance's `discount` of an account's commissions: paid in BNB at 75 % when the account
+/// pays its fees in BNB.
+fn discount(trading: &SimTrading) -> Value {
+    let on = trading.bnb_burn();
+    json!({
+        "enabledForAccount": on,
+        "enabledForSymbol": on,
+        "discountAsset": "BNB",
+        "discount": super::trading::text(crate::execution::BNB_FEE_MULTIPLIER),
+    })
+}
+
+/// `GET /api/v3/account/commission`, `account.commission` (weight 20): a symbol's commission
+/// rates and the BNB discount, as Binance answers them.
+pub const COMMISSION: Endpoint = Endpoint {
+    acknowledges: false,
+    weight: |_| 20,
+    work: |trading, _, p| {
+        (|| {
+            let symbol = p.required("symbol")?.to_ascii_uppercase();
+            if !trading.has_symbol(&symbol) {
+                return Err(SimError::bad_request(-1121, "Invalid symbol."));
+            }
+            let fees = trading.fees();
+            let zero = json!({"maker": "0.00000000", "taker": "0.00000000", "buyer": "0.00000000", "seller": "0.00000000"});
+            Ok(json!({
+                "symbol": symbol,
+                "standardCommission": {
+                    "maker": super::trading::text(fees.maker),
+                    "taker": super::trading::text(fees.taker),
+                    "buyer": "0.00000000",
+                    "seller": "0.00000000",
+                },
+                "specialCommission": zero,
+                "taxCommission": zero,
+                "discount": discount(trading),
+            }))
+        })()
+        .into()
+    },
+};
+
 /// `POST /api/v3/order`, `order.place` (weight 1, one order).
 pub const PLACE: Endpoint = Endpoint {
     acknowledges: true,
@@ -272,7 +316,7 @@ pub const TEST: Endpoint = Endpoint {
                         },
                         "specialCommissionForOrder": {"maker": "0.00000000", "taker": "0.00000000"},
                         "taxCommissionForOrder": {"maker": "0.00000000", "taker": "0.00000000"},
-                        "discount": {"enabledForAccount": false, "enabledForSymbol": false, "discountAsset": "BNB", "discount": "0.25000000"}
+                        "discount": discount(trading),
                     })
                 } else {
                     empty

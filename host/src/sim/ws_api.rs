@@ -68,6 +68,7 @@ fn endpoint(name: &str) -> Option<&'static Endpoint> {
         "allOrders" => &orders::ALL_ORDERS,
         "myTrades" => &orders::MY_TRADES,
         "account.status" => &orders::ACCOUNT,
+        "account.commission" => &orders::COMMISSION,
         _ => return None,
     })
 }

@@ -119,7 +119,7 @@ impl Store {
     pub async fn fills(&self, deployment: &str) -> Result<Vec<FillRow>, StoreError> {
         on_pool!(self, |pool| {
             let rows = sqlx::query(
-                "SELECT id, deployment, order_id, trade_id, quote_quantity, liquidity, symbol, side, price, quantity, fee, time_ms FROM fills WHERE deployment = $1 ORDER BY id",
+                "SELECT id, deployment, order_id, trade_id, quote_quantity, liquidity, symbol, side, price, quantity, fee, commission, commission_asset, time_ms FROM fills WHERE deployment = $1 ORDER BY id",
             )
             .bind(deployment)
             .fetch_all(pool)
@@ -138,7 +138,7 @@ impl Store {
         let limit = q.page_size().map_err(StoreError::Schema)?;
         on_pool!(self, |pool| {
             let rows = sqlx::query(
-                "SELECT id, deployment, order_id, trade_id, quote_quantity, liquidity, symbol, side, price, quantity, fee, time_ms FROM fills
+                "SELECT id, deployment, order_id, trade_id, quote_quantity, liquidity, symbol, side, price, quantity, fee, commission, commission_asset, time_ms FROM fills
                  WHERE ($1 IS NULL OR deployment = $1) AND ($2 IS NULL OR symbol = $2)
                    AND ($3 IS NULL OR time_ms >= $3) AND ($4 IS NULL OR time_ms < $4) AND ($5 IS NULL OR id < $5)
                  ORDER BY id DESC LIMIT $6",
@@ -323,6 +323,10 @@ where
             price: r.try_get("price").map_err(get("reading a fill"))?,
             quantity: r.try_get("quantity").map_err(get("reading a fill"))?,
             fee: r.try_get("fee").map_err(get("reading a fill"))?,
+            commission: r.try_get("commission").map_err(get("reading a fill"))?,
+            commission_asset: r
+                .try_get("commission_asset")
+                .map_err(get("reading a fill"))?,
             time_ms: r.try_get("time_ms").map_err(get("reading a fill"))?,
         },
     ))

@@ -68,6 +68,11 @@ const MIGRATIONS: Migrations = migrations!(
             include_str!("../../migrations/sqlite/0009_signal_pending.sql"),
             include_str!("../../migrations/postgres/0009_signal_pending.sql"),
         ),
+        (
+            10,
+            include_str!("../../migrations/sqlite/0010_fill_commissions.sql"),
+            include_str!("../../migrations/postgres/0010_fill_commissions.sql"),
+        ),
     ]
 );
 
@@ -142,8 +147,14 @@ pub struct FillRow {
     pub price: String,
     /// Exact quantity.
     pub quantity: String,
-    /// Exact fee.
+    /// Exact fee, valued in the quote asset.
     pub fee: String,
+    /// The commission as charged, in `commission_asset` (empty for fills stored before
+    /// schema 10).
+    pub commission: String,
+    /// The asset the commission was charged in (the quote asset, the base a buy received, or
+    /// the asset the account pays fees in, e.g. BNB).
+    pub commission_asset: String,
     /// Event time.
     pub time_ms: i64,
 }
@@ -303,7 +314,7 @@ impl Store {
                         .await
                         .map_err(db("storing an order update"))?;
                         let Some(fill) = &update.fill else { continue };
-                        sqlx::query("INSERT INTO fills (deployment, order_id, client_id, symbol, side, price, quantity, fee, status, time_ms, trade_id, quote_quantity, liquidity) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+                        sqlx::query("INSERT INTO fills (deployment, order_id, client_id, symbol, side, price, quantity, fee, status, time_ms, trade_id, quote_quantity, liquidity, commission, commission_asset) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)")
                         .bind(&*fill.owner)
                         .bind(fill.order_id as i64)
                         .bind(fill.client_id as i64)
@@ -317,6 +328,8 @@ impl Store {
                         .bind(fill.trade_id as i64)
                         .bind(fill.quote_quantity.to_string())
                         .bind(label(&fill.liquidity))
+                        .bind(fill.commission.to_string())
+                        .bind(&*fill.commission_asset)
                         .execute(&mut *tx)
                         .await
                         .map_err(db("storing a fill"))?;

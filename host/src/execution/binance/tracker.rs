@@ -6,7 +6,7 @@
 //! with trades not yet seen waits for them ([`Tracker::missing_trades`]).
 
 use super::orders::{OrderView, Trade};
-use crate::execution::venue::{ReportKind, VenueReport};
+use crate::execution::venue::{Commission, ReportKind, VenueReport};
 use crate::model::{Amount, Fixed, Liquidity, RejectCode, Rejection, TimestampMs};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -200,14 +200,8 @@ impl Tracker {
         }
     }
 
-    /// What `view` of order `order_id` adds to what was reported, as reports; `convert` gives
-    /// the quote value of a commission (its amount, asset and the trade's price).
-    pub fn observe(
-        &mut self,
-        order_id: u64,
-        view: &OrderView,
-        convert: &dyn Fn(Fixed, &str, &str, &str, Fixed) -> Fixed,
-    ) -> Vec<VenueReport> {
+    /// What `view` of order `order_id` adds to what was reported, as reports.
+    pub fn observe(&mut self, order_id: u64, view: &OrderView) -> Vec<VenueReport> {
         let mut out = Vec::new();
         let Some(t) = self.orders.get_mut(&order_id) else {
             return out;
@@ -253,30 +247,18 @@ impl Tracker {
             }
             t.filled = t.filled.saturating_add(trade.quantity);
             t.executed = t.executed.max(t.filled);
-            let fee = convert(
-                trade.commission,
-                &trade.commission_asset,
-                &t.base,
-                &t.quote,
-                trade.price,
-            );
+            let (fee, commission) = commission_of(trade, &t.base, &t.quote);
             let all = match t.amount {
                 Amount::Base(q) => t.filled >= q,
                 Amount::Quote(_) => false,
             };
             let complete = all || (t.ended.as_deref() == Some("FILLED") && t.filled >= t.executed);
-            // Binance keeps a buy's commission out of the base bought (without BNB).
-            let base_fee = if trade.commission_asset == t.base {
-                trade.commission
-            } else {
-                Fixed::ZERO
-            };
             out.push(report(ReportKind::Fill {
                 price: trade.price,
                 quantity: trade.quantity,
                 quote: trade.quote,
                 fee,
-                base_fee,
+                commission,
                 liquidity: if trade.maker {
                     Liquidity::Maker
                 } else {
@@ -328,24 +310,21 @@ impl Tracker {
     }
 }
 
-/// The quote value of a commission: as is in the quote asset, at the trade's price in the base
-/// asset, and zero (with a warning) in another asset, whose price the venue does not know.
-pub fn commission_in_quote(
-    commission: Fixed,
-    asset: &str,
-    base: &str,
-    quote: &str,
-    price: Fixed,
-) -> Fixed {
-    if asset == quote || commission.raw() == 0 {
-        commission
-    } else if asset == base {
-        commission.saturating_mul(price)
+/// A trade's commission as the order manager takes it, with its value in the quote asset: in
+/// the quote asset as is, in the base asset (Binance keeps a buy's out of the base bought
+/// without BNB) at the trade's price, in another asset (BNB) valued by the order manager at
+/// the market's price.
+fn commission_of(trade: &Trade, base: &str, quote: &str) -> (Fixed, Commission) {
+    let amount = trade.commission;
+    if trade.commission_asset == quote || amount.raw() == 0 {
+        (amount, Commission::Quote)
+    } else if trade.commission_asset == base {
+        (amount.saturating_mul(trade.price), Commission::Base(amount))
     } else {
-        tracing::warn!(
-            "a commission of {commission} {asset} is not counted: only commissions in {base} or {quote} are"
-        );
-        Fixed::ZERO
+        (
+            Fixed::ZERO,
+            Commission::Other(trade.commission_asset.as_str().into(), amount),
+        )
     }
 }
 
@@ -415,29 +394,27 @@ mod tests {
     #[test]
     fn duplicated_and_reordered_messages_report_each_trade_once_and_the_end_last() {
         let mut t = tracker(Amount::Base(fx("1")), false);
-        let c = &commission_in_quote;
-        let all = t.observe(1, &view("NEW", "0", vec![]), c);
+        let all = t.observe(1, &view("NEW", "0", vec![]));
         assert_eq!(kinds(&all), ["Accepted"]);
         // The last trade's report (status FILLED) overtakes the first's.
         let last = view("FILLED", "1", vec![trade(11, "0.6")]);
         let first = view("PARTIALLY_FILLED", "0.4", vec![trade(10, "0.4")]);
-        assert_eq!(kinds(&t.observe(1, &last, c)), ["fill 0.6 false"]);
-        assert_eq!(kinds(&t.observe(1, &last, c)), Vec::<String>::new());
-        assert_eq!(kinds(&t.observe(1, &first, c)), ["fill 0.4 true"]);
-        assert!(t.observe(1, &first, c).is_empty());
+        assert_eq!(kinds(&t.observe(1, &last)), ["fill 0.6 false"]);
+        assert_eq!(kinds(&t.observe(1, &last)), Vec::<String>::new());
+        assert_eq!(kinds(&t.observe(1, &first)), ["fill 0.4 true"]);
+        assert!(t.observe(1, &first).is_empty());
         assert!(t.missing_trades().is_empty());
     }
 
     #[test]
     fn an_order_cancelled_with_unseen_trades_ends_after_them() {
         let mut t = tracker(Amount::Quote(fx("100")), false);
-        let c = &commission_in_quote;
-        let cancelled = t.observe(1, &view("CANCELED", "0.3", vec![]), c);
+        let cancelled = t.observe(1, &view("CANCELED", "0.3", vec![]));
         assert_eq!(kinds(&cancelled), ["Accepted"]);
         assert_eq!(t.missing_trades(), vec![(1, "BTCUSDT".to_string(), 77)]);
         let from_my_trades = view("CANCELED", "0.3", vec![trade(3, "0.1"), trade(4, "0.2")]);
         assert_eq!(
-            kinds(&t.observe(1, &from_my_trades, c)),
+            kinds(&t.observe(1, &from_my_trades)),
             ["fill 0.1 false", "fill 0.2 false", "Cancelled"]
         );
         t.prune();
@@ -447,15 +424,11 @@ mod tests {
     #[test]
     fn stops_trigger_once_before_their_fills_and_refusals_end_unaccepted_orders() {
         let mut t = tracker(Amount::Base(fx("1")), true);
-        let c = &commission_in_quote;
         let mut waiting = view("NEW", "0", vec![]);
         waiting.working = false;
-        assert_eq!(kinds(&t.observe(1, &waiting, c)), ["Accepted"]);
+        assert_eq!(kinds(&t.observe(1, &waiting)), ["Accepted"]);
         let filled = view("FILLED", "1", vec![trade(1, "1")]);
-        assert_eq!(
-            kinds(&t.observe(1, &filled, c)),
-            ["Triggered", "fill 1 true"]
-        );
+        assert_eq!(kinds(&t.observe(1, &filled)), ["Triggered", "fill 1 true"]);
         let mut t = tracker(Amount::Base(fx("1")), false);
         let reason = Rejection::new(RejectCode::InsufficientBalance, "no");
         assert_eq!(kinds(&t.refuse(1, reason, 9)), ["Rejected"]);
@@ -465,14 +438,13 @@ mod tests {
     #[test]
     fn an_order_by_quote_amount_whose_trades_come_before_its_status_still_ends() {
         let mut t = tracker(Amount::Quote(fx("100")), false);
-        let c = &commission_in_quote;
         let trades = view("TRADES", "0", vec![trade(1, "0.5"), trade(2, "0.5")]);
         assert_eq!(
-            kinds(&t.observe(1, &trades, c)),
+            kinds(&t.observe(1, &trades)),
             ["Accepted", "fill 0.5 false", "fill 0.5 false"]
         );
         assert_eq!(
-            kinds(&t.observe(1, &view("FILLED", "1", vec![]), c)),
+            kinds(&t.observe(1, &view("FILLED", "1", vec![]))),
             ["Expired"]
         );
         assert!(t.is_done(1));
@@ -484,29 +456,33 @@ mod tests {
         let mut bought = trade(1, "1");
         bought.commission = fx("0.001");
         bought.commission_asset = "BTC".into();
-        let reports = t.observe(1, &view("FILLED", "1", vec![bought]), &commission_in_quote);
-        let fill = reports.iter().find_map(|r| match r.kind {
-            ReportKind::Fill { fee, base_fee, .. } => Some((fee, base_fee)),
+        let reports = t.observe(1, &view("FILLED", "1", vec![bought]));
+        let fill = reports.iter().find_map(|r| match &r.kind {
+            ReportKind::Fill {
+                fee, commission, ..
+            } => Some((*fee, commission.clone())),
             _ => None,
         });
-        assert_eq!(fill, Some((fx("0.1"), fx("0.001"))));
+        assert_eq!(fill, Some((fx("0.1"), Commission::Base(fx("0.001")))));
     }
 
     #[test]
-    fn commissions_become_quote() {
-        let price = fx("200");
+    fn commissions_are_told_in_the_asset_charged() {
+        let mut paid = trade(1, "0.01");
+        paid.price = fx("200");
+        let of = |asset: &str, amount: &str| {
+            let mut t = paid.clone();
+            t.commission_asset = asset.into();
+            t.commission = fx(amount);
+            commission_of(&t, "BTC", "USDT")
+        };
+        assert_eq!(of("USDT", "2"), (fx("2"), Commission::Quote));
+        assert_eq!(of("BTC", "0.01"), (fx("2"), Commission::Base(fx("0.01"))));
         assert_eq!(
-            commission_in_quote(fx("2"), "USDT", "BTC", "USDT", price),
-            fx("2")
+            of("BNB", "0.003"),
+            (Fixed::ZERO, Commission::Other("BNB".into(), fx("0.003")))
         );
-        assert_eq!(
-            commission_in_quote(fx("0.01"), "BTC", "BTC", "USDT", price),
-            fx("2")
-        );
-        assert_eq!(
-            commission_in_quote(fx("1"), "BNB", "BTC", "USDT", price),
-            Fixed::ZERO
-        );
+        assert_eq!(of("BNB", "0"), (Fixed::ZERO, Commission::Quote));
     }
 
     #[test]
@@ -514,14 +490,13 @@ mod tests {
         let mut t = tracker(Amount::Base(fx("0.6")), false);
         let rest = t.restored(1, fx("0.4"), vec![trade(2, "0.3"), trade(1, "0.4")]);
         assert_eq!(rest.iter().map(|t| t.id).collect::<Vec<_>>(), [2]);
-        let c = &commission_in_quote;
         let all = view(
             "FILLED",
             "1",
             vec![trade(1, "0.4"), trade(2, "0.3"), trade(3, "0.3")],
         );
         assert_eq!(
-            kinds(&t.observe(1, &all, c)),
+            kinds(&t.observe(1, &all)),
             ["fill 0.3 false", "fill 0.3 true"]
         );
     }

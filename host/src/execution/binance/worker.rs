@@ -6,7 +6,7 @@
 use super::client::{TradingClient, TradingError};
 use super::orders::{self, OrderView, Trade};
 use super::status::{ExchangeBalance, UnknownOrder};
-use super::tracker::{Placed, Tracker, commission_in_quote};
+use super::tracker::{Placed, Tracker};
 use super::venue::Shared;
 use crate::execution::venue::VenueReport;
 use crate::journal::{JournalMark, JournalProgress};
@@ -581,7 +581,7 @@ impl Worker {
             // Reconciliation tells it again once the lookup has decided.
             return 0;
         }
-        let reports = self.tracker.observe(order_id, view, &commission_in_quote);
+        let reports = self.tracker.observe(order_id, view);
         // The exchange has the order: a placement whose answer is late is settled, and a cancel
         // that waited for it can go.
         if self.tracker.exchange_id(order_id).is_some() {

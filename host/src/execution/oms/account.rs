@@ -89,9 +89,32 @@ pub struct Execution {
     pub quote: Fixed,
     /// The fee's value in the quote asset.
     pub fee: Fixed,
-    /// Of a buy's fee, the part the venue kept of the base bought (in base, at most the
-    /// quantity; zero for a sell); the rest of the fee, if any, is paid in quote.
-    pub base_fee: Fixed,
+    /// Where the fee was paid from.
+    pub charge: Charge,
+}
+
+/// Where an execution's fee is paid from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Charge {
+    /// From the quote asset (a buy pays it on top of its cost, a sell out of its proceeds).
+    Quote,
+    /// Out of the base a buy received, this much (at most the quantity); the rest of the fee,
+    /// if any, is paid in quote.
+    BaseBought(Fixed),
+    /// This much of an asset other than the one the order pays or receives (BNB; or the base
+    /// of a sell), from its free balance.
+    Asset(AssetId, Fixed),
+}
+
+/// Fees paid in another asset at a discount, as Binance's "use BNB to pay fees": a fill's fee
+/// times `multiplier` is taken in `asset` at the market's price when that much is free, and
+/// charged as the venue charged it otherwise (or on a symbol that trades `asset`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FeeAsset {
+    /// The asset fees are paid in.
+    pub asset: AssetId,
+    /// The share of the fee paid (Binance: 0.75).
+    pub multiplier: Fixed,
 }
 
 /// What an order adds to its symbol's counts.
@@ -111,6 +134,8 @@ pub struct Account {
     pub name: Arc<str>,
     /// The asset equity is measured in.
     pub valuation: AssetId,
+    /// The asset it pays its fees in, if not the one each venue charges.
+    pub fee_asset: Option<FeeAsset>,
     balances: Vec<Balance>,
     positions: BTreeMap<SymbolId, Position>,
     orders: BTreeMap<u64, Order>,
@@ -138,6 +163,7 @@ impl Account {
             id,
             name,
             valuation,
+            fee_asset: None,
             balances: Vec::new(),
             positions: BTreeMap::new(),
             orders: BTreeMap::new(),
@@ -289,19 +315,24 @@ impl Account {
             quantity,
             quote,
             fee,
-            base_fee,
+            charge,
         } = execution;
         let (base, quote_asset) = (instrument.base, instrument.quote);
         let mut order = self.orders.get(&id)?.clone();
         let side = order.request.side;
         let symbol = order.request.symbol;
         // A buy's commission kept in base: the account receives less base, and pays no fee in
-        // quote (its value is in the position's average price, not a separate cost).
-        let quote_fee = if base_fee.is_positive() {
-            fee.saturating_sub(base_fee.saturating_mul(price))
-                .max(Fixed::ZERO)
-        } else {
-            fee
+        // quote (its value is in the position's average price, not a separate cost). One in
+        // another asset is taken from that asset's balance: a realised cost.
+        let (quote_fee, base_fee, realised_fee) = match charge {
+            Charge::Quote => (fee, Fixed::ZERO, fee),
+            Charge::BaseBought(kept) => {
+                let rest = fee
+                    .saturating_sub(kept.saturating_mul(price))
+                    .max(Fixed::ZERO);
+                (rest, kept, rest)
+            }
+            Charge::Asset(..) => (Fixed::ZERO, Fixed::ZERO, fee),
         };
         // Balances: the order's lock pays; proceeds are free at once.
         let (spent, spent_asset) = match side {
@@ -322,8 +353,14 @@ impl Account {
             }
             Side::Sell => {
                 let b = self.balance_mut(quote_asset);
-                b.free = b.free.saturating_add(quote.saturating_sub(fee));
+                b.free = b.free.saturating_add(quote.saturating_sub(quote_fee));
             }
+        }
+        if let Charge::Asset(asset, amount) = charge {
+            // At most what is free: what an exchange charged beyond this deployment's share
+            // was paid by the rest of the account (the venue's balance difference shows it).
+            let b = self.balance_mut(asset);
+            b.free = b.free.saturating_sub(amount.min(b.free).max(Fixed::ZERO));
         }
         // Exposure: the filled quantity moves from the order to the position.
         let signed = match side {
@@ -351,7 +388,7 @@ impl Account {
             price,
             quantity,
             quote,
-            quote_fee,
+            realised_fee,
         );
         order.status = if complete {
             OrderStatus::Filled

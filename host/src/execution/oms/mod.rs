@@ -5,14 +5,14 @@
 
 mod account;
 
-pub use account::{Account, Balance, Execution, Insufficient, Order, Position};
+pub use account::{Account, Balance, Charge, Execution, FeeAsset, Insufficient, Order, Position};
 
-use super::venue::{ReportKind, VenueOrder, VenueReport};
+use super::venue::{Commission, ReportKind, VenueOrder, VenueReport};
 use crate::journal::{Journal, JournalEntry, OrderRecord};
 use crate::market::MarketData;
 use crate::model::{
-    Amount, DeploymentId, ExecutionType, FeeRates, Fill, Fixed, OrderRequest, OrderStatus,
-    OrderUpdate, RejectCode, Rejection, Side, TimestampMs,
+    Amount, DeploymentId, ExecutionType, FeeRates, Fill, Fixed, Instrument, OrderRequest,
+    OrderStatus, OrderUpdate, RejectCode, Rejection, Side, TimestampMs,
 };
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
@@ -310,23 +310,35 @@ impl Oms {
                 quantity,
                 quote,
                 fee,
-                base_fee,
+                commission,
                 liquidity,
                 complete,
             } => {
-                // Only a buy receives base a venue can keep a commission out of.
-                let base_fee = match account.order(report.order_id)?.request.side {
-                    Side::Buy => base_fee.max(Fixed::ZERO).min(quantity),
-                    Side::Sell => Fixed::ZERO,
-                };
+                let side = account.order(report.order_id)?.request.side;
+                let (fee, charge) = charge(
+                    account,
+                    &instrument,
+                    side,
+                    quantity,
+                    fee,
+                    &commission,
+                    market,
+                );
                 let execution = Execution {
                     price,
                     quantity,
                     quote,
                     fee,
-                    base_fee,
+                    charge,
                 };
                 let order = account.fill(report.order_id, &instrument, execution, complete)?;
+                let name = |asset| Arc::<str>::from(market.instruments.asset_name(asset));
+                let (commission_amount, commission_asset) = match (commission, charge) {
+                    (Commission::Other(asset, amount), _) => (amount, asset),
+                    (_, Charge::Quote) => (fee, name(instrument.quote)),
+                    (_, Charge::BaseBought(kept)) => (kept, name(instrument.base)),
+                    (_, Charge::Asset(asset, amount)) => (amount, name(asset)),
+                };
                 let trade_id = *next_trade_id;
                 *next_trade_id += 1;
                 let fill = Fill {
@@ -340,7 +352,8 @@ impl Oms {
                     quantity,
                     quote_quantity: quote,
                     fee,
-                    base_fee,
+                    commission: commission_amount,
+                    commission_asset,
                     liquidity,
                     time: report.time,
                     status: order.status,
@@ -552,6 +565,71 @@ impl Oms {
             symbol,
         });
     }
+}
+
+/// How a fill of `account`'s order is paid and the fee's value in quote: as the venue charged
+/// it (a commission in another asset valued at the market's price), or in the account's fee
+/// asset at its discount when it holds enough of it.
+fn charge(
+    account: &Account,
+    instrument: &Instrument,
+    side: Side,
+    quantity: Fixed,
+    fee: Fixed,
+    commission: &Commission,
+    market: &MarketData,
+) -> (Fixed, Charge) {
+    let (base, quote) = (instrument.base, instrument.quote);
+    let charged = match *commission {
+        Commission::Quote => Charge::Quote,
+        // A buy's is kept out of the base it received; a sell's is taken from its base balance.
+        Commission::Base(amount) => match side {
+            Side::Buy => Charge::BaseBought(amount.max(Fixed::ZERO).min(quantity)),
+            Side::Sell => Charge::Asset(base, amount.max(Fixed::ZERO)),
+        },
+        Commission::Other(ref name, amount) => {
+            let amount = amount.max(Fixed::ZERO);
+            let Some(asset) = market.instruments.asset_id(name) else {
+                tracing::warn!(
+                    deployment = %account.name,
+                    "a commission of {amount} {name} is not counted: no symbol the host knows trades {name}"
+                );
+                return (Fixed::ZERO, Charge::Quote);
+            };
+            let free = account.balance(asset).free;
+            if free < amount {
+                tracing::warn!(
+                    deployment = %account.name,
+                    "a commission of {amount} {name} exceeds the deployment's free {free}: the rest was paid by the rest of the account"
+                );
+            }
+            let value = market.convert(amount, asset, quote).unwrap_or_else(|| {
+                tracing::warn!(
+                    deployment = %account.name,
+                    "a commission of {amount} {name} is valued at zero: no price of {name} in {}",
+                    market.instruments.asset_name(quote)
+                );
+                Fixed::ZERO
+            });
+            return (value, Charge::Asset(asset, amount));
+        }
+    };
+    if let Some(policy) = account.fee_asset
+        && policy.asset != base
+        && policy.asset != quote
+        && fee.is_positive()
+    {
+        let discounted = fee.saturating_mul(policy.multiplier);
+        if let Some(amount) = market
+            .price_of(policy.asset, quote)
+            .and_then(|price| discounted.checked_div(price))
+            && amount.is_positive()
+            && account.balance(policy.asset).free >= amount
+        {
+            return (discounted, Charge::Asset(policy.asset, amount));
+        }
+    }
+    (fee, charged)
 }
 
 impl crate::risk::AccountsView for Oms {

@@ -15,7 +15,7 @@
 //! - A buy never costs more than its account locked for it: what it cannot pay for expires.
 
 use crate::execution::matching::trigger::TriggerState;
-use crate::execution::venue::{ReportKind, Venue, VenueOrder, VenueReport};
+use crate::execution::venue::{Commission, ReportKind, Venue, VenueOrder, VenueReport};
 use crate::feeds::MarketEvent;
 use crate::market::MarketData;
 use crate::model::{
@@ -234,7 +234,7 @@ impl BarVenue {
                     quantity,
                     quote,
                     fee,
-                    base_fee: Fixed::ZERO,
+                    commission: Commission::Quote,
                     liquidity,
                     complete,
                 },

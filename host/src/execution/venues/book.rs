@@ -20,7 +20,7 @@
 
 use crate::execution::matching::queue::{QueueModel, QueuePos};
 use crate::execution::matching::trigger::TriggerState;
-use crate::execution::venue::{ReportKind, Venue, VenueOrder, VenueReport};
+use crate::execution::venue::{Commission, ReportKind, Venue, VenueOrder, VenueReport};
 use crate::feeds::{BookUpdate, MarketEvent, TradePrint};
 use crate::market::MarketData;
 use crate::model::{
@@ -219,12 +219,16 @@ impl BookVenue {
             Liquidity::Taker => terms.fees.taker,
         };
         // A buy's fee kept in base is paid out of the base bought: it costs no quote.
-        let (fee, base_fee, quote_fee) = if self.config.buyer_fee_in_base && side == Side::Buy {
+        let (fee, commission, quote_fee) = if self.config.buyer_fee_in_base && side == Side::Buy {
             let base_fee = quantity.saturating_mul(rate);
-            (base_fee.saturating_mul(price), base_fee, Fixed::ZERO)
+            (
+                base_fee.saturating_mul(price),
+                Commission::Base(base_fee),
+                Fixed::ZERO,
+            )
         } else {
             let fee = quote.saturating_mul(rate);
-            (fee, Fixed::ZERO, fee)
+            (fee, Commission::Quote, fee)
         };
         out.push(VenueReport {
             order_id: id,
@@ -234,7 +238,7 @@ impl BookVenue {
                 quantity,
                 quote,
                 fee,
-                base_fee,
+                commission,
                 liquidity,
                 complete,
             },

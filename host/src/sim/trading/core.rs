@@ -43,6 +43,8 @@ pub struct Core {
     limits: OrderLimits,
     /// The accounts' commission rates.
     pub fees: FeeRates,
+    /// Whether the accounts pay commissions in BNB when they hold enough.
+    pub bnb_burn: bool,
     next_client: u64,
     /// The accounts' user data events.
     events: broadcast::Sender<UserEvent>,
@@ -98,13 +100,16 @@ pub enum OrderRef {
 
 impl Core {
     /// A core trading `symbols` (described by `exchange_info`) for accounts with these starting
-    /// balances, in account order, each within `limits` of new orders and paying `fees`.
+    /// balances, in account order, each within `limits` of new orders and paying `fees` (in
+    /// BNB at Binance's discount with `bnb_burn`, when the account holds enough; at the price
+    /// of a BNB symbol the core trades).
     pub fn new(
         symbols: &[String],
         exchange_info: &str,
         accounts: &[BTreeMap<String, f64>],
         limits: OrderLimits,
         fees: FeeRates,
+        bnb_burn: bool,
     ) -> Result<Core, String> {
         let mut market = MarketData::default();
         market
@@ -114,7 +119,7 @@ impl Core {
         for s in symbols {
             market.add_symbol(s);
         }
-        // Binance keeps a buyer's commission out of the base bought (no BNB here).
+        // Binance keeps a buyer's commission out of the base bought (when not paid in BNB).
         let venue = BookVenue::new(BookFillConfig {
             buyer_fee_in_base: true,
             fees,
@@ -130,6 +135,7 @@ impl Core {
         for (n, balances) in accounts.iter().enumerate() {
             let mut budget = crate::risk::Budget::unlimited(0.0);
             budget.balances = balances.clone();
+            budget.fee_asset = bnb_burn.then(|| "BNB".to_string());
             let quote = market
                 .instrument(0)
                 .map(|i| market.instruments.asset_name(i.quote).to_string());
@@ -150,6 +156,7 @@ impl Core {
             counters: vec![OrderCounter::default(); accounts.len()],
             limits,
             fees,
+            bnb_burn,
             next_client: 0,
             events: broadcast::channel(4096).0,
         })
@@ -195,13 +202,6 @@ impl Core {
             ExecutionType::Triggered => order.working_time = Some(u.time),
             _ => {}
         }
-        let (base_asset, quote_asset) =
-            self.market
-                .instrument(u.request.symbol)
-                .map_or(("?", "?"), |i| {
-                    let names = &self.market.instruments;
-                    (names.asset_name(i.base), names.asset_name(i.quote))
-                });
         let fill = u.fill.as_ref().map(|fill| SimFill {
             symbol: order.symbol.clone(),
             id: fill.trade_id,
@@ -209,16 +209,8 @@ impl Core {
             price: fill.price,
             quantity: fill.quantity,
             quote: fill.quote_quantity,
-            commission: if fill.base_fee.is_positive() {
-                fill.base_fee
-            } else {
-                fill.fee
-            },
-            commission_asset: if fill.base_fee.is_positive() {
-                base_asset.into()
-            } else {
-                quote_asset.into()
-            },
+            commission: fill.commission,
+            commission_asset: fill.commission_asset.clone(),
             time: fill.time,
             is_buyer: fill.side == Side::Buy,
             is_maker: fill.liquidity == Liquidity::Maker,

@@ -62,15 +62,16 @@ pub struct SimTrading {
 impl SimTrading {
     /// Trading in `symbols` (described by `exchange_info`) for accounts starting with these
     /// balances (account `n` is the `n`-th), each within `limits` of new orders and paying
-    /// `fees`.
+    /// `fees` (in BNB at Binance's discount with `bnb_burn`, when an account holds enough).
     pub fn new(
         symbols: &[String],
         exchange_info: &str,
         accounts: &[BTreeMap<String, f64>],
         limits: OrderLimits,
         fees: FeeRates,
+        bnb_burn: bool,
     ) -> Result<Arc<Self>, String> {
-        let core = self::core::Core::new(symbols, exchange_info, accounts, limits, fees)?;
+        let core = self::core::Core::new(symbols, exchange_info, accounts, limits, fees, bnb_burn)?;
         Ok(Arc::new(SimTrading {
             core: Mutex::new(core),
         }))
@@ -81,8 +82,18 @@ impl SimTrading {
         self.core().fees
     }
 
+    /// Whether the accounts pay their commissions in BNB when they hold enough.
+    pub fn bnb_burn(&self) -> bool {
+        self.core().bnb_burn
+    }
+
     fn core(&self) -> MutexGuard<'_, self::core::Core> {
         self.core.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether symbol `name` trades here.
+    pub fn has_symbol(&self, name: &str) -> bool {
+        self.core().market.symbols().id(name).is_some()
     }
 
     /// The feed of symbol `name` into the core.
