@@ -681,6 +681,12 @@ fn binance_sdk_spot_trades_on_the_simulator_unchanged() {
     // 0.01 bought, 0.1 % of it kept as the commission (in BTC, as Binance does).
     assert_eq!(r["balances"]["BTC"][0], "1.00999000");
     assert_eq!(r["balances"]["USDT"][1], "0.00000000");
+    // Its rates, and no BNB discount (the simulator's accounts pay in BNB with --bnb-burn).
+    assert_eq!(r["commission"]["taker"], "0.00100000", "{r}");
+    assert_eq!(
+        r["commission"]["discount"],
+        serde_json::json!([false, "BNB", "0.75000000"])
+    );
 }
 
 /// A WebSocket API connection: requests answered by id, user data events kept as they come.

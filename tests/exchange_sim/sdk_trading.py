@@ -1,6 +1,7 @@
 """Binance's own Python client (binance-sdk-spot, from PyPI), unchanged but for its base URL,
 trades on the exchange simulator through the signed REST API: a market buy, a limit buy that
-rests, its query, the open orders, its cancel, the account's trades and balances.
+rests, its query, the open orders, its cancel, the account's trades, balances and commission
+rates.
 
 Usage: python3 sdk_trading.py BASE_URL API_KEY API_SECRET
 Prints what each call answered as JSON; exits non-zero if the client fails.
@@ -43,6 +44,7 @@ def main(base, key, secret):
     cancelled = api.delete_order(symbol="BTCUSDT", orig_client_order_id="sdk-rest-1").data()
     trades = api.my_trades(symbol="BTCUSDT").data()
     account = api.get_account(omit_zero_balances=True).data()
+    commission = api.account_commission(symbol="BTCUSDT").data()
     print(json.dumps({
         "bought": {
             "status": bought.status,
@@ -55,6 +57,11 @@ def main(base, key, secret):
         "cancelled": {"status": cancelled.status, "order_id": cancelled.order_id},
         "trades": [[t.id, t.is_buyer, t.is_maker] for t in trades],
         "balances": {b.asset: [b.free, b.locked] for b in account.balances},
+        "commission": {
+            "taker": commission.standard_commission.taker,
+            "discount": [commission.discount.enabled_for_account, commission.discount.discount_asset,
+                         commission.discount.discount],
+        },
     }))
 
 
