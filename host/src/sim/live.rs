@@ -1,18 +1,19 @@
 //! The simulator's live side of one symbol: an L2 book that changes every few milliseconds with
 //! Binance's update ids, trades at the touch, and candles released at a pace and announced as
-//! kline events, all published on the exchange's event channel (served by [`super::socket`]).
+//! kline events, the book moving to each released candle's close, all published on the
+//! exchange's event channel (served by [`super::socket`]).
 
 use super::market::SimMarket;
 pub use crate::feeds::trade_file::{RecordedTrade as SimTrade, read_trades};
 use crate::model::Fixed;
 use crate::rng::Rng;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::broadcast;
 
-/// The evolving book.
+/// The evolving book: its levels sit on a grid of `tick`, within [`LEVELS`] ticks of its mid.
 #[derive(Debug, Default)]
 pub struct SimBook {
     /// The id of the last change.
@@ -21,7 +22,25 @@ pub struct SimBook {
     pub bids: BTreeMap<Fixed, Fixed>,
     /// Asks by price.
     pub asks: BTreeMap<Fixed, Fixed>,
+    /// The mid's place on the grid: the mid is `center * tick`.
+    center: i64,
+    /// The grid's step.
+    tick: f64,
 }
+
+impl SimBook {
+    /// The price `offset` ticks from the mid (negative: below it).
+    fn price(&self, offset: i64) -> Fixed {
+        fx((self.center + offset) as f64 * self.tick)
+    }
+}
+
+/// Levels on each side of the book.
+const LEVELS: i64 = 200;
+/// The book's tick, as a fraction of its price.
+const TICK: f64 = 1e-5;
+/// The most ticks the book's mid moves in one change toward the last released close.
+const MOVE_STEP: i64 = 20;
 
 /// Trades kept for the REST endpoints.
 const MAX_TRADES: usize = 100_000;
@@ -34,7 +53,41 @@ pub struct Published {
     /// `depth`, `kline`, `trade`, `aggTrade` or `bookTicker`.
     pub kind: &'static str,
     /// The event's JSON (the `data` of a combined stream message).
-    pub json: Arc<str>,
+    pub json: Arc<EventJson>,
+}
+
+/// An event's JSON, written when a subscriber first needs it: a depth diff no one follows
+/// costs no formatting.
+pub struct EventJson {
+    text: OnceLock<Arc<str>>,
+    make: Box<dyn Fn() -> String + Send + Sync>,
+}
+
+impl EventJson {
+    /// JSON already written.
+    fn ready(text: Arc<str>) -> Self {
+        EventJson {
+            text: OnceLock::from(text),
+            make: Box::new(String::new),
+        }
+    }
+
+    /// The JSON, written now if no one has asked before.
+    pub fn text(&self) -> &str {
+        self.text.get_or_init(|| (self.make)().into())
+    }
+}
+
+impl std::fmt::Display for EventJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.text())
+    }
+}
+
+impl std::fmt::Debug for EventJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("EventJson").field(&self.text.get()).finish()
+    }
 }
 
 /// One symbol's live state, shared by the REST and WebSocket handlers.
@@ -51,6 +104,9 @@ pub struct Live {
     symbol_lower: Arc<str>,
     /// Where the books and trades go to match the accounts' orders.
     feed: Option<super::trading::TradingFeed>,
+    /// The close of the last released candle (f64 bits; 0 before any): where the book's mid
+    /// goes.
+    close: AtomicU64,
 }
 
 fn fx(x: f64) -> Fixed {
@@ -68,9 +124,10 @@ fn levels(map: &BTreeMap<Fixed, Fixed>, rev: bool, n: usize) -> Vec<[String; 2]>
 }
 
 impl Live {
-    /// Starts the book around the market's last close and, with `bars_per_second`, releases
-    /// candles at that pace (otherwise every candle is available at once); publishes on `events`
-    /// and gives every book change and trade to `feed`.
+    /// Starts the book around the market's last close (paced: its first open) and, with
+    /// `bars_per_second`, releases candles at that pace, the book following their closes
+    /// (otherwise every candle is available at once); changes the book every `book_ms`;
+    /// publishes on `events` and gives every book change and trade to `feed`.
     pub fn start(
         market: &SimMarket,
         events: broadcast::Sender<Published>,
@@ -80,18 +137,27 @@ impl Live {
         feed: Option<super::trading::TradingFeed>,
     ) -> Arc<Live> {
         let candles = market.candles();
-        let mid = candles.last().map_or(100.0, |c| c.close.to_f64());
-        let tick = (mid * 1e-5).max(1e-8);
+        let paced = bars_per_second > 0.0;
+        // Paced, the market starts where its first candle opens; otherwise at its last close.
+        let mid = if paced {
+            candles.first().map(|c| c.open.to_f64())
+        } else {
+            None
+        }
+        .or_else(|| candles.last().map(|c| c.close.to_f64()))
+        .unwrap_or(100.0);
+        let tick = (mid * TICK).max(1e-8);
         let mut book = SimBook {
             last_update_id: 1_000_000,
+            center: (mid / tick).round() as i64,
+            tick,
             ..Default::default()
         };
         let mut rng = Rng(seed ^ 0xB00C);
-        for i in 1..=200 {
-            book.bids
-                .insert(fx(mid - tick * i as f64), fx(0.01 + rng.uniform() * 2.0));
-            book.asks
-                .insert(fx(mid + tick * i as f64), fx(0.01 + rng.uniform() * 2.0));
+        for i in 1..=LEVELS {
+            let (bid, ask) = (book.price(-i), book.price(i));
+            book.bids.insert(bid, fx(0.01 + rng.uniform() * 2.0));
+            book.asks.insert(ask, fx(0.01 + rng.uniform() * 2.0));
         }
         if let Some(feed) = &feed {
             let side = |m: &BTreeMap<Fixed, Fixed>| m.iter().map(|(p, q)| (*p, *q)).collect();
@@ -102,7 +168,6 @@ impl Live {
                 side(&book.asks),
             );
         }
-        let paced = bars_per_second > 0.0;
         let live = Arc::new(Live {
             book: Mutex::new(book),
             released: AtomicUsize::new(if paced { 0 } else { candles.len() }),
@@ -123,6 +188,7 @@ impl Live {
             events,
             symbol_lower: market.symbol.to_ascii_lowercase().into(),
             feed,
+            close: AtomicU64::new(0),
         });
         let weak = Arc::downgrade(&live);
         let symbol = market.symbol.clone();
@@ -130,7 +196,7 @@ impl Live {
             let mut ticker = tokio::time::interval(Duration::from_millis(book_ms.max(1)));
             while let Some(live) = weak.upgrade() {
                 ticker.tick().await;
-                live.change_book(&symbol, mid, tick, &mut rng);
+                live.change_book(&symbol, &mut rng);
             }
         });
         if paced {
@@ -149,83 +215,167 @@ impl Live {
         live
     }
 
-    /// One depth diff: a few levels near the top change or vanish.
-    fn change_book(&self, symbol: &str, mid: f64, tick: f64, rng: &mut Rng) {
+    /// One book change: the mid steps toward the last released close (its own diff), then a
+    /// few levels near the touch change or vanish; then a few trades at the touch (unless
+    /// recorded trades are replayed), all before any other change.
+    fn change_book(&self, symbol: &str, rng: &mut Rng) {
         let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
-        let first = book.last_update_id + 1;
+        self.follow_close(symbol, &mut book, rng);
         let changes = 1 + (rng.uniform() * 4.0) as usize;
         let (mut bids, mut asks) = (Vec::new(), Vec::new());
-        let (mut bid_levels, mut ask_levels) = (Vec::new(), Vec::new());
         for _ in 0..changes {
-            let offset = 1.0 + (rng.uniform() * 30.0).floor();
+            let offset = 1 + (rng.uniform() * 30.0) as i64;
             let qty = if rng.uniform() < 0.2 {
                 Fixed::ZERO
             } else {
                 fx(0.01 + rng.uniform() * 2.0)
             };
             if rng.uniform() < 0.5 {
-                let p = fx(mid - tick * offset);
-                if qty.raw() == 0 {
-                    book.bids.remove(&p)
-                } else {
-                    book.bids.insert(p, qty)
-                };
-                bid_levels.push((p, qty));
-                bids.push([format!("{:.8}", p.to_f64()), format!("{:.8}", qty.to_f64())]);
+                bids.push((book.price(-offset), qty));
             } else {
-                let p = fx(mid + tick * offset);
-                if qty.raw() == 0 {
-                    book.asks.remove(&p)
-                } else {
-                    book.asks.insert(p, qty)
-                };
-                ask_levels.push((p, qty));
-                asks.push([format!("{:.8}", p.to_f64()), format!("{:.8}", qty.to_f64())]);
+                asks.push((book.price(offset), qty));
             }
-            book.last_update_id += 1;
+        }
+        let Some((bid, ask)) = self.apply(symbol, &mut book, changes as u64, bids, asks) else {
+            return;
+        };
+        let generate = if self.recorded.is_empty() {
+            (rng.uniform() * 3.0) as usize
+        } else {
+            0
+        };
+        for _ in 0..generate {
+            let buyer_is_maker = rng.uniform() < 0.5;
+            let price = if buyer_is_maker { bid } else { ask };
+            self.trade(
+                symbol,
+                price,
+                fx(0.001 + rng.uniform() * 0.5),
+                buyer_is_maker,
+            );
+        }
+    }
+
+    /// Steps the book's mid toward the last released close, at most [`MOVE_STEP`] ticks: the
+    /// levels it crosses or leaves out of reach go, the grid's levels it brings within reach
+    /// get a quantity; one depth diff. A close that has drifted far from the grid's price
+    /// (its tick no longer near [`TICK`] of it) rebuilds the book on a new grid at once.
+    fn follow_close(&self, symbol: &str, book: &mut SimBook, rng: &mut Rng) {
+        let close = f64::from_bits(self.close.load(Ordering::SeqCst));
+        if !(close.is_finite() && close > 0.0) {
+            return;
+        }
+        let tick = (close * TICK).max(1e-8);
+        let regrid = !(0.5..=2.0).contains(&(book.tick / tick));
+        let (reach, step) = if regrid {
+            book.tick = tick;
+            book.center = (close / tick).round() as i64;
+            (1..=LEVELS, LEVELS)
+        } else {
+            let step =
+                ((close / book.tick).round() as i64 - book.center).clamp(-MOVE_STEP, MOVE_STEP);
+            if step == 0 {
+                return;
+            }
+            book.center += step;
+            (1..=step.abs(), step)
+        };
+        // What is out of reach goes: everything, on a new grid.
+        let (bid_keep, ask_keep) = if regrid {
+            {
+                let none = Fixed::from_raw(i64::MAX);
+                (none..=none, none..=none)
+            }
+        } else {
+            (
+                book.price(-LEVELS)..=book.price(-1),
+                book.price(1)..=book.price(LEVELS),
+            )
+        };
+        let gone = |side: &BTreeMap<Fixed, Fixed>, keep: &std::ops::RangeInclusive<Fixed>| {
+            side.range(..*keep.start())
+                .chain(side.range((
+                    std::ops::Bound::Excluded(*keep.end()),
+                    std::ops::Bound::Unbounded,
+                )))
+                .map(|(&p, _)| (p, Fixed::ZERO))
+                .collect::<Vec<_>>()
+        };
+        let (mut bids, mut asks) = (gone(&book.bids, &bid_keep), gone(&book.asks, &ask_keep));
+        // Levels brought within reach: next to the mid on the side it left, at the far end of
+        // the side it moved into (everywhere, on a new grid).
+        let mut fill = |side: &BTreeMap<Fixed, Fixed>, out: &mut Vec<(Fixed, Fixed)>, p: Fixed| {
+            if regrid || !side.contains_key(&p) {
+                out.push((p, fx(0.01 + rng.uniform() * 2.0)));
+            }
+        };
+        for i in reach {
+            let (near, far) = if regrid { (i, i) } else { (i, LEVELS + 1 - i) };
+            if step > 0 {
+                fill(&book.bids, &mut bids, book.price(-near));
+                fill(&book.asks, &mut asks, book.price(far));
+            } else {
+                fill(&book.asks, &mut asks, book.price(near));
+                fill(&book.bids, &mut bids, book.price(-far));
+            }
+        }
+        self.apply(symbol, book, 1, bids, asks);
+    }
+
+    /// Applies level changes (a zero quantity removes the level) as `updates` update ids and
+    /// publishes them: the depth diff to subscribers and the matching core, then the book
+    /// ticker. Returns the touch after them.
+    fn apply(
+        &self,
+        symbol: &str,
+        book: &mut SimBook,
+        updates: u64,
+        bids: Vec<(Fixed, Fixed)>,
+        asks: Vec<(Fixed, Fixed)>,
+    ) -> Option<(Fixed, Fixed)> {
+        let first = book.last_update_id + 1;
+        book.last_update_id += updates;
+        for (side, levels) in [(&mut book.bids, &bids), (&mut book.asks, &asks)] {
+            for &(p, q) in levels {
+                if q.raw() == 0 {
+                    side.remove(&p);
+                } else {
+                    side.insert(p, q);
+                }
+            }
         }
         let now = super::now_ms();
         if let Some(feed) = &self.feed {
             feed.book(
                 now,
                 crate::feeds::BookUpdateKind::Diff,
-                bid_levels,
-                ask_levels,
+                bids.clone(),
+                asks.clone(),
             );
         }
-        let json = serde_json::json!({
-            "e": "depthUpdate", "E": now, "s": symbol,
-            "U": first, "u": book.last_update_id, "b": bids, "a": asks
-        });
-        self.publish("depth", json.to_string().into());
-        let (best_bid, best_ask) = (
-            book.bids.last_key_value().map(|(p, q)| (*p, *q)),
-            book.asks.first_key_value().map(|(p, q)| (*p, *q)),
-        );
-        drop(book);
-        if let (Some(bid), Some(ask)) = (best_bid, best_ask) {
-            let ticker = serde_json::json!({
-                "u": first, "s": symbol,
-                "b": format!("{:.8}", bid.0.to_f64()), "B": format!("{:.8}", bid.1.to_f64()),
-                "a": format!("{:.8}", ask.0.to_f64()), "A": format!("{:.8}", ask.1.to_f64())
-            });
-            self.publish("bookTicker", ticker.to_string().into());
-            let generate = if self.recorded.is_empty() {
-                (rng.uniform() * 3.0) as usize
-            } else {
-                0
+        let (symbol_name, last): (Arc<str>, u64) = (symbol.into(), book.last_update_id);
+        self.publish_lazy("depth", move || {
+            let text = |levels: &[(Fixed, Fixed)]| -> Vec<[String; 2]> {
+                levels
+                    .iter()
+                    .map(|(p, q)| [format!("{:.8}", p.to_f64()), format!("{:.8}", q.to_f64())])
+                    .collect()
             };
-            for _ in 0..generate {
-                let buyer_is_maker = rng.uniform() < 0.5;
-                let price = if buyer_is_maker { bid.0 } else { ask.0 };
-                self.trade(
-                    symbol,
-                    price,
-                    fx(0.001 + rng.uniform() * 0.5),
-                    buyer_is_maker,
-                );
-            }
-        }
+            serde_json::json!({
+                "e": "depthUpdate", "E": now, "s": &*symbol_name,
+                "U": first, "u": last, "b": text(&bids), "a": text(&asks)
+            })
+            .to_string()
+        });
+        let bid = book.bids.last_key_value().map(|(p, q)| (*p, *q))?;
+        let ask = book.asks.first_key_value().map(|(p, q)| (*p, *q))?;
+        let ticker = serde_json::json!({
+            "u": book.last_update_id, "s": symbol,
+            "b": format!("{:.8}", bid.0.to_f64()), "B": format!("{:.8}", bid.1.to_f64()),
+            "a": format!("{:.8}", ask.0.to_f64()), "A": format!("{:.8}", ask.1.to_f64())
+        });
+        self.publish("bookTicker", ticker.to_string().into());
+        Some((bid.0, ask.0))
     }
 
     /// Sends one event of this symbol to the exchange's subscribers.
@@ -233,7 +383,19 @@ impl Live {
         let _ = self.events.send(Published {
             symbol: self.symbol_lower.clone(),
             kind,
-            json,
+            json: Arc::new(EventJson::ready(json)),
+        });
+    }
+
+    /// Sends one event whose JSON `make` writes when a subscriber first needs it.
+    fn publish_lazy(&self, kind: &'static str, make: impl Fn() -> String + Send + Sync + 'static) {
+        let _ = self.events.send(Published {
+            symbol: self.symbol_lower.clone(),
+            kind,
+            json: Arc::new(EventJson {
+                text: OnceLock::new(),
+                make: Box::new(make),
+            }),
         });
     }
 
@@ -336,6 +498,8 @@ impl Live {
             }
             self.publish("kline", json.to_string().into());
         }
+        self.close
+            .store(c.close.to_f64().to_bits(), Ordering::SeqCst);
     }
 
     /// The depth snapshot JSON of the current book.
@@ -347,5 +511,107 @@ impl Live {
             "asks": levels(&book.asks, false, limit),
         })
         .to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn book_of(live: &Live) -> (BTreeMap<Fixed, Fixed>, BTreeMap<Fixed, Fixed>) {
+        let book = live.book.lock().unwrap();
+        (book.bids.clone(), book.asks.clone())
+    }
+
+    /// Applies a `depthUpdate`'s levels to a side.
+    fn apply(side: &mut BTreeMap<Fixed, Fixed>, levels: &serde_json::Value) {
+        for level in levels.as_array().unwrap() {
+            let (p, q): (Fixed, Fixed) = (
+                level[0].as_str().unwrap().parse().unwrap(),
+                level[1].as_str().unwrap().parse().unwrap(),
+            );
+            if q.raw() == 0 {
+                side.remove(&p);
+            } else {
+                side.insert(p, q);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_book_walks_to_each_released_close_in_diffs_that_subscribers_can_apply() {
+        let market = SimMarket::generated("BTCUSDT", "1m", 60_000, 1_700_000_000_000, 50, 3);
+        let (events, mut heard) = broadcast::channel(1 << 16);
+        // Paced slowly, its tasks idle (this runtime runs them only when the test waits): the
+        // test releases candles and changes the book itself.
+        let live = Live::start(&market, events, Vec::new(), 1, (3_600_000, 1e-6), None);
+        let mut rng = Rng(7);
+        let (mut bids, mut asks) = book_of(&live);
+        let mut last_id = live.book.lock().unwrap().last_update_id;
+        let first = market.candles()[0].open.to_f64();
+        let (bid, ask) = (
+            bids.last_key_value().unwrap().0,
+            asks.first_key_value().unwrap().0,
+        );
+        assert!(bid.to_f64() < first && first < ask.to_f64());
+        let mut far = 0;
+        for i in 0..market.candles().len() {
+            live.release(&market, i);
+            let close = market.candles()[i].close.to_f64();
+            let (tick, center) = {
+                let book = live.book.lock().unwrap();
+                (book.tick, book.center)
+            };
+            let steps = ((close / tick).round() as i64 - center).abs();
+            far = far.max(steps);
+            for _ in 0..(steps + MOVE_STEP - 1) / MOVE_STEP {
+                live.change_book("BTCUSDT", &mut rng);
+            }
+            // What a subscriber hears, in update-id order without a gap, rebuilds the book.
+            while let Ok(p) = heard.try_recv() {
+                if p.kind == "depth" {
+                    let diff: serde_json::Value = serde_json::from_str(p.json.text()).unwrap();
+                    assert_eq!(diff["U"].as_u64(), Some(last_id + 1), "{diff}");
+                    last_id = diff["u"].as_u64().unwrap();
+                    apply(&mut bids, &diff["b"]);
+                    apply(&mut asks, &diff["a"]);
+                }
+            }
+            let book = live.book.lock().unwrap();
+            assert_eq!((&bids, &asks), (&book.bids, &book.asks));
+            // The mid is the close's tick; every level within reach on its own side.
+            assert_eq!(book.center, (close / tick).round() as i64, "candle {i}");
+            let (low, high) = (book.price(-LEVELS), book.price(LEVELS));
+            let mid = book.price(0);
+            assert!(bids.keys().all(|p| *p >= low && *p < mid), "candle {i}");
+            assert!(asks.keys().all(|p| *p > mid && *p <= high), "candle {i}");
+            assert!(bids.len() > 150 && asks.len() > 150, "candle {i}");
+        }
+        // The candles moved the book further than one step at a time.
+        assert!(far > MOVE_STEP, "{far}");
+        // A close at a third of the price: a new grid, at once, in one diff.
+        let third = first / 3.0;
+        live.close.store(third.to_bits(), Ordering::SeqCst);
+        live.change_book("BTCUSDT", &mut rng);
+        while let Ok(p) = heard.try_recv() {
+            if p.kind == "depth" {
+                let diff: serde_json::Value = serde_json::from_str(p.json.text()).unwrap();
+                apply(&mut bids, &diff["b"]);
+                apply(&mut asks, &diff["a"]);
+            }
+        }
+        let book = live.book.lock().unwrap();
+        assert_eq!((&bids, &asks), (&book.bids, &book.asks));
+        assert!((book.tick / (third * TICK) - 1.0).abs() < 1e-12);
+        let (bid, ask) = (
+            bids.last_key_value().unwrap().0,
+            asks.first_key_value().unwrap().0,
+        );
+        assert!(
+            bid.to_f64() < third
+                && third < ask.to_f64()
+                && ask.to_f64() - bid.to_f64() < 70.0 * book.tick
+        );
+        assert!(bids.len() > 150 && asks.len() > 150);
     }
 }
