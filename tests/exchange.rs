@@ -1330,3 +1330,114 @@ fn limits_an_exchange_does_not_state_stay_as_they_were() {
         assert_eq!(client.usage().weight_limit, before.weight_limit);
     });
 }
+
+#[test]
+fn an_account_that_pays_fees_in_bnb_is_charged_75_percent_in_bnb_and_told_so() {
+    let flags = [
+        "--symbol",
+        "BTCUSDT,BNBUSDT",
+        "--bnb-burn",
+        "--api-key",
+        KEY,
+        "--api-secret",
+        SECRET,
+        "--balances",
+        "USDT=10000,BTC=1,BNB=5",
+    ];
+    let (_sim, base) = start_with(&flags.map(std::ffi::OsStr::new));
+    let trader = Trader(&base);
+    // BNB's price comes from its own trades on the simulator.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let bnb_price = loop {
+        let url = format!("{base}/api/v3/trades?symbol=BNBUSDT&limit=1");
+        let trades: Value = tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() });
+        if let Some(t) = trades.as_array().and_then(|t| t.first()) {
+            break fixed(&t["price"]);
+        }
+        assert!(std::time::Instant::now() < deadline, "no BNBUSDT trade");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let rates = trader.get("/api/v3/account/commission", "symbol=BTCUSDT");
+    assert_eq!(rates["discount"]["enabledForAccount"], true, "{rates}");
+    assert_eq!(rates["discount"]["enabledForSymbol"], true, "{rates}");
+    // Not on the symbols that trade BNB itself: their fees are charged as usual.
+    let rates = trader.get("/api/v3/account/commission", "symbol=BNBUSDT");
+    assert_eq!(rates["discount"]["enabledForSymbol"], false, "{rates}");
+    let (bought, paid, streamed_bnb) = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let mut ws = WsApi::connect(&base).await;
+        let subscribed = ws
+            .call(
+                "userDataStream.subscribe.signature",
+                ws_signed(serde_json::json!({}), KEY, SECRET),
+            )
+            .await;
+        assert_eq!(subscribed["status"], 200, "{subscribed}");
+        let rest = base.clone();
+        let (status, _, bought) = std::thread::spawn(move || {
+            Trader(&rest).post(
+                "/api/v3/order",
+                "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.01&newOrderRespType=FULL",
+            )
+        })
+        .join()
+        .unwrap();
+        assert_eq!(status, 200, "{bought}");
+        // Every fill: 0.1 % of its quote, 75 % of that, in BNB at about BNB's price.
+        let mut paid = Fixed::ZERO;
+        for f in bought["fills"].as_array().unwrap() {
+            assert_eq!(f["commissionAsset"], "BNB", "{bought}");
+            let quote = fixed(&f["price"]).saturating_mul(fixed(&f["qty"]));
+            let expected = quote.to_f64() * 0.001 * 0.75 / bnb_price.to_f64();
+            let commission = fixed(&f["commission"]);
+            assert!(
+                (commission.to_f64() / expected - 1.0).abs() < 0.02,
+                "{commission} against {expected}: {bought}"
+            );
+            paid = paid.saturating_add(commission);
+        }
+        // The user stream says so: the trade's commission asset, and the BNB balance after it.
+        loop {
+            let e = ws.event("executionReport").await["event"].clone();
+            if e["x"] == "TRADE" {
+                assert_eq!(e["N"], "BNB", "{e}");
+            }
+            if e["X"] == "FILLED" {
+                break;
+            }
+        }
+        let mut bnb = None;
+        while bnb.is_none() {
+            let position = ws.event("outboundAccountPosition").await;
+            let balances = position["event"]["B"].as_array().unwrap().clone();
+            bnb = balances
+                .iter()
+                .find(|b| b["a"] == "BNB")
+                .map(|b| fixed(&b["f"]));
+        }
+        (bought, paid, bnb.unwrap())
+    });
+    // Whole BTC bought (nothing kept out of it), the USDT paid without a fee.
+    let account = trader.get("/api/v3/account", "omitZeroBalances=true");
+    let balance = |asset: &str| {
+        account["balances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["asset"] == asset)
+            .map(|b| fixed(&b["free"]))
+            .unwrap()
+    };
+    assert_eq!(
+        balance("BNB"),
+        "5".parse::<Fixed>().unwrap().saturating_sub(paid)
+    );
+    assert_eq!(streamed_bnb, balance("BNB"));
+    assert_eq!(balance("BTC"), "1.01".parse().unwrap());
+    let spent = fixed(&bought["cummulativeQuoteQty"]);
+    assert_eq!(
+        balance("USDT"),
+        Fixed::from_int(10_000).saturating_sub(spent)
+    );
+}

@@ -494,7 +494,7 @@ fn a_service_database_from_a_newer_build_is_refused() {
             .to_string()
     });
     assert!(
-        err.contains("schema version 42") && err.contains("knows (9)"),
+        err.contains("schema version 42") && err.contains("knows (10)"),
         "{err}"
     );
 }

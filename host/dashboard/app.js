@@ -131,7 +131,7 @@ async function refreshDeployment() {
     history.items.map((o) => [tn(o.order_id, 0), td(o.symbol), td(o.request.side), td(kind(o.request.order_type)), td(o.status), tn(o.filled, 6), tn(o.fees, 6), td(time(o.time_ms))]));
   table($("deployment-fills"), ["trade", "order", "symbol", "side", "price", "quantity", "fee", "commission", "liquidity", "time"],
     fills.items.map((f) => [tn(f.trade_id, 0), tn(f.order_id, 0), td(f.symbol), td(f.side), tn(f.price), tn(f.quantity, 6), tn(f.fee, 6),
-      td(f.commission ? f.commission + " " + f.commission_asset : ""), td(f.liquidity), td(time(f.time_ms))]));
+      td(f.commission_asset ? f.commission + " " + f.commission_asset : ""), td(f.liquidity), td(time(f.time_ms))]));
   draw($("deployment-equity"), curve.items, "equity");
   draw($("deployment-drawdown"), curve.items, "drawdown");
 }

@@ -3,7 +3,7 @@
 
 use super::tests::{D, bar, budget, fx, market_order};
 use super::{Commission, OrderPath, ReportKind, Venue, VenueOrder, VenueReport};
-use crate::journal::NullJournal;
+use crate::journal::{Journal, JournalEntry, NullJournal};
 use crate::market::MarketData;
 use crate::model::{Amount, Fill, Fixed, Side};
 use crate::risk::Budget;
@@ -85,6 +85,17 @@ fn account(
     fee_asset: bool,
     venue: ChargingVenue,
 ) -> (MarketData, OrderPath) {
+    account_journaled(bnb_price, bnb, fee_asset, venue, Arc::new(NullJournal))
+}
+
+/// [`account`], journaled to `journal`.
+fn account_journaled(
+    bnb_price: Option<f64>,
+    bnb: f64,
+    fee_asset: bool,
+    venue: ChargingVenue,
+    journal: Arc<dyn Journal>,
+) -> (MarketData, OrderPath) {
     let mut market = MarketData::default();
     market.add_symbol("BTCUSDT");
     market.push_bar(bar(0, -60_000, 100.0, 100.0, 100.0));
@@ -99,7 +110,7 @@ fn account(
         fee_asset: fee_asset.then(|| "BNB".into()),
         ..budget()
     };
-    let mut path = OrderPath::new(Box::new(venue), Arc::new(NullJournal));
+    let mut path = OrderPath::new(Box::new(venue), journal);
     path.open(D, "s".into(), budget, &mut market);
     path.roll_day(0, &market);
     (market, path)
@@ -245,4 +256,42 @@ fn a_sells_commission_in_base_is_taken_from_the_base_balance() {
     );
     let (usdt, btc, _, pnl) = books(&path, &market);
     assert_eq!((usdt, btc, pnl), (fx("10200"), fx("2.998"), fx("-0.2")));
+}
+
+/// A journal that keeps the balances it is told, as a restart would read them.
+#[derive(Default)]
+struct Balances(std::sync::Mutex<std::collections::BTreeMap<String, Fixed>>);
+
+impl Journal for Balances {
+    fn record(&self, entry: JournalEntry) {
+        if let JournalEntry::Balance { asset, free, .. } = entry {
+            self.0.lock().unwrap().insert(asset.to_string(), free);
+        }
+    }
+}
+
+#[test]
+fn the_balance_a_commission_in_another_asset_was_taken_from_is_journaled_for_a_restart() {
+    for (fee_asset, venue) in [
+        (true, QUOTE),
+        (
+            false,
+            ChargingVenue {
+                charged: Some(("BNB", fx("0.0002"))),
+                remote: true,
+            },
+        ),
+    ] {
+        let journal = Arc::new(Balances::default());
+        let (market, mut path) =
+            account_journaled(Some(500.0), 1.0, fee_asset, venue, journal.clone());
+        trade(&mut path, &market, Side::Buy, "2", 1);
+        let (usdt, btc, bnb, _) = books(&path, &market);
+        let kept = journal.0.lock().unwrap().clone();
+        assert_eq!(
+            (kept.get("USDT"), kept.get("BTC"), kept.get("BNB")),
+            (Some(&usdt), Some(&btc), Some(&bnb))
+        );
+        assert!(bnb < fx("1"), "{bnb}");
+    }
 }

@@ -239,13 +239,13 @@ pub const ACCOUNT: Endpoint = Endpoint {
     },
 };
 
-/// Binance's `discount` of an account's commissions: paid in BNB at 75 % when the account
-/// pays its fees in BNB.
-fn discount(trading: &SimTrading) -> Value {
+/// Binance's `discount` of an account's commissions on `symbol`: paid in BNB at 75 % when the
+/// account pays its fees in BNB (here not on the symbols that trade BNB itself).
+fn discount(trading: &SimTrading, symbol: &str) -> Value {
     let on = trading.bnb_burn();
     json!({
         "enabledForAccount": on,
-        "enabledForSymbol": on,
+        "enabledForSymbol": on && !symbol.contains("BNB"),
         "discountAsset": "BNB",
         "discount": super::trading::text(crate::execution::BNB_FEE_MULTIPLIER),
     })
@@ -274,7 +274,7 @@ pub const COMMISSION: Endpoint = Endpoint {
                 },
                 "specialCommission": zero,
                 "taxCommission": zero,
-                "discount": discount(trading),
+                "discount": discount(trading, &symbol),
             }))
         })()
         .into()
@@ -304,6 +304,7 @@ pub const TEST: Endpoint = Endpoint {
     },
     work: |trading, account, p| {
         let rates = p.get("computeCommissionRates") == Some("true");
+        let symbol = p.get("symbol").unwrap_or_default().to_ascii_uppercase();
         p.new_order()
             .and_then(|new| trading.test(account.number, &new, now_ms()))
             .map(|empty| {
@@ -316,7 +317,7 @@ pub const TEST: Endpoint = Endpoint {
                         },
                         "specialCommissionForOrder": {"maker": "0.00000000", "taker": "0.00000000"},
                         "taxCommissionForOrder": {"maker": "0.00000000", "taker": "0.00000000"},
-                        "discount": discount(trading),
+                        "discount": discount(trading, &symbol),
                     })
                 } else {
                     empty

@@ -240,8 +240,9 @@ impl Venue for LiveVenue {
 
     /// The exchange's free balance as of the last reconciliation or account event.
     fn buyers_pay_fee_in_base(&self) -> bool {
-        // Binance keeps a buyer's commission in the base asset unless it is paid in BNB, which
-        // the host does not count (a BNB commission is logged, not booked).
+        // Binance keeps a buyer's commission in the base asset unless the account pays its
+        // fees in BNB, a setting of the account the host does not read: a closing buy is then
+        // grossed up all the same and may leave a little of the base.
         true
     }
 

@@ -11,7 +11,7 @@ use super::venue::{Commission, ReportKind, VenueOrder, VenueReport};
 use crate::journal::{Journal, JournalEntry, OrderRecord};
 use crate::market::MarketData;
 use crate::model::{
-    Amount, DeploymentId, ExecutionType, FeeRates, Fill, Fixed, Instrument, OrderRequest,
+    Amount, AssetId, DeploymentId, ExecutionType, FeeRates, Fill, Fixed, Instrument, OrderRequest,
     OrderStatus, OrderUpdate, RejectCode, Rejection, Side, TimestampMs,
 };
 use rustc_hash::FxHashMap;
@@ -236,7 +236,7 @@ impl Oms {
             triggered: false,
         });
         self.owners.insert(order_id, id);
-        self.journal_state(id, order_id, request.symbol, market);
+        self.journal_state(id, order_id, request.symbol, None, market);
         Ok(VenueOrder {
             id: order_id,
             owner: id,
@@ -398,7 +398,18 @@ impl Oms {
             time: report.time,
         };
         self.journal_update(&update, market);
-        self.journal_state(id, update.order_id, update.request.symbol, market);
+        // A commission in a third asset (BNB) changed its balance too.
+        let commission_asset = update
+            .fill
+            .as_ref()
+            .and_then(|f| market.instruments.asset_id(&f.commission_asset));
+        self.journal_state(
+            id,
+            update.order_id,
+            update.request.symbol,
+            commission_asset,
+            market,
+        );
         if let Some(order) = &closed {
             self.journal_order(id, order, market);
         }
@@ -464,12 +475,14 @@ impl Oms {
     }
 
     /// Journals what order `order_id` of deployment `id` changed: its record (while open), the
-    /// balances of its symbol's assets and its position in the symbol.
+    /// balances of its symbol's assets and of `other` (the asset a commission was paid in), and
+    /// its position in the symbol.
     fn journal_state(
         &self,
         id: DeploymentId,
         order_id: u64,
         symbol: crate::model::SymbolId,
+        other: Option<AssetId>,
         market: &MarketData,
     ) {
         if !self.journal.keeps_state() {
@@ -483,7 +496,8 @@ impl Oms {
             self.journal_order(id, order, market);
         }
         let names = &market.instruments;
-        for asset in [instrument.base, instrument.quote] {
+        let other = other.filter(|&a| a != instrument.base && a != instrument.quote);
+        for asset in [instrument.base, instrument.quote].into_iter().chain(other) {
             let b = account.balance(asset);
             self.journal.record(JournalEntry::Balance {
                 deployment: account.name.clone(),

@@ -14,8 +14,8 @@ use crate::feeds::MarketEvent;
 use crate::journal::NullJournal;
 use crate::market::MarketData;
 use crate::model::{
-    DeploymentId, ExecutionType, FeeRates, Liquidity, OrderRequest, OrderStatus, OrderUpdate,
-    RejectCode, Rejection, Side, SymbolId,
+    AssetId, DeploymentId, ExecutionType, FeeRates, Fixed, Liquidity, OrderRequest, OrderStatus,
+    OrderUpdate, RejectCode, Rejection, Side, SymbolId,
 };
 use crate::risk::AccountLimits;
 use serde_json::Value;
@@ -165,7 +165,19 @@ impl Core {
     /// Records a market event and matches resting orders against it.
     pub fn on_event(&mut self, event: MarketEvent) {
         match &event {
-            MarketEvent::Book(update) => self.market.apply_book(update),
+            MarketEvent::Book(update) => {
+                self.market.apply_book(update);
+                // Until it trades (recorded trades only feed the streams), a symbol is priced
+                // at its book's mid: an account paying fees in BNB needs BNB's price.
+                let symbol = update.symbol;
+                if self.market.marks.get(symbol).is_none()
+                    && let Some(book) = self.market.depth(symbol)
+                    && let (Some((bid, _)), Some((ask, _))) = (book.best_bid(), book.best_ask())
+                {
+                    let mid = Fixed::from_raw((bid.raw() + ask.raw()) / 2);
+                    self.market.marks.set(symbol, mid);
+                }
+            }
             MarketEvent::Trade(trade) => self.market.push_trade(trade),
             _ => {}
         }
@@ -234,7 +246,11 @@ impl Core {
         let account = order.account;
         let report = order.execution_report(u, fill.as_ref());
         self.publish(account, report);
-        let position = self.account_position(account, u.request.symbol, u.time);
+        // A commission in BNB changed that balance too.
+        let commission = fill
+            .as_ref()
+            .and_then(|f| self.market.instruments.asset_id(&f.commission_asset));
+        let position = self.account_position(account, u.request.symbol, commission, u.time);
         self.publish(account, position);
     }
 
@@ -245,14 +261,22 @@ impl Core {
         });
     }
 
-    /// `outboundAccountPosition` of the assets of `symbol` in `account`.
-    fn account_position(&self, account: u32, symbol: SymbolId, time: i64) -> Value {
+    /// `outboundAccountPosition` of the assets of `symbol` in `account`, and of `other` (the
+    /// asset a commission was paid in) when it is neither.
+    fn account_position(
+        &self,
+        account: u32,
+        symbol: SymbolId,
+        other: Option<AssetId>,
+        time: i64,
+    ) -> Value {
         let balances: Vec<Value> = match (
             self.market.instrument(symbol),
             self.path.account(DeploymentId(account)),
         ) {
             (Some(i), Some(a)) => [i.base, i.quote]
                 .into_iter()
+                .chain(other.filter(|&o| o != i.base && o != i.quote))
                 .map(|asset| {
                     let b = a.balance(asset);
                     serde_json::json!({
