@@ -16,6 +16,8 @@ use std::sync::Arc;
 struct ChargingVenue {
     charged: Option<(&'static str, Fixed)>,
     remote: bool,
+    /// Buys pay in quote whatever `charged` says.
+    buys_in_quote: bool,
 }
 
 impl Venue for ChargingVenue {
@@ -25,7 +27,10 @@ impl Venue for ChargingVenue {
         };
         let price = fx("100");
         let quote = price.saturating_mul(quantity);
-        let (fee, commission) = match self.charged {
+        let charged = self
+            .charged
+            .filter(|_| !(self.buys_in_quote && order.side == Side::Buy));
+        let (fee, commission) = match charged {
             None => (quote.saturating_mul(fx("0.001")), Commission::Quote),
             Some(("BASE", per_unit)) => {
                 let base = quantity.saturating_mul(per_unit);
@@ -138,6 +143,7 @@ fn books(path: &OrderPath, market: &MarketData) -> (Fixed, Fixed, Fixed, Fixed) 
 const QUOTE: ChargingVenue = ChargingVenue {
     charged: None,
     remote: false,
+    buys_in_quote: false,
 };
 
 #[test]
@@ -186,6 +192,7 @@ fn on_an_exchange_the_fee_asset_setting_is_ignored_and_its_bnb_commission_is_val
     let remote = ChargingVenue {
         charged: None,
         remote: true,
+        buys_in_quote: false,
     };
     let (market, mut path) = account(Some(500.0), 1.0, true, remote);
     let fill = trade(&mut path, &market, Side::Buy, "2", 1);
@@ -194,6 +201,7 @@ fn on_an_exchange_the_fee_asset_setting_is_ignored_and_its_bnb_commission_is_val
     let bnb = ChargingVenue {
         charged: Some(("BNB", fx("0.0002"))),
         remote: true,
+        buys_in_quote: false,
     };
     let (market, mut path) = account(Some(500.0), 1.0, false, bnb);
     let fill = trade(&mut path, &market, Side::Buy, "2", 1);
@@ -213,6 +221,7 @@ fn a_commission_in_an_asset_without_a_price_or_unknown_is_told_but_valued_at_zer
     let bnb = ChargingVenue {
         charged: Some(("BNB", fx("0.0002"))),
         remote: true,
+        buys_in_quote: false,
     };
     let (market, mut path) = account(None, 1.0, false, bnb);
     let fill = trade(&mut path, &market, Side::Buy, "2", 1);
@@ -228,6 +237,7 @@ fn a_commission_in_an_asset_without_a_price_or_unknown_is_told_but_valued_at_zer
     let xyz = ChargingVenue {
         charged: Some(("XYZ", fx("1"))),
         remote: true,
+        buys_in_quote: false,
     };
     let (market, mut path) = account(None, 1.0, false, xyz);
     let fill = trade(&mut path, &market, Side::Buy, "2", 1);
@@ -247,6 +257,7 @@ fn a_sells_commission_in_base_is_taken_from_the_base_balance() {
     let base = ChargingVenue {
         charged: Some(("BASE", fx("0.001"))),
         remote: true,
+        buys_in_quote: false,
     };
     let (market, mut path) = account(None, 0.0, false, base);
     let fill = trade(&mut path, &market, Side::Sell, "2", 1);
@@ -254,8 +265,32 @@ fn a_sells_commission_in_base_is_taken_from_the_base_balance() {
         (fill.fee, fill.commission, &*fill.commission_asset),
         (fx("0.2"), fx("0.002"), "BTC")
     );
+    // Sold short from flat: 2.002 BTC gone for 200 USDT, the commission in the price.
     let (usdt, btc, _, pnl) = books(&path, &market);
-    assert_eq!((usdt, btc, pnl), (fx("10200"), fx("2.998"), fx("-0.2")));
+    assert_eq!((usdt, btc, pnl), (fx("10200"), fx("2.998"), Fixed::ZERO));
+    let position = *path.account(D).unwrap().position_in(0).unwrap();
+    assert_eq!(position.quantity, fx("-2.002"));
+    assert_eq!(position.average_price, fx("99.9000999"));
+}
+
+#[test]
+fn a_sell_closing_a_long_with_its_commission_in_base_realises_the_commissions_cost() {
+    // Bought 2 at 100 (fee in quote), then sold 1.9 at 100 paying 0.0019 BTC: 1.9019 BTC of
+    // the position gone for 190 USDT.
+    let venue = ChargingVenue {
+        charged: Some(("BASE", fx("0.001"))),
+        remote: true,
+        buys_in_quote: true,
+    };
+    let (market, mut path) = account(None, 0.0, false, venue);
+    trade(&mut path, &market, Side::Buy, "2", 1);
+    trade(&mut path, &market, Side::Sell, "1.9", 2);
+    let position = *path.account(D).unwrap().position_in(0).unwrap();
+    assert_eq!(position.quantity, fx("0.0981"));
+    // 190 - 1.9019 x 100 = -0.19, and the buy's fee of 0.2.
+    assert_eq!(position.realized_pnl, fx("-0.39"));
+    let (_, btc, _, _) = books(&path, &market);
+    assert_eq!(btc, fx("5.0981"));
 }
 
 /// A journal that keeps the balances it is told, as a restart would read them.
@@ -279,6 +314,7 @@ fn the_balance_a_commission_in_another_asset_was_taken_from_is_journaled_for_a_r
             ChargingVenue {
                 charged: Some(("BNB", fx("0.0002"))),
                 remote: true,
+                buys_in_quote: false,
             },
         ),
     ] {

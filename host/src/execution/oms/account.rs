@@ -362,10 +362,23 @@ impl Account {
             let b = self.balance_mut(asset);
             b.free = b.free.saturating_sub(amount.min(b.free).max(Fixed::ZERO));
         }
+        // A sell's commission in its own base (selling BNB, fees in BNB) leaves the position
+        // with the base sold: disposed of for the proceeds, its cost in the price of the sale.
+        let (disposed, position_price, realised_fee) = match charge {
+            Charge::Asset(asset, amount) if asset == base && side == Side::Sell => {
+                let disposed = quantity.saturating_add(amount.max(Fixed::ZERO));
+                (
+                    disposed,
+                    quote.checked_div(disposed).unwrap_or(price),
+                    Fixed::ZERO,
+                )
+            }
+            _ => (quantity, price, realised_fee),
+        };
         // Exposure: the filled quantity moves from the order to the position.
         let signed = match side {
             Side::Buy => quantity.saturating_sub(base_fee),
-            Side::Sell => -quantity,
+            Side::Sell => -disposed,
         };
         let taken = if side == Side::Buy {
             quantity.min(order.committed)
@@ -385,8 +398,8 @@ impl Account {
         apply_to_position(
             self.positions.entry(symbol).or_default(),
             signed,
-            price,
-            quantity,
+            position_price,
+            disposed,
             quote,
             realised_fee,
         );
