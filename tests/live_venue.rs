@@ -367,6 +367,9 @@ fn commissions_an_exchange_charges_in_bnb_are_booked_as_it_books_them_and_counte
         "--balances",
         "USDT=1000000,BTC=1,BNB=10",
         "--bnb-burn",
+        // Event time runs 120 times the wall clock: the parents' hour is half a minute.
+        "--bars-per-second",
+        "2",
     ];
     let (_sim, addr) = start_exchange_sim_with("BTCUSDT,BNBUSDT", &account);
     let discount = signed_get(&addr, "/api/v3/account/commission", "symbol=BTCUSDT");
@@ -387,7 +390,7 @@ fn commissions_an_exchange_charges_in_bnb_are_booked_as_it_books_them_and_counte
     // Bought and sold again, taking liquidity.
     for side in ["buy", "sell"] {
         let order = serde_json::json!({"symbol": "BTCUSDT", "side": side, "quantity": 0.5,
-            "style": "twap", "duration_s": 5, "slices": 1, "urgency": "aggressive",
+            "style": "twap", "duration_s": 3600, "slices": 1, "urgency": "aggressive",
             "max_slippage_bps": 100});
         let (status, started) = api.call("POST", "/v1/deployments/q/algos", TOKEN, Some(order));
         assert_eq!(status, 201, "{started}");

@@ -143,17 +143,29 @@ impl MarketData {
         from_book.map(|(p, _)| p).or_else(|| self.marks.get(symbol))
     }
 
+    /// The last price of `symbol`, or before it has one its book's mid.
+    fn mark_or_mid(&self, symbol: SymbolId) -> Option<Fixed> {
+        self.marks.get(symbol).or_else(|| {
+            let book = self.depth(symbol)?;
+            let (bid, ask) = (book.best_bid()?.0, book.best_ask()?.0);
+            Some(Fixed::from_raw(
+                bid.raw() / 2 + ask.raw() / 2 + (bid.raw() % 2 + ask.raw() % 2) / 2,
+            ))
+        })
+    }
+
     /// The price of one unit of asset `from` in asset `to`: through the symbol trading them
-    /// (either way round) or, failing that, through one other asset.
+    /// (either way round; its last price, or its book's mid before it has traded) or, failing
+    /// that, through one other asset.
     pub fn price_of(&self, from: AssetId, to: AssetId) -> Option<Fixed> {
         if from == to {
             return Some(Fixed::from_int(1));
         }
         let direct = |a: AssetId, b: AssetId| -> Option<Fixed> {
             if let Some(s) = self.instruments.pair(a, b) {
-                return self.marks.get(s);
+                return self.mark_or_mid(s);
             }
-            let inverse = self.marks.get(self.instruments.pair(b, a)?)?;
+            let inverse = self.mark_or_mid(self.instruments.pair(b, a)?)?;
             Fixed::from_int(1).checked_div(inverse)
         };
         direct(from, to).or_else(|| {
@@ -562,5 +574,36 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown feature")
         );
+    }
+
+    #[test]
+    fn an_asset_is_priced_at_its_books_mid_until_its_symbol_trades() {
+        use crate::feeds::{BookUpdate, BookUpdateKind, TradePrint};
+        let fx = |t: &str| t.parse::<Fixed>().unwrap();
+        let mut m = MarketData::default();
+        let symbol = m.add_symbol("BNBUSDT");
+        let (bnb, usdt) = (
+            m.instruments.asset_id("BNB").unwrap(),
+            m.instruments.asset_id("USDT").unwrap(),
+        );
+        assert_eq!(m.price_of(bnb, usdt), None);
+        m.apply_book(&BookUpdate {
+            symbol,
+            time: 1,
+            kind: BookUpdateKind::Snapshot,
+            bids: vec![(fx("599.99"), fx("1"))],
+            asks: vec![(fx("600.02"), fx("1"))],
+        });
+        assert_eq!(m.price_of(bnb, usdt), Some(fx("600.005")));
+        assert_eq!(m.convert(fx("2"), usdt, bnb), Some(fx("0.0033333")));
+        m.push_trade(&TradePrint {
+            symbol,
+            time: 2,
+            trade_id: 1,
+            price: 601.0,
+            quantity: 1.0,
+            aggressor: crate::model::Side::Buy,
+        });
+        assert_eq!(m.price_of(bnb, usdt), Some(fx("601")));
     }
 }

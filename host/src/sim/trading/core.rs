@@ -14,7 +14,7 @@ use crate::feeds::MarketEvent;
 use crate::journal::NullJournal;
 use crate::market::MarketData;
 use crate::model::{
-    AssetId, DeploymentId, ExecutionType, FeeRates, Fixed, Liquidity, OrderRequest, OrderStatus,
+    AssetId, DeploymentId, ExecutionType, FeeRates, Liquidity, OrderRequest, OrderStatus,
     OrderUpdate, RejectCode, Rejection, Side, SymbolId,
 };
 use crate::risk::AccountLimits;
@@ -165,19 +165,7 @@ impl Core {
     /// Records a market event and matches resting orders against it.
     pub fn on_event(&mut self, event: MarketEvent) {
         match &event {
-            MarketEvent::Book(update) => {
-                self.market.apply_book(update);
-                // Until it trades (recorded trades only feed the streams), a symbol is priced
-                // at its book's mid: an account paying fees in BNB needs BNB's price.
-                let symbol = update.symbol;
-                if self.market.marks.get(symbol).is_none()
-                    && let Some(book) = self.market.depth(symbol)
-                    && let (Some((bid, _)), Some((ask, _))) = (book.best_bid(), book.best_ask())
-                {
-                    let mid = Fixed::from_raw((bid.raw() + ask.raw()) / 2);
-                    self.market.marks.set(symbol, mid);
-                }
-            }
+            MarketEvent::Book(update) => self.market.apply_book(update),
             MarketEvent::Trade(trade) => self.market.push_trade(trade),
             _ => {}
         }
