@@ -387,6 +387,13 @@ fn commissions_an_exchange_charges_in_bnb_are_booked_as_it_books_them_and_counte
     api.wait_for("/v1/venue", "the account read", 60, |v| {
         v["live"]["reconciliations"].as_u64() > Some(0)
     });
+    // BNB has a price once its book is in.
+    api.wait_for(
+        "/v1/cost?symbol=BNBUSDT&side=buy&quantity=0.01",
+        "BNBUSDT's book",
+        60,
+        |_| true,
+    );
     // Bought and sold again, taking liquidity.
     for side in ["buy", "sell"] {
         let order = serde_json::json!({"symbol": "BTCUSDT", "side": side, "quantity": 0.5,

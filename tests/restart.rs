@@ -212,7 +212,8 @@ fn a_deployment_whose_trading_state_cannot_be_read_is_halted_and_its_store_kept(
 }
 
 /// The journal a deployment's trading writes, for the store round trips below: an open limit
-/// buy with its lock, a filled market sell with its trade, balances and a position.
+/// buy with its lock and an exchange's trade of it, a filled market sell with its trade,
+/// balances and a position.
 fn trading_entries() -> (Vec<stratbox::journal::JournalEntry>, OrderRecord) {
     use stratbox::journal::JournalEntry;
     use stratbox::model::*;
@@ -262,6 +263,7 @@ fn trading_entries() -> (Vec<stratbox::journal::JournalEntry>, OrderRecord) {
         symbol: 0,
         side: Side::Sell,
         trade_id: 77,
+        venue_trade_id: Some(9001),
         price: fx("100"),
         quantity: fx("0.5"),
         quote_quantity: fx("50"),
@@ -271,6 +273,23 @@ fn trading_entries() -> (Vec<stratbox::journal::JournalEntry>, OrderRecord) {
         liquidity: Liquidity::Taker,
         time: 2_000,
         status: OrderStatus::Filled,
+    };
+    // The open buy's part filled by the exchange's trade 8999, its commission kept in BTC.
+    let part = Fill {
+        order_id: 41,
+        client_id: 9,
+        side: Side::Buy,
+        trade_id: 76,
+        venue_trade_id: Some(8999),
+        price: fx("100.5"),
+        quantity: fx("0.1"),
+        quote_quantity: fx("10.05"),
+        fee: fx("0.01005"),
+        commission: fx("0.0001"),
+        commission_asset: "BTC".into(),
+        status: OrderStatus::PartiallyFilled,
+        time: 1_500,
+        ..fill.clone()
     };
     let entries = vec![
         JournalEntry::OrderState {
@@ -331,6 +350,23 @@ fn trading_entries() -> (Vec<stratbox::journal::JournalEntry>, OrderRecord) {
             average_price: fx("100.5"),
             realized_pnl: fx("-0.05"),
         },
+        JournalEntry::Order {
+            update: OrderUpdate {
+                order_id: 41,
+                client_id: 9,
+                deployment: DeploymentId(3),
+                owner: dep.clone(),
+                request: open.request,
+                execution: ExecutionType::Trade,
+                status: OrderStatus::PartiallyFilled,
+                filled: fx("0.1"),
+                filled_quote: fx("10.05"),
+                fill: Some(part),
+                reject: None,
+                time: 1_500,
+            },
+            symbol: symbol.clone(),
+        },
     ];
     (entries, open)
 }
@@ -357,15 +393,27 @@ async fn round_trip(store: &stratbox::store::Store) {
         vec![("BTCUSDT".to_string(), open.clone())],
         "only the open order is restored"
     );
+    // The open order's trades, by the exchange's ids: what a restart counted of it.
+    assert_eq!(
+        record.venue_trades,
+        [(41, vec![8999])].into_iter().collect()
+    );
     let fills = store.fills("journaled").await.unwrap();
-    assert_eq!(fills.len(), 1);
+    assert_eq!(fills.len(), 2);
+    let f = fills.iter().find(|f| f.order_id == 42).unwrap();
     assert_eq!(
         (
-            fills[0].trade_id,
-            fills[0].quote_quantity.as_str(),
-            fills[0].liquidity.as_str()
+            f.trade_id,
+            f.quote_quantity.as_str(),
+            f.liquidity.as_str(),
+            f.venue_trade_id
         ),
-        (77, "50", "taker")
+        (77, "50", "taker", Some(9001))
+    );
+    let f = fills.iter().find(|f| f.order_id == 41).unwrap();
+    assert_eq!(
+        (f.commission.as_str(), f.commission_asset.as_str()),
+        ("0.0001", "BTC")
     );
     assert_eq!(store.next_ids().await.unwrap(), (43, 78));
     // The open order is cancelled later: nothing is open any more.
@@ -442,7 +490,7 @@ async fn round_trip(store: &stratbox::store::Store) {
     // A trade stored twice is refused, and the batch with it leaves nothing behind.
     let err = store.apply(&entries).await.unwrap_err().to_string();
     assert!(err.contains("storing a fill"), "{err}");
-    assert_eq!(store.fills("journaled").await.unwrap().len(), 1);
+    assert_eq!(store.fills("journaled").await.unwrap().len(), 2);
     assert!(
         store
             .trading("journaled")
@@ -489,7 +537,7 @@ async fn the_journal_writer_keeps_what_it_can_of_a_batch_the_store_refuses() {
     });
     drop(journal);
     writer.await.unwrap();
-    assert_eq!(store.fills("journaled").await.unwrap().len(), 1);
+    assert_eq!(store.fills("journaled").await.unwrap().len(), 2);
     let record = store.trading("journaled").await.unwrap();
     assert_eq!(record.balances.len(), 3, "{:?}", record.balances);
     assert_eq!(record.open_orders.len(), 1);

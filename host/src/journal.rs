@@ -54,6 +54,9 @@ pub struct TradingRecord {
     pub positions: Vec<(String, Fixed, Fixed, Fixed)>,
     /// Open orders with their symbols' names.
     pub open_orders: Vec<(String, OrderRecord)>,
+    /// The venue's ids of the trades each open order's fills came from (an exchange's), by
+    /// order id.
+    pub venue_trades: std::collections::BTreeMap<u64, Vec<i64>>,
 }
 
 /// One change to persist.

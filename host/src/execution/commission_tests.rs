@@ -49,6 +49,7 @@ impl Venue for ChargingVenue {
                 quote,
                 fee,
                 commission: commission.clone(),
+                venue_trade_id: None,
                 liquidity: crate::model::Liquidity::Taker,
                 complete: true,
             },

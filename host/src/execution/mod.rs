@@ -19,7 +19,7 @@ pub mod venues;
 pub use latency::LatencyModel;
 pub use protect::StopFired;
 pub use rebalance::RebalanceOrder;
-pub use venue::{Commission, ReportKind, Venue, VenueOrder, VenueReport, Waker};
+pub use venue::{Commission, Counted, ReportKind, Venue, VenueOrder, VenueReport, Waker};
 
 use crate::feeds::MarketEvent;
 use crate::journal::Journal;
@@ -767,7 +767,7 @@ impl OrderPath {
                 triggered: o.triggered,
             })
             .collect();
-        let venue_orders: Vec<(VenueOrder, Fixed)> = orders
+        let venue_orders: Vec<(VenueOrder, Counted)> = orders
             .iter()
             .map(|o| {
                 let order = VenueOrder {
@@ -790,13 +790,17 @@ impl OrderPath {
                     spend_cap: (o.request.side == crate::model::Side::Buy).then_some(o.locked),
                     venue: o.request.venue,
                 };
-                (order, o.filled)
+                let counted = Counted {
+                    filled: o.filled,
+                    trades: record.venue_trades.get(&o.id).cloned().unwrap_or_default(),
+                };
+                (order, counted)
             })
             .collect();
         self.oms.restore(id, &balances, &positions, orders);
-        for (order, filled) in venue_orders {
+        for (order, counted) in venue_orders {
             self.venue
-                .restore(order, filled, now, market, &mut self.reports);
+                .restore(order, &counted, now, market, &mut self.reports);
         }
         self.apply_reports(market);
     }

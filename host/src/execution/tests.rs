@@ -474,6 +474,7 @@ impl super::Venue for BaseFeeVenue {
                 quote: price.saturating_mul(quantity),
                 fee,
                 commission: commission.clone(),
+                venue_trade_id: None,
                 liquidity: crate::model::Liquidity::Taker,
                 complete: true,
             },

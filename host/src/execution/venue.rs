@@ -36,6 +36,16 @@ pub struct VenueOrder {
     pub venue: u32,
 }
 
+/// What of an order was counted before a restart.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counted {
+    /// Base quantity filled.
+    pub filled: Fixed,
+    /// The venue's ids of the trades its fills came from (an exchange's; empty for a simulated
+    /// venue, or fills stored before schema 10).
+    pub trades: Vec<i64>,
+}
+
 /// How a venue charged a fill's commission.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Commission {
@@ -70,6 +80,8 @@ pub enum ReportKind {
         fee: Fixed,
         /// The asset and amount the venue charged.
         commission: Commission,
+        /// The venue's id of the trade, when it has its own (an exchange's).
+        venue_trade_id: Option<i64>,
         /// Maker or taker.
         liquidity: Liquidity,
         /// Whether this fill completes the order.
@@ -140,17 +152,17 @@ pub trait Venue: Send {
     /// The fee rates of `symbol`.
     fn fees(&self, symbol: SymbolId, market: &MarketData) -> FeeRates;
 
-    /// Takes back an order that was open before a restart, `filled` of it already filled (a
-    /// simulated venue places what remains of it again).
+    /// Takes back an order that was open before a restart, with what of it was `counted`
+    /// then (a simulated venue places what remains of it again).
     fn restore(
         &mut self,
         order: VenueOrder,
-        filled: Fixed,
+        counted: &Counted,
         now: TimestampMs,
         market: &MarketData,
         out: &mut Vec<VenueReport>,
     ) {
-        let _ = filled;
+        let _ = counted;
         self.place(order, now, market, out);
     }
 

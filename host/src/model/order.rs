@@ -313,8 +313,10 @@ pub struct Fill {
     pub symbol: SymbolId,
     /// Direction.
     pub side: Side,
-    /// The venue's id of the trade, unique per venue.
+    /// The host's id of the trade, unique across deployments.
     pub trade_id: u64,
+    /// The venue's own id of the trade, when it has one (an exchange's, per symbol).
+    pub venue_trade_id: Option<i64>,
     /// Execution price.
     pub price: Fixed,
     /// Executed base quantity.

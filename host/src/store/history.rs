@@ -119,7 +119,7 @@ impl Store {
     pub async fn fills(&self, deployment: &str) -> Result<Vec<FillRow>, StoreError> {
         on_pool!(self, |pool| {
             let rows = sqlx::query(
-                "SELECT id, deployment, order_id, trade_id, quote_quantity, liquidity, symbol, side, price, quantity, fee, commission, commission_asset, time_ms FROM fills WHERE deployment = $1 ORDER BY id",
+                "SELECT id, deployment, order_id, trade_id, quote_quantity, liquidity, symbol, side, price, quantity, fee, commission, commission_asset, venue_trade_id, time_ms FROM fills WHERE deployment = $1 ORDER BY id",
             )
             .bind(deployment)
             .fetch_all(pool)
@@ -138,7 +138,7 @@ impl Store {
         let limit = q.page_size().map_err(StoreError::Schema)?;
         on_pool!(self, |pool| {
             let rows = sqlx::query(
-                "SELECT id, deployment, order_id, trade_id, quote_quantity, liquidity, symbol, side, price, quantity, fee, commission, commission_asset, time_ms FROM fills
+                "SELECT id, deployment, order_id, trade_id, quote_quantity, liquidity, symbol, side, price, quantity, fee, commission, commission_asset, venue_trade_id, time_ms FROM fills
                  WHERE ($1 IS NULL OR deployment = $1) AND ($2 IS NULL OR symbol = $2)
                    AND ($3 IS NULL OR time_ms >= $3) AND ($4 IS NULL OR time_ms < $4) AND ($5 IS NULL OR id < $5)
                  ORDER BY id DESC LIMIT $6",
@@ -307,6 +307,7 @@ fn fill_row<R: Row>(r: &R) -> Result<(i64, FillRow), StoreError>
 where
     for<'a> &'a str: sqlx::ColumnIndex<R>,
     for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
     let get = |what| db(what);
@@ -327,6 +328,7 @@ where
             commission_asset: r
                 .try_get("commission_asset")
                 .map_err(get("reading a fill"))?,
+            venue_trade_id: r.try_get("venue_trade_id").map_err(get("reading a fill"))?,
             time_ms: r.try_get("time_ms").map_err(get("reading a fill"))?,
         },
     ))

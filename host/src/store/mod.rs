@@ -155,10 +155,20 @@ pub struct FillRow {
     /// The asset the commission was charged in (the quote asset, the base a buy received, or
     /// the asset the account pays fees in, e.g. BNB).
     pub commission_asset: String,
+    /// The venue's own id of the trade (an exchange's, per symbol), when it has one.
+    pub venue_trade_id: Option<i64>,
     /// Event time.
     pub time_ms: i64,
 }
 
+/// What [`Store::trading`] reads: balances, positions, open orders and their fills' venue
+/// trade ids (order id, trade id).
+type TradingRows = (
+    Vec<BalanceRow>,
+    Vec<PositionRow>,
+    Vec<StoredOrder>,
+    Vec<(i64, i64)>,
+);
 /// A `balances` row: asset, free, locked.
 type BalanceRow = (String, String, String);
 /// A `positions` row: symbol, quantity, average price, realised PnL.
@@ -314,7 +324,7 @@ impl Store {
                         .await
                         .map_err(db("storing an order update"))?;
                         let Some(fill) = &update.fill else { continue };
-                        sqlx::query("INSERT INTO fills (deployment, order_id, client_id, symbol, side, price, quantity, fee, status, time_ms, trade_id, quote_quantity, liquidity, commission, commission_asset) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)")
+                        sqlx::query("INSERT INTO fills (deployment, order_id, client_id, symbol, side, price, quantity, fee, status, time_ms, trade_id, quote_quantity, liquidity, commission, commission_asset, venue_trade_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")
                         .bind(&*fill.owner)
                         .bind(fill.order_id as i64)
                         .bind(fill.client_id as i64)
@@ -330,6 +340,7 @@ impl Store {
                         .bind(label(&fill.liquidity))
                         .bind(fill.commission.to_string())
                         .bind(&*fill.commission_asset)
+                        .bind(fill.venue_trade_id)
                         .execute(&mut *tx)
                         .await
                         .map_err(db("storing a fill"))?;
@@ -715,29 +726,31 @@ impl Store {
             text.parse::<Fixed>()
                 .map_err(|e| corrupt(table)(format!("{deployment}: {e}")))
         };
-        let (balances, positions, orders): (Vec<BalanceRow>, Vec<PositionRow>, Vec<StoredOrder>) = on_pool!(
-            self,
-            |pool| {
-                let balances = sqlx::query_as(
-                    "SELECT asset, free, locked FROM balances WHERE deployment = $1 ORDER BY asset",
-                )
-                .bind(deployment)
-                .fetch_all(pool)
-                .await
-                .map_err(db("reading balances"))?;
-                let positions = sqlx::query_as("SELECT symbol, quantity, average_price, realized_pnl FROM positions WHERE deployment = $1 ORDER BY symbol")
+        let (balances, positions, orders, venue_trades): TradingRows = on_pool!(self, |pool| {
+            let balances = sqlx::query_as(
+                "SELECT asset, free, locked FROM balances WHERE deployment = $1 ORDER BY asset",
+            )
+            .bind(deployment)
+            .fetch_all(pool)
+            .await
+            .map_err(db("reading balances"))?;
+            let positions = sqlx::query_as("SELECT symbol, quantity, average_price, realized_pnl FROM positions WHERE deployment = $1 ORDER BY symbol")
                 .bind(deployment)
                 .fetch_all(pool)
                 .await
                 .map_err(db("reading positions"))?;
-                let orders = sqlx::query_as("SELECT symbol, order_id, request, status, filled, filled_quote, fees, time_ms, lock_asset, locked, committed, triggered FROM orders WHERE deployment = $1 AND status IN ('pending-new', 'new', 'partially-filled') ORDER BY order_id")
+            let orders = sqlx::query_as("SELECT symbol, order_id, request, status, filled, filled_quote, fees, time_ms, lock_asset, locked, committed, triggered FROM orders WHERE deployment = $1 AND status IN ('pending-new', 'new', 'partially-filled') ORDER BY order_id")
                 .bind(deployment)
                 .fetch_all(pool)
                 .await
                 .map_err(db("reading open orders"))?;
-                (balances, positions, orders)
-            }
-        );
+            let venue_trades = sqlx::query_as("SELECT f.order_id, f.venue_trade_id FROM fills f JOIN orders o ON o.order_id = f.order_id AND o.deployment = f.deployment WHERE f.deployment = $1 AND o.status IN ('pending-new', 'new', 'partially-filled') AND f.venue_trade_id IS NOT NULL ORDER BY f.id")
+                .bind(deployment)
+                .fetch_all(pool)
+                .await
+                .map_err(db("reading open orders' trades"))?;
+            (balances, positions, orders, venue_trades)
+        });
         let mut record = TradingRecord::default();
         for (asset, free, locked) in balances {
             record.balances.push((
@@ -786,6 +799,13 @@ impl Store {
                 triggered: triggered != 0,
             };
             record.open_orders.push((symbol, order));
+        }
+        for (order_id, trade_id) in venue_trades {
+            record
+                .venue_trades
+                .entry(order_id as u64)
+                .or_default()
+                .push(trade_id);
         }
         Ok(record)
     }

@@ -6,7 +6,7 @@
 //! with trades not yet seen waits for them ([`Tracker::missing_trades`]).
 
 use super::orders::{OrderView, Trade};
-use crate::execution::venue::{Commission, ReportKind, VenueReport};
+use crate::execution::venue::{Commission, Counted, ReportKind, VenueReport};
 use crate::model::{Amount, Fixed, Liquidity, RejectCode, Rejection, TimestampMs};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -84,10 +84,16 @@ impl Tracker {
         );
     }
 
-    /// Order `order_id` was open before a restart with `filled` of it filled: of its `trades`,
-    /// the earliest that make up `filled` were counted then and are marked seen (and the order
-    /// accepted); the others are returned, to be reported.
-    pub fn restored(&mut self, order_id: u64, filled: Fixed, mut trades: Vec<Trade>) -> Vec<Trade> {
+    /// Order `order_id` was open before a restart with what was `counted` of it then: of its
+    /// `trades`, those counted (by their ids; without ids, for fills stored before schema 10,
+    /// the earliest that make up what was filled) are marked seen (and the order accepted);
+    /// the others are returned, to be reported.
+    pub fn restored(
+        &mut self,
+        order_id: u64,
+        counted: &Counted,
+        mut trades: Vec<Trade>,
+    ) -> Vec<Trade> {
         let Some(t) = self.orders.get_mut(&order_id) else {
             return trades;
         };
@@ -95,7 +101,12 @@ impl Tracker {
         trades.sort_by_key(|trade| trade.id);
         let mut rest = Vec::new();
         for trade in trades {
-            if t.filled < filled {
+            let before = if counted.trades.is_empty() {
+                t.filled < counted.filled
+            } else {
+                counted.trades.contains(&trade.id)
+            };
+            if before {
                 t.seen.insert(trade.id);
                 t.filled = t.filled.saturating_add(trade.quantity);
             } else {
@@ -259,6 +270,7 @@ impl Tracker {
                 quote: trade.quote,
                 fee,
                 commission,
+                venue_trade_id: Some(trade.id),
                 liquidity: if trade.maker {
                     Liquidity::Maker
                 } else {
@@ -488,7 +500,11 @@ mod tests {
     #[test]
     fn trades_counted_before_a_restart_are_not_filled_again() {
         let mut t = tracker(Amount::Base(fx("0.6")), false);
-        let rest = t.restored(1, fx("0.4"), vec![trade(2, "0.3"), trade(1, "0.4")]);
+        let counted = Counted {
+            filled: fx("0.4"),
+            trades: Vec::new(),
+        };
+        let rest = t.restored(1, &counted, vec![trade(2, "0.3"), trade(1, "0.4")]);
         assert_eq!(rest.iter().map(|t| t.id).collect::<Vec<_>>(), [2]);
         let all = view(
             "FILLED",
@@ -498,6 +514,27 @@ mod tests {
         assert_eq!(
             kinds(&t.observe(1, &all)),
             ["fill 0.3 false", "fill 0.3 true"]
+        );
+    }
+
+    #[test]
+    fn trades_counted_out_of_order_before_a_restart_are_known_by_their_ids() {
+        // The later trade (0.3) was told and stored first; the earlier one (0.4) was not.
+        let mut t = tracker(Amount::Base(fx("1")), false);
+        let counted = Counted {
+            filled: fx("0.3"),
+            trades: vec![2],
+        };
+        let rest = t.restored(1, &counted, vec![trade(1, "0.4"), trade(2, "0.3")]);
+        assert_eq!(rest.iter().map(|t| t.id).collect::<Vec<_>>(), [1]);
+        let all = view(
+            "FILLED",
+            "1",
+            vec![trade(1, "0.4"), trade(2, "0.3"), trade(3, "0.3")],
+        );
+        assert_eq!(
+            kinds(&t.observe(1, &all)),
+            ["fill 0.4 false", "fill 0.3 true"]
         );
     }
 }

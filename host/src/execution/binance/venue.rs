@@ -9,7 +9,7 @@ use super::orders;
 use super::status::VenueStatus;
 use super::tracker::Placed;
 use super::worker::{Command, UnknownPolicy, Worker};
-use crate::execution::venue::{Venue, VenueOrder, VenueReport, Waker};
+use crate::execution::venue::{Counted, Venue, VenueOrder, VenueReport, Waker};
 use crate::feeds::MarketEvent;
 use crate::journal::JournalProgress;
 use crate::market::MarketData;
@@ -185,7 +185,7 @@ impl Venue for LiveVenue {
     fn restore(
         &mut self,
         order: VenueOrder,
-        filled: Fixed,
+        counted: &Counted,
         now: TimestampMs,
         market: &MarketData,
         out: &mut Vec<VenueReport>,
@@ -196,7 +196,7 @@ impl Venue for LiveVenue {
         let _ = self.commands.send(Command::Restore {
             placed,
             params,
-            filled,
+            counted: counted.clone(),
         });
     }
 

@@ -8,7 +8,7 @@ use super::orders::{self, OrderView, Trade};
 use super::status::{ExchangeBalance, UnknownOrder};
 use super::tracker::{Placed, Tracker};
 use super::venue::Shared;
-use crate::execution::venue::VenueReport;
+use crate::execution::venue::{Counted, VenueReport};
 use crate::journal::{JournalMark, JournalProgress};
 use crate::model::{AccountLimit, Fixed, RejectCode, Rejection};
 use serde_json::{Map, Value, json};
@@ -36,8 +36,8 @@ pub enum Command {
         placed: Placed,
         /// Its parameters (for what remained).
         params: Map<String, Value>,
-        /// Base quantity the order manager counted as filled before the restart.
-        filled: Fixed,
+        /// What the order manager counted of it before the restart.
+        counted: Counted,
     },
     /// Cancel an order.
     Cancel {
@@ -105,10 +105,10 @@ pub struct Worker {
     /// Orders whose placement's outcome is unknown.
     in_doubt: HashSet<u64>,
     /// Orders restored after a restart whose lookup is in flight (tried again until the
-    /// exchange answers), with their placement's parameters and what was filled before: what
+    /// exchange answers), with their placement's parameters and what was counted before: what
     /// the exchange says of them meanwhile waits for it (the lookup decides which trades were
     /// counted before).
-    restoring: HashMap<u64, (Map<String, Value>, Fixed)>,
+    restoring: HashMap<u64, (Map<String, Value>, Counted)>,
     /// Cancels sent and not yet confirmed, with their attempts.
     cancelling: HashMap<u64, u32>,
     /// When each order's trades were last fetched.
@@ -470,13 +470,13 @@ impl Worker {
             Command::Restore {
                 placed,
                 params,
-                filled,
+                counted,
             } => {
                 let order_id = placed.order_id;
                 self.symbols.insert(placed.symbol.clone());
                 self.tracker.track(placed);
                 self.placing.insert(order_id);
-                self.restoring.insert(order_id, (params, filled));
+                self.restoring.insert(order_id, (params, counted));
                 self.look_up(order_id, Duration::ZERO);
             }
             Command::Cancel { order_id } => {
@@ -651,15 +651,16 @@ impl Worker {
             }
             Outcome::Restored(order_id, result) => {
                 self.placing.remove(&order_id);
-                let filled = self
+                let counted = self
                     .restoring
                     .remove(&order_id)
-                    .map_or(Fixed::ZERO, |(_, filled)| filled);
+                    .map(|(_, counted)| counted)
+                    .unwrap_or_default();
                 match result {
                     Ok((answer, trades)) => {
                         // Trades before the restart were counted then; the rest are news,
                         // told after the order's state (so its end is known with its fills).
-                        let rest = self.tracker.restored(order_id, filled, trades);
+                        let rest = self.tracker.restored(order_id, &counted, trades);
                         self.answer(order_id, &answer, true);
                         self.trades(order_id, rest);
                     }

@@ -311,6 +311,7 @@ impl Oms {
                 quote,
                 fee,
                 commission,
+                venue_trade_id,
                 liquidity,
                 complete,
             } => {
@@ -348,6 +349,7 @@ impl Oms {
                     symbol: order.request.symbol,
                     side: order.request.side,
                     trade_id,
+                    venue_trade_id,
                     price,
                     quantity,
                     quote_quantity: quote,

@@ -8,7 +8,7 @@
 pub mod books;
 pub mod split;
 
-use super::venue::{Venue, VenueOrder, VenueReport, Waker};
+use super::venue::{Counted, Venue, VenueOrder, VenueReport, Waker};
 use crate::feeds::MarketEvent;
 use crate::market::MarketData;
 use crate::model::{FeeRates, Fixed, RejectCode, Rejection, SymbolId, TimestampMs};
@@ -194,13 +194,13 @@ impl Venue for Router {
     fn restore(
         &mut self,
         order: VenueOrder,
-        filled: Fixed,
+        counted: &Counted,
         now: TimestampMs,
         market: &MarketData,
         out: &mut Vec<VenueReport>,
     ) {
         self.dispatch(order, now, out, |venue, order, out| {
-            venue.restore(order, filled, now, market, out)
+            venue.restore(order, counted, now, market, out)
         });
     }
 

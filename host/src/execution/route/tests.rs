@@ -40,12 +40,15 @@ impl Venue for Spy {
     fn restore(
         &mut self,
         o: VenueOrder,
-        filled: Fixed,
+        counted: &crate::execution::Counted,
         _: TimestampMs,
         _: &MarketData,
         _: &mut Vec<VenueReport>,
     ) {
-        let call = format!("{} restore {} after {filled}", self.name, o.id);
+        let call = format!(
+            "{} restore {} after {} in {:?}",
+            self.name, o.id, counted.filled, counted.trades
+        );
         self.calls.lock().unwrap().push(call);
     }
 
@@ -139,17 +142,15 @@ fn restored_orders_go_back_to_their_venue() {
     let mut r = router(&calls);
     let market = MarketData::default();
     let mut out = Vec::new();
-    r.restore(
-        order(9, venue_tag("b")),
-        Fixed::from_int(1),
-        5,
-        &market,
-        &mut out,
-    );
+    let counted = crate::execution::Counted {
+        filled: Fixed::from_int(1),
+        trades: vec![4, 7],
+    };
+    r.restore(order(9, venue_tag("b")), &counted, 5, &market, &mut out);
     r.cancel(9, 6, &market, &mut out);
     assert_eq!(
         *calls.lock().unwrap(),
-        ["b restore 9 after 1", "b cancel 9"]
+        ["b restore 9 after 1 in [4, 7]", "b cancel 9"]
     );
 }
 

@@ -235,6 +235,7 @@ impl BarVenue {
                     quote,
                     fee,
                     commission: Commission::Quote,
+                    venue_trade_id: None,
                     liquidity,
                     complete,
                 },

@@ -239,6 +239,7 @@ impl BookVenue {
                 quote,
                 fee,
                 commission,
+                venue_trade_id: None,
                 liquidity,
                 complete,
             },
