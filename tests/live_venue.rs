@@ -26,6 +26,9 @@ fn exchange(faults: &str) -> (Process, String) {
         "USDT=1000000,BTC=1",
         "--faults",
         faults,
+        // A candle a second: the book walks with them gently under the market maker.
+        "--bars-per-second",
+        "1",
     ];
     start_exchange_sim_with("BTCUSDT", &account)
 }

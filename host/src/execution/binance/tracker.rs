@@ -85,9 +85,11 @@ impl Tracker {
     }
 
     /// Order `order_id` was open before a restart with what was `counted` of it then: of its
-    /// `trades`, those counted (by their ids; without ids, for fills stored before schema 10,
-    /// the earliest that make up what was filled) are marked seen (and the order accepted);
-    /// the others are returned, to be reported.
+    /// `trades`, those counted are marked seen (and the order accepted); the others are
+    /// returned, to be reported. Counted are the trades of the stored fills, by their ids, when
+    /// they make up what the order's stored state says was filled; otherwise (fills stored
+    /// before schema 10, or a fill stored without the account state after it, which a crash
+    /// between two journal batches leaves) the earliest that make up what was filled.
     pub fn restored(
         &mut self,
         order_id: u64,
@@ -99,12 +101,17 @@ impl Tracker {
         };
         t.accepted = true;
         trades.sort_by_key(|trade| trade.id);
+        let by_id = trades
+            .iter()
+            .filter(|trade| counted.trades.contains(&trade.id))
+            .fold(Fixed::ZERO, |sum, trade| sum.saturating_add(trade.quantity));
+        let exact = !counted.trades.is_empty() && by_id == counted.filled;
         let mut rest = Vec::new();
         for trade in trades {
-            let before = if counted.trades.is_empty() {
-                t.filled < counted.filled
-            } else {
+            let before = if exact {
                 counted.trades.contains(&trade.id)
+            } else {
+                t.filled < counted.filled
             };
             if before {
                 t.seen.insert(trade.id);
@@ -515,6 +522,19 @@ mod tests {
             kinds(&t.observe(1, &all)),
             ["fill 0.3 false", "fill 0.3 true"]
         );
+    }
+
+    #[test]
+    fn a_fill_stored_ahead_of_its_orders_state_is_counted_again_with_the_state() {
+        // Trade 1 was stored as a fill, the order's state (nothing filled) and balances not:
+        // the account does not hold it, so it is told again.
+        let mut t = tracker(Amount::Base(fx("1")), false);
+        let counted = Counted {
+            filled: Fixed::ZERO,
+            trades: vec![1],
+        };
+        let rest = t.restored(1, &counted, vec![trade(1, "0.4"), trade(2, "0.3")]);
+        assert_eq!(rest.iter().map(|t| t.id).collect::<Vec<_>>(), [1, 2]);
     }
 
     #[test]
