@@ -338,25 +338,21 @@ fn the_kill_switch_on_an_exchange_cancels_then_flattens_and_a_removal_waits_for_
 /// account holds, trading on it through the live venue; the market (BTCUSDT and BNBUSDT, which
 /// prices BNB) read from the simulator at `addr`.
 fn quiet_bnb_config(dir: &std::path::Path, addr: &str) -> std::path::PathBuf {
-    let config = dir.join("serve.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\ntoken = \"{TOKEN}\"\n\
-             [store]\nurl = \"sqlite://{}\"\ncomponent_cache = \"components\"\n\
-             [market]\nsource = \"binance\"\nrest = \"http://{addr}\"\nws = \"ws://{addr}\"\n\
-             symbols = [\"BTCUSDT\", \"BNBUSDT\"]\ninterval = \"1m\"\n\
-             [venue]\nkind = \"binance\"\nrest = \"http://{addr}\"\nws_api = \"ws://{addr}/ws-api/v3\"\n\
-             api_key_env = \"LIVE_TEST_KEY\"\napi_secret_env = \"LIVE_TEST_SECRET\"\nreconcile_seconds = 2\n\
-             [[deploy]]\nname = \"q\"\ncomponent = \"{}\"\n\
-             budget = {{ balances = {{ USDT = 1000000, BTC = 1, BNB = 10 }}, max_order_notional = 10000000, \
-             max_position_notional = 10000000, max_gross_exposure = 100000000, \
-             max_orders_per_second = 1000, max_daily_loss = 1000000 }}\n",
-            dir.join("db.sqlite").display(),
-            common::guest_path("counter").display(),
-        ),
-    )
-    .unwrap();
+    let config = live_config(dir, addr);
+    let text = std::fs::read_to_string(&config).unwrap();
+    let (head, _) = text.split_once("[[deploy]]").unwrap();
+    let head = head.replace(
+        "symbols = [\"BTCUSDT\"]",
+        "symbols = [\"BTCUSDT\", \"BNBUSDT\"]",
+    );
+    let deploy = format!(
+        "[[deploy]]\nname = \"q\"\ncomponent = \"{}\"\n\
+         budget = {{ balances = {{ USDT = 1000000, BTC = 1, BNB = 10 }}, max_order_notional = 10000000, \
+         max_position_notional = 10000000, max_gross_exposure = 100000000, \
+         max_orders_per_second = 1000, max_daily_loss = 1000000 }}\n",
+        common::guest_path("counter").display(),
+    );
+    std::fs::write(&config, format!("{head}{deploy}")).unwrap();
     config
 }
 
