@@ -5,3 +5,5 @@
 ALTER TABLE fills ADD COLUMN commission TEXT NOT NULL DEFAULT '';
 ALTER TABLE fills ADD COLUMN commission_asset TEXT NOT NULL DEFAULT '';
 ALTER TABLE fills ADD COLUMN venue_trade_id BIGINT;
+-- A restart reads an open order's fills by its id.
+CREATE INDEX fills_by_order ON fills (deployment, order_id);

@@ -332,3 +332,24 @@ fn the_balance_a_commission_in_another_asset_was_taken_from_is_journaled_for_a_r
         assert!(bnb < fx("1"), "{bnb}");
     }
 }
+
+#[test]
+fn a_sells_commission_in_base_beyond_what_is_free_is_a_realised_cost_not_a_short() {
+    // 5 BTC held, 5 more bought; all 10 sold with 0.01 BTC of commission the deployment no
+    // longer holds (the rest of the exchange account paid it): a realised cost, not a short.
+    let venue = ChargingVenue {
+        charged: Some(("BASE", fx("0.001"))),
+        remote: true,
+        buys_in_quote: true,
+    };
+    let (market, mut path) = account(None, 0.0, false, venue);
+    trade(&mut path, &market, Side::Buy, "5", 1);
+    trade(&mut path, &market, Side::Sell, "10", 2);
+    let position = *path.account(D).unwrap().position_in(0).unwrap();
+    let (_, btc, _, _) = books(&path, &market);
+    assert_eq!(btc, Fixed::ZERO);
+    // Long 5 sold at 100 and 5 more sold short (the starting balance): -5, not -5.01; the
+    // commission's 0.01 BTC valued at 100 is realised with the buy's 0.5 fee.
+    assert_eq!(position.quantity, fx("-5"));
+    assert_eq!(position.realized_pnl, fx("-1.5"));
+}

@@ -86,10 +86,11 @@ impl Tracker {
 
     /// Order `order_id` was open before a restart with what was `counted` of it then: of its
     /// `trades`, those counted are marked seen (and the order accepted); the others are
-    /// returned, to be reported. Counted are the trades of the stored fills, by their ids, when
-    /// they make up what the order's stored state says was filled; otherwise (fills stored
-    /// before schema 10, or a fill stored without the account state after it, which a crash
-    /// between two journal batches leaves) the earliest that make up what was filled.
+    /// returned, to be reported. Counted are the stored fills' trades in the order they were
+    /// stored, as far as they make up what the order's stored state says was filled (a fill
+    /// stored ahead of that state, which a crash between two journal batches can leave, is
+    /// told again); without stored trade ids (fills stored before schema 10), the earliest
+    /// trades that make up what was filled.
     pub fn restored(
         &mut self,
         order_id: u64,
@@ -101,15 +102,30 @@ impl Tracker {
         };
         t.accepted = true;
         trades.sort_by_key(|trade| trade.id);
-        let by_id = trades
-            .iter()
-            .filter(|trade| counted.trades.contains(&trade.id))
-            .fold(Fixed::ZERO, |sum, trade| sum.saturating_add(trade.quantity));
-        let exact = !counted.trades.is_empty() && by_id == counted.filled;
+        let quantity_of = |id: i64| {
+            trades
+                .iter()
+                .find(|trade| trade.id == id)
+                .map(|t| t.quantity)
+        };
+        let mut known: HashSet<i64> = HashSet::new();
+        let mut sum = Fixed::ZERO;
+        for &id in &counted.trades {
+            let Some(quantity) = quantity_of(id) else {
+                continue;
+            };
+            if sum >= counted.filled {
+                break;
+            }
+            if known.insert(id) {
+                sum = sum.saturating_add(quantity);
+            }
+        }
+        let by_id = !counted.trades.is_empty();
         let mut rest = Vec::new();
         for trade in trades {
-            let before = if exact {
-                counted.trades.contains(&trade.id)
+            let before = if by_id {
+                known.contains(&trade.id)
             } else {
                 t.filled < counted.filled
             };
@@ -535,6 +551,19 @@ mod tests {
         };
         let rest = t.restored(1, &counted, vec![trade(1, "0.4"), trade(2, "0.3")]);
         assert_eq!(rest.iter().map(|t| t.id).collect::<Vec<_>>(), [1, 2]);
+    }
+
+    #[test]
+    fn of_fills_stored_out_of_order_those_the_orders_state_holds_are_counted() {
+        // Trade 2 (0.3) was stored with the order's state; trade 1 (0.4) was stored after it,
+        // without the state that would have followed: trade 2 is counted, trade 1 told again.
+        let mut t = tracker(Amount::Base(fx("1")), false);
+        let counted = Counted {
+            filled: fx("0.3"),
+            trades: vec![2, 1],
+        };
+        let rest = t.restored(1, &counted, vec![trade(1, "0.4"), trade(2, "0.3")]);
+        assert_eq!(rest.iter().map(|t| t.id).collect::<Vec<_>>(), [1]);
     }
 
     #[test]

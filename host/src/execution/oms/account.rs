@@ -356,21 +356,25 @@ impl Account {
                 b.free = b.free.saturating_add(quote.saturating_sub(quote_fee));
             }
         }
+        // At most what is free: what an exchange charged beyond this deployment's share was
+        // paid by the rest of the account (the venue's balance difference shows it).
+        let mut taken = Fixed::ZERO;
         if let Charge::Asset(asset, amount) = charge {
-            // At most what is free: what an exchange charged beyond this deployment's share
-            // was paid by the rest of the account (the venue's balance difference shows it).
             let b = self.balance_mut(asset);
-            b.free = b.free.saturating_sub(amount.min(b.free).max(Fixed::ZERO));
+            taken = amount.min(b.free).max(Fixed::ZERO);
+            b.free = b.free.saturating_sub(taken);
         }
         // A sell's commission in its own base (selling BNB, fees in BNB) leaves the position
         // with the base sold: disposed of for the proceeds, its cost in the price of the sale.
+        // What the deployment did not hold of it is a realised cost at the trade's price.
         let (disposed, position_price, realised_fee) = match charge {
             Charge::Asset(asset, amount) if asset == base && side == Side::Sell => {
-                let disposed = quantity.saturating_add(amount.max(Fixed::ZERO));
+                let disposed = quantity.saturating_add(taken);
+                let unheld = amount.saturating_sub(taken).max(Fixed::ZERO);
                 (
                     disposed,
                     quote.checked_div(disposed).unwrap_or(price),
-                    Fixed::ZERO,
+                    unheld.saturating_mul(price),
                 )
             }
             _ => (quantity, price, realised_fee),
