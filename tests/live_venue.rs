@@ -383,9 +383,15 @@ fn commissions_an_exchange_charges_in_bnb_are_booked_as_it_books_them_and_counte
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_with_env(&quiet_bnb_config(dir.path(), &addr), &ENV);
     let api = Api::new(&server);
-    api.wait_for("/v1/venue", "the account read", 60, |v| {
+    let venue = api.wait_for("/v1/venue", "the account read", 60, |v| {
         v["live"]["reconciliations"].as_u64() > Some(0)
     });
+    // The host read that the account pays BTCUSDT's fees in BNB (not BNBUSDT's).
+    assert_eq!(
+        venue["live"]["fee_discounts"],
+        serde_json::json!(["BTCUSDT"]),
+        "{venue}"
+    );
     // BNB has a price once its book is in.
     api.wait_for(
         "/v1/cost?symbol=BNBUSDT&side=buy&quantity=0.01",

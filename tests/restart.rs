@@ -542,3 +542,48 @@ async fn the_journal_writer_keeps_what_it_can_of_a_batch_the_store_refuses() {
     assert_eq!(record.balances.len(), 3, "{:?}", record.balances);
     assert_eq!(record.open_orders.len(), 1);
 }
+
+#[tokio::test]
+async fn entries_recorded_together_are_kept_together_or_not_at_all() {
+    use stratbox::journal::{Journal, JournalEntry};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    let store = stratbox::store::Store::open(&url).await.unwrap();
+    let (entries, _) = trading_entries();
+    let (journal, writer) = stratbox::store::StoreJournal::start(store.clone());
+    let progress = journal.progress();
+    let balance = |asset: &str, free: i64| JournalEntry::Balance {
+        deployment: "journaled".into(),
+        asset: asset.into(),
+        free: Fixed::from_int(free),
+        locked: Fixed::ZERO,
+    };
+    journal.record_all(entries.clone());
+    // A fill's effects with the fill itself stored twice: the store refuses that trade, and the
+    // balance recorded with it goes with it, while the groups around it are kept.
+    journal.record(balance("ETH", 2));
+    journal.record_all(vec![balance("SOL", 7), entries[1].clone()]);
+    journal.record_all(vec![balance("ADA", 3), balance("DOT", 4)]);
+    // Each group counts once: four recorded, one refused.
+    let mark = progress.mark();
+    drop(journal);
+    writer.await.unwrap();
+    let e = progress.committed(mark).await.unwrap_err();
+    assert!(e.contains("refused 1"), "{e}");
+    assert_eq!(store.fills("journaled").await.unwrap().len(), 2);
+    let assets: Vec<String> = store
+        .trading("journaled")
+        .await
+        .unwrap()
+        .balances
+        .into_iter()
+        .map(|(asset, _, _)| asset)
+        .collect();
+    for kept in ["ETH", "ADA", "DOT"] {
+        assert!(assets.iter().any(|a| a == kept), "{kept} kept: {assets:?}");
+    }
+    assert!(
+        !assets.iter().any(|a| a == "SOL"),
+        "SOL went with its group: {assets:?}"
+    );
+}

@@ -159,6 +159,7 @@ function accountCards(name, l) {
     card("Reconciled", l.last_reconciliation ? esc(time(l.last_reconciliation)) + ` (${l.reconciliations})` : "not yet") +
     card("Recovered fills", l.recovered_fills) + card("Unknown trades", l.unknown_trades) +
     (l.books && l.books.length ? card("Books", esc(l.books.join(" "))) : "") +
+    (l.fee_discounts && l.fee_discounts.length ? card("Fees in BNB", esc(l.fee_discounts.join(" "))) : "") +
     (l.last_error ? card("Last error", esc(l.last_error)) : "") + "</div>";
 }
 

@@ -188,7 +188,7 @@ pub enum JournalEntry {
 
 /// How far a journal's writer has got, for whoever must not act before an entry is durable
 /// (a live venue sends an order only once its row is committed): entries are numbered in the
-/// order they are recorded and committed in that order.
+/// order they are recorded and committed in that order (a group recorded together counts as one).
 #[derive(Clone, Debug)]
 pub struct JournalProgress {
     recorded: Arc<std::sync::atomic::AtomicU64>,
@@ -287,6 +287,14 @@ impl JournalProgress {
 pub trait Journal: Send + Sync {
     /// Records one entry.
     fn record(&self, entry: JournalEntry);
+    /// Records entries that stand or fall together (one change's rows: an order's update, its
+    /// state, the balances and position it changed): a store keeps all of them or none, and
+    /// counts them as one in [`JournalProgress`].
+    fn record_all(&self, entries: Vec<JournalEntry>) {
+        for entry in entries {
+            self.record(entry);
+        }
+    }
     /// Whether it keeps account state (order records, balances, positions), which only a
     /// restart reads; a journal that does not is spared building those entries.
     fn keeps_state(&self) -> bool {

@@ -19,7 +19,9 @@ pub mod venues;
 pub use latency::LatencyModel;
 pub use protect::StopFired;
 pub use rebalance::RebalanceOrder;
-pub use venue::{Commission, Counted, ReportKind, Venue, VenueOrder, VenueReport, Waker};
+pub use venue::{
+    Commission, Counted, FeeDiscount, ReportKind, Venue, VenueOrder, VenueReport, Waker,
+};
 
 use crate::feeds::MarketEvent;
 use crate::journal::Journal;
@@ -32,11 +34,15 @@ use crate::risk::{
     self, AccountLimits, AccountView, Budget, RiskEngine, StateRecord, TradingState,
 };
 use oms::{Account, FeeAsset, Oms};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// The share of a fee an account paying in BNB pays (Binance: 25 % off).
 pub const BNB_FEE_MULTIPLIER: Fixed = Fixed::from_raw(75_000_000);
+
+/// How much more of the discount asset a closing buy's commission is estimated at, for the
+/// asset's price to move before it fills.
+const DISCOUNT_PRICE_MARGIN: f64 = 1.1;
 
 /// What the kill switch did.
 #[derive(Debug, Default)]
@@ -648,30 +654,107 @@ impl OrderPath {
         now: TimestampMs,
         market: &MarketData,
     ) -> Vec<(DeploymentId, SymbolId, Result<u64, Rejection>)> {
-        let ids: Vec<DeploymentId> = self.oms.accounts().map(|a| a.id).collect();
+        let positions: Vec<(DeploymentId, SymbolId, Fixed)> = self
+            .oms
+            .accounts()
+            .flat_map(|a| a.positions().map(move |(s, p)| (a.id, s, p.quantity)))
+            .filter(|p| p.2.raw() != 0)
+            .collect();
+        let mut discount_left = self.discount_balances(&positions, cap, market);
         let mut out = Vec::new();
-        for id in ids {
-            let positions: Vec<(SymbolId, Fixed)> = self
-                .oms
-                .account(id)
-                .into_iter()
-                .flat_map(|a| a.positions())
-                .filter(|(_, p)| p.quantity.raw() != 0)
-                .map(|(s, p)| (s, p.quantity))
-                .collect();
-            for (symbol, quantity) in positions {
-                let buy_fee_in_base = self
-                    .venue
-                    .buyers_pay_fee_in_base()
-                    .then(|| self.venue.fees(symbol, market).taker);
-                let outcome = match flatten_order(symbol, quantity, cap, market, buy_fee_in_base) {
-                    Ok(request) => self.submit_checked(id, request, now, market, true),
-                    Err(e) => Err(e),
-                };
-                out.push((id, symbol, outcome));
-            }
+        for (id, symbol, quantity) in positions {
+            let buy_fee_in_base = (self.venue.buyers_pay_fee_in_base()
+                && !(quantity.raw() < 0
+                    && self.paid_at_discount(symbol, quantity, cap, market, &mut discount_left)))
+            .then(|| self.venue.fees(symbol, market).taker);
+            let outcome = match flatten_order(symbol, quantity, cap, market, buy_fee_in_base) {
+                Ok(request) => self.submit_checked(id, request, now, market, true),
+                Err(e) => Err(e),
+            };
+            out.push((id, symbol, outcome));
         }
         out
+    }
+
+    /// The free balance of each asset the venue's account pays commissions in at a discount
+    /// (BNB), less what closing `positions` by selling takes of it (the asset sold, the sells'
+    /// commissions): what the closing buys can pay theirs from.
+    fn discount_balances(
+        &self,
+        positions: &[(DeploymentId, SymbolId, Fixed)],
+        cap: f64,
+        market: &MarketData,
+    ) -> HashMap<Arc<str>, f64> {
+        let mut left = HashMap::new();
+        for &(_, symbol, _) in positions {
+            if let Some(d) = self.venue.fee_discount(symbol, market) {
+                left.entry(d.asset.clone())
+                    .or_insert_with(|| self.venue.free(&d.asset).map_or(0.0, Fixed::to_f64));
+            }
+        }
+        for &(_, symbol, quantity) in positions.iter().filter(|p| p.2.is_positive()) {
+            if let Some(i) = market.instrument(symbol)
+                && let Some(free) = left.get_mut(market.instruments.asset_name(i.base))
+            {
+                *free -= quantity.to_f64();
+            }
+            if let Some((asset, commission)) =
+                self.discount_commission(symbol, quantity, cap, market)
+                && let Some(free) = left.get_mut(&asset)
+            {
+                *free -= commission;
+            }
+        }
+        left
+    }
+
+    /// The commission of closing `quantity` of `symbol` at most `cap` through the touch, in
+    /// the asset the venue's account pays it in at a discount, with a margin for that asset's
+    /// price to move: the asset and the amount; `None` without a discount or a price.
+    fn discount_commission(
+        &self,
+        symbol: SymbolId,
+        quantity: Fixed,
+        cap: f64,
+        market: &MarketData,
+    ) -> Option<(Arc<str>, f64)> {
+        let d = self.venue.fee_discount(symbol, market)?;
+        let instrument = market.instrument(symbol)?;
+        let asset = market.instruments.asset_id(&d.asset)?;
+        let price = market.price_of(asset, instrument.quote)?.to_f64();
+        let (side, reach) = match quantity.is_positive() {
+            true => (Side::Sell, 1.0),
+            false => (Side::Buy, 1.0 + cap),
+        };
+        let worst = market.touch(symbol, side)?.to_f64() * reach;
+        let taker = self.venue.fees(symbol, market).taker.to_f64();
+        let commission = quantity.abs().to_f64() * worst * taker * d.multiplier.to_f64() / price
+            * DISCOUNT_PRICE_MARGIN;
+        (price > 0.0).then_some((d.asset, commission))
+    }
+
+    /// Whether the commission of a closing buy of `quantity` of `symbol` is paid in the venue
+    /// account's discount asset (BNB) from what is `left` of it (which it then takes), rather
+    /// than kept out of the base bought.
+    fn paid_at_discount(
+        &self,
+        symbol: SymbolId,
+        quantity: Fixed,
+        cap: f64,
+        market: &MarketData,
+        left: &mut HashMap<Arc<str>, f64>,
+    ) -> bool {
+        let Some((asset, commission)) = self.discount_commission(symbol, quantity, cap, market)
+        else {
+            return false;
+        };
+        match left.get_mut(&asset) {
+            Some(free) if *free >= commission => {
+                *free -= commission;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// What waited for a remote venue's cancels, once they are confirmed: removed deployments'

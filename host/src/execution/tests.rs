@@ -541,6 +541,80 @@ fn the_kill_switchs_closing_buy_is_grossed_up_by_a_commission_kept_in_base() {
     assert!(left >= Fixed::ZERO && left < step, "{left}");
 }
 
+/// [`BaseFeeVenue`] on an account that pays its fees in BNB at 75 %, holding `bnb` free.
+struct BnbPayingVenue {
+    bnb: Fixed,
+}
+
+impl super::Venue for BnbPayingVenue {
+    fn place(
+        &mut self,
+        order: super::VenueOrder,
+        now: i64,
+        market: &MarketData,
+        out: &mut Vec<super::VenueReport>,
+    ) {
+        BaseFeeVenue.place(order, now, market, out);
+    }
+
+    fn cancel(
+        &mut self,
+        order_id: u64,
+        now: i64,
+        m: &MarketData,
+        out: &mut Vec<super::VenueReport>,
+    ) {
+        BaseFeeVenue.cancel(order_id, now, m, out);
+    }
+
+    fn on_event(&mut self, _: &MarketEvent, _: &MarketData, _: &mut Vec<super::VenueReport>) {}
+
+    fn fees(&self, _: u32, _: &MarketData) -> crate::model::FeeRates {
+        crate::model::FeeRates::default()
+    }
+
+    fn buyers_pay_fee_in_base(&self) -> bool {
+        true
+    }
+
+    fn fee_discount(&self, _: u32, _: &MarketData) -> Option<super::FeeDiscount> {
+        Some(super::FeeDiscount {
+            asset: "BNB".into(),
+            multiplier: super::BNB_FEE_MULTIPLIER,
+        })
+    }
+
+    fn free(&self, asset: &str) -> Option<Fixed> {
+        (asset == "BNB").then_some(self.bnb)
+    }
+}
+
+#[test]
+fn the_kill_switchs_closing_buy_is_not_grossed_up_when_the_account_pays_its_fees_in_bnb() {
+    // 3 BTC at up to 105 (5 % through the touch) with a 0.1 % taker fee at 75 %, in BNB at
+    // 500 and a tenth more for BNB to move: 0.00051975 BNB.
+    for (bnb, grossed) in [("0.00052", false), ("0.00051", true)] {
+        let (mut market, _) = setup(budget());
+        market.add_symbol("BNBUSDT");
+        market.push_bar(bar(2, -60_000, 500.0, 500.0, 500.0));
+        let venue = BnbPayingVenue { bnb: fx(bnb) };
+        let mut path = OrderPath::new(Box::new(venue), Arc::new(NullJournal));
+        path.open(D, "s".into(), budget(), &mut market);
+        path.roll_day(0, &market);
+        path.submit(D, market_order(0, Side::Sell, "3"), 1, &market)
+            .unwrap();
+        path.advance(1, &market);
+        let report = path.kill(2, &market, Some(0.05), "test kill");
+        let order_id = *report.flatten[0].2.as_ref().unwrap();
+        let order = path.account(D).unwrap().order(order_id).unwrap();
+        let Amount::Base(bought) = order.request.amount else {
+            panic!("{:?}", order.request)
+        };
+        assert_eq!(bought > fx("3"), grossed, "{bnb} BNB free: bought {bought}");
+        assert_eq!(order.request.reduce_only, !grossed, "{bnb} BNB free");
+    }
+}
+
 #[test]
 fn a_commission_kept_in_base_leaves_less_base_and_no_quote_fee() {
     let (mut market, _) = setup(budget());
@@ -641,5 +715,69 @@ fn a_halt_ends_orders_that_never_left_for_a_remote_exchange() {
     assert_eq!(
         updates.last().map(|u| (u.order_id, u.status)),
         Some((id, crate::model::OrderStatus::Cancelled))
+    );
+}
+
+/// A journal that keeps the groups it is told, as recorded.
+#[derive(Default)]
+struct Groups(std::sync::Mutex<Vec<Vec<crate::journal::JournalEntry>>>);
+
+impl crate::journal::Journal for Groups {
+    fn record(&self, entry: crate::journal::JournalEntry) {
+        self.record_all(vec![entry]);
+    }
+
+    fn record_all(&self, entries: Vec<crate::journal::JournalEntry>) {
+        self.0.lock().unwrap().push(entries);
+    }
+}
+
+#[test]
+fn an_orders_change_and_everything_it_moved_are_recorded_as_one_group() {
+    use crate::journal::JournalEntry;
+    let journal = Arc::new(Groups::default());
+    let mut market = MarketData::default();
+    market.add_symbol("BTCUSDT");
+    market.push_bar(bar(0, -60_000, 100.0, 100.0, 100.0));
+    let mut p = OrderPath::new(
+        Box::new(BarVenue::new(BarFillConfig::default())),
+        journal.clone(),
+    );
+    p.open(D, "s".into(), Budget::unlimited(10_000.0), &mut market);
+    p.roll_day(0, &market);
+    journal.0.lock().unwrap().clear();
+    p.submit(D, market_order(0, Side::Buy, "2"), 0, &market)
+        .unwrap();
+    p.advance(0, &market);
+    let next = MarketEvent::Bar(bar(0, 0, 100.0, 101.0, 99.0));
+    if let MarketEvent::Bar(b) = &next {
+        market.push_bar(*b);
+    }
+    p.on_event(&next, &market);
+    let kinds = |group: &[JournalEntry]| -> Vec<&'static str> {
+        group
+            .iter()
+            .map(|e| match e {
+                JournalEntry::Order { update, .. } if update.fill.is_some() => "fill",
+                JournalEntry::Order { .. } => "update",
+                JournalEntry::OrderState { .. } => "state",
+                JournalEntry::Balance { .. } => "balance",
+                JournalEntry::Position { .. } => "position",
+                _ => "other",
+            })
+            .collect()
+    };
+    let groups: Vec<Vec<&str>> = journal.0.lock().unwrap().iter().map(|g| kinds(g)).collect();
+    assert_eq!(
+        groups,
+        [
+            // Accepted by the risk checks: the order's lock.
+            vec!["state", "balance", "balance"],
+            // Acknowledged by the venue.
+            vec!["update", "state", "balance", "balance"],
+            // Filled at once, whole: the fill, the balances and position it moved, and the
+            // order's last state.
+            vec!["fill", "balance", "balance", "position", "state"],
+        ]
     );
 }

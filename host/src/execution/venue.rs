@@ -10,6 +10,15 @@ use crate::model::{
 };
 use std::sync::Arc;
 
+/// An account's discount on commissions paid in another asset (Binance: 25 % off in BNB).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeeDiscount {
+    /// The asset commissions are paid in.
+    pub asset: Arc<str>,
+    /// The share of the fee paid (0.75 for 25 % off).
+    pub multiplier: Fixed,
+}
+
 /// Wakes the engine when a venue that answers on its own time has reports to collect.
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
 
@@ -198,6 +207,14 @@ pub trait Venue: Send {
     /// a buy that must bring in a quantity is grossed up by the taker fee.
     fn buyers_pay_fee_in_base(&self) -> bool {
         false
+    }
+
+    /// How the account pays `symbol`'s commissions at a discount in another asset (Binance's
+    /// "use BNB to pay fees"), when it does: a buy's commission is then taken from that asset,
+    /// not kept out of the base bought, while enough of it is free.
+    fn fee_discount(&self, symbol: SymbolId, market: &MarketData) -> Option<FeeDiscount> {
+        let _ = (symbol, market);
+        None
     }
 
     /// The free balance of `asset` on the venue's account, when it keeps one apart.

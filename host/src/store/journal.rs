@@ -1,12 +1,15 @@
 //! The journal the service's engine writes to: entries go into a queue, and a tokio task
 //! applies them to the [`Store`] in batches, so the event loop never waits for the disk.
+//! Entries recorded together ([`Journal::record_all`]: one fill's row, its order's state, the
+//! balances and the position it changed) travel as one group that no batch splits, so a crash
+//! keeps all of them or none.
 
 use super::Store;
 use crate::journal::{Journal, JournalEntry, JournalProgress, ProgressWriter, RecordCounter};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// Most entries applied in one transaction.
+/// Most groups of entries applied in one transaction.
 const BATCH: usize = 512;
 
 /// Pauses before applying a failed batch again (the database may be briefly unreachable or
@@ -15,7 +18,7 @@ const RETRY_PAUSES_MS: [u64; 4] = [20, 100, 500, 2_000];
 
 /// Queues journal entries for the writer task.
 pub struct StoreJournal {
-    tx: mpsc::UnboundedSender<JournalEntry>,
+    tx: mpsc::UnboundedSender<Vec<JournalEntry>>,
     recorded: RecordCounter,
     watch: JournalProgress,
 }
@@ -24,14 +27,15 @@ impl StoreJournal {
     /// Starts the writer task on the current tokio runtime; await the handle after dropping
     /// every clone of the journal to flush what is queued.
     pub fn start(store: Store) -> (StoreJournal, JoinHandle<()>) {
-        let (tx, mut rx) = mpsc::unbounded_channel::<JournalEntry>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Vec<JournalEntry>>();
         let (recorded, committed, watch) = ProgressWriter::new();
         let writer = tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(BATCH);
-            while rx.recv_many(&mut batch, BATCH).await > 0 {
+            let mut groups = Vec::with_capacity(BATCH);
+            let mut batch = Batch::default();
+            while rx.recv_many(&mut groups, BATCH).await > 0 {
+                batch.take(&mut groups);
                 let lost = persist(&store, &batch).await;
-                committed.committed(batch.len() as u64, lost);
-                batch.clear();
+                committed.committed(batch.lengths.len() as u64, lost);
             }
         });
         (
@@ -57,29 +61,59 @@ impl StoreJournal {
     }
 }
 
-/// Applies a batch, retrying while the database fails; if it still fails, applies the entries
+/// Groups of entries taken off the queue together, laid end to end.
+#[derive(Default)]
+struct Batch {
+    entries: Vec<JournalEntry>,
+    /// Each group's number of entries, in order.
+    lengths: Vec<usize>,
+}
+
+impl Batch {
+    /// Replaces the batch with `groups`, which it empties.
+    fn take(&mut self, groups: &mut Vec<Vec<JournalEntry>>) {
+        self.entries.clear();
+        self.lengths.clear();
+        for group in groups.drain(..) {
+            self.lengths.push(group.len());
+            self.entries.extend(group);
+        }
+    }
+
+    /// Each group's entries.
+    fn groups(&self) -> impl Iterator<Item = &[JournalEntry]> {
+        self.lengths.iter().scan(0, |start, &len| {
+            let group = &self.entries[*start..*start + len];
+            *start += len;
+            Some(group)
+        })
+    }
+}
+
+/// Applies a batch, retrying while the database fails; if it still fails, applies its groups
 /// one by one so that only those the store refuses are lost, each logged with its content.
-/// Returns how many were lost.
-async fn persist(store: &Store, batch: &[JournalEntry]) -> u64 {
+/// Returns how many groups were lost.
+async fn persist(store: &Store, batch: &Batch) -> u64 {
+    let all = &batch.entries;
     for pause in RETRY_PAUSES_MS {
-        match store.apply(batch).await {
+        match store.apply(all).await {
             Ok(()) => return 0,
             Err(e) => {
                 tracing::warn!(
                     "journal batch of {} entries not persisted, retrying in {pause} ms: {e}",
-                    batch.len()
+                    all.len()
                 );
                 tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
             }
         }
     }
-    if store.apply(batch).await.is_ok() {
+    if store.apply(all).await.is_ok() {
         return 0;
     }
     let mut lost = 0;
-    for entry in batch {
-        if let Err(e) = store.apply(std::slice::from_ref(entry)).await {
-            tracing::error!("journal entry not persisted: {e}; entry: {entry:?}");
+    for group in batch.groups() {
+        if let Err(e) = store.apply(group).await {
+            tracing::error!("journal entries not persisted: {e}; entries: {group:?}");
             lost += 1;
         }
     }
@@ -88,8 +122,15 @@ async fn persist(store: &Store, batch: &[JournalEntry]) -> u64 {
 
 impl Journal for StoreJournal {
     fn record(&self, entry: JournalEntry) {
-        if self.tx.send(entry).is_err() {
-            tracing::error!("journal writer has stopped; an entry was not persisted");
+        self.record_all(vec![entry]);
+    }
+
+    fn record_all(&self, entries: Vec<JournalEntry>) {
+        if entries.is_empty() {
+            return;
+        }
+        if self.tx.send(entries).is_err() {
+            tracing::error!("journal writer has stopped; entries were not persisted");
         } else {
             // Counted once on its way: only then can it ever be committed.
             self.recorded.recorded();

@@ -367,7 +367,10 @@ impl TradingClient {
             what: format!("{method} {path}"),
         };
         let weight = match path {
-            "/api/v3/account" | "/api/v3/allOrders" | "/api/v3/myTrades" => 20,
+            "/api/v3/account"
+            | "/api/v3/account/commission"
+            | "/api/v3/allOrders"
+            | "/api/v3/myTrades" => 20,
             "/api/v3/openOrders" if !params.contains_key("symbol") => 80,
             "/api/v3/openOrders" => 6,
             "/api/v3/order" if method == reqwest::Method::GET => 4,

@@ -86,6 +86,9 @@ pub struct VenueStatus {
     pub unknown_orders: Vec<UnknownOrder>,
     /// Trades on the account of orders that are not ours, since the first reconciliation.
     pub unknown_trades: u64,
+    /// Symbols whose commissions the account pays at a discount in another asset (Binance's
+    /// "use BNB to pay fees"), as the last reconciliation read them.
+    pub fee_discounts: Vec<String>,
     /// The exchange's balances (non-zero ones), at the last reconciliation or account event.
     pub balances: Vec<ExchangeBalance>,
     /// The latest deposits and withdrawals on the account, newest last (at most

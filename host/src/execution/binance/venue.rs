@@ -9,7 +9,7 @@ use super::orders;
 use super::status::VenueStatus;
 use super::tracker::Placed;
 use super::worker::{Command, UnknownPolicy, Worker};
-use crate::execution::venue::{Counted, Venue, VenueOrder, VenueReport, Waker};
+use crate::execution::venue::{Counted, FeeDiscount, Venue, VenueOrder, VenueReport, Waker};
 use crate::feeds::MarketEvent;
 use crate::journal::JournalProgress;
 use crate::market::MarketData;
@@ -24,6 +24,8 @@ pub struct Shared {
     waker: Mutex<Option<Waker>>,
     /// The account's commission rates, once the exchange has told them.
     pub fees: Mutex<Option<FeeRates>>,
+    /// The account's commission discounts by symbol, as the last reconciliation read them.
+    pub discounts: Mutex<std::collections::HashMap<String, FeeDiscount>>,
     status: Mutex<VenueStatus>,
 }
 
@@ -238,14 +240,23 @@ impl Venue for LiveVenue {
         true
     }
 
-    /// The exchange's free balance as of the last reconciliation or account event.
+    /// Binance keeps a buyer's commission in the base asset unless the account pays it in
+    /// BNB ([`Venue::fee_discount`]).
     fn buyers_pay_fee_in_base(&self) -> bool {
-        // Binance keeps a buyer's commission in the base asset unless the account pays its
-        // fees in BNB, a setting of the account the host does not read: a closing buy is then
-        // grossed up all the same and may leave a little of the base.
         true
     }
 
+    fn fee_discount(&self, symbol: SymbolId, market: &MarketData) -> Option<FeeDiscount> {
+        let name = market.symbols().name(symbol)?;
+        self.shared
+            .discounts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&**name)
+            .cloned()
+    }
+
+    /// The exchange's free balance as of the last reconciliation or account event.
     fn free(&self, asset: &str) -> Option<Fixed> {
         let status = self.shared.status.lock().unwrap_or_else(|p| p.into_inner());
         // Balances are known once the account has been read (zero ones are left out).

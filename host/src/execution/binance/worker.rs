@@ -8,7 +8,7 @@ use super::orders::{self, OrderView, Trade};
 use super::status::{ExchangeBalance, UnknownOrder};
 use super::tracker::{Placed, Tracker};
 use super::venue::Shared;
-use crate::execution::venue::{Counted, VenueReport};
+use crate::execution::venue::{Counted, FeeDiscount, VenueReport};
 use crate::journal::{JournalMark, JournalProgress};
 use crate::model::{AccountLimit, Fixed, RejectCode, Rejection};
 use serde_json::{Map, Value, json};
@@ -84,6 +84,11 @@ struct Snapshot {
     trades: Vec<(String, i64, Trade)>,
     balances: Vec<ExchangeBalance>,
     fees: Option<crate::model::FeeRates>,
+    /// The symbols whose commissions the account pays at a discount in another asset, when
+    /// the exchange told them.
+    discounts: Option<HashMap<String, FeeDiscount>>,
+    /// How many symbols it read.
+    symbols: usize,
     /// The last trade id per symbol read.
     last_trade: HashMap<String, i64>,
     time: i64,
@@ -129,6 +134,8 @@ pub struct Worker {
     /// may still be on its way): unknown if the next cannot either.
     unmatched: Vec<(String, i64, Trade)>,
     reconciling: bool,
+    /// When the commission discounts were last read, and for how many symbols.
+    discounts_read: Option<(std::time::Instant, usize)>,
     in_flight: usize,
     policy: UnknownPolicy,
     /// Reports sent since the engine was last woken.
@@ -143,6 +150,8 @@ const CANCEL_ATTEMPTS: u32 = 3;
 const COMMIT_WAIT: Duration = Duration::from_secs(30);
 /// Pause before a restored order's lookup is tried again after a failure.
 const RESTORE_RETRY: Duration = Duration::from_secs(2);
+/// How often reconciliation reads the account's commission discounts (weight 20 a symbol).
+const DISCOUNTS_EVERY: Duration = Duration::from_secs(600);
 
 fn rate_refusal(why: String) -> Rejection {
     Rejection::new(RejectCode::Account(AccountLimit::OrderRate), why)
@@ -225,11 +234,57 @@ async fn my_trades(
     trades_of(&answer)
 }
 
-/// Reads open orders, balances and the trades after `last_trade` of `symbols`.
+/// The account's discount on a symbol's commissions from its `account/commission` answer,
+/// when the account pays them in another asset (BNB) on that symbol.
+fn discount_of(answer: &Value) -> Option<FeeDiscount> {
+    let d = &answer["discount"];
+    if !(d["enabledForAccount"].as_bool()? && d["enabledForSymbol"].as_bool()?) {
+        return None;
+    }
+    Some(FeeDiscount {
+        asset: d["discountAsset"].as_str()?.into(),
+        multiplier: d["discount"].as_str()?.parse().ok()?,
+    })
+}
+
+/// Which of `symbols` the account pays commissions on at a discount (weight 20 each, no more
+/// once one answer says the account pays none at a discount); `None` when the exchange would
+/// not say (logged: the last known stay).
+async fn discounts(
+    client: &TradingClient,
+    symbols: &[String],
+) -> Option<HashMap<String, FeeDiscount>> {
+    let mut out = HashMap::new();
+    for symbol in symbols {
+        let mut p = Map::new();
+        p.insert("symbol".into(), json!(symbol));
+        match client
+            .rest(reqwest::Method::GET, "/api/v3/account/commission", &p)
+            .await
+        {
+            Ok(answer) => {
+                if let Some(discount) = discount_of(&answer) {
+                    out.insert(symbol.clone(), discount);
+                } else if answer["discount"]["enabledForAccount"] == Value::Bool(false) {
+                    break;
+                }
+            }
+            Err(e) => {
+                tracing::warn!("the account's commission on {symbol} is unknown: {e}");
+                return None;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Reads open orders, balances, the trades after `last_trade` of `symbols` and, with
+/// `read_discounts`, the account's commission discounts on them.
 async fn snapshot(
     client: Arc<TradingClient>,
     symbols: Vec<String>,
     last_trade: HashMap<String, i64>,
+    read_discounts: bool,
 ) -> Result<Box<Snapshot>, TradingError> {
     let open = client
         .rest(reqwest::Method::GET, "/api/v3/openOrders", &Map::new())
@@ -262,8 +317,13 @@ async fn snapshot(
         (Some(maker), Some(taker)) => Some(crate::model::FeeRates { maker, taker }),
         _ => None,
     };
+    let discounts = match read_discounts {
+        true => discounts(&client, &symbols).await,
+        false => None,
+    };
     let mut trades = Vec::new();
     let mut last = last_trade.clone();
+    let symbol_count = symbols.len();
     for symbol in symbols {
         // Pages of 1000 after the last seen; the first reconciliation only learns where the
         // account's history ends.
@@ -291,6 +351,8 @@ async fn snapshot(
         trades,
         balances,
         fees,
+        discounts,
+        symbols: symbol_count,
         last_trade: last,
         time: crate::model::time::wall_clock_ms(),
     }))
@@ -327,6 +389,7 @@ impl Worker {
             ended_order: Default::default(),
             unmatched: Vec::new(),
             reconciling: false,
+            discounts_read: None,
             in_flight: 0,
             policy,
             news: false,
@@ -853,7 +916,13 @@ impl Worker {
         let client = self.client.clone();
         let symbols: Vec<String> = self.symbols.iter().cloned().collect();
         let last = self.last_trade.clone();
-        self.spawn(async move { Outcome::Reconciled(snapshot(client, symbols, last).await) });
+        // Every so often, and as soon as a symbol is traded that they were not read for.
+        let read_discounts = self
+            .discounts_read
+            .is_none_or(|(at, n)| at.elapsed() >= DISCOUNTS_EVERY || n < symbols.len());
+        self.spawn(async move {
+            Outcome::Reconciled(snapshot(client, symbols, last, read_discounts).await)
+        });
     }
 
     fn reconciled(&mut self, snapshot: Snapshot) {
@@ -960,6 +1029,17 @@ impl Worker {
         self.last_trade = snapshot.last_trade;
         if let Some(fees) = snapshot.fees {
             *self.shared.fees.lock().unwrap_or_else(|p| p.into_inner()) = Some(fees);
+        }
+        if let Some(discounts) = snapshot.discounts {
+            self.discounts_read = Some((std::time::Instant::now(), snapshot.symbols));
+            let mut paid: Vec<String> = discounts.keys().cloned().collect();
+            paid.sort();
+            self.shared.status(|s| s.fee_discounts = paid);
+            *self
+                .shared
+                .discounts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = discounts;
         }
         self.shared.status(|s| {
             s.reconciliations += 1;

@@ -236,7 +236,9 @@ impl Oms {
             triggered: false,
         });
         self.owners.insert(order_id, id);
-        self.journal_state(id, order_id, request.symbol, None, market);
+        let mut entries = Vec::new();
+        self.journal_state(&mut entries, id, order_id, request.symbol, None, market);
+        self.journal.record_all(entries);
         Ok(VenueOrder {
             id: order_id,
             owner: id,
@@ -278,7 +280,7 @@ impl Oms {
             reject: Some(reason),
             time: now,
         };
-        self.journal_update(&update, market);
+        self.journal.record(journal_update(&update, market));
         update
     }
 
@@ -399,13 +401,16 @@ impl Oms {
             reject,
             time: report.time,
         };
-        self.journal_update(&update, market);
+        // The update (a fill's row), the order's state, the balances and the position it changed
+        // are kept together or not at all: a restart never sees a fill without its effects.
+        let mut entries = vec![journal_update(&update, market)];
         // A commission in a third asset (BNB) changed its balance too.
         let commission_asset = update
             .fill
             .as_ref()
             .and_then(|f| market.instruments.asset_id(&f.commission_asset));
         self.journal_state(
+            &mut entries,
             id,
             update.order_id,
             update.request.symbol,
@@ -413,8 +418,9 @@ impl Oms {
             market,
         );
         if let Some(order) = &closed {
-            self.journal_order(id, order, market);
+            self.journal_order(&mut entries, id, order, market);
         }
+        self.journal.record_all(entries);
         Some(update)
     }
 
@@ -476,11 +482,12 @@ impl Oms {
         Ok(())
     }
 
-    /// Journals what order `order_id` of deployment `id` changed: its record (while open), the
-    /// balances of its symbol's assets and of `other` (the asset a commission was paid in), and
-    /// its position in the symbol.
+    /// Adds to `entries` what order `order_id` of deployment `id` changed: its record (while
+    /// open), the balances of its symbol's assets and of `other` (the asset a commission was
+    /// paid in), and its position in the symbol.
     fn journal_state(
         &self,
+        entries: &mut Vec<JournalEntry>,
         id: DeploymentId,
         order_id: u64,
         symbol: crate::model::SymbolId,
@@ -495,13 +502,13 @@ impl Oms {
             return;
         };
         if let Some(order) = account.order(order_id) {
-            self.journal_order(id, order, market);
+            self.journal_order(entries, id, order, market);
         }
         let names = &market.instruments;
         let other = other.filter(|&a| a != instrument.base && a != instrument.quote);
         for asset in [instrument.base, instrument.quote].into_iter().chain(other) {
             let b = account.balance(asset);
-            self.journal.record(JournalEntry::Balance {
+            entries.push(JournalEntry::Balance {
                 deployment: account.name.clone(),
                 asset: names.asset_name(asset).into(),
                 free: b.free,
@@ -509,7 +516,7 @@ impl Oms {
             });
         }
         if let Some(p) = account.position_in(symbol) {
-            self.journal.record(JournalEntry::Position {
+            entries.push(JournalEntry::Position {
                 deployment: account.name.clone(),
                 symbol: instrument.symbol.clone(),
                 quantity: p.quantity,
@@ -519,7 +526,14 @@ impl Oms {
         }
     }
 
-    fn journal_order(&self, id: DeploymentId, order: &Order, market: &MarketData) {
+    /// Adds order `order`'s record to `entries`.
+    fn journal_order(
+        &self,
+        entries: &mut Vec<JournalEntry>,
+        id: DeploymentId,
+        order: &Order,
+        market: &MarketData,
+    ) {
         let Some(account) = self.account(id).filter(|_| self.journal.keeps_state()) else {
             return;
         };
@@ -528,7 +542,7 @@ impl Oms {
             .name(order.request.symbol)
             .cloned()
             .unwrap_or_else(|| Arc::from("?"));
-        self.journal.record(JournalEntry::OrderState {
+        entries.push(JournalEntry::OrderState {
             deployment: account.name.clone(),
             symbol,
             order: OrderRecord {
@@ -569,17 +583,18 @@ impl Oms {
             account.restore(balances, positions, orders);
         }
     }
+}
 
-    fn journal_update(&self, update: &OrderUpdate, market: &MarketData) {
-        let symbol = market
-            .symbols()
-            .name(update.request.symbol)
-            .cloned()
-            .unwrap_or_else(|| Arc::from("?"));
-        self.journal.record(JournalEntry::Order {
-            update: update.clone(),
-            symbol,
-        });
+/// The journal's entry for an order's update.
+fn journal_update(update: &OrderUpdate, market: &MarketData) -> JournalEntry {
+    let symbol = market
+        .symbols()
+        .name(update.request.symbol)
+        .cloned()
+        .unwrap_or_else(|| Arc::from("?"));
+    JournalEntry::Order {
+        update: update.clone(),
+        symbol,
     }
 }
 

@@ -8,7 +8,7 @@
 pub mod books;
 pub mod split;
 
-use super::venue::{Counted, Venue, VenueOrder, VenueReport, Waker};
+use super::venue::{Counted, FeeDiscount, Venue, VenueOrder, VenueReport, Waker};
 use crate::feeds::MarketEvent;
 use crate::market::MarketData;
 use crate::model::{FeeRates, Fixed, RejectCode, Rejection, SymbolId, TimestampMs};
@@ -178,6 +178,16 @@ impl Venue for Router {
         self.legs
             .iter()
             .any(|(_, l)| l.venue.buyers_pay_fee_in_base())
+    }
+
+    /// The first leg's, where orders that name no venue (the kill switch's) go.
+    fn fee_discount(&self, symbol: SymbolId, market: &MarketData) -> Option<FeeDiscount> {
+        self.legs[0].1.venue.fee_discount(symbol, market)
+    }
+
+    /// The first leg's, where orders that name no venue (the kill switch's) go.
+    fn free(&self, asset: &str) -> Option<Fixed> {
+        self.legs[0].1.venue.free(asset)
     }
 
     fn fees(&self, symbol: SymbolId, market: &MarketData) -> FeeRates {
