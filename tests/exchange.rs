@@ -637,6 +637,44 @@ fn a_resting_order_fills_as_maker_when_trades_pass_its_queue() {
 }
 
 #[test]
+fn recorded_trades_give_the_last_price_a_stop_is_checked_against() {
+    let data = common::data_dir();
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_stratbox"))
+        .args([
+            "exchange-sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--symbol",
+            "XRPETH",
+        ])
+        .arg("--data")
+        .arg(data.join("XRP_ETH_1m.csv"))
+        .arg("--trades")
+        .arg(data.join("XRP_ETH_trades.csv"))
+        .args(["--api-key", KEY, "--api-secret", SECRET])
+        .args(["--balances", "ETH=10,XRP=1000"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr = common::announced(&mut sim, "exchange-sim listening on http://");
+    let (_sim, base) = (Process(sim), format!("http://{addr}"));
+    let t = Trader(&base);
+    // The last recorded trade was at 0.00152787: a sell stop above it has already triggered.
+    let stop = |price: &str| {
+        format!(
+            "symbol=XRPETH&side=SELL&type=STOP_LOSS&quantity=10&stopPrice={price}&newOrderRespType=RESULT"
+        )
+    };
+    assert_eq!(
+        t.refused("/api/v3/order", &stop("0.00160000")),
+        (400, -2010, "Order would trigger immediately.".into())
+    );
+    let (status, _, placed) = t.post("/api/v3/order", &stop("0.00140000"));
+    assert_eq!(status, 200, "{placed}");
+    assert_eq!(placed["status"], "NEW", "{placed}");
+}
+
+#[test]
 fn new_orders_past_binance_limits_get_429() {
     let (_sim, base) = start();
     let t = Trader(&base);

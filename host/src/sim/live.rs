@@ -167,6 +167,11 @@ impl Live {
                 side(&book.bids),
                 side(&book.asks),
             );
+            // Unpaced, the recorded trades are all history: the last is the last price that
+            // stops are checked against.
+            if let (false, Some(t)) = (paced, recorded.last()) {
+                feed.trade(super::now_ms(), t.id, t.price, t.quantity, t.buyer_is_maker);
+            }
         }
         let live = Arc::new(Live {
             book: Mutex::new(book),
@@ -414,8 +419,6 @@ impl Live {
             time: super::now_ms(),
             buyer_is_maker,
         };
-        // The generated trades print at the book's touch, so they match resting orders;
-        // recorded ones belong to another market's prices and only feed the streams.
         if let Some(feed) = &self.feed {
             feed.trade(t.time, t.id, t.price, t.quantity, t.buyer_is_maker);
         }
@@ -479,6 +482,13 @@ impl Live {
                 .get(start..)
                 .map_or(0, |rest| rest.iter().take_while(|t| t.time < close).count());
         for &t in &self.recorded[start..end] {
+            // As they are released, recorded trades are the market's trades for the accounts'
+            // orders too (the book follows the same candles' closes): they pass resting
+            // orders, trigger stops and set the last price.
+            if let Some(feed) = &self.feed {
+                let now = super::now_ms();
+                feed.trade(now, t.id, t.price, t.quantity, t.buyer_is_maker);
+            }
             self.publish_trade(&market.symbol, t);
         }
         self.replayed.store(end, Ordering::SeqCst);
