@@ -343,7 +343,7 @@ fn older_builds_trade_like_current_ones(version: &str) {
             current
                 .imports
                 .iter()
-                .all(|i| !i.contains("stratbox:strategy") || i.ends_with("@0.2.3")),
+                .all(|i| !i.contains("stratbox:strategy") || i.ends_with("@0.2.4")),
             "{name}: {:?}",
             current.imports
         );
@@ -385,6 +385,95 @@ fn components_built_against_0_2_1_keep_deploying_and_trade_like_their_current_bu
 #[test]
 fn components_built_against_0_2_2_keep_deploying_and_trade_like_their_current_builds() {
     older_builds_trade_like_current_ones("0.2.2");
+}
+
+/// Components built against 0.2.3 (before `orders.submit-at` and `execution.start-at`).
+#[test]
+fn components_built_against_0_2_3_keep_deploying_and_trade_like_their_current_builds() {
+    older_builds_trade_like_current_ones("0.2.3");
+}
+
+/// With two venues behind the router, a 0.2.4 guest lists them, sends an order to the one it
+/// names (which charges less: its fill's fee says where it went), keeps a replacement at the
+/// order's venue, and is refused, with the names it may use, for a venue the host does not
+/// have, for orders and parents alike; orders that name none go to the first.
+#[test]
+fn a_guest_sends_orders_to_the_venue_it_names() {
+    use stratbox::execution::route::{Leg, Router, books::LegBooks};
+    use stratbox::execution::venues::{BarFillConfig, BarVenue};
+    let leg = |name: &str, fee: &str| Leg {
+        name: name.into(),
+        venue: Box::new(BarVenue::new(BarFillConfig {
+            fees: stratbox::model::FeeRates {
+                maker: fee.parse().unwrap(),
+                taker: fee.parse().unwrap(),
+            },
+            ..BarFillConfig::default()
+        })),
+        books: std::sync::Arc::new(LegBooks::new(
+            "http://127.0.0.1:9",
+            "ws://127.0.0.1:9",
+            None,
+            None,
+        )),
+    };
+    let router = Router::new(vec![leg("dear", "0.001"), leg("cheap", "0.0002")]).unwrap();
+    let mut engine = stratbox::engine::Engine::new(
+        Runtime::new(SandboxLimits::default()).unwrap(),
+        std::sync::Arc::new(stratbox::journal::NullJournal),
+        Box::new(router),
+    );
+    engine.market().write().unwrap().add_symbol("BTCUSDT");
+    let actions = "venues; at cheap limit buy 1 50; replace 1 limit buy 1 60; market buy 1; \
+                   at cheap market buy 1; at nowhere market buy 1; \
+                   algoat nowhere twap buy 1 60000 1 aggressive";
+    engine
+        .deploy(
+            "probe",
+            guest("order-probe"),
+            serde_json::json!({"orders": actions, "at": 2}).to_string(),
+            Budget::unlimited(1e6),
+            StateStore::default(),
+        )
+        .unwrap();
+    for bar in bars(5) {
+        engine.handle(&stratbox::feeds::MarketEvent::Bar(bar));
+    }
+    let state = engine.state("probe").unwrap();
+    let text = |key: &str| String::from_utf8(state.get(key).unwrap_or_default().to_vec()).unwrap();
+    assert_eq!(text("submit0"), "ok dear,cheap");
+    for i in 1..=4 {
+        assert!(
+            text(&format!("submit{i}")).starts_with("ok "),
+            "{}",
+            text(&format!("submit{i}"))
+        );
+    }
+    assert_eq!(
+        text("submit5"),
+        r#"err InvalidOrder: venue "nowhere": use one of ["dear", "cheap"]"#
+    );
+    assert_eq!(
+        text("submit6"),
+        r#"err venue "nowhere": use one of ["dear", "cheap"]"#
+    );
+    // Fills: the plain market buy at the first venue's 0.1 %, the one at `cheap` at 0.02 %;
+    // the replaced limit buy (at 60, under the market) rests at `cheap`.
+    let fees: Vec<f64> = text("log")
+        .lines()
+        .filter_map(|l| l.split(" fee ").nth(1)?.split(' ').next()?.parse().ok())
+        .collect();
+    assert_eq!(fees.len(), 2, "{}", text("log"));
+    let ratio = fees[0] / fees[1];
+    assert!((ratio - 5.0).abs() < 0.1, "fees {fees:?}: {}", text("log"));
+    let orders = engine.orders().lock().unwrap();
+    let open: Vec<u32> = orders
+        .account(stratbox::model::DeploymentId(0))
+        .unwrap()
+        .open_orders()
+        .map(|o| o.request.venue)
+        .collect();
+    assert_eq!(open, [stratbox::execution::route::venue_tag("cheap")]);
 }
 
 /// A 0.2.2 guest starts a TWAP through `execution`, follows it to the end, and never hears of

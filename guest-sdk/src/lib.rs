@@ -2,7 +2,7 @@
 //!
 //! The SDK for writing trading strategies and signal optimizers that run inside the stratbox
 //! host as WebAssembly components (`wasm32-wasip2`), against the WIT contract
-//! `stratbox:strategy@0.2.3`.
+//! `stratbox:strategy@0.2.4`.
 //!
 //! A strategy is a type implementing [`Strategy`]; every callback has a no-op default, so a
 //! strategy overrides only what it needs. [`export_strategy!`] turns it into a component.
@@ -54,7 +54,9 @@
 //! [`signals`], [`state`], [`log`], [`risk`] (its trading state, drawdown and VaR as the
 //! host keeps them, and position sizes clipped to its budget; since 0.2.1), [`execution`]
 //! (parent orders the host works by TWAP, VWAP, POV, iceberg or peg; since 0.2.2) and
-//! [`conditions`] (market regimes and the signals' measured quality; since 0.2.3).
+//! [`conditions`] (market regimes and the signals' measured quality; since 0.2.3). With several
+//! venues ([`orders::venues`], since 0.2.4), [`Order::submit_at`] and
+//! [`execution::start_at`] send an order or a parent's children to the one named.
 
 pub mod config;
 mod feature;
@@ -69,7 +71,7 @@ pub use order::Order;
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/0.2.3",
+        path: "../wit/0.2.4",
         world: "strategy",
         pub_export_macro: true,
         export_macro_name: "__export_strategy_world",
@@ -81,18 +83,18 @@ pub mod bindings {
 #[doc(hidden)]
 pub mod optimizer_bindings {
     wit_bindgen::generate!({
-        path: "../wit/0.2.3",
+        path: "../wit/0.2.4",
         world: "signal-optimizer",
         pub_export_macro: true,
         export_macro_name: "__export_optimizer_world",
         default_bindings_module: "stratbox_guest::optimizer_bindings",
         with: {
-            "stratbox:strategy/types@0.2.3": crate::bindings::stratbox::strategy::types,
-            "stratbox:strategy/market@0.2.3": crate::bindings::stratbox::strategy::market,
-            "stratbox:strategy/clock@0.2.3": crate::bindings::stratbox::strategy::clock,
-            "stratbox:strategy/state@0.2.3": crate::bindings::stratbox::strategy::state,
-            "stratbox:strategy/log@0.2.3": crate::bindings::stratbox::strategy::log,
-            "stratbox:strategy/conditions@0.2.3": crate::bindings::stratbox::strategy::conditions,
+            "stratbox:strategy/types@0.2.4": crate::bindings::stratbox::strategy::types,
+            "stratbox:strategy/market@0.2.4": crate::bindings::stratbox::strategy::market,
+            "stratbox:strategy/clock@0.2.4": crate::bindings::stratbox::strategy::clock,
+            "stratbox:strategy/state@0.2.4": crate::bindings::stratbox::strategy::state,
+            "stratbox:strategy/log@0.2.4": crate::bindings::stratbox::strategy::log,
+            "stratbox:strategy/conditions@0.2.4": crate::bindings::stratbox::strategy::conditions,
         },
     });
 }

@@ -212,6 +212,12 @@ impl Order {
         orders::submit(self.0)
     }
 
+    /// Submits the order to the venue named (one of [`orders::venues`]) rather than the
+    /// first (since contract 0.2.4).
+    pub fn submit_at(self, venue: &str) -> Result<u64, OrderRejected> {
+        orders::submit_at(venue, self.0)
+    }
+
     /// Cancels open order `order_id` and places this order in its stead (Binance's
     /// cancel-replace, stop-on-failure: nothing is placed if `order_id` is no longer open).
     /// Returns this order's id; its fate comes to `on-order-update`.

@@ -270,6 +270,25 @@ impl OrderPath {
         self.oms.account(id)
     }
 
+    /// The names of the venues behind the order path's venue, the default first (empty with a
+    /// single venue).
+    pub fn venue_names(&self) -> Vec<Arc<str>> {
+        self.venue.names()
+    }
+
+    /// The venue tag of the venue named `name`, or why there is none (a single venue, or no
+    /// venue of that name).
+    pub fn venue_named(&self, name: &str) -> Result<u32, String> {
+        let names = self.venue_names();
+        match names.iter().find(|n| ***n == *name) {
+            Some(n) => Ok(route::venue_tag(n)),
+            None if names.is_empty() => Err(format!(
+                "venue {name:?}: this host trades on a single venue"
+            )),
+            None => Err(format!("venue {name:?}: use one of {names:?}")),
+        }
+    }
+
     /// The venues behind the order path's venue, as a split across them sees them for
     /// `symbol` (empty with a single venue).
     pub fn venue_legs(&self, symbol: SymbolId, market: &MarketData) -> Vec<route::LegView> {

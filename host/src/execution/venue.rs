@@ -196,6 +196,11 @@ pub trait Venue: Send {
         0
     }
 
+    /// The names of the venues behind this one, the default first; empty for a single venue.
+    fn names(&self) -> Vec<Arc<str>> {
+        Vec::new()
+    }
+
     /// The venues behind this one, as a split across them sees them for `symbol`; empty for a
     /// single venue.
     fn legs(&self, symbol: SymbolId, market: &MarketData) -> Vec<crate::execution::route::LegView> {

@@ -232,6 +232,10 @@ impl Venue for Router {
         self.legs.iter().any(|(_, l)| l.venue.is_remote())
     }
 
+    fn names(&self) -> Vec<Arc<str>> {
+        self.legs.iter().map(|(_, l)| l.name.clone()).collect()
+    }
+
     fn default_tag(&self) -> u32 {
         self.legs[0].0
     }

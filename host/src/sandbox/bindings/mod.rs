@@ -30,14 +30,15 @@ pub mod v0_1 {
     }
 }
 
-/// `stratbox:strategy@0.2.3`, the current contract (0.2.1 added the `risk` interface, 0.2.2
-/// `execution`, 0.2.3 `conditions`). A component built against an earlier 0.2.x imports a
-/// subset of it, which wasmtime's semver-aware linker resolves to these 0.2.3 definitions.
+/// `stratbox:strategy@0.2.4`, the current contract (0.2.1 added the `risk` interface, 0.2.2
+/// `execution`, 0.2.3 `conditions`, 0.2.4 `orders.venues`, `orders.submit-at` and
+/// `execution.start-at`). A component built against an earlier 0.2.x imports a subset of it,
+/// which wasmtime's semver-aware linker resolves to these 0.2.4 definitions.
 pub mod v0_2 {
     /// The `strategy` world and every interface of the package.
     pub mod strategy {
         wasmtime::component::bindgen!({
-            path: "../wit/0.2.3",
+            path: "../wit/0.2.4",
             world: "strategy",
             imports: { default: trappable },
         });
@@ -46,7 +47,7 @@ pub mod v0_2 {
     /// The `signal-optimizer` world.
     pub mod optimizer {
         wasmtime::component::bindgen!({
-            path: "../wit/0.2.3",
+            path: "../wit/0.2.4",
             world: "signal-optimizer",
             imports: { default: trappable },
             with: {

@@ -1,5 +1,6 @@
 //! `execution` (0.2.2): parent orders a strategy starts, worked by the host's execution
-//! algorithms through child orders of its own account ([`crate::execution::algo`]).
+//! algorithms through child orders of its own account ([`crate::execution::algo`]), on every
+//! venue or (`start-at`, 0.2.4) the one named.
 
 use super::{GuestCtx, HostResult};
 use crate::execution::algo::order::AlgoOrder;
@@ -50,7 +51,7 @@ fn order_of(order: &wit::ParentOrder, symbol: String) -> (AlgoOrder, Option<Vec<
             visible,
             native,
             offset_ticks: offset,
-            // The contract names no venue: a guest's parents use every venue.
+            // Every venue, unless `start-at` names one.
             venue: None,
         },
         weights,
@@ -67,8 +68,13 @@ fn state(s: AlgoState) -> wit::AlgoState {
     }
 }
 
-impl wit::Host for GuestCtx {
-    fn start(&mut self, order: wit::ParentOrder) -> HostResult<Result<u64, String>> {
+impl GuestCtx {
+    /// Starts the guest's parent `order`, its children all at `venue` when it names one.
+    fn start_parent(
+        &mut self,
+        order: wit::ParentOrder,
+        venue: Option<String>,
+    ) -> HostResult<Result<u64, String>> {
         if self.in_init {
             return Ok(Err(
                 "parent orders are refused in init: start one from a callback".into(),
@@ -78,13 +84,29 @@ impl wit::Host for GuestCtx {
         let Some(name) = market.symbols().name(order.symbol) else {
             return Ok(Err(format!("unknown symbol id {}", order.symbol)));
         };
-        let (parent, weights) = order_of(&order, name.to_string());
-        let spec = match parent.resolve(&market, self.now, weights, &[]) {
+        let (mut parent, weights) = order_of(&order, name.to_string());
+        parent.venue = venue;
+        let venues = self.env.orders().venue_names();
+        let spec = match parent.resolve(&market, self.now, weights, &venues) {
             Ok(spec) => spec,
             Err(why) => return Ok(Err(why)),
         };
         drop(market);
         Ok(Ok(self.env.algos().start(self.id, spec)))
+    }
+}
+
+impl wit::Host for GuestCtx {
+    fn start(&mut self, order: wit::ParentOrder) -> HostResult<Result<u64, String>> {
+        self.start_parent(order, None)
+    }
+
+    fn start_at(
+        &mut self,
+        venue: String,
+        order: wit::ParentOrder,
+    ) -> HostResult<Result<u64, String>> {
+        self.start_parent(order, Some(venue))
     }
 
     fn cancel(&mut self, id: u64) -> HostResult<bool> {

@@ -60,7 +60,7 @@ impl GuestCtx {
         }))
     }
 
-    /// Cancels `old` and places what `request` makes in its stead.
+    /// Cancels `old` and places what `request` makes in its stead, at the venue `old` went to.
     pub(crate) fn replace_order(
         &mut self,
         old: u64,
@@ -70,11 +70,19 @@ impl GuestCtx {
         if let Err(r) = self.admit_order()? {
             return Ok(Err(r));
         }
+        let venue = self
+            .with_account(|a, _| a.order(old).map(|o| o.request.venue))
+            .flatten()
+            .unwrap_or(0);
         let market = self.env.market();
         Ok(request(&market).and_then(|request| {
-            self.env
-                .orders()
-                .replace(self.id, old, request, mode, self.now)
+            self.env.orders().replace(
+                self.id,
+                old,
+                OrderRequest { venue, ..request },
+                mode,
+                self.now,
+            )
         }))
     }
 
@@ -164,6 +172,28 @@ impl orders::Host for GuestCtx {
     ) -> HostResult<Result<u64, types::OrderRejected>> {
         Ok(self
             .submit_order(|m| convert::order_request(&order, m))?
+            .map_err(|r| convert::rejection(&r)))
+    }
+
+    fn venues(&mut self) -> HostResult<Vec<String>> {
+        let names = self.env.orders().venue_names();
+        Ok(names.iter().map(|n| n.to_string()).collect())
+    }
+
+    fn submit_at(
+        &mut self,
+        venue: String,
+        order: types::OrderRequest,
+    ) -> HostResult<Result<u64, types::OrderRejected>> {
+        let tag = self.env.orders().venue_named(&venue);
+        Ok(self
+            .submit_order(|m| {
+                let tag = tag.map_err(|why| Rejection::new(RejectCode::InvalidOrder, why))?;
+                Ok(OrderRequest {
+                    venue: tag,
+                    ..convert::order_request(&order, m)?
+                })
+            })?
             .map_err(|r| convert::rejection(&r)))
     }
 

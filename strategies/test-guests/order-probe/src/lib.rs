@@ -15,7 +15,9 @@
 //!   [bps=N]` (the slippage cap):
 //!   starts a parent order (contract 0.2.2); after every event its status is in `algo<i>` as
 //!   `<state> <filled> <children> <shortfall bps>`;
-//! - `stopalgo <i>`: stops the parent the i-th action started.
+//! - `stopalgo <i>`: stops the parent the i-th action started;
+//! - `at <venue> <order...>` / `algoat <venue> <algo...>`: an order, or a parent whose children
+//!   all go, to the venue named (contract 0.2.4); `venues`: `ok` and the host's venues' names.
 //!
 //! State: `submit<i>` holds `ok <order id>` or `err <code>: <message>` for each action; `log`
 //! holds one line per update: `<order id> <execution> <status> [<code>] [<liquidity> <qty>@<price>
@@ -179,8 +181,24 @@ impl Probe {
                     },
                     None => (None, "err no such order".into()),
                 },
-                ["algo", rest @ ..] => match parse_algo(symbol, rest) {
-                    Ok(order) => match execution::start(&order) {
+                ["venues"] => (None, format!("ok {}", orders::venues().join(","))),
+                ["at", venue, order @ ..] => match parse_order(symbol, order) {
+                    Ok(order) => outcome(order.submit_at(venue)),
+                    Err(e) => (None, format!("err {e}")),
+                },
+                [verb @ ("algo" | "algoat"), rest @ ..] => match parse_algo(
+                    symbol,
+                    if *verb == "algo" {
+                        rest
+                    } else {
+                        &rest[1.min(rest.len())..]
+                    },
+                ) {
+                    Ok(order) => match if *verb == "algo" {
+                        execution::start(&order)
+                    } else {
+                        execution::start_at(rest[0], &order)
+                    } {
                         Ok(id) => {
                             self.algos.push((i, id));
                             (Some(id), format!("ok {id}"))
