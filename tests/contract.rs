@@ -320,7 +320,7 @@ fn a_0_1_optimizer_filters_the_signals_of_0_2_strategies() {
 
 /// Components built by an older 0.2.x SDK (`old`, whose imports end with `@{version}`) link
 /// to the current host through wasmtime's semver-aware linker and trade exactly like their
-/// current builds (whose imports are all 0.2.3).
+/// current builds (whose imports are all 0.2.4).
 fn older_builds_trade_like_current_ones(version: &str) {
     let old = |name: &str| older_guest(version, name);
     let runtime = Runtime::new(SandboxLimits::default()).unwrap();

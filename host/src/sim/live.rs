@@ -168,8 +168,8 @@ impl Live {
                 side(&book.asks),
             );
             // Unpaced, the recorded trades are all history: the last is the last price that
-            // stops are checked against.
-            if let (false, Some(t)) = (paced, recorded.last()) {
+            // stops are checked against (when they are of the candles' market).
+            if let (false, true, Some(t)) = (paced, market.is_recorded(), recorded.last()) {
                 feed.trade(super::now_ms(), t.id, t.price, t.quantity, t.buyer_is_maker);
             }
         }
@@ -484,8 +484,9 @@ impl Live {
         for &t in &self.recorded[start..end] {
             // As they are released, recorded trades are the market's trades for the accounts'
             // orders too (the book follows the same candles' closes): they pass resting
-            // orders, trigger stops and set the last price.
-            if let Some(feed) = &self.feed {
+            // orders, trigger stops and set the last price. Beside a generated market they
+            // are another market's prices and only feed the streams.
+            if let Some(feed) = self.feed.as_ref().filter(|_| market.is_recorded()) {
                 let now = super::now_ms();
                 feed.trade(now, t.id, t.price, t.quantity, t.buyer_is_maker);
             }

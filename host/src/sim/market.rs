@@ -14,6 +14,8 @@ pub struct SimMarket {
     pub interval: String,
     interval_ms: i64,
     candles: Vec<Candle>,
+    /// Whether the candles were recorded (else generated).
+    recorded: bool,
 }
 
 fn decimal(x: f64, places: usize) -> Decimal {
@@ -41,7 +43,13 @@ impl SimMarket {
             interval: interval.to_string(),
             interval_ms,
             candles,
+            recorded: true,
         }
+    }
+
+    /// Whether it serves recorded candles (not a generated market).
+    pub fn is_recorded(&self) -> bool {
+        self.recorded
     }
 
     /// A generated market for each of `symbols`, `count` candles each from 2024-01-01, the
@@ -120,6 +128,7 @@ impl SimMarket {
             interval: interval.to_string(),
             interval_ms,
             candles,
+            recorded: false,
         }
     }
 

@@ -1,4 +1,4 @@
-//! Conversions of contract 0.2 (`stratbox:strategy@0.2.x`; 0.2.1 is current), the current one.
+//! Conversions of contract 0.2 (`stratbox:strategy@0.2.x`; 0.2.4 is current), the current one.
 
 use super::positive;
 use crate::execution::ReplaceMode;
