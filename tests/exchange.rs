@@ -1285,6 +1285,36 @@ fn trading_client(base: &str) -> stratbox::execution::binance::TradingClient {
     )
 }
 
+/// A request that waits out a 429's Retry-After (longer than the exchange's 5 s recvWindow) is
+/// stamped when it goes, not when it was asked for, so the exchange takes it.
+#[test]
+fn a_request_held_back_by_a_429_is_stamped_when_it_goes() {
+    use stratbox::execution::binance::TradingError;
+    let (_sim, base) = start_faulty("429=2,retry_after=7");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let client = trading_client(&base);
+        let none = serde_json::Map::new();
+        let account = || client.rest(reqwest::Method::GET, "/api/v3/account", &none);
+        account().await.unwrap();
+        let refused = account().await.unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                TradingError::Refused { status: 429, .. } | TradingError::Throttled(_)
+            ),
+            "{refused:?}"
+        );
+        let started = std::time::Instant::now();
+        let answer = account().await.unwrap();
+        assert!(answer["balances"].is_array(), "{answer}");
+        assert!(
+            started.elapsed() >= std::time::Duration::from_secs(6),
+            "it waited out the Retry-After: {:?}",
+            started.elapsed()
+        );
+    });
+}
+
 #[test]
 fn the_trading_client_holds_back_orders_past_binance_limits_before_the_exchange_must() {
     use stratbox::execution::binance::TradingError;

@@ -298,6 +298,10 @@ impl TradingClient {
         params: Map<String, Value>,
         signed: bool,
     ) -> Result<Value, TradingError> {
+        // Stamped and signed once it may go: a timestamp taken before a wait for the limits or
+        // the connection could be outside the exchange's recvWindow when it arrives.
+        self.room_for(weight_of(method)).await;
+        let connection = self.connection().await?;
         let params = if signed {
             self.ws_signed(params)
         } else {
@@ -309,8 +313,6 @@ impl TradingClient {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
         let request = serde_json::json!({"id": id, "method": method, "params": params});
-        self.room_for(weight_of(method)).await;
-        let connection = self.connection().await?;
         let (reply, answer) = oneshot::channel();
         connection
             .send((id, request.to_string(), reply))
@@ -355,6 +357,18 @@ impl TradingClient {
         path: &str,
         params: &Map<String, Value>,
     ) -> Result<Value, TradingError> {
+        let weight = match path {
+            "/api/v3/account"
+            | "/api/v3/account/commission"
+            | "/api/v3/allOrders"
+            | "/api/v3/myTrades" => 20,
+            "/api/v3/openOrders" if !params.contains_key("symbol") => 80,
+            "/api/v3/openOrders" => 6,
+            "/api/v3/order" if method == reqwest::Method::GET => 4,
+            _ => 1,
+        };
+        // Stamped and signed once it may go (see `request`).
+        self.room_for(weight).await;
         let mut query: String = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(params.iter().map(|(k, v)| (k.as_str(), text(v))))
             .append_pair("timestamp", &self.clock.now().to_string())
@@ -366,17 +380,6 @@ impl TradingClient {
         let unknown = || TradingError::Unknown {
             what: format!("{method} {path}"),
         };
-        let weight = match path {
-            "/api/v3/account"
-            | "/api/v3/account/commission"
-            | "/api/v3/allOrders"
-            | "/api/v3/myTrades" => 20,
-            "/api/v3/openOrders" if !params.contains_key("symbol") => 80,
-            "/api/v3/openOrders" => 6,
-            "/api/v3/order" if method == reqwest::Method::GET => 4,
-            _ => 1,
-        };
-        self.room_for(weight).await;
         let response = tokio::time::timeout(
             self.timeout,
             self.http

@@ -450,6 +450,12 @@ impl Worker {
                     let client = self.client.clone();
                     self.spawn(async move { Outcome::ClockSynced(client.sync_clock().await) });
                     self.reconcile();
+                    // Each order whose placement's outcome is unknown is asked about on its
+                    // own too, so that it is settled even while reconciliations fail.
+                    let doubtful: Vec<u64> = self.in_doubt.iter().copied().collect();
+                    for order_id in doubtful {
+                        self.query(order_id);
+                    }
                 }
             }
             self.follow_up();
@@ -481,6 +487,15 @@ impl Worker {
     fn error(&self, message: String) {
         tracing::warn!("binance venue: {message}");
         self.shared.status(|s| s.last_error = Some(message));
+    }
+
+    /// Measures the exchange's clock again when it refused a request's timestamp (-1021: out
+    /// of its recvWindow), rather than waiting for the timer while every signed request fails.
+    fn resync_on_clock_refusal(&mut self, e: &TradingError) {
+        if matches!(e, TradingError::Refused { code: -1021, .. }) {
+            let client = self.client.clone();
+            self.spawn(async move { Outcome::ClockSynced(client.sync_clock().await) });
+        }
     }
 
     fn spawn<F>(&mut self, work: F)
@@ -674,11 +689,13 @@ impl Worker {
                         self.in_doubt.remove(&order_id);
                         self.answer(order_id, &answer, false);
                     }
-                    Err(TradingError::Refused { code, msg, .. }) => {
-                        let reports =
-                            self.tracker
-                                .refuse(order_id, orders::rejection(code, &msg), now);
-                        self.emit(reports);
+                    Err(e @ TradingError::Refused { .. }) => {
+                        self.resync_on_clock_refusal(&e);
+                        if let TradingError::Refused { code, msg, .. } = e {
+                            let rejection = orders::rejection(code, &msg);
+                            let reports = self.tracker.refuse(order_id, rejection, now);
+                            self.emit(reports);
+                        }
                     }
                     Err(TradingError::Throttled(why)) => {
                         let reports = self.tracker.refuse(order_id, rate_refusal(why), now);
@@ -776,21 +793,30 @@ impl Worker {
                             self.emit(reports);
                         }
                     }
-                    Err(e) => self.error(format!("query of order {order_id}: {e}")),
+                    Err(e) => {
+                        self.resync_on_clock_refusal(&e);
+                        self.error(format!("query of order {order_id}: {e}"));
+                    }
                 }
             }
             Outcome::Trades(order_id, result) => {
                 self.fetching.remove(&order_id);
                 match result {
                     Ok(trades) => self.trades(order_id, trades),
-                    Err(e) => self.error(format!("trades of order {order_id}: {e}")),
+                    Err(e) => {
+                        self.resync_on_clock_refusal(&e);
+                        self.error(format!("trades of order {order_id}: {e}"));
+                    }
                 }
             }
             Outcome::Reconciled(result) => {
                 self.reconciling = false;
                 match result {
                     Ok(snapshot) => self.reconciled(*snapshot),
-                    Err(e) => self.error(format!("reconciliation failed: {e}")),
+                    Err(e) => {
+                        self.resync_on_clock_refusal(&e);
+                        self.error(format!("reconciliation failed: {e}"));
+                    }
                 }
             }
             Outcome::ClockSynced(result) => {
