@@ -4,9 +4,9 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
-/// A round trip longer than this gives an offset too uncertain to replace a measured one: its
-/// midpoint may be off by half of it, and the exchange refuses timestamps more than a second
-/// ahead of its clock.
+/// A round trip longer than this gives a midpoint too uncertain to replace a measured offset
+/// (it may be off by half of it, and the exchange refuses timestamps more than a second ahead
+/// of its clock): such a sample only bounds the offset.
 const MAX_ROUND_TRIP_MS: i64 = 1_000;
 
 /// The offset of the exchange's clock from ours, in milliseconds.
@@ -18,16 +18,19 @@ pub struct ServerClock {
 
 impl ServerClock {
     /// Records a `server_time` answered to a request sent at `sent` and answered at `received`
-    /// (local milliseconds); the offset assumes the answer was made halfway. A sample whose
-    /// round trip took over [`MAX_ROUND_TRIP_MS`] (a loaded machine or network) is kept only
-    /// when there is no measurement yet.
+    /// (local milliseconds); the offset assumes the answer was made halfway. After a round
+    /// trip over [`MAX_ROUND_TRIP_MS`] (a loaded machine or network) a measured offset is only
+    /// brought within what the sample allows (the exchange's clock was read between `sent` and
+    /// `received`), so one slow sample neither spoils a good offset nor keeps a bad one.
     pub fn observe(&self, sent: i64, server_time: i64, received: i64) {
-        if received - sent > MAX_ROUND_TRIP_MS && self.measured.load(Ordering::Relaxed) {
-            return;
-        }
-        let midpoint = sent + (received - sent) / 2;
-        self.offset_ms
-            .store(server_time - midpoint, Ordering::Relaxed);
+        let offset = if received - sent > MAX_ROUND_TRIP_MS && self.measured.load(Ordering::Relaxed)
+        {
+            let (low, high) = (server_time - received, server_time - sent);
+            self.offset_ms().clamp(low, high.max(low))
+        } else {
+            server_time - (sent + (received - sent) / 2)
+        };
+        self.offset_ms.store(offset, Ordering::Relaxed);
         self.measured.store(true, Ordering::Relaxed);
     }
 
@@ -56,14 +59,23 @@ mod tests {
     }
 
     #[test]
-    fn a_slow_round_trip_does_not_replace_a_measured_offset() {
+    fn a_slow_round_trip_only_bounds_a_measured_offset() {
         let c = ServerClock::default();
         // The first measurement is kept however slow: there is nothing better.
         c.observe(0, 10_000, 3_000);
         assert_eq!(c.offset_ms(), 8_500);
         c.observe(10_000, 30_100, 10_200);
         assert_eq!(c.offset_ms(), 20_000);
-        c.observe(20_000, 60_000, 21_500);
-        assert_eq!(c.offset_ms(), 20_000, "a 1.5 s round trip is ignored");
+        c.observe(20_000, 40_500, 21_500);
+        assert_eq!(
+            c.offset_ms(),
+            20_000,
+            "within what a 1.5 s round trip allows: kept"
+        );
+        // One that rules the held offset out moves it only as far as it must.
+        c.observe(30_000, 55_000, 31_500);
+        assert_eq!(c.offset_ms(), 23_500);
+        c.observe(40_000, 60_000, 42_000);
+        assert_eq!(c.offset_ms(), 20_000);
     }
 }

@@ -134,6 +134,10 @@ pub struct Worker {
     /// may still be on its way): unknown if the next cannot either.
     unmatched: Vec<(String, i64, Trade)>,
     reconciling: bool,
+    /// Whether a measurement of the exchange's clock is in flight.
+    clock_syncing: bool,
+    /// Whether the last reconciliation failed.
+    reconcile_failed: bool,
     /// When the commission discounts were last read, and for how many symbols.
     discounts_read: Option<(std::time::Instant, usize)>,
     in_flight: usize,
@@ -390,6 +394,8 @@ impl Worker {
             unmatched: Vec::new(),
             reconciling: false,
             discounts_read: None,
+            clock_syncing: false,
+            reconcile_failed: false,
             in_flight: 0,
             policy,
             news: false,
@@ -447,14 +453,16 @@ impl Worker {
                     subscribing = Some(tokio::spawn(async move { client.user_data().await }));
                 }
                 _ = timer.tick() => {
-                    let client = self.client.clone();
-                    self.spawn(async move { Outcome::ClockSynced(client.sync_clock().await) });
+                    self.sync_clock();
                     self.reconcile();
-                    // Each order whose placement's outcome is unknown is asked about on its
-                    // own too, so that it is settled even while reconciliations fail.
-                    let doubtful: Vec<u64> = self.in_doubt.iter().copied().collect();
-                    for order_id in doubtful {
-                        self.query(order_id);
+                    // While reconciliations fail, each order whose placement's outcome is
+                    // unknown is asked about on its own (a reconciliation that gets through
+                    // asks about it itself).
+                    if self.reconcile_failed {
+                        let doubtful: Vec<u64> = self.in_doubt.iter().copied().collect();
+                        for order_id in doubtful {
+                            self.query(order_id);
+                        }
                     }
                 }
             }
@@ -489,12 +497,20 @@ impl Worker {
         self.shared.status(|s| s.last_error = Some(message));
     }
 
+    /// Measures the exchange's clock, unless a measurement is already in flight.
+    fn sync_clock(&mut self) {
+        if std::mem::replace(&mut self.clock_syncing, true) {
+            return;
+        }
+        let client = self.client.clone();
+        self.spawn(async move { Outcome::ClockSynced(client.sync_clock().await) });
+    }
+
     /// Measures the exchange's clock again when it refused a request's timestamp (-1021: out
     /// of its recvWindow), rather than waiting for the timer while every signed request fails.
     fn resync_on_clock_refusal(&mut self, e: &TradingError) {
         if matches!(e, TradingError::Refused { code: -1021, .. }) {
-            let client = self.client.clone();
-            self.spawn(async move { Outcome::ClockSynced(client.sync_clock().await) });
+            self.sync_clock();
         }
     }
 
@@ -723,9 +739,12 @@ impl Worker {
                 let reports = self.tracker.refuse(order_id, reason, now);
                 self.emit(reports);
             }
-            Outcome::Restored(order_id, Err(e)) if !matches!(e, TradingError::Refused { .. }) => {
+            Outcome::Restored(order_id, Err(e)) if !matches!(e, TradingError::Refused { code, .. } if code != -1021) =>
+            {
                 // Until the lookup has decided which trades were counted before the restart,
-                // nothing the exchange says of the order is taken: ask again.
+                // nothing the exchange says of the order is taken: ask again (a refused
+                // timestamp, once the clock is measured again).
+                self.resync_on_clock_refusal(&e);
                 self.error(format!("restored order {order_id} not looked up yet: {e}"));
                 self.look_up(order_id, RESTORE_RETRY);
             }
@@ -757,6 +776,13 @@ impl Worker {
                 Ok(answer) => {
                     self.cancelling.remove(&order_id);
                     self.answer(order_id, &answer, false)
+                }
+                Err(e @ TradingError::Refused { code: -1021, .. }) => {
+                    // The timestamp, not the cancel, was refused: the query decides whether to
+                    // send it again.
+                    self.resync_on_clock_refusal(&e);
+                    self.error(format!("cancel of order {order_id}: {e}"));
+                    self.query(order_id);
                 }
                 Err(TradingError::Refused { code, msg, .. }) => {
                     self.cancelling.remove(&order_id);
@@ -811,6 +837,7 @@ impl Worker {
             }
             Outcome::Reconciled(result) => {
                 self.reconciling = false;
+                self.reconcile_failed = result.is_err();
                 match result {
                     Ok(snapshot) => self.reconciled(*snapshot),
                     Err(e) => {
@@ -820,6 +847,7 @@ impl Worker {
                 }
             }
             Outcome::ClockSynced(result) => {
+                self.clock_syncing = false;
                 if let Err(e) = result {
                     self.error(format!("clock not synchronised: {e}"));
                 }
