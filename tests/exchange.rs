@@ -639,25 +639,25 @@ fn a_resting_order_fills_as_maker_when_trades_pass_its_queue() {
 #[test]
 fn recorded_trades_give_the_last_price_a_stop_is_checked_against() {
     let data = common::data_dir();
-    let mut sim = Command::new(env!("CARGO_BIN_EXE_stratbox"))
-        .args([
-            "exchange-sim",
-            "--listen",
-            "127.0.0.1:0",
-            "--symbol",
-            "XRPETH",
-        ])
-        .arg("--data")
-        .arg(data.join("XRP_ETH_1m.csv"))
-        .arg("--trades")
-        .arg(data.join("XRP_ETH_trades.csv"))
-        .args(["--api-key", KEY, "--api-secret", SECRET])
-        .args(["--balances", "ETH=10,XRP=1000"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let addr = common::announced(&mut sim, "exchange-sim listening on http://");
-    let (_sim, base) = (Process(sim), format!("http://{addr}"));
+    let (candles, trades) = (data.join("XRP_ETH_1m.csv"), data.join("XRP_ETH_trades.csv"));
+    let (_sim, addr) = common::service::start_exchange_sim_with(
+        "XRPETH",
+        &[
+            "--data",
+            candles.to_str().unwrap(),
+            "--trades",
+            trades.to_str().unwrap(),
+            "--bars-per-second",
+            "0",
+            "--api-key",
+            KEY,
+            "--api-secret",
+            SECRET,
+            "--balances",
+            "ETH=10,XRP=1000",
+        ],
+    );
+    let base = format!("http://{addr}");
     let t = Trader(&base);
     // The last recorded trade was at 0.00152787: a sell stop above it has already triggered.
     let stop = |price: &str| {
