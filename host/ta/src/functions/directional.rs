@@ -859,13 +859,88 @@ impl Indicator for Vortex {
         for k in 0..3 {
             self.sums[k] -= self.terms[k].back(self.period - 1);
         }
-        if current[0] > 0.0 {
-            out[0] = current[1] / current[0];
-            out[1] = current[2] / current[0];
-        } else {
-            out[0] = 0.0;
-            out[1] = 0.0;
+        (out[0], out[1]) = vortex(current[0], current[1], current[2]);
+    }
+
+    /// `next` for the first `period` bars (while a window may reach back before the series),
+    /// then the same sums, in registers, with the terms leaving the window computed afresh
+    /// from the columns rather than kept in the rings, which are refilled from the last bars.
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        let n = series.len();
+        for column in out.iter_mut() {
+            prepare(column, n);
         }
+        let [plus, minus] = out else {
+            unreachable!("VORTEX has two outputs")
+        };
+        let head = self.period.min(n);
+        let mut values = [f64::NAN; 2];
+        for i in 0..head {
+            self.next(&series.bar(i), &mut values);
+            plus.push(values[0]);
+            minus.push(values[1]);
+        }
+        if head == n {
+            return;
+        }
+        let (high, low, close) = (&series.high[..n], &series.low[..n], &series.close[..n]);
+        let period = self.period;
+        let [mut range, mut up, mut down] = self.sums;
+        let (mut null_run, mut today) = (self.null_run, self.today);
+        for i in head..n {
+            let (r, u, d) = vortex_terms(high, low, close, i);
+            range += r;
+            up += u;
+            down += d;
+            null_run = if r == 0.0 { null_run + 1 } else { 0 };
+            today += 1;
+            if today <= period {
+                // Only a state that started within this batch is not ready yet here.
+                plus.push(f64::NAN);
+                minus.push(f64::NAN);
+                continue;
+            }
+            if null_run >= period {
+                null_run = period;
+                range = 0.0;
+            }
+            let (p, m) = vortex(range, up, down);
+            let (r, u, d) = vortex_terms(high, low, close, i + 1 - period);
+            range -= r;
+            up -= u;
+            down -= d;
+            plus.push(p);
+            minus.push(m);
+        }
+        self.sums = [range, up, down];
+        (self.null_run, self.today) = (null_run, today);
+        self.prev = Some((high[n - 1], low[n - 1], close[n - 1]));
+        for i in n - period..n {
+            let (r, u, d) = vortex_terms(high, low, close, i);
+            self.terms[0].push(r);
+            self.terms[1].push(u);
+            self.terms[2].push(d);
+        }
+    }
+}
+
+/// Bar `i`'s true range, +VM and -VM (`i` at least 1).
+#[inline(always)]
+fn vortex_terms(high: &[f64], low: &[f64], close: &[f64], i: usize) -> (f64, f64, f64) {
+    (
+        true_range(high[i], low[i], close[i - 1]),
+        (high[i] - low[i - 1]).abs(),
+        (low[i] - high[i - 1]).abs(),
+    )
+}
+
+/// +VI and -VI from a window's sums of true range, +VM and -VM; 0 for a window without range.
+#[inline(always)]
+fn vortex(range: f64, plus: f64, minus: f64) -> (f64, f64) {
+    if range > 0.0 {
+        (plus / range, minus / range)
+    } else {
+        (0.0, 0.0)
     }
 }
 
