@@ -223,7 +223,26 @@ fn protective_stops_survive_a_crash() {
     }
     assert_eq!(stop["symbol"], "BTCUSDT", "{stop}");
     assert!(stop["level"].is_f64(), "{stop}");
-    std::thread::sleep(Duration::from_millis(300));
+    // A crash keeps what the journal has committed: wait until it has caught up (its backlog
+    // seen empty), as a loaded machine's writer may lag the engine.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !runtime.block_on(async {
+        let r = reqwest::Client::new()
+            .get(format!("{}/metrics", server.endpoint))
+            .bearer_auth(common::service::TOKEN)
+            .send()
+            .await
+            .unwrap();
+        r.text()
+            .await
+            .unwrap()
+            .lines()
+            .any(|l| l == "stratbox_journal_backlog_entries 0")
+    }) {
+        assert!(Instant::now() < deadline, "the journal never caught up");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     server.kill();
     let server = Server::start(&config);
     std::thread::sleep(Duration::from_millis(300));
