@@ -58,40 +58,44 @@ struct Fit {
     prefix_ssr: Vec<f64>,
 }
 
-fn least_squares(x: &[Vec<f64>], y: &[f64]) -> Result<Fit, CointegrationError> {
+fn least_squares(x: &[&[f64]], y: &[f64]) -> Result<Fit, CointegrationError> {
     let (n, k) = (y.len(), x.len());
+    debug_assert!(x.iter().all(|c| c.len() == n), "columns of {n} values");
     if n <= k {
         return Err(CointegrationError::Shape(format!(
             "{n} observations for {k} regressors"
         )));
     }
-    // Householder QR of the n x k matrix, stored column-major in `a`; `qty` = Q'y.
-    let mut a: Vec<Vec<f64>> = x.to_vec();
+    // Householder QR of the n x k matrix, stored column-major in `a` (column j at `j * n`);
+    // `qty` = Q'y.
+    let mut a: Vec<f64> = x.concat();
     let mut qty = y.to_vec();
     let mut r = vec![vec![0.0; k]; k];
+    let mut v = Vec::with_capacity(n);
     for j in 0..k {
-        let norm = a[j][j..].iter().map(|v| v * v).sum::<f64>().sqrt();
-        let scale = a[j][j..].iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let head = &a[j * n + j..(j + 1) * n];
+        let norm = dot(head, head).sqrt();
+        let scale = head.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         if norm == 0.0 || norm <= 1e-13 * scale.max(1.0) * (n as f64) {
             return Err(CointegrationError::Singular);
         }
-        let alpha = if a[j][j] > 0.0 { -norm } else { norm };
-        let mut v: Vec<f64> = a[j][j..].to_vec();
+        let alpha = if head[0] > 0.0 { -norm } else { norm };
+        v.clear();
+        v.extend_from_slice(head);
         v[0] -= alpha;
-        let vnorm2: f64 = v.iter().map(|t| t * t).sum();
+        let vnorm2 = dot(&v, &v);
         let reflect = |col: &mut [f64]| {
-            let dot: f64 = v.iter().zip(col.iter()).map(|(p, q)| p * q).sum();
-            let f = 2.0 * dot / vnorm2;
+            let f = 2.0 * dot(&v, col) / vnorm2;
             for (c, vi) in col.iter_mut().zip(&v) {
                 *c -= f * vi;
             }
         };
-        for col in a.iter_mut().skip(j) {
+        for col in a.chunks_exact_mut(n).skip(j) {
             reflect(&mut col[j..]);
         }
         reflect(&mut qty[j..]);
         for (i, row) in r.iter_mut().enumerate().take(j + 1) {
-            row[j] = a[j][i];
+            row[j] = a[j * n + i];
         }
     }
     // Back substitution: R b = (Q'y)[..k].
@@ -114,13 +118,14 @@ fn least_squares(x: &[Vec<f64>], y: &[f64]) -> Result<Fit, CointegrationError> {
             *d += v * v;
         }
     }
-    let resid: Vec<f64> = (0..n)
-        .map(|t| y[t] - (0..k).map(|j| x[j][t] * coef[j]).sum::<f64>())
-        .collect();
-    let ssr = resid.iter().map(|e| e * e).sum();
-    let prefix_ssr = (0..k)
-        .map(|j| qty[j + 1..].iter().map(|v| v * v).sum())
-        .collect();
+    let mut resid = y.to_vec();
+    for (column, b) in x.iter().zip(&coef) {
+        for (e, v) in resid.iter_mut().zip(*column) {
+            *e -= v * b;
+        }
+    }
+    let ssr = dot(&resid, &resid);
+    let prefix_ssr = (0..k).map(|j| dot(&qty[j + 1..], &qty[j + 1..])).collect();
     Ok(Fit {
         coef,
         resid,
@@ -130,6 +135,26 @@ fn least_squares(x: &[Vec<f64>], y: &[f64]) -> Result<Fit, CointegrationError> {
     })
 }
 
+/// The dot product of `a` and `b` (of one length), summed in eight lanes so that the
+/// additions do not wait on one another.
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut lanes = [0.0; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f64 = a8
+        .remainder()
+        .iter()
+        .zip(b8.remainder())
+        .map(|(p, q)| p * q)
+        .sum();
+    for (p, q) in a8.zip(b8) {
+        for ((lane, p), q) in lanes.iter_mut().zip(p).zip(q) {
+            *lane += p * q;
+        }
+    }
+    let [l0, l1, l2, l3, l4, l5, l6, l7] = lanes;
+    ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7)) + tail
+}
+
 /// Akaike's criterion of a Gaussian least-squares fit (statsmodels' `OLS.aic`).
 fn aic(ssr: f64, n: usize, k: usize) -> f64 {
     let n = n as f64;
@@ -137,17 +162,21 @@ fn aic(ssr: f64, n: usize, k: usize) -> f64 {
     -2.0 * llf + 2.0 * k as f64
 }
 
-/// The ADF regression's columns for `lags` lags over its last `rows` observations: the level
-/// `e_{t-1}`, then `Δe_{t-1}..Δe_{t-lags}`; and the regressand `Δe_t`.
-fn adf_design(e: &[f64], lags: usize, rows: usize) -> (Vec<Vec<f64>>, Vec<f64>) {
-    let diff: Vec<f64> = e.windows(2).map(|w| w[1] - w[0]).collect();
+/// The ADF regression over the last `rows` observations of `e` with `lags` lags, given
+/// `diff`, the differences of `e`: its columns, the level `e_{t-1}` then
+/// `Δe_{t-1}..Δe_{t-lags}`, and its regressand `Δe_t`.
+fn adf_design<'a>(
+    e: &'a [f64],
+    diff: &'a [f64],
+    lags: usize,
+    rows: usize,
+) -> (Vec<&'a [f64]>, &'a [f64]) {
     let first = diff.len() - rows;
-    let y = diff[first..].to_vec();
-    let mut x = vec![e[first..first + rows].to_vec()];
+    let mut x = vec![&e[first..first + rows]];
     for lag in 1..=lags {
-        x.push(diff[first - lag..first - lag + rows].to_vec());
+        x.push(&diff[first - lag..first - lag + rows]);
     }
-    (x, y)
+    (x, &diff[first..])
 }
 
 /// The ADF t-statistic of `e` without a constant, lags chosen by AIC; with its lag count.
@@ -163,9 +192,10 @@ fn adf_no_constant(e: &[f64]) -> Result<(f64, usize), CointegrationError> {
     }
     // Every lag count on the observations the longest allows: the models are nested, so one
     // decomposition of the longest gives each one's residuals.
+    let diff: Vec<f64> = e.windows(2).map(|w| w[1] - w[0]).collect();
     let rows = diffs - maxlag;
-    let (x, y) = adf_design(e, maxlag, rows);
-    let nested = least_squares(&x, &y)?;
+    let (x, y) = adf_design(e, &diff, maxlag, rows);
+    let nested = least_squares(&x, y)?;
     let mut best = (f64::INFINITY, 0);
     for lags in 0..=maxlag {
         let ic = aic(nested.prefix_ssr[lags], rows, lags + 1);
@@ -175,8 +205,8 @@ fn adf_no_constant(e: &[f64]) -> Result<(f64, usize), CointegrationError> {
     }
     let lags = best.1;
     let rows = diffs - lags;
-    let (x, y) = adf_design(e, lags, rows);
-    let fit = least_squares(&x, &y)?;
+    let (x, y) = adf_design(e, &diff, lags, rows);
+    let fit = least_squares(&x, y)?;
     let sigma2 = fit.ssr / (rows - (lags + 1)) as f64;
     Ok((fit.coef[0] / (sigma2 * fit.inv_diag[0]).sqrt(), lags))
 }
@@ -234,7 +264,7 @@ pub fn engle_granger(y0: &[f64], y1: &[f64]) -> Result<EngleGranger, Cointegrati
         return Err(CointegrationError::NotFinite);
     }
     let n = y0.len();
-    let fit = least_squares(&[y1.to_vec(), vec![1.0; n]], y0)?;
+    let fit = least_squares(&[y1, &vec![1.0; n]], y0)?;
     let (statistic, lags) = adf_no_constant(&fit.resid)?;
     Ok(EngleGranger {
         statistic,
@@ -254,15 +284,15 @@ mod tests {
     fn least_squares_recovers_an_exact_line_and_its_inverse_diagonal() {
         let x1: Vec<f64> = (0..10).map(f64::from).collect();
         let y: Vec<f64> = x1.iter().map(|v| 3.0 + 2.0 * v).collect();
-        let fit = least_squares(&[x1.clone(), vec![1.0; 10]], &y).unwrap();
+        let fit = least_squares(&[&x1, &[1.0; 10]], &y).unwrap();
         assert!((fit.coef[0] - 2.0).abs() < 1e-12 && (fit.coef[1] - 3.0).abs() < 1e-12);
         // (X'X)^-1 of [x, 1] over x = 0..9: Sxx = 82.5, so 1/82.5 and 1/10 + 4.5^2/82.5.
         assert!((fit.inv_diag[0] - 1.0 / 82.5).abs() < 1e-12);
         assert!((fit.inv_diag[1] - (0.1 + 20.25 / 82.5)).abs() < 1e-12);
         // The nested fit on x alone: y = 3 + 2x through the origin leaves a known residual.
-        let alone = least_squares(std::slice::from_ref(&x1), &y).unwrap();
+        let alone = least_squares(&[&x1], &y).unwrap();
         assert!((fit.prefix_ssr[0] - alone.ssr).abs() < 1e-9 * alone.ssr);
-        assert!(least_squares(&[vec![1.0; 10], vec![1.0; 10]], &y).is_err());
+        assert!(least_squares(&[&[1.0; 10], &[1.0; 10]], &y).is_err());
     }
 
     #[test]
