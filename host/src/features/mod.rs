@@ -13,6 +13,7 @@
 pub mod batch;
 pub mod catalog;
 pub mod cross;
+mod history;
 pub mod lexicon;
 pub mod microstructure;
 pub mod preprocess;
@@ -30,6 +31,7 @@ use crate::feeds::{BookTop, TradePrint};
 use crate::model::{Bar, SymbolId, SymbolTable};
 use catalog::{Catalog, Source};
 use cross::{BarPoint, CROSS_FEATURES, CrossPair, PAIRING_DEPTH};
+use history::History;
 use microstructure::{BOOK_FEATURES, FLOW_FEATURES, MicroConfig, Microstructure};
 use preprocess::Transform;
 use sentiment::{SENTIMENT_FEATURES, SourceState};
@@ -125,7 +127,7 @@ struct SymbolFeatures {
     /// (close, quote volume, log return from the previous close) of the recent bars.
     closes: VecDeque<(f64, f64, f64)>,
     recent: VecDeque<BarPoint>,
-    history: VecDeque<Vec<f64>>,
+    history: History,
 }
 
 /// One input column of a model window: a catalog feature, or a transform of one.
@@ -322,9 +324,11 @@ impl FeatureEngine {
         }
         let (technical, catalog, config) = (&self.technical, &self.catalog, &self.config);
         self.symbols[i].get_or_insert_with(|| {
+            let mut history = History::new(catalog.len(), technical.range(), config.history);
+            let technical = technical.symbol(&mut history);
             Box::new(SymbolFeatures {
                 values: vec![f64::NAN; catalog.len()],
-                technical: technical.symbol(),
+                technical,
                 micro: Microstructure::new(config.micro.clone()),
                 pairs: config
                     .references
@@ -333,7 +337,7 @@ impl FeatureEngine {
                     .collect(),
                 closes: VecDeque::with_capacity(RETURN_DEPTH + 1),
                 recent: VecDeque::with_capacity(PAIRING_DEPTH + 1),
-                history: VecDeque::with_capacity(config.history + 1),
+                history,
             })
         })
     }
@@ -417,15 +421,7 @@ impl FeatureEngine {
             };
             pair.update(point, recent, &mut v[first..first + CROSS_FEATURES.len()]);
         }
-        // Reuse the oldest row's allocation once the history is full.
-        let mut row = if s.history.len() >= self.config.history {
-            s.history.pop_front().unwrap_or_default()
-        } else {
-            Vec::with_capacity(v.len())
-        };
-        row.clear();
-        row.extend_from_slice(v);
-        s.history.push_back(row);
+        s.history.push(v);
         self.symbols[bar.symbol as usize] = Some(s);
     }
 
@@ -511,12 +507,17 @@ impl FeatureEngine {
             .depth()
             .unwrap_or(state.history.len())
             .min(state.history.len());
-        let history: Vec<f64> = state
-            .history
-            .range(state.history.len() - depth..)
-            .map(|row| row[column])
-            .collect();
+        let rows = state.history.len();
+        let history: Vec<f64> = state.history.column(column, rows - depth..rows).collect();
         transform.apply(&history).filter(|v| !v.is_nan())
+    }
+
+    /// The log of the close of `bar`, as the engine computed it when it took `bar` in (the
+    /// same value `bar.close.ln()` gives), or `None` when `bar` is not the symbol's latest.
+    pub fn log_close(&self, bar: &Bar) -> Option<f64> {
+        let state = self.symbols.get(bar.symbol as usize)?.as_ref()?;
+        let point = state.recent.back()?;
+        (point.open_time == bar.open_time).then_some(point.log_price)
     }
 
     /// The latest value of a polled source's series by `source.series` name (`fred.DGS10`).
@@ -557,13 +558,11 @@ impl FeatureEngine {
                     let end = rows - len + t + 1;
                     for (k, input) in inputs.iter().enumerate() {
                         let value = match input.transform {
-                            None => state.history[end - 1][input.column],
+                            None => state.history.value(end - 1, input.column),
                             Some(transform) => {
                                 let start = transform.depth().map_or(0, |d| end - d.min(end));
                                 scratch.clear();
-                                scratch.extend(
-                                    state.history.range(start..end).map(|row| row[input.column]),
-                                );
+                                scratch.extend(state.history.column(input.column, start..end));
                                 transform.apply(&scratch).unwrap_or(f64::NAN)
                             }
                         };

@@ -15,6 +15,7 @@ use std::collections::VecDeque;
 use stratbox_ta::indicator::MAX_OUTPUTS;
 use stratbox_ta::{Indicator, Spec};
 
+use super::history::History;
 use crate::model::Bar;
 
 /// Where each spec's outputs sit in the row, shared by every symbol.
@@ -75,15 +76,20 @@ impl TechnicalLayout {
         self.always[spec] = true;
     }
 
-    /// A new symbol's indicators: the ones every symbol runs.
-    pub(super) fn symbol(&self) -> Technical {
+    /// The technical columns.
+    pub(super) fn range(&self) -> std::ops::Range<usize> {
+        self.first..self.first + self.spec_of.len()
+    }
+
+    /// A new symbol's indicators: the ones every symbol runs, their columns held in `history`.
+    pub(super) fn symbol(&self, history: &mut History) -> Technical {
         let mut technical = Technical {
             started: vec![false; self.specs.len()],
             running: Vec::new(),
         };
         for (spec, &always) in self.always.iter().enumerate() {
             if always {
-                technical.add(self, spec);
+                technical.add(self, spec, history);
             }
         }
         technical
@@ -91,9 +97,16 @@ impl TechnicalLayout {
 }
 
 impl Technical {
-    fn add(&mut self, layout: &TechnicalLayout, spec: usize) -> &mut Running {
+    /// Runs `spec` from now on, its columns held in `history` (missing in the rows before).
+    fn add(
+        &mut self,
+        layout: &TechnicalLayout,
+        spec: usize,
+        history: &mut History,
+    ) -> &mut Running {
         let (first, width) = layout.columns[spec];
         self.started[spec] = true;
+        history.hold(first, width);
         self.running.push(Running {
             indicator: layout.specs[spec].build(),
             first,
@@ -124,12 +137,12 @@ impl Technical {
         spec: usize,
         bars: &VecDeque<Bar>,
         row: &mut [f64],
-        history: &mut VecDeque<Vec<f64>>,
+        history: &mut History,
     ) {
         if self.started[spec] {
             return;
         }
-        let running = self.add(layout, spec);
+        let running = self.add(layout, spec, history);
         let (first, width) = (running.first, running.width);
         let mut out = [f64::NAN; MAX_OUTPUTS];
         let out = &mut out[..width];
@@ -139,7 +152,9 @@ impl Technical {
         for (i, bar) in bars.iter().enumerate() {
             running.indicator.next(&ta_bar(bar), out);
             if let Some(r) = i.checked_sub(skipped) {
-                history[r + offset][first..first + width].copy_from_slice(out);
+                history
+                    .columns_mut(r + offset, first, width)
+                    .copy_from_slice(out);
             }
         }
         if !bars.is_empty() {
