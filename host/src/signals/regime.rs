@@ -109,10 +109,10 @@ pub struct RegimeHistory {
 }
 
 struct State {
-    /// Log closes, the last `slope_bars + 1`.
+    /// Log closes, the last `max(slope_bars, vol_window) + 1`.
     logs: VecDeque<f64>,
-    /// The last `vol_window` log returns, with their running sum and sum of squares.
-    returns: VecDeque<f64>,
+    /// The running sum and sum of squares of the last `vol_window` log returns (the
+    /// differences of consecutive `logs`).
     sums: (f64, f64),
     /// The last `vol_history` realised volatilities.
     history: RankWindow,
@@ -144,33 +144,38 @@ impl Regimes {
         if !(bar.close.is_finite() && bar.close > 0.0) {
             return;
         }
+        let depth = c.slope_bars.max(c.vol_window) + 1;
         let s = self.symbols.get_or_insert_with(bar.symbol, || State {
-            logs: VecDeque::with_capacity(c.slope_bars + 2),
-            returns: VecDeque::with_capacity(c.vol_window + 1),
+            logs: VecDeque::with_capacity(depth + 1),
             sums: (0.0, 0.0),
             history: RankWindow::new(c.vol_history),
             trend: TrendRegime::Range,
             current: None,
             changes: VecDeque::new(),
         });
-        let log = bar.close.ln();
+        // Read, not computed again: a logarithm is a tenth of the regimes' time.
+        let log = market
+            .features
+            .log_close(bar)
+            .unwrap_or_else(|| bar.close.ln());
         if let Some(&last) = s.logs.back() {
             let r = log - last;
-            s.returns.push_back(r);
             s.sums.0 += r;
             s.sums.1 += r * r;
-            if s.returns.len() > c.vol_window
-                && let Some(old) = s.returns.pop_front()
-            {
+            // The return leaving the window, the same difference that entered it.
+            let n = s.logs.len();
+            if n > c.vol_window {
+                let old = s.logs[n - c.vol_window] - s.logs[n - c.vol_window - 1];
                 s.sums.0 -= old;
                 s.sums.1 -= old * old;
             }
         }
         s.logs.push_back(log);
-        if s.logs.len() > c.slope_bars + 1 {
+        if s.logs.len() > depth {
             s.logs.pop_front();
         }
-        if s.returns.len() < c.vol_window || s.logs.len() <= c.slope_bars {
+        let held = s.logs.len();
+        if held <= c.vol_window || held <= c.slope_bars {
             return;
         }
         let n = c.vol_window as f64;
@@ -197,7 +202,7 @@ impl Regimes {
         } else {
             VolatilityRegime::Normal
         };
-        let slope = log - s.logs[0];
+        let slope = log - s.logs[held - 1 - c.slope_bars];
         let adx = market.features.value_of(bar.symbol, self.adx);
         if let Some(adx) = adx {
             if adx >= c.trend_adx {
@@ -254,7 +259,6 @@ impl Regimes {
     pub fn prefetch_heap(&self, symbol: SymbolId) {
         if let Some(s) = self.symbols.get(symbol) {
             super::prefetch::deque_ends(&s.logs);
-            super::prefetch::deque_ends(&s.returns);
             s.history.prefetch();
         }
     }
