@@ -249,8 +249,8 @@ fn host_signals_enter_the_engines_signal_path_with_their_source() {
         .filter(|r| r.stage == SignalStage::Emitted)
         .collect();
     assert_eq!(emitted.len(), 1, "{log:?}");
-    assert_eq!(emitted[0].source, "host:breakout");
-    assert_eq!(emitted[0].symbol, "BTCUSDT");
+    assert_eq!(&*emitted[0].source, "host:breakout");
+    assert_eq!(&*emitted[0].symbol, "BTCUSDT");
     assert_eq!(emitted[0].time_ms, 41 * 60_000);
 }
 
@@ -920,7 +920,7 @@ fn an_optimizer_weighs_signals_by_their_measured_quality_and_the_regime() {
     for r in &demanding {
         let known: Vec<bool> = outcomes
             .iter()
-            .filter(|(s, t, _)| *s.source == r.source && s.kind == r.kind && *t <= r.time_ms)
+            .filter(|(s, t, _)| *s.source == *r.source && s.kind == r.kind && *t <= r.time_ms)
             .map(|(_, _, hit)| *hit)
             .collect();
         let hits = known.iter().filter(|h| **h).count();

@@ -210,8 +210,8 @@ pub(super) struct SignalsQuery {
 
 impl SignalsQuery {
     fn admits(&self, r: &SignalRecord) -> bool {
-        self.symbol.as_ref().is_none_or(|s| *s == r.symbol)
-            && self.source.as_ref().is_none_or(|s| *s == r.source)
+        self.symbol.as_ref().is_none_or(|s| **s == *r.symbol)
+            && self.source.as_ref().is_none_or(|s| **s == *r.source)
             && self.stage.is_none_or(|s| s == r.stage)
             && self.since.is_none_or(|t| r.time_ms >= t)
             && self.until.is_none_or(|t| r.time_ms < t)

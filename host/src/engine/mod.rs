@@ -716,6 +716,16 @@ impl Engine {
         self.signal_log
             .record(SignalStage::Emitted, &signals, &self.env.market());
         self.track_signals(&signals, now);
+        let optimizing = self
+            .deployments
+            .iter()
+            .any(|d| d.world == World::SignalOptimizer && d.instance.is_some());
+        if !optimizing {
+            if !signals.is_empty() {
+                self.deliver_signals(&signals, now);
+            }
+            return;
+        }
         let conditions: Vec<crate::market::Conditions> = {
             let market = self.env.market();
             let mut symbols: Vec<u32> = signals.iter().map(|s| s.symbol).collect();
@@ -730,13 +740,17 @@ impl Engine {
             signals = instance.optimize(&signals, &conditions, now)?;
             Ok(())
         });
-        if signals.is_empty() {
-            return;
+        if !signals.is_empty() {
+            self.deliver_signals(&signals, now);
         }
+    }
+
+    /// Delivers the signals the optimizers passed on to every running strategy.
+    fn deliver_signals(&mut self, signals: &[Signal], now: TimestampMs) {
         self.signal_log
-            .record(SignalStage::Optimized, &signals, &self.env.market());
+            .record(SignalStage::Optimized, signals, &self.env.market());
         self.each_running(World::Strategy, false, |instance| {
-            let result = instance.on_signal(&signals, now);
+            let result = instance.on_signal(signals, now);
             // Signals emitted while handling signals are dropped: no feedback loops within a bar.
             instance.take_emitted();
             result

@@ -6,6 +6,7 @@ use crate::market::MarketData;
 use crate::model::{Direction, Signal, SignalKind, TimestampMs};
 use serde::Serialize;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// Signals kept.
 pub const KEPT: usize = 1_000;
@@ -26,7 +27,8 @@ pub struct SignalRecord {
     /// Where it was seen.
     pub stage: SignalStage,
     /// The symbol.
-    pub symbol: String,
+    #[schema(value_type = String)]
+    pub symbol: Arc<str>,
     /// Event time it was made at.
     pub time_ms: TimestampMs,
     /// `long`, `short` or `neutral`.
@@ -42,7 +44,8 @@ pub struct SignalRecord {
     /// How long it is expected to hold, in milliseconds.
     pub horizon_ms: u64,
     /// Who made it.
-    pub source: String,
+    #[schema(value_type = String)]
+    pub source: Arc<str>,
 }
 
 /// The latest signals.
@@ -52,7 +55,8 @@ pub struct SignalLog {
 }
 
 impl SignalLog {
-    /// Records `signals` seen at `stage`.
+    /// Records `signals` seen at `stage` (their names shared, not copied: this runs on every
+    /// bar that has signals).
     pub fn record(&mut self, stage: SignalStage, signals: &[Signal], market: &MarketData) {
         for s in signals {
             if self.records.len() == KEPT {
@@ -60,14 +64,14 @@ impl SignalLog {
             }
             self.records.push_front(SignalRecord {
                 stage,
-                symbol: market.symbols().label(s.symbol).to_string(),
+                symbol: market.symbols().label(s.symbol),
                 time_ms: s.time,
                 direction: s.direction,
                 strength: s.strength,
                 confidence: s.confidence,
                 kind: s.kind,
                 horizon_ms: s.horizon_ms,
-                source: s.source.to_string(),
+                source: s.source.clone(),
             });
         }
     }
@@ -109,7 +113,7 @@ mod tests {
         log.record(SignalStage::Optimized, &[signal(5_000)], &market);
         let latest = log.latest(3);
         assert_eq!(latest[0].stage, SignalStage::Optimized);
-        assert_eq!(latest[0].symbol, "BTCUSDT");
+        assert_eq!(&*latest[0].symbol, "BTCUSDT");
         assert_eq!(latest[1].time_ms, KEPT as i64 + 9);
         assert_eq!(log.latest(usize::MAX).len(), KEPT);
     }
