@@ -198,6 +198,13 @@ fn main() {
         return;
     }
     let bars = bars();
+    // `SIGNALS_BENCH_FAMILY=regimes` (one of [`FAMILIES`]) measures only that family's
+    // detection alone, for a profiler.
+    if let Ok(family) = std::env::var("SIGNALS_BENCH_FAMILY") {
+        let (_, detecting) = detect_alone(&bars, &family_config(&family));
+        println!("{family}: detection alone {detecting:.3} µs a bar");
+        return;
+    }
     let cases = [Case::Without, Case::Indicators, Case::Detectors];
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); cases.len()];
     for round in 0..ROUNDS {
@@ -214,53 +221,9 @@ fn main() {
     }
     let per_bar = |v: &[Duration]| v.iter().min().unwrap().as_secs_f64() * 1e6 / bars.len() as f64;
     let (a, i, d) = (per_bar(&times[0]), per_bar(&times[1]), per_bar(&times[2]));
-    // How many signals the strategies were handed, and what detection alone costs, in all and
-    // by family.
-    let all = all_detectors();
-    let families = [
-        // The method's control: no detector against no detector.
-        ("none", SignalsConfig::default()),
-        ("all", all.clone()),
-        (
-            "trend+reversal+breakout",
-            SignalsConfig {
-                trend: all.trend.clone(),
-                reversal: all.reversal.clone(),
-                breakout: all.breakout.clone(),
-                ..SignalsConfig::default()
-            },
-        ),
-        (
-            "squeeze",
-            SignalsConfig {
-                squeeze: all.squeeze.clone(),
-                ..SignalsConfig::default()
-            },
-        ),
-        (
-            "regimes",
-            SignalsConfig {
-                regimes: all.regimes.clone(),
-                ..SignalsConfig::default()
-            },
-        ),
-        (
-            "10 pairs",
-            SignalsConfig {
-                pair: all.pair.clone(),
-                ..SignalsConfig::default()
-            },
-        ),
-        (
-            "5 triangles",
-            SignalsConfig {
-                triangle: all.triangle.clone(),
-                ..SignalsConfig::default()
-            },
-        ),
-    ];
-    for (name, config) in families {
-        let (signals, detecting) = detect_alone(&bars, &config);
+    // What detection alone costs, in all and by family.
+    for name in FAMILIES {
+        let (signals, detecting) = detect_alone(&bars, &family_config(name));
         println!(
             "{name}: {signals} signals over {} bars ({:.1} % of bars); detection alone {detecting:.3} µs a bar ({:.1} % of the bar with the indicators)",
             bars.len(),
@@ -274,4 +237,48 @@ fn main() {
         d - i,
         (d / a - 1.0) * 100.0
     );
+}
+
+/// The families whose detection alone is measured; `none` is the method's control (no
+/// detector against no detector).
+const FAMILIES: [&str; 7] = [
+    "none",
+    "all",
+    "trend+reversal+breakout",
+    "squeeze",
+    "regimes",
+    "10 pairs",
+    "5 triangles",
+];
+
+/// The detectors of family `name` (one of [`FAMILIES`]).
+fn family_config(name: &str) -> SignalsConfig {
+    let all = all_detectors();
+    match name {
+        "none" => SignalsConfig::default(),
+        "all" => all,
+        "trend+reversal+breakout" => SignalsConfig {
+            trend: all.trend,
+            reversal: all.reversal,
+            breakout: all.breakout,
+            ..SignalsConfig::default()
+        },
+        "squeeze" => SignalsConfig {
+            squeeze: all.squeeze,
+            ..SignalsConfig::default()
+        },
+        "regimes" => SignalsConfig {
+            regimes: all.regimes,
+            ..SignalsConfig::default()
+        },
+        "10 pairs" => SignalsConfig {
+            pair: all.pair,
+            ..SignalsConfig::default()
+        },
+        "5 triangles" => SignalsConfig {
+            triangle: all.triangle,
+            ..SignalsConfig::default()
+        },
+        other => panic!("no family {other:?}: one of {FAMILIES:?}"),
+    }
 }
