@@ -8,7 +8,8 @@
 //! same loop with none (see [`detect_alone`]).
 //!
 //! `cargo bench -p stratbox --bench signals -- --bench` (build the guests first: see
-//! BENCHMARKS.md).
+//! BENCHMARKS.md); with `SIGNALS_BENCH_FAMILY=regimes` (or another of [`FAMILIES`]) only that
+//! family's detection alone, for a profiler.
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
