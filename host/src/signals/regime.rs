@@ -153,7 +153,7 @@ impl Regimes {
             current: None,
             changes: VecDeque::new(),
         });
-        // Read, not computed again: a logarithm is a tenth of the regimes' time.
+        // Read, not computed again: the feature engine took the same log of the same close.
         let log = market
             .features
             .log_close(bar)
