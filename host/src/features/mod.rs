@@ -512,14 +512,6 @@ impl FeatureEngine {
         transform.apply(&history).filter(|v| !v.is_nan())
     }
 
-    /// The log of the close of `bar`, as the engine computed it when it took `bar` in (the
-    /// same value `bar.close.ln()` gives), or `None` when `bar` is not the symbol's latest.
-    pub fn log_close(&self, bar: &Bar) -> Option<f64> {
-        let state = self.symbols.get(bar.symbol as usize)?.as_ref()?;
-        let point = state.recent.back()?;
-        (point.open_time == bar.open_time).then_some(point.log_price)
-    }
-
     /// The latest value of a polled source's series by `source.series` name (`fred.DGS10`).
     pub fn source_value(&self, name: &str) -> Option<f64> {
         Some(self.sources.series(name).0).filter(|v| !v.is_nan())

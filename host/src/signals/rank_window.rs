@@ -1,34 +1,25 @@
 //! A sliding window of values that ranks its newest among the rest: the values in arrival
 //! order beside the same values sorted in short blocks, so that a value arriving or leaving
-//! moves one block's values, not half the window's. The blocks lie in one buffer of fixed-size
-//! slots, their order, lengths and largest values in three short arrays: a rank reads those
-//! few lines and the one or two blocks it changes, with no pointer to follow in between.
+//! moves one block's values, not half the window's.
 
 use std::collections::VecDeque;
 
 /// Blocks hold up to twice this many values; one split in two at its halves.
 const BLOCK: usize = 32;
 
-/// Values a slot has room for: a full block and the value that makes it split, rounded up to
-/// a whole number of cache lines' worth.
-const SLOT: usize = 2 * BLOCK + 8;
-
 /// The last `capacity` values, for the rank of each new one among them.
 pub struct RankWindow {
     capacity: usize,
     arrival: VecDeque<f64>,
-    /// The slots, `SLOT` values each; the block in slot `s` holds `values[s * SLOT..][..len]`.
-    values: Vec<f64>,
-    /// In sorted order, block by block: its slot, its length and its largest value.
-    slots: Vec<u32>,
-    lens: Vec<u32>,
+    /// The held values sorted, cut in blocks (none empty, at most `2 * BLOCK` each).
+    blocks: Vec<Vec<f64>>,
+    /// Each block's largest value.
     lasts: Vec<f64>,
-    /// Slots no block uses.
-    free: Vec<u32>,
-    /// Where the slot of the block the newest value went into starts in `values` (as it was
-    /// before any split): the next value, close to it, most likely goes there too. Kept as an
-    /// offset, not a block index, so that requesting it needs no line that is itself being
-    /// requested; only ever used to request lines from memory (a stale offset is harmless).
+    /// Each block's length (beside `lasts`: the few lines a rank reads).
+    lens: Vec<u32>,
+    /// Where the values of the block the newest value went into start (as it was before any
+    /// split; 0 before the first value): the next value, close to it, most likely goes there
+    /// too. Only ever requested from memory (a stale address is harmless there), never read.
     hint: usize,
 }
 
@@ -39,11 +30,9 @@ impl RankWindow {
         RankWindow {
             capacity,
             arrival: VecDeque::with_capacity(capacity),
-            values: Vec::new(),
-            slots: Vec::new(),
-            lens: Vec::new(),
+            blocks: Vec::new(),
             lasts: Vec::new(),
-            free: Vec::new(),
+            lens: Vec::new(),
             hint: 0,
         }
     }
@@ -54,10 +43,10 @@ impl RankWindow {
         super::prefetch::deque_ends(&self.arrival);
         super::prefetch::slice(&self.lasts);
         super::prefetch::slice(&self.lens);
-        super::prefetch::slice(&self.slots);
-        // A request never faults, so the address need not be checked against the buffer.
-        let block = self.values.as_ptr().wrapping_add(self.hint);
-        super::prefetch::range(block, SLOT * size_of::<f64>());
+        super::prefetch::slice(&self.blocks);
+        if self.hint != 0 {
+            super::prefetch::range(self.hint as *const f64, 2 * BLOCK * size_of::<f64>());
+        }
     }
 
     /// Values held.
@@ -82,47 +71,26 @@ impl RankWindow {
         self.insert(value)
     }
 
-    /// Block `k`'s values.
-    fn block(&self, k: usize) -> &[f64] {
-        let start = self.slots[k] as usize * SLOT;
-        &self.values[start..start + self.lens[k] as usize]
-    }
-
-    /// A slot for a new block.
-    fn take_slot(&mut self) -> u32 {
-        self.free.pop().unwrap_or_else(|| {
-            let slot = (self.values.len() / SLOT) as u32;
-            self.values.resize(self.values.len() + SLOT, 0.0);
-            slot
-        })
-    }
-
     /// Inserts `value` in its place among the sorted values; how many held are at or below it
     /// (itself included): those before its place, itself, and the copies of it after.
     fn insert(&mut self, value: f64) -> usize {
-        if self.slots.is_empty() {
-            let slot = self.take_slot();
-            self.slots.push(slot);
-            self.lens.push(0);
+        if self.blocks.is_empty() {
+            self.blocks.push(Vec::with_capacity(2 * BLOCK + 1));
             self.lasts.push(value);
+            self.lens.push(0);
         }
         // The first block reaching it, else the last.
-        let k = count(&self.lasts, |last| last < value).min(self.slots.len() - 1);
-        let start = self.slots[k] as usize * SLOT;
-        self.hint = start;
-        let len = self.lens[k] as usize;
-        let block = &mut self.values[start..start + len + 1];
-        let at = count(&block[..len], |v| v < value);
-        block.copy_within(at..len, at + 1);
-        block[at] = value;
-        let len = len + 1;
+        let k = count(&self.lasts, |last| last < value).min(self.blocks.len() - 1);
+        let block = &mut self.blocks[k];
+        let at = count(block, |v| v < value);
+        block.insert(at, value);
+        self.hint = block.as_ptr() as usize;
         let before: usize = self.lens[..k].iter().map(|n| *n as usize).sum();
         let copies = block[at..].iter().take_while(|v| **v == value).count();
         let mut rank = before + at + copies;
-        if at + copies == len {
+        if at + copies == block.len() {
             // Copies may go on into the next blocks (rare: only among equal values).
-            for next in k + 1..self.slots.len() {
-                let next = self.block(next);
+            for next in &self.blocks[k + 1..] {
                 let same = next.iter().take_while(|v| **v == value).count();
                 rank += same;
                 if same < next.len() {
@@ -130,19 +98,21 @@ impl RankWindow {
                 }
             }
         }
-        if len > 2 * BLOCK {
-            let slot = self.take_slot();
-            let upper = slot as usize * SLOT;
-            self.values.copy_within(start + BLOCK..start + len, upper);
-            let upper_len = len - BLOCK;
+        let block = &mut self.blocks[k];
+        if block.len() > 2 * BLOCK {
+            let mut upper = Vec::with_capacity(2 * BLOCK + 1);
+            upper.extend_from_slice(&block[BLOCK..]);
+            block.truncate(BLOCK);
+            let (lower_last, upper_last) = (block[BLOCK - 1], upper[upper.len() - 1]);
+            let upper_len = upper.len() as u32;
+            self.lasts[k] = lower_last;
             self.lens[k] = BLOCK as u32;
-            self.lasts[k] = self.values[start + BLOCK - 1];
-            self.slots.insert(k + 1, slot);
-            self.lens.insert(k + 1, upper_len as u32);
-            self.lasts.insert(k + 1, self.values[upper + upper_len - 1]);
+            self.blocks.insert(k + 1, upper);
+            self.lasts.insert(k + 1, upper_last);
+            self.lens.insert(k + 1, upper_len);
         } else {
-            self.lens[k] = len as u32;
-            self.lasts[k] = self.values[start + len - 1];
+            self.lasts[k] = block[block.len() - 1];
+            self.lens[k] = block.len() as u32;
         }
         rank
     }
@@ -150,34 +120,32 @@ impl RankWindow {
     fn remove(&mut self, value: f64) {
         // The first block reaching it holds its first copy.
         let k = count(&self.lasts, |last| last < value);
-        if k >= self.slots.len() {
+        let Some(block) = self.blocks.get_mut(k) else {
             return;
-        }
-        let start = self.slots[k] as usize * SLOT;
-        let len = self.lens[k] as usize;
-        let block = &mut self.values[start..start + len];
-        let at = count(block, |v| v < value);
-        block.copy_within(at + 1..len, at);
-        let mut left = len - 1;
+        };
+        block.remove(count(block, |v| v < value));
+        let left = block.len();
         // A block left short takes in its successor when both fit in one.
         if left < BLOCK / 2
-            && k + 1 < self.slots.len()
-            && left + self.lens[k + 1] as usize <= 2 * BLOCK
+            && k + 1 < self.blocks.len()
+            && left + self.blocks[k + 1].len() <= 2 * BLOCK
         {
-            let next = self.slots.remove(k + 1) as usize * SLOT;
-            let next_len = self.lens.remove(k + 1) as usize;
+            let next = self.blocks.remove(k + 1);
             self.lasts.remove(k + 1);
-            self.values.copy_within(next..next + next_len, start + left);
-            self.free.push((next / SLOT) as u32);
-            left += next_len;
+            self.lens.remove(k + 1);
+            self.blocks[k].extend_from_slice(&next);
         }
-        if left == 0 {
-            self.free.push(self.slots.remove(k));
-            self.lens.remove(k);
-            self.lasts.remove(k);
-        } else {
-            self.lens[k] = left as u32;
-            self.lasts[k] = self.values[start + left - 1];
+        let block = &self.blocks[k];
+        match block.last() {
+            Some(last) => {
+                self.lasts[k] = *last;
+                self.lens[k] = block.len() as u32;
+            }
+            None => {
+                self.blocks.remove(k);
+                self.lasts.remove(k);
+                self.lens.remove(k);
+            }
         }
     }
 }
@@ -223,18 +191,17 @@ mod tests {
                 assert_eq!(window.len(), plain.len());
                 let mut sorted: Vec<f64> = plain.iter().copied().collect();
                 sorted.sort_by(f64::total_cmp);
-                let blocks: Vec<&[f64]> =
-                    (0..window.slots.len()).map(|k| window.block(k)).collect();
-                assert_eq!(blocks.concat(), sorted);
-                assert!(blocks.iter().all(|b| !b.is_empty() && b.len() <= 2 * BLOCK));
-                let lasts: Vec<f64> = blocks.iter().map(|b| b[b.len() - 1]).collect();
+                assert_eq!(window.blocks.concat(), sorted);
+                assert!(
+                    window
+                        .blocks
+                        .iter()
+                        .all(|b| !b.is_empty() && b.len() <= 2 * BLOCK)
+                );
+                let lasts: Vec<f64> = window.blocks.iter().map(|b| b[b.len() - 1]).collect();
                 assert_eq!(window.lasts, lasts);
-                // Every slot is a block's or free, none twice.
-                let mut slots: Vec<u32> =
-                    window.slots.iter().chain(&window.free).copied().collect();
-                slots.sort_unstable();
-                let all: Vec<u32> = (0..(window.values.len() / SLOT) as u32).collect();
-                assert_eq!(slots, all);
+                let lens: Vec<u32> = window.blocks.iter().map(|b| b.len() as u32).collect();
+                assert_eq!(window.lens, lens);
             }
         }
     }

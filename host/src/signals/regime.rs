@@ -153,11 +153,7 @@ impl Regimes {
             current: None,
             changes: VecDeque::new(),
         });
-        // Read, not computed again: the feature engine took the same log of the same close.
-        let log = market
-            .features
-            .log_close(bar)
-            .unwrap_or_else(|| bar.close.ln());
+        let log = bar.close.ln();
         if let Some(&last) = s.logs.back() {
             let r = log - last;
             s.sums.0 += r;
