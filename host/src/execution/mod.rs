@@ -1035,6 +1035,9 @@ impl OrderPath {
                     decided.push((report.order_id, replacement, cancelled, time));
                 }
                 if let Some(update) = self.oms.apply(report, market) {
+                    if update.fill.is_some() {
+                        self.sync_stop_entry(update.deployment, update.request.symbol, market);
+                    }
                     let (_, response) = self.latency.latencies(time);
                     self.post(update, time + response);
                 }

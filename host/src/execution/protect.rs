@@ -120,6 +120,41 @@ impl OrderPath {
         fired
     }
 
+    /// Keeps deployment `id`'s stop on `symbol` at its position's average entry after a fill:
+    /// fills between two market events (the book's matching, an order placed after the stops
+    /// were kept) move the average, and the rules measured from the entry, the journal and the
+    /// risk report follow at once. A stop whose position closed or turned is left to the next
+    /// event's [`OrderPath::protect`], which removes or renews it.
+    pub(super) fn sync_stop_entry(
+        &mut self,
+        id: DeploymentId,
+        symbol: SymbolId,
+        market: &MarketData,
+    ) {
+        let (Some(state), Some(account), Some(config)) = (
+            self.stops.get_mut(&(id, symbol)),
+            self.oms.account(id),
+            self.risk
+                .deployment(id)
+                .and_then(|d| d.budget.stops.as_ref()),
+        ) else {
+            return;
+        };
+        let Some((_, position)) = account.positions().find(|(s, _)| *s == symbol) else {
+            return;
+        };
+        let entry = position.average_price.to_f64();
+        if position.quantity.raw() == 0
+            || (position.quantity.raw() > 0) != state.long
+            || state.entry == entry
+        {
+            return;
+        }
+        state.set_entry(entry, config);
+        let state = Some(Box::new(state.clone()));
+        self.journal_stop(id, symbol, state, market);
+    }
+
     /// A reduce-only market order for the whole position, on the symbol's lot grid, sent past
     /// the trading state.
     fn close_position(

@@ -343,6 +343,42 @@ fn a_protective_stop_closes_the_position_though_trading_is_halted() {
 }
 
 #[test]
+fn a_stop_follows_its_position_entry_at_each_fill() {
+    let budget = Budget {
+        stops: Some(toml::from_str("fixed = 0.1").unwrap()),
+        ..Budget::unlimited(10_000.0)
+    };
+    let (mut m, mut p) = setup(budget);
+    p.submit(D, market_order(0, Side::Buy, "2"), 0, &m).unwrap();
+    fill(&mut m, &mut p, 0, 100.0);
+    let event = MarketEvent::Bar(bar(0, 60_000, 100.0, 100.0, 100.0));
+    if let MarketEvent::Bar(b) = &event {
+        m.push_bar(*b);
+    }
+    p.advance(60_000, &m);
+    p.on_event(&event, &m);
+    assert!(p.protect(&event, &m, 60_000).is_empty());
+    let (_, s) = p.stops(D).next().unwrap();
+    assert_eq!((s.entry, s.level), (100.0, Some(90.0)));
+    // Two more at 110, filled with no stop-keeping event after them: the stop's entry is the
+    // new average at once (105), and the fixed level 10 % under it.
+    p.submit(D, market_order(0, Side::Buy, "2"), 60_001, &m)
+        .unwrap();
+    fill(&mut m, &mut p, 120_000, 110.0);
+    let average = p
+        .account(D)
+        .unwrap()
+        .positions()
+        .find(|&(s, _)| s == 0)
+        .map(|(_, pos)| pos.average_price.to_f64());
+    assert_eq!(average, Some(105.0));
+    let (_, s) = p.stops(D).next().unwrap();
+    assert_eq!(s.entry, 105.0, "{s:?}");
+    assert!((s.level.unwrap() - 94.5).abs() < 1e-9, "{s:?}");
+    assert_eq!(s.best, 100.0, "the best price is left to the market events");
+}
+
+#[test]
 fn a_rebalance_sends_the_differences_sells_first() {
     let (mut m, mut p) = setup(Budget::unlimited(10_000.0));
     let orders = p.rebalance(D, &[(0, 0.5), (1, 0.3)], 0, &m).unwrap();

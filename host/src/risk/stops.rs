@@ -147,6 +147,13 @@ impl StopState {
         s
     }
 
+    /// The position's average entry moved (a fill added to it): the rules that measure from
+    /// the entry (fixed, break-even) follow it.
+    pub fn set_entry(&mut self, entry: f64, config: &StopConfig) {
+        self.entry = entry;
+        self.level = self.compute_level(config);
+    }
+
     /// `a` is further in the position's favour than `b`.
     fn better(&self, a: f64, b: f64) -> bool {
         if self.long { a > b } else { a < b }
@@ -305,6 +312,31 @@ mod tests {
         assert_eq!(s.on_trade(95.0, 1, &c), None);
         assert!((s.level.unwrap() - 104.5).abs() < 1e-9);
         assert_eq!(s.on_trade(104.6, 2, &c), Some(StopReason::Price));
+    }
+
+    #[test]
+    fn a_new_entry_moves_the_fixed_and_break_even_levels_but_not_the_best_price() {
+        let c = StopConfig {
+            fixed: Some(0.1),
+            break_even: Some(0.05),
+            ..config()
+        };
+        let mut s = StopState::new(true, 100.0, 0, &c);
+        assert!((s.level.unwrap() - 90.0).abs() < 1e-9);
+        s.set_entry(110.0, &c);
+        assert_eq!(s.entry, 110.0);
+        assert!(
+            (s.level.unwrap() - 99.0).abs() < 1e-9,
+            "fixed 10 % under 110"
+        );
+        assert_eq!(
+            s.best, 100.0,
+            "the best price is what the market did, not the entry"
+        );
+        // Up 10 % from 100 arms break-even at the new entry, above the fixed level.
+        s.on_bar(116.0, 112.0, 115.0, 1, &c);
+        assert!(s.break_even);
+        assert!((s.level.unwrap() - 110.0).abs() < 1e-9);
     }
 
     #[test]
