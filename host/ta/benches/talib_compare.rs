@@ -5,8 +5,12 @@
 //! the TA-Lib side; without it only our figures are printed). `TA_BENCH_BARS` sets the batch
 //! series length (default 1,000,000); `TA_BENCH_PER_FUNCTION=1` adds each function's batch time on
 //! both sides, sorted by ratio (`TA_BENCH_PER_FUNCTION=ADX,VORTEX`: only those functions'), each
-//! the median of three runs, each into new output columns as TA-Lib's side allocates new arrays
-//! (`TA_BENCH_REUSE_OUTPUTS=1`: the same columns run after run, no first touch of fresh memory).
+//! the median of three runs (`TA_BENCH_RUNS=N`: of N), each into new output columns as TA-Lib's
+//! side allocates new arrays (`TA_BENCH_REUSE_OUTPUTS=1`: the same columns run after run, no
+//! first touch of fresh memory). Named functions are timed alone: the live and whole-set
+//! figures below are left out then, on both sides (for a profiler, or a quick comparison),
+//! after one untimed pass of every function (so that each side's allocator is as warm as in a
+//! full run).
 //!
 //! - live: one new bar through all 112 streaming indicators, against recomputing each over the
 //!   last 500 bars with TA-Lib, as a TA-Lib user's live loop does;
@@ -90,45 +94,6 @@ fn main() {
     }
     let count = functions().len();
 
-    // Live: warm every indicator over LIVE_WINDOW bars, then time single-bar updates.
-    let mut live = Vec::new();
-    for _ in 0..5 {
-        let mut all = fresh();
-        let mut out = [0.0; 4];
-        for i in 0..LIVE_WINDOW {
-            for (ind, w) in &mut all {
-                ind.next(&data.bar(i), &mut out[..*w]);
-            }
-        }
-        let start = Instant::now();
-        for i in LIVE_WINDOW..LIVE_WINDOW + LIVE_BARS * 50 {
-            let bar = data.bar(i);
-            for (ind, w) in &mut all {
-                ind.next(black_box(&bar), &mut out[..*w]);
-            }
-            black_box(&out);
-        }
-        live.push(start.elapsed().as_secs_f64() / (LIVE_BARS * 50) as f64);
-    }
-    let live = median(live);
-
-    // Batch: all functions over the whole series; the median of 3 passes, as on its side.
-    let mut batch = Vec::new();
-    for _ in 0..3 {
-        let mut all = fresh();
-        let start = Instant::now();
-        for (ind, w) in &mut all {
-            let mut out = vec![Vec::new(); *w];
-            ind.batch(&data, &mut out);
-            black_box(&out);
-        }
-        batch.push(start.elapsed().as_secs_f64());
-    }
-    let batch = median(batch);
-    println!("stratbox-ta: {count} functions, {bars} bars");
-    println!("  live  (one bar, all functions): {:>10.3} us", live * 1e6);
-    println!("  batch (whole series, all):      {:>10.3} s", batch);
-
     let per_function =
         std::env::var_os("TA_BENCH_PER_FUNCTION").map(|v| v.to_string_lossy().into_owned());
     // Function names (upper case) time only those; any other value, every function.
@@ -136,6 +101,23 @@ fn main() {
         .as_deref()
         .filter(|v| v.chars().any(|c| c.is_ascii_uppercase()))
         .map(|v| v.split(',').map(|name| name.trim().to_string()).collect());
+    let runs: usize = std::env::var("TA_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(3);
+    let (live, batch) = if only.is_some() {
+        // One untimed pass of every function first, as on TA-Lib's side: the allocator then
+        // holds what a full run leaves it (a fresh column's cost depends on it).
+        batch_pass(&data);
+        (None, None)
+    } else {
+        let (live, batch) = whole_set(&data);
+        println!("stratbox-ta: {count} functions, {bars} bars");
+        println!("  live  (one bar, all functions): {:>10.3} us", live * 1e6);
+        println!("  batch (whole series, all):      {:>10.3} s", batch);
+        (Some(live), Some(batch))
+    };
     let reuse_outputs = std::env::var_os("TA_BENCH_REUSE_OUTPUTS").is_some_and(|v| v == "1");
     let ours_per_function: Vec<(&str, f64)> = if per_function.is_some() {
         functions()
@@ -150,7 +132,7 @@ fn main() {
                 // computing many series keeps them (the first run pays the first touch of
                 // fresh memory, the median is the steady state).
                 let mut out = vec![Vec::new(); f.outputs.len()];
-                let times = (0..3)
+                let times = (0..runs)
                     .map(|_| {
                         if !reuse_outputs {
                             out = vec![Vec::new(); f.outputs.len()];
@@ -175,6 +157,7 @@ fn main() {
         path.to_str().unwrap().to_string(),
         LIVE_WINDOW.to_string(),
         LIVE_BARS.to_string(),
+        runs.to_string(),
     ];
     if per_function.is_some() {
         args.push("per-function".into());
@@ -187,21 +170,24 @@ fn main() {
         Ok(o) if o.status.success() => {
             let text = String::from_utf8_lossy(&o.stdout);
             let v: serde_json::Value = serde_json::from_str(text.trim()).expect("baseline JSON");
-            let (tl, tb) = (
-                v["live_per_bar_s"].as_f64().unwrap(),
-                v["batch_s"].as_f64().unwrap(),
-            );
             println!("TA-Lib 0.8 C core via Python: {} functions", v["functions"]);
-            println!(
-                "  live  (recompute over last {LIVE_WINDOW}): {:>10.3} us   -> ours {:.1}x faster",
-                tl * 1e6,
-                tl / live
-            );
-            println!(
-                "  batch (whole series, all):      {:>10.3} s    -> ours/TA-Lib = {:.2}",
-                tb,
-                batch / tb
-            );
+            if let (Some(live), Some(batch), Some(tl), Some(tb)) = (
+                live,
+                batch,
+                v["live_per_bar_s"].as_f64(),
+                v["batch_s"].as_f64(),
+            ) {
+                println!(
+                    "  live  (recompute over last {LIVE_WINDOW}): {:>10.3} us   -> ours {:.1}x faster",
+                    tl * 1e6,
+                    tl / live
+                );
+                println!(
+                    "  batch (whole series, all):      {:>10.3} s    -> ours/TA-Lib = {:.2}",
+                    tb,
+                    batch / tb
+                );
+            }
             if let Some(theirs) = v["per_function_s"].as_object() {
                 let mut rows: Vec<(f64, &str, f64, f64)> = ours_per_function
                     .iter()
@@ -228,4 +214,46 @@ fn main() {
         Err(e) => println!("TA-Lib baseline not run (python3: {e})"),
     }
     let _ = std::fs::remove_file(&path);
+}
+
+/// The live figure (seconds to update all functions for one bar, the median of 5) and the
+/// whole-set batch figure (seconds for all over the series, the median of 3).
+fn whole_set(data: &Series) -> (f64, f64) {
+    // Live: warm every indicator over LIVE_WINDOW bars, then time single-bar updates.
+    let mut live = Vec::new();
+    for _ in 0..5 {
+        let mut all = fresh();
+        let mut out = [0.0; 4];
+        for i in 0..LIVE_WINDOW {
+            for (ind, w) in &mut all {
+                ind.next(&data.bar(i), &mut out[..*w]);
+            }
+        }
+        let start = Instant::now();
+        for i in LIVE_WINDOW..LIVE_WINDOW + LIVE_BARS * 50 {
+            let bar = data.bar(i);
+            for (ind, w) in &mut all {
+                ind.next(black_box(&bar), &mut out[..*w]);
+            }
+            black_box(&out);
+        }
+        live.push(start.elapsed().as_secs_f64() / (LIVE_BARS * 50) as f64);
+    }
+    let live = median(live);
+
+    // Batch: all functions over the whole series; the median of 3 passes, as on its side.
+    let batch = median((0..3).map(|_| batch_pass(data)).collect());
+    (live, batch)
+}
+
+/// Seconds to compute every function once over the whole series, each into new columns.
+fn batch_pass(data: &Series) -> f64 {
+    let mut all = fresh();
+    let start = Instant::now();
+    for (ind, w) in &mut all {
+        let mut out = vec![Vec::new(); *w];
+        ind.batch(data, &mut out);
+        black_box(&out);
+    }
+    start.elapsed().as_secs_f64()
 }
