@@ -14,7 +14,7 @@ use crate::blocks::window::Window;
 use crate::blocks::{self, Stream};
 use crate::indicator::{Indicator, Warmup, prepare, stage_starts};
 use crate::registry::{Field, Function, Group, Param};
-use crate::windowed::{self, Windowed, window_extremes};
+use crate::windowed::{self, MAX_BLOCK, Windowed, window_extremes_in_blocks};
 
 const CLOSE: &[Field] = &[Field::Close];
 const HL: &[Field] = &[Field::High, Field::Low];
@@ -758,13 +758,7 @@ impl Indicator for UltOsc {
         let Some(prev_close) = self.prev_close.replace(bar.close) else {
             return;
         };
-        let true_low = if bar.low < prev_close {
-            bar.low
-        } else {
-            prev_close
-        };
-        let pressure = bar.close - true_low;
-        let range = true_range(bar.high, bar.low, prev_close);
+        let (pressure, range) = ultosc_terms(bar.high, bar.low, bar.close, prev_close);
         self.pressure.push(pressure);
         self.ranges.push(range);
         self.null_run = if range == 0.0 && pressure == 0.0 {
@@ -805,6 +799,187 @@ impl Indicator for UltOsc {
         }
         out[0] = 100.0 * (output / 7.0);
     }
+
+    /// `next` for the first `longest` bars (while a window may reach back before the series),
+    /// then [`ultosc_chunk`] a chunk of bars at a time; the rings are refilled from the last
+    /// bars.
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        let n = series.len();
+        let column = &mut out[0];
+        prepare(column, n);
+        let head = self.periods[2].min(n);
+        let mut value = [f64::NAN];
+        for i in 0..head {
+            self.next(&series.bar(i), &mut value);
+            column.push(value[0]);
+        }
+        if head == n {
+            return;
+        }
+        let (high, low, close) = (&series.high[..n], &series.low[..n], &series.close[..n]);
+        let mut scratch = UltOscScratch::default();
+        crate::indicator::with_avx(|| {
+            for from in (head..n).step_by(ULTOSC_CHUNK) {
+                let to = (from + ULTOSC_CHUNK).min(n);
+                ultosc_chunk(self, [high, low, close], from..to, &mut scratch, column);
+            }
+        });
+        self.today += n - head;
+        self.prev_close = Some(close[n - 1]);
+        for j in n - self.periods[2]..n {
+            let (pressure, range) = ultosc_terms(high[j], low[j], close[j], close[j - 1]);
+            self.pressure.push(pressure);
+            self.ranges.push(range);
+        }
+    }
+}
+
+/// Bars an ULTOSC batch takes at a time (its scratch stays in the first-level cache).
+const ULTOSC_CHUNK: usize = 256;
+
+/// An ULTOSC chunk's columns: each bar's terms, those leaving each window, and the six sums
+/// each bar's output is made of.
+struct UltOscScratch {
+    /// Pressure and range of each bar.
+    terms: [[f64; ULTOSC_CHUNK]; 2],
+    /// Pressure and range of the bar leaving each window (shortest first) after each bar.
+    leaving: [[[f64; ULTOSC_CHUNK]; 2]; 3],
+    /// Each window's pressure and range sums as each bar's output reads them.
+    sums: [[[f64; ULTOSC_CHUNK]; 2]; 3],
+}
+
+impl Default for UltOscScratch {
+    fn default() -> Self {
+        UltOscScratch {
+            terms: [[0.0; ULTOSC_CHUNK]; 2],
+            leaving: [[[0.0; ULTOSC_CHUNK]; 2]; 3],
+            sums: [[[0.0; ULTOSC_CHUNK]; 2]; 3],
+        }
+    }
+}
+
+/// ULTOSC's steady branch of `next` for bars `bars` (each past the state's first `longest`
+/// bars, and past this series' first `longest`), bit for bit, in three passes: the terms of
+/// each bar and of those leaving the windows (independent per bar: vectorised), the six sums
+/// (the only chain from bar to bar, in registers), then the outputs from the sums (their
+/// divisions independent per bar: vectorised).
+#[inline(always)]
+fn ultosc_chunk(
+    state: &mut UltOsc,
+    [high, low, close]: [&[f64]; 3],
+    bars: std::ops::Range<usize>,
+    scratch: &mut UltOscScratch,
+    column: &mut Vec<f64>,
+) {
+    let count = bars.len();
+    let columns = [high, low, close];
+    ultosc_terms_into(columns, bars.start, count, &mut scratch.terms);
+    for (leaving, &period) in scratch.leaving.iter_mut().zip(&state.periods) {
+        ultosc_terms_into(columns, bars.start + 1 - period, count, leaving);
+    }
+    let [p1, p2, p3] = state.periods;
+    let [mut pressure1, mut pressure2, mut pressure3] = state.pressure_totals;
+    let [mut range1, mut range2, mut range3] = state.range_totals;
+    let mut null_run = state.null_run;
+    let [
+        [leaving_p1, leaving_r1],
+        [leaving_p2, leaving_r2],
+        [leaving_p3, leaving_r3],
+    ] = &scratch.leaving;
+    let [[sum_p1, sum_r1], [sum_p2, sum_r2], [sum_p3, sum_r3]] = &mut scratch.sums;
+    for k in 0..count {
+        let (pressure, range) = (scratch.terms[0][k], scratch.terms[1][k]);
+        null_run = if range == 0.0 && pressure == 0.0 {
+            null_run + 1
+        } else {
+            0
+        };
+        pressure1 += pressure;
+        range1 += range;
+        pressure2 += pressure;
+        range2 += range;
+        pressure3 += pressure;
+        range3 += range;
+        if null_run >= p1 {
+            // Rare (a whole window without range): out of the common path.
+            [pressure1, range1, pressure2, range2, pressure3, range3] = restart_null_windows(
+                null_run,
+                [p1, p2, p3],
+                [pressure1, range1, pressure2, range2, pressure3, range3],
+            );
+        }
+        null_run = null_run.min(p3);
+        (sum_p1[k], sum_r1[k]) = (pressure1, range1);
+        (sum_p2[k], sum_r2[k]) = (pressure2, range2);
+        (sum_p3[k], sum_r3[k]) = (pressure3, range3);
+        pressure1 -= leaving_p1[k];
+        range1 -= leaving_r1[k];
+        pressure2 -= leaving_p2[k];
+        range2 -= leaving_r2[k];
+        pressure3 -= leaving_p3[k];
+        range3 -= leaving_r3[k];
+    }
+    state.pressure_totals = [pressure1, pressure2, pressure3];
+    state.range_totals = [range1, range2, range3];
+    state.null_run = null_run;
+    // `next` skips a window without range; adding 0 instead gives the same bits, as the
+    // output, started at +0, is never -0. Computed always and then chosen, so that the loop
+    // has no branch and vectorises.
+    let part = |weight: f64, pressure: f64, range: f64| {
+        let value = weight * (pressure / range);
+        if range > 0.0 { value } else { 0.0 }
+    };
+    let start = column.len();
+    let room = &mut column.spare_capacity_mut()[..count];
+    for (k, slot) in room.iter_mut().enumerate() {
+        let mut output = 0.0;
+        output += part(4.0, sum_p1[k], sum_r1[k]);
+        output += part(2.0, sum_p2[k], sum_r2[k]);
+        output += part(1.0, sum_p3[k], sum_r3[k]);
+        slot.write(100.0 * (output / 7.0));
+    }
+    // SAFETY: the `count` values after the first `start` were all written just above (the
+    // caller's `prepare` gave the column room for the whole series).
+    unsafe { column.set_len(start + count) };
+}
+
+/// The pressure and range of `count` bars from bar `from` (at least 1), into `pressure` and
+/// `range`.
+#[inline(always)]
+fn ultosc_terms_into(
+    [high, low, close]: [&[f64]; 3],
+    from: usize,
+    count: usize,
+    [pressure, range]: &mut [[f64; ULTOSC_CHUNK]; 2],
+) {
+    let rows = high[from..from + count]
+        .iter()
+        .zip(&low[from..from + count])
+        .zip(&close[from..from + count])
+        .zip(&close[from - 1..from - 1 + count]);
+    for (k, (((&h, &l), &c), &prev)) in rows.enumerate() {
+        (pressure[k], range[k]) = ultosc_terms(h, l, c, prev);
+    }
+}
+
+/// The six sums after a bar that ended a run of `null_run` bars without range: each window
+/// the run covers restarts from exactly zero (TA-Lib 0.8).
+#[cold]
+#[inline(never)]
+fn restart_null_windows(null_run: usize, periods: [usize; 3], mut sums: [f64; 6]) -> [f64; 6] {
+    for (k, &period) in periods.iter().enumerate() {
+        if null_run >= period {
+            (sums[2 * k], sums[2 * k + 1]) = (0.0, 0.0);
+        }
+    }
+    sums
+}
+
+/// A bar's buying pressure (close over the true low) and true range, after `prev_close`.
+#[inline(always)]
+fn ultosc_terms(high: f64, low: f64, close: f64, prev_close: f64) -> (f64, f64) {
+    let true_low = if low < prev_close { low } else { prev_close };
+    (close - true_low, true_range(high, low, prev_close))
 }
 
 /// VORTEX: moving sums of `|high - previous low|` and `|low - previous high|` over the moving
@@ -983,9 +1158,22 @@ impl Windowed for WillR {
     fn kernel(&self, series: &Series, from: usize, out: &mut [Vec<f64>]) -> bool {
         let column = &mut out[0];
         let close = &series.close;
-        window_extremes(&series.high, &series.low, self.window(), from, |i, h, l| {
-            column.push(willr(h, l, close[i]))
-        })
+        // A block's values side by side (their divisions in one register where it fits).
+        window_extremes_in_blocks(
+            &series.high,
+            &series.low,
+            self.window(),
+            from,
+            |i, highs, lows| {
+                let mut values = [0.0; MAX_BLOCK];
+                let values = &mut values[..highs.len()];
+                let closes = &close[i..i + highs.len()];
+                for (((v, &h), &l), &c) in values.iter_mut().zip(highs).zip(lows).zip(closes) {
+                    *v = willr(h, l, c);
+                }
+                column.extend_from_slice(values);
+            },
+        )
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::bar::{Bar, Series};
 use crate::blocks::window::Window;
 use crate::indicator::Indicator;
-use crate::windowed::{self, Windowed, window_extremes};
+use crate::windowed::{self, MAX_BLOCK, Windowed, window_extremes_in_blocks};
 
 /// The highest of `a` and the lowest of `b` over the last `period` bars (TA-Lib rescans).
 #[derive(Clone, Debug)]
@@ -91,11 +91,22 @@ impl Windowed for Donchian {
         let [upper, middle, lower] = out else {
             return false;
         };
-        window_extremes(&series.high, &series.low, self.window(), from, |_, h, l| {
-            upper.push(h);
-            middle.push((h + l) / 2.0);
-            lower.push(l);
-        })
+        window_extremes_in_blocks(
+            &series.high,
+            &series.low,
+            self.window(),
+            from,
+            |_, highs, lows| {
+                let mut middles = [0.0; MAX_BLOCK];
+                let middles = &mut middles[..highs.len()];
+                for ((m, &h), &l) in middles.iter_mut().zip(highs).zip(lows) {
+                    *m = (h + l) / 2.0;
+                }
+                upper.extend_from_slice(highs);
+                middle.extend_from_slice(middles);
+                lower.extend_from_slice(lows);
+            },
+        )
     }
 }
 
@@ -154,8 +165,13 @@ impl Windowed for Midpoint {
             (&series.high, &series.low)
         };
         let column = &mut out[0];
-        window_extremes(a, b, self.window(), from, |_, h, l| {
-            column.push((h + l) / 2.0)
+        window_extremes_in_blocks(a, b, self.window(), from, |_, highs, lows| {
+            let mut middles = [0.0; MAX_BLOCK];
+            let middles = &mut middles[..highs.len()];
+            for ((m, &h), &l) in middles.iter_mut().zip(highs).zip(lows) {
+                *m = (h + l) / 2.0;
+            }
+            column.extend_from_slice(middles);
         })
     }
 }
