@@ -27,7 +27,7 @@ const LIVE_BARS: usize = 200;
 
 /// A seeded random walk with OHLCV bars, the same for both sides (written to CSV for TA-Lib).
 fn series(n: usize) -> Series {
-    let mut s = Series::default();
+    let mut s = Series::with_capacity(n);
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut uniform = || {
         state ^= state << 13;
