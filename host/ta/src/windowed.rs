@@ -201,15 +201,12 @@ const SCAN_UP_TO: usize = 48;
 /// order of comparison; prices and oscillators give zeros of one sign), in lanes.
 #[inline(always)]
 pub(crate) fn ordered(x: &[f64]) -> bool {
-    x.chunks(256)
-        .all(|chunk| chunk.iter().fold(true, |ok, v| ok & is_ordered(*v)))
-}
-
-/// Whether `v` is neither NaN nor a negative zero.
-#[inline(always)]
-fn is_ordered(v: f64) -> bool {
     const NEGATIVE_ZERO: u64 = 1 << 63;
-    !v.is_nan() & (v.to_bits() != NEGATIVE_ZERO)
+    x.chunks(256).all(|chunk| {
+        chunk.iter().fold(true, |ok, v| {
+            ok & !v.is_nan() & (v.to_bits() != NEGATIVE_ZERO)
+        })
+    })
 }
 
 /// Whether no value is a zero of either sign or NaN (`!(|v| > 0)` catches all three), in
