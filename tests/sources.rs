@@ -442,18 +442,22 @@ fn a_services_social_sources_are_feature_sources_and_a_tokenless_x_search_is_ref
         !ok && out.contains("must be shorter than features.social.window_minutes (1 min)"),
         "{out}"
     );
-    // So would one shorter than the window whose jitter (up to a tenth more) reaches past it.
+    // So would one shorter than the window whose jitter (up to a tenth more) and one request's
+    // time reach past it.
     let (ok, out) = write(
-        "\n[[sources]]\nname = \"reddit_slow\"\nurl = \"https://www.reddit.com/r/CryptoCurrency/new.json\"\nformat = \"reddit\"\nevery_s = 3300\n",
+        "\n[[sources]]\nname = \"reddit_slow\"\nurl = \"https://www.reddit.com/r/CryptoCurrency/new.json\"\nformat = \"reddit\"\nevery_s = 3250\n",
     );
     assert!(
         !ok && out.contains(
-            "sources.reddit_slow: every_s (3300) plus its tenth of jitter (3630 s) must be shorter than features.social.window_minutes (60 min)"
+            "sources.reddit_slow: every_s (3250) plus its tenth of jitter and one request's timeout (30 s), 3605 s, must be shorter than features.social.window_minutes (60 min)"
         ),
         "{out}"
     );
     let (ok, out) = write(
         "\n[[sources]]\nname = \"reddit_slow\"\nurl = \"https://www.reddit.com/r/CryptoCurrency/new.json\"\nformat = \"reddit\"\nevery_s = 3200\n",
     );
-    assert!(ok, "3200 s plus 320 s of jitter fits in 60 min: {out}");
+    assert!(
+        ok,
+        "3200 s, 320 s of jitter and 30 s of request fit in 60 min: {out}"
+    );
 }

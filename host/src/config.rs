@@ -524,12 +524,17 @@ impl ServiceConfig {
                 config.features.social.sources.push(source.name.clone());
             }
             let window_s = config.features.social.window_minutes.saturating_mul(60);
-            // A poll waits up to a tenth longer than `every_s` (its jitter): the longest wait
-            // must still fall inside one window.
-            let longest_wait_s = source.every_s.saturating_add(source.every_s / 10);
-            if source.format.is_social() && longest_wait_s >= window_s {
+            // A poll waits up to a tenth longer than `every_s` (its jitter), and what it gets
+            // is stamped when its request ends: the longest gap between two polls' posts, with
+            // one request's timeout, must still fall inside one window.
+            let request_s = crate::feeds::sources::REQUEST_TIMEOUT.as_secs();
+            let longest_gap_s = source
+                .every_s
+                .saturating_add(source.every_s / 10)
+                .saturating_add(request_s);
+            if source.format.is_social() && longest_gap_s >= window_s {
                 return Err(invalid(format!(
-                    "sources.{}: every_s ({}) plus its tenth of jitter ({longest_wait_s} s) must be shorter than features.social.window_minutes ({} min), or its features read as unknown between polls",
+                    "sources.{}: every_s ({}) plus its tenth of jitter and one request's timeout ({request_s} s), {longest_gap_s} s, must be shorter than features.social.window_minutes ({} min), or its features read as unknown between polls",
                     source.name, source.every_s, config.features.social.window_minutes
                 )));
             }

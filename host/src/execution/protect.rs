@@ -120,11 +120,12 @@ impl OrderPath {
         fired
     }
 
-    /// Keeps deployment `id`'s stop on `symbol` at its position's average entry after a fill:
-    /// fills between two market events (the book's matching, an order placed after the stops
-    /// were kept) move the average, and the rules measured from the entry, the journal and the
-    /// risk report follow at once. A stop whose position closed or turned is left to the next
-    /// event's [`OrderPath::protect`], which removes or renews it.
+    /// Keeps deployment `id`'s stop on `symbol` in line with its position after a fill: fills
+    /// between two market events (the book's matching, an order placed after the stops were
+    /// kept) move the average, and the rules measured from the entry, the journal and the risk
+    /// report follow at once. A stop whose position closed or turned goes at once, so that a
+    /// position reopened before the next event gets a stop of its own there (opened then, its
+    /// best price and break-even afresh) rather than the old one's.
     pub(super) fn sync_stop_entry(
         &mut self,
         id: DeploymentId,
@@ -140,14 +141,17 @@ impl OrderPath {
         ) else {
             return;
         };
-        let Some((_, position)) = account.positions().find(|(s, _)| *s == symbol) else {
-            return;
-        };
-        let entry = position.average_price.to_f64();
-        if position.quantity.raw() == 0
-            || (position.quantity.raw() > 0) != state.long
-            || state.entry == entry
-        {
+        let (quantity, entry) = account
+            .positions()
+            .find(|(s, _)| *s == symbol)
+            .map_or((0, 0.0), |(_, p)| {
+                (p.quantity.raw(), p.average_price.to_f64())
+            });
+        if quantity == 0 || (quantity > 0) != state.long {
+            self.stops.remove(&(id, symbol));
+            return self.journal_stop(id, symbol, None, market);
+        }
+        if state.entry == entry {
             return;
         }
         state.set_entry(entry, config);

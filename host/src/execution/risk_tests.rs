@@ -376,6 +376,29 @@ fn a_stop_follows_its_position_entry_at_each_fill() {
     assert_eq!(s.entry, 105.0, "{s:?}");
     assert!((s.level.unwrap() - 94.5).abs() < 1e-9, "{s:?}");
     assert_eq!(s.best, 100.0, "the best price is left to the market events");
+    // Closed and opened again before the next market event: the old stop goes with the close,
+    // and the new position gets a stop of its own at that event (opened then, at its entry).
+    p.submit(D, market_order(0, Side::Sell, "4"), 120_001, &m)
+        .unwrap();
+    fill(&mut m, &mut p, 180_000, 120.0);
+    assert!(p.stops(D).next().is_none(), "gone with the close");
+    p.submit(D, market_order(0, Side::Buy, "1"), 180_001, &m)
+        .unwrap();
+    fill(&mut m, &mut p, 240_000, 130.0);
+    assert!(p.stops(D).next().is_none());
+    let event = MarketEvent::Bar(bar(0, 300_000, 130.0, 130.0, 130.0));
+    if let MarketEvent::Bar(b) = &event {
+        m.push_bar(*b);
+    }
+    p.advance(300_000, &m);
+    p.on_event(&event, &m);
+    assert!(p.protect(&event, &m, 300_000).is_empty());
+    let (_, s) = p.stops(D).next().unwrap();
+    assert_eq!(
+        (s.entry, s.opened_at, s.best),
+        (130.0, 300_000, 130.0),
+        "{s:?}"
+    );
 }
 
 #[test]

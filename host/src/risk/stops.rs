@@ -333,7 +333,8 @@ mod tests {
             s.best, 100.0,
             "the best price is what the market did, not the entry"
         );
-        // Up 10 % from 100 arms break-even at the new entry, above the fixed level.
+        // A high of 116 is 5.45 % above the new entry 110: break-even arms at the entry, above
+        // the fixed level.
         s.on_bar(116.0, 112.0, 115.0, 1, &c);
         assert!(s.break_even);
         assert!((s.level.unwrap() - 110.0).abs() < 1e-9);

@@ -6,7 +6,9 @@
 use stratbox_ta::bar::{Bar, Series};
 use stratbox_ta::registry::{self, ParamKind};
 
-/// A walk; with `awkward`, from bar 400, NaN, zero and negative-zero prices now and then.
+/// A walk; with `awkward`, from bar 400, NaN, zero and negative-zero prices now and then, and
+/// before it wild bars then a run of flat bars (no range, no move) long enough to empty a
+/// window of their ranges.
 fn series(n: usize, awkward: bool) -> Series {
     let mut s = Series::default();
     let mut close: f64 = 50.0;
@@ -20,6 +22,21 @@ fn series(n: usize, awkward: bool) -> Series {
             close,
             volume: 1.0 + (i % 17) as f64,
         };
+        if awkward && (190..200).contains(&i) && i % 2 == 0 {
+            // Wild bars just before the flat run, so that the sums a run empties are left
+            // with rounding residue (which the restart of `null_run` windows then drops).
+            bar.high *= 1_000.3;
+            bar.close *= 700.1;
+        }
+        if awkward && (200..260).contains(&i) {
+            bar = Bar {
+                open: 40.0,
+                high: 40.0,
+                low: 40.0,
+                close: 40.0,
+                volume: 0.0,
+            };
+        }
         if awkward && i >= 400 {
             match i % 37 {
                 0 => bar.low = f64::NAN,

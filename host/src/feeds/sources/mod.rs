@@ -15,7 +15,7 @@ pub mod social;
 pub use fear_greed::parse_fear_greed;
 pub use fred::parse_fred_csv;
 pub use news::parse_feed;
-pub use poller::{Format, Poller, PollerConfig};
+pub use poller::{Format, Poller, PollerConfig, REQUEST_TIMEOUT};
 
 /// A numeric value of a series.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

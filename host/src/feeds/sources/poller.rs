@@ -77,6 +77,9 @@ pub struct PollerConfig {
 /// Pages one poll follows at most (Reddit's listings, X's search).
 const MAX_PAGES: usize = 10;
 
+/// How long one request to a source may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The longest wait a source's rate-limit headers are obeyed for.
 const MAX_ASKED_WAIT: Duration = Duration::from_secs(3600);
 
@@ -172,7 +175,7 @@ impl Poller {
     pub fn new(config: PollerConfig) -> Self {
         Poller {
             http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
+                .timeout(REQUEST_TIMEOUT)
                 .user_agent(config.user_agent.clone().unwrap_or_else(|| {
                     concat!("stratbox:market-research:", env!("CARGO_PKG_VERSION")).into()
                 }))

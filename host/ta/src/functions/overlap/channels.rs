@@ -97,13 +97,8 @@ impl Windowed for Donchian {
             self.window(),
             from,
             |_, highs, lows| {
-                let mut middles = [0.0; MAX_BLOCK];
-                let middles = &mut middles[..highs.len()];
-                for ((m, &h), &l) in middles.iter_mut().zip(highs).zip(lows) {
-                    *m = (h + l) / 2.0;
-                }
                 upper.extend_from_slice(highs);
-                middle.extend_from_slice(middles);
+                push_middles(highs, lows, middle);
                 lower.extend_from_slice(lows);
             },
         )
@@ -166,12 +161,18 @@ impl Windowed for Midpoint {
         };
         let column = &mut out[0];
         window_extremes_in_blocks(a, b, self.window(), from, |_, highs, lows| {
-            let mut middles = [0.0; MAX_BLOCK];
-            let middles = &mut middles[..highs.len()];
-            for ((m, &h), &l) in middles.iter_mut().zip(highs).zip(lows) {
-                *m = (h + l) / 2.0;
-            }
-            column.extend_from_slice(middles);
+            push_middles(highs, lows, column)
         })
     }
+}
+
+/// Pushes onto `column` the midpoints of a block's extremes, computed side by side.
+#[inline(always)]
+fn push_middles(highs: &[f64], lows: &[f64], column: &mut Vec<f64>) {
+    let mut middles = [0.0; MAX_BLOCK];
+    let middles = &mut middles[..highs.len()];
+    for ((m, &h), &l) in middles.iter_mut().zip(highs).zip(lows) {
+        *m = (h + l) / 2.0;
+    }
+    column.extend_from_slice(middles);
 }
