@@ -5,7 +5,7 @@ use super::{OnClose, period};
 use crate::bar::Bar;
 use crate::blocks::beta::Beta;
 use crate::blocks::correlation::Correlation;
-use crate::blocks::linreg::LinearRegression;
+use crate::blocks::linreg::{Fit, LinearRegression};
 use crate::blocks::variance::Variance;
 use crate::blocks::window::Window;
 use crate::blocks::{PairStream, Stream};
@@ -77,14 +77,43 @@ impl Stream for Line {
     #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
         let fit = self.regression.next(x)?;
+        Some(self.value.of(fit, self.regression.period() as f64))
+    }
+
+    /// [`LinearRegression::next_many`], with the value chosen once for the whole array.
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
         let n = self.regression.period() as f64;
-        Some(match self.value {
+        let regression = &mut self.regression;
+        match self.value {
+            LineValue::Last => regression.next_many(xs, out, move |fit| LineValue::Last.of(fit, n)),
+            LineValue::Slope => {
+                regression.next_many(xs, out, move |fit| LineValue::Slope.of(fit, n))
+            }
+            LineValue::Angle => {
+                regression.next_many(xs, out, move |fit| LineValue::Angle.of(fit, n))
+            }
+            LineValue::Intercept => {
+                regression.next_many(xs, out, move |fit| LineValue::Intercept.of(fit, n))
+            }
+            LineValue::Forecast => {
+                regression.next_many(xs, out, move |fit| LineValue::Forecast.of(fit, n))
+            }
+        }
+        true
+    }
+}
+
+impl LineValue {
+    /// This value of the line `fit` through a window of `n` values.
+    #[inline(always)]
+    fn of(self, fit: Fit, n: f64) -> f64 {
+        match self {
             LineValue::Last => fit.intercept + fit.slope * (n - 1.0),
             LineValue::Slope => fit.slope,
             LineValue::Angle => fit.slope.atan() * (180.0 / std::f64::consts::PI),
             LineValue::Intercept => fit.intercept,
             LineValue::Forecast => fit.slope.mul_add(n, fit.intercept),
-        })
+        }
     }
 }
 
@@ -101,9 +130,7 @@ impl Stream for ForecastOscillator {
 
     #[inline(always)]
     fn next(&mut self, x: f64) -> Option<f64> {
-        let out = self
-            .forecast
-            .map(|f| if x != 0.0 { 100.0 * (x - f) / x } else { 0.0 });
+        let out = self.forecast.map(|f| oscillator(x, f));
         let n = self.regression.period() as f64;
         self.forecast = self
             .regression
@@ -111,6 +138,43 @@ impl Stream for ForecastOscillator {
             .map(|fit| fit.slope.mul_add(n, fit.intercept));
         out
     }
+
+    /// The forecasts by [`LinearRegression::next_many`] a chunk at a time, then each value's
+    /// distance from the forecast before it (independent per value: vectorised).
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
+        const CHUNK: usize = 4096;
+        let n = self.regression.period() as f64;
+        let mut forecasts = Vec::with_capacity(CHUNK);
+        for chunk in xs.chunks(CHUNK) {
+            forecasts.clear();
+            let unfitted = self.regression.unfitted();
+            self.regression
+                .next_many(chunk, &mut forecasts, move |fit| {
+                    fit.slope.mul_add(n, fit.intercept)
+                });
+            // Until a forecast stands before a value, as `next` does one value at a time.
+            let first = (unfitted + 1).min(chunk.len());
+            for (k, &x) in chunk[..first].iter().enumerate() {
+                let before = match k {
+                    0 => self.forecast,
+                    _ => (k - 1 >= unfitted).then(|| forecasts[k - 1]),
+                };
+                out.push(before.map_or(f64::NAN, |f| oscillator(x, f)));
+            }
+            let (rest, before) = (&chunk[first..], &forecasts[first.max(1) - 1..]);
+            crate::indicator::with_avx(|| {
+                out.extend(rest.iter().zip(before).map(|(&x, &f)| oscillator(x, f)))
+            });
+            self.forecast = (chunk.len() > unfitted).then(|| forecasts[chunk.len() - 1]);
+        }
+        true
+    }
+}
+
+/// FOSC of `x` against the forecast `f` made for it: 0 for a zero value.
+#[inline(always)]
+fn oscillator(x: f64, f: f64) -> f64 {
+    if x != 0.0 { 100.0 * (x - f) / x } else { 0.0 }
 }
 
 /// STDDEV: the square root of TA-Lib's variance, times `nbdev`.
