@@ -157,7 +157,7 @@ impl Stream for ForecastOscillator {
             for (k, &x) in chunk[..first].iter().enumerate() {
                 let before = match k {
                     0 => self.forecast,
-                    _ => (k - 1 >= unfitted).then(|| forecasts[k - 1]),
+                    _ => (k > unfitted).then(|| forecasts[k - 1]),
                 };
                 out.push(before.map_or(f64::NAN, |f| oscillator(x, f)));
             }
