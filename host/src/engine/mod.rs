@@ -720,26 +720,22 @@ impl Engine {
             .deployments
             .iter()
             .any(|d| d.world == World::SignalOptimizer && d.instance.is_some());
-        if !optimizing {
-            if !signals.is_empty() {
-                self.deliver_signals(&signals, now);
-            }
-            return;
+        if optimizing {
+            let conditions: Vec<crate::market::Conditions> = {
+                let market = self.env.market();
+                let mut symbols: Vec<u32> = signals.iter().map(|s| s.symbol).collect();
+                symbols.sort_unstable();
+                symbols.dedup();
+                symbols
+                    .into_iter()
+                    .filter_map(|s| market.conditions(s))
+                    .collect()
+            };
+            self.each_running(World::SignalOptimizer, true, |instance| {
+                signals = instance.optimize(&signals, &conditions, now)?;
+                Ok(())
+            });
         }
-        let conditions: Vec<crate::market::Conditions> = {
-            let market = self.env.market();
-            let mut symbols: Vec<u32> = signals.iter().map(|s| s.symbol).collect();
-            symbols.sort_unstable();
-            symbols.dedup();
-            symbols
-                .into_iter()
-                .filter_map(|s| market.conditions(s))
-                .collect()
-        };
-        self.each_running(World::SignalOptimizer, true, |instance| {
-            signals = instance.optimize(&signals, &conditions, now)?;
-            Ok(())
-        });
         if !signals.is_empty() {
             self.deliver_signals(&signals, now);
         }

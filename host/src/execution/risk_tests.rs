@@ -21,6 +21,21 @@ fn limit(symbol: u32, side: Side, qty: &str, price: &str) -> OrderRequest {
     }
 }
 
+/// `event` reaches the market data and the order path at `now`, then the protective stops.
+fn step(
+    m: &mut MarketData,
+    p: &mut super::OrderPath,
+    event: MarketEvent,
+    now: i64,
+) -> Vec<super::StopFired> {
+    if let MarketEvent::Bar(b) = &event {
+        m.push_bar(*b);
+    }
+    p.advance(now, m);
+    p.on_event(&event, m);
+    p.protect(&event, m, now)
+}
+
 /// Fills what is pending with a bar of BTCUSDT opening at `price`, at `time`.
 fn fill(m: &mut MarketData, p: &mut super::OrderPath, time: i64, price: f64) {
     p.advance(time, m);
@@ -282,14 +297,6 @@ fn a_protective_stop_closes_the_position_though_trading_is_halted() {
             ..bar(0, t, low, high, low)
         })
     };
-    let step = |m: &mut MarketData, p: &mut super::OrderPath, event: MarketEvent, now: i64| {
-        if let MarketEvent::Bar(b) = &event {
-            m.push_bar(*b);
-        }
-        p.advance(now, m);
-        p.on_event(&event, m);
-        p.protect(&event, m, now)
-    };
     // The first bar after the fill opens the stop at the entry: 100 - 5 % = 95.
     assert!(
         step(
@@ -352,12 +359,7 @@ fn a_stop_follows_its_position_entry_at_each_fill() {
     p.submit(D, market_order(0, Side::Buy, "2"), 0, &m).unwrap();
     fill(&mut m, &mut p, 0, 100.0);
     let event = MarketEvent::Bar(bar(0, 60_000, 100.0, 100.0, 100.0));
-    if let MarketEvent::Bar(b) = &event {
-        m.push_bar(*b);
-    }
-    p.advance(60_000, &m);
-    p.on_event(&event, &m);
-    assert!(p.protect(&event, &m, 60_000).is_empty());
+    assert!(step(&mut m, &mut p, event, 60_000).is_empty());
     let (_, s) = p.stops(D).next().unwrap();
     assert_eq!((s.entry, s.level), (100.0, Some(90.0)));
     // Two more at 110, filled with no stop-keeping event after them: the stop's entry is the
@@ -387,12 +389,7 @@ fn a_stop_follows_its_position_entry_at_each_fill() {
     fill(&mut m, &mut p, 240_000, 130.0);
     assert!(p.stops(D).next().is_none());
     let event = MarketEvent::Bar(bar(0, 300_000, 130.0, 130.0, 130.0));
-    if let MarketEvent::Bar(b) = &event {
-        m.push_bar(*b);
-    }
-    p.advance(300_000, &m);
-    p.on_event(&event, &m);
-    assert!(p.protect(&event, &m, 300_000).is_empty());
+    assert!(step(&mut m, &mut p, event, 300_000).is_empty());
     let (_, s) = p.stops(D).next().unwrap();
     assert_eq!(
         (s.entry, s.opened_at, s.best),

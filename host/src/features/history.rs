@@ -82,10 +82,7 @@ impl History {
 
     /// Column `column` of row `row` (missing where the column is not held).
     pub(super) fn value(&self, row: usize, column: usize) -> f64 {
-        match self.place[column] {
-            ABSENT => f64::NAN,
-            place => self.rows[row][place as usize],
-        }
+        held(&self.rows[row], self.place[column])
     }
 
     /// Column `column` of rows `rows`, oldest first.
@@ -95,16 +92,22 @@ impl History {
         rows: std::ops::Range<usize>,
     ) -> impl Iterator<Item = f64> + '_ {
         let place = self.place[column];
-        self.rows.range(rows).map(move |row| match place {
-            ABSENT => f64::NAN,
-            place => row[place as usize],
-        })
+        self.rows.range(rows).map(move |row| held(row, place))
     }
 
     /// The values of held columns `first..first + width` in row `row`, to fill in.
     pub(super) fn columns_mut(&mut self, row: usize, first: usize, width: usize) -> &mut [f64] {
         let place = self.place[first] as usize;
         &mut self.rows[row][place..place + width]
+    }
+}
+
+/// The value at `place` in `row`, NaN for a column not held.
+#[inline]
+fn held(row: &[f64], place: u32) -> f64 {
+    match place {
+        ABSENT => f64::NAN,
+        place => row[place as usize],
     }
 }
 
