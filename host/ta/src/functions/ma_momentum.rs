@@ -688,14 +688,19 @@ impl Stream for Tsi {
         let (Some(mut prev), Some((k, mut values))) = (self.prev, self.smoothed.seeded()) else {
             return true;
         };
-        crate::indicator::with_fma(|| {
-            out.reserve(xs.len() - head);
-            for &x in &xs[head..] {
+        // The state moved in and out: captured by reference, it would live in memory, each
+        // bar's EMA steps waiting on the last bar's stores.
+        let rest = &xs[head..];
+        (prev, values) = crate::indicator::with_fma(move || {
+            let (mut prev, mut v) = (prev, values);
+            out.reserve(rest.len());
+            for &x in rest {
                 let momentum = x - prev;
                 prev = x;
-                let (num, den) = double_step(&mut values, k, momentum, momentum.abs());
+                let (num, den) = double_step(&mut v, k, momentum, momentum.abs());
                 out.push(tsi(num, den));
             }
+            (prev, v)
         });
         self.prev = Some(prev);
         self.smoothed.set_values(values);

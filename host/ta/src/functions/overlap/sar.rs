@@ -232,12 +232,13 @@ impl Indicator for Sar {
 #[inline(always)]
 fn sar_steps(sar: &mut Sar, high: &[f64], low: &[f64], out: &mut Vec<f64>) {
     let mut local = *sar;
-    out.extend(high.iter().zip(low).map(|(&high, &low)| {
-        local.step(&Bar {
+    out.reserve(high.len());
+    for (&high, &low) in high.iter().zip(low) {
+        out.push(local.step(&Bar {
             high,
             low,
             ..Bar::default()
-        })
-    }));
+        }));
+    }
     *sar = local;
 }
