@@ -48,19 +48,53 @@ impl Kama {
     /// One adaptive EMA step towards `x` given the net change over the window.
     #[inline]
     fn step(&mut self, x: f64, period_roc: f64) -> f64 {
-        const FASTEST: f64 = 2.0 / (2.0 + 1.0);
-        const SLOWEST: f64 = 2.0 / (30.0 + 1.0);
-        let diff = FASTEST - SLOWEST;
-        let ratio = if self.sum_roc1 <= 0.0 || self.sum_roc1 <= period_roc {
-            1.0
-        } else {
-            (period_roc / self.sum_roc1).abs().min(1.0)
-        };
-        let mut sc = ratio.mul_add(diff, SLOWEST);
-        sc *= sc;
-        self.prev = (x - self.prev).mul_add(sc, self.prev);
+        self.prev = adaptive_step(self.prev, self.sum_roc1, x, period_roc);
         self.prev
     }
+}
+
+/// The KAMA after `prev` at `x`, given the sum of one-bar changes and the net change over the
+/// window.
+#[inline(always)]
+fn adaptive_step(prev: f64, sum_roc1: f64, x: f64, period_roc: f64) -> f64 {
+    const FASTEST: f64 = 2.0 / (2.0 + 1.0);
+    const SLOWEST: f64 = 2.0 / (30.0 + 1.0);
+    let diff = FASTEST - SLOWEST;
+    let ratio = if sum_roc1 <= 0.0 || sum_roc1 <= period_roc {
+        1.0
+    } else {
+        (period_roc / sum_roc1).abs().min(1.0)
+    };
+    let mut sc = ratio.mul_add(diff, SLOWEST);
+    sc *= sc;
+    (x - prev).mul_add(sc, prev)
+}
+
+/// [`Kama::next`] over `xs[from..]` once running, each window read from `xs` (`from` at least
+/// `period + 1`): the running sum, the flat run and the average in registers. Returns them.
+#[inline(always)]
+fn kama_steps(
+    xs: &[f64],
+    from: usize,
+    period: usize,
+    (mut sum_roc1, mut null_run, mut prev): (f64, usize, f64),
+    out: &mut Vec<f64>,
+) -> (f64, usize, f64) {
+    out.reserve(xs.len() - from);
+    for i in from..xs.len() {
+        let (x, oldest) = (xs[i], xs[i - period]);
+        sum_roc1 -= (xs[i - period - 1] - oldest).abs();
+        let change = x - xs[i - 1];
+        sum_roc1 += change.abs();
+        null_run = if change == 0.0 { null_run + 1 } else { 0 };
+        if null_run >= period {
+            null_run = period;
+            sum_roc1 = 0.0;
+        }
+        prev = adaptive_step(prev, sum_roc1, x, x - oldest);
+        out.push(prev);
+    }
+    (sum_roc1, null_run, prev)
 }
 
 impl Stream for Kama {
@@ -101,5 +135,66 @@ impl Stream for Kama {
         }
         self.trailing = oldest;
         Some(self.step(x, x - oldest))
+    }
+
+    /// `next` until running with a whole window inside `xs`, then [`kama_steps`] (with FMA
+    /// where the CPU has it); the ring and the trailing input left as `next` would leave them.
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
+        let period = self.period;
+        let mut head = 0;
+        while head < xs.len() && (period == 1 || !self.started || head <= period) {
+            out.push(self.next(xs[head]).unwrap_or(f64::NAN));
+            head += 1;
+        }
+        if head == xs.len() {
+            return true;
+        }
+        let state = (self.sum_roc1, self.null_run, self.prev);
+        let state = crate::indicator::with_fma(move || kama_steps(xs, head, period, state, out));
+        (self.sum_roc1, self.null_run, self.prev) = state;
+        self.window.push_all(xs);
+        self.trailing = xs[xs.len() - 1 - period];
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Wild values, then a flat run longer than the window, then a walk.
+    fn wild_then_flat(scale: f64, period: usize) -> Vec<f64> {
+        let mut xs: Vec<f64> = (0..40).map(|i| 50.0 + (i % 7) as f64 * 0.37).collect();
+        xs.extend((0..9).map(|i| if i % 2 == 0 { 50.0 * scale } else { 49.3 }));
+        xs.extend(std::iter::repeat_n(40.0, period + 5));
+        xs.extend((0..30).map(|i| 40.0 + (i % 5) as f64 * 0.11));
+        xs
+    }
+
+    #[test]
+    fn the_array_path_leaves_what_next_leaves_and_resets_flat_windows() {
+        for period in [2, 7, 30] {
+            for scale in [3.1, 700.1, 1234.5, 98765.4] {
+                let xs = wild_then_flat(scale, period);
+                // Up to the end of the flat run: the sum of changes restarted at exactly zero.
+                let flat_end = 49 + period + 5;
+                let mut array = Kama::new(period);
+                let mut got = Vec::new();
+                assert!(array.next_many(&xs[..flat_end], &mut got));
+                assert_eq!(array.sum_roc1.to_bits(), 0.0f64.to_bits(), "{period} {scale}");
+                assert_eq!(array.null_run, period);
+                assert!(array.next_many(&xs[flat_end..], &mut got));
+                let mut streaming = Kama::new(period);
+                let want: Vec<f64> = xs
+                    .iter()
+                    .map(|&x| streaming.next(x).unwrap_or(f64::NAN))
+                    .collect();
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&want), "{period} {scale}");
+                assert_eq!(array.sum_roc1.to_bits(), streaming.sum_roc1.to_bits());
+                assert_eq!(array.trailing.to_bits(), streaming.trailing.to_bits());
+                assert_eq!(array.next(41.0), streaming.next(41.0));
+            }
+        }
     }
 }
