@@ -1081,12 +1081,50 @@ impl Stream for Er {
             }
         }
         self.trailing = start;
-        let net = x - start;
-        Some(if self.path <= 0.0 || self.path <= net {
-            1.0
-        } else {
-            (net / self.path).abs()
-        })
+        Some(efficiency(x - start, self.path))
+    }
+
+    /// `next` until the window is full with a whole window inside `xs`, then one loop with the
+    /// path sum and the flat run in registers, each window read from `xs`; the ring and the
+    /// trailing close left as `next` would leave them.
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
+        let period = self.period;
+        let mut head = 0;
+        while head < xs.len() && (self.closes.len() <= period || head <= period) {
+            out.push(self.next(xs[head]).unwrap_or(f64::NAN));
+            head += 1;
+        }
+        if head == xs.len() {
+            return true;
+        }
+        let (mut path, mut zero_run) = (self.path, self.zero_run);
+        out.reserve(xs.len() - head);
+        for i in head..xs.len() {
+            let (x, start) = (xs[i], xs[i - period]);
+            let step = x - xs[i - 1];
+            zero_run = if step == 0.0 { zero_run + 1 } else { 0 };
+            path -= (xs[i - period - 1] - start).abs();
+            path += step.abs();
+            if zero_run >= period {
+                zero_run = period;
+                path = 0.0;
+            }
+            out.push(efficiency(x - start, path));
+        }
+        (self.path, self.zero_run) = (path, zero_run);
+        self.closes.push_all(xs);
+        self.trailing = xs[xs.len() - 1 - period];
+        true
+    }
+}
+
+/// The efficiency ratio of a `net` change along a `path`: 1 where the path is no longer.
+#[inline(always)]
+fn efficiency(net: f64, path: f64) -> f64 {
+    if path <= 0.0 || path <= net {
+        1.0
+    } else {
+        (net / path).abs()
     }
 }
 
