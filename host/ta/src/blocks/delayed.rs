@@ -46,6 +46,15 @@ impl<S: Stream> Stream for Delayed<S> {
         }
         self.inner.next(x)
     }
+
+    /// NaN for the inputs still skipped, then the inner stream's array path (or its `next`).
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
+        let skipped = self.remaining.min(xs.len());
+        out.extend(std::iter::repeat_n(f64::NAN, skipped));
+        self.remaining -= skipped;
+        super::feed(&mut self.inner, &xs[skipped..], out);
+        true
+    }
 }
 
 #[cfg(test)]

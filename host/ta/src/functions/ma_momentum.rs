@@ -1020,6 +1020,8 @@ impl Stream for Coppock {
 
 /// Detrended Price Oscillator: the close `period / 2 + 1` bars ago minus the current SMA.
 struct Dpo {
+    /// Bars the close is taken from before the current.
+    displacement: usize,
     closes: Window,
     sma: Delayed<Sma>,
 }
@@ -1034,6 +1036,23 @@ impl Stream for Dpo {
         self.closes.push(x);
         let mean = self.sma.next(x)?;
         Some(self.closes.get(0) - mean)
+    }
+
+    /// `next` for the first `displacement` values, then the SMA's array path with the
+    /// displaced closes read from `xs`.
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
+        let d = self.displacement;
+        let head = d.min(xs.len());
+        for &x in &xs[..head] {
+            out.push(self.next(x).unwrap_or(f64::NAN));
+        }
+        let start = out.len();
+        crate::blocks::feed(&mut self.sma, &xs[head..], out);
+        for (v, displaced) in out[start..].iter_mut().zip(xs) {
+            *v = displaced - *v;
+        }
+        self.closes.push_all(&xs[head..]);
+        true
     }
 }
 
@@ -1331,6 +1350,7 @@ pub(crate) static FUNCTIONS: &[Function] = &[
             let n = period(p[0]);
             let displacement = n / 2 + 1;
             Box::new(OnClose(Dpo {
+                displacement,
                 closes: Window::new(displacement + 1),
                 sma: Delayed::ending_at((n - 1).max(displacement), Sma::new(n)),
             }))
