@@ -29,6 +29,13 @@ impl TrueRange {
         Self::default()
     }
 
+    /// A true range whose previous bar closed at `close`.
+    pub fn after(close: f64) -> Self {
+        Self {
+            prev_close: Some(close),
+        }
+    }
+
     /// Consumes one bar; `None` for the first one, which has no previous close.
     #[inline(always)]
     pub fn next(&mut self, high: f64, low: f64, close: f64) -> Option<f64> {

@@ -346,6 +346,28 @@ impl Indicator for Trange {
             .next(bar.high, bar.low, bar.close)
             .unwrap_or(f64::NAN);
     }
+
+    /// The first bar by `next`, then each bar's range against the close before it read from
+    /// the series (no chain between bars: the loop vectorises).
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        let [column] = out else { panic!("one output") };
+        let n = series.len();
+        crate::indicator::prepare(column, n);
+        if n == 0 {
+            return;
+        }
+        let mut first = [0.0];
+        self.next(&series.bar(0), &mut first);
+        column.push(first[0]);
+        let (high, low, before) = (&series.high[1..n], &series.low[1..n], &series.close[..n - 1]);
+        column.extend(
+            high.iter()
+                .zip(low)
+                .zip(before)
+                .map(|((&h, &l), &c)| true_range(h, l, c)),
+        );
+        self.0 = TrueRange::after(series.close[n - 1]);
+    }
 }
 
 /// ADR: the simple mean of `high - low`.
