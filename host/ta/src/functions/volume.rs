@@ -1,7 +1,7 @@
 //! Volume Indicators: functions of volume.
 
 use super::period;
-use crate::bar::Bar;
+use crate::bar::{Bar, Series};
 use crate::blocks::window::Window;
 use crate::indicator::{Indicator, Warmup};
 use crate::registry::{Field, Function, Group, Param};
@@ -226,6 +226,33 @@ impl Indicator for VolumeIndex {
         self.prev = Some((bar.close, bar.volume));
         out[0] = self.index;
     }
+
+    /// `next`'s steps over the series' columns, the index and the previous bar in registers.
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        let [column] = out else { panic!("one output") };
+        let n = series.len();
+        crate::indicator::prepare(column, n);
+        let (close, volume) = (&series.close[..n], &series.volume[..n]);
+        let Some((&c0, &v0)) = close.first().zip(volume.first()) else {
+            return;
+        };
+        let on_rise = self.on_rise;
+        let (mut prev_close, mut prev_volume) = self.prev.unwrap_or((c0, v0));
+        let mut index = self.index;
+        for (&c, &v) in close.iter().zip(volume) {
+            let moved = if on_rise { v > prev_volume } else { v < prev_volume };
+            if moved && prev_close != 0.0 {
+                let next = index + (c - prev_close) / prev_close * index;
+                if next.is_finite() {
+                    index = next;
+                }
+            }
+            (prev_close, prev_volume) = (c, v);
+            column.push(index);
+        }
+        self.index = index;
+        self.prev = Some((prev_close, prev_volume));
+    }
 }
 
 /// OBV: on-balance volume, starting from the first bar's volume.
@@ -249,6 +276,33 @@ impl Indicator for OnBalanceVolume {
         }
         self.prev = Some((bar.close, obv));
         out[0] = obv;
+    }
+
+    /// `next`'s steps over the series' columns, the total and the previous close in registers.
+    fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
+        let [column] = out else { panic!("one output") };
+        let n = series.len();
+        crate::indicator::prepare(column, n);
+        let (close, volume) = (&series.close[..n], &series.volume[..n]);
+        let Some((&c0, &v0)) = close.first().zip(volume.first()) else {
+            return;
+        };
+        let (mut prev_close, mut obv) = self.prev.unwrap_or((c0, v0));
+        for (&c, &v) in close.iter().zip(volume) {
+            // Both sums computed and one chosen without a branch: the closes' ups and downs
+            // are what no predictor guesses.
+            let (up, down) = (obv + v, obv - v);
+            obv = if c > prev_close {
+                up
+            } else if c < prev_close {
+                down
+            } else {
+                obv
+            };
+            prev_close = c;
+            column.push(obv);
+        }
+        self.prev = Some((prev_close, obv));
     }
 }
 
