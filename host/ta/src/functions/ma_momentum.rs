@@ -1016,6 +1016,33 @@ impl Stream for Coppock {
         let sum = roc(x, self.closes.back(self.roc1)) + roc(x, self.closes.back(self.roc2));
         self.wma.next(sum)
     }
+
+    /// `next` until the window is full with a whole window inside `xs`, then 1,024 bars at a
+    /// time: their rates of change read from `xs` side by side (vectorised), then the WMA's
+    /// array path over them; the ring left as `next` would leave it.
+    fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
+        const CHUNK: usize = 1024;
+        let reach = self.closes.capacity() - 1;
+        let mut head = 0;
+        while head < xs.len() && (!self.closes.is_full() || head < reach) {
+            out.push(self.next(xs[head]).unwrap_or(f64::NAN));
+            head += 1;
+        }
+        let (roc1, roc2) = (self.roc1, self.roc2);
+        let mut sums = [0.0; CHUNK];
+        let mut at = head;
+        while at < xs.len() {
+            let len = CHUNK.min(xs.len() - at);
+            for (k, sum) in sums[..len].iter_mut().enumerate() {
+                let (i, x) = (at + k, xs[at + k]);
+                *sum = roc(x, xs[i - roc1]) + roc(x, xs[i - roc2]);
+            }
+            crate::blocks::feed(&mut self.wma, &sums[..len], out);
+            at += len;
+        }
+        self.closes.push_all(&xs[head..]);
+        true
+    }
 }
 
 /// Detrended Price Oscillator: the close `period / 2 + 1` bars ago minus the current SMA.
