@@ -181,7 +181,11 @@ mod tests {
                 let mut array = Kama::new(period);
                 let mut got = Vec::new();
                 assert!(array.next_many(&xs[..flat_end], &mut got));
-                assert_eq!(array.sum_roc1.to_bits(), 0.0f64.to_bits(), "{period} {scale}");
+                assert_eq!(
+                    array.sum_roc1.to_bits(),
+                    0.0f64.to_bits(),
+                    "{period} {scale}"
+                );
                 assert_eq!(array.null_run, period);
                 assert!(array.next_many(&xs[flat_end..], &mut got));
                 let mut streaming = Kama::new(period);

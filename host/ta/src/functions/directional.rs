@@ -359,7 +359,11 @@ impl Indicator for Trange {
         let mut first = [0.0];
         self.next(&series.bar(0), &mut first);
         column.push(first[0]);
-        let (high, low, before) = (&series.high[1..n], &series.low[1..n], &series.close[..n - 1]);
+        let (high, low, before) = (
+            &series.high[1..n],
+            &series.low[1..n],
+            &series.close[..n - 1],
+        );
         column.extend(
             high.iter()
                 .zip(low)

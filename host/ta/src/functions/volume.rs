@@ -240,7 +240,11 @@ impl Indicator for VolumeIndex {
         let (mut prev_close, mut prev_volume) = self.prev.unwrap_or((c0, v0));
         let mut index = self.index;
         for (&c, &v) in close.iter().zip(volume) {
-            let moved = if on_rise { v > prev_volume } else { v < prev_volume };
+            let moved = if on_rise {
+                v > prev_volume
+            } else {
+                v < prev_volume
+            };
             if moved && prev_close != 0.0 {
                 let next = index + (c - prev_close) / prev_close * index;
                 if next.is_finite() {
