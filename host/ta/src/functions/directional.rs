@@ -1086,9 +1086,20 @@ impl Indicator for Vortex {
         }
         let (high, low, close) = (&series.high[..n], &series.low[..n], &series.close[..n]);
         let period = self.period;
-        let [mut range, mut up, mut down] = self.sums;
-        let (mut null_run, mut today) = (self.null_run, self.today);
-        for i in head..n {
+        let mut state = (self.sums, self.null_run);
+        let mut today = self.today;
+        let mut from = head;
+        if today >= period {
+            // Every bar from here on has its outputs: the chunked path.
+            let (p, m) = (&mut *plus, &mut *minus);
+            state = crate::indicator::with_avx(move || {
+                vortex_chunks((high, low, close), head, period, state, p, m)
+            });
+            today += n - head;
+            from = n;
+        }
+        let ([mut range, mut up, mut down], mut null_run) = state;
+        for i in from..n {
             let (r, u, d) = vortex_terms(high, low, close, i);
             range += r;
             up += u;
@@ -1123,6 +1134,58 @@ impl Indicator for Vortex {
             self.terms[2].push(d);
         }
     }
+}
+
+/// VORTEX's outputs for bars `from..` of the columns, each ready and with its whole window
+/// inside them, 256 at a time: the terms entering and leaving the window side by side
+/// (vectorised), then the three sums alone in a loop (the chain), then the ratios side by side.
+/// Returns the sums and the flat run.
+#[inline(always)]
+fn vortex_chunks(
+    (high, low, close): (&[f64], &[f64], &[f64]),
+    from: usize,
+    period: usize,
+    (mut sums, mut null_run): ([f64; 3], usize),
+    plus: &mut Vec<f64>,
+    minus: &mut Vec<f64>,
+) -> ([f64; 3], usize) {
+    const CHUNK: usize = 256;
+    let n = high.len();
+    let (mut entering, mut leaving) = ([[0.0; CHUNK]; 3], [[0.0; CHUNK]; 3]);
+    let mut at = from;
+    while at < n {
+        let len = CHUNK.min(n - at);
+        for k in 0..len {
+            let (r, u, d) = vortex_terms(high, low, close, at + k);
+            (entering[0][k], entering[1][k], entering[2][k]) = (r, u, d);
+            let (r, u, d) = vortex_terms(high, low, close, at + k + 1 - period);
+            (leaving[0][k], leaving[1][k], leaving[2][k]) = (r, u, d);
+        }
+        // The sums each bar's outputs read, stored over that bar's entering terms.
+        let [mut range, mut up, mut down] = sums;
+        for k in 0..len {
+            let r = entering[0][k];
+            range += r;
+            up += entering[1][k];
+            down += entering[2][k];
+            null_run = if r == 0.0 { null_run + 1 } else { 0 };
+            if null_run >= period {
+                null_run = period;
+                range = 0.0;
+            }
+            (entering[0][k], entering[1][k], entering[2][k]) = (range, up, down);
+            range -= leaving[0][k];
+            up -= leaving[1][k];
+            down -= leaving[2][k];
+        }
+        sums = [range, up, down];
+        let [ranges, ups, downs] = &entering;
+        let rows = ranges[..len].iter().zip(&ups[..len]).zip(&downs[..len]);
+        plus.extend(rows.clone().map(|((&r, &u), &d)| vortex(r, u, d).0));
+        minus.extend(rows.map(|((&r, &u), &d)| vortex(r, u, d).1));
+        at += len;
+    }
+    (sums, null_run)
 }
 
 /// Bar `i`'s true range, +VM and -VM (`i` at least 1).
