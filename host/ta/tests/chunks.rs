@@ -133,3 +133,36 @@ fn batches_in_pieces_equal_next_bar_by_bar_bit_for_bit() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// One batch over a series longer than the array paths' inner pieces (256 to 4,096 bars, which
+/// the pieces above never exceed) gives what `next` gives bar by bar.
+#[test]
+fn one_long_batch_equals_next_bar_by_bar_bit_for_bit() {
+    let mut failures = Vec::new();
+    for awkward in [false, true] {
+        let s = series(10_000, awkward);
+        for f in registry::all() {
+            let params = f.defaults();
+            let width = f.outputs.len();
+            let mut values = [0.0; 4];
+            let mut streaming = f.build(&params).unwrap();
+            let mut batch = f.build(&params).unwrap();
+            let mut got = vec![Vec::new(); width];
+            batch.batch(&s, &mut got);
+            'columns: for i in 0..s.len() {
+                streaming.next(&s.bar(i), &mut values[..width]);
+                for (k, (column, want)) in got.iter().zip(values).enumerate() {
+                    let have = column[i];
+                    if have.to_bits() != want.to_bits() && !(have.is_nan() && want.is_nan()) {
+                        failures.push(format!(
+                            "{} (awkward {awkward}) {}[{i}]: next {want}, batch {have}",
+                            f.name, f.outputs[k]
+                        ));
+                        break 'columns;
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -71,7 +71,7 @@ impl Stream for Hma {
     }
 
     /// From the bar where both inner WMAs give values (periods of 4 and more), the three
-    /// WMAs' array paths one after the other.
+    /// WMAs' array paths one after the other, a piece of the input at a time.
     fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
         if self.period < 4 {
             return false;
@@ -84,16 +84,21 @@ impl Stream for Hma {
             return true;
         }
         self.seen += rest.len();
-        // A WMA's array path always runs.
-        let (mut full, mut half) = (Vec::new(), Vec::new());
-        crate::indicator::prepare(&mut full, rest.len());
-        crate::indicator::prepare(&mut half, rest.len());
-        self.full.next_many(rest, &mut full);
-        self.half.next_many(rest, &mut half);
-        for (f, h) in full.iter_mut().zip(&half) {
-            *f = 2.0 * h - *f;
+        // 4,096 bars at a time, so that the inner averages take no more memory than that
+        // however long the series (a WMA's array path always runs).
+        const CHUNK: usize = 4096;
+        let room = CHUNK.min(rest.len());
+        let (mut full, mut half) = (Vec::with_capacity(room), Vec::with_capacity(room));
+        for piece in rest.chunks(CHUNK) {
+            full.clear();
+            half.clear();
+            self.full.next_many(piece, &mut full);
+            self.half.next_many(piece, &mut half);
+            for (f, h) in full.iter_mut().zip(&half) {
+                *f = 2.0 * h - *f;
+            }
+            self.outer.next_many(&full, out);
         }
-        self.outer.next_many(&full, out);
         true
     }
 }
