@@ -185,6 +185,18 @@ impl Indicator for MarketFacilitation {
     }
 }
 
+/// The one output column of a batch, emptied with room for the series, and the series'
+/// closes and volumes.
+fn close_and_volume<'a>(
+    series: &'a Series,
+    out: &'a mut [Vec<f64>],
+) -> (&'a mut Vec<f64>, &'a [f64], &'a [f64]) {
+    let [column] = out else { panic!("one output") };
+    let n = series.len();
+    crate::indicator::prepare(column, n);
+    (column, &series.close[..n], &series.volume[..n])
+}
+
 /// NVI and PVI: an index from 1000 compounding the close's percent change on the bars whose volume
 /// fell (NVI) or rose (PVI) from the previous bar.
 struct VolumeIndex {
@@ -229,10 +241,7 @@ impl Indicator for VolumeIndex {
 
     /// `next`'s steps over the series' columns, the index and the previous bar in registers.
     fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
-        let [column] = out else { panic!("one output") };
-        let n = series.len();
-        crate::indicator::prepare(column, n);
-        let (close, volume) = (&series.close[..n], &series.volume[..n]);
+        let (column, close, volume) = close_and_volume(series, out);
         let Some((&c0, &v0)) = close.first().zip(volume.first()) else {
             return;
         };
@@ -284,10 +293,7 @@ impl Indicator for OnBalanceVolume {
 
     /// `next`'s steps over the series' columns, the total and the previous close in registers.
     fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
-        let [column] = out else { panic!("one output") };
-        let n = series.len();
-        crate::indicator::prepare(column, n);
-        let (close, volume) = (&series.close[..n], &series.volume[..n]);
+        let (column, close, volume) = close_and_volume(series, out);
         let Some((&c0, &v0)) = close.first().zip(volume.first()) else {
             return;
         };
