@@ -135,12 +135,14 @@ fn batches_in_pieces_equal_next_bar_by_bar_bit_for_bit() {
 }
 
 /// One batch over a series longer than the array paths' inner pieces (256 to 4,096 bars, which
-/// the pieces above never exceed) gives what `next` gives bar by bar.
+/// the pieces above never exceed), then `next` on the same instance, gives what `next` gives
+/// bar by bar: every value, and the state the batch leaves.
 #[test]
-fn one_long_batch_equals_next_bar_by_bar_bit_for_bit() {
+fn one_long_batch_then_next_equals_next_bar_by_bar_bit_for_bit() {
+    const BATCH: usize = 10_000;
     let mut failures = Vec::new();
     for awkward in [false, true] {
-        let s = series(10_000, awkward);
+        let s = series(BATCH + 500, awkward);
         for f in registry::all() {
             let params = f.defaults();
             let width = f.outputs.len();
@@ -148,14 +150,29 @@ fn one_long_batch_equals_next_bar_by_bar_bit_for_bit() {
             let mut streaming = f.build(&params).unwrap();
             let mut batch = f.build(&params).unwrap();
             let mut got = vec![Vec::new(); width];
-            batch.batch(&s, &mut got);
-            'columns: for i in 0..s.len() {
+            batch.batch(&slice(&s, 0, BATCH), &mut got);
+            if got.iter().any(|column| column.len() != BATCH) {
+                failures.push(format!("{}: a batch of {BATCH} gave other lengths", f.name));
+                continue;
+            }
+            let mut want = vec![Vec::new(); width];
+            for i in 0..s.len() {
                 streaming.next(&s.bar(i), &mut values[..width]);
-                for (k, (column, want)) in got.iter().zip(values).enumerate() {
-                    let have = column[i];
-                    if have.to_bits() != want.to_bits() && !(have.is_nan() && want.is_nan()) {
+                for (column, v) in want.iter_mut().zip(values) {
+                    column.push(v);
+                }
+                if i >= BATCH {
+                    batch.next(&s.bar(i), &mut values[..width]);
+                    for (column, v) in got.iter_mut().zip(values) {
+                        column.push(v);
+                    }
+                }
+            }
+            'columns: for (k, (w, g)) in want.iter().zip(&got).enumerate() {
+                for (i, (a, b)) in w.iter().zip(g).enumerate() {
+                    if a.to_bits() != b.to_bits() && !(a.is_nan() && b.is_nan()) {
                         failures.push(format!(
-                            "{} (awkward {awkward}) {}[{i}]: next {want}, batch {have}",
+                            "{} (awkward {awkward}) {}[{i}]: next {a}, batch then next {b}",
                             f.name, f.outputs[k]
                         ));
                         break 'columns;
