@@ -4,7 +4,8 @@
 //! to `next`).
 
 use stratbox_ta::bar::{Bar, Series};
-use stratbox_ta::registry::{self, ParamKind};
+use stratbox_ta::indicator::Indicator;
+use stratbox_ta::registry::{self, Function, ParamKind};
 
 /// A walk; with `awkward`, from bar 400, NaN, zero and negative-zero prices now and then, and
 /// before it wild bars then a run of flat bars (no range, no move) long enough to empty a
@@ -60,6 +61,37 @@ fn slice(s: &Series, from: usize, to: usize) -> Series {
     }
 }
 
+/// `f`'s outputs over `s` with `params`, bar by bar through `next`, one column per output.
+fn streamed(f: &Function, params: &[f64], s: &Series) -> Vec<Vec<f64>> {
+    let mut columns = vec![Vec::new(); f.outputs.len()];
+    next_from(&mut *f.build(params).unwrap(), s, 0, &mut columns);
+    columns
+}
+
+/// Feeds bars `from..` of `s` to `indicator.next`, pushing each output onto its column.
+fn next_from(indicator: &mut dyn Indicator, s: &Series, from: usize, columns: &mut [Vec<f64>]) {
+    let mut values = [0.0; 4];
+    let width = columns.len();
+    for i in from..s.len() {
+        indicator.next(&s.bar(i), &mut values[..width]);
+        for (column, v) in columns.iter_mut().zip(values) {
+            column.push(v);
+        }
+    }
+}
+
+/// The first value where `got` differs from `want` in its bits: its column, its bar and both
+/// values. A NaN equals a NaN whatever its payload (`0.0 / 0.0` and `f64::NAN` differ in sign
+/// on x86, and neither means more than "no value").
+fn first_difference(want: &[Vec<f64>], got: &[Vec<f64>]) -> Option<(usize, usize, f64, f64)> {
+    want.iter().zip(got).enumerate().find_map(|(k, (w, g))| {
+        w.iter()
+            .zip(g)
+            .position(|(a, b)| a.to_bits() != b.to_bits() && !(a.is_nan() && b.is_nan()))
+            .map(|i| (k, i, w[i], g[i]))
+    })
+}
+
 #[test]
 fn batches_in_pieces_equal_next_bar_by_bar_bit_for_bit() {
     let mut failures = Vec::new();
@@ -89,15 +121,7 @@ fn batches_in_pieces_equal_next_bar_by_bar_bit_for_bit() {
             }
             for params in variants {
                 let width = f.outputs.len();
-                let mut values = [0.0; 4];
-                let mut streaming = f.build(&params).unwrap();
-                let mut want = vec![Vec::new(); width];
-                for i in 0..s.len() {
-                    streaming.next(&s.bar(i), &mut values[..width]);
-                    for (column, v) in want.iter_mut().zip(values) {
-                        column.push(v);
-                    }
-                }
+                let want = streamed(f, &params, &s);
                 let mut pieces = f.build(&params).unwrap();
                 let mut got = vec![Vec::new(); width];
                 let mut start = 0;
@@ -109,24 +133,12 @@ fn batches_in_pieces_equal_next_bar_by_bar_bit_for_bit() {
                     }
                     start += len;
                 }
-                for i in start..s.len() {
-                    pieces.next(&s.bar(i), &mut values[..width]);
-                    for (column, v) in got.iter_mut().zip(values) {
-                        column.push(v);
-                    }
-                }
-                // A NaN equals a NaN whatever its payload (`0.0 / 0.0` and `f64::NAN` differ in
-                // sign on x86, and neither means more than "no value").
-                'columns: for (k, (w, g)) in want.iter().zip(&got).enumerate() {
-                    for (i, (a, b)) in w.iter().zip(g).enumerate() {
-                        if a.to_bits() != b.to_bits() && !(a.is_nan() && b.is_nan()) {
-                            failures.push(format!(
-                                "{} {params:?} (awkward {awkward}) {}[{i}]: next {a}, batch {b}",
-                                f.name, f.outputs[k]
-                            ));
-                            break 'columns;
-                        }
-                    }
+                next_from(&mut *pieces, &s, start, &mut got);
+                if let Some((k, i, a, b)) = first_difference(&want, &got) {
+                    failures.push(format!(
+                        "{} {params:?} (awkward {awkward}) {}[{i}]: next {a}, batch {b}",
+                        f.name, f.outputs[k]
+                    ));
                 }
             }
         }
@@ -145,39 +157,20 @@ fn one_long_batch_then_next_equals_next_bar_by_bar_bit_for_bit() {
         let s = series(BATCH + 500, awkward);
         for f in registry::all() {
             let params = f.defaults();
-            let width = f.outputs.len();
-            let mut values = [0.0; 4];
-            let mut streaming = f.build(&params).unwrap();
+            let want = streamed(f, &params, &s);
             let mut batch = f.build(&params).unwrap();
-            let mut got = vec![Vec::new(); width];
+            let mut got = vec![Vec::new(); f.outputs.len()];
             batch.batch(&slice(&s, 0, BATCH), &mut got);
             if got.iter().any(|column| column.len() != BATCH) {
                 failures.push(format!("{}: a batch of {BATCH} gave other lengths", f.name));
                 continue;
             }
-            let mut want = vec![Vec::new(); width];
-            for i in 0..s.len() {
-                streaming.next(&s.bar(i), &mut values[..width]);
-                for (column, v) in want.iter_mut().zip(values) {
-                    column.push(v);
-                }
-                if i >= BATCH {
-                    batch.next(&s.bar(i), &mut values[..width]);
-                    for (column, v) in got.iter_mut().zip(values) {
-                        column.push(v);
-                    }
-                }
-            }
-            'columns: for (k, (w, g)) in want.iter().zip(&got).enumerate() {
-                for (i, (a, b)) in w.iter().zip(g).enumerate() {
-                    if a.to_bits() != b.to_bits() && !(a.is_nan() && b.is_nan()) {
-                        failures.push(format!(
-                            "{} (awkward {awkward}) {}[{i}]: next {a}, batch then next {b}",
-                            f.name, f.outputs[k]
-                        ));
-                        break 'columns;
-                    }
-                }
+            next_from(&mut *batch, &s, BATCH, &mut got);
+            if let Some((k, i, a, b)) = first_difference(&want, &got) {
+                failures.push(format!(
+                    "{} (awkward {awkward}) {}[{i}]: next {a}, batch then next {b}",
+                    f.name, f.outputs[k]
+                ));
             }
         }
     }

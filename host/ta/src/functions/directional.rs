@@ -1064,8 +1064,8 @@ impl Indicator for Vortex {
     }
 
     /// `next` for the first `period` bars (while a window may reach back before the series),
-    /// then the same sums, in registers, with the terms leaving the window computed afresh
-    /// from the columns rather than kept in the rings, which are refilled from the last bars.
+    /// then [`vortex_chunks`], the terms leaving the window computed afresh from the columns
+    /// rather than kept in the rings, which are refilled from the last bars.
     fn batch(&mut self, series: &Series, out: &mut [Vec<f64>]) {
         let n = series.len();
         for column in out.iter_mut() {
@@ -1086,46 +1086,19 @@ impl Indicator for Vortex {
         }
         let (high, low, close) = (&series.high[..n], &series.low[..n], &series.close[..n]);
         let period = self.period;
-        let mut state = (self.sums, self.null_run);
-        let mut today = self.today;
-        let mut from = head;
-        if today >= period {
-            // Every bar from here on has its outputs: the chunked path.
-            let (p, m) = (&mut *plus, &mut *minus);
-            state = crate::indicator::with_avx(move || {
-                vortex_chunks((high, low, close), head, period, state, p, m)
-            });
-            today += n - head;
-            from = n;
-        }
-        let ([mut range, mut up, mut down], mut null_run) = state;
-        for i in from..n {
-            let (r, u, d) = vortex_terms(high, low, close, i);
-            range += r;
-            up += u;
-            down += d;
-            null_run = if r == 0.0 { null_run + 1 } else { 0 };
-            today += 1;
-            if today <= period {
-                // Only a state that started within this batch is not ready yet here.
-                plus.push(f64::NAN);
-                minus.push(f64::NAN);
-                continue;
-            }
-            if null_run >= period {
-                null_run = period;
-                range = 0.0;
-            }
-            let (p, m) = vortex(range, up, down);
-            let (r, u, d) = vortex_terms(high, low, close, i + 1 - period);
-            range -= r;
-            up -= u;
-            down -= d;
-            plus.push(p);
-            minus.push(m);
-        }
-        self.sums = [range, up, down];
-        (self.null_run, self.today) = (null_run, today);
+        // After `period` bars through `next`, every bar from here on has its outputs.
+        let (sums, null_run) = crate::indicator::with_avx(|| {
+            vortex_chunks(
+                (high, low, close),
+                head,
+                period,
+                (self.sums, self.null_run),
+                plus,
+                minus,
+            )
+        });
+        (self.sums, self.null_run) = (sums, null_run);
+        self.today += n - head;
         self.prev = Some((high[n - 1], low[n - 1], close[n - 1]));
         for i in n - period..n {
             let (r, u, d) = vortex_terms(high, low, close, i);

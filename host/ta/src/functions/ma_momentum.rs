@@ -1047,8 +1047,7 @@ impl Stream for Coppock {
 
 /// Detrended Price Oscillator: the close `period / 2 + 1` bars ago minus the current SMA.
 struct Dpo {
-    /// Bars the close is taken from before the current.
-    displacement: usize,
+    /// The closes from the one taken (`period / 2 + 1` bars back) to the current.
     closes: Window,
     sma: Delayed<Sma>,
 }
@@ -1065,10 +1064,10 @@ impl Stream for Dpo {
         Some(self.closes.get(0) - mean)
     }
 
-    /// `next` for the first `displacement` values, then the SMA's array path with the
+    /// `next` for as many values as the close is taken back, then the SMA's array path with the
     /// displaced closes read from `xs`.
     fn next_many(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
-        let d = self.displacement;
+        let d = self.closes.capacity() - 1;
         let head = d.min(xs.len());
         for &x in &xs[..head] {
             out.push(self.next(x).unwrap_or(f64::NAN));
@@ -1377,7 +1376,6 @@ pub(crate) static FUNCTIONS: &[Function] = &[
             let n = period(p[0]);
             let displacement = n / 2 + 1;
             Box::new(OnClose(Dpo {
-                displacement,
                 closes: Window::new(displacement + 1),
                 sma: Delayed::ending_at((n - 1).max(displacement), Sma::new(n)),
             }))
